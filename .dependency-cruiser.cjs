@@ -1,0 +1,113 @@
+// Module boundaries (see docs/architecture.md): each rule names what a module must not import.
+const mod = (name) => `^src/${name}/`;
+const rule = (name, from, to, comment) => ({ name, comment, severity: 'error', from: { path: from }, to });
+
+module.exports = {
+  forbidden: [
+    { name: 'no-circular', severity: 'error', from: {}, to: { circular: true } },
+    {
+      name: 'no-orphans',
+      severity: 'warn',
+      from: { orphan: true, pathNot: ['\\.test\\.ts$', '\\.bench\\.ts$', '\\.d\\.ts$', '^src/main\\.ts$'] },
+      to: {},
+    },
+    rule(
+      'lib-is-a-leaf',
+      mod('lib'),
+      { path: '^src/', pathNot: mod('lib') },
+      'lib/ imports nothing else from src/',
+    ),
+    rule(
+      'lib-few-packages',
+      mod('lib'),
+      { dependencyTypes: ['npm'], pathNot: 'node_modules/(pino|prom-client)/' },
+      'lib/ may use pino and prom-client only',
+    ),
+    rule(
+      'rtp-is-pure',
+      mod('rtp'),
+      { path: '^src/', pathNot: [mod('rtp'), mod('lib')] },
+      'rtp/ may import lib/ only',
+    ),
+    rule(
+      'store-is-low',
+      mod('store'),
+      { path: '^src/', pathNot: [mod('store'), mod('lib')] },
+      'store/ may import lib/ only',
+    ),
+    rule(
+      'protocol-is-low',
+      mod('protocol'),
+      { path: '^src/', pathNot: [mod('protocol'), mod('lib')] },
+      'protocol/ may import lib/ only',
+    ),
+    rule(
+      'transport-below-sfu',
+      mod('transport'),
+      {
+        path: [
+          mod('sfu'),
+          mod('signalling'),
+          mod('api'),
+          mod('rpc'),
+          mod('dispatcher'),
+          mod('store'),
+          mod('roles'),
+        ],
+      },
+      'transport/ knows nothing of rooms, signalling or storage',
+    ),
+    rule(
+      'sfu-no-edges',
+      mod('sfu'),
+      {
+        path: [
+          mod('signalling'),
+          mod('api'),
+          mod('dispatcher'),
+          mod('rpc'),
+          mod('store'),
+          mod('roles'),
+          'node_modules/(socket\\.io|@grpc|ioredis|fastify)',
+        ],
+      },
+      'sfu/ is handed its transport and talks to no edge',
+    ),
+    rule('egress-uses-sfu-contracts', mod('egress'), {
+      path: [mod('signalling'), mod('api'), mod('rpc'), mod('dispatcher'), mod('roles')],
+    }),
+    rule('rpc-no-implementations', mod('rpc'), {
+      path: [mod('sfu'), mod('signalling'), mod('api'), mod('dispatcher'), mod('store'), mod('roles')],
+    }),
+    rule('dispatcher-is-handed-clients', mod('dispatcher'), {
+      path: [mod('sfu'), mod('rpc'), mod('signalling'), mod('api'), mod('roles')],
+    }),
+    rule(
+      'signalling-is-handed-an-sfu',
+      mod('signalling'),
+      { path: [mod('sfu'), mod('rpc'), mod('dispatcher'), mod('api'), mod('transport'), mod('roles')] },
+      'signalling reaches media only through the SfuApi it is given',
+    ),
+    rule('api-no-media', mod('api'), {
+      path: [mod('sfu'), mod('signalling'), mod('rpc'), mod('dispatcher'), mod('transport'), mod('roles')],
+    }),
+    rule(
+      'only-roles-compose',
+      '^src/(?!roles/|main\\.ts)',
+      { path: mod('roles') },
+      'roles/ and main.ts are the only composition roots',
+    ),
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    exclude: { path: '\\.test\\.ts$' },
+    enhancedResolveOptions: {
+      exportsFields: ['exports'],
+      conditionNames: ['import', 'require', 'node', 'default'],
+      extensions: ['.ts', '.js', '.mjs', '.cjs', '.json'],
+    },
+    reporterOptions: { text: { highlightFocused: true } },
+  },
+};

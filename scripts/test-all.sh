@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The whole test suite on a fresh Debian machine: installs what the tests need (Debian's chromium,
+# postgresql and redis-server when missing, as root; the npm dependencies, which bring Node 24),
+# then runs the static checks and every test. Usage: bash scripts/test-all.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "test setup: installing Debian packages: ${need[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  else
+    echo "test setup: missing ${need[*]}; install them (Debian: apt-get install ${need[*]}) or run this as root" >&2
+    exit 1
+  fi
+fi
+
+echo "test setup: npm dependencies"
+npm ci --no-audit --no-fund --loglevel=error
+
+echo "checks: typecheck, lint, module boundaries"
+npm run --silent check
+
+echo "tests"
+npm test

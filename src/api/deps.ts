@@ -1,0 +1,29 @@
+import type { Logger } from '../lib/logger.ts';
+import type { RoomBroadcaster } from '../protocol/room-broadcaster.ts';
+import type { Store } from '../store/types.ts';
+
+export interface AuthOptions {
+  apiKey: string;
+  jwtSecret: string;
+  refreshSecret: string;
+  accessTokenTtlS: number;
+  refreshTokenTtlS: number;
+}
+
+export interface StorageOptions {
+  accessKeyId: string;
+  secretAccessKey: string;
+  bucket: string;
+  region: string;
+  endpointUrl: string | undefined;
+  customDomain: string | undefined;
+}
+
+/** What the REST routes are given; route files export `xxxRoutes(deps): RouteDef[]`. */
+export interface ApiDeps {
+  store: Store;
+  auth: AuthOptions;
+  storage: StorageOptions | undefined;
+  broadcaster: RoomBroadcaster;
+  logger: Logger;
+}

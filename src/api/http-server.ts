@@ -1,0 +1,163 @@
+import cors from '@fastify/cors';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
+import { UserId } from '../lib/ids.ts';
+import { secretsEqual, verifyToken } from '../lib/jwt.ts';
+import type { Logger } from '../lib/logger.ts';
+import type { Metrics } from '../lib/metrics.ts';
+import { RateLimiter } from '../lib/rate-limiter.ts';
+import type { ApiDeps } from './deps.ts';
+import { describeZodError, HttpError, toHttpError } from './http-errors.ts';
+import type { RouteDef } from './route.ts';
+
+export const API_PREFIX = '/busapi/v3';
+
+export interface HttpServerOptions {
+  deps: ApiDeps;
+  routes: RouteDef[];
+  metrics: Metrics;
+  logger: Logger;
+  corsOrigins: string[] | '*';
+  rateLimitPerSecond: number;
+  bodyLimitBytes: number;
+  trustProxy: boolean;
+  /** Extra readiness checks (database, media engine); a throw makes /readyz answer 503. */
+  readinessChecks: Array<{ name: string; check: () => Promise<void> }>;
+}
+
+/**
+ * The HTTP server: REST routes under /busapi/v3 (API key, JWT, validation, errors as
+ * `{ message }`), health and metrics endpoints, CORS and a per-IP rate limit. socket.io attaches
+ * to `app.server` separately.
+ */
+export async function createHttpServer(options: HttpServerOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: options.logger as FastifyBaseLogger,
+    disableRequestLogging: true,
+    bodyLimit: options.bodyLimitBytes,
+    trustProxy: options.trustProxy,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+  });
+  await app.register(cors, {
+    origin: options.corsOrigins === '*' ? true : options.corsOrigins,
+    allowedHeaders: ['Authorization', 'Content-Type', 'X-API-Key'],
+    methods: ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
+  });
+  installRateLimit(app, options.rateLimitPerSecond);
+  installMetrics(app, options.metrics);
+  app.setErrorHandler((err, request, reply) => sendError(err, request, reply));
+  app.setNotFoundHandler((request, reply) => {
+    const text = request.url.startsWith(API_PREFIX) ? '[v3] Waterbus Not Found' : 'Not Found';
+    void reply.code(404).type('text/plain; charset=utf-8').send(text);
+  });
+  for (const def of options.routes) registerRoute(app, def, options.deps);
+  registerOpsRoutes(app, options);
+  return app;
+}
+
+function sendError(err: unknown, request: FastifyRequest, reply: FastifyReply): void {
+  const { status, message, expected } = toHttpError(err);
+  if (!expected) request.log.error({ err, url: request.url }, 'request failed');
+  void reply.code(status).send({ message });
+}
+
+function installRateLimit(app: FastifyInstance, perSecond: number): void {
+  const limiter = new RateLimiter({ ratePerSecond: perSecond, burst: perSecond });
+  const sweep = setInterval(() => limiter.sweep(), 10_000);
+  sweep.unref();
+  app.addHook('onClose', async () => clearInterval(sweep));
+  app.addHook('onRequest', async (request, reply) => {
+    if (!limiter.take(request.ip)) {
+      void reply.code(429).header('retry-after', '1').send({ message: 'Too many requests' });
+      return reply;
+    }
+  });
+}
+
+function installMetrics(app: FastifyInstance, metrics: Metrics): void {
+  app.addHook('onResponse', async (request, reply) => {
+    // Unmatched URLs share one label so that scanners cannot grow the label set.
+    const route = request.routeOptions.url ?? 'unmatched';
+    const labels = { method: request.method, route };
+    metrics.httpRequests.inc({ ...labels, status: String(reply.statusCode) });
+    metrics.httpDurationS.observe(labels, reply.elapsedTime / 1000);
+    request.log.debug({ method: request.method, url: request.url, status: reply.statusCode }, 'request');
+  });
+}
+
+function registerRoute(app: FastifyInstance, def: RouteDef, deps: ApiDeps): void {
+  app.route({
+    method: def.method,
+    url: API_PREFIX + def.path,
+    handler: async (request, reply) => {
+      const userId = authenticate(request, def, deps);
+      const params = validate(def.params, request.params, 'params');
+      const query = validate(def.query, request.query, 'query');
+      const body = validate(def.body, request.body ?? {}, 'body');
+      const result = await def.handler({ params, query, body, userId, request });
+      reply.code(def.successStatus ?? 200);
+      if (def.text) return reply.type('text/plain; charset=utf-8').send(String(result));
+      return reply.send(result);
+    },
+  });
+}
+
+function validate<T>(
+  schema: { safeParse(v: unknown): { success: boolean; data?: T; error?: unknown } } | undefined,
+  value: unknown,
+  where: string,
+): T {
+  if (!schema) return value as T;
+  const result = schema.safeParse(value);
+  if (result.success) return result.data as T;
+  throw new HttpError(400, describeZodError(result.error as Parameters<typeof describeZodError>[0], where));
+}
+
+function authenticate(request: FastifyRequest, def: RouteDef, deps: ApiDeps): UserId {
+  if (def.auth === 'public') return UserId(0);
+  const apiKey = request.headers['x-api-key'];
+  if (typeof apiKey !== 'string' || !secretsEqual(apiKey, deps.auth.apiKey)) {
+    throw new HttpError(401, 'Invalid API Key');
+  }
+  if (def.auth === 'apiKey') return UserId(0);
+  const secret = def.auth === 'refresh' ? deps.auth.refreshSecret : deps.auth.jwtSecret;
+  return UserId(userIdFromBearer(request.headers.authorization, secret));
+}
+
+/** The user id of a `Bearer <jwt>` header (a bare token is accepted too, as Waterbus does). */
+export function userIdFromBearer(header: string | undefined, secret: string): number {
+  if (!header) throw new HttpError(401, 'Invalid token');
+  const token = header.startsWith('Bearer ') ? header.slice(7).trim() : header.trim();
+  const result = verifyToken(token, secret);
+  const id = result.ok ? Number(result.claims.id) : Number.NaN;
+  if (!Number.isSafeInteger(id) || id <= 0) throw new HttpError(401, 'Invalid token');
+  return id;
+}
+
+function registerOpsRoutes(app: FastifyInstance, options: HttpServerOptions): void {
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_request, reply) => {
+    const failures: Record<string, string> = {};
+    await Promise.all(
+      options.readinessChecks.map(async ({ name, check }) => {
+        try {
+          await check();
+        } catch (err) {
+          failures[name] = err instanceof Error ? err.message : String(err);
+        }
+      }),
+    );
+    const ready = Object.keys(failures).length === 0;
+    return reply
+      .code(ready ? 200 : 503)
+      .send(ready ? { status: 'ready' } : { status: 'not_ready', failures });
+  });
+  app.get('/metrics', async (_request, reply) => {
+    const body = await options.metrics.registry.metrics();
+    return reply.type(options.metrics.registry.contentType).send(body);
+  });
+}

@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { ConfigError, envSchema, loadConfig } from './config.ts';
+
+describe('config', () => {
+  it('.env.example documents exactly the variables the server reads', () => {
+    const documented = readFileSync('.env.example', 'utf8')
+      .split('\n')
+      .filter((l) => /^[A-Z0-9_]+=/.test(l))
+      .map((l) => l.split('=')[0]);
+    const read = Object.keys(envSchema.shape);
+    assert.deepEqual([...documented].sort(), [...read].sort());
+  });
+
+  it('defaults: port 5998, embedded database, one media worker per core', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'bbmeet-config-'));
+    try {
+      const c = loadConfig({ env: { DATA_DIR: dir }, generateMissingSecrets: true, isTty: false });
+      assert.equal(c.http.port, 5998);
+      assert.equal(c.database.url, undefined);
+      assert.equal(c.database.sqlitePath, path.join(dir, 'bbmeet.sqlite'));
+      assert.ok(c.media.workers >= 1);
+      assert.equal(c.cluster.redisUrl, undefined);
+      assert.equal(c.storage, undefined);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('missing secrets are generated once, kept in the data dir, and reused', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'bbmeet-config-'));
+    try {
+      const first = loadConfig({ env: { DATA_DIR: dir }, generateMissingSecrets: true, isTty: false });
+      assert.equal(first.notices.length, 3);
+      const second = loadConfig({ env: { DATA_DIR: dir }, generateMissingSecrets: true, isTty: false });
+      assert.deepEqual(second.auth, first.auth);
+      const stored = JSON.parse(await readFile(path.join(dir, 'secrets.json'), 'utf8'));
+      assert.equal(stored.jwtSecret, first.auth.jwtSecret);
+      const given = loadConfig({
+        env: { DATA_DIR: dir, AUTH_JWT_SECRET: 'an-explicit-secret-value' },
+        generateMissingSecrets: true,
+        isTty: false,
+      });
+      assert.equal(given.auth.jwtSecret, 'an-explicit-secret-value');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('cluster roles refuse to start without explicit secrets', () => {
+    assert.throws(
+      () => loadConfig({ env: {}, generateMissingSecrets: false, isTty: false }),
+      (err: unknown) =>
+        err instanceof ConfigError && err.problems.some((p) => p.startsWith('AUTH_JWT_SECRET')),
+    );
+  });
+
+  it('bad values name the variable and what it expects', () => {
+    const env = {
+      APP_PORT: '70000',
+      DATABASE_URL: 'mysql://x',
+      PUBLIC_IP: 'nope',
+      LOG_LEVEL: 'loud',
+      AUTH_JWT_SECRET: 'short',
+    };
+    try {
+      loadConfig({ env, generateMissingSecrets: true, isTty: false });
+      assert.fail('expected a ConfigError');
+    } catch (err) {
+      assert.ok(err instanceof ConfigError);
+      const text = err.problems.join('\n');
+      for (const name of Object.keys(env)) assert.match(text, new RegExp(`^${name}: `, 'm'));
+      assert.match(text, /DATABASE_URL: expected a postgres/);
+      assert.match(text, /\(got "mysql:\/\/x"\)/);
+    }
+  });
+});

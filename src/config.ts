@@ -1,0 +1,270 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseEnv } from 'node:util';
+import { z } from 'zod';
+
+/**
+ * Every setting of the server, read from environment variables (and an optional `.env` file).
+ * Names follow Waterbus where it has one. `.env.example` documents each of them.
+ */
+
+const port = z.coerce.number({ error: 'expected a port number (1-65535)' }).int().min(1).max(65535);
+const positiveInt = z.coerce.number({ error: 'expected a positive whole number' }).int().positive();
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+export const envSchema = z
+  .object({
+    APP_PORT: port.default(5998),
+    APP_HOST: z.string().min(1).default('0.0.0.0'),
+    DATA_DIR: z.string().min(1).default('./data'),
+    DATABASE_URL: optionalString.refine((v) => v === undefined || /^postgres(ql)?:\/\//.test(v), {
+      message: 'expected a postgres:// or postgresql:// URL (leave empty for the embedded database)',
+    }),
+    CLIENT_SECRET_KEY: optionalString,
+    AUTH_JWT_SECRET: optionalString.refine((v) => v === undefined || v.length >= 16, {
+      message: 'expected at least 16 characters',
+    }),
+    AUTH_REFRESH_SECRET: optionalString.refine((v) => v === undefined || v.length >= 16, {
+      message: 'expected at least 16 characters',
+    }),
+    AUTH_JWT_TOKEN_EXPIRES_IN: positiveInt.default(86_400),
+    AUTH_REFRESH_TOKEN_EXPIRES_IN: positiveInt.default(31_536_000),
+    PUBLIC_IP: optionalString.refine((v) => v === undefined || z.ipv4().safeParse(v).success, {
+      message: 'expected an IPv4 address',
+    }),
+    PORT_MIN_UDP: port.default(19200),
+    PORT_MAX_UDP: port.default(19250),
+    MEDIA_WORKERS: z.coerce.number().int().min(0).max(256).default(0),
+    REDIS_URL: optionalString.refine((v) => v === undefined || /^rediss?:\/\//.test(v), {
+      message: 'expected a redis:// or rediss:// URL',
+    }),
+    SFU_PORT: port.default(50051),
+    GROUP_ID: z.string().min(1).default('bbmeet-group-1'),
+    NODE_ID: optionalString,
+    STORAGE_ACCESS_KEY_ID: optionalString,
+    STORAGE_SECRET_ACCESS_KEY: optionalString,
+    STORAGE_BUCKET_NAME: optionalString,
+    STORAGE_REGION: z.string().min(1).default('auto'),
+    STORAGE_ENDPOINT_URL: optionalString.refine((v) => v === undefined || z.url().safeParse(v).success, {
+      message: 'expected a URL',
+    }),
+    STORAGE_CUSTOM_DOMAIN: optionalString,
+    CORS_ORIGINS: z.string().default('*'),
+    HTTP_RATE_LIMIT_PER_SECOND: positiveInt.default(200),
+    HTTP_BODY_LIMIT_BYTES: positiveInt.default(1_048_576),
+    SOCKET_MAX_MESSAGE_BYTES: positiveInt.default(102_400),
+    SOCKET_EVENTS_PER_SECOND: positiveInt.default(50),
+    SOCKET_EVENTS_BURST: positiveInt.default(200),
+    SOCKET_CONNECTIONS_PER_IP: positiveInt.default(100),
+    RECONNECT_GRACE_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
+    LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+    LOG_FORMAT: z.enum(['auto', 'pretty', 'json']).default('auto'),
+    TRUST_PROXY: bool.default(false),
+  })
+  .refine((e) => e.PORT_MIN_UDP <= e.PORT_MAX_UDP, {
+    message: 'PORT_MIN_UDP must not be greater than PORT_MAX_UDP',
+    path: ['PORT_MIN_UDP'],
+  });
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface Secrets {
+  apiKey: string;
+  jwtSecret: string;
+  refreshSecret: string;
+}
+
+export interface Config {
+  http: {
+    port: number;
+    host: string;
+    corsOrigins: string[] | '*';
+    rateLimitPerSecond: number;
+    bodyLimitBytes: number;
+    trustProxy: boolean;
+  };
+  auth: {
+    apiKey: string;
+    jwtSecret: string;
+    refreshSecret: string;
+    accessTokenTtlS: number;
+    refreshTokenTtlS: number;
+  };
+  database: { url: string | undefined; sqlitePath: string };
+  dataDir: string;
+  media: { publicIp: string | undefined; portMin: number; portMax: number; workers: number };
+  cluster: { redisUrl: string | undefined; sfuPort: number; groupId: string; nodeId: string | undefined };
+  storage:
+    | {
+        accessKeyId: string;
+        secretAccessKey: string;
+        bucket: string;
+        region: string;
+        endpointUrl: string | undefined;
+        customDomain: string | undefined;
+      }
+    | undefined;
+  signalling: {
+    maxMessageBytes: number;
+    eventsPerSecond: number;
+    eventsBurst: number;
+    connectionsPerIp: number;
+    reconnectGraceMs: number;
+  };
+  log: { level: string; pretty: boolean };
+  /** What the operator must be told at start (generated secrets, defaults in use). */
+  notices: string[];
+}
+
+export class ConfigError extends Error {
+  readonly problems: string[];
+
+  constructor(problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+/** Reads a dotenv file; variables already in `env` win over the file. */
+export function mergeEnvFile(env: NodeJS.ProcessEnv, file: string): NodeJS.ProcessEnv {
+  if (!existsSync(file)) return env;
+  const fromFile = parseEnv(readFileSync(file, 'utf8'));
+  return { ...fromFile, ...env };
+}
+
+export function parseEnvVars(env: NodeJS.ProcessEnv): Env {
+  const result = envSchema.safeParse(env);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const name = issue.path.join('.') || 'environment';
+    const value = typeof issue.path[0] === 'string' ? env[issue.path[0]] : undefined;
+    return `${name}: ${issue.message}${value === undefined ? '' : ` (got ${JSON.stringify(value)})`}`;
+  });
+  throw new ConfigError(problems);
+}
+
+export interface LoadConfigOptions {
+  env: NodeJS.ProcessEnv;
+  /** Embedded mode may generate missing secrets; cluster roles must be given them. */
+  generateMissingSecrets: boolean;
+  isTty: boolean;
+}
+
+export function loadConfig({ env, generateMissingSecrets, isTty }: LoadConfigOptions): Config {
+  const e = parseEnvVars(env);
+  const notices: string[] = [];
+  const dataDir = path.resolve(e.DATA_DIR);
+  const secrets = resolveSecrets(e, dataDir, generateMissingSecrets, notices);
+  const storage =
+    e.STORAGE_ACCESS_KEY_ID && e.STORAGE_SECRET_ACCESS_KEY && e.STORAGE_BUCKET_NAME
+      ? {
+          accessKeyId: e.STORAGE_ACCESS_KEY_ID,
+          secretAccessKey: e.STORAGE_SECRET_ACCESS_KEY,
+          bucket: e.STORAGE_BUCKET_NAME,
+          region: e.STORAGE_REGION,
+          endpointUrl: e.STORAGE_ENDPOINT_URL,
+          customDomain: e.STORAGE_CUSTOM_DOMAIN,
+        }
+      : undefined;
+  const origins = e.CORS_ORIGINS.split(',').map((o) => o.trim());
+  return {
+    http: {
+      port: e.APP_PORT,
+      host: e.APP_HOST,
+      corsOrigins: origins.includes('*') ? '*' : origins,
+      rateLimitPerSecond: e.HTTP_RATE_LIMIT_PER_SECOND,
+      bodyLimitBytes: e.HTTP_BODY_LIMIT_BYTES,
+      trustProxy: e.TRUST_PROXY,
+    },
+    auth: {
+      ...secrets,
+      accessTokenTtlS: e.AUTH_JWT_TOKEN_EXPIRES_IN,
+      refreshTokenTtlS: e.AUTH_REFRESH_TOKEN_EXPIRES_IN,
+      apiKey: secrets.apiKey,
+    },
+    database: { url: e.DATABASE_URL, sqlitePath: path.join(dataDir, 'bbmeet.sqlite') },
+    dataDir,
+    media: {
+      publicIp: e.PUBLIC_IP,
+      portMin: e.PORT_MIN_UDP,
+      portMax: e.PORT_MAX_UDP,
+      workers: e.MEDIA_WORKERS === 0 ? os.availableParallelism() : e.MEDIA_WORKERS,
+    },
+    cluster: { redisUrl: e.REDIS_URL, sfuPort: e.SFU_PORT, groupId: e.GROUP_ID, nodeId: e.NODE_ID },
+    storage,
+    signalling: {
+      maxMessageBytes: e.SOCKET_MAX_MESSAGE_BYTES,
+      eventsPerSecond: e.SOCKET_EVENTS_PER_SECOND,
+      eventsBurst: e.SOCKET_EVENTS_BURST,
+      connectionsPerIp: e.SOCKET_CONNECTIONS_PER_IP,
+      reconnectGraceMs: e.RECONNECT_GRACE_SECONDS * 1000,
+    },
+    log: { level: e.LOG_LEVEL, pretty: e.LOG_FORMAT === 'pretty' || (e.LOG_FORMAT === 'auto' && isTty) },
+    notices,
+  };
+}
+
+const SECRET_NAMES = {
+  apiKey: 'CLIENT_SECRET_KEY',
+  jwtSecret: 'AUTH_JWT_SECRET',
+  refreshSecret: 'AUTH_REFRESH_SECRET',
+} as const;
+
+/**
+ * Secrets from the environment; in embedded mode, missing ones are generated once and kept in
+ * `<DATA_DIR>/secrets.json` (mode 0600) so that tokens survive restarts.
+ */
+function resolveSecrets(e: Env, dataDir: string, generate: boolean, notices: string[]): Secrets {
+  const given: Partial<Secrets> = {
+    apiKey: e.CLIENT_SECRET_KEY,
+    jwtSecret: e.AUTH_JWT_SECRET,
+    refreshSecret: e.AUTH_REFRESH_SECRET,
+  };
+  const missing = (Object.keys(SECRET_NAMES) as Array<keyof Secrets>).filter((k) => given[k] === undefined);
+  if (missing.length === 0) return given as Secrets;
+  if (!generate) {
+    throw new ConfigError(missing.map((k) => `${SECRET_NAMES[k]}: required in cluster roles (not set)`));
+  }
+  const file = path.join(dataDir, 'secrets.json');
+  const stored = readStoredSecrets(file);
+  const result = { ...given } as Secrets;
+  let changed = false;
+  for (const key of missing) {
+    const existing = stored[key];
+    if (existing) {
+      result[key] = existing;
+    } else {
+      result[key] = randomBytes(key === 'apiKey' ? 18 : 32).toString('base64url');
+      stored[key] = result[key];
+      changed = true;
+    }
+    notices.push(`${SECRET_NAMES[key]} is not set: using the generated value kept in ${file}`);
+  }
+  if (changed) {
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(file, `${JSON.stringify(stored, null, 2)}\n`, { mode: 0o600 });
+  }
+  return result;
+}
+
+function readStoredSecrets(file: string): Partial<Secrets> {
+  if (!existsSync(file)) return {};
+  const parsed = z
+    .object({
+      apiKey: z.string().optional(),
+      jwtSecret: z.string().optional(),
+      refreshSecret: z.string().optional(),
+    })
+    .safeParse(JSON.parse(readFileSync(file, 'utf8')));
+  if (!parsed.success) throw new ConfigError([`${file}: not a valid secrets file; fix or delete it`]);
+  return parsed.data;
+}

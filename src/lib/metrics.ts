@@ -1,0 +1,54 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+/**
+ * The server's Prometheus metrics, created once per process and handed to the modules that update
+ * them. Gauges that mirror live state are read through callbacks at scrape time.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly httpRequests: Counter<'method' | 'route' | 'status'>;
+  readonly httpDurationS: Histogram<'method' | 'route'>;
+  readonly socketEvents: Counter<'event' | 'outcome'>;
+  readonly socketConnections: Gauge;
+  readonly rooms: Gauge;
+  readonly participants: Gauge;
+
+  constructor(options: { defaultMetrics: boolean } = { defaultMetrics: true }) {
+    if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'bbmeet_' });
+    const registers = [this.registry];
+    this.httpRequests = new Counter({
+      name: 'bbmeet_http_requests_total',
+      help: 'HTTP requests by route and status',
+      labelNames: ['method', 'route', 'status'],
+      registers,
+    });
+    this.httpDurationS = new Histogram({
+      name: 'bbmeet_http_request_duration_seconds',
+      help: 'HTTP request duration',
+      labelNames: ['method', 'route'],
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    });
+    this.socketEvents = new Counter({
+      name: 'bbmeet_socket_events_total',
+      help: 'socket.io events received, by outcome (ok, rejected, failed, rate_limited)',
+      labelNames: ['event', 'outcome'],
+      registers,
+    });
+    this.socketConnections = new Gauge({
+      name: 'bbmeet_socket_connections',
+      help: 'connected socket.io clients',
+      registers,
+    });
+    this.rooms = new Gauge({
+      name: 'bbmeet_rooms',
+      help: 'rooms with at least one connected participant',
+      registers,
+    });
+    this.participants = new Gauge({
+      name: 'bbmeet_participants',
+      help: 'participants connected to signalling',
+      registers,
+    });
+  }
+}

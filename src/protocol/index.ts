@@ -1,0 +1,5 @@
+// protocol: the typed contracts between modules (SfuApi) and the wire shapes of the Waterbus protocol.
+// May import lib/ only.
+
+export type { RoomBroadcaster } from './room-broadcaster.ts';
+export type * from './sfu-api.ts';

@@ -1,0 +1,9 @@
+import type { RoomId } from '../lib/ids.ts';
+
+/**
+ * Sends a socket event to every socket of a room, from code that is not signalling (the REST chat
+ * routes emit `chat.*`). Signalling implements it; in a cluster it reaches every signalling instance.
+ */
+export interface RoomBroadcaster {
+  toRoom(roomId: RoomId, event: string, payload: unknown): void;
+}

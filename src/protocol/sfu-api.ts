@@ -1,0 +1,115 @@
+import type { ParticipantId, RoomId } from '../lib/ids.ts';
+
+/**
+ * The one seam between signalling and media. Signalling calls these operations and never touches
+ * media; the embedded deployment passes the in-process SFU, a cluster passes the dispatcher (which
+ * forwards each call to the SFU node hosting the room over gRPC).
+ *
+ * Every operation names the acting participant; signalling has already checked that the socket
+ * owns it. Failures are thrown as `SfuError` (lib/errors.ts).
+ */
+export interface SfuApi {
+  /** Creates the participant's publisher connection from the client's offer; returns the answer. */
+  join(req: JoinRequest): Promise<JoinResponse>;
+  /** Creates (or recreates) a server-offer connection that forwards `targetId`'s tracks to the caller. */
+  subscribe(req: SubscribeRequest): Promise<SubscribeResponse>;
+  /** Applies the subscriber's answer to the connection of `subscribe`. */
+  setSubscriberAnswer(req: SubscriberAnswerRequest): Promise<void>;
+  /** A new offer on the publisher connection (tracks added or removed); returns the answer. */
+  renegotiatePublisher(req: PublisherOfferRequest): Promise<{ sdp: string }>;
+  addPublisherCandidate(req: PublisherCandidateRequest): Promise<void>;
+  addSubscriberCandidate(req: SubscriberCandidateRequest): Promise<void>;
+  setMediaState(req: MediaStateRequest): Promise<void>;
+  /** Closes the participant's publisher and every connection it subscribes with or is subscribed by. */
+  leave(req: ParticipantRef): Promise<void>;
+  /** Events of one room until `signal` aborts. */
+  events(roomId: RoomId, signal: AbortSignal): AsyncIterable<SfuEvent>;
+  /** Live objects, for leak checks in tests and the admin view. */
+  dump(): Promise<SfuDump>;
+}
+
+export interface ParticipantRef {
+  roomId: RoomId;
+  participantId: ParticipantId;
+}
+
+export interface MediaState {
+  videoEnabled: boolean;
+  audioEnabled: boolean;
+  e2eeEnabled: boolean;
+  cameraType: number;
+  screenSharing: boolean;
+  screenTrackId: string | null;
+  handRaising: boolean;
+}
+
+export interface JoinRequest extends ParticipantRef {
+  sdp: string;
+  /** Number of tracks the publisher will send; `publisherReady` fires once they all arrived. */
+  totalTracks: number;
+  mediaState: MediaState;
+  /** A P2P → SFU migration: `publisherReady` carries isMigrate so peers re-subscribe. */
+  isMigrate: boolean;
+}
+
+export interface JoinResponse {
+  sdp: string;
+  isRecording: boolean;
+}
+
+export interface SubscribeRequest extends ParticipantRef {
+  targetId: ParticipantId;
+}
+
+export interface SubscribeResponse {
+  offer: string;
+  /** Mime type of the target's video, e.g. `video/VP8`; empty when it has no video yet. */
+  videoCodec: string;
+}
+
+export interface SubscriberAnswerRequest extends ParticipantRef {
+  targetId: ParticipantId;
+  sdp: string;
+}
+
+export interface PublisherOfferRequest extends ParticipantRef {
+  sdp: string;
+}
+
+export interface IceCandidate {
+  candidate: string;
+  sdpMid: string | null;
+  sdpMLineIndex: number | null;
+}
+
+export interface PublisherCandidateRequest extends ParticipantRef {
+  candidate: IceCandidate;
+}
+
+export interface SubscriberCandidateRequest extends ParticipantRef {
+  targetId: ParticipantId;
+  candidate: IceCandidate;
+}
+
+export interface MediaStateRequest extends ParticipantRef {
+  state: Partial<MediaState>;
+}
+
+export type SfuEvent =
+  /** All announced tracks of a publisher arrived (Waterbus `newUserJoined`). */
+  | { type: 'publisherReady'; participantId: ParticipantId; nodeId: string; isMigrate: boolean }
+  | { type: 'publisherCandidate'; participantId: ParticipantId; candidate: IceCandidate }
+  | {
+      type: 'subscriberCandidate';
+      participantId: ParticipantId;
+      targetId: ParticipantId;
+      candidate: IceCandidate;
+    }
+  /** The server needs the subscriber to answer a new offer (tracks were added to the target). */
+  | { type: 'subscriberOffer'; participantId: ParticipantId; targetId: ParticipantId; sdp: string }
+  /** The participant's media stopped answering (consent freshness expired) or its worker died. */
+  | { type: 'participantLost'; participantId: ParticipantId; reason: 'consent_timeout' | 'worker_restarted' };
+
+export interface SfuDump {
+  rooms: Array<{ roomId: RoomId; participants: ParticipantId[] }>;
+}

@@ -1,0 +1,84 @@
+import { hostname } from 'node:os';
+import { apiRoutes, createHttpServer, registerDocs } from '../api/index.ts';
+import type { Config } from '../config.ts';
+import type { Logger } from '../lib/logger.ts';
+import { Metrics } from '../lib/metrics.ts';
+import type { RoomBroadcaster } from '../protocol/room-broadcaster.ts';
+import { unavailableSfu } from '../sfu/index.ts';
+import { createSignalling } from '../signalling/index.ts';
+import { openStore } from '../store/index.ts';
+
+export interface RunningServer {
+  /** The port the HTTP server listens on (useful with APP_PORT=0 in tests). */
+  port: number;
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * `bbmeet start`: signalling, REST API and SFU in one process, with the embedded database unless
+ * DATABASE_URL points at PostgreSQL. No Redis, no gRPC.
+ */
+export async function startEmbedded(
+  config: Config,
+  logger: Logger,
+  options: { defaultMetrics?: boolean } = {},
+): Promise<RunningServer> {
+  const nodeId = config.cluster.nodeId ?? `embedded-${hostname()}`;
+  const store = await openStore({ url: config.database.url, sqlitePath: config.database.sqlitePath });
+  // Participants published through this node before a restart have no connection any more.
+  await store.participants.deleteByNode(nodeId);
+  const metrics = new Metrics({ defaultMetrics: options.defaultMetrics ?? true });
+  const sfu = unavailableSfu();
+  let broadcaster: RoomBroadcaster = { toRoom: () => undefined };
+  const deps = {
+    store,
+    auth: config.auth,
+    storage: config.storage,
+    broadcaster: { toRoom: (...args: Parameters<RoomBroadcaster['toRoom']>) => broadcaster.toRoom(...args) },
+    logger: logger.child({ component: 'api' }),
+  };
+  const routes = apiRoutes(deps);
+  const app = await createHttpServer({
+    deps,
+    routes,
+    metrics,
+    logger: logger.child({ component: 'http' }),
+    corsOrigins: config.http.corsOrigins,
+    rateLimitPerSecond: config.http.rateLimitPerSecond,
+    bodyLimitBytes: config.http.bodyLimitBytes,
+    trustProxy: config.http.trustProxy,
+    readinessChecks: [{ name: 'database', check: () => store.ping() }],
+  });
+  registerDocs(app, routes);
+  const signalling = createSignalling({
+    httpServer: app.server,
+    store,
+    sfu,
+    jwtSecret: config.auth.jwtSecret,
+    nodeId,
+    corsOrigins: config.http.corsOrigins,
+    ...config.signalling,
+    metrics,
+    logger: logger.child({ component: 'signalling' }),
+  });
+  broadcaster = signalling.broadcaster;
+  await app.listen({ port: config.http.port, host: config.http.host });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.http.port;
+  const shownHost =
+    config.http.host === '0.0.0.0' || config.http.host === '::' ? 'localhost' : config.http.host;
+  let closed: Promise<void> | undefined;
+  return {
+    port,
+    url: `http://${shownHost}:${port}`,
+    close() {
+      closed ??= (async () => {
+        await signalling.close();
+        await app.close();
+        await store.close();
+      })();
+      return closed;
+    },
+  };
+}

@@ -1,0 +1,97 @@
+import { SfuError } from '../../lib/errors.ts';
+import type { MediaState } from '../../protocol/sfu-api.ts';
+import { ParticipantStatus } from '../../store/types.ts';
+import { migrateSchema, publishSchema } from '../messages.ts';
+import { ConnectionType, defaultMediaState } from '../participant-directory.ts';
+import { handler } from './handler.ts';
+
+/**
+ * `room.publish`: the participant starts sending. SFU mode: the SFU answers the offer and the
+ * answer goes back as `room.publish`. P2P mode: the offer is kept for whoever subscribes and the
+ * room is told at once (`room.new_participant`).
+ */
+export const publish = handler({
+  event: 'room.publish',
+  schema: publishSchema,
+  async run(ctx, session, p) {
+    const row = await ctx.authoriseParticipant(session, p.participantId, p.roomId);
+    const current = session.participant;
+    if (current && current.participantId !== p.participantId) {
+      throw new SfuError(
+        'invalid_state',
+        `this connection already publishes participant ${current.participantId}: leave first`,
+      );
+    }
+    const mediaState: MediaState = {
+      ...defaultMediaState(),
+      videoEnabled: p.isVideoEnabled,
+      audioEnabled: p.isAudioEnabled,
+      e2eeEnabled: p.isE2eeEnabled,
+    };
+    const ref = { roomId: p.roomId, participantId: p.participantId };
+    // Publishing again on the same connection replaces the previous publisher (renewed offer).
+    const previous = ctx.directory.get(p.participantId);
+    if (previous?.connectionType === ConnectionType.SFU) await ctx.sfu.leave(ref);
+    let answer: string | null = null;
+    if (p.connectionType === ConnectionType.SFU) {
+      const res = await ctx.sfu.join({
+        ...ref,
+        sdp: p.sdp,
+        totalTracks: p.totalTracks,
+        mediaState,
+        isMigrate: false,
+      });
+      answer = res.sdp;
+    }
+    if (row.status !== ParticipantStatus.Active)
+      await ctx.store.participants.setStatus(row.id, ParticipantStatus.Active);
+    await ctx.attach(session, {
+      ...ref,
+      userId: session.userId,
+      socketId: session.id,
+      connectionType: p.connectionType,
+      mediaState,
+      p2pOffer: p.connectionType === ConnectionType.P2P ? p.sdp : null,
+    });
+    if (answer !== null) {
+      session.socket.emit('room.publish', { sdp: answer, isRecording: false });
+      return { sdp: answer };
+    }
+    await ctx.announce(p.participantId, ctx.nodeId, false);
+    return {};
+  },
+});
+
+/**
+ * `room.migrate`: switch the participant between P2P and SFU. To SFU: the SFU answers a new
+ * publisher offer (`room.migrate` reply) and announces it with isMigrate once its tracks arrive.
+ * To P2P: the SFU publisher is closed and the offer is kept for P2P subscribers.
+ */
+export const migrate = handler({
+  event: 'room.migrate',
+  schema: migrateSchema,
+  async run(ctx, session, p) {
+    const entry = ctx.requireEntry(session, p.roomId);
+    if (entry.participantId !== p.participantId) {
+      throw new SfuError('permission_denied', 'a connection can only migrate its own participant');
+    }
+    const ref = { roomId: p.roomId, participantId: p.participantId };
+    if (p.connectionType === ConnectionType.SFU) {
+      const res = await ctx.sfu.join({
+        ...ref,
+        sdp: p.sdp,
+        totalTracks: 0,
+        mediaState: entry.mediaState,
+        isMigrate: true,
+      });
+      entry.connectionType = ConnectionType.SFU;
+      entry.p2pOffer = null;
+      session.socket.emit('room.migrate', { sdp: res.sdp });
+      return { sdp: res.sdp };
+    }
+    if (entry.connectionType === ConnectionType.SFU) await ctx.sfu.leave(ref);
+    entry.connectionType = ConnectionType.P2P;
+    entry.p2pOffer = p.sdp;
+    return {};
+  },
+});

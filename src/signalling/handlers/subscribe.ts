@@ -1,0 +1,76 @@
+import { SfuError } from '../../lib/errors.ts';
+import { answerSubscriberSchema, subscribeSchema } from '../messages.ts';
+import { ConnectionType } from '../participant-directory.ts';
+import { handler } from './handler.ts';
+
+/**
+ * `room.subscribe`: the caller wants `targetId`'s media. The reply `room.answer_subscriber` carries
+ * an offer (from the SFU, or the target's own offer in P2P mode) and the target's media state.
+ */
+export const subscribe = handler({
+  event: 'room.subscribe',
+  schema: subscribeSchema,
+  async run(ctx, session, p) {
+    const self = ctx.requireEntry(session, p.roomId);
+    if (self.participantId !== p.participantId) {
+      throw new SfuError('permission_denied', 'participantId must be your own participant');
+    }
+    const target = ctx.directory.get(p.targetId);
+    if (!target || target.roomId !== p.roomId) {
+      throw new SfuError('not_found', `participant ${p.targetId} is not publishing in room ${p.roomId}`);
+    }
+    let offer: string;
+    let videoCodec = '';
+    if (target.connectionType === ConnectionType.P2P) {
+      if (!target.p2pOffer) throw new SfuError('invalid_state', `participant ${p.targetId} has no offer yet`);
+      offer = target.p2pOffer;
+    } else {
+      const res = await ctx.sfu.subscribe({
+        roomId: p.roomId,
+        participantId: p.participantId,
+        targetId: p.targetId,
+      });
+      offer = res.offer;
+      videoCodec = res.videoCodec;
+    }
+    const state = target.mediaState;
+    const reply = {
+      targetId: p.targetId,
+      offer,
+      cameraType: state.cameraType,
+      videoEnabled: state.videoEnabled,
+      audioEnabled: state.audioEnabled,
+      isScreenSharing: state.screenSharing,
+      isHandRaising: state.handRaising,
+      isE2eeEnabled: state.e2eeEnabled,
+      videoCodec,
+      screenTrackId: state.screenTrackId,
+      connectionType: target.connectionType,
+    };
+    session.socket.emit('room.answer_subscriber', reply);
+    return reply;
+  },
+});
+
+/**
+ * `room.answer_subscriber`: the subscriber's answer. SFU mode: applied to the server's offer.
+ * P2P mode: relayed to the room as `room.publish` (the publisher's remote answer).
+ */
+export const answerSubscriber = handler({
+  event: 'room.answer_subscriber',
+  schema: answerSubscriberSchema,
+  async run(ctx, session, p) {
+    const self = ctx.requireEntry(session, p.roomId);
+    if (p.connectionType === ConnectionType.P2P) {
+      ctx.broadcast(p.roomId, 'room.publish', { sdp: p.sdp, isRecording: false }, session.id);
+      return {};
+    }
+    await ctx.sfu.setSubscriberAnswer({
+      roomId: p.roomId,
+      participantId: self.participantId,
+      targetId: p.targetId,
+      sdp: p.sdp,
+    });
+    return {};
+  },
+});

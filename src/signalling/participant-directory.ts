@@ -1,0 +1,81 @@
+import type { ParticipantId, RoomId, UserId } from '../lib/ids.ts';
+import type { MediaState } from '../protocol/sfu-api.ts';
+
+export const ConnectionType = { P2P: 0, SFU: 1 } as const;
+export type ConnectionType = (typeof ConnectionType)[keyof typeof ConnectionType];
+
+/** A participant connected through this signalling process (one socket each). */
+export interface ParticipantEntry {
+  participantId: ParticipantId;
+  roomId: RoomId;
+  userId: UserId;
+  socketId: string;
+  connectionType: ConnectionType;
+  mediaState: MediaState;
+  /** P2P: the publisher's offer, handed to every subscriber (the original handed it out once). */
+  p2pOffer: string | null;
+}
+
+export function defaultMediaState(): MediaState {
+  return {
+    videoEnabled: true,
+    audioEnabled: true,
+    e2eeEnabled: false,
+    cameraType: 0,
+    screenSharing: false,
+    screenTrackId: null,
+    handRaising: false,
+  };
+}
+
+/** Who is in which room, with their media state and P2P offers. */
+export class ParticipantDirectory {
+  readonly #participants = new Map<ParticipantId, ParticipantEntry>();
+  readonly #rooms = new Map<RoomId, Set<ParticipantId>>();
+
+  get(participantId: ParticipantId): ParticipantEntry | undefined {
+    return this.#participants.get(participantId);
+  }
+
+  add(entry: ParticipantEntry): void {
+    this.remove(entry.participantId);
+    this.#participants.set(entry.participantId, entry);
+    let room = this.#rooms.get(entry.roomId);
+    if (!room) {
+      room = new Set();
+      this.#rooms.set(entry.roomId, room);
+    }
+    room.add(entry.participantId);
+  }
+
+  /** Removes the entry; returns it, or undefined if it was not there. */
+  remove(participantId: ParticipantId): ParticipantEntry | undefined {
+    const entry = this.#participants.get(participantId);
+    if (!entry) return undefined;
+    this.#participants.delete(participantId);
+    const room = this.#rooms.get(entry.roomId);
+    room?.delete(participantId);
+    if (room?.size === 0) this.#rooms.delete(entry.roomId);
+    return entry;
+  }
+
+  inRoom(roomId: RoomId): ParticipantEntry[] {
+    const ids = this.#rooms.get(roomId);
+    if (!ids) return [];
+    return [...ids]
+      .map((id) => this.#participants.get(id))
+      .filter((e): e is ParticipantEntry => e !== undefined);
+  }
+
+  hasRoom(roomId: RoomId): boolean {
+    return this.#rooms.has(roomId);
+  }
+
+  get roomCount(): number {
+    return this.#rooms.size;
+  }
+
+  get participantCount(): number {
+    return this.#participants.size;
+  }
+}

@@ -1,0 +1,35 @@
+import type { Socket } from 'socket.io';
+import type { ParticipantId, RoomId, UserId } from '../lib/ids.ts';
+
+/**
+ * One socket: an authenticated user who acts for at most one participant at a time. Operations of
+ * a session run one after another (`run`), so a publish and a leave of the same socket never
+ * interleave.
+ *
+ * Lifecycle: connected (no participant) → in a room (after publish or reconnect) → out of the room
+ * (leave) → … → closed (disconnect). A newer socket publishing the same participant takes it over:
+ * the old session is detached and disconnected.
+ */
+export class Session {
+  readonly socket: Socket;
+  readonly userId: UserId;
+  participant: { participantId: ParticipantId; roomId: RoomId } | null = null;
+  closed = false;
+  #tail: Promise<unknown> = Promise.resolve();
+
+  constructor(socket: Socket, userId: UserId) {
+    this.socket = socket;
+    this.userId = userId;
+  }
+
+  get id(): string {
+    return this.socket.id;
+  }
+
+  /** Queues `op` behind the session's earlier operations; its result or error goes to the caller. */
+  run<T>(op: () => Promise<T>): Promise<T> {
+    const result = this.#tail.then(op, op);
+    this.#tail = result.catch(() => undefined);
+    return result;
+  }
+}

@@ -1,0 +1,222 @@
+import type { Server } from 'socket.io';
+import { SfuError } from '../lib/errors.ts';
+import { type ParticipantId, type RoomId, UserId } from '../lib/ids.ts';
+import type { Logger } from '../lib/logger.ts';
+import type { SfuApi, SfuEvent } from '../protocol/sfu-api.ts';
+import { type Participant, ParticipantStatus, RoomStatus, type Store } from '../store/types.ts';
+import { participantJson } from '../store/wire.ts';
+import { ConnectionType, type ParticipantDirectory, type ParticipantEntry } from './participant-directory.ts';
+import type { Session } from './session.ts';
+
+export interface SignallingDeps {
+  io: Server;
+  store: Store;
+  sfu: SfuApi;
+  directory: ParticipantDirectory;
+  /** Recorded in participants.node_id for P2P publishers (SFU publishers carry their SFU node's id). */
+  nodeId: string;
+  logger: Logger;
+  onMembershipChanged: () => void;
+}
+
+/**
+ * State and operations shared by the event handlers: participant authorisation, the leave flow,
+ * announcements, and one pump per room that turns SfuApi events into socket events.
+ */
+export class SignallingContext {
+  readonly io: Server;
+  readonly store: Store;
+  readonly sfu: SfuApi;
+  readonly directory: ParticipantDirectory;
+  readonly nodeId: string;
+  readonly log: Logger;
+  readonly sessions = new Map<string, Session>();
+  readonly #roomPumps = new Map<RoomId, AbortController>();
+  readonly #onMembershipChanged: () => void;
+
+  constructor(deps: SignallingDeps) {
+    this.io = deps.io;
+    this.store = deps.store;
+    this.sfu = deps.sfu;
+    this.directory = deps.directory;
+    this.nodeId = deps.nodeId;
+    this.log = deps.logger;
+    this.#onMembershipChanged = deps.onMembershipChanged;
+  }
+
+  emitTo(socketId: string, event: string, payload: unknown): void {
+    this.io.to(socketId).emit(event, payload);
+  }
+
+  /** To every socket in the room but `exceptSocketId` (Waterbus "broadcast"). */
+  broadcast(roomId: RoomId, event: string, payload: unknown, exceptSocketId?: string): void {
+    const target = this.io.to(roomId);
+    (exceptSocketId ? target.except(exceptSocketId) : target).emit(event, payload);
+  }
+
+  /**
+   * The participants row, if it belongs to the session's user and to `roomId` and the room is
+   * active; otherwise a permission or not-found error. This is what stops one user from acting
+   * as another user's participant.
+   */
+  async authoriseParticipant(
+    session: Session,
+    participantId: ParticipantId,
+    roomId: RoomId,
+  ): Promise<Participant> {
+    const row = await this.store.participants.findById(Number(participantId));
+    if (!row)
+      throw new SfuError(
+        'not_found',
+        `participant ${participantId} not found: join the room over REST first`,
+      );
+    if (row.userId !== session.userId) {
+      throw new SfuError('permission_denied', `participant ${participantId} belongs to another user`);
+    }
+    if (String(row.roomId) !== roomId) {
+      throw new SfuError('permission_denied', `participant ${participantId} is not in room ${roomId}`);
+    }
+    const room = await this.store.rooms.findById(row.roomId);
+    if (!room || room.status !== RoomStatus.Active)
+      throw new SfuError('invalid_state', `room ${roomId} is not active`);
+    return row;
+  }
+
+  /** The session's participant entry; an error when the socket has not joined `roomId`. */
+  requireEntry(session: Session, roomId?: RoomId): ParticipantEntry {
+    const ref = session.participant;
+    if (!ref) throw new SfuError('invalid_state', 'not in a room: send room.publish first');
+    if (roomId !== undefined && ref.roomId !== roomId) {
+      throw new SfuError('permission_denied', `this connection is in room ${ref.roomId}, not ${roomId}`);
+    }
+    const entry = this.directory.get(ref.participantId);
+    if (!entry || entry.socketId !== session.id)
+      throw new SfuError('invalid_state', 'participant is no longer connected');
+    return entry;
+  }
+
+  /** Makes `session` the connection of the participant, detaching an older socket that had it. */
+  async attach(session: Session, entry: ParticipantEntry): Promise<void> {
+    const previous = this.directory.get(entry.participantId);
+    if (previous && previous.socketId !== session.id) this.#detachOldSocket(previous);
+    this.directory.add(entry);
+    session.participant = { participantId: entry.participantId, roomId: entry.roomId };
+    await session.socket.join(entry.roomId);
+    if (!this.#roomPumps.has(entry.roomId)) this.#startRoomPump(entry.roomId);
+    this.#onMembershipChanged();
+  }
+
+  #detachOldSocket(previous: ParticipantEntry): void {
+    const old = this.sessions.get(previous.socketId);
+    this.log.info(
+      { participantId: previous.participantId, socketId: previous.socketId },
+      'participant taken over by a new connection',
+    );
+    if (!old) return;
+    old.participant = null;
+    old.socket.emit('system.error', {
+      event: 'room.publish',
+      code: 'invalid_state',
+      message: 'this participant was taken over by another connection',
+    });
+    old.socket.disconnect(true);
+  }
+
+  /**
+   * The leave flow: forget the participant, close its media, tell the room. With `keepRow` (a
+   * dropped connection) the participants row stays, inactive, so the client can come back with the
+   * same participantId within the reconnect grace period; otherwise it is deleted.
+   */
+  async leave(session: Session, options: { keepRow: boolean }): Promise<void> {
+    const ref = session.participant;
+    if (!ref) return;
+    session.participant = null;
+    const entry = this.directory.get(ref.participantId);
+    // A newer connection owns the participant now (reconnect race): leave it alone.
+    if (!entry || entry.socketId !== session.id) return;
+    this.directory.remove(ref.participantId);
+    this.#onMembershipChanged();
+    await session.socket.leave(ref.roomId);
+    if (entry.connectionType === ConnectionType.SFU) {
+      await this.sfu.leave(ref).catch((err: unknown) => this.log.warn({ err, ...ref }, 'sfu leave failed'));
+    }
+    this.broadcast(ref.roomId, 'room.participant_left', { targetId: ref.participantId }, session.id);
+    const id = Number(ref.participantId);
+    if (options.keepRow) {
+      await this.store.participants.setNode(id, null);
+      await this.store.participants.setStatus(id, ParticipantStatus.Inactive);
+    } else {
+      await this.store.participants.delete(id);
+    }
+    this.#stopRoomPumpIfEmpty(ref.roomId);
+  }
+
+  /** Records where the participant publishes and tells the others (`room.new_participant`). */
+  async announce(participantId: ParticipantId, nodeId: string, isMigrate: boolean): Promise<void> {
+    const entry = this.directory.get(participantId);
+    if (!entry) return;
+    const id = Number(participantId);
+    await this.store.participants.setNode(id, nodeId);
+    const row = await this.store.participants.findById(id);
+    if (!row) return;
+    const user = await this.store.users.findById(UserId(row.userId));
+    const payload = { participant: participantJson(row, user), isMigrate };
+    this.broadcast(entry.roomId, 'room.new_participant', payload, entry.socketId);
+  }
+
+  #startRoomPump(roomId: RoomId): void {
+    const controller = new AbortController();
+    this.#roomPumps.set(roomId, controller);
+    const log = this.log.child({ roomId });
+    const pump = async () => {
+      for await (const event of this.sfu.events(roomId, controller.signal)) {
+        await this.#onSfuEvent(event).catch((err: unknown) =>
+          log.error({ err, type: event.type }, 'sfu event failed'),
+        );
+      }
+    };
+    // The pump ends when the room empties (abort); a failure of the event stream is logged.
+    pump().catch((err: unknown) => {
+      if (!controller.signal.aborted) log.error({ err }, 'sfu event stream failed');
+    });
+  }
+
+  #stopRoomPumpIfEmpty(roomId: RoomId): void {
+    if (this.directory.hasRoom(roomId)) return;
+    this.#roomPumps.get(roomId)?.abort();
+    this.#roomPumps.delete(roomId);
+  }
+
+  async #onSfuEvent(event: SfuEvent): Promise<void> {
+    const entry = this.directory.get(event.participantId);
+    if (!entry) return;
+    switch (event.type) {
+      case 'publisherReady':
+        return this.announce(event.participantId, event.nodeId, event.isMigrate);
+      case 'publisherCandidate':
+        return this.emitTo(entry.socketId, 'room.publisher_candidate', { ...event.candidate });
+      case 'subscriberCandidate':
+        return this.emitTo(entry.socketId, 'room.subscriber_candidate', {
+          targetId: event.targetId,
+          candidate: { ...event.candidate },
+        });
+      case 'subscriberOffer':
+        return this.emitTo(entry.socketId, 'room.subscriber_renegotiation', {
+          targetId: event.targetId,
+          sdp: event.sdp,
+        });
+      case 'participantLost': {
+        const session = this.sessions.get(entry.socketId);
+        this.log.warn({ participantId: event.participantId, reason: event.reason }, 'participant media lost');
+        if (session) await session.run(() => this.leave(session, { keepRow: true }));
+        return;
+      }
+    }
+  }
+
+  /** Stops every room pump (server shutdown). */
+  close(): void {
+    for (const controller of this.#roomPumps.values()) controller.abort();
+    this.#roomPumps.clear();
+  }
+}

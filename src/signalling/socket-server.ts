@@ -1,0 +1,224 @@
+import type { Server as HttpServer } from 'node:http';
+import { Server, type Socket } from 'socket.io';
+import msgpackParser from 'socket.io-msgpack-parser';
+import { z } from 'zod';
+import { isSfuError, type SfuErrorCode } from '../lib/errors.ts';
+import { type RoomId, UserId } from '../lib/ids.ts';
+import { verifyToken } from '../lib/jwt.ts';
+import type { Logger } from '../lib/logger.ts';
+import type { Metrics } from '../lib/metrics.ts';
+import { RateLimiter } from '../lib/rate-limiter.ts';
+import type { RoomBroadcaster } from '../protocol/room-broadcaster.ts';
+import type { SfuApi } from '../protocol/sfu-api.ts';
+import { toTimestamp } from '../store/timestamps.ts';
+import type { Store } from '../store/types.ts';
+import { eventHandlers } from './handlers/index.ts';
+import { ParticipantDirectory } from './participant-directory.ts';
+import { Session } from './session.ts';
+import { SignallingContext } from './signalling-context.ts';
+
+export interface SignallingOptions {
+  httpServer: HttpServer;
+  store: Store;
+  sfu: SfuApi;
+  jwtSecret: string;
+  nodeId: string;
+  corsOrigins: string[] | '*';
+  maxMessageBytes: number;
+  eventsPerSecond: number;
+  eventsBurst: number;
+  connectionsPerIp: number;
+  reconnectGraceMs: number;
+  metrics: Metrics;
+  logger: Logger;
+}
+
+export interface Signalling {
+  io: Server;
+  /** For the REST chat routes: `chat.*` to every socket of a room. */
+  broadcaster: RoomBroadcaster;
+  directory: ParticipantDirectory;
+  close(): Promise<void>;
+}
+
+/** Socket.IO signalling, Waterbus protocol: msgpack parser, Bearer auth, one session per socket. */
+export function createSignalling(options: SignallingOptions): Signalling {
+  const log = options.logger;
+  const io = new Server(options.httpServer, {
+    parser: msgpackParser,
+    path: '/socket.io/',
+    pingInterval: 5000,
+    pingTimeout: 5000,
+    maxHttpBufferSize: options.maxMessageBytes,
+    cors: { origin: options.corsOrigins === '*' ? true : options.corsOrigins, credentials: true },
+  });
+  const directory = new ParticipantDirectory();
+  const ctx = new SignallingContext({
+    io,
+    store: options.store,
+    sfu: options.sfu,
+    directory,
+    nodeId: options.nodeId,
+    logger: log,
+    onMembershipChanged: () => {
+      options.metrics.rooms.set(directory.roomCount);
+      options.metrics.participants.set(directory.participantCount);
+    },
+  });
+  const limiter = new RateLimiter({ ratePerSecond: options.eventsPerSecond, burst: options.eventsBurst });
+  const connectionsByIp = new Map<string, number>();
+
+  io.use((socket, next) => {
+    authenticate(socket, options, connectionsByIp)
+      .then(() => next())
+      .catch((err: unknown) => next(err instanceof Error ? err : new Error(String(err))));
+  });
+  io.on('connection', (socket) => onConnection(socket, ctx, limiter, options, connectionsByIp));
+
+  const sweep = setInterval(() => sweepInactive(options, log), Math.max(1000, options.reconnectGraceMs / 2));
+  sweep.unref();
+  const limiterSweep = setInterval(() => limiter.sweep(), 10_000);
+  limiterSweep.unref();
+
+  return {
+    io,
+    directory,
+    broadcaster: {
+      toRoom: (roomId: RoomId, event: string, payload: unknown) => io.to(roomId).emit(event, payload),
+    },
+    async close() {
+      clearInterval(sweep);
+      clearInterval(limiterSweep);
+      ctx.close();
+      await new Promise<void>((resolve) => {
+        io.close(() => resolve());
+      });
+    },
+  };
+}
+
+function clientIp(socket: Socket): string {
+  return socket.handshake.address || 'unknown';
+}
+
+/** Bearer token from the handshake `Authorization` header (Waterbus) or the `auth.token` payload. */
+async function authenticate(
+  socket: Socket,
+  options: SignallingOptions,
+  connectionsByIp: Map<string, number>,
+) {
+  const ip = clientIp(socket);
+  if ((connectionsByIp.get(ip) ?? 0) >= options.connectionsPerIp) throw new Error('Too many connections');
+  const header = socket.handshake.headers.authorization;
+  const fromAuth = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
+  const raw =
+    typeof header === 'string' && header ? header : typeof fromAuth === 'string' ? fromAuth : undefined;
+  if (!raw) throw new Error('Missing Authorization header');
+  const token = raw.startsWith('Bearer ') ? raw.slice(7).trim() : raw.trim();
+  const result = verifyToken(token, options.jwtSecret);
+  const id = result.ok ? Number(result.claims.id) : Number.NaN;
+  if (!Number.isSafeInteger(id) || id <= 0) throw new Error('Invalid token');
+  const user = await options.store.users.findById(UserId(id));
+  if (!user) throw new Error('Invalid token');
+  socket.data.userId = user.id;
+}
+
+function onConnection(
+  socket: Socket,
+  ctx: SignallingContext,
+  limiter: RateLimiter,
+  options: SignallingOptions,
+  connectionsByIp: Map<string, number>,
+): void {
+  const ip = clientIp(socket);
+  connectionsByIp.set(ip, (connectionsByIp.get(ip) ?? 0) + 1);
+  const session = new Session(socket, socket.data.userId as UserId);
+  ctx.sessions.set(socket.id, session);
+  options.metrics.socketConnections.inc();
+  const log = ctx.log.child({ socketId: socket.id, userId: session.userId });
+  log.debug('socket connected');
+
+  socket.onAny((event: unknown, ...args: unknown[]) => {
+    const ack =
+      typeof args[args.length - 1] === 'function' ? (args.pop() as (r: unknown) => void) : undefined;
+    dispatch(ctx, session, limiter, options.metrics, log, String(event), args[0], ack);
+  });
+
+  socket.on('disconnect', (reason) => {
+    session.closed = true;
+    ctx.sessions.delete(socket.id);
+    limiter.forget(socket.id);
+    options.metrics.socketConnections.dec();
+    const left = (connectionsByIp.get(ip) ?? 1) - 1;
+    if (left <= 0) connectionsByIp.delete(ip);
+    else connectionsByIp.set(ip, left);
+    log.debug({ reason }, 'socket disconnected');
+    session
+      .run(() => ctx.leave(session, { keepRow: true }))
+      .catch((err: unknown) => log.error({ err }, 'leave on disconnect failed'));
+  });
+}
+
+function dispatch(
+  ctx: SignallingContext,
+  session: Session,
+  limiter: RateLimiter,
+  metrics: Metrics,
+  log: Logger,
+  event: string,
+  payload: unknown,
+  ack: ((r: unknown) => void) | undefined,
+): void {
+  const reply = (code: SfuErrorCode, message: string, outcome: string) => {
+    metrics.socketEvents.inc({ event: eventHandlers.has(event) ? event : 'unknown', outcome });
+    sendError(session.socket, event, code, message, ack);
+  };
+  if (!limiter.take(session.id)) {
+    reply('resource_exhausted', 'too many events: slow down', 'rate_limited');
+    return;
+  }
+  const handler = eventHandlers.get(event);
+  if (!handler) {
+    reply('unsupported', `unknown event '${event.slice(0, 64)}'`, 'rejected');
+    return;
+  }
+  const parsed = handler.schema.safeParse(payload);
+  if (!parsed.success) {
+    reply('invalid_argument', z.prettifyError(parsed.error).replaceAll('\n', ' '), 'rejected');
+    return;
+  }
+  session
+    .run(() => handler.run(ctx, session, parsed.data))
+    .then((result) => {
+      metrics.socketEvents.inc({ event, outcome: 'ok' });
+      ack?.(result ?? {});
+    })
+    .catch((err: unknown) => {
+      if (isSfuError(err)) return reply(err.code, err.message, 'failed');
+      log.error({ err, event }, 'socket event failed');
+      reply('internal', 'internal error', 'failed');
+    });
+}
+
+/** An ack `{ error }` when the client asked for one, else a `system.error` event. */
+function sendError(
+  socket: Socket,
+  event: string,
+  code: SfuErrorCode,
+  message: string,
+  ack: ((r: unknown) => void) | undefined,
+): void {
+  const error = { code, message };
+  if (ack) ack({ error });
+  else socket.emit('system.error', { event, ...error });
+}
+
+async function sweepInactive(options: SignallingOptions, log: Logger): Promise<void> {
+  try {
+    const before = toTimestamp(new Date(Date.now() - options.reconnectGraceMs));
+    const removed = await options.store.participants.deleteInactiveBefore(before);
+    if (removed > 0) log.debug({ removed }, 'removed participants that did not reconnect');
+  } catch (err) {
+    log.warn({ err }, 'participant sweep failed');
+  }
+}

@@ -1,0 +1,47 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { loadConfig } from '../../src/config.ts';
+import { silentLogger } from '../../src/lib/logger.ts';
+import { type RunningServer, startEmbedded } from '../../src/roles/embedded.ts';
+
+export const API_KEY = 'test-api-key';
+export const JWT_SECRET = 'test-jwt-secret-0123456789';
+export const REFRESH_SECRET = 'test-refresh-secret-0123456789';
+
+export interface TestServer extends RunningServer {
+  dataDir: string;
+  /** `http://127.0.0.1:<port>` */
+  baseUrl: string;
+}
+
+/** The embedded server on 127.0.0.1 and a free port, with its own temporary data directory. */
+export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'bbmeet-test-'));
+  const config = loadConfig({
+    env: {
+      APP_PORT: '1',
+      APP_HOST: '127.0.0.1',
+      DATA_DIR: dataDir,
+      CLIENT_SECRET_KEY: API_KEY,
+      AUTH_JWT_SECRET: JWT_SECRET,
+      AUTH_REFRESH_SECRET: REFRESH_SECRET,
+      LOG_LEVEL: 'silent',
+      ...env,
+    },
+    generateMissingSecrets: true,
+    isTty: false,
+  });
+  // Port 0 is not a valid APP_PORT for users; tests ask the OS for a free one.
+  config.http.port = 0;
+  const server = await startEmbedded(config, silentLogger(), { defaultMetrics: false });
+  return {
+    ...server,
+    dataDir,
+    baseUrl: `http://127.0.0.1:${server.port}`,
+    async close() {
+      await server.close();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
