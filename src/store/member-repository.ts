@@ -1,0 +1,40 @@
+import { type Db, queryOne } from './db.ts';
+import { toMember } from './rows.ts';
+import { nowTimestamp } from './timestamps.ts';
+import type { Member, MemberRepository } from './types.ts';
+
+type Row = Record<string, unknown>;
+
+export function createMemberRepository(db: Db): MemberRepository {
+  return {
+    async add({ roomId, userId, role }) {
+      const row = await queryOne<Row>(
+        db,
+        'INSERT INTO members (room_id, user_id, role, created_at) VALUES ($1, $2, $3, $4) RETURNING *',
+        [roomId, userId, role, nowTimestamp()],
+      );
+      return toMember(row as Row) as Member;
+    },
+    async find(roomId, userId) {
+      const row = await queryOne<Row>(
+        db,
+        'SELECT * FROM members WHERE room_id = $1 AND user_id = $2 AND deleted_at IS NULL',
+        [roomId, userId],
+      );
+      return row ? toMember(row) : undefined;
+    },
+    async listByRoom(roomId) {
+      const rows = await db.query<Row>(
+        'SELECT * FROM members WHERE room_id = $1 AND deleted_at IS NULL ORDER BY id',
+        [roomId],
+      );
+      return rows.map(toMember);
+    },
+    async remove(memberId) {
+      await db.run('DELETE FROM members WHERE id = $1', [memberId]);
+    },
+    async setSoftDeletedAt(memberId, at) {
+      await db.run('UPDATE members SET soft_deleted_at = $2 WHERE id = $1', [memberId, at]);
+    },
+  };
+}

@@ -1,0 +1,118 @@
+import type { Db } from './db.ts';
+import { nowTimestamp } from './timestamps.ts';
+
+/**
+ * Schema migrations, applied in order at start and recorded in `schema_migrations`. The tables
+ * are Waterbus' (same names and columns). `{{id}}` and `{{ts}}` are the only dialect differences.
+ */
+const MIGRATIONS: Array<{ version: number; name: string; statements: string[] }> = [
+  {
+    version: 1,
+    name: 'init schema',
+    statements: [
+      `CREATE TABLE users (
+        id {{id}},
+        full_name VARCHAR(255) NULL,
+        user_name VARCHAR(50) NOT NULL,
+        bio TEXT NULL,
+        external_id VARCHAR(100) NOT NULL,
+        avatar VARCHAR(500) NULL,
+        created_at {{ts}} NOT NULL,
+        updated_at {{ts}} NOT NULL,
+        deleted_at {{ts}} NULL,
+        last_seen_at {{ts}} NULL
+      )`,
+      'CREATE UNIQUE INDEX users_user_name_key ON users (user_name) WHERE deleted_at IS NULL',
+      'CREATE UNIQUE INDEX users_external_id_key ON users (external_id) WHERE deleted_at IS NULL',
+      `CREATE TABLE rooms (
+        id {{id}},
+        title VARCHAR(255) NOT NULL,
+        password VARCHAR(255) NULL,
+        avatar VARCHAR(500) NULL,
+        latest_message_created_at {{ts}} NULL,
+        code VARCHAR(20) NOT NULL,
+        created_at {{ts}} NOT NULL,
+        updated_at {{ts}} NOT NULL,
+        deleted_at {{ts}} NULL,
+        latest_message_id INTEGER NULL,
+        status SMALLINT NOT NULL DEFAULT 0,
+        type SMALLINT NOT NULL DEFAULT 0
+      )`,
+      'CREATE UNIQUE INDEX rooms_code_key ON rooms (code) WHERE deleted_at IS NULL',
+      'CREATE INDEX rooms_status_idx ON rooms (status)',
+      `CREATE TABLE members (
+        id {{id}},
+        created_at {{ts}} NOT NULL,
+        deleted_at {{ts}} NULL,
+        soft_deleted_at {{ts}} NULL,
+        user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        room_id INTEGER NOT NULL REFERENCES rooms (id) ON DELETE CASCADE,
+        role SMALLINT NOT NULL DEFAULT 1
+      )`,
+      'CREATE UNIQUE INDEX members_user_room_key ON members (user_id, room_id) WHERE deleted_at IS NULL',
+      'CREATE INDEX members_room_idx ON members (room_id)',
+      `CREATE TABLE messages (
+        id {{id}},
+        data TEXT NOT NULL,
+        created_at {{ts}} NOT NULL,
+        updated_at {{ts}} NOT NULL,
+        deleted_at {{ts}} NULL,
+        created_by_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        room_id INTEGER NOT NULL REFERENCES rooms (id) ON DELETE CASCADE,
+        type SMALLINT NOT NULL DEFAULT 0,
+        status SMALLINT NOT NULL DEFAULT 0
+      )`,
+      'CREATE INDEX messages_room_created_idx ON messages (room_id, created_at)',
+      'CREATE INDEX messages_created_by_idx ON messages (created_by_id)',
+      `CREATE TABLE participants (
+        id {{id}},
+        created_at {{ts}} NOT NULL,
+        deleted_at {{ts}} NULL,
+        user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        room_id INTEGER NOT NULL REFERENCES rooms (id) ON DELETE CASCADE,
+        node_id VARCHAR(100) NULL,
+        status SMALLINT NOT NULL DEFAULT 0
+      )`,
+      'CREATE INDEX participants_room_idx ON participants (room_id)',
+      'CREATE INDEX participants_user_idx ON participants (user_id)',
+      'CREATE INDEX participants_node_idx ON participants (node_id)',
+    ],
+  },
+];
+
+const DIALECT = {
+  sqlite: { id: 'INTEGER PRIMARY KEY AUTOINCREMENT', ts: 'TEXT' },
+  postgres: { id: 'SERIAL PRIMARY KEY', ts: 'TIMESTAMP' },
+} as const;
+
+export const LATEST_VERSION = MIGRATIONS.at(-1)!.version;
+
+/** Applies the migrations not yet recorded; returns the versions applied. */
+export async function migrate(db: Db): Promise<number[]> {
+  await db.run(
+    `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR(255) NOT NULL, applied_at ${DIALECT[db.dialect].ts} NOT NULL)`,
+  );
+  const done = new Set(
+    (await db.query<{ version: number }>('SELECT version FROM schema_migrations')).map((r) =>
+      Number(r.version),
+    ),
+  );
+  const applied: number[] = [];
+  for (const m of MIGRATIONS) {
+    if (done.has(m.version)) continue;
+    await db.transaction(async (tx) => {
+      for (const statement of m.statements) await tx.run(render(statement, db.dialect));
+      await tx.run('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [
+        m.version,
+        m.name,
+        nowTimestamp(),
+      ]);
+    });
+    applied.push(m.version);
+  }
+  return applied;
+}
+
+function render(statement: string, dialect: Db['dialect']): string {
+  return statement.replaceAll('{{id}}', DIALECT[dialect].id).replaceAll('{{ts}}', DIALECT[dialect].ts);
+}

@@ -1,0 +1,66 @@
+import { type Db, queryOne } from './db.ts';
+import { toParticipant } from './rows.ts';
+import { nowTimestamp } from './timestamps.ts';
+import { type Participant, type ParticipantRepository, ParticipantStatus } from './types.ts';
+
+type Row = Record<string, unknown>;
+
+/**
+ * Participants rows. An inactive row (a dropped connection that may come back) has `deleted_at`
+ * set to when it became inactive; the reconnect sweeper removes it after the grace period.
+ */
+export function createParticipantRepository(db: Db): ParticipantRepository {
+  return {
+    async create({ roomId, userId }) {
+      const row = await queryOne<Row>(
+        db,
+        'INSERT INTO participants (room_id, user_id, status, created_at) VALUES ($1, $2, $3, $4) RETURNING *',
+        [roomId, userId, ParticipantStatus.Active, nowTimestamp()],
+      );
+      return toParticipant(row as Row) as Participant;
+    },
+    async findById(id) {
+      const row = await queryOne<Row>(db, 'SELECT * FROM participants WHERE id = $1', [id]);
+      return row ? toParticipant(row) : undefined;
+    },
+    async listByRoom(roomId, options = {}) {
+      const filter = options.publishingOnly ? ' AND node_id IS NOT NULL' : '';
+      const rows = await db.query<Row>(`SELECT * FROM participants WHERE room_id = $1${filter} ORDER BY id`, [
+        roomId,
+      ]);
+      return rows.map(toParticipant);
+    },
+    async setNode(id, nodeId) {
+      await db.run('UPDATE participants SET node_id = $2 WHERE id = $1', [id, nodeId]);
+    },
+    async setStatus(id, status) {
+      const inactiveSince = status === ParticipantStatus.Active ? null : nowTimestamp();
+      await db.run('UPDATE participants SET status = $2, deleted_at = $3 WHERE id = $1', [
+        id,
+        status,
+        inactiveSince,
+      ]);
+    },
+    async delete(id) {
+      await db.run('DELETE FROM participants WHERE id = $1', [id]);
+    },
+    async deleteByNode(nodeId) {
+      return (await db.run('DELETE FROM participants WHERE node_id = $1', [nodeId])).changes;
+    },
+    async deleteInactiveBefore(before) {
+      const r = await db.run(
+        'DELETE FROM participants WHERE status = $1 AND deleted_at IS NOT NULL AND deleted_at < $2',
+        [ParticipantStatus.Inactive, before],
+      );
+      return r.changes;
+    },
+    async countActive() {
+      const row = await queryOne<{ n: number }>(
+        db,
+        'SELECT COUNT(*) AS n FROM participants WHERE status = $1',
+        [ParticipantStatus.Active],
+      );
+      return Number(row?.n ?? 0);
+    },
+  };
+}
