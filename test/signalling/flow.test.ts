@@ -409,7 +409,7 @@ describe('signalling: Waterbus client flow over socket.io (msgpack)', () => {
       connectionType: 1,
     });
     assert.equal((await migrateErr).code, 'unavailable');
-    const sub = nextEvent<Record<string, unknown>>(a, 'system.error');
+    const sub = nextEvent<Record<string, unknown>>(b, 'system.error');
     b.emit('room.subscribe', {
       targetId: String(alicePid),
       roomId: String(room.id),
