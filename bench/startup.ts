@@ -9,7 +9,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 
-const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' }, 'settle-ms': { type: 'string', default: '3000' } } });
+const { values } = parseArgs({
+  options: { runs: { type: 'string', default: '5' }, 'settle-ms': { type: 'string', default: '3000' } },
+});
 const runs = Number(values.runs);
 const settleMs = Number(values['settle-ms']);
 
@@ -32,7 +34,13 @@ async function once(): Promise<{ readyMs: number; rssMb: number }> {
   const port = await freePort();
   const started = performance.now();
   const child = spawn(process.execPath, ['bin/bbmeet.mjs', 'start'], {
-    env: { ...process.env, DATA_DIR: dataDir, APP_PORT: String(port), APP_HOST: '127.0.0.1', LOG_FORMAT: 'json' },
+    env: {
+      ...process.env,
+      DATA_DIR: dataDir,
+      APP_PORT: String(port),
+      APP_HOST: '127.0.0.1',
+      LOG_FORMAT: 'json',
+    },
     stdio: 'ignore',
   });
   let readyMs = Number.NaN;
@@ -59,7 +67,9 @@ const results: Array<{ readyMs: number; rssMb: number }> = [];
 for (let i = 0; i < runs; i++) {
   const r = await once();
   results.push(r);
-  process.stderr.write(`run ${i + 1}/${runs}: ready ${r.readyMs.toFixed(0)} ms, idle RSS ${r.rssMb.toFixed(1)} MB\n`);
+  process.stderr.write(
+    `run ${i + 1}/${runs}: ready ${r.readyMs.toFixed(0)} ms, idle RSS ${r.rssMb.toFixed(1)} MB\n`,
+  );
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 console.log(

@@ -4,6 +4,7 @@ import Fastify, {
   type FastifyInstance,
   type FastifyReply,
   type FastifyRequest,
+  LogController,
 } from 'fastify';
 import { UserId } from '../lib/ids.ts';
 import { secretsEqual, verifyToken } from '../lib/jwt.ts';
@@ -37,7 +38,8 @@ export interface HttpServerOptions {
 export async function createHttpServer(options: HttpServerOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: options.logger as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // Requests are logged by our onResponse hook (with metrics), not by Fastify.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.bodyLimitBytes,
     trustProxy: options.trustProxy,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
@@ -47,6 +49,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     allowedHeaders: ['Authorization', 'Content-Type', 'X-API-Key'],
     methods: ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
   });
+  acceptEmptyJsonBodies(app);
   installRateLimit(app, options.rateLimitPerSecond);
   installMetrics(app, options.metrics);
   app.setErrorHandler((err, request, reply) => sendError(err, request, reply));
@@ -63,6 +66,24 @@ function sendError(err: unknown, request: FastifyRequest, reply: FastifyReply): 
   const { status, message, expected } = toHttpError(err);
   if (!expected) request.log.error({ err, url: request.url }, 'request failed');
   void reply.code(status).send({ message });
+}
+
+/**
+ * The Flutter SDK sends `Content-Type: application/json` with no body on DELETE /auth, DELETE
+ * /rooms/:id, DELETE /chats/:id, POST /auth/presigned-url...: an empty JSON body means "no body"
+ * here (Fastify's default parser answers 400). Non-empty bodies use Fastify's parser unchanged.
+ */
+function acceptEmptyJsonBodies(app: FastifyInstance): void {
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (text.trim() === '') {
+      done(null, undefined);
+      return;
+    }
+    parseJson(request, text, done);
+  });
 }
 
 function installRateLimit(app: FastifyInstance, perSecond: number): void {

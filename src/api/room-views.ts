@@ -1,0 +1,97 @@
+import type { UserId } from '../lib/ids.ts';
+import type { Member, Message, Participant, Room, Store, User } from '../store/types.ts';
+import {
+  type MessageJson,
+  memberJson,
+  messageJson,
+  participantJson,
+  type RoomResponseJson,
+  roomResponseJson,
+} from '../store/wire.ts';
+
+/**
+ * Builds the RoomResponse / MessageResponse JSON of the REST API. Users are fetched in one batch
+ * per response (findManyByIds), never one query per row.
+ */
+
+export interface RoomParts {
+  members: readonly Member[];
+  participants: readonly Participant[];
+  latestMessage?: Message | undefined;
+}
+
+type UserMap = ReadonlyMap<number, User>;
+
+async function loadUsers(store: Store, ids: Iterable<UserId>): Promise<UserMap> {
+  const unique = [...new Set(ids)];
+  if (unique.length === 0) return new Map();
+  const users = await store.users.findManyByIds(unique);
+  return new Map(users.map((u) => [u.id as number, u]));
+}
+
+function userIdsOf(parts: RoomParts): UserId[] {
+  const ids = [...parts.members.map((m) => m.userId), ...parts.participants.map((p) => p.userId)];
+  if (parts.latestMessage) ids.push(parts.latestMessage.createdById);
+  return ids;
+}
+
+function assemble(room: Room, parts: RoomParts, users: UserMap): RoomResponseJson {
+  const latest = parts.latestMessage;
+  return roomResponseJson(room, {
+    members: parts.members.map((m) => memberJson(m, users.get(m.userId))),
+    participants: parts.participants.map((p) => participantJson(p, users.get(p.userId))),
+    latestMessage: latest ? messageJson(latest, { createdBy: users.get(latest.createdById) }) : null,
+  });
+}
+
+/** A RoomResponse from the given rows. */
+export async function roomView(store: Store, room: Room, parts: RoomParts): Promise<RoomResponseJson> {
+  return assemble(room, parts, await loadUsers(store, userIdsOf(parts)));
+}
+
+/**
+ * The RoomResponse most routes answer with, as Waterbus' get_room_by_id: every member and every
+ * participant row, latestMessage null.
+ */
+export async function fullRoomView(store: Store, room: Room): Promise<RoomResponseJson> {
+  const [members, participants] = await Promise.all([
+    store.members.listByRoom(room.id),
+    store.participants.listByRoom(room.id),
+  ]);
+  return roomView(store, room, { members, participants });
+}
+
+/** The `{rooms}` list: members, participants and the latest message with its author, per room. */
+export async function roomListView(store: Store, rooms: readonly Room[]): Promise<RoomResponseJson[]> {
+  const messageIds = rooms.flatMap((r) => (r.latestMessageId === null ? [] : [r.latestMessageId]));
+  const [rows, messages] = await Promise.all([
+    Promise.all(
+      rooms.map(async (room) => ({
+        members: await store.members.listByRoom(room.id),
+        participants: await store.participants.listByRoom(room.id),
+      })),
+    ),
+    messageIds.length > 0 ? store.messages.findManyByIds(messageIds) : Promise.resolve([]),
+  ]);
+  const byId = new Map(messages.map((m) => [m.id, m]));
+  const parts: RoomParts[] = rooms.map((room, i) => ({
+    members: rows[i]?.members ?? [],
+    participants: rows[i]?.participants ?? [],
+    latestMessage: room.latestMessageId === null ? undefined : byId.get(room.latestMessageId),
+  }));
+  const users = await loadUsers(store, parts.flatMap(userIdsOf));
+  return rooms.map((room, i) => assemble(room, parts[i] as RoomParts, users));
+}
+
+/** MessageResponses of one room, with their authors (one user query) and the room. */
+export async function messageViews(
+  store: Store,
+  messages: readonly Message[],
+  room: Room,
+): Promise<MessageJson[]> {
+  const users = await loadUsers(
+    store,
+    messages.map((m) => m.createdById),
+  );
+  return messages.map((m) => messageJson(m, { createdBy: users.get(m.createdById), room }));
+}

@@ -1,0 +1,110 @@
+import { randomInt } from 'node:crypto';
+import { z } from 'zod';
+import { isSfuError, SfuError } from '../../lib/errors.ts';
+import type { UserId } from '../../lib/ids.ts';
+import { signToken } from '../../lib/jwt.ts';
+import type { Store, User } from '../../store/types.ts';
+import { userJson } from '../../store/wire.ts';
+import type { ApiDeps, AuthOptions } from '../deps.ts';
+import { HttpError } from '../http-errors.ts';
+import { presignedUpload } from '../presign.ts';
+import { type RouteDef, route } from '../route.ts';
+
+const USER_NAME_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
+const USER_NAME_LENGTH = 12;
+const LOGIN_ATTEMPTS = 3;
+export const STORAGE_NOT_CONFIGURED =
+  'File storage is not configured (set STORAGE_ACCESS_KEY_ID, STORAGE_SECRET_ACCESS_KEY and STORAGE_BUCKET_NAME)';
+
+const loginBody = z.object({
+  fullName: z.string().min(1).max(255),
+  externalId: z.string().min(1).max(100),
+});
+
+/** A fresh user name: 12 characters of [a-z0-9] (Waterbus used nanoid(12)). */
+export function randomUserName(): string {
+  return Array.from({ length: USER_NAME_LENGTH }, () => USER_NAME_ALPHABET[randomInt(36)]).join('');
+}
+
+/** An access and a refresh token for `userId`, claims `{ id: "<userId>", exp }`. */
+export function issueTokens(auth: AuthOptions, userId: UserId, nowMs: number = Date.now()) {
+  const now = Math.floor(nowMs / 1000);
+  const id = String(userId);
+  return {
+    token: signToken({ id, exp: now + auth.accessTokenTtlS }, auth.jwtSecret),
+    refreshToken: signToken({ id, exp: now + auth.refreshTokenTtlS }, auth.refreshSecret),
+  };
+}
+
+/**
+ * Waterbus login: the external id is the identity (no credential is checked, see the security
+ * notes). Returns the existing user or creates one; a concurrent login for the same external id,
+ * or a user-name collision, is retried.
+ */
+async function loginOrCreate(store: Store, fullName: string, externalId: string): Promise<User> {
+  for (let attempt = 0; attempt < LOGIN_ATTEMPTS; attempt++) {
+    const existing = await store.users.findByExternalId(externalId);
+    if (existing) return existing;
+    try {
+      return await store.users.create({ fullName, externalId, userName: randomUserName() });
+    } catch (err) {
+      if (!isSfuError(err) || err.code !== 'already_exists') throw err;
+    }
+  }
+  throw new SfuError('unavailable', 'Could not create the user, try again');
+}
+
+export function authRoutes(deps: ApiDeps): RouteDef[] {
+  const { store, auth } = deps;
+  return [
+    route({
+      method: 'POST',
+      path: '/auth',
+      auth: 'apiKey',
+      tag: 'auth',
+      summary: 'Log in (or sign up) with an external id; returns an access and a refresh token',
+      body: loginBody,
+      successStatus: 201,
+      async handler({ body }) {
+        const user = await loginOrCreate(store, body.fullName, body.externalId);
+        return { ...issueTokens(auth, user.id), user: userJson(user) };
+      },
+    }),
+    route({
+      method: 'GET',
+      path: '/auth',
+      auth: 'refresh',
+      tag: 'auth',
+      summary: 'Exchange a refresh token for a new token pair',
+      async handler({ userId }) {
+        // A refresh token of a user that no longer exists is as good as an invalid one.
+        if (!(await store.users.findById(userId))) throw new HttpError(401, 'Invalid token');
+        return { ...issueTokens(auth, userId), user: null };
+      },
+    }),
+    route({
+      method: 'DELETE',
+      path: '/auth',
+      auth: 'access',
+      tag: 'auth',
+      summary: 'Log out (acknowledged only: tokens are stateless and expire on their own)',
+      successStatus: 204,
+      // Nothing to revoke: tokens are stateless JWTs. The SDK's logout expects a 204.
+      async handler() {
+        return undefined;
+      },
+    }),
+    route({
+      method: 'POST',
+      path: '/auth/presigned-url',
+      auth: 'access',
+      tag: 'auth',
+      summary: 'A presigned S3 PUT URL (60 s, public-read, .webp) for uploading an avatar',
+      successStatus: 201,
+      async handler() {
+        if (!deps.storage) throw new HttpError(501, STORAGE_NOT_CONFIGURED);
+        return presignedUpload(deps.storage);
+      },
+    }),
+  ];
+}
