@@ -1,0 +1,57 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { RtpMunger } from './rtp-munger.ts';
+
+describe('RtpMunger', () => {
+  it('passes the first source through unchanged', () => {
+    const m = new RtpMunger();
+    assert.deepEqual(m.forward(1, 100, 5000), { sequenceNumber: 100, timestamp: 5000 });
+    assert.deepEqual(m.forward(1, 101, 8000), { sequenceNumber: 101, timestamp: 8000 });
+  });
+
+  it('a source switch continues the sequence at +1 and the timestamp one frame later', () => {
+    const m = new RtpMunger({ switchTimestampStep: 3000 });
+    m.forward(1, 100, 5000);
+    m.forward(1, 101, 8000);
+    assert.deepEqual(m.forward(2, 40_000, 123_456), { sequenceNumber: 102, timestamp: 11_000 });
+    assert.deepEqual(m.forward(2, 40_001, 126_456), { sequenceNumber: 103, timestamp: 14_000 });
+  });
+
+  it('wraps sequence numbers and timestamps', () => {
+    const m = new RtpMunger();
+    m.forward(1, 65_534, 0xffff_fff0);
+    assert.deepEqual(m.forward(1, 65_535, 0xffff_fff8), { sequenceNumber: 65_535, timestamp: 0xffff_fff8 });
+    assert.deepEqual(m.forward(1, 0, 0x10), { sequenceNumber: 0, timestamp: 0x10 });
+    assert.deepEqual(m.forward(2, 7, 99), { sequenceNumber: 1, timestamp: (0x10 + 3000) >>> 0 });
+  });
+
+  it('dropped packets leave no gap', () => {
+    const m = new RtpMunger();
+    m.forward(1, 10, 0);
+    m.drop(1, 11);
+    m.drop(1, 12);
+    assert.deepEqual(m.forward(1, 13, 3000), { sequenceNumber: 11, timestamp: 3000 });
+  });
+
+  it('a late packet of the current source keeps its place; one from before a switch is refused', () => {
+    const m = new RtpMunger();
+    m.forward(1, 10, 0);
+    m.forward(1, 12, 100);
+    assert.deepEqual(
+      m.forward(1, 11, 50),
+      { sequenceNumber: 11, timestamp: 50 },
+      'reordered within the source',
+    );
+    m.forward(2, 500, 9000);
+    assert.equal(m.forward(2, 499, 8000), undefined, 'older than the first packet after the switch');
+  });
+
+  it('a late packet does not move the last sequence number back', () => {
+    const m = new RtpMunger();
+    m.forward(1, 10, 0);
+    m.forward(1, 12, 100);
+    m.forward(1, 11, 50);
+    assert.equal(m.lastSequenceNumber, 12);
+    assert.equal(m.lastTimestamp, 100);
+  });
+});
