@@ -1,0 +1,144 @@
+import dtls from 'werift-dtls/lib/dtls/src/index.js';
+import type { DtlsCertificate } from './dtls-certificate.ts';
+import { fingerprintOfDer } from './dtls-certificate.ts';
+
+/** SRTP protection profiles negotiated by use_srtp (RFC 5764 §4.1.2, RFC 7714 §14.2). */
+export const SrtpProfile = { AES_CM_128_HMAC_SHA1_80: 0x0001, AEAD_AES_128_GCM: 0x0007 } as const;
+export type SrtpProfileId = (typeof SrtpProfile)[keyof typeof SrtpProfile];
+
+export interface SrtpKeys {
+  profile: SrtpProfileId;
+  localKey: Buffer;
+  localSalt: Buffer;
+  remoteKey: Buffer;
+  remoteSalt: Buffer;
+}
+
+export type DtlsRole = 'server' | 'client';
+
+export interface DtlsSessionOptions {
+  certificate: DtlsCertificate;
+  role: DtlsRole;
+  /** Accepted remote certificate fingerprints (sha-256, from the peer's SDP). */
+  remoteFingerprints: string[];
+  /** Sends one datagram to the peer (over the ICE-selected address). */
+  send: (datagram: Buffer) => void;
+  onConnected: (keys: SrtpKeys) => void;
+  onFailed: (reason: string) => void;
+  /** Application data (SCTP for data channels). */
+  onData?: (data: Buffer) => void;
+}
+
+const KEY_BYTES = 16;
+const SALT_BYTES = { [SrtpProfile.AES_CM_128_HMAC_SHA1_80]: 14, [SrtpProfile.AEAD_AES_128_GCM]: 12 } as const;
+
+/**
+ * One DTLS 1.2 association (RFC 6347) over the transport's selected address, run by werift's DTLS
+ * implementation. On success it checks the peer certificate against the SDP fingerprints
+ * (RFC 8842 §5) and exports the SRTP keys (RFC 5764 §4.2).
+ *
+ * Lifecycle: created when ICE connects → `handle()` feeds records → connected (keys) or failed →
+ * `close()`.
+ */
+export class DtlsSession {
+  readonly #options: DtlsSessionOptions;
+  readonly #socket: InstanceType<typeof dtls.DtlsSocket>;
+  readonly #transport: {
+    type: string;
+    address: object;
+    closed: boolean;
+    onData: (data: Buffer) => void;
+    send: (data: Buffer) => Promise<void>;
+    close: () => Promise<void>;
+  };
+  #done = false;
+
+  constructor(options: DtlsSessionOptions) {
+    this.#options = options;
+    // werift's transport contract: it writes through `send` and replaces `onData` with its reader.
+    this.#transport = {
+      type: 'udp',
+      address: {},
+      closed: false,
+      onData: () => undefined,
+      send: async (data: Buffer) => options.send(data),
+      close: async () => undefined,
+    };
+    const socketOptions = {
+      transport: this.#transport as unknown as ConstructorParameters<typeof dtls.DtlsServer>[0]['transport'],
+      cert: options.certificate.certPem,
+      key: options.certificate.keyPem,
+      signatureHash: { hash: dtls.HashAlgorithm.sha256_4, signature: dtls.SignatureAlgorithm.ecdsa_3 },
+      srtpProfiles: [SrtpProfile.AEAD_AES_128_GCM, SrtpProfile.AES_CM_128_HMAC_SHA1_80],
+      certificateRequest: true,
+      extendedMasterSecret: true,
+    };
+    this.#socket =
+      options.role === 'server' ? new dtls.DtlsServer(socketOptions) : new dtls.DtlsClient(socketOptions);
+    this.#socket.onConnect.subscribe(() => this.#onConnect());
+    this.#socket.onError.subscribe((err: Error) => this.#fail(`dtls error: ${err.message}`));
+    this.#socket.onData.subscribe((data: Buffer) => options.onData?.(data));
+  }
+
+  /** Starts the handshake when we are the client (the server waits for the ClientHello). */
+  start(): void {
+    if (this.#socket instanceof dtls.DtlsClient) {
+      this.#socket.connect().catch((err: unknown) => this.#fail(`dtls connect failed: ${String(err)}`));
+    }
+  }
+
+  /** One DTLS record from the peer. */
+  handle(datagram: Buffer): void {
+    if (this.#done && !this.#socket.connected) return;
+    try {
+      this.#transport.onData(datagram);
+    } catch (err) {
+      this.#fail(`malformed dtls record: ${String(err)}`);
+    }
+  }
+
+  sendData(data: Buffer): void {
+    if (!this.#socket.connected) return;
+    this.#socket.send(data).catch(() => undefined);
+  }
+
+  close(): void {
+    this.#done = true;
+    try {
+      this.#socket.close();
+    } catch {
+      // closing a half-open association may throw inside the library; nothing is left to do
+    }
+  }
+
+  #onConnect(): void {
+    if (this.#done) return;
+    const cert = this.#socket.remoteCertificate;
+    const fingerprint = cert ? fingerprintOfDer(cert) : undefined;
+    const accepted = this.#options.remoteFingerprints.map((f) => f.toUpperCase());
+    if (!fingerprint || !accepted.includes(fingerprint)) {
+      this.#fail('remote certificate does not match the SDP fingerprint');
+      return;
+    }
+    const profile = this.#socket.srtp.srtpProfile as SrtpProfileId | undefined;
+    if (profile !== SrtpProfile.AEAD_AES_128_GCM && profile !== SrtpProfile.AES_CM_128_HMAC_SHA1_80) {
+      this.#fail('no common SRTP protection profile');
+      return;
+    }
+    const keys = this.#socket.extractSessionKeys(KEY_BYTES, SALT_BYTES[profile]);
+    this.#done = true;
+    this.#options.onConnected({
+      profile,
+      localKey: Buffer.from(keys.localKey),
+      localSalt: Buffer.from(keys.localSalt),
+      remoteKey: Buffer.from(keys.remoteKey),
+      remoteSalt: Buffer.from(keys.remoteSalt),
+    });
+  }
+
+  #fail(reason: string): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#options.onFailed(reason);
+  }
+}
