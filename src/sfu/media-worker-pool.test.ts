@@ -1,0 +1,131 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { defaultTestMediaState } from '../../test/fakes/media-state.ts';
+import { ParticipantId, RoomId } from '../lib/ids.ts';
+import { silentLogger } from '../lib/logger.ts';
+import type { SfuEvent } from '../protocol/sfu-api.ts';
+import { MediaWorkerPool } from './media-worker-pool.ts';
+import { Sfu } from './sfu.ts';
+
+const WORKER = new URL('../../test/fakes/recording-worker.ts', import.meta.url);
+
+function join(roomId: string, participantId: string, sdp = 'offer') {
+  return {
+    roomId: RoomId(roomId),
+    participantId: ParticipantId(participantId),
+    sdp,
+    totalTracks: 2,
+    mediaState: defaultTestMediaState(),
+    isMigrate: false,
+  };
+}
+
+describe('MediaWorkerPool + Sfu', () => {
+  let pool: MediaWorkerPool;
+  let sfu: Sfu;
+  const events: Array<{ roomId: string; event: SfuEvent }> = [];
+
+  before(async () => {
+    let dispatch: (roomId: RoomId, event: SfuEvent) => void = () => undefined;
+    pool = new MediaWorkerPool({
+      workerUrl: WORKER,
+      ports: [41000, 41001],
+      announcedIps: ['127.0.0.1'],
+      nodeId: 'node-test',
+      logLevel: 'silent',
+      logger: silentLogger(),
+      requestTimeoutMs: 1000,
+      onEvent: (roomId, event) => {
+        events.push({ roomId, event });
+        dispatch(roomId, event);
+      },
+    });
+    sfu = new Sfu(pool);
+    dispatch = sfu.dispatchEvent;
+    await pool.start();
+  });
+  after(async () => {
+    await pool.stop();
+  });
+
+  it('pins each room to one worker and spreads new rooms over the least loaded', async () => {
+    const a1 = await sfu.join(join('1', '10'));
+    const a2 = await sfu.join(join('1', '11'));
+    const b1 = await sfu.join(join('2', '20'));
+    assert.equal(a1.sdp, a2.sdp, 'same room, same worker');
+    assert.notEqual(a1.sdp, b1.sdp, 'a new room goes to the idle worker');
+    const placement = pool.placement();
+    assert.deepEqual(placement.map((p) => p.participants).sort(), [1, 2]);
+  });
+
+  it('room events reach the listeners of that room only', async () => {
+    const controller = new AbortController();
+    const seen: SfuEvent[] = [];
+    const done = (async () => {
+      for await (const event of sfu.events(RoomId('3'), controller.signal)) seen.push(event);
+    })();
+    await sfu.join(join('3', '30'));
+    await sfu.join(join('1', '12'));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    controller.abort();
+    await done;
+    assert.deepEqual(seen, [
+      { type: 'publisherReady', participantId: '30', nodeId: 'node-test', isMigrate: false },
+    ]);
+  });
+
+  it('errors of an operation come back as SfuError with their code', async () => {
+    await assert.rejects(
+      sfu.join(join('1', '13', 'bad')),
+      (e: Error & { code?: string }) => e.code === 'invalid_argument' && /bad sdp/.test(e.message),
+    );
+  });
+
+  it('a worker that does not answer times out with unavailable', async () => {
+    await assert.rejects(
+      sfu.join(join('1', '14', 'hang')),
+      (e: Error & { code?: string }) => e.code === 'unavailable',
+    );
+  });
+
+  it('a crashed worker is restarted; only its rooms lose their participants', async () => {
+    const before = pool.placement();
+    const crashedSlot = before.find((p) => p.rooms.includes(RoomId('2')))!;
+    events.length = 0;
+    await assert.rejects(
+      sfu.join(join('2', '21', 'crash')),
+      (e: Error & { code?: string }) => e.code === 'unavailable',
+    );
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const lost = events.filter((e) => e.event.type === 'participantLost');
+    const expected = [
+      ['2', '20'],
+      ['3', '30'],
+    ].filter(([roomId]) => crashedSlot.rooms.includes(RoomId(roomId!)));
+    assert.deepEqual(
+      lost.map((e) => [e.roomId, e.event.participantId]),
+      expected,
+      'every participant of the rooms on that worker, and nobody else',
+    );
+    const after = pool.placement();
+    assert.equal(after[crashedSlot.index]!.restarts, 1);
+    assert.equal(
+      after.reduce((n, p) => n + p.restarts, 0),
+      1,
+      'the other worker kept running',
+    );
+    // The other room still works, and room 2 can be used again on the restarted worker.
+    await sfu.join(join('1', '15'));
+    await sfu.join(join('2', '22'));
+    const dump = await sfu.dump();
+    assert.ok(dump.rooms.some((r) => r.roomId === '2' && r.participants.includes(ParticipantId('22'))));
+  });
+
+  it('leave() removes the participant; dump() shows the rooms emptied', async () => {
+    const dump = await sfu.dump();
+    for (const room of dump.rooms) {
+      for (const participantId of room.participants) await sfu.leave({ roomId: room.roomId, participantId });
+    }
+    assert.deepEqual((await sfu.dump()).rooms, []);
+  });
+});

@@ -1,0 +1,57 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { isSfuError } from '../../lib/errors.ts';
+import type { RoomId } from '../../lib/ids.ts';
+import type { SfuDump, SfuEvent } from '../../protocol/sfu-api.ts';
+import {
+  type ControlToWorker,
+  type MediaWorkerData,
+  WORKER_PROTOCOL_VERSION,
+  type WorkerOperation,
+  type WorkerToControl,
+} from '../worker-protocol.ts';
+
+/** What runs inside a media worker: the SfuApi operations for the rooms pinned to it. */
+export interface WorkerEngine {
+  run(op: WorkerOperation, args: unknown): Promise<unknown>;
+  dump(): SfuDump;
+  close(): Promise<void>;
+}
+
+export type WorkerEngineFactory = (
+  data: MediaWorkerData,
+  emit: (roomId: RoomId, event: SfuEvent) => void,
+) => Promise<WorkerEngine>;
+
+/**
+ * The worker side of worker-protocol.ts: builds the engine, says `ready`, then serves requests.
+ * An operation's SfuError travels back as `{ code, message }`; anything else becomes 'internal'.
+ */
+export async function serveWorker(createEngine: WorkerEngineFactory): Promise<void> {
+  const port = parentPort;
+  if (!port) throw new Error('serveWorker() must run in a worker thread');
+  const data = workerData as MediaWorkerData;
+  const post = (msg: WorkerToControl) => port.postMessage(msg);
+  const engine = await createEngine(data, (roomId, event) => post({ type: 'event', roomId, event }));
+  port.on('message', (msg: ControlToWorker) => {
+    switch (msg.type) {
+      case 'request':
+        engine.run(msg.op, msg.args).then(
+          (result) => post({ type: 'response', id: msg.id, ok: true, result: result ?? null }),
+          (err: unknown) => post({ type: 'response', id: msg.id, ok: false, error: toWireError(err) }),
+        );
+        return;
+      case 'dump':
+        post({ type: 'dump', id: msg.id, dump: engine.dump() });
+        return;
+      case 'stop':
+        engine.close().finally(() => port.close());
+        return;
+    }
+  });
+  post({ type: 'ready', version: WORKER_PROTOCOL_VERSION, port: data.port });
+}
+
+function toWireError(err: unknown): { code: string; message: string } {
+  if (isSfuError(err)) return { code: err.code, message: err.message };
+  return { code: 'internal', message: err instanceof Error ? err.message : String(err) };
+}
