@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { crc32 } from './crc32.ts';
-import { CONSENT_TIMEOUT_MS, IceLiteAgent } from './ice-lite-agent.ts';
+import { CONSENT_TIMEOUT_MS, IceLiteAgent, type RemoteAddress } from './ice-lite-agent.ts';
 import { parseStun, StunType } from './stun.ts';
 
 /** A browser-like Binding request: USERNAME, PRIORITY, ICE-CONTROLLING, USE-CANDIDATE?, MI, FINGERPRINT. */
@@ -39,8 +39,8 @@ function bindingRequest(username: string, password: string, useCandidate: boolea
   return Buffer.concat([msg, fp]);
 }
 
-const A = { address: '127.0.0.1', port: 50_000, family: 'IPv4' } as const;
-const B = { address: '127.0.0.1', port: 50_001, family: 'IPv4' } as const;
+const A: RemoteAddress = { address: '127.0.0.1', port: 50_000, family: 'IPv4' };
+const B: RemoteAddress = { address: '127.0.0.1', port: 50_001, family: 'IPv4' };
 
 describe('IceLiteAgent', () => {
   it('answers a valid check with a success response that verifies, and selects the address', () => {
@@ -60,7 +60,7 @@ describe('IceLiteAgent', () => {
 
   it('moves to a newly nominated address, not to an unnominated one', () => {
     const agent = new IceLiteAgent();
-    const check = (from: typeof A, use: boolean) =>
+    const check = (from: RemoteAddress, use: boolean) =>
       agent.handleCheck(
         parseStun(bindingRequest(`${agent.localUfrag}:peer`, agent.localPwd, use))!,
         from,
