@@ -1,4 +1,10 @@
-import { type Cipher, createCipheriv, createDecipheriv, createHash, timingSafeEqual } from 'node:crypto';
+import {
+  type Cipheriv as Cipher,
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  timingSafeEqual,
+} from 'node:crypto';
 import { deriveKey, Label } from './key-derivation.ts';
 import { ReplayWindow, RocTracker } from './roc.ts';
 
