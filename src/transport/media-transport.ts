@@ -52,6 +52,11 @@ export interface RemoteTransportParameters {
   iceUfrag: string;
   icePwd: string;
   fingerprints: Array<{ algorithm: string; value: string }>;
+  /**
+   * The peer's `a=setup` (RFC 8842 §5.2): `active` makes us the DTLS server (the usual answer of a
+   * browser), `passive` makes us the client; `actpass` in a browser's offer: we answer passive.
+   */
+  setup: 'active' | 'passive' | 'actpass';
 }
 
 export interface TransportStats {

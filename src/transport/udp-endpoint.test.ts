@@ -1,0 +1,236 @@
+import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
+import dgram from 'node:dgram';
+import { after, before, describe, it } from 'node:test';
+import { type DtlsCertificate, generateDtlsCertificate } from './dtls/dtls-certificate.ts';
+import { DtlsSession, type SrtpKeys } from './dtls/dtls-session.ts';
+import { crc32 } from './ice/crc32.ts';
+import { parseStun, StunType } from './ice/stun.ts';
+import { SrtpSession } from './srtp/srtp-session.ts';
+import { UdpEndpoint } from './udp-endpoint.ts';
+import type { WebRtcTransport } from './webrtc-transport.ts';
+
+/** A scripted remote peer: ICE-controlling checks, DTLS client, SRTP, over its own UDP socket. */
+class TestPeer {
+  readonly socket = dgram.createSocket('udp4');
+  readonly ufrag = 'peer';
+  readonly pwd = 'peer-password-0123456789';
+  dtls: DtlsSession | undefined;
+  send: SrtpSession | undefined;
+  receive: SrtpSession | undefined;
+  readonly received: Buffer[] = [];
+  readonly stunResponses: number[] = [];
+  #port = 0;
+
+  async open(serverPort: number): Promise<void> {
+    this.#port = serverPort;
+    await new Promise<void>((resolve) => this.socket.bind(0, '127.0.0.1', resolve));
+    this.socket.on('message', (msg) => this.#onMessage(msg));
+  }
+
+  sendRaw(buf: Buffer): void {
+    this.socket.send(buf, this.#port, '127.0.0.1');
+  }
+
+  check(serverUfrag: string, serverPwd: string, useCandidate = true): void {
+    this.sendRaw(bindingRequest(`${serverUfrag}:${this.ufrag}`, serverPwd, useCandidate));
+  }
+
+  startDtls(certificate: DtlsCertificate, serverFingerprint: string): Promise<SrtpKeys> {
+    const done = Promise.withResolvers<SrtpKeys>();
+    this.dtls = new DtlsSession({
+      certificate,
+      role: 'client',
+      remoteFingerprints: [serverFingerprint],
+      send: (d) => this.sendRaw(d),
+      onConnected: (keys) => {
+        this.send = new SrtpSession(keys.profile, keys.localKey, keys.localSalt);
+        this.receive = new SrtpSession(keys.profile, keys.remoteKey, keys.remoteSalt);
+        done.resolve(keys);
+      },
+      onFailed: (r) => done.reject(new Error(r)),
+    });
+    this.dtls.start();
+    return done.promise;
+  }
+
+  close(): void {
+    this.dtls?.close();
+    this.socket.close();
+  }
+
+  #onMessage(msg: Buffer): void {
+    const first = msg[0]!;
+    if (first < 4) {
+      const stun = parseStun(msg);
+      if (stun) this.stunResponses.push(stun.type);
+    } else if (first >= 20 && first <= 63) this.dtls?.handle(msg);
+    else if (first >= 128 && this.receive) {
+      const out = this.receive.unprotectRtp(msg, 12);
+      if (Buffer.isBuffer(out)) this.received.push(out);
+    }
+  }
+}
+
+function bindingRequest(username: string, password: string, useCandidate: boolean): Buffer {
+  const user = Buffer.from(username);
+  const userPadded = Buffer.alloc(Math.ceil(user.length / 4) * 4);
+  user.copy(userPadded);
+  const parts = [Buffer.from([0x00, 0x06, 0, user.length]), userPadded];
+  if (useCandidate) parts.push(Buffer.from([0x00, 0x25, 0, 0]));
+  const header = Buffer.alloc(20);
+  header.writeUInt16BE(0x0001, 0);
+  header.writeUInt32BE(0x2112a442, 4);
+  header.fill(5, 8, 20);
+  let msg = Buffer.concat([header, ...parts]);
+  msg.writeUInt16BE(msg.length - 20 + 24, 2);
+  const mi = Buffer.alloc(24);
+  mi.writeUInt16BE(0x0008, 0);
+  mi.writeUInt16BE(20, 2);
+  createHmac('sha1', password).update(msg).digest().copy(mi, 4);
+  msg = Buffer.concat([msg, mi]);
+  msg.writeUInt16BE(msg.length - 20 + 8, 2);
+  const fp = Buffer.alloc(8);
+  fp.writeUInt16BE(0x8028, 0);
+  fp.writeUInt16BE(4, 2);
+  fp.writeUInt32BE((crc32(msg) ^ 0x5354554e) >>> 0, 4);
+  return Buffer.concat([msg, fp]);
+}
+
+function rtp(seq: number, ssrc: number): Buffer {
+  const p = Buffer.alloc(112);
+  p[0] = 0x80;
+  p[1] = 96;
+  p.writeUInt16BE(seq, 2);
+  p.writeUInt32BE(seq * 3000, 4);
+  p.writeUInt32BE(ssrc, 8);
+  p.fill(seq & 0xff, 12);
+  return p;
+}
+
+async function until(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+describe('UdpEndpoint + WebRtcTransport over loopback UDP', () => {
+  let serverCert: DtlsCertificate;
+  let peerCert: DtlsCertificate;
+  let endpoint: UdpEndpoint;
+  before(async () => {
+    [serverCert, peerCert] = await Promise.all([generateDtlsCertificate(), generateDtlsCertificate()]);
+    endpoint = new UdpEndpoint({ certificate: serverCert, announcedIps: ['127.0.0.1'] });
+    await endpoint.bind(0, '127.0.0.1');
+  });
+  after(() => endpoint.close());
+
+  async function connectedPair(): Promise<{ peer: TestPeer; transport: WebRtcTransport }> {
+    const transport = endpoint.createTransport();
+    const peer = new TestPeer();
+    await peer.open(endpoint.port);
+    transport.setRemoteParameters({
+      iceUfrag: peer.ufrag,
+      icePwd: peer.pwd,
+      fingerprints: [{ algorithm: 'sha-256', value: peerCert.fingerprint }],
+      setup: 'active',
+    });
+    peer.check(transport.agent.localUfrag, transport.agent.localPwd);
+    await until(() => peer.stunResponses.includes(StunType.BindingSuccess), 'binding success');
+    await peer.startDtls(peerCert, serverCert.fingerprint);
+    await until(() => transport.state === 'connected', 'transport connected');
+    return { peer, transport };
+  }
+
+  it('local parameters carry ICE-lite credentials, the fingerprint and a host candidate on the bound port', () => {
+    const t = endpoint.createTransport();
+    const local = t.localParameters;
+    assert.equal(local.iceLite, true);
+    assert.equal(local.fingerprint.value, serverCert.fingerprint);
+    assert.deepEqual(
+      local.candidates.map((c) => [c.ip, c.port, c.type]),
+      [['127.0.0.1', endpoint.port, 'host']],
+    );
+    t.close();
+  });
+
+  it('ICE → DTLS → SRTP: RTP flows both ways, decrypted', async () => {
+    const { peer, transport } = await connectedPair();
+    const got: Buffer[] = [];
+    transport.onRtp = (p) => got.push(Buffer.from(p));
+    for (let seq = 1; seq <= 20; seq++) peer.sendRaw(peer.send!.protectRtp(rtp(seq, 0xaaaa), 12));
+    await until(() => got.length === 20, '20 packets at the server');
+    assert.deepEqual(got[4], rtp(5, 0xaaaa));
+    for (let seq = 1; seq <= 20; seq++) transport.sendRtp(rtp(seq, 0xbbbb));
+    await until(() => peer.received.length === 20, '20 packets at the peer');
+    assert.deepEqual(peer.received[19], rtp(20, 0xbbbb));
+    assert.equal(transport.stats.rtpPacketsReceived, 20);
+    assert.equal(transport.stats.rtpPacketsSent, 20);
+    transport.close();
+    peer.close();
+  });
+
+  it('wrong ICE password: 401, no DTLS, nothing routed', async () => {
+    const transport = endpoint.createTransport();
+    const peer = new TestPeer();
+    await peer.open(endpoint.port);
+    peer.check(transport.agent.localUfrag, 'not-the-password-000000');
+    await until(() => peer.stunResponses.length === 1, 'a response');
+    assert.deepEqual(peer.stunResponses, [StunType.BindingError]);
+    assert.equal(transport.state, 'new');
+    transport.close();
+    peer.close();
+  });
+
+  it('garbage of every kind is dropped and counted; a connected transport keeps working', async () => {
+    const { peer, transport } = await connectedPair();
+    const before = { ...endpoint.stats };
+    const droppedBefore = transport.stats.packetsDropped;
+    const stranger = new TestPeer();
+    await stranger.open(endpoint.port);
+    const junk = [
+      Buffer.alloc(0),
+      Buffer.from([0x00]),
+      Buffer.from([0x00, 0x01, 0x00, 0x08, 0x21, 0x12, 0xa4, 0x42, ...Array(12).fill(0)]),
+      bindingRequest('unknown:peer', 'x', true),
+      Buffer.from([0x16, 0xfe, 0xfd]),
+      Buffer.alloc(200, 0x80),
+      Buffer.alloc(1500, 0xff),
+    ];
+    for (const j of junk) stranger.sendRaw(j);
+    // From the connected peer's own address: truncated and forged SRTP/SRTCP, bogus DTLS.
+    const forged = [
+      Buffer.alloc(5, 0x80),
+      Buffer.from([0x80, 96, ...Array(40).fill(1)]),
+      Buffer.from([0x80, 200, 0, 1, 0, 0, 0, 1, ...Array(20).fill(0)]),
+      Buffer.from([0x17, 0xfe, 0xfd, 0, 0, 0]),
+    ];
+    for (const f of forged) peer.sendRaw(f);
+    const got: Buffer[] = [];
+    transport.onRtp = (p) => got.push(Buffer.from(p));
+    for (let seq = 100; seq < 110; seq++) peer.sendRaw(peer.send!.protectRtp(rtp(seq, 1), 12));
+    await until(() => got.length === 10, 'the real packets after the junk');
+    assert.ok(endpoint.stats.unknownAddress > before.unknownAddress, 'packets from a stranger counted');
+    assert.ok(endpoint.stats.unknownUsername > before.unknownUsername, 'unknown ufrag counted');
+    assert.ok(endpoint.stats.malformed > before.malformed, 'malformed STUN counted');
+    assert.ok(transport.stats.packetsDropped >= droppedBefore + 3, 'forged SRTP/SRTCP counted');
+    assert.equal(transport.state, 'connected');
+    transport.close();
+    peer.close();
+    stranger.close();
+  });
+
+  it('close() stops routing: later datagrams from that address are unknown', async () => {
+    const { peer, transport } = await connectedPair();
+    const states: string[] = [];
+    transport.onStateChange = (s, reason) => states.push(`${s}:${reason}`);
+    transport.close();
+    assert.deepEqual(states, ['closed:closed']);
+    const before = endpoint.stats.unknownAddress;
+    peer.sendRaw(peer.send!.protectRtp(rtp(1, 1), 12));
+    await until(() => endpoint.stats.unknownAddress > before, 'the datagram counted as unknown');
+    peer.close();
+  });
+});

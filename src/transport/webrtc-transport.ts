@@ -1,0 +1,209 @@
+import { isRtcp, isValidRtcp, rtpHeaderBytes } from '../rtp/rtp-header.ts';
+import type { DtlsCertificate } from './dtls/dtls-certificate.ts';
+import { DtlsSession, type SrtpKeys } from './dtls/dtls-session.ts';
+import { IceLiteAgent, type RemoteAddress } from './ice/ice-lite-agent.ts';
+import type { StunMessage } from './ice/stun.ts';
+import type {
+  CloseReason,
+  IceCandidateInfo,
+  LocalTransportParameters,
+  MediaTransport,
+  RemoteTransportParameters,
+  TransportState,
+  TransportStats,
+} from './media-transport.ts';
+import { SrtpSession } from './srtp/srtp-session.ts';
+
+/** How the transport reaches the network: the endpoint's shared UDP socket. */
+export interface DatagramSender {
+  send(datagram: Buffer, to: RemoteAddress): void;
+  /** The selected address changed: the endpoint routes datagrams from `address` to us. */
+  routeFrom(transport: WebRtcTransport, address: RemoteAddress, previous: RemoteAddress | undefined): void;
+  forget(transport: WebRtcTransport): void;
+}
+
+/**
+ * One WebRTC association on the worker's shared UDP port: ICE-lite → DTLS → SRTP, carrying RTP and
+ * RTCP (BUNDLE, rtcp-mux). See MediaTransport for the lifecycle.
+ */
+export class WebRtcTransport implements MediaTransport {
+  readonly id: string;
+  readonly agent = new IceLiteAgent();
+  onRtp: ((packet: Buffer) => void) | null = null;
+  onRtcp: ((packet: Buffer) => void) | null = null;
+  onStateChange: ((state: TransportState, reason?: CloseReason) => void) | null = null;
+  readonly stats: TransportStats = {
+    rtpPacketsReceived: 0,
+    rtpPacketsSent: 0,
+    rtcpPacketsReceived: 0,
+    rtcpPacketsSent: 0,
+    bytesReceived: 0,
+    bytesSent: 0,
+    packetsDropped: 0,
+  };
+  readonly createdMs: number;
+  #state: TransportState = 'new';
+  #remote: RemoteTransportParameters | undefined;
+  #dtls: DtlsSession | undefined;
+  #send: SrtpSession | undefined;
+  #receive: SrtpSession | undefined;
+  readonly #sender: DatagramSender;
+  readonly #certificate: DtlsCertificate;
+  readonly #candidates: IceCandidateInfo[];
+
+  constructor(options: {
+    id: string;
+    sender: DatagramSender;
+    certificate: DtlsCertificate;
+    candidates: IceCandidateInfo[];
+    nowMs: number;
+  }) {
+    this.id = options.id;
+    this.#sender = options.sender;
+    this.#certificate = options.certificate;
+    this.#candidates = options.candidates;
+    this.createdMs = options.nowMs;
+  }
+
+  get state(): TransportState {
+    return this.#state;
+  }
+
+  get localParameters(): LocalTransportParameters {
+    return {
+      iceUfrag: this.agent.localUfrag,
+      icePwd: this.agent.localPwd,
+      iceLite: true,
+      fingerprint: { algorithm: 'sha-256', value: this.#certificate.fingerprint },
+      candidates: this.#candidates,
+    };
+  }
+
+  setRemoteParameters(params: RemoteTransportParameters): void {
+    if (this.#state === 'closed') return;
+    const restarted = this.#remote !== undefined && this.#remote.iceUfrag !== params.iceUfrag;
+    this.#remote = params;
+    this.agent.setRemoteCredentials(params.iceUfrag);
+    if (restarted) return;
+    if (this.agent.selected && !this.#dtls) this.#startDtls();
+  }
+
+  /** A STUN message for our ufrag (the endpoint demultiplexed it). */
+  handleStun(msg: StunMessage, from: RemoteAddress, nowMs: number): void {
+    if (this.#state === 'closed') return;
+    const previous = this.agent.selected;
+    const outcome = this.agent.handleCheck(msg, from, nowMs);
+    if (outcome.kind === 'ignored') {
+      this.stats.packetsDropped++;
+      return;
+    }
+    this.#sender.send(outcome.response, from);
+    if (outcome.kind !== 'response') return;
+    const selected = this.agent.selected!;
+    if (previous === undefined || previous.address !== selected.address || previous.port !== selected.port) {
+      this.#sender.routeFrom(this, selected, previous);
+    }
+    if (this.#state === 'new') this.#setState('connecting');
+    if (this.#remote && !this.#dtls) this.#startDtls();
+  }
+
+  /** A DTLS record from the selected address. */
+  handleDtls(datagram: Buffer): void {
+    this.#dtls?.handle(datagram);
+  }
+
+  /** An SRTP or SRTCP packet from the selected address. */
+  handleSrtp(datagram: Buffer): void {
+    const receive = this.#receive;
+    if (!receive) {
+      this.stats.packetsDropped++;
+      return;
+    }
+    this.stats.bytesReceived += datagram.length;
+    if (isRtcp(datagram)) {
+      const out = isValidRtcp(datagram) ? receive.unprotectRtcp(datagram) : 'too_short';
+      if (typeof out === 'string') {
+        this.stats.packetsDropped++;
+        return;
+      }
+      this.stats.rtcpPacketsReceived++;
+      this.onRtcp?.(out);
+      return;
+    }
+    const headerBytes = rtpHeaderBytes(datagram);
+    const out = headerBytes < 0 ? 'too_short' : receive.unprotectRtp(datagram, headerBytes);
+    if (typeof out === 'string') {
+      this.stats.packetsDropped++;
+      return;
+    }
+    this.stats.rtpPacketsReceived++;
+    this.onRtp?.(out);
+  }
+
+  sendRtp(packet: Buffer): void {
+    const to = this.agent.selected;
+    const headerBytes = rtpHeaderBytes(packet);
+    if (!this.#send || !to || headerBytes < 0) {
+      this.stats.packetsDropped++;
+      return;
+    }
+    const out = this.#send.protectRtp(packet, headerBytes);
+    this.stats.rtpPacketsSent++;
+    this.stats.bytesSent += out.length;
+    this.#sender.send(out, to);
+  }
+
+  sendRtcp(packet: Buffer): void {
+    const to = this.agent.selected;
+    if (!this.#send || !to || !isValidRtcp(packet)) {
+      this.stats.packetsDropped++;
+      return;
+    }
+    const out = this.#send.protectRtcp(packet);
+    this.stats.rtcpPacketsSent++;
+    this.stats.bytesSent += out.length;
+    this.#sender.send(out, to);
+  }
+
+  close(reason: CloseReason = 'closed'): void {
+    if (this.#state === 'closed') return;
+    this.#dtls?.close();
+    this.#dtls = undefined;
+    this.#send = undefined;
+    this.#receive = undefined;
+    this.#sender.forget(this);
+    this.#setState('closed', reason);
+  }
+
+  #startDtls(): void {
+    const remote = this.#remote!;
+    // The browser answering `active` (or offering actpass, which we answer passive) is the client.
+    const role = remote.setup === 'passive' ? 'client' : 'server';
+    this.#dtls = new DtlsSession({
+      certificate: this.#certificate,
+      role,
+      remoteFingerprints: remote.fingerprints
+        .filter((f) => f.algorithm.toLowerCase() === 'sha-256')
+        .map((f) => f.value),
+      send: (datagram) => {
+        const to = this.agent.selected;
+        if (to) this.#sender.send(datagram, to);
+      },
+      onConnected: (keys) => this.#onDtlsConnected(keys),
+      onFailed: () => this.close('dtls_failed'),
+    });
+    this.#dtls.start();
+  }
+
+  #onDtlsConnected(keys: SrtpKeys): void {
+    if (this.#state === 'closed') return;
+    this.#send = new SrtpSession(keys.profile, keys.localKey, keys.localSalt);
+    this.#receive = new SrtpSession(keys.profile, keys.remoteKey, keys.remoteSalt);
+    this.#setState('connected');
+  }
+
+  #setState(state: TransportState, reason?: CloseReason): void {
+    this.#state = state;
+    this.onStateChange?.(state, reason);
+  }
+}
