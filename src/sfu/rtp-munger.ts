@@ -35,6 +35,16 @@ export class RtpMunger {
     return this.#lastOutTs;
   }
 
+  /** Added to the current source's timestamps (mod 2^32): translates its sender reports. */
+  get timestampOffset(): number {
+    return this.#tsOffset;
+  }
+
+  /** Added to the current source's sequence numbers (mod 2^16). */
+  get sequenceOffset(): number {
+    return this.#seqOffset;
+  }
+
   /**
    * Maps one packet to forward. `sourceId` identifies the stream it comes from (e.g. the layer's
    * SSRC). Returns the rewritten values, or undefined when the packet must not be sent.
