@@ -3,4 +3,4 @@
 
 export { isH264Keyframe, isVp8Keyframe, isVp9Keyframe, keyframeDetector } from './codecs/keyframe.ts';
 export * from './rtcp.ts';
-export { isRtcp, isValidRtcp, RTP_MIN_HEADER_BYTES, rtpHeaderBytes } from './rtp-header.ts';
+export { headerExtension, isRtcp, isValidRtcp, RTP_MIN_HEADER_BYTES, rtpHeaderBytes } from './rtp-header.ts';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { isRtcp, isValidRtcp, rtpHeaderBytes } from './rtp-header.ts';
+import { headerExtension, isRtcp, isValidRtcp, rtpHeaderBytes } from './rtp-header.ts';
 
 describe('rtp-header', () => {
   it('rtpHeaderBytes() counts CSRCs and the extension block', () => {
@@ -57,5 +57,40 @@ describe('rtp-header', () => {
     sr.writeUInt16BE(7, 2);
     assert.equal(isValidRtcp(sr), false);
     assert.equal(isValidRtcp(Buffer.alloc(4)), false);
+  });
+});
+
+describe('headerExtension()', () => {
+  it('finds one-byte extensions (mid and rid) and skips padding', () => {
+    const b = Buffer.alloc(12 + 4 + 8 + 4);
+    b[0] = 0x90;
+    b.writeUInt16BE(0xbede, 12);
+    b.writeUInt16BE(2, 14);
+    // id 4 (mid) "1", then a padding byte, then id 10 (rid) "hq"
+    Buffer.from([0x40, 0x31, 0x00, 0xa1, 0x68, 0x71, 0x00, 0x00]).copy(b, 16);
+    assert.equal(headerExtension(b, 4)?.toString(), '1');
+    assert.equal(headerExtension(b, 10)?.toString(), 'hq');
+    assert.equal(headerExtension(b, 3), undefined);
+  });
+
+  it('finds two-byte extensions', () => {
+    const b = Buffer.alloc(12 + 4 + 4 + 4);
+    b[0] = 0x90;
+    b.writeUInt16BE(0x1000, 12);
+    b.writeUInt16BE(1, 14);
+    Buffer.from([0x07, 0x02, 0x61, 0x62]).copy(b, 16);
+    assert.equal(headerExtension(b, 7)?.toString(), 'ab');
+  });
+
+  it('refuses malformed blocks', () => {
+    const b = Buffer.alloc(20);
+    b[0] = 0x90;
+    b.writeUInt16BE(0xbede, 12);
+    b.writeUInt16BE(1, 14);
+    b[16] = 0x4f; // id 4 claims 16 bytes
+    assert.equal(headerExtension(b, 4), undefined);
+    b.writeUInt16BE(9, 14);
+    assert.equal(headerExtension(b, 4), undefined, 'block longer than the packet');
+    assert.equal(headerExtension(Buffer.alloc(12, 0x90), 1), undefined);
   });
 });
