@@ -43,6 +43,7 @@ export const envSchema = z
     PORT_MIN_UDP: port.default(19200),
     PORT_MAX_UDP: port.default(19250),
     MEDIA_WORKERS: z.coerce.number().int().min(0).max(256).default(0),
+    MEDIA_ENABLED: bool.default(true),
     REDIS_URL: optionalString.refine((v) => v === undefined || /^rediss?:\/\//.test(v), {
       message: 'expected a redis:// or rediss:// URL',
     }),
@@ -100,7 +101,13 @@ export interface Config {
   };
   database: { url: string | undefined; sqlitePath: string };
   dataDir: string;
-  media: { publicIp: string | undefined; portMin: number; portMax: number; workers: number };
+  media: {
+    enabled: boolean;
+    publicIp: string | undefined;
+    portMin: number;
+    portMax: number;
+    workers: number;
+  };
   cluster: { redisUrl: string | undefined; sfuPort: number; groupId: string; nodeId: string | undefined };
   storage:
     | {
@@ -194,6 +201,7 @@ export function loadConfig({ env, generateMissingSecrets, isTty }: LoadConfigOpt
     database: { url: e.DATABASE_URL, sqlitePath: path.join(dataDir, 'bbmeet.sqlite') },
     dataDir,
     media: {
+      enabled: e.MEDIA_ENABLED,
       publicIp: e.PUBLIC_IP,
       portMin: e.PORT_MIN_UDP,
       portMax: e.PORT_MAX_UDP,

@@ -110,6 +110,9 @@ export type SfuEvent =
   /** The participant's media stopped answering (consent freshness expired) or its worker died. */
   | { type: 'participantLost'; participantId: ParticipantId; reason: 'consent_timeout' | 'worker_restarted' };
 
+/** Live objects of the SFU: after everyone left, `rooms` is empty and `transports` is 0. */
 export interface SfuDump {
-  rooms: Array<{ roomId: RoomId; participants: ParticipantId[] }>;
+  rooms: Array<{ roomId: RoomId; participants: ParticipantId[]; publishers: number; subscriptions: number }>;
+  /** Open WebRTC transports (UDP associations), across workers. */
+  transports: number;
 }

@@ -4,13 +4,16 @@ import type { Config } from '../config.ts';
 import type { Logger } from '../lib/logger.ts';
 import { Metrics } from '../lib/metrics.ts';
 import type { RoomBroadcaster } from '../protocol/room-broadcaster.ts';
-import { unavailableSfu } from '../sfu/index.ts';
+import type { SfuApi } from '../protocol/sfu-api.ts';
+import { createSfu, unavailableSfu } from '../sfu/index.ts';
 import { createSignalling } from '../signalling/index.ts';
 import { openStore } from '../store/index.ts';
 
 export interface RunningServer {
   /** The port the HTTP server listens on (useful with APP_PORT=0 in tests). */
   port: number;
+  /** The media side, for leak checks (`dump()`). */
+  sfu: SfuApi;
   url: string;
   close(): Promise<void>;
 }
@@ -29,7 +32,18 @@ export async function startEmbedded(
   // Participants published through this node before a restart have no connection any more.
   await store.participants.deleteByNode(nodeId);
   const metrics = new Metrics({ defaultMetrics: options.defaultMetrics ?? true });
-  const sfu = unavailableSfu();
+  const media = config.media.enabled
+    ? await createSfu({
+        workers: config.media.workers,
+        portMin: config.media.portMin,
+        portMax: config.media.portMax,
+        publicIp: config.media.publicIp,
+        nodeId,
+        logLevel: config.log.level,
+        logger: logger.child({ component: 'sfu' }),
+      })
+    : undefined;
+  const sfu = media?.sfu ?? unavailableSfu();
   let broadcaster: RoomBroadcaster = { toRoom: () => undefined };
   const deps = {
     store,
@@ -71,11 +85,13 @@ export async function startEmbedded(
   let closed: Promise<void> | undefined;
   return {
     port,
+    sfu,
     url: `http://${shownHost}:${port}`,
     close() {
       closed ??= (async () => {
         await signalling.close();
         await app.close();
+        await media?.stop();
         await store.close();
       })();
       return closed;

@@ -116,7 +116,7 @@ export class MediaWorkerPool {
         return (await this.#send(slot, (id) => ({ type: 'dump', id }))) as SfuDump;
       }),
     );
-    return { rooms: dumps.flatMap((d) => d.rooms) };
+    return { rooms: dumps.flatMap((d) => d.rooms), transports: dumps.reduce((n, d) => n + d.transports, 0) };
   }
 
   /** Where each room lives and how loaded each worker is (for the admin view and tests). */

@@ -25,6 +25,6 @@ export function unavailableSfu(): SfuApi {
       if (signal.aborted) return;
       await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
     },
-    dump: async () => ({ rooms: [] }),
+    dump: async () => ({ rooms: [], transports: 0 }),
   };
 }

@@ -137,9 +137,8 @@ export class SignallingContext {
     this.directory.remove(ref.participantId);
     this.#onMembershipChanged();
     await session.socket.leave(ref.roomId);
-    if (entry.connectionType === ConnectionType.SFU) {
-      await this.sfu.leave(ref).catch((err: unknown) => this.log.warn({ err, ...ref }, 'sfu leave failed'));
-    }
+    // Also in P2P mode: the participant may subscribe to SFU publishers, which the SFU closes here.
+    await this.sfu.leave(ref).catch((err: unknown) => this.log.warn({ err, ...ref }, 'sfu leave failed'));
     this.broadcast(ref.roomId, 'room.participant_left', { targetId: ref.participantId }, session.id);
     const id = Number(ref.participantId);
     if (options.keepRow) {

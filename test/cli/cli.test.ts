@@ -6,6 +6,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { freeUdpPort } from '../support/server.ts';
 
 const BIN = path.resolve('bin/bbmeet.mjs');
 
@@ -81,10 +82,13 @@ describe('bbmeet CLI', () => {
 
   it('start serves health, readiness and metrics, generates secrets once, and stops on SIGTERM', async () => {
     const port = await freePort();
+    const udp = String(await freeUdpPort());
     const r = run(['start', '--port', String(port)], {
       DATA_DIR: dataDir,
       LOG_FORMAT: 'json',
       APP_HOST: '127.0.0.1',
+      PORT_MIN_UDP: udp,
+      PORT_MAX_UDP: udp,
     });
     const deadline = Date.now() + 20_000;
     while (!r.out().includes('bbmeet ready') && Date.now() < deadline) {

@@ -37,7 +37,10 @@ await serveWorker(async (data, emit) => {
       rooms: [...rooms].map(([roomId, ps]) => ({
         roomId: RoomId(roomId),
         participants: [...ps] as ParticipantId[],
+        publishers: ps.size,
+        subscriptions: 0,
       })),
+      transports: 0,
     }),
     close: async () => undefined,
   };

@@ -1,3 +1,4 @@
+import dgram from 'node:dgram';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -15,8 +16,15 @@ export interface TestServer extends RunningServer {
   baseUrl: string;
 }
 
-/** The embedded server on 127.0.0.1 and a free port, with its own temporary data directory. */
-export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+/**
+ * The embedded server on 127.0.0.1 and a free port, with its own temporary data directory. The
+ * media engine is off unless `media: true` (then one worker on a free UDP port).
+ */
+export async function startTestServer(
+  env: Record<string, string> = {},
+  options: { media?: boolean } = {},
+): Promise<TestServer> {
+  const udpPort = options.media ? await freeUdpPort() : 0;
   const dataDir = await mkdtemp(path.join(tmpdir(), 'bbmeet-test-'));
   const config = loadConfig({
     env: {
@@ -27,6 +35,10 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
       AUTH_JWT_SECRET: JWT_SECRET,
       AUTH_REFRESH_SECRET: REFRESH_SECRET,
       LOG_LEVEL: 'silent',
+      MEDIA_ENABLED: options.media ? 'true' : 'false',
+      ...(options.media
+        ? { MEDIA_WORKERS: '1', PORT_MIN_UDP: String(udpPort), PORT_MAX_UDP: String(udpPort) }
+        : {}),
       ...env,
     },
     generateMissingSecrets: true,
@@ -44,4 +56,13 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
       await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** A UDP port that was free a moment ago (bound then released). */
+export async function freeUdpPort(): Promise<number> {
+  const socket = dgram.createSocket('udp4');
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  const { port } = socket.address();
+  await new Promise<void>((resolve) => socket.close(() => resolve()));
+  return port;
 }

@@ -1,0 +1,264 @@
+import type { Clock } from '../../lib/clock.ts';
+import { SfuError } from '../../lib/errors.ts';
+import type { ParticipantId, RoomId } from '../../lib/ids.ts';
+import type {
+  JoinRequest,
+  JoinResponse,
+  MediaStateRequest,
+  ParticipantRef,
+  PublisherOfferRequest,
+  SfuDump,
+  SfuEvent,
+  SubscribeRequest,
+  SubscribeResponse,
+  SubscriberAnswerRequest,
+} from '../../protocol/sfu-api.ts';
+import {
+  createPublisherAnswer,
+  createSubscriberOffer,
+  findCapability,
+  parseRemoteDescription,
+  parseSubscriberAnswer,
+  remoteTransportParameters,
+  type SubscriberSdpState,
+} from '../../transport/negotiation/index.ts';
+import type { UdpEndpoint } from '../../transport/udp-endpoint.ts';
+import type { WorkerOperation } from '../worker-protocol.ts';
+import { Publisher } from './publisher.ts';
+import { Subscription } from './subscription.ts';
+import type { UpTrack } from './up-track.ts';
+import type { WorkerEngine } from './worker-host.ts';
+
+interface Room {
+  publishers: Map<ParticipantId, Publisher>;
+  /** key: `${subscriberId}>${targetId}` */
+  subscriptions: Map<string, { subscription: Subscription; sdp: SubscriberSdpState }>;
+}
+
+/**
+ * The SFU inside one media worker: rooms of publishers and subscriptions on the worker's UDP
+ * endpoint. Implements the SfuApi operations for the rooms pinned to this worker.
+ */
+export class MediaEngine implements WorkerEngine {
+  readonly #endpoint: UdpEndpoint;
+  readonly #clock: Clock;
+  readonly #nodeId: string;
+  readonly #emit: (roomId: RoomId, event: SfuEvent) => void;
+  readonly #rooms = new Map<RoomId, Room>();
+
+  constructor(options: {
+    endpoint: UdpEndpoint;
+    clock: Clock;
+    nodeId: string;
+    emit: (roomId: RoomId, event: SfuEvent) => void;
+  }) {
+    this.#endpoint = options.endpoint;
+    this.#clock = options.clock;
+    this.#nodeId = options.nodeId;
+    this.#emit = options.emit;
+  }
+
+  async run(op: WorkerOperation, args: unknown): Promise<unknown> {
+    switch (op) {
+      case 'join':
+        return this.join(args as JoinRequest);
+      case 'subscribe':
+        return this.subscribe(args as SubscribeRequest);
+      case 'setSubscriberAnswer':
+        return this.setSubscriberAnswer(args as SubscriberAnswerRequest);
+      case 'renegotiatePublisher':
+        return this.renegotiatePublisher(args as PublisherOfferRequest);
+      case 'setMediaState':
+        return this.setMediaState(args as MediaStateRequest);
+      case 'leave':
+        return this.leave(args as ParticipantRef);
+      // ICE-lite: the server learns the peer's address from its checks; trickled candidates
+      // carry nothing we need (RFC 8445 §2.5).
+      case 'addPublisherCandidate':
+      case 'addSubscriberCandidate':
+        return undefined;
+    }
+  }
+
+  join(req: JoinRequest): JoinResponse {
+    const offer = parseRemoteDescription(req.sdp);
+    const room = this.#room(req.roomId);
+    this.#closePublisher(req.roomId, room, req.participantId);
+    const transport = this.#endpoint.createTransport();
+    const answer = createPublisherAnswer(offer, transport.localParameters);
+    transport.setRemoteParameters(remoteTransportParameters(offer));
+    const publisher = new Publisher({
+      participantId: req.participantId,
+      transport,
+      clock: this.#clock,
+      mediaState: req.mediaState,
+      totalTracks: req.totalTracks,
+      onReady: () =>
+        this.#emit(req.roomId, {
+          type: 'publisherReady',
+          participantId: req.participantId,
+          nodeId: this.#nodeId,
+          isMigrate: req.isMigrate,
+        }),
+    });
+    publisher.addTracks(answer.tracks);
+    transport.onStateChange = (state, reason) => {
+      if (state !== 'closed' || reason === 'closed') return;
+      // The peer stopped answering (consent) or DTLS failed: the room must hear of it.
+      this.#closePublisher(req.roomId, room, req.participantId);
+      this.#emit(req.roomId, {
+        type: 'participantLost',
+        participantId: req.participantId,
+        reason: 'consent_timeout',
+      });
+    };
+    room.publishers.set(req.participantId, publisher);
+    return { sdp: answer.sdp, isRecording: false };
+  }
+
+  subscribe(req: SubscribeRequest): SubscribeResponse {
+    const room = this.#room(req.roomId);
+    const publisher = room.publishers.get(req.targetId);
+    if (!publisher)
+      throw new SfuError('not_found', `participant ${req.targetId} publishes nothing in room ${req.roomId}`);
+    const key = `${req.participantId}>${req.targetId}`;
+    room.subscriptions.get(key)?.subscription.close();
+    const transport = this.#endpoint.createTransport();
+    const subscription = new Subscription({
+      subscriberId: req.participantId,
+      targetId: req.targetId,
+      transport,
+      clock: this.#clock,
+    });
+    const tracks = [...publisher.tracks.values()].map((up) => this.#offerTrack(subscription, up));
+    const offer = createSubscriberOffer({ local: transport.localParameters, tracks });
+    room.subscriptions.set(key, { subscription, sdp: offer.state });
+    transport.onStateChange = (state, reason) => {
+      if (state === 'closed' && reason !== 'closed') room.subscriptions.delete(key);
+    };
+    return { offer: offer.sdp, videoCodec: publisher.videoCodec };
+  }
+
+  setSubscriberAnswer(req: SubscriberAnswerRequest): void {
+    const entry = this.#room(req.roomId).subscriptions.get(`${req.participantId}>${req.targetId}`);
+    if (!entry) throw new SfuError('not_found', `no subscription of ${req.participantId} to ${req.targetId}`);
+    const answer = parseSubscriberAnswer(req.sdp, entry.sdp);
+    entry.subscription.transport.setRemoteParameters(answer.remote);
+  }
+
+  renegotiatePublisher(req: PublisherOfferRequest): { sdp: string } {
+    const room = this.#room(req.roomId);
+    const publisher = room.publishers.get(req.participantId);
+    if (!publisher) throw new SfuError('invalid_state', `participant ${req.participantId} has not published`);
+    const offer = parseRemoteDescription(req.sdp);
+    const answer = createPublisherAnswer(offer, publisher.transport.localParameters);
+    publisher.transport.setRemoteParameters(remoteTransportParameters(offer));
+    const added = publisher.addTracks(answer.tracks);
+    if (added.length > 0) this.#renegotiateSubscribers(req.roomId, room, publisher, added);
+    return { sdp: answer.sdp };
+  }
+
+  setMediaState(req: MediaStateRequest): void {
+    const publisher = this.#rooms.get(req.roomId)?.publishers.get(req.participantId);
+    if (publisher) Object.assign(publisher.mediaState, req.state);
+  }
+
+  leave(req: ParticipantRef): void {
+    const room = this.#rooms.get(req.roomId);
+    if (!room) return;
+    this.#closePublisher(req.roomId, room, req.participantId);
+    for (const [key, entry] of room.subscriptions) {
+      if (entry.subscription.subscriberId === req.participantId) {
+        entry.subscription.close();
+        room.subscriptions.delete(key);
+      }
+    }
+    if (room.publishers.size === 0 && room.subscriptions.size === 0) this.#rooms.delete(req.roomId);
+  }
+
+  dump(): SfuDump {
+    return {
+      rooms: [...this.#rooms].map(([roomId, room]) => ({
+        roomId,
+        participants: [
+          ...new Set([
+            ...room.publishers.keys(),
+            ...[...room.subscriptions.values()].map((s) => s.subscription.subscriberId),
+          ]),
+        ],
+        publishers: room.publishers.size,
+        subscriptions: room.subscriptions.size,
+      })),
+      transports: this.#endpoint.transportCount,
+    };
+  }
+
+  async close(): Promise<void> {
+    for (const [roomId, room] of this.#rooms) {
+      for (const id of [...room.publishers.keys()]) this.leave({ roomId, participantId: id });
+    }
+    this.#endpoint.close();
+  }
+
+  #room(roomId: RoomId): Room {
+    let room = this.#rooms.get(roomId);
+    if (!room) {
+      room = { publishers: new Map(), subscriptions: new Map() };
+      this.#rooms.set(roomId, room);
+    }
+    return room;
+  }
+
+  /** Closes a publisher and every subscription to it. */
+  #closePublisher(_roomId: RoomId, room: Room, participantId: ParticipantId): void {
+    const publisher = room.publishers.get(participantId);
+    if (!publisher) return;
+    room.publishers.delete(participantId);
+    for (const [key, entry] of room.subscriptions) {
+      if (entry.subscription.targetId === participantId) {
+        entry.subscription.close();
+        room.subscriptions.delete(key);
+      }
+    }
+    publisher.close();
+  }
+
+  #offerTrack(subscription: Subscription, up: UpTrack) {
+    const capability = findCapability(up.codec.mimeType);
+    if (!capability) throw new SfuError('unsupported', `cannot forward ${up.codec.mimeType}`);
+    const ssrc = randomSsrc();
+    subscription.addTrack(up, ssrc, capability.payloadType);
+    return {
+      kind: up.kind,
+      trackId: up.trackId,
+      streamId: up.streamId,
+      codec: { ...capability, fmtp: { ...capability.fmtp, ...up.codec.fmtp } },
+      ssrc,
+      cname: `bbmeet-${subscription.targetId}`,
+    };
+  }
+
+  /** The publisher added tracks: every subscriber to it gets them in a new server offer. */
+  #renegotiateSubscribers(roomId: RoomId, room: Room, publisher: Publisher, added: UpTrack[]): void {
+    for (const entry of room.subscriptions.values()) {
+      if (entry.subscription.targetId !== publisher.participantId) continue;
+      const tracks = added.map((up) => this.#offerTrack(entry.subscription, up));
+      const offer = createSubscriberOffer({
+        local: entry.subscription.transport.localParameters,
+        state: entry.sdp,
+        tracks,
+      });
+      entry.sdp = offer.state;
+      this.#emit(roomId, {
+        type: 'subscriberOffer',
+        participantId: entry.subscription.subscriberId,
+        targetId: publisher.participantId,
+        sdp: offer.sdp,
+      });
+    }
+  }
+}
+
+function randomSsrc(): number {
+  return (1 + Math.floor(Math.random() * 0xfffffffe)) >>> 0;
+}

@@ -1,0 +1,172 @@
+import type { Clock } from '../../lib/clock.ts';
+import type { ParticipantId } from '../../lib/ids.ts';
+import type { MediaState } from '../../protocol/sfu-api.ts';
+import { buildPli, buildRemb, forEachRtcp, RtcpType } from '../../rtp/rtcp.ts';
+import { headerExtension, rtpHeaderBytes } from '../../rtp/rtp-header.ts';
+import type { WebRtcTransport } from '../../transport/webrtc-transport.ts';
+import { UpTrack } from './up-track.ts';
+
+const MID_URI = 'urn:ietf:params:rtp-hdrext:sdes:mid';
+const RID_URI = 'urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id';
+/** What we tell publishers they may send (REMB), until bandwidth estimation lands (issue 4). */
+const REMB_BITRATE_BPS = 5_000_000;
+const RTCP_INTERVAL_MS = 1000;
+
+export interface PublishedTrack {
+  mid: string;
+  kind: 'audio' | 'video';
+  trackId: string;
+  streamId: string;
+  codec: {
+    mimeType: string;
+    payloadType: number;
+    clockRate: number;
+    channels?: number | undefined;
+    fmtp: Record<string, string | number>;
+  };
+  ssrcs: number[];
+  rids: string[];
+  headerExtensions: Array<{ uri: string; id: number }>;
+}
+
+/**
+ * A participant's upstream connection: its transport and the UpTracks of what it sends. SSRCs
+ * named in the SDP are known at once; simulcast layers (rid) are learnt from the mid/rid header
+ * extensions of their first packets.
+ *
+ * Lifecycle: created on join → tracks added by (re)negotiation → ready once `totalTracks` tracks
+ * carry media → close().
+ */
+export class Publisher {
+  readonly participantId: ParticipantId;
+  readonly transport: WebRtcTransport;
+  readonly tracks = new Map<string, UpTrack>();
+  readonly #bySsrc = new Map<number, UpTrack>();
+  readonly #clock: Clock;
+  readonly #senderSsrc = (Math.random() * 0xffffffff) >>> 0;
+  #midExtId = 0;
+  #ridExtId = 0;
+  mediaState: MediaState;
+  totalTracks: number;
+  #ready = false;
+  readonly #onReady: () => void;
+  readonly #stopTimer: () => void;
+  onTrackAdded: ((track: UpTrack) => void) | null = null;
+
+  constructor(options: {
+    participantId: ParticipantId;
+    transport: WebRtcTransport;
+    clock: Clock;
+    mediaState: MediaState;
+    totalTracks: number;
+    onReady: () => void;
+  }) {
+    this.participantId = options.participantId;
+    this.transport = options.transport;
+    this.#clock = options.clock;
+    this.mediaState = options.mediaState;
+    this.totalTracks = options.totalTracks;
+    this.#onReady = options.onReady;
+    this.transport.onRtp = (packet) => this.#onRtp(packet);
+    this.transport.onRtcp = (packet) => this.#onRtcp(packet);
+    this.#stopTimer = options.clock.setInterval(() => this.#sendFeedback(), RTCP_INTERVAL_MS);
+  }
+
+  /** Adds the tracks of a (re)negotiated offer; known mids are kept as they are. */
+  addTracks(tracks: PublishedTrack[]): UpTrack[] {
+    const added: UpTrack[] = [];
+    for (const t of tracks) {
+      this.#midExtId ||= t.headerExtensions.find((e) => e.uri === MID_URI)?.id ?? 0;
+      this.#ridExtId ||= t.headerExtensions.find((e) => e.uri === RID_URI)?.id ?? 0;
+      if (this.tracks.has(t.mid)) continue;
+      const up = new UpTrack({
+        trackId: t.trackId,
+        streamId: t.streamId,
+        mid: t.mid,
+        kind: t.kind,
+        codec: t.codec,
+        rids: t.rids,
+        clock: this.#clock,
+        sendPli: (ssrc) => this.transport.sendRtcp(buildPli(this.#senderSsrc, ssrc)),
+      });
+      // Without rids, the first SSRC of the SDP is the media (the others are RTX or FEC).
+      if (t.rids.length === 0 && t.ssrcs[0] !== undefined) this.#bind(up, t.ssrcs[0], undefined);
+      this.tracks.set(t.mid, up);
+      added.push(up);
+      this.onTrackAdded?.(up);
+    }
+    return added;
+  }
+
+  /** Mime type of the video track, for `room.answer_subscriber.videoCodec`. */
+  get videoCodec(): string {
+    for (const t of this.tracks.values()) if (t.kind === 'video') return t.codec.mimeType;
+    return '';
+  }
+
+  close(): void {
+    this.#stopTimer();
+    for (const t of this.tracks.values()) t.close();
+    this.tracks.clear();
+    this.#bySsrc.clear();
+    this.transport.close();
+  }
+
+  #bind(up: UpTrack, ssrc: number, rid: string | undefined): void {
+    up.addLayer(ssrc, rid);
+    this.#bySsrc.set(ssrc, up);
+  }
+
+  #onRtp(packet: Buffer): void {
+    const headerBytes = rtpHeaderBytes(packet);
+    if (headerBytes < 0) return;
+    const ssrc = packet.readUInt32BE(8);
+    let up = this.#bySsrc.get(ssrc);
+    if (!up) {
+      up = this.#learn(packet, ssrc);
+      if (!up) return;
+    }
+    up.onRtp(packet, headerBytes, ssrc);
+    if (!this.#ready) this.#checkReady();
+  }
+
+  /** First packet of an SSRC the SDP did not name: find its track by mid and its layer by rid. */
+  #learn(packet: Buffer, ssrc: number): UpTrack | undefined {
+    const mid = this.#midExtId ? headerExtension(packet, this.#midExtId)?.toString('latin1') : undefined;
+    const rid = this.#ridExtId ? headerExtension(packet, this.#ridExtId)?.toString('latin1') : undefined;
+    // Packets carrying repaired-rid (RTX) have no rid here and are not forwarded as media.
+    if (mid === undefined || rid === undefined) return undefined;
+    const up = this.tracks.get(mid);
+    if (!up) return undefined;
+    this.#bind(up, ssrc, rid);
+    return up;
+  }
+
+  #onRtcp(packet: Buffer): void {
+    forEachRtcp(packet, (p) => {
+      if (p.type !== RtcpType.SR || p.bytes < 28) return;
+      const ssrc = packet.readUInt32BE(p.offset + 4);
+      const seconds = packet.readUInt32BE(p.offset + 8) - 2_208_988_800;
+      const fraction = packet.readUInt32BE(p.offset + 12) / 2 ** 32;
+      this.#bySsrc
+        .get(ssrc)
+        ?.onSenderReport(ssrc, (seconds + fraction) * 1000, packet.readUInt32BE(p.offset + 16));
+    });
+  }
+
+  #checkReady(): void {
+    let flowing = 0;
+    for (const t of this.tracks.values()) if (t.packetsReceived > 0) flowing++;
+    if (flowing >= Math.max(1, Math.min(this.totalTracks || this.tracks.size, this.tracks.size))) {
+      this.#ready = true;
+      this.#onReady();
+    }
+  }
+
+  /** REMB to the publisher so the browser ramps up its send bitrate (goog-remb). */
+  #sendFeedback(): void {
+    if (this.transport.state !== 'connected') return;
+    const ssrcs = [...this.#bySsrc.keys()];
+    if (ssrcs.length > 0) this.transport.sendRtcp(buildRemb(this.#senderSsrc, REMB_BITRATE_BPS, ssrcs));
+  }
+}

@@ -1,0 +1,14 @@
+// Entry point of a media worker thread: a DTLS certificate, the worker's UDP endpoint, and the
+// MediaEngine serving the rooms pinned to this worker.
+import { systemClock } from '../../lib/clock.ts';
+import { generateDtlsCertificate } from '../../transport/dtls/dtls-certificate.ts';
+import { UdpEndpoint } from '../../transport/udp-endpoint.ts';
+import { MediaEngine } from './media-engine.ts';
+import { serveWorker } from './worker-host.ts';
+
+await serveWorker(async (data, emit) => {
+  const certificate = await generateDtlsCertificate();
+  const endpoint = new UdpEndpoint({ certificate, announcedIps: data.announcedIps });
+  await endpoint.bind(data.port);
+  return new MediaEngine({ endpoint, clock: systemClock, nodeId: data.nodeId, emit });
+});

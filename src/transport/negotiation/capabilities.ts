@@ -1,0 +1,83 @@
+/** What the SFU receives and forwards. Payload types are the server's own in its offers. */
+
+export interface CodecParameters {
+  mimeType: string;
+  payloadType: number;
+  clockRate: number;
+  channels?: number | undefined;
+  fmtp: Record<string, string | number>;
+  rtcpFeedback: Array<{ type: string; parameter?: string | undefined }>;
+  rtxPayloadType?: number | undefined;
+}
+
+export interface HeaderExtension {
+  uri: string;
+  id: number;
+}
+
+const VIDEO_FEEDBACK = [
+  { type: 'goog-remb' },
+  { type: 'ccm', parameter: 'fir' },
+  { type: 'nack' },
+  { type: 'nack', parameter: 'pli' },
+];
+
+export const SERVER_CAPABILITIES: { codecs: CodecParameters[]; headerExtensions: HeaderExtension[] } = {
+  codecs: [
+    {
+      mimeType: 'audio/opus',
+      payloadType: 111,
+      clockRate: 48_000,
+      channels: 2,
+      fmtp: { minptime: 10, useinbandfec: 1 },
+      rtcpFeedback: [],
+    },
+    {
+      mimeType: 'video/VP8',
+      payloadType: 96,
+      clockRate: 90_000,
+      fmtp: {},
+      rtcpFeedback: VIDEO_FEEDBACK,
+      rtxPayloadType: 97,
+    },
+    {
+      mimeType: 'video/VP9',
+      payloadType: 98,
+      clockRate: 90_000,
+      fmtp: { 'profile-id': 0 },
+      rtcpFeedback: VIDEO_FEEDBACK,
+      rtxPayloadType: 99,
+    },
+    {
+      mimeType: 'video/H264',
+      payloadType: 102,
+      clockRate: 90_000,
+      fmtp: { 'level-asymmetry-allowed': 1, 'packetization-mode': 1, 'profile-level-id': '42e01f' },
+      rtcpFeedback: VIDEO_FEEDBACK,
+      rtxPayloadType: 103,
+    },
+    {
+      mimeType: 'video/AV1',
+      payloadType: 45,
+      clockRate: 90_000,
+      fmtp: {},
+      rtcpFeedback: VIDEO_FEEDBACK,
+      rtxPayloadType: 46,
+    },
+  ],
+  headerExtensions: [
+    { uri: 'urn:ietf:params:rtp-hdrext:sdes:mid', id: 1 },
+    { uri: 'urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id', id: 2 },
+    { uri: 'urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id', id: 3 },
+    { uri: 'http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time', id: 4 },
+    { uri: 'urn:ietf:params:rtp-hdrext:ssrc-audio-level', id: 5 },
+    { uri: 'urn:3gpp:video-orientation', id: 6 },
+  ],
+};
+
+/** RTCP feedback we honour from publishers (transport-cc waits for send-side BWE, issue 4). */
+export const ACCEPTED_FEEDBACK = new Set(['goog-remb', 'ccm fir', 'nack', 'nack pli']);
+
+export function findCapability(mimeType: string): CodecParameters | undefined {
+  return SERVER_CAPABILITIES.codecs.find((c) => c.mimeType.toLowerCase() === mimeType.toLowerCase());
+}

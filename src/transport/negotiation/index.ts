@@ -1,0 +1,21 @@
+// SDP offer/answer for the SFU (RFC 8829): parsing peers' descriptions, answering publishers,
+// offering to subscribers. Part of transport/.
+export {
+  type CodecParameters,
+  findCapability,
+  type HeaderExtension,
+  SERVER_CAPABILITIES,
+} from './capabilities.ts';
+export {
+  type MediaSection,
+  parseRemoteDescription,
+  type RemoteDescription,
+  remoteTransportParameters,
+} from './parse.ts';
+export { createPublisherAnswer, type PublishedTrackInfo } from './publisher-answer.ts';
+export {
+  createSubscriberOffer,
+  type OfferedTrack,
+  parseSubscriberAnswer,
+  type SubscriberSdpState,
+} from './subscriber-offer.ts';

@@ -1,0 +1,154 @@
+import { parse } from 'sdp-transform';
+import { SfuError } from '../../lib/errors.ts';
+import type { RemoteTransportParameters } from '../media-transport.ts';
+import type { CodecParameters, HeaderExtension } from './capabilities.ts';
+
+const MAX_SDP_BYTES = 100_000;
+const MAX_MEDIA_SECTIONS = 64;
+
+export interface MediaSection {
+  mid: string;
+  kind: 'audio' | 'video' | 'application';
+  port: number;
+  protocol: string;
+  direction: 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive';
+  codecs: CodecParameters[];
+  headerExtensions: HeaderExtension[];
+  /** Media SSRCs in order (RTX and FEC SSRCs of FID/FEC-FR groups left out). */
+  ssrcs: number[];
+  rids: string[];
+  msid: { streamId: string; trackId: string } | undefined;
+  rtcpMux: boolean;
+  rtcpRsize: boolean;
+}
+
+export interface RemoteDescription {
+  iceUfrag: string;
+  icePwd: string;
+  fingerprints: Array<{ algorithm: string; value: string }>;
+  setup: 'active' | 'passive' | 'actpass';
+  bundle: string[];
+  media: MediaSection[];
+}
+
+type Parsed = ReturnType<typeof parse>;
+type ParsedMedia = Parsed['media'][number];
+
+function invalid(message: string): never {
+  throw new SfuError('invalid_argument', `invalid SDP: ${message}`);
+}
+
+/** Parses and checks a peer's SDP (RFC 8829 / RFC 8843 BUNDLE, rtcp-mux required). */
+export function parseRemoteDescription(sdp: string): RemoteDescription {
+  if (typeof sdp !== 'string' || sdp.length === 0) invalid('empty');
+  if (Buffer.byteLength(sdp) > MAX_SDP_BYTES) invalid(`larger than ${MAX_SDP_BYTES} bytes`);
+  let parsed: Parsed;
+  try {
+    parsed = parse(sdp);
+  } catch {
+    invalid('not parsable');
+  }
+  if (!Array.isArray(parsed.media) || parsed.media.length === 0) invalid('no media section');
+  if (parsed.media.length > MAX_MEDIA_SECTIONS) invalid(`more than ${MAX_MEDIA_SECTIONS} media sections`);
+  const first = parsed.media[0]!;
+  const iceUfrag = parsed.iceUfrag ?? first.iceUfrag;
+  const icePwd = parsed.icePwd ?? first.icePwd;
+  if (!iceUfrag || !icePwd) invalid('missing a=ice-ufrag or a=ice-pwd');
+  const fingerprint = parsed.fingerprint ?? first.fingerprint;
+  if (!fingerprint?.hash) invalid('missing a=fingerprint');
+  const setup = (first.setup ?? parsed.setup ?? 'actpass') as RemoteDescription['setup'];
+  if (!['active', 'passive', 'actpass'].includes(setup)) invalid(`unknown a=setup:${setup}`);
+  const bundle =
+    (parsed.groups ?? [])
+      .find((g) => g.type === 'BUNDLE')
+      ?.mids.split(' ')
+      .filter(Boolean) ?? [];
+  if (parsed.media.length > 1 && bundle.length === 0)
+    invalid('several media sections without a=group:BUNDLE');
+  const media = parsed.media.map((m, i) => parseSection(m, i));
+  return {
+    iceUfrag,
+    icePwd,
+    fingerprints: [{ algorithm: fingerprint.type, value: fingerprint.hash }],
+    setup,
+    bundle,
+    media,
+  };
+}
+
+function parseSection(m: ParsedMedia, index: number): MediaSection {
+  if (m.type !== 'audio' && m.type !== 'video' && m.type !== 'application')
+    invalid(`m-line ${index} of unknown kind '${m.type}'`);
+  const mid = m.mid === undefined ? String(index) : String(m.mid);
+  const rejected = m.port === 0;
+  if (!rejected && m.type !== 'application' && !m.rtcpMux) invalid(`m-line ${mid} without a=rtcp-mux`);
+  const msid = typeof m.msid === 'string' ? m.msid.split(' ') : undefined;
+  return {
+    mid,
+    kind: m.type,
+    port: m.port,
+    protocol: m.protocol,
+    direction: (m.direction ?? 'sendrecv') as MediaSection['direction'],
+    codecs: m.type === 'application' ? [] : codecsOf(m),
+    headerExtensions: (m.ext ?? []).map((e) => ({ uri: e.uri, id: e.value })),
+    ssrcs: mediaSsrcs(m),
+    rids: (m.rids ?? []).filter((r) => r.direction === 'send').map((r) => String(r.id)),
+    msid: msid && msid.length >= 2 ? { streamId: msid[0]!, trackId: msid[1]! } : undefined,
+    rtcpMux: Boolean(m.rtcpMux),
+    rtcpRsize: Boolean(m.rtcpRsize),
+  };
+}
+
+function codecsOf(m: ParsedMedia): CodecParameters[] {
+  const fmtp = new Map((m.fmtp ?? []).map((f) => [f.payload, parseFmtp(f.config)]));
+  const feedback = (m.rtcpFb ?? []).map((f) => ({
+    payload: String(f.payload),
+    type: f.type,
+    parameter: f.subtype,
+  }));
+  const all = (m.rtp ?? []).map((r) => ({
+    mimeType: `${m.type}/${r.codec}`,
+    payloadType: r.payload,
+    clockRate: r.rate ?? 90_000,
+    channels: r.encoding === undefined ? undefined : Number(r.encoding),
+    fmtp: fmtp.get(r.payload) ?? {},
+    rtcpFeedback: feedback
+      .filter((f) => f.payload === String(r.payload) || f.payload === '*')
+      .map(({ type, parameter }) => ({ type, parameter })),
+    rtxPayloadType: undefined as number | undefined,
+  }));
+  const media = all.filter((c) => !/\/(rtx|red|ulpfec|flexfec-03)$/i.test(c.mimeType));
+  for (const rtx of all.filter((c) => /\/rtx$/i.test(c.mimeType))) {
+    const target = media.find((c) => c.payloadType === Number(rtx.fmtp.apt));
+    if (target) target.rtxPayloadType = rtx.payloadType;
+  }
+  return media;
+}
+
+function parseFmtp(config: string): Record<string, string | number> {
+  const out: Record<string, string | number> = {};
+  for (const part of config.split(';')) {
+    const [key, value] = part.split('=').map((s) => s.trim());
+    if (!key || value === undefined) continue;
+    out[key] = /^\d+$/.test(value) ? Number(value) : value;
+  }
+  return out;
+}
+
+function mediaSsrcs(m: ParsedMedia): number[] {
+  const secondary = new Set<number>();
+  for (const group of m.ssrcGroups ?? []) {
+    if (group.semantics !== 'FID' && group.semantics !== 'FEC-FR') continue;
+    for (const s of group.ssrcs.split(' ').slice(1)) secondary.add(Number(s));
+  }
+  const seen: number[] = [];
+  for (const line of m.ssrcs ?? []) {
+    const ssrc = Number(line.id);
+    if (!secondary.has(ssrc) && !seen.includes(ssrc)) seen.push(ssrc);
+  }
+  return seen;
+}
+
+export function remoteTransportParameters(desc: RemoteDescription): RemoteTransportParameters {
+  return { iceUfrag: desc.iceUfrag, icePwd: desc.icePwd, fingerprints: desc.fingerprints, setup: desc.setup };
+}

@@ -1,0 +1,141 @@
+import type { LocalTransportParameters } from '../media-transport.ts';
+import {
+  ACCEPTED_FEEDBACK,
+  type CodecParameters,
+  findCapability,
+  type HeaderExtension,
+  SERVER_CAPABILITIES,
+} from './capabilities.ts';
+import type { MediaSection, RemoteDescription } from './parse.ts';
+import { sessionLines, transportLines } from './sdp-lines.ts';
+
+export interface PublishedTrackInfo {
+  mid: string;
+  kind: 'audio' | 'video';
+  trackId: string;
+  streamId: string;
+  codec: CodecParameters;
+  ssrcs: number[];
+  /** Simulcast rids ordered low → high quality. */
+  rids: string[];
+  headerExtensions: HeaderExtension[];
+}
+
+/** Waterbus and browsers name simulcast layers q/h/f (or l/m/h); unknown names keep their order. */
+const RID_RANK: Record<string, number> = { q: 0, l: 0, low: 0, h: 1, m: 1, mid: 1, f: 2, high: 2, full: 2 };
+
+/**
+ * The answer to a publisher's offer (RFC 8829 §5.3): each audio/video section is accepted
+ * `recvonly` with the first codec of the client's order that we forward (its payload types are
+ * kept: they are what its RTP carries), simulcast is received as offered, data channels are
+ * declined for now, and our ICE-lite credentials, fingerprint and host candidates are added.
+ */
+export function createPublisherAnswer(
+  offer: RemoteDescription,
+  local: LocalTransportParameters,
+): { sdp: string; tracks: PublishedTrackInfo[] } {
+  const tracks: PublishedTrackInfo[] = [];
+  const sections: string[][] = [];
+  const accepted: string[] = [];
+  for (const m of offer.media) {
+    const codec = m.kind === 'application' || m.port === 0 ? undefined : chooseCodec(m);
+    if (!codec || m.direction === 'recvonly' || m.direction === 'inactive') {
+      sections.push(rejectedSection(m));
+      continue;
+    }
+    const extensions = m.headerExtensions.filter((e) =>
+      SERVER_CAPABILITIES.headerExtensions.some((s) => s.uri === e.uri),
+    );
+    const rids = orderRids(m.rids);
+    sections.push(mediaSection(m, codec, extensions, rids, local, offer.setup));
+    accepted.push(m.mid);
+    tracks.push({
+      mid: m.mid,
+      kind: m.kind as 'audio' | 'video',
+      trackId: m.msid?.trackId ?? m.mid,
+      streamId: m.msid?.streamId ?? m.mid,
+      codec,
+      ssrcs: m.ssrcs,
+      rids,
+      headerExtensions: extensions,
+    });
+  }
+  const sdp = [...sessionLines(accepted), ...sections.flat()].join('\r\n');
+  return { sdp: `${sdp}\r\n`, tracks };
+}
+
+function chooseCodec(m: MediaSection): CodecParameters | undefined {
+  for (const c of m.codecs) {
+    if (!findCapability(c.mimeType)) continue;
+    // H.264 needs packetization-mode 1 (FU-A) for frames larger than one packet.
+    if (/h264$/i.test(c.mimeType) && Number(c.fmtp['packetization-mode'] ?? 0) !== 1) continue;
+    return {
+      ...c,
+      rtcpFeedback: c.rtcpFeedback.filter((f) =>
+        ACCEPTED_FEEDBACK.has(f.parameter ? `${f.type} ${f.parameter}` : f.type),
+      ),
+    };
+  }
+  return undefined;
+}
+
+function orderRids(rids: string[]): string[] {
+  return rids
+    .map((rid, i) => ({ rid, rank: RID_RANK[rid.toLowerCase()] ?? 10 + i }))
+    .sort((a, b) => a.rank - b.rank)
+    .map((r) => r.rid);
+}
+
+function mediaSection(
+  m: MediaSection,
+  codec: CodecParameters,
+  extensions: HeaderExtension[],
+  rids: string[],
+  local: LocalTransportParameters,
+  remoteSetup: RemoteDescription['setup'],
+): string[] {
+  const pts =
+    codec.rtxPayloadType === undefined ? [codec.payloadType] : [codec.payloadType, codec.rtxPayloadType];
+  const lines = [
+    `m=${m.kind} 9 ${m.protocol} ${pts.join(' ')}`,
+    'c=IN IP4 0.0.0.0',
+    `a=mid:${m.mid}`,
+    'a=recvonly',
+  ];
+  lines.push(...transportLines(local, remoteSetup === 'passive' ? 'active' : 'passive'));
+  lines.push('a=rtcp-mux');
+  if (m.rtcpRsize) lines.push('a=rtcp-rsize');
+  for (const e of extensions) lines.push(`a=extmap:${e.id} ${e.uri}`);
+  lines.push(...codecLines(codec));
+  if (rids.length > 0) {
+    for (const rid of m.rids) lines.push(`a=rid:${rid} recv`);
+    lines.push(`a=simulcast:recv ${m.rids.join(';')}`);
+  }
+  return lines;
+}
+
+export function codecLines(codec: CodecParameters): string[] {
+  const [, name] = codec.mimeType.split('/');
+  const channels = codec.channels && codec.channels > 1 ? `/${codec.channels}` : '';
+  const lines = [`a=rtpmap:${codec.payloadType} ${name}/${codec.clockRate}${channels}`];
+  const fmtp = Object.entries(codec.fmtp).map(([k, v]) => `${k}=${v}`);
+  if (fmtp.length > 0) lines.push(`a=fmtp:${codec.payloadType} ${fmtp.join(';')}`);
+  for (const f of codec.rtcpFeedback)
+    lines.push(`a=rtcp-fb:${codec.payloadType} ${f.type}${f.parameter ? ` ${f.parameter}` : ''}`);
+  if (codec.rtxPayloadType !== undefined) {
+    lines.push(
+      `a=rtpmap:${codec.rtxPayloadType} rtx/${codec.clockRate}`,
+      `a=fmtp:${codec.rtxPayloadType} apt=${codec.payloadType}`,
+    );
+  }
+  return lines;
+}
+
+function rejectedSection(m: MediaSection): string[] {
+  if (m.kind === 'application')
+    return [`m=application 0 ${m.protocol} webrtc-datachannel`, 'c=IN IP4 0.0.0.0', `a=mid:${m.mid}`];
+  const pt = m.codecs[0]?.payloadType ?? 0;
+  return [`m=${m.kind} 0 ${m.protocol} ${pt}`, 'c=IN IP4 0.0.0.0', `a=mid:${m.mid}`, 'a=inactive'];
+}
+
+export { findCapability };
