@@ -90,7 +90,7 @@ export function buildRemb(senderSsrc: number, bitrateBps: number, ssrcs: number[
   b[16] = ssrcs.length;
   b[17] = (exp << 2) | (mantissa >> 16);
   b.writeUInt16BE(mantissa & 0xffff, 18);
-  ssrcs.forEach((s, i) => b.writeUInt32BE(s >>> 0, 20 + 4 * i));
+  for (const [i, s] of ssrcs.entries()) b.writeUInt32BE(s >>> 0, 20 + 4 * i);
   return b;
 }
 

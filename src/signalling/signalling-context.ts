@@ -5,7 +5,7 @@ import type { Logger } from '../lib/logger.ts';
 import type { SfuApi, SfuEvent } from '../protocol/sfu-api.ts';
 import { type Participant, ParticipantStatus, RoomStatus, type Store } from '../store/types.ts';
 import { participantJson } from '../store/wire.ts';
-import { ConnectionType, type ParticipantDirectory, type ParticipantEntry } from './participant-directory.ts';
+import type { ParticipantDirectory, ParticipantEntry } from './participant-directory.ts';
 import type { Session } from './session.ts';
 
 export interface SignallingDeps {

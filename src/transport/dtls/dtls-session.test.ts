@@ -63,7 +63,7 @@ describe('DtlsSession', () => {
   });
 
   it('a certificate that does not match the SDP fingerprint fails the session', async () => {
-    const wrong = 'AA:'.repeat(31) + 'AA';
+    const wrong = `${'AA:'.repeat(31)}AA`;
     const { server, client, serverKeys, clientKeys } = pair(a, b, { serverAccepts: wrong });
     await assert.rejects(serverKeys, /does not match the SDP fingerprint/);
     clientKeys.catch(() => undefined);
