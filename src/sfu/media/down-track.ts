@@ -72,6 +72,15 @@ export class DownTrack implements TrackSink {
     this.#send(out);
   }
 
+  /**
+   * Until bandwidth allocation chooses layers (issue 4), a DownTrack follows the best layer the
+   * publisher sends: browsers start simulcast with the low layers and add the top one as their
+   * send bitrate ramps up.
+   */
+  layerAdded(ssrc: number): void {
+    if (ssrc === this.upTrack.bestLayerSsrc) this.setTargetSsrc(ssrc);
+  }
+
   /** Prefer another layer; the switch happens at its next keyframe, which is requested now. */
   setTargetSsrc(ssrc: number): void {
     if (this.#targetSsrc === ssrc) return;

@@ -26,6 +26,8 @@ export interface MediaPacket {
 
 export interface TrackSink {
   writeRtp(packet: MediaPacket): void;
+  /** A higher simulcast layer started arriving. */
+  layerAdded?(ssrc: number, index: number): void;
 }
 
 interface Layer {
@@ -102,6 +104,7 @@ export class UpTrack {
       cache: new PacketCache({ capacity: this.kind === 'video' ? 512 : 128 }),
       lastSenderReport: undefined,
     });
+    for (const sink of this.sinks) sink.layerAdded?.(ssrc, index);
   }
 
   onRtp(buffer: Buffer, headerBytes: number, ssrc: number): void {

@@ -1,0 +1,232 @@
+/// <reference lib="dom" />
+import type { BrowserContext, Page } from 'playwright-core';
+import type { Socket } from 'socket.io-client';
+import { connectSocket, nextEvent } from './clients.ts';
+
+export type VideoCodec = 'VP8' | 'H264' | 'VP9';
+
+export interface RemoteStats {
+  framesDecoded: number;
+  frameWidth: number;
+  videoPacketsLost: number;
+  audioPackets: number;
+  audioPacketsLost: number;
+  codec: string;
+}
+
+/**
+ * A Waterbus client in SFU mode, as the Flutter SDK behaves: Node speaks the socket protocol, a
+ * Chromium page holds one publisher RTCPeerConnection and one subscriber RTCPeerConnection per
+ * remote participant. It subscribes to whoever is announced (`room.new_participant`) and closes
+ * that connection on `room.participant_left`.
+ */
+export class ChromiumParticipant {
+  readonly socket: Socket;
+  readonly page: Page;
+  readonly roomId: string;
+  readonly participantId: string;
+  readonly left = new Set<string>();
+
+  private constructor(socket: Socket, page: Page, roomId: string, participantId: string) {
+    this.socket = socket;
+    this.page = page;
+    this.roomId = roomId;
+    this.participantId = participantId;
+  }
+
+  static async join(options: {
+    baseUrl: string;
+    token: string;
+    context: BrowserContext;
+    roomId: string;
+    participantId: string;
+    codec?: VideoCodec;
+    simulcast?: boolean;
+    width?: number;
+  }): Promise<ChromiumParticipant> {
+    const page = await options.context.newPage();
+    // getUserMedia needs a secure context: loopback http is one.
+    await page.goto(`${options.baseUrl}/healthz`);
+    const socket = await connectSocket(options.baseUrl, options.token);
+    const p = new ChromiumParticipant(socket, page, options.roomId, options.participantId);
+    socket.on('room.new_participant', (msg: { participant: { id: number } }) => {
+      void p.subscribe(String(msg.participant.id));
+    });
+    socket.on('room.participant_left', (msg: { targetId: string }) => {
+      p.left.add(msg.targetId);
+      void page.evaluate((id) => {
+        const w = window as unknown as { subs: Record<string, RTCPeerConnection> };
+        w.subs[id]?.close();
+        delete w.subs[id];
+      }, msg.targetId);
+    });
+    socket.on('room.subscriber_renegotiation', (msg: { targetId: string; sdp: string }) => {
+      void p.#answer(msg.targetId, msg.sdp);
+    });
+    await p.#publish(options.codec ?? 'VP8', options.simulcast ?? false, options.width ?? 320);
+    return p;
+  }
+
+  async #publish(codec: VideoCodec, simulcast: boolean, width: number): Promise<void> {
+    const offer = await this.page.evaluate(
+      async ({ codec, simulcast, width }) => {
+        const w = window as unknown as { pc: RTCPeerConnection; subs: Record<string, RTCPeerConnection> };
+        w.subs = {};
+        const stream = await navigator.mediaDevices.getUserMedia({
+          video: { width, height: (width * 9) / 16, frameRate: 30 },
+          audio: true,
+        });
+        const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' });
+        w.pc = pc;
+        const encodings = simulcast
+          ? [
+              { rid: 'q', scaleResolutionDownBy: 4 },
+              { rid: 'h', scaleResolutionDownBy: 2 },
+              { rid: 'f', scaleResolutionDownBy: 1 },
+            ]
+          : undefined;
+        const video = pc.addTransceiver(stream.getVideoTracks()[0]!, {
+          direction: 'sendonly',
+          streams: [stream],
+          sendEncodings: encodings,
+        });
+        pc.addTransceiver(stream.getAudioTracks()[0]!, { direction: 'sendonly', streams: [stream] });
+        const codecs = RTCRtpSender.getCapabilities('video')!.codecs.filter(
+          (c) => c.mimeType === `video/${codec}` || c.mimeType === 'video/rtx',
+        );
+        video.setCodecPreferences(codecs);
+        await pc.setLocalDescription(await pc.createOffer());
+        return pc.localDescription!.sdp;
+      },
+      { codec, simulcast, width },
+    );
+    const answered = nextEvent<{ sdp: string }>(this.socket, 'room.publish', 10_000);
+    this.socket.emit('room.publish', {
+      sdp: offer,
+      roomId: this.roomId,
+      participantId: this.participantId,
+      isVideoEnabled: true,
+      isAudioEnabled: true,
+      isE2eeEnabled: false,
+      totalTracks: 2,
+      connectionType: 1,
+    });
+    const { sdp } = await answered;
+    await this.page.evaluate(async (sdp) => {
+      await (window as unknown as { pc: RTCPeerConnection }).pc.setRemoteDescription({ type: 'answer', sdp });
+    }, sdp);
+  }
+
+  /** Subscribes to a remote participant (as after REST join or `room.new_participant`). */
+  async subscribe(targetId: string): Promise<void> {
+    const reply = nextEvent<{ offer: string; targetId: string }>(
+      this.socket,
+      'room.answer_subscriber',
+      10_000,
+    );
+    this.socket.emit('room.subscribe', { targetId, roomId: this.roomId, participantId: this.participantId });
+    const { offer } = await reply;
+    await this.#answer(targetId, offer);
+  }
+
+  async #answer(targetId: string, offer: string): Promise<void> {
+    const answer = await this.page.evaluate(
+      async ({ targetId, offer }) => {
+        const w = window as unknown as { subs: Record<string, RTCPeerConnection> };
+        let pc = w.subs[targetId];
+        if (!pc || pc.signalingState === 'closed') {
+          pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' });
+          w.subs[targetId] = pc;
+        }
+        await pc.setRemoteDescription({ type: 'offer', sdp: offer });
+        await pc.setLocalDescription(await pc.createAnswer());
+        return pc.localDescription!.sdp;
+      },
+      { targetId, offer },
+    );
+    this.socket.emit('room.answer_subscriber', {
+      roomId: this.roomId,
+      targetId,
+      sdp: answer,
+      connectionType: 1,
+    });
+  }
+
+  /** Inbound stats of the connection receiving `targetId`, or undefined when there is none. */
+  async statsFrom(targetId: string): Promise<RemoteStats | undefined> {
+    return this.page.evaluate(async (targetId) => {
+      const pc = (window as unknown as { subs: Record<string, RTCPeerConnection> }).subs[targetId];
+      if (!pc) return undefined;
+      const out = {
+        framesDecoded: 0,
+        frameWidth: 0,
+        videoPacketsLost: 0,
+        audioPackets: 0,
+        audioPacketsLost: 0,
+        codec: '',
+      };
+      const stats = await pc.getStats();
+      stats.forEach((s) => {
+        if (s.type !== 'inbound-rtp') return;
+        if (s.kind === 'video') {
+          out.framesDecoded = s.framesDecoded ?? 0;
+          out.frameWidth = s.frameWidth ?? 0;
+          out.videoPacketsLost = s.packetsLost ?? 0;
+          out.codec = (s.codecId ? stats.get(s.codecId)?.mimeType : '') ?? '';
+        } else if (s.kind === 'audio') {
+          out.audioPackets = s.packetsReceived ?? 0;
+          out.audioPacketsLost = s.packetsLost ?? 0;
+        }
+      });
+      return out;
+    }, targetId);
+  }
+
+  /** Widths of the simulcast layers this participant is sending now (bytes flowing). */
+  async sentLayerWidths(): Promise<number[]> {
+    return this.page.evaluate(async () => {
+      const out: number[] = [];
+      const stats = await (window as unknown as { pc: RTCPeerConnection }).pc.getStats();
+      stats.forEach((s) => {
+        if (s.type === 'outbound-rtp' && s.kind === 'video' && (s.bytesSent ?? 0) > 0 && s.frameWidth)
+          out.push(s.frameWidth);
+      });
+      return out.sort((a, b) => a - b);
+    });
+  }
+
+  /** Subscriber connections the page still has open, by remote participant. */
+  async openSubscriptions(): Promise<string[]> {
+    return this.page.evaluate(() =>
+      Object.entries((window as unknown as { subs: Record<string, RTCPeerConnection> }).subs)
+        .filter(([, pc]) => pc.connectionState !== 'closed')
+        .map(([id]) => id),
+    );
+  }
+
+  leave(): void {
+    this.socket.emit('room.leave', { roomId: this.roomId });
+  }
+
+  async close(): Promise<void> {
+    this.socket.close();
+    await this.page.close();
+  }
+}
+
+export async function waitFor<T>(
+  probe: () => Promise<T>,
+  ok: (v: T) => boolean,
+  what: string,
+  timeoutMs = 15_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T = await probe();
+  while (!ok(last)) {
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    last = await probe();
+  }
+  return last;
+}
