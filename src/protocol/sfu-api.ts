@@ -115,4 +115,6 @@ export interface SfuDump {
   rooms: Array<{ roomId: RoomId; participants: ParticipantId[]; publishers: number; subscriptions: number }>;
   /** Open WebRTC transports (UDP associations), across workers. */
   transports: number;
+  /** Datagrams dropped before reaching a transport: malformed, from unknown addresses or ICE users. */
+  dropped: { malformed: number; unknownAddress: number; unknownUsername: number };
 }

@@ -116,7 +116,16 @@ export class MediaWorkerPool {
         return (await this.#send(slot, (id) => ({ type: 'dump', id }))) as SfuDump;
       }),
     );
-    return { rooms: dumps.flatMap((d) => d.rooms), transports: dumps.reduce((n, d) => n + d.transports, 0) };
+    const sum = (pick: (d: SfuDump) => number) => dumps.reduce((n, d) => n + pick(d), 0);
+    return {
+      rooms: dumps.flatMap((d) => d.rooms),
+      transports: sum((d) => d.transports),
+      dropped: {
+        malformed: sum((d) => d.dropped.malformed),
+        unknownAddress: sum((d) => d.dropped.unknownAddress),
+        unknownUsername: sum((d) => d.dropped.unknownUsername),
+      },
+    };
   }
 
   /** Where each room lives and how loaded each worker is (for the admin view and tests). */

@@ -25,6 +25,10 @@ export function unavailableSfu(): SfuApi {
       if (signal.aborted) return;
       await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
     },
-    dump: async () => ({ rooms: [], transports: 0 }),
+    dump: async () => ({
+      rooms: [],
+      transports: 0,
+      dropped: { malformed: 0, unknownAddress: 0, unknownUsername: 0 },
+    }),
   };
 }

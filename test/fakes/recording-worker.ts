@@ -41,6 +41,7 @@ await serveWorker(async (data, emit) => {
         subscriptions: 0,
       })),
       transports: 0,
+      dropped: { malformed: 0, unknownAddress: 0, unknownUsername: 0 },
     }),
     close: async () => undefined,
   };

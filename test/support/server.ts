@@ -14,6 +14,8 @@ export interface TestServer extends RunningServer {
   dataDir: string;
   /** `http://127.0.0.1:<port>` */
   baseUrl: string;
+  /** UDP port of the media worker (0 without media). */
+  mediaPort: number;
 }
 
 /**
@@ -51,6 +53,7 @@ export async function startTestServer(
     ...server,
     dataDir,
     baseUrl: `http://127.0.0.1:${server.port}`,
+    mediaPort: udpPort,
     async close() {
       await server.close();
       await rm(dataDir, { recursive: true, force: true });

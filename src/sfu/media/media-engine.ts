@@ -190,6 +190,11 @@ export class MediaEngine implements WorkerEngine {
         subscriptions: room.subscriptions.size,
       })),
       transports: this.#endpoint.transportCount,
+      dropped: {
+        malformed: this.#endpoint.stats.malformed,
+        unknownAddress: this.#endpoint.stats.unknownAddress,
+        unknownUsername: this.#endpoint.stats.unknownUsername,
+      },
     };
   }
 

@@ -1,0 +1,145 @@
+/// <reference lib="dom" />
+import assert from 'node:assert/strict';
+import { createHmac, randomBytes } from 'node:crypto';
+import dgram from 'node:dgram';
+import { after, before, describe, it } from 'node:test';
+import { crc32 } from '../../src/transport/ice/crc32.ts';
+import { launchChromium } from '../support/browser.ts';
+import { ChromiumParticipant, waitFor } from '../support/chromium-participant.ts';
+import { login, type RestCall, restClient, type TestUser } from '../support/clients.ts';
+import { startTestServer, type TestServer } from '../support/server.ts';
+
+/** A STUN Binding request (USERNAME, MESSAGE-INTEGRITY with `password`, FINGERPRINT). */
+function stunRequest(username: string, password: string): Buffer {
+  const user = Buffer.from(username);
+  const padded = Buffer.alloc(Math.ceil(user.length / 4) * 4);
+  user.copy(padded);
+  const header = Buffer.alloc(20);
+  header.writeUInt16BE(1, 0);
+  header.writeUInt32BE(0x2112a442, 4);
+  randomBytes(12).copy(header, 8);
+  let msg = Buffer.concat([header, Buffer.from([0, 6, 0, user.length]), padded]);
+  msg.writeUInt16BE(msg.length - 20 + 24, 2);
+  const mi = Buffer.alloc(24);
+  mi.writeUInt16BE(8, 0);
+  mi.writeUInt16BE(20, 2);
+  createHmac('sha1', password).update(msg).digest().copy(mi, 4);
+  msg = Buffer.concat([msg, mi]);
+  msg.writeUInt16BE(msg.length - 20 + 8, 2);
+  const fp = Buffer.alloc(8);
+  fp.writeUInt16BE(0x8028, 0);
+  fp.writeUInt16BE(4, 2);
+  fp.writeUInt32BE((crc32(msg) ^ 0x5354554e) >>> 0, 4);
+  return Buffer.concat([msg, fp]);
+}
+
+/** Every kind of bad datagram: random, truncated and forged STUN, DTLS, RTP and RTCP. */
+function junk(serverUfrag: string): Buffer[] {
+  const out: Buffer[] = [Buffer.alloc(0), Buffer.from([0]), Buffer.alloc(1500, 0xff)];
+  for (let i = 0; i < 50; i++) out.push(randomBytes(1 + Math.floor(Math.random() * 1400)));
+  const stun = stunRequest(`${serverUfrag}:intruder`, 'wrong-password-012345678');
+  for (let len = 0; len < stun.length; len += 7) out.push(stun.subarray(0, len));
+  out.push(stun, stunRequest('nobody:intruder', 'x'));
+  for (const first of [0x14, 0x16, 0x17])
+    out.push(Buffer.from([first, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 1, 0, 10, ...randomBytes(10)]));
+  for (const pt of [96, 111, 200, 201, 205, 206]) {
+    const rtp = randomBytes(100);
+    rtp[0] = 0x80;
+    rtp[1] = pt;
+    out.push(rtp, rtp.subarray(0, 11));
+  }
+  return out;
+}
+
+describe('a live media worker under junk traffic', { timeout: 120_000 }, () => {
+  let server: TestServer;
+  let call: RestCall;
+  let chromium: Awaited<ReturnType<typeof launchChromium>>;
+  let users: TestUser[];
+
+  before(async () => {
+    server = await startTestServer({}, { media: true });
+    call = restClient(server.baseUrl);
+    chromium = await launchChromium();
+    users = [await login(call, 'junk-a', 'A'), await login(call, 'junk-b', 'B')];
+  });
+  after(async () => {
+    await chromium?.close();
+    await server?.close();
+  });
+
+  it('drops and counts every malformed datagram; a concurrent call keeps its frame rate', async () => {
+    const room = await call<{ id: number }>('POST', '/rooms', {
+      token: users[0]!.token,
+      body: { title: 'Junk' },
+    });
+    const roomId = String(room.body.id);
+    const pids: string[] = [];
+    for (const u of users) {
+      const res = await call<{ participants: Array<{ id: number; userId: number }> }>(
+        'POST',
+        `/rooms/${roomId}/join`,
+        { token: u.token, body: {} },
+      );
+      pids.push(String(res.body.participants.find((p) => p.userId === u.id)!.id));
+    }
+    const context = await chromium.newContext();
+    const pub = await ChromiumParticipant.join({
+      baseUrl: server.baseUrl,
+      token: users[0]!.token,
+      context,
+      roomId,
+      participantId: pids[0]!,
+    });
+    const sub = await ChromiumParticipant.join({
+      baseUrl: server.baseUrl,
+      token: users[1]!.token,
+      context,
+      roomId,
+      participantId: pids[1]!,
+    });
+    const attacker = dgram.createSocket('udp4');
+    try {
+      await sub.subscribe(pub.participantId);
+      await waitFor(
+        () => sub.statsFrom(pub.participantId),
+        (s) => (s?.framesDecoded ?? 0) > 30,
+        'the call running',
+      );
+      const offerUfrag = await sub.page.evaluate(() => {
+        const sdp = (window as unknown as { subs: Record<string, RTCPeerConnection> }).subs;
+        const pc = Object.values(sdp)[0]!;
+        return /a=ice-ufrag:(\S+)/.exec(pc.remoteDescription!.sdp)![1]!;
+      });
+      const before = await server.sfu.dump();
+      const start = (await sub.statsFrom(pub.participantId))!;
+      const startedMs = Date.now();
+      // Three seconds of junk, a burst every 20 ms.
+      while (Date.now() - startedMs < 3000) {
+        for (const datagram of junk(offerUfrag)) attacker.send(datagram, server.mediaPort, '127.0.0.1');
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      const end = (await sub.statsFrom(pub.participantId))!;
+      const fps = (end.framesDecoded - start.framesDecoded) / ((Date.now() - startedMs) / 1000);
+      const after = await server.sfu.dump();
+      assert.ok(fps >= 15, `the call kept decoding at ${fps.toFixed(1)} fps`);
+      assert.equal(end.videoPacketsLost, 0);
+      assert.ok(after.dropped.malformed > before.dropped.malformed, 'malformed STUN counted');
+      assert.ok(
+        after.dropped.unknownAddress > before.dropped.unknownAddress,
+        'datagrams from an unknown address counted',
+      );
+      assert.ok(
+        after.dropped.unknownUsername > before.dropped.unknownUsername,
+        'checks for unknown ICE users counted',
+      );
+      assert.equal(after.rooms[0]!.publishers, 2, 'nothing was torn down');
+      assert.equal(after.transports, before.transports);
+    } finally {
+      attacker.close();
+      await pub.close();
+      await sub.close();
+      await context.close();
+    }
+  });
+});
