@@ -207,6 +207,11 @@ export class SignallingContext {
       case 'participantLost': {
         const session = this.sessions.get(entry.socketId);
         this.log.warn({ participantId: event.participantId, reason: event.reason }, 'participant media lost');
+        this.emitTo(entry.socketId, 'system.error', {
+          event: 'media',
+          code: 'unavailable',
+          message: `media connection lost (${event.reason}): publish again to rejoin`,
+        });
         if (session) await session.run(() => this.leave(session, { keepRow: true }));
         return;
       }

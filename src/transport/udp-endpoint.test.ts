@@ -234,3 +234,36 @@ describe('UdpEndpoint + WebRtcTransport over loopback UDP', () => {
     peer.close();
   });
 });
+
+describe('ICE restart', () => {
+  it('new remote credentials give the transport new local ones; checks with the old ones fail, the new ones work', async () => {
+    const [serverCert, peerCert] = await Promise.all([generateDtlsCertificate(), generateDtlsCertificate()]);
+    const endpoint = new UdpEndpoint({ certificate: serverCert, announcedIps: ['127.0.0.1'] });
+    await endpoint.bind(0, '127.0.0.1');
+    const transport = endpoint.createTransport();
+    const peer = new TestPeer();
+    await peer.open(endpoint.port);
+    try {
+      const remote = {
+        iceUfrag: peer.ufrag,
+        icePwd: peer.pwd,
+        fingerprints: [{ algorithm: 'sha-256', value: peerCert.fingerprint }],
+        setup: 'active' as const,
+      };
+      transport.setRemoteParameters(remote);
+      const [oldUfrag, oldPwd] = [transport.agent.localUfrag, transport.agent.localPwd];
+      peer.check(oldUfrag, oldPwd);
+      await until(() => peer.stunResponses.length === 1, 'first response');
+      transport.setRemoteParameters({ ...remote, iceUfrag: 'peer2' });
+      assert.notEqual(transport.agent.localUfrag, oldUfrag);
+      peer.sendRaw(bindingRequest(`${oldUfrag}:peer2`, oldPwd, true));
+      peer.sendRaw(bindingRequest(`${transport.agent.localUfrag}:peer2`, transport.agent.localPwd, true));
+      await until(() => peer.stunResponses.length === 2, 'a response to the new credentials');
+      assert.deepEqual(peer.stunResponses, [StunType.BindingSuccess, StunType.BindingSuccess]);
+      assert.ok(endpoint.stats.unknownUsername >= 1, 'the old fragment is no longer known');
+    } finally {
+      peer.close();
+      endpoint.close();
+    }
+  });
+});

@@ -19,6 +19,8 @@ export interface DatagramSender {
   send(datagram: Buffer, to: RemoteAddress): void;
   /** The selected address changed: the endpoint routes datagrams from `address` to us. */
   routeFrom(transport: WebRtcTransport, address: RemoteAddress, previous: RemoteAddress | undefined): void;
+  /** Our ICE credentials changed (ICE restart): checks now name the new local fragment. */
+  reindex(transport: WebRtcTransport, previousUfrag: string): void;
   forget(transport: WebRtcTransport): void;
 }
 
@@ -79,12 +81,22 @@ export class WebRtcTransport implements MediaTransport {
     };
   }
 
+  /**
+   * The peer's parameters from its SDP. New ICE credentials in a later offer are an ICE restart
+   * (RFC 8445 §9): we take new ones too (call this before writing the answer); the DTLS
+   * association and SRTP keys carry on over the new path.
+   */
   setRemoteParameters(params: RemoteTransportParameters): void {
     if (this.#state === 'closed') return;
     const restarted = this.#remote !== undefined && this.#remote.iceUfrag !== params.iceUfrag;
     this.#remote = params;
     this.agent.setRemoteCredentials(params.iceUfrag);
-    if (restarted) return;
+    if (restarted) {
+      const previousUfrag = this.agent.localUfrag;
+      this.agent.restart();
+      this.#sender.reindex(this, previousUfrag);
+      return;
+    }
     if (this.agent.selected && !this.#dtls) this.#startDtls();
   }
 

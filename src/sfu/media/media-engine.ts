@@ -151,8 +151,9 @@ export class MediaEngine implements WorkerEngine {
     const publisher = room.publishers.get(req.participantId);
     if (!publisher) throw new SfuError('invalid_state', `participant ${req.participantId} has not published`);
     const offer = parseRemoteDescription(req.sdp);
-    const answer = createPublisherAnswer(offer, publisher.transport.localParameters);
+    // First: an ICE restart in the offer gives us new credentials, which the answer must carry.
     publisher.transport.setRemoteParameters(remoteTransportParameters(offer));
+    const answer = createPublisherAnswer(offer, publisher.transport.localParameters);
     const added = publisher.addTracks(answer.tracks);
     if (added.length > 0) this.#renegotiateSubscribers(req.roomId, room, publisher, added);
     return { sdp: answer.sdp };
