@@ -6,49 +6,21 @@
 // N DownTracks (rewrite) → SRTP protect → dgram.send. CPU comes from process.cpuUsage (user +
 // system), divided by packets sent. The subscribers' peer sockets are closed once connected, so
 // no receive work is counted here. Usage: node bench/forwarding.ts [--packets 20000]
-import { createHmac } from 'node:crypto';
 import dgram from 'node:dgram';
 import { parseArgs } from 'node:util';
 import { DownTrack } from '../src/sfu/media/down-track.ts';
 import { UpTrack } from '../src/sfu/media/up-track.ts';
 import { generateDtlsCertificate } from '../src/transport/dtls/dtls-certificate.ts';
 import { DtlsSession } from '../src/transport/dtls/dtls-session.ts';
-import { crc32 } from '../src/transport/ice/crc32.ts';
 import { SrtpSession } from '../src/transport/srtp/srtp-session.ts';
 import { UdpEndpoint } from '../src/transport/udp-endpoint.ts';
 import type { WebRtcTransport } from '../src/transport/webrtc-transport.ts';
 import { ManualClock } from '../test/fakes/manual-clock.ts';
+import { bindingRequest } from '../test/fakes/stun-request.ts';
 
 const { values } = parseArgs({ options: { packets: { type: 'string', default: '20000' } } });
 const INPUT_PACKETS = Number(values.packets);
 const PAYLOAD_BYTES = 1200;
-
-function bindingRequest(username: string, password: string): Buffer {
-  const user = Buffer.from(username);
-  const padded = Buffer.alloc(Math.ceil(user.length / 4) * 4);
-  user.copy(padded);
-  const header = Buffer.alloc(20);
-  header.writeUInt16BE(1, 0);
-  header.writeUInt32BE(0x2112a442, 4);
-  let msg = Buffer.concat([
-    header,
-    Buffer.from([0, 6, 0, user.length]),
-    padded,
-    Buffer.from([0, 0x25, 0, 0]),
-  ]);
-  msg.writeUInt16BE(msg.length - 20 + 24, 2);
-  const mi = Buffer.alloc(24);
-  mi.writeUInt16BE(8, 0);
-  mi.writeUInt16BE(20, 2);
-  createHmac('sha1', password).update(msg).digest().copy(mi, 4);
-  msg = Buffer.concat([msg, mi]);
-  msg.writeUInt16BE(msg.length - 20 + 8, 2);
-  const fp = Buffer.alloc(8);
-  fp.writeUInt16BE(0x8028, 0);
-  fp.writeUInt16BE(4, 2);
-  fp.writeUInt32BE((crc32(msg) ^ 0x5354554e) >>> 0, 4);
-  return Buffer.concat([msg, fp]);
-}
 
 /** Connects a transport with a scripted peer (ICE check + DTLS client); returns the peer's SRTP sender. */
 async function connect(

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { createHmac } from 'node:crypto';
 import dgram from 'node:dgram';
 import { after, before, describe, it } from 'node:test';
+import { bindingRequest } from '../../test/fakes/stun-request.ts';
 import { type DtlsCertificate, generateDtlsCertificate } from './dtls/dtls-certificate.ts';
 import { DtlsSession, type SrtpKeys } from './dtls/dtls-session.ts';
-import { crc32 } from './ice/crc32.ts';
 import { parseStun, StunType } from './ice/stun.ts';
 import { SrtpSession } from './srtp/srtp-session.ts';
 import { UdpEndpoint } from './udp-endpoint.ts';
@@ -33,7 +32,7 @@ class TestPeer {
   }
 
   check(serverUfrag: string, serverPwd: string, useCandidate = true): void {
-    this.sendRaw(bindingRequest(`${serverUfrag}:${this.ufrag}`, serverPwd, useCandidate));
+    this.sendRaw(bindingRequest(`${serverUfrag}:${this.ufrag}`, serverPwd, { useCandidate }));
   }
 
   startDtls(certificate: DtlsCertificate, serverFingerprint: string): Promise<SrtpKeys> {
@@ -70,31 +69,6 @@ class TestPeer {
       if (Buffer.isBuffer(out)) this.received.push(out);
     }
   }
-}
-
-function bindingRequest(username: string, password: string, useCandidate: boolean): Buffer {
-  const user = Buffer.from(username);
-  const userPadded = Buffer.alloc(Math.ceil(user.length / 4) * 4);
-  user.copy(userPadded);
-  const parts = [Buffer.from([0x00, 0x06, 0, user.length]), userPadded];
-  if (useCandidate) parts.push(Buffer.from([0x00, 0x25, 0, 0]));
-  const header = Buffer.alloc(20);
-  header.writeUInt16BE(0x0001, 0);
-  header.writeUInt32BE(0x2112a442, 4);
-  header.fill(5, 8, 20);
-  let msg = Buffer.concat([header, ...parts]);
-  msg.writeUInt16BE(msg.length - 20 + 24, 2);
-  const mi = Buffer.alloc(24);
-  mi.writeUInt16BE(0x0008, 0);
-  mi.writeUInt16BE(20, 2);
-  createHmac('sha1', password).update(msg).digest().copy(mi, 4);
-  msg = Buffer.concat([msg, mi]);
-  msg.writeUInt16BE(msg.length - 20 + 8, 2);
-  const fp = Buffer.alloc(8);
-  fp.writeUInt16BE(0x8028, 0);
-  fp.writeUInt16BE(4, 2);
-  fp.writeUInt32BE((crc32(msg) ^ 0x5354554e) >>> 0, 4);
-  return Buffer.concat([msg, fp]);
 }
 
 function rtp(seq: number, ssrc: number): Buffer {
@@ -194,7 +168,7 @@ describe('UdpEndpoint + WebRtcTransport over loopback UDP', () => {
       Buffer.alloc(0),
       Buffer.from([0x00]),
       Buffer.from([0x00, 0x01, 0x00, 0x08, 0x21, 0x12, 0xa4, 0x42, ...Array(12).fill(0)]),
-      bindingRequest('unknown:peer', 'x', true),
+      bindingRequest('unknown:peer', 'x'),
       Buffer.from([0x16, 0xfe, 0xfd]),
       Buffer.alloc(200, 0x80),
       Buffer.alloc(1500, 0xff),
@@ -256,8 +230,8 @@ describe('ICE restart', () => {
       await until(() => peer.stunResponses.length === 1, 'first response');
       transport.setRemoteParameters({ ...remote, iceUfrag: 'peer2' });
       assert.notEqual(transport.agent.localUfrag, oldUfrag);
-      peer.sendRaw(bindingRequest(`${oldUfrag}:peer2`, oldPwd, true));
-      peer.sendRaw(bindingRequest(`${transport.agent.localUfrag}:peer2`, transport.agent.localPwd, true));
+      peer.sendRaw(bindingRequest(`${oldUfrag}:peer2`, oldPwd));
+      peer.sendRaw(bindingRequest(`${transport.agent.localUfrag}:peer2`, transport.agent.localPwd));
       await until(() => peer.stunResponses.length === 2, 'a response to the new credentials');
       assert.deepEqual(peer.stunResponses, [StunType.BindingSuccess, StunType.BindingSuccess]);
       assert.ok(endpoint.stats.unknownUsername >= 1, 'the old fragment is no longer known');

@@ -1,45 +1,21 @@
 /// <reference lib="dom" />
 import assert from 'node:assert/strict';
-import { createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
 import { after, before, describe, it } from 'node:test';
-import { crc32 } from '../../src/transport/ice/crc32.ts';
+import { bindingRequest } from '../fakes/stun-request.ts';
 import { launchChromium } from '../support/browser.ts';
 import { ChromiumParticipant, waitFor } from '../support/chromium-participant.ts';
 import { login, type RestCall, restClient, type TestUser } from '../support/clients.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 
-/** A STUN Binding request (USERNAME, MESSAGE-INTEGRITY with `password`, FINGERPRINT). */
-function stunRequest(username: string, password: string): Buffer {
-  const user = Buffer.from(username);
-  const padded = Buffer.alloc(Math.ceil(user.length / 4) * 4);
-  user.copy(padded);
-  const header = Buffer.alloc(20);
-  header.writeUInt16BE(1, 0);
-  header.writeUInt32BE(0x2112a442, 4);
-  randomBytes(12).copy(header, 8);
-  let msg = Buffer.concat([header, Buffer.from([0, 6, 0, user.length]), padded]);
-  msg.writeUInt16BE(msg.length - 20 + 24, 2);
-  const mi = Buffer.alloc(24);
-  mi.writeUInt16BE(8, 0);
-  mi.writeUInt16BE(20, 2);
-  createHmac('sha1', password).update(msg).digest().copy(mi, 4);
-  msg = Buffer.concat([msg, mi]);
-  msg.writeUInt16BE(msg.length - 20 + 8, 2);
-  const fp = Buffer.alloc(8);
-  fp.writeUInt16BE(0x8028, 0);
-  fp.writeUInt16BE(4, 2);
-  fp.writeUInt32BE((crc32(msg) ^ 0x5354554e) >>> 0, 4);
-  return Buffer.concat([msg, fp]);
-}
-
 /** Every kind of bad datagram: random, truncated and forged STUN, DTLS, RTP and RTCP. */
 function junk(serverUfrag: string): Buffer[] {
   const out: Buffer[] = [Buffer.alloc(0), Buffer.from([0]), Buffer.alloc(1500, 0xff)];
   for (let i = 0; i < 50; i++) out.push(randomBytes(1 + Math.floor(Math.random() * 1400)));
-  const stun = stunRequest(`${serverUfrag}:intruder`, 'wrong-password-012345678');
+  const stun = bindingRequest(`${serverUfrag}:intruder`, 'wrong-password-012345678');
   for (let len = 0; len < stun.length; len += 7) out.push(stun.subarray(0, len));
-  out.push(stun, stunRequest('nobody:intruder', 'x'));
+  out.push(stun, bindingRequest('nobody:intruder', 'x'));
   for (const first of [0x14, 0x16, 0x17])
     out.push(Buffer.from([first, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 1, 0, 10, ...randomBytes(10)]));
   for (const pt of [96, 111, 200, 201, 205, 206]) {
