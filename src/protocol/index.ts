@@ -3,3 +3,4 @@
 
 export type { RoomBroadcaster } from './room-broadcaster.ts';
 export type * from './sfu-api.ts';
+export { defaultMediaState } from './sfu-api.ts';

@@ -43,6 +43,19 @@ export interface MediaState {
   handRaising: boolean;
 }
 
+/** A participant's media state before it says otherwise (camera and microphone on). */
+export function defaultMediaState(): MediaState {
+  return {
+    videoEnabled: true,
+    audioEnabled: true,
+    e2eeEnabled: false,
+    cameraType: 0,
+    screenSharing: false,
+    screenTrackId: null,
+    handRaising: false,
+  };
+}
+
 export interface JoinRequest extends ParticipantRef {
   sdp: string;
   /** Number of tracks the publisher will send; `publisherReady` fires once they all arrived. */

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { defaultTestMediaState } from '../../test/fakes/media-state.ts';
 import { ParticipantId, RoomId } from '../lib/ids.ts';
 import { silentLogger } from '../lib/logger.ts';
 import type { SfuEvent } from '../protocol/sfu-api.ts';
+import { defaultMediaState } from '../protocol/sfu-api.ts';
 import { MediaWorkerPool } from './media-worker-pool.ts';
 import { Sfu } from './sfu.ts';
 
@@ -15,7 +15,7 @@ function join(roomId: string, participantId: string, sdp = 'offer') {
     participantId: ParticipantId(participantId),
     sdp,
     totalTracks: 2,
-    mediaState: defaultTestMediaState(),
+    mediaState: defaultMediaState(),
     isMigrate: false,
   };
 }

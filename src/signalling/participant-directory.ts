@@ -1,6 +1,8 @@
 import type { ParticipantId, RoomId, UserId } from '../lib/ids.ts';
 import type { MediaState } from '../protocol/sfu-api.ts';
 
+export { defaultMediaState } from '../protocol/sfu-api.ts';
+
 export const ConnectionType = { P2P: 0, SFU: 1 } as const;
 export type ConnectionType = (typeof ConnectionType)[keyof typeof ConnectionType];
 
@@ -14,18 +16,6 @@ export interface ParticipantEntry {
   mediaState: MediaState;
   /** P2P: the publisher's offer, handed to every subscriber (the original handed it out once). */
   p2pOffer: string | null;
-}
-
-export function defaultMediaState(): MediaState {
-  return {
-    videoEnabled: true,
-    audioEnabled: true,
-    e2eeEnabled: false,
-    cameraType: 0,
-    screenSharing: false,
-    screenTrackId: null,
-    handRaising: false,
-  };
 }
 
 /** Who is in which room, with their media state and P2P offers. */
