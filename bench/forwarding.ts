@@ -46,15 +46,19 @@ async function connect(
     onConnected: (k) => ready.resolve(new SrtpSession(k.profile, k.localKey, k.localSalt)),
     onFailed: (r) => ready.reject(new Error(r)),
   });
+  const checked = Promise.withResolvers<void>();
   socket.on('message', (m) => {
-    if (m[0]! >= 20 && m[0]! <= 63) dtls.handle(m);
+    if (m[0]! < 4) checked.resolve();
+    else if (m[0]! >= 20 && m[0]! <= 63) dtls.handle(m);
   });
+  // DTLS starts once the ICE check is answered: before that the endpoint does not know this
+  // address and drops the ClientHello (a browser would retransmit it; this peer does not).
   socket.send(
     bindingRequest(`${transport.agent.localUfrag}:peer`, transport.agent.localPwd),
     endpoint.port,
     '127.0.0.1',
   );
-  await new Promise((resolve) => setTimeout(resolve, 20));
+  await checked.promise;
   dtls.start();
   const srtp = await ready.promise;
   while (transport.state !== 'connected') await new Promise((resolve) => setTimeout(resolve, 5));

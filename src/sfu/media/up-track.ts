@@ -11,7 +11,10 @@ export interface TrackCodec {
   fmtp: Record<string, string | number>;
 }
 
-/** One received RTP packet, parsed once and shared read-only with every DownTrack. */
+/**
+ * One received RTP packet, parsed once and shared read-only with every DownTrack. Valid only
+ * during `writeRtp`: the UpTrack reuses the object for the next packet.
+ */
 export interface MediaPacket {
   buffer: Buffer;
   headerBytes: number;
@@ -57,6 +60,17 @@ export class UpTrack {
   /** Simulcast rids in order low → high; a layer's index is its rid's position. */
   readonly #rids: string[];
   readonly #keyframes: KeyframeRequester;
+  /** Reused for every packet: sinks read it during `writeRtp` and keep nothing of it. */
+  readonly #packet: MediaPacket = {
+    buffer: Buffer.alloc(0),
+    headerBytes: 0,
+    ssrc: 0,
+    sequenceNumber: 0,
+    timestamp: 0,
+    marker: false,
+    keyframe: false,
+    layer: 0,
+  };
   packetsReceived = 0;
 
   constructor(options: {
@@ -115,16 +129,15 @@ export class UpTrack {
     const keyframe = this.#isKeyframe ? this.#isKeyframe(buffer.subarray(headerBytes)) : false;
     if (keyframe) this.#keyframes.keyframeReceived(ssrc);
     layer.cache.store(sequenceNumber, buffer);
-    const packet: MediaPacket = {
-      buffer,
-      headerBytes,
-      ssrc,
-      sequenceNumber,
-      timestamp: buffer.readUInt32BE(4),
-      marker: (buffer[1]! & 0x80) !== 0,
-      keyframe,
-      layer: layer.index,
-    };
+    const packet = this.#packet;
+    packet.buffer = buffer;
+    packet.headerBytes = headerBytes;
+    packet.ssrc = ssrc;
+    packet.sequenceNumber = sequenceNumber;
+    packet.timestamp = buffer.readUInt32BE(4);
+    packet.marker = (buffer[1]! & 0x80) !== 0;
+    packet.keyframe = keyframe;
+    packet.layer = layer.index;
     for (const sink of this.sinks) sink.writeRtp(packet);
   }
 
