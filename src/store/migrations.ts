@@ -1,11 +1,17 @@
 import type { Db } from './db.ts';
 import { nowTimestamp } from './timestamps.ts';
 
+interface Migration {
+  version: number;
+  name: string;
+  statements: string[];
+}
+
 /**
  * Schema migrations, applied in order at start and recorded in `schema_migrations`. The tables
  * are Waterbus' (same names and columns). `{{id}}` and `{{ts}}` are the only dialect differences.
  */
-const MIGRATIONS: Array<{ version: number; name: string; statements: string[] }> = [
+const MIGRATIONS: Migration[] = [
   {
     version: 1,
     name: 'init schema',
@@ -78,6 +84,12 @@ const MIGRATIONS: Array<{ version: number; name: string; statements: string[] }>
       'CREATE INDEX participants_node_idx ON participants (node_id)',
     ],
   },
+  {
+    version: 2,
+    name: 'index members.user_id',
+    // The partial unique (user_id, room_id) index cannot serve the cascade from users.
+    statements: ['CREATE INDEX members_user_idx ON members (user_id)'],
+  },
 ];
 
 const DIALECT = {
@@ -87,8 +99,25 @@ const DIALECT = {
 
 export const LATEST_VERSION = MIGRATIONS.at(-1)!.version;
 
-/** Applies the migrations not yet recorded; returns the versions applied. */
+/** Any constant: the key of the session lock that serialises migrations between processes. */
+const MIGRATION_LOCK_KEY = 724166;
+
+/**
+ * Applies the migrations not yet recorded; returns the versions applied. Each migration is one
+ * transaction. On PostgreSQL `db` must be a single session (see `PostgresDb.withClient`): the
+ * advisory lock makes a second process starting at the same time wait, then find nothing to do.
+ */
 export async function migrate(db: Db): Promise<number[]> {
+  if (db.dialect === 'sqlite') return applyPending(db);
+  await db.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+  try {
+    return await applyPending(db);
+  } finally {
+    await db.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]);
+  }
+}
+
+async function applyPending(db: Db): Promise<number[]> {
   await db.run(
     `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR(255) NOT NULL, applied_at ${DIALECT[db.dialect].ts} NOT NULL)`,
   );
@@ -99,18 +128,24 @@ export async function migrate(db: Db): Promise<number[]> {
   );
   const applied: number[] = [];
   for (const m of MIGRATIONS) {
-    if (done.has(m.version)) continue;
-    await db.transaction(async (tx) => {
-      for (const statement of m.statements) await tx.run(render(statement, db.dialect));
-      await tx.run('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [
-        m.version,
-        m.name,
-        nowTimestamp(),
-      ]);
-    });
-    applied.push(m.version);
+    if (!done.has(m.version) && (await applyOne(db, m))) applied.push(m.version);
   }
   return applied;
+}
+
+/** False when another process applied it meanwhile (SQLite files have no advisory lock). */
+function applyOne(db: Db, m: Migration): Promise<boolean> {
+  return db.transaction(async (tx) => {
+    const recorded = await tx.query('SELECT 1 AS x FROM schema_migrations WHERE version = $1', [m.version]);
+    if (recorded.length > 0) return false;
+    for (const statement of m.statements) await tx.run(render(statement, db.dialect));
+    await tx.run('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [
+      m.version,
+      m.name,
+      nowTimestamp(),
+    ]);
+    return true;
+  });
 }
 
 function render(statement: string, dialect: Db['dialect']): string {

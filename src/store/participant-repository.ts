@@ -1,7 +1,7 @@
 import { type Db, queryOne } from './db.ts';
 import { toParticipant } from './rows.ts';
-import { nowTimestamp } from './timestamps.ts';
-import { type Participant, type ParticipantRepository, ParticipantStatus } from './types.ts';
+import { type NowSource, nowTimestamp, timestampParam } from './timestamps.ts';
+import { type ParticipantRepository, ParticipantStatus } from './types.ts';
 
 type Row = Record<string, unknown>;
 
@@ -9,15 +9,15 @@ type Row = Record<string, unknown>;
  * Participants rows. An inactive row (a dropped connection that may come back) has `deleted_at`
  * set to when it became inactive; the reconnect sweeper removes it after the grace period.
  */
-export function createParticipantRepository(db: Db): ParticipantRepository {
+export function createParticipantRepository(db: Db, clock?: NowSource): ParticipantRepository {
   return {
     async create({ roomId, userId }) {
       const row = await queryOne<Row>(
         db,
         'INSERT INTO participants (room_id, user_id, status, created_at) VALUES ($1, $2, $3, $4) RETURNING *',
-        [roomId, userId, ParticipantStatus.Active, nowTimestamp()],
+        [roomId, userId, ParticipantStatus.Active, nowTimestamp(clock)],
       );
-      return toParticipant(row as Row) as Participant;
+      return toParticipant(row as Row);
     },
     async findById(id) {
       const row = await queryOne<Row>(db, 'SELECT * FROM participants WHERE id = $1', [id]);
@@ -25,16 +25,14 @@ export function createParticipantRepository(db: Db): ParticipantRepository {
     },
     async listByRoom(roomId, options = {}) {
       const filter = options.publishingOnly ? ' AND node_id IS NOT NULL' : '';
-      const rows = await db.query<Row>(`SELECT * FROM participants WHERE room_id = $1${filter} ORDER BY id`, [
-        roomId,
-      ]);
-      return rows.map(toParticipant);
+      const sql = `SELECT * FROM participants WHERE room_id = $1${filter} ORDER BY id`;
+      return (await db.query<Row>(sql, [roomId])).map(toParticipant);
     },
     async setNode(id, nodeId) {
       await db.run('UPDATE participants SET node_id = $2 WHERE id = $1', [id, nodeId]);
     },
     async setStatus(id, status) {
-      const inactiveSince = status === ParticipantStatus.Active ? null : nowTimestamp();
+      const inactiveSince = status === ParticipantStatus.Active ? null : nowTimestamp(clock);
       await db.run('UPDATE participants SET status = $2, deleted_at = $3 WHERE id = $1', [
         id,
         status,
@@ -50,16 +48,13 @@ export function createParticipantRepository(db: Db): ParticipantRepository {
     async deleteInactiveBefore(before) {
       const r = await db.run(
         'DELETE FROM participants WHERE status = $1 AND deleted_at IS NOT NULL AND deleted_at < $2',
-        [ParticipantStatus.Inactive, before],
+        [ParticipantStatus.Inactive, timestampParam(before)],
       );
       return r.changes;
     },
     async countActive() {
-      const row = await queryOne<{ n: number }>(
-        db,
-        'SELECT COUNT(*) AS n FROM participants WHERE status = $1',
-        [ParticipantStatus.Active],
-      );
+      const sql = 'SELECT COUNT(*) AS n FROM participants WHERE status = $1';
+      const row = await queryOne<{ n: number }>(db, sql, [ParticipantStatus.Active]);
       return Number(row?.n ?? 0);
     },
   };

@@ -1,15 +1,20 @@
 import pg from 'pg';
 import { SfuError } from '../lib/errors.ts';
-import type { Db } from './db.ts';
+import { assertOpen, type Db, TransactionScope, type TransactionState } from './db.ts';
 
 const TIMESTAMP_OID = 1114;
 const INT8_OID = 20;
 const NUMERIC_OID = 1700;
+const POOL_SIZE = 10;
+const CONNECT_TIMEOUT_MS = 10_000;
+
+type Queryable = pg.Pool | pg.PoolClient;
 
 /** PostgreSQL through a `pg` pool; a transaction holds one client from BEGIN to COMMIT/ROLLBACK. */
 export class PostgresDb implements Db {
   readonly dialect = 'postgres' as const;
   readonly #pool: pg.Pool;
+  readonly #scope = new TransactionScope();
 
   constructor(url: string) {
     const types = {
@@ -20,41 +25,48 @@ export class PostgresDb implements Db {
         return pg.types.getTypeParser(oid, format as 'text');
       }) as typeof pg.types.getTypeParser,
     };
-    this.#pool = new pg.Pool({ connectionString: url, max: 10, types });
+    this.#pool = new pg.Pool({
+      connectionString: url,
+      max: POOL_SIZE,
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+      // normalizeTimestamp() reads the ISO text form; a server could be configured with another.
+      options: '-c DateStyle=ISO,YMD',
+      types,
+    });
     // An idle client losing its connection must not crash the process; the next query reconnects.
     this.#pool.on('error', () => undefined);
   }
 
-  query<T>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
+  async query<T>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
+    this.#scope.assertOutside();
     return runQuery<T>(this.#pool, sql, params);
   }
 
   async run(sql: string, params: readonly unknown[] = []): Promise<{ changes: number }> {
+    this.#scope.assertOutside();
     return runStatement(this.#pool, sql, params);
   }
 
   async transaction<T>(fn: (db: Db) => Promise<T>): Promise<T> {
-    const client = await this.#pool.connect();
-    try {
-      await client.query('BEGIN');
-      const value = await fn(clientView(client));
-      await client.query('COMMIT');
-      return value;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+    this.#scope.assertOutside();
+    return this.withClient((session) => session.transaction(fn));
   }
 
-  /** Runs `fn` with one connection held (for advisory locks around migrations). */
-  async withClient<T>(fn: (db: Db) => Promise<T>): Promise<T> {
+  /**
+   * Runs `fn` with one connection held, e.g. around migrations under a session advisory lock.
+   * The session's `transaction()` opens a real transaction on that connection.
+   */
+  async withClient<T>(fn: (session: Db) => Promise<T>): Promise<T> {
     const client = await this.#pool.connect();
+    let broken = false;
+    const session = sessionView(client, this.#scope, () => {
+      broken = true;
+    });
     try {
-      return await fn(clientView(client));
+      return await fn(session);
     } finally {
-      client.release();
+      // A connection whose ROLLBACK failed is in an unknown state: drop it rather than reuse it.
+      client.release(broken);
     }
   }
 
@@ -63,14 +75,43 @@ export class PostgresDb implements Db {
   }
 }
 
-type Queryable = pg.Pool | pg.PoolClient;
-
-function clientView(client: pg.PoolClient): Db {
-  const view: Db = {
+function sessionView(client: pg.PoolClient, scope: TransactionScope, markBroken: () => void): Db {
+  return {
     dialect: 'postgres',
     query: <T>(sql: string, params: readonly unknown[] = []) => runQuery<T>(client, sql, params),
     run: (sql: string, params: readonly unknown[] = []) => runStatement(client, sql, params),
-    transaction: (fn) => fn(view),
+    transaction: <T>(fn: (db: Db) => Promise<T>) =>
+      scope.run(async (state) => {
+        await client.query('BEGIN');
+        try {
+          const value = await fn(transactionView(client, state));
+          await client.query('COMMIT');
+          return value;
+        } catch (err) {
+          await client.query('ROLLBACK').catch(markBroken);
+          throw err;
+        }
+      }),
+    close: async () => undefined,
+  };
+}
+
+/** The Db handed to a transaction's callback; nested transactions join it. */
+function transactionView(client: pg.PoolClient, state: TransactionState): Db {
+  const view: Db = {
+    dialect: 'postgres',
+    query: async <T>(sql: string, params: readonly unknown[] = []) => {
+      assertOpen(state);
+      return runQuery<T>(client, sql, params);
+    },
+    run: async (sql: string, params: readonly unknown[] = []) => {
+      assertOpen(state);
+      return runStatement(client, sql, params);
+    },
+    transaction: async <T>(fn: (db: Db) => Promise<T>) => {
+      assertOpen(state);
+      return fn(view);
+    },
     close: async () => undefined,
   };
   return view;
@@ -98,6 +139,7 @@ async function runStatement(
   }
 }
 
+/** Unique violations (23505) become `already_exists`; anything else is left as it is. */
 function mapPgError(err: unknown): unknown {
   if ((err as { code?: string }).code === '23505') {
     return new SfuError('already_exists', 'a row with the same unique value exists', { cause: err });

@@ -30,7 +30,8 @@ export function toRoom(r: Row): Room {
   return {
     id: Number(r.id),
     title: String(r.title),
-    passwordHash: str(r.password),
+    // Rows written by the original hold "" for "no password".
+    passwordHash: str(r.password) || null,
     avatar: str(r.avatar),
     status: Number(r.status),
     latestMessageCreatedAt: tsOrNull(r.latest_message_created_at),

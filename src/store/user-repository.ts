@@ -1,12 +1,14 @@
-import type { UserId } from '../lib/ids.ts';
 import { type Db, queryOne } from './db.ts';
 import { placeholders, toUser } from './rows.ts';
-import { nowTimestamp } from './timestamps.ts';
+import { type NowSource, nowTimestamp } from './timestamps.ts';
 import type { User, UserRepository } from './types.ts';
 
 type Row = Record<string, unknown>;
 
-export function createUserRepository(db: Db): UserRepository {
+/** `CASE WHEN $k = 1 THEN $k+1 ELSE column END`: a field left undefined keeps its value. */
+const given = (value: unknown) => (value === undefined ? 0 : 1);
+
+export function createUserRepository(db: Db, clock?: NowSource): UserRepository {
   const one = async (sql: string, params: unknown[]) => {
     const row = await queryOne<Row>(db, sql, params);
     return row ? toUser(row) : undefined;
@@ -19,17 +21,16 @@ export function createUserRepository(db: Db): UserRepository {
       const unique = [...new Set(ids)];
       if (unique.length === 0) return [];
       const rows = await db.query<Row>(
-        `SELECT * FROM users WHERE id IN (${placeholders(unique.length)})`,
+        `SELECT * FROM users WHERE id IN (${placeholders(unique.length)}) ORDER BY id`,
         unique,
       );
       return rows.map(toUser);
     },
     async create({ fullName, externalId, userName }) {
-      const now = nowTimestamp();
       const row = await one(
         `INSERT INTO users (full_name, user_name, external_id, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $4) RETURNING *`,
-        [fullName, userName, externalId, now],
+        [fullName, userName, externalId, nowTimestamp(clock)],
       );
       return row as User;
     },
@@ -43,27 +44,25 @@ export function createUserRepository(db: Db): UserRepository {
         [
           id,
           input.fullName,
-          input.avatar === undefined ? 0 : 1,
+          given(input.avatar),
           input.avatar ?? null,
-          input.bio === undefined ? 0 : 1,
+          given(input.bio),
           input.bio ?? null,
-          nowTimestamp(),
+          nowTimestamp(clock),
         ],
       ),
     async isUserNameTaken(userName) {
-      return (
-        (await queryOne(db, 'SELECT 1 AS x FROM users WHERE user_name = $1 AND deleted_at IS NULL', [
-          userName,
-        ])) !== undefined
-      );
+      const sql = 'SELECT 1 AS x FROM users WHERE user_name = $1 AND deleted_at IS NULL';
+      return (await queryOne(db, sql, [userName])) !== undefined;
     },
     setUserName: (id, userName) =>
       one(
         'UPDATE users SET user_name = $2, updated_at = $3 WHERE id = $1 AND deleted_at IS NULL RETURNING *',
-        [id, userName, nowTimestamp()],
+        [id, userName, nowTimestamp(clock)],
       ),
-    async touchLastSeen(id: UserId) {
-      await db.run('UPDATE users SET last_seen_at = $2 WHERE id = $1', [id, nowTimestamp()]);
+    async touchLastSeen(id) {
+      const now = nowTimestamp(clock);
+      await db.run('UPDATE users SET last_seen_at = $2, updated_at = $2 WHERE id = $1', [id, now]);
     },
   };
 }
