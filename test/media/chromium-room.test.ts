@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { launchChromium } from '../support/browser.ts';
 import { ChromiumParticipant, waitFor } from '../support/chromium-participant.ts';
-import { login, type RestCall, restClient, type TestUser } from '../support/clients.ts';
+import { login, type RestCall, restClient, roomWithParticipants, type TestUser } from '../support/clients.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 
 describe('rooms of real Chromium participants through the SFU', { timeout: 240_000 }, () => {
@@ -22,29 +22,6 @@ describe('rooms of real Chromium participants through the SFU', { timeout: 240_0
     await chromium?.close();
     await server?.close();
   });
-
-  async function joinAll(title: string, count: number) {
-    const room = await call<{ id: number }>('POST', '/rooms', { token: users[0]!.token, body: { title } });
-    const roomId = String(room.body.id);
-    const joined: Array<{ user: TestUser; pid: string; publishing: string[] }> = [];
-    for (const user of users.slice(0, count)) {
-      const res = await call<{ participants: Array<{ id: number; userId: number }> }>(
-        'POST',
-        `/rooms/${roomId}/join`,
-        {
-          token: user.token,
-          body: {},
-        },
-      );
-      const mine = res.body.participants.find((p) => p.userId === user.id)!;
-      joined.push({
-        user,
-        pid: String(mine.id),
-        publishing: res.body.participants.filter((p) => p.id !== mine.id).map((p) => String(p.id)),
-      });
-    }
-    return { roomId, joined };
-  }
 
   /** Until the participant's tracks reached the SFU (the REST join reply lists it as publishing). */
   async function waitForPublishing(roomId: string, participantId: string): Promise<void> {
@@ -73,7 +50,11 @@ describe('rooms of real Chromium participants through the SFU', { timeout: 240_0
   }
 
   it('three participants each see the two others; one leaves; the others are told, close it, and the SFU ends empty', async () => {
-    const { roomId } = await joinAll('Three', 0);
+    const room = await call<{ id: number }>('POST', '/rooms', {
+      token: users[0]!.token,
+      body: { title: 'Three' },
+    });
+    const roomId = String(room.body.id);
     const context = await chromium.newContext();
     const people: ChromiumParticipant[] = [];
     try {
@@ -153,27 +134,26 @@ describe('rooms of real Chromium participants through the SFU', { timeout: 240_0
   });
 
   it('simulcast (q/h/f, as the Waterbus SDK publishes): the subscriber receives the top layer being sent', async () => {
-    const { roomId, joined } = await joinAll('Simulcast', 2);
+    const { roomId, pids } = await roomWithParticipants(call, users.slice(0, 2), 'Simulcast');
     const context = await chromium.newContext();
     const people: ChromiumParticipant[] = [];
     try {
-      const [a, b] = joined as [(typeof joined)[number], (typeof joined)[number]];
       const pub = await ChromiumParticipant.join({
         baseUrl: server.baseUrl,
-        token: a.user.token,
+        token: users[0]!.token,
         context,
         roomId,
-        participantId: a.pid,
+        participantId: pids[0]!,
         simulcast: true,
         width: 1280,
       });
       people.push(pub);
       const sub = await ChromiumParticipant.join({
         baseUrl: server.baseUrl,
-        token: b.user.token,
+        token: users[1]!.token,
         context,
         roomId,
-        participantId: b.pid,
+        participantId: pids[1]!,
       });
       people.push(sub);
       await sub.subscribe(pub.participantId);

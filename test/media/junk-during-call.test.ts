@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { bindingRequest } from '../fakes/stun-request.ts';
 import { launchChromium } from '../support/browser.ts';
 import { ChromiumParticipant, waitFor } from '../support/chromium-participant.ts';
-import { login, type RestCall, restClient, type TestUser } from '../support/clients.ts';
+import { login, type RestCall, restClient, roomWithParticipants, type TestUser } from '../support/clients.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 
 /** Every kind of bad datagram: random, truncated and forged STUN, DTLS, RTP and RTCP. */
@@ -45,20 +45,7 @@ describe('a live media worker under junk traffic', { timeout: 120_000 }, () => {
   });
 
   it('drops and counts every malformed datagram; a concurrent call keeps its frame rate', async () => {
-    const room = await call<{ id: number }>('POST', '/rooms', {
-      token: users[0]!.token,
-      body: { title: 'Junk' },
-    });
-    const roomId = String(room.body.id);
-    const pids: string[] = [];
-    for (const u of users) {
-      const res = await call<{ participants: Array<{ id: number; userId: number }> }>(
-        'POST',
-        `/rooms/${roomId}/join`,
-        { token: u.token, body: {} },
-      );
-      pids.push(String(res.body.participants.find((p) => p.userId === u.id)!.id));
-    }
+    const { roomId, pids } = await roomWithParticipants(call, users, 'Junk');
     const context = await chromium.newContext();
     const pub = await ChromiumParticipant.join({
       baseUrl: server.baseUrl,

@@ -9,6 +9,7 @@ import {
   nextEvent,
   type RestCall,
   restClient,
+  roomWithParticipants,
   type TestUser,
 } from '../support/clients.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
@@ -61,20 +62,7 @@ describe('other WebRTC stacks as Waterbus clients through the SFU', { timeout: 1
   });
 
   it('a wrtc publisher; a wrtc subscriber decodes its video and receives audio; a werift subscriber receives its RTP', async () => {
-    const room = await call<{ id: number }>('POST', '/rooms', {
-      token: users[0]!.token,
-      body: { title: 'Stacks' },
-    });
-    const roomId = String(room.body.id);
-    const pids: string[] = [];
-    for (const u of users) {
-      const res = await call<{ participants: Array<{ id: number; userId: number }> }>(
-        'POST',
-        `/rooms/${roomId}/join`,
-        { token: u.token, body: {} },
-      );
-      pids.push(String(res.body.participants.find((p) => p.userId === u.id)!.id));
-    }
+    const { roomId, pids } = await roomWithParticipants(call, users, 'Stacks');
     const weriftSocket: Socket = await connectSocket(server.baseUrl, users[2]!.token);
     const weriftSub = new WeriftPeerConnection({ bundlePolicy: 'max-bundle' });
     try {

@@ -102,3 +102,30 @@ export function recordEvents(socket: Socket): Array<{ event: string; payload: un
 export function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/**
+ * A room created by the first user, joined over REST by every user in order (as clients do before
+ * publishing); returns the room id and each user's participant id, as the socket uses them.
+ */
+export async function roomWithParticipants(
+  call: RestCall,
+  users: TestUser[],
+  title: string,
+): Promise<{ roomId: string; pids: string[] }> {
+  const room = await call<{ id: number }>('POST', '/rooms', { token: users[0]!.token, body: { title } });
+  if (room.status !== 201) throw new Error(`create room failed: ${room.status}`);
+  const roomId = String(room.body.id);
+  const pids: string[] = [];
+  for (const user of users) {
+    const res = await call<{ participants: Array<{ id: number; userId: number }> }>(
+      'POST',
+      `/rooms/${roomId}/join`,
+      {
+        token: user.token,
+        body: {},
+      },
+    );
+    pids.push(String(res.body.participants.find((p) => p.userId === user.id)!.id));
+  }
+  return { roomId, pids };
+}
