@@ -1,0 +1,142 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { isSfuError } from '../../lib/errors.ts';
+import type { LocalTransportParameters } from '../media-transport.ts';
+import {
+  createPublisherAnswer,
+  createSubscriberOffer,
+  findCapability,
+  parseRemoteDescription,
+  parseSubscriberAnswer,
+} from './index.ts';
+
+/** Offers captured from Chromium 156 (test/fixtures/sdp): what real browsers send us. */
+const fixture = (name: string) =>
+  readFileSync(new URL(`../../../test/fixtures/sdp/${name}.sdp`, import.meta.url), 'utf8').replace(
+    /\r?\n/g,
+    '\r\n',
+  );
+
+const LOCAL: LocalTransportParameters = {
+  iceUfrag: 'srvU',
+  icePwd: 'server-password-0123456789',
+  iceLite: true,
+  fingerprint: { algorithm: 'sha-256', value: 'AB:'.repeat(31).concat('AB') },
+  candidates: [
+    {
+      foundation: '1',
+      component: 1,
+      protocol: 'udp',
+      priority: 2_130_706_431,
+      ip: '127.0.0.1',
+      port: 40_000,
+      type: 'host',
+    },
+  ],
+};
+
+describe('SDP negotiation with real Chromium offers', () => {
+  it('simulcast offer: video with rids ordered q < h < f, audio Opus, data channel declined', () => {
+    const offer = parseRemoteDescription(fixture('publisher-simulcast'));
+    const { sdp, tracks } = createPublisherAnswer(offer, LOCAL);
+    const video = tracks.find((t) => t.kind === 'video')!;
+    assert.deepEqual(video.rids, ['q', 'h', 'f']);
+    assert.equal(video.codec.mimeType, 'video/VP8');
+    assert.ok(video.headerExtensions.some((e) => e.uri.endsWith('sdes:mid')));
+    assert.ok(video.headerExtensions.some((e) => e.uri.endsWith('rtp-stream-id')));
+    assert.equal(tracks.find((t) => t.kind === 'audio')?.codec.mimeType, 'audio/opus');
+    assert.match(sdp, /a=simulcast:recv [qhf;]+\r\n/);
+    assert.match(sdp, /a=ice-lite\r\n/);
+    assert.match(sdp, /a=setup:passive\r\n/);
+    assert.match(sdp, /m=application 0 /, 'data channels are declined until SCTP lands');
+    assert.doesNotMatch(sdp, /transport-cc/, 'REMB only until send-side estimation lands');
+    // Our answer parses back: same mids, rtcp-mux, our credentials.
+    const back = parseRemoteDescription(sdp);
+    assert.deepEqual(
+      back.media.map((m) => m.mid),
+      offer.media.map((m) => m.mid),
+    );
+    assert.equal(back.iceUfrag, LOCAL.iceUfrag);
+  });
+
+  it('codec preferences: H264-only and VP9-only offers get that codec (H264 with packetization-mode 1)', () => {
+    const h264 = createPublisherAnswer(parseRemoteDescription(fixture('publisher-h264-only')), LOCAL);
+    const v = h264.tracks.find((t) => t.kind === 'video')!;
+    assert.equal(v.codec.mimeType, 'video/H264');
+    assert.equal(Number(v.codec.fmtp['packetization-mode']), 1);
+    const vp9 = createPublisherAnswer(parseRemoteDescription(fixture('publisher-vp9-only')), LOCAL);
+    assert.equal(vp9.tracks.find((t) => t.kind === 'video')!.codec.mimeType, 'video/VP9');
+  });
+
+  it('a single-layer offer names its SSRCs; a renegotiation keeps the mids and adds the screen track', () => {
+    const single = createPublisherAnswer(parseRemoteDescription(fixture('publisher-single')), LOCAL);
+    const video = single.tracks.find((t) => t.kind === 'video')!;
+    assert.equal(video.rids.length, 0);
+    assert.ok(video.ssrcs.length >= 1, 'media SSRC from a=ssrc (RTX SSRC of the FID group left out)');
+    const first = createPublisherAnswer(parseRemoteDescription(fixture('publisher-simulcast')), LOCAL).tracks;
+    const renegotiated = createPublisherAnswer(
+      parseRemoteDescription(fixture('publisher-screenshare-renegotiation')),
+      LOCAL,
+    ).tracks;
+    assert.ok(renegotiated.length > first.length, 'the screen track is a new section');
+    for (const t of first)
+      assert.ok(
+        renegotiated.some((r) => r.mid === t.mid),
+        `mid ${t.mid} kept`,
+      );
+  });
+
+  it('subscriber offer → Chromium-style answer is accepted; a mismatched answer is refused', () => {
+    const vp8 = findCapability('video/VP8')!;
+    const opus = findCapability('audio/opus')!;
+    const { sdp, state } = createSubscriberOffer({
+      local: LOCAL,
+      tracks: [
+        { kind: 'audio', trackId: 'a', streamId: 's', codec: opus, ssrc: 11, cname: 'c' },
+        { kind: 'video', trackId: 'v', streamId: 's', codec: vp8, ssrc: 22, cname: 'c' },
+      ],
+    });
+    assert.match(sdp, /a=setup:actpass/);
+    assert.match(sdp, /a=ssrc:22 cname:c/);
+    const answer = sdp
+      .replace(/a=sendonly/g, 'a=recvonly')
+      .replace(/a=setup:actpass/g, 'a=setup:active')
+      .replace(/a=ice-lite\r\n/, '');
+    assert.equal(parseSubscriberAnswer(answer, state).remote.setup, 'active');
+    const next = createSubscriberOffer({
+      local: LOCAL,
+      state,
+      tracks: [{ kind: 'video', trackId: 'screen', streamId: 's', codec: vp8, ssrc: 33, cname: 'c' }],
+    });
+    assert.deepEqual(
+      next.state.sections.map((s) => s.mid),
+      ['0', '1', '2'],
+      'mids are stable, new sections go last',
+    );
+    assert.ok(next.state.version > state.version);
+    assert.throws(
+      () => parseSubscriberAnswer(answer, next.state),
+      (e) => isSfuError(e) && e.code === 'invalid_argument',
+    );
+  });
+
+  it('malformed descriptions are refused with invalid_argument naming the fault', () => {
+    const good = fixture('publisher-single');
+    const cases: Array<[string, RegExp]> = [
+      ['', /empty/],
+      ['x'.repeat(200_000), /larger than/],
+      [good.replace(/a=ice-ufrag:.*\r\n/g, ''), /ice-ufrag/],
+      [good.replace(/a=fingerprint:.*\r\n/g, ''), /fingerprint/],
+      [good.replace(/a=rtcp-mux\r\n/g, ''), /rtcp-mux/],
+      [good.replace(/a=group:BUNDLE.*\r\n/, ''), /BUNDLE/],
+    ];
+    for (const [sdp, why] of cases) {
+      assert.throws(
+        () => parseRemoteDescription(sdp),
+        (e) => isSfuError(e) && e.code === 'invalid_argument' && why.test(e.message),
+        String(why),
+      );
+    }
+  });
+});
