@@ -26,6 +26,10 @@ export class ChromiumParticipant {
   readonly roomId: string;
   readonly participantId: string;
   readonly left = new Set<string>();
+  /** One subscription per target, whether asked for by the test or by `room.new_participant`. */
+  readonly #subscriptions = new Map<string, Promise<void>>();
+  /** Offers for one target are answered one after the other, as a real client must. */
+  readonly #answers = new Map<string, Promise<void>>();
 
   private constructor(socket: Socket, page: Page, roomId: string, participantId: string) {
     this.socket = socket;
@@ -54,6 +58,7 @@ export class ChromiumParticipant {
     });
     socket.on('room.participant_left', (msg: { targetId: string }) => {
       p.left.add(msg.targetId);
+      p.#subscriptions.delete(msg.targetId);
       void page.evaluate((id) => {
         const w = window as unknown as { subs: Record<string, RTCPeerConnection> };
         w.subs[id]?.close();
@@ -61,7 +66,7 @@ export class ChromiumParticipant {
       }, msg.targetId);
     });
     socket.on('room.subscriber_renegotiation', (msg: { targetId: string; sdp: string }) => {
-      void p.#answer(msg.targetId, msg.sdp);
+      void p.#answerInTurn(msg.targetId, msg.sdp).catch(() => undefined);
     });
     await p.#publish(options.codec ?? 'VP8', options.simulcast ?? false, options.width ?? 320);
     return p;
@@ -117,16 +122,37 @@ export class ChromiumParticipant {
     }, sdp);
   }
 
-  /** Subscribes to a remote participant (as after REST join or `room.new_participant`). */
-  async subscribe(targetId: string): Promise<void> {
+  /**
+   * Subscribes to a remote participant (as after REST join or `room.new_participant`); a second
+   * call for the same target joins the first instead of racing it with a second offer.
+   */
+  subscribe(targetId: string): Promise<void> {
+    let pending = this.#subscriptions.get(targetId);
+    if (!pending) {
+      pending = this.#subscribeOnce(targetId);
+      this.#subscriptions.set(targetId, pending);
+      pending.catch(() => this.#subscriptions.delete(targetId));
+    }
+    return pending;
+  }
+
+  async #subscribeOnce(targetId: string): Promise<void> {
     const reply = nextEvent<{ offer: string; targetId: string }>(
       this.socket,
       'room.answer_subscriber',
       10_000,
+      (reply) => String(reply.targetId) === targetId,
     );
     this.socket.emit('room.subscribe', { targetId, roomId: this.roomId, participantId: this.participantId });
     const { offer } = await reply;
-    await this.#answer(targetId, offer);
+    await this.#answerInTurn(targetId, offer);
+  }
+
+  #answerInTurn(targetId: string, offer: string): Promise<void> {
+    const previous = this.#answers.get(targetId) ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(() => this.#answer(targetId, offer));
+    this.#answers.set(targetId, next);
+    return next;
   }
 
   async #answer(targetId: string, offer: string): Promise<void> {

@@ -73,11 +73,12 @@ export async function connectSocket(
   return socket;
 }
 
-/** Resolves with the next payload of `event`, or rejects after `timeoutMs`. */
+/** Resolves with the next payload of `event` that `accept` takes, or rejects after `timeoutMs`. */
 export function nextEvent<T = Record<string, unknown>>(
   socket: Socket,
   event: string,
   timeoutMs = 3000,
+  accept: (payload: T) => boolean = () => true,
 ): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -85,10 +86,12 @@ export function nextEvent<T = Record<string, unknown>>(
       reject(new Error(`timed out waiting for '${event}'`));
     }, timeoutMs);
     const onEvent = (payload: T) => {
+      if (!accept(payload)) return;
       clearTimeout(timer);
+      socket.off(event, onEvent);
       resolve(payload);
     };
-    socket.once(event, onEvent);
+    socket.on(event, onEvent);
   });
 }
 
