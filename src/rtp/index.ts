@@ -1,6 +1,11 @@
-// rtp: pure helpers over raw RTP/RTCP buffers (header lengths, demux, sequence arithmetic, codecs).
+// rtp: pure helpers over raw RTP/RTCP buffers (header fields and extensions, demux, sequence arithmetic, RTCP, codecs).
 // May import lib/ only.
 
-export { isH264Keyframe, isVp8Keyframe, isVp9Keyframe, keyframeDetector } from './codecs/keyframe.ts';
+export * from './codecs/h264.ts';
+export { type KeyframeDetector, keyframeDetector, type VideoCodecName } from './codecs/keyframe.ts';
+export * from './codecs/vp8.ts';
+export * from './codecs/vp9.ts';
 export * from './rtcp.ts';
-export { headerExtension, isRtcp, isValidRtcp, RTP_MIN_HEADER_BYTES, rtpHeaderBytes } from './rtp-header.ts';
+export * from './rtp-extensions.ts';
+export * from './rtp-packet.ts';
+export * from './seq.ts';

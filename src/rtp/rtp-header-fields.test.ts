@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { headerExtension, isRtcp, isValidRtcp, rtpHeaderBytes } from './rtp-header.ts';
+import { headerExtension } from './rtp-extensions.ts';
+import { isRtcp, isValidRtcp, rtpHeaderBytes } from './rtp-packet.ts';
 
 describe('rtp-header', () => {
   it('rtpHeaderBytes() counts CSRCs and the extension block', () => {

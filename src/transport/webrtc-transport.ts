@@ -1,4 +1,4 @@
-import { isRtcp, isValidRtcp, rtpHeaderBytes } from '../rtp/rtp-header.ts';
+import { isRtcp, isValidRtcp } from '../rtp/rtp-packet.ts';
 import type { DtlsCertificate } from './dtls/dtls-certificate.ts';
 import { DtlsSession, type SrtpKeys } from './dtls/dtls-session.ts';
 import { IceLiteAgent, type RemoteAddress } from './ice/ice-lite-agent.ts';
@@ -132,48 +132,60 @@ export class WebRtcTransport implements MediaTransport {
       return;
     }
     this.stats.bytesReceived += datagram.length;
+    // Decrypted in place: the datagram is ours, and a refused one is left untouched.
     if (isRtcp(datagram)) {
-      const out = isValidRtcp(datagram) ? receive.unprotectRtcp(datagram) : 'too_short';
-      if (typeof out === 'string') {
+      const length = isValidRtcp(datagram) ? receive.unprotectRtcp(datagram) : 'malformed';
+      if (typeof length === 'string') {
         this.stats.packetsDropped++;
         return;
       }
       this.stats.rtcpPacketsReceived++;
-      this.onRtcp?.(out);
+      this.onRtcp?.(datagram.subarray(0, length));
       return;
     }
-    const headerBytes = rtpHeaderBytes(datagram);
-    const out = headerBytes < 0 ? 'too_short' : receive.unprotectRtp(datagram, headerBytes);
-    if (typeof out === 'string') {
+    const length = receive.unprotectRtp(datagram);
+    if (typeof length === 'string') {
       this.stats.packetsDropped++;
       return;
     }
     this.stats.rtpPacketsReceived++;
-    this.onRtp?.(out);
+    this.onRtp?.(datagram.subarray(0, length));
   }
 
   sendRtp(packet: Buffer): void {
     const to = this.agent.selected;
-    const headerBytes = rtpHeaderBytes(packet);
-    if (!this.#send || !to || headerBytes < 0) {
+    const send = this.#send;
+    if (!send || !to) {
       this.stats.packetsDropped++;
       return;
     }
-    const out = this.#send.protectRtp(packet, headerBytes);
+    // A fresh buffer per datagram: dgram may still hold it after send() returns.
+    const out = Buffer.allocUnsafe(packet.length + send.rtpOverheadBytes);
+    const length = send.protectRtp(packet, out);
+    if (typeof length === 'string') {
+      this.stats.packetsDropped++;
+      return;
+    }
     this.stats.rtpPacketsSent++;
-    this.stats.bytesSent += out.length;
+    this.stats.bytesSent += length;
     this.#sender.send(out, to);
   }
 
   sendRtcp(packet: Buffer): void {
     const to = this.agent.selected;
-    if (!this.#send || !to || !isValidRtcp(packet)) {
+    const send = this.#send;
+    if (!send || !to || !isValidRtcp(packet)) {
       this.stats.packetsDropped++;
       return;
     }
-    const out = this.#send.protectRtcp(packet);
+    const out = Buffer.allocUnsafe(packet.length + send.rtcpOverheadBytes);
+    const length = send.protectRtcp(packet, out);
+    if (typeof length === 'string') {
+      this.stats.packetsDropped++;
+      return;
+    }
     this.stats.rtcpPacketsSent++;
-    this.stats.bytesSent += out.length;
+    this.stats.bytesSent += length;
     this.#sender.send(out, to);
   }
 

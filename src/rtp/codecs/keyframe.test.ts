@@ -25,8 +25,8 @@ describe('keyframe detection', () => {
   it('VP9: B=1 and P=0 (spatial layer 0 when layers are signalled)', () => {
     assert.equal(isVp9Keyframe(Buffer.from([0x08])), true);
     assert.equal(isVp9Keyframe(Buffer.from([0x48])), false, 'inter-picture predicted');
-    assert.equal(isVp9Keyframe(Buffer.from([0xa8, 0x80, 0x01, 0x00])), true, 'I + L, spatial 0');
-    assert.equal(isVp9Keyframe(Buffer.from([0xa8, 0x80, 0x01, 0x02])), false, 'spatial layer 1');
+    assert.equal(isVp9Keyframe(Buffer.from([0xa8, 0x80, 0x01, 0x00, 0x07])), true, 'I + L, spatial 0');
+    assert.equal(isVp9Keyframe(Buffer.from([0xa8, 0x80, 0x01, 0x02, 0x07])), false, 'spatial layer 1');
   });
 
   it('keyframeDetector() picks by mime type', () => {

@@ -1,4 +1,4 @@
-import { rtpHeaderBytes } from '../../rtp/rtp-header.ts';
+import { rtpHeaderBytes } from '../../rtp/rtp-packet.ts';
 import { RtpMunger } from '../rtp-munger.ts';
 import type { MediaPacket, TrackSink, UpTrack } from './up-track.ts';
 

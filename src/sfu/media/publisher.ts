@@ -2,7 +2,8 @@ import type { Clock } from '../../lib/clock.ts';
 import type { ParticipantId } from '../../lib/ids.ts';
 import type { MediaState } from '../../protocol/sfu-api.ts';
 import { buildPli, buildRemb, forEachRtcp, RtcpType } from '../../rtp/rtcp.ts';
-import { headerExtension, rtpHeaderBytes } from '../../rtp/rtp-header.ts';
+import { headerExtension } from '../../rtp/rtp-extensions.ts';
+import { rtpHeaderBytes } from '../../rtp/rtp-packet.ts';
 import type { WebRtcTransport } from '../../transport/webrtc-transport.ts';
 import { UpTrack } from './up-track.ts';
 

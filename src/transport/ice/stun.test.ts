@@ -7,9 +7,12 @@ import {
   looksLikeStun,
   parseStun,
   StunType,
+  stunErrorCode,
+  stunXorMappedAddress,
   verifyFingerprint,
   verifyIntegrity,
 } from './stun.ts';
+import { ipv4Bytes, ipv6Bytes } from './stun-address.ts';
 
 // RFC 5769 test vectors (§2.1 sample request, §2.2/§2.3 sample responses); the padding bytes are
 // 0x20 in the RFC, which any padding value allows.
@@ -113,5 +116,79 @@ describe('stun', () => {
     assert.equal(msg.type, StunType.BindingError);
     assert.equal(verifyFingerprint(msg), true);
     assert.equal(res[26]! * 100 + res[27]!, 401);
+  });
+
+  it('reads ICE-CONTROLLED and its tie-breaker (RFC 5769 sample request)', () => {
+    const msg = parseStun(SAMPLE_REQUEST)!;
+    assert.equal(msg.iceControlled, true);
+    assert.equal(msg.iceControlling, false);
+    assert.equal(msg.tieBreaker, 0x932ff9b151263b36n);
+    assert.equal(msg.useCandidate, false);
+  });
+
+  it('decodes the XOR-MAPPED-ADDRESS of the RFC 5769 responses', () => {
+    assert.deepEqual(stunXorMappedAddress(parseStun(SAMPLE_IPV4_RESPONSE)!), {
+      address: '192.0.2.1',
+      port: 32853,
+      family: 'IPv4',
+    });
+    assert.deepEqual(stunXorMappedAddress(parseStun(SAMPLE_IPV6_RESPONSE)!), {
+      address: '2001:db8:1234:5678:11:2233:4455:6677',
+      port: 32853,
+      family: 'IPv6',
+    });
+    assert.equal(stunXorMappedAddress(parseStun(SAMPLE_REQUEST)!), undefined);
+  });
+
+  it('builds 400, 401 and 487 error responses; 487 carries MESSAGE-INTEGRITY', () => {
+    const tid = SAMPLE_REQUEST.subarray(8, 20);
+    for (const [code, reason] of [
+      [400, 'Bad Request'],
+      [401, 'Unauthorized'],
+    ] as const) {
+      const msg = parseStun(buildBindingError(tid, code, reason))!;
+      assert.equal(stunErrorCode(msg), code);
+      assert.equal(msg.integrityOffset, -1);
+      assert.equal(verifyFingerprint(msg), true);
+    }
+    const conflict = parseStun(buildBindingError(tid, 487, 'Role Conflict', PASSWORD))!;
+    assert.equal(stunErrorCode(conflict), 487);
+    assert.equal(verifyIntegrity(conflict, PASSWORD), true);
+    assert.equal(verifyFingerprint(conflict), true);
+  });
+
+  it('FINGERPRINT must be the last attribute', () => {
+    const withTrailer = Buffer.concat([SAMPLE_REQUEST, Buffer.from([0x80, 0x22, 0x00, 0x00])]);
+    withTrailer.writeUInt16BE(withTrailer.length - 20, 2);
+    const msg = parseStun(withTrailer)!;
+    assert.equal(verifyFingerprint(msg), false);
+  });
+
+  it('parses addresses strictly: IPv4, IPv6 with ::, an IPv4 tail, a zone; junk is refused', () => {
+    assert.deepEqual(ipv4Bytes('192.0.2.1'), Uint8Array.from([192, 0, 2, 1]));
+    assert.equal(ipv4Bytes('256.0.0.1'), undefined);
+    assert.equal(ipv4Bytes('1.2.3'), undefined);
+    assert.deepEqual(ipv6Bytes('::1'), Uint8Array.from([...new Array(15).fill(0), 1]));
+    assert.deepEqual(
+      ipv6Bytes('::ffff:192.0.2.1')?.subarray(10),
+      Uint8Array.from([0xff, 0xff, 192, 0, 2, 1]),
+    );
+    assert.deepEqual(ipv6Bytes('fe80::1%eth0')?.subarray(0, 2), Uint8Array.from([0xfe, 0x80]));
+    assert.deepEqual(ipv6Bytes('2001:db8::')?.subarray(0, 4), Uint8Array.from([0x20, 0x01, 0x0d, 0xb8]));
+    for (const bad of [
+      '1::2::3',
+      '12345::',
+      'g::1',
+      '1:2:3:4:5:6:7',
+      '1:2:3:4:5:6:7:8:9',
+      '1:2:3:4::5:6:7:8',
+    ])
+      assert.equal(ipv6Bytes(bad), undefined, bad);
+    const res = buildBindingSuccess(SAMPLE_REQUEST.subarray(8, 20), 'not an address', 9, 'IPv6', PASSWORD);
+    assert.deepEqual(stunXorMappedAddress(parseStun(res)!), {
+      address: '0:0:0:0:0:0:0:0',
+      port: 9,
+      family: 'IPv6',
+    });
   });
 });

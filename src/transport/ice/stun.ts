@@ -1,5 +1,11 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { crc32 } from './crc32.ts';
+import {
+  type IpFamily,
+  readXorMappedAddress,
+  type TransportAddress,
+  xorMappedAddressValue,
+} from './stun-address.ts';
 
 /**
  * The part of STUN (RFC 8489) an ICE-lite agent needs (RFC 8445 §2.5): parse Binding requests with
@@ -37,6 +43,11 @@ export interface StunMessage {
   priority: number | undefined;
   useCandidate: boolean;
   iceControlling: boolean;
+  iceControlled: boolean;
+  /** The ICE-CONTROLLING or ICE-CONTROLLED tie-breaker (RFC 8445 §7.1.3), for role conflicts. */
+  tieBreaker: bigint | undefined;
+  /** Offset of XOR-MAPPED-ADDRESS's value, or -1 (responses). */
+  xorMappedAddressOffset: number;
   /** Offset of MESSAGE-INTEGRITY's header, or -1. */
   integrityOffset: number;
   /** Offset of FINGERPRINT's header, or -1. */
@@ -61,6 +72,9 @@ export function parseStun(buf: Buffer): StunMessage | undefined {
     priority: undefined,
     useCandidate: false,
     iceControlling: false,
+    iceControlled: false,
+    tieBreaker: undefined,
+    xorMappedAddressOffset: -1,
     integrityOffset: -1,
     fingerprintOffset: -1,
     raw: buf,
@@ -99,7 +113,14 @@ function readAttribute(
       msg.useCandidate = true;
       return;
     case Attr.IceControlling:
-      msg.iceControlling = true;
+    case Attr.IceControlled:
+      if (len !== 8) return;
+      msg.iceControlling = type === Attr.IceControlling;
+      msg.iceControlled = type === Attr.IceControlled;
+      msg.tieBreaker = buf.readBigUInt64BE(value);
+      return;
+    case Attr.XorMappedAddress:
+      msg.xorMappedAddressOffset = value;
       return;
     case Attr.MessageIntegrity:
       if (len === 20) msg.integrityOffset = header;
@@ -110,9 +131,10 @@ function readAttribute(
   }
 }
 
-/** Checks FINGERPRINT when present (RFC 8489 §14.7); a message without one passes. */
+/** Checks FINGERPRINT when present (RFC 8489 §14.7: the last attribute); a message without one passes. */
 export function verifyFingerprint(msg: StunMessage): boolean {
   if (msg.fingerprintOffset < 0) return true;
+  if (msg.fingerprintOffset + 8 !== msg.raw.length) return false;
   const expected =
     (crc32(withLength(msg.raw, msg.fingerprintOffset + 8), 0, msg.fingerprintOffset) ^ FINGERPRINT_XOR) >>> 0;
   return msg.raw.readUInt32BE(msg.fingerprintOffset + 4) === expected;
@@ -135,55 +157,95 @@ function withLength(raw: Buffer, end: number): Buffer {
 }
 
 /**
- * A Binding success response to `request` telling the peer its reflexive address, with
- * MESSAGE-INTEGRITY (our password) and FINGERPRINT.
+ * A Binding success response telling the peer its reflexive address (XOR-MAPPED-ADDRESS, RFC 8489
+ * §14.2), with MESSAGE-INTEGRITY (our password) and FINGERPRINT. An address that does not parse
+ * is sent as the zero address of its family.
  */
 export function buildBindingSuccess(
   transactionId: Buffer,
   address: string,
   port: number,
-  family: 'IPv4' | 'IPv6',
+  family: IpFamily,
   password: string,
 ): Buffer {
-  const ipBytes = family === 'IPv4' ? 4 : 16;
-  const xorLen = 4 + ipBytes;
-  const buf = Buffer.alloc(STUN_HEADER_BYTES + 4 + xorLen + 24 + 8);
-  buf.writeUInt16BE(StunType.BindingSuccess, 0);
-  buf.writeUInt32BE(MAGIC_COOKIE, 4);
-  transactionId.copy(buf, 8);
+  const header = messageHeader(StunType.BindingSuccess, transactionId);
+  const xor =
+    xorMappedAddressValue({ address, port, family }, header) ??
+    xorMappedAddressValue({ address: family === 'IPv4' ? '0.0.0.0' : '::', port, family }, header)!;
+  const buf = Buffer.alloc(STUN_HEADER_BYTES + 4 + xor.length + 24 + 8);
+  header.copy(buf);
   let o = STUN_HEADER_BYTES;
   buf.writeUInt16BE(Attr.XorMappedAddress, o);
-  buf.writeUInt16BE(xorLen, o + 2);
-  buf.writeUInt8(family === 'IPv4' ? 1 : 2, o + 5);
-  buf.writeUInt16BE(port ^ (MAGIC_COOKIE >>> 16), o + 6);
-  const ip = family === 'IPv4' ? ipv4Bytes(address) : ipv6Bytes(address);
-  const mask = Buffer.concat([buf.subarray(4, 8), transactionId]);
-  for (let i = 0; i < ipBytes; i++) buf[o + 8 + i] = ip[i]! ^ mask[i]!;
-  o += 4 + xorLen;
+  buf.writeUInt16BE(xor.length, o + 2);
+  buf.set(xor, o + 4);
+  o += 4 + xor.length;
   appendIntegrity(buf, o, password);
-  o += 24;
+  appendFingerprint(buf, o + 24);
+  return buf;
+}
+
+/**
+ * A Binding error response (RFC 8489 §14.8 ERROR-CODE: 400 Bad Request, 401 Unauthorized, 487 Role
+ * Conflict, …) with FINGERPRINT, and MESSAGE-INTEGRITY when `password` is given (RFC 8445
+ * §7.3.1.1: a 487 answers an authenticated request, so it is authenticated too; a 401 is not).
+ */
+export function buildBindingError(
+  transactionId: Buffer,
+  code: number,
+  reason: string,
+  password?: string,
+): Buffer {
+  const reasonBytes = Buffer.from(reason, 'utf8').subarray(0, 763);
+  const valueLen = 4 + reasonBytes.length;
+  const padded = valueLen + ((4 - (valueLen % 4)) % 4);
+  const integrityBytes = password === undefined ? 0 : 24;
+  const buf = Buffer.alloc(STUN_HEADER_BYTES + 4 + padded + integrityBytes + 8);
+  messageHeader(StunType.BindingError, transactionId).copy(buf);
+  let o = STUN_HEADER_BYTES;
+  buf.writeUInt16BE(Attr.ErrorCode, o);
+  buf.writeUInt16BE(valueLen, o + 2);
+  buf.writeUInt8(Math.floor(code / 100) & 0x07, o + 6);
+  buf.writeUInt8(code % 100, o + 7);
+  reasonBytes.copy(buf, o + 8);
+  o += 4 + padded;
+  if (password !== undefined) {
+    appendIntegrity(buf, o, password);
+    o += 24;
+  }
   appendFingerprint(buf, o);
   return buf;
 }
 
-/** A Binding error response (e.g. 401 Unauthorized, 487 Role Conflict), with FINGERPRINT. */
-export function buildBindingError(transactionId: Buffer, code: number, reason: string): Buffer {
-  const reasonBytes = Buffer.from(reason, 'utf8');
-  const valueLen = 4 + reasonBytes.length;
-  const padded = valueLen + ((4 - (valueLen % 4)) % 4);
-  const buf = Buffer.alloc(STUN_HEADER_BYTES + 4 + padded + 8);
-  buf.writeUInt16BE(StunType.BindingError, 0);
-  buf.writeUInt32BE(MAGIC_COOKIE, 4);
-  transactionId.copy(buf, 8);
-  let o = STUN_HEADER_BYTES;
-  buf.writeUInt16BE(Attr.ErrorCode, o);
-  buf.writeUInt16BE(valueLen, o + 2);
-  buf.writeUInt8(Math.floor(code / 100), o + 6);
-  buf.writeUInt8(code % 100, o + 7);
-  reasonBytes.copy(buf, o + 8);
-  o += 4 + padded;
-  appendFingerprint(buf, o);
-  return buf;
+/** ERROR-CODE of an error response as `code` (e.g. 401), or undefined when absent or malformed. */
+export function stunErrorCode(msg: StunMessage): number | undefined {
+  const at = findAttribute(msg.raw, Attr.ErrorCode);
+  if (at < 0 || msg.raw.readUInt16BE(at + 2) < 4) return undefined;
+  return (msg.raw[at + 6]! & 0x07) * 100 + msg.raw[at + 7]!;
+}
+
+/** The XOR-MAPPED-ADDRESS of a (success) response, or undefined. */
+export function stunXorMappedAddress(msg: StunMessage): TransportAddress | undefined {
+  const at = msg.xorMappedAddressOffset;
+  return at < 0 ? undefined : readXorMappedAddress(msg.raw, at, msg.raw.readUInt16BE(at - 2));
+}
+
+/** Offset of the first attribute of `type` in a parsed (so well-formed) message, or -1. */
+function findAttribute(raw: Buffer, type: number): number {
+  for (let o = STUN_HEADER_BYTES; o + 4 <= raw.length; ) {
+    const len = raw.readUInt16BE(o + 2);
+    if (o + 4 + len > raw.length) return -1;
+    if (raw.readUInt16BE(o) === type) return o;
+    o += 4 + len + ((4 - (len % 4)) % 4);
+  }
+  return -1;
+}
+
+function messageHeader(type: number, transactionId: Buffer): Buffer {
+  const header = Buffer.alloc(STUN_HEADER_BYTES);
+  header.writeUInt16BE(type, 0);
+  header.writeUInt32BE(MAGIC_COOKIE, 4);
+  transactionId.copy(header, 8, 0, 12);
+  return header;
 }
 
 function appendIntegrity(buf: Buffer, offset: number, password: string): void {
@@ -201,18 +263,4 @@ function appendFingerprint(buf: Buffer, offset: number): void {
   buf.writeUInt16BE(Attr.Fingerprint, offset);
   buf.writeUInt16BE(4, offset + 2);
   buf.writeUInt32BE((crc32(buf, 0, offset) ^ FINGERPRINT_XOR) >>> 0, offset + 4);
-}
-
-function ipv4Bytes(address: string): number[] {
-  return address.split('.').map((p) => Number(p) & 0xff);
-}
-
-function ipv6Bytes(address: string): Buffer {
-  const [head = '', tail = ''] = address.split('::');
-  const h = head ? head.split(':') : [];
-  const t = tail ? tail.split(':') : [];
-  const groups = address.includes('::') ? [...h, ...Array(8 - h.length - t.length).fill('0'), ...t] : h;
-  const out = Buffer.alloc(16);
-  for (const [i, g] of groups.entries()) out.writeUInt16BE(Number.parseInt(g, 16) || 0, i * 2);
-  return out;
 }
