@@ -1,0 +1,11 @@
+// sfu/qos: pure quality-of-service building blocks (layer selection, VP8 munging, bandwidth estimation, layer allocation, dynacast); no I/O, injected clock.
+// May import lib/ and rtp/ only.
+
+export {
+  type LayerPacket,
+  type SelectResult,
+  SimulcastSelector,
+  type SimulcastSelectorOptions,
+} from './simulcast-selector.ts';
+export * from './video-layer.ts';
+export { rewriteVp8KeyIdx, Vp8Munger, vp8TkByteOffset } from './vp8-munger.ts';

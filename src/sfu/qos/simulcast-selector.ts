@@ -1,0 +1,250 @@
+import type { Clock } from '../../lib/clock.ts';
+import { isTimestampNewer } from '../../rtp/seq.ts';
+import {
+  assertVideoLayer,
+  HIGHEST_LAYER,
+  MAX_SPATIAL_LAYERS,
+  MAX_TEMPORAL_LAYERS,
+  NO_LAYER,
+  type VideoLayer,
+} from './video-layer.ts';
+
+/** What the selector reads of one received packet (the UpTrack's parsed `MediaPacket`). */
+export interface LayerPacket {
+  /** Simulcast stream index, or VP9 spatial id (SID) in SVC mode. */
+  spatial: number;
+  /** VP8/VP9 temporal id (TID); -1 when the codec carries none (treated as 0). */
+  temporal: number;
+  /** Simulcast: a keyframe starts here. SVC: the first packet of an intra picture (SID 0, P = 0). */
+  keyframe: boolean;
+  /** VP8 Y / VP9 U bit: this frame depends on TL0 only, so a higher temporal layer may start here. */
+  layerSync?: boolean;
+  /** RTP timestamp: temporal and SVC spatial changes take effect only at a new frame. */
+  timestamp: number;
+  /** RTP marker bit. */
+  marker: boolean;
+  /** SVC: VP9 E bit, the last packet of this spatial layer's frame. */
+  endOfFrame?: boolean;
+}
+
+/** The decision for one packet. Reused: valid until the next `select()`. */
+export interface SelectResult {
+  forward: boolean;
+  /** `current` changed at this packet (simulcast: a new source starts here; re-base the mungers). */
+  switched: boolean;
+  /** Waiting to reach this spatial layer: ask the publisher for a keyframe on it (caller throttles). */
+  needKeyframe: number | undefined;
+  /** The marker bit to send: in SVC mode it moves to the end of the highest forwarded spatial layer. */
+  marker: boolean;
+}
+
+export interface SimulcastSelectorOptions {
+  clock: Clock;
+  /** 'simulcast': one SSRC per spatial layer. 'svc': VP9 spatial layers in one SSRC. */
+  mode?: 'simulcast' | 'svc';
+  /** A spatial layer with no packet for this long is considered gone (default 1000 ms). */
+  layerTimeoutMs?: number;
+}
+
+/**
+ * Chooses, packet by packet, what one DownTrack forwards of a layered video track, with the four
+ * layer words of docs/simulcast.md: `preferred` (the subscriber's wish, a ceiling), `target` (the
+ * LayerAllocator's choice), `current` (forwarded now) and `maxSeen` (what the publisher sends).
+ *
+ * - Simulcast: `current.spatial` moves only at a keyframe of a layer between current and target
+ *   (up or down), or of any layer up to the target when current is none or has stopped.
+ * - SVC (VP9): spatial layers ≤ current are forwarded; going up waits for an intra picture, going
+ *   down happens at the next picture (lower layers never reference upper ones).
+ * - Temporal: layers above `current.temporal` are dropped; it goes down at a new frame and up at a
+ *   layer-sync frame or a keyframe.
+ *
+ * Pure: no I/O, time from the injected clock. Lifecycle: one per DownTrack, dropped with it.
+ */
+export class SimulcastSelector {
+  readonly #clock: Clock;
+  readonly #svc: boolean;
+  readonly #layerTimeoutMs: number;
+  #preferred: VideoLayer = { ...HIGHEST_LAYER };
+  /** Undefined until the allocator decides: then the selector follows `preferred`. */
+  #target: VideoLayer | undefined;
+  readonly #current: VideoLayer = { ...NO_LAYER };
+  readonly #lastSeenMs = new Float64Array(MAX_SPATIAL_LAYERS).fill(Number.NEGATIVE_INFINITY);
+  readonly #maxTemporalSeen = new Int8Array(MAX_SPATIAL_LAYERS).fill(-1);
+  /** Timestamp of the last frame of `current` looked at, for frame boundaries. */
+  #lastTimestamp = 0;
+  readonly #effective: VideoLayer = { ...NO_LAYER };
+  readonly #result: SelectResult = {
+    forward: false,
+    switched: false,
+    needKeyframe: undefined,
+    marker: false,
+  };
+
+  constructor(options: SimulcastSelectorOptions) {
+    this.#clock = options.clock;
+    this.#svc = options.mode === 'svc';
+    this.#layerTimeoutMs = options.layerTimeoutMs ?? 1000;
+  }
+
+  get preferred(): Readonly<VideoLayer> {
+    return this.#preferred;
+  }
+
+  /** The subscriber's wish (from the signalling edge); throws TypeError when out of range. */
+  setPreferred(layer: VideoLayer): void {
+    assertVideoLayer(layer);
+    this.#preferred = { spatial: layer.spatial, temporal: layer.temporal };
+  }
+
+  /** The allocator's choice, or `preferred` while the allocator has not spoken. */
+  get target(): Readonly<VideoLayer> {
+    return this.#target ?? this.#preferred;
+  }
+
+  /** The allocator's choice; NO_LAYER pauses the track. Throws TypeError when out of range. */
+  setTarget(layer: VideoLayer): void {
+    assertVideoLayer(layer);
+    this.#target = { spatial: layer.spatial, temporal: layer.temporal };
+  }
+
+  get current(): Readonly<VideoLayer> {
+    return this.#current;
+  }
+
+  /** The highest spatial layer that sent a packet within the timeout, with its highest temporal id. */
+  get maxSeen(): VideoLayer {
+    const now = this.#clock.nowMs();
+    for (let s = MAX_SPATIAL_LAYERS - 1; s >= 0; s--) {
+      if (this.#isLive(s, now)) return { spatial: s, temporal: Math.max(0, this.#maxTemporalSeen[s]!) };
+    }
+    return { ...NO_LAYER };
+  }
+
+  /** The caller knows a layer stopped (dynacast paused it, RTCP BYE): do not wait for the timeout. */
+  layerStopped(spatial: number): void {
+    if (spatial >= 0 && spatial < MAX_SPATIAL_LAYERS) {
+      this.#lastSeenMs[spatial] = Number.NEGATIVE_INFINITY;
+      this.#maxTemporalSeen[spatial] = -1;
+    }
+  }
+
+  select(packet: LayerPacket): SelectResult {
+    const now = this.#clock.nowMs();
+    this.#see(packet, now);
+    const r = this.#result;
+    r.forward = false;
+    r.switched = false;
+    r.needKeyframe = undefined;
+    r.marker = packet.marker;
+    const target = this.#effectiveTarget(now);
+    if (target.spatial < 0) {
+      // Paused: forget the current layer so that resuming waits for a keyframe.
+      this.#setCurrent(NO_LAYER);
+      return r;
+    }
+    if (this.#svc) this.#selectSvc(packet, target, r, now);
+    else this.#selectSimulcast(packet, target, r);
+    if (this.#current.spatial !== target.spatial) r.needKeyframe = target.spatial;
+    return r;
+  }
+
+  #selectSimulcast(p: LayerPacket, target: VideoLayer, r: SelectResult): void {
+    if (p.spatial !== this.#current.spatial) {
+      if (!p.keyframe || !this.#acceptsSwitchTo(p.spatial, target)) return;
+      this.#switchAt(p, target, r);
+    }
+    r.forward = this.#selectTemporal(p, target);
+  }
+
+  /** Is a keyframe of layer `s` a place to switch to, given the current and target layers? */
+  #acceptsSwitchTo(s: number, target: VideoLayer): boolean {
+    const current = this.#current.spatial;
+    // Nothing forwarded, or the current layer stopped: any layer up to the target beats a freeze.
+    if (current < 0 || !this.#isLive(current, this.#clock.nowMs())) return s <= target.spatial;
+    if (s > current) return s <= target.spatial;
+    return s >= target.spatial;
+  }
+
+  #selectSvc(p: LayerPacket, target: VideoLayer, r: SelectResult, now: number): void {
+    const current = this.#current;
+    const newPicture = current.spatial < 0 || isTimestampNewer(p.timestamp, this.#lastTimestamp);
+    if (p.keyframe && current.spatial !== target.spatial) this.#switchAt(p, target, r);
+    // Lower spatial layers never reference upper ones: drop them from the next picture on.
+    else if (newPicture && current.spatial > target.spatial) {
+      current.spatial = target.spatial;
+      r.switched = true;
+    }
+    if (current.spatial < 0) return;
+    const temporalOk = this.#selectTemporal(p, target);
+    r.forward = temporalOk && p.spatial <= current.spatial;
+    const topSent = Math.min(current.spatial, this.#highestLive(now));
+    r.marker = p.marker || (r.forward && p.endOfFrame === true && p.spatial === topSent);
+  }
+
+  #switchAt(p: LayerPacket, target: VideoLayer, r: SelectResult): void {
+    const spatial = this.#svc ? target.spatial : p.spatial;
+    // After a keyframe every temporal layer can be decoded.
+    this.#setCurrent({ spatial, temporal: target.temporal });
+    this.#lastTimestamp = p.timestamp;
+    r.switched = true;
+  }
+
+  /** Temporal decision for a packet of the current spatial stream; moves `current.temporal`. */
+  #selectTemporal(p: LayerPacket, target: VideoLayer): boolean {
+    const tid = Math.max(p.temporal, 0);
+    const current = this.#current;
+    // Changes apply at a frame boundary, never inside a frame.
+    if (isTimestampNewer(p.timestamp, this.#lastTimestamp)) {
+      this.#lastTimestamp = p.timestamp;
+      if (current.temporal > target.temporal) current.temporal = target.temporal;
+      else if (tid > current.temporal && tid <= target.temporal && (p.layerSync || p.keyframe))
+        current.temporal = tid;
+    }
+    return tid <= current.temporal;
+  }
+
+  /** min(target, preferred), moved to the best live spatial layer when that one is not sent. */
+  #effectiveTarget(now: number): VideoLayer {
+    const wanted = this.#target ?? this.#preferred;
+    const e = this.#effective;
+    e.spatial = Math.min(wanted.spatial, this.#preferred.spatial);
+    e.temporal = Math.min(wanted.temporal, this.#preferred.temporal);
+    if (e.spatial < 0 || e.temporal < 0) {
+      e.spatial = -1;
+      return e;
+    }
+    e.spatial = this.#nearestLive(e.spatial, now);
+    return e;
+  }
+
+  /** `wanted` if live, else the highest live layer below it, else the lowest live one above it. */
+  #nearestLive(wanted: number, now: number): number {
+    for (let s = wanted; s >= 0; s--) if (this.#isLive(s, now)) return s;
+    // Only layers above the wish are sent: overshoot rather than show nothing.
+    for (let s = wanted + 1; s < MAX_SPATIAL_LAYERS; s++) if (this.#isLive(s, now)) return s;
+    // Nothing sent yet: wait for the wish.
+    return wanted;
+  }
+
+  #see(p: LayerPacket, now: number): void {
+    const s = p.spatial;
+    if (!Number.isInteger(s) || s < 0 || s >= MAX_SPATIAL_LAYERS) return;
+    const tid = Math.min(Math.max(p.temporal, 0), MAX_TEMPORAL_LAYERS - 1);
+    if (!this.#isLive(s, now) || tid > this.#maxTemporalSeen[s]!) this.#maxTemporalSeen[s] = tid;
+    this.#lastSeenMs[s] = now;
+  }
+
+  #isLive(s: number, now: number): boolean {
+    return now - this.#lastSeenMs[s]! <= this.#layerTimeoutMs;
+  }
+
+  #highestLive(now: number): number {
+    for (let s = MAX_SPATIAL_LAYERS - 1; s >= 0; s--) if (this.#isLive(s, now)) return s;
+    return -1;
+  }
+
+  #setCurrent(layer: Readonly<VideoLayer>): void {
+    this.#current.spatial = layer.spatial;
+    this.#current.temporal = layer.temporal;
+  }
+}
