@@ -1,6 +1,10 @@
 // sfu/qos: pure quality-of-service building blocks (layer selection, VP8 munging, bandwidth estimation, layer allocation, dynacast); no I/O, injected clock.
 // May import lib/ and rtp/ only.
 
+export type { BandwidthEstimator, BitrateBounds } from './bandwidth-estimator.ts';
+export type { BandwidthUsage } from './overuse-detector.ts';
+export { RembEstimator } from './remb-estimator.ts';
+export { SendSideEstimator } from './send-side-estimator.ts';
 export {
   type LayerPacket,
   type SelectResult,

@@ -1,0 +1,137 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { RtcpIterator } from '../../rtp/rtcp-common.ts';
+import { parseTwcc, type TwccFeedback, writeTwcc } from '../../rtp/rtcp-twcc.ts';
+import { RembEstimator } from './remb-estimator.ts';
+import { SendSideEstimator } from './send-side-estimator.ts';
+
+const PACKET_BYTES = 1200;
+const FEEDBACK_INTERVAL_MS = 50;
+const PROPAGATION_MS = 20;
+
+/** A transport-cc feedback built and parsed through the real codec (packet builder). */
+function twccFeedback(baseSeq: number, arrivalsUs: Array<number | undefined>, count: number): TwccFeedback {
+  const out = Buffer.alloc(2000);
+  const bytes = writeTwcc(out, 0, {
+    senderSsrc: 1,
+    mediaSsrc: 2,
+    baseSeq,
+    feedbackPacketCount: count,
+    arrivalsUs,
+  });
+  assert.ok(bytes > 0);
+  const it = new RtcpIterator(out.subarray(0, bytes));
+  assert.ok(it.next());
+  const fb = parseTwcc(out.subarray(0, bytes), it);
+  assert.ok(fb);
+  return fb;
+}
+
+interface Path {
+  /** Bottleneck capacity: packets queue behind each other at this rate. */
+  capacityBps: number;
+  /** Every n-th packet is lost (0: none). */
+  lossEvery?: number;
+}
+
+/**
+ * Sends `sendBps` of 1200-byte packets through a FIFO bottleneck for `seconds`, with feedback
+ * every 50 ms on the packets that arrived (or were lost) by then. Returns the estimates seen.
+ */
+function simulate(est: SendSideEstimator, sendBps: number, path: Path, seconds: number): number[] {
+  const intervalMs = (PACKET_BYTES * 8 * 1000) / sendBps;
+  const serviceMs = (PACKET_BYTES * 8 * 1000) / path.capacityBps;
+  const sent: Array<{ seq: number; sendMs: number; arrivalMs: number | undefined }> = [];
+  const estimates: number[] = [];
+  let queueFreeMs = 0;
+  let nextSendMs = 0;
+  let reported = 0;
+  let feedbacks = 0;
+  for (let nowMs = 0; nowMs <= seconds * 1000; nowMs += FEEDBACK_INTERVAL_MS) {
+    for (; nextSendMs <= nowMs; nextSendMs += intervalMs) {
+      const seq = sent.length;
+      const lost = path.lossEvery !== undefined && path.lossEvery > 0 && seq % path.lossEvery === 0;
+      queueFreeMs = lost ? queueFreeMs : Math.max(nextSendMs + PROPAGATION_MS, queueFreeMs) + serviceMs;
+      sent.push({ seq, sendMs: nextSendMs, arrivalMs: lost ? undefined : queueFreeMs });
+      est.onPacketSent(seq & 0xffff, PACKET_BYTES, nextSendMs);
+    }
+    const batch: Array<number | undefined> = [];
+    const base = reported;
+    for (; reported < sent.length; reported++) {
+      const p = sent[reported]!;
+      const known = p.arrivalMs === undefined ? p.sendMs + PROPAGATION_MS <= nowMs : p.arrivalMs <= nowMs;
+      if (!known) break;
+      batch.push(p.arrivalMs === undefined ? undefined : 5_000_000 + p.arrivalMs * 1000);
+    }
+    if (batch.some((a) => a !== undefined))
+      est.onFeedback(twccFeedback(base & 0xffff, batch, feedbacks++), nowMs);
+    else reported = base;
+    estimates.push(est.estimateBps);
+  }
+  return estimates;
+}
+
+describe('SendSideEstimator', () => {
+  it('estimateBps increases on a clean path, up to 1.5 × the acknowledged throughput', () => {
+    const est = new SendSideEstimator({ startBps: 300_000 });
+    simulate(est, 1_000_000, { capacityBps: 10_000_000 }, 10);
+    assert.equal(est.usage, 'normal');
+    assert.ok(est.estimateBps > 1_000_000, `estimate ${est.estimateBps}`);
+    assert.ok(est.estimateBps <= 1.5 * 1_000_000 + 10_000 + 1, `estimate ${est.estimateBps}`);
+  });
+
+  it('estimateBps decreases under a growing delay gradient (sending above the bottleneck)', () => {
+    const est = new SendSideEstimator({ startBps: 1_500_000 });
+    const seen = simulate(est, 1_500_000, { capacityBps: 800_000 }, 4);
+    assert.ok(est.delayBasedBps < 800_000, `delay-based ${est.delayBasedBps}`);
+    assert.ok(est.estimateBps < 1_500_000 * 0.6, `estimate ${est.estimateBps}`);
+    assert.ok(Math.min(...seen) >= 30_000);
+  });
+
+  it('estimateBps decreases under 20 % loss while the delay-based part does not', () => {
+    const est = new SendSideEstimator({ startBps: 1_000_000 });
+    simulate(est, 1_000_000, { capacityBps: 10_000_000, lossEvery: 5 }, 3);
+    assert.ok(Math.abs(est.lossFraction - 0.2) < 0.03, `loss ${est.lossFraction}`);
+    assert.ok(est.lossBasedBps < 700_000, `loss-based ${est.lossBasedBps}`);
+    assert.equal(est.estimateBps, Math.min(est.lossBasedBps, est.delayBasedBps));
+    assert.ok(est.delayBasedBps >= 1_000_000, `delay-based ${est.delayBasedBps}`);
+  });
+
+  it('estimateBps holds between 2 % and 10 % loss', () => {
+    const est = new SendSideEstimator({ startBps: 1_000_000 });
+    simulate(est, 1_000_000, { capacityBps: 10_000_000, lossEvery: 20 }, 3);
+    assert.equal(est.lossBasedBps, 1_000_000);
+  });
+
+  it('onFeedback() ignores packets it never sent and packets already reported', () => {
+    const est = new SendSideEstimator({ startBps: 500_000 });
+    const fb = twccFeedback(100, [1000, undefined, undefined, 3000], 0);
+    est.onFeedback(fb, 0);
+    assert.equal(est.estimateBps, 500_000);
+    for (let seq = 0; seq < 30; seq++) est.onPacketSent(seq, PACKET_BYTES, seq * 10);
+    const lostAll = twccFeedback(0, [1000, ...new Array<undefined>(29)], 1);
+    est.onFeedback(lostAll, 400);
+    const before = est.lossBasedBps;
+    est.onFeedback(lostAll, 800);
+    assert.equal(est.lossBasedBps, before, 'the same packets are not counted twice');
+    assert.ok(before < 500_000);
+  });
+
+  it('the constructor refuses bounds with min above max', () => {
+    assert.throws(() => new SendSideEstimator({ minBps: 2_000, maxBps: 1_000 }), TypeError);
+  });
+});
+
+describe('RembEstimator', () => {
+  it('estimateBps is the last REMB value, within bounds', () => {
+    const est = new RembEstimator({ startBps: 300_000, maxBps: 5_000_000 });
+    assert.equal(est.estimateBps, 300_000);
+    est.onRemb(1_234_000, 10);
+    assert.equal(est.estimateBps, 1_234_000);
+    assert.equal(est.lastRembMs, 10);
+    est.onRemb(9_000_000, 20);
+    assert.equal(est.estimateBps, 5_000_000);
+    est.onRemb(Number.NaN, 30);
+    assert.equal(est.estimateBps, 5_000_000);
+  });
+});

@@ -1,0 +1,130 @@
+import { type TwccFeedback, TwccStatus, twccReceiveTimesUs } from '../../rtp/rtcp-twcc.ts';
+import { SeqUnwrapper } from '../../rtp/seq.ts';
+import { AckedBitrateEstimator } from './acked-bitrate-estimator.ts';
+import { AimdRateController } from './aimd-rate-controller.ts';
+import { type BandwidthEstimator, type BitrateBounds, resolveBounds } from './bandwidth-estimator.ts';
+import { InterArrival } from './inter-arrival.ts';
+import { LossBasedController } from './loss-based-controller.ts';
+import type { BandwidthUsage } from './overuse-detector.ts';
+import { TrendlineEstimator } from './trendline-estimator.ts';
+
+/** Sent packets remembered for feedback: at 20 Mbit/s of 1200-byte packets, about 4 s. */
+const HISTORY = 8192;
+/** TWCC reference time is 24 bits of 64 ms (draft-holmer-rmcat-transport-wide-cc-extensions-01 §3.1). */
+const REFERENCE_WRAP_US = 2 ** 24 * 64_000;
+const DEFAULT_RTT_MS = 100;
+
+/**
+ * Send-side bandwidth estimation for one subscriber from transport-wide congestion control
+ * feedback, after draft-ietf-rmcat-gcc-02 as libwebrtc builds it:
+ * - delay-based (§5): packet groups → delay-gradient trendline → overuse detector with adaptive
+ *   threshold → AIMD rate controller anchored to the acknowledged throughput;
+ * - loss-based (§6): loss > 10 % decreases, < 2 % increases;
+ * - the estimate is the smaller of the two.
+ *
+ * Pure: time comes in the arguments. Lifecycle: one per subscriber transport that negotiated
+ * transport-cc; dropped with it.
+ */
+export class SendSideEstimator implements BandwidthEstimator {
+  readonly #sentSeqs = new SeqUnwrapper();
+  readonly #historySeq = new Float64Array(HISTORY).fill(-1);
+  readonly #historySendMs = new Float64Array(HISTORY);
+  readonly #historyBytes = new Uint32Array(HISTORY);
+  readonly #historyReported = new Uint8Array(HISTORY);
+  readonly #interArrival = new InterArrival();
+  readonly #trendline = new TrendlineEstimator();
+  readonly #acked = new AckedBitrateEstimator();
+  readonly #delayBased: AimdRateController;
+  readonly #lossBased: LossBasedController;
+  #rttMs = DEFAULT_RTT_MS;
+  #referenceOffsetUs = 0;
+  #lastReferenceTime = -1;
+
+  constructor(bounds: BitrateBounds = {}) {
+    const b = resolveBounds(bounds);
+    this.#delayBased = new AimdRateController(b);
+    this.#lossBased = new LossBasedController(b);
+  }
+
+  get estimateBps(): number {
+    return Math.min(this.#delayBased.estimateBps, this.#lossBased.estimateBps);
+  }
+
+  get delayBasedBps(): number {
+    return this.#delayBased.estimateBps;
+  }
+
+  get lossBasedBps(): number {
+    return this.#lossBased.estimateBps;
+  }
+
+  /** Throughput the subscriber acknowledged, bps, once known. */
+  get ackedBitrateBps(): number | undefined {
+    return this.#acked.bitrateBps;
+  }
+
+  get usage(): BandwidthUsage {
+    return this.#trendline.usage;
+  }
+
+  get lossFraction(): number {
+    return this.#lossBased.lossFraction;
+  }
+
+  /** Round-trip time from RTCP receiver reports (RFC 3550 §6.4.1); paces decreases and increases. */
+  setRttMs(rttMs: number): void {
+    if (Number.isFinite(rttMs) && rttMs >= 0) this.#rttMs = rttMs;
+  }
+
+  /** A packet carrying transport-wide sequence number `twccSeq` left for the subscriber. */
+  onPacketSent(twccSeq: number, sizeBytes: number, sendTimeMs: number): void {
+    const ext = this.#sentSeqs.unwrap(twccSeq);
+    const slot = ext & (HISTORY - 1);
+    this.#historySeq[slot] = ext;
+    this.#historySendMs[slot] = sendTimeMs;
+    this.#historyBytes[slot] = sizeBytes;
+    this.#historyReported[slot] = 0;
+  }
+
+  /** A parsed transport-cc feedback (`parseTwcc` of src/rtp) from the subscriber. */
+  onFeedback(feedback: TwccFeedback, nowMs: number): void {
+    const arrivalsUs = twccReceiveTimesUs(feedback);
+    const offsetUs = this.#unwrapReference(feedback.referenceTime);
+    const base = this.#sentSeqs.unwrap(feedback.baseSeq, false);
+    let lost = 0;
+    let total = 0;
+    for (let i = 0; i < feedback.packetStatusCount; i++) {
+      const slot = (base + i) & (HISTORY - 1);
+      // Not sent by us (or long forgotten), or already counted in an earlier feedback.
+      if (this.#historySeq[slot] !== base + i || this.#historyReported[slot]) continue;
+      this.#historyReported[slot] = 1;
+      total++;
+      if (feedback.statuses[i] === TwccStatus.NotReceived) {
+        lost++;
+        continue;
+      }
+      this.#onArrival(slot, (arrivalsUs[i]! + offsetUs) / 1000);
+    }
+    if (total === 0) return;
+    const ackedBps = this.#acked.bitrateBps;
+    this.#delayBased.update(this.#trendline.usage, ackedBps, nowMs, this.#rttMs);
+    this.#lossBased.update(lost, total, ackedBps, nowMs);
+  }
+
+  #onArrival(slot: number, arrivalMs: number): void {
+    this.#acked.add(arrivalMs, this.#historyBytes[slot]!);
+    const delta = this.#interArrival.add(this.#historySendMs[slot]!, arrivalMs);
+    if (delta) this.#trendline.update(delta);
+  }
+
+  /** Keeps receive times monotonic across the 24-bit reference time wrap (about 12 days). */
+  #unwrapReference(referenceTime: number): number {
+    if (this.#lastReferenceTime >= 0) {
+      const diff = referenceTime - this.#lastReferenceTime;
+      if (diff < -(1 << 23)) this.#referenceOffsetUs += REFERENCE_WRAP_US;
+      else if (diff > 1 << 23) this.#referenceOffsetUs -= REFERENCE_WRAP_US;
+    }
+    this.#lastReferenceTime = referenceTime;
+    return this.#referenceOffsetUs;
+  }
+}
