@@ -44,6 +44,12 @@ export const envSchema = z
     PORT_MAX_UDP: port.default(19250),
     MEDIA_WORKERS: z.coerce.number().int().min(0).max(256).default(0),
     MEDIA_ENABLED: bool.default(true),
+    ICE_CONSENT_TIMEOUT_MS: z.coerce
+      .number({ error: 'expected milliseconds (1000-600000)' })
+      .int()
+      .min(1000)
+      .max(600_000)
+      .default(30_000),
     REDIS_URL: optionalString.refine((v) => v === undefined || /^rediss?:\/\//.test(v), {
       message: 'expected a redis:// or rediss:// URL',
     }),
@@ -107,6 +113,8 @@ export interface Config {
     portMin: number;
     portMax: number;
     workers: number;
+    /** A transport whose peer sent no valid ICE check for this long is closed (RFC 7675: 30 s). */
+    iceConsentTimeoutMs: number;
   };
   cluster: { redisUrl: string | undefined; sfuPort: number; groupId: string; nodeId: string | undefined };
   storage:
@@ -206,6 +214,7 @@ export function loadConfig({ env, generateMissingSecrets, isTty }: LoadConfigOpt
       portMin: e.PORT_MIN_UDP,
       portMax: e.PORT_MAX_UDP,
       workers: e.MEDIA_WORKERS === 0 ? os.availableParallelism() : e.MEDIA_WORKERS,
+      iceConsentTimeoutMs: e.ICE_CONSENT_TIMEOUT_MS,
     },
     cluster: { redisUrl: e.REDIS_URL, sfuPort: e.SFU_PORT, groupId: e.GROUP_ID, nodeId: e.NODE_ID },
     storage,

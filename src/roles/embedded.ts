@@ -41,6 +41,7 @@ export async function startEmbedded(
         nodeId,
         logLevel: config.log.level,
         logger: logger.child({ component: 'sfu' }),
+        iceConsentTimeoutMs: config.media.iceConsentTimeoutMs,
       })
     : undefined;
   const sfu = media?.sfu ?? unavailableSfu();

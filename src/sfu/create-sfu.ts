@@ -13,6 +13,8 @@ export interface SfuOptions {
   nodeId: string;
   logLevel: string;
   logger: Logger;
+  /** ICE consent freshness timeout of every media transport (default 30 s, RFC 7675). */
+  iceConsentTimeoutMs?: number;
 }
 
 /**
@@ -32,6 +34,7 @@ export async function createSfu(
     nodeId: options.nodeId,
     logLevel: options.logLevel,
     logger: options.logger,
+    iceConsentTimeoutMs: options.iceConsentTimeoutMs,
     onEvent: (roomId, event) => dispatch(roomId, event),
   });
   const sfu = new Sfu(pool);

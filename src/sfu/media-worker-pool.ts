@@ -21,6 +21,8 @@ export interface MediaWorkerPoolOptions {
   logLevel: string;
   logger: Logger;
   requestTimeoutMs?: number;
+  /** ICE consent freshness timeout of the workers' transports (default 30 s, RFC 7675). */
+  iceConsentTimeoutMs?: number;
   /** Room events from every worker, and the participants lost when a worker died. */
   onEvent: (roomId: RoomId, event: SfuEvent) => void;
 }
@@ -199,6 +201,7 @@ export class MediaWorkerPool {
       announcedIps: this.#options.announcedIps,
       nodeId: this.#options.nodeId,
       logLevel: this.#options.logLevel,
+      iceConsentTimeoutMs: this.#options.iceConsentTimeoutMs ?? 30_000,
     };
     const worker = new Worker(this.#options.workerUrl, { workerData: data, name: `media-${slot.index}` });
     slot.worker = worker;

@@ -32,4 +32,6 @@ export interface MediaWorkerData {
   announcedIps: string[];
   nodeId: string;
   logLevel: string;
+  /** A transport whose peer sent no valid ICE check for this long is closed (consent freshness). */
+  iceConsentTimeoutMs: number;
 }

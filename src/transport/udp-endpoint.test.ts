@@ -96,6 +96,28 @@ async function until(check: () => boolean, what: string, timeoutMs = 5000): Prom
   }
 }
 
+/** A scripted peer that completed ICE and DTLS with a new transport of `endpoint`. */
+async function connect(
+  endpoint: UdpEndpoint,
+  serverCert: DtlsCertificate,
+  peerCert: DtlsCertificate,
+): Promise<{ peer: TestPeer; transport: WebRtcTransport }> {
+  const transport = endpoint.createTransport();
+  const peer = new TestPeer();
+  await peer.open(endpoint.port);
+  transport.setRemoteParameters({
+    iceUfrag: peer.ufrag,
+    icePwd: peer.pwd,
+    fingerprints: [{ algorithm: 'sha-256', value: peerCert.fingerprint }],
+    setup: 'active',
+  });
+  peer.check(transport.agent.localUfrag, transport.agent.localPwd);
+  await until(() => peer.stunResponses.includes(StunType.BindingSuccess), 'binding success');
+  await peer.startDtls(peerCert, serverCert.fingerprint);
+  await until(() => transport.state === 'connected', 'transport connected');
+  return { peer, transport };
+}
+
 describe('UdpEndpoint + WebRtcTransport over loopback UDP', () => {
   let serverCert: DtlsCertificate;
   let peerCert: DtlsCertificate;
@@ -107,22 +129,7 @@ describe('UdpEndpoint + WebRtcTransport over loopback UDP', () => {
   });
   after(() => endpoint.close());
 
-  async function connectedPair(): Promise<{ peer: TestPeer; transport: WebRtcTransport }> {
-    const transport = endpoint.createTransport();
-    const peer = new TestPeer();
-    await peer.open(endpoint.port);
-    transport.setRemoteParameters({
-      iceUfrag: peer.ufrag,
-      icePwd: peer.pwd,
-      fingerprints: [{ algorithm: 'sha-256', value: peerCert.fingerprint }],
-      setup: 'active',
-    });
-    peer.check(transport.agent.localUfrag, transport.agent.localPwd);
-    await until(() => peer.stunResponses.includes(StunType.BindingSuccess), 'binding success');
-    await peer.startDtls(peerCert, serverCert.fingerprint);
-    await until(() => transport.state === 'connected', 'transport connected');
-    return { peer, transport };
-  }
+  const connectedPair = () => connect(endpoint, serverCert, peerCert);
 
   it('local parameters carry ICE-lite credentials, the fingerprint and a host candidate on the bound port', () => {
     const t = endpoint.createTransport();
@@ -243,6 +250,45 @@ describe('ICE restart', () => {
       assert.ok(endpoint.stats.unknownUsername >= 1, 'the old fragment is no longer known');
     } finally {
       peer.close();
+      endpoint.close();
+    }
+  });
+});
+
+describe('consent freshness (RFC 7675) with a configured timeout', () => {
+  it('a peer that stops its checks is closed with consent_timeout once the timeout passed; one that keeps checking stays', async () => {
+    const [serverCert, peerCert] = await Promise.all([generateDtlsCertificate(), generateDtlsCertificate()]);
+    const consentTimeoutMs = 1500;
+    const endpoint = new UdpEndpoint({
+      certificate: serverCert,
+      announcedIps: ['127.0.0.1'],
+      consentTimeoutMs,
+    });
+    await endpoint.bind(0, '127.0.0.1');
+    const silent = await connect(endpoint, serverCert, peerCert);
+    const alive = await connect(endpoint, serverCert, peerCert);
+    const keepChecking = setInterval(
+      () => alive.peer.check(alive.transport.agent.localUfrag, alive.transport.agent.localPwd),
+      250,
+    );
+    try {
+      const lastCheckMs = silent.transport.agent.lastCheckMs;
+      const closed = Promise.withResolvers<{ reason: string | undefined; atMs: number }>();
+      silent.transport.onStateChange = (state, reason) => {
+        if (state === 'closed') closed.resolve({ reason, atMs: Date.now() });
+      };
+      const aliveStates: string[] = [];
+      alive.transport.onStateChange = (state, reason) => aliveStates.push(`${state}:${reason}`);
+      const { reason, atMs } = await closed.promise;
+      assert.equal(reason, 'consent_timeout');
+      assert.ok(atMs - lastCheckMs > consentTimeoutMs, 'not before the configured timeout');
+      assert.equal(endpoint.transportCount, 1, 'the silent transport is forgotten');
+      assert.equal(alive.transport.state, 'connected');
+      assert.deepEqual(aliveStates, []);
+    } finally {
+      clearInterval(keepChecking);
+      silent.peer.close();
+      alive.peer.close();
       endpoint.close();
     }
   });

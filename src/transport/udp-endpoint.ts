@@ -1,6 +1,6 @@
 import dgram from 'node:dgram';
 import type { DtlsCertificate } from './dtls/dtls-certificate.ts';
-import type { RemoteAddress } from './ice/ice-lite-agent.ts';
+import { CONSENT_TIMEOUT_MS, type RemoteAddress } from './ice/ice-lite-agent.ts';
 import { looksLikeStun, parseStun, StunType } from './ice/stun.ts';
 import type { IceCandidateInfo } from './media-transport.ts';
 import { type DatagramSender, WebRtcTransport } from './webrtc-transport.ts';
@@ -37,13 +37,21 @@ export class UdpEndpoint implements DatagramSender {
   /** address → port → transport: two look-ups, no string built per packet. */
   readonly #byAddress = new Map<string, Map<number, WebRtcTransport>>();
   readonly #transports = new Set<WebRtcTransport>();
+  readonly #consentTimeoutMs: number;
   #port = 0;
   #nextId = 0;
   #housekeeping: NodeJS.Timeout | undefined;
 
-  constructor(options: { certificate: DtlsCertificate; announcedIps: string[]; family?: 'udp4' | 'udp6' }) {
+  constructor(options: {
+    certificate: DtlsCertificate;
+    announcedIps: string[];
+    family?: 'udp4' | 'udp6';
+    /** A transport whose peer sent no valid check for this long is closed (default 30 s, RFC 7675). */
+    consentTimeoutMs?: number;
+  }) {
     this.#certificate = options.certificate;
     this.#announcedIps = options.announcedIps;
+    this.#consentTimeoutMs = options.consentTimeoutMs ?? CONSENT_TIMEOUT_MS;
     this.#socket = dgram.createSocket({ type: options.family ?? 'udp4' });
     this.#socket.on('message', (msg, rinfo) => this.#onDatagram(msg, rinfo));
     // A send to a vanished peer (ICMP unreachable) must not take the worker down.
@@ -160,7 +168,8 @@ export class UdpEndpoint implements DatagramSender {
 
   #checkConsent(nowMs: number): void {
     for (const transport of this.#transports) {
-      if (transport.agent.consentExpired(nowMs)) transport.close('consent_timeout');
+      const lastCheckMs = transport.agent.lastCheckMs;
+      if (lastCheckMs > 0 && nowMs - lastCheckMs > this.#consentTimeoutMs) transport.close('consent_timeout');
       else if (transport.state === 'new' && nowMs - transport.createdMs > CONNECT_TIMEOUT_MS)
         transport.close('consent_timeout');
     }

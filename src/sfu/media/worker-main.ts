@@ -8,7 +8,11 @@ import { serveWorker } from './worker-host.ts';
 
 await serveWorker(async (data, emit) => {
   const certificate = await generateDtlsCertificate();
-  const endpoint = new UdpEndpoint({ certificate, announcedIps: data.announcedIps });
+  const endpoint = new UdpEndpoint({
+    certificate,
+    announcedIps: data.announcedIps,
+    consentTimeoutMs: data.iceConsentTimeoutMs,
+  });
   await endpoint.bind(data.port);
   return new MediaEngine({ endpoint, clock: systemClock, nodeId: data.nodeId, emit });
 });
