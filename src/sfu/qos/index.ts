@@ -2,6 +2,13 @@
 // May import lib/ and rtp/ only.
 
 export type { BandwidthEstimator, BitrateBounds } from './bandwidth-estimator.ts';
+export { Dynacast, type DynacastOptions } from './dynacast.ts';
+export {
+  type Allocation,
+  type AllocatorTrack,
+  LayerAllocator,
+  type TrackAllocation,
+} from './layer-allocator.ts';
 export type { BandwidthUsage } from './overuse-detector.ts';
 export { RembEstimator } from './remb-estimator.ts';
 export { SendSideEstimator } from './send-side-estimator.ts';
