@@ -3,7 +3,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import type { Socket } from 'socket.io-client';
 import { connectSocket, nextEvent } from './clients.ts';
 
-export type VideoCodec = 'VP8' | 'H264' | 'VP9';
+export type VideoCodec = 'VP8' | 'H264' | 'VP9' | 'AV1';
 
 export interface RemoteStats {
   framesDecoded: number;

@@ -1,12 +1,14 @@
 /**
- * Keyframe detection on the RTP payload, per codec (the parsers live in vp8.ts, vp9.ts, h264.ts).
+ * Keyframe detection on the RTP payload, per codec (the parsers live in vp8.ts, vp9.ts, h264.ts,
+ * av1.ts).
  * Bounds-checked: a payload too short to tell is not a keyframe.
  */
+import { isAv1Keyframe } from './av1.ts';
 import { isH264Keyframe } from './h264.ts';
 import { isVp8Keyframe } from './vp8.ts';
 import { isVp9Keyframe } from './vp9.ts';
 
-export { isH264Keyframe, isVp8Keyframe, isVp9Keyframe };
+export { isAv1Keyframe, isH264Keyframe, isVp8Keyframe, isVp9Keyframe };
 
 export type VideoCodecName = 'VP8' | 'VP9' | 'H264' | 'AV1';
 
@@ -21,6 +23,8 @@ export function keyframeDetector(codec: string): KeyframeDetector | undefined {
       return isVp9Keyframe;
     case 'H264':
       return isH264Keyframe;
+    case 'AV1':
+      return isAv1Keyframe;
     default:
       return undefined;
   }
