@@ -4,7 +4,7 @@ import { ParticipantId, RoomId } from '../lib/ids.ts';
 import { silentLogger } from '../lib/logger.ts';
 import type { SfuEvent } from '../protocol/sfu-api.ts';
 import { defaultMediaState } from '../protocol/sfu-api.ts';
-import { MediaWorkerPool } from './media-worker-pool.ts';
+import { MediaWorkerPool, runningMediaWorkerPools } from './media-worker-pool.ts';
 import { Sfu } from './sfu.ts';
 
 const WORKER = new URL('../../test/fakes/recording-worker.ts', import.meta.url);
@@ -121,11 +121,60 @@ describe('MediaWorkerPool + Sfu', () => {
     assert.ok(dump.rooms.some((r) => r.roomId === '2' && r.participants.includes(ParticipantId('22'))));
   });
 
+  it('terminateWorker() ends a worker as a crash would: restarted, only its rooms lose their participants', async () => {
+    assert.ok(runningMediaWorkerPools().includes(pool), 'a started pool is reachable for fault injection');
+    await sfu.join(join('4', '40'));
+    const slot = pool.placement().find((p) => p.rooms.includes(RoomId('4')))!;
+    const others = pool.placement().filter((p) => p.index !== slot.index);
+    const lostExpected = (await sfu.dump()).rooms
+      .filter((r) => slot.rooms.includes(r.roomId))
+      .flatMap((r) => r.participants.map((id) => [r.roomId, id]))
+      .sort();
+    events.length = 0;
+    await pool.terminateWorker(slot.index);
+    const lost = events
+      .filter((e) => e.event.type === 'participantLost')
+      .map((e) => [e.roomId, e.event.participantId])
+      .sort();
+    assert.deepEqual(lost, lostExpected, 'reported by the time terminateWorker() resolves');
+    assert.ok(
+      events.every((e) => e.event.type !== 'participantLost' || e.event.reason === 'worker_restarted'),
+    );
+    const after = pool.placement();
+    assert.equal(after[slot.index]!.restarts, slot.restarts + 1);
+    assert.deepEqual(after[slot.index]!.rooms, [], 'its rooms are no longer pinned to it');
+    for (const other of others) assert.equal(after[other.index]!.restarts, other.restarts);
+    await sfu.join(join('4', '41'));
+    assert.ok(
+      (await sfu.dump()).rooms.some((r) => r.roomId === '4' && r.participants.includes(ParticipantId('41'))),
+    );
+    await assert.rejects(pool.terminateWorker(7), RangeError);
+  });
+
   it('leave() removes the participant; dump() shows the rooms emptied', async () => {
     const dump = await sfu.dump();
     for (const room of dump.rooms) {
       for (const participantId of room.participants) await sfu.leave({ roomId: room.roomId, participantId });
     }
     assert.deepEqual((await sfu.dump()).rooms, []);
+  });
+});
+
+describe('runningMediaWorkerPools()', () => {
+  it('lists a pool from start() until stop()', async () => {
+    const pool = new MediaWorkerPool({
+      workerUrl: WORKER,
+      ports: [41010],
+      announcedIps: ['127.0.0.1'],
+      nodeId: 'node-test',
+      logLevel: 'silent',
+      logger: silentLogger(),
+      onEvent: () => undefined,
+    });
+    assert.ok(!runningMediaWorkerPools().includes(pool));
+    await pool.start();
+    assert.ok(runningMediaWorkerPools().includes(pool));
+    await pool.stop();
+    assert.ok(!runningMediaWorkerPools().includes(pool));
   });
 });

@@ -27,6 +27,17 @@ export interface MediaWorkerPoolOptions {
   onEvent: (roomId: RoomId, event: SfuEvent) => void;
 }
 
+/** Pools started in this process and not yet stopped (see runningMediaWorkerPools). */
+const running = new Set<MediaWorkerPool>();
+
+/**
+ * The media worker pools of this process that are running. This is how fault-injection tests
+ * reach the workers behind a server's SfuApi (`terminateWorker`); nothing in the server uses it.
+ */
+export function runningMediaWorkerPools(): MediaWorkerPool[] {
+  return [...running];
+}
+
 interface Slot {
   index: number;
   port: number;
@@ -70,6 +81,7 @@ export class MediaWorkerPool {
   }
 
   async start(): Promise<void> {
+    running.add(this);
     for (const slot of this.#slots) this.#spawn(slot);
     await Promise.all(this.#slots.map((s) => s.ready));
   }
@@ -147,8 +159,25 @@ export class MediaWorkerPool {
     }));
   }
 
+  /**
+   * Ends worker `index`'s thread at once (`Worker.terminate()`: no cleanup, no goodbye, exit code
+   * 1), as a crash would, and resolves once the pool has handled the exit: the worker is being
+   * restarted and the participants of its rooms have been reported lost. For fault-injection
+   * tests (and an operator's last resort); not part of SfuApi.
+   */
+  async terminateWorker(index: number): Promise<void> {
+    const slot = this.#slots[index];
+    if (!slot) throw new RangeError(`no media worker ${index} (there are ${this.#slots.length})`);
+    const worker = slot.worker;
+    if (!worker) throw new SfuError('unavailable', `media worker ${index} is not running`);
+    const exited = new Promise((resolve) => worker.once('exit', resolve));
+    await worker.terminate();
+    await exited;
+  }
+
   async stop(): Promise<void> {
     this.#stopped = true;
+    running.delete(this);
     await Promise.all(
       this.#slots.map(async (slot) => {
         const worker = slot.worker;
