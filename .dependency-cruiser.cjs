@@ -92,6 +92,28 @@ module.exports = {
       path: [mod('sfu'), mod('signalling'), mod('rpc'), mod('dispatcher'), mod('transport'), mod('roles')],
     }),
     rule(
+      'sdk-is-browser-only',
+      mod('sdk'),
+      { path: '^src/', pathNot: mod('sdk') },
+      'sdk/ is browser code bundled on its own: it imports nothing from the server',
+    ),
+    rule(
+      'sdk-few-packages',
+      mod('sdk'),
+      {
+        dependencyTypes: ['npm', 'npm-dev', 'core'],
+        pathNot:
+          'node_modules/(socket\\.io-client|socket\\.io-msgpack-parser|engine\\.io-client|@socket\\.io)/',
+      },
+      'sdk/ may use socket.io-client and socket.io-msgpack-parser only (no Node built-ins)',
+    ),
+    rule(
+      'nothing-imports-the-sdk',
+      '^src/(?!sdk/)',
+      { path: mod('sdk') },
+      'the server serves the SDK as a bundle (api/routes/web-app.ts) and never imports it',
+    ),
+    rule(
       'only-roles-compose',
       '^src/(?!roles/|main\\.ts)',
       { path: mod('roles') },

@@ -1,0 +1,261 @@
+import type { LocalMedia } from './local-media.ts';
+import type {
+  LocalTracksInfo,
+  MediaController,
+  PublishOptions,
+  RawConnectionStats,
+  RemoteTrackEvent,
+  StatsSample,
+} from './media.ts';
+
+const PC_CONFIG: RTCConfiguration = { bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' };
+
+/**
+ * Simulcast as the Waterbus SDK sends it: rid f (full, 30 fps), h (half size, 24 fps), q (quarter
+ * size, 15 fps). Listed low to high, as Chromium expects.
+ */
+export function simulcastEncodings(): RTCRtpEncodingParameters[] {
+  return [
+    { rid: 'q', scaleResolutionDownBy: 4, maxFramerate: 15, maxBitrate: 150_000 },
+    { rid: 'h', scaleResolutionDownBy: 2, maxFramerate: 24, maxBitrate: 500_000 },
+    { rid: 'f', scaleResolutionDownBy: 1, maxFramerate: 30, maxBitrate: 1_500_000 },
+  ];
+}
+
+/** The browser's codecs with `preferred` (and its RTX) first; the others stay as fallbacks. */
+function codecsPreferring(preferred: string): RTCRtpCodec[] {
+  const all = RTCRtpSender.getCapabilities('video')?.codecs ?? [];
+  const mime = `video/${preferred}`.toLowerCase();
+  const first = all.filter((c) => c.mimeType.toLowerCase() === mime);
+  return [...first, ...all.filter((c) => c.mimeType.toLowerCase() !== mime)];
+}
+
+/** MediaController on RTCPeerConnection: one publisher connection, one per remote participant. */
+export class BrowserMedia implements MediaController {
+  readonly #local: LocalMedia;
+  #publisher: RTCPeerConnection | null = null;
+  #videoSender: RTCRtpSender | null = null;
+  #audioSender: RTCRtpSender | null = null;
+  #screen: { stream: MediaStream; track: MediaStreamTrack } | null = null;
+  #screenSender: RTCRtpSender | null = null;
+  readonly #subscribers = new Map<string, RTCPeerConnection>();
+  readonly #trackHandlers = new Set<(e: RemoteTrackEvent) => void>();
+  readonly #endedHandlers = new Set<(e: RemoteTrackEvent) => void>();
+  readonly #offTrackReplaced: () => void;
+
+  constructor(local: LocalMedia) {
+    this.#local = local;
+    this.#offTrackReplaced = local.onTrackReplaced((kind, track) => {
+      const sender = kind === 'audio' ? this.#audioSender : this.#videoSender;
+      void sender?.replaceTrack(track);
+    });
+  }
+
+  get publisher(): RTCPeerConnection | null {
+    return this.#publisher;
+  }
+
+  screenStream(): MediaStream | null {
+    return this.#screen?.stream ?? null;
+  }
+
+  localTracks(): LocalTracksInfo {
+    return { audio: this.#local.audioTrack !== null, video: this.#local.videoTrack !== null };
+  }
+
+  async createPublisherOffer(options: PublishOptions): Promise<string> {
+    this.closePublisher();
+    const pc = new RTCPeerConnection(PC_CONFIG);
+    this.#publisher = pc;
+    const stream = this.#local.stream;
+    const video = this.#local.videoTrack;
+    if (video) {
+      const simulcast = options.simulcast && options.codec !== 'VP9';
+      const transceiver = pc.addTransceiver(video, {
+        direction: 'sendonly',
+        streams: [stream],
+        ...(simulcast ? { sendEncodings: simulcastEncodings() } : {}),
+      });
+      transceiver.setCodecPreferences(codecsPreferring(options.codec));
+      this.#videoSender = transceiver.sender;
+    }
+    const audio = this.#local.audioTrack;
+    if (audio) {
+      this.#audioSender = pc.addTransceiver(audio, { direction: 'sendonly', streams: [stream] }).sender;
+    }
+    if (this.#screen) this.#addScreen(pc, this.#screen);
+    await pc.setLocalDescription(await pc.createOffer());
+    return pc.localDescription!.sdp;
+  }
+
+  async applyPublisherAnswer(sdp: string): Promise<void> {
+    await this.#requirePublisher().setRemoteDescription({ type: 'answer', sdp });
+  }
+
+  async renegotiatePublisher(): Promise<string> {
+    const pc = this.#requirePublisher();
+    await pc.setLocalDescription(await pc.createOffer());
+    return pc.localDescription!.sdp;
+  }
+
+  async addPublisherCandidate(candidate: RTCIceCandidateInit): Promise<void> {
+    await this.#publisher?.addIceCandidate(candidate).catch(() => undefined);
+  }
+
+  closePublisher(): void {
+    this.#publisher?.close();
+    this.#publisher = null;
+    this.#videoSender = null;
+    this.#audioSender = null;
+    this.#screenSender = null;
+  }
+
+  async answerSubscriber(targetId: string, offer: string): Promise<string> {
+    let pc = this.#subscribers.get(targetId);
+    if (!pc || pc.signalingState === 'closed') {
+      pc = this.#newSubscriber(targetId);
+      this.#subscribers.set(targetId, pc);
+    }
+    await pc.setRemoteDescription({ type: 'offer', sdp: offer });
+    await pc.setLocalDescription(await pc.createAnswer());
+    return pc.localDescription!.sdp;
+  }
+
+  async addSubscriberCandidate(targetId: string, candidate: RTCIceCandidateInit): Promise<void> {
+    await this.#subscribers
+      .get(targetId)
+      ?.addIceCandidate(candidate)
+      .catch(() => undefined);
+  }
+
+  closeSubscriber(targetId: string): void {
+    this.#subscribers.get(targetId)?.close();
+    this.#subscribers.delete(targetId);
+  }
+
+  async startScreenShare(onEnded: () => void): Promise<string> {
+    if (this.#screen) return this.#screen.track.id;
+    const stream = await navigator.mediaDevices.getDisplayMedia({
+      video: { frameRate: { ideal: 15 } },
+      audio: false,
+    });
+    const track = stream.getVideoTracks()[0]!;
+    track.contentHint = 'detail';
+    track.addEventListener('ended', onEnded);
+    this.#screen = { stream, track };
+    if (this.#publisher) this.#addScreen(this.#publisher, this.#screen);
+    return track.id;
+  }
+
+  stopScreenShare(): void {
+    const screen = this.#screen;
+    if (!screen) return;
+    this.#screen = null;
+    screen.track.stop();
+    if (this.#publisher && this.#screenSender && this.#publisher.signalingState !== 'closed') {
+      this.#publisher.removeTrack(this.#screenSender);
+    }
+    this.#screenSender = null;
+  }
+
+  setTrackEnabled(kind: 'audio' | 'video', enabled: boolean): void {
+    const track = kind === 'audio' ? this.#local.audioTrack : this.#local.videoTrack;
+    if (track) track.enabled = enabled;
+  }
+
+  onRemoteTrack(handler: (event: RemoteTrackEvent) => void): void {
+    this.#trackHandlers.add(handler);
+  }
+
+  onRemoteTrackEnded(handler: (event: RemoteTrackEvent) => void): void {
+    this.#endedHandlers.add(handler);
+  }
+
+  async sampleStats(): Promise<StatsSample> {
+    const connections: Record<string, RawConnectionStats> = {};
+    const jobs: Array<Promise<void>> = [];
+    const collect = (key: string, pc: RTCPeerConnection) =>
+      jobs.push(
+        pc.getStats().then((report) => {
+          connections[key] = summarise(report);
+        }),
+      );
+    if (this.#publisher) collect('local', this.#publisher);
+    for (const [id, pc] of this.#subscribers) collect(id, pc);
+    await Promise.all(jobs);
+    return { at: performance.now(), connections };
+  }
+
+  close(): void {
+    this.#offTrackReplaced();
+    this.stopScreenShare();
+    this.closePublisher();
+    for (const id of [...this.#subscribers.keys()]) this.closeSubscriber(id);
+  }
+
+  #requirePublisher(): RTCPeerConnection {
+    if (!this.#publisher) throw new Error('bbmeet: no publisher connection');
+    return this.#publisher;
+  }
+
+  #addScreen(pc: RTCPeerConnection, screen: { stream: MediaStream; track: MediaStreamTrack }): void {
+    this.#screenSender = pc.addTransceiver(screen.track, {
+      direction: 'sendonly',
+      streams: [screen.stream],
+    }).sender;
+  }
+
+  #newSubscriber(targetId: string): RTCPeerConnection {
+    const pc = new RTCPeerConnection(PC_CONFIG);
+    pc.addEventListener('track', (event) => {
+      const stream = event.streams[0] ?? new MediaStream([event.track]);
+      const info: RemoteTrackEvent = { targetId, track: event.track, stream };
+      for (const handler of [...this.#trackHandlers]) handler(info);
+      // A section made inactive by a renegotiation removes its track from the stream.
+      stream.addEventListener('removetrack', (e) => {
+        if (e.track !== event.track) return;
+        for (const handler of [...this.#endedHandlers]) handler(info);
+      });
+    });
+    return pc;
+  }
+}
+
+function summarise(report: RTCStatsReport): RawConnectionStats {
+  const out: RawConnectionStats = {
+    bytesSent: 0,
+    bytesReceived: 0,
+    packetsLost: 0,
+    packetsReceived: 0,
+    roundTripTimeS: null,
+    videos: {},
+  };
+  const keepBest = (trackId: string | undefined, width: number, height: number, frames: number) => {
+    if (!trackId) return;
+    const current = out.videos[trackId];
+    if (!current || width > current.width) out.videos[trackId] = { width, height, frames };
+  };
+  report.forEach((s) => {
+    if (s.type === 'outbound-rtp') {
+      out.bytesSent += s.bytesSent ?? 0;
+      if (s.kind === 'video') {
+        // Simulcast layers share one media source: show the biggest layer being sent.
+        const source = s.mediaSourceId ? report.get(s.mediaSourceId) : undefined;
+        keepBest(source?.trackIdentifier, s.frameWidth ?? 0, s.frameHeight ?? 0, s.framesEncoded ?? 0);
+      }
+    } else if (s.type === 'inbound-rtp') {
+      out.bytesReceived += s.bytesReceived ?? 0;
+      out.packetsLost += Math.max(0, s.packetsLost ?? 0);
+      out.packetsReceived += s.packetsReceived ?? 0;
+      if (s.kind === 'video') {
+        keepBest(s.trackIdentifier, s.frameWidth ?? 0, s.frameHeight ?? 0, s.framesDecoded ?? 0);
+      }
+    } else if (s.type === 'remote-inbound-rtp') {
+      // Loss the far end reports about what we send.
+      out.packetsLost += Math.max(0, s.packetsLost ?? 0);
+    } else if (s.type === 'candidate-pair' && s.nominated && s.currentRoundTripTime !== undefined) {
+      out.roundTripTimeS = s.currentRoundTripTime;
+    }
+  });
+  return out;
+}

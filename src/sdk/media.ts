@@ -1,0 +1,80 @@
+import type { TrackSource, VideoCodec } from './types.ts';
+
+/**
+ * The WebRTC seam: everything the Room does with RTCPeerConnection and capture devices goes
+ * through this interface, so that the Room's signalling logic (and its state machine) runs in
+ * Node against a fake. The browser implementation is `browser-media.ts`.
+ */
+
+export interface PublishOptions {
+  /** Send three simulcast layers q/h/f (Waterbus' rids); VP9 always sends one encoding. */
+  simulcast: boolean;
+  codec: VideoCodec;
+}
+
+export interface LocalTracksInfo {
+  audio: boolean;
+  video: boolean;
+}
+
+export interface RemoteTrackEvent {
+  targetId: string;
+  track: MediaStreamTrack;
+  stream: MediaStream;
+}
+
+export interface StatsSample {
+  /** Milliseconds since some origin (performance.now()). */
+  at: number;
+  /** Per remote participant (their subscriber connection) and 'local' (the publisher). */
+  connections: Record<string, RawConnectionStats>;
+}
+
+export interface RawVideoStats {
+  width: number;
+  height: number;
+  /** framesDecoded (received) or framesEncoded (sent, best layer). */
+  frames: number;
+}
+
+export interface RawConnectionStats {
+  bytesSent: number;
+  bytesReceived: number;
+  packetsLost: number;
+  packetsReceived: number;
+  roundTripTimeS: number | null;
+  /** Per video track id (the receiver's track id, or the local track for what we send). */
+  videos: Record<string, RawVideoStats>;
+}
+
+export interface MediaController {
+  /** What the local stream currently has (the publish offer carries one section per track). */
+  localTracks(): LocalTracksInfo;
+  /** A fresh publisher connection with the local tracks (and the screen, when shared); its offer. */
+  createPublisherOffer(options: PublishOptions): Promise<string>;
+  applyPublisherAnswer(sdp: string): Promise<void>;
+  /** A new offer on the existing publisher connection (screen share added or removed). */
+  renegotiatePublisher(): Promise<string>;
+  addPublisherCandidate(candidate: RTCIceCandidateInit): Promise<void>;
+  closePublisher(): void;
+  /** Applies a server offer on the connection receiving `targetId` (created on first use); the answer. */
+  answerSubscriber(targetId: string, offer: string): Promise<string>;
+  addSubscriberCandidate(targetId: string, candidate: RTCIceCandidateInit): Promise<void>;
+  closeSubscriber(targetId: string): void;
+  /** Starts sending the screen; resolves with the screen track id. The callback fires when the user stops it. */
+  startScreenShare(onEnded: () => void): Promise<string>;
+  stopScreenShare(): void;
+  /** The shared screen, while sharing. */
+  screenStream(): MediaStream | null;
+  setTrackEnabled(kind: 'audio' | 'video', enabled: boolean): void;
+  onRemoteTrack(handler: (event: RemoteTrackEvent) => void): void;
+  onRemoteTrackEnded(handler: (event: RemoteTrackEvent) => void): void;
+  sampleStats(): Promise<StatsSample>;
+  /** Stops every connection and capture. */
+  close(): void;
+}
+
+/** How a remote video track is shown: the screen when its id is the announced screen track. */
+export function sourceOf(trackId: string, screenTrackId: string | null): TrackSource {
+  return screenTrackId !== null && trackId === screenTrackId ? 'screen' : 'camera';
+}

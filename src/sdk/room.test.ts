@@ -1,0 +1,514 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { LocalTracksInfo, MediaController, RemoteTrackEvent, StatsSample } from './media.ts';
+import type { RoomApi } from './rest.ts';
+import { Room } from './room.ts';
+import { type ChannelStatus, type SignallingChannel, SignallingError } from './signalling.ts';
+import { canTransition, StateError } from './state.ts';
+import type { MessageJson, ParticipantJson, RoomJson, RoomState, SubscribeReply, UserJson } from './types.ts';
+/**
+ * Fakes for the Room's unit tests, in Node: a signalling server that answers like ours (acks), a
+ * REST API over an in-memory room, and a media layer that produces placeholder SDP.
+ */
+
+export interface Sent {
+  event: string;
+  payload: Record<string, unknown>;
+}
+
+type Responder = (payload: Record<string, unknown>) => unknown;
+
+export class FakeSignalling implements SignallingChannel {
+  connected = false;
+  /** Whether `open()` connects (false: the server is unreachable). */
+  reachable = true;
+  readonly sent: Sent[] = [];
+  readonly #handlers = new Map<string, Set<(payload: unknown) => void>>();
+  readonly #status = new Set<(status: ChannelStatus) => void>();
+  readonly responders = new Map<string, Responder>();
+
+  constructor() {
+    this.responders.set('room.publish', (p) => ({ sdp: `answer:${String(p.sdp)}` }));
+    this.responders.set(
+      'room.subscribe',
+      (p): SubscribeReply => ({
+        targetId: String(p.targetId),
+        offer: `server-offer:${String(p.targetId)}`,
+        cameraType: 0,
+        videoEnabled: true,
+        audioEnabled: true,
+        isScreenSharing: false,
+        isHandRaising: false,
+        isE2eeEnabled: false,
+        videoCodec: 'video/VP8',
+        screenTrackId: null,
+      }),
+    );
+  }
+
+  open(): void {
+    queueMicrotask(() => {
+      if (this.reachable) this.restore();
+      else this.#emitStatus({ type: 'connect_error', message: 'xhr poll error' });
+    });
+  }
+
+  close(): void {
+    this.connected = false;
+  }
+
+  async request<T>(event: string, payload: unknown): Promise<T> {
+    if (!this.connected) throw new SignallingError(event, 'timeout', 'not connected');
+    const p = (payload ?? {}) as Record<string, unknown>;
+    this.sent.push({ event, payload: p });
+    await Promise.resolve();
+    const responder = this.responders.get(event);
+    return (responder ? responder(p) : {}) as T;
+  }
+
+  send(event: string, payload: unknown): void {
+    this.sent.push({ event, payload: (payload ?? {}) as Record<string, unknown> });
+  }
+
+  on(event: string, handler: (payload: unknown) => void): () => void {
+    let set = this.#handlers.get(event);
+    if (!set) {
+      set = new Set();
+      this.#handlers.set(event, set);
+    }
+    set.add(handler);
+    return () => set.delete(handler);
+  }
+
+  onStatus(handler: (status: ChannelStatus) => void): () => void {
+    this.#status.add(handler);
+    return () => this.#status.delete(handler);
+  }
+
+  /** A server → client event. */
+  push(event: string, payload: unknown): void {
+    for (const handler of [...(this.#handlers.get(event) ?? [])]) handler(payload);
+  }
+
+  drop(reason = 'transport close'): void {
+    this.connected = false;
+    this.#emitStatus({ type: 'disconnected', reason });
+  }
+
+  restore(): void {
+    this.connected = true;
+    this.#emitStatus({ type: 'connected' });
+  }
+
+  sentOf(event: string): Array<Record<string, unknown>> {
+    return this.sent.filter((s) => s.event === event).map((s) => s.payload);
+  }
+
+  listenerCount(): number {
+    let n = 0;
+    for (const set of this.#handlers.values()) n += set.size;
+    return n;
+  }
+
+  #emitStatus(status: ChannelStatus): void {
+    for (const handler of [...this.#status]) handler(status);
+  }
+}
+
+function user(id: number, name: string): UserJson {
+  return { id, fullName: name, userName: `u${id}` };
+}
+
+export class FakeApi implements RoomApi {
+  readonly me_: UserJson = user(1, 'Alice');
+  readonly room: RoomJson = { id: 7, title: 'Standup', code: 'abc-defg-hij', participants: [] };
+  /** Participants publishing before we join (they come back in the join reply). */
+  readonly others: ParticipantJson[] = [];
+  nextParticipantId = 100;
+  joins = 0;
+  readonly chats: MessageJson[] = [];
+
+  addOther(id: number, userId: number, name: string): ParticipantJson {
+    const p: ParticipantJson = { id, userId, roomId: this.room.id, user: user(userId, name) };
+    this.others.push(p);
+    return p;
+  }
+
+  async roomByCode(code: string): Promise<RoomJson> {
+    if (code !== this.room.code) throw new Error(`GET /rooms/${code}: not found`);
+    return { ...this.room, participants: [...this.others] };
+  }
+
+  async createRoom(title: string): Promise<RoomJson> {
+    return { ...this.room, title };
+  }
+
+  async joinRoom(roomId: number): Promise<RoomJson> {
+    if (roomId !== this.room.id) throw new Error('not found');
+    this.joins++;
+    const mine: ParticipantJson = {
+      id: this.nextParticipantId++,
+      userId: this.me_.id,
+      roomId,
+      user: this.me_,
+    };
+    return { ...this.room, participants: [...this.others, mine] };
+  }
+
+  async sendChat(roomId: number, data: string): Promise<MessageJson> {
+    const m: MessageJson = {
+      id: this.chats.length + 1,
+      data,
+      createdAt: '2025-01-01T00:00:00.000000',
+      createdById: this.me_.id,
+      roomId,
+      status: 0,
+      createdBy: this.me_,
+    };
+    this.chats.push(m);
+    return m;
+  }
+
+  async listChat(): Promise<MessageJson[]> {
+    return [...this.chats].reverse();
+  }
+
+  async me(): Promise<UserJson> {
+    return this.me_;
+  }
+}
+
+export interface FakeTrack {
+  id: string;
+  kind: 'audio' | 'video';
+}
+
+export class FakeMedia implements MediaController {
+  tracks: LocalTracksInfo = { audio: true, video: true };
+  offers = 0;
+  publisherOpen = false;
+  readonly subscribers = new Set<string>();
+  readonly answered: Array<{ targetId: string; offer: string }> = [];
+  readonly enabled = { audio: true, video: true };
+  screen: string | null = null;
+  closed = false;
+  readonly #onTrack = new Set<(e: RemoteTrackEvent) => void>();
+  readonly #onEnded = new Set<(e: RemoteTrackEvent) => void>();
+
+  localTracks(): LocalTracksInfo {
+    return this.tracks;
+  }
+
+  async createPublisherOffer(): Promise<string> {
+    this.publisherOpen = true;
+    return `publisher-offer-${++this.offers}`;
+  }
+
+  async applyPublisherAnswer(): Promise<void> {}
+
+  async renegotiatePublisher(): Promise<string> {
+    return `publisher-offer-${++this.offers}`;
+  }
+
+  async addPublisherCandidate(): Promise<void> {}
+
+  closePublisher(): void {
+    this.publisherOpen = false;
+  }
+
+  async answerSubscriber(targetId: string, offer: string): Promise<string> {
+    this.subscribers.add(targetId);
+    this.answered.push({ targetId, offer });
+    return `answer:${offer}`;
+  }
+
+  async addSubscriberCandidate(): Promise<void> {}
+
+  closeSubscriber(targetId: string): void {
+    this.subscribers.delete(targetId);
+  }
+
+  async startScreenShare(): Promise<string> {
+    this.screen = 'screen-track-1';
+    return this.screen;
+  }
+
+  stopScreenShare(): void {
+    this.screen = null;
+  }
+
+  screenStream(): MediaStream | null {
+    return null;
+  }
+
+  setTrackEnabled(kind: 'audio' | 'video', enabled: boolean): void {
+    this.enabled[kind] = enabled;
+  }
+
+  onRemoteTrack(handler: (event: RemoteTrackEvent) => void): void {
+    this.#onTrack.add(handler);
+  }
+
+  onRemoteTrackEnded(handler: (event: RemoteTrackEvent) => void): void {
+    this.#onEnded.add(handler);
+  }
+
+  /** A track arriving on the connection receiving `targetId`. */
+  remoteTrack(targetId: string, track: FakeTrack): void {
+    const e = { targetId, track: track as unknown as MediaStreamTrack, stream: {} as MediaStream };
+    for (const handler of this.#onTrack) handler(e);
+  }
+
+  async sampleStats(): Promise<StatsSample> {
+    return { at: 0, connections: {} };
+  }
+
+  close(): void {
+    this.closed = true;
+    this.publisherOpen = false;
+    this.subscribers.clear();
+  }
+}
+
+/** Lets pending promise chains (fake acks, answers) settle. */
+export async function settle(rounds = 20): Promise<void> {
+  for (let i = 0; i < rounds; i++) await new Promise((resolve) => setImmediate(resolve));
+}
+
+function setup(options: { reconnectTimeoutMs?: number; connectTimeoutMs?: number } = {}) {
+  const signalling = new FakeSignalling();
+  const api = new FakeApi();
+  const media = new FakeMedia();
+  const room = new Room({ signalling, api, media, ...options });
+  const states: RoomState[] = [];
+  const events: Array<{ type: string; payload: unknown }> = [];
+  room.on('stateChanged', ({ state }) => states.push(state));
+  for (const type of [
+    'participantJoined',
+    'participantLeft',
+    'trackAdded',
+    'trackRemoved',
+    'mediaStateChanged',
+    'chat',
+    'reconnecting',
+    'reconnected',
+    'error',
+  ] as const) {
+    room.on(type, (payload: unknown) => events.push({ type, payload }));
+  }
+  const eventsOf = (type: string) => events.filter((e) => e.type === type).map((e) => e.payload);
+  return { signalling, api, media, room, states, events, eventsOf };
+}
+
+describe('state machine', () => {
+  it('allows the documented transitions only', () => {
+    assert.ok(canTransition('idle', 'connecting'));
+    assert.ok(canTransition('connecting', 'joined'));
+    assert.ok(canTransition('joined', 'reconnecting'));
+    assert.ok(canTransition('reconnecting', 'joined'));
+    assert.ok(canTransition('reconnecting', 'left'));
+    assert.ok(!canTransition('idle', 'joined'));
+    assert.ok(!canTransition('left', 'connecting'));
+    assert.ok(!canTransition('joined', 'connecting'));
+  });
+});
+
+describe('Room (fake signalling server)', () => {
+  it('joins: REST join, publish with an offer (SFU), subscribe to who is already there', async () => {
+    const t = setup();
+    t.api.addOther(50, 2, 'Bob');
+    await t.room.join({ code: 'abc-defg-hij' });
+    assert.deepEqual(t.states, ['connecting', 'joined']);
+    assert.equal(t.room.localParticipant?.id, '100');
+    const [publish] = t.signalling.sentOf('room.publish');
+    assert.deepEqual(publish, {
+      sdp: 'publisher-offer-1',
+      roomId: '7',
+      participantId: '100',
+      isVideoEnabled: true,
+      isAudioEnabled: true,
+      isE2eeEnabled: false,
+      totalTracks: 2,
+      connectionType: 1,
+    });
+    await settle();
+    assert.deepEqual(t.signalling.sentOf('room.subscribe'), [
+      { targetId: '50', roomId: '7', participantId: '100' },
+    ]);
+    assert.deepEqual(t.signalling.sentOf('room.answer_subscriber'), [
+      { roomId: '7', targetId: '50', sdp: 'answer:server-offer:50', connectionType: 1 },
+    ]);
+    assert.deepEqual(
+      t.eventsOf('participantJoined').map((p) => (p as { name: string }).name),
+      ['Bob'],
+    );
+  });
+
+  it('fails as unreachable when the socket never connects, and ends in left', async () => {
+    const t = setup({ connectTimeoutMs: 50 });
+    t.signalling.reachable = false;
+    await assert.rejects(t.room.join({ code: 'abc-defg-hij' }), { code: 'unreachable' });
+    assert.deepEqual(t.states, ['connecting', 'left']);
+    assert.equal(t.api.joins, 0);
+    await assert.rejects(t.room.join({ code: 'abc-defg-hij' }), StateError);
+  });
+
+  it('follows the room: new participant, tracks, renegotiation in turn, media state, leave', async () => {
+    const t = setup();
+    await t.room.join({ code: 'abc-defg-hij', audio: false });
+    assert.equal(t.media.enabled.audio, false);
+    assert.equal(t.signalling.sentOf('room.publish')[0]!.isAudioEnabled, false);
+    t.signalling.push('room.new_participant', {
+      participant: { id: 51, userId: 3, roomId: 7, user: { id: 3, fullName: 'Carol', userName: 'c' } },
+      isMigrate: false,
+    });
+    await settle();
+    assert.deepEqual(t.media.answered, [{ targetId: '51', offer: 'server-offer:51' }]);
+    t.media.remoteTrack('51', { id: 'cam', kind: 'video' });
+    t.media.remoteTrack('51', { id: 'mic', kind: 'audio' });
+    assert.deepEqual(
+      t.eventsOf('trackAdded').map((e) => (e as { source: string; kind: string }).kind),
+      ['video', 'audio'],
+    );
+    t.signalling.push('room.subscriber_renegotiation', { targetId: '51', sdp: 'offer-2' });
+    t.signalling.push('room.subscriber_renegotiation', { targetId: '51', sdp: 'offer-3' });
+    await settle();
+    assert.deepEqual(
+      t.media.answered.map((a) => a.offer),
+      ['server-offer:51', 'offer-2', 'offer-3'],
+    );
+    // The screen track arrives before the event that names it: shown as camera, then moved.
+    t.media.remoteTrack('51', { id: 'scr', kind: 'video' });
+    t.signalling.push('room.screen_sharing', { participantId: '51', isSharing: true, screenTrackId: 'scr' });
+    const added = t.eventsOf('trackAdded') as Array<{ track: { id: string }; source: string }>;
+    assert.deepEqual(
+      added.map((e) => `${e.track.id}:${e.source}`),
+      ['cam:camera', 'mic:camera', 'scr:camera', 'scr:screen'],
+    );
+    t.signalling.push('room.screen_sharing', { participantId: '51', isSharing: false, screenTrackId: null });
+    const removed = t.eventsOf('trackRemoved') as Array<{ track: { id: string }; source: string }>;
+    assert.deepEqual(
+      removed.map((e) => `${e.track.id}:${e.source}`),
+      ['scr:camera', 'scr:screen'],
+    );
+    t.signalling.push('room.audio_enabled', { participantId: '51', isEnabled: false });
+    assert.equal(t.room.participants.get('51')?.state.audioEnabled, false);
+    t.signalling.push('room.participant_left', { targetId: '51' });
+    assert.equal(t.room.participants.size, 0);
+    assert.equal(t.media.subscribers.size, 0);
+    assert.equal((t.eventsOf('participantLeft')[0] as { name: string }).name, 'Carol');
+    await t.room.leave();
+    assert.deepEqual(t.states, ['connecting', 'joined', 'left']);
+    assert.deepEqual(t.signalling.sentOf('room.leave'), [{ roomId: '7' }]);
+    assert.equal(t.media.closed, true);
+    assert.equal(t.signalling.listenerCount(), 0, 'no socket listeners left behind');
+  });
+
+  it('finds the screen track when the server renames track ids (second video while sharing)', async () => {
+    const t = setup();
+    await t.room.join({ code: 'abc-defg-hij' });
+    t.signalling.push('room.new_participant', {
+      participant: { id: 52, userId: 4, roomId: 7, user: { id: 4, fullName: 'Dan', userName: 'd' } },
+      isMigrate: false,
+    });
+    await settle();
+    t.media.remoteTrack('52', { id: '0', kind: 'video' });
+    t.media.remoteTrack('52', { id: '1', kind: 'audio' });
+    t.signalling.push('room.screen_sharing', {
+      participantId: '52',
+      isSharing: true,
+      screenTrackId: 'real-id',
+    });
+    t.media.remoteTrack('52', { id: '2', kind: 'video' });
+    const added = t.eventsOf('trackAdded') as Array<{ track: { id: string }; source: string }>;
+    assert.deepEqual(
+      added.map((e) => `${e.track.id}:${e.source}`),
+      ['0:camera', '1:camera', '2:screen'],
+    );
+  });
+
+  it('sends local toggles and chat; chat events come back with isLocal', async () => {
+    const t = setup();
+    await t.room.join({ code: 'abc-defg-hij' });
+    await t.room.setMicrophoneEnabled(false);
+    await t.room.setCameraEnabled(false);
+    await t.room.raiseHand(true);
+    await t.room.startScreenShare();
+    assert.equal(t.media.enabled.audio, false);
+    assert.deepEqual(t.signalling.sentOf('room.audio_enabled'), [{ isEnabled: false }]);
+    assert.deepEqual(t.signalling.sentOf('room.video_enabled'), [{ isEnabled: false }]);
+    assert.deepEqual(t.signalling.sentOf('room.hand_raising'), [{ isRaising: true }]);
+    assert.deepEqual(t.signalling.sentOf('room.screen_sharing'), [
+      { isSharing: true, screenTrackId: 'screen-track-1' },
+    ]);
+    assert.deepEqual(t.signalling.sentOf('room.publisher_renegotiation'), [
+      { sdp: 'publisher-offer-2', roomId: '7', connectionType: 1 },
+    ]);
+    const sent = await t.room.sendChat('hello');
+    assert.equal(sent.isLocal, true);
+    t.signalling.push('chat.send', { ...t.api.chats[0], roomId: 7 });
+    assert.equal((t.eventsOf('chat')[0] as { text: string }).text, 'hello');
+  });
+
+  it('reconnects: reconnecting on a drop, room.reconnect, publish again, resubscribe, joined', async () => {
+    const t = setup();
+    t.api.addOther(50, 2, 'Bob');
+    await t.room.join({ code: 'abc-defg-hij' });
+    await t.room.raiseHand(true);
+    await settle();
+    t.media.remoteTrack('50', { id: 'cam', kind: 'video' });
+    t.signalling.drop();
+    assert.equal(t.room.state, 'reconnecting');
+    assert.equal(t.media.publisherOpen, false);
+    assert.equal(t.eventsOf('trackRemoved').length, 1, 'received tracks are gone with the socket');
+    assert.deepEqual(t.eventsOf('reconnecting'), [{ reason: 'transport close' }]);
+    t.signalling.sent.length = 0;
+    t.signalling.restore();
+    await settle();
+    assert.deepEqual(t.states, ['connecting', 'joined', 'reconnecting', 'joined']);
+    assert.deepEqual(
+      t.signalling.sent.map((s) => s.event),
+      ['room.reconnect', 'room.publish', 'room.hand_raising', 'room.subscribe', 'room.answer_subscriber'],
+    );
+    assert.deepEqual(t.signalling.sentOf('room.reconnect'), [{ roomId: '7', participantId: '100' }]);
+    assert.deepEqual(t.eventsOf('reconnected'), [{ participantId: '100', rejoined: false }]);
+    assert.equal(t.api.joins, 1);
+  });
+
+  it('joins again over REST when the server no longer knows the participant', async () => {
+    const t = setup();
+    await t.room.join({ code: 'abc-defg-hij' });
+    t.signalling.responders.set('room.reconnect', () => {
+      throw new SignallingError('room.reconnect', 'not_found', 'participant 100 not found');
+    });
+    t.signalling.drop();
+    t.signalling.restore();
+    await settle();
+    assert.equal(t.room.state, 'joined');
+    assert.equal(t.api.joins, 2);
+    assert.equal(t.room.localParticipant?.id, '101');
+    assert.equal(t.signalling.sentOf('room.publish').at(-1)!.participantId, '101');
+    assert.deepEqual(t.eventsOf('reconnected'), [{ participantId: '101', rejoined: true }]);
+  });
+
+  it('gives up after the reconnect timeout: left, with an error', async () => {
+    const t = setup({ reconnectTimeoutMs: 30 });
+    await t.room.join({ code: 'abc-defg-hij' });
+    t.signalling.drop();
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    assert.deepEqual(t.states, ['connecting', 'joined', 'reconnecting', 'left']);
+    assert.equal((t.eventsOf('error')[0] as { event: string }).event, 'reconnect');
+    t.signalling.restore();
+    await settle();
+    assert.equal(t.signalling.sentOf('room.reconnect').length, 0);
+  });
+
+  it('without camera and microphone it attaches with room.reconnect and only receives', async () => {
+    const t = setup();
+    t.media.tracks = { audio: false, video: false };
+    await t.room.join({ code: 'abc-defg-hij' });
+    assert.equal(t.signalling.sentOf('room.publish').length, 0);
+    assert.deepEqual(t.signalling.sentOf('room.reconnect'), [{ roomId: '7', participantId: '100' }]);
+    assert.equal(t.room.state, 'joined');
+  });
+});

@@ -1,0 +1,675 @@
+import { Emitter } from './emitter.ts';
+import { type MediaController, type PublishOptions, type RemoteTrackEvent, sourceOf } from './media.ts';
+import type { RoomApi } from './rest.ts';
+import { type ChannelStatus, type SignallingChannel, SignallingError } from './signalling.ts';
+import { StateMachine } from './state.ts';
+import { type ConnectionStats, computeStats } from './stats.ts';
+import {
+  type ChatMessage,
+  defaultMediaState,
+  type MediaState,
+  type MessageJson,
+  type Participant,
+  type ParticipantJson,
+  type RoomEvents,
+  type RoomJson,
+  type RoomState,
+  type SubscribeReply,
+  type TrackInfo,
+  type TrackSource,
+} from './types.ts';
+
+/** SFU mode (Waterbus connectionType 1): the server answers our offer and offers us each remote participant. */
+const SFU = 1;
+
+export interface RoomOptions {
+  signalling: SignallingChannel;
+  api: RoomApi;
+  media: MediaController;
+  publish?: Partial<PublishOptions>;
+  /** Give up (state `left`, error event) when the connection has not come back by then. Default 60 s. */
+  reconnectTimeoutMs?: number;
+  /** How long to wait for the socket before a join fails as "server unreachable". Default 10 s. */
+  connectTimeoutMs?: number;
+}
+
+export interface JoinOptions {
+  /** A room code (GET /rooms/:code). */
+  code?: string;
+  /** Or the room's numeric id. */
+  roomId?: number;
+  /** Without code or id: create a room with this title (the caller becomes host). */
+  title?: string;
+  password?: string;
+  /** Initial state of the microphone and camera (default on). */
+  audio?: boolean;
+  video?: boolean;
+}
+
+type TrackRecord = TrackInfo;
+
+/**
+ * A call in one room, Waterbus SFU flow: REST join (creates our participant), `room.publish` with
+ * our offer (ack: the answer), `room.subscribe` for each other participant (ack: the server's
+ * offer) answered with `room.answer_subscriber`, `room.subscriber_renegotiation` answered the same
+ * way, media state and chat events. After a socket drop it sends `room.reconnect` (or joins again
+ * over REST when the participant is gone), publishes again and resubscribes.
+ */
+export class Room extends Emitter<RoomEvents> {
+  readonly #signalling: SignallingChannel;
+  readonly #api: RoomApi;
+  readonly #media: MediaController;
+  readonly #publishOptions: PublishOptions;
+  readonly #reconnectTimeoutMs: number;
+  readonly #connectTimeoutMs: number;
+  readonly #machine: StateMachine;
+  readonly #participants = new Map<string, Participant>();
+  readonly #tracks = new Map<string, TrackRecord[]>();
+  readonly #answers = new Map<string, Promise<void>>();
+  readonly #subscribed = new Set<string>();
+  /** The first video track of each subscription: the camera. */
+  readonly #cameraVideo = new Map<string, MediaStreamTrack>();
+  readonly #offs: Array<() => void> = [];
+  #room: RoomJson | null = null;
+  #password: string | undefined;
+  #local: Participant | null = null;
+  #resuming: Promise<void> | null = null;
+  #reconnectTimer: ReturnType<typeof setTimeout> | null = null;
+  #lastStats: Awaited<ReturnType<MediaController['sampleStats']>> | null = null;
+  #screenTrackId: string | null = null;
+
+  constructor(options: RoomOptions) {
+    super();
+    this.#signalling = options.signalling;
+    this.#api = options.api;
+    this.#media = options.media;
+    this.#publishOptions = { simulcast: true, codec: 'VP8', ...options.publish };
+    this.#reconnectTimeoutMs = options.reconnectTimeoutMs ?? 60_000;
+    this.#connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
+    this.#machine = new StateMachine((state, previous) => this.emit('stateChanged', { state, previous }));
+  }
+
+  get state(): RoomState {
+    return this.#machine.state;
+  }
+
+  get roomId(): number | null {
+    return this.#room?.id ?? null;
+  }
+
+  get code(): string | null {
+    return this.#room?.code ?? null;
+  }
+
+  get title(): string | null {
+    return this.#room?.title ?? null;
+  }
+
+  get localParticipant(): Participant | null {
+    return this.#local;
+  }
+
+  /** The other participants, by participant id. */
+  get participants(): ReadonlyMap<string, Participant> {
+    return this.#participants;
+  }
+
+  /** The screen we share, while we do. */
+  get localScreenStream(): MediaStream | null {
+    return this.#media.screenStream();
+  }
+
+  tracksOf(participantId: string): readonly TrackInfo[] {
+    return this.#tracks.get(participantId) ?? [];
+  }
+
+  async join(options: JoinOptions = {}): Promise<void> {
+    this.#machine.to('connecting');
+    this.#listen();
+    try {
+      await this.#waitConnected();
+      const room = options.roomId
+        ? { id: options.roomId }
+        : options.code
+          ? await this.#api.roomByCode(options.code)
+          : await this.#api.createRoom(options.title ?? 'Meeting', options.password);
+      this.#password = options.password;
+      const [me, joined] = await Promise.all([this.#api.me(), this.#api.joinRoom(room.id, options.password)]);
+      this.#room = joined;
+      const mine = [...joined.participants].reverse().find((p) => p.userId === me.id);
+      if (!mine) throw new Error('bbmeet: the join reply does not hold our participant');
+      const state = defaultMediaState();
+      state.audioEnabled = options.audio ?? true;
+      state.videoEnabled = options.video ?? true;
+      this.#local = {
+        id: String(mine.id),
+        userId: me.id,
+        name: me.fullName ?? me.userName,
+        isLocal: true,
+        state,
+      };
+      this.#media.setTrackEnabled('audio', state.audioEnabled);
+      this.#media.setTrackEnabled('video', state.videoEnabled);
+      await this.#publish();
+      this.#machine.to('joined');
+      for (const p of joined.participants) if (p.id !== mine.id) this.#addParticipant(p);
+    } catch (err) {
+      this.#teardown();
+      this.#machine.tryTo('left');
+      throw err;
+    }
+  }
+
+  async leave(): Promise<void> {
+    if (this.#machine.is('left')) return;
+    if (this.#machine.is('joined', 'reconnecting') && this.#signalling.connected && this.#room) {
+      await this.#signalling.request('room.leave', { roomId: String(this.#room.id) }, 3000).catch(() => {});
+    }
+    this.#teardown();
+    this.#machine.tryTo('left');
+  }
+
+  async setMicrophoneEnabled(enabled: boolean): Promise<void> {
+    await this.#setLocalState('audio', enabled);
+  }
+
+  async setCameraEnabled(enabled: boolean): Promise<void> {
+    await this.#setLocalState('video', enabled);
+  }
+
+  async raiseHand(raised: boolean): Promise<void> {
+    const local = this.#requireLocal();
+    local.state.handRaising = raised;
+    this.emit('mediaStateChanged', { participant: local, changed: ['handRaising'] });
+    if (this.#machine.is('joined'))
+      await this.#signalling.request('room.hand_raising', { isRaising: raised });
+  }
+
+  /** Shares the screen (the browser asks which one); resolves once the others are offered it. */
+  async startScreenShare(): Promise<void> {
+    const local = this.#requireLocal();
+    if (this.#screenTrackId) return;
+    const trackId = await this.#media.startScreenShare(() => void this.stopScreenShare().catch(() => {}));
+    this.#screenTrackId = trackId;
+    local.state.screenSharing = true;
+    local.state.screenTrackId = trackId;
+    this.emit('mediaStateChanged', { participant: local, changed: ['screenSharing', 'screenTrackId'] });
+    if (!this.#machine.is('joined')) return;
+    await this.#signalling.request('room.screen_sharing', { isSharing: true, screenTrackId: trackId });
+    await this.#renegotiatePublisher();
+  }
+
+  async stopScreenShare(): Promise<void> {
+    const local = this.#requireLocal();
+    if (!this.#screenTrackId) return;
+    this.#screenTrackId = null;
+    this.#media.stopScreenShare();
+    local.state.screenSharing = false;
+    local.state.screenTrackId = null;
+    this.emit('mediaStateChanged', { participant: local, changed: ['screenSharing', 'screenTrackId'] });
+    if (!this.#machine.is('joined')) return;
+    await this.#signalling.request('room.screen_sharing', { isSharing: false });
+    await this.#renegotiatePublisher();
+  }
+
+  /** Sends a chat message (REST); it comes back to everyone, us included, as a `chat` event. */
+  async sendChat(text: string): Promise<ChatMessage> {
+    const room = this.#room;
+    if (!room) throw new Error('bbmeet: not in a room');
+    return this.#chatMessage(await this.#api.sendChat(room.id, text));
+  }
+
+  /** The latest messages of the room, oldest first. */
+  async chatHistory(limit = 50): Promise<ChatMessage[]> {
+    const room = this.#room;
+    if (!room) return [];
+    const messages = await this.#api.listChat(room.id, limit);
+    return messages.reverse().map((m) => this.#chatMessage(m));
+  }
+
+  /** Bitrate, resolution, RTT and loss per connection since the previous call ('local' = what we send). */
+  async getStats(): Promise<Record<string, ConnectionStats>> {
+    const sample = await this.#media.sampleStats();
+    const stats = computeStats(this.#lastStats, sample);
+    this.#lastStats = sample;
+    return stats;
+  }
+
+  // ── join, publish, subscribe ─────────────────────────────────────────────────────────────
+
+  #waitConnected(): Promise<void> {
+    if (this.#signalling.connected) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      let lastError = '';
+      const timer = setTimeout(() => {
+        off();
+        reject(
+          new SignallingError(
+            'connect',
+            'unreachable',
+            `server unreachable${lastError ? ` (${lastError})` : ''}`,
+          ),
+        );
+      }, this.#connectTimeoutMs);
+      const off = this.#signalling.onStatus((status) => {
+        if (status.type === 'connected') {
+          clearTimeout(timer);
+          off();
+          resolve();
+        } else if (status.type === 'connect_error') {
+          lastError = status.message;
+          // A refused token will not get better by waiting.
+          if (/token|authori[sz]ation/i.test(status.message)) {
+            clearTimeout(timer);
+            off();
+            reject(new SignallingError('connect', 'unauthenticated', status.message));
+          }
+        }
+      });
+      this.#signalling.open();
+    });
+  }
+
+  async #publish(): Promise<void> {
+    const room = this.#requireRoom();
+    const local = this.#requireLocal();
+    const tracks = this.#media.localTracks();
+    const total = Number(tracks.audio) + Number(tracks.video) + Number(this.#screenTrackId !== null);
+    if (total === 0) {
+      // Nothing to send: attach this socket to the participant so that we receive the room's events
+      // and may subscribe (the server's room.reconnect does exactly that).
+      await this.#signalling.request('room.reconnect', {
+        roomId: String(room.id),
+        participantId: local.id,
+      });
+      return;
+    }
+    const offer = await this.#media.createPublisherOffer(this.#publishOptions);
+    const reply = await this.#signalling.request<{ sdp: string }>('room.publish', {
+      sdp: offer,
+      roomId: String(room.id),
+      participantId: local.id,
+      isVideoEnabled: tracks.video && local.state.videoEnabled,
+      isAudioEnabled: tracks.audio && local.state.audioEnabled,
+      isE2eeEnabled: false,
+      totalTracks: total,
+      connectionType: SFU,
+    });
+    await this.#media.applyPublisherAnswer(reply.sdp);
+    // The server starts every publisher with hand down and no screen: say so again if needed.
+    if (this.#screenTrackId) {
+      await this.#signalling.request('room.screen_sharing', {
+        isSharing: true,
+        screenTrackId: this.#screenTrackId,
+      });
+    }
+    if (local.state.handRaising) await this.#signalling.request('room.hand_raising', { isRaising: true });
+  }
+
+  async #renegotiatePublisher(): Promise<void> {
+    const room = this.#requireRoom();
+    const offer = await this.#media.renegotiatePublisher();
+    const reply = await this.#signalling.request<{ sdp: string }>('room.publisher_renegotiation', {
+      sdp: offer,
+      roomId: String(room.id),
+      connectionType: SFU,
+    });
+    await this.#media.applyPublisherAnswer(reply.sdp);
+  }
+
+  #addParticipant(json: ParticipantJson): void {
+    const id = String(json.id);
+    if (id === this.#local?.id) return;
+    let participant = this.#participants.get(id);
+    if (!participant) {
+      participant = {
+        id,
+        userId: json.userId,
+        name: json.user?.fullName ?? json.user?.userName ?? `Participant ${id}`,
+        isLocal: false,
+        state: defaultMediaState(),
+      };
+      this.#participants.set(id, participant);
+      this.emit('participantJoined', participant);
+    }
+    void this.#subscribe(id);
+  }
+
+  #removeParticipant(id: string): void {
+    this.#cameraVideo.delete(id);
+    this.#media.closeSubscriber(id);
+    this.#subscribed.delete(id);
+    this.#answers.delete(id);
+    for (const track of this.#tracks.get(id) ?? []) this.emit('trackRemoved', track);
+    this.#tracks.delete(id);
+    const participant = this.#participants.get(id);
+    if (!participant) return;
+    this.#participants.delete(id);
+    this.emit('participantLeft', participant);
+  }
+
+  /** Subscribes to `targetId` (a fresh connection when there was one already). */
+  async #subscribe(targetId: string): Promise<void> {
+    const room = this.#requireRoom();
+    const local = this.#requireLocal();
+    if (this.#subscribed.has(targetId)) this.#dropSubscription(targetId);
+    this.#subscribed.add(targetId);
+    try {
+      const reply = await this.#signalling.request<SubscribeReply>('room.subscribe', {
+        targetId,
+        roomId: String(room.id),
+        participantId: local.id,
+      });
+      const participant = this.#participants.get(targetId);
+      if (participant) {
+        Object.assign(participant.state, {
+          videoEnabled: reply.videoEnabled,
+          audioEnabled: reply.audioEnabled,
+          screenSharing: reply.isScreenSharing,
+          screenTrackId: reply.isScreenSharing ? reply.screenTrackId : null,
+          handRaising: reply.isHandRaising,
+          cameraType: reply.cameraType,
+        } satisfies Partial<MediaState>);
+        this.emit('mediaStateChanged', {
+          participant,
+          changed: ['videoEnabled', 'audioEnabled', 'screenSharing', 'screenTrackId', 'handRaising'],
+        });
+      }
+      await this.#answerInTurn(targetId, reply.offer);
+    } catch (err) {
+      this.#subscribed.delete(targetId);
+      // The target left or stopped publishing meanwhile: its participant_left follows or came already.
+      if (err instanceof SignallingError && err.code === 'not_found') return;
+      if (this.#machine.is('joined')) this.#reportError(err, 'room.subscribe');
+    }
+  }
+
+  #dropSubscription(targetId: string): void {
+    this.#cameraVideo.delete(targetId);
+    this.#media.closeSubscriber(targetId);
+    this.#answers.delete(targetId);
+    for (const track of this.#tracks.get(targetId) ?? []) this.emit('trackRemoved', track);
+    this.#tracks.delete(targetId);
+  }
+
+  /** Offers for one target are answered one after the other (each answer needs the previous one applied). */
+  #answerInTurn(targetId: string, offer: string): Promise<void> {
+    const previous = this.#answers.get(targetId) ?? Promise.resolve();
+    const next = previous
+      .catch(() => undefined)
+      .then(async () => {
+        const room = this.#requireRoom();
+        const sdp = await this.#media.answerSubscriber(targetId, offer);
+        await this.#signalling.request('room.answer_subscriber', {
+          roomId: String(room.id),
+          targetId,
+          sdp,
+          connectionType: SFU,
+        });
+      });
+    this.#answers.set(targetId, next);
+    return next;
+  }
+
+  // ── events from the server and the media layer ───────────────────────────────────────────
+
+  #listen(): void {
+    const s = this.#signalling;
+    const on = (event: string, handler: (payload: never) => void) =>
+      this.#offs.push(s.on(event, handler as (payload: unknown) => void));
+    this.#offs.push(s.onStatus((status) => this.#onStatus(status)));
+    on('room.new_participant', (msg: { participant: ParticipantJson }) => {
+      if (!this.#machine.is('joined')) return;
+      const id = String(msg.participant.id);
+      // A participant that published again (reconnected) gets a fresh subscription.
+      if (this.#participants.has(id)) void this.#subscribe(id);
+      else this.#addParticipant(msg.participant);
+    });
+    on('room.participant_left', (msg: { targetId: string | number }) => {
+      this.#removeParticipant(String(msg.targetId));
+    });
+    on('room.subscriber_renegotiation', (msg: { targetId: string | number; sdp: string }) => {
+      const targetId = String(msg.targetId);
+      if (!this.#subscribed.has(targetId)) return;
+      this.#answerInTurn(targetId, msg.sdp).catch((err: unknown) =>
+        this.#reportError(err, 'room.subscriber_renegotiation'),
+      );
+    });
+    on('room.publisher_candidate', (msg: RTCIceCandidateInit) => {
+      void this.#media.addPublisherCandidate(msg);
+    });
+    on('room.subscriber_candidate', (msg: { targetId: string | number; candidate: RTCIceCandidateInit }) => {
+      void this.#media.addSubscriberCandidate(String(msg.targetId), msg.candidate);
+    });
+    on('room.video_enabled', (msg: { participantId: string | number; isEnabled: boolean }) =>
+      this.#remoteState(msg.participantId, { videoEnabled: msg.isEnabled }),
+    );
+    on('room.audio_enabled', (msg: { participantId: string | number; isEnabled: boolean }) =>
+      this.#remoteState(msg.participantId, { audioEnabled: msg.isEnabled }),
+    );
+    on('room.hand_raising', (msg: { participantId: string | number; isRaising: boolean }) =>
+      this.#remoteState(msg.participantId, { handRaising: msg.isRaising }),
+    );
+    on('room.camera_type', (msg: { participantId: string | number; type: number }) =>
+      this.#remoteState(msg.participantId, { cameraType: msg.type }),
+    );
+    on(
+      'room.screen_sharing',
+      (msg: { participantId: string | number; isSharing: boolean; screenTrackId?: string | null }) =>
+        this.#remoteState(msg.participantId, {
+          screenSharing: msg.isSharing,
+          screenTrackId: msg.isSharing ? (msg.screenTrackId ?? null) : null,
+        }),
+    );
+    on('chat.send', (msg: MessageJson) => {
+      if (this.#room && String(msg.roomId) === String(this.#room.id))
+        this.emit('chat', this.#chatMessage(msg));
+    });
+    on('system.error', (msg: { event?: string; code?: string; message?: string }) => {
+      this.emit('error', {
+        code: msg.code ?? 'unknown',
+        message: msg.message ?? 'server error',
+        ...(msg.event ? { event: msg.event } : {}),
+      });
+    });
+    this.#media.onRemoteTrack((e) => this.#onRemoteTrack(e));
+    this.#media.onRemoteTrackEnded((e) => this.#onRemoteTrackEnded(e));
+  }
+
+  #onRemoteTrack(e: RemoteTrackEvent): void {
+    const participant = this.#participants.get(e.targetId);
+    if (!participant) return;
+    const kind = e.track.kind === 'audio' ? 'audio' : 'video';
+    const screenId = participant.state.screenTrackId;
+    if (kind === 'video' && !this.#cameraVideo.has(e.targetId) && e.track.id !== screenId) {
+      this.#cameraVideo.set(e.targetId, e.track);
+    }
+    const source = this.#sourceOf(participant, e.track);
+    const record: TrackRecord = { participantId: e.targetId, kind, source, track: e.track, stream: e.stream };
+    const list = this.#tracks.get(e.targetId) ?? [];
+    if (list.some((t) => t.track === e.track)) return;
+    list.push(record);
+    this.#tracks.set(e.targetId, list);
+    this.emit('trackAdded', record);
+  }
+
+  #onRemoteTrackEnded(e: RemoteTrackEvent): void {
+    const list = this.#tracks.get(e.targetId);
+    const index = list?.findIndex((t) => t.track === e.track) ?? -1;
+    if (!list || index < 0) return;
+    const [record] = list.splice(index, 1);
+    this.emit('trackRemoved', record!);
+  }
+
+  #remoteState(participantId: string | number, change: Partial<MediaState>): void {
+    const participant = this.#participants.get(String(participantId));
+    if (!participant) return;
+    Object.assign(participant.state, change);
+    this.emit('mediaStateChanged', {
+      participant,
+      changed: Object.keys(change) as Array<keyof MediaState>,
+    });
+    if ('screenSharing' in change) this.#reclassifyTracks(participant);
+  }
+
+  /**
+   * Camera or screen: the track named by `room.screen_sharing`, else (the server may not keep the
+   * publisher's track ids) any video track but the subscription's first while the participant shares.
+   */
+  #sourceOf(participant: Participant, track: MediaStreamTrack): TrackSource {
+    if (track.kind !== 'video') return 'camera';
+    if (sourceOf(track.id, participant.state.screenTrackId) === 'screen') return 'screen';
+    const camera = this.#cameraVideo.get(participant.id);
+    if (!camera || camera === track) return 'camera';
+    return participant.state.screenSharing ? 'screen' : 'camera';
+  }
+
+  /** A screen track may arrive before the `room.screen_sharing` that names it, or outlive it. */
+  #reclassifyTracks(participant: Participant): void {
+    const list = this.#tracks.get(participant.id) ?? [];
+    for (const [i, record] of list.entries()) {
+      if (record.kind !== 'video') continue;
+      const source = this.#sourceOf(participant, record.track);
+      if (source === record.source) continue;
+      this.emit('trackRemoved', record);
+      if (record.source === 'screen') {
+        // Sharing stopped: the screen track goes away (its section becomes inactive).
+        list.splice(i, 1);
+        this.#reclassifyTracks(participant);
+        return;
+      }
+      const updated = { ...record, source };
+      list[i] = updated;
+      this.emit('trackAdded', updated);
+    }
+  }
+
+  #onStatus(status: ChannelStatus): void {
+    if (status.type === 'disconnected' && this.#machine.is('joined')) {
+      this.#machine.to('reconnecting');
+      this.emit('reconnecting', { reason: status.reason });
+      // The server closed our media when the socket dropped; the tracks we received are gone.
+      this.#media.closePublisher();
+      for (const id of [...this.#subscribed]) this.#dropSubscription(id);
+      this.#subscribed.clear();
+      this.#reconnectTimer = setTimeout(() => this.#giveUp(), this.#reconnectTimeoutMs);
+    } else if (status.type === 'connected' && this.#machine.is('reconnecting')) {
+      this.#resuming ??= this.#resume().finally(() => {
+        this.#resuming = null;
+      });
+    }
+  }
+
+  /** Back on a new socket: take the participant back (or join again), publish, resubscribe. */
+  async #resume(): Promise<void> {
+    const room = this.#requireRoom();
+    const local = this.#requireLocal();
+    let rejoined = false;
+    try {
+      try {
+        await this.#signalling.request('room.reconnect', {
+          roomId: String(room.id),
+          participantId: local.id,
+        });
+      } catch (err) {
+        if (!(err instanceof SignallingError) || err.code === 'timeout') throw err;
+        // The participant is gone (grace period over) or refused: join again as a new participant.
+        const joined = await this.#api.joinRoom(room.id, this.#password);
+        const mine = [...joined.participants].reverse().find((p) => p.userId === local.userId);
+        if (!mine) throw new Error('bbmeet: the join reply does not hold our participant');
+        local.id = String(mine.id);
+        rejoined = true;
+      }
+      await this.#publish();
+      if (!this.#machine.is('reconnecting')) return;
+      const current = await this.#api.roomByCode(room.code ?? String(room.id)).catch(() => null);
+      this.#clearReconnectTimer();
+      this.#machine.to('joined');
+      const present = new Set(current?.participants.map((p) => String(p.id)) ?? this.#participants.keys());
+      for (const id of [...this.#participants.keys()]) if (!present.has(id)) this.#removeParticipant(id);
+      for (const p of current?.participants ?? []) {
+        if (String(p.id) === local.id || p.status === 1) continue;
+        if (this.#participants.has(String(p.id))) void this.#subscribe(String(p.id));
+        else this.#addParticipant(p);
+      }
+      for (const id of this.#participants.keys()) if (!this.#subscribed.has(id)) void this.#subscribe(id);
+      this.emit('reconnected', { participantId: local.id, rejoined });
+    } catch (err) {
+      // Dropped again while resuming: the next `connected` tries again. Anything else is fatal.
+      if (err instanceof SignallingError && err.code === 'timeout') return;
+      if (!this.#signalling.connected) return;
+      this.#reportError(err, 'room.reconnect');
+      this.#teardown();
+      this.#machine.tryTo('left');
+    }
+  }
+
+  #giveUp(): void {
+    if (!this.#machine.is('reconnecting')) return;
+    this.emit('error', {
+      code: 'unavailable',
+      message: 'the connection did not come back',
+      event: 'reconnect',
+    });
+    this.#teardown();
+    this.#machine.tryTo('left');
+  }
+
+  #clearReconnectTimer(): void {
+    if (this.#reconnectTimer) clearTimeout(this.#reconnectTimer);
+    this.#reconnectTimer = null;
+  }
+
+  // ── local state ──────────────────────────────────────────────────────────────────────────
+
+  async #setLocalState(kind: 'audio' | 'video', enabled: boolean): Promise<void> {
+    const local = this.#requireLocal();
+    const key = kind === 'audio' ? 'audioEnabled' : 'videoEnabled';
+    local.state[key] = enabled;
+    this.#media.setTrackEnabled(kind, enabled);
+    this.emit('mediaStateChanged', { participant: local, changed: [key] });
+    if (this.#machine.is('joined')) {
+      await this.#signalling.request(kind === 'audio' ? 'room.audio_enabled' : 'room.video_enabled', {
+        isEnabled: enabled,
+      });
+    }
+  }
+
+  #chatMessage(m: MessageJson): ChatMessage {
+    return {
+      id: m.id,
+      text: m.data,
+      senderUserId: m.createdById,
+      senderName: m.createdBy?.fullName ?? m.createdBy?.userName ?? `User ${m.createdById}`,
+      createdAt: m.createdAt,
+      isLocal: m.createdById === this.#local?.userId,
+    };
+  }
+
+  #reportError(err: unknown, event: string): void {
+    const code = err instanceof SignallingError ? err.code : 'internal';
+    const message = err instanceof Error ? err.message : String(err);
+    this.emit('error', { code, message, event });
+  }
+
+  #requireRoom(): RoomJson {
+    if (!this.#room) throw new Error('bbmeet: not in a room');
+    return this.#room;
+  }
+
+  #requireLocal(): Participant {
+    if (!this.#local) throw new Error('bbmeet: join a room first');
+    return this.#local;
+  }
+
+  #teardown(): void {
+    this.#clearReconnectTimer();
+    for (const off of this.#offs.splice(0)) off();
+    this.#media.close();
+    this.#subscribed.clear();
+    this.#answers.clear();
+    this.#tracks.clear();
+    this.#cameraVideo.clear();
+    this.#participants.clear();
+  }
+}

@@ -1,0 +1,119 @@
+/**
+ * Wire shapes the SDK reads (Waterbus REST JSON and socket payloads) and the public types of the
+ * SDK. Only the fields the SDK uses are typed; the server sends more.
+ */
+
+export interface UserJson {
+  id: number;
+  fullName: string | null;
+  userName: string;
+  avatar?: string | null;
+}
+
+export interface ParticipantJson {
+  id: number;
+  userId: number;
+  roomId: number;
+  status?: number;
+  user: UserJson | null;
+}
+
+export interface RoomJson {
+  id: number;
+  title: string;
+  code: string;
+  participants: ParticipantJson[];
+}
+
+export interface MessageJson {
+  id: number;
+  data: string;
+  createdAt: string;
+  createdById: number;
+  roomId: number | string;
+  status: number;
+  createdBy: UserJson | null;
+}
+
+/** `room.answer_subscriber` (also the ack of `room.subscribe`). */
+export interface SubscribeReply {
+  targetId: string | number;
+  offer: string;
+  cameraType: number;
+  videoEnabled: boolean;
+  audioEnabled: boolean;
+  isScreenSharing: boolean;
+  isHandRaising: boolean;
+  isE2eeEnabled: boolean;
+  videoCodec: string;
+  screenTrackId: string | null;
+}
+
+/** What the SDK knows of a participant's media (from the server's media-state events). */
+export interface MediaState {
+  videoEnabled: boolean;
+  audioEnabled: boolean;
+  screenSharing: boolean;
+  screenTrackId: string | null;
+  handRaising: boolean;
+  cameraType: number;
+}
+
+export function defaultMediaState(): MediaState {
+  return {
+    videoEnabled: true,
+    audioEnabled: true,
+    screenSharing: false,
+    screenTrackId: null,
+    handRaising: false,
+    cameraType: 0,
+  };
+}
+
+export interface Participant {
+  /** The participant id (participants.id, as a decimal string, as on the socket). */
+  id: string;
+  userId: number | null;
+  name: string;
+  isLocal: boolean;
+  state: MediaState;
+}
+
+export type TrackSource = 'camera' | 'screen';
+
+export interface TrackInfo {
+  participantId: string;
+  kind: 'audio' | 'video';
+  source: TrackSource;
+  track: MediaStreamTrack;
+  stream: MediaStream;
+}
+
+export interface ChatMessage {
+  id: number;
+  text: string;
+  senderUserId: number;
+  senderName: string;
+  createdAt: string;
+  /** True when the local user sent it. */
+  isLocal: boolean;
+}
+
+export type RoomState = 'idle' | 'connecting' | 'joined' | 'reconnecting' | 'left';
+
+export type VideoCodec = 'VP8' | 'H264' | 'VP9';
+
+/** Every event a Room emits, with its payload. */
+export interface RoomEvents {
+  stateChanged: { state: RoomState; previous: RoomState };
+  participantJoined: Participant;
+  participantLeft: Participant;
+  trackAdded: TrackInfo;
+  trackRemoved: TrackInfo;
+  mediaStateChanged: { participant: Participant; changed: Array<keyof MediaState> };
+  chat: ChatMessage;
+  reconnecting: { reason: string };
+  reconnected: { participantId: string; rejoined: boolean };
+  /** Something went wrong that the SDK could not hide (server refusal, media failure). */
+  error: { code: string; message: string; event?: string };
+}
