@@ -97,7 +97,7 @@ async function runStart(env: NodeJS.ProcessEnv): Promise<number> {
       database: config.database.url ? 'postgresql' : config.database.sqlitePath,
       startupMs: Math.round(performance.now() - startedMs),
     },
-    `bbmeet ready: open ${server.url}/docs for the API, health at ${server.url}/healthz`,
+    `bbmeet ready: open ${server.url}/ for a meeting (demo page), ${server.url}/docs for the API, health at ${server.url}/healthz`,
   );
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {

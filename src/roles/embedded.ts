@@ -1,5 +1,7 @@
 import { hostname } from 'node:os';
 import { apiRoutes, createHttpServer, registerDocs } from '../api/index.ts';
+import { guestLoginEnabled, guestRoutes } from '../api/routes/guest.ts';
+import { registerWebApp } from '../api/routes/web-app.ts';
 import type { Config } from '../config.ts';
 import type { Logger } from '../lib/logger.ts';
 import { Metrics } from '../lib/metrics.ts';
@@ -53,7 +55,7 @@ export async function startEmbedded(
     broadcaster: { toRoom: (...args: Parameters<RoomBroadcaster['toRoom']>) => broadcaster.toRoom(...args) },
     logger: logger.child({ component: 'api' }),
   };
-  const routes = apiRoutes(deps);
+  const routes = [...apiRoutes(deps), ...(guestLoginEnabled(process.env) ? guestRoutes(deps) : [])];
   const app = await createHttpServer({
     deps,
     routes,
@@ -66,6 +68,7 @@ export async function startEmbedded(
     readinessChecks: [{ name: 'database', check: () => store.ping() }],
   });
   registerDocs(app, routes);
+  registerWebApp(app);
   const signalling = createSignalling({
     httpServer: app.server,
     store,
