@@ -1,0 +1,204 @@
+/// <reference lib="dom" />
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { CHROMIUM_PATH } from '../support/browser.ts';
+
+/** Screenshots of the demo tests (gitignored with test-results/). */
+export const SCREENSHOT_DIR = path.resolve(import.meta.dirname, '../../test-results/sdk');
+
+/**
+ * Debian's Chromium for the demo page: fake camera and microphone, permission prompts accepted,
+ * getDisplayMedia answered with the (virtual) entire screen, and autoplay with sound allowed
+ * (a real user clicks Join; an autojoin page has no gesture).
+ */
+export async function launchDemoBrowser(): Promise<{
+  browser: Browser;
+  newContext(): Promise<BrowserContext>;
+  close(): Promise<void>;
+}> {
+  if (!existsSync(CHROMIUM_PATH)) throw new Error(`Chromium not found at ${CHROMIUM_PATH}`);
+  const userDataDir = await mkdtemp(path.join(tmpdir(), 'bbmeet-sdk-chromium-'));
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    headless: true,
+    env: { ...process.env, TMPDIR: userDataDir },
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--use-fake-device-for-media-stream',
+      '--use-fake-ui-for-media-stream',
+      '--auto-select-desktop-capture-source=Entire screen',
+      '--autoplay-policy=no-user-gesture-required',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-quic',
+      // Several call pages share two cores: keep hidden pages running at full speed.
+      '--disable-background-timer-throttling',
+      '--disable-renderer-backgrounding',
+      '--disable-backgrounding-occluded-windows',
+    ],
+  });
+  return {
+    browser,
+    newContext: () =>
+      browser.newContext({ permissions: ['camera', 'microphone'], viewport: { width: 1280, height: 720 } }),
+    async close() {
+      await browser.close();
+      await rm(userDataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface DemoOptions {
+  room: string;
+  name: string;
+  /** Capture height (the page's ?res=), small by default: several pages share two cores. */
+  res?: number;
+  simulcast?: boolean;
+}
+
+/** Opens `/?room&name&autojoin=1` and waits until the page is in the call. */
+export async function openDemo(context: BrowserContext, baseUrl: string, o: DemoOptions): Promise<Page> {
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (err) => errors.push(err.message));
+  const query = new URLSearchParams({
+    room: o.room,
+    name: o.name,
+    autojoin: '1',
+    res: String(o.res ?? 180),
+    ...(o.simulcast === false ? { simulcast: '0' } : {}),
+  });
+  await page.goto(`${baseUrl}/?${query}`);
+  try {
+    await page.waitForSelector('body[data-state="joined"]', { timeout: 20_000 });
+  } catch (err) {
+    const lobbyError = await page.textContent('#lobby-error').catch(() => null);
+    throw new Error(`${o.name} did not join: ${lobbyError ?? ''} ${errors.join('; ')} (${String(err)})`);
+  }
+  return page;
+}
+
+export interface TileView {
+  name: string;
+  participant: string;
+  source: string;
+  local: boolean;
+  muted: boolean;
+  hand: boolean;
+  videoWidth: number;
+  currentTime: number;
+  paused: boolean;
+}
+
+/** Every tile of the page, as the user sees it. */
+export function tiles(page: Page): Promise<TileView[]> {
+  return page.$$eval('#grid .tile', (els) =>
+    els.map((el) => {
+      const e = el as HTMLElement;
+      const video = e.querySelector('video')!;
+      return {
+        name: e.dataset.name ?? '',
+        participant: e.dataset.participant ?? '',
+        source: e.dataset.source ?? '',
+        local: e.dataset.local === 'true',
+        muted: e.dataset.muted === 'true',
+        hand: e.dataset.hand === 'true',
+        videoWidth: video.videoWidth,
+        currentTime: video.currentTime,
+        paused: video.paused,
+      };
+    }),
+  );
+}
+
+/** Polls `probe` until `ok`, or fails with the last value. */
+export async function eventually<T>(
+  probe: () => Promise<T>,
+  ok: (v: T) => boolean,
+  what: string,
+  timeoutMs = 20_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last = await probe();
+  while (!ok(last)) {
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    last = await probe();
+  }
+  return last;
+}
+
+/**
+ * Remote camera tiles of `names` whose video plays: frames decoded (videoWidth > 0) and time
+ * advancing between two looks.
+ */
+export async function seesVideoOf(page: Page, names: string[], source = 'camera'): Promise<void> {
+  const pick = (all: TileView[]) =>
+    names.map((n) => all.find((t) => !t.local && t.name === n && t.source === source));
+  const first = await eventually(
+    () => tiles(page).then(pick),
+    (found) => found.every((t) => t !== undefined && t.videoWidth > 0 && !t.paused),
+    `${names.join(', ')} (${source}) playing`,
+  );
+  await eventually(
+    () => tiles(page).then(pick),
+    (found) => found.every((t, i) => t !== undefined && t.currentTime > first[i]!.currentTime + 0.3),
+    `${names.join(', ')} (${source}) advancing`,
+    10_000,
+  );
+}
+
+export async function screenshot(page: Page, name: string): Promise<string> {
+  await mkdir(SCREENSHOT_DIR, { recursive: true });
+  const file = path.join(SCREENSHOT_DIR, name);
+  await page.screenshot({ path: file });
+  return file;
+}
+
+/**
+ * A TCP proxy in front of the server, for the browser's HTTP and socket.io traffic (media goes to
+ * the SFU's UDP port directly). `dropAll()` cuts every connection, as a network drop or a server
+ * closing the socket does: the server sees its socket close, the page sees its transport close.
+ */
+export async function startProxy(targetPort: number): Promise<{
+  port: number;
+  url: string;
+  dropAll(): void;
+  close(): Promise<void>;
+}> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(targetPort, '127.0.0.1');
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      s.on('error', () => s.destroy());
+    }
+    client.pipe(upstream);
+    upstream.pipe(client);
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  const dropAll = () => {
+    for (const s of sockets) s.destroy();
+  };
+  return {
+    port,
+    url: `http://127.0.0.1:${port}`,
+    dropAll,
+    async close() {
+      dropAll();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
