@@ -125,7 +125,14 @@ export type SfuEvent =
 
 /** Live objects of the SFU: after everyone left, `rooms` is empty and `transports` is 0. */
 export interface SfuDump {
-  rooms: Array<{ roomId: RoomId; participants: ParticipantId[]; publishers: number; subscriptions: number }>;
+  rooms: Array<{
+    roomId: RoomId;
+    participants: ParticipantId[];
+    publishers: number;
+    subscriptions: number;
+    /** Forwarding sinks attached to the room's published tracks (one per subscriber per track). */
+    downTracks: number;
+  }>;
   /** Open WebRTC transports (UDP associations), across workers. */
   transports: number;
   /** Datagrams dropped before reaching a transport: malformed, from unknown addresses or ICE users. */

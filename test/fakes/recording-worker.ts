@@ -39,6 +39,7 @@ await serveWorker(async (data, emit) => {
         participants: [...ps] as ParticipantId[],
         publishers: ps.size,
         subscriptions: 0,
+        downTracks: 0,
       })),
       transports: 0,
       dropped: { malformed: 0, unknownAddress: 0, unknownUsername: 0 },

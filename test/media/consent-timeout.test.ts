@@ -118,6 +118,9 @@ describe('ICE consent timeout in a live call', { timeout: 180_000 }, () => {
       );
       assert.equal(dump.rooms[0]!.publishers, 2);
       assert.equal(dump.rooms[0]!.subscriptions, 2);
+      // Ann's and Ben's subscriptions to each other (audio + video each); those to Cat were
+      // released with her connections, not left attached to the published tracks.
+      assert.equal(dump.rooms[0]!.downTracks, 4);
       // The survivors' own connections were not touched by the short timeout.
       const before = (await ann.statsFrom(ben.participantId))!;
       await new Promise((resolve) => setTimeout(resolve, 1500));

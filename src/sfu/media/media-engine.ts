@@ -106,6 +106,7 @@ export class MediaEngine implements WorkerEngine {
       if (state !== 'closed' || reason === 'closed') return;
       // The peer stopped answering (consent) or DTLS failed: the room must hear of it.
       this.#closePublisher(req.roomId, room, req.participantId);
+      this.#dropRoomIfEmpty(req.roomId, room);
       this.#emit(req.roomId, {
         type: 'participantLost',
         participantId: req.participantId,
@@ -134,7 +135,13 @@ export class MediaEngine implements WorkerEngine {
     const offer = createSubscriberOffer({ local: transport.localParameters, tracks });
     room.subscriptions.set(key, { subscription, sdp: offer.state });
     transport.onStateChange = (state, reason) => {
-      if (state === 'closed' && reason !== 'closed') room.subscriptions.delete(key);
+      if (state !== 'closed' || reason === 'closed') return;
+      // The subscriber stopped answering (consent) or DTLS failed: release its down tracks now.
+      // Its publisher connection, if it is gone too, reports participantLost on its own.
+      if (room.subscriptions.get(key)?.subscription !== subscription) return;
+      subscription.close();
+      room.subscriptions.delete(key);
+      this.#dropRoomIfEmpty(req.roomId, room);
     };
     return { offer: offer.sdp, videoCodec: publisher.videoCodec };
   }
@@ -174,7 +181,12 @@ export class MediaEngine implements WorkerEngine {
         room.subscriptions.delete(key);
       }
     }
-    if (room.publishers.size === 0 && room.subscriptions.size === 0) this.#rooms.delete(req.roomId);
+    this.#dropRoomIfEmpty(req.roomId, room);
+  }
+
+  #dropRoomIfEmpty(roomId: RoomId, room: Room): void {
+    if (room.publishers.size === 0 && room.subscriptions.size === 0 && this.#rooms.get(roomId) === room)
+      this.#rooms.delete(roomId);
   }
 
   dump(): SfuDump {
@@ -189,6 +201,10 @@ export class MediaEngine implements WorkerEngine {
         ],
         publishers: room.publishers.size,
         subscriptions: room.subscriptions.size,
+        downTracks: [...room.publishers.values()].reduce(
+          (n, p) => n + [...p.tracks.values()].reduce((m, up) => m + up.sinks.size, 0),
+          0,
+        ),
       })),
       transports: this.#endpoint.transportCount,
       dropped: {
