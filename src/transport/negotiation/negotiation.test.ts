@@ -69,6 +69,17 @@ describe('SDP negotiation with real Chromium offers', () => {
     assert.equal(vp9.tracks.find((t) => t.kind === 'video')!.codec.mimeType, 'video/VP9');
   });
 
+  it("tracks keep the publisher's msid: stream and track ids, audio and video in one stream", () => {
+    const { tracks } = createPublisherAnswer(parseRemoteDescription(fixture('publisher-h264-only')), LOCAL);
+    assert.deepEqual(
+      tracks.map((t) => [t.kind, t.streamId, t.trackId]),
+      [
+        ['audio', '7f6a717a-440a-4855-abc2-1cac21924655', 'f3431345-1d49-4b99-9b4b-44f379ecea8b'],
+        ['video', '7f6a717a-440a-4855-abc2-1cac21924655', 'ab43ad0c-0680-49c8-8cdc-3820de2a5237'],
+      ],
+    );
+  });
+
   it('a single-layer offer names its SSRCs; a renegotiation keeps the mids and adds the screen track', () => {
     const single = createPublisherAnswer(parseRemoteDescription(fixture('publisher-single')), LOCAL);
     const video = single.tracks.find((t) => t.kind === 'video')!;

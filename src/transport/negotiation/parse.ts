@@ -82,7 +82,7 @@ function parseSection(m: ParsedMedia, index: number): MediaSection {
   const mid = m.mid === undefined ? String(index) : String(m.mid);
   const rejected = m.port === 0;
   if (!rejected && m.type !== 'application' && !m.rtcpMux) invalid(`m-line ${mid} without a=rtcp-mux`);
-  const msid = typeof m.msid === 'string' ? m.msid.split(' ') : undefined;
+  const msid = msidOf(m);
   return {
     mid,
     kind: m.type,
@@ -93,10 +93,22 @@ function parseSection(m: ParsedMedia, index: number): MediaSection {
     headerExtensions: (m.ext ?? []).map((e) => ({ uri: e.uri, id: e.value })),
     ssrcs: mediaSsrcs(m),
     rids: (m.rids ?? []).filter((r) => r.direction === 'send').map((r) => String(r.id)),
-    msid: msid && msid.length >= 2 ? { streamId: msid[0]!, trackId: msid[1]! } : undefined,
+    msid,
     rtcpMux: Boolean(m.rtcpMux),
     rtcpRsize: Boolean(m.rtcpRsize),
   };
+}
+
+/**
+ * `a=msid:<stream> <track>` (RFC 8830). sdp-transform 3 returns it as `[{id, appdata}]` although its
+ * typings say string; both forms are read. A missing track id means no usable msid.
+ */
+function msidOf(m: ParsedMedia): { streamId: string; trackId: string } | undefined {
+  const raw = m.msid as unknown;
+  const first = Array.isArray(raw) ? (raw[0] as { id?: unknown; appdata?: unknown } | undefined) : undefined;
+  const [streamId, trackId] =
+    typeof raw === 'string' ? raw.split(' ') : [String(first?.id ?? ''), String(first?.appdata ?? '')];
+  return streamId && trackId ? { streamId, trackId } : undefined;
 }
 
 function codecsOf(m: ParsedMedia): CodecParameters[] {
