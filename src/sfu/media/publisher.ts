@@ -2,16 +2,19 @@ import type { Clock } from '../../lib/clock.ts';
 import type { ParticipantId } from '../../lib/ids.ts';
 import type { MediaState } from '../../protocol/sfu-api.ts';
 import { buildPli, buildRemb, forEachRtcp, RtcpType } from '../../rtp/rtcp.ts';
-import { headerExtension } from '../../rtp/rtp-extensions.ts';
+import { type ExtensionRange, findHeaderExtension, headerExtension } from '../../rtp/rtp-extensions.ts';
 import { rtpHeaderBytes } from '../../rtp/rtp-packet.ts';
+import { EXTENSION_URI } from '../../transport/negotiation/index.ts';
 import type { WebRtcTransport } from '../../transport/webrtc-transport.ts';
+import { TwccFeedback } from '../twcc-feedback.ts';
 import { UpTrack } from './up-track.ts';
 
-const MID_URI = 'urn:ietf:params:rtp-hdrext:sdes:mid';
-const RID_URI = 'urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id';
-/** What we tell publishers they may send (REMB), until bandwidth estimation lands (issue 4). */
+/** The ceiling we tell publishers (REMB); with transport-cc their own estimator works below it. */
 const REMB_BITRATE_BPS = 5_000_000;
 const RTCP_INTERVAL_MS = 1000;
+/** libwebrtc sends its transport feedback every 50–250 ms depending on bitrate; 100 ms is its middle. */
+const TWCC_FEEDBACK_INTERVAL_MS = 100;
+const RANGE: ExtensionRange = { offset: 0, length: 0 };
 
 export interface PublishedTrack {
   mid: string;
@@ -47,6 +50,10 @@ export class Publisher {
   readonly #senderSsrc = (Math.random() * 0xffffffff) >>> 0;
   #midExtId = 0;
   #ridExtId = 0;
+  #twccExtId = 0;
+  readonly #twcc: TwccFeedback;
+  readonly #twccOut = Buffer.alloc(1500);
+  readonly #stopTwccTimer: () => void;
   mediaState: MediaState;
   totalTracks: number;
   #ready = false;
@@ -71,14 +78,18 @@ export class Publisher {
     this.transport.onRtp = (packet) => this.#onRtp(packet);
     this.transport.onRtcp = (packet) => this.#onRtcp(packet);
     this.#stopTimer = options.clock.setInterval(() => this.#sendFeedback(), RTCP_INTERVAL_MS);
+    this.#twcc = new TwccFeedback({ senderSsrc: this.#senderSsrc });
+    this.#stopTwccTimer = options.clock.setInterval(() => this.#sendTwcc(), TWCC_FEEDBACK_INTERVAL_MS);
   }
 
   /** Adds the tracks of a (re)negotiated offer; known mids are kept as they are. */
   addTracks(tracks: PublishedTrack[]): UpTrack[] {
     const added: UpTrack[] = [];
     for (const t of tracks) {
-      this.#midExtId ||= t.headerExtensions.find((e) => e.uri === MID_URI)?.id ?? 0;
-      this.#ridExtId ||= t.headerExtensions.find((e) => e.uri === RID_URI)?.id ?? 0;
+      // BUNDLE: one id per extension across the sections (RFC 8843 §9.2).
+      this.#midExtId ||= t.headerExtensions.find((e) => e.uri === EXTENSION_URI.mid)?.id ?? 0;
+      this.#ridExtId ||= t.headerExtensions.find((e) => e.uri === EXTENSION_URI.rid)?.id ?? 0;
+      this.#twccExtId ||= t.headerExtensions.find((e) => e.uri === EXTENSION_URI.transportCc)?.id ?? 0;
       if (this.tracks.has(t.mid)) continue;
       const up = new UpTrack({
         trackId: t.trackId,
@@ -107,6 +118,7 @@ export class Publisher {
 
   close(): void {
     this.#stopTimer();
+    this.#stopTwccTimer();
     for (const t of this.tracks.values()) t.close();
     this.tracks.clear();
     this.#bySsrc.clear();
@@ -122,6 +134,9 @@ export class Publisher {
     const headerBytes = rtpHeaderBytes(packet);
     if (headerBytes < 0) return;
     const ssrc = packet.readUInt32BE(8);
+    // Every packet counts for the sender's estimator, RTX and padding included.
+    if (this.#twccExtId && findHeaderExtension(packet, this.#twccExtId, RANGE) && RANGE.length >= 2)
+      this.#twcc.record(packet.readUInt16BE(RANGE.offset), performance.now() * 1000, ssrc);
     let up = this.#bySsrc.get(ssrc);
     if (!up) {
       up = this.#learn(packet, ssrc);
@@ -162,6 +177,12 @@ export class Publisher {
       this.#ready = true;
       this.#onReady();
     }
+  }
+
+  #sendTwcc(): void {
+    if (this.transport.state !== 'connected') return;
+    const bytes = this.#twcc.flush(this.#twccOut);
+    if (bytes > 0) this.transport.sendRtcp(this.#twccOut.subarray(0, bytes));
   }
 
   /** REMB to the publisher so the browser ramps up its send bitrate (goog-remb). */

@@ -72,11 +72,38 @@ export const SERVER_CAPABILITIES: { codecs: CodecParameters[]; headerExtensions:
     { uri: 'http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time', id: 4 },
     { uri: 'urn:ietf:params:rtp-hdrext:ssrc-audio-level', id: 5 },
     { uri: 'urn:3gpp:video-orientation', id: 6 },
+    { uri: 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01', id: 7 },
   ],
 };
 
-/** RTCP feedback we honour from publishers (transport-cc waits for send-side BWE, issue 4). */
-export const ACCEPTED_FEEDBACK = new Set(['goog-remb', 'ccm fir', 'nack', 'nack pli']);
+/** Header extension URIs the SFU reads or forwards. */
+export const EXTENSION_URI = {
+  mid: 'urn:ietf:params:rtp-hdrext:sdes:mid',
+  rid: 'urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id',
+  absSendTime: 'http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time',
+  audioLevel: 'urn:ietf:params:rtp-hdrext:ssrc-audio-level',
+  videoOrientation: 'urn:3gpp:video-orientation',
+  transportCc: 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01',
+} as const;
+
+/**
+ * Extensions forwarded to subscribers, with the server's ids: audio level (active speaker in the
+ * client), video orientation (rotated camera frames) and abs-send-time, which the SFU rewrites with
+ * its own send time for the subscriber's receive-side estimate (REMB).
+ */
+export const FORWARDED_EXTENSIONS: Record<'audio' | 'video', HeaderExtension[]> = {
+  audio: [
+    { uri: EXTENSION_URI.absSendTime, id: 4 },
+    { uri: EXTENSION_URI.audioLevel, id: 5 },
+  ],
+  video: [
+    { uri: EXTENSION_URI.absSendTime, id: 4 },
+    { uri: EXTENSION_URI.videoOrientation, id: 6 },
+  ],
+};
+
+/** RTCP feedback we honour from publishers: the SFU sends REMB and transport-cc feedback to them. */
+export const ACCEPTED_FEEDBACK = new Set(['goog-remb', 'transport-cc', 'ccm fir', 'nack', 'nack pli']);
 
 export function findCapability(mimeType: string): CodecParameters | undefined {
   return SERVER_CAPABILITIES.codecs.find((c) => c.mimeType.toLowerCase() === mimeType.toLowerCase());

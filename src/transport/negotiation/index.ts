@@ -2,6 +2,8 @@
 // offering to subscribers. Part of transport/.
 export {
   type CodecParameters,
+  EXTENSION_URI,
+  FORWARDED_EXTENSIONS,
   findCapability,
   type HeaderExtension,
   SERVER_CAPABILITIES,
