@@ -1,13 +1,36 @@
+import {
+  type ExtensionRange,
+  findHeaderExtension,
+  remapHeaderExtensionIds,
+} from '../../rtp/rtp-extensions.ts';
 import { rtpHeaderBytes } from '../../rtp/rtp-packet.ts';
 import { RtpMunger } from '../rtp-munger.ts';
 import type { MediaPacket, TrackSink, UpTrack } from './up-track.ts';
 
 const HISTORY = 1024;
+const RANGE: ExtensionRange = { offset: 0, length: 0 };
+const NO_EXTENSIONS = new Uint8Array(256);
+/** abs-send-time is 6.18 fixed-point seconds in 24 bits: 2^18 / 1000 units per millisecond. */
+const ABS_SEND_TIME_UNITS_PER_MS = 262.144;
+
+export interface DownTrackOptions {
+  upTrack: UpTrack;
+  ssrc: number;
+  payloadType: number;
+  /** The RTX stream (RFC 4588) offered for retransmissions; used once the answer accepts it. */
+  rtx?: { ssrc: number; payloadType: number } | undefined;
+  /** Publisher extension id → subscriber extension id (0: dropped). */
+  extensionIds?: Uint8Array | undefined;
+  /** The subscriber's id for abs-send-time, rewritten with our send time; 0 when not sent. */
+  absSendTimeId?: number | undefined;
+  send: (packet: Buffer) => void;
+}
 
 /**
  * One UpTrack forwarded to one subscriber: picks the source layer (switching only at a keyframe
- * of the target layer), rewrites SSRC, payload type, sequence numbers and timestamps, strips the
- * publisher's header extensions, and answers the subscriber's NACKs from the UpTrack's cache.
+ * of the target layer), rewrites SSRC, payload type, sequence numbers and timestamps, maps the
+ * forwarded header extensions to the subscriber's ids (dropping the others and CSRCs), and answers
+ * the subscriber's NACKs from the UpTrack's cache, over RTX when negotiated.
  *
  * Lifecycle: created by a subscription → bound to the UpTrack (`upTrack.sinks`) → close().
  */
@@ -15,8 +38,14 @@ export class DownTrack implements TrackSink {
   readonly ssrc: number;
   readonly payloadType: number;
   readonly upTrack: UpTrack;
+  readonly rtx: { ssrc: number; payloadType: number } | undefined;
+  /** Set from the subscriber's answer: whether it accepted RTX for this track. */
+  rtxEnabled = false;
+  readonly #extensionIds: Uint8Array;
+  readonly #absSendTimeId: number;
   readonly #send: (packet: Buffer) => void;
   readonly #munger = new RtpMunger();
+  #rtxSequenceNumber = Math.floor(Math.random() * 0x10000);
   #currentSsrc: number | undefined;
   #targetSsrc: number | undefined;
   /** Out sequence number → source sequence number and SSRC, for NACKs. */
@@ -29,15 +58,13 @@ export class DownTrack implements TrackSink {
   retransmitted = 0;
   #closed = false;
 
-  constructor(options: {
-    upTrack: UpTrack;
-    ssrc: number;
-    payloadType: number;
-    send: (packet: Buffer) => void;
-  }) {
+  constructor(options: DownTrackOptions) {
     this.upTrack = options.upTrack;
     this.ssrc = options.ssrc;
     this.payloadType = options.payloadType;
+    this.rtx = options.rtx;
+    this.#extensionIds = options.extensionIds ?? NO_EXTENSIONS;
+    this.#absSendTimeId = options.absSendTimeId ?? 0;
     this.#send = options.send;
     options.upTrack.sinks.add(this);
   }
@@ -61,7 +88,7 @@ export class DownTrack implements TrackSink {
     }
     const mapped = this.#munger.forward(packet.ssrc, packet.sequenceNumber, packet.timestamp);
     if (!mapped) return;
-    const out = this.#rewrite(packet.buffer, packet.headerBytes, mapped.sequenceNumber, mapped.timestamp);
+    const out = this.#rewrite(packet.buffer, packet.headerBytes, mapped.sequenceNumber, mapped.timestamp, -1);
     const slot = mapped.sequenceNumber % HISTORY;
     this.#historySeq[slot] = mapped.sequenceNumber;
     this.#historySourceSeq[slot] = packet.sequenceNumber;
@@ -98,7 +125,10 @@ export class DownTrack implements TrackSink {
       const headerBytes = rtpHeaderBytes(cached);
       if (headerBytes < 0) continue;
       this.retransmitted++;
-      this.#send(this.#rewrite(cached, headerBytes, seq, this.#historyTimestamp[slot]!));
+      // RFC 4588 §4: on RTX, the original sequence number leads the payload.
+      this.#send(
+        this.#rewrite(cached, headerBytes, seq, this.#historyTimestamp[slot]!, this.rtxEnabled ? seq : -1),
+      );
     }
   }
 
@@ -115,16 +145,64 @@ export class DownTrack implements TrackSink {
     this.upTrack.sinks.delete(this);
   }
 
-  /** A new packet: a 12-byte header (no CSRCs, no extensions) with our values, then the payload. */
-  #rewrite(source: Buffer, headerBytes: number, seq: number, timestamp: number): Buffer {
-    const payloadBytes = source.length - headerBytes;
-    const out = Buffer.allocUnsafe(12 + payloadBytes);
-    out[0] = 0x80 | (source[0]! & 0x20);
-    out[1] = (source[1]! & 0x80) | this.payloadType;
+  /**
+   * A new packet with our header: SSRC, payload type, sequence number and timestamp, no CSRCs, the
+   * extension block copied with ids mapped (left out when the source's is malformed), then the
+   * payload — preceded by `osn` when it is a retransmission over RTX (`osn` ≥ 0).
+   */
+  #rewrite(source: Buffer, headerBytes: number, seq: number, timestamp: number, osn: number): Buffer {
+    const rtx = osn >= 0 && this.rtx !== undefined;
+    const out = this.#build(
+      source,
+      headerBytes,
+      rtx ? this.#nextRtxSequenceNumber() : seq,
+      timestamp,
+      rtx,
+      true,
+    );
+    if (rtx) out.writeUInt16BE(osn, out.length - (source.length - headerBytes) - 2);
+    return out;
+  }
+
+  #build(
+    source: Buffer,
+    headerBytes: number,
+    seq: number,
+    timestamp: number,
+    rtx: boolean,
+    withExtensions: boolean,
+  ): Buffer {
+    const extensionAt = 12 + (source[0]! & 0x0f) * 4;
+    const copyExtensions =
+      withExtensions && (source[0]! & 0x10) !== 0 && this.#extensionIds !== NO_EXTENSIONS;
+    const extensionBytes = copyExtensions ? headerBytes - extensionAt : 0;
+    const payloadAt = 12 + extensionBytes + (rtx ? 2 : 0);
+    const out = Buffer.allocUnsafe(payloadAt + source.length - headerBytes);
+    out[0] = 0x80 | (source[0]! & 0x20) | (extensionBytes > 0 ? 0x10 : 0);
+    out[1] = (source[1]! & 0x80) | (rtx ? this.rtx!.payloadType : this.payloadType);
     out.writeUInt16BE(seq, 2);
     out.writeUInt32BE(timestamp, 4);
-    out.writeUInt32BE(this.ssrc, 8);
-    source.copy(out, 12, headerBytes);
+    out.writeUInt32BE(rtx ? this.rtx!.ssrc : this.ssrc, 8);
+    if (extensionBytes > 0) {
+      source.copy(out, 12, extensionAt, headerBytes);
+      // A malformed block is never written to: the packet goes without extensions.
+      if (!remapHeaderExtensionIds(out, this.#extensionIds))
+        return this.#build(source, headerBytes, seq, timestamp, rtx, false);
+      if (this.#absSendTimeId !== 0) this.#stampAbsSendTime(out);
+    }
+    source.copy(out, payloadAt, headerBytes);
     return out;
+  }
+
+  /** abs-send-time is our send time: the subscriber's receive-side estimate measures our path. */
+  #stampAbsSendTime(out: Buffer): void {
+    if (!findHeaderExtension(out, this.#absSendTimeId, RANGE) || RANGE.length !== 3) return;
+    const units = Math.floor(performance.now() * ABS_SEND_TIME_UNITS_PER_MS) & 0xffffff;
+    out.writeUIntBE(units, RANGE.offset, 3);
+  }
+
+  #nextRtxSequenceNumber(): number {
+    this.#rtxSequenceNumber = (this.#rtxSequenceNumber + 1) & 0xffff;
+    return this.#rtxSequenceNumber;
   }
 }

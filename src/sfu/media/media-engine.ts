@@ -16,7 +16,10 @@ import type {
 import {
   createPublisherAnswer,
   createSubscriberOffer,
+  EXTENSION_URI,
+  FORWARDED_EXTENSIONS,
   findCapability,
+  type OfferedTrack,
   parseRemoteDescription,
   parseSubscriberAnswer,
   remoteTransportParameters,
@@ -151,6 +154,7 @@ export class MediaEngine implements WorkerEngine {
     if (!entry) throw new SfuError('not_found', `no subscription of ${req.participantId} to ${req.targetId}`);
     const answer = parseSubscriberAnswer(req.sdp, entry.sdp);
     entry.subscription.transport.setRemoteParameters(answer.remote);
+    entry.subscription.useRtx(answer.rtxSsrcs);
   }
 
   renegotiatePublisher(req: PublisherOfferRequest): { sdp: string } {
@@ -245,18 +249,41 @@ export class MediaEngine implements WorkerEngine {
     publisher.close();
   }
 
-  #offerTrack(subscription: Subscription, up: UpTrack) {
+  /**
+   * A DownTrack for `up` in `subscription`, and what the offer says of it: the server's payload
+   * types, fresh SSRCs (media and RTX), and the forwarded extensions the publisher sends, mapped
+   * from the publisher's ids to ours.
+   */
+  #offerTrack(subscription: Subscription, up: UpTrack): OfferedTrack {
     const capability = findCapability(up.codec.mimeType);
     if (!capability) throw new SfuError('unsupported', `cannot forward ${up.codec.mimeType}`);
     const ssrc = randomSsrc();
-    subscription.addTrack(up, ssrc, capability.payloadType);
+    const rtxSsrc = capability.rtxPayloadType === undefined ? undefined : randomSsrc();
+    const headerExtensions = FORWARDED_EXTENSIONS[up.kind].filter((e) =>
+      up.headerExtensions.some((p) => p.uri === e.uri),
+    );
+    const extensionIds = new Uint8Array(256);
+    let absSendTimeId = 0;
+    for (const e of headerExtensions) {
+      extensionIds[up.headerExtensions.find((p) => p.uri === e.uri)!.id] = e.id;
+      if (e.uri === EXTENSION_URI.absSendTime) absSendTimeId = e.id;
+    }
+    subscription.addTrack(up, {
+      ssrc,
+      payloadType: capability.payloadType,
+      rtx: rtxSsrc === undefined ? undefined : { ssrc: rtxSsrc, payloadType: capability.rtxPayloadType! },
+      extensionIds,
+      absSendTimeId,
+    });
     return {
       kind: up.kind,
       trackId: up.trackId,
       streamId: up.streamId,
       codec: { ...capability, fmtp: { ...capability.fmtp, ...up.codec.fmtp } },
       ssrc,
+      rtxSsrc,
       cname: `bbmeet-${subscription.targetId}`,
+      headerExtensions,
     };
   }
 

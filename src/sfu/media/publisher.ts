@@ -98,6 +98,7 @@ export class Publisher {
         kind: t.kind,
         codec: t.codec,
         rids: t.rids,
+        headerExtensions: t.headerExtensions,
         clock: this.#clock,
         sendPli: (ssrc) => this.transport.sendRtcp(buildPli(this.#senderSsrc, ssrc)),
       });

@@ -11,7 +11,7 @@ import {
   RtpfbFmt,
 } from '../../rtp/rtcp.ts';
 import type { WebRtcTransport } from '../../transport/webrtc-transport.ts';
-import { DownTrack } from './down-track.ts';
+import { DownTrack, type DownTrackOptions } from './down-track.ts';
 import type { UpTrack } from './up-track.ts';
 
 const SENDER_REPORT_INTERVAL_MS = 1000;
@@ -46,14 +46,19 @@ export class Subscription {
     this.#stopTimer = options.clock.setInterval(() => this.#sendReports(), SENDER_REPORT_INTERVAL_MS);
   }
 
-  /** Forwards `upTrack` under a new SSRC with the subscriber's payload type. */
-  addTrack(upTrack: UpTrack, ssrc: number, payloadType: number): DownTrack {
-    const down = new DownTrack({ upTrack, ssrc, payloadType, send: (p) => this.transport.sendRtp(p) });
+  /** Forwards `upTrack` under new SSRCs with the subscriber's payload types and extension ids. */
+  addTrack(upTrack: UpTrack, options: Omit<DownTrackOptions, 'upTrack' | 'send'>): DownTrack {
+    const down = new DownTrack({ ...options, upTrack, send: (p) => this.transport.sendRtp(p) });
     this.downTracks.set(upTrack.mid, down);
-    this.#bySsrc.set(ssrc, down);
+    this.#bySsrc.set(options.ssrc, down);
     // A new subscriber needs a keyframe to start decoding.
     upTrack.requestKeyframe();
     return down;
+  }
+
+  /** The subscriber's answer: retransmissions go over RTX on these tracks (by media SSRC), plain on the others. */
+  useRtx(mediaSsrcs: ReadonlySet<number>): void {
+    for (const [ssrc, down] of this.#bySsrc) down.rtxEnabled = mediaSsrcs.has(ssrc);
   }
 
   close(): void {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ManualClock } from '../../../test/fakes/manual-clock.ts';
-import { DownTrack } from './down-track.ts';
+import { DownTrack, type DownTrackOptions } from './down-track.ts';
 import { UpTrack } from './up-track.ts';
 
 /** A VP8 RTP packet with a one-byte-header extension; `key` makes it a keyframe start. */
@@ -20,7 +20,10 @@ function vp8(ssrc: number, seq: number, ts: number, key: boolean): Buffer {
   return b;
 }
 
-function setup(rids: string[] = ['q', 'h', 'f']) {
+function setup(
+  rids: string[] = ['q', 'h', 'f'],
+  extra: Pick<DownTrackOptions, 'rtx' | 'extensionIds' | 'absSendTimeId'> = {},
+) {
   const clock = new ManualClock();
   const plis: number[] = [];
   const up = new UpTrack({
@@ -34,7 +37,13 @@ function setup(rids: string[] = ['q', 'h', 'f']) {
     sendPli: (ssrc) => plis.push(ssrc),
   });
   const sent: Buffer[] = [];
-  const down = new DownTrack({ upTrack: up, ssrc: 0x5000, payloadType: 100, send: (p) => sent.push(p) });
+  const down = new DownTrack({
+    upTrack: up,
+    ssrc: 0x5000,
+    payloadType: 100,
+    send: (p) => sent.push(p),
+    ...extra,
+  });
   const feed = (buf: Buffer) => up.onRtp(buf, 20, buf.readUInt32BE(8));
   return { clock, plis, up, down, sent, feed };
 }
@@ -93,6 +102,68 @@ describe('UpTrack + DownTrack', () => {
     assert.equal(sent.length, 1);
     assert.deepEqual(sent[0], lost);
     assert.equal(down.retransmitted, 1);
+  });
+
+  it('answers NACKs over RTX once the answer accepts it: RTX SSRC and payload type, OSN first', () => {
+    const { up, down, sent, feed } = setup([], { rtx: { ssrc: 0x6000, payloadType: 101 } });
+    up.addLayer(222, undefined);
+    feed(vp8(222, 1, 0, true));
+    feed(vp8(222, 2, 3000, false));
+    const lost = sent[1]!;
+    sent.length = 0;
+    down.retransmit([2]);
+    assert.deepEqual(sent[0], lost, 'plain retransmission before the answer');
+    down.rtxEnabled = true;
+    down.retransmit([2, 2]);
+    const [first, second] = sent.slice(1);
+    assert.equal(first!.readUInt32BE(8), 0x6000);
+    assert.equal(first![1]! & 0x7f, 101);
+    assert.equal(first!.readUInt32BE(4), lost.readUInt32BE(4), 'same timestamp');
+    assert.equal(first!.readUInt16BE(12), lost.readUInt16BE(2), 'the original sequence number');
+    assert.deepEqual(first!.subarray(14), lost.subarray(12), 'then the original payload');
+    assert.equal(second!.readUInt16BE(2), (first!.readUInt16BE(2) + 1) & 0xffff, 'RTX has its own sequence');
+  });
+
+  it('maps forwarded header extensions to the subscriber ids, blanks the others, stamps abs-send-time', () => {
+    const extensionIds = new Uint8Array(256);
+    extensionIds[1] = 6; // video orientation: publisher id 1 → ours 6
+    extensionIds[3] = 4; // abs-send-time: publisher id 3 → ours 4
+    const { up, sent, feed } = setup([], { extensionIds, absSendTimeId: 4 });
+    up.addLayer(222, undefined);
+    const p = Buffer.alloc(12 + 16 + 2);
+    p[0] = 0x90;
+    p[1] = 96;
+    p.writeUInt32BE(222, 8);
+    p.writeUInt16BE(0xbede, 12);
+    p.writeUInt16BE(3, 14);
+    // id 1 (1 byte) = 0x03, id 9 (2 bytes, not forwarded), id 3 (3 bytes) = publisher's time.
+    Buffer.from([0x10, 0x03, 0x91, 0xaa, 0xbb, 0x32, 0x01, 0x02, 0x03]).copy(p, 16);
+    p[28] = 0x10; // VP8 descriptor: start of a keyframe
+    p[29] = 0x00;
+    up.onRtp(p, 28, 222);
+    const out = sent[0]!;
+    assert.equal(out[0]! & 0x10, 0x10, 'extension bit kept');
+    assert.equal(out.readUInt16BE(12), 0xbede);
+    assert.deepEqual([...out.subarray(16, 18)], [0x60, 0x03], 'orientation under id 6');
+    assert.deepEqual([...out.subarray(18, 21)], [0, 0, 0], 'the unmapped element became padding');
+    assert.equal(out[21], 0x42, 'abs-send-time under id 4');
+    const stamped = out.readUIntBE(22, 3);
+    const nowUnits = Math.floor(performance.now() * 262.144) & 0xffffff;
+    assert.ok(Math.abs(nowUnits - stamped) < 262_144, 'with our send time (within a second)');
+    assert.deepEqual(out.subarray(28), p.subarray(28), 'payload untouched');
+  });
+
+  it('a malformed extension block is left out, the packet still forwarded', () => {
+    const extensionIds = new Uint8Array(256);
+    extensionIds[1] = 6;
+    const { up, sent, feed } = setup([], { extensionIds });
+    up.addLayer(222, undefined);
+    const p = vp8(222, 1, 0, true);
+    p[16] = 0x1f; // id 1 claiming 16 bytes inside a 4-byte block
+    feed(p);
+    assert.equal(sent.length, 1);
+    assert.equal(sent[0]![0], 0x80, 'no extension bit');
+    assert.equal(sent[0]!.length, 12 + 10);
   });
 
   it('translates the publisher sender report into the subscriber timestamp space', () => {

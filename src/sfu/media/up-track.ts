@@ -54,6 +54,8 @@ export class UpTrack {
   readonly mid: string;
   readonly kind: 'audio' | 'video';
   readonly codec: TrackCodec;
+  /** The publisher's header extensions for this track, with its ids. */
+  readonly headerExtensions: ReadonlyArray<{ uri: string; id: number }>;
   readonly sinks = new Set<TrackSink>();
   readonly #isKeyframe: ((payload: Buffer) => boolean) | undefined;
   readonly #layers = new Map<number, Layer>();
@@ -80,6 +82,7 @@ export class UpTrack {
     kind: 'audio' | 'video';
     codec: TrackCodec;
     rids: string[];
+    headerExtensions?: ReadonlyArray<{ uri: string; id: number }>;
     clock: Clock;
     sendPli: (ssrc: number) => void;
   }) {
@@ -88,6 +91,7 @@ export class UpTrack {
     this.mid = options.mid;
     this.kind = options.kind;
     this.codec = options.codec;
+    this.headerExtensions = options.headerExtensions ?? [];
     this.#rids = options.rids;
     this.#isKeyframe = options.kind === 'video' ? keyframeDetector(options.codec.mimeType) : undefined;
     this.#keyframes = new KeyframeRequester({ clock: options.clock, send: options.sendPli });

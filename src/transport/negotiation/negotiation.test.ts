@@ -50,7 +50,12 @@ describe('SDP negotiation with real Chromium offers', () => {
     assert.match(sdp, /a=ice-lite\r\n/);
     assert.match(sdp, /a=setup:passive\r\n/);
     assert.match(sdp, /m=application 0 /, 'data channels are declined until SCTP lands');
-    assert.doesNotMatch(sdp, /transport-cc/, 'REMB only until send-side estimation lands');
+    assert.match(sdp, /a=rtcp-fb:96 transport-cc\r\n/, 'the SFU sends transport-cc feedback');
+    assert.match(
+      sdp,
+      /a=extmap:3 http:\/\/www.ietf.org\/id\/draft-holmer-rmcat-transport-wide-cc-extensions-01/,
+    );
+    assert.match(sdp, /a=rtcp-fb:96 goog-remb\r\n/, 'and REMB, as a ceiling');
     // Our answer parses back: same mids, rtcp-mux, our credentials.
     const back = parseRemoteDescription(sdp);
     assert.deepEqual(
@@ -104,21 +109,58 @@ describe('SDP negotiation with real Chromium offers', () => {
     const { sdp, state } = createSubscriberOffer({
       local: LOCAL,
       tracks: [
-        { kind: 'audio', trackId: 'a', streamId: 's', codec: opus, ssrc: 11, cname: 'c' },
-        { kind: 'video', trackId: 'v', streamId: 's', codec: vp8, ssrc: 22, cname: 'c' },
+        {
+          kind: 'audio',
+          trackId: 'a',
+          streamId: 's',
+          codec: opus,
+          ssrc: 11,
+          cname: 'c',
+          headerExtensions: [{ uri: 'urn:ietf:params:rtp-hdrext:ssrc-audio-level', id: 5 }],
+        },
+        {
+          kind: 'video',
+          trackId: 'v',
+          streamId: 's',
+          codec: vp8,
+          ssrc: 22,
+          rtxSsrc: 23,
+          cname: 'c',
+          headerExtensions: [{ uri: 'urn:3gpp:video-orientation', id: 6 }],
+        },
       ],
     });
     assert.match(sdp, /a=setup:actpass/);
     assert.match(sdp, /a=ssrc:22 cname:c/);
+    assert.match(sdp, /m=video 9 UDP\/TLS\/RTP\/SAVPF 96 97\r\n/, 'VP8 and its RTX');
+    assert.match(sdp, /a=fmtp:97 apt=96/);
+    assert.match(sdp, /a=ssrc-group:FID 22 23/);
+    assert.match(sdp, /a=ssrc:23 cname:c/);
+    assert.match(sdp, /a=extmap:5 urn:ietf:params:rtp-hdrext:ssrc-audio-level/);
+    assert.match(sdp, /a=extmap:6 urn:3gpp:video-orientation/);
     const answer = sdp
       .replace(/a=sendonly/g, 'a=recvonly')
       .replace(/a=setup:actpass/g, 'a=setup:active')
       .replace(/a=ice-lite\r\n/, '');
-    assert.equal(parseSubscriberAnswer(answer, state).remote.setup, 'active');
+    const accepted = parseSubscriberAnswer(answer, state);
+    assert.equal(accepted.remote.setup, 'active');
+    assert.deepEqual([...accepted.rtxSsrcs], [22], 'the answer kept RTX for the video');
+    const withoutRtx = answer.replace(/ 96 97\r\n/, ' 96\r\n').replace(/a=(rtpmap|fmtp):97 .*\r\n/g, '');
+    assert.equal(parseSubscriberAnswer(withoutRtx, state).rtxSsrcs.size, 0, 'no RTX where it was refused');
     const next = createSubscriberOffer({
       local: LOCAL,
       state,
-      tracks: [{ kind: 'video', trackId: 'screen', streamId: 's', codec: vp8, ssrc: 33, cname: 'c' }],
+      tracks: [
+        {
+          kind: 'video',
+          trackId: 'screen',
+          streamId: 's',
+          codec: vp8,
+          ssrc: 33,
+          cname: 'c',
+          headerExtensions: [],
+        },
+      ],
     });
     assert.deepEqual(
       next.state.sections.map((s) => s.mid),

@@ -1,7 +1,7 @@
 import { randomInt } from 'node:crypto';
 import { SfuError } from '../../lib/errors.ts';
 import type { LocalTransportParameters, RemoteTransportParameters } from '../media-transport.ts';
-import type { CodecParameters } from './capabilities.ts';
+import type { CodecParameters, HeaderExtension } from './capabilities.ts';
 import { parseRemoteDescription, remoteTransportParameters } from './parse.ts';
 import { codecLines } from './publisher-answer.ts';
 import { sessionLines, transportLines } from './sdp-lines.ts';
@@ -10,10 +10,14 @@ export interface OfferedTrack {
   kind: 'audio' | 'video';
   trackId: string;
   streamId: string;
-  /** With the server's payload types (the SFU rewrites them per subscriber). */
+  /** With the server's payload types (the SFU rewrites them per subscriber); RTX when it has one. */
   codec: CodecParameters;
   ssrc: number;
+  /** SSRC of the RTX stream (RFC 4588), when `codec.rtxPayloadType` is set. */
+  rtxSsrc?: number | undefined;
   cname: string;
+  /** Header extensions sent on this track, with the server's ids. */
+  headerExtensions: HeaderExtension[];
 }
 
 /** What a subscriber connection has been offered so far; mids never move (RFC 8829 §5.2.2). */
@@ -24,9 +28,10 @@ export interface SubscriberSdpState {
 }
 
 /**
- * A server offer sending `tracks` to a subscriber: one sendonly section each, with SSRC, msid and
- * cname, no header extensions (the SFU strips them), ICE-lite and `actpass`. Given the previous
- * state, it adds sections after the existing ones and increases the version.
+ * A server offer sending `tracks` to a subscriber: one sendonly section each, with SSRC (and the
+ * RTX SSRC in an FID group), msid, cname and the forwarded header extensions, ICE-lite and
+ * `actpass`. Given the previous state, it adds sections after the existing ones and increases the
+ * version.
  */
 export function createSubscriberOffer(input: {
   local: LocalTransportParameters;
@@ -54,10 +59,11 @@ function section(s: SubscriberSdpState['sections'][number], local: LocalTranspor
       : [s.codec.payloadType, s.codec.rtxPayloadType];
   if (!s.active)
     return [`m=${s.kind} 0 UDP/TLS/RTP/SAVPF ${pts[0]}`, 'c=IN IP4 0.0.0.0', `a=mid:${s.mid}`, 'a=inactive'];
-  // RTX is not sent yet (NACKs are answered with plain retransmissions): offer only the codec.
-  const codec = { ...s.codec, rtxPayloadType: undefined };
+  const rtx = s.codec.rtxPayloadType !== undefined && s.rtxSsrc !== undefined ? s.rtxSsrc : undefined;
+  const codec = rtx === undefined ? { ...s.codec, rtxPayloadType: undefined } : s.codec;
+  const ssrcs = rtx === undefined ? [s.ssrc] : [s.ssrc, rtx];
   return [
-    `m=${s.kind} 9 UDP/TLS/RTP/SAVPF ${codec.payloadType}`,
+    `m=${s.kind} 9 UDP/TLS/RTP/SAVPF ${rtx === undefined ? codec.payloadType : `${codec.payloadType} ${codec.rtxPayloadType}`}`,
     'c=IN IP4 0.0.0.0',
     `a=mid:${s.mid}`,
     'a=sendonly',
@@ -65,9 +71,13 @@ function section(s: SubscriberSdpState['sections'][number], local: LocalTranspor
     ...transportLines(local, 'actpass'),
     'a=rtcp-mux',
     'a=rtcp-rsize',
+    ...s.headerExtensions.map((e) => `a=extmap:${e.id} ${e.uri}`),
     ...codecLines(codec),
-    `a=ssrc:${s.ssrc} cname:${s.cname}`,
-    `a=ssrc:${s.ssrc} msid:${s.streamId} ${s.trackId}`,
+    ...(rtx === undefined ? [] : [`a=ssrc-group:FID ${s.ssrc} ${rtx}`]),
+    ...ssrcs.flatMap((ssrc) => [
+      `a=ssrc:${ssrc} cname:${s.cname}`,
+      `a=ssrc:${ssrc} msid:${s.streamId} ${s.trackId}`,
+    ]),
   ];
 }
 
@@ -75,7 +85,7 @@ function section(s: SubscriberSdpState['sections'][number], local: LocalTranspor
 export function parseSubscriberAnswer(
   sdp: string,
   state: SubscriberSdpState,
-): { remote: RemoteTransportParameters } {
+): { remote: RemoteTransportParameters; rtxSsrcs: Set<number> } {
   const answer = parseRemoteDescription(sdp);
   const offered = state.sections.map((s) => s.mid);
   const answered = answer.media.map((m) => m.mid);
@@ -87,5 +97,15 @@ export function parseSubscriberAnswer(
   }
   if (answer.setup === 'actpass')
     throw new SfuError('invalid_argument', 'invalid SDP: an answer must not say a=setup:actpass');
-  return { remote: remoteTransportParameters(answer) };
+  // RFC 4588 §8.6: RTX is used only where the answer kept its payload type.
+  const rtxSsrcs = new Set<number>();
+  state.sections.forEach((offered, i) => {
+    const answered = answer.media[i]!;
+    const kept = answered.codecs.some(
+      (c) => c.payloadType === offered.codec.payloadType && c.rtxPayloadType === offered.codec.rtxPayloadType,
+    );
+    if (offered.active && kept && offered.rtxSsrc !== undefined && answered.port !== 0)
+      rtxSsrcs.add(offered.ssrc);
+  });
+  return { remote: remoteTransportParameters(answer), rtxSsrcs };
 }
