@@ -4,21 +4,43 @@
 // ICE check and DTLS handshake with a scripted peer on loopback. Then pre-encrypted SRTP packets
 // (1200-byte payload) are fed to the publisher transport: SRTP unprotect → parse → UpTrack →
 // N DownTracks (rewrite) → SRTP protect → dgram.send. CPU comes from process.cpuUsage (user +
-// system), divided by packets sent. The subscribers' peer sockets are closed once connected, so
-// no receive work is counted here. Usage: node bench/forwarding.ts [--packets 20000]
+// system), divided by packets sent. Once connected, each subscriber's address is taken over by a
+// sink process that reads and discards, so datagrams go to live sockets (as to real peers: a
+// closed port answers with ICMP errors) and no receive work is counted here; the raw dgram
+// baseline sends to sinks of the same process.
+//
+// With the native addon built (npm run build:native), the SFU path runs natively (SRTP in the
+// addon, sends batched by sendmmsg, flushed after each received packet as the endpoint does);
+// --js adds a run of the pure JavaScript path (BBMEET_NATIVE=0) in the same process, interleaved.
+// Usage: node bench/forwarding.ts [--packets 20000] [--fanout 1,16] [--js] [--rounds 1]
+import { type ChildProcess, spawn } from 'node:child_process';
 import dgram from 'node:dgram';
 import { parseArgs } from 'node:util';
 import { DownTrack } from '../src/sfu/media/down-track.ts';
 import { UpTrack } from '../src/sfu/media/up-track.ts';
 import { generateDtlsCertificate } from '../src/transport/dtls/dtls-certificate.ts';
 import { DtlsSession } from '../src/transport/dtls/dtls-session.ts';
+import {
+  nativeAddon,
+  nativeUnavailableReason,
+  setNativeEnabled,
+} from '../src/transport/srtp/native-addon.ts';
 import { SrtpSession } from '../src/transport/srtp/srtp-session.ts';
 import { UdpEndpoint } from '../src/transport/udp-endpoint.ts';
 import type { WebRtcTransport } from '../src/transport/webrtc-transport.ts';
 import { ManualClock } from '../test/fakes/manual-clock.ts';
 import { bindingRequest } from '../test/fakes/stun-request.ts';
 
-const { values } = parseArgs({ options: { packets: { type: 'string', default: '20000' } } });
+const { values } = parseArgs({
+  options: {
+    packets: { type: 'string', default: '20000' },
+    fanout: { type: 'string', default: '1,16' },
+    js: { type: 'boolean', default: false },
+    rounds: { type: 'string', default: '1' },
+  },
+});
+const NATIVE = nativeAddon() !== undefined;
+if (!NATIVE) process.stderr.write(`native addon: ${nativeUnavailableReason()}; the SFU path is JavaScript\n`);
 const INPUT_PACKETS = Number(values.packets);
 const PAYLOAD_BYTES = 1200;
 
@@ -62,7 +84,12 @@ async function connect(
   dtls.start();
   const srtp = await ready.promise;
   while (transport.state !== 'connected') await new Promise((resolve) => setTimeout(resolve, 5));
-  if (!keepSocket) socket.close();
+  peerSockets.push(socket);
+  if (!keepSocket) {
+    const port = socket.address().port;
+    await new Promise<void>((resolve) => socket.close(resolve));
+    subscriberPorts.push(port);
+  }
   return srtp;
 }
 
@@ -78,17 +105,51 @@ function rtp(seq: number): Buffer {
   return p;
 }
 
+/** Peer sockets kept open during a run, closed with it. */
+const peerSockets: dgram.Socket[] = [];
+/** Subscriber peer ports given up once connected, for the sink process to take over. */
+const subscriberPorts: number[] = [];
+
+/**
+ * A process that binds `ports` on loopback (0: any) and discards what arrives; resolves with the
+ * bound ports once it is ready. Killed with `sink.kill()`.
+ */
+async function startSink(ports: number[]): Promise<{ ports: number[]; process: ChildProcess }> {
+  const script = `
+    const dgram = require('node:dgram');
+    const ports = JSON.parse(process.argv[1]);
+    Promise.all(ports.map((p) => new Promise((resolve, reject) => {
+      const s = dgram.createSocket('udp4');
+      s.on('message', () => {});
+      s.once('error', reject);
+      s.bind(p, '127.0.0.1', () => resolve(s.address().port));
+    }))).then((bound) => console.log(JSON.stringify(bound)), (e) => { console.error(e.message); process.exit(1); });
+  `;
+  const child = spawn(process.execPath, ['-e', script, JSON.stringify(ports)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const line = await new Promise<string>((resolve, reject) => {
+    child.stdout!.once('data', (d: Buffer) => resolve(d.toString()));
+    child.once('exit', (code) => reject(new Error(`sink exited with ${code}`)));
+  });
+  return { ports: JSON.parse(line) as number[], process: child };
+}
+
 const cpuUs = (start: NodeJS.CpuUsage) => {
   const d = process.cpuUsage(start);
   return d.user + d.system;
 };
 
-async function sfuPath(fanout: number): Promise<number> {
+/** CPU µs per forwarded packet through the SFU path; `native`: the addon (else JavaScript). */
+async function sfuPath(fanout: number, native: boolean): Promise<number> {
+  setNativeEnabled(native);
   const endpoint = new UdpEndpoint({
     certificate: await generateDtlsCertificate(),
     announcedIps: ['127.0.0.1'],
   });
   await endpoint.bind(0, '127.0.0.1');
+  if (endpoint.sendPath !== (native ? 'sendmmsg' : 'dgram'))
+    throw new Error(`send path ${endpoint.sendPath}`);
   const publisher = endpoint.createTransport();
   const sender = await connect(endpoint, publisher, true);
   const up = new UpTrack({
@@ -107,32 +168,40 @@ async function sfuPath(fanout: number): Promise<number> {
     await connect(endpoint, t, false);
     new DownTrack({ upTrack: up, ssrc: 1000 + i, payloadType: 96, send: (p) => t.sendRtp(p) });
   }
+  const sink = await startSink(subscriberPorts.splice(0));
   publisher.onRtp = (packet) => up.onRtp(packet, 12, 0xabcd);
   const packets = Array.from({ length: INPUT_PACKETS }, (_, i) => sender.protectRtp(rtp(i), 12));
   const start = process.cpuUsage();
   for (let i = 0; i < packets.length; i++) {
     publisher.handleSrtp(packets[i]!);
+    // What the endpoint does after each received datagram (this bench skips the receive itself).
+    endpoint.flush();
     // Let libuv flush the sends now and then, as the event loop would between datagrams.
     if (i % 64 === 63) await new Promise((resolve) => setImmediate(resolve));
   }
   await new Promise((resolve) => setTimeout(resolve, 50));
   const used = cpuUs(start);
+  const { datagramsSent, sendErrors } = endpoint.stats;
+  if (sendErrors > 0 || (native && datagramsSent < INPUT_PACKETS * fanout))
+    throw new Error(`sent ${datagramsSent} datagrams, ${sendErrors} refused`);
   endpoint.close();
+  sink.process.kill();
+  setNativeEnabled(NATIVE);
+  for (const socket of peerSockets.splice(0)) {
+    try {
+      socket.close();
+    } catch {
+      // The subscribers' sockets were closed when the sink took their ports over.
+    }
+  }
   return used / (INPUT_PACKETS * fanout);
 }
 
 async function rawDgram(fanout: number): Promise<number> {
   const socket = dgram.createSocket('udp4');
   await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
-  const sinks = await Promise.all(
-    Array.from({ length: fanout }, async () => {
-      const s = dgram.createSocket('udp4');
-      await new Promise<void>((resolve) => s.bind(0, '127.0.0.1', resolve));
-      const { port } = s.address();
-      s.close();
-      return port;
-    }),
-  );
+  const sink = await startSink(Array.from({ length: fanout }, () => 0));
+  const sinks = sink.ports;
   const packet = rtp(1);
   const start = process.cpuUsage();
   for (let i = 0; i < INPUT_PACKETS; i++) {
@@ -142,22 +211,33 @@ async function rawDgram(fanout: number): Promise<number> {
   await new Promise((resolve) => setTimeout(resolve, 50));
   const used = cpuUs(start);
   socket.close();
+  sink.process.kill();
   return used / (INPUT_PACKETS * fanout);
 }
 
-const rows: Array<Record<string, number>> = [];
-for (const fanout of [1, 16]) {
-  const raw = await rawDgram(fanout);
-  const sfu = await sfuPath(fanout);
-  rows.push({
-    fanout,
-    sfu_us_per_packet: Number(sfu.toFixed(2)),
-    raw_dgram_us_per_packet: Number(raw.toFixed(2)),
-    ratio: Number((sfu / raw).toFixed(2)),
-  });
-  process.stderr.write(
-    `fan-out ${fanout}: SFU ${sfu.toFixed(2)} µs/packet, raw dgram ${raw.toFixed(2)} µs/packet\n`,
-  );
+const rows: Array<Record<string, number | string>> = [];
+const us = (n: number) => Number(n.toFixed(2));
+for (let round = 1; round <= Number(values.rounds); round++) {
+  for (const fanout of values.fanout.split(',').map(Number)) {
+    const raw = await rawDgram(fanout);
+    const sfu = await sfuPath(fanout, NATIVE);
+    const js = values.js && NATIVE ? await sfuPath(fanout, false) : undefined;
+    const row: Record<string, number | string> = {
+      round,
+      fanout,
+      path: NATIVE ? 'native' : 'js',
+      sfu_us_per_packet: us(sfu),
+      raw_dgram_us_per_packet: us(raw),
+      ratio: us(sfu / raw),
+    };
+    if (js !== undefined) row.js_us_per_packet = us(js);
+    rows.push(row);
+    process.stderr.write(
+      `fan-out ${fanout}: SFU (${row.path}) ${sfu.toFixed(2)} µs/packet` +
+        (js !== undefined ? `, SFU (js) ${js.toFixed(2)} µs/packet` : '') +
+        `, raw dgram ${raw.toFixed(2)} µs/packet\n`,
+    );
+  }
 }
 console.log(
   JSON.stringify({ input_packets: INPUT_PACKETS, payload_bytes: PAYLOAD_BYTES, node: process.version, rows }),

@@ -5,6 +5,7 @@ import { bindingRequest } from '../../test/fakes/stun-request.ts';
 import { type DtlsCertificate, generateDtlsCertificate } from './dtls/dtls-certificate.ts';
 import { DtlsSession, type SrtpKeys } from './dtls/dtls-session.ts';
 import { parseStun, StunType } from './ice/stun.ts';
+import { nativeAddon, setNativeEnabled } from './srtp/native-addon.ts';
 import { SrtpSession } from './srtp/srtp-session.ts';
 import { UdpEndpoint } from './udp-endpoint.ts';
 import type { WebRtcTransport } from './webrtc-transport.ts';
@@ -289,6 +290,98 @@ describe('consent freshness (RFC 7675) with a configured timeout', () => {
       clearInterval(keepChecking);
       silent.peer.close();
       alive.peer.close();
+      endpoint.close();
+    }
+  });
+});
+
+describe('sending: batched sendmmsg with the native addon, dgram without', () => {
+  for (const native of nativeAddon() ? [true, false] : [false]) {
+    it(`${native ? 'sendmmsg' : 'dgram'}: a fan-out burst arrives whole and in order, RTP and RTCP, and a name is sent too`, async () => {
+      setNativeEnabled(native);
+      const [serverCert, peerCert] = await Promise.all([
+        generateDtlsCertificate(),
+        generateDtlsCertificate(),
+      ]);
+      const endpoint = new UdpEndpoint({ certificate: serverCert, announcedIps: ['127.0.0.1'] });
+      try {
+        await endpoint.bind(0, '127.0.0.1');
+        assert.equal(endpoint.sendPath, native ? 'sendmmsg' : 'dgram');
+        const { peer, transport } = await connect(endpoint, serverCert, peerCert);
+        const rtcp: Buffer[] = [];
+        peer.socket.on('message', (m) => {
+          if (m[0]! >= 128 && m[1] === 200) {
+            const copy = Buffer.from(m);
+            const n = peer.receive!.unprotectRtcp(copy);
+            if (typeof n === 'number') rtcp.push(copy.subarray(0, n));
+          }
+        });
+        const before = { ...endpoint.stats };
+        // 150 packets in one go: more than the queue holds, so it flushes when full and at the end.
+        for (let seq = 1; seq <= 150; seq++) transport.sendRtp(rtp(seq, 0xcccc));
+        const sr = Buffer.alloc(28, 0xab);
+        sr[0] = 0x80;
+        sr[1] = 200;
+        sr.writeUInt16BE(6, 2);
+        sr.writeUInt32BE(0xcccc, 4);
+        transport.sendRtcp(sr);
+        await until(() => peer.received.length === 150 && rtcp.length === 1, 'the burst at the peer');
+        assert.deepEqual(
+          peer.received.map((p) => p.readUInt16BE(2)),
+          Array.from({ length: 150 }, (_, i) => i + 1),
+        );
+        assert.deepEqual(peer.received[149], rtp(150, 0xcccc));
+        assert.deepEqual(rtcp[0], sr);
+        const sent = endpoint.stats.datagramsSent - before.datagramsSent;
+        const calls = endpoint.stats.sendCalls - before.sendCalls;
+        assert.equal(sent, 151);
+        if (native) assert.ok(calls <= 4, `${calls} sendmmsg calls for 151 datagrams`);
+        else assert.equal(calls, 151);
+        assert.equal(endpoint.stats.sendErrors, 0);
+        // An address that is no IP literal is no queue slot's: it goes through dgram (which resolves it).
+        const got = Promise.withResolvers<Buffer>();
+        peer.socket.once('message', (m) => got.resolve(m));
+        endpoint.send(Buffer.from([0x16, 1, 2, 3]), {
+          address: 'localhost',
+          port: peer.socket.address().port,
+          family: 'IPv4',
+        });
+        assert.deepEqual(await got.promise, Buffer.from([0x16, 1, 2, 3]));
+        transport.close();
+        peer.close();
+      } finally {
+        endpoint.close();
+        setNativeEnabled(process.env.BBMEET_NATIVE !== '0');
+      }
+    });
+  }
+
+  it('IPv6: the queue sends to IPv6 peers', {
+    skip: nativeAddon() ? false : 'no native addon',
+  }, async (t) => {
+    const serverCert = await generateDtlsCertificate();
+    const endpoint = new UdpEndpoint({ certificate: serverCert, announcedIps: ['::1'], family: 'udp6' });
+    try {
+      await endpoint.bind(0, '::1');
+    } catch {
+      t.skip('no IPv6 loopback');
+      return;
+    }
+    const socket = dgram.createSocket('udp6');
+    try {
+      await new Promise<void>((resolve) => socket.bind(0, '::1', resolve));
+      assert.equal(endpoint.sendPath, 'sendmmsg');
+      const got: Buffer[] = [];
+      socket.on('message', (m) => got.push(m));
+      const to = { address: '::1', port: socket.address().port, family: 'IPv6' as const };
+      for (let i = 0; i < 5; i++) endpoint.send(Buffer.from([0x16, i]), to);
+      await until(() => got.length === 5, 'five datagrams over IPv6');
+      assert.deepEqual(
+        got.map((m) => m[1]),
+        [0, 1, 2, 3, 4],
+      );
+    } finally {
+      socket.close();
       endpoint.close();
     }
   });

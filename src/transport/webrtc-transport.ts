@@ -16,7 +16,15 @@ import { SrtpSession } from './srtp/srtp-session.ts';
 
 /** How the transport reaches the network: the endpoint's shared UDP socket. */
 export interface DatagramSender {
+  /** Sends a datagram we will not touch again (queued or copied as the sender needs). */
   send(datagram: Buffer, to: RemoteAddress): void;
+  /**
+   * A buffer of at least `bytes` to build one datagram in, in place: a slot of the sender's batch
+   * queue, or a fresh buffer. Hand it to sendClaimed before claiming another.
+   */
+  claim(bytes: number): Buffer;
+  /** Sends datagram[0..length), `datagram` from claim(). */
+  sendClaimed(datagram: Buffer, length: number, to: RemoteAddress): void;
   /** The selected address changed: the endpoint routes datagrams from `address` to us. */
   routeFrom(transport: WebRtcTransport, address: RemoteAddress, previous: RemoteAddress | undefined): void;
   /** Our ICE credentials changed (ICE restart): checks now name the new local fragment. */
@@ -159,8 +167,8 @@ export class WebRtcTransport implements MediaTransport {
       this.stats.packetsDropped++;
       return;
     }
-    // A fresh buffer per datagram: dgram may still hold it after send() returns.
-    const out = Buffer.allocUnsafe(packet.length + send.rtpOverheadBytes);
+    // Protected straight into the endpoint's send queue (or a fresh buffer without the addon).
+    const out = this.#sender.claim(packet.length + send.rtpOverheadBytes);
     const length = send.protectRtp(packet, out);
     if (typeof length === 'string') {
       this.stats.packetsDropped++;
@@ -168,7 +176,7 @@ export class WebRtcTransport implements MediaTransport {
     }
     this.stats.rtpPacketsSent++;
     this.stats.bytesSent += length;
-    this.#sender.send(out, to);
+    this.#sender.sendClaimed(out, length, to);
   }
 
   sendRtcp(packet: Buffer): void {
@@ -178,7 +186,7 @@ export class WebRtcTransport implements MediaTransport {
       this.stats.packetsDropped++;
       return;
     }
-    const out = Buffer.allocUnsafe(packet.length + send.rtcpOverheadBytes);
+    const out = this.#sender.claim(packet.length + send.rtcpOverheadBytes);
     const length = send.protectRtcp(packet, out);
     if (typeof length === 'string') {
       this.stats.packetsDropped++;
@@ -186,7 +194,7 @@ export class WebRtcTransport implements MediaTransport {
     }
     this.stats.rtcpPacketsSent++;
     this.stats.bytesSent += length;
-    this.#sender.send(out, to);
+    this.#sender.sendClaimed(out, length, to);
   }
 
   close(reason: CloseReason = 'closed'): void {

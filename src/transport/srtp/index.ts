@@ -5,6 +5,7 @@ export { deriveSessionKeys, type SessionKeys, saltBytes } from './profiles.ts';
 export {
   type SessionKeySet,
   type SrtpFailure,
+  type SrtpImplementation,
   SrtpProfile,
   type SrtpProfileId,
   SrtpSession,

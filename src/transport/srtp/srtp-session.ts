@@ -1,6 +1,8 @@
 import { rtpHeaderBytes } from '../../rtp/rtp-packet.ts';
 import { AesCmTransform } from './aes-cm-transform.ts';
 import { GcmTransform } from './gcm-transform.ts';
+import { nativeAddon } from './native-addon.ts';
+import { NativeSrtpTransform } from './native-transform.ts';
 import {
   copyUnlessSame,
   deriveSessionKeys,
@@ -14,6 +16,8 @@ import {
 import { ReplayWindow, RocTracker } from './roc.ts';
 
 export { type SessionKeySet, type SrtpFailure, SrtpProfile, type SrtpProfileId } from './profiles.ts';
+
+export type SrtpImplementation = 'native' | 'js';
 
 const RTCP_MIN_BYTES = 8;
 const SRTCP_INDEX_MASK = 0x7fffffff;
@@ -39,6 +43,8 @@ class StreamState {
  */
 export class SrtpSession {
   readonly profile: SrtpProfileId;
+  /** Where the crypto runs: the native addon (when built, see native-addon.ts) or Node's crypto. */
+  readonly implementation: SrtpImplementation;
   /** Bytes protectRtp adds to an RTP packet (the tag). */
   readonly rtpOverheadBytes: number;
   /** Bytes protectRtcp adds to an RTCP compound (E flag + index, and the tag). */
@@ -46,12 +52,28 @@ export class SrtpSession {
   readonly #transform: SrtpTransform;
   readonly #streams = new Map<number, StreamState>();
 
-  /** `sessionKeys` skips key derivation (test vectors state session keys); the master key is then unused. */
-  constructor(profile: SrtpProfileId, masterKey: Buffer, masterSalt: Buffer, sessionKeys?: SessionKeySet) {
+  /**
+   * `sessionKeys` skips key derivation (test vectors state session keys); the master key is then
+   * unused. `implementation` defaults to the native addon when it is loaded, else JavaScript;
+   * asking for 'native' without the addon throws.
+   */
+  constructor(
+    profile: SrtpProfileId,
+    masterKey: Buffer,
+    masterSalt: Buffer,
+    sessionKeys?: SessionKeySet,
+    implementation?: SrtpImplementation,
+  ) {
     this.profile = profile;
     const keys = sessionKeys ?? deriveSessionKeys(profile, masterKey, masterSalt);
-    this.#transform =
-      profile === SrtpProfile.AEAD_AES_128_GCM ? new GcmTransform(keys) : new AesCmTransform(keys);
+    const addon = implementation === 'js' ? undefined : nativeAddon();
+    if (implementation === 'native' && !addon)
+      throw new Error('native SRTP requested but the addon is not loaded');
+    this.implementation = addon ? 'native' : 'js';
+    if (addon) this.#transform = new NativeSrtpTransform(addon, profile, keys);
+    else
+      this.#transform =
+        profile === SrtpProfile.AEAD_AES_128_GCM ? new GcmTransform(keys) : new AesCmTransform(keys);
     this.rtpOverheadBytes = this.#transform.rtpTagBytes;
     this.rtcpOverheadBytes = this.#transform.rtcpTrailerBytes;
   }

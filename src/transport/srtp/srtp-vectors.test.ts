@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { beforeEach, describe, it } from 'node:test';
 import { deriveKey, Label } from './key-derivation.ts';
+import { nativeAddon } from './native-addon.ts';
 import { deriveSessionKeys, SrtpProfile } from './profiles.ts';
-import { SrtpSession } from './srtp-session.ts';
+import { type SrtpImplementation, SrtpSession } from './srtp-session.ts';
+
+/** JavaScript always; the native addon too where it is built (native-srtp.test.ts builds it). */
+const IMPLEMENTATIONS: SrtpImplementation[] = nativeAddon() ? ['js', 'native'] : ['js'];
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 
@@ -41,7 +45,8 @@ const GCM_KEYS = {
   rtp: { cipherKey: GCM_KEY, salt: GCM_SALT, authKey: Buffer.alloc(0) },
   rtcp: { cipherKey: GCM_KEY, salt: GCM_SALT, authKey: Buffer.alloc(0) },
 };
-const gcmSession = () => new SrtpSession(SrtpProfile.AEAD_AES_128_GCM, GCM_KEY, GCM_SALT, GCM_KEYS);
+let impl: SrtpImplementation = 'js';
+const gcmSession = () => new SrtpSession(SrtpProfile.AEAD_AES_128_GCM, GCM_KEY, GCM_SALT, GCM_KEYS, impl);
 
 /** §16.1: SSRC 0x5501a0b2, ROC 0, SEQ 0xf17b, payload "Gallia est omnis divisa in partes tres". */
 const RTP = hex(`8040f17b8041f8d35501a0b2
@@ -58,33 +63,38 @@ const SRTCP_17_1 = hex(`81c8000d4d617273
 const SRTCP_17_3_TAG_ONLY = hex(`81c8000d4d6172734e5450314e545032525450200000042a0000e9304c756e61
   deadbeefdeadbeefdeadbeefdeadbeefdeadbeef 841dd9683dd78ec92ae58790125f62b3 000005d4`);
 
-describe('AEAD_AES_128_GCM (RFC 7714 test vectors)', () => {
-  it('§16.1: protects the RTP packet to the exact SRTP bytes, and back', () => {
-    const out = Buffer.alloc(RTP.length + 16);
-    assert.equal(gcmSession().protectRtp(RTP, out), SRTP_16_1.length);
-    assert.deepEqual(out, SRTP_16_1);
-    const inPlace = Buffer.from(SRTP_16_1);
-    assert.equal(gcmSession().unprotectRtp(inPlace), RTP.length);
-    assert.deepEqual(inPlace.subarray(0, RTP.length), RTP);
-  });
+for (const implementation of IMPLEMENTATIONS)
+  describe(`AEAD_AES_128_GCM (RFC 7714 test vectors, ${implementation})`, () => {
+    beforeEach(() => {
+      impl = implementation;
+    });
 
-  it('§17.1: unprotects the SRTCP packet, and protects to the same bytes at index 0x5d4', () => {
-    const inPlace = Buffer.from(SRTCP_17_1);
-    assert.equal(gcmSession().unprotectRtcp(inPlace), RTCP.length);
-    assert.deepEqual(inPlace.subarray(0, RTCP.length), RTCP);
-    const sender = gcmSession();
-    const out = Buffer.alloc(RTCP.length + sender.rtcpOverheadBytes);
-    for (let index = 1; index < 0x5d4; index++) sender.protectRtcp(RTCP, out);
-    assert.equal(sender.protectRtcp(RTCP, out), SRTCP_17_1.length);
-    assert.deepEqual(out, SRTCP_17_1);
-  });
+    it('§16.1: protects the RTP packet to the exact SRTP bytes, and back', () => {
+      const out = Buffer.alloc(RTP.length + 16);
+      assert.equal(gcmSession().protectRtp(RTP, out), SRTP_16_1.length);
+      assert.deepEqual(out, SRTP_16_1);
+      const inPlace = Buffer.from(SRTP_16_1);
+      assert.equal(gcmSession().unprotectRtp(inPlace), RTP.length);
+      assert.deepEqual(inPlace.subarray(0, RTP.length), RTP);
+    });
 
-  it('§17.3: an SRTCP packet with E = 0 is authenticated, not encrypted', () => {
-    const inPlace = Buffer.from(SRTCP_17_3_TAG_ONLY);
-    assert.equal(gcmSession().unprotectRtcp(inPlace), RTCP.length);
-    assert.deepEqual(inPlace.subarray(0, RTCP.length), RTCP);
-    const forged = Buffer.from(SRTCP_17_3_TAG_ONLY);
-    forged[20] = forged[20]! ^ 1;
-    assert.equal(gcmSession().unprotectRtcp(forged), 'auth_failed');
+    it('§17.1: unprotects the SRTCP packet, and protects to the same bytes at index 0x5d4', () => {
+      const inPlace = Buffer.from(SRTCP_17_1);
+      assert.equal(gcmSession().unprotectRtcp(inPlace), RTCP.length);
+      assert.deepEqual(inPlace.subarray(0, RTCP.length), RTCP);
+      const sender = gcmSession();
+      const out = Buffer.alloc(RTCP.length + sender.rtcpOverheadBytes);
+      for (let index = 1; index < 0x5d4; index++) sender.protectRtcp(RTCP, out);
+      assert.equal(sender.protectRtcp(RTCP, out), SRTCP_17_1.length);
+      assert.deepEqual(out, SRTCP_17_1);
+    });
+
+    it('§17.3: an SRTCP packet with E = 0 is authenticated, not encrypted', () => {
+      const inPlace = Buffer.from(SRTCP_17_3_TAG_ONLY);
+      assert.equal(gcmSession().unprotectRtcp(inPlace), RTCP.length);
+      assert.deepEqual(inPlace.subarray(0, RTCP.length), RTCP);
+      const forged = Buffer.from(SRTCP_17_3_TAG_ONLY);
+      forged[20] = forged[20]! ^ 1;
+      assert.equal(gcmSession().unprotectRtcp(forged), 'auth_failed');
+    });
   });
-});

@@ -1,7 +1,9 @@
 // CPU cost of SRTP per 1200-byte RTP packet, both profiles: protect alone, and protect + unprotect.
+// JavaScript (Node's crypto) and, when built, the native addon.
 // Usage: ./node_modules/.bin/node src/transport/srtp/srtp.bench.ts
 import { randomBytes } from 'node:crypto';
-import { SrtpProfile, type SrtpProfileId, SrtpSession } from './srtp-session.ts';
+import { nativeAddon } from './native-addon.ts';
+import { type SrtpImplementation, SrtpProfile, type SrtpProfileId, SrtpSession } from './srtp-session.ts';
 
 const ITERATIONS = 50_000;
 const WARMUP = 5_000;
@@ -17,7 +19,7 @@ function cpuUsPerIteration(run: (i: number) => void): number {
   return (used.user + used.system) / ITERATIONS;
 }
 
-function bench(name: string, profile: SrtpProfileId, saltBytes: number): void {
+function bench(name: string, profile: SrtpProfileId, saltBytes: number, impl: SrtpImplementation): void {
   const key = randomBytes(16);
   const salt = randomBytes(saltBytes);
   const packet = Buffer.alloc(12 + PAYLOAD_BYTES);
@@ -25,14 +27,14 @@ function bench(name: string, profile: SrtpProfileId, saltBytes: number): void {
   packet[1] = 96;
   packet.writeUInt32BE(0x1234, 8);
   randomBytes(PAYLOAD_BYTES).copy(packet, 12);
-  const tx = new SrtpSession(profile, key, salt);
+  const tx = new SrtpSession(profile, key, salt, undefined, impl);
   const out = Buffer.alloc(packet.length + tx.rtpOverheadBytes);
   const protectUs = cpuUsPerIteration((i) => {
     packet.writeUInt16BE(i & 0xffff, 2);
     tx.protectRtp(packet, out);
   });
-  const sender = new SrtpSession(profile, key, salt);
-  const receiver = new SrtpSession(profile, key, salt);
+  const sender = new SrtpSession(profile, key, salt, undefined, impl);
+  const receiver = new SrtpSession(profile, key, salt, undefined, impl);
   let failures = 0;
   const roundTripUs = cpuUsPerIteration((i) => {
     packet.writeUInt16BE(i & 0xffff, 2);
@@ -42,6 +44,7 @@ function bench(name: string, profile: SrtpProfileId, saltBytes: number): void {
   console.log(
     JSON.stringify({
       profile: name,
+      implementation: impl,
       packet_bytes: packet.length,
       protect_us: Number(protectUs.toFixed(2)),
       protect_unprotect_us: Number(roundTripUs.toFixed(2)),
@@ -50,5 +53,7 @@ function bench(name: string, profile: SrtpProfileId, saltBytes: number): void {
   );
 }
 
-bench('AES_CM_128_HMAC_SHA1_80', SrtpProfile.AES_CM_128_HMAC_SHA1_80, 14);
-bench('AEAD_AES_128_GCM', SrtpProfile.AEAD_AES_128_GCM, 12);
+for (const impl of nativeAddon() ? (['js', 'native'] as const) : (['js'] as const)) {
+  bench('AES_CM_128_HMAC_SHA1_80', SrtpProfile.AES_CM_128_HMAC_SHA1_80, 14, impl);
+  bench('AEAD_AES_128_GCM', SrtpProfile.AEAD_AES_128_GCM, 12, impl);
+}
