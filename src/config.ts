@@ -75,6 +75,7 @@ export const envSchema = z
     LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
     LOG_FORMAT: z.enum(['auto', 'pretty', 'json']).default('auto'),
     TRUST_PROXY: bool.default(false),
+    GUEST_LOGIN_ENABLED: bool.default(true),
   })
   .refine((e) => e.PORT_MIN_UDP <= e.PORT_MAX_UDP, {
     message: 'PORT_MIN_UDP must not be greater than PORT_MAX_UDP',
@@ -97,6 +98,8 @@ export interface Config {
     rateLimitPerSecond: number;
     bodyLimitBytes: number;
     trustProxy: boolean;
+    /** The demo page's guest login and rooms by name (the API key becomes public). */
+    guestLogin: boolean;
   };
   auth: {
     apiKey: string;
@@ -199,6 +202,7 @@ export function loadConfig({ env, generateMissingSecrets, isTty }: LoadConfigOpt
       rateLimitPerSecond: e.HTTP_RATE_LIMIT_PER_SECOND,
       bodyLimitBytes: e.HTTP_BODY_LIMIT_BYTES,
       trustProxy: e.TRUST_PROXY,
+      guestLogin: e.GUEST_LOGIN_ENABLED,
     },
     auth: {
       ...secrets,

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { apiRoutes, createHttpServer, registerDocs } from '../api/index.ts';
-import { guestLoginEnabled, guestRoutes } from '../api/routes/guest.ts';
+import { guestRoutes } from '../api/routes/guest.ts';
 import { registerWebApp } from '../api/routes/web-app.ts';
 import type { Config } from '../config.ts';
 import type { Logger } from '../lib/logger.ts';
@@ -55,7 +55,7 @@ export async function startEmbedded(
     broadcaster: { toRoom: (...args: Parameters<RoomBroadcaster['toRoom']>) => broadcaster.toRoom(...args) },
     logger: logger.child({ component: 'api' }),
   };
-  const routes = [...apiRoutes(deps), ...(guestLoginEnabled(process.env) ? guestRoutes(deps) : [])];
+  const routes = [...apiRoutes(deps), ...(config.http.guestLogin ? guestRoutes(deps) : [])];
   const app = await createHttpServer({
     deps,
     routes,

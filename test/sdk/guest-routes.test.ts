@@ -55,9 +55,7 @@ describe('guest routes (GUEST_LOGIN_ENABLED, on by default)', () => {
 
 describe('guest routes with GUEST_LOGIN_ENABLED=false', () => {
   it('are not served; the demo page still is', async () => {
-    const previous = process.env.GUEST_LOGIN_ENABLED;
-    process.env.GUEST_LOGIN_ENABLED = 'false';
-    const server = await startTestServer();
+    const server = await startTestServer({ GUEST_LOGIN_ENABLED: 'false' });
     try {
       const res = await fetch(`${server.baseUrl}/busapi/v3/guest/login`, {
         method: 'POST',
@@ -67,8 +65,6 @@ describe('guest routes with GUEST_LOGIN_ENABLED=false', () => {
       assert.equal(res.status, 404);
       assert.equal((await fetch(`${server.baseUrl}/`)).status, 200);
     } finally {
-      if (previous === undefined) delete process.env.GUEST_LOGIN_ENABLED;
-      else process.env.GUEST_LOGIN_ENABLED = previous;
       await server.close();
     }
   });

@@ -20,14 +20,6 @@ import { requireUser } from './common.ts';
  * key must stay private (then the demo page asks for a token instead).
  */
 
-export const GUEST_LOGIN_ENV = 'GUEST_LOGIN_ENABLED';
-
-/** `GUEST_LOGIN_ENABLED`: on unless false/0/no/off. */
-export function guestLoginEnabled(env: NodeJS.ProcessEnv): boolean {
-  const value = env[GUEST_LOGIN_ENV]?.trim().toLowerCase();
-  return !(value === 'false' || value === '0' || value === 'no' || value === 'off');
-}
-
 const guestLoginBody = z.object({ fullName: z.string().trim().min(1).max(60) });
 
 /** A room "name" as the demo's URL carries it: lower-case letters, digits, `-` and `_`. */
