@@ -131,7 +131,12 @@ if (ifStale && existsSync(addon)) {
 if (process.platform !== 'linux')
   finish(CANNOT_BUILD, `${process.platform} is not supported (Linux only: sendmmsg)`);
 if (process.env.BBMEET_NATIVE === '0') finish(CANNOT_BUILD, 'BBMEET_NATIVE=0');
-const compiler = process.env.CC ? onPath(process.env.CC.split(' ')[0]) : onPath('cc').concat(onPath('gcc'));
+const cc = process.env.CC?.split(' ')[0];
+const compiler = cc
+  ? cc.includes('/')
+    ? [cc].filter((file) => existsSync(file))
+    : onPath(cc)
+  : onPath('cc').concat(onPath('gcc'));
 if (compiler.length === 0) finish(CANNOT_BUILD, 'no C compiler (cc) on PATH');
 if (onPath('make').length === 0) finish(CANNOT_BUILD, 'no make on PATH');
 if (onPath('python3').length === 0 && onPath('python').length === 0)
