@@ -1,9 +1,13 @@
+import { newVp8Descriptor, parseVp8, rewriteVp8 } from '../../rtp/codecs/vp8.ts';
 import {
   type ExtensionRange,
   findHeaderExtension,
   remapHeaderExtensionIds,
 } from '../../rtp/rtp-extensions.ts';
 import { rtpHeaderBytes } from '../../rtp/rtp-packet.ts';
+import { SimulcastSelector } from '../qos/simulcast-selector.ts';
+import type { VideoLayer } from '../qos/video-layer.ts';
+import { rewriteVp8KeyIdx, Vp8Munger } from '../qos/vp8-munger.ts';
 import { RtpMunger } from '../rtp-munger.ts';
 import type { MediaPacket, TrackSink, UpTrack } from './up-track.ts';
 
@@ -12,6 +16,10 @@ const RANGE: ExtensionRange = { offset: 0, length: 0 };
 const NO_EXTENSIONS = new Uint8Array(256);
 /** abs-send-time is 6.18 fixed-point seconds in 24 bits: 2^18 / 1000 units per millisecond. */
 const ABS_SEND_TIME_UNITS_PER_MS = 262.144;
+/** While waiting for a switch, a keyframe of the target layer is asked for at most this often. */
+const KEYFRAME_REQUEST_INTERVAL_MS = 500;
+/** Largest padding payload of one probe packet (the padding length is one byte). */
+const MAX_PADDING_BYTES = 255;
 
 export interface DownTrackOptions {
   upTrack: UpTrack;
@@ -23,14 +31,21 @@ export interface DownTrackOptions {
   extensionIds?: Uint8Array | undefined;
   /** The subscriber's id for abs-send-time, rewritten with our send time; 0 when not sent. */
   absSendTimeId?: number | undefined;
+  /** The subscriber's id for transport-cc: probe padding carries it (the sender stamps it). */
+  transportCcId?: number | undefined;
   send: (packet: Buffer) => void;
 }
 
 /**
- * One UpTrack forwarded to one subscriber: picks the source layer (switching only at a keyframe
- * of the target layer), rewrites SSRC, payload type, sequence numbers and timestamps, maps the
- * forwarded header extensions to the subscriber's ids (dropping the others and CSRCs), and answers
- * the subscriber's NACKs from the UpTrack's cache, over RTX when negotiated.
+ * One UpTrack forwarded to one subscriber: a SimulcastSelector picks the source layer (simulcast
+ * SSRC or VP9 spatial id, switching only at a keyframe of the target layer; temporal layers above
+ * the target dropped), rewrites SSRC, payload type, sequence numbers and timestamps (RtpMunger) and
+ * VP8 picture id / TL0PICIDX / KEYIDX (Vp8Munger) so the subscriber sees one continuous stream,
+ * maps the forwarded header extensions to the subscriber's ids (dropping the others and CSRCs),
+ * and answers the subscriber's NACKs from the UpTrack's cache, over RTX when negotiated.
+ *
+ * Layer words (docs/simulcast.md): `preferred` is set by the subscriber (Subscription), `target`
+ * by its LayerAllocator, `current` and `maxSeen` are the selector's.
  *
  * Lifecycle: created by a subscription → bound to the UpTrack (`upTrack.sinks`) → close().
  */
@@ -44,18 +59,35 @@ export class DownTrack implements TrackSink {
   readonly #extensionIds: Uint8Array;
   readonly #absSendTimeId: number;
   readonly #send: (packet: Buffer) => void;
+  readonly #transportCcId: number;
   readonly #munger = new RtpMunger();
+  /** Video only: which layer to forward. */
+  readonly #selector: SimulcastSelector | undefined;
+  /** VP8 only: picture id / TL0PICIDX / KEYIDX continuity. */
+  readonly #vp8: Vp8Munger | undefined;
+  readonly #vp8d = newVp8Descriptor();
+  #lastKeyframeRequestMs = Number.NEGATIVE_INFINITY;
   #rtxSequenceNumber = Math.floor(Math.random() * 0x10000);
   #currentSsrc: number | undefined;
-  #targetSsrc: number | undefined;
   /** Out sequence number → source sequence number and SSRC, for NACKs. */
   readonly #historySeq = new Int32Array(HISTORY).fill(-1);
   readonly #historySourceSeq = new Uint16Array(HISTORY);
   readonly #historySsrc = new Uint32Array(HISTORY);
   readonly #historyTimestamp = new Uint32Array(HISTORY);
+  /** What was written over the source's fields: marker bit, VP8 picture id, TL0PICIDX, KEYIDX (-1: none). */
+  readonly #historyMarker = new Uint8Array(HISTORY);
+  readonly #historyPictureId = new Int32Array(HISTORY);
+  readonly #historyTl0 = new Int16Array(HISTORY);
+  readonly #historyKeyIdx = new Int8Array(HISTORY);
   packetsSent = 0;
   octetsSent = 0;
   retransmitted = 0;
+  /** Packets of the current source not forwarded (temporal layers above the target, SVC layers above current). */
+  dropped = 0;
+  /** Spatial switches done (current changed at a keyframe). */
+  switches = 0;
+  /** Called when `current` changes (after the packet that made it change is sent). */
+  onLayerSwitched: ((current: Readonly<VideoLayer>) => void) | null = null;
   #closed = false;
 
   constructor(options: DownTrackOptions) {
@@ -65,54 +97,166 @@ export class DownTrack implements TrackSink {
     this.rtx = options.rtx;
     this.#extensionIds = options.extensionIds ?? NO_EXTENSIONS;
     this.#absSendTimeId = options.absSendTimeId ?? 0;
+    this.#transportCcId = options.transportCcId ?? 0;
     this.#send = options.send;
-    options.upTrack.sinks.add(this);
+    const up = options.upTrack;
+    if (up.kind === 'video') {
+      this.#selector = new SimulcastSelector({ clock: up.clock, mode: up.svc ? 'svc' : 'simulcast' });
+      if (up.codec.mimeType.toLowerCase() === 'video/vp8') this.#vp8 = new Vp8Munger();
+    }
+    up.sinks.add(this);
   }
 
   get currentSsrc(): number | undefined {
     return this.#currentSsrc;
   }
 
+  get kind(): 'audio' | 'video' {
+    return this.upTrack.kind;
+  }
+
+  /** The subscriber's wish (a ceiling); HIGHEST_LAYER until told. Undefined for audio. */
+  get preferred(): Readonly<VideoLayer> | undefined {
+    return this.#selector?.preferred;
+  }
+
+  get target(): Readonly<VideoLayer> | undefined {
+    return this.#selector?.target;
+  }
+
+  get current(): Readonly<VideoLayer> | undefined {
+    return this.#selector?.current;
+  }
+
+  get maxSeen(): VideoLayer | undefined {
+    return this.#selector?.maxSeen;
+  }
+
+  /** The subscriber's wish; NO_LAYER pauses. Asks for a keyframe at once when it means going up. */
+  setPreferred(layer: VideoLayer): void {
+    if (!this.#selector) return;
+    this.#selector.setPreferred(layer);
+  }
+
+  /** The allocator's choice (≤ preferred); the switch happens at a keyframe of that layer. */
+  setTarget(layer: VideoLayer): void {
+    const selector = this.#selector;
+    if (!selector) return;
+    const before = selector.target;
+    if (before.spatial === layer.spatial && before.temporal === layer.temporal) return;
+    selector.setTarget(layer);
+    const current = selector.current;
+    // Going up (or resuming): ask for the keyframe now rather than at the next packet.
+    if (layer.spatial >= 0 && layer.spatial !== current.spatial) this.#askKeyframe(layer.spatial);
+  }
+
   writeRtp(packet: MediaPacket): void {
     if (this.#closed) return;
-    // Until told otherwise, forward the best layer the publisher sends.
-    this.#targetSsrc ??= this.upTrack.bestLayerSsrc;
-    if (packet.ssrc !== this.#currentSsrc) {
-      const audio = this.upTrack.kind === 'audio';
-      const switchable = packet.ssrc === (this.#targetSsrc ?? packet.ssrc) && (audio || packet.keyframe);
-      if (!switchable) {
-        if (this.#currentSsrc === undefined) this.upTrack.requestKeyframe(this.#targetSsrc);
-        return;
-      }
+    const selector = this.#selector;
+    if (!selector) {
       this.#currentSsrc = packet.ssrc;
+      this.#forward(packet, false, packet.marker);
+      return;
     }
+    const before = selector.current.spatial;
+    const beforeTemporal = selector.current.temporal;
+    const r = selector.select(packet);
+    if (r.needKeyframe !== undefined) this.#askKeyframe(r.needKeyframe);
+    if (!r.forward) {
+      if (packet.ssrc === this.#currentSsrc) {
+        this.dropped++;
+        this.#munger.drop(packet.ssrc, packet.sequenceNumber);
+        this.#vp8?.drop(packet.buffer, packet.headerBytes, payloadEnd(packet.buffer));
+      }
+    } else {
+      this.#currentSsrc = packet.ssrc;
+      this.#forward(packet, r.switched, r.marker);
+    }
+    const current = selector.current;
+    if (current.spatial !== before || current.temporal !== beforeTemporal) {
+      if (current.spatial !== before && current.spatial >= 0) this.switches++;
+      this.onLayerSwitched?.(current);
+    }
+  }
+
+  /** Dynacast stopped some layers: do not wait a second for the selector to notice. */
+  layersActive(active: readonly boolean[]): void {
+    active.forEach((on, spatial) => {
+      if (!on) this.#selector?.layerStopped(spatial);
+    });
+  }
+
+  /** A keyframe of spatial layer `spatial`, throttled per DownTrack (the UpTrack throttles per SSRC too). */
+  #askKeyframe(spatial: number): void {
+    const now = this.upTrack.clock.nowMs();
+    if (now - this.#lastKeyframeRequestMs < KEYFRAME_REQUEST_INTERVAL_MS) return;
+    const ssrc = this.upTrack.ssrcOfLayer(spatial);
+    if (ssrc === undefined) return;
+    this.#lastKeyframeRequestMs = now;
+    this.upTrack.requestKeyframe(ssrc);
+  }
+
+  #forward(packet: MediaPacket, switched: boolean, marker: boolean): void {
     const mapped = this.#munger.forward(packet.ssrc, packet.sequenceNumber, packet.timestamp);
     if (!mapped) return;
-    const out = this.#rewrite(packet.buffer, packet.headerBytes, mapped.sequenceNumber, mapped.timestamp, -1);
+    const out = this.#rewrite(
+      packet.buffer,
+      packet.headerBytes,
+      mapped.sequenceNumber,
+      mapped.timestamp,
+      -1,
+      marker,
+    );
     const slot = mapped.sequenceNumber % HISTORY;
     this.#historySeq[slot] = mapped.sequenceNumber;
     this.#historySourceSeq[slot] = packet.sequenceNumber;
     this.#historySsrc[slot] = packet.ssrc;
     this.#historyTimestamp[slot] = mapped.timestamp;
+    this.#historyMarker[slot] = marker ? 1 : 0;
+    this.#historyPictureId[slot] = -1;
+    if (this.#vp8) {
+      const payloadAt = rtpHeaderBytes(out);
+      const end = payloadEnd(out);
+      if (
+        payloadAt > 0 &&
+        this.#vp8.munge(out, payloadAt, end, { switched }) &&
+        parseVp8(out, this.#vp8d, payloadAt, end)
+      ) {
+        this.#historyPictureId[slot] = this.#vp8d.pictureId;
+        this.#historyTl0[slot] = this.#vp8d.tl0PicIdx;
+        this.#historyKeyIdx[slot] = this.#vp8d.keyIdx;
+      }
+    }
     this.packetsSent++;
     this.octetsSent += out.length - 12;
     this.#send(out);
   }
 
   /**
-   * Until bandwidth allocation chooses layers (issue 4), a DownTrack follows the best layer the
-   * publisher sends: browsers start simulcast with the low layers and add the top one as their
-   * send bitrate ramps up.
+   * Probe padding (a bandwidth probe, see Subscription): `count` padding-only packets of up to 255
+   * bytes on the RTX stream, carrying only the transport-cc extension for the sender to stamp.
+   * Sends nothing (returns 0) without RTX or transport-cc; returns the bytes sent.
    */
-  layerAdded(ssrc: number): void {
-    if (ssrc === this.upTrack.bestLayerSsrc) this.setTargetSsrc(ssrc);
-  }
-
-  /** Prefer another layer; the switch happens at its next keyframe, which is requested now. */
-  setTargetSsrc(ssrc: number): void {
-    if (this.#targetSsrc === ssrc) return;
-    this.#targetSsrc = ssrc;
-    if (ssrc !== this.#currentSsrc) this.upTrack.requestKeyframe(ssrc);
+  sendPadding(bytes: number): number {
+    if (this.#closed || !this.rtxEnabled || !this.rtx || this.#transportCcId === 0 || this.packetsSent === 0)
+      return 0;
+    let sent = 0;
+    while (sent < bytes) {
+      const pad = Math.min(MAX_PADDING_BYTES, bytes - sent);
+      const out = Buffer.alloc(12 + 8 + pad);
+      out[0] = 0x80 | 0x20 | 0x10;
+      out[1] = this.rtx.payloadType;
+      out.writeUInt16BE(this.#nextRtxSequenceNumber(), 2);
+      out.writeUInt32BE(this.#munger.lastTimestamp, 4);
+      out.writeUInt32BE(this.rtx.ssrc, 8);
+      out.writeUInt16BE(0xbede, 12);
+      out.writeUInt16BE(1, 14);
+      out[16] = (this.#transportCcId << 4) | 1;
+      out[out.length - 1] = pad;
+      this.#send(out);
+      sent += out.length;
+    }
+    return sent;
   }
 
   /** The subscriber lost these (our) sequence numbers: resend what is still cached. */
@@ -126,9 +270,26 @@ export class DownTrack implements TrackSink {
       if (headerBytes < 0) continue;
       this.retransmitted++;
       // RFC 4588 §4: on RTX, the original sequence number leads the payload.
-      this.#send(
-        this.#rewrite(cached, headerBytes, seq, this.#historyTimestamp[slot]!, this.rtxEnabled ? seq : -1),
+      const out = this.#rewrite(
+        cached,
+        headerBytes,
+        seq,
+        this.#historyTimestamp[slot]!,
+        this.rtxEnabled ? seq : -1,
+        this.#historyMarker[slot] === 1,
       );
+      // The VP8 fields as they were first sent.
+      const pictureId = this.#historyPictureId[slot]!;
+      if (this.#vp8 && pictureId >= 0) {
+        const payloadAt = out.length - (cached.length - headerBytes);
+        const d = this.#vp8d;
+        if (parseVp8(out, d, payloadAt, payloadEnd(out))) {
+          rewriteVp8(out, d, pictureId, this.#historyTl0[slot]!);
+          if (this.#historyKeyIdx[slot]! >= 0)
+            rewriteVp8KeyIdx(out, payloadAt, d, this.#historyKeyIdx[slot]!);
+        }
+      }
+      this.#send(out);
     }
   }
 
@@ -150,7 +311,14 @@ export class DownTrack implements TrackSink {
    * extension block copied with ids mapped (left out when the source's is malformed), then the
    * payload — preceded by `osn` when it is a retransmission over RTX (`osn` ≥ 0).
    */
-  #rewrite(source: Buffer, headerBytes: number, seq: number, timestamp: number, osn: number): Buffer {
+  #rewrite(
+    source: Buffer,
+    headerBytes: number,
+    seq: number,
+    timestamp: number,
+    osn: number,
+    marker: boolean,
+  ): Buffer {
     const rtx = osn >= 0 && this.rtx !== undefined;
     const out = this.#build(
       source,
@@ -160,6 +328,7 @@ export class DownTrack implements TrackSink {
       rtx,
       true,
     );
+    out[1] = (marker ? 0x80 : 0) | (out[1]! & 0x7f);
     if (rtx) out.writeUInt16BE(osn, out.length - (source.length - headerBytes) - 2);
     return out;
   }
@@ -205,4 +374,9 @@ export class DownTrack implements TrackSink {
     this.#rtxSequenceNumber = (this.#rtxSequenceNumber + 1) & 0xffff;
     return this.#rtxSequenceNumber;
   }
+}
+
+/** End of an RTP packet's payload: before its padding when the P bit is set. */
+function payloadEnd(buf: Buffer): number {
+  return (buf[0]! & 0x20) !== 0 ? buf.length - buf[buf.length - 1]! : buf.length;
 }

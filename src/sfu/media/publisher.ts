@@ -60,6 +60,12 @@ export class Publisher {
   readonly #onReady: () => void;
   readonly #stopTimer: () => void;
   onTrackAdded: ((track: UpTrack) => void) | null = null;
+  /**
+   * Dynacast's decision for a published video track: the highest Waterbus quality any subscriber
+   * wants (0 pause, 1 low `q`, 2 medium `h`, 3 high `f`) and how many subscribers want some layer.
+   * Called on change; the data channel sends it to the publisher as `track_quality`.
+   */
+  onLayersWanted: ((trackId: string, quality: 0 | 1 | 2 | 3, subscribedCount: number) => void) | null = null;
 
   constructor(options: {
     participantId: ParticipantId;
@@ -101,6 +107,8 @@ export class Publisher {
         headerExtensions: t.headerExtensions,
         clock: this.#clock,
         sendPli: (ssrc) => this.transport.sendRtcp(buildPli(this.#senderSsrc, ssrc)),
+        onLayersWanted: (quality, subscribedCount) =>
+          this.onLayersWanted?.(t.trackId, quality, subscribedCount),
       });
       // Without rids, the first SSRC of the SDP is the media (the others are RTX or FEC).
       if (t.rids.length === 0 && t.ssrcs[0] !== undefined) this.#bind(up, t.ssrcs[0], undefined);

@@ -7,19 +7,60 @@ import {
   forEachRtcp,
   nackSequenceNumbers,
   PsfbFmt,
+  parseReceiverReport,
+  parseTwcc,
+  type RtcpHeaderView,
   RtcpType,
   RtpfbFmt,
+  rembBitrateBps,
 } from '../../rtp/rtcp.ts';
+import { type ExtensionRange, findHeaderExtension } from '../../rtp/rtp-extensions.ts';
+import { EXTENSION_URI, FORWARDED_EXTENSIONS } from '../../transport/negotiation/index.ts';
 import type { WebRtcTransport } from '../../transport/webrtc-transport.ts';
+import { type AllocatorTrack, LayerAllocator } from '../qos/layer-allocator.ts';
+import { RembEstimator } from '../qos/remb-estimator.ts';
+import { SendSideEstimator } from '../qos/send-side-estimator.ts';
+import { HIGHEST_LAYER, NO_LAYER, type VideoLayer } from '../qos/video-layer.ts';
+import { RttEstimator, SubscriberReportStats } from './connection-quality.ts';
 import { DownTrack, type DownTrackOptions } from './down-track.ts';
-import type { UpTrack } from './up-track.ts';
+import type { UpTrack, WaterbusQuality } from './up-track.ts';
 
 const SENDER_REPORT_INTERVAL_MS = 1000;
+/** The allocator runs this often, and at once when the estimate falls by `ESTIMATE_DROP`. */
+const ALLOCATE_INTERVAL_MS = 1000;
+const ESTIMATE_DROP = 0.85;
+/** Feedback is trusted for allocation only after this long (the acknowledged rate needs a window). */
+const ESTIMATOR_WARMUP_MS = 1500;
+/** What an audio track is assumed to take from the estimate. */
+const AUDIO_BPS = 50_000;
+/** Probe: padding for this long, then the estimate is looked at this much later. */
+const PROBE_DURATION_MS = 600;
+const PROBE_SETTLE_MS = 400;
+const PROBE_TICK_MS = 20;
+/** Between probes: this long after a successful one, doubling from the first value after failures. */
+const PROBE_AFTER_SUCCESS_MS = 1000;
+const PROBE_BACKOFF_FIRST_MS = 2000;
+const PROBE_BACKOFF_MAX_MS = 30_000;
+const RANGE: ExtensionRange = { offset: 0, length: 0 };
+
+/** Waterbus quality → the layer asked for: 0 pause, 1 low, 2 medium, 3 high (and whatever is above). */
+export function qualityToLayer(quality: WaterbusQuality): VideoLayer {
+  if (quality === 0) return { ...NO_LAYER };
+  if (quality === 3) return { ...HIGHEST_LAYER };
+  return { spatial: quality - 1, temporal: HIGHEST_LAYER.temporal };
+}
 
 /**
  * One subscriber receiving one publisher's tracks over its own transport (the Waterbus topology:
  * a connection per subscriber × publisher). Subscriber feedback is consumed here, never forwarded
- * raw: PLI/FIR become throttled keyframe requests, NACKs are answered from the cache.
+ * raw: PLI/FIR become throttled keyframe requests, NACKs are answered from the cache, transport-cc
+ * feedback feeds a SendSideEstimator (REMB a RembEstimator when no transport-cc comes), and a
+ * LayerAllocator turns the estimate into each video DownTrack's `target` about once a second (and
+ * at once when the estimate falls). When the allocation holds a track back, a probe (padding on
+ * RTX up to the allocator's probe goal) tests whether the link carries more.
+ *
+ * Every packet sent on the transport gets a transport-wide sequence number in the subscriber's
+ * transport-cc extension (when the packet carries it: DownTrack maps the publisher's).
  *
  * Lifecycle: created by subscribe → answer applied → connected → close() (either side left).
  */
@@ -29,31 +70,85 @@ export class Subscription {
   readonly transport: WebRtcTransport;
   readonly downTracks = new Map<string, DownTrack>();
   readonly #bySsrc = new Map<number, DownTrack>();
+  readonly #clock: Clock;
+  readonly #rtt = new RttEstimator();
+  /** What the subscriber's receiver reports say (loss, jitter, RTT), for connection quality. */
+  readonly reportStats = new SubscriberReportStats();
+  readonly #transportCcId: number;
   readonly #stopTimer: () => void;
+  readonly #stopAllocateTimer: () => void;
+  readonly sendSideEstimator = new SendSideEstimator();
+  readonly rembEstimator = new RembEstimator();
+  readonly #allocator = new LayerAllocator();
+  #twccSeq = 0;
+  #firstTwccMs = -1;
+  #firstRembMs = -1;
+  #lastAllocatedEstimate = 0;
+  /** Probing state. */
+  #probeStopTimer: (() => void) | undefined;
+  #probeGoalBps = 0;
+  #probeStartEstimate = 0;
+  #nextProbeMs = 0;
+  #probeBackoffMs = PROBE_BACKOFF_FIRST_MS;
+  probesSent = 0;
+  probesSucceeded = 0;
+  #closed = false;
 
   constructor(options: {
     subscriberId: ParticipantId;
     targetId: ParticipantId;
     transport: WebRtcTransport;
     clock: Clock;
+    /** The subscriber's transport-cc extension id (default: the offer's, FORWARDED_EXTENSIONS), 0 for none. */
+    transportCcId?: number | undefined;
   }) {
     this.subscriberId = options.subscriberId;
     this.targetId = options.targetId;
     this.transport = options.transport;
+    this.#clock = options.clock;
+    this.#transportCcId =
+      options.transportCcId ??
+      FORWARDED_EXTENSIONS.video.find((e) => e.uri === EXTENSION_URI.transportCc)?.id ??
+      0;
     this.transport.onRtcp = (packet) => this.#onRtcp(packet);
     // Subscribers send no media to us; anything else on this transport is ignored.
     this.transport.onRtp = null;
     this.#stopTimer = options.clock.setInterval(() => this.#sendReports(), SENDER_REPORT_INTERVAL_MS);
+    this.#stopAllocateTimer = options.clock.setInterval(() => this.allocate(), ALLOCATE_INTERVAL_MS);
   }
 
   /** Forwards `upTrack` under new SSRCs with the subscriber's payload types and extension ids. */
   addTrack(upTrack: UpTrack, options: Omit<DownTrackOptions, 'upTrack' | 'send'>): DownTrack {
-    const down = new DownTrack({ ...options, upTrack, send: (p) => this.transport.sendRtp(p) });
+    const down = new DownTrack({
+      transportCcId: this.#transportCcId,
+      ...options,
+      upTrack,
+      send: (p) => this.#sendRtp(p),
+    });
     this.downTracks.set(upTrack.mid, down);
     this.#bySsrc.set(options.ssrc, down);
+    if (down.preferred) upTrack.setSubscriberWish(this.subscriberId, down.preferred.spatial);
     // A new subscriber needs a keyframe to start decoding.
     upTrack.requestKeyframe();
     return down;
+  }
+
+  /**
+   * The subscriber's wish for the publisher's track `publisherTrackId` (Waterbus `track_quality`):
+   * 0 pause, 1 low, 2 medium, 3 high. Sets the DownTrack's `preferred`, tells the track's Dynacast
+   * and reallocates. False when no such video track is forwarded here.
+   */
+  setPreferredQuality(publisherTrackId: string, quality: 0 | 1 | 2 | 3): boolean {
+    let found = false;
+    for (const down of this.downTracks.values()) {
+      if (down.upTrack.trackId !== publisherTrackId || down.kind !== 'video') continue;
+      const layer = qualityToLayer(quality);
+      down.setPreferred(layer);
+      down.upTrack.setSubscriberWish(this.subscriberId, layer.spatial);
+      found = true;
+    }
+    if (found) this.allocate();
+    return found;
   }
 
   /** The subscriber's answer: retransmissions go over RTX on these tracks (by media SSRC), plain on the others. */
@@ -61,15 +156,138 @@ export class Subscription {
     for (const [ssrc, down] of this.#bySsrc) down.rtxEnabled = mediaSsrcs.has(ssrc);
   }
 
+  /** The bandwidth estimate in use: transport-cc when the subscriber sends it, else REMB; undefined before either. */
+  get estimateBps(): number | undefined {
+    const now = this.#clock.nowMs();
+    if (this.#firstTwccMs >= 0 && now - this.#firstTwccMs >= ESTIMATOR_WARMUP_MS)
+      return this.sendSideEstimator.estimateBps;
+    if (this.#firstTwccMs < 0 && this.#firstRembMs >= 0) return this.rembEstimator.estimateBps;
+    return undefined;
+  }
+
+  /**
+   * Runs the LayerAllocator over the video DownTracks and sets their targets; starts a probe when
+   * a track is held back. Without an estimate yet, targets stay at `preferred`.
+   */
+  allocate(): void {
+    if (this.#closed) return;
+    const estimate = this.estimateBps;
+    if (estimate === undefined) return;
+    this.#lastAllocatedEstimate = estimate;
+    const video: DownTrack[] = [];
+    const tracks: AllocatorTrack[] = [];
+    let audio = 0;
+    for (const down of this.downTracks.values()) {
+      if (down.kind === 'audio') {
+        audio++;
+        continue;
+      }
+      const preferred = down.preferred!;
+      video.push(down);
+      tracks.push({
+        trackId: down.upTrack.trackId,
+        paused: preferred.spatial < 0,
+        visible: true,
+        preferred,
+        bitratesBps: down.upTrack.bitratesBps(),
+      });
+    }
+    if (tracks.length === 0) return;
+    const allocation = this.#allocator.allocate(estimate - audio * AUDIO_BPS, tracks);
+    allocation.tracks.forEach((t, i) => {
+      video[i]!.setTarget(t.target);
+    });
+    if (allocation.probeGoalBps !== undefined) this.#maybeProbe(allocation.probeGoalBps, allocation.usedBps);
+  }
+
   close(): void {
+    this.#closed = true;
     this.#stopTimer();
-    for (const d of this.downTracks.values()) d.close();
+    this.#stopAllocateTimer();
+    this.#stopProbe();
+    for (const d of this.downTracks.values()) {
+      d.upTrack.removeSubscriberWish(this.subscriberId);
+      d.close();
+    }
     this.downTracks.clear();
     this.#bySsrc.clear();
     this.transport.close();
   }
 
+  /**
+   * Probe (the simple form): pad on RTX so that the total reaches the goal for PROBE_DURATION_MS;
+   * the transport-cc feedback of that burst moves the estimate (acknowledged throughput) if the
+   * link carries it, or shows overuse/loss if it does not; the allocator then looks again.
+   */
+  #maybeProbe(goalBps: number, usedBps: number): void {
+    if (this.#probeStopTimer || this.#firstTwccMs < 0 || this.transport.state !== 'connected') return;
+    const now = this.#clock.nowMs();
+    if (now < this.#nextProbeMs) return;
+    if (this.sendSideEstimator.usage === 'overusing') return;
+    const padder = [...this.downTracks.values()].find((d) => d.kind === 'video' && d.rtxEnabled);
+    if (!padder) return;
+    const estimate = this.sendSideEstimator.estimateBps;
+    // Aim a little above the goal, but at most twice the estimate (exponential probing).
+    const target = Math.min(goalBps * 1.1, 2 * Math.max(estimate, usedBps));
+    const padBps = target - Math.max(usedBps, 0);
+    if (padBps <= 0) return;
+    this.probesSent++;
+    this.#probeGoalBps = goalBps;
+    this.#probeStartEstimate = estimate;
+    const bytesPerTick = (padBps / 8) * (PROBE_TICK_MS / 1000);
+    const stopPadding = this.#clock.setInterval(() => {
+      if (this.sendSideEstimator.usage === 'overusing') return;
+      padder.sendPadding(bytesPerTick);
+    }, PROBE_TICK_MS);
+    const stopSettle = { cancel: (): void => undefined };
+    const stopEnd = this.#clock.setTimeout(() => {
+      stopPadding();
+      stopSettle.cancel = this.#clock.setTimeout(() => this.#probeDone(), PROBE_SETTLE_MS);
+    }, PROBE_DURATION_MS);
+    this.#probeStopTimer = () => {
+      stopPadding();
+      stopEnd();
+      stopSettle.cancel();
+    };
+  }
+
+  #probeDone(): void {
+    this.#probeStopTimer = undefined;
+    const estimate = this.sendSideEstimator.estimateBps;
+    const now = this.#clock.nowMs();
+    if (estimate >= this.#probeGoalBps || estimate > this.#probeStartEstimate * 1.2) {
+      this.probesSucceeded++;
+      this.#probeBackoffMs = PROBE_BACKOFF_FIRST_MS;
+      this.#nextProbeMs = now + PROBE_AFTER_SUCCESS_MS;
+    } else {
+      this.#nextProbeMs = now + this.#probeBackoffMs;
+      this.#probeBackoffMs = Math.min(PROBE_BACKOFF_MAX_MS, this.#probeBackoffMs * 2);
+    }
+    this.allocate();
+  }
+
+  #stopProbe(): void {
+    this.#probeStopTimer?.();
+    this.#probeStopTimer = undefined;
+  }
+
+  /** Stamps the transport-wide sequence number (when the packet carries the extension) and sends. */
+  #sendRtp(packet: Buffer): void {
+    if (
+      this.#transportCcId !== 0 &&
+      findHeaderExtension(packet, this.#transportCcId, RANGE) &&
+      RANGE.length === 2
+    ) {
+      const seq = this.#twccSeq;
+      this.#twccSeq = (seq + 1) & 0xffff;
+      packet.writeUInt16BE(seq, RANGE.offset);
+      this.sendSideEstimator.onPacketSent(seq, packet.length, this.#clock.nowMs());
+    }
+    this.transport.sendRtp(packet);
+  }
+
   #onRtcp(packet: Buffer): void {
+    let estimateChanged = false;
     forEachRtcp(packet, (p) => {
       if (p.type === RtcpType.PSFB && (p.count === PsfbFmt.PLI || p.count === PsfbFmt.FIR)) {
         const ssrcs = p.count === PsfbFmt.FIR ? firSsrcs(packet, p) : [feedbackMediaSsrc(packet, p)];
@@ -80,9 +298,42 @@ export class Subscription {
       } else if (p.type === RtcpType.RTPFB && p.count === RtpfbFmt.NACK) {
         const ssrc = feedbackMediaSsrc(packet, p);
         if (ssrc !== undefined) this.#bySsrc.get(ssrc)?.retransmit(nackSequenceNumbers(packet, p));
+      } else if (p.type === RtcpType.RTPFB && p.count === RtpfbFmt.TWCC) {
+        const feedback = parseTwcc(packet, p);
+        if (!feedback) return;
+        if (this.#firstTwccMs < 0) this.#firstTwccMs = this.#clock.nowMs();
+        this.sendSideEstimator.onFeedback(feedback, this.#clock.nowMs());
+        estimateChanged = true;
+      } else if (p.type === RtcpType.PSFB && p.count === PsfbFmt.REMB) {
+        const bps = rembBitrateBps(packet, p);
+        if (bps === undefined) return;
+        if (this.#firstRembMs < 0) this.#firstRembMs = this.#clock.nowMs();
+        this.rembEstimator.onRemb(bps, this.#clock.nowMs());
+        estimateChanged = true;
+      } else if (p.type === RtcpType.RR && p.count > 0) {
+        this.#onReceiverReport(packet, p);
       }
-      // RR, REMB and transport-cc: stats and bandwidth estimation (issue 4); nothing to forward.
     });
+    if (estimateChanged) {
+      const estimate = this.estimateBps;
+      if (estimate !== undefined && estimate < this.#lastAllocatedEstimate * ESTIMATE_DROP) this.allocate();
+    }
+  }
+
+  /** Loss, jitter and RTT (LSR/DLSR against our sender reports) of the streams we send. */
+  #onReceiverReport(packet: Buffer, p: RtcpHeaderView): void {
+    const rr = parseReceiverReport(packet, p);
+    if (!rr) return;
+    const nowMs = this.#clock.nowMs();
+    for (const block of rr.reports) {
+      const down = this.#bySsrc.get(block.ssrc);
+      if (!down) continue;
+      this.reportStats.onReportBlock(
+        block.fractionLost / 256,
+        (block.jitter / down.upTrack.codec.clockRate) * 1000,
+        this.#rtt.rttMs(block.lastSr, block.delaySinceLastSr, nowMs),
+      );
+    }
   }
 
   #sendReports(): void {
@@ -93,6 +344,7 @@ export class Subscription {
       this.transport.sendRtcp(
         buildSenderReport(down.ssrc, sr.ntpMs, sr.rtpTimestamp, down.packetsSent, down.octetsSent),
       );
+      this.#rtt.senderReportSent(sr.ntpMs, this.#clock.nowMs());
     }
   }
 }

@@ -49,25 +49,30 @@ function setup(
 }
 
 describe('UpTrack + DownTrack', () => {
-  it('forwards from the first keyframe of the best layer, rewritten (SSRC, PT, no extensions)', () => {
-    const { up, sent, feed, plis } = setup();
+  it('starts at the first keyframe of a layer up to the target, goes up at the best layer keyframe (SSRC, PT, no extensions)', () => {
+    const { up, sent, feed, plis, down } = setup();
     up.addLayer(111, 'q');
     up.addLayer(333, 'f');
     feed(vp8(333, 10, 1000, false));
     assert.equal(sent.length, 0, 'no keyframe yet: nothing forwarded');
     assert.equal(plis.at(-1), 333, 'a keyframe is requested from the best layer');
     feed(vp8(111, 50, 5000, true));
-    assert.equal(sent.length, 0, 'a keyframe of another layer does not start the stream');
+    assert.equal(sent.length, 1, 'a keyframe of a lower layer starts the stream rather than nothing');
+    assert.equal(down.current?.spatial, 0);
     feed(vp8(333, 11, 4000, true));
     feed(vp8(333, 12, 7000, false));
-    assert.equal(sent.length, 2);
-    const out = sent[0]!;
+    assert.equal(sent.length, 3);
+    assert.equal(down.current?.spatial, 2, 'up at the keyframe of the best layer');
+    const out = sent[1]!;
     assert.equal(out[0], 0x80, 'version 2, no extension bit');
     assert.equal(out[1]! & 0x7f, 100);
     assert.equal(out.readUInt32BE(8), 0x5000);
     assert.equal(out.length, 12 + 10, 'extension stripped, payload kept');
     assert.equal(out[12], 0x10);
-    assert.equal(sent[1]!.readUInt16BE(2), out.readUInt16BE(2) + 1);
+    assert.deepEqual(
+      sent.map((p) => p.readUInt16BE(2)),
+      [50, 51, 52],
+    );
   });
 
   it('switches layer only at a keyframe of the target, with continuous sequence numbers', () => {
@@ -76,19 +81,20 @@ describe('UpTrack + DownTrack', () => {
     up.addLayer(333, 'f');
     feed(vp8(333, 100, 9000, true));
     feed(vp8(333, 101, 12_000, false));
-    down.setTargetSsrc(111);
-    // 111 was asked for a keyframe when it appeared: the repeat waits out the 500 ms throttle.
+    down.setTarget({ spatial: 0, temporal: 7 });
+    // The first request (for 333) was just sent: the next one waits out the 500 ms throttle.
     clock.advance(500);
+    feed(vp8(333, 102, 12_000, false));
     assert.equal(plis.at(-1), 111);
     feed(vp8(111, 7, 500, false));
-    feed(vp8(333, 102, 15_000, false));
+    feed(vp8(333, 103, 15_000, false));
     assert.equal(down.currentSsrc, 333, 'still on the old layer until the keyframe');
     feed(vp8(111, 8, 800, true));
     assert.equal(down.currentSsrc, 111);
     const seqs = sent.map((p) => p.readUInt16BE(2));
-    assert.deepEqual(seqs, [100, 101, 102, 103]);
+    assert.deepEqual(seqs, [100, 101, 102, 103, 104]);
     const ts = sent.map((p) => p.readUInt32BE(4));
-    assert.ok(ts[3]! > ts[2]!, 'timestamps keep moving forward across the switch');
+    assert.ok(ts[4]! > ts[3]!, 'timestamps keep moving forward across the switch');
   });
 
   it('answers NACKs with the original payload under our sequence number; forgets unknown ones', () => {
@@ -128,7 +134,7 @@ describe('UpTrack + DownTrack', () => {
     const extensionIds = new Uint8Array(256);
     extensionIds[1] = 6; // video orientation: publisher id 1 → ours 6
     extensionIds[3] = 4; // abs-send-time: publisher id 3 → ours 4
-    const { up, sent, feed } = setup([], { extensionIds, absSendTimeId: 4 });
+    const { up, sent } = setup([], { extensionIds, absSendTimeId: 4 });
     up.addLayer(222, undefined);
     const p = Buffer.alloc(12 + 16 + 2);
     p[0] = 0x90;

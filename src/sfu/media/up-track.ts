@@ -1,7 +1,16 @@
 import type { Clock } from '../../lib/clock.ts';
 import { keyframeDetector } from '../../rtp/codecs/keyframe.ts';
+import { newVp8Descriptor, parseVp8 } from '../../rtp/codecs/vp8.ts';
+import { newVp9Descriptor, parseVp9 } from '../../rtp/codecs/vp9.ts';
 import { KeyframeRequester } from '../keyframe-requester.ts';
 import { PacketCache } from '../packet-cache.ts';
+import { Dynacast } from '../qos/dynacast.ts';
+import { MAX_SPATIAL_LAYERS, MAX_TEMPORAL_LAYERS } from '../qos/video-layer.ts';
+
+/** Waterbus quality words: 0 pause, 1 low (`q`), 2 medium (`h`), 3 high (`f`). */
+export type WaterbusQuality = 0 | 1 | 2 | 3;
+/** Per-layer bitrates are measured over windows of this length. */
+const BITRATE_WINDOW_MS = 1000;
 
 export interface TrackCodec {
   mimeType: string;
@@ -25,12 +34,22 @@ export interface MediaPacket {
   keyframe: boolean;
   /** Simulcast layer index (0 = lowest), 0 for single-layer tracks. */
   layer: number;
+  /** Spatial layer for the SimulcastSelector: the simulcast index, or the VP9 SID in SVC mode. */
+  spatial: number;
+  /** VP8/VP9 temporal id, -1 when the codec carries none. */
+  temporal: number;
+  /** VP8 Y / VP9 U: a higher temporal layer may start at this frame. */
+  layerSync: boolean;
+  /** VP9: E bit (last packet of this spatial layer's frame); otherwise the marker bit. */
+  endOfFrame: boolean;
 }
 
 export interface TrackSink {
   writeRtp(packet: MediaPacket): void;
   /** A higher simulcast layer started arriving. */
   layerAdded?(ssrc: number, index: number): void;
+  /** Dynacast asked the publisher to stop these spatial layers (false) or send them (true). */
+  layersActive?(active: readonly boolean[]): void;
 }
 
 interface Layer {
@@ -62,6 +81,22 @@ export class UpTrack {
   /** Simulcast rids in order low → high; a layer's index is its rid's position. */
   readonly #rids: string[];
   readonly #keyframes: KeyframeRequester;
+  readonly clock: Clock;
+  /** VP9 without rids: all spatial layers in one SSRC (SVC); the selector works on SIDs. */
+  readonly svc: boolean;
+  readonly #codecName: string;
+  readonly #vp8 = newVp8Descriptor();
+  readonly #vp9 = newVp9Descriptor();
+  /** Bytes per [spatial * MAX_TEMPORAL_LAYERS + temporal] in the current window. */
+  readonly #windowBytes = new Float64Array(MAX_SPATIAL_LAYERS * MAX_TEMPORAL_LAYERS);
+  readonly #windowMaxTid = new Int8Array(MAX_SPATIAL_LAYERS).fill(-1);
+  #windowStartMs: number;
+  #bitrates: number[][] = [];
+  /** Dynacast of this video track: which spatial layers any subscriber may want. */
+  readonly dynacast: Dynacast | undefined;
+  readonly #wishes = new Map<string, number>();
+  readonly #onLayersWanted: ((quality: WaterbusQuality, subscribedCount: number) => void) | undefined;
+  #lastWanted = '';
   /** Reused for every packet: sinks read it during `writeRtp` and keep nothing of it. */
   readonly #packet: MediaPacket = {
     buffer: Buffer.alloc(0),
@@ -72,6 +107,10 @@ export class UpTrack {
     marker: false,
     keyframe: false,
     layer: 0,
+    spatial: 0,
+    temporal: -1,
+    layerSync: false,
+    endOfFrame: false,
   };
   packetsReceived = 0;
 
@@ -85,6 +124,8 @@ export class UpTrack {
     headerExtensions?: ReadonlyArray<{ uri: string; id: number }>;
     clock: Clock;
     sendPli: (ssrc: number) => void;
+    /** Dynacast's decision for this (video) track: the highest quality any subscriber wants. */
+    onLayersWanted?: ((quality: WaterbusQuality, subscribedCount: number) => void) | undefined;
   }) {
     this.trackId = options.trackId;
     this.streamId = options.streamId;
@@ -95,6 +136,106 @@ export class UpTrack {
     this.#rids = options.rids;
     this.#isKeyframe = options.kind === 'video' ? keyframeDetector(options.codec.mimeType) : undefined;
     this.#keyframes = new KeyframeRequester({ clock: options.clock, send: options.sendPli });
+    this.clock = options.clock;
+    this.#codecName = options.codec.mimeType.toLowerCase();
+    this.svc = this.#codecName === 'video/vp9' && options.rids.length === 0;
+    this.#windowStartMs = options.clock.nowMs();
+    this.#onLayersWanted = options.onLayersWanted;
+    this.dynacast =
+      options.kind === 'video'
+        ? new Dynacast({
+            clock: options.clock,
+            layerCount: Math.max(options.rids.length, this.svc ? 3 : 1),
+            onLayersChanged: (active) => this.#layersChanged(active),
+          })
+        : undefined;
+  }
+
+  /**
+   * The highest spatial layer `subscriberId` may want of this track (its `preferred`), -1 when it
+   * paused it; feeds Dynacast.
+   */
+  setSubscriberWish(subscriberId: string, spatial: number): void {
+    if (!this.dynacast) return;
+    this.#wishes.set(subscriberId, spatial);
+    this.dynacast.setSubscriberMaxLayer(subscriberId, spatial);
+    this.#reportWanted();
+  }
+
+  removeSubscriberWish(subscriberId: string): void {
+    if (!this.dynacast || !this.#wishes.delete(subscriberId)) return;
+    this.dynacast.removeSubscriber(subscriberId);
+    this.#reportWanted();
+  }
+
+  /** Subscribers that want some layer of this track. */
+  get subscribedCount(): number {
+    let n = 0;
+    for (const s of this.#wishes.values()) if (s >= 0) n++;
+    return n;
+  }
+
+  /** Waterbus quality of what Dynacast asks the publisher to send: highest active layer + 1, 0 for none. */
+  get wantedQuality(): WaterbusQuality {
+    const active = this.dynacast?.activeLayers ?? [];
+    let top = -1;
+    active.forEach((on, i) => {
+      if (on) top = i;
+    });
+    return Math.min(3, top + 1) as WaterbusQuality;
+  }
+
+  #layersChanged(active: readonly boolean[]): void {
+    for (const sink of this.sinks) sink.layersActive?.(active);
+    this.#reportWanted();
+  }
+
+  /** Tells the owner (Publisher.onLayersWanted) when the quality or the subscriber count changed. */
+  #reportWanted(): void {
+    const quality = this.wantedQuality;
+    const count = this.subscribedCount;
+    const key = `${quality}/${count}`;
+    if (key === this.#lastWanted) return;
+    this.#lastWanted = key;
+    this.#onLayersWanted?.(quality, count);
+  }
+
+  /**
+   * Measured bps per spatial layer and temporal layer, cumulative over temporal layers
+   * (`[s][t]` = forwarding s with TIDs 0..t), over the last full window; 0 for what is not sent.
+   */
+  bitratesBps(): number[][] {
+    const now = this.clock.nowMs();
+    const elapsed = now - this.#windowStartMs;
+    if (elapsed < BITRATE_WINDOW_MS) return this.#bitrates;
+    const out: number[][] = [];
+    for (let s = 0; s < MAX_SPATIAL_LAYERS; s++) {
+      const maxTid = this.#windowMaxTid[s]!;
+      if (maxTid < 0) continue;
+      while (out.length < s) out.push([]);
+      const row: number[] = [];
+      let cumulative = 0;
+      for (let t = 0; t <= maxTid; t++) {
+        cumulative += this.#windowBytes[s * MAX_TEMPORAL_LAYERS + t]!;
+        row.push((cumulative * 8 * 1000) / elapsed);
+      }
+      out.push(row);
+    }
+    this.#windowBytes.fill(0);
+    this.#windowMaxTid.fill(-1);
+    this.#windowStartMs = now;
+    this.#bitrates = out;
+    return out;
+  }
+
+  /** SSRC of spatial layer `spatial` (simulcast), or the only SSRC (SVC, single layer). */
+  ssrcOfLayer(spatial: number): number | undefined {
+    let best: Layer | undefined;
+    for (const layer of this.#layers.values()) {
+      if (layer.index === spatial) return layer.ssrc;
+      if (layer.index <= spatial && (!best || layer.index > best.index)) best = layer;
+    }
+    return best?.ssrc ?? this.bestLayerSsrc;
   }
 
   get layerCount(): number {
@@ -142,7 +283,38 @@ export class UpTrack {
     packet.marker = (buffer[1]! & 0x80) !== 0;
     packet.keyframe = keyframe;
     packet.layer = layer.index;
+    packet.spatial = layer.index;
+    packet.temporal = -1;
+    packet.layerSync = false;
+    packet.endOfFrame = packet.marker;
+    if (this.kind === 'video') this.#describe(packet, buffer, headerBytes);
     for (const sink of this.sinks) sink.writeRtp(packet);
+  }
+
+  /** Temporal (and VP9 spatial) ids from the payload descriptor, and the per-layer byte counts. */
+  #describe(packet: MediaPacket, buffer: Buffer, headerBytes: number): void {
+    const end = buffer.length - ((buffer[0]! & 0x20) !== 0 ? buffer[buffer.length - 1]! : 0);
+    if (this.#codecName === 'video/vp8') {
+      if (parseVp8(buffer, this.#vp8, headerBytes, end)) {
+        packet.temporal = this.#vp8.tid;
+        packet.layerSync = this.#vp8.layerSync;
+      }
+    } else if (this.#codecName === 'video/vp9' && parseVp9(buffer, this.#vp9, headerBytes, end)) {
+      const d = this.#vp9;
+      packet.temporal = d.tid;
+      packet.layerSync = d.switchingUp;
+      packet.endOfFrame = d.endOfFrame;
+      if (this.svc) {
+        packet.spatial = d.sid;
+        packet.keyframe = d.isKeyframe;
+      }
+    }
+    const s = packet.spatial;
+    if (s < 0 || s >= MAX_SPATIAL_LAYERS) return;
+    const t = Math.min(Math.max(packet.temporal, 0), MAX_TEMPORAL_LAYERS - 1);
+    const slot = s * MAX_TEMPORAL_LAYERS + t;
+    this.#windowBytes[slot] = this.#windowBytes[slot]! + buffer.length;
+    if (t > this.#windowMaxTid[s]!) this.#windowMaxTid[s] = t;
   }
 
   onSenderReport(ssrc: number, ntpMs: number, rtpTimestamp: number): void {
@@ -167,6 +339,7 @@ export class UpTrack {
 
   close(): void {
     this.#keyframes.close();
+    this.dynacast?.close();
     this.sinks.clear();
   }
 }

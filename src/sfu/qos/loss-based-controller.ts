@@ -57,5 +57,8 @@ export class LossBasedController {
   #increase(ackedBps: number | undefined): void {
     const ceiling = ackedBps === undefined ? this.#maxBps : MAX_ACKED_RATIO * ackedBps + ACKED_SLACK_BPS;
     this.#estimateBps = Math.max(this.#estimateBps, Math.min(this.#estimateBps * INCREASE_FACTOR, ceiling));
+    // Without loss, what the receiver demonstrably took is carried (as the delay-based side does):
+    // an SFU forwards what publishers send, so throughput can run ahead of a cautious start.
+    if (ackedBps !== undefined && ackedBps > this.#estimateBps) this.#estimateBps = ackedBps;
   }
 }

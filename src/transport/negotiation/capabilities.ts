@@ -17,6 +17,7 @@ export interface HeaderExtension {
 
 const VIDEO_FEEDBACK = [
   { type: 'goog-remb' },
+  { type: 'transport-cc' },
   { type: 'ccm', parameter: 'fir' },
   { type: 'nack' },
   { type: 'nack', parameter: 'pli' },
@@ -30,7 +31,7 @@ export const SERVER_CAPABILITIES: { codecs: CodecParameters[]; headerExtensions:
       clockRate: 48_000,
       channels: 2,
       fmtp: { minptime: 10, useinbandfec: 1 },
-      rtcpFeedback: [],
+      rtcpFeedback: [{ type: 'transport-cc' }],
     },
     {
       mimeType: 'video/VP8',
@@ -88,17 +89,21 @@ export const EXTENSION_URI = {
 
 /**
  * Extensions forwarded to subscribers, with the server's ids: audio level (active speaker in the
- * client), video orientation (rotated camera frames) and abs-send-time, which the SFU rewrites with
- * its own send time for the subscriber's receive-side estimate (REMB).
+ * client), video orientation (rotated camera frames), abs-send-time, which the SFU rewrites with
+ * its own send time for the subscriber's receive-side estimate (REMB), and transport-cc, whose
+ * value the SFU rewrites with its own transport-wide sequence number per subscriber transport so
+ * that the subscriber's feedback drives the SFU's send-side estimate.
  */
 export const FORWARDED_EXTENSIONS: Record<'audio' | 'video', HeaderExtension[]> = {
   audio: [
     { uri: EXTENSION_URI.absSendTime, id: 4 },
     { uri: EXTENSION_URI.audioLevel, id: 5 },
+    { uri: EXTENSION_URI.transportCc, id: 7 },
   ],
   video: [
     { uri: EXTENSION_URI.absSendTime, id: 4 },
     { uri: EXTENSION_URI.videoOrientation, id: 6 },
+    { uri: EXTENSION_URI.transportCc, id: 7 },
   ],
 };
 
