@@ -121,7 +121,28 @@ export type SfuEvent =
   /** The server needs the subscriber to answer a new offer (tracks were added to the target). */
   | { type: 'subscriberOffer'; participantId: ParticipantId; targetId: ParticipantId; sdp: string }
   /** The participant's media stopped answering (consent freshness expired) or its worker died. */
-  | { type: 'participantLost'; participantId: ParticipantId; reason: 'consent_timeout' | 'worker_restarted' };
+  | { type: 'participantLost'; participantId: ParticipantId; reason: 'consent_timeout' | 'worker_restarted' }
+  /**
+   * The room's active speakers changed (audio level, RFC 6464): loudest first, empty when nobody
+   * speaks. At most every 400 ms.
+   */
+  | { type: 'activeSpeakers'; speakers: ActiveSpeakerInfo[] }
+  /** A participant's connection quality level changed; at most every 2 s per participant. */
+  | {
+      type: 'connectionQuality';
+      participantId: ParticipantId;
+      quality: ConnectionQualityLevel;
+      /** 0–100 (simplified E-model); 0 when lost. */
+      score: number;
+    };
+
+export interface ActiveSpeakerInfo {
+  participantId: ParticipantId;
+  /** Smoothed audio level, linear 0–1 (1 = 0 dBov). */
+  level: number;
+}
+
+export type ConnectionQualityLevel = 'excellent' | 'good' | 'poor' | 'lost';
 
 /** Live objects of the SFU: after everyone left, `rooms` is empty and `transports` is 0. */
 export interface SfuDump {

@@ -32,6 +32,9 @@ export class SignallingContext {
   readonly log: Logger;
   readonly sessions = new Map<string, Session>();
   readonly #roomPumps = new Map<RoomId, AbortController>();
+  /** The last `room.active_speakers` and `room.connection_quality` of each room, for newcomers. */
+  readonly #speakers = new Map<RoomId, unknown>();
+  readonly #qualities = new Map<RoomId, Map<ParticipantId, unknown>>();
   readonly #onMembershipChanged: () => void;
 
   constructor(deps: SignallingDeps) {
@@ -104,6 +107,11 @@ export class SignallingContext {
     await session.socket.join(entry.roomId);
     if (!this.#roomPumps.has(entry.roomId)) this.#startRoomPump(entry.roomId);
     this.#onMembershipChanged();
+    // A newcomer learns the current speakers and qualities (they are sent on change only).
+    const speakers = this.#speakers.get(entry.roomId);
+    if (speakers) session.socket.emit('room.active_speakers', speakers);
+    for (const quality of this.#qualities.get(entry.roomId)?.values() ?? [])
+      session.socket.emit('room.connection_quality', quality);
   }
 
   #detachOldSocket(previous: ParticipantEntry): void {
@@ -135,6 +143,7 @@ export class SignallingContext {
     // A newer connection owns the participant now (reconnect race): leave it alone.
     if (!entry || entry.socketId !== session.id) return;
     this.directory.remove(ref.participantId);
+    this.#qualities.get(ref.roomId)?.delete(ref.participantId);
     this.#onMembershipChanged();
     await session.socket.leave(ref.roomId);
     // Also in P2P mode: the participant may subscribe to SFU publishers, which the SFU closes here.
@@ -169,7 +178,7 @@ export class SignallingContext {
     const log = this.log.child({ roomId });
     const pump = async () => {
       for await (const event of this.sfu.events(roomId, controller.signal)) {
-        await this.#onSfuEvent(event).catch((err: unknown) =>
+        await this.#onSfuEvent(roomId, event).catch((err: unknown) =>
           log.error({ err, type: event.type }, 'sfu event failed'),
         );
       }
@@ -184,9 +193,30 @@ export class SignallingContext {
     if (this.directory.hasRoom(roomId)) return;
     this.#roomPumps.get(roomId)?.abort();
     this.#roomPumps.delete(roomId);
+    this.#speakers.delete(roomId);
+    this.#qualities.delete(roomId);
   }
 
-  async #onSfuEvent(event: SfuEvent): Promise<void> {
+  async #onSfuEvent(roomId: RoomId, event: SfuEvent): Promise<void> {
+    // Room-wide events: to every socket of the room (the participants themselves included).
+    if (event.type === 'activeSpeakers') {
+      const payload = {
+        speakers: event.speakers.map((s) => ({ participantId: s.participantId, level: s.level })),
+      };
+      this.#speakers.set(roomId, payload);
+      return this.broadcast(roomId, 'room.active_speakers', payload);
+    }
+    if (event.type === 'connectionQuality') {
+      if (!this.directory.get(event.participantId)) return;
+      const payload = { participantId: event.participantId, quality: event.quality, score: event.score };
+      let qualities = this.#qualities.get(roomId);
+      if (!qualities) {
+        qualities = new Map();
+        this.#qualities.set(roomId, qualities);
+      }
+      qualities.set(event.participantId, payload);
+      return this.broadcast(roomId, 'room.connection_quality', payload);
+    }
     const entry = this.directory.get(event.participantId);
     if (!entry) return;
     switch (event.type) {

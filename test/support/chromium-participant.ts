@@ -26,6 +26,8 @@ export class ChromiumParticipant {
   readonly roomId: string;
   readonly participantId: string;
   readonly left = new Set<string>();
+  /** Every socket event received since the socket connected, with its arrival time. */
+  readonly events: Array<{ event: string; payload: unknown; atMs: number }> = [];
   /** One subscription per target, whether asked for by the test or by `room.new_participant`. */
   readonly #subscriptions = new Map<string, Promise<void>>();
   /** Offers for one target are answered one after the other, as a real client must. */
@@ -36,6 +38,7 @@ export class ChromiumParticipant {
     this.page = page;
     this.roomId = roomId;
     this.participantId = participantId;
+    socket.onAny((event: string, payload: unknown) => this.events.push({ event, payload, atMs: Date.now() }));
   }
 
   static async join(options: {
@@ -47,6 +50,8 @@ export class ChromiumParticipant {
     codec?: VideoCodec;
     simulcast?: boolean;
     width?: number;
+    /** The microphone track's `enabled` (false sends silence); default true. */
+    audioEnabled?: boolean;
   }): Promise<ChromiumParticipant> {
     const page = await options.context.newPage();
     // getUserMedia needs a secure context: loopback http is one.
@@ -68,19 +73,25 @@ export class ChromiumParticipant {
     socket.on('room.subscriber_renegotiation', (msg: { targetId: string; sdp: string }) => {
       void p.#answerInTurn(msg.targetId, msg.sdp).catch(() => undefined);
     });
-    await p.#publish(options.codec ?? 'VP8', options.simulcast ?? false, options.width ?? 320);
+    await p.#publish(
+      options.codec ?? 'VP8',
+      options.simulcast ?? false,
+      options.width ?? 320,
+      options.audioEnabled,
+    );
     return p;
   }
 
-  async #publish(codec: VideoCodec, simulcast: boolean, width: number): Promise<void> {
+  async #publish(codec: VideoCodec, simulcast: boolean, width: number, audioEnabled = true): Promise<void> {
     const offer = await this.page.evaluate(
-      async ({ codec, simulcast, width }) => {
+      async ({ codec, simulcast, width, audioEnabled }) => {
         const w = window as unknown as { pc: RTCPeerConnection; subs: Record<string, RTCPeerConnection> };
         w.subs = {};
         const stream = await navigator.mediaDevices.getUserMedia({
           video: { width, height: (width * 9) / 16, frameRate: 30 },
           audio: true,
         });
+        stream.getAudioTracks()[0]!.enabled = audioEnabled;
         const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' });
         w.pc = pc;
         const encodings = simulcast
@@ -103,7 +114,7 @@ export class ChromiumParticipant {
         await pc.setLocalDescription(await pc.createOffer());
         return pc.localDescription!.sdp;
       },
-      { codec, simulcast, width },
+      { codec, simulcast, width, audioEnabled },
     );
     const answered = nextEvent<{ sdp: string }>(this.socket, 'room.publish', 10_000);
     this.socket.emit('room.publish', {
@@ -176,6 +187,15 @@ export class ChromiumParticipant {
       sdp: answer,
       connectionType: 1,
     });
+  }
+
+  /** Mutes (silence is sent) or unmutes the published microphone track, as `track.enabled`. */
+  async setAudioEnabled(enabled: boolean): Promise<void> {
+    await this.page.evaluate((enabled) => {
+      const pc = (window as unknown as { pc: RTCPeerConnection }).pc;
+      for (const sender of pc.getSenders())
+        if (sender.track?.kind === 'audio') sender.track.enabled = enabled;
+    }, enabled);
   }
 
   /** Inbound stats of the connection receiving `targetId`, or undefined when there is none. */

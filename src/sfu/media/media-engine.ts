@@ -27,6 +27,8 @@ import {
 } from '../../transport/negotiation/index.ts';
 import type { UdpEndpoint } from '../../transport/udp-endpoint.ts';
 import type { WorkerOperation } from '../worker-protocol.ts';
+import { ActiveSpeakerMonitor } from './active-speaker-monitor.ts';
+import { ConnectionQualityMonitor } from './connection-quality-monitor.ts';
 import { Publisher } from './publisher.ts';
 import { Subscription } from './subscription.ts';
 import type { UpTrack } from './up-track.ts';
@@ -36,6 +38,9 @@ interface Room {
   publishers: Map<ParticipantId, Publisher>;
   /** key: `${subscriberId}>${targetId}` */
   subscriptions: Map<string, { subscription: Subscription; sdp: SubscriberSdpState }>;
+  /** Active speakers and connection quality, reported as room events; closed with the room. */
+  speakers: ActiveSpeakerMonitor;
+  quality: ConnectionQualityMonitor;
 }
 
 /**
@@ -189,8 +194,11 @@ export class MediaEngine implements WorkerEngine {
   }
 
   #dropRoomIfEmpty(roomId: RoomId, room: Room): void {
-    if (room.publishers.size === 0 && room.subscriptions.size === 0 && this.#rooms.get(roomId) === room)
+    if (room.publishers.size === 0 && room.subscriptions.size === 0 && this.#rooms.get(roomId) === room) {
       this.#rooms.delete(roomId);
+      room.speakers.close();
+      room.quality.close();
+    }
   }
 
   dump(): SfuDump {
@@ -222,6 +230,8 @@ export class MediaEngine implements WorkerEngine {
   async close(): Promise<void> {
     for (const [roomId, room] of this.#rooms) {
       for (const id of [...room.publishers.keys()]) this.leave({ roomId, participantId: id });
+      room.speakers.close();
+      room.quality.close();
     }
     this.#endpoint.close();
   }
@@ -229,7 +239,25 @@ export class MediaEngine implements WorkerEngine {
   #room(roomId: RoomId): Room {
     let room = this.#rooms.get(roomId);
     if (!room) {
-      room = { publishers: new Map(), subscriptions: new Map() };
+      const publishers = new Map<ParticipantId, Publisher>();
+      const subscriptions: Room['subscriptions'] = new Map();
+      const emit = (event: SfuEvent) => this.#emit(roomId, event);
+      room = {
+        publishers,
+        subscriptions,
+        speakers: new ActiveSpeakerMonitor({
+          clock: this.#clock,
+          publishers: () => publishers.values(),
+          onChange: (speakers) => emit({ type: 'activeSpeakers', speakers }),
+        }),
+        quality: new ConnectionQualityMonitor({
+          clock: this.#clock,
+          publishers: () => publishers.values(),
+          subscriptions: () => [...subscriptions.values()].map((e) => e.subscription),
+          onChange: (participantId, quality, score) =>
+            emit({ type: 'connectionQuality', participantId, quality, score }),
+        }),
+      };
       this.#rooms.set(roomId, room);
     }
     return room;

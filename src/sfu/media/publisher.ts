@@ -7,6 +7,8 @@ import { rtpHeaderBytes } from '../../rtp/rtp-packet.ts';
 import { EXTENSION_URI } from '../../transport/negotiation/index.ts';
 import type { WebRtcTransport } from '../../transport/webrtc-transport.ts';
 import { TwccFeedback } from '../twcc-feedback.ts';
+import type { AudioLevelMeter } from './active-speaker.ts';
+import { PublisherReceiveStats } from './connection-quality.ts';
 import { UpTrack } from './up-track.ts';
 
 /** The ceiling we tell publishers (REMB); with transport-cc their own estimator works below it. */
@@ -51,6 +53,11 @@ export class Publisher {
   #midExtId = 0;
   #ridExtId = 0;
   #twccExtId = 0;
+  #audioLevelExtId = 0;
+  /** Audio levels (RFC 6464) of the audio packets, for the room's active-speaker detection. */
+  audioLevelMeter: AudioLevelMeter | null = null;
+  /** Loss and jitter of the incoming media streams, for connection quality. */
+  readonly receiveStats = new PublisherReceiveStats();
   readonly #twcc: TwccFeedback;
   readonly #twccOut = Buffer.alloc(1500);
   readonly #stopTwccTimer: () => void;
@@ -96,6 +103,8 @@ export class Publisher {
       this.#midExtId ||= t.headerExtensions.find((e) => e.uri === EXTENSION_URI.mid)?.id ?? 0;
       this.#ridExtId ||= t.headerExtensions.find((e) => e.uri === EXTENSION_URI.rid)?.id ?? 0;
       this.#twccExtId ||= t.headerExtensions.find((e) => e.uri === EXTENSION_URI.transportCc)?.id ?? 0;
+      if (t.kind === 'audio')
+        this.#audioLevelExtId ||= t.headerExtensions.find((e) => e.uri === EXTENSION_URI.audioLevel)?.id ?? 0;
       if (this.tracks.has(t.mid)) continue;
       const up = new UpTrack({
         trackId: t.trackId,
@@ -152,6 +161,16 @@ export class Publisher {
       if (!up) return;
     }
     up.onRtp(packet, headerBytes, ssrc);
+    this.receiveStats.onPacket(
+      ssrc,
+      packet.readUInt16BE(2),
+      packet.readUInt32BE(4),
+      up.codec.clockRate,
+      performance.now(),
+    );
+    if (up.kind === 'audio' && this.audioLevelMeter && this.#audioLevelExtId)
+      if (findHeaderExtension(packet, this.#audioLevelExtId, RANGE) && RANGE.length >= 1)
+        this.audioLevelMeter.observe(packet[RANGE.offset]! & 0x7f);
     if (!this.#ready) this.#checkReady();
   }
 
