@@ -262,7 +262,20 @@ function updateTileState(participant: Participant): void {
     tile.el.dataset.muted = String(!participant.state.audioEnabled);
     tile.el.dataset.videoOff = String(!participant.state.videoEnabled);
     tile.el.dataset.hand = String(participant.state.handRaising);
+    // The room keeps the last reports, also those that came while joining.
+    const speaking = room?.activeSpeakers.some((s) => s.participantId === participant.id) ?? false;
+    tile.el.dataset.speaking = String(source === 'camera' && speaking);
+    const quality = room?.connectionQuality(participant.id) ?? 'unknown';
+    tile.el.dataset.quality = quality;
+    const indicator = tile.el.querySelector('.quality')!;
+    indicator.setAttribute('title', `Connection: ${quality}`);
+    indicator.setAttribute('aria-label', `Connection: ${quality}`);
   }
+}
+
+function participantById(id: string): Participant | null {
+  if (room?.localParticipant?.id === id) return room.localParticipant;
+  return room?.participants.get(id) ?? null;
 }
 
 function updateCounts(): void {
@@ -371,6 +384,19 @@ function enterCall(r: Room, code: string): void {
     }
   });
   r.on('chat', appendChat);
+  let speakingIds: string[] = [];
+  r.on('activeSpeakersChanged', ({ speakers }) => {
+    const now = speakers.map((s) => s.participantId);
+    for (const id of new Set([...speakingIds, ...now])) {
+      const p = participantById(id);
+      if (p) updateTileState(p);
+    }
+    speakingIds = now;
+  });
+  r.on('connectionQualityChanged', ({ participantId }) => {
+    const p = participantById(participantId);
+    if (p) updateTileState(p);
+  });
   r.on('reconnecting', () => banner('Connection lost: reconnecting…'));
   r.on('reconnected', ({ rejoined }) => {
     banner(rejoined ? 'Reconnected (joined again)' : 'Reconnected', 'info', 2500);

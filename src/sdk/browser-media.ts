@@ -1,11 +1,12 @@
 import type { LocalMedia } from './local-media.ts';
-import type {
-  LocalTracksInfo,
-  MediaController,
-  PublishOptions,
-  RawConnectionStats,
-  RemoteTrackEvent,
-  StatsSample,
+import {
+  encodeTrackQuality,
+  type LocalTracksInfo,
+  type MediaController,
+  type PublishOptions,
+  type RawConnectionStats,
+  type RemoteTrackEvent,
+  type StatsSample,
 } from './media.ts';
 
 const PC_CONFIG: RTCConfiguration = { bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' };
@@ -39,6 +40,8 @@ export class BrowserMedia implements MediaController {
   #screen: { stream: MediaStream; track: MediaStreamTrack } | null = null;
   #screenSender: RTCRtpSender | null = null;
   readonly #subscribers = new Map<string, RTCPeerConnection>();
+  /** Per subscriber connection: its `track_quality` channel and the latest wish per track. */
+  readonly #qualityChannels = new Map<string, { channel: RTCDataChannel; wishes: Map<string, number> }>();
   readonly #trackHandlers = new Set<(e: RemoteTrackEvent) => void>();
   readonly #endedHandlers = new Set<(e: RemoteTrackEvent) => void>();
   readonly #offTrackReplaced: () => void;
@@ -128,7 +131,15 @@ export class BrowserMedia implements MediaController {
       .catch(() => undefined);
   }
 
+  setPreferredQuality(targetId: string, trackId: string, quality: 0 | 1 | 2 | 3): void {
+    const entry = this.#qualityChannels.get(targetId);
+    if (!entry) return;
+    entry.wishes.set(trackId, quality);
+    if (entry.channel.readyState === 'open') sendQuality(entry.channel, trackId, quality);
+  }
+
   closeSubscriber(targetId: string): void {
+    this.#qualityChannels.delete(targetId);
     this.#subscribers.get(targetId)?.close();
     this.#subscribers.delete(targetId);
   }
@@ -207,6 +218,15 @@ export class BrowserMedia implements MediaController {
 
   #newSubscriber(targetId: string): RTCPeerConnection {
     const pc = new RTCPeerConnection(PC_CONFIG);
+    // As the Flutter SDK: our own `track_quality` channel; it opens once the server's offer
+    // carries an application section (SCTP), and then gets the wishes made meanwhile.
+    const channel = pc.createDataChannel('track_quality');
+    channel.binaryType = 'arraybuffer';
+    const entry = { channel, wishes: new Map<string, number>() };
+    this.#qualityChannels.set(targetId, entry);
+    channel.addEventListener('open', () => {
+      for (const [trackId, quality] of entry.wishes) sendQuality(channel, trackId, quality);
+    });
     pc.addEventListener('track', (event) => {
       const stream = event.streams[0] ?? new MediaStream([event.track]);
       const info: RemoteTrackEvent = { targetId, track: event.track, stream };
@@ -218,6 +238,15 @@ export class BrowserMedia implements MediaController {
       });
     });
     return pc;
+  }
+}
+
+/** Waterbus `track_quality`: JSON as UTF-8 bytes (a binary message). */
+function sendQuality(channel: RTCDataChannel, trackId: string, quality: number): void {
+  try {
+    channel.send(encodeTrackQuality(trackId, quality) as Uint8Array<ArrayBuffer>);
+  } catch {
+    // Closing: the wish goes with the connection.
   }
 }
 

@@ -67,11 +67,22 @@ export interface MediaController {
   /** The shared screen, while sharing. */
   screenStream(): MediaStream | null;
   setTrackEnabled(kind: 'audio' | 'video', enabled: boolean): void;
+  /**
+   * Asks the server for a quality of the publisher's track `trackId` received from `targetId`:
+   * Waterbus `track_quality` (`{"trackId","quality":0-3}` as UTF-8 bytes) on a data channel of
+   * that subscriber connection; the latest wish per track is sent once the channel opens.
+   */
+  setPreferredQuality(targetId: string, trackId: string, quality: 0 | 1 | 2 | 3): void;
   onRemoteTrack(handler: (event: RemoteTrackEvent) => void): void;
   onRemoteTrackEnded(handler: (event: RemoteTrackEvent) => void): void;
   sampleStats(): Promise<StatsSample>;
   /** Stops every connection and capture. */
   close(): void;
+}
+
+/** A Waterbus `track_quality` message: `{"trackId","quality"}` as JSON in UTF-8 bytes. */
+export function encodeTrackQuality(trackId: string, quality: number): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify({ trackId, quality }));
 }
 
 /** How a remote video track is shown: the screen when its id is the announced screen track. */

@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { LocalTracksInfo, MediaController, RemoteTrackEvent, StatsSample } from './media.ts';
+import {
+  encodeTrackQuality,
+  type LocalTracksInfo,
+  type MediaController,
+  type RemoteTrackEvent,
+  type StatsSample,
+} from './media.ts';
 import type { RoomApi } from './rest.ts';
 import { Room } from './room.ts';
 import { type ChannelStatus, type SignallingChannel, SignallingError } from './signalling.ts';
@@ -228,6 +234,14 @@ export class FakeMedia implements MediaController {
     this.subscribers.delete(targetId);
   }
 
+  /** `track_quality` messages, as the browser implementation would send them. */
+  readonly qualityMessages: Array<{ targetId: string; bytes: Uint8Array }> = [];
+
+  setPreferredQuality(targetId: string, trackId: string, quality: 0 | 1 | 2 | 3): void {
+    if (!this.subscribers.has(targetId)) return;
+    this.qualityMessages.push({ targetId, bytes: encodeTrackQuality(trackId, quality) });
+  }
+
   async startScreenShare(): Promise<string> {
     this.screen = 'screen-track-1';
     return this.screen;
@@ -293,6 +307,8 @@ function setup(options: { reconnectTimeoutMs?: number; connectTimeoutMs?: number
     'reconnecting',
     'reconnected',
     'error',
+    'activeSpeakersChanged',
+    'connectionQualityChanged',
   ] as const) {
     room.on(type, (payload: unknown) => events.push({ type, payload }));
   }
@@ -510,5 +526,68 @@ describe('Room (fake signalling server)', () => {
     assert.equal(t.signalling.sentOf('room.publish').length, 0);
     assert.deepEqual(t.signalling.sentOf('room.reconnect'), [{ roomId: '7', participantId: '100' }]);
     assert.equal(t.room.state, 'joined');
+  });
+
+  it('active speakers and connection quality from the server become events (with isLocal)', async () => {
+    const t = setup();
+    await t.room.join({ code: 'abc-defg-hij' });
+    const local = t.room.localParticipant!.id;
+    t.signalling.push('room.active_speakers', {
+      speakers: [
+        { participantId: 51, level: 0.2 },
+        { participantId: local, level: 0.05 },
+      ],
+    });
+    t.signalling.push('room.connection_quality', { participantId: local, quality: 'good', score: 75 });
+    t.signalling.push('room.connection_quality', { participantId: '51', quality: 'poor' });
+    t.signalling.push('room.active_speakers', { speakers: [] });
+    assert.deepEqual(t.eventsOf('activeSpeakersChanged'), [
+      {
+        speakers: [
+          { participantId: '51', level: 0.2, isLocal: false },
+          { participantId: local, level: 0.05, isLocal: true },
+        ],
+      },
+      { speakers: [] },
+    ]);
+    assert.deepEqual(t.eventsOf('connectionQualityChanged'), [
+      { participantId: local, quality: 'good', score: 75, isLocal: true },
+      { participantId: '51', quality: 'poor', isLocal: false },
+    ]);
+    assert.equal(t.room.connectionQuality('51'), 'poor');
+    assert.deepEqual(t.room.activeSpeakers, []);
+  });
+
+  it('setPreferredQuality sends Waterbus track_quality for the camera, now and for later tracks', async () => {
+    const t = setup();
+    await t.room.join({ code: 'abc-defg-hij' });
+    t.signalling.push('room.new_participant', {
+      participant: { id: 51, userId: 3, roomId: 7, user: { id: 3, fullName: 'Carol', userName: 'c' } },
+      isMigrate: false,
+    });
+    await settle();
+    t.media.remoteTrack('51', { id: 'cam', kind: 'video' });
+    t.media.remoteTrack('51', { id: 'mic', kind: 'audio' });
+    t.room.setPreferredQuality('51', 'low');
+    t.room.setPreferredQuality('51', 'off');
+    const decode = (m: { targetId: string; bytes: Uint8Array }) => ({
+      targetId: m.targetId,
+      json: JSON.parse(new TextDecoder().decode(m.bytes)) as unknown,
+    });
+    assert.ok(
+      t.media.qualityMessages.every((m) => m.bytes instanceof Uint8Array),
+      'binary messages',
+    );
+    assert.deepEqual(t.media.qualityMessages.map(decode), [
+      { targetId: '51', json: { trackId: 'cam', quality: 1 } },
+      { targetId: '51', json: { trackId: 'cam', quality: 0 } },
+    ]);
+    // A resubscription brings a new camera track: the wish follows it.
+    t.room.setPreferredQuality('51', 'high');
+    t.media.remoteTrack('51', { id: 'cam2', kind: 'video' });
+    assert.deepEqual(t.media.qualityMessages.map(decode).at(-1), {
+      targetId: '51',
+      json: { trackId: 'cam2', quality: 3 },
+    });
   });
 });

@@ -5,12 +5,15 @@ import { type ChannelStatus, type SignallingChannel, SignallingError } from './s
 import { StateMachine } from './state.ts';
 import { type ConnectionStats, computeStats } from './stats.ts';
 import {
+  type ActiveSpeaker,
   type ChatMessage,
+  type ConnectionQuality,
   defaultMediaState,
   type MediaState,
   type MessageJson,
   type Participant,
   type ParticipantJson,
+  type PreferredQuality,
   type RoomEvents,
   type RoomJson,
   type RoomState,
@@ -70,6 +73,10 @@ export class Room extends Emitter<RoomEvents> {
   /** The first video track of each subscription: the camera. */
   readonly #cameraVideo = new Map<string, MediaStreamTrack>();
   readonly #offs: Array<() => void> = [];
+  /** setPreferredQuality wishes by participant, kept across resubscriptions. */
+  readonly #preferred = new Map<string, 0 | 1 | 2 | 3>();
+  #speakers: ActiveSpeaker[] = [];
+  readonly #quality = new Map<string, ConnectionQuality>();
   #room: RoomJson | null = null;
   #password: string | undefined;
   #local: Participant | null = null;
@@ -117,6 +124,29 @@ export class Room extends Emitter<RoomEvents> {
   /** The screen we share, while we do. */
   get localScreenStream(): MediaStream | null {
     return this.#media.screenStream();
+  }
+
+  /** Who speaks now, loudest first (from the last `activeSpeakersChanged`). */
+  get activeSpeakers(): readonly ActiveSpeaker[] {
+    return this.#speakers;
+  }
+
+  /** A participant's (or our own) last known connection quality. */
+  connectionQuality(participantId: string): ConnectionQuality | undefined {
+    return this.#quality.get(participantId);
+  }
+
+  /**
+   * The video quality we want of a participant's camera: 'off' pauses it, 'low'/'medium'/'high'
+   * pick the simulcast layer (Waterbus `track_quality` 0–3, on that participant's subscriber
+   * connection). Kept for later tracks and resubscriptions.
+   */
+  setPreferredQuality(participantId: string, quality: PreferredQuality): void {
+    const value = QUALITY_VALUE[quality];
+    this.#preferred.set(participantId, value);
+    for (const t of this.#tracks.get(participantId) ?? [])
+      if (t.kind === 'video' && t.source === 'camera')
+        this.#media.setPreferredQuality(participantId, t.track.id, value);
   }
 
   tracksOf(participantId: string): readonly TrackInfo[] {
@@ -461,6 +491,31 @@ export class Room extends Emitter<RoomEvents> {
           screenTrackId: msg.isSharing ? (msg.screenTrackId ?? null) : null,
         }),
     );
+    on(
+      'room.active_speakers',
+      (msg: { speakers?: Array<{ participantId: string | number; level: number }> }) => {
+        const localId = this.#local?.id;
+        this.#speakers = (msg.speakers ?? []).map((s) => ({
+          participantId: String(s.participantId),
+          level: s.level,
+          isLocal: String(s.participantId) === localId,
+        }));
+        this.emit('activeSpeakersChanged', { speakers: this.#speakers });
+      },
+    );
+    on(
+      'room.connection_quality',
+      (msg: { participantId: string | number; quality: ConnectionQuality; score?: number }) => {
+        const participantId = String(msg.participantId);
+        this.#quality.set(participantId, msg.quality);
+        this.emit('connectionQualityChanged', {
+          participantId,
+          quality: msg.quality,
+          ...(msg.score === undefined ? {} : { score: msg.score }),
+          isLocal: participantId === this.#local?.id,
+        });
+      },
+    );
     on('chat.send', (msg: MessageJson) => {
       if (this.#room && String(msg.roomId) === String(this.#room.id))
         this.emit('chat', this.#chatMessage(msg));
@@ -490,6 +545,9 @@ export class Room extends Emitter<RoomEvents> {
     if (list.some((t) => t.track === e.track)) return;
     list.push(record);
     this.#tracks.set(e.targetId, list);
+    const preferred = this.#preferred.get(e.targetId);
+    if (preferred !== undefined && kind === 'video' && source === 'camera')
+      this.#media.setPreferredQuality(e.targetId, e.track.id, preferred);
     this.emit('trackAdded', record);
   }
 
@@ -673,3 +731,5 @@ export class Room extends Emitter<RoomEvents> {
     this.#participants.clear();
   }
 }
+
+const QUALITY_VALUE: Record<PreferredQuality, 0 | 1 | 2 | 3> = { off: 0, low: 1, medium: 2, high: 3 };

@@ -103,6 +103,20 @@ export type RoomState = 'idle' | 'connecting' | 'joined' | 'reconnecting' | 'lef
 
 export type VideoCodec = 'VP8' | 'H264' | 'VP9';
 
+/** How well a participant's connection works, as the server measures it (`room.connection_quality`). */
+export type ConnectionQuality = 'excellent' | 'good' | 'poor' | 'lost';
+
+/** The video quality asked of the server for a participant's camera (Waterbus `track_quality`). */
+export type PreferredQuality = 'off' | 'low' | 'medium' | 'high';
+
+export interface ActiveSpeaker {
+  participantId: string;
+  /** Smoothed audio level, linear 0–1. */
+  level: number;
+  /** True for ourselves. */
+  isLocal: boolean;
+}
+
 /** Every event a Room emits, with its payload. */
 export interface RoomEvents {
   stateChanged: { state: RoomState; previous: RoomState };
@@ -112,6 +126,15 @@ export interface RoomEvents {
   trackRemoved: TrackInfo;
   mediaStateChanged: { participant: Participant; changed: Array<keyof MediaState> };
   chat: ChatMessage;
+  /** Who speaks now, loudest first (empty: nobody). The server sends it on change, ≤ 2.5/s. */
+  activeSpeakersChanged: { speakers: ActiveSpeaker[] };
+  /** A participant's (or our own: `isLocal`) connection quality changed; ≤ 1 per 2 s each. */
+  connectionQualityChanged: {
+    participantId: string;
+    quality: ConnectionQuality;
+    score?: number;
+    isLocal: boolean;
+  };
   reconnecting: { reason: string };
   reconnected: { participantId: string; rejoined: boolean };
   /** Something went wrong that the SDK could not hide (server refusal, media failure). */

@@ -92,6 +92,12 @@ export interface TileView {
   local: boolean;
   muted: boolean;
   hand: boolean;
+  /** Highlighted as an active speaker (data-speaking). */
+  speaking: boolean;
+  /** The connection quality the tile shows (data-quality), 'unknown' before the first report. */
+  quality: string;
+  /** Whether the tile has its quality indicator element. */
+  hasQualityIndicator: boolean;
   videoWidth: number;
   currentTime: number;
   paused: boolean;
@@ -110,6 +116,9 @@ export function tiles(page: Page): Promise<TileView[]> {
         local: e.dataset.local === 'true',
         muted: e.dataset.muted === 'true',
         hand: e.dataset.hand === 'true',
+        speaking: e.dataset.speaking === 'true',
+        quality: e.dataset.quality ?? '',
+        hasQualityIndicator: e.querySelector('.quality') !== null,
         videoWidth: video.videoWidth,
         currentTime: video.currentTime,
         paused: video.paused,
