@@ -576,6 +576,12 @@ function wire(): void {
 
 async function main(): Promise<void> {
   wire();
+  // The call's Room, for the console and tests: `bbmeet.room.setPreferredQuality(id, 'low')`.
+  (window as unknown as { bbmeet: { readonly room: Room | null } }).bbmeet = {
+    get room() {
+      return room;
+    },
+  };
   $<HTMLInputElement>('name').value = params.get('name') ?? localStorage.getItem('bbmeet.name') ?? '';
   $<HTMLInputElement>('room').value = params.get('room') ?? randomRoom();
   await openPreview();
