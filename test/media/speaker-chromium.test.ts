@@ -132,6 +132,22 @@ describe('active speakers and connection quality with real Chromium participants
       }
       const q = events[0]!.find((e) => e.event === 'room.connection_quality')!.payload as Quality;
       assert.ok(typeof q.score === 'number' && q.score > 60, JSON.stringify(q));
+
+      // Cat's page dies (its socket stays): nothing arrives from her any more, she is 'lost'.
+      await cat.page.close();
+      for (const i of [0, 1]) {
+        await waitFor(
+          async () =>
+            events[i]!.filter(
+              (e) =>
+                e.event === 'room.connection_quality' &&
+                String((e.payload as Quality).participantId) === cat.participantId,
+            ).at(-1)?.payload as Quality | undefined,
+          (q) => q?.quality === 'lost',
+          `${people[i]!.participantId} told that cat is lost`,
+          15_000,
+        );
+      }
       for (const p of people) p.leave();
       await waitFor(
         () => server.sfu.dump(),
