@@ -12,6 +12,7 @@ import type {
   TransportState,
   TransportStats,
 } from './media-transport.ts';
+import { SctpAssociation } from './sctp/sctp-association.ts';
 import { SrtpSession } from './srtp/srtp-session.ts';
 
 /** How the transport reaches the network: the endpoint's shared UDP socket. */
@@ -60,6 +61,8 @@ export class WebRtcTransport implements MediaTransport {
   readonly #sender: DatagramSender;
   readonly #certificate: DtlsCertificate;
   readonly #candidates: IceCandidateInfo[];
+  /** Data channels (SCTP over DTLS), when the SDP negotiated an m=application section. */
+  #sctp: SctpAssociation | undefined;
 
   constructor(options: {
     id: string;
@@ -106,6 +109,32 @@ export class WebRtcTransport implements MediaTransport {
       return;
     }
     if (this.agent.selected && !this.#dtls) this.#startDtls();
+  }
+
+  /** The data channels' SCTP association, once `enableDataChannels` was called. */
+  get dataChannels(): SctpAssociation | undefined {
+    return this.#sctp;
+  }
+
+  /**
+   * The SDP negotiated data channels (RFC 8841): an SCTP association runs over our DTLS once it
+   * is up. Call after setRemoteParameters (the peer's a=setup decides our DTLS role, hence the
+   * channels' stream ids); a second call returns the same association.
+   */
+  enableDataChannels(options: {
+    remotePort?: number | undefined;
+    maxMessageSize?: number | undefined;
+  }): SctpAssociation | undefined {
+    if (this.#state === 'closed' || !this.#remote) return undefined;
+    if (this.#sctp) return this.#sctp;
+    this.#sctp = new SctpAssociation({
+      dtlsRole: this.#remote.setup === 'passive' ? 'client' : 'server',
+      remotePort: options.remotePort,
+      remoteMaxMessageSize: options.maxMessageSize,
+      send: (packet) => this.#dtls?.sendData(packet),
+    });
+    if (this.#send) this.#sctp.start();
+    return this.#sctp;
   }
 
   /** A STUN message for our ufrag (the endpoint demultiplexed it). */
@@ -199,6 +228,7 @@ export class WebRtcTransport implements MediaTransport {
 
   close(reason: CloseReason = 'closed'): void {
     if (this.#state === 'closed') return;
+    this.#sctp?.close();
     this.#dtls?.close();
     this.#dtls = undefined;
     this.#send = undefined;
@@ -223,6 +253,7 @@ export class WebRtcTransport implements MediaTransport {
       },
       onConnected: (keys) => this.#onDtlsConnected(keys),
       onFailed: () => this.close('dtls_failed'),
+      onData: (data) => this.#sctp?.handle(data),
     });
     this.#dtls.start();
   }
@@ -232,6 +263,7 @@ export class WebRtcTransport implements MediaTransport {
     this.#send = new SrtpSession(keys.profile, keys.localKey, keys.localSalt);
     this.#receive = new SrtpSession(keys.profile, keys.remoteKey, keys.remoteSalt);
     this.#setState('connected');
+    this.#sctp?.start();
   }
 
   #setState(state: TransportState, reason?: CloseReason): void {

@@ -14,9 +14,15 @@ export {
   type RemoteDescription,
   remoteTransportParameters,
 } from './parse.ts';
-export { createPublisherAnswer, type PublishedTrackInfo } from './publisher-answer.ts';
+export {
+  createPublisherAnswer,
+  isDataChannelSection,
+  type NegotiatedDataChannels,
+  type PublishedTrackInfo,
+} from './publisher-answer.ts';
 export {
   createSubscriberOffer,
+  DATA_CHANNEL_MID,
   type OfferedTrack,
   parseSubscriberAnswer,
   type SubscriberSdpState,

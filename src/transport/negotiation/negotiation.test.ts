@@ -37,11 +37,17 @@ const LOCAL: LocalTransportParameters = {
 };
 
 describe('SDP negotiation with real Chromium offers', () => {
-  it('simulcast offer: video with rids ordered q < h < f, audio Opus, data channel declined', () => {
+  it('simulcast offer: video with rids ordered q < h < f, audio Opus, data channel accepted', () => {
     const offer = parseRemoteDescription(fixture('publisher-simulcast'));
-    const { sdp, tracks } = createPublisherAnswer(offer, LOCAL);
+    const { sdp, tracks, dataChannels } = createPublisherAnswer(offer, LOCAL);
     const video = tracks.find((t) => t.kind === 'video')!;
     assert.deepEqual(video.rids, ['q', 'h', 'f']);
+    const application = offer.media.find((m) => m.kind === 'application')!;
+    assert.deepEqual(dataChannels, {
+      mid: application.mid,
+      remotePort: 5000,
+      maxMessageSize: application.maxMessageSize,
+    });
     assert.equal(video.codec.mimeType, 'video/VP8');
     assert.ok(video.headerExtensions.some((e) => e.uri.endsWith('sdes:mid')));
     assert.ok(video.headerExtensions.some((e) => e.uri.endsWith('rtp-stream-id')));
@@ -49,7 +55,9 @@ describe('SDP negotiation with real Chromium offers', () => {
     assert.match(sdp, /a=simulcast:recv [qhf;]+\r\n/);
     assert.match(sdp, /a=ice-lite\r\n/);
     assert.match(sdp, /a=setup:passive\r\n/);
-    assert.match(sdp, /m=application 0 /, 'data channels are declined until SCTP lands');
+    assert.match(sdp, /m=application 9 UDP\/DTLS\/SCTP webrtc-datachannel\r\n/, 'data channels accepted');
+    assert.match(sdp, /a=sctp-port:5000\r\na=max-message-size:262144\r\n/);
+    assert.match(sdp, new RegExp(`a=group:BUNDLE .*\\b${application.mid}\\b`), 'bundled with the media');
     assert.match(sdp, /a=rtcp-fb:96 transport-cc\r\n/, 'the SFU sends transport-cc feedback');
     assert.match(
       sdp,
@@ -191,5 +199,62 @@ describe('SDP negotiation with real Chromium offers', () => {
         String(why),
       );
     }
+  });
+
+  it('data channel sections: only the first DTLS/SCTP webrtc-datachannel one is accepted, a refused one stays refused', () => {
+    const good = fixture('publisher-single');
+    const twice = good.replace(/(m=application[\s\S]*?)(?=m=|$)/, (section: string) => {
+      const second = section.replace(/a=mid:(\S+)/, 'a=mid:dc2');
+      return `${section}${second}`;
+    });
+    const offer = parseRemoteDescription(twice.replace(/(a=group:BUNDLE [^\r]*)/, '$1 dc2'));
+    const answer = createPublisherAnswer(offer, LOCAL);
+    assert.equal((answer.sdp.match(/m=application 9 /g) ?? []).length, 1);
+    assert.match(answer.sdp, /m=application 0 [^\r]*\r\nc=IN IP4 0.0.0.0\r\na=mid:dc2/);
+    const rejected = parseRemoteDescription(good.replace(/m=application 9 /, 'm=application 0 '));
+    assert.equal(createPublisherAnswer(rejected, LOCAL).dataChannels, undefined);
+    assert.match(createPublisherAnswer(rejected, LOCAL).sdp, /m=application 0 /);
+  });
+
+  it('subscriber offer with a data channel section: mid dc stays in place across renegotiation, the answer decides', () => {
+    const vp8 = { ...findCapability('video/VP8')!, fmtp: {} };
+    const track = (trackId: string, ssrc: number) => ({
+      kind: 'video' as const,
+      trackId,
+      streamId: 's',
+      codec: vp8,
+      ssrc,
+      cname: 'c',
+      headerExtensions: [],
+    });
+    const first = createSubscriberOffer({ local: LOCAL, tracks: [track('v', 11)], dataChannels: true });
+    assert.match(first.sdp, /a=group:BUNDLE 0 dc\r\n/);
+    assert.match(
+      first.sdp,
+      /m=application 9 UDP\/DTLS\/SCTP webrtc-datachannel\r\nc=IN IP4 0.0.0.0\r\na=mid:dc\r\n[\s\S]*a=setup:actpass\r\n[\s\S]*a=sctp-port:5000\r\na=max-message-size:262144\r\n/,
+    );
+    const next = createSubscriberOffer({ local: LOCAL, state: first.state, tracks: [track('w', 12)] });
+    const mids = [...next.sdp.matchAll(/a=mid:(\S+)/g)].map((m) => m[1]);
+    assert.deepEqual(mids, ['0', 'dc', '1'], 'the data section keeps its place, new tracks go last');
+    assert.match(next.sdp, /a=group:BUNDLE 0 dc 1\r\n/);
+    const answer = next.sdp
+      .replace(/a=sendonly/g, 'a=recvonly')
+      .replace(/a=setup:actpass/g, 'a=setup:active')
+      .replace(/a=ice-lite\r\n/, '')
+      .replace(/a=max-message-size:262144/, 'a=max-message-size:65536');
+    assert.deepEqual(parseSubscriberAnswer(answer, next.state).dataChannels, {
+      mid: 'dc',
+      remotePort: 5000,
+      maxMessageSize: 65_536,
+    });
+    const refused = answer.replace('m=application 9 ', 'm=application 0 ');
+    assert.equal(parseSubscriberAnswer(refused, next.state).dataChannels, undefined);
+    const reordered = answer.replace('a=mid:dc', 'a=mid:xx');
+    assert.throws(
+      () => parseSubscriberAnswer(reordered, next.state),
+      (e) => isSfuError(e),
+    );
+    const none = createSubscriberOffer({ local: LOCAL, tracks: [track('v', 11)] });
+    assert.doesNotMatch(none.sdp, /m=application/, 'only when asked');
   });
 });

@@ -20,6 +20,11 @@ export interface MediaSection {
   msid: { streamId: string; trackId: string } | undefined;
   rtcpMux: boolean;
   rtcpRsize: boolean;
+  /** m=application: `a=sctp-port` (RFC 8841 §5; default 5000) and `a=max-message-size` (§6). */
+  sctpPort?: number | undefined;
+  maxMessageSize?: number | undefined;
+  /** The m-line's formats (`webrtc-datachannel` for data channels). */
+  formats?: string | undefined;
 }
 
 export interface RemoteDescription {
@@ -96,6 +101,17 @@ function parseSection(m: ParsedMedia, index: number): MediaSection {
     msid,
     rtcpMux: Boolean(m.rtcpMux),
     rtcpRsize: Boolean(m.rtcpRsize),
+    ...(m.type === 'application' ? applicationOf(m) : {}),
+  };
+}
+
+function applicationOf(m: ParsedMedia): Pick<MediaSection, 'sctpPort' | 'maxMessageSize' | 'formats'> {
+  const port = Number(m.sctpPort);
+  const max = Number(m.maxMessageSize);
+  return {
+    sctpPort: Number.isInteger(port) && port > 0 && port < 65_536 ? port : undefined,
+    maxMessageSize: Number.isInteger(max) && max >= 0 ? max : undefined,
+    formats: m.payloads === undefined ? undefined : String(m.payloads),
   };
 }
 

@@ -7,7 +7,7 @@ import {
   SERVER_CAPABILITIES,
 } from './capabilities.ts';
 import type { MediaSection, RemoteDescription } from './parse.ts';
-import { sessionLines, transportLines } from './sdp-lines.ts';
+import { applicationLines, sessionLines, transportLines } from './sdp-lines.ts';
 
 export interface PublishedTrackInfo {
   mid: string;
@@ -21,23 +21,39 @@ export interface PublishedTrackInfo {
   headerExtensions: HeaderExtension[];
 }
 
+/** The data channel section we accepted: the peer's SCTP port and largest message (RFC 8841). */
+export interface NegotiatedDataChannels {
+  mid: string;
+  remotePort: number;
+  /** 0 = any size; undefined: the peer did not say (64 KiB). */
+  maxMessageSize: number | undefined;
+}
+
 /** Waterbus and browsers name simulcast layers q/h/f (or l/m/h); unknown names keep their order. */
 const RID_RANK: Record<string, number> = { q: 0, l: 0, low: 0, h: 1, m: 1, mid: 1, f: 2, high: 2, full: 2 };
 
 /**
  * The answer to a publisher's offer (RFC 8829 §5.3): each audio/video section is accepted
  * `recvonly` with the first codec of the client's order that we forward (its payload types are
- * kept: they are what its RTP carries), simulcast is received as offered, data channels are
- * declined for now, and our ICE-lite credentials, fingerprint and host candidates are added.
+ * kept: they are what its RTP carries), simulcast is received as offered, the first
+ * `webrtc-datachannel` section over DTLS/SCTP is accepted (others declined), and our ICE-lite
+ * credentials, fingerprint and host candidates are added.
  */
 export function createPublisherAnswer(
   offer: RemoteDescription,
   local: LocalTransportParameters,
-): { sdp: string; tracks: PublishedTrackInfo[] } {
+): { sdp: string; tracks: PublishedTrackInfo[]; dataChannels: NegotiatedDataChannels | undefined } {
   const tracks: PublishedTrackInfo[] = [];
+  let dataChannels: NegotiatedDataChannels | undefined;
   const sections: string[][] = [];
   const accepted: string[] = [];
   for (const m of offer.media) {
+    if (!dataChannels && isDataChannelSection(m)) {
+      dataChannels = { mid: m.mid, remotePort: m.sctpPort ?? 5000, maxMessageSize: m.maxMessageSize };
+      sections.push(applicationLines(m.mid, local, offer.setup === 'passive' ? 'active' : 'passive'));
+      accepted.push(m.mid);
+      continue;
+    }
     const codec = m.kind === 'application' || m.port === 0 ? undefined : chooseCodec(m);
     if (!codec || m.direction === 'recvonly' || m.direction === 'inactive') {
       sections.push(rejectedSection(m));
@@ -61,7 +77,17 @@ export function createPublisherAnswer(
     });
   }
   const sdp = [...sessionLines(accepted), ...sections.flat()].join('\r\n');
-  return { sdp: `${sdp}\r\n`, tracks };
+  return { sdp: `${sdp}\r\n`, tracks, dataChannels };
+}
+
+/** RFC 8841 §4: `m=application <port> UDP/DTLS/SCTP webrtc-datachannel` (TCP/DTLS/SCTP too). */
+export function isDataChannelSection(m: MediaSection): boolean {
+  return (
+    m.kind === 'application' &&
+    m.port !== 0 &&
+    /DTLS\/SCTP$/i.test(m.protocol) &&
+    (m.formats ?? '').split(' ').includes('webrtc-datachannel')
+  );
 }
 
 function chooseCodec(m: MediaSection): CodecParameters | undefined {

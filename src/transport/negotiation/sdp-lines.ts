@@ -32,3 +32,23 @@ export function transportLines(
   lines.push('a=end-of-candidates');
   return lines;
 }
+
+/** RFC 8841: our SCTP port and the largest message we take (Chromium's own default). */
+export const LOCAL_SCTP_PORT = 5000;
+export const LOCAL_MAX_MESSAGE_SIZE = 262_144;
+
+/** An m=application section for WebRTC data channels (RFC 8841 §4-6), bundled with the rest. */
+export function applicationLines(
+  mid: string,
+  local: LocalTransportParameters,
+  setup: 'active' | 'passive' | 'actpass',
+): string[] {
+  return [
+    'm=application 9 UDP/DTLS/SCTP webrtc-datachannel',
+    'c=IN IP4 0.0.0.0',
+    `a=mid:${mid}`,
+    ...transportLines(local, setup),
+    `a=sctp-port:${LOCAL_SCTP_PORT}`,
+    `a=max-message-size:${LOCAL_MAX_MESSAGE_SIZE}`,
+  ];
+}

@@ -3,8 +3,8 @@ import { SfuError } from '../../lib/errors.ts';
 import type { LocalTransportParameters, RemoteTransportParameters } from '../media-transport.ts';
 import type { CodecParameters, HeaderExtension } from './capabilities.ts';
 import { parseRemoteDescription, remoteTransportParameters } from './parse.ts';
-import { codecLines } from './publisher-answer.ts';
-import { sessionLines, transportLines } from './sdp-lines.ts';
+import { codecLines, isDataChannelSection, type NegotiatedDataChannels } from './publisher-answer.ts';
+import { applicationLines, sessionLines, transportLines } from './sdp-lines.ts';
 
 export interface OfferedTrack {
   kind: 'audio' | 'video';
@@ -25,7 +25,15 @@ export interface SubscriberSdpState {
   sessionId: string;
   version: number;
   sections: Array<OfferedTrack & { mid: string; active: boolean }>;
+  /**
+   * The data channel section (m=application, mid `dc`), placed after the `position` track
+   * sections that existed when it was first offered; it never moves.
+   */
+  application?: { mid: string; position: number } | undefined;
 }
+
+/** The mid of the data channel section in our subscriber offers. */
+export const DATA_CHANNEL_MID = 'dc';
 
 /**
  * A server offer sending `tracks` to a subscriber: one sendonly section each, with SSRC (and the
@@ -37,18 +45,30 @@ export function createSubscriberOffer(input: {
   local: LocalTransportParameters;
   state?: SubscriberSdpState | undefined;
   tracks: OfferedTrack[];
+  /** Offer an m=application section for data channels (kept once offered). */
+  dataChannels?: boolean;
 }): { sdp: string; state: SubscriberSdpState } {
   const previous = input.state;
   const state: SubscriberSdpState = {
     sessionId: previous?.sessionId ?? String(randomInt(1, 2 ** 47)),
     version: (previous?.version ?? 1) + 1,
     sections: [...(previous?.sections ?? [])],
+    application: previous?.application,
   };
   for (const t of input.tracks)
     state.sections.push({ ...t, mid: String(state.sections.length), active: true });
+  if (input.dataChannels && !state.application)
+    state.application = { mid: DATA_CHANNEL_MID, position: state.sections.length };
+  const app = state.application;
   const active = state.sections.filter((s) => s.active).map((s) => s.mid);
+  if (app) active.splice(state.sections.slice(0, app.position).filter((s) => s.active).length, 0, app.mid);
   const lines = sessionLines(active, state.sessionId, state.version);
-  for (const s of state.sections) lines.push(...section(s, input.local));
+  state.sections.forEach((s, i) => {
+    if (app?.position === i) lines.push(...applicationLines(app.mid, input.local, 'actpass'));
+    lines.push(...section(s, input.local));
+  });
+  if (app && app.position >= state.sections.length)
+    lines.push(...applicationLines(app.mid, input.local, 'actpass'));
   return { sdp: `${lines.join('\r\n')}\r\n`, state };
 }
 
@@ -85,9 +105,14 @@ function section(s: SubscriberSdpState['sections'][number], local: LocalTranspor
 export function parseSubscriberAnswer(
   sdp: string,
   state: SubscriberSdpState,
-): { remote: RemoteTransportParameters; rtxSsrcs: Set<number> } {
+): {
+  remote: RemoteTransportParameters;
+  rtxSsrcs: Set<number>;
+  /** The answer accepted the data channel section. */
+  dataChannels: NegotiatedDataChannels | undefined;
+} {
   const answer = parseRemoteDescription(sdp);
-  const offered = state.sections.map((s) => s.mid);
+  const offered = offeredMids(state);
   const answered = answer.media.map((m) => m.mid);
   if (answered.length !== offered.length || answered.some((mid, i) => mid !== offered[i])) {
     throw new SfuError(
@@ -99,13 +124,30 @@ export function parseSubscriberAnswer(
     throw new SfuError('invalid_argument', 'invalid SDP: an answer must not say a=setup:actpass');
   // RFC 4588 §8.6: RTX is used only where the answer kept its payload type.
   const rtxSsrcs = new Set<number>();
-  state.sections.forEach((offered, i) => {
-    const answered = answer.media[i]!;
+  const byMid = new Map(answer.media.map((m) => [m.mid, m]));
+  state.sections.forEach((offered) => {
+    const answered = byMid.get(offered.mid)!;
     const kept = answered.codecs.some(
       (c) => c.payloadType === offered.codec.payloadType && c.rtxPayloadType === offered.codec.rtxPayloadType,
     );
     if (offered.active && kept && offered.rtxSsrc !== undefined && answered.port !== 0)
       rtxSsrcs.add(offered.ssrc);
   });
-  return { remote: remoteTransportParameters(answer), rtxSsrcs };
+  const application = state.application ? byMid.get(state.application.mid) : undefined;
+  const dataChannels =
+    application && isDataChannelSection(application)
+      ? {
+          mid: application.mid,
+          remotePort: application.sctpPort ?? 5000,
+          maxMessageSize: application.maxMessageSize,
+        }
+      : undefined;
+  return { remote: remoteTransportParameters(answer), rtxSsrcs, dataChannels };
+}
+
+/** Every mid of our offer, in m-line order. */
+function offeredMids(state: SubscriberSdpState): string[] {
+  const mids = state.sections.map((s) => s.mid);
+  if (state.application) mids.splice(state.application.position, 0, state.application.mid);
+  return mids;
 }

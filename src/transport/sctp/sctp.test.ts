@@ -1,0 +1,268 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { describe, it } from 'node:test';
+import {
+  buildDataChannelAck,
+  buildDataChannelOpen,
+  buildSctpPacket,
+  checkSctpPacket,
+  parseDcep,
+  SctpAssociation,
+  sctpChecksum,
+} from './index.ts';
+
+const HEADER = { sourcePort: 5000, destinationPort: 5000, verificationTag: 0x01020304 };
+
+async function until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/** Two associations wired back to back, as two DTLS ends would carry them (asynchronously). */
+function pair(options: { lose?: (packet: Buffer) => boolean } = {}) {
+  let client: SctpAssociation | undefined;
+  let server: SctpAssociation | undefined;
+  const deliver = (to: () => SctpAssociation | undefined) => (packet: Buffer) => {
+    if (options.lose?.(packet)) return;
+    const copy = Buffer.from(packet);
+    setImmediate(() => to()?.handle(copy));
+  };
+  client = new SctpAssociation({ dtlsRole: 'client', send: deliver(() => server) });
+  server = new SctpAssociation({ dtlsRole: 'server', send: deliver(() => client) });
+  return { client, server };
+}
+
+describe('SCTP packets (RFC 9260 framing, CRC32c)', () => {
+  it('the checksum is CRC32c over the packet with its checksum field zeroed', () => {
+    // RFC 3720 B.4 test vector: 32 bytes of zeros → 0x8a9136aa; our function zeroes bytes 8..11.
+    assert.equal(sctpChecksum(Buffer.alloc(32)), 0x8a9136aa);
+    const packet = buildSctpPacket(HEADER, [{ type: 3, body: Buffer.alloc(12) }]);
+    const copy = Buffer.from(packet);
+    copy.writeUInt32LE(0xdeadbeef, 8);
+    assert.equal(sctpChecksum(copy), packet.readUInt32LE(8), 'the field itself does not count');
+  });
+
+  it('a well-formed packet passes: chunks padded to 4 bytes, several chunks', () => {
+    const packet = buildSctpPacket(HEADER, [
+      { type: 0, flags: 3, body: Buffer.from('hello') },
+      { type: 3, body: Buffer.alloc(12) },
+    ]);
+    assert.equal(packet.length, 12 + 12 + 16);
+    assert.equal(packet.readUInt16BE(12 + 2), 9, 'the length field leaves the padding out');
+    assert.deepEqual(checkSctpPacket(packet), { ok: true });
+  });
+
+  it('malformed packets are refused with a reason, never thrown', () => {
+    const good = buildSctpPacket(HEADER, [{ type: 0, body: Buffer.from('payload!') }]);
+    const zeroLength = Buffer.from(good);
+    zeroLength.writeUInt16BE(0, 14);
+    zeroLength.writeUInt32LE(sctpChecksum(zeroLength), 8);
+    const pastTheEnd = Buffer.from(good);
+    pastTheEnd.writeUInt16BE(200, 14);
+    pastTheEnd.writeUInt32LE(sctpChecksum(pastTheEnd), 8);
+    const badChecksum = Buffer.from(good);
+    badChecksum[20] = badChecksum[20]! ^ 0xff;
+    const cases: Array<[Buffer, string]> = [
+      [Buffer.alloc(0), 'short'],
+      [good.subarray(0, 15), 'short'],
+      [buildSctpPacket(HEADER, [{ type: 64, body: Buffer.alloc(4) }]), 'unknown_chunk'],
+      [buildSctpPacket(HEADER, [{ type: 0xc1 }]), 'unknown_chunk'],
+      [zeroLength, 'chunk_length'],
+      [pastTheEnd, 'chunk_length'],
+      [Buffer.concat([good, Buffer.from([1, 2])]), 'chunk_length'],
+      [badChecksum, 'checksum'],
+    ];
+    for (const [packet, reason] of cases)
+      assert.deepEqual(checkSctpPacket(packet), { ok: false, reason }, reason);
+    for (let i = 0; i < 2000; i++) assert.doesNotThrow(() => checkSctpPacket(randomBytes(i % 300)));
+  });
+});
+
+describe('DCEP (RFC 8832)', () => {
+  it('DATA_CHANNEL_OPEN round-trips for reliable, unordered/maxRetransmits and timed channels', () => {
+    const reliable = buildDataChannelOpen({
+      label: 'bbmeet-data',
+      protocol: '',
+      ordered: true,
+      priority: 256,
+    });
+    assert.deepEqual([...reliable.subarray(0, 12)], [3, 0x00, 1, 0, 0, 0, 0, 0, 0, 11, 0, 0]);
+    assert.deepEqual(parseDcep(reliable), {
+      type: 'open',
+      parameters: {
+        label: 'bbmeet-data',
+        protocol: '',
+        ordered: true,
+        maxRetransmits: undefined,
+        maxPacketLifeTimeMs: undefined,
+        priority: 256,
+      },
+    });
+    const lossy = buildDataChannelOpen({
+      label: 'l',
+      protocol: 'p',
+      ordered: false,
+      maxRetransmits: 0,
+      priority: 0,
+    });
+    assert.equal(lossy[1], 0x81);
+    const parsed = parseDcep(lossy);
+    assert.ok(
+      parsed?.type === 'open' && parsed.parameters.maxRetransmits === 0 && !parsed.parameters.ordered,
+    );
+    const timed = parseDcep(
+      buildDataChannelOpen({
+        label: 'ü',
+        protocol: '',
+        ordered: true,
+        maxPacketLifeTimeMs: 500,
+        priority: 0,
+      }),
+    );
+    assert.ok(
+      timed?.type === 'open' &&
+        timed.parameters.maxPacketLifeTimeMs === 500 &&
+        timed.parameters.label === 'ü',
+    );
+    assert.deepEqual(parseDcep(buildDataChannelAck()), { type: 'ack' });
+  });
+
+  it('malformed DCEP messages are undefined', () => {
+    const open = buildDataChannelOpen({ label: 'abc', protocol: 'x', ordered: true, priority: 0 });
+    const badType = Buffer.from(open);
+    badType[1] = 0x03;
+    const badUtf8 = Buffer.from(open);
+    badUtf8[12] = 0xff;
+    for (const m of [
+      Buffer.alloc(0),
+      Buffer.from([2, 0]),
+      Buffer.from([9]),
+      open.subarray(0, 11),
+      open.subarray(0, open.length - 1),
+      Buffer.concat([open, Buffer.from([0])]),
+      badType,
+      badUtf8,
+    ])
+      assert.equal(parseDcep(m), undefined, m.toString('hex'));
+    for (let i = 0; i < 2000; i++) assert.doesNotThrow(() => parseDcep(randomBytes(i % 64)));
+  });
+});
+
+describe('SctpAssociation (werift-sctp with our DCEP)', () => {
+  it('channels open from either side, carry string/binary/empty messages reliably and unordered, and close', async () => {
+    const { client, server } = pair();
+    const serverChannel = server.createDataChannel('track_quality');
+    assert.equal(serverChannel?.id, 1, 'the DTLS server takes odd stream ids');
+    assert.equal(serverChannel?.state, 'connecting');
+    const atClient: Array<{ label: string; id: number }> = [];
+    const received: Array<Buffer | string> = [];
+    client.onDataChannel = (c) => {
+      atClient.push({ label: c.label, id: c.id });
+      c.onMessage = (m) => received.push(m);
+    };
+    server.start();
+    client.start();
+    await until(() => client.connected && server.connected, 'the association');
+    await until(() => atClient.length === 1, "the server's channel at the client");
+    assert.deepEqual(atClient, [{ label: 'track_quality', id: 1 }]);
+    assert.ok(serverChannel?.send(Buffer.from('{"quality":2}')));
+    assert.ok(serverChannel?.send('text'));
+    assert.ok(serverChannel?.send(''));
+    assert.ok(serverChannel?.send(Buffer.alloc(0)));
+    const big = randomBytes(60_000);
+    assert.ok(serverChannel?.send(big), 'fragmented and reassembled');
+    await until(() => received.length === 5, 'five messages');
+    assert.deepEqual(received.slice(0, 4), [Buffer.from('{"quality":2}'), 'text', '', Buffer.alloc(0)]);
+    assert.ok(big.equals(received[4] as Buffer));
+
+    const atServer: Array<Buffer | string> = [];
+    let lossyAtServer: { ordered: boolean; maxRetransmits: number | undefined } | undefined;
+    server.onDataChannel = (c) => {
+      if (c.label === 'bbmeet-data-lossy')
+        lossyAtServer = { ordered: c.ordered, maxRetransmits: c.maxRetransmits };
+      c.onMessage = (m) => atServer.push(m);
+    };
+    const lossy = client.createDataChannel('bbmeet-data-lossy', { ordered: false, maxRetransmits: 0 })!;
+    assert.equal(lossy.id, 0, 'the DTLS client takes even stream ids');
+    assert.equal(lossy.state, 'open', 'opened at once on a running association');
+    for (let i = 0; i < 20; i++) lossy.send(`m${i}`);
+    await until(() => atServer.length === 20, 'the unordered messages');
+    assert.deepEqual(lossyAtServer, { ordered: false, maxRetransmits: 0 });
+    assert.deepEqual(new Set(atServer), new Set(Array.from({ length: 20 }, (_, i) => `m${i}`)));
+
+    // Close from the client: its stream is reset, the server's channel closes too.
+    let closedAtServer = false;
+    const serverSide = server.channels.get(0)!;
+    serverSide.onClose = () => {
+      closedAtServer = true;
+    };
+    lossy.close();
+    assert.equal(lossy.state, 'closed');
+    assert.equal(lossy.send('late'), false, 'nothing is sent on a closed channel');
+    await until(() => closedAtServer, 'the reset at the server');
+    assert.equal(server.channels.has(0), false);
+    client.close();
+    server.close();
+    assert.equal(serverChannel?.state, 'closed');
+    assert.equal(client.channel('track_quality'), undefined);
+  });
+
+  it('malformed SCTP packets and DCEP messages are dropped and counted; the association carries on', async () => {
+    const { client, server } = pair();
+    let got = 0;
+    client.onDataChannel = (c) => {
+      c.onMessage = () => got++;
+    };
+    server.start();
+    client.start();
+    await until(() => client.connected && server.connected, 'the association');
+    const before = server.stats.packetsDropped;
+    const junk = [
+      Buffer.alloc(0),
+      randomBytes(11),
+      buildSctpPacket(HEADER, [{ type: 64 }]),
+      (() => {
+        const p = buildSctpPacket(HEADER, [{ type: 0, body: Buffer.alloc(16) }]);
+        p.writeUInt16BE(0, 14);
+        p.writeUInt32LE(sctpChecksum(p), 8);
+        return p;
+      })(),
+      ...Array.from({ length: 500 }, (_, i) => randomBytes(1 + (i % 200))),
+    ];
+    for (const p of junk) assert.doesNotThrow(() => server.handle(p));
+    // Valid framing and checksum, wrong verification tag and random chunk bodies: the library refuses.
+    for (let i = 0; i < 200; i++) {
+      const p = buildSctpPacket(HEADER, [
+        { type: [0, 3, 4, 6, 130, 192][i % 6]!, body: randomBytes(i % 40) },
+      ]);
+      assert.doesNotThrow(() => server.handle(p));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.ok(
+      server.stats.packetsDropped - before >= junk.length,
+      `dropped ${server.stats.packetsDropped - before}`,
+    );
+    assert.equal(server.connected, true, 'still up');
+    const channel = server.createDataChannel('after-junk')!;
+    channel.send('still works');
+    await until(() => got === 1, 'a message after the junk');
+    client.close();
+    server.close();
+  });
+
+  it('a message larger than the peer accepts is refused; nothing is sent before the association is up', () => {
+    const small = new SctpAssociation({
+      dtlsRole: 'server',
+      remoteMaxMessageSize: 10,
+      send: () => undefined,
+    });
+    const c = small.createDataChannel('x')!;
+    assert.equal(c.send('hello'), false, 'not open yet');
+    small.close();
+    assert.equal(small.createDataChannel('y'), undefined, 'closed');
+    assert.equal(c.state, 'closed');
+  });
+});
