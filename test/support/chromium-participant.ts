@@ -52,10 +52,17 @@ export class ChromiumParticipant {
     width?: number;
     /** The microphone track's `enabled` (false sends silence); default true. */
     audioEnabled?: boolean;
+    /**
+     * Data channels as the Waterbus SDK opens them (test/media/data-channels.test.ts): its own
+     * `track_quality` and `bbmeet-data`/`bbmeet-data-lossy` on the publisher connection, a
+     * `track_quality` on each subscriber connection; what arrives is logged in `window.dcLog`.
+     */
+    dataChannels?: boolean;
   }): Promise<ChromiumParticipant> {
     const page = await options.context.newPage();
     // getUserMedia needs a secure context: loopback http is one.
     await page.goto(`${options.baseUrl}/healthz`);
+    if (options.dataChannels) await page.evaluate(() => Object.assign(window, { withDataChannels: true }));
     const socket = await connectSocket(options.baseUrl, options.token);
     const p = new ChromiumParticipant(socket, page, options.roomId, options.participantId);
     socket.on('room.new_participant', (msg: { participant: { id: number } }) => {
@@ -111,6 +118,31 @@ export class ChromiumParticipant {
           (c) => c.mimeType === `video/${codec}` || c.mimeType === 'video/rtx',
         );
         video.setCodecPreferences(codecs);
+        const d = window as unknown as {
+          withDataChannels?: boolean;
+          dc: Record<string, RTCDataChannel>;
+          dcLog: Array<{ on: string; label: string; data: string; binary: boolean; atMs: number }>;
+        };
+        if (d.withDataChannels) {
+          d.dc = {};
+          d.dcLog = [];
+          const log = (on: string, channel: RTCDataChannel) => {
+            channel.binaryType = 'arraybuffer';
+            channel.onmessage = (e: MessageEvent) => {
+              const binary = typeof e.data !== 'string';
+              const data = binary ? new TextDecoder().decode(new Uint8Array(e.data as ArrayBuffer)) : e.data;
+              d.dcLog.push({ on, label: channel.label, data, binary, atMs: Date.now() });
+            };
+          };
+          d.dc.track_quality = pc.createDataChannel('track_quality');
+          d.dc['bbmeet-data'] = pc.createDataChannel('bbmeet-data');
+          d.dc['bbmeet-data-lossy'] = pc.createDataChannel('bbmeet-data-lossy', {
+            ordered: false,
+            maxRetransmits: 0,
+          });
+          for (const c of Object.values(d.dc)) log('pub', c);
+          pc.ondatachannel = (e) => log('pub', e.channel);
+        }
         await pc.setLocalDescription(await pc.createOffer());
         return pc.localDescription!.sdp;
       },
@@ -176,6 +208,11 @@ export class ChromiumParticipant {
           w.subs[targetId] = pc;
         }
         await pc.setRemoteDescription({ type: 'offer', sdp: offer });
+        const d = window as unknown as { withDataChannels?: boolean; subDc?: Record<string, RTCDataChannel> };
+        if (d.withDataChannels && !d.subDc?.[targetId] && offer.includes('m=application')) {
+          d.subDc ??= {};
+          d.subDc[targetId] = pc.createDataChannel('track_quality');
+        }
         await pc.setLocalDescription(await pc.createAnswer());
         return pc.localDescription!.sdp;
       },

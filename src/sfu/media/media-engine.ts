@@ -29,6 +29,7 @@ import type { UdpEndpoint } from '../../transport/udp-endpoint.ts';
 import type { WorkerOperation } from '../worker-protocol.ts';
 import { ActiveSpeakerMonitor } from './active-speaker-monitor.ts';
 import { ConnectionQualityMonitor } from './connection-quality-monitor.ts';
+import { DataChannelRelay } from './data-channels.ts';
 import { Publisher } from './publisher.ts';
 import { Subscription } from './subscription.ts';
 import type { UpTrack } from './up-track.ts';
@@ -53,6 +54,8 @@ export class MediaEngine implements WorkerEngine {
   readonly #nodeId: string;
   readonly #emit: (roomId: RoomId, event: SfuEvent) => void;
   readonly #rooms = new Map<RoomId, Room>();
+  /** Data channels: track_quality both ways and the room data relay (data-channels.ts). */
+  readonly #data = new DataChannelRelay();
 
   constructor(options: {
     endpoint: UdpEndpoint;
@@ -122,6 +125,7 @@ export class MediaEngine implements WorkerEngine {
       });
     };
     room.publishers.set(req.participantId, publisher);
+    if (answer.dataChannels) this.#data.attachPublisher(room, publisher, answer.dataChannels);
     return { sdp: answer.sdp, isRecording: false };
   }
 
@@ -140,7 +144,7 @@ export class MediaEngine implements WorkerEngine {
       clock: this.#clock,
     });
     const tracks = [...publisher.tracks.values()].map((up) => this.#offerTrack(subscription, up));
-    const offer = createSubscriberOffer({ local: transport.localParameters, tracks });
+    const offer = createSubscriberOffer({ local: transport.localParameters, tracks, dataChannels: true });
     room.subscriptions.set(key, { subscription, sdp: offer.state });
     transport.onStateChange = (state, reason) => {
       if (state !== 'closed' || reason === 'closed') return;
@@ -160,6 +164,8 @@ export class MediaEngine implements WorkerEngine {
     const answer = parseSubscriberAnswer(req.sdp, entry.sdp);
     entry.subscription.transport.setRemoteParameters(answer.remote);
     entry.subscription.useRtx(answer.rtxSsrcs);
+    if (answer.dataChannels)
+      this.#data.attachSubscription(this.#room(req.roomId), entry.subscription, answer.dataChannels);
   }
 
   renegotiatePublisher(req: PublisherOfferRequest): { sdp: string } {
@@ -171,6 +177,7 @@ export class MediaEngine implements WorkerEngine {
     publisher.transport.setRemoteParameters(remoteTransportParameters(offer));
     const answer = createPublisherAnswer(offer, publisher.transport.localParameters);
     const added = publisher.addTracks(answer.tracks);
+    if (answer.dataChannels) this.#data.attachPublisher(room, publisher, answer.dataChannels);
     if (added.length > 0) this.#renegotiateSubscribers(req.roomId, room, publisher, added);
     return { sdp: answer.sdp };
   }
