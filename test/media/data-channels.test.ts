@@ -240,3 +240,84 @@ describe('data channels with real Chromium peers', { timeout: 240_000 }, () => {
     }
   });
 });
+
+describe('data channels of a dead peer', { timeout: 120_000 }, () => {
+  let server: TestServer;
+  let chromium: Awaited<ReturnType<typeof launchChromium>>;
+  const users: TestUser[] = [];
+
+  before(async () => {
+    server = await startTestServer({ ICE_CONSENT_TIMEOUT_MS: '6000' }, { media: true });
+    chromium = await launchChromium();
+    const call = restClient(server.baseUrl);
+    for (const name of ['Dan', 'Eve']) users.push(await login(call, `dc-dead-${name}`, name));
+  });
+  after(async () => {
+    await chromium?.close();
+    await server?.close();
+  });
+
+  it('a crashed page: its associations go with its transports at the consent timeout; the survivor keeps sending, the SFU ends empty', async () => {
+    const call = restClient(server.baseUrl);
+    const created = await call<{ id: number }>('POST', '/rooms', {
+      token: users[0]!.token,
+      body: { title: 'DC' },
+    });
+    const pids: string[] = [];
+    for (const user of users) {
+      const res = await call<{ participants: Array<{ id: number; userId: number }> }>(
+        'POST',
+        `/rooms/${created.body.id}/join`,
+        { token: user.token, body: {} },
+      );
+      pids.push(String(res.body.participants.find((p) => p.userId === user.id)!.id));
+    }
+    const shared = await chromium.newContext();
+    const own = await chromium.newContext();
+    const people: ChromiumParticipant[] = [];
+    try {
+      for (const [i, user] of users.entries()) {
+        people.push(
+          await ChromiumParticipant.join({
+            baseUrl: server.baseUrl,
+            token: user.token,
+            context: i === 1 ? own : shared,
+            roomId: String(created.body.id),
+            participantId: pids[i]!,
+            dataChannels: true,
+          }),
+        );
+      }
+      const [dan, eve] = people as [ChromiumParticipant, ChromiumParticipant];
+      await dan.subscribe(eve.participantId);
+      await eve.subscribe(dan.participantId);
+      await sendOn(dan, 'bbmeet-data', 'before', false);
+      await waitFor(
+        () => dcLog(eve),
+        (l) => l.some((e) => e.label === 'bbmeet-data'),
+        'a message at eve',
+      );
+      assert.equal((await server.sfu.dump()).transports, 4);
+      const cdp = await own.newCDPSession(eve.page);
+      void cdp.send('Page.crash').catch(() => undefined);
+      await waitFor(
+        () => server.sfu.dump(),
+        (d) => d.transports === 1,
+        "eve's publisher and both subscriptions closed",
+        20_000,
+      );
+      await sendOn(dan, 'bbmeet-data', 'after', false);
+      dan.leave();
+      await waitFor(
+        () => server.sfu.dump(),
+        (d) => d.rooms.length === 0 && d.transports === 0,
+        'an empty SFU',
+        10_000,
+      );
+    } finally {
+      for (const p of people) await p.close().catch(() => undefined);
+      await shared.close();
+      await own.close();
+    }
+  });
+});

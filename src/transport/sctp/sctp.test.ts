@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
+import { generateDtlsCertificate } from '../dtls/dtls-certificate.ts';
+import { type DatagramSender, WebRtcTransport } from '../webrtc-transport.ts';
 import {
   buildDataChannelAck,
   buildDataChannelOpen,
@@ -264,5 +266,44 @@ describe('SctpAssociation (werift-sctp with our DCEP)', () => {
     small.close();
     assert.equal(small.createDataChannel('y'), undefined, 'closed');
     assert.equal(c.state, 'closed');
+  });
+
+  it('a transport that closes (leave, consent timeout, DTLS failure) closes its association and channels', async () => {
+    const sender = {
+      send: () => undefined,
+      claim: (n: number) => Buffer.alloc(n),
+      sendClaimed: () => undefined,
+      routeFrom: () => undefined,
+      reindex: () => undefined,
+      forget: () => undefined,
+    } as unknown as DatagramSender;
+    const transport = new WebRtcTransport({
+      id: 't',
+      sender,
+      certificate: await generateDtlsCertificate(),
+      candidates: [],
+      nowMs: 0,
+    });
+    assert.equal(transport.enableDataChannels({}), undefined, 'not before the remote parameters');
+    transport.setRemoteParameters({
+      iceUfrag: 'u',
+      icePwd: 'p'.repeat(22),
+      fingerprints: [],
+      setup: 'active',
+    });
+    const association = transport.enableDataChannels({ remotePort: 5000, maxMessageSize: 65_536 })!;
+    assert.equal(transport.enableDataChannels({}), association, 'one association per transport');
+    assert.equal(transport.dataChannels, association);
+    const channel = association.createDataChannel('track_quality')!;
+    assert.equal(channel.id % 2, 1, 'the browser is the DTLS client: we take odd ids');
+    let closed = false;
+    channel.onClose = () => {
+      closed = true;
+    };
+    transport.close('consent_timeout');
+    assert.ok(closed);
+    assert.equal(association.createDataChannel('again'), undefined);
+    assert.equal(association.channels.size, 0);
+    assert.doesNotThrow(() => association.handle(Buffer.alloc(40)));
   });
 });
