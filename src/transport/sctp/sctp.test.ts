@@ -255,6 +255,28 @@ describe('SctpAssociation (werift-sctp with our DCEP)', () => {
     server.close();
   });
 
+  it('a burst of 1000 messages sent at once arrives complete and in order (sends are windowed)', async () => {
+    const { client, server } = pair();
+    const got: string[] = [];
+    client.onDataChannel = (c) => {
+      c.onMessage = (m) => got.push(m as string);
+    };
+    server.start();
+    client.start();
+    await until(() => client.connected && server.connected, 'the association');
+    const channel = server.createDataChannel('bbmeet-data')!;
+    const started = Date.now();
+    for (let i = 0; i < 1000; i++) assert.ok(channel.send(`message ${i}`));
+    await until(() => got.length === 1000, 'the burst', 20_000);
+    assert.deepEqual(
+      got,
+      Array.from({ length: 1000 }, (_, i) => `message ${i}`),
+    );
+    assert.ok(Date.now() - started < 10_000, `took ${Date.now() - started} ms`);
+    client.close();
+    server.close();
+  });
+
   it('a message larger than the peer accepts is refused; nothing is sent before the association is up', () => {
     const small = new SctpAssociation({
       dtlsRole: 'server',
