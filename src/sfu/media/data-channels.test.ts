@@ -36,5 +36,6 @@ describe('data channel messages', () => {
     const out = envelope(from, Buffer.from([9, 8, 7])) as Buffer;
     assert.deepEqual([...out], [1, 2, 0x34, 0x32, 9, 8, 7]);
     assert.deepEqual([...(envelope(from, Buffer.alloc(0)) as Buffer)], [1, 2, 0x34, 0x32]);
+    assert.equal(envelope('x'.repeat(256) as ParticipantId, Buffer.alloc(1)), undefined);
   });
 });

@@ -109,6 +109,10 @@ export class DataChannelRelay {
   /** Sends `data` from `from` to every other participant of the room, once each. */
   #relay(room: DataRoom, from: ParticipantId, label: string, data: Buffer | string): void {
     const out = envelope(from, data);
+    if (out === undefined) {
+      this.stats.undeliverable++;
+      return;
+    }
     for (const participant of participantsOf(room)) {
       if (participant === from) continue;
       const channel = channelOf(room, participant, label);
@@ -143,11 +147,13 @@ export function parseQualityRequest(
 /**
  * The relayed form of a room data message (docs/data-channels.md): a string becomes the string
  * `{"from": "<participantId>", "data": "<text>"}`; binary becomes
- * `[1][id length][id UTF-8][payload]`.
+ * `[1][id length][id UTF-8][payload]` (undefined for an id over 255 bytes, which the binary form
+ * cannot name; our ids are database integers).
  */
-export function envelope(from: ParticipantId, data: Buffer | string): Buffer | string {
+export function envelope(from: ParticipantId, data: Buffer | string): Buffer | string | undefined {
   if (typeof data === 'string') return JSON.stringify({ from, data });
   const id = Buffer.from(from, 'utf8');
+  if (id.length > 255) return undefined;
   const out = Buffer.allocUnsafe(2 + id.length + data.length);
   out[0] = ENVELOPE_VERSION;
   out[1] = id.length;
