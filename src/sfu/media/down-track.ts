@@ -132,7 +132,7 @@ export class DownTrack implements TrackSink {
     return this.#selector?.maxSeen;
   }
 
-  /** The subscriber's wish; NO_LAYER pauses. Asks for a keyframe at once when it means going up. */
+  /** The subscriber's wish (a ceiling); NO_LAYER pauses. The Subscription reallocates after it. */
   setPreferred(layer: VideoLayer): void {
     if (!this.#selector) return;
     this.#selector.setPreferred(layer);

@@ -34,14 +34,29 @@ const ESTIMATOR_WARMUP_MS = 1500;
 /** What an audio track is assumed to take from the estimate. */
 const AUDIO_BPS = 50_000;
 /** Probe: padding for this long, then the estimate is looked at this much later. */
-const PROBE_DURATION_MS = 600;
+const PROBE_DURATION_MS = 700;
 const PROBE_SETTLE_MS = 400;
 const PROBE_TICK_MS = 20;
 /** Between probes: this long after a successful one, doubling from the first value after failures. */
 const PROBE_AFTER_SUCCESS_MS = 1000;
 const PROBE_BACKOFF_FIRST_MS = 2000;
 const PROBE_BACKOFF_MAX_MS = 30_000;
+/** No probe this long after the estimate fell. */
+const PROBE_AFTER_DROP_MS = 3000;
 const RANGE: ExtensionRange = { offset: 0, length: 0 };
+
+/**
+ * The rungs the allocator may choose: every temporal layer of the lowest spatial layer, only the
+ * full frame rate above it. Under a tight budget the subscriber gets a smaller picture at full
+ * frame rate rather than a larger one at a quarter of it, and the layers step down spatially.
+ */
+function spatialFirst(bitrates: number[][]): number[][] {
+  return bitrates.map((row, spatial) => {
+    if (spatial === 0 || row.length === 0) return row;
+    const full = row.at(-1)!;
+    return row.map((_, t) => (t === row.length - 1 ? full : 0));
+  });
+}
 
 /** Waterbus quality → the layer asked for: 0 pause, 1 low, 2 medium, 3 high (and whatever is above). */
 export function qualityToLayer(quality: WaterbusQuality): VideoLayer {
@@ -189,11 +204,20 @@ export class Subscription {
         paused: preferred.spatial < 0,
         visible: true,
         preferred,
-        bitratesBps: down.upTrack.bitratesBps(),
+        bitratesBps: spatialFirst(down.upTrack.bitratesBps()),
       });
     }
     if (tracks.length === 0) return;
-    const allocation = this.#allocator.allocate(estimate - audio * AUDIO_BPS, tracks);
+    // Bandwidth alone never pauses video (a frozen picture is worse than a late one): the budget
+    // covers at least the cheapest layer of every wanted track.
+    let floor = 0;
+    for (const t of tracks) {
+      if (t.paused) continue;
+      let cheapest = Number.POSITIVE_INFINITY;
+      for (const row of t.bitratesBps) for (const bps of row) if (bps > 0) cheapest = Math.min(cheapest, bps);
+      if (Number.isFinite(cheapest)) floor += cheapest;
+    }
+    const allocation = this.#allocator.allocate(Math.max(estimate - audio * AUDIO_BPS, floor), tracks);
     allocation.tracks.forEach((t, i) => {
       video[i]!.setTarget(t.target);
     });
@@ -223,12 +247,14 @@ export class Subscription {
     if (this.#probeStopTimer || this.#firstTwccMs < 0 || this.transport.state !== 'connected') return;
     const now = this.#clock.nowMs();
     if (now < this.#nextProbeMs) return;
-    if (this.sendSideEstimator.usage === 'overusing') return;
+    // Only on a calm link: no overuse and no loss worth the name right now.
+    if (this.sendSideEstimator.usage === 'overusing' || this.sendSideEstimator.lossFraction > 0.02) return;
     const padder = [...this.downTracks.values()].find((d) => d.kind === 'video' && d.rtxEnabled);
     if (!padder) return;
     const estimate = this.sendSideEstimator.estimateBps;
-    // Aim a little above the goal, but at most twice the estimate (exponential probing).
-    const target = Math.min(goalBps * 1.1, 2 * Math.max(estimate, usedBps));
+    // Aim above the goal (the allocator wants a 10 % margin to move up), but at most 1.5 × the
+    // estimate (stepwise probing). Long enough to fill the acknowledged-rate window (500 ms).
+    const target = Math.min(goalBps * 1.2, 1.5 * Math.max(estimate, usedBps));
     const padBps = target - Math.max(usedBps, 0);
     if (padBps <= 0) return;
     this.probesSent++;
@@ -316,7 +342,12 @@ export class Subscription {
     });
     if (estimateChanged) {
       const estimate = this.estimateBps;
-      if (estimate !== undefined && estimate < this.#lastAllocatedEstimate * ESTIMATE_DROP) this.allocate();
+      if (estimate !== undefined && estimate < this.#lastAllocatedEstimate * ESTIMATE_DROP) {
+        // The link is congested: a running probe stops, the next waits for things to settle.
+        this.#stopProbe();
+        this.#nextProbeMs = Math.max(this.#nextProbeMs, this.#clock.nowMs() + PROBE_AFTER_DROP_MS);
+        this.allocate();
+      }
     }
   }
 

@@ -1,0 +1,341 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { ParticipantId } from '../../src/lib/ids.ts';
+import { newVp8Descriptor, parseVp8 } from '../../src/rtp/codecs/vp8.ts';
+import { buildRemb } from '../../src/rtp/rtcp.ts';
+import { findHeaderExtension } from '../../src/rtp/rtp-extensions.ts';
+import { DownTrack } from '../../src/sfu/media/down-track.ts';
+import { Publisher } from '../../src/sfu/media/publisher.ts';
+import { Subscription } from '../../src/sfu/media/subscription.ts';
+import { UpTrack } from '../../src/sfu/media/up-track.ts';
+import type { WebRtcTransport } from '../../src/transport/webrtc-transport.ts';
+import { ManualClock } from '../fakes/manual-clock.ts';
+
+const TWCC_ID_PUB = 5;
+const TWCC_ID_SUB = 7;
+
+/**
+ * A VP8 RTP packet with a one-byte-header extension block holding transport-cc (publisher id 5),
+ * and a full payload descriptor: 15-bit picture id, TL0PICIDX, TID/Y; `key` makes it a keyframe.
+ */
+function vp8(
+  ssrc: number,
+  seq: number,
+  ts: number,
+  o: {
+    key?: boolean;
+    pictureId: number;
+    tl0?: number;
+    tid?: number;
+    sync?: boolean;
+    marker?: boolean;
+    size?: number;
+  },
+): Buffer {
+  const payload = o.size ?? 100;
+  const b = Buffer.alloc(12 + 8 + 6 + payload);
+  b[0] = 0x90;
+  b[1] = 96 | (o.marker === false ? 0 : 0x80);
+  b.writeUInt16BE(seq, 2);
+  b.writeUInt32BE(ts, 4);
+  b.writeUInt32BE(ssrc, 8);
+  b.writeUInt16BE(0xbede, 12);
+  b.writeUInt16BE(1, 14);
+  b[16] = (TWCC_ID_PUB << 4) | 1;
+  b.writeUInt16BE(seq, 17);
+  const d = 20;
+  b[d] = 0x90; // X, S
+  b[d + 1] = 0xe0; // I, L, T
+  b[d + 2] = 0x80 | ((o.pictureId >> 8) & 0x7f);
+  b[d + 3] = o.pictureId & 0xff;
+  b[d + 4] = o.tl0 ?? 0;
+  b[d + 5] = ((o.tid ?? 0) << 6) | (o.sync ? 0x20 : 0);
+  b[d + 6] = o.key ? 0x00 : 0x01;
+  return b;
+}
+
+function fakeTransport() {
+  const rtp: Buffer[] = [];
+  const rtcp: Buffer[] = [];
+  const t = {
+    state: 'connected',
+    onRtcp: null as ((p: Buffer) => void) | null,
+    onRtp: null as unknown,
+    sendRtp: (p: Buffer) => rtp.push(Buffer.from(p)),
+    sendRtcp: (p: Buffer) => rtcp.push(Buffer.from(p)),
+    close: () => undefined,
+  };
+  return { transport: t as unknown as WebRtcTransport, t, rtp, rtcp };
+}
+
+function upTrack(clock: ManualClock, rids: string[], plis: number[] = [], wanted: unknown[] = []) {
+  return new UpTrack({
+    trackId: 'cam',
+    streamId: 'stream',
+    mid: '0',
+    kind: 'video',
+    codec: { mimeType: 'video/VP8', payloadType: 96, clockRate: 90_000, fmtp: {} },
+    rids,
+    headerExtensions: [
+      { uri: 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01', id: 5 },
+    ],
+    clock,
+    sendPli: (ssrc) => plis.push(ssrc),
+    onLayersWanted: (quality, count) => wanted.push([quality, count]),
+  });
+}
+
+const descriptor = newVp8Descriptor();
+function pictureIdOf(p: Buffer): number {
+  const at = 12 + (p[0]! & 0x10 ? 4 + p.readUInt16BE(14) * 4 : 0);
+  assert.ok(parseVp8(p, descriptor, at, p.length));
+  return descriptor.pictureId;
+}
+
+describe('QoS wiring: DownTrack, UpTrack, Subscription', () => {
+  it('drops temporal layers above the target: sequence numbers and VP8 picture ids stay continuous', () => {
+    const clock = new ManualClock();
+    const up = upTrack(clock, []);
+    up.addLayer(1000, undefined);
+    const sent: Buffer[] = [];
+    const down = new DownTrack({ upTrack: up, ssrc: 0x5000, payloadType: 96, send: (p) => sent.push(p) });
+    // T0 T2 T1 T2 pattern, one packet per frame.
+    const tids = [0, 2, 1, 2, 0, 2, 1, 2, 0];
+    down.setTarget({ spatial: 0, temporal: 0 });
+    tids.forEach((tid, i) => {
+      up.onRtp(
+        vp8(1000, 100 + i, 3000 * i, { key: i === 0, pictureId: 500 + i, tid, tl0: 7 + Math.floor(i / 4) }),
+        20,
+        1000,
+      );
+    });
+    assert.deepEqual(
+      sent.map((p) => p.readUInt16BE(2)),
+      [100, 101, 102],
+      'three T0 frames, no gaps',
+    );
+    assert.deepEqual(sent.map(pictureIdOf), [500, 501, 502], 'picture ids without the dropped pictures');
+    assert.equal(down.dropped, 6);
+    assert.deepEqual(down.current, { spatial: 0, temporal: 0 });
+  });
+
+  it('switches simulcast layers at a keyframe with a keyframe request; picture ids continue across sources', () => {
+    const clock = new ManualClock();
+    const plis: number[] = [];
+    const up = upTrack(clock, ['q', 'h', 'f'], plis);
+    up.addLayer(111, 'q');
+    up.addLayer(333, 'f');
+    const sent: Buffer[] = [];
+    const down = new DownTrack({ upTrack: up, ssrc: 0x5000, payloadType: 96, send: (p) => sent.push(p) });
+    const feed = (b: Buffer) => up.onRtp(b, 20, b.readUInt32BE(8));
+    down.setTarget({ spatial: 0, temporal: 7 });
+    feed(vp8(111, 10, 0, { key: true, pictureId: 9000 }));
+    feed(vp8(333, 50, 0, { key: true, pictureId: 20 }));
+    feed(vp8(111, 11, 3000, { pictureId: 9001 }));
+    assert.equal(down.currentSsrc, 111, 'a keyframe above the target is not taken');
+    plis.length = 0;
+    clock.advance(600);
+    down.setTarget({ spatial: 2, temporal: 7 });
+    assert.deepEqual(plis, [333], 'going up asks the target layer for a keyframe at once');
+    feed(vp8(333, 51, 3000, { pictureId: 21 }));
+    feed(vp8(111, 12, 6000, { pictureId: 9002 }));
+    assert.equal(down.currentSsrc, 111, 'no switch before the keyframe');
+    feed(vp8(333, 52, 6000, { key: true, pictureId: 22 }));
+    feed(vp8(333, 53, 9000, { pictureId: 23 }));
+    assert.equal(down.currentSsrc, 333);
+    assert.equal(down.switches, 2);
+    assert.deepEqual(
+      sent.map((p) => p.readUInt16BE(2)),
+      [10, 11, 12, 13, 14],
+    );
+    assert.deepEqual(sent.map(pictureIdOf), [9000, 9001, 9002, 9003, 9004], 'picture ids continue at +1');
+    // A NACK for the switched packet is answered with the rewritten picture id too.
+    sent.length = 0;
+    down.retransmit([13]);
+    assert.equal(pictureIdOf(sent[0]!), 9003);
+  });
+
+  it('per-layer and temporal bitrates measured by the UpTrack', () => {
+    const clock = new ManualClock();
+    const up = upTrack(clock, ['q', 'h']);
+    up.addLayer(111, 'q');
+    up.addLayer(222, 'h');
+    for (let i = 0; i < 30; i++) {
+      const tid = i % 2;
+      up.onRtp(vp8(111, i, i * 3000, { pictureId: i, tid, size: 480 }), 20, 111);
+      up.onRtp(vp8(222, i, i * 3000, { pictureId: i, tid: 0, size: 980 }), 20, 222);
+      clock.advance(1000 / 30);
+    }
+    const rates = up.bitratesBps();
+    assert.equal(rates.length, 2);
+    const packet = (size: number) => (12 + 8 + 6 + size) * 8;
+    // 15 packets per TID per second on layer 0; 30 on layer 1 (all TID 0).
+    assert.ok(Math.abs(rates[0]![0]! - 15 * packet(480)) < 0.05 * 15 * packet(480), `${rates[0]}`);
+    assert.ok(Math.abs(rates[0]![1]! - 30 * packet(480)) < 0.05 * 30 * packet(480), 'cumulative over TIDs');
+    assert.ok(Math.abs(rates[1]![0]! - 30 * packet(980)) < 0.05 * 30 * packet(980));
+  });
+
+  it('Subscription stamps transport-wide sequence numbers on every packet, across its down tracks', () => {
+    const clock = new ManualClock();
+    const { transport, rtp } = fakeTransport();
+    const sub = new Subscription({
+      subscriberId: 's' as ParticipantId,
+      targetId: 'p' as ParticipantId,
+      transport,
+      clock,
+    });
+    const up = upTrack(clock, []);
+    up.addLayer(1000, undefined);
+    const ids = new Uint8Array(256);
+    ids[TWCC_ID_PUB] = TWCC_ID_SUB;
+    sub.addTrack(up, { ssrc: 0x5000, payloadType: 96, extensionIds: ids });
+    sub.addTrack(up, { ssrc: 0x6000, payloadType: 96, extensionIds: ids });
+    for (let i = 0; i < 3; i++)
+      up.onRtp(vp8(1000, 40 + i, i * 3000, { key: i === 0, pictureId: i }), 20, 1000);
+    const range = { offset: 0, length: 0 };
+    const seqs = rtp.map((p) => {
+      assert.ok(findHeaderExtension(p, TWCC_ID_SUB, range));
+      return p.readUInt16BE(range.offset);
+    });
+    assert.deepEqual(seqs, [0, 1, 2, 3, 4, 5]);
+    sub.close();
+  });
+
+  it('REMB-only subscriber: a low estimate moves the target to the lowest layer, a high one back up', () => {
+    const clock = new ManualClock();
+    const { transport, t } = fakeTransport();
+    const sub = new Subscription({
+      subscriberId: 's' as ParticipantId,
+      targetId: 'p' as ParticipantId,
+      transport,
+      clock,
+    });
+    const up = upTrack(clock, ['q', 'h', 'f']);
+    up.addLayer(111, 'q');
+    up.addLayer(222, 'h');
+    up.addLayer(333, 'f');
+    const down = sub.addTrack(up, { ssrc: 0x5000, payloadType: 96 });
+    const sizes = [200, 600, 1100];
+    const feedSecond = () => {
+      for (let i = 0; i < 30; i++) {
+        [111, 222, 333].forEach((ssrc, s) => {
+          up.onRtp(vp8(ssrc, i, i * 3000, { key: i === 0, pictureId: i, size: sizes[s] }), 20, ssrc);
+        });
+        clock.advance(1000 / 30);
+      }
+    };
+    feedSecond();
+    assert.equal(down.target?.spatial, 7, 'no estimate yet: the target is the preferred layer');
+    t.onRtcp!(buildRemb(1, 150_000, [0x5000]));
+    feedSecond();
+    // The switch waits for a keyframe of the lowest layer (each second starts with keyframes).
+    feedSecond();
+    assert.deepEqual(down.target, { spatial: 0, temporal: 0 }, '150 kbps holds only the lowest layer');
+    assert.equal(down.current?.spatial, 0);
+    t.onRtcp!(buildRemb(1, 5_000_000, [0x5000]));
+    feedSecond();
+    feedSecond();
+    assert.equal(down.target?.spatial, 2);
+    assert.equal(down.current?.spatial, 2);
+    sub.close();
+  });
+
+  it('setPreferredQuality sets preferred, reaches Dynacast and Publisher.onLayersWanted', () => {
+    const clock = new ManualClock();
+    const wanted: unknown[] = [];
+    const up = upTrack(clock, ['q', 'h', 'f'], [], wanted);
+    const a = new Subscription({
+      subscriberId: 'a' as ParticipantId,
+      targetId: 'p' as ParticipantId,
+      transport: fakeTransport().transport,
+      clock,
+    });
+    const b = new Subscription({
+      subscriberId: 'b' as ParticipantId,
+      targetId: 'p' as ParticipantId,
+      transport: fakeTransport().transport,
+      clock,
+    });
+    const downA = a.addTrack(up, { ssrc: 1, payloadType: 96 });
+    b.addTrack(up, { ssrc: 2, payloadType: 96 });
+    assert.deepEqual(wanted.at(-1), [3, 2], 'both want the top layer');
+    assert.equal(a.setPreferredQuality('cam', 1), true);
+    assert.deepEqual(downA.preferred, { spatial: 0, temporal: 7 });
+    assert.equal(b.setPreferredQuality('cam', 2), true);
+    clock.advance(6000);
+    assert.deepEqual(wanted.at(-1), [2, 2], 'top layer stops after the delay: medium is the most wanted');
+    b.setPreferredQuality('cam', 0);
+    assert.deepEqual(wanted.at(-1), [2, 1], 'one subscriber left wanting');
+    clock.advance(6000);
+    assert.deepEqual(wanted.at(-1), [1, 1]);
+    a.setPreferredQuality('cam', 3);
+    assert.deepEqual(wanted.at(-1), [3, 1], 'wanted again: resumes at once');
+    assert.equal(a.setPreferredQuality('nope', 3), false);
+    a.close();
+    b.close();
+  });
+
+  it('Publisher exposes onLayersWanted with the track id', () => {
+    const clock = new ManualClock();
+    const { transport } = fakeTransport();
+    const publisher = new Publisher({
+      participantId: 'p' as ParticipantId,
+      transport,
+      clock,
+      mediaState: {} as never,
+      totalTracks: 1,
+      onReady: () => undefined,
+    });
+    const calls: unknown[] = [];
+    publisher.onLayersWanted = (trackId, quality, count) => calls.push([trackId, quality, count]);
+    const [up] = publisher.addTracks([
+      {
+        mid: '0',
+        kind: 'video',
+        trackId: 'cam-1',
+        streamId: 's',
+        codec: { mimeType: 'video/VP8', payloadType: 96, clockRate: 90_000, fmtp: {} },
+        ssrcs: [],
+        rids: ['q', 'h', 'f'],
+        headerExtensions: [],
+      },
+    ]);
+    up!.setSubscriberWish('x', 1);
+    assert.deepEqual(calls.at(-1), ['cam-1', 3, 1]);
+    clock.advance(6000);
+    assert.deepEqual(calls.at(-1), ['cam-1', 2, 1]);
+    publisher.close();
+  });
+
+  it('NACKs under 5 % loss: every lost packet still in the cache is retransmitted', () => {
+    const clock = new ManualClock();
+    const up = upTrack(clock, []);
+    up.addLayer(1000, undefined);
+    const delivered = new Set<number>();
+    let lost: number[] = [];
+    let n = 0;
+    const down = new DownTrack({
+      upTrack: up,
+      ssrc: 0x5000,
+      payloadType: 96,
+      send: (p) => {
+        // Deterministic 5 %: every 20th packet of the first sending is lost.
+        const seq = p.readUInt16BE(2);
+        if (++n % 20 === 0 && !delivered.has(seq) && !lost.includes(seq)) lost.push(seq);
+        else delivered.add(seq);
+      },
+    });
+    for (let i = 0; i < 1000; i++) {
+      up.onRtp(vp8(1000, i, i * 3000, { key: i === 0, pictureId: i }), 20, 1000);
+      if (i % 10 === 9 && lost.length > 0) {
+        const nack = lost;
+        lost = [];
+        down.retransmit(nack);
+      }
+    }
+    const missing = [...Array(1000).keys()].filter((s) => !delivered.has(s));
+    // 50 first losses, and some retransmissions lost in turn and asked for again.
+    assert.ok(down.retransmitted >= 50 && down.retransmitted < 60, `${down.retransmitted}`);
+    assert.deepEqual(missing, [], 'all repaired');
+  });
+});
