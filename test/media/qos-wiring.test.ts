@@ -54,6 +54,27 @@ function vp8(
   return b;
 }
 
+/** A VP9 packet (RFC 9628) of one spatial layer: 15-bit picture id, layer indices, TL0PICIDX. */
+function vp9(
+  seq: number,
+  ts: number,
+  o: { sid: number; tid?: number; inter: boolean; pictureId: number; marker: boolean },
+): Buffer {
+  const b = Buffer.alloc(12 + 5 + 50);
+  b[0] = 0x80;
+  b[1] = 98 | (o.marker ? 0x80 : 0);
+  b.writeUInt16BE(seq, 2);
+  b.writeUInt32BE(ts, 4);
+  b.writeUInt32BE(4242, 8);
+  // I, P, L, B, E: each packet is a whole layer frame.
+  b[12] = 0x80 | (o.inter ? 0x40 : 0) | 0x20 | 0x08 | 0x04;
+  b[13] = 0x80 | ((o.pictureId >> 8) & 0x7f);
+  b[14] = o.pictureId & 0xff;
+  b[15] = ((o.tid ?? 0) << 5) | (o.sid << 1) | (o.sid > 0 ? 1 : 0);
+  b[16] = 0;
+  return b;
+}
+
 function fakeTransport() {
   const rtp: Buffer[] = [];
   const rtcp: Buffer[] = [];
@@ -153,6 +174,57 @@ describe('QoS wiring: DownTrack, UpTrack, Subscription', () => {
     sent.length = 0;
     down.retransmit([13]);
     assert.equal(pictureIdOf(sent[0]!), 9003);
+  });
+
+  it('VP9 SVC in one SSRC: spatial layers above the target are dropped, the marker moves to the top one sent', () => {
+    const clock = new ManualClock();
+    const plis: number[] = [];
+    const up = new UpTrack({
+      trackId: 'cam',
+      streamId: 'stream',
+      mid: '0',
+      kind: 'video',
+      codec: { mimeType: 'video/VP9', payloadType: 98, clockRate: 90_000, fmtp: {} },
+      rids: [],
+      clock,
+      sendPli: (ssrc) => plis.push(ssrc),
+    });
+    up.addLayer(4242, undefined);
+    assert.equal(up.svc, true);
+    const sent: Buffer[] = [];
+    const down = new DownTrack({ upTrack: up, ssrc: 0x5000, payloadType: 98, send: (p) => sent.push(p) });
+    down.setTarget({ spatial: 0, temporal: 7 });
+    let seq = 0;
+    const picture = (n: number, key: boolean) => {
+      up.onRtp(vp9(seq++, n * 3000, { sid: 0, inter: !key, pictureId: n, marker: false }), 12, 4242);
+      up.onRtp(vp9(seq++, n * 3000, { sid: 1, inter: !key, pictureId: n, marker: true }), 12, 4242);
+    };
+    picture(0, true);
+    picture(1, false);
+    assert.equal(sent.length, 2, 'only SID 0');
+    assert.ok(
+      sent.every((p) => (p[1]! & 0x80) !== 0),
+      'the marker is on the end of SID 0',
+    );
+    assert.deepEqual(
+      sent.map((p) => p.readUInt16BE(2)),
+      [0, 1],
+    );
+    plis.length = 0;
+    clock.advance(600);
+    down.setTarget({ spatial: 1, temporal: 7 });
+    assert.deepEqual(plis, [4242], 'going up asks for an intra picture');
+    picture(2, false);
+    assert.equal(sent.length, 3, 'still SID 0 until an intra picture');
+    picture(3, true);
+    assert.equal(sent.length, 5);
+    assert.deepEqual(
+      sent.map((p) => p.readUInt16BE(2)),
+      [0, 1, 2, 3, 4],
+      'no gap for the dropped SID 1 packets',
+    );
+    assert.equal((sent[3]![1]! & 0x80) !== 0, false, 'SID 0 no longer ends the picture');
+    assert.equal((sent[4]![1]! & 0x80) !== 0, true);
   });
 
   it('per-layer and temporal bitrates measured by the UpTrack', () => {
