@@ -1,0 +1,130 @@
+/// <reference lib="dom" />
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { launchChromium } from '../support/browser.ts';
+import { ChromiumParticipant, waitFor } from '../support/chromium-participant.ts';
+import { login, type RestCall, restClient, roomWithParticipants, type TestUser } from '../support/clients.ts';
+import { createImpairedNetwork, type ImpairedNetwork, launchChromiumIn } from '../support/impairment.ts';
+import { startTestServer, type TestServer } from '../support/server.ts';
+
+type Chromium = Awaited<ReturnType<typeof launchChromium>>;
+
+interface Quality {
+  participantId: string;
+  quality: string;
+  score: number;
+}
+
+/**
+ * room.connection_quality under real loss: one participant's Chromium runs in a network namespace
+ * whose incoming UDP loses 20 % (test/support/impairment.ts); its receiver reports say so and it
+ * turns 'poor' for everyone, the other participant stays excellent/good; without loss it recovers.
+ */
+describe('connection quality of a participant on a lossy downlink', { timeout: 240_000 }, () => {
+  let net: ImpairedNetwork;
+  let server: TestServer;
+  let call: RestCall;
+  let local: Chromium;
+  let impaired: Chromium;
+  let impairedBaseUrl: string;
+  const users: TestUser[] = [];
+
+  before(async () => {
+    net = await createImpairedNetwork();
+    server = await startTestServer({ APP_HOST: '0.0.0.0' }, { media: true });
+    impairedBaseUrl = `http://${net.hostIp}:${new URL(server.baseUrl).port}`;
+    call = restClient(server.baseUrl);
+    local = await launchChromium();
+    impaired = await launchChromiumIn(net, impairedBaseUrl);
+    for (const name of ['near', 'far']) users.push(await login(call, `quality-${name}`, name));
+  });
+  after(async () => {
+    await impaired?.close();
+    await local?.close();
+    await server?.close();
+    await net?.close();
+  });
+
+  it('20 % loss towards one participant makes it poor for both; the other stays good; it recovers', async () => {
+    const { roomId, pids } = await roomWithParticipants(call, users, 'Quality');
+    const localContext = await local.newContext();
+    const impairedContext = await impaired.newContext();
+    const people: ChromiumParticipant[] = [];
+    try {
+      const near = await ChromiumParticipant.join({
+        baseUrl: server.baseUrl,
+        token: users[0]!.token,
+        context: localContext,
+        roomId,
+        participantId: pids[0]!,
+      });
+      people.push(near);
+      const far = await ChromiumParticipant.join({
+        baseUrl: impairedBaseUrl,
+        token: users[1]!.token,
+        context: impairedContext,
+        roomId,
+        participantId: pids[1]!,
+      });
+      people.push(far);
+      await far.subscribe(near.participantId);
+      const latest = (p: ChromiumParticipant, since = 0) => {
+        const out: Record<string, Quality> = {};
+        for (const e of p.events.slice(since))
+          if (e.event === 'room.connection_quality') {
+            const q = e.payload as Quality;
+            out[String(q.participantId)] = q;
+          }
+        return out;
+      };
+      for (const p of people) {
+        await waitFor(
+          async () => latest(p),
+          (q) => /^(excellent|good)$/.test(q[far.participantId]?.quality ?? ''),
+          `${p.participantId}: far is fine before the loss`,
+          20_000,
+        );
+      }
+      await net.loss(20);
+      for (const p of people) {
+        await waitFor(
+          async () => latest(p),
+          (q) => q[far.participantId]?.quality === 'poor',
+          `${p.participantId}: far turns poor`,
+          20_000,
+        );
+      }
+      const nearQuality = latest(near)[near.participantId];
+      assert.match(
+        nearQuality?.quality ?? '',
+        /^(excellent|good)$/,
+        `near is not affected: ${JSON.stringify(nearQuality)}`,
+      );
+      const poor = latest(near)[far.participantId]!;
+      assert.ok(poor.score <= 60, JSON.stringify(poor));
+      await net.clearLoss();
+      for (const p of people) {
+        await waitFor(
+          async () => latest(p),
+          (q) => /^(excellent|good)$/.test(q[far.participantId]?.quality ?? ''),
+          `${p.participantId}: far recovers`,
+          40_000,
+        );
+      }
+    } finally {
+      if (process.env.BBMEET_TEST_DEBUG)
+        for (const p of people)
+          console.log(
+            p.participantId,
+            JSON.stringify(
+              p.events
+                .filter((e) => e.event === 'room.connection_quality')
+                .map((e) => [e.atMs % 100_000, e.payload]),
+            ),
+          );
+      for (const p of people) await p.close().catch(() => undefined);
+      await localContext.close();
+      await impairedContext.close();
+    }
+  });
+});
