@@ -36,6 +36,8 @@ export class BrowserMedia implements MediaController {
   readonly #local: LocalMedia;
   #publisher: RTCPeerConnection | null = null;
   #videoSender: RTCRtpSender | null = null;
+  /** The camera's track id as the publish offer named it (what the server's track_quality names). */
+  #videoTrackId: string | null = null;
   #audioSender: RTCRtpSender | null = null;
   #screen: { stream: MediaStream; track: MediaStreamTrack } | null = null;
   #screenSender: RTCRtpSender | null = null;
@@ -81,7 +83,16 @@ export class BrowserMedia implements MediaController {
       });
       transceiver.setCodecPreferences(codecsPreferring(options.codec));
       this.#videoSender = transceiver.sender;
+      this.#videoTrackId = video.id;
     }
+    // As the Flutter SDK: a `track_quality` channel of our own gives the offer its data section;
+    // the server then opens its own `track_quality` channel with Dynacast's wishes.
+    pc.createDataChannel('track_quality');
+    pc.addEventListener('datachannel', ({ channel }) => {
+      if (channel.label !== 'track_quality') return;
+      channel.binaryType = 'arraybuffer';
+      channel.addEventListener('message', (e) => void this.#onLayersWanted(pc, e.data));
+    });
     const audio = this.#local.audioTrack;
     if (audio) {
       this.#audioSender = pc.addTransceiver(audio, { direction: 'sendonly', streams: [stream] }).sender;
@@ -109,6 +120,7 @@ export class BrowserMedia implements MediaController {
     this.#publisher?.close();
     this.#publisher = null;
     this.#videoSender = null;
+    this.#videoTrackId = null;
     this.#audioSender = null;
     this.#screenSender = null;
   }
@@ -209,6 +221,35 @@ export class BrowserMedia implements MediaController {
     return this.#publisher;
   }
 
+  /**
+   * Dynacast (docs/data-channels.md): `{trackId, subscribedCount, quality 0-3}` is the highest
+   * simulcast layer anyone wants of our camera; the layers above it stop being encoded and sent.
+   * The lowest layer always stays on: a track that sends nothing is never announced to the room,
+   * and a new subscriber starts from it.
+   */
+  async #onLayersWanted(pc: RTCPeerConnection, data: unknown): Promise<void> {
+    if (pc !== this.#publisher || !this.#videoSender) return;
+    let msg: { trackId?: unknown; quality?: unknown };
+    try {
+      const text = typeof data === 'string' ? data : new TextDecoder().decode(data as ArrayBuffer);
+      msg = JSON.parse(text) as typeof msg;
+    } catch {
+      return;
+    }
+    if (msg.trackId !== this.#videoTrackId || typeof msg.quality !== 'number') return;
+    const sender = this.#videoSender;
+    const params = sender.getParameters();
+    if (params.encodings.length < 2) return;
+    const keep = Math.max(1, Math.min(params.encodings.length, Math.trunc(msg.quality)));
+    let changed = false;
+    params.encodings.forEach((e, i) => {
+      const active = i < keep;
+      if (e.active !== active) changed = true;
+      e.active = active;
+    });
+    if (changed) await sender.setParameters(params).catch(() => undefined);
+  }
+
   #addScreen(pc: RTCPeerConnection, screen: { stream: MediaStream; track: MediaStreamTrack }): void {
     this.#screenSender = pc.addTransceiver(screen.track, {
       direction: 'sendonly',
@@ -267,7 +308,8 @@ function summarise(report: RTCStatsReport): RawConnectionStats {
   report.forEach((s) => {
     if (s.type === 'outbound-rtp') {
       out.bytesSent += s.bytesSent ?? 0;
-      if (s.kind === 'video') {
+      // A layer Dynacast switched off keeps its last size: leave it out.
+      if (s.kind === 'video' && s.active !== false) {
         // Simulcast layers share one media source: show the biggest layer being sent.
         const source = s.mediaSourceId ? report.get(s.mediaSourceId) : undefined;
         keepBest(source?.trackIdentifier, s.frameWidth ?? 0, s.frameHeight ?? 0, s.framesEncoded ?? 0);

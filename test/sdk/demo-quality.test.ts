@@ -14,6 +14,16 @@ let server: TestServer;
 let chromium: Awaited<ReturnType<typeof launchDemoBrowser>>;
 const contexts: BrowserContext[] = [];
 
+/** Width of the biggest layer the page sends of its camera (room.getStats, 'local'). */
+function sentWidth(page: Page): Promise<number> {
+  return page.evaluate(async () => {
+    type Stats = Record<string, { videos: Record<string, { width: number }> }>;
+    const w = window as unknown as { bbmeet: { room: { getStats(): Promise<Stats> } } };
+    const local = (await w.bbmeet.room.getStats()).local;
+    return Math.max(0, ...Object.values(local?.videos ?? {}).map((v) => v.width));
+  });
+}
+
 function setPreferred(page: Page, participantId: string, quality: string): Promise<void> {
   return page.evaluate(
     ([id, q]) => {
@@ -44,7 +54,7 @@ describe('demo page: preferred quality over track_quality', { timeout: 240_000 }
       contexts.push(c);
       return c;
     };
-    await openDemo(await newContext(), server.baseUrl, {
+    const alice = await openDemo(await newContext(), server.baseUrl, {
       room: 'layers',
       name: 'Alice',
       res: 720,
@@ -67,6 +77,14 @@ describe('demo page: preferred quality over track_quality', { timeout: 240_000 }
       'the low layer after setPreferredQuality(low)',
       20_000,
     );
+    // Dynacast: nobody wants more than q, so the server's track_quality tells Alice's page to
+    // stop encoding h and f (after the server's delay per layer).
+    await eventually(
+      () => sentWidth(alice),
+      (w) => w > 0 && w <= 320,
+      'Alice sends q only',
+      30_000,
+    );
     await setPreferred(bob, aliceId, 'high');
     await eventually(
       async () => (await aliceTile()).videoWidth,
@@ -74,6 +92,7 @@ describe('demo page: preferred quality over track_quality', { timeout: 240_000 }
       'the top layer again after setPreferredQuality(high)',
       30_000,
     );
+    assert.ok((await sentWidth(alice)) >= 640, 'Alice sends the higher layers again');
     assert.ok(low < top);
   });
 });
