@@ -21,6 +21,13 @@ const MAX_STREAMS = 1024;
  * unfinished sends (400 at once: ~3 s; in windows of 16: 2000 in 0.3-0.6 s), so we queue the rest.
  */
 const MAX_SENDS_IN_FLIGHT = 8;
+/**
+ * werift-sctp advertises a 1 MiB receive window but never enforces it: a peer that ignores it (or
+ * never finishes a fragmented message) would grow its reassembly buffers without bound. Past this
+ * much undelivered data the association is aborted.
+ */
+const MAX_UNDELIVERED_BYTES = 4 * 1024 * 1024;
+const LIBRARY_RWND = 1024 * 1024;
 /** Beyond this much queued, messages are dropped (counted), as a browser's bufferedAmount would grow. */
 const MAX_QUEUED_BYTES = 4 * 1024 * 1024;
 
@@ -216,10 +223,18 @@ export class SctpAssociation {
     }
     this.stats.packetsReceived++;
     try {
-      const result = (sctp as unknown as { handleData(data: Buffer): Promise<void> }).handleData(packet);
-      result.catch(() => {
-        this.stats.packetsDropped++;
-      });
+      const library = sctp as unknown as { handleData(data: Buffer): Promise<void>; advertisedRwnd: number };
+      library.handleData(packet).then(
+        () => {
+          if (LIBRARY_RWND - library.advertisedRwnd > MAX_UNDELIVERED_BYTES) {
+            this.stats.packetsDropped++;
+            this.close();
+          }
+        },
+        () => {
+          this.stats.packetsDropped++;
+        },
+      );
     } catch {
       this.stats.packetsDropped++;
     }
@@ -367,7 +382,7 @@ export class SctpAssociation {
       return;
     }
     const channel = this.#channels.get(streamId);
-    if (channel?.state !== 'open') {
+    if (channel?.state !== 'open' || data.length > LOCAL_MAX_MESSAGE_SIZE) {
       this.stats.messagesDropped++;
       return;
     }

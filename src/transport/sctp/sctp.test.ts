@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
+import sctpLib from 'werift-sctp';
 import { generateDtlsCertificate } from '../dtls/dtls-certificate.ts';
 import { type DatagramSender, WebRtcTransport } from '../webrtc-transport.ts';
 import {
@@ -275,6 +276,39 @@ describe('SctpAssociation (werift-sctp with our DCEP)', () => {
     assert.ok(Date.now() - started < 10_000, `took ${Date.now() - started} ms`);
     client.close();
     server.close();
+  });
+
+  it('a peer that ignores our receive window and never finishes a message is aborted past 4 MiB undelivered', async () => {
+    const wire: {
+      onData?: ((data: Buffer) => void) | undefined;
+      send: (b: Buffer) => Promise<void>;
+      close: () => void;
+    } = {
+      // Every last fragment is lost: the message never completes.
+      send: async (b: Buffer) => {
+        if (b[12] === 0 && (b[13]! & 1) === 1) return;
+        const copy = Buffer.from(b);
+        setImmediate(() => server.handle(copy));
+      },
+      close: () => undefined,
+    };
+    const server = new SctpAssociation({
+      dtlsRole: 'server',
+      send: (p) => {
+        const copy = Buffer.from(p);
+        setImmediate(() => wire.onData?.(copy));
+      },
+    });
+    const raw = sctpLib.SCTP.client(wire as never, 5000);
+    server.start();
+    await raw.start(5000);
+    await until(() => server.connected, 'the association');
+    // A sender that ignores the window and congestion control.
+    Object.defineProperty(raw, 'peerAdvertisedRwnd', { get: () => 1e9, set: () => undefined });
+    Object.defineProperty(raw, 'cwnd', { get: () => 1e9, set: () => undefined });
+    raw.send(0, 53, randomBytes(6 * 1024 * 1024)).catch(() => undefined);
+    await until(() => !server.connected, 'the abort', 20_000);
+    await raw.stop();
   });
 
   it('a message larger than the peer accepts is refused; nothing is sent before the association is up', () => {
