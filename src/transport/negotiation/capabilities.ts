@@ -8,6 +8,12 @@ export interface CodecParameters {
   fmtp: Record<string, string | number>;
   rtcpFeedback: Array<{ type: string; parameter?: string | undefined }>;
   rtxPayloadType?: number | undefined;
+  /**
+   * audio/red only (RFC 2198): the codec its blocks carry, negotiated beside it; red's fmtp is
+   * `pt/pt` of this codec's payload type. The SFU forwards RED packets as they are, so a
+   * subscriber must be offered the same pair with the same inner payload type.
+   */
+  redundantCodec?: CodecParameters | undefined;
 }
 
 export interface HeaderExtension {
@@ -23,15 +29,28 @@ const VIDEO_FEEDBACK = [
   { type: 'nack', parameter: 'pli' },
 ];
 
+const OPUS: CodecParameters = {
+  mimeType: 'audio/opus',
+  payloadType: 111,
+  clockRate: 48_000,
+  channels: 2,
+  fmtp: { minptime: 10, useinbandfec: 1 },
+  rtcpFeedback: [{ type: 'transport-cc' }],
+};
+
 export const SERVER_CAPABILITIES: { codecs: CodecParameters[]; headerExtensions: HeaderExtension[] } = {
   codecs: [
+    OPUS,
+    // Opus RED (RFC 2198, `red/48000/2` with fmtp `111/111`): kept when the publisher prefers it;
+    // subscribers are offered red + Opus with the same payload types, the payload forwarded as is.
     {
-      mimeType: 'audio/opus',
-      payloadType: 111,
+      mimeType: 'audio/red',
+      payloadType: 63,
       clockRate: 48_000,
       channels: 2,
-      fmtp: { minptime: 10, useinbandfec: 1 },
-      rtcpFeedback: [{ type: 'transport-cc' }],
+      fmtp: {},
+      rtcpFeedback: [],
+      redundantCodec: OPUS,
     },
     {
       mimeType: 'video/VP8',

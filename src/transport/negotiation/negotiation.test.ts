@@ -258,3 +258,90 @@ describe('SDP negotiation with real Chromium offers', () => {
     assert.doesNotMatch(none.sdp, /m=application/, 'only when asked');
   });
 });
+
+describe('Opus in-band FEC and RED (RFC 2198)', () => {
+  /** The captured Chromium offer's audio section: `m=audio 9 UDP/TLS/RTP/SAVPF 111 63 …`. */
+  const single = fixture('publisher-single');
+  /**
+   * HAND-EDITED from the captured publisher-single fixture (not a capture): red (63) moved first
+   * in the audio m-line and its rtpmap/fmtp lines moved before Opus's, as a client that calls
+   * setCodecPreferences([red, opus, …]) offers it.
+   */
+  const redFirst = single
+    .replace('m=audio 9 UDP/TLS/RTP/SAVPF 111 63 ', 'm=audio 9 UDP/TLS/RTP/SAVPF 63 111 ')
+    .replace(/(a=rtpmap:111 opus[\s\S]*?)(a=rtpmap:63 red\/48000\/2\r\na=fmtp:63 111\/111\r\n)/, '$2$1');
+
+  it("Opus first (Chromium's default): Opus with useinbandfec=1 passes through, red is not answered", () => {
+    assert.match(single, /a=rtpmap:63 red\/48000\/2\r\na=fmtp:63 111\/111\r\n/, 'the capture offers red');
+    const { sdp, tracks } = createPublisherAnswer(parseRemoteDescription(single), LOCAL);
+    const audio = tracks.find((t) => t.kind === 'audio')!;
+    assert.equal(audio.codec.mimeType, 'audio/opus');
+    assert.equal(audio.codec.fmtp.useinbandfec, 1, 'in-band FEC kept');
+    assert.match(sdp, /m=audio 9 UDP\/TLS\/RTP\/SAVPF 111\r\n/);
+    assert.match(sdp, /a=fmtp:111 [^\r]*useinbandfec=1/);
+    assert.doesNotMatch(sdp, /red\/48000/);
+  });
+
+  it('red preferred by the publisher: red + Opus answered with 111/111, audio level kept', () => {
+    assert.notEqual(redFirst, single, 'the edit applied');
+    const { sdp, tracks } = createPublisherAnswer(parseRemoteDescription(redFirst), LOCAL);
+    const audio = tracks.find((t) => t.kind === 'audio')!;
+    assert.equal(audio.codec.mimeType.toLowerCase(), 'audio/red');
+    assert.equal(audio.codec.payloadType, 63);
+    assert.equal(audio.codec.redundantCodec?.payloadType, 111);
+    assert.equal(audio.codec.redundantCodec?.fmtp.useinbandfec, 1, 'in-band FEC inside red kept');
+    const section = sdp.slice(sdp.indexOf('m=audio'), sdp.indexOf('m=', sdp.indexOf('m=audio') + 1));
+    assert.match(section, /m=audio 9 UDP\/TLS\/RTP\/SAVPF 63 111\r\n/);
+    assert.match(section, /a=rtpmap:63 red\/48000\/2\r\na=fmtp:63 111\/111\r\n/);
+    assert.match(section, /a=rtpmap:111 opus\/48000\/2\r\na=fmtp:111 [^\r]*useinbandfec=1/);
+    assert.match(section, /a=rtcp-fb:111 transport-cc/);
+    // Active speaker reads the audio level extension, whatever the codec.
+    assert.ok(audio.headerExtensions.some((e) => e.uri === 'urn:ietf:params:rtp-hdrext:ssrc-audio-level'));
+    assert.match(section, /a=extmap:\d+ urn:ietf:params:rtp-hdrext:ssrc-audio-level/);
+  });
+
+  it('red whose Opus has another payload type than ours is not kept (its blocks are forwarded as is)', () => {
+    const other = redFirst.replace(/\b111\b/g, '112');
+    const { tracks } = createPublisherAnswer(parseRemoteDescription(other), LOCAL);
+    assert.equal(tracks.find((t) => t.kind === 'audio')!.codec.mimeType, 'audio/opus');
+  });
+
+  it('subscribers are offered red + Opus with the same payload types and fmtp', () => {
+    const red = findCapability('audio/red')!;
+    const { sdp } = createSubscriberOffer({
+      local: LOCAL,
+      tracks: [
+        {
+          kind: 'audio',
+          trackId: 'a',
+          streamId: 's',
+          codec: red,
+          ssrc: 11,
+          cname: 'c',
+          headerExtensions: [{ uri: 'urn:ietf:params:rtp-hdrext:ssrc-audio-level', id: 5 }],
+        },
+      ],
+    });
+    assert.match(sdp, /m=audio 9 UDP\/TLS\/RTP\/SAVPF 63 111\r\n/);
+    assert.match(sdp, /a=rtpmap:63 red\/48000\/2\r\na=fmtp:63 111\/111\r\n/);
+    assert.match(sdp, /a=rtpmap:111 opus\/48000\/2\r\na=fmtp:111 minptime=10;useinbandfec=1\r\n/);
+    assert.match(sdp, /a=extmap:5 urn:ietf:params:rtp-hdrext:ssrc-audio-level/);
+    // Opus alone is offered as before.
+    const opus = createSubscriberOffer({
+      local: LOCAL,
+      tracks: [
+        {
+          kind: 'audio',
+          trackId: 'a',
+          streamId: 's',
+          codec: findCapability('audio/opus')!,
+          ssrc: 11,
+          cname: 'c',
+          headerExtensions: [],
+        },
+      ],
+    });
+    assert.match(opus.sdp, /m=audio 9 UDP\/TLS\/RTP\/SAVPF 111\r\n/);
+    assert.match(opus.sdp, /a=fmtp:111 minptime=10;useinbandfec=1\r\n/);
+  });
+});

@@ -145,7 +145,10 @@ function codecsOf(m: ParsedMedia): CodecParameters[] {
       .map(({ type, parameter }) => ({ type, parameter })),
     rtxPayloadType: undefined as number | undefined,
   }));
-  const media = all.filter((c) => !/\/(rtx|red|ulpfec|flexfec-03)$/i.test(c.mimeType));
+  // Video red/ulpfec/flexfec are FEC schemes we do not take; audio/red (Opus RED) is a codec choice.
+  const media = all.filter(
+    (c) => !/\/(rtx|ulpfec|flexfec-03)$/i.test(c.mimeType) && !/^video\/red$/i.test(c.mimeType),
+  );
   for (const rtx of all.filter((c) => /\/rtx$/i.test(c.mimeType))) {
     const target = media.find((c) => c.payloadType === Number(rtx.fmtp.apt));
     if (target) target.rtxPayloadType = rtx.payloadType;

@@ -92,17 +92,39 @@ export function isDataChannelSection(m: MediaSection): boolean {
 
 function chooseCodec(m: MediaSection): CodecParameters | undefined {
   for (const c of m.codecs) {
-    if (!findCapability(c.mimeType)) continue;
+    const capability = findCapability(c.mimeType);
+    if (!capability) continue;
     // H.264 needs packetization-mode 1 (FU-A) for frames larger than one packet.
     if (/h264$/i.test(c.mimeType) && Number(c.fmtp['packetization-mode'] ?? 0) !== 1) continue;
-    return {
-      ...c,
-      rtcpFeedback: c.rtcpFeedback.filter((f) =>
-        ACCEPTED_FEEDBACK.has(f.parameter ? `${f.type} ${f.parameter}` : f.type),
-      ),
-    };
+    const chosen = { ...c, rtcpFeedback: acceptedFeedback(c) };
+    if (capability.redundantCodec) {
+      // RED is forwarded as is: its blocks must carry the inner codec (Opus) with the payload type
+      // subscribers are offered, so it is kept only when the publisher's Opus has ours.
+      const inner = capability.redundantCodec;
+      const offered = m.codecs.find(
+        (o) =>
+          o.mimeType.toLowerCase() === inner.mimeType.toLowerCase() && o.payloadType === inner.payloadType,
+      );
+      if (!offered) continue;
+      return { ...chosen, fmtp: {}, redundantCodec: { ...offered, rtcpFeedback: acceptedFeedback(offered) } };
+    }
+    return chosen;
   }
   return undefined;
+}
+
+function acceptedFeedback(c: CodecParameters): CodecParameters['rtcpFeedback'] {
+  return c.rtcpFeedback.filter((f) =>
+    ACCEPTED_FEEDBACK.has(f.parameter ? `${f.type} ${f.parameter}` : f.type),
+  );
+}
+
+/** The payload types of an m-line for `codec`: its own, red's inner codec's, then RTX. */
+export function payloadTypes(codec: CodecParameters): number[] {
+  const pts = [codec.payloadType];
+  if (codec.redundantCodec) pts.push(codec.redundantCodec.payloadType);
+  if (codec.rtxPayloadType !== undefined) pts.push(codec.rtxPayloadType);
+  return pts;
 }
 
 function orderRids(rids: string[]): string[] {
@@ -120,10 +142,8 @@ function mediaSection(
   local: LocalTransportParameters,
   remoteSetup: RemoteDescription['setup'],
 ): string[] {
-  const pts =
-    codec.rtxPayloadType === undefined ? [codec.payloadType] : [codec.payloadType, codec.rtxPayloadType];
   const lines = [
-    `m=${m.kind} 9 ${m.protocol} ${pts.join(' ')}`,
+    `m=${m.kind} 9 ${m.protocol} ${payloadTypes(codec).join(' ')}`,
     'c=IN IP4 0.0.0.0',
     `a=mid:${m.mid}`,
     'a=recvonly',
@@ -145,9 +165,13 @@ export function codecLines(codec: CodecParameters): string[] {
   const channels = codec.channels && codec.channels > 1 ? `/${codec.channels}` : '';
   const lines = [`a=rtpmap:${codec.payloadType} ${name}/${codec.clockRate}${channels}`];
   const fmtp = Object.entries(codec.fmtp).map(([k, v]) => `${k}=${v}`);
-  if (fmtp.length > 0) lines.push(`a=fmtp:${codec.payloadType} ${fmtp.join(';')}`);
+  // RFC 2198 §5: red's fmtp names the payload type of each redundant block.
+  const inner = codec.redundantCodec;
+  if (inner) lines.push(`a=fmtp:${codec.payloadType} ${inner.payloadType}/${inner.payloadType}`);
+  else if (fmtp.length > 0) lines.push(`a=fmtp:${codec.payloadType} ${fmtp.join(';')}`);
   for (const f of codec.rtcpFeedback)
     lines.push(`a=rtcp-fb:${codec.payloadType} ${f.type}${f.parameter ? ` ${f.parameter}` : ''}`);
+  if (inner) lines.push(...codecLines(inner));
   if (codec.rtxPayloadType !== undefined) {
     lines.push(
       `a=rtpmap:${codec.rtxPayloadType} rtx/${codec.clockRate}`,

@@ -3,7 +3,12 @@ import { SfuError } from '../../lib/errors.ts';
 import type { LocalTransportParameters, RemoteTransportParameters } from '../media-transport.ts';
 import type { CodecParameters, HeaderExtension } from './capabilities.ts';
 import { parseRemoteDescription, remoteTransportParameters } from './parse.ts';
-import { codecLines, isDataChannelSection, type NegotiatedDataChannels } from './publisher-answer.ts';
+import {
+  codecLines,
+  isDataChannelSection,
+  type NegotiatedDataChannels,
+  payloadTypes,
+} from './publisher-answer.ts';
 import { applicationLines, sessionLines, transportLines } from './sdp-lines.ts';
 
 export interface OfferedTrack {
@@ -83,7 +88,7 @@ function section(s: SubscriberSdpState['sections'][number], local: LocalTranspor
   const codec = rtx === undefined ? { ...s.codec, rtxPayloadType: undefined } : s.codec;
   const ssrcs = rtx === undefined ? [s.ssrc] : [s.ssrc, rtx];
   return [
-    `m=${s.kind} 9 UDP/TLS/RTP/SAVPF ${rtx === undefined ? codec.payloadType : `${codec.payloadType} ${codec.rtxPayloadType}`}`,
+    `m=${s.kind} 9 UDP/TLS/RTP/SAVPF ${payloadTypes(codec).join(' ')}`,
     'c=IN IP4 0.0.0.0',
     `a=mid:${s.mid}`,
     'a=sendonly',
