@@ -8,11 +8,12 @@
  * A structure is allocated only when a descriptor carries one (keyframes); the per-packet fields
  * are written into a reusable object. Malformed or truncated input reads as undefined, never throws.
  *
- * URI: https://aomedia.org/av1-rtp-spec/#dependency-descriptor-rtp-header-extension
+ * URI (as the spec and Chromium's extmap name it):
+ * https://aomediacodec.github.io/av1-rtp-spec/#dependency-descriptor-rtp-header-extension
  */
 
 export const DEPENDENCY_DESCRIPTOR_URI =
-  'https://aomedia.org/av1-rtp-spec/#dependency-descriptor-rtp-header-extension';
+  'https://aomediacodec.github.io/av1-rtp-spec/#dependency-descriptor-rtp-header-extension';
 
 /** Decode target indications (A.8.3): what a frame is to a decode target. */
 export const DecodeTargetIndication = {

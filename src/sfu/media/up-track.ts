@@ -2,6 +2,14 @@ import type { Clock } from '../../lib/clock.ts';
 import { keyframeDetector } from '../../rtp/codecs/keyframe.ts';
 import { newVp8Descriptor, parseVp8 } from '../../rtp/codecs/vp8.ts';
 import { newVp9Descriptor, parseVp9 } from '../../rtp/codecs/vp9.ts';
+import {
+  DEPENDENCY_DESCRIPTOR_URI,
+  DecodeTargetIndication,
+  type DependencyStructure,
+  newDependencyDescriptor,
+  readDependencyDescriptor,
+} from '../../rtp/dependency-descriptor.ts';
+import { type ExtensionRange, findHeaderExtension } from '../../rtp/rtp-extensions.ts';
 import { KeyframeRequester } from '../keyframe-requester.ts';
 import { PacketCache } from '../packet-cache.ts';
 import { Dynacast } from '../qos/dynacast.ts';
@@ -82,11 +90,20 @@ export class UpTrack {
   readonly #rids: string[];
   readonly #keyframes: KeyframeRequester;
   readonly clock: Clock;
-  /** VP9 without rids: all spatial layers in one SSRC (SVC); the selector works on SIDs. */
+  /**
+   * All spatial layers in one SSRC (SVC); the selector works on spatial ids: VP9 without rids
+   * (SIDs), or AV1 without rids with the dependency descriptor negotiated (template spatial ids).
+   */
   readonly svc: boolean;
   readonly #codecName: string;
   readonly #vp8 = newVp8Descriptor();
   readonly #vp9 = newVp9Descriptor();
+  /** AV1: the publisher's id of the dependency descriptor extension, 0 when not negotiated. */
+  readonly #ddId: number;
+  readonly #dd = newDependencyDescriptor();
+  readonly #ddRange: ExtensionRange = { offset: 0, length: 0 };
+  /** The latest dependency structure received (it comes with keyframes); AV1 with the DD only. */
+  dependencyStructure: DependencyStructure | undefined;
   /** Bytes per [spatial * MAX_TEMPORAL_LAYERS + temporal] in the current window. */
   readonly #windowBytes = new Float64Array(MAX_SPATIAL_LAYERS * MAX_TEMPORAL_LAYERS);
   readonly #windowMaxTid = new Int8Array(MAX_SPATIAL_LAYERS).fill(-1);
@@ -138,7 +155,11 @@ export class UpTrack {
     this.#keyframes = new KeyframeRequester({ clock: options.clock, send: options.sendPli });
     this.clock = options.clock;
     this.#codecName = options.codec.mimeType.toLowerCase();
-    this.svc = this.#codecName === 'video/vp9' && options.rids.length === 0;
+    this.#ddId =
+      this.#codecName === 'video/av1'
+        ? (this.headerExtensions.find((e) => e.uri === DEPENDENCY_DESCRIPTOR_URI)?.id ?? 0)
+        : 0;
+    this.svc = (this.#codecName === 'video/vp9' || this.#ddId !== 0) && options.rids.length === 0;
     this.#windowStartMs = options.clock.nowMs();
     this.#onLayersWanted = options.onLayersWanted;
     this.dynacast =
@@ -308,13 +329,45 @@ export class UpTrack {
         packet.spatial = d.sid;
         packet.keyframe = d.isKeyframe;
       }
-    }
+    } else if (this.#ddId !== 0) this.#describeAv1(packet, buffer);
     const s = packet.spatial;
     if (s < 0 || s >= MAX_SPATIAL_LAYERS) return;
     const t = Math.min(Math.max(packet.temporal, 0), MAX_TEMPORAL_LAYERS - 1);
     const slot = s * MAX_TEMPORAL_LAYERS + t;
     this.#windowBytes[slot] = this.#windowBytes[slot]! + buffer.length;
     if (t > this.#windowMaxTid[s]!) this.#windowMaxTid[s] = t;
+  }
+
+  /**
+   * AV1 with the dependency descriptor: spatial (SVC mode) and temporal ids of the frame's
+   * template, `endOfFrame` from the descriptor, `layerSync` when the frame is a switch point (DTI
+   * Switch) of some decode target. A structure received is kept for the packets that follow. A
+   * packet whose descriptor cannot be read keeps the defaults (spatial = layer, temporal -1).
+   */
+  #describeAv1(packet: MediaPacket, buffer: Buffer): void {
+    const range = this.#ddRange;
+    if (!findHeaderExtension(buffer, this.#ddId, range)) return;
+    const dd = readDependencyDescriptor(
+      buffer,
+      range.offset,
+      range.length,
+      this.dependencyStructure,
+      this.#dd,
+    );
+    if (!dd) return;
+    if (dd.attachedStructure) this.dependencyStructure = dd.attachedStructure;
+    if (dd.spatialId < 0) return;
+    packet.temporal = dd.temporalId;
+    packet.endOfFrame = dd.endOfFrame;
+    let sync = false;
+    for (let d = 0; d < dd.structure!.decodeTargetCount; d++)
+      if (dd.frameDti[d] === DecodeTargetIndication.Switch) sync = true;
+    packet.layerSync = sync;
+    if (this.svc) {
+      packet.spatial = dd.spatialId;
+      // An intra picture starts at spatial id 0 (the aggregation header's N bit).
+      packet.keyframe = packet.keyframe && dd.spatialId === 0;
+    }
   }
 
   onSenderReport(ssrc: number, ntpMs: number, rtpTimestamp: number): void {

@@ -23,7 +23,7 @@ export interface LayerPacket {
   timestamp: number;
   /** RTP marker bit. */
   marker: boolean;
-  /** SVC: VP9 E bit, the last packet of this spatial layer's frame. */
+  /** SVC: VP9 E bit or AV1 DD end of frame, the last packet of this spatial layer's frame. */
   endOfFrame?: boolean;
 }
 
@@ -40,7 +40,7 @@ export interface SelectResult {
 
 export interface SimulcastSelectorOptions {
   clock: Clock;
-  /** 'simulcast': one SSRC per spatial layer. 'svc': VP9 spatial layers in one SSRC. */
+  /** 'simulcast': one SSRC per spatial layer. 'svc': VP9 or AV1 (dependency descriptor) spatial layers in one SSRC. */
   mode?: 'simulcast' | 'svc';
   /** A spatial layer with no packet for this long is considered gone (default 1000 ms). */
   layerTimeoutMs?: number;

@@ -93,6 +93,7 @@ export const SERVER_CAPABILITIES: { codecs: CodecParameters[]; headerExtensions:
     { uri: 'urn:ietf:params:rtp-hdrext:ssrc-audio-level', id: 5 },
     { uri: 'urn:3gpp:video-orientation', id: 6 },
     { uri: 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01', id: 7 },
+    { uri: 'https://aomediacodec.github.io/av1-rtp-spec/#dependency-descriptor-rtp-header-extension', id: 8 },
   ],
 };
 
@@ -104,6 +105,9 @@ export const EXTENSION_URI = {
   audioLevel: 'urn:ietf:params:rtp-hdrext:ssrc-audio-level',
   videoOrientation: 'urn:3gpp:video-orientation',
   transportCc: 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01',
+  /** AV1 RTP spec Appendix A (the URI Chromium and the spec use). */
+  dependencyDescriptor:
+    'https://aomediacodec.github.io/av1-rtp-spec/#dependency-descriptor-rtp-header-extension',
 } as const;
 
 /**
@@ -111,7 +115,8 @@ export const EXTENSION_URI = {
  * client), video orientation (rotated camera frames), abs-send-time, which the SFU rewrites with
  * its own send time for the subscriber's receive-side estimate (REMB), and transport-cc, whose
  * value the SFU rewrites with its own transport-wide sequence number per subscriber transport so
- * that the subscriber's feedback drives the SFU's send-side estimate.
+ * that the subscriber's feedback drives the SFU's send-side estimate. The AV1 dependency
+ * descriptor is forwarded as the publisher wrote it (not rewritten: see docs/simulcast.md, AV1).
  */
 export const FORWARDED_EXTENSIONS: Record<'audio' | 'video', HeaderExtension[]> = {
   audio: [
@@ -123,6 +128,7 @@ export const FORWARDED_EXTENSIONS: Record<'audio' | 'video', HeaderExtension[]> 
     { uri: EXTENSION_URI.absSendTime, id: 4 },
     { uri: EXTENSION_URI.videoOrientation, id: 6 },
     { uri: EXTENSION_URI.transportCc, id: 7 },
+    { uri: EXTENSION_URI.dependencyDescriptor, id: 8 },
   ],
 };
 

@@ -6,6 +6,8 @@ import type { LocalTransportParameters } from '../media-transport.ts';
 import {
   createPublisherAnswer,
   createSubscriberOffer,
+  EXTENSION_URI,
+  FORWARDED_EXTENSIONS,
   findCapability,
   parseRemoteDescription,
   parseSubscriberAnswer,
@@ -343,5 +345,35 @@ describe('Opus in-band FEC and RED (RFC 2198)', () => {
     });
     assert.match(opus.sdp, /m=audio 9 UDP\/TLS\/RTP\/SAVPF 111\r\n/);
     assert.match(opus.sdp, /a=fmtp:111 minptime=10;useinbandfec=1\r\n/);
+  });
+});
+
+describe('AV1 dependency descriptor extension', () => {
+  it('a Chromium offer keeps the DD extension (two-byte headers allowed); subscribers get it with our id 8', () => {
+    const offer = parseRemoteDescription(fixture('publisher-simulcast'));
+    assert.equal(offer.extmapAllowMixed, true, 'Chromium offers a=extmap-allow-mixed');
+    const { sdp, tracks } = createPublisherAnswer(offer, LOCAL);
+    assert.match(
+      sdp,
+      /a=extmap-allow-mixed\r\n/,
+      'answered: a structure over 16 bytes needs the two-byte form',
+    );
+    const video = tracks.find((t) => t.kind === 'video')!;
+    assert.ok(
+      video.headerExtensions.some((e) => e.uri === EXTENSION_URI.dependencyDescriptor && e.id === 12),
+    );
+    assert.match(
+      sdp,
+      /a=extmap:12 https:\/\/aomediacodec\.github\.io\/av1-rtp-spec\/#dependency-descriptor-rtp-header-extension\r\n/,
+    );
+    assert.deepEqual(
+      FORWARDED_EXTENSIONS.video.find((e) => e.uri === EXTENSION_URI.dependencyDescriptor),
+      { uri: EXTENSION_URI.dependencyDescriptor, id: 8 },
+    );
+    const without = parseRemoteDescription(
+      fixture('publisher-simulcast').replace(/a=extmap-allow-mixed\r\n/g, ''),
+    );
+    assert.equal(without.extmapAllowMixed, false);
+    assert.doesNotMatch(createPublisherAnswer(without, LOCAL).sdp, /extmap-allow-mixed/, 'only when offered');
   });
 });

@@ -34,6 +34,8 @@ export interface RemoteDescription {
   setup: 'active' | 'passive' | 'actpass';
   bundle: string[];
   media: MediaSection[];
+  /** RFC 8285 §6 `a=extmap-allow-mixed`: one- and two-byte extension headers may be mixed. */
+  extmapAllowMixed: boolean;
 }
 
 type Parsed = ReturnType<typeof parse>;
@@ -78,6 +80,8 @@ export function parseRemoteDescription(sdp: string): RemoteDescription {
     setup,
     bundle,
     media,
+    extmapAllowMixed:
+      parsed.extmapAllowMixed !== undefined || parsed.media.some((m) => m.extmapAllowMixed !== undefined),
   };
 }
 

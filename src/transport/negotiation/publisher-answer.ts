@@ -76,7 +76,11 @@ export function createPublisherAnswer(
       headerExtensions: extensions,
     });
   }
-  const sdp = [...sessionLines(accepted), ...sections.flat()].join('\r\n');
+  const session = sessionLines(accepted);
+  // RFC 8285 §6: when offered, say we take two-byte extension headers too (Chromium needs them
+  // for a dependency descriptor longer than 16 bytes, e.g. one carrying its template structure).
+  if (offer.extmapAllowMixed) session.push('a=extmap-allow-mixed');
+  const sdp = [...session, ...sections.flat()].join('\r\n');
   return { sdp: `${sdp}\r\n`, tracks, dataChannels };
 }
 
