@@ -1,39 +1,28 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { launchChromium } from '../support/browser.ts';
-import { ChromiumParticipant, waitFor } from '../support/chromium-participant.ts';
-import {
-  login,
-  nextEvent,
-  type RestCall,
-  restClient,
-  roomWithParticipants,
-  type TestUser,
-} from '../support/clients.ts';
-import { startTestServer, type TestServer } from '../support/server.ts';
+import { ChromiumParticipant, waitFor, waitForEmptySfu } from '../support/chromium-participant.ts';
+import { login, nextEvent, type RestCall, roomWithParticipants, type TestUser } from '../support/clients.ts';
+import { type Chromium, startMediaSuite, stopMediaSuite } from '../support/media-suite.ts';
+import type { TestServer } from '../support/server.ts';
 
 /**
  * AV1 through the SFU: a Chromium publisher that prefers AV1, a Chromium subscriber that decodes
  * it. The SFU forwards to a new subscriber from a keyframe on (the N bit of the AV1 aggregation
- * header) and strips header extensions, the dependency descriptor included: the receiver must
- * cope with plain AV1 packets.
+ * header) and forwards only the header extensions it maps (audio level, video orientation,
+ * abs-send-time, transport-cc): the dependency descriptor is blanked, so the receiver must cope
+ * with plain AV1 packets.
  */
 describe('AV1 through the SFU with real Chromium peers', { timeout: 120_000 }, () => {
   let server: TestServer;
   let call: RestCall;
-  let chromium: Awaited<ReturnType<typeof launchChromium>>;
+  let chromium: Chromium;
   let users: TestUser[];
 
   before(async () => {
-    server = await startTestServer({}, { media: true });
-    call = restClient(server.baseUrl);
-    chromium = await launchChromium();
+    ({ server, call, chromium } = await startMediaSuite());
     users = [await login(call, 'av1-alice', 'Alice'), await login(call, 'av1-bob', 'Bob')];
   });
-  after(async () => {
-    await chromium?.close();
-    await server?.close();
-  });
+  after(() => stopMediaSuite(server, chromium));
 
   it('Chromium publishes AV1, another Chromium subscribes and keeps decoding, nothing lost', async () => {
     const { roomId, pids } = await roomWithParticipants(call, users, 'AV1');
@@ -85,12 +74,7 @@ describe('AV1 through the SFU with real Chromium peers', { timeout: 120_000 }, (
       alice.leave();
       await waitFor(async () => bob.left.has(alice.participantId), Boolean, 'participant_left');
       bob.leave();
-      await waitFor(
-        () => server.sfu.dump(),
-        (d) => d.rooms.length === 0 && d.transports === 0,
-        'an empty SFU',
-        5000,
-      );
+      await waitForEmptySfu(server.sfu, 5000);
     } finally {
       for (const p of people) await p.close();
       await context.close();

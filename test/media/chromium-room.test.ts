@@ -1,27 +1,22 @@
 /// <reference lib="dom" />
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { launchChromium } from '../support/browser.ts';
-import { ChromiumParticipant, waitFor } from '../support/chromium-participant.ts';
-import { login, type RestCall, restClient, roomWithParticipants, type TestUser } from '../support/clients.ts';
-import { startTestServer, type TestServer } from '../support/server.ts';
+import { ChromiumParticipant, waitFor, waitForEmptySfu } from '../support/chromium-participant.ts';
+import { login, type RestCall, roomWithParticipants, type TestUser } from '../support/clients.ts';
+import { type Chromium, startMediaSuite, stopMediaSuite } from '../support/media-suite.ts';
+import type { TestServer } from '../support/server.ts';
 
 describe('rooms of real Chromium participants through the SFU', { timeout: 240_000 }, () => {
   let server: TestServer;
   let call: RestCall;
-  let chromium: Awaited<ReturnType<typeof launchChromium>>;
+  let chromium: Chromium;
   const users: TestUser[] = [];
 
   before(async () => {
-    server = await startTestServer({}, { media: true });
-    call = restClient(server.baseUrl);
-    chromium = await launchChromium();
+    ({ server, call, chromium } = await startMediaSuite());
     for (const name of ['ann', 'ben', 'cat']) users.push(await login(call, `room-${name}`, name));
   });
-  after(async () => {
-    await chromium?.close();
-    await server?.close();
-  });
+  after(() => stopMediaSuite(server, chromium));
 
   /** Until the participant's tracks reached the SFU (the REST join reply lists it as publishing). */
   async function waitForPublishing(roomId: string, participantId: string): Promise<void> {
@@ -121,12 +116,7 @@ describe('rooms of real Chromium participants through the SFU', { timeout: 240_0
       assert.equal(dump.rooms[0]!.subscriptions, 2, 'ann’s subscriptions and those to ann are gone');
       ben.leave();
       cat.leave();
-      await waitFor(
-        () => server.sfu.dump(),
-        (d) => d.rooms.length === 0 && d.transports === 0,
-        'an empty SFU',
-        10_000,
-      );
+      await waitForEmptySfu(server.sfu);
     } finally {
       for (const p of people) await p.close();
       await context.close();
@@ -176,12 +166,7 @@ describe('rooms of real Chromium participants through the SFU', { timeout: 240_0
       assert.equal(stats!.videoPacketsLost, 0);
       pub.leave();
       sub.leave();
-      await waitFor(
-        () => server.sfu.dump(),
-        (d) => d.rooms.length === 0 && d.transports === 0,
-        'an empty SFU',
-        10_000,
-      );
+      await waitForEmptySfu(server.sfu);
     } finally {
       for (const p of people) await p.close();
       await context.close();

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { launchChromium } from '../support/browser.ts';
-import { ChromiumParticipant, waitFor } from '../support/chromium-participant.ts';
-import { login, nextEvent, type RestCall, restClient, type TestUser } from '../support/clients.ts';
-import { startTestServer, type TestServer } from '../support/server.ts';
+import { ChromiumParticipant, waitFor, waitForEmptySfu } from '../support/chromium-participant.ts';
+import { login, nextEvent, type RestCall, type TestUser } from '../support/clients.ts';
+import { type Chromium, startMediaSuite, stopMediaSuite } from '../support/media-suite.ts';
+import type { TestServer } from '../support/server.ts';
 
 /**
  * Real Chromium publishes camera + microphone through the SFU over the Waterbus socket protocol,
@@ -12,21 +12,16 @@ import { startTestServer, type TestServer } from '../support/server.ts';
 describe('SFU with real Chromium peers', { timeout: 180_000 }, () => {
   let server: TestServer;
   let call: RestCall;
-  let chromium: Awaited<ReturnType<typeof launchChromium>>;
+  let chromium: Chromium;
   let alice: TestUser;
   let bob: TestUser;
 
   before(async () => {
-    server = await startTestServer({}, { media: true });
-    call = restClient(server.baseUrl);
-    chromium = await launchChromium();
+    ({ server, call, chromium } = await startMediaSuite());
     alice = await login(call, 'media-alice', 'Alice');
     bob = await login(call, 'media-bob', 'Bob');
   });
-  after(async () => {
-    await chromium?.close();
-    await server?.close();
-  });
+  after(() => stopMediaSuite(server, chromium));
 
   async function joinRoom() {
     const room = await call<{ id: number }>('POST', '/rooms', {
@@ -100,12 +95,7 @@ describe('SFU with real Chromium peers', { timeout: 180_000 }, () => {
         aliceP.leave();
         await waitFor(async () => bobP.left.has(alicePid), Boolean, 'participant_left');
         bobP.leave();
-        await waitFor(
-          () => server.sfu.dump(),
-          (d) => d.rooms.length === 0 && d.transports === 0,
-          'an empty SFU',
-          5000,
-        );
+        await waitForEmptySfu(server.sfu, 5000);
       } finally {
         for (const p of people) await p.close();
         await context.close();

@@ -1,16 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { launchChromium } from '../support/browser.ts';
-import { ChromiumParticipant, waitFor } from '../support/chromium-participant.ts';
-import {
-  login,
-  nextEvent,
-  type RestCall,
-  restClient,
-  roomWithParticipants,
-  type TestUser,
-} from '../support/clients.ts';
-import { startTestServer, type TestServer } from '../support/server.ts';
+import { ChromiumParticipant, waitFor, waitForEmptySfu } from '../support/chromium-participant.ts';
+import { login, nextEvent, type RestCall, roomWithParticipants, type TestUser } from '../support/clients.ts';
+import { type Chromium, startMediaSuite, stopMediaSuite } from '../support/media-suite.ts';
+import type { TestServer } from '../support/server.ts';
 
 /** Short enough for a test, long enough for Chromium's checks (every ≈2.5 s on a stable pair). */
 const CONSENT_TIMEOUT_MS = 6000;
@@ -25,19 +18,16 @@ const NOTICE_SLACK_MS = 4000;
 describe('ICE consent timeout in a live call', { timeout: 180_000 }, () => {
   let server: TestServer;
   let call: RestCall;
-  let chromium: Awaited<ReturnType<typeof launchChromium>>;
+  let chromium: Chromium;
   const users: TestUser[] = [];
 
   before(async () => {
-    server = await startTestServer({ ICE_CONSENT_TIMEOUT_MS: String(CONSENT_TIMEOUT_MS) }, { media: true });
-    call = restClient(server.baseUrl);
-    chromium = await launchChromium();
+    ({ server, call, chromium } = await startMediaSuite({
+      ICE_CONSENT_TIMEOUT_MS: String(CONSENT_TIMEOUT_MS),
+    }));
     for (const name of ['ann', 'ben', 'cat']) users.push(await login(call, `consent-${name}`, name));
   });
-  after(async () => {
-    await chromium?.close();
-    await server?.close();
-  });
+  after(() => stopMediaSuite(server, chromium));
 
   it('a participant whose renderer crashes is dropped after the configured consent timeout; the others are told and keep their call', async () => {
     const { roomId, pids } = await roomWithParticipants(call, users, 'Consent');
@@ -130,12 +120,7 @@ describe('ICE consent timeout in a live call', { timeout: 180_000 }, () => {
 
       ann.leave();
       ben.leave();
-      await waitFor(
-        () => server.sfu.dump(),
-        (d) => d.rooms.length === 0 && d.transports === 0,
-        'an empty SFU',
-        10_000,
-      );
+      await waitForEmptySfu(server.sfu);
     } finally {
       for (const p of people) {
         p.socket.close();

@@ -1,10 +1,10 @@
 /// <reference lib="dom" />
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { launchChromium } from '../support/browser.ts';
-import { ChromiumParticipant, waitFor } from '../support/chromium-participant.ts';
-import { login, type RestCall, restClient, type TestUser } from '../support/clients.ts';
-import { startTestServer, type TestServer } from '../support/server.ts';
+import { ChromiumParticipant, waitFor, waitForEmptySfu } from '../support/chromium-participant.ts';
+import { login, type RestCall, type TestUser } from '../support/clients.ts';
+import { type Chromium, startMediaSuite, stopMediaSuite } from '../support/media-suite.ts';
+import type { TestServer } from '../support/server.ts';
 
 interface LogEntry {
   on: string;
@@ -45,19 +45,14 @@ async function sendOn(p: ChromiumParticipant, label: string, data: string, binar
 describe('data channels with real Chromium peers', { timeout: 240_000 }, () => {
   let server: TestServer;
   let call: RestCall;
-  let chromium: Awaited<ReturnType<typeof launchChromium>>;
+  let chromium: Chromium;
   const users: TestUser[] = [];
 
   before(async () => {
-    server = await startTestServer({}, { media: true });
-    call = restClient(server.baseUrl);
-    chromium = await launchChromium();
+    ({ server, call, chromium } = await startMediaSuite());
     for (const name of ['Alice', 'Bob', 'Carol']) users.push(await login(call, `dc-${name}`, name));
   });
-  after(async () => {
-    await chromium?.close();
-    await server?.close();
-  });
+  after(() => stopMediaSuite(server, chromium));
 
   async function room(n: number): Promise<{ roomId: string; pids: string[] }> {
     const created = await call<{ id: number }>('POST', '/rooms', {
@@ -110,12 +105,7 @@ describe('data channels with real Chromium peers', { timeout: 240_000 }, () => {
 
   async function leaveAll(people: ChromiumParticipant[]) {
     for (const p of people) p.leave();
-    await waitFor(
-      () => server.sfu.dump(),
-      (d) => d.rooms.length === 0 && d.transports === 0,
-      'an empty SFU after leave',
-      10_000,
-    );
+    await waitForEmptySfu(server.sfu);
   }
 
   it('room data: messages one participant sends on bbmeet-data (reliable) and bbmeet-data-lossy arrive at the two others with its id', async () => {
@@ -243,22 +233,17 @@ describe('data channels with real Chromium peers', { timeout: 240_000 }, () => {
 
 describe('data channels of a dead peer', { timeout: 120_000 }, () => {
   let server: TestServer;
-  let chromium: Awaited<ReturnType<typeof launchChromium>>;
+  let call: RestCall;
+  let chromium: Chromium;
   const users: TestUser[] = [];
 
   before(async () => {
-    server = await startTestServer({ ICE_CONSENT_TIMEOUT_MS: '6000' }, { media: true });
-    chromium = await launchChromium();
-    const call = restClient(server.baseUrl);
+    ({ server, call, chromium } = await startMediaSuite({ ICE_CONSENT_TIMEOUT_MS: '6000' }));
     for (const name of ['Dan', 'Eve']) users.push(await login(call, `dc-dead-${name}`, name));
   });
-  after(async () => {
-    await chromium?.close();
-    await server?.close();
-  });
+  after(() => stopMediaSuite(server, chromium));
 
   it('a crashed page: its associations go with its transports at the consent timeout; the survivor keeps sending, the SFU ends empty', async () => {
-    const call = restClient(server.baseUrl);
     const created = await call<{ id: number }>('POST', '/rooms', {
       token: users[0]!.token,
       body: { title: 'DC' },
@@ -308,12 +293,7 @@ describe('data channels of a dead peer', { timeout: 120_000 }, () => {
       );
       await sendOn(dan, 'bbmeet-data', 'after', false);
       dan.leave();
-      await waitFor(
-        () => server.sfu.dump(),
-        (d) => d.rooms.length === 0 && d.transports === 0,
-        'an empty SFU',
-        10_000,
-      );
+      await waitForEmptySfu(server.sfu);
     } finally {
       for (const p of people) await p.close().catch(() => undefined);
       await shared.close();

@@ -4,10 +4,10 @@ import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
 import { after, before, describe, it } from 'node:test';
 import { bindingRequest } from '../fakes/stun-request.ts';
-import { launchChromium } from '../support/browser.ts';
 import { ChromiumParticipant, waitFor } from '../support/chromium-participant.ts';
-import { login, type RestCall, restClient, roomWithParticipants, type TestUser } from '../support/clients.ts';
-import { startTestServer, type TestServer } from '../support/server.ts';
+import { login, type RestCall, roomWithParticipants, type TestUser } from '../support/clients.ts';
+import { type Chromium, startMediaSuite, stopMediaSuite } from '../support/media-suite.ts';
+import type { TestServer } from '../support/server.ts';
 
 /** Every kind of bad datagram: random, truncated and forged STUN, DTLS, RTP and RTCP. */
 function junk(serverUfrag: string): Buffer[] {
@@ -30,19 +30,14 @@ function junk(serverUfrag: string): Buffer[] {
 describe('a live media worker under junk traffic', { timeout: 120_000 }, () => {
   let server: TestServer;
   let call: RestCall;
-  let chromium: Awaited<ReturnType<typeof launchChromium>>;
+  let chromium: Chromium;
   let users: TestUser[];
 
   before(async () => {
-    server = await startTestServer({}, { media: true });
-    call = restClient(server.baseUrl);
-    chromium = await launchChromium();
+    ({ server, call, chromium } = await startMediaSuite());
     users = [await login(call, 'junk-a', 'A'), await login(call, 'junk-b', 'B')];
   });
-  after(async () => {
-    await chromium?.close();
-    await server?.close();
-  });
+  after(() => stopMediaSuite(server, chromium));
 
   it('drops and counts every malformed datagram; a concurrent call keeps its frame rate', async () => {
     const { roomId, pids } = await roomWithParticipants(call, users, 'Junk');

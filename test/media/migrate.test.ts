@@ -3,18 +3,17 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import type { Socket } from 'socket.io-client';
-import { launchChromium } from '../support/browser.ts';
-import { waitFor } from '../support/chromium-participant.ts';
+import { waitFor, waitForEmptySfu } from '../support/chromium-participant.ts';
 import {
   connectSocket,
   login,
   nextEvent,
   type RestCall,
-  restClient,
   roomWithParticipants,
   type TestUser,
 } from '../support/clients.ts';
-import { startTestServer, type TestServer } from '../support/server.ts';
+import { type Chromium, startMediaSuite, stopMediaSuite } from '../support/media-suite.ts';
+import type { TestServer } from '../support/server.ts';
 
 const P2P = 0;
 const SFU = 1;
@@ -165,19 +164,14 @@ class MigratingClient {
 describe('P2P → SFU migration through the real media engine', { timeout: 180_000 }, () => {
   let server: TestServer;
   let call: RestCall;
-  let chromium: Awaited<ReturnType<typeof launchChromium>>;
+  let chromium: Chromium;
   let users: TestUser[];
 
   before(async () => {
-    server = await startTestServer({}, { media: true });
-    call = restClient(server.baseUrl);
-    chromium = await launchChromium();
+    ({ server, call, chromium } = await startMediaSuite());
     users = [await login(call, 'migrate-ann', 'Ann'), await login(call, 'migrate-ben', 'Ben')];
   });
-  after(async () => {
-    await chromium?.close();
-    await server?.close();
-  });
+  after(() => stopMediaSuite(server, chromium));
 
   it('a P2P call; Ann migrates to the SFU; Ben is told (isMigrate), subscribes through the SFU and decodes her there after the P2P connections close', async () => {
     const { roomId, pids } = await roomWithParticipants(call, users, 'Migrate');
@@ -265,12 +259,7 @@ describe('P2P → SFU migration through the real media engine', { timeout: 180_0
       assert.equal(dump.rooms[0]!.subscriptions, 1);
 
       for (const c of clients) c.socket.emit('room.leave', { roomId });
-      await waitFor(
-        () => server.sfu.dump(),
-        (d) => d.rooms.length === 0 && d.transports === 0,
-        'an empty SFU',
-        10_000,
-      );
+      await waitForEmptySfu(server.sfu);
     } finally {
       for (const c of clients) {
         c.socket.close();

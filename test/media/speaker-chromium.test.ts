@@ -1,10 +1,10 @@
 /// <reference lib="dom" />
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { launchChromium } from '../support/browser.ts';
-import { ChromiumParticipant, waitFor } from '../support/chromium-participant.ts';
-import { login, type RestCall, restClient, roomWithParticipants, type TestUser } from '../support/clients.ts';
-import { startTestServer, type TestServer } from '../support/server.ts';
+import { ChromiumParticipant, waitFor, waitForEmptySfu } from '../support/chromium-participant.ts';
+import { login, type RestCall, roomWithParticipants, type TestUser } from '../support/clients.ts';
+import { type Chromium, startMediaSuite, stopMediaSuite } from '../support/media-suite.ts';
+import type { TestServer } from '../support/server.ts';
 
 interface Recorded {
   event: string;
@@ -26,19 +26,14 @@ describe('active speakers and connection quality with real Chromium participants
 }, () => {
   let server: TestServer;
   let call: RestCall;
-  let chromium: Awaited<ReturnType<typeof launchChromium>>;
+  let chromium: Chromium;
   const users: TestUser[] = [];
 
   before(async () => {
-    server = await startTestServer({}, { media: true });
-    call = restClient(server.baseUrl);
-    chromium = await launchChromium();
+    ({ server, call, chromium } = await startMediaSuite());
     for (const name of ['ann', 'ben', 'cat']) users.push(await login(call, `speaker-${name}`, name));
   });
-  after(async () => {
-    await chromium?.close();
-    await server?.close();
-  });
+  after(() => stopMediaSuite(server, chromium));
 
   it('everyone hears who speaks (room.active_speakers follows mute/unmute) and gets everyone’s quality', async () => {
     const { roomId, pids } = await roomWithParticipants(call, users, 'Speakers');
@@ -105,11 +100,12 @@ describe('active speakers and connection quality with real Chromium participants
           `cat stays silent: ${JSON.stringify(lists)}`,
         );
       }
-      // Throttled: never two reports within 400 ms (≤ 2.5 per second).
+      // Throttled: at most one report per 400 ms at the server. Judged as a count over the whole
+      // span, since a busy machine may deliver two socket messages close together.
       for (const e of events) {
         const times = e.filter((x) => x.event === 'room.active_speakers').map((x) => x.atMs);
-        // 400 ms at the server; socket delivery may bunch two by a few ms.
-        for (let i = 1; i < times.length; i++) assert.ok(times[i]! - times[i - 1]! >= 300, `${times}`);
+        const spanMs = (times.at(-1) ?? 0) - (times[0] ?? 0);
+        assert.ok(times.length <= 2 + spanMs / 400, `${times.length} reports in ${spanMs} ms: ${times}`);
       }
 
       // Connection quality: everyone learns everyone's (loopback: excellent or good).
@@ -149,12 +145,7 @@ describe('active speakers and connection quality with real Chromium participants
         );
       }
       for (const p of people) p.leave();
-      await waitFor(
-        () => server.sfu.dump(),
-        (d) => d.rooms.length === 0 && d.transports === 0,
-        'an empty SFU',
-        10_000,
-      );
+      await waitForEmptySfu(server.sfu);
     } finally {
       for (const [i, e] of events.entries())
         if (process.env.BBMEET_TEST_DEBUG)

@@ -5,7 +5,7 @@ import type { BrowserContext } from 'playwright-core';
 import { RoomId } from '../../src/lib/ids.ts';
 import { runningMediaWorkerPools } from '../../src/sfu/media-worker-pool.ts';
 import { launchChromium } from '../support/browser.ts';
-import { ChromiumParticipant, waitFor } from '../support/chromium-participant.ts';
+import { ChromiumParticipant, waitFor, waitForEmptySfu } from '../support/chromium-participant.ts';
 import {
   login,
   nextEvent,
@@ -175,12 +175,7 @@ describe('a media worker crashing under live calls', { timeout: 240_000 }, () =>
       assert.equal((await server.sfu.dump()).rooms.length, 2);
 
       for (const p of people) p.leave();
-      await waitFor(
-        () => server.sfu.dump(),
-        (d) => d.rooms.length === 0 && d.transports === 0,
-        'an empty SFU',
-        10_000,
-      );
+      await waitForEmptySfu(server.sfu);
     } finally {
       for (const p of people) await p.close();
       await context.close();

@@ -313,3 +313,19 @@ export async function waitFor<T>(
   }
   return last;
 }
+
+/**
+ * Until the SFU holds nothing: no room (hence no publisher, subscription or down track) and no
+ * transport. The leak check every media test ends with, as mediasoup's tests do with dump().
+ */
+export async function waitForEmptySfu(
+  sfu: { dump(): Promise<{ rooms: unknown[]; transports: number }> },
+  timeoutMs = 10_000,
+): Promise<void> {
+  await waitFor(
+    () => sfu.dump(),
+    (d) => d.rooms.length === 0 && d.transports === 0,
+    'an empty SFU',
+    timeoutMs,
+  );
+}
