@@ -396,6 +396,56 @@ describe('QoS wiring: DownTrack, UpTrack, Subscription', () => {
     sub.close();
   });
 
+  it('the screen share is served first: under a tight estimate it keeps its top layer, the camera its lowest', () => {
+    for (const screenTrackId of ['screen', 'cam']) {
+      const clock = new ManualClock();
+      const { transport, t } = fakeTransport();
+      const sub = new Subscription({
+        subscriberId: 's' as ParticipantId,
+        targetId: 'p' as ParticipantId,
+        transport,
+        clock,
+        isScreenShare: (trackId) => trackId === screenTrackId,
+      });
+      const ups = ['cam', 'screen'].map((trackId, n) => {
+        const up = new UpTrack({
+          trackId,
+          streamId: 'stream',
+          mid: String(n),
+          kind: 'video',
+          codec: { mimeType: 'video/VP8', payloadType: 96, clockRate: 90_000, fmtp: {} },
+          rids: ['q', 'h', 'f'],
+          clock,
+          sendPli: () => undefined,
+        });
+        ['q', 'h', 'f'].forEach((rid, s) => up.addLayer(100 * (n + 1) + s, rid));
+        return up;
+      });
+      const downs = ups.map((up, n) => sub.addTrack(up, { ssrc: 0x5000 + n, payloadType: 96 }));
+      // About 48, 144 and 264 kbit/s per layer: 380 kbit/s holds one top layer and one lowest.
+      const sizes = [200, 600, 1100];
+      const feedSecond = () => {
+        for (let i = 0; i < 30; i++) {
+          ups.forEach((up, n) => {
+            for (let s = 0; s < 3; s++) {
+              const ssrc = 100 * (n + 1) + s;
+              up.onRtp(vp8(ssrc, i, i * 3000, { key: i === 0, pictureId: i, size: sizes[s] }), 20, ssrc);
+            }
+          });
+          clock.advance(1000 / 30);
+        }
+      };
+      feedSecond();
+      t.onRtcp!(buildRemb(1, 380_000, [0x5000, 0x5001]));
+      feedSecond();
+      feedSecond();
+      const [cam, screen] = downs.map((d) => d.target?.spatial);
+      if (screenTrackId === 'screen') assert.deepEqual([cam, screen], [0, 2], 'screen share first');
+      else assert.deepEqual([cam, screen], [2, 0], 'the camera marked as the screen share wins instead');
+      sub.close();
+    }
+  });
+
   it('setPreferredQuality sets preferred, reaches Dynacast and Publisher.onLayersWanted', () => {
     const clock = new ManualClock();
     const wanted: unknown[] = [];

@@ -142,6 +142,9 @@ export class MediaEngine implements WorkerEngine {
       targetId: req.targetId,
       transport,
       clock: this.#clock,
+      // The Waterbus media state names the screen track (room.screen_sharing / publish).
+      isScreenShare: (trackId) =>
+        publisher.mediaState.screenSharing && publisher.mediaState.screenTrackId === trackId,
     });
     const tracks = [...publisher.tracks.values()].map((up) => this.#offerTrack(subscription, up));
     const offer = createSubscriberOffer({ local: transport.localParameters, tracks, dataChannels: true });

@@ -95,6 +95,7 @@ export class Subscription {
   readonly sendSideEstimator = new SendSideEstimator();
   readonly rembEstimator = new RembEstimator();
   readonly #allocator = new LayerAllocator();
+  readonly #isScreenShare: (trackId: string) => boolean;
   #twccSeq = 0;
   #firstTwccMs = -1;
   #firstRembMs = -1;
@@ -116,11 +117,14 @@ export class Subscription {
     clock: Clock;
     /** The subscriber's transport-cc extension id (default: the offer's, FORWARDED_EXTENSIONS), 0 for none. */
     transportCcId?: number | undefined;
+    /** Whether a published track is the publisher's screen share: the allocator serves it first. */
+    isScreenShare?: ((trackId: string) => boolean) | undefined;
   }) {
     this.subscriberId = options.subscriberId;
     this.targetId = options.targetId;
     this.transport = options.transport;
     this.#clock = options.clock;
+    this.#isScreenShare = options.isScreenShare ?? (() => false);
     this.#transportCcId =
       options.transportCcId ??
       FORWARDED_EXTENSIONS.video.find((e) => e.uri === EXTENSION_URI.transportCc)?.id ??
@@ -201,6 +205,7 @@ export class Subscription {
       video.push(down);
       tracks.push({
         trackId: down.upTrack.trackId,
+        screenShare: this.#isScreenShare(down.upTrack.trackId),
         paused: preferred.spatial < 0,
         visible: true,
         preferred,
