@@ -418,7 +418,9 @@ describe('QoS wiring: DownTrack, UpTrack, Subscription', () => {
           clock,
           sendPli: () => undefined,
         });
-        ['q', 'h', 'f'].forEach((rid, s) => up.addLayer(100 * (n + 1) + s, rid));
+        ['q', 'h', 'f'].forEach((rid, s) => {
+          up.addLayer(100 * (n + 1) + s, rid);
+        });
         return up;
       });
       const downs = ups.map((up, n) => sub.addTrack(up, { ssrc: 0x5000 + n, payloadType: 96 }));
