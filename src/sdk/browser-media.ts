@@ -1,6 +1,7 @@
 import type { LocalMedia } from './local-media.ts';
 import {
   encodeTrackQuality,
+  type IceStateEvent,
   type LocalTracksInfo,
   type MediaController,
   type PublishOptions,
@@ -46,6 +47,7 @@ export class BrowserMedia implements MediaController {
   readonly #qualityChannels = new Map<string, { channel: RTCDataChannel; wishes: Map<string, number> }>();
   readonly #trackHandlers = new Set<(e: RemoteTrackEvent) => void>();
   readonly #endedHandlers = new Set<(e: RemoteTrackEvent) => void>();
+  readonly #iceHandlers = new Set<(e: IceStateEvent) => void>();
   readonly #offTrackReplaced: () => void;
 
   constructor(local: LocalMedia) {
@@ -87,6 +89,9 @@ export class BrowserMedia implements MediaController {
     }
     // As the Flutter SDK: a `track_quality` channel of our own gives the offer its data section;
     // the server then opens its own `track_quality` channel with Dynacast's wishes.
+    pc.addEventListener('iceconnectionstatechange', () => {
+      if (this.#publisher === pc) this.#emitIce({ targetId: null, state: pc.iceConnectionState });
+    });
     pc.createDataChannel('track_quality');
     pc.addEventListener('datachannel', ({ channel }) => {
       if (channel.label !== 'track_quality') return;
@@ -106,9 +111,9 @@ export class BrowserMedia implements MediaController {
     await this.#requirePublisher().setRemoteDescription({ type: 'answer', sdp });
   }
 
-  async renegotiatePublisher(): Promise<string> {
+  async renegotiatePublisher(options: { iceRestart?: boolean } = {}): Promise<string> {
     const pc = this.#requirePublisher();
-    await pc.setLocalDescription(await pc.createOffer());
+    await pc.setLocalDescription(await pc.createOffer(options.iceRestart ? { iceRestart: true } : {}));
     return pc.localDescription!.sdp;
   }
 
@@ -194,6 +199,14 @@ export class BrowserMedia implements MediaController {
     this.#endedHandlers.add(handler);
   }
 
+  onIceState(handler: (event: IceStateEvent) => void): void {
+    this.#iceHandlers.add(handler);
+  }
+
+  #emitIce(event: IceStateEvent): void {
+    for (const handler of [...this.#iceHandlers]) handler(event);
+  }
+
   async sampleStats(): Promise<StatsSample> {
     const connections: Record<string, RawConnectionStats> = {};
     const jobs: Array<Promise<void>> = [];
@@ -261,6 +274,9 @@ export class BrowserMedia implements MediaController {
     const pc = new RTCPeerConnection(PC_CONFIG);
     // As the Flutter SDK: our own `track_quality` channel; it opens once the server's offer
     // carries an application section (SCTP), and then gets the wishes made meanwhile.
+    pc.addEventListener('iceconnectionstatechange', () => {
+      if (this.#subscribers.get(targetId) === pc) this.#emitIce({ targetId, state: pc.iceConnectionState });
+    });
     const channel = pc.createDataChannel('track_quality');
     channel.binaryType = 'arraybuffer';
     const entry = { channel, wishes: new Map<string, number>() };

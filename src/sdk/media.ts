@@ -23,6 +23,15 @@ export interface RemoteTrackEvent {
   stream: MediaStream;
 }
 
+/** An RTCPeerConnection's `iceConnectionState` (spelled out: the SDK's unit tests run in Node). */
+export type IceState = 'new' | 'checking' | 'connected' | 'completed' | 'disconnected' | 'failed' | 'closed';
+
+export interface IceStateEvent {
+  /** The participant a subscriber connection receives, or null for the publisher connection. */
+  targetId: string | null;
+  state: IceState;
+}
+
 export interface StatsSample {
   /** Milliseconds since some origin (performance.now()). */
   at: number;
@@ -53,8 +62,11 @@ export interface MediaController {
   /** A fresh publisher connection with the local tracks (and the screen, when shared); its offer. */
   createPublisherOffer(options: PublishOptions): Promise<string>;
   applyPublisherAnswer(sdp: string): Promise<void>;
-  /** A new offer on the existing publisher connection (screen share added or removed). */
-  renegotiatePublisher(): Promise<string>;
+  /**
+   * A new offer on the existing publisher connection (screen share added or removed); with
+   * `iceRestart`, an ICE restart (new ICE credentials: `createOffer({iceRestart: true})`).
+   */
+  renegotiatePublisher(options?: { iceRestart?: boolean }): Promise<string>;
   addPublisherCandidate(candidate: RTCIceCandidateInit): Promise<void>;
   closePublisher(): void;
   /** Applies a server offer on the connection receiving `targetId` (created on first use); the answer. */
@@ -75,6 +87,8 @@ export interface MediaController {
   setPreferredQuality(targetId: string, trackId: string, quality: 0 | 1 | 2 | 3): void;
   onRemoteTrack(handler: (event: RemoteTrackEvent) => void): void;
   onRemoteTrackEnded(handler: (event: RemoteTrackEvent) => void): void;
+  /** ICE connection state changes of the publisher and of each subscriber connection (not after close). */
+  onIceState(handler: (event: IceStateEvent) => void): void;
   sampleStats(): Promise<StatsSample>;
   /** Stops every connection and capture. */
   close(): void;

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   encodeTrackQuality,
+  type IceState,
+  type IceStateEvent,
   type LocalTracksInfo,
   type MediaController,
   type RemoteTrackEvent,
@@ -200,6 +202,7 @@ export class FakeMedia implements MediaController {
   closed = false;
   readonly #onTrack = new Set<(e: RemoteTrackEvent) => void>();
   readonly #onEnded = new Set<(e: RemoteTrackEvent) => void>();
+  readonly #onIce = new Set<(e: IceStateEvent) => void>();
 
   localTracks(): LocalTracksInfo {
     return this.tracks;
@@ -212,8 +215,12 @@ export class FakeMedia implements MediaController {
 
   async applyPublisherAnswer(): Promise<void> {}
 
-  async renegotiatePublisher(): Promise<string> {
-    return `publisher-offer-${++this.offers}`;
+  /** Whether each publisher renegotiation asked for an ICE restart. */
+  readonly renegotiations: boolean[] = [];
+
+  async renegotiatePublisher(options: { iceRestart?: boolean } = {}): Promise<string> {
+    this.renegotiations.push(options.iceRestart === true);
+    return `publisher-offer-${++this.offers}${options.iceRestart ? '-ice-restart' : ''}`;
   }
 
   async addPublisherCandidate(): Promise<void> {}
@@ -267,6 +274,15 @@ export class FakeMedia implements MediaController {
     this.#onEnded.add(handler);
   }
 
+  onIceState(handler: (event: IceStateEvent) => void): void {
+    this.#onIce.add(handler);
+  }
+
+  /** The ICE connection state of the publisher (targetId null) or of a subscriber connection changes. */
+  ice(targetId: string | null, state: IceState): void {
+    for (const handler of this.#onIce) handler({ targetId, state });
+  }
+
   /** A track arriving on the connection receiving `targetId`. */
   remoteTrack(targetId: string, track: FakeTrack): void {
     const e = { targetId, track: track as unknown as MediaStreamTrack, stream: {} as MediaStream };
@@ -289,7 +305,14 @@ export async function settle(rounds = 20): Promise<void> {
   for (let i = 0; i < rounds; i++) await new Promise((resolve) => setImmediate(resolve));
 }
 
-function setup(options: { reconnectTimeoutMs?: number; connectTimeoutMs?: number } = {}) {
+function setup(
+  options: {
+    reconnectTimeoutMs?: number;
+    connectTimeoutMs?: number;
+    iceDisconnectedMs?: number;
+    iceRestartTimeoutMs?: number;
+  } = {},
+) {
   const signalling = new FakeSignalling();
   const api = new FakeApi();
   const media = new FakeMedia();
@@ -589,5 +612,254 @@ describe('Room (fake signalling server)', () => {
       targetId: '51',
       json: { trackId: 'cam2', quality: 3 },
     });
+  });
+});
+
+describe('Room: ICE restart before the full rejoin', () => {
+  const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  it('restarts ICE on the publisher when it fails (socket up): same participant, no publish, no resubscribe', async () => {
+    const t = setup();
+    t.api.addOther(50, 2, 'Bob');
+    await t.room.join({ code: 'abc-defg-hij' });
+    await settle();
+    t.media.remoteTrack('50', { id: 'cam', kind: 'video' });
+    t.signalling.sent.length = 0;
+    t.media.ice(null, 'failed');
+    await settle();
+    assert.deepEqual(t.media.renegotiations, [true]);
+    assert.deepEqual(t.signalling.sent, [
+      {
+        event: 'room.publisher_renegotiation',
+        payload: { sdp: 'publisher-offer-2-ice-restart', roomId: '7', connectionType: 1 },
+      },
+    ]);
+    assert.deepEqual(t.eventsOf('reconnecting'), [{ reason: 'ice' }]);
+    assert.equal(t.room.state, 'joined', 'signalling works meanwhile');
+    t.media.ice(null, 'checking');
+    t.media.ice(null, 'connected');
+    assert.deepEqual(t.eventsOf('reconnected'), [
+      { participantId: '100', rejoined: false, iceRestart: true },
+    ]);
+    assert.deepEqual(t.states, ['connecting', 'joined']);
+    assert.equal(t.eventsOf('trackRemoved').length, 0, 'what we receive is untouched');
+    assert.equal(t.api.joins, 1);
+    // A later `connected` (e.g. completed) is not another reconnection.
+    t.media.ice(null, 'completed');
+    assert.equal(t.eventsOf('reconnected').length, 1);
+  });
+
+  it('waits iceDisconnectedMs on `disconnected`: recovered in time → nothing, lasting → restart', async () => {
+    const t = setup({ iceDisconnectedMs: 30 });
+    await t.room.join({ code: 'abc-defg-hij' });
+    t.media.ice(null, 'disconnected');
+    await wait(10);
+    t.media.ice(null, 'connected');
+    await wait(40);
+    assert.deepEqual(t.media.renegotiations, []);
+    assert.deepEqual(t.eventsOf('reconnecting'), []);
+    t.media.ice(null, 'disconnected');
+    await wait(50);
+    await settle();
+    assert.deepEqual(t.media.renegotiations, [true]);
+    assert.deepEqual(t.eventsOf('reconnecting'), [{ reason: 'ice' }]);
+    t.media.ice(null, 'connected');
+    assert.equal(t.eventsOf('reconnected').length, 1);
+  });
+
+  it('falls back to the full rejoin when the restart does not bring media back in time', async () => {
+    const t = setup({ iceRestartTimeoutMs: 30 });
+    t.api.addOther(50, 2, 'Bob');
+    await t.room.join({ code: 'abc-defg-hij' });
+    await settle();
+    t.media.remoteTrack('50', { id: 'cam', kind: 'video' });
+    t.media.ice(null, 'failed');
+    await settle();
+    t.signalling.sent.length = 0;
+    await wait(50);
+    await settle();
+    assert.deepEqual(t.states, ['connecting', 'joined', 'reconnecting', 'joined']);
+    assert.deepEqual(
+      t.signalling.sent.map((s) => s.event),
+      ['room.reconnect', 'room.publish', 'room.subscribe', 'room.answer_subscriber'],
+    );
+    assert.deepEqual(t.eventsOf('reconnecting'), [{ reason: 'ice' }], 'one reconnecting, one reconnected');
+    assert.deepEqual(t.eventsOf('reconnected'), [{ participantId: '100', rejoined: false }]);
+    assert.equal(t.eventsOf('trackRemoved').length, 1);
+    assert.equal(t.eventsOf('participantLeft').length, 0);
+    // The old publisher's late `connected` does not count as an ICE restart any more.
+    t.media.ice(null, 'connected');
+    assert.equal(t.eventsOf('reconnected').length, 1);
+  });
+
+  it('a restart that fails again falls back at once', async () => {
+    const t = setup();
+    await t.room.join({ code: 'abc-defg-hij' });
+    t.media.ice(null, 'failed');
+    await settle();
+    t.media.ice(null, 'failed');
+    await settle();
+    assert.deepEqual(t.states, ['connecting', 'joined', 'reconnecting', 'joined']);
+    assert.equal(t.signalling.sentOf('room.publish').length, 2);
+    assert.deepEqual(t.media.renegotiations, [true]);
+  });
+
+  it('leaves ICE alone when the socket is down (the socket reconnection republishes)', async () => {
+    const t = setup();
+    await t.room.join({ code: 'abc-defg-hij' });
+    t.signalling.drop();
+    t.media.ice(null, 'failed');
+    await settle();
+    assert.deepEqual(t.media.renegotiations, []);
+    assert.deepEqual(t.eventsOf('reconnecting'), [{ reason: 'transport close' }]);
+    await t.room.leave();
+  });
+
+  it('a socket drop during the restart takes the socket path, with one reconnecting event', async () => {
+    const t = setup({ iceRestartTimeoutMs: 30 });
+    await t.room.join({ code: 'abc-defg-hij' });
+    t.media.ice(null, 'failed');
+    await settle();
+    t.signalling.drop();
+    await wait(50);
+    assert.equal(t.room.state, 'reconnecting', 'no fallback while the socket is down');
+    t.signalling.restore();
+    await settle();
+    assert.deepEqual(t.states, ['connecting', 'joined', 'reconnecting', 'joined']);
+    assert.deepEqual(t.eventsOf('reconnecting'), [{ reason: 'ice' }]);
+    assert.deepEqual(t.eventsOf('reconnected'), [{ participantId: '100', rejoined: false }]);
+    assert.equal(t.signalling.sentOf('room.publish').length, 2);
+  });
+
+  it('resubscribes a subscriber connection that fails, or stays disconnected too long', async () => {
+    const t = setup({ iceRestartTimeoutMs: 30 });
+    t.api.addOther(50, 2, 'Bob');
+    await t.room.join({ code: 'abc-defg-hij' });
+    await settle();
+    t.media.remoteTrack('50', { id: 'cam', kind: 'video' });
+    t.media.ice('50', 'failed');
+    await settle();
+    assert.equal(t.signalling.sentOf('room.subscribe').length, 2);
+    assert.deepEqual(
+      t.media.answered.map((a) => a.targetId),
+      ['50', '50'],
+    );
+    assert.equal(t.eventsOf('trackRemoved').length, 1, 'the old connection and its tracks are gone');
+    assert.deepEqual(t.media.renegotiations, [], 'the publisher is not touched');
+    assert.deepEqual(t.eventsOf('reconnecting'), []);
+    // disconnected and back in time: nothing; disconnected for longer: resubscribed.
+    t.media.ice('50', 'disconnected');
+    await wait(10);
+    t.media.ice('50', 'connected');
+    await wait(40);
+    assert.equal(t.signalling.sentOf('room.subscribe').length, 2);
+    t.media.ice('50', 'disconnected');
+    await wait(50);
+    await settle();
+    assert.equal(t.signalling.sentOf('room.subscribe').length, 3);
+    // Someone we do not receive: ignored.
+    t.media.ice('99', 'failed');
+    await settle();
+    assert.equal(t.signalling.sentOf('room.subscribe').length, 3);
+  });
+});
+
+describe('Room: manual subscription', () => {
+  const carol = {
+    participant: { id: 51, userId: 3, roomId: 7, user: { id: 3, fullName: 'Carol', userName: 'c' } },
+    isMigrate: false,
+  };
+
+  it('autoSubscribe: false receives nobody until subscribe(); unsubscribe closes the connection', async () => {
+    const t = setup();
+    t.api.addOther(50, 2, 'Bob');
+    await t.room.join({ code: 'abc-defg-hij', autoSubscribe: false });
+    t.signalling.push('room.new_participant', carol);
+    await settle();
+    assert.deepEqual(t.signalling.sentOf('room.subscribe'), []);
+    assert.deepEqual(
+      t.eventsOf('participantJoined').map((p) => (p as { name: string }).name),
+      ['Bob', 'Carol'],
+    );
+    await t.room.subscribe('50');
+    await t.room.subscribe('50');
+    assert.deepEqual(t.signalling.sentOf('room.subscribe'), [
+      { targetId: '50', roomId: '7', participantId: '100' },
+    ]);
+    assert.deepEqual(t.signalling.sentOf('room.answer_subscriber').length, 1);
+    assert.equal(t.room.isSubscribed('50'), true);
+    t.media.remoteTrack('50', { id: 'cam', kind: 'video' });
+    assert.equal(t.eventsOf('trackAdded').length, 1);
+    t.room.unsubscribe('50');
+    assert.equal(t.room.isSubscribed('50'), false);
+    assert.equal(t.media.subscribers.size, 0);
+    assert.equal(t.eventsOf('trackRemoved').length, 1);
+    assert.deepEqual(t.room.tracksOf('50'), []);
+    t.signalling.push('room.subscriber_renegotiation', { targetId: '50', sdp: 'offer-2' });
+    await settle();
+    assert.equal(t.media.answered.length, 1, 'no answer for an unsubscribed participant');
+    assert.equal(t.room.participants.size, 2, 'unsubscribing does not remove the participant');
+    await assert.rejects(t.room.subscribe('999'), /no participant 999/);
+  });
+
+  it('keeps the choice across reconnections and republishing', async () => {
+    const t = setup();
+    t.api.addOther(50, 2, 'Bob');
+    await t.room.join({ code: 'abc-defg-hij', autoSubscribe: false });
+    t.signalling.push('room.new_participant', carol);
+    t.api.addOther(51, 3, 'Carol');
+    await t.room.subscribe('51');
+    t.signalling.drop();
+    t.signalling.sent.length = 0;
+    t.signalling.restore();
+    await settle();
+    assert.equal(t.room.state, 'joined');
+    assert.deepEqual(
+      t.signalling.sentOf('room.subscribe').map((p) => p.targetId),
+      ['51'],
+    );
+    // Bob republishes (his own reconnection): still not received.
+    t.signalling.push('room.new_participant', { participant: t.api.others[0], isMigrate: false });
+    await settle();
+    assert.deepEqual(
+      t.signalling.sentOf('room.subscribe').map((p) => p.targetId),
+      ['51'],
+    );
+  });
+
+  it('auto-subscribe stays the default, and unsubscribe() opts one participant out', async () => {
+    const t = setup();
+    t.api.addOther(50, 2, 'Bob');
+    await t.room.join({ code: 'abc-defg-hij' });
+    t.signalling.push('room.new_participant', carol);
+    t.api.addOther(51, 3, 'Carol');
+    await settle();
+    assert.deepEqual(
+      t.signalling.sentOf('room.subscribe').map((p) => p.targetId),
+      ['50', '51'],
+    );
+    t.room.unsubscribe('50');
+    t.signalling.sent.length = 0;
+    t.signalling.drop();
+    t.signalling.restore();
+    await settle();
+    assert.deepEqual(
+      t.signalling.sentOf('room.subscribe').map((p) => p.targetId),
+      ['51'],
+    );
+    await t.room.subscribe('50');
+    assert.equal(t.room.isSubscribed('50'), true);
+  });
+
+  it('an unsubscribe while the subscribe is in flight wins', async () => {
+    const t = setup();
+    t.api.addOther(50, 2, 'Bob');
+    await t.room.join({ code: 'abc-defg-hij', autoSubscribe: false });
+    const pending = t.room.subscribe('50');
+    t.room.unsubscribe('50');
+    await pending;
+    await settle();
+    assert.deepEqual(t.media.answered, []);
+    assert.equal(t.media.subscribers.size, 0);
   });
 });

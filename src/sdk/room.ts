@@ -1,5 +1,11 @@
 import { Emitter } from './emitter.ts';
-import { type MediaController, type PublishOptions, type RemoteTrackEvent, sourceOf } from './media.ts';
+import {
+  type IceStateEvent,
+  type MediaController,
+  type PublishOptions,
+  type RemoteTrackEvent,
+  sourceOf,
+} from './media.ts';
 import type { RoomApi } from './rest.ts';
 import { type ChannelStatus, type SignallingChannel, SignallingError } from './signalling.ts';
 import { StateMachine } from './state.ts';
@@ -34,6 +40,13 @@ export interface RoomOptions {
   reconnectTimeoutMs?: number;
   /** How long to wait for the socket before a join fails as "server unreachable". Default 10 s. */
   connectTimeoutMs?: number;
+  /** How long the publisher's ICE may stay `disconnected` before an ICE restart. Default 2 s. */
+  iceDisconnectedMs?: number;
+  /**
+   * How long an ICE restart may take to bring the publisher back before the full rejoin (and how
+   * long a subscriber connection may stay `disconnected` before it is resubscribed). Default 10 s.
+   */
+  iceRestartTimeoutMs?: number;
 }
 
 export interface JoinOptions {
@@ -47,6 +60,11 @@ export interface JoinOptions {
   /** Initial state of the microphone and camera (default on). */
   audio?: boolean;
   video?: boolean;
+  /**
+   * Subscribe to every participant (default). With false, nobody is received until
+   * `room.subscribe(participantId)`.
+   */
+  autoSubscribe?: boolean;
 }
 
 type TrackRecord = TrackInfo;
@@ -70,6 +88,16 @@ export class Room extends Emitter<RoomEvents> {
   readonly #tracks = new Map<string, TrackRecord[]>();
   readonly #answers = new Map<string, Promise<void>>();
   readonly #subscribed = new Set<string>();
+  /** Whom we want to receive: everyone with autoSubscribe, else those passed to subscribe(). */
+  readonly #wanted = new Set<string>();
+  #autoSubscribe = true;
+  readonly #iceDisconnectedMs: number;
+  readonly #iceRestartTimeoutMs: number;
+  /** The publisher's ICE went `disconnected`: restart when it lasts. */
+  #iceDisconnectedTimer: ReturnType<typeof setTimeout> | null = null;
+  /** An ICE restart is under way: the full rejoin when it does not succeed by then. */
+  #iceRestartTimer: ReturnType<typeof setTimeout> | null = null;
+  readonly #subscriberIceTimers = new Map<string, ReturnType<typeof setTimeout>>();
   /** The first video track of each subscription: the camera. */
   readonly #cameraVideo = new Map<string, MediaStreamTrack>();
   readonly #offs: Array<() => void> = [];
@@ -93,6 +121,8 @@ export class Room extends Emitter<RoomEvents> {
     this.#publishOptions = { simulcast: true, codec: 'VP8', ...options.publish };
     this.#reconnectTimeoutMs = options.reconnectTimeoutMs ?? 60_000;
     this.#connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
+    this.#iceDisconnectedMs = options.iceDisconnectedMs ?? 2_000;
+    this.#iceRestartTimeoutMs = options.iceRestartTimeoutMs ?? 10_000;
     this.#machine = new StateMachine((state, previous) => this.emit('stateChanged', { state, previous }));
   }
 
@@ -149,12 +179,39 @@ export class Room extends Emitter<RoomEvents> {
         this.#media.setPreferredQuality(participantId, t.track.id, value);
   }
 
+  /**
+   * Starts receiving a participant (needed with `autoSubscribe: false`; a no-op when already
+   * subscribed). Kept across reconnections until `unsubscribe`.
+   */
+  async subscribe(participantId: string): Promise<void> {
+    if (!this.#machine.is('joined', 'reconnecting')) throw new Error('bbmeet: join a room first');
+    if (!this.#participants.has(participantId))
+      throw new Error(`bbmeet: no participant ${participantId} in the room`);
+    this.#wanted.add(participantId);
+    if (this.#subscribed.has(participantId) || !this.#machine.is('joined')) return;
+    await this.#subscribe(participantId);
+  }
+
+  /** Stops receiving a participant: its subscriber connection is closed and its tracks removed. */
+  unsubscribe(participantId: string): void {
+    this.#wanted.delete(participantId);
+    this.#clearSubscriberIceTimer(participantId);
+    if (!this.#subscribed.delete(participantId)) return;
+    this.#dropSubscription(participantId);
+  }
+
+  /** Whether we receive (or are about to receive) a participant. */
+  isSubscribed(participantId: string): boolean {
+    return this.#subscribed.has(participantId);
+  }
+
   tracksOf(participantId: string): readonly TrackInfo[] {
     return this.#tracks.get(participantId) ?? [];
   }
 
   async join(options: JoinOptions = {}): Promise<void> {
     this.#machine.to('connecting');
+    this.#autoSubscribe = options.autoSubscribe ?? true;
     this.#listen();
     try {
       await this.#waitConnected();
@@ -336,9 +393,9 @@ export class Room extends Emitter<RoomEvents> {
     if (local.state.handRaising) await this.#signalling.request('room.hand_raising', { isRaising: true });
   }
 
-  async #renegotiatePublisher(): Promise<void> {
+  async #renegotiatePublisher(options: { iceRestart?: boolean } = {}): Promise<void> {
     const room = this.#requireRoom();
-    const offer = await this.#media.renegotiatePublisher();
+    const offer = await this.#media.renegotiatePublisher(options);
     const reply = await this.#signalling.request<{ sdp: string }>('room.publisher_renegotiation', {
       sdp: offer,
       roomId: String(room.id),
@@ -361,11 +418,14 @@ export class Room extends Emitter<RoomEvents> {
       };
       this.#participants.set(id, participant);
       this.emit('participantJoined', participant);
+      if (this.#autoSubscribe) this.#wanted.add(id);
     }
-    void this.#subscribe(id);
+    if (this.#wanted.has(id)) void this.#subscribe(id);
   }
 
   #removeParticipant(id: string): void {
+    this.#wanted.delete(id);
+    this.#clearSubscriberIceTimer(id);
     this.#cameraVideo.delete(id);
     this.#media.closeSubscriber(id);
     this.#subscribed.delete(id);
@@ -390,6 +450,8 @@ export class Room extends Emitter<RoomEvents> {
         roomId: String(room.id),
         participantId: local.id,
       });
+      // Unsubscribed (or resubscribed) meanwhile.
+      if (!this.#subscribed.has(targetId)) return;
       const participant = this.#participants.get(targetId);
       if (participant) {
         Object.assign(participant.state, {
@@ -452,8 +514,9 @@ export class Room extends Emitter<RoomEvents> {
       if (!this.#machine.is('joined')) return;
       const id = String(msg.participant.id);
       // A participant that published again (reconnected) gets a fresh subscription.
-      if (this.#participants.has(id)) void this.#subscribe(id);
-      else this.#addParticipant(msg.participant);
+      if (this.#participants.has(id)) {
+        if (this.#wanted.has(id)) void this.#subscribe(id);
+      } else this.#addParticipant(msg.participant);
     });
     on('room.participant_left', (msg: { targetId: string | number }) => {
       this.#removeParticipant(String(msg.targetId));
@@ -529,6 +592,102 @@ export class Room extends Emitter<RoomEvents> {
     });
     this.#media.onRemoteTrack((e) => this.#onRemoteTrack(e));
     this.#media.onRemoteTrackEnded((e) => this.#onRemoteTrackEnded(e));
+    this.#media.onIceState((e) => this.#onIceState(e));
+  }
+
+  // ── ICE: restart the publisher, resubscribe failed subscriber connections ────────────────
+
+  #onIceState({ targetId, state }: IceStateEvent): void {
+    if (!this.#machine.is('joined')) return;
+    if (targetId !== null) {
+      this.#onSubscriberIce(targetId, state);
+      return;
+    }
+    if (state === 'connected' || state === 'completed') {
+      this.#clearIceDisconnectedTimer();
+      if (this.#iceRestartTimer) {
+        clearTimeout(this.#iceRestartTimer);
+        this.#iceRestartTimer = null;
+        this.emit('reconnected', {
+          participantId: this.#requireLocal().id,
+          rejoined: false,
+          iceRestart: true,
+        });
+      }
+    } else if (state === 'disconnected') {
+      if (!this.#iceDisconnectedTimer && !this.#iceRestartTimer)
+        this.#iceDisconnectedTimer = setTimeout(() => {
+          this.#iceDisconnectedTimer = null;
+          void this.#restartIce();
+        }, this.#iceDisconnectedMs);
+    } else if (state === 'failed') {
+      this.#clearIceDisconnectedTimer();
+      // Failed again after a restart: the restart did not help.
+      if (this.#iceRestartTimer) this.#fallBackToRejoin();
+      else void this.#restartIce();
+    }
+  }
+
+  #onSubscriberIce(targetId: string, state: IceStateEvent['state']): void {
+    if (!this.#subscribed.has(targetId)) return;
+    if (state === 'connected' || state === 'completed') this.#clearSubscriberIceTimer(targetId);
+    else if (state === 'disconnected' && !this.#subscriberIceTimers.has(targetId)) {
+      this.#subscriberIceTimers.set(
+        targetId,
+        setTimeout(() => this.#resubscribe(targetId), this.#iceRestartTimeoutMs),
+      );
+    } else if (state === 'failed') this.#resubscribe(targetId);
+  }
+
+  /** The server is the subscriber connection's offerer: a fresh subscription restarts it. */
+  #resubscribe(targetId: string): void {
+    this.#clearSubscriberIceTimer(targetId);
+    if (!this.#machine.is('joined') || !this.#signalling.connected || !this.#subscribed.has(targetId)) return;
+    void this.#subscribe(targetId);
+  }
+
+  /** The socket is up but the publisher's media path broke: ICE restart first (new credentials). */
+  async #restartIce(): Promise<void> {
+    if (!this.#machine.is('joined') || !this.#signalling.connected || this.#iceRestartTimer) return;
+    this.#iceRestartTimer = setTimeout(() => this.#fallBackToRejoin(), this.#iceRestartTimeoutMs);
+    this.emit('reconnecting', { reason: 'ice' });
+    try {
+      await this.#renegotiatePublisher({ iceRestart: true });
+    } catch {
+      // The fallback timer takes over (or the socket's own reconnection, if it dropped).
+    }
+  }
+
+  /** The ICE restart did not bring media back: publish again and resubscribe, as after a socket drop. */
+  #fallBackToRejoin(): void {
+    if (this.#iceRestartTimer) clearTimeout(this.#iceRestartTimer);
+    this.#iceRestartTimer = null;
+    if (!this.#machine.is('joined') || !this.#signalling.connected) return;
+    this.#machine.to('reconnecting');
+    this.#closeMedia();
+    this.#reconnectTimer = setTimeout(() => this.#giveUp(), this.#reconnectTimeoutMs);
+    this.#resuming ??= this.#resume().finally(() => {
+      this.#resuming = null;
+    });
+  }
+
+  #clearIceTimers(): void {
+    this.#clearIceDisconnectedTimer();
+    if (this.#iceRestartTimer) clearTimeout(this.#iceRestartTimer);
+    this.#iceRestartTimer = null;
+    for (const timer of this.#subscriberIceTimers.values()) clearTimeout(timer);
+    this.#subscriberIceTimers.clear();
+  }
+
+  #clearIceDisconnectedTimer(): void {
+    if (this.#iceDisconnectedTimer) clearTimeout(this.#iceDisconnectedTimer);
+    this.#iceDisconnectedTimer = null;
+  }
+
+  #clearSubscriberIceTimer(targetId: string): void {
+    const timer = this.#subscriberIceTimers.get(targetId);
+    if (timer) clearTimeout(timer);
+    this.#subscriberIceTimers.delete(targetId);
   }
 
   #onRemoteTrack(e: RemoteTrackEvent): void {
@@ -605,17 +764,24 @@ export class Room extends Emitter<RoomEvents> {
   #onStatus(status: ChannelStatus): void {
     if (status.type === 'disconnected' && this.#machine.is('joined')) {
       this.#machine.to('reconnecting');
-      this.emit('reconnecting', { reason: status.reason });
+      const restarting = this.#iceRestartTimer !== null;
       // The server closed our media when the socket dropped; the tracks we received are gone.
-      this.#media.closePublisher();
-      for (const id of [...this.#subscribed]) this.#dropSubscription(id);
-      this.#subscribed.clear();
+      this.#closeMedia();
+      if (!restarting) this.emit('reconnecting', { reason: status.reason });
       this.#reconnectTimer = setTimeout(() => this.#giveUp(), this.#reconnectTimeoutMs);
     } else if (status.type === 'connected' && this.#machine.is('reconnecting')) {
       this.#resuming ??= this.#resume().finally(() => {
         this.#resuming = null;
       });
     }
+  }
+
+  /** Closes the publisher and every subscription (the room's participants stay). */
+  #closeMedia(): void {
+    this.#clearIceTimers();
+    this.#media.closePublisher();
+    for (const id of [...this.#subscribed]) this.#dropSubscription(id);
+    this.#subscribed.clear();
   }
 
   /** Back on a new socket: take the participant back (or join again), publish, resubscribe. */
@@ -647,10 +813,10 @@ export class Room extends Emitter<RoomEvents> {
       for (const id of [...this.#participants.keys()]) if (!present.has(id)) this.#removeParticipant(id);
       for (const p of current?.participants ?? []) {
         if (String(p.id) === local.id || p.status === 1) continue;
-        if (this.#participants.has(String(p.id))) void this.#subscribe(String(p.id));
-        else this.#addParticipant(p);
+        if (!this.#participants.has(String(p.id))) this.#addParticipant(p);
       }
-      for (const id of this.#participants.keys()) if (!this.#subscribed.has(id)) void this.#subscribe(id);
+      for (const id of this.#participants.keys())
+        if (this.#wanted.has(id) && !this.#subscribed.has(id)) void this.#subscribe(id);
       this.emit('reconnected', { participantId: local.id, rejoined });
     } catch (err) {
       // Dropped again while resuming: the next `connected` tries again. Anything else is fatal.
@@ -722,6 +888,8 @@ export class Room extends Emitter<RoomEvents> {
 
   #teardown(): void {
     this.#clearReconnectTimer();
+    this.#clearIceTimers();
+    this.#wanted.clear();
     for (const off of this.#offs.splice(0)) off();
     this.#media.close();
     this.#subscribed.clear();

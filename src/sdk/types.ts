@@ -135,8 +135,10 @@ export interface RoomEvents {
     score?: number;
     isLocal: boolean;
   };
+  /** `reason` 'ice': the socket is up but the media path broke (an ICE restart follows). */
   reconnecting: { reason: string };
-  reconnected: { participantId: string; rejoined: boolean };
+  /** `iceRestart`: media came back by an ICE restart (same participant, nothing re-published). */
+  reconnected: { participantId: string; rejoined: boolean; iceRestart?: boolean };
   /** Something went wrong that the SDK could not hide (server refusal, media failure). */
   error: { code: string; message: string; event?: string };
 }
