@@ -44,6 +44,10 @@ export interface ClientJoinOptions extends JoinOptions {
   /** Simulcast (default on) and the preferred video codec (default VP8). */
   publish?: Partial<PublishOptions>;
   reconnectTimeoutMs?: number;
+  /** ICE restart timing (RoomOptions): `disconnected` this long → restart (default 2 s)... */
+  iceDisconnectedMs?: number;
+  /** ...and the full rejoin when the restart has not succeeded by then (default 10 s). */
+  iceRestartTimeoutMs?: number;
 }
 
 /** A connection to a BBMEET (Waterbus-compatible) server: one socket, one room at a time. */
@@ -67,6 +71,8 @@ export class Client {
       media: new BrowserMedia(local),
       ...(options.publish ? { publish: options.publish } : {}),
       ...(options.reconnectTimeoutMs ? { reconnectTimeoutMs: options.reconnectTimeoutMs } : {}),
+      ...(options.iceDisconnectedMs ? { iceDisconnectedMs: options.iceDisconnectedMs } : {}),
+      ...(options.iceRestartTimeoutMs ? { iceRestartTimeoutMs: options.iceRestartTimeoutMs } : {}),
     });
     await room.join(options);
     return room;

@@ -213,7 +213,7 @@ export class FakeMedia implements MediaController {
     return `publisher-offer-${++this.offers}`;
   }
 
-  async applyPublisherAnswer(): Promise<void> {}
+  async applyPublisherAnswer(_sdp: string): Promise<void> {}
 
   /** Whether each publisher renegotiation asked for an ICE restart. */
   readonly renegotiations: boolean[] = [];
@@ -692,6 +692,30 @@ describe('Room: ICE restart before the full rejoin', () => {
     assert.equal(t.eventsOf('reconnected').length, 1);
   });
 
+  it('a restart answer that comes after the fallback is not applied to the new publisher', async () => {
+    const t = setup({ iceRestartTimeoutMs: 20 });
+    await t.room.join({ code: 'abc-defg-hij' });
+    let answer: (v: unknown) => void = () => {};
+    t.signalling.responders.set(
+      'room.publisher_renegotiation',
+      () =>
+        new Promise((resolve) => {
+          answer = resolve;
+        }),
+    );
+    const applied: string[] = [];
+    t.media.applyPublisherAnswer = async (sdp: string) => {
+      applied.push(sdp);
+    };
+    t.media.ice(null, 'failed');
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    await settle();
+    assert.equal(t.room.state, 'joined', 'fell back and published again');
+    answer({ sdp: 'late-restart-answer' });
+    await settle();
+    assert.deepEqual(applied, ['answer:publisher-offer-3']);
+  });
+
   it('a restart that fails again falls back at once', async () => {
     const t = setup();
     await t.room.join({ code: 'abc-defg-hij' });
@@ -729,6 +753,40 @@ describe('Room: ICE restart before the full rejoin', () => {
     assert.deepEqual(t.eventsOf('reconnecting'), [{ reason: 'ice' }]);
     assert.deepEqual(t.eventsOf('reconnected'), [{ participantId: '100', rejoined: false }]);
     assert.equal(t.signalling.sentOf('room.publish').length, 2);
+  });
+
+  it('a screen share during the restart waits for the restart answer (one publisher offer at a time)', async () => {
+    const t = setup();
+    await t.room.join({ code: 'abc-defg-hij' });
+    const order: string[] = [];
+    let release: () => void = () => {};
+    t.signalling.responders.set('room.publisher_renegotiation', (p) => {
+      order.push(`offer ${String(p.sdp)}`);
+      return { sdp: `answer:${String(p.sdp)}` };
+    });
+    const applied: string[] = [];
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    t.media.applyPublisherAnswer = async (sdp: string) => {
+      if (sdp.includes('ice-restart')) await gate;
+      applied.push(sdp);
+      order.push(`applied ${sdp}`);
+    };
+    t.media.ice(null, 'failed');
+    await settle();
+    const sharing = t.room.startScreenShare();
+    await settle();
+    assert.deepEqual(t.media.renegotiations, [true], 'the screen offer waits');
+    release();
+    await sharing;
+    assert.deepEqual(t.media.renegotiations, [true, false]);
+    assert.deepEqual(order, [
+      'offer publisher-offer-2-ice-restart',
+      'applied answer:publisher-offer-2-ice-restart',
+      'offer publisher-offer-3',
+      'applied answer:publisher-offer-3',
+    ]);
   });
 
   it('resubscribes a subscriber connection that fails, or stays disconnected too long', async () => {

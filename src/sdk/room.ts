@@ -95,6 +95,9 @@ export class Room extends Emitter<RoomEvents> {
   readonly #iceRestartTimeoutMs: number;
   /** The publisher's ICE went `disconnected`: restart when it lasts. */
   #iceDisconnectedTimer: ReturnType<typeof setTimeout> | null = null;
+  #publisherNegotiation: Promise<void> = Promise.resolve();
+  /** Counts publisher connections, so that a late renegotiation answer is not applied to a newer one. */
+  #publisherEpoch = 0;
   /** An ICE restart is under way: the full rejoin when it does not succeed by then. */
   #iceRestartTimer: ReturnType<typeof setTimeout> | null = null;
   readonly #subscriberIceTimers = new Map<string, ReturnType<typeof setTimeout>>();
@@ -371,6 +374,7 @@ export class Room extends Emitter<RoomEvents> {
       });
       return;
     }
+    this.#publisherEpoch++;
     const offer = await this.#media.createPublisherOffer(this.#publishOptions);
     const reply = await this.#signalling.request<{ sdp: string }>('room.publish', {
       sdp: offer,
@@ -393,15 +397,25 @@ export class Room extends Emitter<RoomEvents> {
     if (local.state.handRaising) await this.#signalling.request('room.hand_raising', { isRaising: true });
   }
 
-  async #renegotiatePublisher(options: { iceRestart?: boolean } = {}): Promise<void> {
-    const room = this.#requireRoom();
-    const offer = await this.#media.renegotiatePublisher(options);
-    const reply = await this.#signalling.request<{ sdp: string }>('room.publisher_renegotiation', {
-      sdp: offer,
-      roomId: String(room.id),
-      connectionType: SFU,
-    });
-    await this.#media.applyPublisherAnswer(reply.sdp);
+  /** Publisher offers go one at a time (a screen share during an ICE restart waits for its answer). */
+  #renegotiatePublisher(options: { iceRestart?: boolean } = {}): Promise<void> {
+    const next = this.#publisherNegotiation
+      .catch(() => undefined)
+      .then(async () => {
+        const room = this.#requireRoom();
+        const epoch = this.#publisherEpoch;
+        const offer = await this.#media.renegotiatePublisher(options);
+        const reply = await this.#signalling.request<{ sdp: string }>('room.publisher_renegotiation', {
+          sdp: offer,
+          roomId: String(room.id),
+          connectionType: SFU,
+        });
+        // Published again meanwhile (the fallback): the answer is for a closed connection.
+        if (epoch !== this.#publisherEpoch) return;
+        await this.#media.applyPublisherAnswer(reply.sdp);
+      });
+    this.#publisherNegotiation = next;
+    return next;
   }
 
   #addParticipant(json: ParticipantJson): void {
@@ -779,6 +793,7 @@ export class Room extends Emitter<RoomEvents> {
   /** Closes the publisher and every subscription (the room's participants stay). */
   #closeMedia(): void {
     this.#clearIceTimers();
+    this.#publisherEpoch++;
     this.#media.closePublisher();
     for (const id of [...this.#subscribed]) this.#dropSubscription(id);
     this.#subscribed.clear();
