@@ -297,8 +297,15 @@ export class MediaEngine implements WorkerEngine {
     if (!capability) throw new SfuError('unsupported', `cannot forward ${up.codec.mimeType}`);
     const ssrc = randomSsrc();
     const rtxSsrc = capability.rtxPayloadType === undefined ? undefined : randomSsrc();
-    const headerExtensions = FORWARDED_EXTENSIONS[up.kind].filter((e) =>
-      up.headerExtensions.some((p) => p.uri === e.uri),
+    // The dependency descriptor only for AV1: Chromium sends it with VP8 and VP9 too, and there it
+    // would describe each simulcast encoding's own frame numbers and chains, which a receiver that
+    // trusts it cannot follow across our layer switches and temporal dropping (frames wait forever
+    // for references it says exist). Without it, receivers use the codec's own payload descriptor.
+    const av1 = /\/av1$/i.test(up.codec.mimeType);
+    const headerExtensions = FORWARDED_EXTENSIONS[up.kind].filter(
+      (e) =>
+        (av1 || e.uri !== EXTENSION_URI.dependencyDescriptor) &&
+        up.headerExtensions.some((p) => p.uri === e.uri),
     );
     const extensionIds = new Uint8Array(256);
     let absSendTimeId = 0;
