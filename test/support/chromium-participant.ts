@@ -58,6 +58,11 @@ export class ChromiumParticipant {
      * `track_quality` on each subscriber connection; what arrives is logged in `window.dcLog`.
      */
     dataChannels?: boolean;
+    /**
+     * Subscribe to whoever `room.new_participant` announces (default true, as the Waterbus SDK);
+     * false leaves subscriptions to the test, e.g. to keep a capped link for one stream.
+     */
+    autoSubscribe?: boolean;
   }): Promise<ChromiumParticipant> {
     const page = await options.context.newPage();
     // getUserMedia needs a secure context: loopback http is one.
@@ -65,9 +70,11 @@ export class ChromiumParticipant {
     if (options.dataChannels) await page.evaluate(() => Object.assign(window, { withDataChannels: true }));
     const socket = await connectSocket(options.baseUrl, options.token);
     const p = new ChromiumParticipant(socket, page, options.roomId, options.participantId);
-    socket.on('room.new_participant', (msg: { participant: { id: number } }) => {
-      void p.subscribe(String(msg.participant.id));
-    });
+    if (options.autoSubscribe ?? true) {
+      socket.on('room.new_participant', (msg: { participant: { id: number } }) => {
+        void p.subscribe(String(msg.participant.id));
+      });
+    }
     socket.on('room.participant_left', (msg: { targetId: string }) => {
       p.left.add(msg.targetId);
       p.#subscriptions.delete(msg.targetId);
