@@ -11,6 +11,7 @@
  * - Late packets from before a switch or older than what was sent are refused (`undefined`).
  */
 export class RtpMunger {
+  readonly #result = { sequenceNumber: 0, timestamp: 0 };
   readonly #switchTimestampStep: number;
   #started = false;
   #sourceId = -1;
@@ -47,7 +48,8 @@ export class RtpMunger {
 
   /**
    * Maps one packet to forward. `sourceId` identifies the stream it comes from (e.g. the layer's
-   * SSRC). Returns the rewritten values, or undefined when the packet must not be sent.
+   * SSRC). Returns the rewritten values, or undefined when the packet must not be sent. The
+   * returned object is reused (one per munger, not one per packet): read it before the next call.
    */
   forward(
     sourceId: number,
@@ -70,7 +72,9 @@ export class RtpMunger {
       this.#lastOutTs = outTs;
     }
     this.#started = true;
-    return { sequenceNumber: outSeq, timestamp: outTs };
+    this.#result.sequenceNumber = outSeq;
+    this.#result.timestamp = outTs;
+    return this.#result;
   }
 
   /**
