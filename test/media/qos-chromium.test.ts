@@ -1,13 +1,11 @@
 /// <reference lib="dom" />
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { launchChromium } from '../support/browser.ts';
 import { ChromiumParticipant, waitFor } from '../support/chromium-participant.ts';
-import { login, type RestCall, restClient, roomWithParticipants, type TestUser } from '../support/clients.ts';
-import { createImpairedNetwork, type ImpairedNetwork, launchChromiumIn } from '../support/impairment.ts';
-import { startTestServer, type TestServer } from '../support/server.ts';
-
-type Chromium = Awaited<ReturnType<typeof launchChromium>>;
+import { login, type RestCall, roomWithParticipants, type TestUser } from '../support/clients.ts';
+import type { ImpairedNetwork } from '../support/impairment.ts';
+import { type Chromium, startImpairedMediaSuite, stopImpairedMediaSuite } from '../support/media-suite.ts';
+import type { TestServer } from '../support/server.ts';
 
 interface Sample {
   t: number;
@@ -168,21 +166,10 @@ describe('QoS: bandwidth-driven layers and NACK repair with real Chromium', { ti
   const users: TestUser[] = [];
 
   before(async () => {
-    // First the namespace: the server announces its veth address with the others.
-    net = await createImpairedNetwork();
-    server = await startTestServer({ APP_HOST: '0.0.0.0' }, { media: true });
-    impairedBaseUrl = `http://${net.hostIp}:${new URL(server.baseUrl).port}`;
-    call = restClient(server.baseUrl);
-    local = await launchChromium();
-    impaired = await launchChromiumIn(net, impairedBaseUrl);
+    ({ net, server, call, local, impaired, impairedBaseUrl } = await startImpairedMediaSuite());
     for (const name of ['pub', 'free', 'capped']) users.push(await login(call, `qos-${name}`, name));
   });
-  after(async () => {
-    await impaired?.close();
-    await local?.close();
-    await server?.close();
-    await net?.close();
-  });
+  after(() => stopImpairedMediaSuite({ net, server, local, impaired }));
 
   it('a subscriber capped at 300 kbit/s gets the lowest layer, the other keeps the top one; uncapped it returns to the top', async () => {
     const { roomId, pids } = await roomWithParticipants(call, users, 'QoS cap');

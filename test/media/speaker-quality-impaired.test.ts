@@ -1,13 +1,11 @@
 /// <reference lib="dom" />
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { launchChromium } from '../support/browser.ts';
 import { ChromiumParticipant, waitFor } from '../support/chromium-participant.ts';
-import { login, type RestCall, restClient, roomWithParticipants, type TestUser } from '../support/clients.ts';
-import { createImpairedNetwork, type ImpairedNetwork, launchChromiumIn } from '../support/impairment.ts';
-import { startTestServer, type TestServer } from '../support/server.ts';
-
-type Chromium = Awaited<ReturnType<typeof launchChromium>>;
+import { login, type RestCall, roomWithParticipants, type TestUser } from '../support/clients.ts';
+import type { ImpairedNetwork } from '../support/impairment.ts';
+import { type Chromium, startImpairedMediaSuite, stopImpairedMediaSuite } from '../support/media-suite.ts';
+import type { TestServer } from '../support/server.ts';
 
 interface Quality {
   participantId: string;
@@ -30,20 +28,10 @@ describe('connection quality of a participant on a lossy downlink', { timeout: 2
   const users: TestUser[] = [];
 
   before(async () => {
-    net = await createImpairedNetwork();
-    server = await startTestServer({ APP_HOST: '0.0.0.0' }, { media: true });
-    impairedBaseUrl = `http://${net.hostIp}:${new URL(server.baseUrl).port}`;
-    call = restClient(server.baseUrl);
-    local = await launchChromium();
-    impaired = await launchChromiumIn(net, impairedBaseUrl);
+    ({ net, server, call, local, impaired, impairedBaseUrl } = await startImpairedMediaSuite());
     for (const name of ['near', 'far']) users.push(await login(call, `quality-${name}`, name));
   });
-  after(async () => {
-    await impaired?.close();
-    await local?.close();
-    await server?.close();
-    await net?.close();
-  });
+  after(() => stopImpairedMediaSuite({ net, server, local, impaired }));
 
   it('20 % loss towards one participant makes it poor for both; the other stays good; it recovers', async () => {
     const { roomId, pids } = await roomWithParticipants(call, users, 'Quality');
