@@ -120,8 +120,15 @@ export type SfuEvent =
     }
   /** The server needs the subscriber to answer a new offer (tracks were added to the target). */
   | { type: 'subscriberOffer'; participantId: ParticipantId; targetId: ParticipantId; sdp: string }
-  /** The participant's media stopped answering (consent freshness expired) or its worker died. */
-  | { type: 'participantLost'; participantId: ParticipantId; reason: 'consent_timeout' | 'worker_restarted' }
+  /**
+   * The participant's media stopped answering (consent freshness expired), its worker died, or (in
+   * a cluster) the SFU node hosting the room died.
+   */
+  | {
+      type: 'participantLost';
+      participantId: ParticipantId;
+      reason: 'consent_timeout' | 'worker_restarted' | 'node_lost';
+    }
   /**
    * The room's active speakers changed (audio level, RFC 6464): loudest first, empty when nobody
    * speaks. At most every 400 ms.
