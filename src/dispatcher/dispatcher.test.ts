@@ -1,0 +1,320 @@
+import assert from 'node:assert/strict';
+import { afterEach, test } from 'node:test';
+import { SfuError } from '../lib/errors.ts';
+import { NodeId, ParticipantId, RoomId } from '../lib/ids.ts';
+import { silentLogger } from '../lib/logger.ts';
+import { defaultMediaState, type SfuApi, type SfuDump, type SfuEvent } from '../protocol/sfu-api.ts';
+import { Dispatcher } from './dispatcher.ts';
+import { MemoryNodeDirectory } from './memory-node-directory.ts';
+import type { NodeInfo } from './node-directory.ts';
+
+/** An in-process SfuApi standing for one node: records calls, can die like a killed process. */
+class FakeNode implements SfuApi {
+  readonly id: string;
+  readonly calls: string[] = [];
+  readonly rooms = new Map<string, Set<string>>();
+  dead = false;
+  readonly #streams = new Set<{ push: (e: SfuEvent) => void; fail: (err: Error) => void }>();
+
+  constructor(id: string) {
+    this.id = id;
+  }
+
+  #check(op: string): void {
+    if (this.dead) throw new SfuError('unavailable', `node ${this.id} is unreachable`);
+    this.calls.push(op);
+  }
+
+  async join(req: Parameters<SfuApi['join']>[0]) {
+    this.#check('join');
+    const room = this.rooms.get(req.roomId) ?? new Set();
+    room.add(req.participantId);
+    this.rooms.set(req.roomId, room);
+    return { sdp: `answer from ${this.id}`, isRecording: false };
+  }
+  async subscribe() {
+    this.#check('subscribe');
+    return { offer: `offer from ${this.id}`, videoCodec: 'video/VP8' };
+  }
+  async setSubscriberAnswer() {
+    this.#check('setSubscriberAnswer');
+  }
+  async renegotiatePublisher() {
+    this.#check('renegotiatePublisher');
+    return { sdp: 'x' };
+  }
+  async addPublisherCandidate() {
+    this.#check('addPublisherCandidate');
+  }
+  async addSubscriberCandidate() {
+    this.#check('addSubscriberCandidate');
+  }
+  async setMediaState() {
+    this.#check('setMediaState');
+  }
+  async leave(req: Parameters<SfuApi['leave']>[0]) {
+    this.#check('leave');
+    this.rooms.get(req.roomId)?.delete(req.participantId);
+  }
+  async dump(): Promise<SfuDump> {
+    this.#check('dump');
+    return {
+      rooms: [...this.rooms].map(([roomId, ps]) => ({
+        roomId: RoomId(roomId),
+        participants: [...ps].map(ParticipantId),
+        publishers: ps.size,
+        subscriptions: 0,
+        downTracks: 0,
+      })),
+      transports: 0,
+      dropped: { malformed: 0, unknownAddress: 0, unknownUsername: 0 },
+    };
+  }
+  async *events(_roomId: RoomId, signal: AbortSignal): AsyncIterable<SfuEvent> {
+    this.#check('events');
+    const queue: SfuEvent[] = [];
+    let failure: Error | null = null;
+    let wake: (() => void) | null = null;
+    const stream = {
+      push: (e: SfuEvent) => {
+        queue.push(e);
+        wake?.();
+      },
+      fail: (err: Error) => {
+        failure = err;
+        wake?.();
+      },
+    };
+    this.#streams.add(stream);
+    const onAbort = () => wake?.();
+    signal.addEventListener('abort', onAbort);
+    try {
+      while (!signal.aborted) {
+        if (failure) throw failure;
+        const e = queue.shift();
+        if (e) {
+          yield e;
+          continue;
+        }
+        await new Promise<void>((r) => {
+          wake = r;
+        });
+      }
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+      this.#streams.delete(stream);
+    }
+  }
+  emit(event: SfuEvent): void {
+    for (const s of this.#streams) s.push(event);
+  }
+  /** kill -9: streams break, calls fail. */
+  kill(): void {
+    this.dead = true;
+    for (const s of this.#streams) s.fail(new SfuError('unavailable', 'stream broken'));
+  }
+  get streamCount(): number {
+    return this.#streams.size;
+  }
+}
+
+function nodeInfo(id: string, participants = 0, draining = false): NodeInfo {
+  return {
+    nodeId: NodeId(id),
+    address: `addr-${id}`,
+    groupId: 'g1',
+    load: { cpu: 0, packetsPerSecond: 0, participants, rooms: 0, freePorts: 1, draining },
+    updatedAtMs: Date.now(),
+  };
+}
+
+const joinReq = (room: number, participant: number) => ({
+  roomId: RoomId(room),
+  participantId: ParticipantId(participant),
+  sdp: 'offer',
+  totalTracks: 2,
+  mediaState: defaultMediaState(),
+  isMigrate: false,
+});
+
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function cluster(ids: string[], load: Record<string, number> = {}) {
+  const directory = new MemoryNodeDirectory();
+  const nodes = new Map(ids.map((id) => [id, new FakeNode(id)]));
+  for (const id of ids) await directory.heartbeat(nodeInfo(id, load[id] ?? 0), { ttlMs: 60_000, rooms: [] });
+  const connected: string[] = [];
+  const make = () =>
+    new Dispatcher({
+      directory,
+      groupId: 'g1',
+      logger: silentLogger(),
+      monitorIntervalMs: 50,
+      probeTimeoutMs: 200,
+      connect: (info) => {
+        connected.push(info.nodeId);
+        const node = nodes.get(info.nodeId);
+        if (!node) throw new Error(`no node ${info.nodeId}`);
+        return node;
+      },
+    });
+  const dispatcher = make();
+  cleanups.push(() => dispatcher.close());
+  return { directory, nodes, dispatcher, connected, make };
+}
+
+async function next(it: AsyncIterator<SfuEvent>, timeoutMs = 3000): Promise<SfuEvent> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('no event in time')), timeoutMs);
+  });
+  try {
+    const r = await Promise.race([it.next(), timeout]);
+    assert.equal(r.done, false);
+    return r.value as SfuEvent;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+test('dispatcher.join places a new room on the least-loaded node and routes later calls there', async () => {
+  const { dispatcher, nodes, connected } = await cluster(['a', 'b'], { a: 5, b: 1 });
+  const res = await dispatcher.join(joinReq(1, 10));
+  assert.equal(res.sdp, 'answer from b');
+  await dispatcher.subscribe({
+    roomId: RoomId(1),
+    participantId: ParticipantId(11),
+    targetId: ParticipantId(10),
+  });
+  await dispatcher.setMediaState({ roomId: RoomId(1), participantId: ParticipantId(10), state: {} });
+  assert.deepEqual(nodes.get('b')?.calls, ['join', 'subscribe', 'setMediaState']);
+  assert.deepEqual(nodes.get('a')?.calls, []);
+  assert.deepEqual(connected, ['b'], 'one client per node, cached');
+});
+
+test('two dispatchers placing the same new room agree on its node', async () => {
+  const { dispatcher, make } = await cluster(['a', 'b']);
+  const other = make();
+  cleanups.push(() => other.close());
+  const [r1, r2] = await Promise.all([dispatcher.join(joinReq(3, 1)), other.join(joinReq(3, 2))]);
+  assert.equal(r1.sdp, r2.sdp);
+});
+
+test('calls for a room no node hosts fail with not_found; leave is a no-op', async () => {
+  const { dispatcher } = await cluster(['a']);
+  await assert.rejects(
+    dispatcher.subscribe({ roomId: RoomId(9), participantId: ParticipantId(1), targetId: ParticipantId(2) }),
+    (err: unknown) => err instanceof SfuError && err.code === 'not_found',
+  );
+  await dispatcher.leave({ roomId: RoomId(9), participantId: ParticipantId(1) });
+});
+
+test('join fails with unavailable when every node is draining', async () => {
+  const { dispatcher, directory } = await cluster(['a']);
+  await directory.heartbeat(nodeInfo('a', 0, true), { ttlMs: 60_000, rooms: [] });
+  await assert.rejects(
+    dispatcher.join(joinReq(1, 1)),
+    (err: unknown) => err instanceof SfuError && err.code === 'unavailable',
+  );
+});
+
+test('a draining node keeps serving joins to the rooms it already hosts', async () => {
+  const { dispatcher, directory } = await cluster(['a', 'b'], { b: 3 });
+  assert.equal((await dispatcher.join(joinReq(1, 1))).sdp, 'answer from a');
+  await directory.heartbeat(nodeInfo('a', 0, true), { ttlMs: 60_000, rooms: [RoomId(1)] });
+  assert.equal((await dispatcher.join(joinReq(1, 2))).sdp, 'answer from a');
+  assert.equal((await dispatcher.join(joinReq(2, 3))).sdp, 'answer from b');
+});
+
+test("events(roomId) forwards the hosting node's events", async () => {
+  const { dispatcher, nodes } = await cluster(['a']);
+  await dispatcher.join(joinReq(1, 1));
+  const ac = new AbortController();
+  const it = dispatcher.events(RoomId(1), ac.signal)[Symbol.asyncIterator]();
+  const first = next(it);
+  while (nodes.get('a')?.streamCount === 0) await new Promise((r) => setTimeout(r, 5));
+  nodes.get('a')?.emit({ type: 'activeSpeakers', speakers: [] });
+  assert.deepEqual(await first, { type: 'activeSpeakers', speakers: [] });
+  ac.abort();
+  await it.return?.();
+  while ((nodes.get('a')?.streamCount ?? 0) > 0) await new Promise((r) => setTimeout(r, 5));
+});
+
+test('when the hosting node dies, its participants are reported lost and the room is placed on a live node', async () => {
+  const { dispatcher, nodes, directory } = await cluster(['a', 'b'], { b: 1 });
+  await dispatcher.join(joinReq(1, 1));
+  await dispatcher.join(joinReq(1, 2));
+  assert.equal(await directory.roomNode(RoomId(1)), 'a');
+  const ac = new AbortController();
+  const it = dispatcher.events(RoomId(1), ac.signal)[Symbol.asyncIterator]();
+  const first = next(it);
+  while (nodes.get('a')?.streamCount === 0) await new Promise((r) => setTimeout(r, 5));
+  const killedAt = performance.now();
+  nodes.get('a')?.kill();
+  const lost = [await first, await next(it)];
+  const toldMs = performance.now() - killedAt;
+  assert.deepEqual(
+    lost.map((e) => (e.type === 'participantLost' ? [e.participantId, e.reason] : e.type)).sort(),
+    [
+      ['1', 'node_lost'],
+      ['2', 'node_lost'],
+    ],
+  );
+  assert.ok(toldMs < 5000, `told after ${toldMs} ms`);
+  assert.equal(await directory.roomNode(RoomId(1)), undefined, 'mapping dropped');
+  // The participants' leave finds no host and closes nothing; their rejoin goes to b.
+  await dispatcher.leave({ roomId: RoomId(1), participantId: ParticipantId(1) });
+  assert.equal((await dispatcher.join(joinReq(1, 1))).sdp, 'answer from b');
+  // The room's event link follows the room to b.
+  while (nodes.get('b')?.streamCount === 0) await new Promise((r) => setTimeout(r, 5));
+  const after = next(it);
+  nodes.get('b')?.emit({ type: 'activeSpeakers', speakers: [] });
+  assert.equal((await after).type, 'activeSpeakers');
+  ac.abort();
+  await it.return?.();
+});
+
+test('a node whose registration expires is lost even if its stream never broke', async () => {
+  const { dispatcher, nodes, directory } = await cluster(['a', 'b'], { b: 1 });
+  await dispatcher.join(joinReq(1, 1));
+  const ac = new AbortController();
+  const it = dispatcher.events(RoomId(1), ac.signal)[Symbol.asyncIterator]();
+  const first = next(it);
+  while (nodes.get('a')?.streamCount === 0) await new Promise((r) => setTimeout(r, 5));
+  await directory.unregister(NodeId('a'));
+  const event = await first;
+  assert.equal(event.type === 'participantLost' && event.reason, 'node_lost');
+  ac.abort();
+  await it.return?.();
+});
+
+test('a broken stream of a node that still answers is reopened, nobody is reported lost', async () => {
+  const { dispatcher, nodes } = await cluster(['a']);
+  await dispatcher.join(joinReq(1, 1));
+  const ac = new AbortController();
+  const it = dispatcher.events(RoomId(1), ac.signal)[Symbol.asyncIterator]();
+  const first = next(it);
+  const node = nodes.get('a');
+  assert.ok(node);
+  while (node.streamCount === 0) await new Promise((r) => setTimeout(r, 5));
+  node.kill();
+  node.dead = false;
+  while (node.calls.filter((c) => c === 'events').length < 2) await new Promise((r) => setTimeout(r, 5));
+  while (node.streamCount === 0) await new Promise((r) => setTimeout(r, 5));
+  node.emit({ type: 'activeSpeakers', speakers: [] });
+  assert.equal((await first).type, 'activeSpeakers');
+  assert.equal((await dispatcher.join(joinReq(1, 2))).sdp, 'answer from a');
+  ac.abort();
+  await it.return?.();
+});
+
+test('dispatcher.dump merges the dumps of every live node', async () => {
+  const { dispatcher } = await cluster(['a', 'b'], { b: 1 });
+  await dispatcher.join(joinReq(1, 1));
+  await dispatcher.join(joinReq(2, 2));
+  const dump = await dispatcher.dump();
+  assert.deepEqual(dump.rooms.map((r) => r.roomId).sort(), ['1', '2']);
+});

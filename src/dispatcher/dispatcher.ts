@@ -1,0 +1,353 @@
+import { type Clock, systemClock } from '../lib/clock.ts';
+import { SfuError } from '../lib/errors.ts';
+import type { NodeId, ParticipantId, RoomId } from '../lib/ids.ts';
+import type { Logger } from '../lib/logger.ts';
+import type {
+  JoinRequest,
+  JoinResponse,
+  MediaStateRequest,
+  ParticipantRef,
+  PublisherCandidateRequest,
+  PublisherOfferRequest,
+  SfuApi,
+  SfuDump,
+  SfuEvent,
+  SubscribeRequest,
+  SubscribeResponse,
+  SubscriberAnswerRequest,
+  SubscriberCandidateRequest,
+} from '../protocol/sfu-api.ts';
+import type { NodeDirectory, NodeInfo } from './node-directory.ts';
+import { selectNode } from './node-selector.ts';
+import { RoomLink } from './room-link.ts';
+
+/** An SfuApi reaching one node (an SfuGrpcClient in a cluster); `close` ends its connection. */
+export type NodeClient = SfuApi & { close?(): void };
+
+export interface DispatcherOptions {
+  directory: NodeDirectory;
+  /** Creates the client of a node; called once per node (again if its address changes). */
+  connect: (node: NodeInfo) => NodeClient;
+  /** New rooms go to nodes of this group only. */
+  groupId: string;
+  logger: Logger;
+  clock?: Clock;
+  /** How often the placements in use are checked against the live nodes (default 1000 ms). */
+  monitorIntervalMs?: number;
+  /** A node whose event stream broke must answer within this time or it is lost (default 1500 ms). */
+  probeTimeoutMs?: number;
+}
+
+/**
+ * Implements SfuApi for a signalling instance of a cluster: each call goes to the SFU node that
+ * hosts the room; `join` places a new room on the least-loaded live node of the group (the
+ * directory's atomic claim makes concurrent instances agree). When a room's node dies (its event
+ * stream breaks and it does not answer, or its registration expires), the participants this
+ * instance joined there get `participantLost` (reason `node_lost`) on the room's events and the
+ * room's mapping is dropped, so their next `join` places the room on a live node.
+ *
+ * Lifecycle: constructed → calls… → close(). The monitor timer runs until close().
+ */
+export class Dispatcher implements SfuApi {
+  readonly #directory: NodeDirectory;
+  readonly #connect: (node: NodeInfo) => NodeClient;
+  readonly #groupId: string;
+  readonly #log: Logger;
+  readonly #clock: Clock;
+  readonly #probeTimeoutMs: number;
+  readonly #nodes = new Map<NodeId, NodeInfo>();
+  readonly #clients = new Map<NodeId, { address: string; client: NodeClient }>();
+  readonly #roomNodes = new Map<RoomId, NodeId>();
+  /** Participants joined through this dispatcher, per room: who to report when the node dies. */
+  readonly #participants = new Map<RoomId, Set<ParticipantId>>();
+  readonly #links = new Map<RoomId, RoomLink>();
+  /** Joins routed to a node since its last report, counted as load by the selector. */
+  readonly #pending = new Map<NodeId, number>();
+  /** Nodes declared lost, with their last report: excluded until they report again. */
+  readonly #lost = new Map<NodeId, number>();
+  readonly #probes = new Map<NodeId, Promise<void>>();
+  readonly #stopMonitor: () => void;
+  #monitoring = false;
+  #closed = false;
+
+  constructor(options: DispatcherOptions) {
+    this.#directory = options.directory;
+    this.#connect = options.connect;
+    this.#groupId = options.groupId;
+    this.#log = options.logger;
+    this.#clock = options.clock ?? systemClock;
+    this.#probeTimeoutMs = options.probeTimeoutMs ?? 1500;
+    this.#stopMonitor = this.#clock.setInterval(() => {
+      // Errors are logged inside; a failed round is retried on the next tick.
+      void this.#monitor();
+    }, options.monitorIntervalMs ?? 1000);
+  }
+
+  async join(req: JoinRequest): Promise<JoinResponse> {
+    const nodeId = await this.#place(req.roomId);
+    this.#pending.set(nodeId, (this.#pending.get(nodeId) ?? 0) + 1);
+    const res = await this.#call(nodeId, (c) => c.join(req));
+    let known = this.#participants.get(req.roomId);
+    if (!known) {
+      known = new Set();
+      this.#participants.set(req.roomId, known);
+    }
+    known.add(req.participantId);
+    this.#links.get(req.roomId)?.wake();
+    return res;
+  }
+
+  async subscribe(req: SubscribeRequest): Promise<SubscribeResponse> {
+    return this.#call(await this.#hostOrThrow(req.roomId), (c) => c.subscribe(req));
+  }
+
+  async setSubscriberAnswer(req: SubscriberAnswerRequest): Promise<void> {
+    await this.#call(await this.#hostOrThrow(req.roomId), (c) => c.setSubscriberAnswer(req));
+  }
+
+  async renegotiatePublisher(req: PublisherOfferRequest): Promise<{ sdp: string }> {
+    return this.#call(await this.#hostOrThrow(req.roomId), (c) => c.renegotiatePublisher(req));
+  }
+
+  async addPublisherCandidate(req: PublisherCandidateRequest): Promise<void> {
+    await this.#call(await this.#hostOrThrow(req.roomId), (c) => c.addPublisherCandidate(req));
+  }
+
+  async addSubscriberCandidate(req: SubscriberCandidateRequest): Promise<void> {
+    await this.#call(await this.#hostOrThrow(req.roomId), (c) => c.addSubscriberCandidate(req));
+  }
+
+  async setMediaState(req: MediaStateRequest): Promise<void> {
+    await this.#call(await this.#hostOrThrow(req.roomId), (c) => c.setMediaState(req));
+  }
+
+  async leave(req: ParticipantRef): Promise<void> {
+    const known = this.#participants.get(req.roomId);
+    known?.delete(req.participantId);
+    if (known?.size === 0) this.#participants.delete(req.roomId);
+    // A room no node hosts (its node died) has nothing left to close.
+    const nodeId = await this.#host(req.roomId);
+    if (nodeId) await this.#call(nodeId, (c) => c.leave(req));
+    // Forget the placement once this instance has no use for it; the directory keeps the truth.
+    if (!this.#participants.has(req.roomId) && !this.#links.has(req.roomId))
+      this.#roomNodes.delete(req.roomId);
+  }
+
+  async *events(roomId: RoomId, signal: AbortSignal): AsyncIterable<SfuEvent> {
+    let link = this.#links.get(roomId);
+    if (!link) {
+      link = new RoomLink(roomId, {
+        resolveNode: () => this.#host(roomId),
+        client: (nodeId) => this.#client(nodeId),
+        onEvent: (event) => this.#onNodeEvent(roomId, event),
+        onStreamFailed: (nodeId, err) => this.#suspect(nodeId, err),
+        clock: this.#clock,
+        logger: this.#log.child({ roomId }),
+      });
+      this.#links.set(roomId, link);
+    }
+    try {
+      yield* link.listen(signal);
+    } finally {
+      if (link.listenerCount === 0) {
+        link.close();
+        if (this.#links.get(roomId) === link) this.#links.delete(roomId);
+        if (!this.#participants.has(roomId)) this.#roomNodes.delete(roomId);
+      }
+    }
+  }
+
+  async dump(): Promise<SfuDump> {
+    const nodes = await this.#refreshNodes();
+    const dumps = await Promise.all(nodes.map((n) => this.#call(n.nodeId, (c) => c.dump())));
+    const sum = (pick: (d: SfuDump) => number) => dumps.reduce((n, d) => n + pick(d), 0);
+    return {
+      rooms: dumps.flatMap((d) => d.rooms),
+      transports: sum((d) => d.transports),
+      dropped: {
+        malformed: sum((d) => d.dropped.malformed),
+        unknownAddress: sum((d) => d.dropped.unknownAddress),
+        unknownUsername: sum((d) => d.dropped.unknownUsername),
+      },
+    };
+  }
+
+  /** Rooms this instance routes and the node of each (for the admin view and tests). */
+  placements(): Map<RoomId, NodeId> {
+    return new Map(this.#roomNodes);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#stopMonitor();
+    for (const link of this.#links.values()) link.close();
+    this.#links.clear();
+    for (const { client } of this.#clients.values()) client.close?.();
+    this.#clients.clear();
+  }
+
+  /** The node for a joining participant: the room's live host, else the least-loaded node. */
+  async #place(roomId: RoomId): Promise<NodeId> {
+    const nodes = await this.#refreshNodes();
+    const usable = nodes.filter((n) => !this.#lost.has(n.nodeId));
+    const current = await this.#directory.roomNode(roomId);
+    // A draining node keeps serving the rooms it has; it only takes no new ones.
+    if (current && usable.some((n) => n.nodeId === current)) {
+      this.#roomNodes.set(roomId, current);
+      return current;
+    }
+    const chosen = selectNode(usable, { groupId: this.#groupId, pending: this.#pending });
+    if (!chosen) throw new SfuError('unavailable', 'no SFU node is available to host the room');
+    if (current) await this.#directory.releaseRoom(roomId, current);
+    const owner = await this.#directory.claimRoom(roomId, chosen.nodeId);
+    if (owner !== chosen.nodeId && !this.#nodes.has(owner)) await this.#refreshNodes();
+    this.#roomNodes.set(roomId, owner);
+    if (owner !== chosen.nodeId) this.#log.debug({ roomId, owner }, 'room placed by another instance');
+    else this.#log.info({ roomId, nodeId: owner }, 'room placed');
+    return owner;
+  }
+
+  /** The node hosting the room, from the cache or the directory; undefined when none. */
+  async #host(roomId: RoomId): Promise<NodeId | undefined> {
+    const cached = this.#roomNodes.get(roomId);
+    if (cached) return cached;
+    const nodeId = await this.#directory.roomNode(roomId);
+    if (!nodeId || this.#lost.has(nodeId)) return undefined;
+    if (!this.#nodes.has(nodeId)) await this.#refreshNodes();
+    if (!this.#nodes.has(nodeId)) return undefined;
+    this.#roomNodes.set(roomId, nodeId);
+    return nodeId;
+  }
+
+  async #hostOrThrow(roomId: RoomId): Promise<NodeId> {
+    const nodeId = await this.#host(roomId);
+    if (!nodeId)
+      throw new SfuError('not_found', `room ${roomId} is not hosted by any SFU node: publish first`);
+    return nodeId;
+  }
+
+  async #call<T>(nodeId: NodeId, op: (client: NodeClient) => Promise<T>): Promise<T> {
+    try {
+      return await op(this.#client(nodeId));
+    } catch (err) {
+      // An unreachable node may have died: find out now rather than at its registration's expiry.
+      if (err instanceof SfuError && err.code === 'unavailable') void this.#suspect(nodeId, err);
+      throw err;
+    }
+  }
+
+  #client(nodeId: NodeId): NodeClient {
+    const info = this.#nodes.get(nodeId);
+    if (!info) throw new SfuError('unavailable', `SFU node ${nodeId} is not registered`);
+    const cached = this.#clients.get(nodeId);
+    if (cached && cached.address === info.address) return cached.client;
+    cached?.client.close?.();
+    const client = this.#connect(info);
+    this.#clients.set(nodeId, { address: info.address, client });
+    return client;
+  }
+
+  #onNodeEvent(roomId: RoomId, event: SfuEvent): void {
+    if (event.type !== 'participantLost') return;
+    const known = this.#participants.get(roomId);
+    known?.delete(event.participantId);
+    if (known?.size === 0) this.#participants.delete(roomId);
+  }
+
+  /** The node's event stream broke or a call found it unreachable: lost unless it answers. */
+  #suspect(nodeId: NodeId, reason: unknown): Promise<void> {
+    const running = this.#probes.get(nodeId);
+    if (running) return running;
+    const probe = (async () => {
+      const client = this.#clients.get(nodeId)?.client;
+      const alive = client ? await this.#answers(client) : false;
+      if (!alive) this.#nodeLost(nodeId, reason);
+    })().finally(() => this.#probes.delete(nodeId));
+    this.#probes.set(nodeId, probe);
+    return probe;
+  }
+
+  async #answers(client: NodeClient): Promise<boolean> {
+    let cancel: () => void = () => undefined;
+    const timeout = new Promise<boolean>((resolve) => {
+      cancel = this.#clock.setTimeout(() => resolve(false), this.#probeTimeoutMs);
+    });
+    const answer = client.dump().then(
+      () => true,
+      () => false,
+    );
+    try {
+      return await Promise.race([answer, timeout]);
+    } finally {
+      cancel();
+    }
+  }
+
+  #nodeLost(nodeId: NodeId, reason: unknown): void {
+    if (this.#closed) return;
+    const last = this.#nodes.get(nodeId);
+    this.#lost.set(nodeId, last?.updatedAtMs ?? this.#clock.nowMs());
+    this.#nodes.delete(nodeId);
+    this.#pending.delete(nodeId);
+    this.#clients.get(nodeId)?.client.close?.();
+    this.#clients.delete(nodeId);
+    const rooms = [...this.#roomNodes].filter(([, n]) => n === nodeId).map(([roomId]) => roomId);
+    this.#log.warn(
+      { nodeId, rooms, reason: reason instanceof Error ? reason.message : String(reason) },
+      'SFU node lost',
+    );
+    for (const roomId of rooms) {
+      this.#roomNodes.delete(roomId);
+      this.#directory
+        .releaseRoom(roomId, nodeId)
+        // The mapping also expires without its node's heartbeat; a failure here only delays that.
+        .catch((err: unknown) => this.#log.warn({ err, roomId }, 'releasing a lost room failed'));
+      const lost = this.#participants.get(roomId) ?? new Set();
+      this.#participants.delete(roomId);
+      const link = this.#links.get(roomId);
+      for (const participantId of lost)
+        link?.deliver({ type: 'participantLost', participantId, reason: 'node_lost' });
+      link?.restart();
+    }
+  }
+
+  async #refreshNodes(): Promise<NodeInfo[]> {
+    const nodes = await this.#directory.liveNodes();
+    const seen = new Set<NodeId>();
+    for (const node of nodes) {
+      seen.add(node.nodeId);
+      const previous = this.#nodes.get(node.nodeId);
+      if (previous && previous.updatedAtMs !== node.updatedAtMs) this.#pending.delete(node.nodeId);
+      const lostAt = this.#lost.get(node.nodeId);
+      // A lost node that reports again (restarted) is usable again.
+      if (lostAt !== undefined && node.updatedAtMs > lostAt) this.#lost.delete(node.nodeId);
+      if (!this.#lost.has(node.nodeId)) this.#nodes.set(node.nodeId, node);
+    }
+    for (const nodeId of this.#nodes.keys()) if (!seen.has(nodeId)) this.#nodes.delete(nodeId);
+    return nodes.filter((n) => !this.#lost.has(n.nodeId));
+  }
+
+  /** One round of the monitor: rooms whose node's registration expired are lost. */
+  async #monitor(): Promise<void> {
+    if (this.#monitoring || this.#closed) return;
+    if (this.#roomNodes.size === 0 && this.#links.size === 0) return;
+    this.#monitoring = true;
+    try {
+      await this.#refreshNodes();
+      const gone = new Set([...this.#roomNodes.values()].filter((n) => !this.#nodes.has(n)));
+      for (const nodeId of gone) this.#nodeLost(nodeId, new Error('registration expired'));
+      for (const [roomId, link] of this.#links) {
+        const mapped = await this.#directory.roomNode(roomId);
+        if (mapped && link.nodeId && mapped !== link.nodeId && this.#nodes.has(mapped)) {
+          this.#roomNodes.set(roomId, mapped);
+          link.restart();
+        }
+      }
+    } catch (err) {
+      this.#log.warn({ err }, 'node directory unreachable');
+    } finally {
+      this.#monitoring = false;
+    }
+  }
+}
