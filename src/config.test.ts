@@ -51,6 +51,32 @@ describe('config', () => {
     }
   });
 
+  it('cluster settings: Redis URL, gRPC listen and advertised hosts, drain timeout', () => {
+    const c = loadConfig({
+      env: {
+        REDIS_URL: 'redis://127.0.0.1:6379',
+        SFU_PORT: '50052',
+        SFU_HOST: '127.0.0.1',
+        SFU_ADVERTISED_HOST: '10.0.0.7',
+        DRAIN_TIMEOUT_SECONDS: '20',
+        CLIENT_SECRET_KEY: 'k',
+        AUTH_JWT_SECRET: 'a-jwt-secret-of-16+',
+        AUTH_REFRESH_SECRET: 'a-refresh-secret-16+',
+      },
+      generateMissingSecrets: false,
+      isTty: false,
+    });
+    assert.deepEqual(
+      [c.cluster.redisUrl, c.cluster.sfuPort, c.cluster.sfuHost, c.cluster.sfuAdvertisedHost],
+      ['redis://127.0.0.1:6379', 50052, '127.0.0.1', '10.0.0.7'],
+    );
+    assert.equal(c.cluster.drainTimeoutMs, 20_000);
+    assert.throws(
+      () => loadConfig({ env: { REDIS_URL: 'http://x' }, generateMissingSecrets: true, isTty: false }),
+      (err: unknown) => err instanceof ConfigError && err.problems.some((p) => p.startsWith('REDIS_URL')),
+    );
+  });
+
   it('cluster roles refuse to start without explicit secrets', () => {
     assert.throws(
       () => loadConfig({ env: {}, generateMissingSecrets: false, isTty: false }),

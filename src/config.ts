@@ -54,6 +54,9 @@ export const envSchema = z
       message: 'expected a redis:// or rediss:// URL',
     }),
     SFU_PORT: port.default(50051),
+    SFU_HOST: z.string().min(1).default('0.0.0.0'),
+    SFU_ADVERTISED_HOST: optionalString,
+    DRAIN_TIMEOUT_SECONDS: z.coerce.number().int().min(0).max(86_400).default(300),
     GROUP_ID: z.string().min(1).default('bbmeet-group-1'),
     NODE_ID: optionalString,
     STORAGE_ACCESS_KEY_ID: optionalString,
@@ -119,7 +122,18 @@ export interface Config {
     /** A transport whose peer sent no valid ICE check for this long is closed (RFC 7675: 30 s). */
     iceConsentTimeoutMs: number;
   };
-  cluster: { redisUrl: string | undefined; sfuPort: number; groupId: string; nodeId: string | undefined };
+  cluster: {
+    redisUrl: string | undefined;
+    sfuPort: number;
+    /** Address the SFU node's gRPC server listens on. */
+    sfuHost: string;
+    /** Host signalling instances dial to reach this SFU node (default: PUBLIC_IP, else a local IPv4). */
+    sfuAdvertisedHost: string | undefined;
+    groupId: string;
+    nodeId: string | undefined;
+    /** A draining SFU node exits when its rooms are empty or after this long. */
+    drainTimeoutMs: number;
+  };
   storage:
     | {
         accessKeyId: string;
@@ -220,7 +234,15 @@ export function loadConfig({ env, generateMissingSecrets, isTty }: LoadConfigOpt
       workers: e.MEDIA_WORKERS === 0 ? os.availableParallelism() : e.MEDIA_WORKERS,
       iceConsentTimeoutMs: e.ICE_CONSENT_TIMEOUT_MS,
     },
-    cluster: { redisUrl: e.REDIS_URL, sfuPort: e.SFU_PORT, groupId: e.GROUP_ID, nodeId: e.NODE_ID },
+    cluster: {
+      redisUrl: e.REDIS_URL,
+      sfuPort: e.SFU_PORT,
+      sfuHost: e.SFU_HOST,
+      sfuAdvertisedHost: e.SFU_ADVERTISED_HOST,
+      groupId: e.GROUP_ID,
+      nodeId: e.NODE_ID,
+      drainTimeoutMs: e.DRAIN_TIMEOUT_SECONDS * 1000,
+    },
     storage,
     signalling: {
       maxMessageBytes: e.SOCKET_MAX_MESSAGE_BYTES,
