@@ -157,7 +157,10 @@ describe('SfuApi ↔ sfu.proto conversions', () => {
     });
     invalidArgument(() => convert.eventFromProto(unspecified), /reason/);
     const badQuality = create(pb.EventsResponseSchema, {
-      event: { case: 'connectionQuality', value: { participantId: '1', quality: 99 } },
+      event: {
+        case: 'connectionQuality',
+        value: { participantId: '1', quality: 99 as pb.ConnectionQuality },
+      },
     });
     invalidArgument(() => convert.eventFromProto(badQuality), /quality/);
   });
