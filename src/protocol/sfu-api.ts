@@ -160,6 +160,12 @@ export interface SfuDump {
     subscriptions: number;
     /** Forwarding sinks attached to the room's published tracks (one per subscriber per track). */
     downTracks: number;
+    /** A room spanning media workers: the workers holding its participants (by index). */
+    workers?: number[];
+    /** Relays of published tracks to other workers (one per track per destination worker). */
+    relays?: number;
+    /** Proxies of tracks published on other workers, fed by those relays. */
+    remoteTracks?: number;
   }>;
   /** Open WebRTC transports (UDP associations), across workers. */
   transports: number;

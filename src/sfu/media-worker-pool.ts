@@ -1,8 +1,8 @@
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker } from 'node:worker_threads';
 import { SfuError, type SfuErrorCode } from '../lib/errors.ts';
 import type { ParticipantId, RoomId } from '../lib/ids.ts';
 import type { Logger } from '../lib/logger.ts';
-import type { SfuDump, SfuEvent } from '../protocol/sfu-api.ts';
+import type { ActiveSpeakerInfo, SfuDump, SfuEvent } from '../protocol/sfu-api.ts';
 import {
   type ControlToWorker,
   type MediaWorkerData,
@@ -23,6 +23,12 @@ export interface MediaWorkerPoolOptions {
   requestTimeoutMs?: number;
   /** ICE consent freshness timeout of the workers' transports (default 30 s, RFC 7675). */
   iceConsentTimeoutMs?: number;
+  /**
+   * A room keeps placing participants on the workers it already uses until each holds this many
+   * of its participants; the next one goes to another (the least loaded) worker, and the room
+   * spans both (packets handed over between them). Default 50.
+   */
+  roomParticipantsPerWorker?: number;
   /** Room events from every worker, and the participants lost when a worker died. */
   onEvent: (roomId: RoomId, event: SfuEvent) => void;
 }
@@ -44,29 +50,80 @@ interface Slot {
   worker: Worker | null;
   ready: Promise<void>;
   pending: Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>;
-  rooms: Set<RoomId>;
+  /** Participants homed here (across rooms). */
   participants: number;
   restarts: number;
 }
 
+export const DEFAULT_ROOM_PARTICIPANTS_PER_WORKER = 50;
+
+/** What placement looks at of a worker. */
+export interface WorkerLoad {
+  index: number;
+  /** Participants homed on the worker, all rooms. */
+  participants: number;
+  /** Rooms with participants on the worker. */
+  rooms: number;
+  /** Participants of the room being placed that are homed on the worker. */
+  inRoom: number;
+  /** False while the worker restarts: nothing is placed on it. */
+  up?: boolean;
+}
+
 /**
- * The media workers of one SFU process: one thread per port. Rooms are pinned to a worker (the
- * least loaded when the room is first used). A worker that dies is restarted; only its rooms are
- * affected: their requests fail with 'unavailable' and their participants are reported lost so
- * that signalling tells them to reconnect.
+ * Which worker a participant joining a room goes to. A room stays on the workers it already uses
+ * while one of them holds fewer than `cap` of its participants (the least loaded of those); a new
+ * room, or one whose workers are all full, goes to the least-loaded other worker (fewest
+ * participants, then fewest rooms, then lowest index). When every worker holds `cap` of the
+ * room, the least loaded overall takes it anyway. Returns the worker's index.
+ */
+export function choosePlacement(workers: readonly WorkerLoad[], cap: number): number {
+  const candidates = workers.filter((w) => w.up !== false);
+  const pool = candidates.length > 0 ? candidates : workers;
+  if (pool.length === 0) throw new RangeError('no workers to place on');
+  const byLoad = (a: WorkerLoad, b: WorkerLoad) =>
+    a.participants - b.participants || a.rooms - b.rooms || a.index - b.index;
+  const inUse = pool.filter((w) => w.inRoom > 0 && w.inRoom < cap).sort(byLoad);
+  if (inUse.length > 0) return inUse[0]!.index;
+  const fresh = pool.filter((w) => w.inRoom === 0).sort(byLoad);
+  if (fresh.length > 0) return fresh[0]!.index;
+  return [...pool].sort(byLoad)[0]!.index;
+}
+
+/**
+ * The media workers of one SFU process: one thread per port, joined pairwise by MessageChannels.
+ * Each participant has a home worker (its publisher connection and its subscriber connections
+ * live there), chosen when it first joins or subscribes (choosePlacement): a room fills the
+ * workers it uses up to `roomParticipantsPerWorker` participants each, then spans another one.
+ * A subscribe to a publisher homed elsewhere asks the publisher's worker to describe it
+ * (`exportPublisher`) and hands that to the subscriber's worker, which then has the packets
+ * relayed to it in batches (media/relay.ts).
+ *
+ * A worker that dies is restarted; only the participants homed on it are affected: their requests
+ * fail with 'unavailable' and they are reported lost so that signalling tells them to reconnect;
+ * the surviving workers drop what they relayed to or from it.
  *
  * Lifecycle: start() → requests… → stop(). Once stopped, requests fail.
  */
 export class MediaWorkerPool {
   readonly #options: MediaWorkerPoolOptions;
   readonly #slots: Slot[];
-  readonly #roomSlot = new Map<RoomId, Slot>();
-  readonly #roomParticipants = new Map<RoomId, Set<ParticipantId>>();
+  readonly #cap: number;
+  /** Room → participant → home worker, in the order they were placed. */
+  readonly #homes = new Map<RoomId, Map<ParticipantId, Slot>>();
+  /** `${roomId}/${participantId}` of homes a request has succeeded on (a crash reports these lost). */
+  readonly #confirmed = new Set<string>();
+  /** Active speakers last reported by each worker of a room spanning several (merged for the room). */
+  readonly #speakers = new Map<RoomId, Map<number, ActiveSpeakerInfo[]>>();
   #nextId = 0;
   #stopped = false;
 
   constructor(options: MediaWorkerPoolOptions) {
     if (options.ports.length === 0) throw new TypeError('MediaWorkerPool needs at least one port');
+    const cap = options.roomParticipantsPerWorker ?? DEFAULT_ROOM_PARTICIPANTS_PER_WORKER;
+    if (!Number.isInteger(cap) || cap < 1)
+      throw new RangeError(`roomParticipantsPerWorker must be a positive integer, got ${cap}`);
+    this.#cap = cap;
     this.#options = options;
     this.#slots = options.ports.map((port, index) => ({
       index,
@@ -74,7 +131,6 @@ export class MediaWorkerPool {
       worker: null,
       ready: Promise.resolve(),
       pending: new Map(),
-      rooms: new Set(),
       participants: 0,
       restarts: 0,
     }));
@@ -84,43 +140,79 @@ export class MediaWorkerPool {
     running.add(this);
     for (const slot of this.#slots) this.#spawn(slot);
     await Promise.all(this.#slots.map((s) => s.ready));
+    for (let i = 0; i < this.#slots.length; i++)
+      for (let j = i + 1; j < this.#slots.length; j++) this.#connect(this.#slots[i]!, this.#slots[j]!);
   }
 
   get workerCount(): number {
     return this.#slots.length;
   }
 
-  /** Runs an operation on the worker hosting `roomId` (placing the room first if new). */
+  /**
+   * Runs an operation of participant `args.participantId` on its home worker: `join` and
+   * `subscribe` place a participant that has none; a `subscribe` to a publisher homed on another
+   * worker carries that publisher's description (the relay starts from it).
+   */
   async request(roomId: RoomId, op: WorkerOperation, args: unknown): Promise<unknown> {
-    const slot = this.#slotFor(roomId);
-    await slot.ready;
-    return this.#send(slot, (id) => ({ type: 'request', id, op, args }));
+    if (this.#stopped) throw new SfuError('unavailable', 'media workers stopped');
+    const participantId = (args as { participantId?: ParticipantId } | null)?.participantId;
+    const placing = op === 'join' || op === 'subscribe';
+    const home = participantId === undefined ? undefined : this.#homes.get(roomId)?.get(participantId);
+    const slot =
+      home ??
+      (placing && participantId !== undefined ? this.#place(roomId, participantId) : this.#anySlot(roomId));
+    try {
+      await slot.ready;
+      let sent = args;
+      if (op === 'subscribe') {
+        const targetId = (args as { targetId?: ParticipantId }).targetId;
+        const target = targetId === undefined ? undefined : this.#homes.get(roomId)?.get(targetId);
+        if (target && target !== slot) {
+          await target.ready;
+          const publisher = await this.#send(target, (id) => ({
+            type: 'request',
+            id,
+            op: 'exportPublisher',
+            args: { roomId, participantId: targetId },
+          }));
+          sent = { ...(args as object), remote: { fromWorker: target.index, publisher } };
+        }
+      }
+      const result = await this.#send(slot, (id) => ({ type: 'request', id, op, args: sent }));
+      if (participantId !== undefined && this.#homes.get(roomId)?.get(participantId) === slot)
+        this.#confirmed.add(`${roomId}/${participantId}`);
+      return result;
+    } catch (err) {
+      // A participant placed by a request that failed has no media here: forget the placement.
+      if (!home && placing && participantId !== undefined && op === 'join')
+        this.participantLeft(roomId, participantId);
+      throw err;
+    }
   }
 
-  /** Tracks membership so that a worker crash can name who was lost. */
+  /** Kept for callers that confirm a join; placement already happened in request(). */
   participantJoined(roomId: RoomId, participantId: ParticipantId): void {
-    let set = this.#roomParticipants.get(roomId);
-    if (!set) {
-      set = new Set();
-      this.#roomParticipants.set(roomId, set);
-    }
-    if (!set.has(participantId)) {
-      set.add(participantId);
-      const slot = this.#roomSlot.get(roomId);
-      if (slot) slot.participants++;
-    }
+    if (!this.#homes.get(roomId)?.has(participantId)) this.#place(roomId, participantId);
+    this.#confirmed.add(`${roomId}/${participantId}`);
   }
 
   participantLeft(roomId: RoomId, participantId: ParticipantId): void {
-    const set = this.#roomParticipants.get(roomId);
-    if (!set?.delete(participantId)) return;
-    const slot = this.#roomSlot.get(roomId);
-    if (slot) slot.participants--;
-    if (set.size === 0) {
-      this.#roomParticipants.delete(roomId);
-      slot?.rooms.delete(roomId);
-      this.#roomSlot.delete(roomId);
+    const homes = this.#homes.get(roomId);
+    const slot = homes?.get(participantId);
+    if (!homes || !slot) return;
+    homes.delete(participantId);
+    this.#confirmed.delete(`${roomId}/${participantId}`);
+    slot.participants--;
+    if (![...homes.values()].includes(slot)) this.#speakers.get(roomId)?.delete(slot.index);
+    if (homes.size === 0) {
+      this.#homes.delete(roomId);
+      this.#speakers.delete(roomId);
     }
+  }
+
+  /** The worker index a participant is homed on (undefined when it has none). */
+  homeOf(roomId: RoomId, participantId: ParticipantId): number | undefined {
+    return this.#homes.get(roomId)?.get(participantId)?.index;
   }
 
   async dump(): Promise<SfuDump> {
@@ -131,8 +223,32 @@ export class MediaWorkerPool {
       }),
     );
     const sum = (pick: (d: SfuDump) => number) => dumps.reduce((n, d) => n + pick(d), 0);
+    // A room spanning workers appears once, with its parts added up and its workers named.
+    const rooms = new Map<RoomId, SfuDump['rooms'][number]>();
+    dumps.forEach((d, index) => {
+      for (const part of d.rooms) {
+        const room = rooms.get(part.roomId);
+        if (!room) {
+          rooms.set(part.roomId, {
+            ...part,
+            participants: [...part.participants],
+            workers: [index],
+            relays: part.relays ?? 0,
+            remoteTracks: part.remoteTracks ?? 0,
+          });
+          continue;
+        }
+        room.participants = [...new Set([...room.participants, ...part.participants])];
+        room.publishers += part.publishers;
+        room.subscriptions += part.subscriptions;
+        room.downTracks += part.downTracks;
+        room.relays = (room.relays ?? 0) + (part.relays ?? 0);
+        room.remoteTracks = (room.remoteTracks ?? 0) + (part.remoteTracks ?? 0);
+        room.workers = [...(room.workers ?? []), index];
+      }
+    });
     return {
-      rooms: dumps.flatMap((d) => d.rooms),
+      rooms: [...rooms.values()],
       transports: sum((d) => d.transports),
       dropped: {
         malformed: sum((d) => d.dropped.malformed),
@@ -142,7 +258,7 @@ export class MediaWorkerPool {
     };
   }
 
-  /** Where each room lives and how loaded each worker is (for the admin view and tests). */
+  /** Where each room's participants live and how loaded each worker is (for the admin view and tests). */
   placement(): Array<{
     index: number;
     port: number;
@@ -153,7 +269,7 @@ export class MediaWorkerPool {
     return this.#slots.map((s) => ({
       index: s.index,
       port: s.port,
-      rooms: [...s.rooms],
+      rooms: this.#roomsOf(s),
       participants: s.participants,
       restarts: s.restarts,
     }));
@@ -192,18 +308,64 @@ export class MediaWorkerPool {
     );
   }
 
-  #slotFor(roomId: RoomId): Slot {
-    if (this.#stopped) throw new SfuError('unavailable', 'media workers stopped');
-    let slot = this.#roomSlot.get(roomId);
-    if (!slot) {
-      // New rooms go to the worker with the fewest participants (then the fewest rooms).
-      slot = [...this.#slots].sort(
-        (a, b) => a.participants - b.participants || a.rooms.size - b.rooms.size,
-      )[0]!;
-      slot.rooms.add(roomId);
-      this.#roomSlot.set(roomId, slot);
+  #roomsOf(slot: Slot): RoomId[] {
+    const rooms: RoomId[] = [];
+    for (const [roomId, homes] of this.#homes) if ([...homes.values()].includes(slot)) rooms.push(roomId);
+    return rooms;
+  }
+
+  /** Gives the participant a home worker (choosePlacement) and counts it there. */
+  #place(roomId: RoomId, participantId: ParticipantId): Slot {
+    let homes = this.#homes.get(roomId);
+    if (!homes) {
+      homes = new Map();
+      this.#homes.set(roomId, homes);
     }
+    const inRoom = new Map<Slot, number>();
+    for (const s of homes.values()) inRoom.set(s, (inRoom.get(s) ?? 0) + 1);
+    const roomCounts = new Map<Slot, number>();
+    for (const [, h] of this.#homes)
+      for (const s of new Set(h.values())) roomCounts.set(s, (roomCounts.get(s) ?? 0) + 1);
+    const index = choosePlacement(
+      this.#slots.map((s) => ({
+        index: s.index,
+        participants: s.participants,
+        rooms: roomCounts.get(s) ?? 0,
+        inRoom: inRoom.get(s) ?? 0,
+        up: s.worker !== null,
+      })),
+      this.#cap,
+    );
+    const slot = this.#slots[index]!;
+    homes.set(participantId, slot);
+    slot.participants++;
     return slot;
+  }
+
+  /** For an operation of someone without a home: a worker of the room (it answers not found), else the first. */
+  #anySlot(roomId: RoomId): Slot {
+    const homes = this.#homes.get(roomId);
+    return homes?.values().next().value ?? this.#slots[0]!;
+  }
+
+  /** A MessageChannel between two running workers: each gets one end (relays between them). */
+  #connect(a: Slot, b: Slot): void {
+    if (!a.worker || !b.worker) return;
+    const { port1, port2 } = new MessageChannel();
+    a.worker.postMessage({ type: 'peer', index: b.index, port: port1 } satisfies ControlToWorker, [port1]);
+    b.worker.postMessage({ type: 'peer', index: a.index, port: port2 } satisfies ControlToWorker, [port2]);
+  }
+
+  /** Active speakers of a room spanning workers: each worker knows its own publishers; merged here. */
+  #mergeSpeakers(slot: Slot, roomId: RoomId, speakers: ActiveSpeakerInfo[]): ActiveSpeakerInfo[] {
+    let byWorker = this.#speakers.get(roomId);
+    if (!byWorker) {
+      byWorker = new Map();
+      this.#speakers.set(roomId, byWorker);
+    }
+    byWorker.set(slot.index, speakers);
+    if (byWorker.size === 1) return speakers;
+    return [...byWorker.values()].flat().sort((a, b) => b.level - a.level);
   }
 
   #send(slot: Slot, build: (id: number) => ControlToWorker): Promise<unknown> {
@@ -274,7 +436,12 @@ export class MediaWorkerPool {
         return;
       }
       case 'event':
-        this.#options.onEvent(msg.roomId, msg.event);
+        if (msg.event.type === 'activeSpeakers')
+          this.#options.onEvent(msg.roomId, {
+            type: 'activeSpeakers',
+            speakers: this.#mergeSpeakers(slot, msg.roomId, msg.event.speakers),
+          });
+        else this.#options.onEvent(msg.roomId, msg.event);
         return;
       case 'load':
         return;
@@ -287,22 +454,32 @@ export class MediaWorkerPool {
     this.#failPending(slot, 'unavailable', 'media worker restarted');
     if (this.#stopped) return;
     this.#options.logger.error(
-      { worker: slot.index, code, rooms: slot.rooms.size },
+      { worker: slot.index, code, participants: slot.participants },
       'media worker died; restarting it',
     );
-    const rooms = [...slot.rooms];
-    slot.rooms.clear();
-    slot.participants = 0;
     slot.restarts++;
-    for (const roomId of rooms) {
-      this.#roomSlot.delete(roomId);
-      const lost = this.#roomParticipants.get(roomId) ?? new Set();
-      this.#roomParticipants.delete(roomId);
-      for (const participantId of lost) {
+    // The others drop what they relayed to or from it before anyone hears of the loss.
+    for (const other of this.#slots)
+      if (other !== slot)
+        other.worker?.postMessage({ type: 'peerDown', index: slot.index } satisfies ControlToWorker);
+    const homed: Array<[RoomId, ParticipantId, boolean]> = [];
+    for (const [roomId, homes] of this.#homes)
+      for (const [pid, s] of homes)
+        if (s === slot) homed.push([roomId, pid, this.#confirmed.has(`${roomId}/${pid}`)]);
+    for (const [roomId, participantId] of homed) this.participantLeft(roomId, participantId);
+    slot.participants = 0;
+    // Those whose request was still running hear it failed; the others are told they were lost.
+    for (const [roomId, participantId, confirmed] of homed)
+      if (confirmed)
         this.#options.onEvent(roomId, { type: 'participantLost', participantId, reason: 'worker_restarted' });
-      }
-    }
     this.#spawn(slot);
+    // Once it is back, it gets a channel to every running worker.
+    slot.ready.then(
+      () => {
+        for (const other of this.#slots) if (other !== slot) this.#connect(slot, other);
+      },
+      () => undefined,
+    );
   }
 
   #failPending(slot: Slot, code: SfuErrorCode, message: string): void {

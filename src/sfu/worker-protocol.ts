@@ -1,3 +1,4 @@
+import type { MessagePort } from 'node:worker_threads';
 import type { RoomId } from '../lib/ids.ts';
 import type { SfuApi, SfuDump, SfuEvent } from '../protocol/sfu-api.ts';
 
@@ -5,14 +6,23 @@ import type { SfuApi, SfuDump, SfuEvent } from '../protocol/sfu-api.ts';
  * Messages between the SFU's control side (main thread) and a media worker. Versioned: a worker
  * of another version is refused at start rather than misread.
  */
-export const WORKER_PROTOCOL_VERSION = 1;
+export const WORKER_PROTOCOL_VERSION = 2;
 
-/** The SfuApi operations a worker serves (everything but the event stream and dump). */
-export type WorkerOperation = Exclude<keyof SfuApi, 'events' | 'dump'>;
+/**
+ * The SfuApi operations a worker serves (everything but the event stream and dump), and
+ * `exportPublisher`: describe a publisher homed here to another worker whose subscriber wants it
+ * (a room spanning workers; the answer is a RelayedPublisher, media/relay.ts). `subscribe` then
+ * carries `remote: { fromWorker, publisher }` to the subscriber's worker.
+ */
+export type WorkerOperation = Exclude<keyof SfuApi, 'events' | 'dump'> | 'exportPublisher';
 
 export type ControlToWorker =
   | { type: 'request'; id: number; op: WorkerOperation; args: unknown }
   | { type: 'dump'; id: number }
+  /** The worker's end of a MessageChannel to worker `index` (packets and feedback between them). */
+  | { type: 'peer'; index: number; port: MessagePort }
+  /** Worker `index` died: drop what is relayed to or from it. */
+  | { type: 'peerDown'; index: number }
   | { type: 'stop' };
 
 export type WorkerToControl =

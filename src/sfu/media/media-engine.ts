@@ -1,9 +1,11 @@
+import type { MessagePort } from 'node:worker_threads';
 import type { Clock } from '../../lib/clock.ts';
 import { SfuError } from '../../lib/errors.ts';
 import type { ParticipantId, RoomId } from '../../lib/ids.ts';
 import type {
   JoinRequest,
   JoinResponse,
+  MediaState,
   MediaStateRequest,
   ParticipantRef,
   PublisherOfferRequest,
@@ -31,14 +33,53 @@ import { ActiveSpeakerMonitor } from './active-speaker-monitor.ts';
 import { ConnectionQualityMonitor } from './connection-quality-monitor.ts';
 import { DataChannelRelay } from './data-channels.ts';
 import { Publisher } from './publisher.ts';
+import {
+  describeTrack,
+  PeerLink,
+  type PeerMessage,
+  type RelayedPublisher,
+  type RelayedTrack,
+  RelaySink,
+  RemoteUpTrack,
+} from './relay.ts';
 import { Subscription } from './subscription.ts';
 import type { UpTrack } from './up-track.ts';
 import type { WorkerEngine } from './worker-host.ts';
+
+/** A publisher homed on another worker, seen here by subscribers homed here (relay.ts). */
+interface RemotePublisher {
+  participantId: ParticipantId;
+  fromWorker: number;
+  mediaState: MediaState;
+  tracks: Map<string, RemoteUpTrack>;
+}
+
+/** A publisher homed here, relayed to one other worker: one sink per track, the wishes made from there. */
+interface Export {
+  sinks: Map<UpTrack, RelaySink>;
+  /** `${relayId}/${subscriberId}` of the Dynacast wishes set from the other worker. */
+  wishes: Set<string>;
+}
+
+/** What a subscription forwards: a local Publisher or a RemotePublisher. */
+interface Source {
+  mediaState: MediaState;
+  tracks: ReadonlyMap<string, UpTrack>;
+}
+
+/** A subscribe request; `remote` when the target is homed on another worker (the pool adds it). */
+interface SubscribeArgs extends SubscribeRequest {
+  remote?: { fromWorker: number; publisher: RelayedPublisher } | undefined;
+}
 
 interface Room {
   publishers: Map<ParticipantId, Publisher>;
   /** key: `${subscriberId}>${targetId}` */
   subscriptions: Map<string, { subscription: Subscription; sdp: SubscriberSdpState }>;
+  /** Proxies of publishers homed on other workers that subscribers here forward. */
+  remotes: Map<ParticipantId, RemotePublisher>;
+  /** Publishers homed here that are relayed to other workers: publisher → worker index → export. */
+  exports: Map<ParticipantId, Map<number, Export>>;
   /** Active speakers and connection quality, reported as room events; closed with the room. */
   speakers: ActiveSpeakerMonitor;
   quality: ConnectionQualityMonitor;
@@ -56,6 +97,12 @@ export class MediaEngine implements WorkerEngine {
   readonly #rooms = new Map<RoomId, Room>();
   /** Data channels: track_quality both ways and the room data relay (data-channels.ts). */
   readonly #data = new DataChannelRelay();
+  /** Channels to the other workers of the pool, by worker index. */
+  readonly #links = new Map<number, PeerLink>();
+  /** Relay ids of local published tracks that were described to another worker. */
+  readonly #relayIds = new WeakMap<UpTrack, number>();
+  readonly #outgoing = new Map<number, { roomId: RoomId; publisherId: ParticipantId; up: UpTrack }>();
+  #nextRelayId = 1;
 
   constructor(options: {
     endpoint: UdpEndpoint;
@@ -74,7 +121,9 @@ export class MediaEngine implements WorkerEngine {
       case 'join':
         return this.join(args as JoinRequest);
       case 'subscribe':
-        return this.subscribe(args as SubscribeRequest);
+        return this.subscribe(args as SubscribeArgs);
+      case 'exportPublisher':
+        return this.exportPublisher(args as ParticipantRef);
       case 'setSubscriberAnswer':
         return this.setSubscriberAnswer(args as SubscriberAnswerRequest);
       case 'renegotiatePublisher':
@@ -129,11 +178,15 @@ export class MediaEngine implements WorkerEngine {
     return { sdp: answer.sdp, isRecording: false };
   }
 
-  subscribe(req: SubscribeRequest): SubscribeResponse {
+  subscribe(req: SubscribeArgs): SubscribeResponse {
     const room = this.#room(req.roomId);
-    const publisher = room.publishers.get(req.targetId);
-    if (!publisher)
+    const publisher: Source | undefined = req.remote
+      ? this.#remotePublisher(req.roomId, room, req.remote.fromWorker, req.remote.publisher)
+      : room.publishers.get(req.targetId);
+    if (!publisher) {
+      this.#dropRoomIfEmpty(req.roomId, room);
       throw new SfuError('not_found', `participant ${req.targetId} publishes nothing in room ${req.roomId}`);
+    }
     const key = `${req.participantId}>${req.targetId}`;
     room.subscriptions.get(key)?.subscription.close();
     const transport = this.#endpoint.createTransport();
@@ -146,7 +199,16 @@ export class MediaEngine implements WorkerEngine {
       isScreenShare: (trackId) =>
         publisher.mediaState.screenSharing && publisher.mediaState.screenTrackId === trackId,
     });
-    const tracks = [...publisher.tracks.values()].map((up) => this.#offerTrack(subscription, up));
+    let tracks: OfferedTrack[];
+    try {
+      tracks = [...publisher.tracks.values()].map((up) => this.#offerTrack(subscription, up));
+    } catch (err) {
+      subscription.close();
+      room.subscriptions.delete(key);
+      this.#releaseRemote(req.roomId, room, req.targetId);
+      this.#dropRoomIfEmpty(req.roomId, room);
+      throw err;
+    }
     const offer = createSubscriberOffer({ local: transport.localParameters, tracks, dataChannels: true });
     room.subscriptions.set(key, { subscription, sdp: offer.state });
     transport.onStateChange = (state, reason) => {
@@ -156,9 +218,50 @@ export class MediaEngine implements WorkerEngine {
       if (room.subscriptions.get(key)?.subscription !== subscription) return;
       subscription.close();
       room.subscriptions.delete(key);
+      this.#releaseRemote(req.roomId, room, req.targetId);
       this.#dropRoomIfEmpty(req.roomId, room);
     };
-    return { offer: offer.sdp, videoCodec: publisher.videoCodec };
+    return { offer: offer.sdp, videoCodec: videoCodecOf(publisher) };
+  }
+
+  /**
+   * A publisher homed here, described for another worker whose subscriber wants it. The relay
+   * itself starts when that worker says `want` on its channel.
+   */
+  exportPublisher(req: ParticipantRef): RelayedPublisher {
+    const publisher = this.#rooms.get(req.roomId)?.publishers.get(req.participantId);
+    if (!publisher)
+      throw new SfuError(
+        'not_found',
+        `participant ${req.participantId} publishes nothing in room ${req.roomId}`,
+      );
+    return {
+      participantId: publisher.participantId,
+      mediaState: { ...publisher.mediaState },
+      tracks: [...publisher.tracks.values()].map((up) =>
+        this.#describe(req.roomId, publisher.participantId, up),
+      ),
+    };
+  }
+
+  /** A channel to worker `index` (set up by the pool; replaces an older one). */
+  addPeer(index: number, port: MessagePort): void {
+    if (this.#links.has(index)) this.peerDown(index);
+    this.#links.set(index, new PeerLink(index, port, (msg) => this.#onPeerMessage(index, msg)));
+  }
+
+  /** Worker `index` died: proxies of its publishers go (with their subscriptions), relays to it stop. */
+  peerDown(index: number): void {
+    const link = this.#links.get(index);
+    this.#links.delete(index);
+    for (const [roomId, room] of [...this.#rooms]) {
+      for (const remote of [...room.remotes.values()])
+        if (remote.fromWorker === index) this.#dropRemote(roomId, room, remote, false);
+      for (const [publisherId, byWorker] of [...room.exports])
+        if (byWorker.has(index)) this.#unexport(roomId, room, publisherId, index);
+      this.#dropRoomIfEmpty(roomId, room);
+    }
+    link?.close();
   }
 
   setSubscriberAnswer(req: SubscriberAnswerRequest): void {
@@ -181,30 +284,48 @@ export class MediaEngine implements WorkerEngine {
     const answer = createPublisherAnswer(offer, publisher.transport.localParameters);
     const added = publisher.addTracks(answer.tracks);
     if (answer.dataChannels) this.#data.attachPublisher(room, publisher, answer.dataChannels);
-    if (added.length > 0) this.#renegotiateSubscribers(req.roomId, room, publisher, added);
+    if (added.length > 0) {
+      this.#renegotiateSubscribers(req.roomId, room, publisher.participantId, added);
+      this.#exportAdded(req.roomId, room, publisher.participantId, added);
+    }
     return { sdp: answer.sdp };
   }
 
   setMediaState(req: MediaStateRequest): void {
-    const publisher = this.#rooms.get(req.roomId)?.publishers.get(req.participantId);
-    if (publisher) Object.assign(publisher.mediaState, req.state);
+    const room = this.#rooms.get(req.roomId);
+    const publisher = room?.publishers.get(req.participantId);
+    if (!publisher) return;
+    Object.assign(publisher.mediaState, req.state);
+    for (const to of room!.exports.get(req.participantId)?.keys() ?? [])
+      this.#links
+        .get(to)
+        ?.post({ t: 'state', roomId: req.roomId, publisherId: req.participantId, state: { ...req.state } });
   }
 
   leave(req: ParticipantRef): void {
     const room = this.#rooms.get(req.roomId);
     if (!room) return;
     this.#closePublisher(req.roomId, room, req.participantId);
+    const targets = new Set<ParticipantId>();
     for (const [key, entry] of room.subscriptions) {
       if (entry.subscription.subscriberId === req.participantId) {
         entry.subscription.close();
         room.subscriptions.delete(key);
+        targets.add(entry.subscription.targetId);
       }
     }
+    for (const targetId of targets) this.#releaseRemote(req.roomId, room, targetId);
     this.#dropRoomIfEmpty(req.roomId, room);
   }
 
   #dropRoomIfEmpty(roomId: RoomId, room: Room): void {
-    if (room.publishers.size === 0 && room.subscriptions.size === 0 && this.#rooms.get(roomId) === room) {
+    if (
+      room.publishers.size === 0 &&
+      room.subscriptions.size === 0 &&
+      room.remotes.size === 0 &&
+      room.exports.size === 0 &&
+      this.#rooms.get(roomId) === room
+    ) {
       this.#rooms.delete(roomId);
       room.speakers.close();
       room.quality.close();
@@ -223,10 +344,20 @@ export class MediaEngine implements WorkerEngine {
         ],
         publishers: room.publishers.size,
         subscriptions: room.subscriptions.size,
-        downTracks: [...room.publishers.values()].reduce(
-          (n, p) => n + [...p.tracks.values()].reduce((m, up) => m + up.sinks.size, 0),
+        downTracks: [...room.publishers.values(), ...room.remotes.values()].reduce(
+          (n, p) =>
+            n +
+            [...p.tracks.values()].reduce(
+              (m, up) => m + [...up.sinks].filter((s) => !(s instanceof RelaySink)).length,
+              0,
+            ),
           0,
         ),
+        relays: [...room.exports.values()].reduce(
+          (n, byWorker) => n + [...byWorker.values()].reduce((m, e) => m + e.sinks.size, 0),
+          0,
+        ),
+        remoteTracks: [...room.remotes.values()].reduce((n, r) => n + r.tracks.size, 0),
       })),
       transports: this.#endpoint.transportCount,
       dropped: {
@@ -238,6 +369,7 @@ export class MediaEngine implements WorkerEngine {
   }
 
   async close(): Promise<void> {
+    for (const index of [...this.#links.keys()]) this.peerDown(index);
     for (const [roomId, room] of this.#rooms) {
       for (const id of [...room.publishers.keys()]) this.leave({ roomId, participantId: id });
       room.speakers.close();
@@ -255,6 +387,8 @@ export class MediaEngine implements WorkerEngine {
       room = {
         publishers,
         subscriptions,
+        remotes: new Map(),
+        exports: new Map(),
         speakers: new ActiveSpeakerMonitor({
           clock: this.#clock,
           publishers: () => publishers.values(),
@@ -278,6 +412,15 @@ export class MediaEngine implements WorkerEngine {
     const publisher = room.publishers.get(participantId);
     if (!publisher) return;
     room.publishers.delete(participantId);
+    // Other workers drop their proxies of it (and their subscriptions to it).
+    for (const to of [...(room.exports.get(participantId)?.keys() ?? [])]) {
+      this.#unexport(_roomId, room, participantId, to);
+      this.#links.get(to)?.post({ t: 'gone', roomId: _roomId, publisherId: participantId });
+    }
+    for (const up of publisher.tracks.values()) {
+      const relayId = this.#relayIds.get(up);
+      if (relayId !== undefined) this.#outgoing.delete(relayId);
+    }
     for (const [key, entry] of room.subscriptions) {
       if (entry.subscription.targetId === participantId) {
         entry.subscription.close();
@@ -333,9 +476,9 @@ export class MediaEngine implements WorkerEngine {
   }
 
   /** The publisher added tracks: every subscriber to it gets them in a new server offer. */
-  #renegotiateSubscribers(roomId: RoomId, room: Room, publisher: Publisher, added: UpTrack[]): void {
+  #renegotiateSubscribers(roomId: RoomId, room: Room, publisherId: ParticipantId, added: UpTrack[]): void {
     for (const entry of room.subscriptions.values()) {
-      if (entry.subscription.targetId !== publisher.participantId) continue;
+      if (entry.subscription.targetId !== publisherId) continue;
       const tracks = added.map((up) => this.#offerTrack(entry.subscription, up));
       const offer = createSubscriberOffer({
         local: entry.subscription.transport.localParameters,
@@ -346,11 +489,243 @@ export class MediaEngine implements WorkerEngine {
       this.#emit(roomId, {
         type: 'subscriberOffer',
         participantId: entry.subscription.subscriberId,
-        targetId: publisher.participantId,
+        targetId: publisherId,
         sdp: offer.sdp,
       });
     }
   }
+
+  /** Relay id of a local track (assigned on first description), registered for feedback. */
+  #describe(roomId: RoomId, publisherId: ParticipantId, up: UpTrack): RelayedTrack {
+    let relayId = this.#relayIds.get(up);
+    if (relayId === undefined) {
+      relayId = this.#nextRelayId++;
+      this.#relayIds.set(up, relayId);
+      this.#outgoing.set(relayId, { roomId, publisherId, up });
+    }
+    return describeTrack(relayId, up);
+  }
+
+  /** Tracks added to an exported publisher: relayed too, and announced to the other workers. */
+  #exportAdded(roomId: RoomId, room: Room, publisherId: ParticipantId, added: UpTrack[]): void {
+    for (const [to, exp] of room.exports.get(publisherId) ?? []) {
+      const link = this.#links.get(to);
+      if (!link) continue;
+      const tracks = added.map((up) => this.#describe(roomId, publisherId, up));
+      for (const up of added) this.#attachRelay(exp, up, link);
+      link.post({ t: 'tracks', roomId, publisherId, tracks });
+    }
+  }
+
+  #attachRelay(exp: Export, up: UpTrack, link: PeerLink): void {
+    if (exp.sinks.has(up)) return;
+    const sink = new RelaySink(this.#relayIds.get(up)!, link);
+    exp.sinks.set(up, sink);
+    up.sinks.add(sink);
+  }
+
+  /** Stops relaying a local publisher to worker `to`, and forgets the wishes made from there. */
+  #unexport(_roomId: RoomId, room: Room, publisherId: ParticipantId, to: number): void {
+    const byWorker = room.exports.get(publisherId);
+    const exp = byWorker?.get(to);
+    if (!byWorker || !exp) return;
+    for (const [up, sink] of exp.sinks) up.sinks.delete(sink);
+    for (const key of exp.wishes) {
+      const slash = key.indexOf('/');
+      this.#outgoing.get(Number(key.slice(0, slash)))?.up.removeSubscriberWish(key.slice(slash + 1));
+    }
+    byWorker.delete(to);
+    if (byWorker.size === 0) room.exports.delete(publisherId);
+  }
+
+  /**
+   * The proxy of a publisher homed on worker `fromWorker` (created, or completed with tracks it
+   * did not have). A proxy of an older instance of that publisher (it published again) is dropped
+   * with its subscriptions first.
+   */
+  #remotePublisher(
+    roomId: RoomId,
+    room: Room,
+    fromWorker: number,
+    description: RelayedPublisher,
+  ): RemotePublisher {
+    const link = this.#links.get(fromWorker);
+    if (!link) throw new SfuError('unavailable', `no channel to media worker ${fromWorker}`);
+    const relayIds = new Set(description.tracks.map((t) => t.relayId));
+    let remote = room.remotes.get(description.participantId);
+    if (
+      remote &&
+      (remote.fromWorker !== fromWorker || [...remote.tracks.values()].some((t) => !relayIds.has(t.relayId)))
+    ) {
+      this.#dropRemote(roomId, room, remote, true);
+      remote = undefined;
+    }
+    if (!remote) {
+      remote = {
+        participantId: description.participantId,
+        fromWorker,
+        mediaState: { ...description.mediaState },
+        tracks: new Map(),
+      };
+      room.remotes.set(remote.participantId, remote);
+      this.#addRemoteTracks(remote, link, description.tracks);
+      link.post({
+        t: 'want',
+        roomId,
+        publisherId: remote.participantId,
+        relayIds: [...relayIds],
+      });
+    } else {
+      Object.assign(remote.mediaState, description.mediaState);
+      this.#addRemoteTracks(remote, link, description.tracks);
+    }
+    return remote;
+  }
+
+  #addRemoteTracks(remote: RemotePublisher, link: PeerLink, tracks: RelayedTrack[]): RemoteUpTrack[] {
+    const added: RemoteUpTrack[] = [];
+    for (const track of tracks) {
+      if (remote.tracks.has(track.mid)) continue;
+      const up = new RemoteUpTrack({
+        track,
+        fromWorker: remote.fromWorker,
+        clock: this.#clock,
+        feedback: {
+          keyframe: (relayId, ssrc) => link.post({ t: 'keyframe', relayId, ssrc }),
+          wish: (relayId, subscriberId, spatial) => link.post({ t: 'wish', relayId, subscriberId, spatial }),
+        },
+      });
+      remote.tracks.set(track.mid, up);
+      link.incoming.set(track.relayId, up);
+      added.push(up);
+    }
+    return added;
+  }
+
+  /** Drops a proxy and every subscription to it; `notify`: tell its worker to stop relaying. */
+  #dropRemote(roomId: RoomId, room: Room, remote: RemotePublisher, notify: boolean): void {
+    if (room.remotes.get(remote.participantId) !== remote) return;
+    for (const [key, entry] of room.subscriptions) {
+      if (entry.subscription.targetId === remote.participantId) {
+        entry.subscription.close();
+        room.subscriptions.delete(key);
+      }
+    }
+    room.remotes.delete(remote.participantId);
+    const link = this.#links.get(remote.fromWorker);
+    for (const up of remote.tracks.values()) {
+      if (link?.incoming.get(up.relayId) === up) link.incoming.delete(up.relayId);
+      up.close();
+    }
+    remote.tracks.clear();
+    if (notify) link?.post({ t: 'unwant', roomId, publisherId: remote.participantId });
+  }
+
+  /** A proxy nobody here subscribes to any more is dropped, and its relay stopped. */
+  #releaseRemote(roomId: RoomId, room: Room, targetId: ParticipantId): void {
+    const remote = room.remotes.get(targetId);
+    if (!remote) return;
+    for (const entry of room.subscriptions.values()) if (entry.subscription.targetId === targetId) return;
+    this.#dropRemote(roomId, room, remote, true);
+  }
+
+  #onPeerMessage(from: number, msg: Exclude<PeerMessage, { t: 'rtp' }>): void {
+    switch (msg.t) {
+      case 'want': {
+        const room = this.#rooms.get(msg.roomId);
+        const publisher = room?.publishers.get(msg.publisherId);
+        const link = this.#links.get(from);
+        if (!link) return;
+        const current = new Set([...(publisher?.tracks.values() ?? [])].map((up) => this.#relayIds.get(up)));
+        if (!room || !publisher || msg.relayIds.some((id) => !current.has(id))) {
+          // It left or published again since it was described: the other side drops its proxy.
+          link.post({ t: 'gone', roomId: msg.roomId, publisherId: msg.publisherId });
+          return;
+        }
+        let byWorker = room.exports.get(msg.publisherId);
+        if (!byWorker) {
+          byWorker = new Map();
+          room.exports.set(msg.publisherId, byWorker);
+        }
+        let exp = byWorker.get(from);
+        if (!exp) {
+          exp = { sinks: new Map(), wishes: new Set() };
+          byWorker.set(from, exp);
+        }
+        const known = new Set(msg.relayIds);
+        const fresh: RelayedTrack[] = [];
+        for (const up of publisher.tracks.values()) {
+          const track = this.#describe(msg.roomId, msg.publisherId, up);
+          this.#attachRelay(exp, up, link);
+          if (!known.has(track.relayId)) fresh.push(track);
+        }
+        if (fresh.length > 0)
+          link.post({ t: 'tracks', roomId: msg.roomId, publisherId: msg.publisherId, tracks: fresh });
+        return;
+      }
+      case 'unwant': {
+        const room = this.#rooms.get(msg.roomId);
+        if (!room) return;
+        this.#unexport(msg.roomId, room, msg.publisherId, from);
+        this.#dropRoomIfEmpty(msg.roomId, room);
+        return;
+      }
+      case 'gone': {
+        const room = this.#rooms.get(msg.roomId);
+        const remote = room?.remotes.get(msg.publisherId);
+        if (!room || !remote || remote.fromWorker !== from) return;
+        this.#dropRemote(msg.roomId, room, remote, false);
+        this.#dropRoomIfEmpty(msg.roomId, room);
+        return;
+      }
+      case 'tracks': {
+        const room = this.#rooms.get(msg.roomId);
+        const remote = room?.remotes.get(msg.publisherId);
+        const link = this.#links.get(from);
+        if (!room || !remote || remote.fromWorker !== from || !link) return;
+        const added = this.#addRemoteTracks(remote, link, msg.tracks);
+        if (added.length > 0) this.#renegotiateSubscribers(msg.roomId, room, msg.publisherId, added);
+        return;
+      }
+      case 'state': {
+        const remote = this.#rooms.get(msg.roomId)?.remotes.get(msg.publisherId);
+        if (remote && remote.fromWorker === from) Object.assign(remote.mediaState, msg.state);
+        return;
+      }
+      case 'keyframe': {
+        const out = this.#outgoing.get(msg.relayId);
+        out?.up.requestKeyframe(msg.ssrc === 0 ? undefined : msg.ssrc);
+        return;
+      }
+      case 'wish': {
+        const out = this.#outgoing.get(msg.relayId);
+        const exp = out && this.#rooms.get(out.roomId)?.exports.get(out.publisherId)?.get(from);
+        if (!out || !exp) return;
+        const key = `${msg.relayId}/${msg.subscriberId}`;
+        if (msg.spatial === null) {
+          out.up.removeSubscriberWish(msg.subscriberId);
+          exp.wishes.delete(key);
+        } else {
+          out.up.setSubscriberWish(msg.subscriberId, msg.spatial);
+          exp.wishes.add(key);
+        }
+        return;
+      }
+      case 'sr': {
+        this.#links
+          .get(from)
+          ?.incoming.get(msg.relayId)
+          ?.onSenderReport(msg.ssrc, msg.ntpMs, msg.rtpTimestamp);
+        return;
+      }
+    }
+  }
+}
+
+/** Mime type of the source's video track, for `room.answer_subscriber.videoCodec`. */
+function videoCodecOf(source: Source): string {
+  for (const t of source.tracks.values()) if (t.kind === 'video') return t.codec.mimeType;
+  return '';
 }
 
 function randomSsrc(): number {

@@ -58,6 +58,8 @@ export interface TrackSink {
   layerAdded?(ssrc: number, index: number): void;
   /** Dynacast asked the publisher to stop these spatial layers (false) or send them (true). */
   layersActive?(active: readonly boolean[]): void;
+  /** The publisher's sender report for a layer (a relay to another worker passes it on). */
+  senderReport?(ssrc: number, ntpMs: number, rtpTimestamp: number): void;
 }
 
 interface Layer {
@@ -259,6 +261,11 @@ export class UpTrack {
     return best?.ssrc ?? this.bestLayerSsrc;
   }
 
+  /** The simulcast rids, low → high (empty without simulcast). */
+  get rids(): readonly string[] {
+    return this.#rids;
+  }
+
   get layerCount(): number {
     return this.#layers.size;
   }
@@ -372,7 +379,9 @@ export class UpTrack {
 
   onSenderReport(ssrc: number, ntpMs: number, rtpTimestamp: number): void {
     const layer = this.#layers.get(ssrc);
-    if (layer) layer.lastSenderReport = { ntpMs, rtpTimestamp };
+    if (!layer) return;
+    layer.lastSenderReport = { ntpMs, rtpTimestamp };
+    for (const sink of this.sinks) sink.senderReport?.(ssrc, ntpMs, rtpTimestamp);
   }
 
   senderReport(ssrc: number): { ntpMs: number; rtpTimestamp: number } | undefined {

@@ -1,4 +1,4 @@
-import { parentPort, workerData } from 'node:worker_threads';
+import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import { isSfuError } from '../../lib/errors.ts';
 import type { RoomId } from '../../lib/ids.ts';
 import type { SfuDump, SfuEvent } from '../../protocol/sfu-api.ts';
@@ -15,6 +15,9 @@ export interface WorkerEngine {
   run(op: WorkerOperation, args: unknown): Promise<unknown>;
   dump(): SfuDump;
   close(): Promise<void>;
+  /** A channel to another worker of the pool (rooms spanning workers); engines without relays ignore it. */
+  addPeer?(index: number, port: MessagePort): void;
+  peerDown?(index: number): void;
 }
 
 export type WorkerEngineFactory = (
@@ -42,6 +45,13 @@ export async function serveWorker(createEngine: WorkerEngineFactory): Promise<vo
         return;
       case 'dump':
         post({ type: 'dump', id: msg.id, dump: engine.dump() });
+        return;
+      case 'peer':
+        if (engine.addPeer) engine.addPeer(msg.index, msg.port);
+        else msg.port.close();
+        return;
+      case 'peerDown':
+        engine.peerDown?.(msg.index);
         return;
       case 'stop':
         engine.close().finally(() => port.close());
