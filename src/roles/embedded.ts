@@ -8,7 +8,7 @@ import { Metrics } from '../lib/metrics.ts';
 import type { RoomBroadcaster } from '../protocol/room-broadcaster.ts';
 import type { SfuApi } from '../protocol/sfu-api.ts';
 import { createSfu, unavailableSfu } from '../sfu/index.ts';
-import { createSignalling } from '../signalling/index.ts';
+import { createSignalling, type SignallingOptions } from '../signalling/index.ts';
 import { openStore } from '../store/index.ts';
 
 export interface RunningServer {
@@ -30,10 +30,6 @@ export async function startEmbedded(
   options: { defaultMetrics?: boolean } = {},
 ): Promise<RunningServer> {
   const nodeId = config.cluster.nodeId ?? `embedded-${hostname()}`;
-  const store = await openStore({ url: config.database.url, sqlitePath: config.database.sqlitePath });
-  // Participants published through this node before a restart have no connection any more.
-  await store.participants.deleteByNode(nodeId);
-  const metrics = new Metrics({ defaultMetrics: options.defaultMetrics ?? true });
   const media = config.media.enabled
     ? await createSfu({
         workers: config.media.workers,
@@ -44,9 +40,48 @@ export async function startEmbedded(
         logLevel: config.log.level,
         logger: logger.child({ component: 'sfu' }),
         iceConsentTimeoutMs: config.media.iceConsentTimeoutMs,
+        roomParticipantsPerWorker: config.media.roomParticipantsPerWorker,
       })
     : undefined;
-  const sfu = media?.sfu ?? unavailableSfu();
+  try {
+    return await startSignallingServer(config, logger, {
+      sfu: media?.sfu ?? unavailableSfu(),
+      nodeId,
+      defaultMetrics: options.defaultMetrics,
+      onClose: () => media?.stop(),
+    });
+  } catch (err) {
+    await media?.stop();
+    throw err;
+  }
+}
+
+export interface SignallingServerOptions {
+  /** Where media operations go: the in-process SFU, or the dispatcher of a cluster. */
+  sfu: SfuApi;
+  nodeId: string;
+  defaultMetrics?: boolean;
+  /** socket.io adapter sharing rooms between signalling instances (cluster mode). */
+  adapter?: SignallingOptions['adapter'];
+  readinessChecks?: Array<{ name: string; check: () => Promise<void> }>;
+  /** Runs after signalling and HTTP closed (stops what the role started). */
+  onClose?: () => Promise<void> | void;
+}
+
+/**
+ * REST API, docs, demo page and socket.io signalling on one HTTP server, with the store; media
+ * through the SfuApi it is given. Shared by `bbmeet start` and `bbmeet signalling`.
+ */
+export async function startSignallingServer(
+  config: Config,
+  logger: Logger,
+  options: SignallingServerOptions,
+): Promise<RunningServer> {
+  const { nodeId, sfu } = options;
+  const store = await openStore({ url: config.database.url, sqlitePath: config.database.sqlitePath });
+  // Participants published through this node before a restart have no connection any more.
+  await store.participants.deleteByNode(nodeId);
+  const metrics = new Metrics({ defaultMetrics: options.defaultMetrics ?? true });
   let broadcaster: RoomBroadcaster = { toRoom: () => undefined };
   const deps = {
     store,
@@ -65,7 +100,7 @@ export async function startEmbedded(
     rateLimitPerSecond: config.http.rateLimitPerSecond,
     bodyLimitBytes: config.http.bodyLimitBytes,
     trustProxy: config.http.trustProxy,
-    readinessChecks: [{ name: 'database', check: () => store.ping() }],
+    readinessChecks: [{ name: 'database', check: () => store.ping() }, ...(options.readinessChecks ?? [])],
   });
   registerDocs(app, routes);
   registerWebApp(app);
@@ -77,6 +112,7 @@ export async function startEmbedded(
     nodeId,
     corsOrigins: config.http.corsOrigins,
     ...config.signalling,
+    adapter: options.adapter,
     metrics,
     logger: logger.child({ component: 'signalling' }),
   });
@@ -95,7 +131,7 @@ export async function startEmbedded(
       closed ??= (async () => {
         await signalling.close();
         await app.close();
-        await media?.stop();
+        await options.onClose?.();
         await store.close();
       })();
       return closed;

@@ -2,10 +2,10 @@ import type { Server } from 'socket.io';
 import { SfuError } from '../lib/errors.ts';
 import { type ParticipantId, type RoomId, UserId } from '../lib/ids.ts';
 import type { Logger } from '../lib/logger.ts';
-import type { SfuApi, SfuEvent } from '../protocol/sfu-api.ts';
+import { defaultMediaState, type SfuApi, type SfuEvent } from '../protocol/sfu-api.ts';
 import { type Participant, ParticipantStatus, RoomStatus, type Store } from '../store/types.ts';
 import { participantJson } from '../store/wire.ts';
-import type { ParticipantDirectory, ParticipantEntry } from './participant-directory.ts';
+import { ConnectionType, type ParticipantDirectory, type ParticipantEntry } from './participant-directory.ts';
 import type { Session } from './session.ts';
 
 export interface SignallingDeps {
@@ -83,6 +83,28 @@ export class SignallingContext {
     if (!room || room.status !== RoomStatus.Active)
       throw new SfuError('invalid_state', `room ${roomId} is not active`);
     return row;
+  }
+
+  /**
+   * A participant connected through another signalling instance of the cluster (not in this
+   * instance's directory): an SFU publisher once its row records a node. Its media state is not
+   * shared between instances, so the defaults stand in until its next toggle is broadcast.
+   */
+  async remotePublisher(roomId: RoomId, participantId: ParticipantId): Promise<ParticipantEntry | undefined> {
+    const id = Number(participantId);
+    if (!Number.isSafeInteger(id)) return undefined;
+    const row = await this.store.participants.findById(id);
+    if (!row || String(row.roomId) !== roomId || row.status !== ParticipantStatus.Active || !row.nodeId)
+      return undefined;
+    return {
+      participantId,
+      roomId,
+      userId: UserId(row.userId),
+      socketId: '',
+      connectionType: ConnectionType.SFU,
+      mediaState: defaultMediaState(),
+      p2pOffer: null,
+    };
   }
 
   /** The session's participant entry; an error when the socket has not joined `roomId`. */
@@ -204,9 +226,12 @@ export class SignallingContext {
         speakers: event.speakers.map((s) => ({ participantId: s.participantId, level: s.level })),
       };
       this.#speakers.set(roomId, payload);
-      return this.broadcast(roomId, 'room.active_speakers', payload);
+      // Every signalling instance with sockets in the room pumps its events: each tells its own.
+      this.io.local.to(roomId).emit('room.active_speakers', payload);
+      return;
     }
     if (event.type === 'connectionQuality') {
+      // Only the instance holding the participant reports it, to the whole room (all instances).
       if (!this.directory.get(event.participantId)) return;
       const payload = { participantId: event.participantId, quality: event.quality, score: event.score };
       let qualities = this.#qualities.get(roomId);

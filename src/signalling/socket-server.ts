@@ -1,5 +1,5 @@
 import type { Server as HttpServer } from 'node:http';
-import { Server, type Socket } from 'socket.io';
+import { Server, type ServerOptions, type Socket } from 'socket.io';
 import msgpackParser from 'socket.io-msgpack-parser';
 import { z } from 'zod';
 import { isSfuError, type SfuErrorCode } from '../lib/errors.ts';
@@ -29,6 +29,11 @@ export interface SignallingOptions {
   eventsBurst: number;
   connectionsPerIp: number;
   reconnectGraceMs: number;
+  /**
+   * socket.io adapter shared by the signalling instances of a cluster (the Redis adapter), so that
+   * room broadcasts reach sockets on every instance. Default: in-memory (one process).
+   */
+  adapter?: ServerOptions['adapter'];
   metrics: Metrics;
   logger: Logger;
 }
@@ -50,6 +55,7 @@ export function createSignalling(options: SignallingOptions): Signalling {
     pingInterval: 5000,
     pingTimeout: 5000,
     maxHttpBufferSize: options.maxMessageBytes,
+    ...(options.adapter ? { adapter: options.adapter } : {}),
     cors: { origin: options.corsOrigins === '*' ? true : options.corsOrigins, credentials: true },
   });
   const directory = new ParticipantDirectory();

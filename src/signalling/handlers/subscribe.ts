@@ -15,7 +15,7 @@ export const subscribe = handler({
     if (self.participantId !== p.participantId) {
       throw new SfuError('permission_denied', 'participantId must be your own participant');
     }
-    const target = ctx.directory.get(p.targetId);
+    const target = ctx.directory.get(p.targetId) ?? (await ctx.remotePublisher(p.roomId, p.targetId));
     if (!target || target.roomId !== p.roomId) {
       throw new SfuError('not_found', `participant ${p.targetId} is not publishing in room ${p.roomId}`);
     }
