@@ -1,0 +1,105 @@
+// The orchestrator's side of a load generator process: start it with a config, ask for its
+// counters, stop it by its PID.
+import type { ChildProcess } from 'node:child_process';
+import type { FromLoad, LoadConfig, LoadStats } from './load-process.ts';
+import { forkLoad, stopChild } from './processes.ts';
+
+export class LoadHandle {
+  readonly child: ChildProcess;
+  readonly #waiters: Array<(msg: FromLoad) => void> = [];
+  #error: string | undefined;
+
+  private constructor(child: ChildProcess) {
+    this.child = child;
+    child.on('message', (msg: FromLoad) => {
+      if (msg.type === 'error') this.#error = msg.message;
+      for (const w of this.#waiters.splice(0)) w(msg);
+    });
+    child.on('exit', (code) => {
+      this.#error ??= `load process exited (${code})`;
+      for (const w of this.#waiters.splice(0)) w({ type: 'error', message: this.#error });
+    });
+  }
+
+  static async start(
+    config: LoadConfig,
+    cores: string,
+    timeoutMs: number,
+  ): Promise<{ load: LoadHandle; joinFailures: string[] }> {
+    const load = new LoadHandle(forkLoad(cores));
+    load.child.send({ type: 'start', config });
+    const reply = await load.#next(timeoutMs);
+    if (reply.type !== 'ready') {
+      await load.stop();
+      throw new Error(`load process: ${reply.type === 'error' ? reply.message : reply.type}`);
+    }
+    return { load, joinFailures: reply.joinFailures };
+  }
+
+  #next(timeoutMs: number): Promise<FromLoad> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(
+        () => resolve({ type: 'error', message: `no answer in ${timeoutMs} ms` }),
+        timeoutMs,
+      );
+      this.#waiters.push((msg) => {
+        clearTimeout(timer);
+        resolve(msg);
+      });
+    });
+  }
+
+  async stats(): Promise<LoadStats> {
+    if (this.#error) throw new Error(this.#error);
+    this.child.send({ type: 'stats' });
+    const reply = await this.#next(10_000);
+    if (reply.type !== 'stats')
+      throw new Error(`load process: ${reply.type === 'error' ? reply.message : reply.type}`);
+    return reply.stats;
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.connected) this.child.send({ type: 'stop' });
+    await stopChild(this.child, 3000);
+  }
+}
+
+/** Sums counters of several load processes (latency samples and join times concatenated). */
+export function sumStats(all: LoadStats[]): LoadStats {
+  const out: LoadStats = {
+    packetsSent: 0,
+    bytesSent: 0,
+    keyframeRequests: 0,
+    packetsReceived: 0,
+    bytesReceived: 0,
+    lost: 0,
+    expected: 0,
+    sampled: 0,
+    authFailures: 0,
+    sendErrors: 0,
+    latenciesUs: [],
+    firstRtpMs: [],
+    subscriptions: 0,
+    subscriptionsWithMedia: 0,
+  };
+  for (const s of all) {
+    for (const k of [
+      'packetsSent',
+      'bytesSent',
+      'keyframeRequests',
+      'packetsReceived',
+      'bytesReceived',
+      'lost',
+      'expected',
+      'sampled',
+      'authFailures',
+      'sendErrors',
+      'subscriptions',
+      'subscriptionsWithMedia',
+    ] as const)
+      out[k] += s[k];
+    for (const l of s.latenciesUs) out.latenciesUs.push(l);
+    for (const f of s.firstRtpMs) out.firstRtpMs.push(f);
+  }
+  return out;
+}

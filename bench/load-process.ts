@@ -1,0 +1,179 @@
+// A load generator process: runs the publishers and/or subscribers it is given (over IPC from
+// bench.ts), drives the publishers' send loop, and answers `stats` requests with its counters.
+// Kept out of the server's process so the server's CPU accounting holds the server's work only.
+import { generateDtlsCertificate } from '../src/transport/dtls/dtls-certificate.ts';
+import { LoadPublisher, LoadSubscriber } from './load-peer.ts';
+import { HttpSignal, type Signal, type WaterbusIdentity, WaterbusSignal } from './signal.ts';
+
+export type LoadMode = 'sfu' | 'werift' | 'raw';
+
+export interface LoadParticipant {
+  /** Waterbus participant (sfu mode), werift peer id, or raw room number as a string. */
+  id: string;
+  identity?: WaterbusIdentity;
+  publish?: { video: boolean; audio: boolean };
+  /** Participant ids (or werift peer ids, or raw rooms) to receive. */
+  subscribeTo: string[];
+}
+
+export interface LoadConfig {
+  mode: LoadMode;
+  participants: LoadParticipant[];
+  sampleEvery: number;
+  /** werift mode: its HTTP signalling. */
+  weriftUrl?: string;
+  /** raw mode: the forwarder. */
+  forwarder?: { ip: string; port: number };
+  /** Joins run this many at a time. */
+  concurrency: number;
+}
+
+export type ToLoad = { type: 'start'; config: LoadConfig } | { type: 'stats' } | { type: 'stop' };
+
+export interface LoadStats {
+  packetsSent: number;
+  bytesSent: number;
+  keyframeRequests: number;
+  packetsReceived: number;
+  bytesReceived: number;
+  lost: number;
+  expected: number;
+  sampled: number;
+  authFailures: number;
+  sendErrors: number;
+  /** Forwarding latency samples (µs) since the previous stats. */
+  latenciesUs: number[];
+  /** ms from subscribe to first RTP, per subscription that got one. */
+  firstRtpMs: number[];
+  subscriptions: number;
+  subscriptionsWithMedia: number;
+}
+
+export type FromLoad =
+  | { type: 'ready'; joinFailures: string[] }
+  | { type: 'stats'; stats: LoadStats }
+  | { type: 'error'; message: string };
+
+const send = (msg: FromLoad) => process.send?.(msg);
+const publishers: LoadPublisher[] = [];
+const subscribers: LoadSubscriber[] = [];
+const signals: Signal[] = [];
+let loop: NodeJS.Timeout | undefined;
+const LATENCY_SAMPLES_MAX = 50_000;
+
+async function inBatches<T>(items: T[], size: number, run: (item: T) => Promise<void>, failures: string[]) {
+  for (let i = 0; i < items.length; i += size) {
+    const results = await Promise.allSettled(items.slice(i, i + size).map(run));
+    for (const r of results)
+      if (r.status === 'rejected') failures.push(String(r.reason?.message ?? r.reason));
+  }
+}
+
+async function start(config: LoadConfig): Promise<void> {
+  const certificate = await generateDtlsCertificate();
+  const failures: string[] = [];
+  const signalOf = new Map<string, Signal>();
+  const signalFor = async (p: LoadParticipant): Promise<Signal> => {
+    let s = signalOf.get(p.id);
+    if (s) return s;
+    s =
+      config.mode === 'werift'
+        ? new HttpSignal(config.weriftUrl!, p.id)
+        : await WaterbusSignal.connect(p.identity!);
+    signalOf.set(p.id, s);
+    signals.push(s);
+    return s;
+  };
+  const withPublish = config.participants.filter((p) => p.publish);
+  await inBatches(
+    withPublish,
+    config.concurrency,
+    async (p) => {
+      const pub = new LoadPublisher({ certificate, video: p.publish!.video, audio: p.publish!.audio });
+      publishers.push(pub);
+      if (config.mode === 'raw') await pub.startRaw(config.forwarder!, Number(p.id));
+      else await pub.start(await signalFor(p));
+    },
+    failures,
+  );
+  const started = performance.now();
+  loop = setInterval(() => {
+    const now = performance.now();
+    for (const p of publishers) p.tick(now);
+  }, 5);
+  // Let the publishers' first frames (keyframes) reach the server before anyone subscribes.
+  if (publishers.length)
+    await new Promise((r) => setTimeout(r, Math.max(0, 300 - (performance.now() - started))));
+  const subscriptions = config.participants.flatMap((p) => p.subscribeTo.map((target) => ({ p, target })));
+  await inBatches(
+    subscriptions,
+    config.concurrency,
+    async ({ p, target }) => {
+      const sub = new LoadSubscriber({ certificate, sampleEvery: config.sampleEvery });
+      subscribers.push(sub);
+      if (config.mode === 'raw') await sub.subscribeRaw(config.forwarder!, Number(target));
+      else await sub.subscribe(await signalFor(p), target);
+    },
+    failures,
+  );
+  send({ type: 'ready', joinFailures: failures });
+}
+
+function stats(): LoadStats {
+  const s: LoadStats = {
+    packetsSent: 0,
+    bytesSent: 0,
+    keyframeRequests: 0,
+    packetsReceived: 0,
+    bytesReceived: 0,
+    lost: 0,
+    expected: 0,
+    sampled: 0,
+    authFailures: 0,
+    sendErrors: 0,
+    latenciesUs: [],
+    firstRtpMs: [],
+    subscriptions: subscribers.length,
+    subscriptionsWithMedia: 0,
+  };
+  for (const p of publishers) {
+    s.packetsSent += p.packetsSent;
+    s.bytesSent += p.bytesSent;
+    s.keyframeRequests += p.keyframeRequests;
+    s.sendErrors += p.link.sendErrors;
+  }
+  for (const sub of subscribers) {
+    const c = sub.counters();
+    s.packetsReceived += c.packets;
+    s.bytesReceived += c.bytes;
+    s.lost += c.lost;
+    s.expected += c.expected;
+    s.sampled += c.sampled;
+    s.authFailures += c.authFailures;
+    if (c.firstRtpMs >= 0) {
+      s.firstRtpMs.push(c.firstRtpMs);
+      s.subscriptionsWithMedia++;
+    }
+    for (const l of sub.takeLatencies())
+      if (s.latenciesUs.length < LATENCY_SAMPLES_MAX) s.latenciesUs.push(l);
+  }
+  return s;
+}
+
+function stop(): void {
+  clearInterval(loop);
+  for (const p of publishers) p.close();
+  for (const s of subscribers) s.close();
+  for (const s of signals) s.close();
+  setTimeout(() => process.exit(0), 200);
+}
+
+process.on('message', (msg: ToLoad) => {
+  if (msg.type === 'start')
+    start(msg.config).catch((err: unknown) =>
+      send({ type: 'error', message: String((err as Error)?.message ?? err) }),
+    );
+  else if (msg.type === 'stats') send({ type: 'stats', stats: stats() });
+  else if (msg.type === 'stop') stop();
+});
+process.on('disconnect', () => stop());

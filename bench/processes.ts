@@ -1,0 +1,228 @@
+// Child processes of the bench: the server under test (`bbmeet start`), the baselines and the load
+// generators, optionally pinned to a core with taskset; CPU and memory read from the OS
+// accounting of each process (/proc/<pid>/stat utime + stime, /proc/<pid>/status VmRSS).
+import { type ChildProcess, execFileSync, fork, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import dgram from 'node:dgram';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const CLOCK_TICKS = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+const hasTaskset = (() => {
+  try {
+    execFileSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+/** Cores for the server and for the load (the same when the machine has one core or no taskset). */
+export function corePlan(): { pinned: boolean; serverCores: string; loadCores: string; description: string } {
+  const cores = os.availableParallelism();
+  if (!hasTaskset || cores < 2)
+    return {
+      pinned: false,
+      serverCores: '',
+      loadCores: '',
+      description: 'not pinned (taskset missing or one core)',
+    };
+  const half = Math.max(1, Math.floor(cores / 2));
+  const serverCores = half === 1 ? '0' : `0-${half - 1}`;
+  const loadCores = half === cores - 1 ? String(half) : `${half}-${cores - 1}`;
+  return {
+    pinned: true,
+    serverCores,
+    loadCores,
+    description: `server on CPU ${serverCores}, load on CPU ${loadCores} (taskset)`,
+  };
+}
+
+/** Seconds of CPU (user + system, all threads) the process has used; undefined once it is gone. */
+export function cpuSeconds(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Resident memory in bytes, or undefined once the process is gone. */
+export function rssBytes(pid: number): number | undefined {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function freeTcpPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+export async function freeUdpPort(): Promise<number> {
+  const socket = dgram.createSocket('udp4');
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  const { port } = socket.address();
+  await new Promise<void>((resolve) => socket.close(() => resolve()));
+  return port;
+}
+
+/** Spawns `node <args>` (the project's Node), under taskset when `cores` is given. */
+function spawnNode(
+  args: string[],
+  options: { cores: string; env?: NodeJS.ProcessEnv; ipc?: boolean },
+): ChildProcess {
+  const stdio: Array<'ignore' | 'pipe' | 'inherit' | 'ipc'> = ['ignore', 'pipe', 'pipe'];
+  if (options.ipc) stdio.push('ipc');
+  if (options.cores)
+    return spawn('taskset', ['-c', options.cores, process.execPath, ...args], {
+      stdio,
+      env: options.env ?? process.env,
+      cwd: ROOT,
+    });
+  return spawn(process.execPath, args, { stdio, env: options.env ?? process.env, cwd: ROOT });
+}
+
+/** Stops a child by its PID and waits for it to exit (SIGKILL after `graceMs`). */
+export async function stopChild(child: ChildProcess, graceMs = 10_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+export interface ServerUnderTest {
+  pid: number;
+  baseUrl: string;
+  apiKey: string;
+  mediaPort: number;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/**
+ * `bbmeet start` as a child process on loopback with free ports, one media worker, limits raised
+ * for load (rate limits are per IP and every load peer is 127.0.0.1), its own data directory.
+ * `profileDir`: run with --cpu-prof into that directory.
+ */
+export async function startServer(options: {
+  cores: string;
+  profileDir?: string | undefined;
+}): Promise<ServerUnderTest> {
+  const httpPort = await freeTcpPort();
+  const mediaPort = await freeUdpPort();
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'bbmeet-bench-'));
+  const apiKey = randomBytes(12).toString('hex');
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    APP_PORT: String(httpPort),
+    APP_HOST: '127.0.0.1',
+    DATA_DIR: dataDir,
+    CLIENT_SECRET_KEY: apiKey,
+    AUTH_JWT_SECRET: randomBytes(24).toString('hex'),
+    AUTH_REFRESH_SECRET: randomBytes(24).toString('hex'),
+    LOG_LEVEL: 'warn',
+    LOG_FORMAT: 'json',
+    MEDIA_WORKERS: '1',
+    PORT_MIN_UDP: String(mediaPort),
+    PORT_MAX_UDP: String(mediaPort),
+    PUBLIC_IP: '127.0.0.1',
+    HTTP_RATE_LIMIT_PER_SECOND: '1000000',
+    SOCKET_CONNECTIONS_PER_IP: '100000',
+    SOCKET_EVENTS_PER_SECOND: '10000',
+    SOCKET_EVENTS_BURST: '100000',
+    GUEST_LOGIN_ENABLED: 'false',
+  };
+  const nodeArgs = options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`] : [];
+  const child = spawnNode([...nodeArgs, 'bin/bbmeet.mjs', 'start'], { cores: options.cores, env });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-4000);
+  });
+  child.stdout!.resume();
+  const baseUrl = `http://127.0.0.1:${httpPort}`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`server exited (${child.exitCode}): ${stderr}`);
+    try {
+      const res = await fetch(`${baseUrl}/healthz`);
+      if (res.ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      await stopChild(child);
+      throw new Error(`server did not become healthy: ${stderr}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    pid: child.pid!,
+    baseUrl,
+    apiKey,
+    mediaPort,
+    child,
+    async stop() {
+      await stopChild(child);
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A bench module run as a child (a baseline forwarder); resolves once it printed its first line. */
+export async function startHelper(
+  script: string,
+  options: { cores: string; args?: string[] },
+): Promise<{ child: ChildProcess; pid: number; firstLine: string }> {
+  const child = spawnNode([path.join(ROOT, 'bench', script), ...(options.args ?? [])], {
+    cores: options.cores,
+  });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-4000);
+  });
+  const firstLine = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const i = out.indexOf('\n');
+      if (i >= 0) resolve(out.slice(0, i).trim());
+    });
+    child.once('exit', (code) => reject(new Error(`${script} exited (${code}): ${stderr}`)));
+  });
+  return { child, pid: child.pid!, firstLine };
+}
+
+/** A load generator process (bench/load-process.ts) with an IPC channel. */
+export function forkLoad(cores: string): ChildProcess {
+  const script = path.join(ROOT, 'bench', 'load-process.ts');
+  if (cores)
+    return spawn('taskset', ['-c', cores, process.execPath, script], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      cwd: ROOT,
+    });
+  return fork(script, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], cwd: ROOT });
+}

@@ -1,0 +1,87 @@
+// Users, rooms and participants for a bench step, over the REST API as a Waterbus app makes them
+// (POST /auth, POST /rooms, POST /rooms/:id/join).
+import type { WaterbusIdentity } from './signal.ts';
+
+export interface ProvisionedRoom {
+  roomId: string;
+  /** One identity per participant, in the order asked for. */
+  participants: WaterbusIdentity[];
+}
+
+let userCounter = 0;
+
+async function rest<T>(
+  baseUrl: string,
+  apiKey: string,
+  method: string,
+  path: string,
+  token?: string,
+  body?: unknown,
+): Promise<{ status: number; body: T }> {
+  const headers: Record<string, string> = { 'x-api-key': apiKey, 'content-type': 'application/json' };
+  if (token) headers.authorization = `Bearer ${token}`;
+  const res = await fetch(`${baseUrl}/busapi/v3${path}`, {
+    method,
+    headers,
+    body: JSON.stringify(body ?? {}),
+  });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // not JSON: kept as text for the error message
+  }
+  return { status: res.status, body: parsed as T };
+}
+
+async function login(baseUrl: string, apiKey: string): Promise<{ id: number; token: string }> {
+  const n = ++userCounter;
+  const res = await rest<{ token: string; user: { id: number } }>(
+    baseUrl,
+    apiKey,
+    'POST',
+    '/auth',
+    undefined,
+    {
+      fullName: `bench ${n}`,
+      externalId: `bench-${process.pid}-${n}-${Date.now()}`,
+    },
+  );
+  if (res.status !== 201) throw new Error(`login failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return { id: res.body.user.id, token: res.body.token };
+}
+
+/** A room with `count` participants joined over REST (in parallel batches). */
+export async function provisionRoom(
+  baseUrl: string,
+  apiKey: string,
+  count: number,
+): Promise<ProvisionedRoom> {
+  const users: Array<{ id: number; token: string }> = [];
+  for (let i = 0; i < count; i += 20)
+    users.push(
+      ...(await Promise.all(Array.from({ length: Math.min(20, count - i) }, () => login(baseUrl, apiKey)))),
+    );
+  const room = await rest<{ id: number }>(baseUrl, apiKey, 'POST', '/rooms', users[0]!.token, {
+    title: 'bench',
+  });
+  if (room.status !== 201) throw new Error(`create room failed: ${room.status} ${JSON.stringify(room.body)}`);
+  const roomId = String(room.body.id);
+  const participants: WaterbusIdentity[] = [];
+  for (const user of users) {
+    const res = await rest<{ participants: Array<{ id: number; userId: number }> }>(
+      baseUrl,
+      apiKey,
+      'POST',
+      `/rooms/${roomId}/join`,
+      user.token,
+      {},
+    );
+    if (res.status !== 201) throw new Error(`join failed: ${res.status} ${JSON.stringify(res.body)}`);
+    const me = res.body.participants.find((p) => p.userId === user.id);
+    if (!me) throw new Error('join reply without the joining participant');
+    participants.push({ baseUrl, token: user.token, roomId, participantId: String(me.id) });
+  }
+  return { roomId, participants };
+}

@@ -1,0 +1,245 @@
+// One measured step: a system (the BBMEET server, the raw UDP forwarder or the werift forwarder)
+// under one load shape. Start the system, start the load (publishers first, then subscribers),
+// warm up, then read the system's CPU from the OS and the load's counters at both ends of a window.
+
+import { LoadHandle, sumStats } from './load-handle.ts';
+import type { LoadParticipant } from './load-process.ts';
+import { cpuSeconds, rssBytes, startHelper, startServer, stopChild } from './processes.ts';
+import { provisionRoom } from './provision.ts';
+import { percentile } from './stats.ts';
+
+export type System = 'bbmeet' | 'raw_udp' | 'werift';
+export type Scenario = 'fanout' | 'meeting' | 'audio';
+
+export interface StepOptions {
+  system: System;
+  scenario: Scenario;
+  /** fanout: total subscribers; meeting: participants; audio: listeners. */
+  size: number;
+  /** fanout: subscribers per publisher (0: one publisher to all). */
+  fanout: number;
+  /** audio: speakers. */
+  speakers: number;
+  warmupSeconds: number;
+  seconds: number;
+  sampleEvery: number;
+  serverCores: string;
+  loadCores: string;
+  profileDir?: string | undefined;
+  /** Called while the step runs (0..1 of the step, and what it is doing). */
+  progress: (fraction: number, what: string) => void;
+  /** bbmeet: runs while the load flows (e.g. Chromium viewers joining), before the window closes. */
+  during?:
+    | ((server: { baseUrl: string; apiKey: string; roomId: string; publisherId: string }) => Promise<void>)
+    | undefined;
+}
+
+export interface StepResult {
+  system: System;
+  scenario: Scenario;
+  size: number;
+  publishers: number;
+  subscriptions: number;
+  participants: number;
+  seconds: number;
+  in_pps: number;
+  out_pps: number;
+  out_mbps: number;
+  cpu_cores: number;
+  out_pps_per_core: number;
+  cpu_millicores_per_subscription: number;
+  loss: number;
+  latency_p50_ms: number | null;
+  latency_p99_ms: number | null;
+  latency_samples: number;
+  join_first_rtp_p50_ms: number | null;
+  join_first_rtp_p95_ms: number | null;
+  rss_idle_mb: number | null;
+  rss_loaded_mb: number | null;
+  rss_mb_per_participant: number | null;
+  join_failures: number;
+  auth_failures: number;
+  keyframe_requests: number;
+  subscriptions_with_media: number;
+}
+
+interface Plan {
+  publishers: LoadParticipant[];
+  subscribers: LoadParticipant[];
+  /** Everyone in one load process (the meeting: each participant publishes and subscribes). */
+  together: boolean;
+  participants: number;
+  firstRoom?: { roomId: string; publisherId: string };
+}
+
+function fanoutRooms(size: number, fanout: number): number[] {
+  const per = fanout > 0 ? fanout : size;
+  const rooms: number[] = [];
+  for (let left = size; left > 0; left -= per) rooms.push(Math.min(per, left));
+  return rooms;
+}
+
+async function plan(o: StepOptions, server?: { baseUrl: string; apiKey: string }): Promise<Plan> {
+  const publishers: LoadParticipant[] = [];
+  const subscribers: LoadParticipant[] = [];
+  if (o.scenario === 'fanout') {
+    const rooms = fanoutRooms(o.size, o.fanout);
+    let firstRoom: Plan['firstRoom'];
+    for (const [r, subs] of rooms.entries()) {
+      if (o.system === 'bbmeet') {
+        const room = await provisionRoom(server!.baseUrl, server!.apiKey, subs + 1);
+        const [pub, ...rest] = room.participants;
+        firstRoom ??= { roomId: room.roomId, publisherId: pub!.participantId };
+        publishers.push({
+          id: pub!.participantId,
+          identity: pub!,
+          publish: { video: true, audio: false },
+          subscribeTo: [],
+        });
+        for (const s of rest)
+          subscribers.push({ id: s.participantId, identity: s, subscribeTo: [pub!.participantId] });
+      } else {
+        const pubId = o.system === 'raw_udp' ? String(r) : `p${r}`;
+        publishers.push({ id: pubId, publish: { video: true, audio: false }, subscribeTo: [] });
+        for (let i = 0; i < subs; i++) subscribers.push({ id: `s${r}-${i}`, subscribeTo: [pubId] });
+      }
+    }
+    return { publishers, subscribers, together: false, participants: rooms.length + o.size, firstRoom };
+  }
+  if (o.system !== 'bbmeet') throw new Error(`the ${o.scenario} scenario runs on bbmeet only`);
+  if (o.scenario === 'meeting') {
+    const room = await provisionRoom(server!.baseUrl, server!.apiKey, o.size);
+    const ids = room.participants.map((p) => p.participantId);
+    for (const p of room.participants)
+      publishers.push({
+        id: p.participantId,
+        identity: p,
+        publish: { video: true, audio: true },
+        subscribeTo: ids.filter((id) => id !== p.participantId),
+      });
+    return { publishers, subscribers, together: true, participants: o.size };
+  }
+  const room = await provisionRoom(server!.baseUrl, server!.apiKey, o.speakers + o.size);
+  const speakers = room.participants.slice(0, o.speakers);
+  for (const p of speakers)
+    publishers.push({
+      id: p.participantId,
+      identity: p,
+      publish: { video: false, audio: true },
+      subscribeTo: [],
+    });
+  for (const p of room.participants.slice(o.speakers))
+    subscribers.push({ id: p.participantId, identity: p, subscribeTo: speakers.map((s) => s.participantId) });
+  return { publishers, subscribers, together: false, participants: o.speakers + o.size };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function runStep(o: StepOptions): Promise<StepResult> {
+  const label = `${o.system} ${o.scenario} ${o.size}`;
+  o.progress(0, `${label}: starting`);
+  let stopSystem: () => Promise<void>;
+  let pid: number;
+  let server: { baseUrl: string; apiKey: string } | undefined;
+  let forwarder: { ip: string; port: number } | undefined;
+  let weriftUrl: string | undefined;
+  if (o.system === 'bbmeet') {
+    const s = await startServer({ cores: o.serverCores, profileDir: o.profileDir });
+    server = s;
+    pid = s.pid;
+    stopSystem = () => s.stop();
+  } else {
+    const helper = await startHelper(o.system === 'raw_udp' ? 'raw-forwarder.ts' : 'werift-sfu.ts', {
+      cores: o.serverCores,
+    });
+    pid = helper.pid;
+    stopSystem = () => stopChild(helper.child);
+    if (o.system === 'raw_udp') forwarder = { ip: '127.0.0.1', port: Number(helper.firstLine) };
+    else weriftUrl = helper.firstLine;
+  }
+  const loads: LoadHandle[] = [];
+  try {
+    await sleep(500);
+    const rssIdle = rssBytes(pid);
+    o.progress(0.05, `${label}: joining`);
+    const p = await plan(o, server);
+    const mode = o.system === 'bbmeet' ? 'sfu' : o.system === 'werift' ? 'werift' : 'raw';
+    const common = { mode, sampleEvery: o.sampleEvery, weriftUrl, forwarder, concurrency: 8 } as const;
+    const joinTimeout = 60_000 + p.participants * 2000;
+    let joinFailures = 0;
+    const groups = p.together ? [p.publishers] : [p.publishers, p.subscribers];
+    for (const participants of groups) {
+      if (participants.length === 0) continue;
+      const { load, joinFailures: f } = await LoadHandle.start(
+        { ...common, participants },
+        o.loadCores,
+        joinTimeout,
+      );
+      loads.push(load);
+      joinFailures += f.length;
+      if (f.length) process.stderr.write(`\n${label}: ${f.length} joins failed, first: ${f[0]}\n`);
+    }
+    const warmupMs = o.warmupSeconds * 1000;
+    for (let t = 0; t < warmupMs; t += 250) {
+      o.progress(0.1 + (0.2 * t) / warmupMs, `${label}: warming up`);
+      await sleep(250);
+    }
+    const first = sumStats(await Promise.all(loads.map((l) => l.stats())));
+    const cpu0 = cpuSeconds(pid)!;
+    const t0 = performance.now();
+    const duringDone =
+      o.during && p.firstRoom && server ? o.during({ ...server, ...p.firstRoom }) : undefined;
+    const windowMs = o.seconds * 1000;
+    while (performance.now() - t0 < windowMs) {
+      o.progress(0.3 + (0.65 * (performance.now() - t0)) / windowMs, `${label}: measuring`);
+      await sleep(250);
+    }
+    const last = sumStats(await Promise.all(loads.map((l) => l.stats())));
+    const cpu1 = cpuSeconds(pid)!;
+    const seconds = (performance.now() - t0) / 1000;
+    const rssLoaded = rssBytes(pid);
+    if (duringDone) await duringDone;
+    const outPackets = last.packetsReceived - first.packetsReceived + (last.lost - first.lost);
+    const expected = last.expected - first.expected;
+    const cpuCores = (cpu1 - cpu0) / seconds;
+    const lat = last.latenciesUs;
+    const mb = (b: number | undefined) => (b === undefined ? null : b / 2 ** 20);
+    const subscriptions = last.subscriptions;
+    return {
+      system: o.system,
+      scenario: o.scenario,
+      size: o.size,
+      publishers: p.publishers.filter((x) => x.publish).length,
+      subscriptions,
+      participants: p.participants,
+      seconds,
+      in_pps: (last.packetsSent - first.packetsSent) / seconds,
+      out_pps: outPackets / seconds,
+      out_mbps: ((last.bytesReceived - first.bytesReceived) * 8) / seconds / 1e6,
+      cpu_cores: cpuCores,
+      out_pps_per_core: cpuCores > 0 ? outPackets / seconds / cpuCores : 0,
+      cpu_millicores_per_subscription: subscriptions > 0 ? (cpuCores * 1000) / subscriptions : 0,
+      loss: expected > 0 ? (last.lost - first.lost) / expected : 0,
+      latency_p50_ms: lat.length ? percentile(lat, 0.5) / 1000 : null,
+      latency_p99_ms: lat.length ? percentile(lat, 0.99) / 1000 : null,
+      latency_samples: lat.length,
+      join_first_rtp_p50_ms: last.firstRtpMs.length ? percentile(last.firstRtpMs, 0.5) : null,
+      join_first_rtp_p95_ms: last.firstRtpMs.length ? percentile(last.firstRtpMs, 0.95) : null,
+      rss_idle_mb: mb(rssIdle),
+      rss_loaded_mb: mb(rssLoaded),
+      rss_mb_per_participant:
+        rssIdle !== undefined && rssLoaded !== undefined
+          ? (rssLoaded - rssIdle) / 2 ** 20 / p.participants
+          : null,
+      join_failures: joinFailures,
+      auth_failures: last.authFailures,
+      keyframe_requests: last.keyframeRequests,
+      subscriptions_with_media: last.subscriptionsWithMedia,
+    };
+  } finally {
+    o.progress(0.97, `${label}: stopping`);
+    await Promise.all(loads.map((l) => l.stop()));
+    await stopSystem();
+    o.progress(1, `${label}: done`);
+  }
+}
