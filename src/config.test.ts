@@ -24,11 +24,38 @@ describe('config', () => {
       assert.equal(c.database.url, undefined);
       assert.equal(c.database.sqlitePath, path.join(dir, 'bbmeet.sqlite'));
       assert.ok(c.media.workers >= 1);
+      assert.equal(c.media.roomParticipantsPerWorker, 50);
       assert.equal(c.cluster.redisUrl, undefined);
       assert.equal(c.storage, undefined);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  it('MEDIA_ROOM_PARTICIPANTS_PER_WORKER: a positive number of participants, else a clear error', () => {
+    const secrets = {
+      CLIENT_SECRET_KEY: 'a-client-key',
+      AUTH_JWT_SECRET: 'a-jwt-secret-0123456789',
+      AUTH_REFRESH_SECRET: 'a-refresh-secret-0123456789',
+    };
+    const c = loadConfig({
+      env: { ...secrets, MEDIA_ROOM_PARTICIPANTS_PER_WORKER: '2' },
+      generateMissingSecrets: false,
+      isTty: false,
+    });
+    assert.equal(c.media.roomParticipantsPerWorker, 2);
+    for (const bad of ['0', '-3', 'many', '1.5'])
+      assert.throws(
+        () =>
+          loadConfig({
+            env: { ...secrets, MEDIA_ROOM_PARTICIPANTS_PER_WORKER: bad },
+            generateMissingSecrets: false,
+            isTty: false,
+          }),
+        (e: Error) =>
+          e instanceof ConfigError &&
+          e.problems.some((p) => p.startsWith('MEDIA_ROOM_PARTICIPANTS_PER_WORKER: ')),
+      );
   });
 
   it('missing secrets are generated once, kept in the data dir, and reused', async () => {

@@ -43,6 +43,12 @@ export const envSchema = z
     PORT_MIN_UDP: port.default(19200),
     PORT_MAX_UDP: port.default(19250),
     MEDIA_WORKERS: z.coerce.number().int().min(0).max(256).default(0),
+    MEDIA_ROOM_PARTICIPANTS_PER_WORKER: z.coerce
+      .number({ error: 'expected a number of participants (1-10000)' })
+      .int()
+      .min(1)
+      .max(10_000)
+      .default(50),
     MEDIA_ENABLED: bool.default(true),
     ICE_CONSENT_TIMEOUT_MS: z.coerce
       .number({ error: 'expected milliseconds (1000-600000)' })
@@ -121,6 +127,8 @@ export interface Config {
     workers: number;
     /** A transport whose peer sent no valid ICE check for this long is closed (RFC 7675: 30 s). */
     iceConsentTimeoutMs: number;
+    /** A room spans another media worker once each of its workers holds this many of its participants. */
+    roomParticipantsPerWorker: number;
   };
   cluster: {
     redisUrl: string | undefined;
@@ -233,6 +241,7 @@ export function loadConfig({ env, generateMissingSecrets, isTty }: LoadConfigOpt
       portMax: e.PORT_MAX_UDP,
       workers: e.MEDIA_WORKERS === 0 ? os.availableParallelism() : e.MEDIA_WORKERS,
       iceConsentTimeoutMs: e.ICE_CONSENT_TIMEOUT_MS,
+      roomParticipantsPerWorker: e.MEDIA_ROOM_PARTICIPANTS_PER_WORKER,
     },
     cluster: {
       redisUrl: e.REDIS_URL,

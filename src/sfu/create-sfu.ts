@@ -15,6 +15,8 @@ export interface SfuOptions {
   logger: Logger;
   /** ICE consent freshness timeout of every media transport (default 30 s, RFC 7675). */
   iceConsentTimeoutMs?: number;
+  /** A room spans another worker once each of its workers holds this many of its participants (default 50). */
+  roomParticipantsPerWorker?: number;
 }
 
 /**
@@ -35,6 +37,7 @@ export async function createSfu(
     logLevel: options.logLevel,
     logger: options.logger,
     iceConsentTimeoutMs: options.iceConsentTimeoutMs,
+    roomParticipantsPerWorker: options.roomParticipantsPerWorker,
     onEvent: (roomId, event) => dispatch(roomId, event),
   });
   const sfu = new Sfu(pool);
