@@ -4,7 +4,12 @@ import { ParticipantId, RoomId } from '../lib/ids.ts';
 import { silentLogger } from '../lib/logger.ts';
 import type { SfuEvent } from '../protocol/sfu-api.ts';
 import { defaultMediaState } from '../protocol/sfu-api.ts';
-import { MediaWorkerPool, runningMediaWorkerPools } from './media-worker-pool.ts';
+import {
+  choosePlacement,
+  MediaWorkerPool,
+  runningMediaWorkerPools,
+  type WorkerLoad,
+} from './media-worker-pool.ts';
 import { Sfu } from './sfu.ts';
 
 const WORKER = new URL('../../test/fakes/recording-worker.ts', import.meta.url);
@@ -176,5 +181,158 @@ describe('runningMediaWorkerPools()', () => {
     assert.ok(runningMediaWorkerPools().includes(pool));
     await pool.stop();
     assert.ok(!runningMediaWorkerPools().includes(pool));
+  });
+});
+
+describe('choosePlacement()', () => {
+  const w = (index: number, participants: number, rooms: number, inRoom: number, up = true): WorkerLoad => ({
+    index,
+    participants,
+    rooms,
+    inRoom,
+    up,
+  });
+
+  it('a new room goes to the least-loaded worker: fewest participants, then fewest rooms, then lowest index', () => {
+    assert.equal(choosePlacement([w(0, 5, 1, 0), w(1, 2, 3, 0), w(2, 4, 0, 0)], 50), 1);
+    assert.equal(choosePlacement([w(0, 2, 2, 0), w(1, 2, 1, 0)], 50), 1);
+    assert.equal(choosePlacement([w(0, 0, 0, 0), w(1, 0, 0, 0)], 50), 0);
+  });
+
+  it('a room stays on its workers while one holds fewer than the cap, even when another is idle', () => {
+    assert.equal(choosePlacement([w(0, 30, 3, 10), w(1, 0, 0, 0)], 50), 0);
+    // Of the room's workers with room left, the least loaded.
+    assert.equal(choosePlacement([w(0, 30, 3, 10), w(1, 20, 2, 5), w(2, 0, 0, 0)], 50), 1);
+    assert.equal(choosePlacement([w(0, 30, 3, 50), w(1, 20, 2, 5), w(2, 0, 0, 0)], 50), 1);
+  });
+
+  it('a room whose workers are full spans the least-loaded other worker', () => {
+    assert.equal(choosePlacement([w(0, 2, 1, 2), w(1, 9, 4, 0), w(2, 3, 1, 0)], 2), 2);
+    assert.equal(choosePlacement([w(0, 1, 1, 1), w(1, 0, 0, 0)], 1), 1);
+  });
+
+  it('when every worker holds the cap, the least loaded overall takes the participant', () => {
+    assert.equal(choosePlacement([w(0, 4, 1, 2), w(1, 3, 1, 2)], 2), 1);
+  });
+
+  it('a restarting worker gets nobody while another is up', () => {
+    assert.equal(choosePlacement([w(0, 0, 0, 0, false), w(1, 7, 2, 0)], 50), 1);
+    assert.equal(choosePlacement([w(0, 1, 1, 1, false), w(1, 7, 2, 0)], 50), 1);
+    assert.throws(() => choosePlacement([], 50), RangeError);
+  });
+});
+
+describe('MediaWorkerPool: a room spanning workers', () => {
+  let pool: MediaWorkerPool;
+  let sfu: Sfu;
+  const events: Array<{ roomId: string; event: SfuEvent }> = [];
+
+  before(async () => {
+    let dispatch: (roomId: RoomId, event: SfuEvent) => void = () => undefined;
+    pool = new MediaWorkerPool({
+      workerUrl: WORKER,
+      ports: [41020, 41021],
+      announcedIps: ['127.0.0.1'],
+      nodeId: 'node-test',
+      logLevel: 'silent',
+      logger: silentLogger(),
+      requestTimeoutMs: 1000,
+      roomParticipantsPerWorker: 2,
+      onEvent: (roomId, event) => {
+        events.push({ roomId, event });
+        dispatch(roomId, event);
+      },
+    });
+    sfu = new Sfu(pool);
+    dispatch = sfu.dispatchEvent;
+    await pool.start();
+  });
+  after(async () => {
+    await pool.stop();
+  });
+
+  it('refuses a cap below 1', () => {
+    assert.throws(
+      () =>
+        new MediaWorkerPool({
+          workerUrl: WORKER,
+          ports: [1],
+          announcedIps: [],
+          nodeId: 'n',
+          logLevel: 'silent',
+          logger: silentLogger(),
+          roomParticipantsPerWorker: 0,
+          onEvent: () => undefined,
+        }),
+      RangeError,
+    );
+  });
+
+  it('fills a worker up to the cap, then places the room’s next participants on the other', async () => {
+    const answers = [];
+    for (const id of ['1', '2', '3', '4']) answers.push((await sfu.join(join('S', id))).sdp);
+    assert.equal(answers[0], answers[1], 'the first two share a worker');
+    assert.notEqual(answers[1], answers[2], 'the third spans the other worker');
+    assert.equal(answers[2], answers[3]);
+    const placement = pool.placement();
+    assert.deepEqual(
+      placement.map((p) => p.rooms),
+      [[RoomId('S')], [RoomId('S')]],
+    );
+    assert.deepEqual(
+      placement.map((p) => p.participants),
+      [2, 2],
+    );
+    const home1 = pool.homeOf(RoomId('S'), ParticipantId('1'));
+    const home3 = pool.homeOf(RoomId('S'), ParticipantId('3'));
+    assert.notEqual(home1, home3);
+    const dump = await sfu.dump();
+    const room = dump.rooms.find((r) => r.roomId === 'S')!;
+    assert.deepEqual([...room.participants].sort(), ['1', '2', '3', '4'], 'one entry for the spanning room');
+    assert.deepEqual(room.workers, [0, 1]);
+  });
+
+  it('routes each participant’s operations to its home worker, subscribes across workers included', async () => {
+    // The recording worker answers {} to anything but join; what matters is that nothing fails and
+    // the subscribe to a publisher elsewhere does not re-place the subscriber.
+    await sfu.subscribe({
+      roomId: RoomId('S'),
+      participantId: ParticipantId('3'),
+      targetId: ParticipantId('1'),
+    });
+    assert.equal(pool.homeOf(RoomId('S'), ParticipantId('3')), pool.placement()[1]!.index);
+    // A participant seen first in a subscribe is placed too (receive-only participants).
+    await sfu.subscribe({
+      roomId: RoomId('S'),
+      participantId: ParticipantId('5'),
+      targetId: ParticipantId('1'),
+    });
+    assert.notEqual(pool.homeOf(RoomId('S'), ParticipantId('5')), undefined);
+  });
+
+  it('a crash of one worker reports only the participants homed on it; the room goes on on the other', async () => {
+    const home = pool.homeOf(RoomId('S'), ParticipantId('1'))!;
+    const homed = ['1', '2', '3', '4', '5'].filter(
+      (id) => pool.homeOf(RoomId('S'), ParticipantId(id)) === home,
+    );
+    events.length = 0;
+    await pool.terminateWorker(home);
+    const lost = events
+      .filter((e) => e.event.type === 'participantLost')
+      .map((e) => ('participantId' in e.event ? e.event.participantId : ''))
+      .sort();
+    assert.deepEqual(lost, homed.sort());
+    for (const id of homed) assert.equal(pool.homeOf(RoomId('S'), ParticipantId(id)), undefined);
+    const survivors = ['1', '2', '3', '4', '5'].filter((id) => !homed.includes(id));
+    for (const id of survivors) assert.notEqual(pool.homeOf(RoomId('S'), ParticipantId(id)), undefined);
+    const dump = await sfu.dump();
+    const room = dump.rooms.find((r) => r.roomId === 'S')!;
+    assert.deepEqual(room.workers, [1 - home]);
+    for (const id of survivors) await sfu.leave({ roomId: RoomId('S'), participantId: ParticipantId(id) });
+    assert.deepEqual((await sfu.dump()).rooms, []);
+    assert.deepEqual(
+      pool.placement().map((p) => p.participants),
+      [0, 0],
+    );
   });
 });
