@@ -43,6 +43,11 @@ export interface PublisherOptions {
   certificate: DtlsCertificate;
   video: boolean;
   audio: boolean;
+  /**
+   * Send the top simulcast layer only: the raw UDP baseline forwards everything it gets, so it
+   * gets what an SFU forwards to a subscriber wanting the top layer.
+   */
+  topLayerOnly?: boolean;
 }
 
 /** Lifecycle: `start(signal | rawAddress)` → `tick()` from the process's send loop → `close()`. */
@@ -80,7 +85,8 @@ export class LoadPublisher {
     }
     if (options.video) {
       const m = 'v';
-      for (const source of sources())
+      const layers = options.topLayerOnly ? sources().slice(-1) : sources();
+      for (const source of layers)
         this.#streams.push({
           ssrc: randomInt(1, 2 ** 31),
           mid: m,

@@ -89,7 +89,12 @@ async function start(config: LoadConfig): Promise<void> {
     withPublish,
     config.concurrency,
     async (p) => {
-      const pub = new LoadPublisher({ certificate, video: p.publish!.video, audio: p.publish!.audio });
+      const pub = new LoadPublisher({
+        certificate,
+        video: p.publish!.video,
+        audio: p.publish!.audio,
+        topLayerOnly: config.mode === 'raw',
+      });
       publishers.push(pub);
       if (config.mode === 'raw') await pub.startRaw(config.forwarder!, Number(p.id));
       else await pub.start(await signalFor(p));

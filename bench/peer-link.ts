@@ -12,6 +12,7 @@ import { SrtpSession } from '../src/transport/srtp/srtp-session.ts';
 import type { LocalIce, RemoteDescriptionInfo } from './sdp.ts';
 
 const CHECK_INTERVAL_MS = 50;
+const RECV_BUFFER_BYTES = 4 * 1024 * 1024;
 const CONNECT_TIMEOUT_MS = 15_000;
 /** Consent freshness (RFC 7675): the server closes a connection whose checks stop. */
 const CONSENT_INTERVAL_MS = 4000;
@@ -87,6 +88,8 @@ export class PeerLink {
 
   async bind(): Promise<number> {
     await new Promise<void>((resolve) => this.#socket.bind(0, '127.0.0.1', resolve));
+    // Room for bursts while the load process is busy elsewhere (the kernel caps it at rmem_max).
+    this.#socket.setRecvBufferSize(RECV_BUFFER_BYTES);
     return this.#socket.address().port;
   }
 
