@@ -1,0 +1,231 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import dgram from 'node:dgram';
+import { after, before, describe, it } from 'node:test';
+import { ParticipantId, RoomId } from '../../src/lib/ids.ts';
+import type { SfuDump } from '../../src/protocol/sfu-api.ts';
+import { type MediaWorkerPool, runningMediaWorkerPools } from '../../src/sfu/media-worker-pool.ts';
+import { waitForEmptySfu } from '../support/chromium-participant.ts';
+import { login, type RestCall, restClient, roomWithParticipants, type TestUser } from '../support/clients.ts';
+import { startTestServer, type TestServer } from '../support/server.ts';
+
+/**
+ * A room spanning two media workers (MEDIA_WORKERS=2, two participants per worker): four real
+ * libwebrtc peers (@roamhq/wrtc child processes) each publish VP8 + Opus and subscribe to the
+ * three others. Every subscriber decodes every publisher's video and receives its audio, whichever
+ * worker either is homed on; the dump shows the room on both workers with one relay per track and
+ * destination worker (not per subscriber); a peer leaving tears down its relays and proxies; after
+ * everyone leaves nothing is left.
+ */
+
+const PEER = new URL('../fakes/wrtc-room-peer.ts', import.meta.url).pathname;
+
+interface Received {
+  framesDecoded: number;
+  frameWidth: number;
+  videoPackets: number;
+  audioPackets: number;
+}
+
+interface Peer {
+  participantId: string;
+  child: ChildProcess;
+  published: boolean;
+  received: Record<string, Received>;
+  exited: Promise<void>;
+}
+
+function startPeer(args: string[], participantId: string): Peer {
+  const child = spawn(process.execPath, [PEER, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const peer: Peer = { participantId, child, published: false, received: {}, exited };
+  let buffered = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString();
+    const lines = buffered.split('\n');
+    buffered = lines.pop() ?? '';
+    for (const line of lines) {
+      if (!line.trim()) continue;
+      const msg = JSON.parse(line) as { published?: boolean; received?: Record<string, Received> };
+      if (msg.published) peer.published = true;
+      if (msg.received) peer.received = msg.received;
+    }
+  });
+  // libwebrtc logs on stderr; drained so the child never blocks on a full pipe.
+  child.stderr!.resume();
+  return peer;
+}
+
+async function until(check: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+async function dumpUntil(
+  server: TestServer,
+  check: (d: SfuDump) => boolean,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<SfuDump> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const dump = await server.sfu.dump();
+    if (check(dump)) return dump;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(dump)}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/** Two consecutive UDP ports that were free a moment ago. */
+async function freeUdpPortPair(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const first = dgram.createSocket('udp4');
+    await new Promise<void>((resolve) => first.bind(0, '127.0.0.1', resolve));
+    const port = first.address().port;
+    const second = dgram.createSocket('udp4');
+    const ok = await new Promise<boolean>((resolve) => {
+      second.once('error', () => resolve(false));
+      second.bind(port + 1, '127.0.0.1', () => resolve(true));
+    });
+    await new Promise<void>((resolve) => first.close(() => resolve()));
+    if (ok) await new Promise<void>((resolve) => second.close(() => resolve()));
+    else second.close();
+    if (ok && port + 1 <= 65_535) return port;
+  }
+  throw new Error('no two consecutive free UDP ports');
+}
+
+/** Relays the room should have: per publisher, its tracks × the other workers with a subscriber of it. */
+function expectedRelays(pool: MediaWorkerPool, roomId: string, pids: string[], tracks: number): number {
+  let n = 0;
+  for (const publisher of pids) {
+    const home = pool.homeOf(RoomId(roomId), ParticipantId(publisher));
+    const others = new Set(
+      pids.filter((p) => p !== publisher).map((p) => pool.homeOf(RoomId(roomId), ParticipantId(p))),
+    );
+    others.delete(home);
+    n += others.size * tracks;
+  }
+  return n;
+}
+
+describe('a room spanning two media workers', { timeout: 180_000 }, () => {
+  let server: TestServer;
+  let call: RestCall;
+  let users: TestUser[];
+  const peers: Peer[] = [];
+
+  before(async () => {
+    const port = await freeUdpPortPair();
+    server = await startTestServer(
+      {
+        MEDIA_WORKERS: '2',
+        PORT_MIN_UDP: String(port),
+        PORT_MAX_UDP: String(port + 1),
+        MEDIA_ROOM_PARTICIPANTS_PER_WORKER: '2',
+      },
+      { media: true },
+    );
+    call = restClient(server.baseUrl);
+    users = [];
+    for (const name of ['span-a', 'span-b', 'span-c', 'span-d']) users.push(await login(call, name, name));
+  });
+  after(async () => {
+    for (const peer of peers)
+      if (peer.child.exitCode === null && peer.child.signalCode === null) peer.child.kill('SIGKILL');
+    await Promise.all(peers.map((p) => p.exited));
+    await server?.close();
+  });
+
+  it('every subscriber decodes every publisher across workers; relays are per track and worker; nothing is left after everyone leaves', async () => {
+    const pools = runningMediaWorkerPools();
+    assert.equal(pools.length, 1, 'the test server’s pool');
+    const pool = pools[0]!;
+    assert.equal(pool.workerCount, 2);
+    const { roomId, pids } = await roomWithParticipants(call, users, 'Spanning');
+    pids.forEach((pid, i) => {
+      const targets = pids.filter((p) => p !== pid).join(',');
+      peers.push(startPeer([server.baseUrl, users[i]!.token, roomId, pid, targets, '120'], pid));
+    });
+
+    // Every subscriber decodes every publisher's video and receives its audio.
+    const allReceiving = (min: number) =>
+      peers.every((peer) =>
+        pids
+          .filter((p) => p !== peer.participantId)
+          .every((target) => {
+            const r = peer.received[target];
+            return r !== undefined && r.framesDecoded > min && r.audioPackets > min;
+          }),
+      );
+    await until(() => allReceiving(30), 'all 12 subscriptions decoding video and receiving audio', 60_000);
+
+    // The room spans both workers, two participants on each.
+    const homes = pids.map((p) => pool.homeOf(RoomId(roomId), ParticipantId(p)));
+    assert.deepEqual([...homes].sort(), [0, 0, 1, 1], 'two participants homed on each worker');
+    const dump = await server.sfu.dump();
+    const room = dump.rooms.find((r) => r.roomId === roomId)!;
+    assert.ok(room, 'the room is in the dump');
+    assert.deepEqual(room.workers, [0, 1], 'the room is on both workers');
+    assert.equal(room.publishers, 4);
+    assert.equal(room.subscriptions, 12);
+    assert.equal(room.downTracks, 24, 'one down track per subscriber and track');
+    // 4 publishers × 2 tracks × 1 other worker: one relay per track and destination worker,
+    // shared by the two subscribers there (16 cross-worker down tracks ride on 8 relays).
+    assert.equal(room.relays, 8);
+    assert.equal(room.remoteTracks, 8);
+    assert.equal(expectedRelays(pool, roomId, pids, 2), 8);
+
+    // Still flowing: every subscription's decoded frames keep rising.
+    const before = peers.map((peer) => ({ ...peer.received }));
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    peers.forEach((peer, i) => {
+      for (const target of pids.filter((p) => p !== peer.participantId)) {
+        assert.ok(
+          peer.received[target]!.framesDecoded > before[i]![target]!.framesDecoded,
+          `${peer.participantId} still decodes ${target}`,
+        );
+        assert.equal(peer.received[target]!.frameWidth, 320);
+      }
+    });
+
+    // One peer leaves: its relays out and the relays and proxies that only it needed go.
+    const leaver = peers[0]!;
+    const rest = pids.filter((p) => p !== leaver.participantId);
+    leaver.child.kill('SIGTERM');
+    await leaver.exited;
+    const afterLeave = await dumpUntil(
+      server,
+      (d) => {
+        const r = d.rooms.find((x) => x.roomId === roomId);
+        return r !== undefined && r.publishers === 3 && r.subscriptions === 6;
+      },
+      'the leaver’s publisher and subscriptions gone',
+    );
+    const roomAfter = afterLeave.rooms.find((r) => r.roomId === roomId)!;
+    assert.equal(roomAfter.downTracks, 12);
+    assert.equal(roomAfter.relays, expectedRelays(pool, roomId, rest, 2));
+    assert.equal(roomAfter.remoteTracks, roomAfter.relays);
+    const stillBefore = peers.slice(1).map((peer) => ({ ...peer.received }));
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    peers.slice(1).forEach((peer, i) => {
+      for (const target of rest.filter((p) => p !== peer.participantId))
+        assert.ok(
+          peer.received[target]!.framesDecoded > stillBefore[i]![target]!.framesDecoded,
+          `${peer.participantId} still decodes ${target} after ${leaver.participantId} left`,
+        );
+    });
+
+    // Everyone leaves: no room, transport, relay or proxy is left on either worker.
+    for (const peer of peers.slice(1)) peer.child.kill('SIGTERM');
+    await Promise.all(peers.map((p) => p.exited));
+    await waitForEmptySfu(server.sfu);
+    assert.deepEqual(
+      pool.placement().map((p) => p.participants),
+      [0, 0],
+    );
+  });
+});
