@@ -5,3 +5,4 @@ export { MemoryNodeDirectory } from './memory-node-directory.ts';
 export type { NodeDirectory, NodeInfo, NodeLoad } from './node-directory.ts';
 export { ROOM_TTL_MS } from './node-directory.ts';
 export { selectNode } from './node-selector.ts';
+export { RedisNodeDirectory } from './redis-node-directory.ts';
