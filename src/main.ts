@@ -1,7 +1,9 @@
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig, mergeEnvFile } from './config.ts';
-import { createLogger } from './lib/logger.ts';
+import { type Config, ConfigError, loadConfig, mergeEnvFile } from './config.ts';
+import { createLogger, type Logger } from './lib/logger.ts';
 import { startEmbedded } from './roles/embedded.ts';
+import { startSfuNode } from './roles/sfu-node.ts';
+import { startSignallingNode } from './roles/signalling-node.ts';
 
 const VERSION = '0.1.0';
 
@@ -12,8 +14,8 @@ Usage: bbmeet <command> [options]
 
 Commands:
   start         signalling, REST API and SFU in one process (embedded database, no other services)
-  signalling    cluster role: signalling + REST API, SFU nodes found through Redis
-  sfu           cluster role: an SFU media node registered in Redis
+  signalling    cluster role: signalling + REST API, SFU nodes found through Redis (npm run signalling)
+  sfu           cluster role: an SFU media node registered in Redis (npm run sfu)
   help          show this help
 
 Options (every command):
@@ -34,10 +36,23 @@ Options:
   --port <n>          HTTP port (overrides APP_PORT, default 5998)`,
   signalling: `bbmeet signalling: cluster role (signalling + REST API; SFU nodes via Redis and gRPC).
 
-Needs REDIS_URL, DATABASE_URL and the secrets set explicitly.`,
+Listens on APP_PORT. Rooms are shared with the other signalling instances through Redis (socket.io
+Redis adapter); each room's media goes to the SFU node hosting it (new rooms: the least-loaded node
+of GROUP_ID). Needs REDIS_URL, DATABASE_URL (PostgreSQL shared by every instance) and the secrets
+(CLIENT_SECRET_KEY, AUTH_JWT_SECRET, AUTH_REFRESH_SECRET) set explicitly. See docs/deployment.md.
+
+Options:
+  --env-file <path>   read variables from this file (default: .env when present)
+  --port <n>          HTTP port (overrides APP_PORT)`,
   sfu: `bbmeet sfu: cluster role (an SFU media node that registers in Redis and serves gRPC on SFU_PORT).
 
-Needs REDIS_URL and the secrets set explicitly.`,
+Media on UDP PORT_MIN_UDP..PORT_MAX_UDP (announced as PUBLIC_IP when set), gRPC on SFU_HOST:SFU_PORT
+(dialled as SFU_ADVERTISED_HOST), a heartbeat with its load in REDIS_URL every second. SIGTERM or
+SIGINT drains it: no new rooms, exit when its rooms are empty or after DRAIN_TIMEOUT_SECONDS; a
+second signal exits at once. Needs REDIS_URL and the secrets set explicitly. See docs/deployment.md.
+
+Options:
+  --env-file <path>   read variables from this file (default: .env when present)`,
 };
 
 export async function main(argv: string[]): Promise<number> {
@@ -65,15 +80,68 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${HELP[command]}\n`);
     return 0;
   }
-  if (command === 'signalling' || command === 'sfu') {
-    process.stderr.write(
-      `bbmeet ${command}: the cluster roles are not available yet in this version; run 'bbmeet start' for a single-process server.\n`,
-    );
-    return 3;
-  }
   let env = mergeEnvFile(process.env, values['env-file'] ?? '.env');
   if (values.port !== undefined) env = { ...env, APP_PORT: values.port };
+  if (command === 'signalling' || command === 'sfu') return runClusterRole(command, env);
   return runStart(env);
+}
+
+/** `bbmeet signalling` / `bbmeet sfu`: explicit secrets, REDIS_URL (and DATABASE_URL) required. */
+async function runClusterRole(role: 'signalling' | 'sfu', env: NodeJS.ProcessEnv): Promise<number> {
+  const missing = [
+    ...(env.REDIS_URL?.trim() ? [] : ['REDIS_URL: required in cluster roles (not set)']),
+    ...(role === 'signalling' && !env.DATABASE_URL?.trim()
+      ? ['DATABASE_URL: required by bbmeet signalling (PostgreSQL shared by every instance)']
+      : []),
+  ];
+  let config: ReturnType<typeof loadConfig> | undefined;
+  try {
+    config = loadConfig({ env, generateMissingSecrets: false, isTty: process.stdout.isTTY === true });
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    missing.push(...err.problems);
+  }
+  if (!config || missing.length > 0) {
+    const message = new ConfigError(missing).message;
+    process.stderr.write(`bbmeet ${role}: ${message}\nSee .env.example and docs/deployment.md.\n`);
+    return 1;
+  }
+  const logger = createLogger(config.log);
+  return role === 'sfu' ? runSfuNode(config, logger) : runSignallingNode(config, logger);
+}
+
+async function runSignallingNode(config: Config, logger: Logger): Promise<number> {
+  const server = await startSignallingNode(config, logger);
+  logger.info({ url: server.url, role: 'signalling' }, `bbmeet signalling ready on ${server.url}`);
+  const signal = await nextSignal();
+  logger.info({ signal }, 'shutting down');
+  await server.close();
+  logger.flush();
+  return 0;
+}
+
+async function runSfuNode(config: Config, logger: Logger): Promise<number> {
+  const node = await startSfuNode(config, logger);
+  logger.info({ nodeId: node.nodeId, address: node.address, role: 'sfu' }, 'bbmeet sfu ready');
+  const signal = await nextSignal();
+  logger.info({ signal }, 'draining (send the signal again to exit at once)');
+  // A second signal cuts the drain short.
+  await Promise.race([node.drain(), nextSignal()]);
+  await node.close();
+  logger.flush();
+  return 0;
+}
+
+function nextSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    const on = (signal: string) => {
+      process.removeListener('SIGINT', on);
+      process.removeListener('SIGTERM', on);
+      resolve(signal);
+    };
+    process.once('SIGINT', on);
+    process.once('SIGTERM', on);
+  });
 }
 
 async function runStart(env: NodeJS.ProcessEnv): Promise<number> {

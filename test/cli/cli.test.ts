@@ -59,10 +59,16 @@ describe('bbmeet CLI', () => {
     assert.match(r.out(), /Commands:/);
   });
 
-  it('cluster roles say clearly that they are not available yet', async () => {
-    const r = run(['sfu']);
-    assert.equal(await r.exited, 3);
-    assert.match(r.err(), /not available yet/);
+  it('cluster roles refuse to start without REDIS_URL, DATABASE_URL and explicit secrets, naming each', async () => {
+    const sfu = run(['sfu'], { DATA_DIR: dataDir });
+    assert.equal(await sfu.exited, 1);
+    assert.match(sfu.err(), /REDIS_URL: required/);
+    assert.match(sfu.err(), /AUTH_JWT_SECRET: required/);
+    assert.doesNotMatch(sfu.err(), /DATABASE_URL/);
+    const signalling = run(['signalling'], { DATA_DIR: dataDir, REDIS_URL: 'redis://127.0.0.1:1' });
+    assert.equal(await signalling.exited, 1);
+    assert.match(signalling.err(), /DATABASE_URL: required/);
+    assert.doesNotMatch(signalling.err(), /REDIS_URL/);
   });
 
   it('a bad variable stops the server with a message naming it', async () => {

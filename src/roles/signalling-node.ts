@@ -1,0 +1,63 @@
+import { hostname } from 'node:os';
+import { createAdapter } from '@socket.io/redis-adapter';
+import { Redis } from 'ioredis';
+import type { Config } from '../config.ts';
+import { Dispatcher, RedisNodeDirectory } from '../dispatcher/index.ts';
+import type { Logger } from '../lib/logger.ts';
+import { SfuGrpcClient } from '../rpc/index.ts';
+import { type RunningServer, startSignallingServer } from './embedded.ts';
+
+/**
+ * `bbmeet signalling`: REST API and socket.io signalling, rooms shared with the other instances
+ * through the socket.io Redis adapter, and media through the Dispatcher, which finds each room's
+ * SFU node in Redis and calls it over gRPC. Needs PostgreSQL shared by every instance.
+ */
+export async function startSignallingNode(
+  config: Config,
+  logger: Logger,
+): Promise<RunningServer & { dispatcher: Dispatcher }> {
+  const redisUrl = config.cluster.redisUrl;
+  if (!redisUrl) throw new Error('bbmeet signalling needs REDIS_URL');
+  if (!config.database.url) {
+    throw new Error('bbmeet signalling needs DATABASE_URL (PostgreSQL shared by every signalling instance)');
+  }
+  const nodeId = config.cluster.nodeId ?? `signalling-${hostname()}-${config.http.port}`;
+  const log = logger.child({ nodeId });
+  const clientOptions = { maxRetriesPerRequest: 2, connectTimeout: 5000 };
+  const redis = new Redis(redisUrl, clientOptions);
+  const pub = new Redis(redisUrl, clientOptions);
+  const sub = pub.duplicate();
+  for (const client of [redis, pub, sub])
+    client.on('error', (err) => log.debug({ err: err.message }, 'redis connection error'));
+  const dispatcher = new Dispatcher({
+    directory: new RedisNodeDirectory({ redis }),
+    groupId: config.cluster.groupId,
+    logger: log.child({ component: 'dispatcher' }),
+    connect: (node) =>
+      new SfuGrpcClient(node.address, { logger: log.child({ component: 'grpc', node: node.nodeId }) }),
+  });
+  const closeClients = async () => {
+    await dispatcher.close();
+    for (const client of [redis, pub, sub]) client.disconnect();
+  };
+  try {
+    const server = await startSignallingServer(config, log, {
+      sfu: dispatcher,
+      nodeId,
+      adapter: createAdapter(pub, sub, { key: 'bbmeet' }),
+      readinessChecks: [
+        {
+          name: 'redis',
+          check: async () => {
+            await redis.ping();
+          },
+        },
+      ],
+      onClose: closeClients,
+    });
+    return { ...server, dispatcher };
+  } catch (err) {
+    await closeClients();
+    throw err;
+  }
+}
