@@ -20,6 +20,15 @@ const ABS_SEND_TIME_UNITS_PER_MS = 262.144;
 const KEYFRAME_REQUEST_INTERVAL_MS = 500;
 /** Largest padding payload of one probe packet (the padding length is one byte). */
 const MAX_PADDING_BYTES = 255;
+/**
+ * A packet is sent again at most this many times, and not again within one round trip of the last
+ * resend: a receiver re-asks each RTT (libwebrtc's NACK module up to 10 times), and on a congested
+ * link answering every ask multiplies the traffic that caused the loss.
+ */
+const MAX_RESENDS = 3;
+const MIN_RESEND_INTERVAL_MS = 30;
+/** A down-switch that stops forwarding the current layer at once gives up after this long without the target's keyframe. */
+const URGENT_SWITCH_TIMEOUT_MS = 2000;
 
 export interface DownTrackOptions {
   upTrack: UpTrack;
@@ -79,9 +88,18 @@ export class DownTrack implements TrackSink {
   readonly #historyPictureId = new Int32Array(HISTORY);
   readonly #historyTl0 = new Int16Array(HISTORY);
   readonly #historyKeyIdx = new Int8Array(HISTORY);
+  /** When each packet was last resent, and how often. */
+  readonly #historyResentMs = new Float64Array(HISTORY);
+  readonly #historyResends = new Uint8Array(HISTORY);
   packetsSent = 0;
   octetsSent = 0;
   retransmitted = 0;
+  /** NACKed packets not resent: already resent within the last RTT, or too often. */
+  resendsSkipped = 0;
+  /** NACKed packets given up on (resent too often, or no longer cached): each asks for a keyframe. */
+  resendsGivenUp = 0;
+  /** While an urgent down-switch waits for the target's keyframe, the current layer is not forwarded (since when, ms). */
+  #urgentSinceMs = -1;
   /** Packets of the current source not forwarded (temporal layers above the target, SVC layers above current). */
   dropped = 0;
   /** Spatial switches done (current changed at a keyframe). */
@@ -138,14 +156,22 @@ export class DownTrack implements TrackSink {
     this.#selector.setPreferred(layer);
   }
 
-  /** The allocator's choice (≤ preferred); the switch happens at a keyframe of that layer. */
-  setTarget(layer: VideoLayer): void {
+  /**
+   * The allocator's choice (≤ preferred); the switch happens at a keyframe of that layer. With
+   * `urgent` (the link no longer carries the current layer) a lower target also stops the current
+   * layer at once: what is sent of it now only lengthens the bottleneck's queue, and the target's
+   * keyframe must come through that queue.
+   */
+  setTarget(layer: VideoLayer, urgent = false): void {
     const selector = this.#selector;
     if (!selector) return;
     const before = selector.target;
+    const current = selector.current;
+    if (urgent && layer.spatial >= 0 && layer.spatial < current.spatial && this.#urgentSinceMs < 0)
+      this.#urgentSinceMs = this.upTrack.clock.nowMs();
+    else if (layer.spatial >= current.spatial) this.#urgentSinceMs = -1;
     if (before.spatial === layer.spatial && before.temporal === layer.temporal) return;
     selector.setTarget(layer);
-    const current = selector.current;
     // Going up (or resuming): ask for the keyframe now rather than at the next packet.
     if (layer.spatial >= 0 && layer.spatial !== current.spatial) this.#askKeyframe(layer.spatial);
   }
@@ -162,7 +188,14 @@ export class DownTrack implements TrackSink {
     const beforeTemporal = selector.current.temporal;
     const r = selector.select(packet);
     if (r.needKeyframe !== undefined) this.#askKeyframe(r.needKeyframe);
-    if (!r.forward) {
+    let forward = r.forward;
+    if (this.#urgentSinceMs >= 0) {
+      if (r.switched || selector.current.spatial <= selector.target.spatial) this.#urgentSinceMs = -1;
+      else if (this.upTrack.clock.nowMs() - this.#urgentSinceMs > URGENT_SWITCH_TIMEOUT_MS)
+        this.#urgentSinceMs = -1;
+      else forward = false;
+    }
+    if (!forward) {
       if (packet.ssrc === this.#currentSsrc) {
         this.dropped++;
         this.#munger.drop(packet.ssrc, packet.sequenceNumber);
@@ -214,6 +247,7 @@ export class DownTrack implements TrackSink {
     this.#historyTimestamp[slot] = mapped.timestamp;
     this.#historyMarker[slot] = marker ? 1 : 0;
     this.#historyPictureId[slot] = -1;
+    this.#historyResends[slot] = 0;
     if (this.#vp8) {
       const payloadAt = rtpHeaderBytes(out);
       const end = payloadEnd(out);
@@ -259,16 +293,42 @@ export class DownTrack implements TrackSink {
     return sent;
   }
 
-  /** The subscriber lost these (our) sequence numbers: resend what is still cached. */
-  retransmit(sequenceNumbers: number[]): void {
+  /**
+   * The subscriber lost these (our) sequence numbers: resend what is still cached, each packet at
+   * most MAX_RESENDS times and not twice within `minIntervalMs` (what a resend takes to arrive:
+   * the round trip plus the bottleneck's queue). A video packet given up on (resent too often, or
+   * no longer cached) will never arrive, so its layer's keyframe is asked for instead of waiting
+   * for the subscriber to find out.
+   */
+  retransmit(sequenceNumbers: number[], minIntervalMs = MIN_RESEND_INTERVAL_MS): void {
+    const now = this.upTrack.clock.nowMs();
+    const interval = Math.max(MIN_RESEND_INTERVAL_MS, minIntervalMs);
+    let gaveUp = false;
     for (const seq of sequenceNumbers) {
       const slot = seq % HISTORY;
-      if (this.#historySeq[slot] !== seq) continue;
+      if (this.#historySeq[slot] !== seq) {
+        gaveUp = true;
+        continue;
+      }
+      const resends = this.#historyResends[slot]!;
+      if (resends >= MAX_RESENDS) {
+        gaveUp = true;
+        continue;
+      }
+      if (resends > 0 && now - this.#historyResentMs[slot]! < interval) {
+        this.resendsSkipped++;
+        continue;
+      }
       const cached = this.upTrack.cached(this.#historySsrc[slot]!, this.#historySourceSeq[slot]!);
-      if (!cached) continue;
+      if (!cached) {
+        gaveUp = true;
+        continue;
+      }
       const headerBytes = rtpHeaderBytes(cached);
       if (headerBytes < 0) continue;
       this.retransmitted++;
+      this.#historyResends[slot] = resends + 1;
+      this.#historyResentMs[slot] = now;
       // RFC 4588 §4: on RTX, the original sequence number leads the payload.
       const out = this.#rewrite(
         cached,
@@ -290,6 +350,11 @@ export class DownTrack implements TrackSink {
         }
       }
       this.#send(out);
+    }
+    if (gaveUp) {
+      this.resendsGivenUp++;
+      const spatial = this.#selector?.current.spatial ?? -1;
+      if (spatial >= 0) this.#askKeyframe(spatial);
     }
   }
 

@@ -29,6 +29,8 @@ const SENDER_REPORT_INTERVAL_MS = 1000;
 /** The allocator runs this often, and at once when the estimate falls by `ESTIMATE_DROP`. */
 const ALLOCATE_INTERVAL_MS = 1000;
 const ESTIMATE_DROP = 0.85;
+/** A down-switch is urgent (the current layer stops at once) when that layer takes more than this × the estimate. */
+const URGENT_RATIO = 1.5;
 /** Feedback is trusted for allocation only after this long (the acknowledged rate needs a window). */
 const ESTIMATOR_WARMUP_MS = 1500;
 /** What an audio track is assumed to take from the estimate. */
@@ -97,6 +99,7 @@ export class Subscription {
   readonly #allocator = new LayerAllocator();
   readonly #isScreenShare: (trackId: string) => boolean;
   #twccSeq = 0;
+  #rttMs: number | undefined;
   #firstTwccMs = -1;
   #firstRembMs = -1;
   #lastAllocatedEstimate = 0;
@@ -224,7 +227,12 @@ export class Subscription {
     }
     const allocation = this.#allocator.allocate(Math.max(estimate - audio * AUDIO_BPS, floor), tracks);
     allocation.tracks.forEach((t, i) => {
-      video[i]!.setTarget(t.target);
+      const down = video[i]!;
+      // The link no longer carries what is forwarded now: stop it while the lower layer's keyframe comes.
+      const current = down.current;
+      const currentBps =
+        current && current.spatial >= 0 ? (tracks[i]!.bitratesBps[current.spatial]?.at(-1) ?? 0) : 0;
+      down.setTarget(t.target, currentBps > estimate * URGENT_RATIO);
     });
     if (allocation.probeGoalBps !== undefined) this.#maybeProbe(allocation.probeGoalBps, allocation.usedBps);
   }
@@ -328,7 +336,9 @@ export class Subscription {
         }
       } else if (p.type === RtcpType.RTPFB && p.count === RtpfbFmt.NACK) {
         const ssrc = feedbackMediaSsrc(packet, p);
-        if (ssrc !== undefined) this.#bySsrc.get(ssrc)?.retransmit(nackSequenceNumbers(packet, p));
+        // A resend arrives after the round trip and the bottleneck's queue: not sooner again.
+        const interval = (this.#rttMs ?? 0) + this.sendSideEstimator.queueDelayMs;
+        if (ssrc !== undefined) this.#bySsrc.get(ssrc)?.retransmit(nackSequenceNumbers(packet, p), interval);
       } else if (p.type === RtcpType.RTPFB && p.count === RtpfbFmt.TWCC) {
         const feedback = parseTwcc(packet, p);
         if (!feedback) return;
@@ -364,11 +374,17 @@ export class Subscription {
     for (const block of rr.reports) {
       const down = this.#bySsrc.get(block.ssrc);
       if (!down) continue;
+      const rtt = this.#rtt.rttMs(block.lastSr, block.delaySinceLastSr, nowMs);
       this.reportStats.onReportBlock(
         block.fractionLost / 256,
         (block.jitter / down.upTrack.codec.clockRate) * 1000,
-        this.#rtt.rttMs(block.lastSr, block.delaySinceLastSr, nowMs),
+        rtt,
       );
+      if (rtt !== undefined) {
+        // Smoothed (RFC 6298's 1/8 gain); paces resends and the estimator's decreases.
+        this.#rttMs = this.#rttMs === undefined ? rtt : 0.875 * this.#rttMs + 0.125 * rtt;
+        this.sendSideEstimator.setRttMs(this.#rttMs);
+      }
     }
   }
 

@@ -111,16 +111,18 @@ describe('UpTrack + DownTrack', () => {
   });
 
   it('answers NACKs over RTX once the answer accepts it: RTX SSRC and payload type, OSN first', () => {
-    const { up, down, sent, feed } = setup([], { rtx: { ssrc: 0x6000, payloadType: 101 } });
+    const { clock, up, down, sent, feed } = setup([], { rtx: { ssrc: 0x6000, payloadType: 101 } });
     up.addLayer(222, undefined);
     feed(vp8(222, 1, 0, true));
     feed(vp8(222, 2, 3000, false));
+    feed(vp8(222, 3, 3000, false));
     const lost = sent[1]!;
     sent.length = 0;
     down.retransmit([2]);
     assert.deepEqual(sent[0], lost, 'plain retransmission before the answer');
     down.rtxEnabled = true;
-    down.retransmit([2, 2]);
+    clock.advance(100);
+    down.retransmit([2, 3]);
     const [first, second] = sent.slice(1);
     assert.equal(first!.readUInt32BE(8), 0x6000);
     assert.equal(first![1]! & 0x7f, 101);
@@ -128,6 +130,51 @@ describe('UpTrack + DownTrack', () => {
     assert.equal(first!.readUInt16BE(12), lost.readUInt16BE(2), 'the original sequence number');
     assert.deepEqual(first!.subarray(14), lost.subarray(12), 'then the original payload');
     assert.equal(second!.readUInt16BE(2), (first!.readUInt16BE(2) + 1) & 0xffff, 'RTX has its own sequence');
+  });
+
+  it('resends a packet at most once per interval and three times in all, then asks for a keyframe instead', () => {
+    const { clock, up, down, sent, feed, plis } = setup([]);
+    up.addLayer(222, undefined);
+    feed(vp8(222, 1, 0, true));
+    feed(vp8(222, 2, 3000, false));
+    sent.length = 0;
+    clock.advance(1000);
+    const plisBefore = plis.length;
+    down.retransmit([2], 200);
+    down.retransmit([2], 200);
+    assert.equal(sent.length, 1, 'asked again within the interval (round trip + queue): not resent');
+    assert.equal(down.resendsSkipped, 1);
+    clock.advance(200);
+    down.retransmit([2], 200);
+    clock.advance(200);
+    down.retransmit([2], 200);
+    assert.equal(sent.length, 3);
+    assert.equal(plis.length, plisBefore, 'no keyframe asked while resending');
+    clock.advance(200);
+    down.retransmit([2], 200);
+    assert.equal(sent.length, 3, 'not a fourth time');
+    assert.equal(down.resendsGivenUp, 1);
+    assert.equal(plis.at(-1), 222, 'the layer keyframe is asked for: that packet will never arrive');
+  });
+
+  it('an urgent down-switch stops the current layer at once until the target keyframe; a plain one keeps it', () => {
+    for (const urgent of [false, true]) {
+      const { up, down, sent, feed } = setup(['q', 'f']);
+      up.addLayer(111, 'q');
+      up.addLayer(333, 'f');
+      feed(vp8(333, 10, 1000, true));
+      assert.equal(down.current?.spatial, 1);
+      down.setTarget({ spatial: 0, temporal: 3 }, urgent);
+      sent.length = 0;
+      feed(vp8(333, 11, 4000, false));
+      feed(vp8(111, 50, 4000, false));
+      assert.equal(sent.length, urgent ? 0 : 1, urgent ? 'current layer stopped' : 'current layer goes on');
+      feed(vp8(111, 51, 7000, true));
+      assert.equal(down.current?.spatial, 0, 'switched at the target keyframe');
+      assert.equal(sent.at(-1)!.readUInt16BE(2), (sent.length === 1 ? 0 : 1) + sent[0]!.readUInt16BE(2));
+      feed(vp8(111, 52, 10_000, false));
+      assert.equal(sent.length, urgent ? 2 : 3, 'the target layer flows');
+    }
   });
 
   it('maps forwarded header extensions to the subscriber ids, blanks the others, stamps abs-send-time', () => {

@@ -97,6 +97,16 @@ describe('SendSideEstimator', () => {
     assert.ok(est.delayBasedBps >= 1_000_000, `delay-based ${est.delayBasedBps}`);
   });
 
+  it('queueDelayMs is the bottleneck queue: about 0 on a clean path, growing when sending above capacity', () => {
+    const clean = new SendSideEstimator({ startBps: 1_000_000 });
+    simulate(clean, 1_000_000, { capacityBps: 10_000_000 }, 3);
+    assert.ok(clean.queueDelayMs < 5, `clean ${clean.queueDelayMs}`);
+    const congested = new SendSideEstimator({ startBps: 1_000_000 });
+    // Twice the capacity for 1 s: half of what was sent is still queued, about 500 ms of it.
+    simulate(congested, 1_000_000, { capacityBps: 500_000 }, 1);
+    assert.ok(congested.queueDelayMs > 300, `congested ${congested.queueDelayMs}`);
+  });
+
   it('estimateBps holds between 2 % and 10 % loss', () => {
     const est = new SendSideEstimator({ startBps: 1_000_000 });
     simulate(est, 1_000_000, { capacityBps: 10_000_000, lossEvery: 20 }, 3);

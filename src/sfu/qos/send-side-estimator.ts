@@ -13,6 +13,8 @@ const HISTORY = 8192;
 /** TWCC reference time is 24 bits of 64 ms (draft-holmer-rmcat-transport-wide-cc-extensions-01 §3.1). */
 const REFERENCE_WRAP_US = 2 ** 24 * 64_000;
 const DEFAULT_RTT_MS = 100;
+/** The base one-way offset (send → arrival, both clocks) is the minimum over the last 2–4 s. */
+const BASE_OFFSET_WINDOW_MS = 2000;
 
 /**
  * Send-side bandwidth estimation for one subscriber from transport-wide congestion control
@@ -39,6 +41,11 @@ export class SendSideEstimator implements BandwidthEstimator {
   #rttMs = DEFAULT_RTT_MS;
   #referenceOffsetUs = 0;
   #lastReferenceTime = -1;
+  /** Minimum send → arrival offsets of the current and the previous window, and the latest one. */
+  #minOffsetMs = Number.POSITIVE_INFINITY;
+  #previousMinOffsetMs = Number.POSITIVE_INFINITY;
+  #offsetWindowStartMs = Number.NEGATIVE_INFINITY;
+  #lastOffsetMs = Number.NaN;
 
   constructor(bounds: BitrateBounds = {}) {
     const b = resolveBounds(bounds);
@@ -69,6 +76,16 @@ export class SendSideEstimator implements BandwidthEstimator {
 
   get lossFraction(): number {
     return this.#lossBased.lossFraction;
+  }
+
+  /**
+   * How much longer than at best the last acknowledged packet took to arrive, ms: the delay of the
+   * bottleneck queue now (0 before any feedback). A resend or a keyframe waits this long behind it.
+   */
+  get queueDelayMs(): number {
+    const base = Math.min(this.#minOffsetMs, this.#previousMinOffsetMs);
+    if (!Number.isFinite(base) || Number.isNaN(this.#lastOffsetMs)) return 0;
+    return Math.max(0, this.#lastOffsetMs - base);
   }
 
   /** Round-trip time from RTCP receiver reports (RFC 3550 §6.4.1); paces decreases and increases. */
@@ -113,6 +130,15 @@ export class SendSideEstimator implements BandwidthEstimator {
 
   #onArrival(slot: number, arrivalMs: number): void {
     this.#acked.add(arrivalMs, this.#historyBytes[slot]!);
+    const sendMs = this.#historySendMs[slot]!;
+    const offset = arrivalMs - sendMs;
+    if (sendMs - this.#offsetWindowStartMs >= BASE_OFFSET_WINDOW_MS) {
+      this.#previousMinOffsetMs = this.#minOffsetMs;
+      this.#minOffsetMs = Number.POSITIVE_INFINITY;
+      this.#offsetWindowStartMs = sendMs;
+    }
+    if (offset < this.#minOffsetMs) this.#minOffsetMs = offset;
+    this.#lastOffsetMs = offset;
     const delta = this.#interArrival.add(this.#historySendMs[slot]!, arrivalMs);
     if (delta) this.#trendline.update(delta);
   }

@@ -108,6 +108,21 @@ describe('SimulcastSelector (simulcast)', () => {
     assert.deepEqual(frameOnAllLayers(s, clock, 42, 2, [2]), [1, 2], 'back up when layer 2 returns');
   });
 
+  it('a layer is taken as stopped once lower layers sent 8 frames without it, not when the whole publisher pauses', () => {
+    const { clock, s } = started();
+    s.setTarget({ spatial: 2, temporal: 2 });
+    frameOnAllLayers(s, clock, 1, 2, [2]);
+    clock.advance(800);
+    assert.deepEqual(frameOnAllLayers(s, clock, 2, 2), [2], 'a pause of every layer is no reason to leave');
+    for (let f = 3; f < 10; f++) frameOnAllLayers(s, clock, f, 1);
+    assert.equal(s.maxSeen.spatial, 2, 'seven frames of the lower layers: not yet');
+    frameOnAllLayers(s, clock, 10, 1);
+    assert.equal(s.maxSeen.spatial, 1, 'the eighth (264 ms at 30 fps): layer 2 stopped');
+    assert.equal(s.select(onLayer(1, 11)).needKeyframe, 1);
+    assert.deepEqual(frameOnAllLayers(s, clock, 12, 1, [1]), [1]);
+    assert.deepEqual(frameOnAllLayers(s, clock, 13, 2, [2]), [1, 2], 'back up when layer 2 returns');
+  });
+
   it('layerStopped() lets the fallback start without waiting for the timeout', () => {
     const { clock, s } = started();
     s.setTarget({ spatial: 2, temporal: 2 });

@@ -9,6 +9,9 @@ import {
   type VideoLayer,
 } from './video-layer.ts';
 
+/** Frames of a lower layer with no packet of a higher one that mark the higher one as stopped. */
+const LOWER_FRAMES_STOPPED = 8;
+
 /** What the selector reads of one received packet (the UpTrack's parsed `MediaPacket`). */
 export interface LayerPacket {
   /** Simulcast stream index, or VP9 spatial id (SID) in SVC mode. */
@@ -70,6 +73,9 @@ export class SimulcastSelector {
   readonly #current: VideoLayer = { ...NO_LAYER };
   readonly #lastSeenMs = new Float64Array(MAX_SPATIAL_LAYERS).fill(Number.NEGATIVE_INFINITY);
   readonly #maxTemporalSeen = new Int8Array(MAX_SPATIAL_LAYERS).fill(-1);
+  /** Per layer: the RTP timestamp of its last frame, and frames of lower layers seen since its last packet. */
+  readonly #lastLayerTimestamp = new Float64Array(MAX_SPATIAL_LAYERS).fill(-1);
+  readonly #lowerFramesSince = new Uint16Array(MAX_SPATIAL_LAYERS);
   /** Timestamp of the last frame of `current` looked at, for frame boundaries. */
   #lastTimestamp = 0;
   readonly #effective: VideoLayer = { ...NO_LAYER };
@@ -125,6 +131,7 @@ export class SimulcastSelector {
     if (spatial >= 0 && spatial < MAX_SPATIAL_LAYERS) {
       this.#lastSeenMs[spatial] = Number.NEGATIVE_INFINITY;
       this.#maxTemporalSeen[spatial] = -1;
+      this.#lastLayerTimestamp[spatial] = -1;
     }
   }
 
@@ -232,10 +239,29 @@ export class SimulcastSelector {
     const tid = Math.min(Math.max(p.temporal, 0), MAX_TEMPORAL_LAYERS - 1);
     if (!this.#isLive(s, now) || tid > this.#maxTemporalSeen[s]!) this.#maxTemporalSeen[s] = tid;
     this.#lastSeenMs[s] = now;
+    this.#lowerFramesSince[s] = 0;
+    if (p.timestamp !== this.#lastLayerTimestamp[s]) {
+      this.#lastLayerTimestamp[s] = p.timestamp;
+      // Pictures are counted on the lowest layer sent (simulcast layers keep their own timestamps).
+      let lowest = 0;
+      while (lowest < s && !this.#isLive(lowest, now)) lowest++;
+      if (lowest === s)
+        for (let upper = s + 1; upper < MAX_SPATIAL_LAYERS; upper++)
+          if (this.#lowerFramesSince[upper]! < 0xffff) this.#lowerFramesSince[upper]!++;
+    }
   }
 
+  /**
+   * A layer is live while it sent a packet within the timeout, and while lower layers did not go on
+   * without it: the layers of one publisher encode the same pictures, so LOWER_FRAMES_STOPPED
+   * frames of the lowest layer with nothing of this one mean the publisher dropped it (its own
+   * bandwidth estimate fell), about a quarter of a second at 30 fps rather than the full timeout.
+   * A publisher that stalls as a whole stops every layer and trips neither.
+   */
   #isLive(s: number, now: number): boolean {
-    return now - this.#lastSeenMs[s]! <= this.#layerTimeoutMs;
+    return (
+      now - this.#lastSeenMs[s]! <= this.#layerTimeoutMs && this.#lowerFramesSince[s]! < LOWER_FRAMES_STOPPED
+    );
   }
 
   #highestLive(now: number): number {
