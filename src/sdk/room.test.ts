@@ -514,6 +514,32 @@ describe('Room (fake signalling server)', () => {
     assert.equal(t.api.joins, 1);
   });
 
+  it('rejoins when the server says its media was lost (SFU node died): publish again, resubscribe', async () => {
+    const t = setup();
+    t.api.addOther(50, 2, 'Bob');
+    await t.room.join({ code: 'abc-defg-hij' });
+    await settle();
+    t.media.remoteTrack('50', { id: 'cam', kind: 'video' });
+    t.signalling.sent.length = 0;
+    t.signalling.push('system.error', {
+      event: 'media',
+      code: 'unavailable',
+      message: 'media connection lost (node_lost): publish again to rejoin',
+    });
+    assert.equal(t.room.state, 'reconnecting');
+    assert.equal(t.media.publisherOpen, false);
+    await settle();
+    assert.deepEqual(t.states, ['connecting', 'joined', 'reconnecting', 'joined']);
+    assert.deepEqual(
+      t.signalling.sent.map((s) => s.event),
+      ['room.reconnect', 'room.publish', 'room.subscribe', 'room.answer_subscriber'],
+    );
+    assert.deepEqual(t.eventsOf('reconnecting'), [{ reason: 'media' }]);
+    assert.deepEqual(t.eventsOf('reconnected'), [{ participantId: '100', rejoined: false }]);
+    assert.deepEqual(t.eventsOf('error'), [], 'handled, not reported as an error');
+    assert.equal(t.api.joins, 1);
+  });
+
   it('joins again over REST when the server no longer knows the participant', async () => {
     const t = setup();
     await t.room.join({ code: 'abc-defg-hij' });

@@ -598,6 +598,13 @@ export class Room extends Emitter<RoomEvents> {
         this.emit('chat', this.#chatMessage(msg));
     });
     on('system.error', (msg: { event?: string; code?: string; message?: string }) => {
+      // The server lost our media (its SFU node died, or our connection timed out) and asks us to
+      // publish again: rejoin, which lands on a live node.
+      if (msg.event === 'media' && msg.code === 'unavailable' && this.#machine.is('joined')) {
+        this.emit('reconnecting', { reason: 'media' });
+        this.#fallBackToRejoin();
+        return;
+      }
       this.emit('error', {
         code: msg.code ?? 'unknown',
         message: msg.message ?? 'server error',
