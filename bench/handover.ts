@@ -6,7 +6,7 @@
 //
 // CPU is each thread's own (process.threadCpuUsage), so the two sides are measured apart even on a
 // busy machine; wall time is printed for reference only.
-import { isMainThread, MessageChannel, parentPort, Worker } from 'node:worker_threads';
+import { isMainThread, MessageChannel, type MessagePort, parentPort, Worker } from 'node:worker_threads';
 import { decodeHandoverBatch, HandoverBatchWriter } from '../src/sfu/media/handover-batch.ts';
 
 interface Run {

@@ -171,4 +171,19 @@ export interface SfuDump {
   transports: number;
   /** Datagrams dropped before reaching a transport: malformed, from unknown addresses or ICE users. */
   dropped: { malformed: number; unknownAddress: number; unknownUsername: number };
+  /**
+   * Packets handed between media workers for rooms spanning several (since start): batches and
+   * packets sent and received, and what was dropped (malformed batches or messages, packets of a
+   * track no longer relayed).
+   */
+  handover?: HandoverStats;
+}
+
+export interface HandoverStats {
+  batchesSent: number;
+  packetsSent: number;
+  batchesReceived: number;
+  packetsReceived: number;
+  malformed: number;
+  unknownTrack: number;
 }

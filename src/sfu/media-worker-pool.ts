@@ -255,6 +255,14 @@ export class MediaWorkerPool {
         unknownAddress: sum((d) => d.dropped.unknownAddress),
         unknownUsername: sum((d) => d.dropped.unknownUsername),
       },
+      handover: {
+        batchesSent: sum((d) => d.handover?.batchesSent ?? 0),
+        packetsSent: sum((d) => d.handover?.packetsSent ?? 0),
+        batchesReceived: sum((d) => d.handover?.batchesReceived ?? 0),
+        packetsReceived: sum((d) => d.handover?.packetsReceived ?? 0),
+        malformed: sum((d) => d.handover?.malformed ?? 0),
+        unknownTrack: sum((d) => d.handover?.unknownTrack ?? 0),
+      },
     };
   }
 

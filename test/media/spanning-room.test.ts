@@ -178,6 +178,14 @@ describe('a room spanning two media workers', { timeout: 180_000 }, () => {
     assert.equal(room.relays, 8);
     assert.equal(room.remoteTracks, 8);
     assert.equal(expectedRelays(pool, roomId, pids, 2), 8);
+    const handover = dump.handover!;
+    assert.ok(handover.packetsReceived > 0, 'packets were handed over between the workers');
+    assert.equal(handover.malformed, 0);
+    console.log(
+      `hand-over: ${handover.packetsSent} packets in ${handover.batchesSent} batches (${(
+        handover.packetsSent / handover.batchesSent
+      ).toFixed(2)} per batch), ${handover.unknownTrack} for tracks no longer relayed`,
+    );
 
     // Still flowing: every subscription's decoded frames keep rising.
     const before = peers.map((peer) => ({ ...peer.received }));
@@ -227,5 +235,76 @@ describe('a room spanning two media workers', { timeout: 180_000 }, () => {
       pool.placement().map((p) => p.participants),
       [0, 0],
     );
+  });
+
+  it('a crash of one worker of a spanning room: its participants are lost, the other worker drops its relays and goes on', async () => {
+    const pool = runningMediaWorkerPools()[0]!;
+    const { roomId, pids } = await roomWithParticipants(call, users.slice(0, 3), 'Spanning crash');
+    const trio: Peer[] = [];
+    pids.forEach((pid, i) => {
+      const targets = pids.filter((p) => p !== pid).join(',');
+      const peer = startPeer([server.baseUrl, users[i]!.token, roomId, pid, targets, '120'], pid);
+      trio.push(peer);
+      peers.push(peer);
+    });
+    const decoding = (peer: Peer, targets: string[], min: number) =>
+      targets.every((t) => (peer.received[t]?.framesDecoded ?? 0) > min);
+    await until(
+      () =>
+        trio.every((peer) =>
+          decoding(
+            peer,
+            pids.filter((p) => p !== peer.participantId),
+            30,
+          ),
+        ),
+      'all 6 subscriptions decoding',
+      60_000,
+    );
+    const homes = pids.map((p) => pool.homeOf(RoomId(roomId), ParticipantId(p))!);
+    // Two participants per worker: the crash takes the worker holding one of them.
+    const lonely = [0, 1].find((w) => homes.filter((h) => h === w).length === 1)!;
+    const victim = trio[homes.indexOf(lonely)]!;
+    const survivors = trio.filter((p) => p !== victim);
+    const restartsBefore = pool.placement().map((p) => p.restarts);
+    const spanning = (await server.sfu.dump()).rooms.find((r) => r.roomId === roomId)!;
+    assert.deepEqual(spanning.workers, [0, 1]);
+    assert.equal(spanning.relays, 6, '2 publishers × 2 tracks one way, 1 × 2 the other');
+
+    await pool.terminateWorker(lonely);
+
+    assert.equal(pool.homeOf(RoomId(roomId), ParticipantId(victim.participantId)), undefined);
+    for (const s of survivors)
+      assert.equal(pool.homeOf(RoomId(roomId), ParticipantId(s.participantId)), 1 - lonely);
+    const afterCrash = await dumpUntil(
+      server,
+      (d) => {
+        const r = d.rooms.find((x) => x.roomId === roomId);
+        return r !== undefined && r.relays === 0 && r.remoteTracks === 0 && r.subscriptions === 2;
+      },
+      'the survivor dropped the relays and proxies of the dead worker',
+    );
+    const room = afterCrash.rooms.find((r) => r.roomId === roomId)!;
+    assert.deepEqual(room.workers, [1 - lonely]);
+    assert.equal(room.publishers, 2);
+    assert.equal(room.downTracks, 4);
+    const placement = pool.placement();
+    assert.equal(placement[lonely]!.restarts, restartsBefore[lonely]! + 1);
+    assert.equal(placement[1 - lonely]!.restarts, restartsBefore[1 - lonely], 'the survivor did not restart');
+
+    // The two survivors still see each other.
+    const before = survivors.map((p) => ({ ...p.received }));
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    survivors.forEach((peer, i) => {
+      const other = survivors[1 - i]!.participantId;
+      assert.ok(
+        peer.received[other]!.framesDecoded > before[i]![other]!.framesDecoded,
+        `${peer.participantId} still decodes ${other}`,
+      );
+    });
+
+    for (const peer of trio) peer.child.kill('SIGTERM');
+    await Promise.all(trio.map((p) => p.exited));
+    await waitForEmptySfu(server.sfu);
   });
 });

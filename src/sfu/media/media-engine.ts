@@ -3,6 +3,7 @@ import type { Clock } from '../../lib/clock.ts';
 import { SfuError } from '../../lib/errors.ts';
 import type { ParticipantId, RoomId } from '../../lib/ids.ts';
 import type {
+  HandoverStats,
   JoinRequest,
   JoinResponse,
   MediaState,
@@ -103,6 +104,15 @@ export class MediaEngine implements WorkerEngine {
   readonly #relayIds = new WeakMap<UpTrack, number>();
   readonly #outgoing = new Map<number, { roomId: RoomId; publisherId: ParticipantId; up: UpTrack }>();
   #nextRelayId = 1;
+  /** Hand-over counters of links already closed (dump() adds the live ones). */
+  readonly #retired: HandoverStats = {
+    batchesSent: 0,
+    packetsSent: 0,
+    batchesReceived: 0,
+    packetsReceived: 0,
+    malformed: 0,
+    unknownTrack: 0,
+  };
 
   constructor(options: {
     endpoint: UdpEndpoint;
@@ -261,7 +271,10 @@ export class MediaEngine implements WorkerEngine {
         if (byWorker.has(index)) this.#unexport(roomId, room, publisherId, index);
       this.#dropRoomIfEmpty(roomId, room);
     }
-    link?.close();
+    if (link) {
+      link.close();
+      addHandover(this.#retired, link);
+    }
   }
 
   setSubscriberAnswer(req: SubscriberAnswerRequest): void {
@@ -365,6 +378,7 @@ export class MediaEngine implements WorkerEngine {
         unknownAddress: this.#endpoint.stats.unknownAddress,
         unknownUsername: this.#endpoint.stats.unknownUsername,
       },
+      handover: [...this.#links.values()].reduce((sum, link) => addHandover(sum, link), { ...this.#retired }),
     };
   }
 
@@ -720,6 +734,16 @@ export class MediaEngine implements WorkerEngine {
       }
     }
   }
+}
+
+function addHandover(sum: HandoverStats, link: PeerLink): HandoverStats {
+  sum.batchesSent += link.writer.batches;
+  sum.packetsSent += link.writer.packets;
+  sum.batchesReceived += link.stats.batchesIn;
+  sum.packetsReceived += link.stats.packetsIn;
+  sum.malformed += link.stats.malformed;
+  sum.unknownTrack += link.stats.unknownTrack;
+  return sum;
 }
 
 /** Mime type of the source's video track, for `room.answer_subscriber.videoCodec`. */
