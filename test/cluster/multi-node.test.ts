@@ -1,0 +1,156 @@
+/// <reference lib="dom" />
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
+import type { BrowserContext, Page } from 'playwright-core';
+import { eventually, launchDemoBrowser, openDemo, seesVideoOf } from '../sdk/demo-page.ts';
+import { startCluster, type TestCluster } from './cluster.ts';
+
+/**
+ * The cluster as deployed: real Redis and PostgreSQL, two `bbmeet sfu` and two `bbmeet signalling`
+ * processes on loopback. Two Chromium pages (the demo page and browser SDK) join one room through
+ * different signalling instances and see each other's video; the SFU node hosting the room is
+ * killed (SIGKILL) and both pages must be told within 5 s and come back in the call on the other
+ * node, frames advancing again.
+ */
+
+let cluster: TestCluster;
+let chromium: Awaited<ReturnType<typeof launchDemoBrowser>>;
+let redis: Redis;
+const contexts: BrowserContext[] = [];
+
+type PageEvent = { type: string; payload: unknown; at: number };
+
+/** Records the SDK room's events in the page (window.__events), with the time they fired. */
+function record(page: Page): Promise<void> {
+  return page.evaluate(() => {
+    const w = window as unknown as {
+      bbmeet: { room: { on(type: string, handler: (e: unknown) => void): void } };
+      __events: PageEvent[];
+    };
+    w.__events = [];
+    for (const type of ['reconnecting', 'reconnected', 'error'])
+      w.bbmeet.room.on(type, (payload) => w.__events.push({ type, payload, at: Date.now() }));
+  });
+}
+
+function events(page: Page): Promise<PageEvent[]> {
+  return page.evaluate(() => (window as unknown as { __events: PageEvent[] }).__events);
+}
+
+/** Decoded frames of `name`'s camera tile on `page` (-1 without such a tile). */
+function framesOf(page: Page, name: string): Promise<number> {
+  return page.$$eval(
+    '#grid .tile',
+    (els, who) => {
+      const tile = els.find(
+        (el) =>
+          (el as HTMLElement).dataset.name === who &&
+          (el as HTMLElement).dataset.source === 'camera' &&
+          (el as HTMLElement).dataset.local !== 'true',
+      );
+      const video = tile?.querySelector('video');
+      return video ? video.getVideoPlaybackQuality().totalVideoFrames : -1;
+    },
+    name,
+  );
+}
+
+/**
+ * When `name`'s video on `page` decodes new frames again after `sinceMs`: the first sample at which
+ * the frame count grew by at least 3 since the previous sample (the killed node sent nothing more).
+ */
+async function framesAdvancingAt(
+  page: Page,
+  name: string,
+  sinceMs: number,
+  timeoutMs = 30_000,
+): Promise<number> {
+  let previous = await framesOf(page, name);
+  while (Date.now() - sinceMs < timeoutMs) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    const now = Date.now();
+    const frames = await framesOf(page, name);
+    // The first half second after the kill may still show frames from the jitter buffer.
+    if (now - sinceMs > 500 && frames >= 0 && frames - Math.max(previous, 0) >= 3) return now;
+    previous = frames;
+  }
+  throw new Error(`${name}'s video did not decode again within ${timeoutMs} ms`);
+}
+
+describe('cluster: two signalling instances, two SFU nodes', { timeout: 300_000 }, () => {
+  before(async () => {
+    cluster = await startCluster({ sfuCount: 2, signallingCount: 2 });
+    redis = new Redis(cluster.redis.url);
+    chromium = await launchDemoBrowser();
+  });
+
+  after(async () => {
+    for (const context of contexts) await context.close().catch(() => undefined);
+    await chromium?.close();
+    redis?.disconnect();
+    await cluster?.stop();
+  });
+
+  it('participants on different signalling instances share a room; kill -9 of its SFU node moves them to the other', async () => {
+    const [one, two] = cluster.signallings;
+    assert.ok(one && two);
+    const newPage = async (url: string, name: string) => {
+      const context = await chromium.newContext();
+      contexts.push(context);
+      return openDemo(context, url, { room: 'cluster-room', name });
+    };
+    const alice = await newPage(one.url, 'Alice');
+    const bob = await newPage(two.url, 'Bob');
+    await seesVideoOf(alice, ['Bob']);
+    await seesVideoOf(bob, ['Alice']);
+
+    const roomKeys = await redis.keys('bbmeet:room:*');
+    assert.equal(roomKeys.length, 1, `one room placed: ${roomKeys.join(', ')}`);
+    const roomKey = roomKeys[0] ?? '';
+    const hostId = await redis.get(roomKey);
+    const host = cluster.sfus.find((s) => s.nodeId === hostId);
+    const other = cluster.sfus.find((s) => s.nodeId !== hostId);
+    assert.ok(host && other, `room hosted by a known node (${hostId})`);
+
+    await record(alice);
+    await record(bob);
+    const killedAt = Date.now();
+    await host.process.kill('SIGKILL');
+
+    const told = await Promise.all(
+      [alice, bob].map((page) =>
+        eventually(
+          () => events(page),
+          (list) => list.some((e) => e.type === 'reconnecting'),
+          'reconnecting after the kill',
+          10_000,
+        ).then((list) => list.find((e) => e.type === 'reconnecting')),
+      ),
+    );
+    const toldMs = told.map((e) => (e?.at ?? Number.NaN) - killedAt);
+    assert.deepEqual(
+      told.map((e) => e?.payload),
+      [{ reason: 'media' }, { reason: 'media' }],
+    );
+    const restoredAt = await Promise.all([
+      framesAdvancingAt(alice, 'Bob', killedAt),
+      framesAdvancingAt(bob, 'Alice', killedAt),
+    ]);
+    const restoredMs = restoredAt.map((t) => t - killedAt);
+    console.log(
+      `cluster failover: told ${toldMs.join(' / ')} ms after the kill (Alice / Bob); frames advancing again after ${restoredMs.join(' / ')} ms`,
+    );
+    for (const ms of toldMs) assert.ok(ms <= 5000, `told within 5 s of the kill (${ms} ms)`);
+    assert.equal(await redis.get(roomKey), other.nodeId, 'the room now lives on the other node');
+    await seesVideoOf(alice, ['Bob']);
+    await seesVideoOf(bob, ['Alice']);
+    const reconnected = await Promise.all([alice, bob].map((p) => events(p)));
+    for (const list of reconnected) {
+      assert.ok(
+        list.some((e) => e.type === 'reconnected'),
+        `reconnected: ${JSON.stringify(list)}`,
+      );
+    }
+  });
+});
