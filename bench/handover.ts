@@ -2,15 +2,30 @@
 // sending thread and on the receiving thread, one postMessage per packet against packets batched
 // in one transferred ArrayBuffer (src/sfu/media/handover-batch.ts, as the relay sends them).
 //
-//   npm run bench:handover [-- --packets 200000 --bytes 1200]
+//   npm run bench:handover [-- --packets 200000 --bytes 1200 --seconds 2]
+//
+// Part 1 sends packets as fast as it can, in batches of a fixed size. Part 2 is the relay's real
+// batching: packets arrive as UDP datagrams (a blaster thread sends them in 1 ms bursts at a given
+// rate) and each is appended to a writer that flushes at setImmediate, i.e. after each I/O burst;
+// it shows how many packets a batch holds at that rate and the hand-over's CPU per packet (the
+// sending side as the difference between runs with and without the hand-over).
 //
 // CPU is each thread's own (process.threadCpuUsage), so the two sides are measured apart even on a
 // busy machine; wall time is printed for reference only.
-import { isMainThread, MessageChannel, type MessagePort, parentPort, Worker } from 'node:worker_threads';
+import dgram from 'node:dgram';
+import {
+  isMainThread,
+  MessageChannel,
+  type MessagePort,
+  parentPort,
+  Worker,
+  workerData,
+} from 'node:worker_threads';
 import { decodeHandoverBatch, HandoverBatchWriter } from '../src/sfu/media/handover-batch.ts';
 
 interface Run {
-  mode: 'single' | 'batch';
+  mode: 'single' | 'batch' | 'udp';
+  /** Packets to expect; the udp mode ends on an 'end' message instead. */
   packets: number;
   /** Packets per batch (batch mode). */
   batch: number;
@@ -23,7 +38,42 @@ function threadCpuMicros(): number {
   return u.user + u.system;
 }
 
-if (!isMainThread) {
+interface BlasterData {
+  role: 'blaster';
+  port: number;
+  rate: number;
+  seconds: number;
+  bytes: number;
+}
+
+if (!isMainThread && (workerData as BlasterData | null)?.role === 'blaster') {
+  // Blaster: `rate` datagrams per second to the port, in bursts every millisecond.
+  const { port, rate, seconds, bytes } = workerData as BlasterData;
+  const socket = dgram.createSocket('udp4');
+  socket.connect(port, '127.0.0.1', () => {
+    const payload = Buffer.alloc(bytes, 0xcd);
+    payload[0] = 0x80;
+    payload[1] = 96;
+    const start = performance.now();
+    let sent = 0;
+    const tick = () => {
+      const elapsed = performance.now() - start;
+      if (elapsed >= seconds * 1000) {
+        socket.close();
+        parentPort!.postMessage({ sent });
+        return;
+      }
+      const due = Math.floor((rate * elapsed) / 1000);
+      while (sent < due) {
+        payload.writeUInt16BE(sent & 0xffff, 2);
+        socket.send(payload);
+        sent++;
+      }
+      setTimeout(tick, 1);
+    };
+    tick();
+  });
+} else if (!isMainThread) {
   // Receiver: counts what arrives on the port it is given, then reports its own CPU.
   parentPort!.on('message', (msg: ToReceiver) => {
     if (msg.type === 'exit') {
@@ -34,7 +84,17 @@ if (!isMainThread) {
     let received = 0;
     let bytes = 0;
     let cpuStart = -1;
-    port.on('message', (data: ArrayBuffer) => {
+    const finish = () => {
+      const cpu = threadCpuMicros() - cpuStart;
+      port.close();
+      parentPort!.postMessage({ cpu, received, bytes });
+    };
+    port.on('message', (data: ArrayBuffer | 'end') => {
+      if (data === 'end') {
+        if (cpuStart < 0) cpuStart = threadCpuMicros();
+        finish();
+        return;
+      }
       if (cpuStart < 0) cpuStart = threadCpuMicros();
       if (run.mode === 'single') {
         const packet = Buffer.from(data);
@@ -45,11 +105,7 @@ if (!isMainThread) {
           bytes += packet.length;
         });
       }
-      if (received >= run.packets) {
-        const cpu = threadCpuMicros() - cpuStart;
-        port.close();
-        parentPort!.postMessage({ cpu, received, bytes });
-      }
+      if (run.mode !== 'udp' && received >= run.packets) finish();
     });
   });
 } else {
@@ -118,6 +174,65 @@ if (!isMainThread) {
     const label = run.mode === 'single' ? 'one postMessage/pkt' : `batch of ${run.batch}`;
     console.log(
       `${label.padEnd(22)}${best.send.toFixed(2).padStart(12)}${best.receive.toFixed(2).padStart(16)}${(best.send + best.receive).toFixed(2).padStart(14)}${best.wallMs.toFixed(0).padStart(9)}`,
+    );
+  }
+  // Part 2: the relay's own batching of UDP arrivals.
+  const seconds = option('seconds', 2);
+  async function udpRun(
+    rate: number,
+    handover: boolean,
+  ): Promise<{ mainCpu: number; receiveCpu: number; received: number; perBatch: number }> {
+    const socket = dgram.createSocket('udp4');
+    await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+    socket.setRecvBufferSize(4 * 1024 * 1024);
+    const { port1, port2 } = new MessageChannel();
+    const done = result();
+    receiver.postMessage({ type: 'run', run: { mode: 'udp', packets: 0, batch: 0 }, port: port2 }, [port2]);
+    const writer = new HandoverBatchWriter({ onBatch: (batch) => port1.postMessage(batch, [batch]) });
+    let received = 0;
+    socket.on('message', (msg) => {
+      received++;
+      if (handover) writer.append(1, 0, msg);
+    });
+    const cpuStart = threadCpuMicros();
+    const blaster = new Worker(new URL(import.meta.url), {
+      workerData: {
+        role: 'blaster',
+        port: socket.address().port,
+        rate,
+        seconds,
+        bytes,
+      } satisfies BlasterData,
+    });
+    await new Promise((resolve) => blaster.once('message', resolve));
+    await new Promise((resolve) => blaster.once('exit', resolve));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    writer.flush();
+    const mainCpu = threadCpuMicros() - cpuStart;
+    port1.postMessage('end');
+    const { cpu: receiveCpu } = await done;
+    port1.close();
+    await new Promise<void>((resolve) => socket.close(() => resolve()));
+    return {
+      mainCpu,
+      receiveCpu,
+      received,
+      perBatch: writer.batches > 0 ? writer.packets / writer.batches : 0,
+    };
+  }
+  console.log('');
+  console.log(`relay batching of UDP arrivals (1 ms bursts, ${seconds} s per run, flush at setImmediate)`);
+  console.log('rate pps   received  pkts/batch  send µs/pkt  receive µs/pkt  total µs/pkt');
+  for (const rate of [2_000, 10_000, 30_000]) {
+    const without = await udpRun(rate, false);
+    const withHandover = await udpRun(rate, true);
+    const send = Math.max(
+      0,
+      withHandover.mainCpu / withHandover.received - without.mainCpu / without.received,
+    );
+    const receive = withHandover.receiveCpu / withHandover.received;
+    console.log(
+      `${String(rate).padStart(8)}${String(withHandover.received).padStart(11)}${withHandover.perBatch.toFixed(1).padStart(12)}${send.toFixed(2).padStart(13)}${receive.toFixed(2).padStart(16)}${(send + receive).toFixed(2).padStart(14)}`,
     );
   }
   receiver.postMessage({ type: 'exit' } satisfies ToReceiver);

@@ -19,14 +19,28 @@ import { PeerLink } from './peer-link.ts';
 import { publisherOffer, readRemoteDescription, subscriberAnswer } from './sdp.ts';
 import type { Signal } from './signal.ts';
 
-/** Keyframes without a request (a camera encoder's usual GOP). */
-const KEYFRAME_INTERVAL_MS = 3000;
-
 let layerSources: VideoLayerSource[] | undefined;
+/** The replayed frames per rid (base64, as chromium.ts encodes them), before the first publisher. */
+let encodedLayers: Record<string, Array<{ key: boolean; data: string }>> | undefined;
+
+export function useEncodedLayers(layers: Record<string, Array<{ key: boolean; data: string }>>): void {
+  encodedLayers = layers;
+  layerSources = undefined;
+}
+
 const sources = () => {
-  layerSources ??= SIMULCAST_720P.map((spec) => new VideoLayerSource(spec));
+  layerSources ??= SIMULCAST_720P.map(
+    (spec) =>
+      new VideoLayerSource(
+        spec,
+        encodedLayers?.[spec.rid]?.map((f) => ({ key: f.key, data: Buffer.from(f.data, 'base64') })),
+      ),
+  );
   return layerSources;
 };
+
+/** Whether the replayed video is real VP8 (decodable) or synthetic. */
+export const replayedVideo = (): 'vp8-encoded' | 'synthetic' => (encodedLayers ? 'vp8-encoded' : 'synthetic');
 const AUDIO = audioPayload();
 
 interface OutStream {
@@ -37,6 +51,8 @@ interface OutStream {
   seq: number;
   source: VideoLayerSource | undefined;
   keyframeWanted: boolean;
+  /** Next frame of the source's group of pictures. */
+  cursor: number;
 }
 
 export interface PublisherOptions {
@@ -58,7 +74,6 @@ export class LoadPublisher {
   readonly #startMs = performance.now();
   #frame = 0;
   #audioFrame = 0;
-  #lastKeyframeMs = 0;
   packetsSent = 0;
   bytesSent = 0;
   keyframeRequests = 0;
@@ -81,6 +96,7 @@ export class LoadPublisher {
         seq: randomInt(0, 30000),
         source: undefined,
         keyframeWanted: false,
+        cursor: 0,
       });
     }
     if (options.video) {
@@ -95,6 +111,7 @@ export class LoadPublisher {
           seq: randomInt(0, 30000),
           source,
           keyframeWanted: true,
+          cursor: 0,
         });
     }
   }
@@ -135,10 +152,6 @@ export class LoadPublisher {
   tick(nowMs: number): void {
     const elapsed = nowMs - this.#startMs;
     if (this.#options.video) {
-      if (nowMs - this.#lastKeyframeMs >= KEYFRAME_INTERVAL_MS) {
-        this.#lastKeyframeMs = nowMs;
-        for (const s of this.#streams) if (s.source) s.keyframeWanted = true;
-      }
       while (this.#frame <= (elapsed * VIDEO_FPS) / 1000) {
         this.#sendVideoFrame(this.#frame);
         this.#frame++;
@@ -157,9 +170,10 @@ export class LoadPublisher {
     const timestamp = frame * (90_000 / VIDEO_FPS);
     for (const s of this.#streams) {
       if (!s.source) continue;
-      const keyframe = s.keyframeWanted;
+      // A keyframe request restarts the group of pictures (its first frame is the keyframe).
+      if (s.keyframeWanted) s.cursor = 0;
       s.keyframeWanted = false;
-      const payloads = s.source.frame(keyframe, frame);
+      const payloads = s.source.frame(s.cursor++, frame);
       for (let i = 0; i < payloads.length; i++)
         this.#send(s, payloads[i]!, timestamp, i === payloads.length - 1);
     }
@@ -175,7 +189,8 @@ export class LoadPublisher {
       extensions: s.ext,
       payload,
     });
-    stampPacket(packet, process.hrtime.bigint());
+    // The last packet of a frame (and every audio packet) carries the send timestamp at its end.
+    if (marker) stampPacket(packet, process.hrtime.bigint());
     this.bytesSent += this.link.sendRtp(packet);
     this.packetsSent++;
   }
@@ -280,7 +295,9 @@ export class LoadSubscriber {
       if (delta > 0) s.highestSeq += delta;
     }
     s.received++;
-    if (this.packets % this.#sampleEvery !== 0) return;
+    // Decrypted: every frame's last packet (marker bit: it carries the send timestamp), and one
+    // packet in `sampleEvery` of the rest to check their authentication.
+    if ((packet[1]! & 0x80) === 0 && this.packets % this.#sampleEvery !== 0) return;
     let length = packet.length;
     let plain = packet;
     if (this.link.srtpIn) {

@@ -2,7 +2,8 @@
 // bench.ts), drives the publishers' send loop, and answers `stats` requests with its counters.
 // Kept out of the server's process so the server's CPU accounting holds the server's work only.
 import { generateDtlsCertificate } from '../src/transport/dtls/dtls-certificate.ts';
-import { LoadPublisher, LoadSubscriber } from './load-peer.ts';
+import { readLayersFile } from './encoded-media.ts';
+import { LoadPublisher, LoadSubscriber, useEncodedLayers } from './load-peer.ts';
 import { HttpSignal, type Signal, type WaterbusIdentity, WaterbusSignal } from './signal.ts';
 
 export type LoadMode = 'sfu' | 'werift' | 'raw';
@@ -26,6 +27,8 @@ export interface LoadConfig {
   forwarder?: { ip: string; port: number };
   /** Joins run this many at a time. */
   concurrency: number;
+  /** The encoded VP8 layers to replay (encoded-media.ts); synthetic frames without it. */
+  framesFile?: string | undefined;
 }
 
 export type ToLoad = { type: 'start'; config: LoadConfig } | { type: 'stats' } | { type: 'stop' };
@@ -70,18 +73,22 @@ async function inBatches<T>(items: T[], size: number, run: (item: T) => Promise<
 }
 
 async function start(config: LoadConfig): Promise<void> {
+  if (config.framesFile) useEncodedLayers(await readLayersFile(config.framesFile));
   const certificate = await generateDtlsCertificate();
   const failures: string[] = [];
-  const signalOf = new Map<string, Signal>();
-  const signalFor = async (p: LoadParticipant): Promise<Signal> => {
+  // One signalling connection per participant, shared by its publish and subscriptions (made
+  // once even when several of its subscriptions start at the same time).
+  const signalOf = new Map<string, Promise<Signal>>();
+  const signalFor = (p: LoadParticipant): Promise<Signal> => {
     let s = signalOf.get(p.id);
-    if (s) return s;
-    s =
-      config.mode === 'werift'
-        ? new HttpSignal(config.weriftUrl!, p.id)
-        : await WaterbusSignal.connect(p.identity!);
-    signalOf.set(p.id, s);
-    signals.push(s);
+    if (!s) {
+      s =
+        config.mode === 'werift'
+          ? Promise.resolve(new HttpSignal(config.weriftUrl!, p.id))
+          : WaterbusSignal.connect(p.identity!);
+      signalOf.set(p.id, s);
+      s.then((signal) => signals.push(signal)).catch(() => undefined);
+    }
     return s;
   };
   const withPublish = config.participants.filter((p) => p.publish);

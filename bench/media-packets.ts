@@ -34,12 +34,6 @@ export const EXT_RID = 10;
 const STAMP_MAGIC = 0x42425453; // 'BBTS'
 const STAMP_BYTES = 12;
 
-/** Packets of one frame, as RTP payloads (VP8 descriptor + frame bytes, or Opus bytes). */
-export interface FramePayloads {
-  payloads: Buffer[];
-  keyframe: boolean;
-}
-
 function vp8Descriptor(start: boolean, pictureId: number, tl0: number): Buffer {
   // X=1, S on the first packet of the frame, PID=0; I (15-bit picture id), L (TL0PICIDX), T (TID 0, Y).
   const d = Buffer.alloc(6);
@@ -70,41 +64,55 @@ function vp8FrameBytes(bytes: number, keyframe: boolean, layer: VideoLayerSpec):
   return frame;
 }
 
-/** Splits a frame into RTP payloads of at most MAX_PAYLOAD_BYTES (descriptor included). */
-function packetize(frame: Buffer, pictureId: number, tl0: number): Buffer[] {
+/**
+ * Splits a frame into RTP payloads of at most MAX_PAYLOAD_BYTES (descriptor included); the last
+ * one ends with STAMP_BYTES of room for the send timestamp (after the frame's bytes: a decoder
+ * ignores what follows the last partition).
+ */
+function packetize(frame: Buffer): Buffer[] {
   const room = MAX_PAYLOAD_BYTES - 6;
-  const count = Math.max(1, Math.ceil(frame.length / room));
+  const count = Math.max(1, Math.ceil((frame.length + STAMP_BYTES) / room));
   const per = Math.ceil(frame.length / count);
   const out: Buffer[] = [];
   for (let i = 0; i < count; i++) {
     const chunk = frame.subarray(i * per, Math.min(frame.length, (i + 1) * per));
-    // Room for the timestamp trailer in every packet.
-    const payload = Buffer.alloc(6 + Math.max(chunk.length, STAMP_BYTES));
-    vp8Descriptor(i === 0, pictureId, tl0).copy(payload);
+    const last = i === count - 1;
+    const payload = Buffer.alloc(6 + chunk.length + (last ? STAMP_BYTES : 0));
+    vp8Descriptor(i === 0, 0, 0).copy(payload);
     chunk.copy(payload, 6);
     out.push(payload);
   }
   return out;
 }
 
+/** Frames of one group of pictures: the first is a keyframe. */
+export const GOP_FRAMES = 2 * VIDEO_FPS;
+
 /**
- * A pre-built video layer: one keyframe and one delta frame, packetized once. The picture id and
- * TL0PICIDX of each send are written into the descriptor in place.
+ * A pre-built video layer: one group of pictures, packetized once. Real VP8 frames when given
+ * (encoded once by Chromium, see chromium.ts), else synthetic frames with valid VP8 frame tags and
+ * keyframe headers (enough for the SFU, not for a decoder). The picture id and TL0PICIDX of each
+ * send are written into the descriptors in place.
  */
 export class VideoLayerSource {
   readonly spec: VideoLayerSpec;
-  readonly keyframe: Buffer[];
-  readonly delta: Buffer[];
+  readonly frames: Buffer[][];
 
-  constructor(spec: VideoLayerSpec) {
+  constructor(spec: VideoLayerSpec, encoded?: Array<{ key: boolean; data: Buffer }>) {
     this.spec = spec;
-    const deltaBytes = Math.round(spec.bitrateBps / 8 / VIDEO_FPS);
-    this.delta = packetize(vp8FrameBytes(deltaBytes, false, spec), 0, 0);
-    this.keyframe = packetize(vp8FrameBytes(deltaBytes * KEYFRAME_FACTOR, true, spec), 0, 0);
+    if (encoded && encoded.length > 0 && encoded[0]!.key) {
+      this.frames = encoded.map((f) => packetize(f.data));
+    } else {
+      const deltaBytes = Math.round(spec.bitrateBps / 8 / VIDEO_FPS);
+      const key = packetize(vp8FrameBytes(deltaBytes * KEYFRAME_FACTOR, true, spec));
+      const delta = packetize(vp8FrameBytes(deltaBytes, false, spec));
+      this.frames = Array.from({ length: GOP_FRAMES }, (_, i) => (i === 0 ? key : delta));
+    }
   }
 
-  frame(keyframe: boolean, pictureId: number): Buffer[] {
-    const payloads = keyframe ? this.keyframe : this.delta;
+  /** Payloads of frame `index` of the group (0 is the keyframe), numbered `pictureId`. */
+  frame(index: number, pictureId: number): Buffer[] {
+    const payloads = this.frames[index % this.frames.length]!;
     for (const p of payloads) {
       p.writeUInt16BE(0x8000 | (pictureId & 0x7fff), 2);
       p[4] = pictureId & 0xff;
@@ -114,7 +122,7 @@ export class VideoLayerSource {
 }
 
 export function audioPayload(): Buffer {
-  return Buffer.alloc(AUDIO_PAYLOAD_BYTES, 0x33);
+  return Buffer.alloc(AUDIO_PAYLOAD_BYTES + STAMP_BYTES, 0x33);
 }
 
 /** Extension block (RFC 8285 one-byte form): mid and rid, or mid and audio level. */

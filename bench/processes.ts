@@ -149,7 +149,6 @@ export async function startServer(options: {
     MEDIA_WORKERS: '1',
     PORT_MIN_UDP: String(mediaPort),
     PORT_MAX_UDP: String(mediaPort),
-    PUBLIC_IP: '127.0.0.1',
     HTTP_RATE_LIMIT_PER_SECOND: '1000000',
     SOCKET_CONNECTIONS_PER_IP: '100000',
     SOCKET_EVENTS_PER_SECOND: '10000',

@@ -85,3 +85,19 @@ export async function provisionRoom(
   }
   return { roomId, participants };
 }
+
+/** One more participant (a new user) joined to an existing room. */
+export async function joinRoom(baseUrl: string, apiKey: string, roomId: string): Promise<WaterbusIdentity> {
+  const user = await login(baseUrl, apiKey);
+  const res = await rest<{ participants: Array<{ id: number; userId: number }> }>(
+    baseUrl,
+    apiKey,
+    'POST',
+    `/rooms/${roomId}/join`,
+    user.token,
+    {},
+  );
+  const me = res.status === 201 ? res.body.participants.find((p) => p.userId === user.id) : undefined;
+  if (!me) throw new Error(`join failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return { baseUrl, token: user.token, roomId, participantId: String(me.id) };
+}

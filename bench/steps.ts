@@ -26,6 +26,8 @@ export interface StepOptions {
   serverCores: string;
   loadCores: string;
   profileDir?: string | undefined;
+  /** Encoded VP8 layers to replay (JSON file), else synthetic frames. */
+  framesFile?: string | undefined;
   /** Called while the step runs (0..1 of the step, and what it is doing). */
   progress: (fraction: number, what: string) => void;
   /** bbmeet: runs while the load flows (e.g. Chromium viewers joining), before the window closes. */
@@ -164,7 +166,14 @@ export async function runStep(o: StepOptions): Promise<StepResult> {
     o.progress(0.05, `${label}: joining`);
     const p = await plan(o, server);
     const mode = o.system === 'bbmeet' ? 'sfu' : o.system === 'werift' ? 'werift' : 'raw';
-    const common = { mode, sampleEvery: o.sampleEvery, weriftUrl, forwarder, concurrency: 8 } as const;
+    const common = {
+      mode,
+      sampleEvery: o.sampleEvery,
+      weriftUrl,
+      forwarder,
+      concurrency: 8,
+      framesFile: o.framesFile,
+    } as const;
     const joinTimeout = 60_000 + p.participants * 2000;
     let joinFailures = 0;
     const groups = p.together ? [p.publishers] : [p.publishers, p.subscribers];
