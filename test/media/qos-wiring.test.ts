@@ -354,6 +354,11 @@ describe('QoS wiring: DownTrack, UpTrack, Subscription', () => {
     const padding = rtp.filter((p) => p.readUInt32BE(8) === 0x5001 && (p[0]! & 0x20) !== 0);
     assert.ok(padding.length > before, 'padding-only RTX packets were sent');
     assert.ok(sub.probesSent > 0);
+    // The path carries everything: the probe clusters arrive as fast as they left, the estimate
+    // steps up with them and the top layer comes back.
+    for (let k = 0; k < 4 && down.target!.spatial < 2; k++) second(0);
+    assert.ok(sub.probesSucceeded > 0, `probes: ${sub.probesSucceeded} of ${sub.probesSent} succeeded`);
+    assert.equal(down.target!.spatial, 2, `back to the top layer (${Math.round(sub.estimateBps!)} bps)`);
     sub.close();
   });
 

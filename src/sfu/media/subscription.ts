@@ -18,6 +18,7 @@ import { type ExtensionRange, findHeaderExtension } from '../../rtp/rtp-extensio
 import { EXTENSION_URI, FORWARDED_EXTENSIONS } from '../../transport/negotiation/index.ts';
 import type { WebRtcTransport } from '../../transport/webrtc-transport.ts';
 import { type AllocatorTrack, LayerAllocator } from '../qos/layer-allocator.ts';
+import type { ProbeResult } from '../qos/probe-bitrate-estimator.ts';
 import { RembEstimator } from '../qos/remb-estimator.ts';
 import { SendSideEstimator } from '../qos/send-side-estimator.ts';
 import { HIGHEST_LAYER, NO_LAYER, type VideoLayer } from '../qos/video-layer.ts';
@@ -35,14 +36,21 @@ const URGENT_RATIO = 1.5;
 const ESTIMATOR_WARMUP_MS = 1500;
 /** What an audio track is assumed to take from the estimate. */
 const AUDIO_BPS = 50_000;
-/** Probe: padding for this long, then the estimate is looked at this much later. */
-const PROBE_DURATION_MS = 700;
-const PROBE_SETTLE_MS = 400;
+/**
+ * Probe: padding for this long (a burst short enough not to fill a slow link's queue for long),
+ * then the result is awaited from the feedback covering it, at most PROBE_RESULT_TIMEOUT_MS.
+ */
+const PROBE_DURATION_MS = 200;
+const PROBE_RESULT_TIMEOUT_MS = 1000;
 const PROBE_TICK_MS = 20;
+/** A probe aims at most this many times what is proven (estimate or what is sent), exponential steps. */
+const PROBE_STEP = 2;
 /** Between probes: this long after a successful one, doubling from the first value after failures. */
-const PROBE_AFTER_SUCCESS_MS = 1000;
-const PROBE_BACKOFF_FIRST_MS = 2000;
-const PROBE_BACKOFF_MAX_MS = 30_000;
+const PROBE_AFTER_SUCCESS_MS = 300;
+const PROBE_BACKOFF_FIRST_MS = 1500;
+const PROBE_BACKOFF_MAX_MS = 4000;
+/** A probe that could not send at least this fraction of its rate (timers late under load) proved nothing. */
+const PROBE_MIN_SENT_RATIO = 0.8;
 /** No probe this long after the estimate fell. */
 const PROBE_AFTER_DROP_MS = 3000;
 const RANGE: ExtensionRange = { offset: 0, length: 0 };
@@ -107,6 +115,11 @@ export class Subscription {
   #probeStopTimer: (() => void) | undefined;
   #probeGoalBps = 0;
   #probeStartEstimate = 0;
+  #probeTargetBps = 0;
+  /** The running probe's cluster id (every packet sent meanwhile belongs to it), -1 when none. */
+  #probeCluster = -1;
+  #nextProbeCluster = 0;
+  #awaitedCluster = -1;
   #nextProbeMs = 0;
   #probeBackoffMs = PROBE_BACKOFF_FIRST_MS;
   probesSent = 0;
@@ -234,7 +247,12 @@ export class Subscription {
         current && current.spatial >= 0 ? (tracks[i]!.bitratesBps[current.spatial]?.at(-1) ?? 0) : 0;
       down.setTarget(t.target, currentBps > estimate * URGENT_RATIO);
     });
-    if (allocation.probeGoalBps !== undefined) this.#maybeProbe(allocation.probeGoalBps, allocation.usedBps);
+    if (allocation.probeGoalBps !== undefined)
+      this.#maybeProbe(
+        allocation.probeGoalBps,
+        allocation.probeCeilingBps ?? allocation.probeGoalBps,
+        allocation.usedBps,
+      );
   }
 
   close(): void {
@@ -252,11 +270,14 @@ export class Subscription {
   }
 
   /**
-   * Probe (the simple form): pad on RTX so that the total reaches the goal for PROBE_DURATION_MS;
-   * the transport-cc feedback of that burst moves the estimate (acknowledged throughput) if the
-   * link carries it, or shows overuse/loss if it does not; the allocator then looks again.
+   * Probe: for PROBE_DURATION_MS, pad on RTX so that what is sent reaches the probe rate; every
+   * packet sent meanwhile forms a probe cluster, and the rate it arrived at (transport-cc feedback)
+   * raises the estimate when the path carried it (ProbeBitrateEstimator). The rate is at least the
+   * cheapest held-back upgrade, at most the full wish (`ceilingBps`) with a margin, and at most
+   * PROBE_STEP × what is proven: a capped link sees a short burst, a free one is found in a few
+   * doubling steps.
    */
-  #maybeProbe(goalBps: number, usedBps: number): void {
+  #maybeProbe(goalBps: number, ceilingBps: number, usedBps: number): void {
     if (this.#probeStopTimer || this.#firstTwccMs < 0 || this.transport.state !== 'connected') return;
     const now = this.#clock.nowMs();
     if (now < this.#nextProbeMs) return;
@@ -265,44 +286,79 @@ export class Subscription {
     const padder = [...this.downTracks.values()].find((d) => d.kind === 'video' && d.rtxEnabled);
     if (!padder) return;
     const estimate = this.sendSideEstimator.estimateBps;
-    // Aim above the goal (the allocator wants a 10 % margin to move up), but at most 1.5 × the
-    // estimate (stepwise probing). Long enough to fill the acknowledged-rate window (500 ms).
-    const target = Math.min(goalBps * 1.2, 1.5 * Math.max(estimate, usedBps));
+    const proven = Math.max(estimate, usedBps);
+    const target = Math.min(PROBE_STEP * proven, Math.max(goalBps, ceilingBps) * 1.15);
     const padBps = target - Math.max(usedBps, 0);
-    if (padBps <= 0) return;
+    if (padBps <= 0 || target <= estimate) return;
     this.probesSent++;
     this.#probeGoalBps = goalBps;
     this.#probeStartEstimate = estimate;
-    const bytesPerTick = (padBps / 8) * (PROBE_TICK_MS / 1000);
-    const stopPadding = this.#clock.setInterval(() => {
+    const cluster = this.#nextProbeCluster++;
+    this.#probeCluster = cluster;
+    // Padding owed by the clock, not per tick: a late timer catches up (at most three ticks' worth).
+    const startMs = now;
+    const bytesPerMs = padBps / 8 / 1000;
+    let padded = 0;
+    const pad = () => {
       if (this.sendSideEstimator.usage === 'overusing') return;
-      padder.sendPadding(bytesPerTick);
-    }, PROBE_TICK_MS);
-    const stopSettle = { cancel: (): void => undefined };
+      const owed = Math.min(
+        bytesPerMs * (this.#clock.nowMs() - startMs + PROBE_TICK_MS) - padded,
+        3 * bytesPerMs * PROBE_TICK_MS,
+      );
+      if (owed > 0) padded += padder.sendPadding(owed);
+    };
+    const stopPadding = this.#clock.setInterval(pad, PROBE_TICK_MS);
+    pad();
+    this.#probeTargetBps = target;
+    const stopWait = { cancel: (): void => undefined };
     const stopEnd = this.#clock.setTimeout(() => {
       stopPadding();
-      stopSettle.cancel = this.#clock.setTimeout(() => this.#probeDone(), PROBE_SETTLE_MS);
+      this.#probeCluster = -1;
+      this.#awaitedCluster = cluster;
+      this.sendSideEstimator.endProbeCluster(cluster);
+      this.#checkProbeResult();
+      if (this.#awaitedCluster === cluster)
+        stopWait.cancel = this.#clock.setTimeout(
+          () => this.#probeDone(this.sendSideEstimator.judgeProbeCluster(cluster)),
+          PROBE_RESULT_TIMEOUT_MS,
+        );
     }, PROBE_DURATION_MS);
     this.#probeStopTimer = () => {
       stopPadding();
       stopEnd();
-      stopSettle.cancel();
+      stopWait.cancel();
+      this.#probeCluster = -1;
+      this.#awaitedCluster = -1;
     };
   }
 
-  #probeDone(): void {
+  /** After feedback: the awaited probe's result, if it came. */
+  #checkProbeResult(): void {
+    if (this.#awaitedCluster < 0) return;
+    const result = this.sendSideEstimator.takeProbeResult();
+    if (result && result.clusterId === this.#awaitedCluster) this.#probeDone(result);
+  }
+
+  #probeDone(result: ProbeResult | undefined): void {
+    this.#probeStopTimer?.();
     this.#probeStopTimer = undefined;
-    const estimate = this.sendSideEstimator.estimateBps;
     const now = this.#clock.nowMs();
-    if (estimate >= this.#probeGoalBps || estimate > this.#probeStartEstimate * 1.2) {
+    const estimate = this.sendSideEstimator.estimateBps;
+    if (result && !result.saturated && result.sendBps < PROBE_MIN_SENT_RATIO * this.#probeTargetBps) {
+      // Not sent at its rate (the event loop was late): no verdict on the link, try again soon.
+      this.#nextProbeMs = now + PROBE_AFTER_SUCCESS_MS;
+    } else if (result && (estimate >= this.#probeGoalBps || estimate > this.#probeStartEstimate * 1.2)) {
       this.probesSucceeded++;
       this.#probeBackoffMs = PROBE_BACKOFF_FIRST_MS;
       this.#nextProbeMs = now + PROBE_AFTER_SUCCESS_MS;
+      this.allocate();
+      // The next step up, once the allocation took this one.
+      this.#clock.setTimeout(() => this.allocate(), PROBE_AFTER_SUCCESS_MS);
     } else {
       this.#nextProbeMs = now + this.#probeBackoffMs;
       this.#probeBackoffMs = Math.min(PROBE_BACKOFF_MAX_MS, this.#probeBackoffMs * 2);
+      this.allocate();
     }
-    this.allocate();
   }
 
   #stopProbe(): void {
@@ -320,7 +376,7 @@ export class Subscription {
       const seq = this.#twccSeq;
       this.#twccSeq = (seq + 1) & 0xffff;
       packet.writeUInt16BE(seq, RANGE.offset);
-      this.sendSideEstimator.onPacketSent(seq, packet.length, this.#clock.nowMs());
+      this.sendSideEstimator.onPacketSent(seq, packet.length, this.#clock.nowMs(), this.#probeCluster);
     }
     this.transport.sendRtp(packet);
   }
@@ -345,6 +401,7 @@ export class Subscription {
         if (this.#firstTwccMs < 0) this.#firstTwccMs = this.#clock.nowMs();
         this.sendSideEstimator.onFeedback(feedback, this.#clock.nowMs());
         estimateChanged = true;
+        this.#checkProbeResult();
       } else if (p.type === RtcpType.PSFB && p.count === PsfbFmt.REMB) {
         const bps = rembBitrateBps(packet, p);
         if (bps === undefined) return;

@@ -42,6 +42,13 @@ export class AimdRateController {
     return this.#state;
   }
 
+  /** A probe proved the path carries `bps`: the estimate jumps there, and the old capacity is forgotten. */
+  raiseTo(bps: number): void {
+    if (!(bps > this.#estimateBps)) return;
+    this.#estimateBps = Math.min(this.#maxBps, bps);
+    this.#capacityBps = undefined;
+  }
+
   update(usage: BandwidthUsage, ackedBps: number | undefined, nowMs: number, rttMs: number): number {
     if (this.#lastChangeMs < 0) this.#lastChangeMs = nowMs;
     if (usage === 'overusing') {

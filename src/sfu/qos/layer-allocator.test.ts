@@ -25,6 +25,7 @@ describe('LayerAllocator', () => {
     assert.equal(a.usedBps, 3_600_000);
     assert.equal(a.headroomBps, 6_400_000);
     assert.equal(a.probeGoalBps, undefined);
+    assert.equal(a.probeCeilingBps, undefined);
     assert.ok(a.tracks.every((t) => !t.deficient));
   });
 
@@ -65,6 +66,7 @@ describe('LayerAllocator', () => {
     assert.deepEqual(a.tracks[0]!.target, NO_LAYER);
     assert.equal(a.tracks[0]!.deficient, true);
     assert.equal(a.probeGoalBps, 150_000 + 50_000, 'the cheapest step: b to temporal layer 1');
+    assert.equal(a.probeCeilingBps, 150_000 + 1_650_000 + 1_800_000, 'both at their best layer');
   });
 
   it('allocate() honours preferred as a ceiling', () => {

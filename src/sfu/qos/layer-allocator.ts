@@ -38,6 +38,8 @@ export interface Allocation {
   headroomBps: number;
   /** The total a bandwidth probe should prove for the cheapest held-back upgrade; undefined when none is held back. */
   probeGoalBps: number | undefined;
+  /** The total with every held-back track at its preferred layer: more is never worth probing for. */
+  probeCeilingBps: number | undefined;
 }
 
 interface Rung {
@@ -86,6 +88,7 @@ export class LayerAllocator {
       usedBps,
       headroomBps: Math.max(0, estimateBps - usedBps),
       probeGoalBps: probeGoal(order, usedBps),
+      probeCeilingBps: probeCeiling(order, usedBps),
     };
   }
 
@@ -182,4 +185,17 @@ function probeGoal(order: readonly Working[], usedBps: number): number | undefin
     cheapest = Math.min(cheapest, next.bitrateBps - current);
   }
   return Number.isFinite(cheapest) ? usedBps + cheapest : undefined;
+}
+
+/** used + every held-back track's step up to its best rung (undefined when none is held back). */
+function probeCeiling(order: readonly Working[], usedBps: number): number | undefined {
+  let extra = 0;
+  let heldBack = false;
+  for (const w of order) {
+    const top = w.ladder.at(-1);
+    if (!top || w.chosen === w.ladder.length - 1) continue;
+    heldBack = true;
+    extra += top.bitrateBps - (w.chosen >= 0 ? w.ladder[w.chosen]!.bitrateBps : 0);
+  }
+  return heldBack ? usedBps + extra : undefined;
 }

@@ -37,6 +37,11 @@ export class LossBasedController {
     return this.#lastLossFraction;
   }
 
+  /** A probe proved the path carries `bps`. */
+  raiseTo(bps: number): void {
+    if (bps > this.#estimateBps) this.#estimateBps = Math.min(this.#maxBps, bps);
+  }
+
   /** Counts of one feedback: `lost` of `total` packets reported. */
   update(lost: number, total: number, ackedBps: number | undefined, nowMs: number): number {
     this.#lost += lost;

@@ -6,6 +6,7 @@ import { type BandwidthEstimator, type BitrateBounds, resolveBounds } from './ba
 import { InterArrival } from './inter-arrival.ts';
 import { LossBasedController } from './loss-based-controller.ts';
 import type { BandwidthUsage } from './overuse-detector.ts';
+import { ProbeBitrateEstimator, type ProbeResult } from './probe-bitrate-estimator.ts';
 import { TrendlineEstimator } from './trendline-estimator.ts';
 
 /** Sent packets remembered for feedback: at 20 Mbit/s of 1200-byte packets, about 4 s. */
@@ -33,6 +34,10 @@ export class SendSideEstimator implements BandwidthEstimator {
   readonly #historySendMs = new Float64Array(HISTORY);
   readonly #historyBytes = new Uint32Array(HISTORY);
   readonly #historyReported = new Uint8Array(HISTORY);
+  /** The probe cluster each packet belonged to, -1 for none. */
+  readonly #historyCluster = new Int32Array(HISTORY).fill(-1);
+  readonly #probes = new ProbeBitrateEstimator();
+  #probeResult: ProbeResult | undefined;
   readonly #interArrival = new InterArrival();
   readonly #trendline = new TrendlineEstimator();
   readonly #acked = new AckedBitrateEstimator();
@@ -93,14 +98,39 @@ export class SendSideEstimator implements BandwidthEstimator {
     if (Number.isFinite(rttMs) && rttMs >= 0) this.#rttMs = rttMs;
   }
 
-  /** A packet carrying transport-wide sequence number `twccSeq` left for the subscriber. */
-  onPacketSent(twccSeq: number, sizeBytes: number, sendTimeMs: number): void {
+  /**
+   * A packet carrying transport-wide sequence number `twccSeq` left for the subscriber; while a
+   * bandwidth probe runs, `probeCluster` names it (every packet sent meanwhile belongs to it).
+   */
+  onPacketSent(twccSeq: number, sizeBytes: number, sendTimeMs: number, probeCluster = -1): void {
     const ext = this.#sentSeqs.unwrap(twccSeq);
     const slot = ext & (HISTORY - 1);
     this.#historySeq[slot] = ext;
     this.#historySendMs[slot] = sendTimeMs;
     this.#historyBytes[slot] = sizeBytes;
     this.#historyReported[slot] = 0;
+    this.#historyCluster[slot] = probeCluster;
+    if (probeCluster >= 0) this.#probes.onSent(probeCluster, sizeBytes, sendTimeMs);
+  }
+
+  /** Probe cluster `id` sent its last packet; its result comes with the feedback that covers it. */
+  endProbeCluster(id: number): void {
+    this.#probes.end(id);
+    this.#applyProbeResult(this.#probes.takeResult());
+  }
+
+  /** Judges cluster `id` with the feedback so far (the caller waited long enough) and applies the result. */
+  judgeProbeCluster(id: number): ProbeResult | undefined {
+    const result = this.#probes.judge(id);
+    this.#applyProbeResult(result);
+    return this.takeProbeResult();
+  }
+
+  /** The last probe result applied to the estimate, once. */
+  takeProbeResult(): ProbeResult | undefined {
+    const r = this.#probeResult;
+    this.#probeResult = undefined;
+    return r;
   }
 
   /** A parsed transport-cc feedback (`parseTwcc` of src/rtp) from the subscriber. */
@@ -116,16 +146,30 @@ export class SendSideEstimator implements BandwidthEstimator {
       if (this.#historySeq[slot] !== base + i || this.#historyReported[slot]) continue;
       this.#historyReported[slot] = 1;
       total++;
+      const cluster = this.#historyCluster[slot]!;
       if (feedback.statuses[i] === TwccStatus.NotReceived) {
         lost++;
+        if (cluster >= 0) this.#probes.onFeedback(cluster, this.#historyBytes[slot]!, undefined);
         continue;
       }
-      this.#onArrival(slot, (arrivalsUs[i]! + offsetUs) / 1000);
+      const arrivalMs = (arrivalsUs[i]! + offsetUs) / 1000;
+      if (cluster >= 0) this.#probes.onFeedback(cluster, this.#historyBytes[slot]!, arrivalMs);
+      this.#onArrival(slot, arrivalMs);
     }
     if (total === 0) return;
     const ackedBps = this.#acked.bitrateBps;
     this.#delayBased.update(this.#trendline.usage, ackedBps, nowMs, this.#rttMs);
     this.#lossBased.update(lost, total, ackedBps, nowMs);
+    this.#applyProbeResult(this.#probes.takeResult());
+  }
+
+  /** A probe that proved more than the estimate raises it (both sides); one that proved less changes nothing. */
+  #applyProbeResult(result: ProbeResult | undefined): void {
+    if (!result) return;
+    this.#probeResult = result;
+    if (result.bitrateBps <= this.estimateBps) return;
+    this.#delayBased.raiseTo(result.bitrateBps);
+    this.#lossBased.raiseTo(result.bitrateBps);
   }
 
   #onArrival(slot: number, arrivalMs: number): void {
