@@ -190,7 +190,8 @@ test('dispatcher.join places a new room on the least-loaded node and routes late
     targetId: ParticipantId(10),
   });
   await dispatcher.setMediaState({ roomId: RoomId(1), participantId: ParticipantId(10), state: {} });
-  assert.deepEqual(nodes.get('b')?.calls, ['join', 'subscribe', 'setMediaState']);
+  // The room's event stream is attached (and confirmed by a round trip) before the join goes out.
+  assert.deepEqual(nodes.get('b')?.calls, ['events', 'dump', 'join', 'subscribe', 'setMediaState']);
   assert.deepEqual(nodes.get('a')?.calls, []);
   assert.deepEqual(connected, ['b'], 'one client per node, cached');
 });
@@ -203,13 +204,21 @@ test('two dispatchers placing the same new room agree on its node', async () => 
   assert.equal(r1.sdp, r2.sdp);
 });
 
-test('calls for a room no node hosts fail with not_found; leave is a no-op', async () => {
-  const { dispatcher } = await cluster(['a']);
+test('calls for a room no node hosts answer as a node does for an empty room', async () => {
+  const { dispatcher, nodes } = await cluster(['a']);
+  const ref = { roomId: RoomId(9), participantId: ParticipantId(1) };
+  const code = (c: string) => (err: unknown) => err instanceof SfuError && err.code === c;
+  await assert.rejects(dispatcher.subscribe({ ...ref, targetId: ParticipantId(2) }), code('not_found'));
   await assert.rejects(
-    dispatcher.subscribe({ roomId: RoomId(9), participantId: ParticipantId(1), targetId: ParticipantId(2) }),
-    (err: unknown) => err instanceof SfuError && err.code === 'not_found',
+    dispatcher.setSubscriberAnswer({ ...ref, targetId: ParticipantId(2), sdp: 'v=0' }),
+    code('not_found'),
   );
-  await dispatcher.leave({ roomId: RoomId(9), participantId: ParticipantId(1) });
+  await assert.rejects(dispatcher.renegotiatePublisher({ ...ref, sdp: 'v=0' }), code('invalid_state'));
+  const candidate = { candidate: 'candidate:1 1 udp 1 127.0.0.1 9 typ host', sdpMid: '0', sdpMLineIndex: 0 };
+  await dispatcher.addPublisherCandidate({ ...ref, candidate });
+  await dispatcher.setMediaState({ ...ref, state: { audioEnabled: false } });
+  await dispatcher.leave(ref);
+  assert.deepEqual(nodes.get('a')?.calls, [], 'no node was bothered');
 });
 
 test('join fails with unavailable when every node is draining', async () => {
@@ -240,7 +249,26 @@ test("events(roomId) forwards the hosting node's events", async () => {
   assert.deepEqual(await first, { type: 'activeSpeakers', speakers: [] });
   ac.abort();
   await it.return?.();
+  assert.equal(nodes.get('a')?.streamCount, 1, 'kept while the dispatcher has a participant there');
+  await dispatcher.leave({ roomId: RoomId(1), participantId: ParticipantId(1) });
   while ((nodes.get('a')?.streamCount ?? 0) > 0) await new Promise((r) => setTimeout(r, 5));
+});
+
+test('what the node says right after a join reaches the first listener, even before it listened', async () => {
+  const { dispatcher, nodes } = await cluster(['a']);
+  await dispatcher.join(joinReq(1, 1));
+  const ready = {
+    type: 'publisherReady',
+    participantId: ParticipantId(1),
+    nodeId: 'a',
+    isMigrate: false,
+  } as const;
+  nodes.get('a')?.emit(ready);
+  const ac = new AbortController();
+  const it = dispatcher.events(RoomId(1), ac.signal)[Symbol.asyncIterator]();
+  assert.deepEqual(await next(it), ready);
+  ac.abort();
+  await it.return?.();
 });
 
 test('when the hosting node dies, its participants are reported lost and the room is placed on a live node', async () => {

@@ -86,39 +86,63 @@ export class Dispatcher implements SfuApi {
   async join(req: JoinRequest): Promise<JoinResponse> {
     const nodeId = await this.#place(req.roomId);
     this.#pending.set(nodeId, (this.#pending.get(nodeId) ?? 0) + 1);
-    const res = await this.#call(nodeId, (c) => c.join(req));
+    // Listen to the room on its node before the join, so that nothing it says afterwards is lost.
+    const link = this.#link(req.roomId);
+    link.open();
+    if (!(await link.opened(nodeId, this.#probeTimeoutMs)))
+      this.#log.warn({ roomId: req.roomId, nodeId }, 'room event stream not confirmed before join');
+    let res: JoinResponse;
+    try {
+      res = await this.#call(nodeId, (c) => c.join(req));
+    } catch (err) {
+      this.#closeLinkIfUnused(req.roomId);
+      throw err;
+    }
     let known = this.#participants.get(req.roomId);
     if (!known) {
       known = new Set();
       this.#participants.set(req.roomId, known);
     }
     known.add(req.participantId);
-    this.#links.get(req.roomId)?.wake();
     return res;
   }
 
+  // A room no node hosts has no publisher and no subscription: the answers are the ones a node
+  // gives for an empty room (so the three SfuApi implementations behave alike).
+
   async subscribe(req: SubscribeRequest): Promise<SubscribeResponse> {
-    return this.#call(await this.#hostOrThrow(req.roomId), (c) => c.subscribe(req));
+    const nodeId = await this.#host(req.roomId);
+    if (!nodeId)
+      throw new SfuError('not_found', `participant ${req.targetId} publishes nothing in room ${req.roomId}`);
+    return this.#call(nodeId, (c) => c.subscribe(req));
   }
 
   async setSubscriberAnswer(req: SubscriberAnswerRequest): Promise<void> {
-    await this.#call(await this.#hostOrThrow(req.roomId), (c) => c.setSubscriberAnswer(req));
+    const nodeId = await this.#host(req.roomId);
+    if (!nodeId)
+      throw new SfuError('not_found', `no subscription of ${req.participantId} to ${req.targetId}`);
+    await this.#call(nodeId, (c) => c.setSubscriberAnswer(req));
   }
 
   async renegotiatePublisher(req: PublisherOfferRequest): Promise<{ sdp: string }> {
-    return this.#call(await this.#hostOrThrow(req.roomId), (c) => c.renegotiatePublisher(req));
+    const nodeId = await this.#host(req.roomId);
+    if (!nodeId) throw new SfuError('invalid_state', `participant ${req.participantId} has not published`);
+    return this.#call(nodeId, (c) => c.renegotiatePublisher(req));
   }
 
   async addPublisherCandidate(req: PublisherCandidateRequest): Promise<void> {
-    await this.#call(await this.#hostOrThrow(req.roomId), (c) => c.addPublisherCandidate(req));
+    const nodeId = await this.#host(req.roomId);
+    if (nodeId) await this.#call(nodeId, (c) => c.addPublisherCandidate(req));
   }
 
   async addSubscriberCandidate(req: SubscriberCandidateRequest): Promise<void> {
-    await this.#call(await this.#hostOrThrow(req.roomId), (c) => c.addSubscriberCandidate(req));
+    const nodeId = await this.#host(req.roomId);
+    if (nodeId) await this.#call(nodeId, (c) => c.addSubscriberCandidate(req));
   }
 
   async setMediaState(req: MediaStateRequest): Promise<void> {
-    await this.#call(await this.#hostOrThrow(req.roomId), (c) => c.setMediaState(req));
+    const nodeId = await this.#host(req.roomId);
+    if (nodeId) await this.#call(nodeId, (c) => c.setMediaState(req));
   }
 
   async leave(req: ParticipantRef): Promise<void> {
@@ -127,33 +151,20 @@ export class Dispatcher implements SfuApi {
     if (known?.size === 0) this.#participants.delete(req.roomId);
     // A room no node hosts (its node died) has nothing left to close.
     const nodeId = await this.#host(req.roomId);
-    if (nodeId) await this.#call(nodeId, (c) => c.leave(req));
-    // Forget the placement once this instance has no use for it; the directory keeps the truth.
-    if (!this.#participants.has(req.roomId) && !this.#links.has(req.roomId))
-      this.#roomNodes.delete(req.roomId);
+    try {
+      if (nodeId) await this.#call(nodeId, (c) => c.leave(req));
+    } finally {
+      this.#closeLinkIfUnused(req.roomId);
+    }
   }
 
   async *events(roomId: RoomId, signal: AbortSignal): AsyncIterable<SfuEvent> {
-    let link = this.#links.get(roomId);
-    if (!link) {
-      link = new RoomLink(roomId, {
-        resolveNode: () => this.#host(roomId),
-        client: (nodeId) => this.#client(nodeId),
-        onEvent: (event) => this.#onNodeEvent(roomId, event),
-        onStreamFailed: (nodeId, err) => this.#suspect(nodeId, err),
-        clock: this.#clock,
-        logger: this.#log.child({ roomId }),
-      });
-      this.#links.set(roomId, link);
-    }
+    if (signal.aborted) return;
+    const link = this.#link(roomId);
     try {
       yield* link.listen(signal);
     } finally {
-      if (link.listenerCount === 0) {
-        link.close();
-        if (this.#links.get(roomId) === link) this.#links.delete(roomId);
-        if (!this.#participants.has(roomId)) this.#roomNodes.delete(roomId);
-      }
+      this.#closeLinkIfUnused(roomId);
     }
   }
 
@@ -187,6 +198,33 @@ export class Dispatcher implements SfuApi {
     this.#clients.clear();
   }
 
+  #link(roomId: RoomId): RoomLink {
+    let link = this.#links.get(roomId);
+    if (!link) {
+      link = new RoomLink(roomId, {
+        resolveNode: () => this.#host(roomId),
+        client: (nodeId) => this.#client(nodeId),
+        onEvent: (event) => this.#onNodeEvent(roomId, event),
+        onStreamFailed: (nodeId, err) => this.#suspect(nodeId, err),
+        clock: this.#clock,
+        logger: this.#log.child({ roomId }),
+      });
+      this.#links.set(roomId, link);
+    }
+    return link;
+  }
+
+  /** Stops following a room this instance has neither participants nor listeners in. */
+  #closeLinkIfUnused(roomId: RoomId): void {
+    if (this.#participants.has(roomId)) return;
+    const link = this.#links.get(roomId);
+    if (link && link.listenerCount > 0) return;
+    link?.close();
+    this.#links.delete(roomId);
+    // The directory keeps the placement; this instance forgets it.
+    this.#roomNodes.delete(roomId);
+  }
+
   /** The node for a joining participant: the room's live host, else the least-loaded node. */
   async #place(roomId: RoomId): Promise<NodeId> {
     const nodes = await this.#refreshNodes();
@@ -217,13 +255,6 @@ export class Dispatcher implements SfuApi {
     if (!this.#nodes.has(nodeId)) await this.#refreshNodes();
     if (!this.#nodes.has(nodeId)) return undefined;
     this.#roomNodes.set(roomId, nodeId);
-    return nodeId;
-  }
-
-  async #hostOrThrow(roomId: RoomId): Promise<NodeId> {
-    const nodeId = await this.#host(roomId);
-    if (!nodeId)
-      throw new SfuError('not_found', `room ${roomId} is not hosted by any SFU node: publish first`);
     return nodeId;
   }
 
@@ -309,6 +340,7 @@ export class Dispatcher implements SfuApi {
       for (const participantId of lost)
         link?.deliver({ type: 'participantLost', participantId, reason: 'node_lost' });
       link?.restart();
+      this.#closeLinkIfUnused(roomId);
     }
   }
 

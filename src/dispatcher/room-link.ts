@@ -15,6 +15,8 @@ export interface RoomLinkDeps {
   logger: Logger;
 }
 
+/** Events kept while nobody listens yet (between a join and signalling's pump attaching). */
+const BUFFER_LIMIT = 256;
 /** How long to wait before looking for the room's node again when no node hosts it. */
 const IDLE_POLL_MS = 500;
 /** Pause after a broken stream of a node that still answers, so a failing stream cannot spin. */
@@ -23,9 +25,12 @@ const RETRY_PAUSE_MS = 250;
 /**
  * One room's event stream from whichever node hosts it, shared by the dispatcher's `events()`
  * iterators of that room. It follows the room: when its node is lost or the room moves, the
- * stream is reopened on the new host.
+ * stream is reopened on the new host. Events that arrive while nobody listens are kept for the
+ * first listener: the dispatcher opens the link before it forwards a join, so that what the node
+ * says right after the join (e.g. `publisherReady`) is not lost before signalling listens.
  *
- * Lifecycle: created by the first listener → listen()… → close() once the last listener left.
+ * Lifecycle: created by a join or the first listener → listen()… → close() once the dispatcher
+ * has neither participants nor listeners in the room.
  */
 export class RoomLink {
   readonly roomId: RoomId;
@@ -33,6 +38,10 @@ export class RoomLink {
   nodeId: NodeId | undefined;
   readonly #deps: RoomLinkDeps;
   readonly #listeners = new Set<(event: SfuEvent) => void>();
+  readonly #buffer: SfuEvent[] = [];
+  /** The node whose stream is known to be attached (its listener is registered there). */
+  #openedNode: NodeId | undefined;
+  #openedWaiters = new Set<() => void>();
   #stream: AbortController | null = null;
   #wakeLoop: (() => void) | null = null;
   #running = false;
@@ -55,6 +64,7 @@ export class RoomLink {
       wake?.();
     };
     this.#listeners.add(listener);
+    if (this.#listeners.size === 1) queue.push(...this.#buffer.splice(0));
     const onAbort = () => wake?.();
     signal.addEventListener('abort', onAbort, { once: true });
     if (!this.#running) this.#start();
@@ -78,7 +88,35 @@ export class RoomLink {
 
   /** Hands an event (e.g. the dispatcher's own `participantLost`) to every listener. */
   deliver(event: SfuEvent): void {
+    if (this.#listeners.size === 0) {
+      if (this.#buffer.length < BUFFER_LIMIT) this.#buffer.push(event);
+      return;
+    }
     for (const listener of this.#listeners) listener(event);
+  }
+
+  /** Starts following the room without a listener (events are kept for the first one). */
+  open(): void {
+    if (!this.#running && !this.#closed) this.#start();
+    this.wake();
+  }
+
+  /** Resolves once the stream from `nodeId` is attached, or after `timeoutMs` (false then). */
+  opened(nodeId: NodeId, timeoutMs: number): Promise<boolean> {
+    if (this.#openedNode === nodeId) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const cancel = this.#deps.clock.setTimeout(() => {
+        this.#openedWaiters.delete(check);
+        resolve(false);
+      }, timeoutMs);
+      const check = () => {
+        if (this.#openedNode !== nodeId) return;
+        cancel();
+        this.#openedWaiters.delete(check);
+        resolve(true);
+      };
+      this.#openedWaiters.add(check);
+    });
   }
 
   /** The room may have a host now: stop waiting. */
@@ -94,6 +132,7 @@ export class RoomLink {
 
   close(): void {
     this.#closed = true;
+    this.#buffer.length = 0;
     this.restart();
   }
 
@@ -127,9 +166,18 @@ export class RoomLink {
     this.#stream = stream;
     this.nodeId = nodeId;
     try {
-      for await (const event of this.#deps.client(nodeId).events(this.roomId, stream.signal)) {
-        this.#deps.onEvent(event);
-        this.deliver(event);
+      const client = this.#deps.client(nodeId);
+      const iterator = client.events(this.roomId, stream.signal)[Symbol.asyncIterator]();
+      // The first next() sends the request; a round trip after it means the node has attached the
+      // stream (the server handles a connection's calls in order).
+      let next = iterator.next();
+      void this.#confirmOpened(nodeId, client, stream.signal);
+      for (;;) {
+        const step = await next;
+        if (step.done) break;
+        this.#deps.onEvent(step.value);
+        this.deliver(step.value);
+        next = iterator.next();
       }
       if (stream.signal.aborted || this.#closed) return false;
       await this.#deps.onStreamFailed(nodeId, new Error('event stream ended'));
@@ -141,7 +189,19 @@ export class RoomLink {
     } finally {
       this.#stream = null;
       this.nodeId = undefined;
+      if (this.#openedNode === nodeId) this.#openedNode = undefined;
     }
+  }
+
+  async #confirmOpened(nodeId: NodeId, client: SfuApi, signal: AbortSignal): Promise<void> {
+    // A failure here shows up on the stream itself; the waiters time out.
+    const answered = await client.dump().then(
+      () => true,
+      () => false,
+    );
+    if (!answered || signal.aborted || this.nodeId !== nodeId) return;
+    this.#openedNode = nodeId;
+    for (const check of [...this.#openedWaiters]) check();
   }
 
   #sleep(ms: number): Promise<void> {
