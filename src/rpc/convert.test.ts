@@ -173,6 +173,35 @@ describe('SfuApi ↔ sfu.proto conversions', () => {
     };
     const m = fromBinary(pb.DumpResponseSchema, toBinary(pb.DumpResponseSchema, convert.dumpToProto(dump)));
     assert.deepEqual(convert.dumpFromProto(m), dump);
+    const spanning: SfuDump = {
+      rooms: [
+        {
+          roomId: room,
+          participants: [alice],
+          publishers: 1,
+          subscriptions: 0,
+          downTracks: 0,
+          workers: [0, 1],
+          relays: 2,
+          remoteTracks: 0,
+        },
+      ],
+      transports: 1,
+      dropped: { malformed: 0, unknownAddress: 0, unknownUsername: 0 },
+      handover: {
+        batchesSent: 10,
+        packetsSent: 40,
+        batchesReceived: 9,
+        packetsReceived: 36,
+        malformed: 1,
+        unknownTrack: 2,
+      },
+    };
+    const w = fromBinary(
+      pb.DumpResponseSchema,
+      toBinary(pb.DumpResponseSchema, convert.dumpToProto(spanning)),
+    );
+    assert.deepEqual(convert.dumpFromProto(w), spanning);
   });
 
   it('requests are validated: required fields, id syntax, sizes, ranges', () => {

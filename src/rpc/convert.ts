@@ -371,8 +371,23 @@ export function dumpToProto(d: SfuDump): pb.DumpResponse {
         publishers: r.publishers,
         subscriptions: r.subscriptions,
         downTracks: r.downTracks,
+        workers: r.workers ?? [],
+        relays: r.relays,
+        remoteTracks: r.remoteTracks,
       }),
     ),
+    ...(d.handover
+      ? {
+          handover: create(pb.HandoverStatsSchema, {
+            batchesSent: BigInt(d.handover.batchesSent),
+            packetsSent: BigInt(d.handover.packetsSent),
+            batchesReceived: BigInt(d.handover.batchesReceived),
+            packetsReceived: BigInt(d.handover.packetsReceived),
+            malformed: BigInt(d.handover.malformed),
+            unknownTrack: BigInt(d.handover.unknownTrack),
+          }),
+        }
+      : {}),
     transports: d.transports,
     dropped: create(pb.DroppedDatagramsSchema, {
       malformed: BigInt(d.dropped.malformed),
@@ -383,13 +398,16 @@ export function dumpToProto(d: SfuDump): pb.DumpResponse {
 }
 
 export function dumpFromProto(m: pb.DumpResponse): SfuDump {
-  return {
+  const dump: SfuDump = {
     rooms: m.rooms.map((r) => ({
       roomId: RoomId(r.roomId),
       participants: r.participants.map(ParticipantId),
       publishers: r.publishers,
       subscriptions: r.subscriptions,
       downTracks: r.downTracks,
+      ...(r.workers.length > 0 ? { workers: r.workers } : {}),
+      ...(r.relays === undefined ? {} : { relays: r.relays }),
+      ...(r.remoteTracks === undefined ? {} : { remoteTracks: r.remoteTracks }),
     })),
     transports: m.transports,
     dropped: {
@@ -398,4 +416,16 @@ export function dumpFromProto(m: pb.DumpResponse): SfuDump {
       unknownUsername: Number(m.dropped?.unknownUsername ?? 0n),
     },
   };
+  const h = m.handover;
+  if (h) {
+    dump.handover = {
+      batchesSent: Number(h.batchesSent),
+      packetsSent: Number(h.packetsSent),
+      batchesReceived: Number(h.batchesReceived),
+      packetsReceived: Number(h.packetsReceived),
+      malformed: Number(h.malformed),
+      unknownTrack: Number(h.unknownTrack),
+    };
+  }
+  return dump;
 }

@@ -855,6 +855,27 @@ export declare type RoomDump = Message<"bbmeet.sfu.v1.RoomDump"> & {
    * @generated from field: uint32 down_tracks = 5;
    */
   downTracks: number;
+
+  /**
+   * A room spanning media workers: the workers holding its participants (by index); empty otherwise.
+   *
+   * @generated from field: repeated uint32 workers = 6;
+   */
+  workers: number[];
+
+  /**
+   * Relays of published tracks to other workers (one per track per destination worker).
+   *
+   * @generated from field: optional uint32 relays = 7;
+   */
+  relays?: number | undefined;
+
+  /**
+   * Proxies of tracks published on other workers, fed by those relays.
+   *
+   * @generated from field: optional uint32 remote_tracks = 8;
+   */
+  remoteTracks?: number | undefined;
 };
 
 /**
@@ -862,6 +883,53 @@ export declare type RoomDump = Message<"bbmeet.sfu.v1.RoomDump"> & {
  * Use `create(RoomDumpSchema)` to create a new message.
  */
 export declare const RoomDumpSchema: GenMessage<RoomDump>;
+
+/**
+ * Packets handed between media workers for rooms spanning several, since the node started.
+ *
+ * @generated from message bbmeet.sfu.v1.HandoverStats
+ */
+export declare type HandoverStats = Message<"bbmeet.sfu.v1.HandoverStats"> & {
+  /**
+   * @generated from field: uint64 batches_sent = 1;
+   */
+  batchesSent: bigint;
+
+  /**
+   * @generated from field: uint64 packets_sent = 2;
+   */
+  packetsSent: bigint;
+
+  /**
+   * @generated from field: uint64 batches_received = 3;
+   */
+  batchesReceived: bigint;
+
+  /**
+   * @generated from field: uint64 packets_received = 4;
+   */
+  packetsReceived: bigint;
+
+  /**
+   * Malformed batches or messages, dropped.
+   *
+   * @generated from field: uint64 malformed = 5;
+   */
+  malformed: bigint;
+
+  /**
+   * Packets of a track no longer relayed, dropped.
+   *
+   * @generated from field: uint64 unknown_track = 6;
+   */
+  unknownTrack: bigint;
+};
+
+/**
+ * Describes the message bbmeet.sfu.v1.HandoverStats.
+ * Use `create(HandoverStatsSchema)` to create a new message.
+ */
+export declare const HandoverStatsSchema: GenMessage<HandoverStats>;
 
 /**
  * @generated from message bbmeet.sfu.v1.DroppedDatagrams
@@ -911,6 +979,13 @@ export declare type DumpResponse = Message<"bbmeet.sfu.v1.DumpResponse"> & {
    * @generated from field: bbmeet.sfu.v1.DroppedDatagrams dropped = 3;
    */
   dropped?: DroppedDatagrams | undefined;
+
+  /**
+   * Absent when the node does not hand packets between workers.
+   *
+   * @generated from field: bbmeet.sfu.v1.HandoverStats handover = 4;
+   */
+  handover?: HandoverStats | undefined;
 };
 
 /**
