@@ -51,7 +51,7 @@ Options:
   --duration <s>        measured seconds per step (default 10, quick 3)
   --warmup <s>          seconds of load before measuring (default 3, quick 1)
   --chromium-viewers <n>  Chromium viewers timing first RTP / first decoded frame (default 3, quick 1)
-  --werift-subs <n>     subscribers of the werift baseline (default 32, quick 16)
+  --werift-subs <n>     subscribers of the werift baseline (default 32, quick 8)
   --no-chromium         no Chromium (synthetic frames; first_frame_* are null)
   --no-werift           skip the werift baseline
   --no-raw              skip the raw UDP baseline
@@ -144,7 +144,7 @@ export function parseOptions(argv: string[]): Options | 'help' {
     duration: positive('duration', values.duration, quick ? 3 : 10),
     warmup: positive('warmup', values.warmup, quick ? 1 : 3, 0),
     viewers: positive('chromium-viewers', values['chromium-viewers'], quick ? 1 : 3, 0),
-    weriftSubs: positive('werift-subs', values['werift-subs'], quick ? 16 : 32),
+    weriftSubs: positive('werift-subs', values['werift-subs'], quick ? 8 : 32),
     chromium: !values['no-chromium'],
     werift: !values['no-werift'],
     raw: !values['no-raw'],

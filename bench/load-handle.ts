@@ -8,6 +8,7 @@ export class LoadHandle {
   readonly child: ChildProcess;
   readonly #waiters: Array<(msg: FromLoad) => void> = [];
   #error: string | undefined;
+  #listening: Promise<FromLoad> | undefined;
 
   private constructor(child: ChildProcess) {
     this.child = child;
@@ -21,19 +22,23 @@ export class LoadHandle {
     });
   }
 
-  static async start(
-    config: LoadConfig,
-    cores: string,
-    timeoutMs: number,
-  ): Promise<{ load: LoadHandle; joinFailures: string[] }> {
+  /** Forks the process now (it loads while the system under test starts); `begin` gives it work. */
+  static spawn(cores: string): LoadHandle {
     const load = new LoadHandle(forkLoad(cores));
-    load.child.send({ type: 'start', config });
-    const reply = await load.#next(timeoutMs);
-    if (reply.type !== 'ready') {
-      await load.stop();
+    load.#listening = load.#next(60_000);
+    return load;
+  }
+
+  /** Sends the config once the process listens; resolves when its peers have joined. */
+  async begin(config: LoadConfig, timeoutMs: number): Promise<{ joinFailures: string[] }> {
+    const hello = await this.#listening;
+    if (hello?.type !== 'listening')
+      throw new Error(`load process: ${hello?.type === 'error' ? hello.message : 'did not start'}`);
+    this.child.send({ type: 'start', config });
+    const reply = await this.#next(timeoutMs);
+    if (reply.type !== 'ready')
       throw new Error(`load process: ${reply.type === 'error' ? reply.message : reply.type}`);
-    }
-    return { load, joinFailures: reply.joinFailures };
+    return { joinFailures: reply.joinFailures };
   }
 
   #next(timeoutMs: number): Promise<FromLoad> {

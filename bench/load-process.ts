@@ -53,6 +53,7 @@ export interface LoadStats {
 }
 
 export type FromLoad =
+  | { type: 'listening' }
   | { type: 'ready'; joinFailures: string[] }
   | { type: 'stats'; stats: LoadStats }
   | { type: 'error'; message: string };
@@ -189,3 +190,4 @@ process.on('message', (msg: ToLoad) => {
   else if (msg.type === 'stop') stop();
 });
 process.on('disconnect', () => stop());
+send({ type: 'listening' });

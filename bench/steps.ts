@@ -140,26 +140,33 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export async function runStep(o: StepOptions): Promise<StepResult> {
   const label = `${o.system} ${o.scenario} ${o.size}`;
   o.progress(0, `${label}: starting`);
-  let stopSystem: () => Promise<void>;
-  let pid: number;
+  // The load processes load their modules while the system under test starts.
+  const groupsWanted = o.scenario === 'meeting' ? 1 : 2;
+  const loads: LoadHandle[] = Array.from({ length: groupsWanted }, () => LoadHandle.spawn(o.loadCores));
+  let stopSystem: () => Promise<void> = async () => undefined;
+  let pid = 0;
   let server: { baseUrl: string; apiKey: string } | undefined;
   let forwarder: { ip: string; port: number } | undefined;
   let weriftUrl: string | undefined;
-  if (o.system === 'bbmeet') {
-    const s = await startServer({ cores: o.serverCores, profileDir: o.profileDir });
-    server = s;
-    pid = s.pid;
-    stopSystem = () => s.stop();
-  } else {
-    const helper = await startHelper(o.system === 'raw_udp' ? 'raw-forwarder.ts' : 'werift-sfu.ts', {
-      cores: o.serverCores,
-    });
-    pid = helper.pid;
-    stopSystem = () => stopChild(helper.child);
-    if (o.system === 'raw_udp') forwarder = { ip: '127.0.0.1', port: Number(helper.firstLine) };
-    else weriftUrl = helper.firstLine;
+  try {
+    if (o.system === 'bbmeet') {
+      const s = await startServer({ cores: o.serverCores, profileDir: o.profileDir });
+      server = s;
+      pid = s.pid;
+      stopSystem = () => s.stop();
+    } else {
+      const helper = await startHelper(o.system === 'raw_udp' ? 'raw-forwarder.ts' : 'werift-sfu.ts', {
+        cores: o.serverCores,
+      });
+      pid = helper.pid;
+      stopSystem = () => stopChild(helper.child);
+      if (o.system === 'raw_udp') forwarder = { ip: '127.0.0.1', port: Number(helper.firstLine) };
+      else weriftUrl = helper.firstLine;
+    }
+  } catch (err) {
+    await Promise.all(loads.map((l) => l.stop()));
+    throw err;
   }
-  const loads: LoadHandle[] = [];
   try {
     await sleep(500);
     const rssIdle = rssBytes(pid);
@@ -171,29 +178,25 @@ export async function runStep(o: StepOptions): Promise<StepResult> {
       sampleEvery: o.sampleEvery,
       weriftUrl,
       forwarder,
-      concurrency: 8,
+      concurrency: 16,
       framesFile: o.framesFile,
     } as const;
     const joinTimeout = 60_000 + p.participants * 2000;
     let joinFailures = 0;
     const groups = p.together ? [p.publishers] : [p.publishers, p.subscribers];
-    for (const participants of groups) {
+    for (const [g, participants] of groups.entries()) {
       if (participants.length === 0) continue;
-      const { load, joinFailures: f } = await LoadHandle.start(
-        { ...common, participants },
-        o.loadCores,
-        joinTimeout,
-      );
-      loads.push(load);
+      const { joinFailures: f } = await loads[g]!.begin({ ...common, participants }, joinTimeout);
       joinFailures += f.length;
       if (f.length) process.stderr.write(`\n${label}: ${f.length} joins failed, first: ${f[0]}\n`);
     }
+    const active = loads.filter((_, g) => (groups[g]?.length ?? 0) > 0);
     const warmupMs = o.warmupSeconds * 1000;
     for (let t = 0; t < warmupMs; t += 250) {
       o.progress(0.1 + (0.2 * t) / warmupMs, `${label}: warming up`);
       await sleep(250);
     }
-    const first = sumStats(await Promise.all(loads.map((l) => l.stats())));
+    const first = sumStats(await Promise.all(active.map((l) => l.stats())));
     const cpu0 = cpuSeconds(pid)!;
     const t0 = performance.now();
     const duringDone =
@@ -203,7 +206,7 @@ export async function runStep(o: StepOptions): Promise<StepResult> {
       o.progress(0.3 + (0.65 * (performance.now() - t0)) / windowMs, `${label}: measuring`);
       await sleep(250);
     }
-    const last = sumStats(await Promise.all(loads.map((l) => l.stats())));
+    const last = sumStats(await Promise.all(active.map((l) => l.stats())));
     const cpu1 = cpuSeconds(pid)!;
     const seconds = (performance.now() - t0) / 1000;
     const rssLoaded = rssBytes(pid);

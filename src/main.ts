@@ -16,6 +16,7 @@ Commands:
   start         signalling, REST API and SFU in one process (embedded database, no other services)
   signalling    cluster role: signalling + REST API, SFU nodes found through Redis (npm run signalling)
   sfu           cluster role: an SFU media node registered in Redis (npm run sfu)
+  bench         load and benchmark tool: starts a server, drives load, reports (bbmeet bench --help)
   help          show this help
 
 Options (every command):
@@ -56,6 +57,8 @@ Options:
 };
 
 export async function main(argv: string[]): Promise<number> {
+  // The bench has options of its own: it runs as its own process (bench/bench.ts, the repository's tool).
+  if (argv[0] === 'bench') return runBenchCommand(argv.slice(1));
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -178,4 +181,12 @@ async function runStart(env: NodeJS.ProcessEnv): Promise<number> {
   await server.close();
   logger.flush();
   return 0;
+}
+
+/** `bbmeet bench …`: runs bench/bench.ts with the same Node, passing the arguments and exit code through. */
+async function runBenchCommand(args: string[]): Promise<number> {
+  const { spawn } = await import('node:child_process');
+  const script = new URL('../bench/bench.ts', import.meta.url).pathname;
+  const child = spawn(process.execPath, [script, ...args], { stdio: 'inherit' });
+  return new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? 1)));
 }
