@@ -99,8 +99,9 @@ export class RoleProcess {
 
 export interface TestCluster {
   redis: TestRedis;
-  postgres: TestPostgres;
-  databaseUrl: string;
+  /** Started only when there are signalling instances. */
+  postgres: TestPostgres | undefined;
+  databaseUrl: string | undefined;
   sfus: Array<{ process: RoleProcess; nodeId: string; sfuPort: number; udpPort: number }>;
   signallings: Array<{ process: RoleProcess; url: string; port: number }>;
   /** Starts one more SFU node (e.g. to replace a killed one). */
@@ -117,7 +118,7 @@ async function freeTcpPort(): Promise<number> {
 }
 
 /**
- * Real Redis, real PostgreSQL, `sfuCount` `bbmeet sfu` processes and `signallingCount`
+ * Real Redis, real PostgreSQL (when there are signalling instances), `sfuCount` `bbmeet sfu` processes and `signallingCount`
  * `bbmeet signalling` processes on loopback, each on its own ports. `stop()` ends every process it
  * started, by PID.
  */
@@ -138,8 +139,8 @@ export async function startCluster(options: {
   };
   try {
     redis = await startRedis();
-    postgres = await startPostgres();
-    const databaseUrl = await postgres.createDatabase('cluster');
+    postgres = options.signallingCount > 0 ? await startPostgres() : undefined;
+    const databaseUrl = await postgres?.createDatabase('cluster');
     const common = {
       REDIS_URL: redis.url,
       CLIENT_SECRET_KEY: API_KEY,
@@ -174,7 +175,7 @@ export async function startCluster(options: {
       const proc = new RoleProcess(`signalling-${i + 1}`, 'signalling', {
         ...common,
         NODE_ID: `signalling-${i + 1}`,
-        DATABASE_URL: databaseUrl,
+        DATABASE_URL: databaseUrl ?? '',
         APP_HOST: '127.0.0.1',
         APP_PORT: String(port),
       });
