@@ -6,6 +6,7 @@ import { buildRemb, writeTwcc } from '../../src/rtp/rtcp.ts';
 import { findHeaderExtension } from '../../src/rtp/rtp-extensions.ts';
 import { DownTrack } from '../../src/sfu/media/down-track.ts';
 import { Publisher } from '../../src/sfu/media/publisher.ts';
+import { SubscriberBudget } from '../../src/sfu/media/subscriber-budget.ts';
 import { Subscription } from '../../src/sfu/media/subscription.ts';
 import { UpTrack } from '../../src/sfu/media/up-track.ts';
 import type { WebRtcTransport } from '../../src/transport/webrtc-transport.ts';
@@ -360,6 +361,70 @@ describe('QoS wiring: DownTrack, UpTrack, Subscription', () => {
     assert.ok(sub.probesSucceeded > 0, `probes: ${sub.probesSucceeded} of ${sub.probesSent} succeeded`);
     assert.equal(down.target!.spatial, 2, `back to the top layer (${Math.round(sub.estimateBps!)} bps)`);
     sub.close();
+  });
+
+  it("a subscriber's connections share one budget: the active speaker's camera is served first, whoever publishes it", () => {
+    const clock = new ManualClock();
+    const budget = new SubscriberBudget({ subscriberId: 's' as ParticipantId, onEmpty: () => undefined });
+    const sizes = [200, 600, 1100];
+    const peers = ['p1', 'p2'].map((id) => {
+      const { transport, t } = fakeTransport();
+      const sub = new Subscription({
+        subscriberId: 's' as ParticipantId,
+        targetId: id as ParticipantId,
+        transport,
+        clock,
+      });
+      budget.add(sub);
+      const up = upTrack(clock, ['q', 'h', 'f']);
+      [111, 222, 333].forEach((ssrc, i) => {
+        up.addLayer(ssrc, ['q', 'h', 'f'][i]);
+      });
+      const down = sub.addTrack(up, { ssrc: 0x5000, payloadType: 96 });
+      return { id, sub, t, up, down };
+    });
+    let frame = 0;
+    const feedSecond = () => {
+      for (let i = 0; i < 30; i++, frame++) {
+        for (const { up } of peers)
+          [111, 222, 333].forEach((ssrc, s) => {
+            up.onRtp(
+              vp8(ssrc, frame & 0xffff, frame * 3000, {
+                key: frame % 30 === 0,
+                pictureId: frame,
+                size: sizes[s],
+              }),
+              20,
+              ssrc,
+            );
+          });
+        clock.advance(1000 / 30);
+      }
+    };
+    feedSecond();
+    const rates = peers[0]!.up.bitratesBps().map((row) => row.at(-1)!);
+    // Room for one top layer (with the allocator's 10 % upgrade margin) and one lowest layer, split
+    // evenly between the two connections' estimates: on their own, each would take the middle layer.
+    const total = rates[2]! * 1.1 + rates[0]! + 20_000;
+    for (const { t } of peers) t.onRtcp!(buildRemb(1, total / 2, [0x5000]));
+    budget.setActiveSpeakers(new Set(['p2' as ParticipantId]));
+    budget.allocate();
+    assert.deepEqual(
+      peers.map((p) => p.down.target?.spatial),
+      [0, 2],
+      `the speaker p2 gets the top layer (layers ${rates.join('/')} bps, total ${total})`,
+    );
+    budget.setActiveSpeakers(new Set(['p1' as ParticipantId]));
+    budget.allocate();
+    assert.deepEqual(
+      peers.map((p) => p.down.target?.spatial),
+      [2, 0],
+      'the speaker changed: so do the layers',
+    );
+    peers[0]!.sub.close();
+    assert.equal(budget.size, 1, 'a closed connection leaves the budget');
+    peers[1]!.sub.close();
+    assert.equal(budget.size, 0);
   });
 
   it('REMB-only subscriber: a low estimate moves the target to the lowest layer, a high one back up', () => {

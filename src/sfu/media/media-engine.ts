@@ -43,6 +43,7 @@ import {
   RelaySink,
   RemoteUpTrack,
 } from './relay.ts';
+import { SubscriberBudget } from './subscriber-budget.ts';
 import { Subscription } from './subscription.ts';
 import type { UpTrack } from './up-track.ts';
 import type { WorkerEngine } from './worker-host.ts';
@@ -81,6 +82,8 @@ interface Room {
   remotes: Map<ParticipantId, RemotePublisher>;
   /** Publishers homed here that are relayed to other workers: publisher → worker index → export. */
   exports: Map<ParticipantId, Map<number, Export>>;
+  /** Each subscriber's downlink, shared by its subscriptions (one allocation across them). */
+  budgets: Map<ParticipantId, SubscriberBudget>;
   /** Active speakers and connection quality, reported as room events; closed with the room. */
   speakers: ActiveSpeakerMonitor;
   quality: ConnectionQualityMonitor;
@@ -209,6 +212,18 @@ export class MediaEngine implements WorkerEngine {
       isScreenShare: (trackId) =>
         publisher.mediaState.screenSharing && publisher.mediaState.screenTrackId === trackId,
     });
+    let budget = room.budgets.get(req.participantId);
+    if (!budget) {
+      const created = new SubscriberBudget({
+        subscriberId: req.participantId,
+        onEmpty: () => {
+          if (room.budgets.get(req.participantId) === created) room.budgets.delete(req.participantId);
+        },
+      });
+      room.budgets.set(req.participantId, created);
+      budget = created;
+    }
+    budget.add(subscription);
     let tracks: OfferedTrack[];
     try {
       tracks = [...publisher.tracks.values()].map((up) => this.#offerTrack(subscription, up));
@@ -397,16 +412,22 @@ export class MediaEngine implements WorkerEngine {
     if (!room) {
       const publishers = new Map<ParticipantId, Publisher>();
       const subscriptions: Room['subscriptions'] = new Map();
+      const budgets: Room['budgets'] = new Map();
       const emit = (event: SfuEvent) => this.#emit(roomId, event);
       room = {
         publishers,
         subscriptions,
         remotes: new Map(),
         exports: new Map(),
+        budgets,
         speakers: new ActiveSpeakerMonitor({
           clock: this.#clock,
           publishers: () => publishers.values(),
-          onChange: (speakers) => emit({ type: 'activeSpeakers', speakers }),
+          onChange: (speakers) => {
+            const ids = new Set(speakers.map((s) => s.participantId));
+            for (const budget of budgets.values()) budget.setActiveSpeakers(ids);
+            emit({ type: 'activeSpeakers', speakers });
+          },
         }),
         quality: new ConnectionQualityMonitor({
           clock: this.#clock,

@@ -17,7 +17,7 @@ import {
 import { type ExtensionRange, findHeaderExtension } from '../../rtp/rtp-extensions.ts';
 import { EXTENSION_URI, FORWARDED_EXTENSIONS } from '../../transport/negotiation/index.ts';
 import type { WebRtcTransport } from '../../transport/webrtc-transport.ts';
-import { type AllocatorTrack, LayerAllocator } from '../qos/layer-allocator.ts';
+import { type AllocatorTrack, LayerAllocator, type TrackAllocation } from '../qos/layer-allocator.ts';
 import type { ProbeResult } from '../qos/probe-bitrate-estimator.ts';
 import { RembEstimator } from '../qos/remb-estimator.ts';
 import { SendSideEstimator } from '../qos/send-side-estimator.ts';
@@ -54,6 +54,39 @@ const PROBE_MIN_SENT_RATIO = 0.8;
 /** No probe this long after the estimate fell. */
 const PROBE_AFTER_DROP_MS = 3000;
 const RANGE: ExtensionRange = { offset: 0, length: 0 };
+
+/** One connection's part of an allocation (see `allocationInput`). */
+export interface AllocationInput {
+  video: DownTrack[];
+  /** One per `video` entry; track ids are `<publisher>/<track>` so that they are unique per subscriber. */
+  tracks: AllocatorTrack[];
+  audioTracks: number;
+}
+
+/** What allocates a subscriber's connections together (SubscriberBudget). */
+export interface AllocationGroup {
+  allocate(): void;
+  remove(subscription: Subscription): void;
+}
+
+/**
+ * What an estimate leaves for video: minus what audio takes, but never below the cheapest layer of
+ * every wanted track. Bandwidth alone never pauses video: a frozen picture is worse than a late one.
+ */
+export function budgetFor(estimateBps: number, inputs: readonly AllocationInput[]): number {
+  let audio = 0;
+  let floor = 0;
+  for (const input of inputs) {
+    audio += input.audioTracks;
+    for (const t of input.tracks) {
+      if (t.paused) continue;
+      let cheapest = Number.POSITIVE_INFINITY;
+      for (const row of t.bitratesBps) for (const bps of row) if (bps > 0) cheapest = Math.min(cheapest, bps);
+      if (Number.isFinite(cheapest)) floor += cheapest;
+    }
+  }
+  return Math.max(estimateBps - audio * AUDIO_BPS, floor);
+}
 
 /**
  * The rungs the allocator may choose: every temporal layer of the lowest spatial layer, only the
@@ -124,6 +157,8 @@ export class Subscription {
   #probeBackoffMs = PROBE_BACKOFF_FIRST_MS;
   probesSent = 0;
   probesSucceeded = 0;
+  /** The subscriber's connections allocated together (SubscriberBudget); undefined: on its own. */
+  group: AllocationGroup | undefined;
   #closed = false;
 
   constructor(options: {
@@ -202,13 +237,32 @@ export class Subscription {
 
   /**
    * Runs the LayerAllocator over the video DownTracks and sets their targets; starts a probe when
-   * a track is held back. Without an estimate yet, targets stay at `preferred`.
+   * a track is held back. Without an estimate yet, targets stay at `preferred`. A Subscription in
+   * a group (its subscriber's other connections, see SubscriberBudget) lets the group allocate
+   * across all of them instead.
    */
   allocate(): void {
     if (this.#closed) return;
+    if (this.group) {
+      this.group.allocate();
+      return;
+    }
     const estimate = this.estimateBps;
     if (estimate === undefined) return;
-    this.#lastAllocatedEstimate = estimate;
+    const input = this.allocationInput(false);
+    if (input.tracks.length === 0) return;
+    const allocation = this.#allocator.allocate(budgetFor(estimate, [input]), input.tracks);
+    this.applyAllocation(input, allocation.tracks);
+    if (allocation.probeGoalBps !== undefined)
+      this.probe(
+        allocation.probeGoalBps,
+        allocation.probeCeilingBps ?? allocation.probeGoalBps,
+        allocation.usedBps,
+      );
+  }
+
+  /** This connection's share of an allocation: its wanted video tracks (in order) and its audio tracks. */
+  allocationInput(activeSpeaker: boolean): AllocationInput {
     const video: DownTrack[] = [];
     const tracks: AllocatorTrack[] = [];
     let audio = 0;
@@ -220,43 +274,39 @@ export class Subscription {
       const preferred = down.preferred!;
       video.push(down);
       tracks.push({
-        trackId: down.upTrack.trackId,
+        trackId: `${this.targetId}/${down.upTrack.trackId}`,
         screenShare: this.#isScreenShare(down.upTrack.trackId),
+        activeSpeaker,
         paused: preferred.spatial < 0,
         visible: true,
         preferred,
         bitratesBps: spatialFirst(down.upTrack.bitratesBps()),
       });
     }
-    if (tracks.length === 0) return;
-    // Bandwidth alone never pauses video (a frozen picture is worse than a late one): the budget
-    // covers at least the cheapest layer of every wanted track.
-    let floor = 0;
-    for (const t of tracks) {
-      if (t.paused) continue;
-      let cheapest = Number.POSITIVE_INFINITY;
-      for (const row of t.bitratesBps) for (const bps of row) if (bps > 0) cheapest = Math.min(cheapest, bps);
-      if (Number.isFinite(cheapest)) floor += cheapest;
-    }
-    const allocation = this.#allocator.allocate(Math.max(estimate - audio * AUDIO_BPS, floor), tracks);
-    allocation.tracks.forEach((t, i) => {
-      const down = video[i]!;
-      // The link no longer carries what is forwarded now: stop it while the lower layer's keyframe comes.
+    return { video, tracks, audioTracks: audio };
+  }
+
+  /**
+   * Sets the targets an allocation chose for `input.video` (same order). A down-switch is urgent
+   * (the current layer stops at once) when the layer forwarded now takes more than URGENT_RATIO ×
+   * this connection's estimate: the link no longer carries it.
+   */
+  applyAllocation(input: AllocationInput, allocations: readonly TrackAllocation[]): void {
+    const estimate = this.estimateBps;
+    if (estimate !== undefined) this.#lastAllocatedEstimate = estimate;
+    allocations.forEach((t, i) => {
+      const down = input.video[i]!;
       const current = down.current;
       const currentBps =
-        current && current.spatial >= 0 ? (tracks[i]!.bitratesBps[current.spatial]?.at(-1) ?? 0) : 0;
-      down.setTarget(t.target, currentBps > estimate * URGENT_RATIO);
+        current && current.spatial >= 0 ? (input.tracks[i]!.bitratesBps[current.spatial]?.at(-1) ?? 0) : 0;
+      down.setTarget(t.target, estimate !== undefined && currentBps > estimate * URGENT_RATIO);
     });
-    if (allocation.probeGoalBps !== undefined)
-      this.#maybeProbe(
-        allocation.probeGoalBps,
-        allocation.probeCeilingBps ?? allocation.probeGoalBps,
-        allocation.usedBps,
-      );
   }
 
   close(): void {
     this.#closed = true;
+    this.group?.remove(this);
+    this.group = undefined;
     this.#stopTimer();
     this.#stopAllocateTimer();
     this.#stopProbe();
@@ -277,7 +327,7 @@ export class Subscription {
    * PROBE_STEP × what is proven: a capped link sees a short burst, a free one is found in a few
    * doubling steps.
    */
-  #maybeProbe(goalBps: number, ceilingBps: number, usedBps: number): void {
+  probe(goalBps: number, ceilingBps: number, usedBps: number): void {
     if (this.#probeStopTimer || this.#firstTwccMs < 0 || this.transport.state !== 'connected') return;
     const now = this.#clock.nowMs();
     if (now < this.#nextProbeMs) return;
