@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { createConnection, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startPostgres, type TestPostgres } from '../support/postgres.ts';
@@ -188,4 +188,45 @@ export async function startCluster(options: {
     await stop();
     throw err;
   }
+}
+
+/**
+ * A TCP proxy standing for the load balancer in front of the signalling instances: it forwards new
+ * connections to `target` (a port on 127.0.0.1), which the test may change, as a load balancer
+ * does when an instance dies.
+ */
+export async function startSwitchableProxy(target: number): Promise<{
+  url: string;
+  target: number;
+  close(): Promise<void>;
+}> {
+  const sockets = new Set<Socket>();
+  const state = { target };
+  const server = createServer((client) => {
+    const upstream = createConnection(state.target, '127.0.0.1');
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      s.on('error', () => s.destroy());
+    }
+    client.pipe(upstream);
+    upstream.pipe(client);
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    get target() {
+      return state.target;
+    },
+    set target(value: number) {
+      state.target = value;
+    },
+    async close() {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
 }

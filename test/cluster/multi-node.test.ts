@@ -4,14 +4,15 @@ import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import type { BrowserContext, Page } from 'playwright-core';
 import { eventually, launchDemoBrowser, openDemo, seesVideoOf } from '../sdk/demo-page.ts';
-import { startCluster, type TestCluster } from './cluster.ts';
+import { startCluster, startSwitchableProxy, type TestCluster } from './cluster.ts';
 
 /**
  * The cluster as deployed: real Redis and PostgreSQL, two `bbmeet sfu` and two `bbmeet signalling`
  * processes on loopback. Two Chromium pages (the demo page and browser SDK) join one room through
  * different signalling instances and see each other's video; the SFU node hosting the room is
  * killed (SIGKILL) and both pages must be told within 5 s and come back in the call on the other
- * node, frames advancing again.
+ * node, frames advancing again. Then a signalling instance is killed: its client reconnects
+ * through the "load balancer" to the other instance and is back in the call.
  */
 
 let cluster: TestCluster;
@@ -151,6 +152,56 @@ describe('cluster: two signalling instances, two SFU nodes', { timeout: 300_000 
         list.some((e) => e.type === 'reconnected'),
         `reconnected: ${JSON.stringify(list)}`,
       );
+    }
+    for (const context of contexts.splice(0)) await context.close();
+  });
+
+  it('kill -9 of a signalling instance: its client reconnects through the load balancer to the other and is back in the call', async () => {
+    const [one, two] = cluster.signallings;
+    assert.ok(one && two);
+    const balancer = await startSwitchableProxy(one.port);
+    try {
+      const newPage = async (url: string, name: string) => {
+        const context = await chromium.newContext();
+        contexts.push(context);
+        return openDemo(context, url, { room: 'cluster-room-2', name });
+      };
+      const carol = await newPage(balancer.url, 'Carol');
+      const dave = await newPage(two.url, 'Dave');
+      await seesVideoOf(carol, ['Dave']);
+      await seesVideoOf(dave, ['Carol']);
+      await record(carol);
+      const carolId = await carol.evaluate(
+        () =>
+          (window as unknown as { bbmeet: { room: { localParticipant: { id: string } | null } } }).bbmeet.room
+            .localParticipant?.id,
+      );
+      const killedAt = Date.now();
+      await one.process.kill('SIGKILL');
+      balancer.target = two.port;
+      const back = await eventually(
+        () => events(carol),
+        (list) => list.some((e) => e.type === 'reconnected'),
+        'Carol reconnected',
+        30_000,
+      );
+      const reconnectedMs = (back.find((e) => e.type === 'reconnected')?.at ?? Number.NaN) - killedAt;
+      const restoredAt = await Promise.all([
+        framesAdvancingAt(carol, 'Dave', killedAt),
+        framesAdvancingAt(dave, 'Carol', killedAt),
+      ]);
+      console.log(
+        `signalling failover: Carol reconnected ${reconnectedMs} ms after the kill; frames advancing again after ${restoredAt.map((t) => t - killedAt).join(' / ')} ms (at Carol / at Dave)`,
+      );
+      await seesVideoOf(carol, ['Dave']);
+      await seesVideoOf(dave, ['Carol']);
+      assert.deepEqual(
+        back.find((e) => e.type === 'reconnected')?.payload,
+        { participantId: carolId, rejoined: false },
+        'the same participant came back (room.reconnect on the other instance)',
+      );
+    } finally {
+      await balancer.close();
     }
   });
 });
