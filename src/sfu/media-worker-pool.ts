@@ -158,6 +158,20 @@ export class MediaWorkerPool {
     const participantId = (args as { participantId?: ParticipantId } | null)?.participantId;
     const placing = op === 'join' || op === 'subscribe';
     const home = participantId === undefined ? undefined : this.#homes.get(roomId)?.get(participantId);
+    if (!home && op === 'leave') {
+      // No home (lost to a consent timeout, or never placed): whatever a worker still holds of it
+      // (subscriber connections outliving its publisher) goes wherever it is.
+      await Promise.all(
+        this.#slots
+          .filter((s) => s.worker !== null)
+          .map((s) =>
+            s.ready
+              .then(() => this.#send(s, (id) => ({ type: 'request', id, op, args })))
+              .catch(() => undefined),
+          ),
+      );
+      return null;
+    }
     const slot =
       home ??
       (placing && participantId !== undefined ? this.#place(roomId, participantId) : this.#anySlot(roomId));
