@@ -17,7 +17,15 @@ export interface SignallingDeps {
   nodeId: string;
   logger: Logger;
   onMembershipChanged: () => void;
+  /**
+   * Other signalling instances share the socket.io rooms (cluster): a participant taken over by a
+   * connection on another instance is detached here too.
+   */
+  clustered?: boolean;
 }
+
+/** Sent to the other instances when a connection takes a participant (serverSideEmit). */
+const TAKEOVER_EVENT = 'bbmeet:participant-attached';
 
 /**
  * State and operations shared by the event handlers: participant authorisation, the leave flow,
@@ -36,6 +44,7 @@ export class SignallingContext {
   readonly #speakers = new Map<RoomId, unknown>();
   readonly #qualities = new Map<RoomId, Map<ParticipantId, unknown>>();
   readonly #onMembershipChanged: () => void;
+  readonly #clustered: boolean;
 
   constructor(deps: SignallingDeps) {
     this.io = deps.io;
@@ -45,10 +54,18 @@ export class SignallingContext {
     this.nodeId = deps.nodeId;
     this.log = deps.logger;
     this.#onMembershipChanged = deps.onMembershipChanged;
+    this.#clustered = deps.clustered ?? false;
+    if (this.#clustered) {
+      (this.io as unknown as { on(event: string, listener: (msg: unknown) => void): void }).on(
+        TAKEOVER_EVENT,
+        (msg) => this.#onRemoteAttach(msg),
+      );
+    }
   }
 
+  /** To one socket of this instance (participant-targeted events are sent where it is connected). */
   emitTo(socketId: string, event: string, payload: unknown): void {
-    this.io.to(socketId).emit(event, payload);
+    this.io.local.to(socketId).emit(event, payload);
   }
 
   /** To every socket in the room but `exceptSocketId` (Waterbus "broadcast"). */
@@ -125,6 +142,8 @@ export class SignallingContext {
     const previous = this.directory.get(entry.participantId);
     if (previous && previous.socketId !== session.id) this.#detachOldSocket(previous);
     this.directory.add(entry);
+    if (this.#clustered)
+      this.io.serverSideEmit(TAKEOVER_EVENT, { participantId: entry.participantId, socketId: session.id });
     session.participant = { participantId: entry.participantId, roomId: entry.roomId };
     await session.socket.join(entry.roomId);
     if (!this.#roomPumps.has(entry.roomId)) this.#startRoomPump(entry.roomId);
@@ -134,6 +153,23 @@ export class SignallingContext {
     if (speakers) session.socket.emit('room.active_speakers', speakers);
     for (const quality of this.#qualities.get(entry.roomId)?.values() ?? [])
       session.socket.emit('room.connection_quality', quality);
+  }
+
+  /**
+   * Another instance's connection took one of our participants (a client that reconnected through
+   * the load balancer before we noticed its old socket was gone): forget it here without leaving,
+   * as the participant lives on over there.
+   */
+  #onRemoteAttach(msg: unknown): void {
+    const m = msg as { participantId?: unknown; socketId?: unknown } | null;
+    if (typeof m?.participantId !== 'string' || typeof m.socketId !== 'string') return;
+    const entry = this.directory.get(m.participantId as ParticipantId);
+    if (!entry || entry.socketId === m.socketId) return;
+    this.directory.remove(entry.participantId);
+    this.#qualities.get(entry.roomId)?.delete(entry.participantId);
+    this.#onMembershipChanged();
+    this.#detachOldSocket(entry);
+    this.#stopRoomPumpIfEmpty(entry.roomId);
   }
 
   #detachOldSocket(previous: ParticipantEntry): void {

@@ -66,6 +66,7 @@ export function createSignalling(options: SignallingOptions): Signalling {
     directory,
     nodeId: options.nodeId,
     logger: log,
+    clustered: options.adapter !== undefined,
     onMembershipChanged: () => {
       options.metrics.rooms.set(directory.roomCount);
       options.metrics.participants.set(directory.participantCount);

@@ -1,0 +1,105 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Socket } from 'socket.io-client';
+import {
+  connectSocket,
+  delay,
+  login,
+  nextEvent,
+  recordEvents,
+  restClient,
+  roomWithParticipants,
+  type TestUser,
+} from '../support/clients.ts';
+import { startCluster, type TestCluster } from './cluster.ts';
+
+/**
+ * Two `bbmeet signalling` processes sharing socket.io rooms through the Redis adapter (PostgreSQL
+ * shared): room broadcasts reach sockets on the other instance exactly once, and a participant
+ * taken over by a connection on the other instance is detached without leaving the room.
+ */
+
+let cluster: TestCluster;
+const sockets: Socket[] = [];
+
+const P2P = 0;
+const OFFER = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n';
+
+async function socketOn(url: string, user: TestUser): Promise<Socket> {
+  const socket = await connectSocket(url, user.token);
+  sockets.push(socket);
+  return socket;
+}
+
+function publishP2p(socket: Socket, roomId: string, participantId: string): Promise<unknown> {
+  return socket.emitWithAck('room.publish', {
+    sdp: OFFER,
+    roomId,
+    participantId,
+    isVideoEnabled: true,
+    isAudioEnabled: true,
+    isE2eeEnabled: false,
+    totalTracks: 2,
+    connectionType: P2P,
+  });
+}
+
+describe('cluster: signalling instances share rooms', { timeout: 120_000 }, () => {
+  before(async () => {
+    cluster = await startCluster({ sfuCount: 0, signallingCount: 2 });
+  });
+
+  after(async () => {
+    for (const socket of sockets) socket.close();
+    await cluster?.stop();
+  });
+
+  it('room events cross instances exactly once; a takeover on the other instance detaches the old socket without a leave', async () => {
+    const [one, two] = cluster.signallings;
+    assert.ok(one && two);
+    const call = restClient(one.url);
+    const alice = await login(call, 'alice-cluster', 'Alice');
+    const bob = await login(call, 'bob-cluster', 'Bob');
+    const { roomId, pids } = await roomWithParticipants(call, [alice, bob], 'cluster room');
+    const [aliceId, bobId] = pids as [string, string];
+
+    const aliceSocket = await socketOn(one.url, alice);
+    const bobSocket = await socketOn(two.url, bob);
+    await publishP2p(aliceSocket, roomId, aliceId);
+    const seenByAlice = recordEvents(aliceSocket);
+    const announced = nextEvent<{ participant: { id: number } }>(aliceSocket, 'room.new_participant', 5000);
+    await publishP2p(bobSocket, roomId, bobId);
+    assert.equal(String((await announced).participant.id), bobId, 'announced on the other instance');
+
+    const muted = nextEvent<{ participantId: string; isEnabled: boolean }>(aliceSocket, 'room.audio_enabled');
+    await bobSocket.emitWithAck('room.audio_enabled', { isEnabled: false });
+    assert.deepEqual(await muted, { participantId: bobId, isEnabled: false });
+    await delay(500);
+    assert.equal(
+      seenByAlice.filter((e) => e.event === 'room.audio_enabled').length,
+      1,
+      'exactly once, not once per instance',
+    );
+
+    // Alice comes back on the other instance (her load balancer picked it) before the first one
+    // noticed her old socket: the old socket is detached there; nobody is told she left.
+    const seenByBob = recordEvents(bobSocket);
+    const detached = nextEvent<{ message: string }>(aliceSocket, 'system.error', 5000);
+    const disconnected = new Promise((resolve) => aliceSocket.once('disconnect', resolve));
+    const aliceAgain = await socketOn(two.url, alice);
+    assert.deepEqual(await aliceAgain.emitWithAck('room.reconnect', { roomId, participantId: aliceId }), {
+      restored: true,
+    });
+    assert.match((await detached).message, /taken over/);
+    await disconnected;
+    await delay(1000);
+    assert.deepEqual(
+      seenByBob.filter((e) => e.event === 'room.participant_left'),
+      [],
+      'the old instance did not run the leave flow',
+    );
+    const unmuted = nextEvent<{ participantId: string }>(bobSocket, 'room.audio_enabled');
+    await aliceAgain.emitWithAck('room.audio_enabled', { isEnabled: true });
+    assert.equal((await unmuted).participantId, aliceId, 'Alice acts from her new connection');
+  });
+});
