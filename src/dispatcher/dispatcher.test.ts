@@ -346,3 +346,41 @@ test('dispatcher.dump merges the dumps of every live node', async () => {
   const dump = await dispatcher.dump();
   assert.deepEqual(dump.rooms.map((r) => r.roomId).sort(), ['1', '2']);
 });
+
+test('a directory that fails (Redis down) makes join fail with unavailable', async () => {
+  const { directory, nodes } = await cluster(['a']);
+  const broken = Object.create(directory) as MemoryNodeDirectory;
+  broken.liveNodes = async () => {
+    throw new Error('connect ECONNREFUSED');
+  };
+  broken.roomNode = broken.liveNodes as unknown as MemoryNodeDirectory['roomNode'];
+  const dispatcher = new Dispatcher({
+    directory: broken,
+    groupId: 'g1',
+    logger: silentLogger(),
+    connect: () => nodes.get('a') as FakeNode,
+  });
+  cleanups.push(() => dispatcher.close());
+  await assert.rejects(
+    dispatcher.join(joinReq(1, 1)),
+    (err: unknown) =>
+      err instanceof SfuError && err.code === 'unavailable' && /ECONNREFUSED/.test(err.message),
+  );
+  await assert.rejects(
+    dispatcher.subscribe({ roomId: RoomId(1), participantId: ParticipantId(1), targetId: ParticipantId(2) }),
+    (err: unknown) => err instanceof SfuError && err.code === 'unavailable',
+  );
+});
+
+test('dispatcher.close() ends the event iterations', async () => {
+  const { dispatcher } = await cluster(['a']);
+  await dispatcher.join(joinReq(1, 1));
+  const seen: SfuEvent[] = [];
+  const iteration = (async () => {
+    for await (const event of dispatcher.events(RoomId(1), new AbortController().signal)) seen.push(event);
+  })();
+  await new Promise((r) => setTimeout(r, 50));
+  await dispatcher.close();
+  await iteration;
+  assert.deepEqual(seen, []);
+});

@@ -84,7 +84,9 @@ export class Dispatcher implements SfuApi {
   }
 
   async join(req: JoinRequest): Promise<JoinResponse> {
-    const nodeId = await this.#place(req.roomId);
+    const nodeId = await this.#place(req.roomId).catch((err: unknown) => {
+      throw directoryError(err);
+    });
     this.#pending.set(nodeId, (this.#pending.get(nodeId) ?? 0) + 1);
     // Listen to the room on its node before the join, so that nothing it says afterwards is lost.
     const link = this.#link(req.roomId);
@@ -169,7 +171,9 @@ export class Dispatcher implements SfuApi {
   }
 
   async dump(): Promise<SfuDump> {
-    const nodes = await this.#refreshNodes();
+    const nodes = await this.#refreshNodes().catch((err: unknown) => {
+      throw directoryError(err);
+    });
     const dumps = await Promise.all(nodes.map((n) => this.#call(n.nodeId, (c) => c.dump())));
     const sum = (pick: (d: SfuDump) => number) => dumps.reduce((n, d) => n + pick(d), 0);
     return {
@@ -250,12 +254,16 @@ export class Dispatcher implements SfuApi {
   async #host(roomId: RoomId): Promise<NodeId | undefined> {
     const cached = this.#roomNodes.get(roomId);
     if (cached) return cached;
-    const nodeId = await this.#directory.roomNode(roomId);
-    if (!nodeId || this.#lost.has(nodeId)) return undefined;
-    if (!this.#nodes.has(nodeId)) await this.#refreshNodes();
-    if (!this.#nodes.has(nodeId)) return undefined;
-    this.#roomNodes.set(roomId, nodeId);
-    return nodeId;
+    try {
+      const nodeId = await this.#directory.roomNode(roomId);
+      if (!nodeId || this.#lost.has(nodeId)) return undefined;
+      if (!this.#nodes.has(nodeId)) await this.#refreshNodes();
+      if (!this.#nodes.has(nodeId)) return undefined;
+      this.#roomNodes.set(roomId, nodeId);
+      return nodeId;
+    } catch (err) {
+      throw directoryError(err);
+    }
   }
 
   async #call<T>(nodeId: NodeId, op: (client: NodeClient) => Promise<T>): Promise<T> {
@@ -382,4 +390,11 @@ export class Dispatcher implements SfuApi {
       this.#monitoring = false;
     }
   }
+}
+
+/** The directory (Redis) failed: the caller sees `unavailable`, the cause is kept. */
+function directoryError(err: unknown): unknown {
+  if (err instanceof SfuError) return err;
+  const reason = err instanceof Error ? err.message : String(err);
+  return new SfuError('unavailable', `the SFU node directory is unreachable (${reason})`, { cause: err });
 }

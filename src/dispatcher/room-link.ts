@@ -39,6 +39,8 @@ export class RoomLink {
   readonly #deps: RoomLinkDeps;
   readonly #listeners = new Set<(event: SfuEvent) => void>();
   readonly #buffer: SfuEvent[] = [];
+  /** Wakes each listener's wait (so that close() ends the iterations). */
+  readonly #wakers = new Set<() => void>();
   /** The node whose stream is known to be attached (its listener is registered there). */
   #openedNode: NodeId | undefined;
   #openedWaiters = new Set<() => void>();
@@ -66,6 +68,7 @@ export class RoomLink {
     this.#listeners.add(listener);
     if (this.#listeners.size === 1) queue.push(...this.#buffer.splice(0));
     const onAbort = () => wake?.();
+    this.#wakers.add(onAbort);
     signal.addEventListener('abort', onAbort, { once: true });
     if (!this.#running) this.#start();
     try {
@@ -83,6 +86,7 @@ export class RoomLink {
     } finally {
       signal.removeEventListener('abort', onAbort);
       this.#listeners.delete(listener);
+      this.#wakers.delete(onAbort);
     }
   }
 
@@ -134,6 +138,7 @@ export class RoomLink {
     this.#closed = true;
     this.#buffer.length = 0;
     this.restart();
+    for (const wake of this.#wakers) wake();
   }
 
   #start(): void {
