@@ -102,4 +102,34 @@ describe('cluster: signalling instances share rooms', { timeout: 120_000 }, () =
     await aliceAgain.emitWithAck('room.audio_enabled', { isEnabled: true });
     assert.equal((await unmuted).participantId, aliceId, 'Alice acts from her new connection');
   });
+
+  it('after a Redis restart, broadcasts cross instances again', async () => {
+    const [one, two] = cluster.signallings;
+    assert.ok(one && two);
+    const call = restClient(two.url);
+    const carol = await login(call, 'carol-cluster', 'Carol');
+    const dave = await login(call, 'dave-cluster', 'Dave');
+    const { roomId, pids } = await roomWithParticipants(call, [carol, dave], 'restart room');
+    const [carolId, daveId] = pids as [string, string];
+    const carolSocket = await socketOn(one.url, carol);
+    const daveSocket = await socketOn(two.url, dave);
+    await publishP2p(carolSocket, roomId, carolId);
+    await publishP2p(daveSocket, roomId, daveId);
+    await cluster.redis.restart();
+    const restartedAt = Date.now();
+    // Dave toggles his hand until Carol, on the other instance, hears of it.
+    let raised = false;
+    const heard = nextEvent<{ participantId: string }>(carolSocket, 'room.hand_raising', 20_000);
+    let done = false;
+    void heard.finally(() => {
+      done = true;
+    });
+    while (!done && Date.now() - restartedAt < 20_000) {
+      raised = !raised;
+      await daveSocket.emitWithAck('room.hand_raising', { isRaising: raised });
+      await delay(200);
+    }
+    assert.equal((await heard).participantId, daveId);
+    console.log(`redis restart: broadcasts cross instances again after ${Date.now() - restartedAt} ms`);
+  });
 });
