@@ -132,4 +132,13 @@ describe('cluster: signalling instances share rooms', { timeout: 120_000 }, () =
     assert.equal((await heard).participantId, daveId);
     console.log(`redis restart: broadcasts cross instances again after ${Date.now() - restartedAt} ms`);
   });
+
+  it('a signalling instance stops cleanly on SIGTERM (exit 0); the other keeps serving', async () => {
+    const [one, two] = cluster.signallings;
+    assert.ok(one && two);
+    one.process.child.kill('SIGTERM');
+    assert.equal(await one.process.exited, 0);
+    const ready = await fetch(`${two.url}/readyz`);
+    assert.equal(ready.status, 200);
+  });
 });
