@@ -303,6 +303,42 @@ describe('a room spanning two media workers', { timeout: 180_000 }, () => {
       );
     });
 
+    // A newcomer goes to the restarted worker (the survivors' worker is full) and decodes the
+    // survivors over the new channel between the two workers.
+    const joined = await call<{ participants: Array<{ id: number; userId: number }> }>(
+      'POST',
+      `/rooms/${roomId}/join`,
+      { token: users[3]!.token, body: {} },
+    );
+    const newcomerId = String(joined.body.participants.find((p) => p.userId === users[3]!.id)!.id);
+    const newcomer = startPeer(
+      [
+        server.baseUrl,
+        users[3]!.token,
+        roomId,
+        newcomerId,
+        survivors.map((p) => p.participantId).join(','),
+        '120',
+      ],
+      newcomerId,
+    );
+    trio.push(newcomer);
+    peers.push(newcomer);
+    await until(
+      () =>
+        decoding(
+          newcomer,
+          survivors.map((p) => p.participantId),
+          30,
+        ),
+      'the newcomer decoding both survivors',
+      60_000,
+    );
+    assert.equal(pool.homeOf(RoomId(roomId), ParticipantId(newcomerId)), lonely);
+    const rejoined = (await server.sfu.dump()).rooms.find((r) => r.roomId === roomId)!;
+    assert.deepEqual(rejoined.workers, [0, 1]);
+    assert.equal(rejoined.relays, 4, 'the survivors’ two tracks each, to the restarted worker');
+
     for (const peer of trio) peer.child.kill('SIGTERM');
     await Promise.all(trio.map((p) => p.exited));
     await waitForEmptySfu(server.sfu);
