@@ -57,7 +57,8 @@ export async function startSfuNode(config: Config, logger: Logger): Promise<Runn
   let draining = false;
   const load = (): { load: NodeLoad; rooms: RoomId[] } => {
     const workers = sfu.pool.placement();
-    const rooms = workers.flatMap((w) => w.rooms);
+    // A room spanning several workers is listed by each of them.
+    const rooms = [...new Set(workers.flatMap((w) => w.rooms))];
     return {
       rooms,
       load: {
