@@ -54,4 +54,15 @@ describe('RtpMunger', () => {
     assert.equal(m.lastSequenceNumber, 12);
     assert.equal(m.lastTimestamp, 100);
   });
+  it('forwards a late (repaired) packet at its place, unless a drop moved the offset after it', () => {
+    const m = new RtpMunger();
+    m.forward(1, 100, 0);
+    m.forward(1, 102, 3000);
+    assert.equal(m.forward(1, 101, 3000)?.sequenceNumber, 101, 'the gap filled');
+    m.drop(1, 103);
+    m.forward(1, 104, 6000);
+    assert.equal(m.forward(1, 102, 3000), undefined, 'from before the drop: its place is taken');
+    m.forward(1, 106, 9000);
+    assert.equal(m.forward(1, 105, 9000)?.sequenceNumber, 104, 'after the drop: shifted like its neighbours');
+  });
 });

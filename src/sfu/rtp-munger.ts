@@ -23,6 +23,8 @@ export class RtpMunger {
   #sourceStartSeq = 0;
   #lastOutSeq = 0;
   #lastOutTs = 0;
+  /** The last source packet dropped (16-bit), -1 for none since the switch: later offsets differ. */
+  #lastDropSeq = -1;
 
   constructor(options: { switchTimestampStep?: number } = {}) {
     this.#switchTimestampStep = options.switchTimestampStep ?? 3000;
@@ -63,6 +65,9 @@ export class RtpMunger {
       // Older than the switch to this source: its place in the output was given to the
       // previous source's packets.
       if (delta <= 0 && seqDelta(sequenceNumber, this.#sourceStartSeq) < 0) return undefined;
+      // Late (e.g. repaired) and from before a drop: the drop moved the offset since, its place is taken.
+      if (delta <= 0 && this.#lastDropSeq >= 0 && seqDelta(sequenceNumber, this.#lastDropSeq) < 0)
+        return undefined;
       if (delta > 0) this.#lastSourceSeq += delta;
     }
     const outSeq = (sequenceNumber + this.#seqOffset) & 0xffff;
@@ -87,6 +92,7 @@ export class RtpMunger {
     if (delta <= 0) return;
     this.#lastSourceSeq += delta;
     this.#seqOffset = (this.#seqOffset - 1) & 0xffff;
+    this.#lastDropSeq = sequenceNumber;
   }
 
   #switchTo(sourceId: number, sequenceNumber: number, timestamp: number): void {
@@ -98,6 +104,7 @@ export class RtpMunger {
       this.#tsOffset = 0;
     }
     this.#sourceId = sourceId;
+    this.#lastDropSeq = -1;
     this.#lastSourceSeq = sequenceNumber;
     this.#sourceStartSeq = sequenceNumber;
   }

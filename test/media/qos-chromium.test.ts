@@ -388,4 +388,79 @@ describe('QoS: bandwidth-driven layers and NACK repair with real Chromium', { ti
       await impairedContext.close();
     }
   });
+
+  it('with 5 % random loss on a publisher link, at least 95 % of its lost video packets are repaired (NACK to the publisher, RTX back)', async () => {
+    const { roomId, pids } = await roomWithParticipants(call, [users[2]!, users[0]!], 'QoS uplink loss');
+    const localContext = await local.newContext();
+    const impairedContext = await impaired.newContext();
+    const people: ChromiumParticipant[] = [];
+    const outbound = (p: ChromiumParticipant) =>
+      p.page.evaluate(async () => {
+        const out = { ssrc: 0, packetsSent: 0, nackCount: 0, retransmittedPacketsSent: 0 };
+        (await (window as unknown as { pc: RTCPeerConnection }).pc.getStats()).forEach((s) => {
+          if (s.type !== 'outbound-rtp' || s.kind !== 'video') return;
+          out.ssrc = s.ssrc ?? 0;
+          out.packetsSent = s.packetsSent ?? 0;
+          out.nackCount = s.nackCount ?? 0;
+          out.retransmittedPacketsSent = s.retransmittedPacketsSent ?? 0;
+        });
+        return out;
+      });
+    try {
+      const lossyPub = await ChromiumParticipant.join({
+        baseUrl: impairedBaseUrl,
+        token: users[2]!.token,
+        context: impairedContext,
+        roomId,
+        participantId: pids[0]!,
+        width: 1280,
+      });
+      people.push(lossyPub);
+      const viewer = await ChromiumParticipant.join({
+        baseUrl: server.baseUrl,
+        token: users[0]!.token,
+        context: localContext,
+        roomId,
+        participantId: pids[1]!,
+      });
+      people.push(viewer);
+      await viewer.subscribe(lossyPub.participantId);
+      await waitFor(
+        () => viewer.statsFrom(lossyPub.participantId),
+        (s) => s !== undefined && s.framesDecoded > 30,
+        'decoding',
+        30_000,
+      );
+      const before = await outbound(lossyPub);
+      const viewerBefore = await inboundVideo(viewer, lossyPub.participantId);
+      // Everything the publisher sends is dropped at 5 %; its video stream's drops are counted.
+      await net.loss(5, { countSsrc: before.ssrc, direction: 'out' });
+      await new Promise((r) => setTimeout(r, 20_000));
+      const droppedVideo = await net.droppedPackets('counted');
+      await net.clearLoss();
+      await new Promise((r) => setTimeout(r, 3000));
+      const after = await outbound(lossyPub);
+      const viewerAfter = await inboundVideo(viewer, lossyPub.participantId);
+      const nacked = after.nackCount - before.nackCount;
+      const resent = after.retransmittedPacketsSent - before.retransmittedPacketsSent;
+      // What the viewer never got: the publisher's drops the SFU could not repair in time.
+      const viewerLost = viewerAfter.packetsLost - viewerBefore.packetsLost;
+      const repairedShare = (droppedVideo - Math.max(0, viewerLost)) / droppedVideo;
+      console.log(
+        `qos uplink loss: nft dropped ${droppedVideo} of the publisher's video packets; publisher: ${nacked} NACKs received, ` +
+          `${resent} packets resent; viewer: packetsLost +${viewerLost}, ${viewerAfter.framesDecoded - viewerBefore.framesDecoded} frames decoded ` +
+          `→ ${(repairedShare * 100).toFixed(1)} % of the dropped packets reached the viewer`,
+      );
+      assert.ok(droppedVideo > 20, `the link dropped video packets (${droppedVideo})`);
+      // Chromium also resends recent packets as RTX padding while it probes: not every drop needs a NACK.
+      assert.ok(nacked > 0 && resent > 0, 'the SFU asked the publisher for lost packets, and it resent them');
+      assert.ok(repairedShare >= 0.95, `${(repairedShare * 100).toFixed(1)} % reached the viewer`);
+      assert.ok(viewerAfter.framesDecoded > viewerBefore.framesDecoded + 300, 'decoding went on');
+    } finally {
+      await net.clearLoss().catch(() => undefined);
+      for (const p of people) await p.close().catch(() => undefined);
+      await localContext.close();
+      await impairedContext.close();
+    }
+  });
 });

@@ -553,6 +553,62 @@ describe('QoS wiring: DownTrack, UpTrack, Subscription', () => {
     b.close();
   });
 
+  it('Publisher asks for what the publisher lost (NACK) and puts its RTX repairs back into the stream', () => {
+    const clock = new ManualClock();
+    const { transport, t, rtcp } = fakeTransport();
+    const publisher = new Publisher({
+      participantId: 'p' as ParticipantId,
+      transport,
+      clock,
+      mediaState: {} as never,
+      totalTracks: 1,
+      onReady: () => undefined,
+    });
+    const [up] = publisher.addTracks([
+      {
+        mid: '0',
+        kind: 'video',
+        trackId: 'cam',
+        streamId: 's',
+        codec: { mimeType: 'video/VP8', payloadType: 96, rtxPayloadType: 97, clockRate: 90_000, fmtp: {} },
+        ssrcs: [0x1111],
+        rids: [],
+        headerExtensions: [],
+      },
+    ]);
+    const seen: number[] = [];
+    up!.sinks.add({ writeRtp: (p: { sequenceNumber: number }) => seen.push(p.sequenceNumber) } as never);
+    const packets = [1, 2, 3, 4, 5].map((seq) =>
+      vp8(0x1111, seq, seq * 3000, { key: seq === 1, pictureId: seq }),
+    );
+    const lostAt = clock.nowMs();
+    const deliver = t.onRtp as (p: Buffer) => void;
+    for (const p of [packets[0]!, packets[1]!, packets[4]!]) deliver(p);
+    assert.deepEqual(seen, [1, 2, 5]);
+    clock.advance(25);
+    const nack = rtcp.at(-1)!;
+    assert.equal(nack[1], 205, 'an RTPFB');
+    assert.equal(nack[0]! & 0x1f, 1, 'generic NACK');
+    assert.equal(nack.readUInt32BE(8), 0x1111);
+    assert.equal(nack.readUInt16BE(12), 3, 'from sequence number 3');
+    assert.equal(nack.readUInt16BE(14), 0b1, 'and 4');
+    // The publisher resends 3 and 4 on its RTX stream: original sequence number first (RFC 4588).
+    for (const [i, lost] of [packets[2]!, packets[3]!].entries()) {
+      const rtx = Buffer.concat([lost.subarray(0, 20), Buffer.from([0, 3 + i]), lost.subarray(20)]);
+      rtx[1] = (lost[1]! & 0x80) | 97;
+      rtx.writeUInt16BE(500 + i, 2);
+      rtx.writeUInt32BE(0x2222, 8);
+      deliver(rtx);
+    }
+    assert.deepEqual(seen, [1, 2, 5, 3, 4], 'repaired, in the original stream');
+    assert.equal(publisher.repaired, 2);
+    const sentBefore = rtcp.length;
+    clock.advance(100);
+    assert.equal(rtcp.filter((p, i) => i >= sentBefore && p[1] === 205).length, 0, 'nothing more to ask');
+    assert.equal(up!.lastUpstreamLossMs, lostAt, 'the loss is known to the track');
+    publisher.close();
+  });
+
   it('Publisher exposes onLayersWanted with the track id', () => {
     const clock = new ManualClock();
     const { transport } = fakeTransport();

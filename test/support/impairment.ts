@@ -15,7 +15,7 @@ const run = promisify(execFile);
  * exchanges with the server crosses the veth, and only that traffic is impaired:
  * - `cap(kbit)`: tbf on the host end of the veth, i.e. the participant's downlink;
  * - `loss(percent)`: nftables in the namespace drops that share of the UDP packets it receives
- *   (`numgen random mod 100 < percent`), with a counter of what it dropped.
+ *   (or sends: its uplink), `numgen random mod 100 < percent`, with a counter of what it dropped.
  *
  * The host end has `hostIp`: the server must listen on it (APP_HOST 0.0.0.0) and the page must be
  * opened at `http://<hostIp>:<port>` (the wrapper marks that origin secure for getUserMedia).
@@ -33,10 +33,11 @@ export interface ImpairedNetwork {
   cap(rateKbit: number): Promise<void>;
   uncap(): Promise<void>;
   /**
-   * Drops `percent` % of the UDP packets the participant receives, at random; the drops of RTP
-   * stream `countSsrc` are counted apart (`droppedPackets('counted')`).
+   * Drops `percent` % of the UDP packets the participant receives (or, with `direction: 'out'`,
+   * sends), at random; the drops of RTP stream `countSsrc` are counted apart
+   * (`droppedPackets('counted')`).
    */
-  loss(percent: number, options?: { countSsrc?: number }): Promise<void>;
+  loss(percent: number, options?: { countSsrc?: number; direction?: 'in' | 'out' }): Promise<void>;
   clearLoss(): Promise<void>;
   /** Packets dropped by `loss` since it was set: all of them, or those of `countSsrc`. */
   droppedPackets(which?: 'all' | 'counted'): Promise<number>;
@@ -94,21 +95,34 @@ export async function createImpairedNetwork(chromium = CHROMIUM_PATH): Promise<I
     await writeFile(wrapper, `#!/bin/sh\nexec ip netns exec ${namespace} ${chromium} "$@"\n`);
     await chmod(wrapper, 0o755);
     async function counter(name: string): Promise<number> {
-      const { stdout } = await run('ip', [
-        'netns',
-        'exec',
-        namespace,
-        'nft',
-        'list',
-        'counter',
-        'inet',
-        'bbmeet_impair',
-        name,
-      ]);
+      const { stdout } =
+        lossy === 'out'
+          ? await run('nft', ['list', 'counter', 'netdev', uplinkTable, name])
+          : await run('ip', [
+              'netns',
+              'exec',
+              namespace,
+              'nft',
+              'list',
+              'counter',
+              'inet',
+              'bbmeet_impair',
+              name,
+            ]);
       return Number(/packets (\d+)/.exec(stdout)?.[1] ?? 0);
     }
     let capped = false;
-    let lossy = false;
+    let lossy: false | 'in' | 'out' = false;
+    const uplinkTable = `bbmeet_impair_${id}`;
+    const clearLoss = async () => {
+      if (lossy === 'in') await inNs('nft', 'delete', 'table', 'inet', 'bbmeet_impair');
+      if (lossy === 'out') await sh('nft', ['delete', 'table', 'netdev', uplinkTable]);
+      lossy = false;
+    };
+    // The uplink's table lives in this (the host's) namespace: it goes with the harness.
+    created.push(async () => {
+      if (lossy === 'out') await sh('nft', ['delete', 'table', 'netdev', uplinkTable]);
+    });
     return {
       namespace,
       hostIp,
@@ -141,39 +155,43 @@ export async function createImpairedNetwork(chromium = CHROMIUM_PATH): Promise<I
       },
       async loss(percent, options = {}) {
         if (!(percent > 0 && percent < 100)) throw new RangeError('percent must be in (0, 100)');
-        if (lossy) await inNs('nft', 'delete', 'table', 'inet', 'bbmeet_impair');
+        await clearLoss();
         const p = Math.round(percent);
         // RTP headers are not encrypted by SRTP: the SSRC (payload bytes 8..11) picks one stream.
         const counted =
           options.countSsrc === undefined
             ? ''
             : `udp length > 20 @ih,64,32 ${options.countSsrc >>> 0} jump counted`;
-        await inNs(
-          'sh',
-          '-c',
-          `nft -f - <<'NFT'
-table inet bbmeet_impair {
+        const rules = `
   counter dropped { }
   counter counted { }
   chain counted {
     numgen random mod 100 < ${p} counter name counted drop
     accept
   }
-  chain input {
-    type filter hook input priority 0; policy accept;
+  chain filter {
+    HOOK; policy accept;
     ${counted}
     meta l4proto udp numgen random mod 100 < ${p} counter name dropped drop
-  }
-}
-NFT`,
-        );
-        lossy = true;
+  }`;
+        if (options.direction === 'out') {
+          // Dropped once they left the participant, at the host end of the veth: a drop in the
+          // namespace's output hook would fail the sender's sendmsg, and Chromium would resend.
+          await sh('sh', [
+            '-c',
+            `nft -f - <<'NFT'\ntable netdev ${uplinkTable} {${rules.replace('HOOK', `type filter hook ingress device "${hostDev}" priority 0`)}\n}\nNFT`,
+          ]);
+          lossy = 'out';
+        } else {
+          await inNs(
+            'sh',
+            '-c',
+            `nft -f - <<'NFT'\ntable inet bbmeet_impair {${rules.replace('HOOK', 'type filter hook input priority 0')}\n}\nNFT`,
+          );
+          lossy = 'in';
+        }
       },
-      async clearLoss() {
-        if (!lossy) return;
-        await inNs('nft', 'delete', 'table', 'inet', 'bbmeet_impair');
-        lossy = false;
-      },
+      clearLoss,
       async droppedPackets(which = 'all') {
         if (!lossy) return 0;
         if (which === 'counted') return counter('counted');

@@ -27,6 +27,8 @@ const MAX_PADDING_BYTES = 255;
  */
 const MAX_RESENDS = 3;
 const MIN_RESEND_INTERVAL_MS = 30;
+/** How long a packet lost between the publisher and us may still be repaired (NackGenerator's limit). */
+const UPSTREAM_REPAIR_MS = 1000;
 /** A down-switch that stops forwarding the current layer at once gives up after this long without the target's keyframe. */
 const URGENT_SWITCH_TIMEOUT_MS = 2000;
 
@@ -307,7 +309,8 @@ export class DownTrack implements TrackSink {
     for (const seq of sequenceNumbers) {
       const slot = seq % HISTORY;
       if (this.#historySeq[slot] !== seq) {
-        gaveUp = true;
+        // Never sent: lost before it reached us. While the publisher may still repair it, wait.
+        if (now - this.upTrack.lastUpstreamLossMs > UPSTREAM_REPAIR_MS) gaveUp = true;
         continue;
       }
       const resends = this.#historyResends[slot]!;

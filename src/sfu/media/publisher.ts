@@ -1,11 +1,12 @@
 import type { Clock } from '../../lib/clock.ts';
 import type { ParticipantId } from '../../lib/ids.ts';
 import type { MediaState } from '../../protocol/sfu-api.ts';
-import { buildPli, buildRemb, forEachRtcp, RtcpType } from '../../rtp/rtcp.ts';
+import { buildPli, buildRemb, forEachRtcp, RtcpType, writeNack } from '../../rtp/rtcp.ts';
 import { type ExtensionRange, findHeaderExtension, headerExtension } from '../../rtp/rtp-extensions.ts';
 import { rtpHeaderBytes } from '../../rtp/rtp-packet.ts';
 import { EXTENSION_URI } from '../../transport/negotiation/index.ts';
 import type { WebRtcTransport } from '../../transport/webrtc-transport.ts';
+import { NackGenerator } from '../nack-generator.ts';
 import { TwccFeedback } from '../twcc-feedback.ts';
 import type { AudioLevelMeter } from './active-speaker.ts';
 import { PublisherReceiveStats } from './connection-quality.ts';
@@ -17,6 +18,12 @@ const RTCP_INTERVAL_MS = 1000;
 /** libwebrtc sends its transport feedback every 50–250 ms depending on bitrate; 100 ms is its middle. */
 const TWCC_FEEDBACK_INTERVAL_MS = 100;
 const RANGE: ExtensionRange = { offset: 0, length: 0 };
+/** Lost packets are looked for this often; asked for again no sooner than NACK_RETRY_MS. */
+const NACK_INTERVAL_MS = 20;
+const NACK_RETRY_MS = 50;
+/** Sequence numbers per NACK packet (its FCI entries cover up to 17 each). */
+const NACK_BATCH = 100;
+const REPAIRED_RID_URI = 'urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id';
 
 export interface PublishedTrack {
   mid: string;
@@ -26,6 +33,8 @@ export interface PublishedTrack {
   codec: {
     mimeType: string;
     payloadType: number;
+    /** The RTX payload type the answer kept for this codec (RFC 4588), if any. */
+    rtxPayloadType?: number | undefined;
     clockRate: number;
     channels?: number | undefined;
     fmtp: Record<string, string | number>;
@@ -54,6 +63,16 @@ export class Publisher {
   #ridExtId = 0;
   #twccExtId = 0;
   #audioLevelExtId = 0;
+  #repairedRidExtId = 0;
+  /** Video tracks' RTX payload types by mid, and RTX SSRCs learnt → the track and media SSRC they repair. */
+  readonly #rtxPayloadTypes = new Map<string, number>();
+  readonly #rtx = new Map<number, { up: UpTrack; mediaSsrc: number }>();
+  /** Packets lost on the way from the publisher, asked for again (RTCP NACK). */
+  readonly nacks = new NackGenerator();
+  readonly #nackOut = Buffer.alloc(1200);
+  readonly #stopNackTimer: () => void;
+  /** Retransmissions (RTX) received and put back into their streams. */
+  repaired = 0;
   /** Audio levels (RFC 6464) of the audio packets, for the room's active-speaker detection. */
   audioLevelMeter: AudioLevelMeter | null = null;
   /** Loss and jitter of the incoming media streams, for connection quality. */
@@ -93,6 +112,7 @@ export class Publisher {
     this.#stopTimer = options.clock.setInterval(() => this.#sendFeedback(), RTCP_INTERVAL_MS);
     this.#twcc = new TwccFeedback({ senderSsrc: this.#senderSsrc });
     this.#stopTwccTimer = options.clock.setInterval(() => this.#sendTwcc(), TWCC_FEEDBACK_INTERVAL_MS);
+    this.#stopNackTimer = options.clock.setInterval(() => this.#sendNacks(), NACK_INTERVAL_MS);
   }
 
   /** Adds the tracks of a (re)negotiated offer; known mids are kept as they are. */
@@ -105,6 +125,9 @@ export class Publisher {
       this.#twccExtId ||= t.headerExtensions.find((e) => e.uri === EXTENSION_URI.transportCc)?.id ?? 0;
       if (t.kind === 'audio')
         this.#audioLevelExtId ||= t.headerExtensions.find((e) => e.uri === EXTENSION_URI.audioLevel)?.id ?? 0;
+      this.#repairedRidExtId ||= t.headerExtensions.find((e) => e.uri === REPAIRED_RID_URI)?.id ?? 0;
+      if (t.kind === 'video' && t.codec.rtxPayloadType !== undefined)
+        this.#rtxPayloadTypes.set(t.mid, t.codec.rtxPayloadType);
       if (this.tracks.has(t.mid)) continue;
       const up = new UpTrack({
         trackId: t.trackId,
@@ -137,6 +160,7 @@ export class Publisher {
   close(): void {
     this.#stopTimer();
     this.#stopTwccTimer();
+    this.#stopNackTimer();
     for (const t of this.tracks.values()) t.close();
     this.tracks.clear();
     this.#bySsrc.clear();
@@ -157,8 +181,17 @@ export class Publisher {
       this.#twcc.record(packet.readUInt16BE(RANGE.offset), performance.now() * 1000, ssrc);
     let up = this.#bySsrc.get(ssrc);
     if (!up) {
+      const rtx = this.#rtx.get(ssrc) ?? this.#learnRtx(packet, ssrc);
+      if (rtx) {
+        this.#onRtx(packet, headerBytes, rtx.up, rtx.mediaSsrc);
+        return;
+      }
       up = this.#learn(packet, ssrc);
       if (!up) return;
+    }
+    if (up.kind === 'video') {
+      const now = this.#clock.nowMs();
+      if (this.nacks.onPacket(ssrc, packet.readUInt16BE(2), now)) up.lastUpstreamLossMs = now;
     }
     up.onRtp(packet, headerBytes, ssrc);
     this.receiveStats.onPacket(
@@ -184,6 +217,65 @@ export class Publisher {
     if (!up) return undefined;
     this.#bind(up, ssrc, rid);
     return up;
+  }
+
+  /**
+   * An RTX packet of a video track (its payload type, RFC 4588): the SSRC it repairs is the layer
+   * named by the repaired-rid extension (simulcast) or the track's only one. Undefined when not RTX
+   * or not placeable yet.
+   */
+  #learnRtx(packet: Buffer, ssrc: number): { up: UpTrack; mediaSsrc: number } | undefined {
+    const pt = packet[1]! & 0x7f;
+    const mid = this.#midExtId ? headerExtension(packet, this.#midExtId)?.toString('latin1') : undefined;
+    let up: UpTrack | undefined;
+    if (mid !== undefined) up = this.tracks.get(mid);
+    else
+      for (const t of this.tracks.values())
+        if (this.#rtxPayloadTypes.get(t.mid) === pt && t.rids.length === 0) up = t;
+    if (!up || this.#rtxPayloadTypes.get(up.mid) !== pt) return undefined;
+    let mediaSsrc: number | undefined;
+    const rid = this.#repairedRidExtId
+      ? headerExtension(packet, this.#repairedRidExtId)?.toString('latin1')
+      : undefined;
+    if (rid !== undefined) {
+      const candidate = up.ssrcOfLayer(up.rids.indexOf(rid));
+      if (candidate !== undefined && up.layerIndexOf(candidate) === up.rids.indexOf(rid))
+        mediaSsrc = candidate;
+    } else if (up.rids.length === 0 && up.layerCount === 1) mediaSsrc = up.bestLayerSsrc;
+    if (mediaSsrc === undefined) return undefined;
+    const entry = { up, mediaSsrc };
+    this.#rtx.set(ssrc, entry);
+    return entry;
+  }
+
+  /** Unwraps a retransmission (original sequence number first, RFC 4588 §4) back into its stream. */
+  #onRtx(packet: Buffer, headerBytes: number, up: UpTrack, mediaSsrc: number): void {
+    const padding = (packet[0]! & 0x20) !== 0 ? packet[packet.length - 1]! : 0;
+    const end = packet.length - padding;
+    // Padding-only (a bandwidth probe of the publisher's) or too short: nothing to repair.
+    if (end - headerBytes < 3) return;
+    const sequenceNumber = packet.readUInt16BE(headerBytes);
+    const out = Buffer.allocUnsafe(end - 2);
+    packet.copy(out, 0, 0, headerBytes);
+    packet.copy(out, headerBytes, headerBytes + 2, end);
+    out[0] = out[0]! & ~0x20;
+    out[1] = (packet[1]! & 0x80) | up.codec.payloadType;
+    out.writeUInt16BE(sequenceNumber, 2);
+    out.writeUInt32BE(mediaSsrc, 8);
+    this.nacks.onPacket(mediaSsrc, sequenceNumber, this.#clock.nowMs());
+    this.repaired++;
+    up.onRtp(out, headerBytes, mediaSsrc);
+  }
+
+  /** Asks the publisher again for what its streams lost on the way (RTCP NACK). */
+  #sendNacks(): void {
+    if (this.transport.state !== 'connected') return;
+    this.nacks.collect(this.#clock.nowMs(), NACK_RETRY_MS, (ssrc, seqs) => {
+      for (let i = 0; i < seqs.length; i += NACK_BATCH) {
+        const n = writeNack(this.#nackOut, 0, this.#senderSsrc, ssrc, seqs.slice(i, i + NACK_BATCH));
+        if (n > 0) this.transport.sendRtcp(this.#nackOut.subarray(0, n));
+      }
+    });
   }
 
   #onRtcp(packet: Buffer): void {

@@ -132,6 +132,12 @@ export class UpTrack {
     endOfFrame: false,
   };
   packetsReceived = 0;
+  /**
+   * When the publisher's stream last lost packets on its way here (ms, the track's clock): while
+   * they may still be repaired (NACK to the publisher), a subscriber asking for them is not yet
+   * answered with a keyframe request.
+   */
+  lastUpstreamLossMs = Number.NEGATIVE_INFINITY;
 
   constructor(options: {
     trackId: string;
@@ -275,6 +281,11 @@ export class UpTrack {
     let best: Layer | undefined;
     for (const layer of this.#layers.values()) if (!best || layer.index > best.index) best = layer;
     return best?.ssrc;
+  }
+
+  /** The spatial index of a known layer SSRC, or undefined. */
+  layerIndexOf(ssrc: number): number | undefined {
+    return this.#layers.get(ssrc)?.index;
   }
 
   hasSsrc(ssrc: number): boolean {
