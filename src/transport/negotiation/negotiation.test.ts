@@ -184,6 +184,16 @@ describe('SDP negotiation with real Chromium offers', () => {
     );
   });
 
+  it('an all-digit ICE ufrag and password stay strings (sdp-transform would make numbers of them)', () => {
+    const good = fixture('publisher-single');
+    const digits = good
+      .replace(/a=ice-ufrag:.*\r\n/g, 'a=ice-ufrag:1234\r\n')
+      .replace(/a=ice-pwd:.*\r\n/g, 'a=ice-pwd:0123456789012345678901\r\n');
+    const desc = parseRemoteDescription(digits);
+    assert.equal(desc.iceUfrag, '1234');
+    assert.equal(desc.icePwd, '0123456789012345678901');
+  });
+
   it('malformed descriptions are refused with invalid_argument naming the fault', () => {
     const good = fixture('publisher-single');
     const cases: Array<[string, RegExp]> = [

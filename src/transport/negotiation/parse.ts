@@ -58,9 +58,13 @@ export function parseRemoteDescription(sdp: string): RemoteDescription {
   if (!Array.isArray(parsed.media) || parsed.media.length === 0) invalid('no media section');
   if (parsed.media.length > MAX_MEDIA_SECTIONS) invalid(`more than ${MAX_MEDIA_SECTIONS} media sections`);
   const first = parsed.media[0]!;
-  const iceUfrag = parsed.iceUfrag ?? first.iceUfrag;
-  const icePwd = parsed.icePwd ?? first.icePwd;
-  if (!iceUfrag || !icePwd) invalid('missing a=ice-ufrag or a=ice-pwd');
+  // sdp-transform turns values that look like integers into numbers: an all-digit ufrag is still a string.
+  const rawUfrag: unknown = parsed.iceUfrag ?? first.iceUfrag;
+  const rawPwd: unknown = parsed.icePwd ?? first.icePwd;
+  if (rawUfrag === undefined || rawUfrag === '' || rawPwd === undefined || rawPwd === '')
+    invalid('missing a=ice-ufrag or a=ice-pwd');
+  const iceUfrag = String(rawUfrag);
+  const icePwd = String(rawPwd);
   const fingerprint = parsed.fingerprint ?? first.fingerprint;
   if (!fingerprint?.hash) invalid('missing a=fingerprint');
   const setup = (first.setup ?? parsed.setup ?? 'actpass') as RemoteDescription['setup'];
