@@ -140,4 +140,35 @@ describe('cluster roles: SFU nodes in Redis', { timeout: 180_000 }, () => {
     assert.equal(await directory.roomNode(RoomId(4)), other.nodeId);
     await leave(4, 41);
   });
+
+  it('a node that freezes without closing its connections (SIGSTOP) is declared lost once its registration expires', async () => {
+    const extra = await cluster.addSfu('sfu-c');
+    await join(5, 51);
+    const hostId = await directory.roomNode(RoomId(5));
+    const proc = [...cluster.sfus, extra].find((s) => s.nodeId === hostId)?.process;
+    assert.ok(proc, `room hosted by a known node (${hostId})`);
+    const ac = new AbortController();
+    const lost = (async () => {
+      for await (const event of dispatcher.events(RoomId(5), ac.signal))
+        if (event.type === 'participantLost') return { event, at: Date.now() };
+      return undefined;
+    })();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const frozenAt = Date.now();
+    proc.child.kill('SIGSTOP');
+    try {
+      const result = await lost;
+      const toldMs = (result?.at ?? Number.NaN) - frozenAt;
+      console.log(`silent node death: participant told ${toldMs} ms after the node froze`);
+      assert.deepEqual(result?.event, { type: 'participantLost', participantId: '51', reason: 'node_lost' });
+      assert.ok(toldMs <= 5000, `told within 5 s (${toldMs} ms)`);
+      await leave(5, 51);
+      await join(5, 51);
+      assert.notEqual(await directory.roomNode(RoomId(5)), hostId, 'the room is placed on a live node');
+      await leave(5, 51);
+    } finally {
+      ac.abort();
+      await proc.kill('SIGKILL');
+    }
+  });
 });
