@@ -7,6 +7,7 @@ import { defaultMediaState } from '../protocol/sfu-api.ts';
 import {
   choosePlacement,
   MediaWorkerPool,
+  mergeActiveSpeakers,
   runningMediaWorkerPools,
   type WorkerLoad,
 } from './media-worker-pool.ts';
@@ -219,6 +220,33 @@ describe('choosePlacement()', () => {
     assert.equal(choosePlacement([w(0, 0, 0, 0, false), w(1, 7, 2, 0)], 50), 1);
     assert.equal(choosePlacement([w(0, 1, 1, 1, false), w(1, 7, 2, 0)], 50), 1);
     assert.throws(() => choosePlacement([], 50), RangeError);
+  });
+});
+
+describe('mergeActiveSpeakers()', () => {
+  const s = (id: string, level: number) => ({ participantId: ParticipantId(id), level });
+
+  it('merges the workers’ lists of one room, loudest first; one list passes as it is', () => {
+    assert.deepEqual(mergeActiveSpeakers(new Map([[0, [s('a', 0.2)]]])), [s('a', 0.2)]);
+    assert.deepEqual(
+      mergeActiveSpeakers(
+        new Map([
+          [0, [s('a', 0.2), s('b', 0.05)]],
+          [1, [s('c', 0.5)]],
+        ]),
+      ),
+      [s('c', 0.5), s('a', 0.2), s('b', 0.05)],
+    );
+    assert.deepEqual(
+      mergeActiveSpeakers(
+        new Map([
+          [0, []],
+          [1, [s('c', 0.5)]],
+        ]),
+      ),
+      [s('c', 0.5)],
+      'a worker whose speakers went quiet contributes nobody',
+    );
   });
 });
 

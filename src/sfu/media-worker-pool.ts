@@ -71,6 +71,15 @@ export interface WorkerLoad {
 }
 
 /**
+ * The active speakers of a room spanning workers from each worker's latest list (each knows only
+ * its own publishers): loudest first; one worker's list as it is.
+ */
+export function mergeActiveSpeakers(byWorker: ReadonlyMap<number, ActiveSpeakerInfo[]>): ActiveSpeakerInfo[] {
+  if (byWorker.size === 1) return [...byWorker.values()][0]!;
+  return [...byWorker.values()].flat().sort((a, b) => b.level - a.level);
+}
+
+/**
  * Which worker a participant joining a room goes to. A room stays on the workers it already uses
  * while one of them holds fewer than `cap` of its participants (the least loaded of those); a new
  * room, or one whose workers are all full, goes to the least-loaded other worker (fewest
@@ -386,8 +395,7 @@ export class MediaWorkerPool {
       this.#speakers.set(roomId, byWorker);
     }
     byWorker.set(slot.index, speakers);
-    if (byWorker.size === 1) return speakers;
-    return [...byWorker.values()].flat().sort((a, b) => b.level - a.level);
+    return mergeActiveSpeakers(byWorker);
   }
 
   #send(slot: Slot, build: (id: number) => ControlToWorker): Promise<unknown> {
