@@ -1,7 +1,7 @@
 // The orchestrator's side of a load generator process: start it with a config, ask for its
 // counters, stop it by its PID.
 import type { ChildProcess } from 'node:child_process';
-import type { FromLoad, LoadConfig, LoadStats } from './load-process.ts';
+import type { FromLoad, JoinPhases, LoadConfig, LoadStats } from './load-process.ts';
 import { forkLoad, stopChild } from './processes.ts';
 
 export class LoadHandle {
@@ -30,7 +30,10 @@ export class LoadHandle {
   }
 
   /** Sends the config once the process listens; resolves when its peers have joined. */
-  async begin(config: LoadConfig, timeoutMs: number): Promise<{ joinFailures: string[] }> {
+  async begin(
+    config: LoadConfig,
+    timeoutMs: number,
+  ): Promise<{ joinFailures: string[]; phasesMs: JoinPhases }> {
     const hello = await this.#listening;
     if (hello?.type !== 'listening')
       throw new Error(`load process: ${hello?.type === 'error' ? hello.message : 'did not start'}`);
@@ -38,7 +41,7 @@ export class LoadHandle {
     const reply = await this.#next(timeoutMs);
     if (reply.type !== 'ready')
       throw new Error(`load process: ${reply.type === 'error' ? reply.message : reply.type}`);
-    return { joinFailures: reply.joinFailures };
+    return { joinFailures: reply.joinFailures, phasesMs: reply.phasesMs };
   }
 
   #next(timeoutMs: number): Promise<FromLoad> {

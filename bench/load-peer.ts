@@ -247,6 +247,8 @@ export class LoadSubscriber {
   sampled = 0;
   authFailures = 0;
   firstRtpMs = -1;
+  /** ms from subscribe to the server's offer. */
+  offerMs = -1;
 
   constructor(options: { certificate: DtlsCertificate; sampleEvery: number }) {
     this.#sampleEvery = Math.max(1, options.sampleEvery);
@@ -256,11 +258,14 @@ export class LoadSubscriber {
   async subscribe(signal: Signal, targetId: string): Promise<void> {
     await this.link.bind();
     signal.onRenegotiation((target, sdp) => {
+      // The participant's socket is shared by its subscriptions: answer only for our target.
+      if (target !== targetId) return;
       const offer = readRemoteDescription(sdp);
       signal.answer(target, subscriberAnswer(this.link.local, offer, 'active')).catch(() => undefined);
     });
     this.#subscribedAt = performance.now();
     const offer = readRemoteDescription(await signal.subscribe(targetId));
+    this.offerMs = performance.now() - this.#subscribedAt;
     await signal.answer(
       targetId,
       subscriberAnswer(this.link.local, offer, offer.setup === 'active' ? 'passive' : 'active'),

@@ -52,9 +52,21 @@ export interface LoadStats {
   subscriptionsWithMedia: number;
 }
 
+/** Medians of the subscriptions' join phases, ms: subscribe → offer, ICE check, DTLS handshake. */
+export interface JoinPhases {
+  offer: number | null;
+  ice: number | null;
+  dtls: number | null;
+}
+
+const median = (values: number[]): number | null => {
+  const v = values.filter((x) => x >= 0).sort((a, b) => a - b);
+  return v.length ? Math.round(v[Math.floor(v.length / 2)]!) : null;
+};
+
 export type FromLoad =
   | { type: 'listening' }
-  | { type: 'ready'; joinFailures: string[] }
+  | { type: 'ready'; joinFailures: string[]; phasesMs: JoinPhases }
   | { type: 'stats'; stats: LoadStats }
   | { type: 'error'; message: string };
 
@@ -65,12 +77,20 @@ const signals: Signal[] = [];
 let loop: NodeJS.Timeout | undefined;
 const LATENCY_SAMPLES_MAX = 50_000;
 
+/** Runs `run` over `items` with at most `size` in flight; failures are collected, not thrown. */
 async function inBatches<T>(items: T[], size: number, run: (item: T) => Promise<void>, failures: string[]) {
-  for (let i = 0; i < items.length; i += size) {
-    const results = await Promise.allSettled(items.slice(i, i + size).map(run));
-    for (const r of results)
-      if (r.status === 'rejected') failures.push(String(r.reason?.message ?? r.reason));
-  }
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const item = items[next++]!;
+      try {
+        await run(item);
+      } catch (err) {
+        failures.push(String((err as Error)?.message ?? err));
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(size, items.length) }, worker));
 }
 
 async function start(config: LoadConfig): Promise<void> {
@@ -129,7 +149,15 @@ async function start(config: LoadConfig): Promise<void> {
     },
     failures,
   );
-  send({ type: 'ready', joinFailures: failures });
+  send({
+    type: 'ready',
+    joinFailures: failures,
+    phasesMs: {
+      offer: median(subscribers.map((x) => x.offerMs)),
+      ice: median(subscribers.map((x) => x.link.iceMs)),
+      dtls: median(subscribers.map((x) => x.link.dtlsMs)),
+    },
+  });
 }
 
 function stats(): LoadStats {

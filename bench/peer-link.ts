@@ -72,6 +72,9 @@ export class PeerLink {
   #iceResolved: (() => void) | undefined;
   #closed = false;
   sendErrors = 0;
+  /** ms of the ICE check and of the DTLS handshake (-1 before). */
+  iceMs = -1;
+  dtlsMs = -1;
 
   constructor(options: PeerLinkOptions) {
     this.#options = options;
@@ -105,6 +108,7 @@ export class PeerLink {
   /** ICE check (nominating) to the remote's first candidate, then DTLS; resolves with SRTP ready. */
   async connect(remote: RemoteDescriptionInfo): Promise<void> {
     const target = remote.candidates[0]!;
+    const startedMs = performance.now();
     this.#remote = target;
     const request = () => bindingRequest(`${remote.ufrag}:${this.local.ufrag}`, remote.pwd);
     const iced = new Promise<void>((resolve) => {
@@ -120,6 +124,7 @@ export class PeerLink {
     } finally {
       clearInterval(checks);
     }
+    this.iceMs = performance.now() - startedMs;
     this.#consentTimer = setInterval(() => this.#send(request()), CONSENT_INTERVAL_MS);
     const ready = Promise.withResolvers<void>();
     // The answerer of an actpass offer, or the side facing an active peer, chooses: we are the
@@ -133,6 +138,7 @@ export class PeerLink {
       onConnected: (k) => {
         this.#srtpOut = new SrtpSession(k.profile, k.localKey, k.localSalt);
         this.srtpIn = new SrtpSession(k.profile, k.remoteKey, k.remoteSalt);
+        this.dtlsMs = performance.now() - startedMs - this.iceMs;
         ready.resolve();
       },
       onFailed: (r) => ready.reject(new Error(r)),

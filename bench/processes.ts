@@ -71,6 +71,39 @@ export function rssBytes(pid: number): number | undefined {
   }
 }
 
+/**
+ * The kernel's UDP counters (/proc/net/snmp, whole machine): datagrams dropped for a full receive
+ * or send buffer. Undefined off Linux.
+ */
+export function udpDrops(): { rcvbuf: number; sndbuf: number } | undefined {
+  try {
+    const lines = readFileSync('/proc/net/snmp', 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('Udp:'));
+    const names = lines[0]!.split(/\s+/);
+    const values = lines[1]!.split(/\s+/).map(Number);
+    const get = (n: string) => values[names.indexOf(n)] ?? 0;
+    return { rcvbuf: get('RcvbufErrors'), sndbuf: get('SndbufErrors') };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Datagrams the kernel dropped at the UDP socket(s) bound to `port` (/proc/net/udp `drops`). */
+export function udpSocketDrops(port: number): number | undefined {
+  try {
+    const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+    let drops = 0;
+    for (const line of readFileSync('/proc/net/udp', 'utf8').split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f[1]?.endsWith(hex)) drops += Number(f[f.length - 1]) || 0;
+    }
+    return drops;
+  } catch {
+    return undefined;
+  }
+}
+
 export async function freeTcpPort(): Promise<number> {
   const server = net.createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

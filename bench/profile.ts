@@ -19,7 +19,7 @@ interface CpuProfile {
 export interface CostRow {
   function: string;
   where: string;
-  /** Share of all samples of all threads, %. */
+  /** Share of the busy (non-idle) samples of all threads, %. */
   selfPercent: number;
 }
 
@@ -31,9 +31,10 @@ export async function topCosts(profileDir: string, rows = 15): Promise<{ threads
     const profile = JSON.parse(await readFile(path.join(profileDir, f), 'utf8')) as CpuProfile;
     for (const node of profile.nodes) {
       const hits = node.hitCount ?? 0;
-      if (hits === 0) continue;
-      total += hits;
       const { functionName, url, lineNumber } = node.callFrame;
+      // Idle threads (the main thread waiting for sockets) are not cost: shares are of busy samples.
+      if (hits === 0 || functionName === '(idle)') continue;
+      total += hits;
       const fn = functionName || '(anonymous)';
       const where = url
         ? `${url.replace(/^file:\/\/.*?\/(src|bench|node_modules|native)\//, '$1/')}:${lineNumber + 1}`

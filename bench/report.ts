@@ -45,11 +45,11 @@ const int = (v: number | null | undefined) =>
 
 export function stepsTable(steps: StepResult[]): string {
   const head =
-    '| system | scenario | size | pubs | subscriptions | out pps | server CPU (cores) | out pps / core | m-cores / subscription | loss % | latency p50 / p99 ms | first RTP p50 / p95 ms | RSS MB / participant |\n' +
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|';
+    '| system | scenario | size | pubs | subscriptions | out pps | server CPU (cores) | out pps / core | m-cores / subscription | loss % | latency p50 / p99 ms | first RTP p50 / p95 ms | RSS MB / participant | joins failed |\n' +
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|';
   const rows = steps.map(
     (s) =>
-      `| ${s.system} | ${s.scenario} | ${s.size} | ${s.publishers} | ${s.subscriptions} | ${int(s.out_pps)} | ${fmt(s.cpu_cores, 3)} | ${int(s.out_pps_per_core)} | ${fmt(s.cpu_millicores_per_subscription, 2)} | ${fmt(s.loss * 100, 2)} | ${fmt(s.latency_p50_ms, 2)} / ${fmt(s.latency_p99_ms, 2)} | ${fmt(s.join_first_rtp_p50_ms, 0)} / ${fmt(s.join_first_rtp_p95_ms, 0)} | ${fmt(s.rss_mb_per_participant, 2)} |`,
+      `| ${s.system} | ${s.scenario} | ${s.size} | ${s.publishers} | ${s.subscriptions} | ${int(s.out_pps)} | ${fmt(s.cpu_cores, 3)} | ${int(s.out_pps_per_core)} | ${fmt(s.cpu_millicores_per_subscription, 2)} | ${fmt(s.loss * 100, 2)} | ${fmt(s.latency_p50_ms, 2)} / ${fmt(s.latency_p99_ms, 2)} | ${fmt(s.join_first_rtp_p50_ms, 0)} / ${fmt(s.join_first_rtp_p95_ms, 0)} | ${fmt(s.rss_mb_per_participant, 2)} | ${s.join_failures} |`,
   );
   return [head, ...rows].join('\n');
 }
@@ -65,7 +65,7 @@ export function machineLines(m: Machine): string {
 
 export function costsTable(costs: { threads: number; top: CostRow[] }): string {
   return [
-    `Self time over ${costs.threads} profiled threads of the server:`,
+    `Self time, as a share of the busy (non-idle) samples of the server's ${costs.threads} profiled threads:`,
     '',
     '| self % | function | where |',
     '|---:|---|---|',
@@ -73,25 +73,99 @@ export function costsTable(costs: { threads: number; top: CostRow[] }): string {
   ].join('\n');
 }
 
-const START = '<!-- bench:results:start -->';
-const END = '<!-- bench:results:end -->';
-
-/** Replaces the results between the markers of `file` (appends them when the markers are missing). */
-export async function writeResultsSection(file: string, section: string): Promise<void> {
+/**
+ * Replaces the text between `<!-- bench:<name>:start -->` and `<!-- bench:<name>:end -->` in
+ * `file` (appends the block when the markers are missing).
+ */
+export async function writeSection(file: string, name: string, section: string): Promise<void> {
+  const start = `<!-- bench:${name}:start -->`;
+  const end = `<!-- bench:${name}:end -->`;
   let text = '';
   try {
     text = await readFile(file, 'utf8');
   } catch {
     text = '# Benchmarks\n';
   }
-  const block = `${START}\n${section.trim()}\n${END}`;
-  const a = text.indexOf(START);
-  const b = text.indexOf(END);
+  const block = `${start}\n${section.trim()}\n${end}`;
+  const a = text.indexOf(start);
+  const b = text.indexOf(end);
   text =
     a >= 0 && b > a
-      ? text.slice(0, a) + block + text.slice(b + END.length)
+      ? text.slice(0, a) + block + text.slice(b + end.length)
       : `${text.trimEnd()}\n\n${block}\n`;
   await writeFile(file, text);
+}
+
+export interface Goal {
+  key: string;
+  label: string;
+  /** 'min': the figure must reach `target`; 'max': stay at or below it. */
+  kind: 'min' | 'max';
+  target: number;
+}
+
+/** The issue's goals (BENCHMARKS.md), each met or short by a factor. */
+export const GOALS: Goal[] = [
+  {
+    key: 'out_pps_per_core',
+    label: 'forwarded packets/s per core, DTLS-SRTP, fan-out 16',
+    kind: 'min',
+    target: 100_000,
+  },
+  { key: 'ratio_vs_raw_udp', label: '× the raw UDP fan-out (packets/s per core)', kind: 'min', target: 0.5 },
+  { key: 'ratio_vs_werift', label: '× the werift forwarder (packets/s per core)', kind: 'min', target: 6 },
+  {
+    key: 'cpu_millicores_per_video_sub',
+    label: 'milli-cores per 1.5 Mbit/s video subscriber',
+    kind: 'max',
+    target: 2,
+  },
+  {
+    key: 'latency_p50_ms',
+    label: 'forwarding latency p50, ms (load peer to load peer)',
+    kind: 'max',
+    target: 0.3,
+  },
+  {
+    key: 'latency_p99_ms',
+    label: 'forwarding latency p99, ms (load peer to load peer)',
+    kind: 'max',
+    target: 2,
+  },
+  {
+    key: 'latency_over_raw_p50_ms',
+    label: 'latency p50 added over the raw forwarder, ms',
+    kind: 'max',
+    target: 0.3,
+  },
+  {
+    key: 'latency_over_raw_p99_ms',
+    label: 'latency p99 added over the raw forwarder, ms',
+    kind: 'max',
+    target: 2,
+  },
+  {
+    key: 'first_frame_p50_ms',
+    label: 'subscribe → first decoded frame in Chromium p50, ms',
+    kind: 'max',
+    target: 500,
+  },
+  { key: 'rss_mb_per_participant', label: 'server RSS per participant, MB', kind: 'max', target: 1 },
+];
+
+export function goalsTable(summary: Record<string, unknown>): string {
+  const rows = GOALS.map((g) => {
+    const v = summary[g.key];
+    if (typeof v !== 'number')
+      return `| ${g.label} | ${g.kind === 'min' ? '≥' : '≤'} ${g.target} | – | not measured |`;
+    const met = g.kind === 'min' ? v >= g.target : v <= g.target;
+    const factor = g.kind === 'min' ? g.target / v : v / g.target;
+    const status = met
+      ? 'met'
+      : `short: ${factor.toFixed(1)}× ${g.kind === 'min' ? 'below' : 'above'} the goal`;
+    return `| ${g.label} | ${g.kind === 'min' ? '≥' : '≤'} ${g.target} | ${v} | ${status} |`;
+  });
+  return ['| goal | target | measured | status |', '|---|---:|---:|---|', ...rows].join('\n');
 }
 
 /** A line chart: forwarded packets/s (left axis) and loss % (right axis) against subscribers. */

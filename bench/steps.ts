@@ -3,8 +3,16 @@
 // warm up, then read the system's CPU from the OS and the load's counters at both ends of a window.
 
 import { LoadHandle, sumStats } from './load-handle.ts';
-import type { LoadParticipant } from './load-process.ts';
-import { cpuSeconds, rssBytes, startHelper, startServer, stopChild } from './processes.ts';
+import type { JoinPhases, LoadParticipant } from './load-process.ts';
+import {
+  cpuSeconds,
+  rssBytes,
+  startHelper,
+  startServer,
+  stopChild,
+  udpDrops,
+  udpSocketDrops,
+} from './processes.ts';
 import { provisionRoom } from './provision.ts';
 import { percentile } from './stats.ts';
 
@@ -63,6 +71,17 @@ export interface StepResult {
   auth_failures: number;
   keyframe_requests: number;
   subscriptions_with_media: number;
+  /** Datagrams the kernel dropped at the server's (or forwarder's) media socket during the window. */
+  server_socket_drops: number | null;
+  /** Datagrams the kernel dropped for full receive / send buffers during the window (whole machine). */
+  udp_rcvbuf_drops: number | null;
+  udp_sndbuf_drops: number | null;
+  /** CPU of the load generator processes: near the load cores' count, the load is the bottleneck. */
+  load_cpu_cores: number;
+  /** Wall time of joining every peer (after provisioning). */
+  join_seconds: number;
+  /** Medians of subscribe → offer, ICE, DTLS (ms). */
+  join_phase_p50_ms: JoinPhases;
 }
 
 interface Plan {
@@ -145,6 +164,7 @@ export async function runStep(o: StepOptions): Promise<StepResult> {
   const loads: LoadHandle[] = Array.from({ length: groupsWanted }, () => LoadHandle.spawn(o.loadCores));
   let stopSystem: () => Promise<void> = async () => undefined;
   let pid = 0;
+  let mediaPort = 0;
   let server: { baseUrl: string; apiKey: string } | undefined;
   let forwarder: { ip: string; port: number } | undefined;
   let weriftUrl: string | undefined;
@@ -153,6 +173,7 @@ export async function runStep(o: StepOptions): Promise<StepResult> {
       const s = await startServer({ cores: o.serverCores, profileDir: o.profileDir });
       server = s;
       pid = s.pid;
+      mediaPort = s.mediaPort;
       stopSystem = () => s.stop();
     } else {
       const helper = await startHelper(o.system === 'raw_udp' ? 'raw-forwarder.ts' : 'werift-sfu.ts', {
@@ -160,8 +181,10 @@ export async function runStep(o: StepOptions): Promise<StepResult> {
       });
       pid = helper.pid;
       stopSystem = () => stopChild(helper.child);
-      if (o.system === 'raw_udp') forwarder = { ip: '127.0.0.1', port: Number(helper.firstLine) };
-      else weriftUrl = helper.firstLine;
+      if (o.system === 'raw_udp') {
+        forwarder = { ip: '127.0.0.1', port: Number(helper.firstLine) };
+        mediaPort = forwarder.port;
+      } else weriftUrl = helper.firstLine;
     }
   } catch (err) {
     await Promise.all(loads.map((l) => l.stop()));
@@ -170,8 +193,9 @@ export async function runStep(o: StepOptions): Promise<StepResult> {
   try {
     await sleep(500);
     const rssIdle = rssBytes(pid);
-    o.progress(0.05, `${label}: joining`);
+    o.progress(0.03, `${label}: provisioning`);
     const p = await plan(o, server);
+    o.progress(0.05, `${label}: joining`);
     const mode = o.system === 'bbmeet' ? 'sfu' : o.system === 'werift' ? 'werift' : 'raw';
     const common = {
       mode,
@@ -183,14 +207,18 @@ export async function runStep(o: StepOptions): Promise<StepResult> {
     } as const;
     const joinTimeout = 60_000 + p.participants * 2000;
     let joinFailures = 0;
+    let joinPhases: JoinPhases = { offer: null, ice: null, dtls: null };
+    const joinStartedMs = performance.now();
     const groups = p.together ? [p.publishers] : [p.publishers, p.subscribers];
     for (const [g, participants] of groups.entries()) {
       if (participants.length === 0) continue;
-      const { joinFailures: f } = await loads[g]!.begin({ ...common, participants }, joinTimeout);
+      const { joinFailures: f, phasesMs } = await loads[g]!.begin({ ...common, participants }, joinTimeout);
+      if (phasesMs.offer !== null) joinPhases = phasesMs;
       joinFailures += f.length;
       if (f.length) process.stderr.write(`\n${label}: ${f.length} joins failed, first: ${f[0]}\n`);
     }
     const active = loads.filter((_, g) => (groups[g]?.length ?? 0) > 0);
+    const joinSeconds = (performance.now() - joinStartedMs) / 1000;
     const warmupMs = o.warmupSeconds * 1000;
     for (let t = 0; t < warmupMs; t += 250) {
       o.progress(0.1 + (0.2 * t) / warmupMs, `${label}: warming up`);
@@ -198,6 +226,9 @@ export async function runStep(o: StepOptions): Promise<StepResult> {
     }
     const first = sumStats(await Promise.all(active.map((l) => l.stats())));
     const cpu0 = cpuSeconds(pid)!;
+    const loadCpu0 = active.map((l) => cpuSeconds(l.child.pid!) ?? 0);
+    const drops0 = udpDrops();
+    const serverDrops0 = mediaPort ? udpSocketDrops(mediaPort) : undefined;
     const t0 = performance.now();
     const duringDone =
       o.during && p.firstRoom && server ? o.during({ ...server, ...p.firstRoom }) : undefined;
@@ -208,6 +239,9 @@ export async function runStep(o: StepOptions): Promise<StepResult> {
     }
     const last = sumStats(await Promise.all(active.map((l) => l.stats())));
     const cpu1 = cpuSeconds(pid)!;
+    const loadCpu1 = active.map((l) => cpuSeconds(l.child.pid!) ?? 0);
+    const drops1 = udpDrops();
+    const serverDrops1 = mediaPort ? udpSocketDrops(mediaPort) : undefined;
     const seconds = (performance.now() - t0) / 1000;
     const rssLoaded = rssBytes(pid);
     if (duringDone) await duringDone;
@@ -247,6 +281,13 @@ export async function runStep(o: StepOptions): Promise<StepResult> {
       auth_failures: last.authFailures,
       keyframe_requests: last.keyframeRequests,
       subscriptions_with_media: last.subscriptionsWithMedia,
+      join_seconds: joinSeconds,
+      server_socket_drops:
+        serverDrops0 !== undefined && serverDrops1 !== undefined ? serverDrops1 - serverDrops0 : null,
+      udp_rcvbuf_drops: drops0 && drops1 ? drops1.rcvbuf - drops0.rcvbuf : null,
+      udp_sndbuf_drops: drops0 && drops1 ? drops1.sndbuf - drops0.sndbuf : null,
+      load_cpu_cores: loadCpu1.reduce((a, b, i) => a + b - loadCpu0[i]!, 0) / seconds,
+      join_phase_p50_ms: joinPhases,
     };
   } finally {
     o.progress(0.97, `${label}: stopping`);
