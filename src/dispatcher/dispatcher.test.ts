@@ -384,3 +384,20 @@ test('dispatcher.close() ends the event iterations', async () => {
   await iteration;
   assert.deepEqual(seen, []);
 });
+
+test("the room's event stream follows the room when the directory maps it to another live node", async () => {
+  const { dispatcher, nodes, directory } = await cluster(['a', 'b'], { b: 1 });
+  await dispatcher.join(joinReq(1, 1));
+  const ac = new AbortController();
+  const it = dispatcher.events(RoomId(1), ac.signal)[Symbol.asyncIterator]();
+  const first = next(it);
+  // The room emptied on a, its mapping expired and another instance placed it on b.
+  await directory.releaseRoom(RoomId(1), NodeId('a'));
+  await directory.claimRoom(RoomId(1), NodeId('b'));
+  while (nodes.get('b')?.streamCount === 0) await new Promise((r) => setTimeout(r, 5));
+  assert.equal(nodes.get('a')?.streamCount, 0, 'the stream from a was closed');
+  nodes.get('b')?.emit({ type: 'activeSpeakers', speakers: [] });
+  assert.equal((await first).type, 'activeSpeakers');
+  ac.abort();
+  await it.return?.();
+});
