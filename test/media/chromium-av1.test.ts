@@ -8,9 +8,9 @@ import type { TestServer } from '../support/server.ts';
 /**
  * AV1 through the SFU: a Chromium publisher that prefers AV1, a Chromium subscriber that decodes
  * it. The SFU forwards to a new subscriber from a keyframe on (the N bit of the AV1 aggregation
- * header) and forwards only the header extensions it maps (audio level, video orientation,
- * abs-send-time, transport-cc): the dependency descriptor is blanked, so the receiver must cope
- * with plain AV1 packets.
+ * header) with the header extensions it maps, the dependency descriptor among them; with an SVC
+ * publisher (L3T3_KEY) it drops the spatial layers above what the subscriber asks for, reading
+ * them from that descriptor (docs/simulcast.md).
  */
 describe('AV1 through the SFU with real Chromium peers', { timeout: 120_000 }, () => {
   let server: TestServer;
@@ -75,6 +75,102 @@ describe('AV1 through the SFU with real Chromium peers', { timeout: 120_000 }, (
       await waitFor(async () => bob.left.has(alice.participantId), Boolean, 'participant_left');
       bob.leave();
       await waitForEmptySfu(server.sfu, 5000);
+    } finally {
+      for (const p of people) await p.close();
+      await context.close();
+    }
+  });
+
+  it('AV1 SVC (L3T3_KEY): a subscriber asking for low quality gets the lowest spatial layer and keeps decoding; back to high, the upper layers', async () => {
+    const { roomId, pids } = await roomWithParticipants(call, users, 'AV1 SVC');
+    const context = await chromium.newContext();
+    const people: ChromiumParticipant[] = [];
+    try {
+      const alice = await ChromiumParticipant.join({
+        baseUrl: server.baseUrl,
+        token: users[0]!.token,
+        context,
+        roomId,
+        participantId: pids[0]!,
+        codec: 'AV1',
+        scalabilityMode: 'L3T3_KEY',
+        width: 1280,
+        autoSubscribe: false,
+      });
+      people.push(alice);
+      const bob = await ChromiumParticipant.join({
+        baseUrl: server.baseUrl,
+        token: users[1]!.token,
+        context,
+        roomId,
+        participantId: pids[1]!,
+        codec: 'AV1',
+        dataChannels: true,
+        autoSubscribe: false,
+      });
+      people.push(bob);
+      await bob.subscribe(alice.participantId);
+      const top = await waitFor(
+        () => bob.statsFrom(alice.participantId),
+        (s) => s !== undefined && s.framesDecoded > 30 && s.frameWidth >= 640,
+        'the upper spatial layers decoding',
+        40_000,
+      );
+      const videoTrackId = await alice.page.evaluate(
+        () =>
+          (window as unknown as { pc: RTCPeerConnection }).pc
+            .getSenders()
+            .find((s) => s.track?.kind === 'video')!.track!.id,
+      );
+      const ask = async (quality: number) => {
+        await waitFor(
+          () =>
+            bob.page.evaluate(
+              (id) => (window as unknown as { subDc: Record<string, RTCDataChannel> }).subDc[id]?.readyState,
+              alice.participantId,
+            ),
+          (s) => s === 'open',
+          "bob's track_quality channel open",
+        );
+        await bob.page.evaluate(
+          ({ id, msg }) =>
+            (window as unknown as { subDc: Record<string, RTCDataChannel> }).subDc[id]!.send(
+              new TextEncoder().encode(JSON.stringify(msg)),
+            ),
+          { id: alice.participantId, msg: { trackId: videoTrackId, quality } },
+        );
+      };
+      const topFrom = (await bob.statsFrom(alice.participantId))!;
+      await new Promise((r) => setTimeout(r, 5000));
+      const topTo = (await bob.statsFrom(alice.participantId))!;
+      console.log(
+        `av1 svc: on the top layers ${topFrom.framesDecoded} → ${topTo.framesDecoded} frames in 5 s (${topTo.frameWidth} wide)`,
+      );
+      await ask(1);
+      const low = await waitFor(
+        () => bob.statsFrom(alice.participantId),
+        // L3T3 of a 1280-wide camera: spatial layers 320, 640 and 1280 wide.
+        (s) => s !== undefined && s.frameWidth > 0 && s.frameWidth <= 320,
+        'the lowest spatial layer',
+        20_000,
+      );
+      await new Promise((r) => setTimeout(r, 5000));
+      const held = (await bob.statsFrom(alice.participantId))!;
+      console.log(
+        `av1 svc: top ${top!.frameWidth} wide, low ${low!.frameWidth}; 5 s later ${held.frameWidth} wide, frames ${low!.framesDecoded} → ${held.framesDecoded}`,
+      );
+      assert.equal(held.frameWidth, low!.frameWidth, 'held on the lowest layer');
+      assert.ok(
+        held.framesDecoded > low!.framesDecoded + 60,
+        `decoding goes on (${low!.framesDecoded} → ${held.framesDecoded} in 5 s)`,
+      );
+      await ask(3);
+      await waitFor(
+        () => bob.statsFrom(alice.participantId),
+        (s) => s !== undefined && s.frameWidth >= 640,
+        'back to the upper layers',
+        20_000,
+      );
     } finally {
       for (const p of people) await p.close();
       await context.close();

@@ -49,6 +49,8 @@ export class ChromiumParticipant {
     participantId: string;
     codec?: VideoCodec;
     simulcast?: boolean;
+    /** One encoding with this SVC mode (e.g. 'L3T3_KEY' for AV1 or VP9); not with `simulcast`. */
+    scalabilityMode?: string;
     width?: number;
     /** The microphone track's `enabled` (false sends silence); default true. */
     audioEnabled?: boolean;
@@ -92,13 +94,20 @@ export class ChromiumParticipant {
       options.simulcast ?? false,
       options.width ?? 320,
       options.audioEnabled,
+      options.scalabilityMode,
     );
     return p;
   }
 
-  async #publish(codec: VideoCodec, simulcast: boolean, width: number, audioEnabled = true): Promise<void> {
+  async #publish(
+    codec: VideoCodec,
+    simulcast: boolean,
+    width: number,
+    audioEnabled = true,
+    scalabilityMode: string | undefined = undefined,
+  ): Promise<void> {
     const offer = await this.page.evaluate(
-      async ({ codec, simulcast, width, audioEnabled }) => {
+      async ({ codec, simulcast, width, audioEnabled, scalabilityMode }) => {
         const w = window as unknown as { pc: RTCPeerConnection; subs: Record<string, RTCPeerConnection> };
         w.subs = {};
         const stream = await navigator.mediaDevices.getUserMedia({
@@ -114,7 +123,9 @@ export class ChromiumParticipant {
               { rid: 'h', scaleResolutionDownBy: 2 },
               { rid: 'f', scaleResolutionDownBy: 1 },
             ]
-          : undefined;
+          : scalabilityMode
+            ? [{ scalabilityMode } as RTCRtpEncodingParameters]
+            : undefined;
         const video = pc.addTransceiver(stream.getVideoTracks()[0]!, {
           direction: 'sendonly',
           streams: [stream],
@@ -153,7 +164,7 @@ export class ChromiumParticipant {
         await pc.setLocalDescription(await pc.createOffer());
         return pc.localDescription!.sdp;
       },
-      { codec, simulcast, width, audioEnabled },
+      { codec, simulcast, width, audioEnabled, scalabilityMode },
     );
     const answered = nextEvent<{ sdp: string }>(this.socket, 'room.publish', 10_000);
     this.socket.emit('room.publish', {
