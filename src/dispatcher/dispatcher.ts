@@ -377,8 +377,10 @@ export class Dispatcher implements SfuApi {
       await this.#refreshNodes();
       const gone = new Set([...this.#roomNodes.values()].filter((n) => !this.#nodes.has(n)));
       for (const nodeId of gone) this.#nodeLost(nodeId, new Error('registration expired'));
+      // One round trip for every followed room: has any of them moved to another node?
+      const mappings = await this.#directory.roomNodes([...this.#links.keys()]);
       for (const [roomId, link] of this.#links) {
-        const mapped = await this.#directory.roomNode(roomId);
+        const mapped = mappings.get(roomId);
         if (mapped && link.nodeId && mapped !== link.nodeId && this.#nodes.has(mapped)) {
           this.#roomNodes.set(roomId, mapped);
           link.restart();

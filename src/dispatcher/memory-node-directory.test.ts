@@ -82,6 +82,7 @@ test('releaseRoom removes the mapping only for its owner', async () => {
   await dir.claimRoom(RoomId(1), NodeId('a'));
   await dir.releaseRoom(RoomId(1), NodeId('b'));
   assert.equal(await dir.roomNode(RoomId(1)), 'a');
+  assert.deepEqual(await dir.roomNodes([RoomId(1), RoomId(2)]), new Map([[RoomId(1), NodeId('a')]]));
   await dir.releaseRoom(RoomId(1), NodeId('a'));
   assert.equal(await dir.roomNode(RoomId(1)), undefined);
 });

@@ -46,6 +46,15 @@ export class MemoryNodeDirectory implements NodeDirectory {
     return this.#liveRoom(roomId);
   }
 
+  async roomNodes(roomIds: RoomId[]): Promise<Map<RoomId, NodeId>> {
+    const found = new Map<RoomId, NodeId>();
+    for (const roomId of roomIds) {
+      const nodeId = this.#liveRoom(roomId);
+      if (nodeId) found.set(roomId, nodeId);
+    }
+    return found;
+  }
+
   async claimRoom(roomId: RoomId, nodeId: NodeId): Promise<NodeId> {
     const current = this.#liveRoom(roomId);
     if (current && this.#isLive(current)) return current;

@@ -44,6 +44,8 @@ export interface NodeDirectory {
   liveNodes(groupId?: string): Promise<NodeInfo[]>;
   /** The node the room is mapped to, if any (it may have died since: check liveNodes). */
   roomNode(roomId: RoomId): Promise<NodeId | undefined>;
+  /** `roomNode` of several rooms at once; rooms without a mapping are absent. */
+  roomNodes(roomIds: RoomId[]): Promise<Map<RoomId, NodeId>>;
   /**
    * Atomically maps the room to `nodeId` unless it is already mapped to a live node; returns the
    * node that hosts the room afterwards. Two callers placing the same new room agree.

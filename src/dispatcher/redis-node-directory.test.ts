@@ -78,6 +78,7 @@ test('concurrent claims of a new room agree on one node', async () => {
   );
   assert.equal(new Set(owners).size, 1);
   assert.equal(await dir.roomNode(RoomId(5)), owners[0]);
+  assert.deepEqual(await dir.roomNodes([RoomId(5), RoomId(6)]), new Map([[RoomId(5), owners[0]]]));
 });
 
 test('a room mapped to a node whose registration expired is claimed by the next caller', async () => {

@@ -97,6 +97,17 @@ export class RedisNodeDirectory implements NodeDirectory {
     return value ? NodeId(value) : undefined;
   }
 
+  async roomNodes(roomIds: RoomId[]): Promise<Map<RoomId, NodeId>> {
+    const found = new Map<RoomId, NodeId>();
+    if (roomIds.length === 0) return found;
+    const values = await this.#redis.mget(roomIds.map((r) => this.#roomKey(r)));
+    roomIds.forEach((roomId, i) => {
+      const value = values[i];
+      if (value) found.set(roomId, NodeId(value));
+    });
+    return found;
+  }
+
   async claimRoom(roomId: RoomId, nodeId: NodeId): Promise<NodeId> {
     const owner = await this.#redis.eval(
       CLAIM_ROOM,
