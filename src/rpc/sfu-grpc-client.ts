@@ -2,6 +2,7 @@ import { create } from '@bufbuild/protobuf';
 import {
   Client,
   type ClientReadableStream,
+  type ClientUnaryCall,
   credentials,
   Metadata,
   type ServiceError,
@@ -43,6 +44,9 @@ export interface SfuGrpcClientOptions {
   logger?: Logger;
 }
 
+/** Received events not yet taken by the consumer before the stream is paused. */
+const PAUSE_AT_EVENTS = 256;
+
 const CLIENT_CHANNEL_OPTIONS = {
   // A node that vanished without closing its connections (power cut, partition) is noticed within ~15 s.
   'grpc.keepalive_time_ms': 10_000,
@@ -66,6 +70,8 @@ export class SfuGrpcClient implements SfuApi {
   readonly #deadlineMs: number;
   readonly #logger: Logger;
   #closed = false;
+  /** Calls in flight: a closing channel lets them run on, so close() cancels them. */
+  readonly #calls = new Set<{ cancel(): void }>();
 
   constructor(address: string, options: SfuGrpcClientOptions = {}) {
     this.address = address;
@@ -166,6 +172,8 @@ export class SfuGrpcClient implements SfuApi {
   /** Closes the channel: calls in flight and later fail with `unavailable`, event iterations throw. */
   close(): void {
     this.#closed = true;
+    for (const call of this.#calls) call.cancel();
+    this.#calls.clear();
     this.#client.close();
   }
 
@@ -187,6 +195,7 @@ export class SfuGrpcClient implements SfuApi {
     } catch (err) {
       throw fromGrpcError(err, what);
     }
+    this.#calls.add(call);
     const queue: SfuEvent[] = [];
     let failure: SfuError | null = null;
     let ended = false;
@@ -207,6 +216,8 @@ export class SfuGrpcClient implements SfuApi {
       try {
         const event = convert.eventFromProto(message);
         if (event) queue.push(event);
+        // A consumer that falls behind stops the reading; HTTP/2 flow control then holds the node.
+        if (queue.length >= PAUSE_AT_EVENTS) call.pause();
       } catch (err) {
         this.#logger.warn({ err, roomId, node: this.address }, 'sfu event breaks the contract; skipped');
         return;
@@ -232,6 +243,7 @@ export class SfuGrpcClient implements SfuApi {
         if (signal.aborted) return;
         const event = queue.shift();
         if (event) {
+          if (queue.length === 0 && call.isPaused()) call.resume();
           yield event;
           continue;
         }
@@ -246,6 +258,7 @@ export class SfuGrpcClient implements SfuApi {
       }
     } finally {
       signal.removeEventListener('abort', onAbort);
+      this.#calls.delete(call);
       if (!ended) call.cancel();
     }
   }
@@ -255,8 +268,10 @@ export class SfuGrpcClient implements SfuApi {
     if (this.#closed) return Promise.reject(new SfuError('unavailable', `${what}: the client is closed`));
     const definition = sfuServiceDefinition[name];
     return new Promise<ResponseOf<K>>((resolve, reject) => {
+      let call: ClientUnaryCall | undefined;
+      let settled = false;
       try {
-        this.#client.makeUnaryRequest(
+        call = this.#client.makeUnaryRequest(
           definition.path,
           definition.requestSerialize as (m: RequestOf<K>) => Buffer,
           definition.responseDeserialize as (b: Buffer) => ResponseOf<K> | Malformed,
@@ -264,6 +279,8 @@ export class SfuGrpcClient implements SfuApi {
           new Metadata(),
           { deadline: Date.now() + this.#deadlineMs },
           (err, response) => {
+            settled = true;
+            if (call) this.#calls.delete(call);
             if (err) {
               const error =
                 err.code === status.DEADLINE_EXCEEDED
@@ -277,6 +294,7 @@ export class SfuGrpcClient implements SfuApi {
             } else resolve(response);
           },
         );
+        if (!settled) this.#calls.add(call);
       } catch (err) {
         // grpc-js throws synchronously on a closed channel.
         reject(fromGrpcError(err, what));

@@ -38,6 +38,9 @@ export interface SfuGrpcServer {
   close(): Promise<void>;
 }
 
+/** Events queued for a caller that does not read them; past this its stream is ended. */
+const MAX_UNSENT_EVENTS = 4096;
+
 /** Channel arguments shared with the client: keepalive pings detect a vanished peer. */
 export const SERVER_CHANNEL_OPTIONS = {
   'grpc.keepalive_time_ms': 10_000,
@@ -115,6 +118,12 @@ export async function startSfuGrpcServer(sfu: SfuApi, options: SfuGrpcServerOpti
         const step = await next;
         if (step.done) break;
         if (call.cancelled || call.destroyed) break;
+        if (call.writableLength >= MAX_UNSENT_EVENTS) {
+          throw new SfuError(
+            'resource_exhausted',
+            `events of room ${roomId}: the caller left ${MAX_UNSENT_EVENTS} events unread`,
+          );
+        }
         call.write(convert.eventToProto(step.value));
         next = iterator.next();
       }
@@ -130,6 +139,7 @@ export async function startSfuGrpcServer(sfu: SfuApi, options: SfuGrpcServerOpti
         streams.delete(abort);
         abort.abort();
         if (!(err instanceof SfuError)) logger.error({ err, roomId }, 'sfu event stream failed');
+        else logger.warn({ roomId, code: err.code, message: err.message }, 'sfu event stream ended');
         fail(err);
       },
     );

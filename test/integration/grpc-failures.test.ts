@@ -160,6 +160,36 @@ if (process.env.BBMEET_GRPC_CHILD === '1') {
       }
     });
 
+    it('closing the client ends a live events() iteration with unavailable; a slow consumer loses no event', async () => {
+      const sfu = new ScriptedSfu();
+      const server = await startSfuGrpcServer(sfu, { host: '127.0.0.1', port: 0 });
+      const client = new SfuGrpcClient(`127.0.0.1:${server.port}`);
+      try {
+        const levels: number[] = [];
+        const slow = (async () => {
+          for await (const e of client.events(roomId, new AbortController().signal)) {
+            if (e.type !== 'activeSpeakers') continue;
+            levels.push(e.speakers[0]!.level);
+            if (levels.length % 50 === 0) await new Promise((r) => setTimeout(r, 20));
+          }
+        })();
+        slow.catch(() => undefined); // judged below, once the client closed
+        await until(() => sfu.listeners === 1);
+        const sent = Array.from({ length: 1000 }, (_, i) => i / 1000);
+        for (const level of sent)
+          sfu.emit({ type: 'activeSpeakers', speakers: [{ participantId: alice, level }] });
+        await until(() => levels.length === sent.length);
+        assert.deepEqual(levels, sent);
+        client.close();
+        await rejectsWith(slow, 'unavailable');
+        await rejectsWith(client.dump(), 'unavailable');
+        await until(() => sfu.listeners === 0);
+      } finally {
+        client.close();
+        await server.close();
+      }
+    });
+
     it('a node that does not answer within the deadline: unavailable; its own errors keep their code', async () => {
       const sfu = new ScriptedSfu();
       const server = await startSfuGrpcServer(sfu, { host: '127.0.0.1', port: 0, shutdownGraceMs: 100 });
