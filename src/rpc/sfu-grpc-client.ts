@@ -55,7 +55,8 @@ const CLIENT_CHANNEL_OPTIONS = {
   // Reconnect quickly after a node restarts.
   'grpc.initial_reconnect_backoff_ms': 200,
   'grpc.max_reconnect_backoff_ms': 2_000,
-  'grpc.max_receive_message_length': 1024 * 1024,
+  // A dump of a busy node lists every room: allow more than a request needs.
+  'grpc.max_receive_message_length': 16 * 1024 * 1024,
 } as const;
 
 /**

@@ -60,6 +60,7 @@ export async function startSfuGrpcServer(sfu: SfuApi, options: SfuGrpcServerOpti
   const logger = options.logger ?? silentLogger();
   const nodeId = options.nodeId ?? '';
   const streams = new Set<AbortController>();
+  let closing: Promise<void> | null = null;
   const server = new Server(SERVER_CHANNEL_OPTIONS);
 
   /** A unary handler: decode check, convert (validates), run, encode; every failure becomes a status. */
@@ -89,7 +90,7 @@ export async function startSfuGrpcServer(sfu: SfuApi, options: SfuGrpcServerOpti
 
   const events = (call: ServerWritableStream<RequestOf<'events'> | Malformed, ResponseOf<'events'>>) => {
     const fail = (err: unknown) => {
-      if (!call.cancelled) call.emit('error', toGrpcError(err));
+      if (!call.cancelled && !call.destroyed && !call.writableEnded) call.emit('error', toGrpcError(err));
     };
     const request = call.request;
     if (request === MALFORMED) {
@@ -113,31 +114,40 @@ export async function startSfuGrpcServer(sfu: SfuApi, options: SfuGrpcServerOpti
       const iterator = sfu.events(roomId, abort.signal)[Symbol.asyncIterator]();
       // Starts the iteration, which attaches the listener, before saying the stream is open.
       let next = iterator.next();
+      let finished = false;
       call.write(create(pb.EventsResponseSchema, { event: { case: 'opened', value: { nodeId } } }));
-      for (;;) {
-        const step = await next;
-        if (step.done) break;
-        if (call.cancelled || call.destroyed) break;
-        if (call.writableLength >= MAX_UNSENT_EVENTS) {
-          throw new SfuError(
-            'resource_exhausted',
-            `events of room ${roomId}: the caller left ${MAX_UNSENT_EVENTS} events unread`,
-          );
+      try {
+        for (;;) {
+          const step = await next;
+          if (step.done) {
+            finished = true;
+            break;
+          }
+          if (call.cancelled || call.destroyed) break;
+          if (call.writableLength >= MAX_UNSENT_EVENTS) {
+            throw new SfuError(
+              'resource_exhausted',
+              `events of room ${roomId}: the caller left ${MAX_UNSENT_EVENTS} events unread`,
+            );
+          }
+          call.write(convert.eventToProto(step.value));
+          next = iterator.next();
         }
-        call.write(convert.eventToProto(step.value));
-        next = iterator.next();
+      } finally {
+        abort.abort();
+        // Detaches the listener of an iteration left before its end; its errors no longer matter.
+        if (!finished) iterator.return?.().catch(() => undefined);
       }
     })().then(
       () => {
         streams.delete(abort);
         if (call.cancelled || call.destroyed) return;
-        if (abort.signal.aborted) fail(new SfuError('unavailable', 'the SFU node is shutting down'));
+        if (closing) fail(new SfuError('unavailable', 'the SFU node is shutting down'));
         // The SfuApi ended the room's events by itself: the caller must not take that for "no more events".
         else fail(new SfuError('unavailable', `events of room ${roomId} ended`));
       },
       (err: unknown) => {
         streams.delete(abort);
-        abort.abort();
         if (!(err instanceof SfuError)) logger.error({ err, roomId }, 'sfu event stream failed');
         else logger.warn({ roomId, code: err.code, message: err.message }, 'sfu event stream ended');
         fail(err);
@@ -196,7 +206,6 @@ export async function startSfuGrpcServer(sfu: SfuApi, options: SfuGrpcServerOpti
   });
   logger.info({ host: options.host, port }, 'SFU gRPC server listening');
 
-  let closing: Promise<void> | null = null;
   return {
     port,
     close() {
