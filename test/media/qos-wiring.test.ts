@@ -7,8 +7,9 @@ import { findHeaderExtension } from '../../src/rtp/rtp-extensions.ts';
 import { DownTrack } from '../../src/sfu/media/down-track.ts';
 import { Publisher } from '../../src/sfu/media/publisher.ts';
 import { SubscriberBudget } from '../../src/sfu/media/subscriber-budget.ts';
-import { Subscription } from '../../src/sfu/media/subscription.ts';
+import { budgetFor, Subscription } from '../../src/sfu/media/subscription.ts';
 import { UpTrack } from '../../src/sfu/media/up-track.ts';
+import { LayerAllocator } from '../../src/sfu/qos/layer-allocator.ts';
 import type { WebRtcTransport } from '../../src/transport/webrtc-transport.ts';
 import { ManualClock } from '../fakes/manual-clock.ts';
 
@@ -361,6 +362,25 @@ describe('QoS wiring: DownTrack, UpTrack, Subscription', () => {
     assert.ok(sub.probesSucceeded > 0, `probes: ${sub.probesSucceeded} of ${sub.probesSent} succeeded`);
     assert.equal(down.target!.spatial, 2, `back to the top layer (${Math.round(sub.estimateBps!)} bps)`);
     sub.close();
+  });
+
+  it('budgetFor: bandwidth alone never pauses video, even when the lowest layer measures above a higher one', () => {
+    const track = (bitratesBps: number[][], paused = false) => ({
+      trackId: 'p/cam',
+      paused,
+      visible: true,
+      preferred: { spatial: 2, temporal: 0 },
+      bitratesBps,
+    });
+    // A keyframe-heavy lowest layer (keyframes asked for on a congested link) can out-measure 'h'.
+    const input = { video: [], tracks: [track([[378_000], [322_000], [530_000]])], audioTracks: 1 };
+    assert.equal(budgetFor(130_000, [input]), 378_000, 'the first rung, not the smallest figure');
+    assert.equal(budgetFor(1_000_000, [input]), 950_000, '50 kbps per audio track off a larger estimate');
+    const paused = { video: [], tracks: [track([[100_000]], true)], audioTracks: 0 };
+    assert.equal(budgetFor(10_000, [paused]), 10_000, 'a paused track needs no floor');
+    const allocation = new LayerAllocator().allocate(budgetFor(130_000, [input]), input.tracks);
+    assert.ok(allocation.tracks[0]!.target.spatial >= 0, 'not paused');
+    assert.ok(allocation.usedBps <= 378_000);
   });
 
   it("a subscriber's connections share one budget: the active speaker's camera is served first, whoever publishes it", () => {

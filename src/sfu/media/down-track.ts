@@ -29,6 +29,8 @@ const MAX_RESENDS = 3;
 const MIN_RESEND_INTERVAL_MS = 30;
 /** How long a packet lost between the publisher and us may still be repaired (NackGenerator's limit). */
 const UPSTREAM_REPAIR_MS = 1000;
+/** A keyframe asked for because a packet was given up on, at most this often. */
+const GIVE_UP_KEYFRAME_INTERVAL_MS = 2000;
 /** A down-switch that stops forwarding the current layer at once gives up after this long without the target's keyframe. */
 const URGENT_SWITCH_TIMEOUT_MS = 2000;
 
@@ -78,6 +80,7 @@ export class DownTrack implements TrackSink {
   readonly #vp8: Vp8Munger | undefined;
   readonly #vp8d = newVp8Descriptor();
   #lastKeyframeRequestMs = Number.NEGATIVE_INFINITY;
+  #lastGiveUpKeyframeMs = Number.NEGATIVE_INFINITY;
   #rtxSequenceNumber = Math.floor(Math.random() * 0x10000);
   #currentSsrc: number | undefined;
   /** Out sequence number → source sequence number and SSRC, for NACKs. */
@@ -357,7 +360,13 @@ export class DownTrack implements TrackSink {
     if (gaveUp) {
       this.resendsGivenUp++;
       const spatial = this.#selector?.current.spatial ?? -1;
-      if (spatial >= 0) this.#askKeyframe(spatial);
+      // Not more often than GIVE_UP_KEYFRAME_INTERVAL_MS: on a congested link each keyframe is
+      // the biggest thing sent, and more of them only deepen the congestion that lost the packet.
+      const now = this.upTrack.clock.nowMs();
+      if (spatial >= 0 && now - this.#lastGiveUpKeyframeMs >= GIVE_UP_KEYFRAME_INTERVAL_MS) {
+        this.#lastGiveUpKeyframeMs = now;
+        this.#askKeyframe(spatial);
+      }
     }
   }
 

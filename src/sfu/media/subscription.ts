@@ -80,9 +80,10 @@ export function budgetFor(estimateBps: number, inputs: readonly AllocationInput[
     audio += input.audioTracks;
     for (const t of input.tracks) {
       if (t.paused) continue;
-      let cheapest = Number.POSITIVE_INFINITY;
-      for (const row of t.bitratesBps) for (const bps of row) if (bps > 0) cheapest = Math.min(cheapest, bps);
-      if (Number.isFinite(cheapest)) floor += cheapest;
+      // The allocator's first rung: the lowest layer sent (a keyframe-heavy low layer can measure
+      // above a higher one, so not simply the smallest figure).
+      const first = t.bitratesBps.flat().find((bps) => bps > 0);
+      if (first !== undefined) floor += first;
     }
   }
   return Math.max(estimateBps - audio * AUDIO_BPS, floor);

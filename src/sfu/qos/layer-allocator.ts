@@ -97,10 +97,13 @@ export class LayerAllocator {
     return { track, ladder: wanted(track) ? ladderOf(track) : [], chosen: -1, previous };
   }
 
-  /** Gives the cheapest rung if it fits; returns what it costs. */
+  /**
+   * Gives the cheapest rung if it fits; returns what it costs. No upgrade margin here: the
+   * cheapest layer is the least a wanted track gets, and the caller's budget covers it.
+   */
   #giveLowest(w: Working, budget: number): number {
     const first = w.ladder[0];
-    if (!first || this.#cost(w, 0) > budget) return 0;
+    if (!first || first.bitrateBps > budget) return 0;
     w.chosen = 0;
     return first.bitrateBps;
   }
