@@ -339,10 +339,11 @@ function summarize(
   const headline =
     [...clean].sort((a, b) => b.out_pps_per_core - a.out_pps_per_core)[0] ??
     [...fanout].sort((a, b) => serverLoss(a) - serverLoss(b))[0];
-  // Latency "at half load": the fan-out step whose server CPU is nearest half a core.
+  // Latency "at half load": the fan-out step forwarding closest to half the headline's packets/s.
+  const halfPps = (headline?.out_pps ?? 0) / 2;
   const half = [...fanout]
     .filter((r) => r.latency_samples > 0)
-    .sort((a, b) => Math.abs(a.cpu_cores - 0.5) - Math.abs(b.cpu_cores - 0.5))[0];
+    .sort((a, b) => Math.abs(a.out_pps - halfPps) - Math.abs(b.out_pps - halfPps))[0];
   const largest = [...fanout].sort((a, b) => b.size - a.size)[0];
   const rawAtHeadline = raw.find((r) => r.size === headline?.size) ?? raw[0];
   const werift = results.find((r) => r.system === 'werift');
@@ -384,7 +385,9 @@ function summarize(
     cpu_millicores_per_meeting_stream: round(meeting?.cpu_millicores_per_subscription, 3),
     latency_p50_ms: round(half?.latency_p50_ms, 3),
     latency_p99_ms: round(half?.latency_p99_ms, 3),
-    latency_step: half ? `fanout ${half.size} (server at ${half.cpu_cores.toFixed(2)} cores)` : null,
+    latency_step: half
+      ? `fanout ${half.size} (${Math.round(half.out_pps)} pps, server at ${half.cpu_cores.toFixed(2)} cores)`
+      : null,
     // The load generator's own delays are in both: the raw forwarder's latency at the same size is
     // that floor, so the difference is what the server adds.
     latency_over_raw_p50_ms: latencyOverRaw(half, raw, 'latency_p50_ms'),
