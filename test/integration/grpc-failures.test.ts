@@ -22,6 +22,7 @@ class ScriptedSfu implements SfuApi {
   readonly #listeners = new Set<(e: SfuEvent) => void>();
   stallJoin = false;
   failWith: unknown = null;
+  eventsFailWith: unknown = null;
 
   emit(event: SfuEvent): void {
     for (const l of this.#listeners) l(event);
@@ -55,6 +56,7 @@ class ScriptedSfu implements SfuApi {
       queue.push(e);
       wake?.();
     };
+    if (this.eventsFailWith) throw this.eventsFailWith;
     this.#listeners.add(listener);
     const onAbort = () => wake?.();
     signal.addEventListener('abort', onAbort);
@@ -190,7 +192,7 @@ if (process.env.BBMEET_GRPC_CHILD === '1') {
       }
     });
 
-    it('a node that does not answer within the deadline: unavailable; its own errors keep their code', async () => {
+    it('a node that does not answer within the deadline: unavailable; its own errors (calls and event streams) keep their code', async () => {
       const sfu = new ScriptedSfu();
       const server = await startSfuGrpcServer(sfu, { host: '127.0.0.1', port: 0, shutdownGraceMs: 100 });
       const client = new SfuGrpcClient(`127.0.0.1:${server.port}`, { deadlineMs: 300 });
@@ -206,6 +208,10 @@ if (process.env.BBMEET_GRPC_CHILD === '1') {
         await rejectsWith(client.join(joinRequest()), 'internal');
         sfu.failWith = null;
         assert.equal((await client.join(joinRequest())).sdp, 'v=0\r\n');
+        sfu.eventsFailWith = new SfuError('permission_denied', 'not your room');
+        await rejectsWith(drain(client.events(roomId, new AbortController().signal)), 'permission_denied');
+        sfu.eventsFailWith = new TypeError('a bug');
+        await rejectsWith(drain(client.events(roomId, new AbortController().signal)), 'internal');
       } finally {
         client.close();
         await server.close();
