@@ -63,8 +63,8 @@ export async function startSfuNode(config: Config, logger: Logger): Promise<Runn
       rooms,
       load: {
         cpu: usage(),
-        // Not measured yet: the media workers' packet counters do not reach the control side.
-        packetsPerSecond: 0,
+        // Datagrams in and out per second, as the media workers last reported them (every second).
+        packetsPerSecond: Math.round(workers.reduce((n, w) => n + w.packetsPerSecond, 0)),
         participants: workers.reduce((n, w) => n + w.participants, 0),
         rooms: rooms.length,
         freePorts: Math.max(0, media.portMax - media.portMin + 1 - workers.length),

@@ -53,6 +53,8 @@ interface Slot {
   /** Participants homed here (across rooms). */
   participants: number;
   restarts: number;
+  /** Datagrams per second the worker received and sent, from its last load report. */
+  packetsPerSecond: number;
 }
 
 export const DEFAULT_ROOM_PARTICIPANTS_PER_WORKER = 50;
@@ -142,6 +144,7 @@ export class MediaWorkerPool {
       pending: new Map(),
       participants: 0,
       restarts: 0,
+      packetsPerSecond: 0,
     }));
   }
 
@@ -296,6 +299,7 @@ export class MediaWorkerPool {
     rooms: RoomId[];
     participants: number;
     restarts: number;
+    packetsPerSecond: number;
   }> {
     return this.#slots.map((s) => ({
       index: s.index,
@@ -303,6 +307,7 @@ export class MediaWorkerPool {
       rooms: this.#roomsOf(s),
       participants: s.participants,
       restarts: s.restarts,
+      packetsPerSecond: s.packetsPerSecond,
     }));
   }
 
@@ -474,6 +479,8 @@ export class MediaWorkerPool {
         else this.#options.onEvent(msg.roomId, msg.event);
         return;
       case 'load':
+        if (Number.isFinite(msg.packetsPerSecond) && msg.packetsPerSecond >= 0)
+          slot.packetsPerSecond = msg.packetsPerSecond;
         return;
     }
   }
@@ -481,6 +488,7 @@ export class MediaWorkerPool {
   #onExit(slot: Slot, worker: Worker, code: number): void {
     if (slot.worker !== worker) return;
     slot.worker = null;
+    slot.packetsPerSecond = 0;
     this.#failPending(slot, 'unavailable', 'media worker restarted');
     if (this.#stopped) return;
     this.#options.logger.error(

@@ -213,6 +213,11 @@ describe('a room spanning two media workers', { timeout: 180_000 }, () => {
         assert.equal(peer.received[target]!.frameWidth, 320);
       }
     });
+    // Each worker reports its packet rate every second (the cluster heartbeat carries the sum).
+    assert.ok(
+      pool.placement().every((w) => w.packetsPerSecond > 50),
+      `both workers report their packet rate: ${pool.placement().map((w) => Math.round(w.packetsPerSecond)).join(', ')} packets/s`,
+    );
 
     // One peer leaves: its relays out and the relays and proxies that only it needed go.
     const leaver = peers[0]!;

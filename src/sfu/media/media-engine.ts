@@ -360,6 +360,11 @@ export class MediaEngine implements WorkerEngine {
     }
   }
 
+  /** Datagrams the worker's endpoint received and sent since start. */
+  datagrams(): number {
+    return this.#endpoint.stats.datagramsReceived + this.#endpoint.stats.datagramsSent;
+  }
+
   dump(): SfuDump {
     return {
       rooms: [...this.#rooms].map(([roomId, room]) => ({

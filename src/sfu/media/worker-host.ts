@@ -18,7 +18,12 @@ export interface WorkerEngine {
   /** A channel to another worker of the pool (rooms spanning workers); engines without relays ignore it. */
   addPeer?(index: number, port: MessagePort): void;
   peerDown?(index: number): void;
+  /** Datagrams received and sent since start (the worker reports the rate as its `load`). */
+  datagrams?(): number;
 }
+
+/** How often a worker reports its load (packets per second) to the control side. */
+const LOAD_INTERVAL_MS = 1000;
 
 export type WorkerEngineFactory = (
   data: MediaWorkerData,
@@ -59,6 +64,20 @@ export async function serveWorker(createEngine: WorkerEngineFactory): Promise<vo
     }
   });
   post({ type: 'ready', version: WORKER_PROTOCOL_VERSION, port: data.port });
+  if (engine.datagrams) {
+    const count = engine.datagrams.bind(engine);
+    let last = count();
+    let lastMs = performance.now();
+    const timer = setInterval(() => {
+      const now = performance.now();
+      const total = count();
+      post({ type: 'load', participants: 0, packetsPerSecond: ((total - last) * 1000) / (now - lastMs) });
+      last = total;
+      lastMs = now;
+    }, LOAD_INTERVAL_MS);
+    // The report alone does not keep the worker alive.
+    timer.unref();
+  }
 }
 
 function toWireError(err: unknown): { code: string; message: string } {
