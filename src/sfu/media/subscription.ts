@@ -52,7 +52,7 @@ const PROBE_BACKOFF_MAX_MS = 4000;
 /** A probe that could not send at least this fraction of its rate (timers late under load) proved nothing. */
 const PROBE_MIN_SENT_RATIO = 0.8;
 /** No probe this long after the estimate fell. */
-const PROBE_AFTER_DROP_MS = 3000;
+const PROBE_AFTER_DROP_MS = 1500;
 const RANGE: ExtensionRange = { offset: 0, length: 0 };
 
 /** One connection's part of an allocation (see `allocationInput`). */
