@@ -314,7 +314,6 @@ class Peer {
   #pc!: RTCPeerConnection;
   #video!: MediaStreamTrack;
   #audio!: MediaStreamTrack;
-  #described = false;
 
   constructor(kind: 'publisher' | 'subscriber') {
     this.#kind = kind;
@@ -325,13 +324,7 @@ class Peer {
     return this.#pc;
   }
 
-  /**
-   * A fresh connection. werift's ICE username fragment is 4 hex digits; when it has no letter the
-   * SFU's SDP parsing (sdp-transform) reads it as a number and refuses every ICE check of the peer
-   * (401). That bug belongs to the SFU's negotiation code; until it is fixed, offer() and answer()
-   * start over with a new connection in that case (about one peer in seven) so the contract is
-   * judged on what it is about.
-   */
+  /** A fresh connection (werift's ICE ufrag is 4 hex digits, sometimes all digits: the SFU copes). */
   #reset(): void {
     this.#pc = new RTCPeerConnection({
       bundlePolicy: 'max-bundle',
@@ -355,16 +348,8 @@ class Peer {
   }
 
   async #describe(make: () => Promise<void>): Promise<string> {
-    for (;;) {
-      await make();
-      const sdp = this.#pc.localDescription!.sdp;
-      if (this.#described || !/^a=ice-ufrag:\d+\r?$/m.test(sdp)) {
-        this.#described = true;
-        return sdp;
-      }
-      await closePeerConnection(this.#pc);
-      this.#reset();
-    }
+    await make();
+    return this.#pc.localDescription!.sdp;
   }
 
   /** For failure messages: where the connection got to. */
