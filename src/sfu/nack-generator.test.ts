@@ -48,4 +48,15 @@ describe('NackGenerator', () => {
     g.forget(3);
     assert.equal(g.onPacket(3, 9, 0), false);
   });
+  it('onRetransmission() tells a repair (the packet was missing) from a duplicate', () => {
+    const g = new NackGenerator();
+    assert.equal(g.onRetransmission(5, 1), false, 'unknown stream');
+    g.onPacket(5, 10, 0);
+    g.onPacket(5, 12, 0);
+    assert.equal(g.onRetransmission(5, 10), false, 'received already');
+    assert.equal(g.onRetransmission(5, 13), false, 'not sent yet');
+    assert.equal(g.onRetransmission(5, 11), true, 'missing: a repair');
+    assert.equal(g.onRetransmission(5, 11), false, 'repaired once');
+    assert.equal(g.pending(5), false);
+  });
 });

@@ -68,6 +68,20 @@ export class NackGenerator {
     return delta > 1;
   }
 
+  /**
+   * A retransmission of `ssrc`'s packet arrived: true when that packet was missing (it is not any
+   * more), false for one already received or never awaited. A sender also resends packets nobody
+   * asked for (Chromium pads its bandwidth probes with recent packets over RTX): those are
+   * duplicates, not repairs.
+   */
+  onRetransmission(ssrc: number, sequenceNumber: number): boolean {
+    const stream = this.#streams.get(ssrc);
+    if (!stream) return false;
+    const delta = ((sequenceNumber - stream.highest) << 16) >> 16;
+    if (delta > 0) return false;
+    return stream.missing.delete(stream.highest + delta);
+  }
+
   /** Whether `ssrc` has packets still being asked for. */
   pending(ssrc: number): boolean {
     return (this.#streams.get(ssrc)?.missing.size ?? 0) > 0;

@@ -622,6 +622,14 @@ describe('QoS wiring: DownTrack, UpTrack, Subscription', () => {
     }
     assert.deepEqual(seen, [1, 2, 5, 3, 4], 'repaired, in the original stream');
     assert.equal(publisher.repaired, 2);
+    // Probe padding over RTX carrying a packet already here: dropped, not forwarded twice.
+    const copy = Buffer.concat([packets[4]!.subarray(0, 20), Buffer.from([0, 5]), packets[4]!.subarray(20)]);
+    copy[1] = (packets[4]![1]! & 0x80) | 97;
+    copy.writeUInt16BE(502, 2);
+    copy.writeUInt32BE(0x2222, 8);
+    deliver(copy);
+    assert.deepEqual(seen, [1, 2, 5, 3, 4]);
+    assert.equal(publisher.duplicates, 1);
     const sentBefore = rtcp.length;
     clock.advance(100);
     assert.equal(rtcp.filter((p, i) => i >= sentBefore && p[1] === 205).length, 0, 'nothing more to ask');

@@ -73,6 +73,8 @@ export class Publisher {
   readonly #stopNackTimer: () => void;
   /** Retransmissions (RTX) received and put back into their streams. */
   repaired = 0;
+  /** RTX packets carrying a packet that was not missing (a sender's probe padding): dropped. */
+  duplicates = 0;
   /** Audio levels (RFC 6464) of the audio packets, for the room's active-speaker detection. */
   audioLevelMeter: AudioLevelMeter | null = null;
   /** Loss and jitter of the incoming media streams, for connection quality. */
@@ -255,6 +257,12 @@ export class Publisher {
     // Padding-only (a bandwidth probe of the publisher's) or too short: nothing to repair.
     if (end - headerBytes < 3) return;
     const sequenceNumber = packet.readUInt16BE(headerBytes);
+    // Only what was lost: a copy of a packet already here (probe padding) would reach every
+    // subscriber a second time.
+    if (!this.nacks.onRetransmission(mediaSsrc, sequenceNumber)) {
+      this.duplicates++;
+      return;
+    }
     const out = Buffer.allocUnsafe(end - 2);
     packet.copy(out, 0, 0, headerBytes);
     packet.copy(out, headerBytes, headerBytes + 2, end);
@@ -262,7 +270,6 @@ export class Publisher {
     out[1] = (packet[1]! & 0x80) | up.codec.payloadType;
     out.writeUInt16BE(sequenceNumber, 2);
     out.writeUInt32BE(mediaSsrc, 8);
-    this.nacks.onPacket(mediaSsrc, sequenceNumber, this.#clock.nowMs());
     this.repaired++;
     up.onRtp(out, headerBytes, mediaSsrc);
   }
