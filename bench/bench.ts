@@ -302,7 +302,7 @@ export async function runBench(argv: string[]): Promise<number> {
   await rm(work, { recursive: true, force: true });
   process.stdout.write(`${JSON.stringify(summary)}\n`);
   if (o.out) await writeFile(o.out, `${JSON.stringify(summary, null, 2)}\n`);
-  if (o.writeMd) await writeReport(summary, results, costs);
+  if (o.writeMd) await writeReport(o, summary, results, costs);
   return 0;
 }
 
@@ -417,6 +417,7 @@ function summarize(
 }
 
 async function writeReport(
+  o: Options,
   summary: Summary,
   results: StepResult[],
   costs: Awaited<ReturnType<typeof topCosts>> | undefined,
@@ -431,7 +432,7 @@ async function writeReport(
       { name: 'raw dgram fan-out (no crypto)', color: '#2ca02c', points: fanoutPoints('raw_udp') },
       { name: 'werift forwarder', color: '#d62728', points: fanoutPoints('werift') },
     ],
-    `Forwarded packets/s and loss vs subscribers (fan-out ${summary.headline_step ?? ''})`,
+    `Forwarded packets/s and loss vs subscribers (${o.fanout || 'all'} subscribers per publisher)`,
   );
   await mkdir(path.join(ROOT, 'docs'), { recursive: true });
   await writeFile(path.join(ROOT, 'docs', 'bench-forwarding.svg'), svg);
