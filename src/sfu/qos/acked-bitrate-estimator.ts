@@ -2,6 +2,8 @@
 const WINDOW_MS = 500;
 /** Below this span of arrivals there is no estimate yet. */
 const MIN_SPAN_MS = 150;
+/** The shortest span a recent rate is measured over. */
+const MIN_RECENT_SPAN_MS = 40;
 
 /**
  * Throughput the receiver acknowledged (R_hat of draft-ietf-rmcat-gcc-02 §5.5): bytes of the
@@ -28,6 +30,26 @@ export class AckedBitrateEstimator {
       this.#sizes.splice(0, this.#head);
       this.#head = 0;
     }
+  }
+
+  /**
+   * Bits per second over the arrivals of the last `spanMs` only (spanning at least MIN_RECENT_SPAN_MS),
+   * or undefined. Behind a bottleneck with a standing queue, packets arrive at the link's rate: this
+   * is its capacity now, where the full window still remembers the rate before the queue formed.
+   */
+  recentBitrateBps(spanMs: number): number | undefined {
+    const n = this.#arrivalsMs.length;
+    if (n - this.#head < 2) return undefined;
+    const last = this.#arrivalsMs[n - 1]!;
+    let i = n - 1;
+    let bytes = 0;
+    while (i > this.#head && last - this.#arrivalsMs[i - 1]! <= spanMs) {
+      bytes += this.#sizes[i]!;
+      i--;
+    }
+    const span = last - this.#arrivalsMs[i]!;
+    if (span < MIN_RECENT_SPAN_MS) return undefined;
+    return (bytes * 8 * 1000) / span;
   }
 
   /** Bits per second over the window, or undefined before enough has arrived. */

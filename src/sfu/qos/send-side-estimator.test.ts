@@ -32,6 +32,8 @@ interface Path {
   capacityBps: number;
   /** Every n-th packet is lost (0: none). */
   lossEvery?: number;
+  /** From this send time on, the bottleneck has capacity `bps` instead. */
+  change?: { atMs: number; bps: number };
 }
 
 /**
@@ -40,7 +42,9 @@ interface Path {
  */
 function simulate(est: SendSideEstimator, sendBps: number, path: Path, seconds: number): number[] {
   const intervalMs = (PACKET_BYTES * 8 * 1000) / sendBps;
-  const serviceMs = (PACKET_BYTES * 8 * 1000) / path.capacityBps;
+  const serviceMsAt = (sendMs: number) =>
+    (PACKET_BYTES * 8 * 1000) /
+    (path.change && sendMs >= path.change.atMs ? path.change.bps : path.capacityBps);
   const sent: Array<{ seq: number; sendMs: number; arrivalMs: number | undefined }> = [];
   const estimates: number[] = [];
   let queueFreeMs = 0;
@@ -51,7 +55,9 @@ function simulate(est: SendSideEstimator, sendBps: number, path: Path, seconds: 
     for (; nextSendMs <= nowMs; nextSendMs += intervalMs) {
       const seq = sent.length;
       const lost = path.lossEvery !== undefined && path.lossEvery > 0 && seq % path.lossEvery === 0;
-      queueFreeMs = lost ? queueFreeMs : Math.max(nextSendMs + PROPAGATION_MS, queueFreeMs) + serviceMs;
+      queueFreeMs = lost
+        ? queueFreeMs
+        : Math.max(nextSendMs + PROPAGATION_MS, queueFreeMs) + serviceMsAt(nextSendMs);
       sent.push({ seq, sendMs: nextSendMs, arrivalMs: lost ? undefined : queueFreeMs });
       est.onPacketSent(seq & 0xffff, PACKET_BYTES, nextSendMs);
     }
@@ -86,6 +92,22 @@ describe('SendSideEstimator', () => {
     assert.ok(est.delayBasedBps < 800_000, `delay-based ${est.delayBasedBps}`);
     assert.ok(est.estimateBps < 1_500_000 * 0.6, `estimate ${est.estimateBps}`);
     assert.ok(Math.min(...seen) >= 30_000);
+  });
+
+  it('the first decrease lands at the bottleneck rate, not at the rate from before the queue formed', () => {
+    const est = new SendSideEstimator({ startBps: 1_500_000 });
+    // Two seconds on a free path, then the link drops to 500 kbps (a cap switched on).
+    const seen = simulate(
+      est,
+      1_500_000,
+      { capacityBps: 10_000_000, change: { atMs: 2000, bps: 500_000 } },
+      3,
+    );
+    const before = seen[Math.floor(2000 / FEEDBACK_INTERVAL_MS)]!;
+    const first = seen.slice(Math.floor(2000 / FEEDBACK_INTERVAL_MS)).find((e) => e < before * 0.9);
+    assert.ok(first !== undefined, 'it decreased');
+    // 0.85 × the link's 500 kbps, give or take a packet's worth of measuring.
+    assert.ok(first <= 0.85 * 500_000 * 1.1, `first decrease to ${Math.round(first)} bps`);
   });
 
   it('estimateBps decreases under 20 % loss while the delay-based part does not', () => {

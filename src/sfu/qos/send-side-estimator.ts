@@ -16,6 +16,8 @@ const REFERENCE_WRAP_US = 2 ** 24 * 64_000;
 const DEFAULT_RTT_MS = 100;
 /** The base one-way offset (send → arrival, both clocks) is the minimum over the last 2–4 s. */
 const BASE_OFFSET_WINDOW_MS = 2000;
+/** Under overuse the decrease starts from the rate of the arrivals in this last span. */
+const RECENT_WINDOW_MS = 100;
 
 /**
  * Send-side bandwidth estimation for one subscriber from transport-wide congestion control
@@ -158,7 +160,14 @@ export class SendSideEstimator implements BandwidthEstimator {
     }
     if (total === 0) return;
     const ackedBps = this.#acked.bitrateBps;
-    this.#delayBased.update(this.#trendline.usage, ackedBps, nowMs, this.#rttMs);
+    const usage = this.#trendline.usage;
+    // Overuse: a queue stands at the bottleneck, so the latest arrivals come at its rate; the
+    // 500 ms window still counts the rate from before it formed (a first decrease from there
+    // lands on a layer the link does not carry, whose keyframe then has to queue as well).
+    const recentBps = usage === 'overusing' ? this.#acked.recentBitrateBps(RECENT_WINDOW_MS) : undefined;
+    const decreaseFrom =
+      recentBps !== undefined && ackedBps !== undefined ? Math.min(ackedBps, recentBps) : ackedBps;
+    this.#delayBased.update(usage, decreaseFrom, nowMs, this.#rttMs);
     this.#lossBased.update(lost, total, ackedBps, nowMs);
     this.#applyProbeResult(this.#probes.takeResult());
   }
