@@ -1,0 +1,165 @@
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { describe, it } from 'node:test';
+import { decodeLayersFile, encodeLayersFile, MEDIA_FIXTURE } from '../../bench/encoded-media.ts';
+import {
+  buildRtp,
+  extensionBlock,
+  GOP_FRAMES,
+  readStamp,
+  rtpHeaderLength,
+  SIMULCAST_720P,
+  stampPacket,
+  VideoLayerSource,
+} from '../../bench/media-packets.ts';
+import { GOALS, goalsTable } from '../../bench/report.ts';
+import { publisherOffer, readRemoteDescription, subscriberAnswer } from '../../bench/sdp.ts';
+import { percentile } from '../../bench/stats.ts';
+import { isVp8Keyframe, newVp8Descriptor, parseVp8 } from '../../src/rtp/codecs/vp8.ts';
+import { parseRemoteDescription } from '../../src/transport/negotiation/parse.ts';
+
+const LOCAL = { ufrag: 'abcd', pwd: 'p'.repeat(24), fingerprint: 'AA:BB' };
+
+describe('bench: replayed media', () => {
+  it('the committed VP8 fixture holds one group of pictures per simulcast layer, starting with a keyframe', async () => {
+    const layers = decodeLayersFile(await readFile(MEDIA_FIXTURE));
+    assert.deepEqual(Object.keys(layers).sort(), SIMULCAST_720P.map((l) => l.rid).sort());
+    for (const frames of Object.values(layers)) {
+      assert.equal(frames.length, GOP_FRAMES);
+      assert.equal(frames[0]!.key, true);
+      assert.equal(frames.filter((f) => f.key).length, 1);
+    }
+    const again = decodeLayersFile(encodeLayersFile(layers));
+    assert.deepEqual(again, layers);
+  });
+
+  it('a truncated or foreign media file is refused with a clear error', async () => {
+    const file = await readFile(MEDIA_FIXTURE);
+    assert.throws(() => decodeLayersFile(file.subarray(0, 100)), /truncated/);
+    assert.throws(() => decodeLayersFile(Buffer.from('not a media file')), /not a BBV8 media file/);
+  });
+
+  it('packetized frames carry VP8 descriptors the SFU parses: keyframe first, start bit on the first packet only', async () => {
+    const layers = decodeLayersFile(await readFile(MEDIA_FIXTURE));
+    for (const spec of SIMULCAST_720P) {
+      const source = new VideoLayerSource(
+        spec,
+        layers[spec.rid]!.map((f) => ({ key: f.key, data: Buffer.from(f.data, 'base64') })),
+      );
+      for (const [index, expectKey] of [
+        [0, true],
+        [1, false],
+      ] as const) {
+        const payloads = source.frame(index, 1234 + index);
+        const d = newVp8Descriptor();
+        payloads.forEach((p, i) => {
+          assert.ok(parseVp8(p, d), `${spec.rid} packet ${i} parses`);
+          assert.equal(d.startOfPartition, i === 0);
+          assert.equal(d.pictureId, 1234 + index);
+        });
+        assert.equal(isVp8Keyframe(payloads[0]!), expectKey, `${spec.rid} frame ${index}`);
+        assert.ok(payloads.every((p) => p.length <= 1100));
+      }
+    }
+  });
+
+  it('synthetic frames (no fixture) still give the SFU a keyframe per group', () => {
+    const source = new VideoLayerSource(SIMULCAST_720P[2]!);
+    assert.equal(isVp8Keyframe(source.frame(0, 1)[0]!), true);
+    assert.equal(isVp8Keyframe(source.frame(1, 2)[0]!), false);
+  });
+
+  it('the send timestamp survives in the last bytes of an RTP packet with header extensions', () => {
+    const payload = Buffer.alloc(200);
+    const packet = buildRtp({
+      payloadType: 96,
+      marker: true,
+      seq: 65535,
+      timestamp: 2 ** 32 - 1,
+      ssrc: 0xdeadbeef,
+      extensions: extensionBlock('v', 'f'),
+      payload,
+    });
+    assert.equal(rtpHeaderLength(packet), 12 + 8);
+    stampPacket(packet, 123456789012345n);
+    assert.equal(readStamp(packet, packet.length), 123456789012345n);
+    assert.equal(readStamp(Buffer.alloc(40), 40), undefined);
+  });
+});
+
+describe('bench: SDP of the load peers', () => {
+  it('the publisher offer is one the server accepts: simulcast q/h/f on VP8 and Opus', () => {
+    const sdp = publisherOffer(
+      LOCAL,
+      { audio: { ssrc: 1 }, video: { ssrcs: [2, 3, 4], layers: SIMULCAST_720P } },
+      's',
+    );
+    const desc = parseRemoteDescription(sdp);
+    assert.deepEqual(desc.bundle, ['a', 'v']);
+    const video = desc.media.find((m) => m.kind === 'video')!;
+    assert.deepEqual(video.rids, ['q', 'h', 'f']);
+    assert.equal(desc.iceUfrag, LOCAL.ufrag);
+  });
+
+  it('an audio-only offer is accepted too (letter mids)', () => {
+    const desc = parseRemoteDescription(publisherOffer(LOCAL, { audio: { ssrc: 7 } }, 's'));
+    assert.deepEqual(desc.bundle, ['a']);
+  });
+
+  it('reads a server offer and answers it recvonly, declining data channels', () => {
+    const offer = [
+      'v=0',
+      'o=- 1 2 IN IP4 127.0.0.1',
+      's=-',
+      't=0 0',
+      'a=ice-lite',
+      'a=group:BUNDLE 0 dc',
+      'm=video 9 UDP/TLS/RTP/SAVPF 96 97',
+      'c=IN IP4 0.0.0.0',
+      'a=ice-ufrag:srv1',
+      'a=ice-pwd:serverpassword0123456789',
+      'a=fingerprint:sha-256 11:22',
+      'a=setup:actpass',
+      'a=mid:0',
+      'a=candidate:1 1 udp 2130706431 192.0.2.9 19200 typ host',
+      'a=candidate:2 1 udp 2130706431 127.0.0.1 19200 typ host',
+      'a=sendonly',
+      'a=rtpmap:96 VP8/90000',
+      'a=rtpmap:97 rtx/90000',
+      'a=ssrc:1111 cname:x',
+      'm=application 9 UDP/DTLS/SCTP webrtc-datachannel',
+      'a=mid:dc',
+      '',
+    ].join('\r\n');
+    const info = readRemoteDescription(offer);
+    assert.deepEqual(info.candidates[0], { ip: '127.0.0.1', port: 19200 });
+    assert.deepEqual(info.sections[0]!.ssrcs, [1111]);
+    const answer = parseRemoteDescription(subscriberAnswer(LOCAL, info, 'active'));
+    assert.equal(answer.setup, 'active');
+    assert.equal(answer.media[0]!.direction, 'recvonly');
+    assert.equal(answer.media[1]!.port, 0);
+  });
+
+  it('a remote description without credentials, fingerprint or candidate is refused by name', () => {
+    assert.throws(() => readRemoteDescription('v=0\r\nm=video 9 RTP 96\r\n'), /ICE credentials/);
+    assert.throws(
+      () => readRemoteDescription('v=0\r\na=ice-ufrag:u\r\na=ice-pwd:p\r\nm=video 9 RTP 96\r\n'),
+      /fingerprint/,
+    );
+  });
+});
+
+describe('bench: report helpers', () => {
+  it('percentile is nearest rank', () => {
+    assert.equal(percentile([5, 1, 3, 2, 4], 0.5), 3);
+    assert.equal(percentile([1, 2, 3, 4, 100], 0.99), 100);
+    assert.ok(Number.isNaN(percentile([], 0.5)));
+  });
+
+  it('the goals table says met, or by how much a figure falls short', () => {
+    const table = goalsTable({ out_pps_per_core: 50_000, cpu_millicores_per_video_sub: 1.5 });
+    assert.match(table, /\| 50000 \| short: 2\.0× below the goal \|/);
+    assert.match(table, /\| 1\.5 \| met \|/);
+    assert.equal(table.split('\n').length, 2 + GOALS.length);
+  });
+});
