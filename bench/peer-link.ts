@@ -79,7 +79,8 @@ export class PeerLink {
   constructor(options: PeerLinkOptions) {
     this.#options = options;
     this.local = {
-      ufrag: randomBytes(4).toString('hex'),
+      // A letter first: an all-digit ufrag reads as a number in SDP parsers built on sdp-transform.
+      ufrag: `b${randomBytes(4).toString('hex')}`,
       pwd: randomBytes(16).toString('hex'),
       fingerprint: options.certificate.fingerprint,
     };
