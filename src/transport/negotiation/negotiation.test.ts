@@ -194,6 +194,19 @@ describe('SDP negotiation with real Chromium offers', () => {
     assert.equal(desc.icePwd, '0123456789012345678901');
   });
 
+  it('a BUNDLE group of one numeric mid (a single-track publish) is read, not refused', () => {
+    const good = fixture('publisher-single');
+    const mid = /a=mid:(\S+)/.exec(good)![1]!;
+    // One media section, renamed to mid 0, bundled alone.
+    const sections = good.split(/(?=\r\nm=)/);
+    const single = `${sections[0]}${sections[1]!}\r\n`
+      .replace(/a=group:BUNDLE .*\r\n/, 'a=group:BUNDLE 0\r\n')
+      .replaceAll(`a=mid:${mid}\r\n`, 'a=mid:0\r\n');
+    const desc = parseRemoteDescription(single);
+    assert.deepEqual(desc.bundle, ['0']);
+    assert.equal(desc.media[0]!.mid, '0');
+  });
+
   it('malformed descriptions are refused with invalid_argument naming the fault', () => {
     const good = fixture('publisher-single');
     const cases: Array<[string, RegExp]> = [

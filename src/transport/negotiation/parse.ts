@@ -69,11 +69,9 @@ export function parseRemoteDescription(sdp: string): RemoteDescription {
   if (!fingerprint?.hash) invalid('missing a=fingerprint');
   const setup = (first.setup ?? parsed.setup ?? 'actpass') as RemoteDescription['setup'];
   if (!['active', 'passive', 'actpass'].includes(setup)) invalid(`unknown a=setup:${setup}`);
-  const bundle =
-    (parsed.groups ?? [])
-      .find((g) => g.type === 'BUNDLE')
-      ?.mids.split(' ')
-      .filter(Boolean) ?? [];
+  // `a=group:BUNDLE 0` (one numeric mid) comes back from sdp-transform as the number 0.
+  const bundleMids = (parsed.groups ?? []).find((g) => g.type === 'BUNDLE')?.mids as unknown;
+  const bundle = bundleMids === undefined ? [] : String(bundleMids).split(' ').filter(Boolean);
   if (parsed.media.length > 1 && bundle.length === 0)
     invalid('several media sections without a=group:BUNDLE');
   const media = parsed.media.map((m, i) => parseSection(m, i));
