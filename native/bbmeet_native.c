@@ -508,6 +508,27 @@ static napi_value socket_info(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/**
+ * setReceiveBuffer(fd, bytes) → the socket's receive buffer after asking for `bytes`: first with
+ * SO_RCVBUFFORCE (beyond net.core.rmem_max; needs CAP_NET_ADMIN), else SO_RCVBUF (capped at
+ * rmem_max). The kernel reports twice what was set (its bookkeeping share); this returns that.
+ */
+static napi_value set_receive_buffer(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t fd = -1, bytes = 0;
+  if (argc < 2 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || napi_get_value_int32(env, argv[1], &bytes) != napi_ok)
+    return throw_range(env, "fd and bytes must be numbers");
+  if (fd < 0 || bytes <= 0) return throw_range(env, "fd and bytes must be positive");
+  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof bytes) != 0)
+    (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
+  int actual = 0;
+  socklen_t len = sizeof actual;
+  if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &actual, &len) != 0) return throw_last(env);
+  return make_int(env, actual);
+}
+
 /** encodeAddress(ip, out16) → 4 or 6 (family; the address bytes written to out), 0 when not a literal. */
 static napi_value encode_address(napi_env env, napi_callback_info info) {
   size_t argc = 2;
@@ -633,7 +654,7 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   } methods[] = {
       {"createSession", create_session}, {"sealRtp", seal_rtp},     {"openRtp", open_rtp},
       {"sealRtcp", seal_rtcp},           {"openRtcp", open_rtcp},   {"socketInfo", socket_info},
-      {"encodeAddress", encode_address}, {"flush", flush},
+      {"encodeAddress", encode_address}, {"flush", flush},     {"setReceiveBuffer", set_receive_buffer},
   };
   for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) {
     napi_value fn;

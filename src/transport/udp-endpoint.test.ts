@@ -132,6 +132,18 @@ describe('UdpEndpoint + WebRtcTransport over loopback UDP', () => {
 
   const connectedPair = () => connect(endpoint, serverCert, peerCert);
 
+  it('bind() grows the receive buffer past the kernel default (8 MB as root, else up to rmem_max)', async () => {
+    const plain = dgram.createSocket('udp4');
+    await new Promise<void>((resolve) => plain.bind(0, '127.0.0.1', resolve));
+    const defaultBytes = plain.getRecvBufferSize();
+    plain.close();
+    // SO_RCVBUFFORCE (the native addon, as root) goes past net.core.rmem_max; otherwise it caps.
+    const forced = process.getuid?.() === 0 && nativeAddon()?.setReceiveBuffer !== undefined;
+    if (forced)
+      assert.ok(endpoint.receiveBufferBytes >= 8 * 1024 * 1024, `${endpoint.receiveBufferBytes} bytes`);
+    else assert.ok(endpoint.receiveBufferBytes >= defaultBytes, `${endpoint.receiveBufferBytes} bytes`);
+  });
+
   it('local parameters carry ICE-lite credentials, the fingerprint and a host candidate on the bound port', () => {
     const t = endpoint.createTransport();
     const local = t.localParameters;

@@ -9,6 +9,8 @@ import { type DatagramSender, WebRtcTransport } from './webrtc-transport.ts';
 /** A transport that never received a valid check is dropped after this long (no peer came). */
 const CONNECT_TIMEOUT_MS = 30_000;
 const HOUSEKEEPING_INTERVAL_MS = 1000;
+/** Receive buffer asked for: about 6,000 full-size datagrams, a second of a busy worker's input. */
+const RECEIVE_BUFFER_BYTES = 8 * 1024 * 1024;
 
 export interface UdpEndpointStats {
   datagramsReceived: number;
@@ -166,6 +168,8 @@ function socketFd(addon: NativeAddon, socket: dgram.Socket): number {
  * Anything else, or from an unknown address, is dropped and counted.
  */
 export class UdpEndpoint implements DatagramSender {
+  /** The socket's receive buffer as the kernel reports it (twice what it granted), after bind(). */
+  receiveBufferBytes = 0;
   readonly stats: UdpEndpointStats = {
     datagramsReceived: 0,
     malformed: 0,
@@ -236,8 +240,31 @@ export class UdpEndpoint implements DatagramSender {
     const addon = nativeAddon();
     const fd = addon ? socketFd(addon, this.#socket) : -1;
     if (addon && fd >= 0) this.#queue = new SendQueue(addon, this.#socket, fd, this.stats);
+    this.receiveBufferBytes = this.#growReceiveBuffer(addon, fd);
     this.#housekeeping = setInterval(() => this.#checkConsent(Date.now()), HOUSEKEEPING_INTERVAL_MS);
     this.#housekeeping.unref();
+  }
+
+  /**
+   * A bigger receive buffer than the kernel's default (about 208 KB, ~170 full-size datagrams):
+   * whatever arrives while the worker's thread is busy waits there, and a publisher's packet
+   * dropped at this socket is lost for every subscriber. As root (SO_RCVBUFFORCE) it goes past
+   * net.core.rmem_max; otherwise it stops there (docs/deployment.md says how to raise it).
+   */
+  #growReceiveBuffer(addon: NativeAddon | undefined, fd: number): number {
+    if (addon?.setReceiveBuffer && fd >= 0) {
+      try {
+        return addon.setReceiveBuffer(fd, RECEIVE_BUFFER_BYTES);
+      } catch {
+        // Fall through to Node's setter.
+      }
+    }
+    try {
+      this.#socket.setRecvBufferSize(RECEIVE_BUFFER_BYTES);
+    } catch {
+      // Refused (e.g. not permitted): the default stays.
+    }
+    return this.#socket.getRecvBufferSize();
   }
 
   createTransport(): WebRtcTransport {

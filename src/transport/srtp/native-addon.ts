@@ -60,6 +60,12 @@ export interface NativeAddon {
    * returns how many were sent or dropped as refused, fewer when the socket would block.
    */
   flush(fd: number, ring: Uint8Array, slotBytes: number, meta: Uint32Array, count: number): number;
+  /**
+   * Asks for a receive buffer of `bytes` (SO_RCVBUFFORCE where allowed, else SO_RCVBUF up to
+   * net.core.rmem_max); returns what the kernel reports (twice what it set). Absent in builds
+   * older than this function.
+   */
+  setReceiveBuffer?(fd: number, bytes: number): number;
 }
 
 /** Where `npm ci` (node-gyp) puts the addon. */
