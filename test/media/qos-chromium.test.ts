@@ -307,11 +307,13 @@ describe('QoS: bandwidth-driven layers and NACK repair with real Chromium', { ti
         return out.join('; ');
       });
       console.log(`qos cap: publisher ${keyframes}`);
+      // The issue's bounds: the lowest layer within 2 s of the cap, the top layer back within 5 s
+      // of lifting it, and no freeze over 500 ms in either subscriber that the publisher itself
+      // does not explain (an encoder stall on a loaded machine freezes every receiver alike).
+      assert.ok(downMs <= 2000, `the capped subscriber reached the lowest layer in ${downMs} ms`);
+      assert.ok(upMs <= 5000, `the top layer came back in ${upMs} ms`);
       assert.equal(freeOurs.length, 0, `the free subscriber froze: ${span(freeOurs)} ms`);
-      // The capped subscriber's freezes are logged above, not asserted: in some runs it freezes
-      // for 0.6-2.8 s around the cap (a slow first reaction, then padding probes into the capped
-      // link), which the issue's "no freeze > 500 ms" goal does not allow yet. What must hold:
-      // it kept decoding through the whole test.
+      assert.equal(cappedOurs.length, 0, `the capped subscriber froze: ${span(cappedOurs)} ms`);
       assert.ok(
         cappedSamples.length > 0 &&
           cappedSamples.at(-1)!.framesDecoded > cappedSamples[0]!.framesDecoded + 100,
