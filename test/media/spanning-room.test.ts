@@ -216,7 +216,10 @@ describe('a room spanning two media workers', { timeout: 180_000 }, () => {
     // Each worker reports its packet rate every second (the cluster heartbeat carries the sum).
     assert.ok(
       pool.placement().every((w) => w.packetsPerSecond > 50),
-      `both workers report their packet rate: ${pool.placement().map((w) => Math.round(w.packetsPerSecond)).join(', ')} packets/s`,
+      `both workers report their packet rate: ${pool
+        .placement()
+        .map((w) => Math.round(w.packetsPerSecond))
+        .join(', ')} packets/s`,
     );
 
     // One peer leaves: its relays out and the relays and proxies that only it needed go.
