@@ -2,13 +2,13 @@
 // nominates the first candidate with USE-CANDIDATE, answers the remote's checks), DTLS via
 // werift-dtls (client or server as the SDP says) and the project's SrtpSession. In `raw` mode
 // there is no ICE, DTLS or SRTP: RTP goes as is to a plain UDP forwarder (the baseline).
-import { createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
 import type { DtlsCertificate } from '../src/transport/dtls/dtls-certificate.ts';
 import { DtlsSession } from '../src/transport/dtls/dtls-session.ts';
-import { crc32 } from '../src/transport/ice/crc32.ts';
 import { buildBindingSuccess, parseStun, StunType } from '../src/transport/ice/stun.ts';
 import { SrtpSession } from '../src/transport/srtp/srtp-session.ts';
+import { bindingRequest } from '../test/fakes/stun-request.ts';
 import type { LocalIce, RemoteDescriptionInfo } from './sdp.ts';
 
 const CHECK_INTERVAL_MS = 50;
@@ -16,39 +16,6 @@ const RECV_BUFFER_BYTES = 4 * 1024 * 1024;
 const CONNECT_TIMEOUT_MS = 15_000;
 /** Consent freshness (RFC 7675): the server closes a connection whose checks stop. */
 const CONSENT_INTERVAL_MS = 4000;
-
-/** A STUN Binding request from a controlling agent that wins every role conflict. */
-function bindingRequest(username: string, password: string): Buffer {
-  const attrs: Buffer[] = [];
-  const attr = (type: number, value: Buffer) => {
-    const a = Buffer.alloc(4 + Math.ceil(value.length / 4) * 4);
-    a.writeUInt16BE(type, 0);
-    a.writeUInt16BE(value.length, 2);
-    value.copy(a, 4);
-    attrs.push(a);
-  };
-  attr(0x0006, Buffer.from(username));
-  attr(0x0024, Buffer.from([0x6e, 0, 1, 0xff]));
-  attr(0x802a, Buffer.alloc(8, 0xff));
-  attr(0x0025, Buffer.alloc(0));
-  const header = Buffer.alloc(20);
-  header.writeUInt16BE(StunType.BindingRequest, 0);
-  header.writeUInt32BE(0x2112a442, 4);
-  randomBytes(12).copy(header, 8);
-  let msg = Buffer.concat([header, ...attrs]);
-  msg.writeUInt16BE(msg.length - 20 + 24, 2);
-  const mi = Buffer.alloc(24);
-  mi.writeUInt16BE(0x0008, 0);
-  mi.writeUInt16BE(20, 2);
-  createHmac('sha1', password).update(msg).digest().copy(mi, 4);
-  msg = Buffer.concat([msg, mi]);
-  msg.writeUInt16BE(msg.length - 20 + 8, 2);
-  const fp = Buffer.alloc(8);
-  fp.writeUInt16BE(0x8028, 0);
-  fp.writeUInt16BE(4, 2);
-  fp.writeUInt32BE((crc32(msg) ^ 0x5354554e) >>> 0, 4);
-  return Buffer.concat([msg, fp]);
-}
 
 export interface PeerLinkOptions {
   certificate: DtlsCertificate;
@@ -111,7 +78,8 @@ export class PeerLink {
     const target = remote.candidates[0]!;
     const startedMs = performance.now();
     this.#remote = target;
-    const request = () => bindingRequest(`${remote.ufrag}:${this.local.ufrag}`, remote.pwd);
+    const request = () =>
+      bindingRequest(`${remote.ufrag}:${this.local.ufrag}`, remote.pwd, { winsConflicts: true });
     const iced = new Promise<void>((resolve) => {
       this.#iceResolved = resolve;
     });

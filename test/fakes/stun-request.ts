@@ -8,7 +8,8 @@ import { crc32 } from '../../src/transport/ice/crc32.ts';
 export function bindingRequest(
   username: string,
   password: string,
-  options: { useCandidate?: boolean } = {},
+  /** `winsConflicts`: the largest tie-breaker, so the agent keeps the controlling role (RFC 8445 §7.3.1.1). */
+  options: { useCandidate?: boolean; winsConflicts?: boolean } = {},
 ): Buffer {
   const attrs: Buffer[] = [];
   const attr = (type: number, value: Buffer) => {
@@ -20,7 +21,7 @@ export function bindingRequest(
   };
   attr(0x0006, Buffer.from(username));
   attr(0x0024, Buffer.from([0x6e, 0, 1, 0xff]));
-  attr(0x802a, randomBytes(8));
+  attr(0x802a, options.winsConflicts ? Buffer.alloc(8, 0xff) : randomBytes(8));
   if (options.useCandidate ?? true) attr(0x0025, Buffer.alloc(0));
   const header = Buffer.alloc(20);
   header.writeUInt16BE(0x0001, 0);

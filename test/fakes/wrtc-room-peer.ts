@@ -7,6 +7,7 @@
 // Usage: node test/fakes/wrtc-room-peer.ts <baseUrl> <token> <roomId> <participantId> <targetId,...> <seconds>
 import wrtc from '@roamhq/wrtc';
 import { connectSocket, nextEvent } from '../support/clients.ts';
+import { publishSynthetic } from './wrtc-publish.ts';
 
 const [baseUrl, token, roomId, participantId, targetList, seconds] = process.argv.slice(2) as [
   string,
@@ -17,8 +18,6 @@ const [baseUrl, token, roomId, participantId, targetList, seconds] = process.arg
   string,
 ];
 const { RTCPeerConnection, nonstandard } = wrtc;
-const WIDTH = 320;
-const HEIGHT = 180;
 const report = (msg: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(msg)}\n`);
 const targets = targetList.split(',').filter((t) => t.length > 0);
 
@@ -30,42 +29,7 @@ const connections: Array<InstanceType<typeof RTCPeerConnection>> = [];
 // Publish.
 const pub = new RTCPeerConnection({ bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' });
 connections.push(pub);
-const video = new nonstandard.RTCVideoSource();
-const audio = new nonstandard.RTCAudioSource();
-pub.addTransceiver(video.createTrack(), { direction: 'sendonly' });
-pub.addTransceiver(audio.createTrack(), { direction: 'sendonly' });
-let frame = 0;
-timers.push(
-  setInterval(() => {
-    const data = new Uint8Array(WIDTH * HEIGHT * 1.5);
-    for (let i = 0; i < WIDTH * HEIGHT; i++) data[i] = (i + frame * 7) & 0xff;
-    data.fill(128, WIDTH * HEIGHT);
-    video.onFrame({ width: WIDTH, height: HEIGHT, data });
-    frame++;
-  }, 33),
-);
-let t = 0;
-timers.push(
-  setInterval(() => {
-    const samples = new Int16Array(480);
-    for (let i = 0; i < samples.length; i++)
-      samples[i] = Math.round(8000 * Math.sin((2 * Math.PI * 440 * t++) / 48_000));
-    audio.onData({ samples, sampleRate: 48_000, bitsPerSample: 16, channelCount: 1, numberOfFrames: 480 });
-  }, 10),
-);
-await pub.setLocalDescription(await pub.createOffer());
-const answered = nextEvent<{ sdp: string }>(socket, 'room.publish', 10_000);
-socket.emit('room.publish', {
-  sdp: pub.localDescription!.sdp,
-  roomId,
-  participantId,
-  isVideoEnabled: true,
-  isAudioEnabled: true,
-  isE2eeEnabled: false,
-  totalTracks: 2,
-  connectionType: 1,
-});
-await pub.setRemoteDescription({ type: 'answer', sdp: (await answered).sdp });
+await publishSynthetic(wrtc, pub, socket, { roomId, participantId }, timers);
 report({ published: true });
 
 // Subscribe to each target.
