@@ -441,6 +441,16 @@ describe('QoS wiring: DownTrack, UpTrack, Subscription', () => {
       [2, 0],
       'the speaker changed: so do the layers',
     );
+    let inputs = 0;
+    for (const { sub } of peers) {
+      const own = sub.allocationInput.bind(sub);
+      sub.allocationInput = (activeSpeaker: boolean) => {
+        inputs++;
+        return own(activeSpeaker);
+      };
+    }
+    clock.advance(1000);
+    assert.equal(inputs, 2, 'one allocation a second for the subscriber, not one per connection');
     peers[0]!.sub.close();
     assert.equal(budget.size, 1, 'a closed connection leaves the budget');
     peers[1]!.sub.close();

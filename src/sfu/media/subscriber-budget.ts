@@ -2,6 +2,9 @@ import type { ParticipantId } from '../../lib/ids.ts';
 import { LayerAllocator } from '../qos/layer-allocator.ts';
 import { type AllocationGroup, type AllocationInput, budgetFor, type Subscription } from './subscription.ts';
 
+/** Members' once-a-second timers within this of the last periodic run are skipped. */
+const PERIODIC_MIN_INTERVAL_MS = 900;
+
 /**
  * One subscriber's downlink, shared by its connections (the Waterbus topology gives a subscriber
  * one connection per publisher it watches). Each connection keeps its own estimator, and their
@@ -23,6 +26,8 @@ export class SubscriberBudget implements AllocationGroup {
   readonly #onEmpty: () => void;
   #activeSpeakers: ReadonlySet<ParticipantId> = new Set();
   #allocating = false;
+  /** When the last periodic allocation ran: each member's timer fires once a second, one run is enough. */
+  #lastTickMs = Number.NEGATIVE_INFINITY;
 
   constructor(options: { subscriberId: ParticipantId; onEmpty: () => void }) {
     this.subscriberId = options.subscriberId;
@@ -48,6 +53,12 @@ export class SubscriberBudget implements AllocationGroup {
   /** The room's active speakers: their cameras come right after screen shares. */
   setActiveSpeakers(ids: ReadonlySet<ParticipantId>): void {
     this.#activeSpeakers = ids;
+  }
+
+  tick(nowMs: number): void {
+    if (nowMs - this.#lastTickMs < PERIODIC_MIN_INTERVAL_MS) return;
+    this.#lastTickMs = nowMs;
+    this.allocate();
   }
 
   /** Allocates the subscriber's total estimate across all its connections' video tracks. */

@@ -66,6 +66,8 @@ export interface AllocationInput {
 /** What allocates a subscriber's connections together (SubscriberBudget). */
 export interface AllocationGroup {
   allocate(): void;
+  /** A member's periodic timer fired at `nowMs`: allocate unless that was done less than ~1 s ago. */
+  tick(nowMs: number): void;
   remove(subscription: Subscription): void;
 }
 
@@ -185,7 +187,7 @@ export class Subscription {
     // Subscribers send no media to us; anything else on this transport is ignored.
     this.transport.onRtp = null;
     this.#stopTimer = options.clock.setInterval(() => this.#sendReports(), SENDER_REPORT_INTERVAL_MS);
-    this.#stopAllocateTimer = options.clock.setInterval(() => this.allocate(), ALLOCATE_INTERVAL_MS);
+    this.#stopAllocateTimer = options.clock.setInterval(() => this.#periodicAllocate(), ALLOCATE_INTERVAL_MS);
   }
 
   /** Forwards `upTrack` under new SSRCs with the subscriber's payload types and extension ids. */
@@ -260,6 +262,13 @@ export class Subscription {
         allocation.probeCeilingBps ?? allocation.probeGoalBps,
         allocation.usedBps,
       );
+  }
+
+  /** The once-a-second allocation: a group allocates once a second for all its connections. */
+  #periodicAllocate(): void {
+    if (this.#closed) return;
+    if (this.group) this.group.tick(this.#clock.nowMs());
+    else this.allocate();
   }
 
   /** This connection's share of an allocation: its wanted video tracks (in order) and its audio tracks. */
