@@ -2,8 +2,6 @@ import { parseArgs } from 'node:util';
 import { type Config, ConfigError, loadConfig, mergeEnvFile } from './config.ts';
 import { createLogger, type Logger } from './lib/logger.ts';
 import { startEmbedded } from './roles/embedded.ts';
-import { startSfuNode } from './roles/sfu-node.ts';
-import { startSignallingNode } from './roles/signalling-node.ts';
 
 const VERSION = '0.1.0';
 
@@ -113,7 +111,9 @@ async function runClusterRole(role: 'signalling' | 'sfu', env: NodeJS.ProcessEnv
   return role === 'sfu' ? runSfuNode(config, logger) : runSignallingNode(config, logger);
 }
 
+// The cluster roles load gRPC and Redis clients: only when one of them runs, not for `bbmeet start`.
 async function runSignallingNode(config: Config, logger: Logger): Promise<number> {
+  const { startSignallingNode } = await import('./roles/signalling-node.ts');
   const server = await startSignallingNode(config, logger);
   logger.info({ url: server.url, role: 'signalling' }, `bbmeet signalling ready on ${server.url}`);
   const signal = await nextSignal();
@@ -124,6 +124,7 @@ async function runSignallingNode(config: Config, logger: Logger): Promise<number
 }
 
 async function runSfuNode(config: Config, logger: Logger): Promise<number> {
+  const { startSfuNode } = await import('./roles/sfu-node.ts');
   const node = await startSfuNode(config, logger);
   logger.info({ nodeId: node.nodeId, address: node.address, role: 'sfu' }, 'bbmeet sfu ready');
   const signal = await nextSignal();
