@@ -94,7 +94,8 @@ export async function startSfuNode(config: Config, logger: Logger): Promise<Runn
       await directory.unregister(nodeId).catch((err: unknown) => log.warn({ err }, 'unregister failed'));
       await grpc.close();
       await sfu.stop();
-      redis.disconnect();
+      // QUIT lets a heartbeat still in flight finish instead of rejecting it unhandled.
+      await redis.quit().then(undefined, () => redis.disconnect());
     })();
     return closed;
   };

@@ -38,7 +38,11 @@ export async function startSignallingNode(
   });
   const closeClients = async () => {
     await dispatcher.close();
-    for (const client of [redis, pub, sub]) client.disconnect();
+    // QUIT lets commands in flight finish; disconnect() rejected them ("Connection is closed"),
+    // and one the adapter had not awaited crashed the process on its way out (exit 1 on SIGTERM).
+    await Promise.all(
+      [redis, pub, sub].map((client) => client.quit().then(undefined, () => client.disconnect())),
+    );
   };
   try {
     const server = await startSignallingServer(config, log, {

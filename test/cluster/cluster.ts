@@ -48,6 +48,12 @@ export class RoleProcess {
     });
   }
 
+  /** The last 4000 characters of its standard error, and its last log lines: for failure messages. */
+  get tail(): string {
+    const last = this.logs.slice(-5).map((l) => JSON.stringify(l));
+    return `stderr: ${this.#stderr || '(empty)'}; last log lines: ${last.join(' | ')}`;
+  }
+
   get pid(): number {
     return this.child.pid ?? -1;
   }

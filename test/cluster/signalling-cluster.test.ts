@@ -137,7 +137,7 @@ describe('cluster: signalling instances share rooms', { timeout: 120_000 }, () =
     const [one, two] = cluster.signallings;
     assert.ok(one && two);
     one.process.child.kill('SIGTERM');
-    assert.equal(await one.process.exited, 0);
+    assert.equal(await one.process.exited, 0, `exit code of ${one.process.name}; ${one.process.tail}`);
     const ready = await fetch(`${two.url}/readyz`);
     assert.equal(ready.status, 200);
   });
