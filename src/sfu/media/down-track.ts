@@ -31,8 +31,6 @@ const MIN_RESEND_INTERVAL_MS = 30;
 const UPSTREAM_REPAIR_MS = 1000;
 /** A keyframe asked for because a packet was given up on, at most this often. */
 const GIVE_UP_KEYFRAME_INTERVAL_MS = 2000;
-/** A down-switch that stops forwarding the current layer at once gives up after this long without the target's keyframe. */
-const URGENT_SWITCH_TIMEOUT_MS = 2000;
 
 export interface DownTrackOptions {
   upTrack: UpTrack;
@@ -103,8 +101,6 @@ export class DownTrack implements TrackSink {
   resendsSkipped = 0;
   /** NACKed packets given up on (resent too often, or no longer cached): each asks for a keyframe. */
   resendsGivenUp = 0;
-  /** While an urgent down-switch waits for the target's keyframe, the current layer is not forwarded (since when, ms). */
-  #urgentSinceMs = -1;
   /** Packets of the current source not forwarded (temporal layers above the target, SVC layers above current). */
   dropped = 0;
   /** Spatial switches done (current changed at a keyframe). */
@@ -172,11 +168,9 @@ export class DownTrack implements TrackSink {
     if (!selector) return;
     const before = selector.target;
     const current = selector.current;
-    if (urgent && layer.spatial >= 0 && layer.spatial < current.spatial && this.#urgentSinceMs < 0)
-      this.#urgentSinceMs = this.upTrack.clock.nowMs();
-    else if (layer.spatial >= current.spatial) this.#urgentSinceMs = -1;
-    if (before.spatial === layer.spatial && before.temporal === layer.temporal) return;
-    selector.setTarget(layer);
+    const same = before.spatial === layer.spatial && before.temporal === layer.temporal;
+    selector.setTarget(layer, urgent);
+    if (same) return;
     // Going up (or resuming): ask for the keyframe now rather than at the next packet.
     if (layer.spatial >= 0 && layer.spatial !== current.spatial) this.#askKeyframe(layer.spatial);
   }
@@ -193,14 +187,7 @@ export class DownTrack implements TrackSink {
     const beforeTemporal = selector.current.temporal;
     const r = selector.select(packet);
     if (r.needKeyframe !== undefined) this.#askKeyframe(r.needKeyframe);
-    let forward = r.forward;
-    if (this.#urgentSinceMs >= 0) {
-      if (r.switched || selector.current.spatial <= selector.target.spatial) this.#urgentSinceMs = -1;
-      else if (this.upTrack.clock.nowMs() - this.#urgentSinceMs > URGENT_SWITCH_TIMEOUT_MS)
-        this.#urgentSinceMs = -1;
-      else forward = false;
-    }
-    if (!forward) {
+    if (!r.forward) {
       if (packet.ssrc === this.#currentSsrc) {
         this.dropped++;
         this.#munger.drop(packet.ssrc, packet.sequenceNumber);

@@ -123,6 +123,23 @@ describe('SimulcastSelector (simulcast)', () => {
     assert.deepEqual(frameOnAllLayers(s, clock, 13, 2, [2]), [1, 2], 'back up when layer 2 returns');
   });
 
+  it('an urgent down-switch forwards nothing of the current layer until the target keyframe, for at most 2 s', () => {
+    const { clock, s } = started();
+    s.setTarget({ spatial: 2, temporal: 2 });
+    frameOnAllLayers(s, clock, 1, 2, [2]);
+    s.setTarget({ spatial: 0, temporal: 2 }, true);
+    assert.deepEqual(frameOnAllLayers(s, clock, 2, 2), [], 'layer 2 stops at once');
+    assert.deepEqual(frameOnAllLayers(s, clock, 3, 2, [0]), [0], 'the target keyframe switches');
+    assert.deepEqual(frameOnAllLayers(s, clock, 4, 2), [0]);
+    // Urgent again, but the keyframe never comes: after 2 s the current layer flows again.
+    s.setTarget({ spatial: 2, temporal: 2 });
+    frameOnAllLayers(s, clock, 5, 2, [2]);
+    s.setTarget({ spatial: 1, temporal: 2 }, true);
+    assert.deepEqual(frameOnAllLayers(s, clock, 6, 2), []);
+    clock.advance(2000);
+    assert.deepEqual(frameOnAllLayers(s, clock, 7, 2), [2], 'given up: better late pictures than none');
+  });
+
   it('layerStopped() lets the fallback start without waiting for the timeout', () => {
     const { clock, s } = started();
     s.setTarget({ spatial: 2, temporal: 2 });

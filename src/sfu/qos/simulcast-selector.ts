@@ -9,6 +9,8 @@ import {
   type VideoLayer,
 } from './video-layer.ts';
 
+/** An urgent down-switch stops the current layer for at most this long without the target's keyframe. */
+const URGENT_SWITCH_TIMEOUT_MS = 2000;
 /** Frames of a lower layer with no packet of a higher one that mark the higher one as stopped. */
 const LOWER_FRAMES_STOPPED = 8;
 
@@ -79,6 +81,8 @@ export class SimulcastSelector {
   /** Timestamp of the last frame of `current` looked at, for frame boundaries. */
   #lastTimestamp = 0;
   readonly #effective: VideoLayer = { ...NO_LAYER };
+  /** An urgent down-switch waiting for the target's keyframe (since when, ms), -1 for none. */
+  #urgentSinceMs = -1;
   readonly #result: SelectResult = {
     forward: false,
     switched: false,
@@ -107,10 +111,18 @@ export class SimulcastSelector {
     return this.#target ?? this.#preferred;
   }
 
-  /** The allocator's choice; NO_LAYER pauses the track. Throws TypeError when out of range. */
-  setTarget(layer: VideoLayer): void {
+  /**
+   * The allocator's choice; NO_LAYER pauses the track. Throws TypeError when out of range. With
+   * `urgent` (the link no longer carries the current layer), a lower target also stops forwarding
+   * the current layer at once until the switch, for at most URGENT_SWITCH_TIMEOUT_MS: what is sent
+   * of it only lengthens the bottleneck's queue, which the target's keyframe must then cross.
+   */
+  setTarget(layer: VideoLayer, urgent = false): void {
     assertVideoLayer(layer);
     this.#target = { spatial: layer.spatial, temporal: layer.temporal };
+    if (layer.spatial >= this.#current.spatial) this.#urgentSinceMs = -1;
+    else if (urgent && layer.spatial >= 0 && this.#urgentSinceMs < 0)
+      this.#urgentSinceMs = this.#clock.nowMs();
   }
 
   get current(): Readonly<VideoLayer> {
@@ -152,6 +164,16 @@ export class SimulcastSelector {
     if (this.#svc) this.#selectSvc(packet, target, r, now);
     else this.#selectSimulcast(packet, target, r);
     if (this.#current.spatial !== target.spatial) r.needKeyframe = target.spatial;
+    if (this.#urgentSinceMs >= 0) {
+      // The allocator's target (a layer being sent); a target that never comes is given up on.
+      if (
+        r.switched ||
+        this.#current.spatial <= this.target.spatial ||
+        now - this.#urgentSinceMs > URGENT_SWITCH_TIMEOUT_MS
+      )
+        this.#urgentSinceMs = -1;
+      else r.forward = false;
+    }
     return r;
   }
 
