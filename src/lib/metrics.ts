@@ -9,6 +9,7 @@ export class Metrics {
   readonly httpRequests: Counter<'method' | 'route' | 'status'>;
   readonly httpDurationS: Histogram<'method' | 'route'>;
   readonly socketEvents: Counter<'event' | 'outcome'>;
+  readonly socketFramesRejected: Counter<'reason'>;
   readonly socketConnections: Gauge;
   readonly rooms: Gauge;
   readonly participants: Gauge;
@@ -33,6 +34,12 @@ export class Metrics {
       name: 'bbmeet_socket_events_total',
       help: 'socket.io events received, by outcome (ok, rejected, failed, rate_limited)',
       labelNames: ['event', 'outcome'],
+      registers,
+    });
+    this.socketFramesRejected = new Counter({
+      name: 'bbmeet_socket_frames_rejected_total',
+      help: 'socket.io frames rejected by the decoder (the sender is disconnected), by reason',
+      labelNames: ['reason'],
       registers,
     });
     this.socketConnections = new Gauge({

@@ -1,6 +1,5 @@
 import type { Server as HttpServer } from 'node:http';
 import { Server, type ServerOptions, type Socket } from 'socket.io';
-import msgpackParser from 'socket.io-msgpack-parser';
 import { z } from 'zod';
 import { isSfuError, type SfuErrorCode } from '../lib/errors.ts';
 import { type RoomId, UserId } from '../lib/ids.ts';
@@ -14,6 +13,7 @@ import { toTimestamp } from '../store/timestamps.ts';
 import type { Store } from '../store/types.ts';
 import { eventHandlers } from './handlers/index.ts';
 import { ParticipantDirectory } from './participant-directory.ts';
+import { createSafeMsgpackParser, frameRejectionReporter } from './safe-msgpack-parser.ts';
 import { Session } from './session.ts';
 import { SignallingContext } from './signalling-context.ts';
 
@@ -50,7 +50,7 @@ export interface Signalling {
 export function createSignalling(options: SignallingOptions): Signalling {
   const log = options.logger;
   const io = new Server(options.httpServer, {
-    parser: msgpackParser,
+    parser: createSafeMsgpackParser({ onRejected: frameRejectionReporter(options.metrics, log) }),
     path: '/socket.io/',
     pingInterval: 5000,
     pingTimeout: 5000,
