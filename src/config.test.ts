@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -30,6 +31,30 @@ describe('config', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  it('SOCKET_MAX_MESSAGE_BYTES defaults to 64 KiB: 6 times the largest publish event of the Chromium fixtures', () => {
+    const notepack = createRequire(import.meta.resolve('socket.io-msgpack-parser'))('notepack.io') as {
+      encode(v: unknown): Buffer;
+    };
+    const frames = readdirSync('test/fixtures/sdp').map(
+      (file) =>
+        notepack.encode({
+          type: 2,
+          nsp: '/',
+          id: 1,
+          data: [
+            'room.publish',
+            { sdp: readFileSync(path.join('test/fixtures/sdp', file), 'utf8'), roomId: '1' },
+          ],
+        }).length,
+    );
+    const { SOCKET_MAX_MESSAGE_BYTES } = envSchema.parse({});
+    assert.equal(SOCKET_MAX_MESSAGE_BYTES, 65_536);
+    assert.ok(
+      Math.max(...frames) * 6 < SOCKET_MAX_MESSAGE_BYTES,
+      `largest frame ${Math.max(...frames)} bytes`,
+    );
   });
 
   it('MEDIA_ROOM_PARTICIPANTS_PER_WORKER: a positive number of participants, else a clear error', () => {

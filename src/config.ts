@@ -76,7 +76,9 @@ export const envSchema = z
     CORS_ORIGINS: z.string().default('*'),
     HTTP_RATE_LIMIT_PER_SECOND: positiveInt.default(200),
     HTTP_BODY_LIMIT_BYTES: positiveInt.default(1_048_576),
-    SOCKET_MAX_MESSAGE_BYTES: positiveInt.default(102_400),
+    // The largest legitimate event is a publish offer: 9.4 KB framed for Chromium's audio, simulcast
+    // camera, screen share and data channel (test/fixtures/sdp); 64 KiB leaves room for 6x that.
+    SOCKET_MAX_MESSAGE_BYTES: positiveInt.default(65_536),
     SOCKET_EVENTS_PER_SECOND: positiveInt.default(50),
     SOCKET_EVENTS_BURST: positiveInt.default(200),
     SOCKET_CONNECTIONS_PER_IP: positiveInt.default(100),
