@@ -114,7 +114,7 @@ export async function roomWithParticipants(
   call: RestCall,
   users: TestUser[],
   title: string,
-): Promise<{ roomId: string; pids: string[] }> {
+): Promise<{ roomId: string; code: string; pids: string[] }> {
   const room = await call<{ id: number; code: string }>('POST', '/rooms', {
     token: users[0]!.token,
     body: { title },
@@ -135,5 +135,5 @@ export async function roomWithParticipants(
     );
     pids.push(String(res.body.participants.find((p) => p.userId === user.id)!.id));
   }
-  return { roomId, pids };
+  return { roomId, code: room.body.code, pids };
 }
