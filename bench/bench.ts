@@ -273,7 +273,13 @@ export async function runBench(argv: string[]): Promise<number> {
       if (profileDir) await mkdir(profileDir, { recursive: true });
       const during =
         isLargestFanout && chromium && o.viewers > 0
-          ? async (server: { baseUrl: string; apiKey: string; roomId: string; publisherId: string }) => {
+          ? async (server: {
+              baseUrl: string;
+              apiKey: string;
+              roomId: string;
+              code: string;
+              publisherId: string;
+            }) => {
               for (let v = 0; v < o.viewers; v++) {
                 try {
                   viewerTimings.push(await chromiumViewer(chromium!, server, 10_000));

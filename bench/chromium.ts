@@ -110,10 +110,10 @@ export interface ViewerTiming {
  */
 export async function chromiumViewer(
   chromium: Chromium,
-  server: { baseUrl: string; apiKey: string; roomId: string; publisherId: string },
+  server: { baseUrl: string; apiKey: string; roomId: string; code: string; publisherId: string },
   timeoutMs: number,
 ): Promise<ViewerTiming> {
-  const identity = await joinRoom(server.baseUrl, server.apiKey, server.roomId);
+  const identity = await joinRoom(server.baseUrl, server.apiKey, server);
   const context = await chromium.newContext();
   const signal = await WaterbusSignal.connect(identity);
   try {

@@ -4,6 +4,8 @@ import type { WaterbusIdentity } from './signal.ts';
 
 export interface ProvisionedRoom {
   roomId: string;
+  /** The room's code: a non-member opens the room by it (GET /rooms/:code) before joining. */
+  code: string;
   /** One identity per participant, in the order asked for. */
   participants: WaterbusIdentity[];
 }
@@ -18,12 +20,14 @@ async function rest<T>(
   token?: string,
   body?: unknown,
 ): Promise<{ status: number; body: T }> {
-  const headers: Record<string, string> = { 'x-api-key': apiKey, 'content-type': 'application/json' };
+  const headers: Record<string, string> = { 'x-api-key': apiKey };
   if (token) headers.authorization = `Bearer ${token}`;
+  // A GET carries no body (fetch refuses one).
+  if (method !== 'GET') headers['content-type'] = 'application/json';
   const res = await fetch(`${baseUrl}/busapi/v3${path}`, {
     method,
     headers,
-    body: JSON.stringify(body ?? {}),
+    body: method === 'GET' ? undefined : JSON.stringify(body ?? {}),
   });
   const text = await res.text();
   let parsed: unknown = text;
@@ -63,13 +67,15 @@ export async function provisionRoom(
     users.push(
       ...(await Promise.all(Array.from({ length: Math.min(20, count - i) }, () => login(baseUrl, apiKey)))),
     );
-  const room = await rest<{ id: number }>(baseUrl, apiKey, 'POST', '/rooms', users[0]!.token, {
+  const room = await rest<{ id: number; code: string }>(baseUrl, apiKey, 'POST', '/rooms', users[0]!.token, {
     title: 'bench',
   });
   if (room.status !== 201) throw new Error(`create room failed: ${room.status} ${JSON.stringify(room.body)}`);
   const roomId = String(room.body.id);
   const participants: WaterbusIdentity[] = [];
   for (const user of users) {
+    // The protocol's flow: open the room by its code (what lets a non-member join), then join.
+    await rest(baseUrl, apiKey, 'GET', `/rooms/${room.body.code}`, user.token);
     const res = await rest<{ participants: Array<{ id: number; userId: number }> }>(
       baseUrl,
       apiKey,
@@ -83,12 +89,18 @@ export async function provisionRoom(
     if (!me) throw new Error('join reply without the joining participant');
     participants.push({ baseUrl, token: user.token, roomId, participantId: String(me.id) });
   }
-  return { roomId, participants };
+  return { roomId, code: room.body.code, participants };
 }
 
 /** One more participant (a new user) joined to an existing room. */
-export async function joinRoom(baseUrl: string, apiKey: string, roomId: string): Promise<WaterbusIdentity> {
+export async function joinRoom(
+  baseUrl: string,
+  apiKey: string,
+  room: { roomId: string; code: string },
+): Promise<WaterbusIdentity> {
+  const { roomId, code } = room;
   const user = await login(baseUrl, apiKey);
+  await rest(baseUrl, apiKey, 'GET', `/rooms/${code}`, user.token);
   const res = await rest<{ participants: Array<{ id: number; userId: number }> }>(
     baseUrl,
     apiKey,

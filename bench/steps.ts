@@ -40,7 +40,13 @@ export interface StepOptions {
   progress: (fraction: number, what: string) => void;
   /** bbmeet: runs while the load flows (e.g. Chromium viewers joining), before the window closes. */
   during?:
-    | ((server: { baseUrl: string; apiKey: string; roomId: string; publisherId: string }) => Promise<void>)
+    | ((server: {
+        baseUrl: string;
+        apiKey: string;
+        roomId: string;
+        code: string;
+        publisherId: string;
+      }) => Promise<void>)
     | undefined;
 }
 
@@ -90,7 +96,7 @@ interface Plan {
   /** Everyone in one load process (the meeting: each participant publishes and subscribes). */
   together: boolean;
   participants: number;
-  firstRoom?: { roomId: string; publisherId: string };
+  firstRoom?: { roomId: string; code: string; publisherId: string };
 }
 
 function fanoutRooms(size: number, fanout: number): number[] {
@@ -110,7 +116,7 @@ async function plan(o: StepOptions, server?: { baseUrl: string; apiKey: string }
       if (o.system === 'bbmeet') {
         const room = await provisionRoom(server!.baseUrl, server!.apiKey, subs + 1);
         const [pub, ...rest] = room.participants;
-        firstRoom ??= { roomId: room.roomId, publisherId: pub!.participantId };
+        firstRoom ??= { roomId: room.roomId, code: room.code, publisherId: pub!.participantId };
         publishers.push({
           id: pub!.participantId,
           identity: pub!,

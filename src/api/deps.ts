@@ -1,6 +1,7 @@
 import type { Logger } from '../lib/logger.ts';
 import type { RoomBroadcaster } from '../protocol/room-broadcaster.ts';
 import type { Store } from '../store/types.ts';
+import type { RoomPasswordGuard } from './room-password-guard.ts';
 
 export interface AuthOptions {
   apiKey: string;
@@ -26,4 +27,11 @@ export interface ApiDeps {
   storage: StorageOptions | undefined;
   broadcaster: RoomBroadcaster;
   logger: Logger;
+  /** Throttles wrong room passwords; one is made with the default limits when not given. */
+  passwordGuard?: RoomPasswordGuard;
+  /**
+   * How long a dropped participant keeps its place (RECONNECT_GRACE_SECONDS): a non-member keeps
+   * chat access that long. Default 30 s.
+   */
+  reconnectGraceMs?: number;
 }

@@ -5,11 +5,14 @@ import { isSfuError, type SfuErrorCode } from '../lib/errors.ts';
 /** An error with an HTTP status chosen by the route. The body is Waterbus' `{ message }`. */
 export class HttpError extends Error {
   readonly status: number;
+  /** Sent as the `Retry-After` header (429 answers). */
+  readonly retryAfterS: number | undefined;
 
-  constructor(status: number, message: string) {
+  constructor(status: number, message: string, options: { retryAfterS?: number } = {}) {
     super(message);
     this.name = 'HttpError';
     this.status = status;
+    this.retryAfterS = options.retryAfterS;
   }
 }
 

@@ -65,6 +65,8 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
 function sendError(err: unknown, request: FastifyRequest, reply: FastifyReply): void {
   const { status, message, expected } = toHttpError(err);
   if (!expected) request.log.error({ err, url: request.url }, 'request failed');
+  if (err instanceof HttpError && err.retryAfterS !== undefined)
+    void reply.header('retry-after', String(err.retryAfterS));
   void reply.code(status).send({ message });
 }
 

@@ -1,4 +1,7 @@
-import type { RoomId } from '../lib/ids.ts';
+import type { ParticipantId, RoomId, UserId } from '../lib/ids.ts';
+
+/** Why a user's sockets are taken out of a room (the `system.error` message tells which). */
+export type EvictionReason = 'removed' | 'left' | 'replaced';
 
 /**
  * Sends a socket event to every socket of a room, from code that is not signalling (the REST chat
@@ -6,4 +9,10 @@ import type { RoomId } from '../lib/ids.ts';
  */
 export interface RoomBroadcaster {
   toRoom(roomId: RoomId, event: string, payload: unknown): void;
+  /**
+   * Takes the user's live participants in the room out of it, on whichever signalling instance
+   * holds them: each socket is told (`system.error`, code `permission_denied`), its media is
+   * closed and the room gets `room.participant_left`. `keep` is spared (a join's new participant).
+   */
+  evictUser(roomId: RoomId, userId: UserId, reason: EvictionReason, keep?: ParticipantId): void;
 }

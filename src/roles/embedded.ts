@@ -82,13 +82,17 @@ export async function startSignallingServer(
   // Participants published through this node before a restart have no connection any more.
   await store.participants.deleteByNode(nodeId);
   const metrics = new Metrics({ defaultMetrics: options.defaultMetrics ?? true });
-  let broadcaster: RoomBroadcaster = { toRoom: () => undefined };
+  let broadcaster: RoomBroadcaster = { toRoom: () => undefined, evictUser: () => undefined };
   const deps = {
     store,
     auth: config.auth,
     storage: config.storage,
-    broadcaster: { toRoom: (...args: Parameters<RoomBroadcaster['toRoom']>) => broadcaster.toRoom(...args) },
+    broadcaster: {
+      toRoom: (...args: Parameters<RoomBroadcaster['toRoom']>) => broadcaster.toRoom(...args),
+      evictUser: (...args: Parameters<RoomBroadcaster['evictUser']>) => broadcaster.evictUser(...args),
+    },
     logger: logger.child({ component: 'api' }),
+    reconnectGraceMs: config.signalling.reconnectGraceMs,
   };
   const routes = [...apiRoutes(deps), ...(config.http.guestLogin ? guestRoutes(deps) : [])];
   const app = await createHttpServer({

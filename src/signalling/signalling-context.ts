@@ -22,6 +22,8 @@ export interface SignallingDeps {
    * connection on another instance is detached here too.
    */
   clustered?: boolean;
+  /** How long a dropped participant may come back (default 30 s); older inactive rows authorise nothing. */
+  reconnectGraceMs?: number;
 }
 
 /** Sent to the other instances when a connection takes a participant (serverSideEmit). */
@@ -45,6 +47,7 @@ export class SignallingContext {
   readonly #qualities = new Map<RoomId, Map<ParticipantId, unknown>>();
   readonly #onMembershipChanged: () => void;
   readonly #clustered: boolean;
+  readonly #reconnectGraceMs: number;
 
   constructor(deps: SignallingDeps) {
     this.io = deps.io;
@@ -55,6 +58,7 @@ export class SignallingContext {
     this.log = deps.logger;
     this.#onMembershipChanged = deps.onMembershipChanged;
     this.#clustered = deps.clustered ?? false;
+    this.#reconnectGraceMs = deps.reconnectGraceMs ?? 30_000;
     if (this.#clustered) {
       (this.io as unknown as { on(event: string, listener: (msg: unknown) => void): void }).on(
         TAKEOVER_EVENT,
@@ -75,9 +79,10 @@ export class SignallingContext {
   }
 
   /**
-   * The participants row, if it belongs to the session's user and to `roomId` and the room is
-   * active; otherwise a permission or not-found error. This is what stops one user from acting
-   * as another user's participant.
+   * The participants row, if it belongs to the session's user and to `roomId`, is live (active,
+   * or inactive within the reconnect grace) and the room is active; otherwise a permission or
+   * not-found error. This is what stops one user from acting as another user's participant. A
+   * removed member's rows are deleted (and a newer join deletes the older rows), so they give nothing.
    */
   async authoriseParticipant(
     session: Session,
@@ -96,10 +101,19 @@ export class SignallingContext {
     if (String(row.roomId) !== roomId) {
       throw new SfuError('permission_denied', `participant ${participantId} is not in room ${roomId}`);
     }
+    // The sweeper deletes such rows only now and then: until it does, they must not authorise.
+    if (row.status !== ParticipantStatus.Active && this.#inactiveTooLong(row)) {
+      throw new SfuError('not_found', `participant ${participantId} expired: join the room over REST again`);
+    }
     const room = await this.store.rooms.findById(row.roomId);
     if (!room || room.status !== RoomStatus.Active)
       throw new SfuError('invalid_state', `room ${roomId} is not active`);
     return row;
+  }
+
+  #inactiveTooLong(row: Participant): boolean {
+    const since = row.deletedAt === null ? Number.NaN : Date.parse(`${row.deletedAt}Z`);
+    return !(Date.now() - since <= this.#reconnectGraceMs);
   }
 
   /**
@@ -139,6 +153,8 @@ export class SignallingContext {
 
   /** Makes `session` the connection of the participant, detaching an older socket that had it. */
   async attach(session: Session, entry: ParticipantEntry): Promise<void> {
+    // From now on the sweeper treats the row as held by a socket (see participant-sweeper.ts).
+    await this.store.participants.markAttached(Number(entry.participantId));
     const previous = this.directory.get(entry.participantId);
     if (previous && previous.socketId !== session.id) this.#detachOldSocket(previous);
     this.directory.add(entry);

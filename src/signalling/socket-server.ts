@@ -9,10 +9,11 @@ import type { Metrics } from '../lib/metrics.ts';
 import { RateLimiter } from '../lib/rate-limiter.ts';
 import type { RoomBroadcaster } from '../protocol/room-broadcaster.ts';
 import type { SfuApi } from '../protocol/sfu-api.ts';
-import { toTimestamp } from '../store/timestamps.ts';
 import type { Store } from '../store/types.ts';
+import { Evictions } from './evictions.ts';
 import { eventHandlers } from './handlers/index.ts';
 import { ParticipantDirectory } from './participant-directory.ts';
+import { sweepParticipants } from './participant-sweeper.ts';
 import { createSafeMsgpackParser, frameRejectionReporter } from './safe-msgpack-parser.ts';
 import { Session } from './session.ts';
 import { SignallingContext } from './signalling-context.ts';
@@ -67,11 +68,13 @@ export function createSignalling(options: SignallingOptions): Signalling {
     nodeId: options.nodeId,
     logger: log,
     clustered: options.adapter !== undefined,
+    reconnectGraceMs: options.reconnectGraceMs,
     onMembershipChanged: () => {
       options.metrics.rooms.set(directory.roomCount);
       options.metrics.participants.set(directory.participantCount);
     },
   });
+  const evictions = new Evictions(ctx, { clustered: options.adapter !== undefined });
   const limiter = new RateLimiter({ ratePerSecond: options.eventsPerSecond, burst: options.eventsBurst });
   const connectionsByIp = new Map<string, number>();
 
@@ -92,6 +95,7 @@ export function createSignalling(options: SignallingOptions): Signalling {
     directory,
     broadcaster: {
       toRoom: (roomId: RoomId, event: string, payload: unknown) => io.to(roomId).emit(event, payload),
+      evictUser: (...args) => evictions.evictUser(...args),
     },
     async close() {
       clearInterval(sweep);
@@ -221,11 +225,9 @@ function sendError(
 }
 
 async function sweepInactive(options: SignallingOptions, log: Logger): Promise<void> {
-  try {
-    const before = toTimestamp(new Date(Date.now() - options.reconnectGraceMs));
-    const removed = await options.store.participants.deleteInactiveBefore(before);
-    if (removed > 0) log.debug({ removed }, 'removed participants that did not reconnect');
-  } catch (err) {
-    log.warn({ err }, 'participant sweep failed');
-  }
+  await sweepParticipants(options.store, {
+    reconnectGraceMs: options.reconnectGraceMs,
+    nowMs: Date.now(),
+    log,
+  });
 }

@@ -90,6 +90,26 @@ const MIGRATIONS: Migration[] = [
     // The partial unique (user_id, room_id) index cannot serve the cascade from users.
     statements: ['CREATE INDEX members_user_idx ON members (user_id)'],
   },
+  {
+    version: 3,
+    name: 'room grants, participants.attached_at',
+    statements: [
+      // "This user has opened this room by its code": what lets a non-member join it.
+      `CREATE TABLE room_grants (
+        id {{id}},
+        room_id INTEGER NOT NULL REFERENCES rooms (id) ON DELETE CASCADE,
+        user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        created_at {{ts}} NOT NULL
+      )`,
+      'CREATE UNIQUE INDEX room_grants_room_user_key ON room_grants (room_id, user_id)',
+      'CREATE INDEX room_grants_user_idx ON room_grants (user_id)',
+      // When a socket first took the participant: rows a client never connected are purged.
+      'ALTER TABLE participants ADD COLUMN attached_at {{ts}} NULL',
+      // Rows from before this version count as attached: the purge is for joins made from now on.
+      'UPDATE participants SET attached_at = created_at',
+      'CREATE INDEX participants_room_user_idx ON participants (room_id, user_id)',
+    ],
+  },
 ];
 
 const DIALECT = {

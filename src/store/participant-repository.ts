@@ -52,6 +52,32 @@ export function createParticipantRepository(db: Db, clock?: NowSource): Particip
       );
       return r.changes;
     },
+    async deleteForUser(roomId, userId, options = {}) {
+      const rows = await db.query<{ id: number }>(
+        'DELETE FROM participants WHERE room_id = $1 AND user_id = $2 AND id <> $3 RETURNING id',
+        [roomId, userId, options.exceptId ?? 0],
+      );
+      return rows.map((r) => Number(r.id));
+    },
+    async markAttached(id) {
+      await db.run('UPDATE participants SET attached_at = $2 WHERE id = $1 AND attached_at IS NULL', [
+        id,
+        nowTimestamp(clock),
+      ]);
+    },
+    async deleteNeverAttachedBefore(before) {
+      const sql = 'DELETE FROM participants WHERE attached_at IS NULL AND created_at < $1';
+      return (await db.run(sql, [timestampParam(before)])).changes;
+    },
+    async findLive(roomId, userId, inactiveSince) {
+      const row = await queryOne<Row>(
+        db,
+        `SELECT * FROM participants WHERE room_id = $1 AND user_id = $2 AND (status = $3 OR deleted_at >= $4)
+         ORDER BY id DESC LIMIT 1`,
+        [roomId, userId, ParticipantStatus.Active, timestampParam(inactiveSince)],
+      );
+      return row ? toParticipant(row) : undefined;
+    },
     async countActive() {
       const sql = 'SELECT COUNT(*) AS n FROM participants WHERE status = $1';
       const row = await queryOne<{ n: number }>(db, sql, [ParticipantStatus.Active]);

@@ -65,6 +65,7 @@ export function toParticipant(r: Row): Participant {
     roomId: Number(r.room_id),
     nodeId: str(r.node_id),
     status: Number(r.status),
+    attachedAt: tsOrNull(r.attached_at),
   };
 }
 

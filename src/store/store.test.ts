@@ -10,6 +10,7 @@ import { LATEST_VERSION, migrate } from './migrations.ts';
 import { PostgresDb } from './postgres-db.ts';
 import { SqliteDb } from './sqlite-db.ts';
 import { createStore, openDb } from './store.ts';
+import { accessTests } from './store-suite-access.ts';
 import { activityTests, listingTests } from './store-suite-activity.ts';
 import { entityTests } from './store-suite-entities.ts';
 import { type Fixture, type OpenedStore, rejectsWith, TestClock } from './store-suite-fixture.ts';
@@ -30,6 +31,7 @@ function storeSuite(name: string, open: (clock: TestClock) => Promise<OpenedStor
     entityTests(ctx);
     activityTests(ctx);
     listingTests(ctx);
+    accessTests(ctx);
     transactionTests(ctx);
   });
 }

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { systemClock } from '../lib/clock.ts';
 import { SfuError } from '../lib/errors.ts';
 import type { Db } from './db.ts';
+import { createRoomGrantRepository } from './grant-repository.ts';
 import { createMemberRepository } from './member-repository.ts';
 import { createMessageRepository } from './message-repository.ts';
 import { migrate } from './migrations.ts';
@@ -57,6 +58,7 @@ export function createStore(db: Db, clock: NowSource = systemClock): Store {
     members: createMemberRepository(db, clock),
     participants: createParticipantRepository(db, clock),
     messages: createMessageRepository(db, clock),
+    grants: createRoomGrantRepository(db, clock),
     transaction: (fn) => db.transaction((tx) => fn(createStore(tx, clock))),
     async ping() {
       await db.query('SELECT 1 AS ok');

@@ -61,6 +61,8 @@ export interface Participant {
   /** SFU node hosting the participant's media, null until it publishes. Never serialised. */
   nodeId: string | null;
   status: number;
+  /** When a socket first took this participant; null while none has. Never serialised. */
+  attachedAt: Timestamp | null;
 }
 
 export interface Message {
@@ -143,6 +145,28 @@ export interface ParticipantRepository {
   /** Removes inactive rows last changed before `before`; returns how many were removed. */
   deleteInactiveBefore(before: Timestamp): Promise<number>;
   countActive(): Promise<number>;
+  /**
+   * Deletes the user's participant rows in the room (all but `exceptId` when given); returns the
+   * ids deleted.
+   */
+  deleteForUser(roomId: number, userId: UserId, options?: { exceptId?: number }): Promise<number[]>;
+  /** Records that a socket took the participant (the first time only). */
+  markAttached(id: number): Promise<void>;
+  /** Removes rows no socket ever took, created before `before`; returns how many were removed. */
+  deleteNeverAttachedBefore(before: Timestamp): Promise<number>;
+  /**
+   * The user's newest participant in the room that is live: active, or inactive since
+   * `inactiveSince` or later (a dropped connection still within the reconnect grace).
+   */
+  findLive(roomId: number, userId: UserId, inactiveSince: Timestamp): Promise<Participant | undefined>;
+}
+
+/** Who has shown they know a room's code (opened it by its code): they may join it. */
+export interface RoomGrantRepository {
+  /** Records the grant; a grant that already exists is kept as it is. */
+  add(roomId: number, userId: UserId): Promise<void>;
+  exists(roomId: number, userId: UserId): Promise<boolean>;
+  remove(roomId: number, userId: UserId): Promise<void>;
 }
 
 export interface MessageRepository {
@@ -165,6 +189,7 @@ export interface Store {
   readonly members: MemberRepository;
   readonly participants: ParticipantRepository;
   readonly messages: MessageRepository;
+  readonly grants: RoomGrantRepository;
   /** Runs `fn` in one transaction; the store passed to `fn` must be used for every query inside. */
   transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T>;
   /** Cheap round trip to the database, for /readyz. */

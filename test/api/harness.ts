@@ -2,11 +2,13 @@ import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
 import type { ApiDeps, StorageOptions } from '../../src/api/deps.ts';
 import { apiRoutes, createHttpServer, registerDocs } from '../../src/api/index.ts';
+import type { RoomPasswordGuard } from '../../src/api/room-password-guard.ts';
 import { UserId } from '../../src/lib/ids.ts';
 import { signToken } from '../../src/lib/jwt.ts';
+import type { Logger } from '../../src/lib/logger.ts';
 import { silentLogger } from '../../src/lib/logger.ts';
 import { Metrics } from '../../src/lib/metrics.ts';
-import type { RoomBroadcaster } from '../../src/protocol/room-broadcaster.ts';
+import type { EvictionReason, RoomBroadcaster } from '../../src/protocol/room-broadcaster.ts';
 import { openStore } from '../../src/store/index.ts';
 import { RoomStatus, type Store } from '../../src/store/types.ts';
 
@@ -24,6 +26,14 @@ export interface Broadcast {
   roomId: string;
   event: string;
   payload: Record<string, unknown>;
+}
+
+/** An `evictUser` call: the user's sockets the socket layer would take out of the room. */
+export interface Eviction {
+  roomId: string;
+  userId: number;
+  reason: EvictionReason;
+  keep: string | undefined;
 }
 
 export interface Reply<T = Json> {
@@ -52,16 +62,21 @@ export interface Api {
   store: Store;
   app: FastifyInstance;
   broadcasts: Broadcast[];
+  evictions: Eviction[];
   call<T = Json>(method: string, path: string, options?: CallOptions): Promise<Reply<T>>;
   close(): Promise<void>;
 }
 
-export async function startApi(options: { storage?: StorageOptions } = {}): Promise<Api> {
+export async function startApi(
+  options: { storage?: StorageOptions; passwordGuard?: RoomPasswordGuard; logger?: Logger } = {},
+): Promise<Api> {
   const store = await openStore({ sqlitePath: ':memory:' });
   const broadcasts: Broadcast[] = [];
+  const evictions: Eviction[] = [];
   const broadcaster: RoomBroadcaster = {
     toRoom: (roomId, event, payload) =>
       broadcasts.push({ roomId, event, payload: payload as Record<string, unknown> }),
+    evictUser: (roomId, userId, reason, keep) => evictions.push({ roomId, userId, reason, keep }),
   };
   const deps: ApiDeps = {
     store,
@@ -74,7 +89,8 @@ export async function startApi(options: { storage?: StorageOptions } = {}): Prom
     },
     storage: options.storage,
     broadcaster,
-    logger: silentLogger(),
+    logger: options.logger ?? silentLogger(),
+    ...(options.passwordGuard && { passwordGuard: options.passwordGuard }),
   };
   const routes = apiRoutes(deps);
   const app = await createHttpServer({
@@ -98,6 +114,7 @@ export async function startApi(options: { storage?: StorageOptions } = {}): Prom
     store,
     app,
     broadcasts,
+    evictions,
     call: (method, path, opts) => request(baseUrl, method, path, opts),
     async close() {
       await app.close();

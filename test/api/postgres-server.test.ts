@@ -25,6 +25,7 @@ describe('the server on PostgreSQL (DATABASE_URL)', () => {
       body: { title: 'PG', password: 'pw' },
     });
     assert.equal(room.status, 201);
+    await call('GET', `/rooms/${room.body.code}`, { token: bob.token });
     const wrong = await call('POST', `/rooms/${room.body.id}/join`, {
       token: bob.token,
       body: { password: 'nope' },

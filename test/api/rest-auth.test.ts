@@ -101,7 +101,8 @@ describe('REST: rejected credentials change nothing', () => {
     await f.rejected('GET', '/auth', { token: ghostRefresh }, 401, 'Invalid token');
   });
 
-  it('401 for a wrong or missing room password (non-members)', async () => {
+  it('401 for a wrong or missing room password (non-members who opened the room by its code)', async () => {
+    await f.api.call('GET', `/rooms/${f.locked.code}`, { token: f.carol.token });
     const join = `/rooms/${f.locked.id}/join`;
     await f.rejected(
       'POST',

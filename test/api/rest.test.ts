@@ -136,7 +136,7 @@ describe('REST: Waterbus client flow', () => {
     assert.equal(res.body.latestMessage, null);
   });
 
-  it('lets anyone join a room without password, and non-members of a locked room with the password', async () => {
+  it('lets anyone who opened a room by its code join it, non-members of a locked room with the password', async () => {
     const joined = await api.call('POST', `/rooms/${open.id}/join`, { token: bob.token, body: {} });
     assert.equal(joined.status, 201);
     assertRoomResponse(joined.body);
@@ -144,6 +144,7 @@ describe('REST: Waterbus client flow', () => {
     const participant = joined.body.participants[0];
     assert.deepEqual([participant.userId, participant.status, participant.user.id], [bob.id, 0, bob.id]);
     assert.ok(await api.store.participants.findById(participant.id), 'the participant row exists');
+    await api.call('GET', `/rooms/${locked.code}`, { token: bob.token });
     const withPassword = await api.call('POST', `/rooms/${locked.id}/join`, {
       token: bob.token,
       body: { password: 'pw-123' },
@@ -157,6 +158,7 @@ describe('REST: Waterbus client flow', () => {
     const bobRows = await api.store.participants.listByRoom(open.id);
     await api.store.participants.setNode(bobRows[0]!.id, 'node-1'); // bob publishes
     const idle = await api.call('POST', `/rooms/${open.id}/join`, { token: alice.token, body: {} });
+    await api.call('GET', `/rooms/${open.code}`, { token: carol.token });
     const res = await api.call('POST', `/rooms/${open.id}/join`, { token: carol.token });
     assert.equal(res.status, 201);
     const ids = res.body.participants.map((p: Json) => p.userId);
@@ -235,6 +237,10 @@ describe('REST: Waterbus client flow', () => {
   });
 
   it('lets a joined non-member post too, and lists messages newest first with author and room', async () => {
+    // Carol's removal above ended her access (rows and grant deleted): she opens the room and joins again.
+    await api.call('GET', `/rooms/${open.code}`, { token: carol.token });
+    const rejoined = await api.call('POST', `/rooms/${open.id}/join`, { token: carol.token, body: {} });
+    assert.equal(rejoined.status, 201);
     await tick();
     const carols = await api.call('POST', `/chats/${open.id}`, {
       token: carol.token,
@@ -322,6 +328,7 @@ describe('REST: Waterbus client flow', () => {
     assert.equal(res.status, 200);
     assertRoomResponse(res.body);
     assert.deepEqual([res.body.title, res.body.isProtected], ['Renamed', false]);
+    await api.call('GET', `/rooms/${locked.code}`, { token: carol.token });
     const join = await api.call('POST', `/rooms/${locked.id}/join`, { token: carol.token, body: {} });
     assert.equal(join.status, 201);
   });

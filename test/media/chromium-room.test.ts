@@ -19,8 +19,10 @@ describe('rooms of real Chromium participants through the SFU', { timeout: 240_0
   after(() => stopMediaSuite(server, chromium));
 
   /** Until the participant's tracks reached the SFU (the REST join reply lists it as publishing). */
-  async function waitForPublishing(roomId: string, participantId: string): Promise<void> {
+  async function waitForPublishing(roomId: string, code: string, participantId: string): Promise<void> {
     const outsider = await login(call, `watcher-${roomId}`, 'watcher');
+    // The watcher is not a member: it opens the room by its code, which lets it join.
+    await call('GET', `/rooms/${code}`, { token: outsider.token });
     await waitFor(
       async () => {
         const res = await call<{ participants: Array<{ id: number }> }>('GET', `/rooms/${roomId}`, {
@@ -45,7 +47,7 @@ describe('rooms of real Chromium participants through the SFU', { timeout: 240_0
   }
 
   it('three participants each see the two others; one leaves; the others are told, close it, and the SFU ends empty', async () => {
-    const room = await call<{ id: number }>('POST', '/rooms', {
+    const room = await call<{ id: number; code: string }>('POST', '/rooms', {
       token: users[0]!.token,
       body: { title: 'Three' },
     });
@@ -56,8 +58,9 @@ describe('rooms of real Chromium participants through the SFU', { timeout: 240_0
       for (const user of users) {
         // Join after the previous publisher's media flows (the REST reply then lists it); a client
         // joining earlier learns of it through room.new_participant instead.
-        if (people.length > 0) await waitForPublishing(roomId, people.at(-1)!.participantId);
+        if (people.length > 0) await waitForPublishing(roomId, room.body.code, people.at(-1)!.participantId);
         // Join over REST now, as a client does right before publishing: the reply lists who publishes.
+        await call('GET', `/rooms/${room.body.code}`, { token: user.token });
         const res = await call<{ participants: Array<{ id: number; userId: number }> }>(
           'POST',
           `/rooms/${roomId}/join`,

@@ -24,11 +24,12 @@ describe('SFU with real Chromium peers', { timeout: 180_000 }, () => {
   after(() => stopMediaSuite(server, chromium));
 
   async function joinRoom() {
-    const room = await call<{ id: number }>('POST', '/rooms', {
+    const room = await call<{ id: number; code: string }>('POST', '/rooms', {
       token: alice.token,
       body: { title: 'Media' },
     });
     const pid = async (user: TestUser) => {
+      await call('GET', `/rooms/${room.body.code}`, { token: user.token });
       const res = await call<{ participants: Array<{ id: number; userId: number }> }>(
         'POST',
         `/rooms/${room.body.id}/join`,

@@ -55,12 +55,13 @@ describe('data channels with real Chromium peers', { timeout: 240_000 }, () => {
   after(() => stopMediaSuite(server, chromium));
 
   async function room(n: number): Promise<{ roomId: string; pids: string[] }> {
-    const created = await call<{ id: number }>('POST', '/rooms', {
+    const created = await call<{ id: number; code: string }>('POST', '/rooms', {
       token: users[0]!.token,
       body: { title: 'DC' },
     });
     const pids: string[] = [];
     for (const user of users.slice(0, n)) {
+      await call('GET', `/rooms/${created.body.code}`, { token: user.token });
       const res = await call<{ participants: Array<{ id: number; userId: number }> }>(
         'POST',
         `/rooms/${created.body.id}/join`,
@@ -244,12 +245,13 @@ describe('data channels of a dead peer', { timeout: 120_000 }, () => {
   after(() => stopMediaSuite(server, chromium));
 
   it('a crashed page: its associations go with its transports at the consent timeout; the survivor keeps sending, the SFU ends empty', async () => {
-    const created = await call<{ id: number }>('POST', '/rooms', {
+    const created = await call<{ id: number; code: string }>('POST', '/rooms', {
       token: users[0]!.token,
       body: { title: 'DC' },
     });
     const pids: string[] = [];
     for (const user of users) {
+      await call('GET', `/rooms/${created.body.code}`, { token: user.token });
       const res = await call<{ participants: Array<{ id: number; userId: number }> }>(
         'POST',
         `/rooms/${created.body.id}/join`,

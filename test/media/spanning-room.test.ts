@@ -261,7 +261,7 @@ describe('a room spanning two media workers', { timeout: 180_000 }, () => {
 
   it('a crash of one worker of a spanning room: its participants are lost, the other worker drops its relays and goes on', async () => {
     const pool = runningMediaWorkerPools()[0]!;
-    const { roomId, pids } = await roomWithParticipants(call, users.slice(0, 3), 'Spanning crash');
+    const { roomId, code, pids } = await roomWithParticipants(call, users.slice(0, 3), 'Spanning crash');
     const trio: Peer[] = [];
     pids.forEach((pid, i) => {
       const targets = pids.filter((p) => p !== pid).join(',');
@@ -326,7 +326,8 @@ describe('a room spanning two media workers', { timeout: 180_000 }, () => {
     });
 
     // A newcomer goes to the restarted worker (the survivors' worker is full) and decodes the
-    // survivors over the new channel between the two workers.
+    // survivors over the new channel between the two workers. It opens the room by its code first.
+    await call('GET', `/rooms/${code}`, { token: users[3]!.token });
     const joined = await call<{ participants: Array<{ id: number; userId: number }> }>(
       'POST',
       `/rooms/${roomId}/join`,

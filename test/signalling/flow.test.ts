@@ -78,6 +78,8 @@ describe('signalling: Waterbus client flow over socket.io (msgpack)', () => {
       body: {},
     });
     assert.equal(aliceJoin.status, 201);
+    // Bob is not a member: he opens the room by its code first, as Waterbus clients do.
+    await call('GET', `/rooms/${room.code}`, { token: bob.token });
     const bobJoin = await call<RoomReply>('POST', `/rooms/${room.id}/join`, {
       token: bob.token,
       body: { password },
@@ -331,6 +333,7 @@ describe('signalling: Waterbus client flow over socket.io (msgpack)', () => {
     // Alice saw nothing of it, and the room still lists only Alice as publishing.
     await delay(100);
     assert.deepEqual(aliceSeen, []);
+    await call('GET', `/rooms/${room.code}`, { token: mallory.token });
     const joined = await call<RoomReply>('POST', `/rooms/${room.id}/join`, {
       token: mallory.token,
       body: {},

@@ -107,19 +107,24 @@ export function delay(ms: number): Promise<void> {
 }
 
 /**
- * A room created by the first user, joined over REST by every user in order (as clients do before
- * publishing); returns the room id and each user's participant id, as the socket uses them.
+ * A room created by the first user, opened by its code and joined over REST by every user in order
+ * (as clients do before publishing); returns the room id and each user's participant id, as the socket uses them.
  */
 export async function roomWithParticipants(
   call: RestCall,
   users: TestUser[],
   title: string,
-): Promise<{ roomId: string; pids: string[] }> {
-  const room = await call<{ id: number }>('POST', '/rooms', { token: users[0]!.token, body: { title } });
+): Promise<{ roomId: string; code: string; pids: string[] }> {
+  const room = await call<{ id: number; code: string }>('POST', '/rooms', {
+    token: users[0]!.token,
+    body: { title },
+  });
   if (room.status !== 201) throw new Error(`create room failed: ${room.status}`);
   const roomId = String(room.body.id);
   const pids: string[] = [];
   for (const user of users) {
+    // The protocol's flow: open the room by its code (what lets a non-member join), then join.
+    await call('GET', `/rooms/${room.body.code}`, { token: user.token });
     const res = await call<{ participants: Array<{ id: number; userId: number }> }>(
       'POST',
       `/rooms/${roomId}/join`,
@@ -130,5 +135,5 @@ export async function roomWithParticipants(
     );
     pids.push(String(res.body.participants.find((p) => p.userId === user.id)!.id));
   }
-  return { roomId, pids };
+  return { roomId, code: room.body.code, pids };
 }

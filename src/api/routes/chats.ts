@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { RoomId, type UserId } from '../../lib/ids.ts';
-import { nowTimestamp } from '../../store/timestamps.ts';
+import { nowTimestamp, toTimestamp } from '../../store/timestamps.ts';
 import { type Member, type Message, MessageStatus, MessageType, type Store } from '../../store/types.ts';
 import { messageJson } from '../../store/wire.ts';
 import type { ApiDeps } from '../deps.ts';
@@ -30,15 +30,23 @@ async function requireConversation(store: Store, roomId: number) {
   return room;
 }
 
+const DEFAULT_RECONNECT_GRACE_MS = 30_000;
+
 /**
- * Chat is for the room's members and for users who joined it (a participant row): 403 otherwise.
- * Returns the membership, whose softDeletedAt hides older history.
+ * Chat is for the room's current members and for users with a live participant in it (active, or
+ * dropped less than the reconnect grace ago): 403 otherwise. A removed member's rows are deleted,
+ * so nothing is left to grant access. Returns the membership, whose softDeletedAt hides older history.
  */
-async function requireChatAccess(store: Store, roomId: number, userId: UserId): Promise<Member | undefined> {
+async function requireChatAccess(
+  store: Store,
+  roomId: number,
+  userId: UserId,
+  graceMs: number,
+): Promise<Member | undefined> {
   const member = await store.members.find(roomId, userId);
   if (member) return member;
-  const participants = await store.participants.listByRoom(roomId);
-  if (participants.some((p) => p.userId === userId)) return undefined;
+  const inactiveSince = toTimestamp(new Date(Date.now() - graceMs));
+  if (await store.participants.findLive(roomId, userId, inactiveSince)) return undefined;
   throw new HttpError(403, NOT_IN_ROOM);
 }
 
@@ -53,6 +61,7 @@ async function requireOwnMessage(store: Store, messageId: number, userId: UserId
 
 export function chatRoutes(deps: ApiDeps): RouteDef[] {
   const { store, broadcaster } = deps;
+  const graceMs = deps.reconnectGraceMs ?? DEFAULT_RECONNECT_GRACE_MS;
 
   /** MessageResponse with author and (re-read) room, sent to the room's sockets as `event`. */
   async function announce(message: Message, event: 'chat.send' | 'chat.update' | 'chat.delete') {
@@ -76,7 +85,7 @@ export function chatRoutes(deps: ApiDeps): RouteDef[] {
       query: pageQuery,
       async handler({ userId, params, query }) {
         const room = await requireConversation(store, params.roomId);
-        const member = await requireChatAccess(store, room.id, userId);
+        const member = await requireChatAccess(store, room.id, userId, graceMs);
         const after = member?.softDeletedAt ?? null;
         const messages = await store.messages.listByRoom(room.id, { ...query, after });
         return { messages: await messageViews(store, messages, room) };
@@ -93,7 +102,7 @@ export function chatRoutes(deps: ApiDeps): RouteDef[] {
       successStatus: 201,
       async handler({ userId, params, body }) {
         const room = await requireConversation(store, params.roomId);
-        await requireChatAccess(store, room.id, userId);
+        await requireChatAccess(store, room.id, userId, graceMs);
         await requireUser(store, userId);
         const message = await store.messages.create({
           roomId: room.id,

@@ -63,7 +63,11 @@ export function guestRoutes(deps: ApiDeps): RouteDef[] {
         await requireUser(store, userId);
         for (let attempt = 0; attempt < CREATE_ATTEMPTS; attempt++) {
           const existing = await store.rooms.findByCode(body.code);
-          if (existing) return fullRoomView(store, existing);
+          if (existing) {
+            // Opening a demo room by its name is opening it by its code: the caller may join it.
+            await store.grants.add(existing.id, userId);
+            return fullRoomView(store, existing);
+          }
           try {
             const room = await store.transaction(async (tx) => {
               const room = await tx.rooms.create({

@@ -4,7 +4,13 @@ import { UserId } from '../../lib/ids.ts';
 import { MemberRole, RoomStatus } from '../../store/types.ts';
 import type { ApiDeps } from '../deps.ts';
 import { HttpError } from '../http-errors.ts';
-import { verifyPassword } from '../passwords.ts';
+import {
+  endRoomAccess,
+  type RoomAccessDeps,
+  replaceOlderParticipants,
+  requireJoinAccess,
+} from '../room-access.ts';
+import { RoomPasswordGuard } from '../room-password-guard.ts';
 import { fullRoomView, roomView } from '../room-views.ts';
 import { type RouteDef, route } from '../route.ts';
 import { bodyId, requireOwner, requireRoom, requireUser, roomIdParams, userNotFound } from './common.ts';
@@ -14,7 +20,7 @@ import { bodyId, requireOwner, requireRoom, requireUser, roomIdParams, userNotFo
 export const MEMBER_NOT_FOUND = 'Member not found';
 export const HOST_CANNOT_LEAVE = 'Host not allowed to leave the room';
 export const ALREADY_MEMBER = 'User already in the room';
-export const WRONG_PASSWORD = 'Password is not correct';
+export { WRONG_PASSWORD } from '../room-access.ts';
 export const ROOM_NOT_ACTIVE = 'Room is not active';
 
 const memberBody = z.object({ userId: bodyId.transform((id) => UserId(id)) });
@@ -22,6 +28,12 @@ const joinBody = z.object({ password: z.string().max(255).nullish() });
 
 export function roomMemberRoutes(deps: ApiDeps): RouteDef[] {
   const { store } = deps;
+  const access: RoomAccessDeps = {
+    store,
+    guard: deps.passwordGuard ?? new RoomPasswordGuard(),
+    broadcaster: deps.broadcaster,
+    logger: deps.logger,
+  };
   return [
     route({
       method: 'DELETE',
@@ -36,6 +48,7 @@ export function roomMemberRoutes(deps: ApiDeps): RouteDef[] {
         if (!member) throw new HttpError(404, MEMBER_NOT_FOUND);
         if (member.role === MemberRole.Owner) throw new HttpError(403, HOST_CANNOT_LEAVE);
         await store.members.remove(member.id);
+        await endRoomAccess(access, room.id, userId, 'left');
         return fullRoomView(store, room);
       },
     }),
@@ -77,6 +90,7 @@ export function roomMemberRoutes(deps: ApiDeps): RouteDef[] {
         const member = await store.members.find(room.id, body.userId);
         if (!member) throw new HttpError(404, MEMBER_NOT_FOUND);
         await store.members.remove(member.id);
+        await endRoomAccess(access, room.id, member.userId, 'removed');
         return fullRoomView(store, room);
       },
     }),
@@ -85,22 +99,18 @@ export function roomMemberRoutes(deps: ApiDeps): RouteDef[] {
       path: '/rooms/:roomId/join',
       auth: 'access',
       tag: 'rooms',
-      summary: 'Join a room: creates the participant whose id the socket uses (members skip the password)',
+      summary:
+        'Join a room: creates the participant whose id the socket uses, replacing an older one of the caller (members skip the password; others open the room by its code first)',
       params: roomIdParams,
       body: joinBody,
       successStatus: 201,
-      async handler({ userId, params, body }) {
+      async handler({ userId, params, body, request }) {
         const room = await requireRoom(store, params.roomId);
         if (room.status !== RoomStatus.Active) throw new HttpError(409, ROOM_NOT_ACTIVE);
         await requireUser(store, userId);
-        const member = await store.members.find(room.id, userId);
-        if (!member && room.passwordHash !== null) {
-          const given = body.password ?? '';
-          if (!given || !(await verifyPassword(given, room.passwordHash))) {
-            throw new HttpError(401, WRONG_PASSWORD);
-          }
-        }
+        await requireJoinAccess(access, room, userId, { password: body.password, ip: request.ip });
         const participant = await store.participants.create({ roomId: room.id, userId });
+        await replaceOlderParticipants(access, room.id, userId, participant.id);
         const [members, publishing] = await Promise.all([
           store.members.listByRoom(room.id),
           store.participants.listByRoom(room.id, { publishingOnly: true }),

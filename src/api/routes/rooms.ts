@@ -85,11 +85,12 @@ export function roomRoutes(deps: ApiDeps): RouteDef[] {
       path: '/rooms/:code',
       auth: 'access',
       tag: 'rooms',
-      summary: 'A room by its code (to join it)',
+      summary: 'A room by its code (to join it: knowing the code is what lets a non-member join)',
       params: codeParams,
-      async handler({ params }) {
+      async handler({ userId, params }) {
         const room = await store.rooms.findByCode(params.code);
         if (!room) throw new HttpError(404, `Room with Code ${params.code} not found`);
+        await store.grants.add(room.id, userId);
         return fullRoomView(store, room);
       },
     }),

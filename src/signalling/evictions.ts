@@ -1,0 +1,91 @@
+import { z } from 'zod';
+import { ParticipantId, RoomId, UserId } from '../lib/ids.ts';
+import type { EvictionReason } from '../protocol/room-broadcaster.ts';
+import type { ParticipantEntry } from './participant-directory.ts';
+import type { SignallingContext } from './signalling-context.ts';
+
+/** Sent to the other signalling instances of a cluster (serverSideEmit, relayed by the adapter). */
+const EVICT_EVENT = 'bbmeet:evict-user';
+
+const MESSAGES: Record<EvictionReason, string> = {
+  removed: 'you were removed from this room',
+  left: 'you left this room',
+  replaced: 'this participant was replaced by a newer join of your account',
+};
+
+const evictMessage = z.object({
+  roomId: z.string().max(20),
+  userId: z.number().int().positive(),
+  reason: z.enum(['removed', 'left', 'replaced']),
+  keep: z.string().max(20).optional(),
+});
+
+/**
+ * Takes a user's participants out of a room when REST ends their access (membership removed or
+ * left, or a newer join replacing them). Each socket is told with a `system.error`
+ * `{event: 'room.removed', code: 'permission_denied'}` before it leaves, then goes through the
+ * usual leave flow (SFU leave, `room.participant_left` to the others, row deleted). In a cluster
+ * the request goes to every signalling instance, since the socket may be held by any of them.
+ */
+export class Evictions {
+  readonly #ctx: SignallingContext;
+  readonly #clustered: boolean;
+
+  constructor(ctx: SignallingContext, options: { clustered: boolean }) {
+    this.#ctx = ctx;
+    this.#clustered = options.clustered;
+    if (this.#clustered) {
+      (ctx.io as unknown as { on(event: string, listener: (msg: unknown) => void): void }).on(
+        EVICT_EVENT,
+        (msg) => this.#onRemote(msg),
+      );
+    }
+  }
+
+  evictUser(roomId: RoomId, userId: UserId, reason: EvictionReason, keep?: ParticipantId): void {
+    this.#evictHere(roomId, userId, reason, keep);
+    if (this.#clustered) this.#ctx.io.serverSideEmit(EVICT_EVENT, { roomId, userId, reason, keep });
+  }
+
+  #onRemote(msg: unknown): void {
+    const parsed = evictMessage.safeParse(msg);
+    if (!parsed.success) return;
+    const { roomId, userId, reason, keep } = parsed.data;
+    this.#evictHere(
+      RoomId(roomId),
+      UserId(userId),
+      reason,
+      keep === undefined ? undefined : ParticipantId(keep),
+    );
+  }
+
+  #evictHere(roomId: RoomId, userId: UserId, reason: EvictionReason, keep?: ParticipantId): void {
+    for (const entry of this.#ctx.directory.inRoom(roomId)) {
+      if (entry.userId !== userId || entry.participantId === keep) continue;
+      // Fire and forget: REST has already ended the access in the store; a failure here only
+      // leaves a socket that every later check refuses, so it is logged.
+      this.#evict(entry, reason).catch((err: unknown) =>
+        this.#ctx.log.warn({ err, roomId, participantId: entry.participantId }, 'eviction failed'),
+      );
+    }
+  }
+
+  async #evict(entry: ParticipantEntry, reason: EvictionReason): Promise<void> {
+    const session = this.#ctx.sessions.get(entry.socketId);
+    if (!session) return;
+    await session.run(async () => {
+      // The session may have left or taken another participant while this waited its turn.
+      if (session.participant?.participantId !== entry.participantId) return;
+      this.#ctx.log.info(
+        { participantId: entry.participantId, userId: entry.userId, reason },
+        'participant evicted',
+      );
+      session.socket.emit('system.error', {
+        event: 'room.removed',
+        code: 'permission_denied',
+        message: MESSAGES[reason],
+      });
+      await this.#ctx.leave(session, { keepRow: false });
+    });
+  }
+}
