@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { type Config, ConfigError, loadConfig, mergeEnvFile } from './config.ts';
 import { createLogger, type Logger } from './lib/logger.ts';
+import { installProcessFaultHandlers } from './lib/process-faults.ts';
 import { startEmbedded } from './roles/embedded.ts';
 
 const VERSION = '0.1.0';
@@ -108,6 +109,7 @@ async function runClusterRole(role: 'signalling' | 'sfu', env: NodeJS.ProcessEnv
     return 1;
   }
   const logger = createLogger(config.log);
+  installProcessFaultHandlers(logger);
   return role === 'sfu' ? runSfuNode(config, logger) : runSignallingNode(config, logger);
 }
 
@@ -160,6 +162,7 @@ async function runStart(env: NodeJS.ProcessEnv): Promise<number> {
     throw err;
   }
   const logger = createLogger(config.log);
+  installProcessFaultHandlers(logger);
   for (const notice of config.notices) logger.warn(notice);
   const startedMs = performance.now();
   const server = await startEmbedded(config, logger);

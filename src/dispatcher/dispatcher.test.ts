@@ -154,6 +154,7 @@ async function cluster(ids: string[], load: Record<string, number> = {}) {
       logger: silentLogger(),
       monitorIntervalMs: 50,
       probeTimeoutMs: 200,
+      unregisteredGraceMs: 300,
       connect: (info) => {
         connected.push(info.nodeId);
         const node = nodes.get(info.nodeId);
@@ -305,7 +306,7 @@ test('when the hosting node dies, its participants are reported lost and the roo
   await it.return?.();
 });
 
-test('a node whose registration expires is lost even if its stream never broke', async () => {
+test('a node whose registration stays expired past the grace is lost even if it still answers', async () => {
   const { dispatcher, nodes, directory } = await cluster(['a', 'b'], { b: 1 });
   await dispatcher.join(joinReq(1, 1));
   const ac = new AbortController();
@@ -317,6 +318,59 @@ test('a node whose registration expires is lost even if its stream never broke',
   assert.equal(event.type === 'participantLost' && event.reason, 'node_lost');
   ac.abort();
   await it.return?.();
+});
+
+test('a node missing from a registry that restarted empty, that still answers and registers again, is not lost', async () => {
+  const { dispatcher, nodes, directory } = await cluster(['a', 'b'], { b: 1 });
+  await dispatcher.join(joinReq(1, 1));
+  const ac = new AbortController();
+  const it = dispatcher.events(RoomId(1), ac.signal)[Symbol.asyncIterator]();
+  const first = next(it);
+  while (nodes.get('a')?.streamCount === 0) await new Promise((r) => setTimeout(r, 5));
+  // Redis restarted without persistence: every key is gone, the node's next heartbeat restores it.
+  await directory.close();
+  await new Promise((r) => setTimeout(r, 150));
+  await directory.heartbeat(nodeInfo('a'), { ttlMs: 60_000, rooms: [RoomId(1)] });
+  await directory.heartbeat(nodeInfo('b', 1), { ttlMs: 60_000, rooms: [] });
+  await new Promise((r) => setTimeout(r, 400));
+  nodes.get('a')?.emit({ type: 'activeSpeakers', speakers: [] });
+  assert.equal((await first).type, 'activeSpeakers', 'nobody was reported lost; the stream from a is kept');
+  assert.equal((await dispatcher.join(joinReq(1, 2))).sdp, 'answer from a', 'the room stays on a');
+  ac.abort();
+  await it.return?.();
+});
+
+test('a node missing from the registry that does not answer is lost before the grace ends', async () => {
+  const { dispatcher, nodes, directory } = await cluster(['a', 'b'], { b: 1 });
+  await dispatcher.join(joinReq(1, 1));
+  await directory.unregister(NodeId('a'));
+  const node = nodes.get('a');
+  assert.ok(node);
+  node.dead = true;
+  const ac = new AbortController();
+  const it = dispatcher.events(RoomId(1), ac.signal)[Symbol.asyncIterator]();
+  const event = await next(it, 2000);
+  assert.equal(event.type === 'participantLost' && event.reason, 'node_lost');
+  ac.abort();
+  await it.return?.();
+});
+
+test('subscribe goes to the node hosting the room now, not to a stale cached one (another instance moved the room)', async () => {
+  const { dispatcher, nodes, directory, make } = await cluster(['a', 'b'], { b: 1 });
+  const other = make();
+  cleanups.push(() => other.close());
+  await dispatcher.join(joinReq(1, 1));
+  await other.join(joinReq(1, 2));
+  // The first instance lost node a (for it) and placed the room on b when its publisher rejoined.
+  await directory.releaseRoom(RoomId(1), NodeId('a'));
+  await directory.claimRoom(RoomId(1), NodeId('b'));
+  const res = await other.subscribe({
+    roomId: RoomId(1),
+    participantId: ParticipantId(2),
+    targetId: ParticipantId(1),
+  });
+  assert.equal(res.offer, 'offer from b');
+  assert.equal(nodes.get('a')?.calls.includes('subscribe'), false);
 });
 
 test('a broken stream of a node that still answers is reopened, nobody is reported lost', async () => {

@@ -19,6 +19,7 @@ import type {
 } from '../protocol/sfu-api.ts';
 import type { NodeDirectory, NodeInfo } from './node-directory.ts';
 import { selectNode } from './node-selector.ts';
+import { KnownNodes } from './known-nodes.ts';
 import { RoomLink } from './room-link.ts';
 
 /** An SfuApi reaching one node (an SfuGrpcClient in a cluster); `close` ends its connection. */
@@ -36,6 +37,11 @@ export interface DispatcherOptions {
   monitorIntervalMs?: number;
   /** A node whose event stream broke must answer within this time or it is lost (default 1500 ms). */
   probeTimeoutMs?: number;
+  /**
+   * A node hosting rooms whose registration vanished but that still answers (Redis restarted empty
+   * and the node has not re-registered yet) is kept this long before it is lost (default 10000 ms).
+   */
+  unregisteredGraceMs?: number;
 }
 
 /**
@@ -55,17 +61,14 @@ export class Dispatcher implements SfuApi {
   readonly #log: Logger;
   readonly #clock: Clock;
   readonly #probeTimeoutMs: number;
-  readonly #nodes = new Map<NodeId, NodeInfo>();
+  readonly #nodes: KnownNodes;
   readonly #clients = new Map<NodeId, { address: string; client: NodeClient }>();
   readonly #roomNodes = new Map<RoomId, NodeId>();
   /** Participants joined through this dispatcher, per room: who to report when the node dies. */
   readonly #participants = new Map<RoomId, Set<ParticipantId>>();
   readonly #links = new Map<RoomId, RoomLink>();
-  /** Joins routed to a node since its last report, counted as load by the selector. */
-  readonly #pending = new Map<NodeId, number>();
-  /** Nodes declared lost, with their last report: excluded until they report again. */
-  readonly #lost = new Map<NodeId, number>();
   readonly #probes = new Map<NodeId, Promise<void>>();
+  readonly #unregisteredGraceMs: number;
   readonly #stopMonitor: () => void;
   #monitoring = false;
   #closed = false;
@@ -76,7 +79,9 @@ export class Dispatcher implements SfuApi {
     this.#groupId = options.groupId;
     this.#log = options.logger;
     this.#clock = options.clock ?? systemClock;
+    this.#nodes = new KnownNodes(this.#clock);
     this.#probeTimeoutMs = options.probeTimeoutMs ?? 1500;
+    this.#unregisteredGraceMs = options.unregisteredGraceMs ?? 10_000;
     this.#stopMonitor = this.#clock.setInterval(() => {
       // Errors are logged inside; a failed round is retried on the next tick.
       void this.#monitor();
@@ -87,7 +92,7 @@ export class Dispatcher implements SfuApi {
     const nodeId = await this.#place(req.roomId).catch((err: unknown) => {
       throw directoryError(err);
     });
-    this.#pending.set(nodeId, (this.#pending.get(nodeId) ?? 0) + 1);
+    this.#nodes.addPending(nodeId);
     // Listen to the room on its node before the join, so that nothing it says afterwards is lost.
     const link = this.#link(req.roomId);
     link.open();
@@ -113,7 +118,7 @@ export class Dispatcher implements SfuApi {
   // gives for an empty room (so the three SfuApi implementations behave alike).
 
   async subscribe(req: SubscribeRequest): Promise<SubscribeResponse> {
-    const nodeId = await this.#host(req.roomId);
+    const nodeId = await this.#freshHost(req.roomId);
     if (!nodeId)
       throw new SfuError('not_found', `participant ${req.targetId} publishes nothing in room ${req.roomId}`);
     return this.#call(nodeId, (c) => c.subscribe(req));
@@ -231,15 +236,14 @@ export class Dispatcher implements SfuApi {
 
   /** The node for a joining participant: the room's live host, else the least-loaded node. */
   async #place(roomId: RoomId): Promise<NodeId> {
-    const nodes = await this.#refreshNodes();
-    const usable = nodes.filter((n) => !this.#lost.has(n.nodeId));
+    const usable = await this.#refreshNodes();
     const current = await this.#directory.roomNode(roomId);
     // A draining node keeps serving the rooms it has; it only takes no new ones.
     if (current && usable.some((n) => n.nodeId === current)) {
       this.#roomNodes.set(roomId, current);
       return current;
     }
-    const chosen = selectNode(usable, { groupId: this.#groupId, pending: this.#pending });
+    const chosen = selectNode(usable, { groupId: this.#groupId, pending: this.#nodes.pending });
     if (!chosen) throw new SfuError('unavailable', 'no SFU node is available to host the room');
     if (current) await this.#directory.releaseRoom(roomId, current);
     const owner = await this.#directory.claimRoom(roomId, chosen.nodeId);
@@ -256,7 +260,7 @@ export class Dispatcher implements SfuApi {
     if (cached) return cached;
     try {
       const nodeId = await this.#directory.roomNode(roomId);
-      if (!nodeId || this.#lost.has(nodeId)) return undefined;
+      if (!nodeId || this.#nodes.isLost(nodeId)) return undefined;
       if (!this.#nodes.has(nodeId)) await this.#refreshNodes();
       if (!this.#nodes.has(nodeId)) return undefined;
       this.#roomNodes.set(roomId, nodeId);
@@ -264,6 +268,31 @@ export class Dispatcher implements SfuApi {
     } catch (err) {
       throw directoryError(err);
     }
+  }
+
+  /**
+   * The room's host read from the directory, not the cache: a subscription is created on the node
+   * that hosts the publisher now. Another instance may have moved the room (its node was lost to
+   * that instance) while this one still had the old node cached; the subscriber would then be sent
+   * to a node where the publisher no longer is. Falls back to the cache when the directory fails.
+   */
+  async #freshHost(roomId: RoomId): Promise<NodeId | undefined> {
+    const cached = this.#roomNodes.get(roomId);
+    if (!cached) return this.#host(roomId);
+    let mapped: NodeId | undefined;
+    try {
+      mapped = await this.#directory.roomNode(roomId);
+    } catch (err) {
+      this.#log.debug({ err, roomId }, 'directory unreachable: using the cached placement');
+      return cached;
+    }
+    if (!mapped || mapped === cached || this.#nodes.isLost(mapped)) return cached;
+    if (!this.#nodes.has(mapped)) await this.#refreshNodes().catch(() => undefined);
+    if (!this.#nodes.has(mapped)) return cached;
+    this.#log.info({ roomId, from: cached, to: mapped }, 'room moved to another node');
+    this.#roomNodes.set(roomId, mapped);
+    this.#links.get(roomId)?.restart();
+    return mapped;
   }
 
   async #call<T>(nodeId: NodeId, op: (client: NodeClient) => Promise<T>): Promise<T> {
@@ -325,10 +354,7 @@ export class Dispatcher implements SfuApi {
 
   #nodeLost(nodeId: NodeId, reason: unknown): void {
     if (this.#closed) return;
-    const last = this.#nodes.get(nodeId);
-    this.#lost.set(nodeId, last?.updatedAtMs ?? this.#clock.nowMs());
-    this.#nodes.delete(nodeId);
-    this.#pending.delete(nodeId);
+    this.#nodes.markLost(nodeId);
     this.#clients.get(nodeId)?.client.close?.();
     this.#clients.delete(nodeId);
     const rooms = [...this.#roomNodes].filter(([, n]) => n === nodeId).map(([roomId]) => roomId);
@@ -353,19 +379,22 @@ export class Dispatcher implements SfuApi {
   }
 
   async #refreshNodes(): Promise<NodeInfo[]> {
-    const nodes = await this.#directory.liveNodes();
-    const seen = new Set<NodeId>();
-    for (const node of nodes) {
-      seen.add(node.nodeId);
-      const previous = this.#nodes.get(node.nodeId);
-      if (previous && previous.updatedAtMs !== node.updatedAtMs) this.#pending.delete(node.nodeId);
-      const lostAt = this.#lost.get(node.nodeId);
-      // A lost node that reports again (restarted) is usable again.
-      if (lostAt !== undefined && node.updatedAtMs > lostAt) this.#lost.delete(node.nodeId);
-      if (!this.#lost.has(node.nodeId)) this.#nodes.set(node.nodeId, node);
-    }
-    for (const nodeId of this.#nodes.keys()) if (!seen.has(nodeId)) this.#nodes.delete(nodeId);
-    return nodes.filter((n) => !this.#lost.has(n.nodeId));
+    return this.#nodes.update(await this.#directory.liveNodes(), new Set(this.#roomNodes.values()));
+  }
+
+  /**
+   * Hosts missing from the registry: lost when they do not answer, or when they stayed missing
+   * past the grace (a node that cannot reach Redis cannot keep its rooms' mappings either).
+   */
+  async #checkUnregistered(): Promise<void> {
+    const now = this.#clock.nowMs();
+    await Promise.all(
+      this.#nodes.unregistered().map(async ([nodeId, since]) => {
+        if (now - since >= this.#unregisteredGraceMs)
+          return this.#nodeLost(nodeId, new Error('registration expired'));
+        await this.#suspect(nodeId, new Error('registration expired and the node does not answer'));
+      }),
+    );
   }
 
   /** One round of the monitor: rooms whose node's registration expired are lost. */
@@ -377,6 +406,7 @@ export class Dispatcher implements SfuApi {
       await this.#refreshNodes();
       const gone = new Set([...this.#roomNodes.values()].filter((n) => !this.#nodes.has(n)));
       for (const nodeId of gone) this.#nodeLost(nodeId, new Error('registration expired'));
+      await this.#checkUnregistered();
       // One round trip for every followed room: has any of them moved to another node?
       const mappings = await this.#directory.roomNodes([...this.#links.keys()]);
       for (const [roomId, link] of this.#links) {

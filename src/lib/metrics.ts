@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { unhandledRejectionCount } from './process-faults.ts';
 
 /**
  * The server's Prometheus metrics, created once per process and handed to the modules that update
@@ -13,6 +14,7 @@ export class Metrics {
   readonly socketConnections: Gauge;
   readonly rooms: Gauge;
   readonly participants: Gauge;
+  readonly unhandledRejections: Gauge;
 
   constructor(options: { defaultMetrics: boolean } = { defaultMetrics: true }) {
     if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'bbmeet_' });
@@ -56,6 +58,14 @@ export class Metrics {
       name: 'bbmeet_participants',
       help: 'participants connected to signalling',
       registers,
+    });
+    this.unhandledRejections = new Gauge({
+      name: 'bbmeet_process_unhandled_rejections',
+      help: 'promise rejections no code handled since the process started (each is a bug; logged as "unhandled rejection")',
+      registers,
+      collect() {
+        this.set(unhandledRejectionCount());
+      },
     });
   }
 }

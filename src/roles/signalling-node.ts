@@ -8,6 +8,27 @@ import { SfuGrpcClient } from '../rpc/index.ts';
 import { type RunningServer, startSignallingServer } from './embedded.ts';
 
 /**
+ * The socket.io Redis adapter publishes every cross-instance broadcast without awaiting it: while
+ * Redis is unreachable each one rejected unhandled (`MaxRetriesPerRequestError`), which ended the
+ * process. A broadcast that cannot be published is lost for the other instances (their sockets
+ * miss that one event, as if Redis had dropped it) and logged; this instance keeps serving its own.
+ */
+function catchPublishFailures(pub: Redis, log: Logger): void {
+  const publish = pub.publish.bind(pub) as (channel: string, message: string | Buffer) => Promise<number>;
+  let lastLogMs = 0;
+  const safePublish = (channel: string, message: string | Buffer): Promise<number> =>
+    publish(channel, message).catch((err: unknown) => {
+      // At most one line a second: a chatty room would otherwise flood the log during an outage.
+      if (Date.now() - lastLogMs >= 1000) {
+        lastLogMs = Date.now();
+        log.warn({ err: err instanceof Error ? err.message : String(err) }, 'redis publish failed');
+      }
+      return 0;
+    });
+  (pub as unknown as { publish: typeof safePublish }).publish = safePublish;
+}
+
+/**
  * `bbmeet signalling`: REST API and socket.io signalling, rooms shared with the other instances
  * through the socket.io Redis adapter, and media through the Dispatcher, which finds each room's
  * SFU node in Redis and calls it over gRPC. Needs PostgreSQL shared by every instance.
@@ -29,6 +50,7 @@ export async function startSignallingNode(
   const sub = pub.duplicate();
   for (const client of [redis, pub, sub])
     client.on('error', (err) => log.debug({ err: err.message }, 'redis connection error'));
+  catchPublishFailures(pub, log);
   const dispatcher = new Dispatcher({
     directory: new RedisNodeDirectory({ redis }),
     groupId: config.cluster.groupId,

@@ -16,7 +16,11 @@ import { ParticipantDirectory } from './participant-directory.ts';
 import { sweepParticipants } from './participant-sweeper.ts';
 import { createSafeMsgpackParser, frameRejectionReporter } from './safe-msgpack-parser.ts';
 import { Session } from './session.ts';
+import { ShutdownTracker } from './shutdown-tracker.ts';
 import { SignallingContext } from './signalling-context.ts';
+
+/** How long close() waits for the leaves of the sockets it closed. */
+const SHUTDOWN_LEAVES_DEADLINE_MS = 10_000;
 
 export interface SignallingOptions {
   httpServer: HttpServer;
@@ -78,12 +82,15 @@ export function createSignalling(options: SignallingOptions): Signalling {
   const limiter = new RateLimiter({ ratePerSecond: options.eventsPerSecond, burst: options.eventsBurst });
   const connectionsByIp = new Map<string, number>();
 
+  const shutdown = new ShutdownTracker();
   io.use((socket, next) => {
+    // Why: between close() and the engine closing, a handshake must not start a new session.
+    if (shutdown.closing) return next(new Error('Server shutting down'));
     authenticate(socket, options, connectionsByIp)
       .then(() => next())
       .catch((err: unknown) => next(err instanceof Error ? err : new Error(String(err))));
   });
-  io.on('connection', (socket) => onConnection(socket, ctx, limiter, options, connectionsByIp));
+  io.on('connection', (socket) => onConnection(socket, ctx, limiter, options, connectionsByIp, shutdown));
 
   const sweep = setInterval(() => sweepInactive(options, log), Math.max(1000, options.reconnectGraceMs / 2));
   sweep.unref();
@@ -97,13 +104,23 @@ export function createSignalling(options: SignallingOptions): Signalling {
       toRoom: (roomId: RoomId, event: string, payload: unknown) => io.to(roomId).emit(event, payload),
       evictUser: (...args) => evictions.evictUser(...args),
     },
+    /**
+     * Ordered shutdown: refuse new sockets, close the connected ones (clients see a transport close
+     * and reconnect, in a cluster through another instance), then wait for their leaves to be
+     * written (participants marked left, the room told) before the caller closes the SFU client,
+     * Redis and the database they need. Leaves still running after the deadline are logged.
+     */
     async close() {
+      shutdown.closing = true;
       clearInterval(sweep);
       clearInterval(limiterSweep);
-      ctx.close();
-      await new Promise<void>((resolve) => {
+      const engineClosed = new Promise<void>((resolve) => {
         io.close(() => resolve());
       });
+      const unfinished = await shutdown.settled(SHUTDOWN_LEAVES_DEADLINE_MS);
+      if (unfinished > 0) log.warn({ unfinished }, 'leaves still running at the shutdown deadline');
+      ctx.close();
+      await engineClosed;
     },
   };
 }
@@ -140,6 +157,7 @@ function onConnection(
   limiter: RateLimiter,
   options: SignallingOptions,
   connectionsByIp: Map<string, number>,
+  shutdown: ShutdownTracker,
 ): void {
   const ip = clientIp(socket);
   connectionsByIp.set(ip, (connectionsByIp.get(ip) ?? 0) + 1);
@@ -164,9 +182,11 @@ function onConnection(
     if (left <= 0) connectionsByIp.delete(ip);
     else connectionsByIp.set(ip, left);
     log.debug({ reason }, 'socket disconnected');
-    session
-      .run(() => ctx.leave(session, { keepRow: true }))
-      .catch((err: unknown) => log.error({ err }, 'leave on disconnect failed'));
+    shutdown.track(
+      session
+        .run(() => ctx.leave(session, { keepRow: true }))
+        .catch((err: unknown) => log.error({ err }, 'leave on disconnect failed')),
+    );
   });
 }
 

@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createConnection, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { UNCAUGHT_EXCEPTION_MESSAGE, UNHANDLED_REJECTION_MESSAGE } from '../../src/lib/process-faults.ts';
 import { startPostgres, type TestPostgres } from '../support/postgres.ts';
 import { startRedis, type TestRedis } from '../support/redis.ts';
 import { API_KEY, freeUdpPort, JWT_SECRET, REFRESH_SECRET } from '../support/server.ts';
@@ -30,7 +31,7 @@ export class RoleProcess {
   #stderr = '';
   #waiters: Array<{ match: (l: LogLine) => boolean; resolve: (l: LogLine) => void }> = [];
 
-  constructor(name: string, role: 'sfu' | 'signalling', env: Record<string, string>) {
+  constructor(name: string, role: 'sfu' | 'signalling' | 'start', env: Record<string, string>) {
     this.name = name;
     this.child = spawn(process.execPath, [BIN, role], {
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_FORMAT: 'json', ...env },
@@ -77,6 +78,13 @@ export class RoleProcess {
         reject(new Error(`${this.name} exited (${code}) before the log line came; stderr: ${this.#stderr}`));
       });
     });
+  }
+
+  /** Log lines of unhandled rejections and uncaught exceptions (src/lib/process-faults.ts). */
+  faults(): LogLine[] {
+    return this.logs.filter(
+      (l) => l.msg === UNHANDLED_REJECTION_MESSAGE || l.msg === UNCAUGHT_EXCEPTION_MESSAGE,
+    );
   }
 
   /** Ends the process (SIGKILL: as a crash) and waits for it. */
@@ -142,6 +150,9 @@ export async function startCluster(options: {
     await redis?.stop();
     await postgres?.stop();
     await rm(dataDir, { recursive: true, force: true });
+    // Every unhandled rejection is a bug the process survived: the test that caused it fails.
+    const faults = processes.flatMap((p) => p.faults().map((l) => `${p.name}: ${JSON.stringify(l)}`));
+    if (faults.length > 0) throw new Error(`role processes logged process faults:\n${faults.join('\n')}`);
   };
   try {
     redis = await startRedis();

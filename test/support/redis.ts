@@ -15,6 +15,8 @@ export interface TestRedis {
   url: string;
   port: number;
   restart(): Promise<void>;
+  /** Stops the server, waits `ms`, then starts a fresh one on the same port (Redis down for a while). */
+  outage(ms: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -43,6 +45,11 @@ export async function startRedis(): Promise<TestRedis> {
     port,
     async restart() {
       await stopServer(child);
+      child = await startServer(dir, port);
+    },
+    async outage(ms: number) {
+      await stopServer(child);
+      await new Promise((resolve) => setTimeout(resolve, ms));
       child = await startServer(dir, port);
     },
     async stop() {
