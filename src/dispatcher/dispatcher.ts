@@ -17,9 +17,9 @@ import type {
   SubscriberAnswerRequest,
   SubscriberCandidateRequest,
 } from '../protocol/sfu-api.ts';
+import { KnownNodes } from './known-nodes.ts';
 import type { NodeDirectory, NodeInfo } from './node-directory.ts';
 import { selectNode } from './node-selector.ts';
-import { KnownNodes } from './known-nodes.ts';
 import { RoomLink } from './room-link.ts';
 
 /** An SfuApi reaching one node (an SfuGrpcClient in a cluster); `close` ends its connection. */
