@@ -10,6 +10,7 @@ export class Metrics {
   readonly httpDurationS: Histogram<'method' | 'route'>;
   readonly socketEvents: Counter<'event' | 'outcome'>;
   readonly socketConnections: Gauge;
+  readonly socketConnectionsRefused: Counter<'reason'>;
   readonly rooms: Gauge;
   readonly participants: Gauge;
 
@@ -38,6 +39,12 @@ export class Metrics {
     this.socketConnections = new Gauge({
       name: 'bbmeet_socket_connections',
       help: 'connected socket.io clients',
+      registers,
+    });
+    this.socketConnectionsRefused = new Counter({
+      name: 'bbmeet_socket_connections_refused_total',
+      help: 'socket.io connections refused, by reason (origin, unauthenticated_per_ip, per_user, per_ip)',
+      labelNames: ['reason'],
       registers,
     });
     this.rooms = new Gauge({
