@@ -23,6 +23,22 @@ const CSP_DIRECTIVES = {
 };
 
 /**
+ * Swagger UI's page (`/docs`) adds one inline <style> (the logo SVG of swagger-ui-dist's
+ * standalone preset, `.logo_small_svg__cls-2{fill:#fff}.logo_small_svg__cls-3{fill:#85ea2d}`):
+ * allowed by its hash rather than with 'unsafe-inline'. A swagger-ui-dist upgrade that changes
+ * it shows as a CSP violation in test/sdk/csp-pages.test.ts.
+ */
+const SWAGGER_LOGO_STYLE_HASH = "'sha256-RL3ie0nH+Lzz2YNqQN83mnU0J1ot4QL7b99vMdIX99w='";
+
+/** Route option of the Swagger UI page: the global headers, with its logo's style allowed. */
+export const DOCS_PAGE_HELMET = {
+  contentSecurityPolicy: {
+    useDefaults: false,
+    directives: { ...CSP_DIRECTIVES, 'style-src': ["'self'", SWAGGER_LOGO_STYLE_HASH] },
+  },
+};
+
+/**
  * Security headers on every Fastify response (pages, JSON, errors) from @fastify/helmet: the CSP
  * above, X-Content-Type-Options: nosniff, X-Frame-Options: SAMEORIGIN, Referrer-Policy:
  * no-referrer, Cross-Origin-Opener/Resource-Policy: same-origin. HSTS is left to the proxy that
