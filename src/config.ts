@@ -12,6 +12,12 @@ import { z } from 'zod';
 
 const port = z.coerce.number({ error: 'expected a port number (1-65535)' }).int().min(1).max(65535);
 const positiveInt = z.coerce.number({ error: 'expected a positive whole number' }).int().positive();
+/** Seconds, fractions allowed (tests use short timeouts). */
+const seconds = (max: number) =>
+  z.coerce
+    .number({ error: `expected seconds (0.1-${max})` })
+    .min(0.1)
+    .max(max);
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
@@ -73,15 +79,21 @@ export const envSchema = z
       message: 'expected a URL',
     }),
     STORAGE_CUSTOM_DOMAIN: optionalString,
-    CORS_ORIGINS: z.string().default('*'),
+    CORS_ORIGINS: z.string().default(''),
     HTTP_RATE_LIMIT_PER_SECOND: positiveInt.default(200),
     HTTP_BODY_LIMIT_BYTES: positiveInt.default(1_048_576),
+    HTTP_REQUEST_TIMEOUT_SECONDS: seconds(3600).default(30),
+    HTTP_HEADERS_TIMEOUT_SECONDS: seconds(3600).default(10),
+    HTTP_KEEP_ALIVE_TIMEOUT_SECONDS: seconds(3600).default(72),
     // The largest legitimate event is a publish offer: 9.4 KB framed for Chromium's audio, simulcast
     // camera, screen share and data channel (test/fixtures/sdp); 64 KiB leaves room for 6x that.
     SOCKET_MAX_MESSAGE_BYTES: positiveInt.default(65_536),
     SOCKET_EVENTS_PER_SECOND: positiveInt.default(50),
     SOCKET_EVENTS_BURST: positiveInt.default(200),
-    SOCKET_CONNECTIONS_PER_IP: positiveInt.default(100),
+    SOCKET_CONNECTIONS_PER_IP: positiveInt.default(500),
+    SOCKET_CONNECTIONS_PER_USER: positiveInt.default(20),
+    SOCKET_UNAUTHENTICATED_PER_IP: positiveInt.default(50),
+    SOCKET_CONNECT_TIMEOUT_SECONDS: seconds(300).default(10),
     RECONNECT_GRACE_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
     LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
     LOG_FORMAT: z.enum(['auto', 'pretty', 'json']).default('auto'),
@@ -91,6 +103,11 @@ export const envSchema = z
   .refine((e) => e.PORT_MIN_UDP <= e.PORT_MAX_UDP, {
     message: 'PORT_MIN_UDP must not be greater than PORT_MAX_UDP',
     path: ['PORT_MIN_UDP'],
+  })
+  // Node refuses a headers timeout longer than the request timeout.
+  .refine((e) => e.HTTP_HEADERS_TIMEOUT_SECONDS <= e.HTTP_REQUEST_TIMEOUT_SECONDS, {
+    message: 'HTTP_HEADERS_TIMEOUT_SECONDS must not be greater than HTTP_REQUEST_TIMEOUT_SECONDS',
+    path: ['HTTP_HEADERS_TIMEOUT_SECONDS'],
   });
 
 export type Env = z.infer<typeof envSchema>;
@@ -105,10 +122,12 @@ export interface Config {
   http: {
     port: number;
     host: string;
+    /** Foreign origins allowed besides the server's own (`[]`: same-origin only), or `*`. */
     corsOrigins: string[] | '*';
     rateLimitPerSecond: number;
     bodyLimitBytes: number;
     trustProxy: boolean;
+    timeouts: HttpTimeouts;
     /** The demo page's guest login and rooms by name (the API key becomes public). */
     guestLogin: boolean;
   };
@@ -159,11 +178,23 @@ export interface Config {
     eventsPerSecond: number;
     eventsBurst: number;
     connectionsPerIp: number;
+    connectionsPerUser: number;
+    unauthenticatedPerIp: number;
+    connectTimeoutMs: number;
     reconnectGraceMs: number;
   };
   log: { level: string; pretty: boolean };
   /** What the operator must be told at start (generated secrets, defaults in use). */
   notices: string[];
+}
+
+export interface HttpTimeouts {
+  /** Time to receive a whole request, headers and body (408 after). */
+  requestMs: number;
+  /** Time to receive the request headers (408 after). */
+  headersMs: number;
+  /** An idle keep-alive connection is closed after this long. */
+  keepAliveMs: number;
 }
 
 export class ConfigError extends Error {
@@ -217,7 +248,9 @@ export function loadConfig({ env, generateMissingSecrets, isTty }: LoadConfigOpt
           customDomain: e.STORAGE_CUSTOM_DOMAIN,
         }
       : undefined;
-  const origins = e.CORS_ORIGINS.split(',').map((o) => o.trim());
+  const origins = e.CORS_ORIGINS.split(',')
+    .map((o) => o.trim())
+    .filter((o) => o !== '');
   return {
     http: {
       port: e.APP_PORT,
@@ -226,6 +259,11 @@ export function loadConfig({ env, generateMissingSecrets, isTty }: LoadConfigOpt
       rateLimitPerSecond: e.HTTP_RATE_LIMIT_PER_SECOND,
       bodyLimitBytes: e.HTTP_BODY_LIMIT_BYTES,
       trustProxy: e.TRUST_PROXY,
+      timeouts: {
+        requestMs: Math.round(e.HTTP_REQUEST_TIMEOUT_SECONDS * 1000),
+        headersMs: Math.round(e.HTTP_HEADERS_TIMEOUT_SECONDS * 1000),
+        keepAliveMs: Math.round(e.HTTP_KEEP_ALIVE_TIMEOUT_SECONDS * 1000),
+      },
       guestLogin: e.GUEST_LOGIN_ENABLED,
     },
     auth: {
@@ -260,6 +298,9 @@ export function loadConfig({ env, generateMissingSecrets, isTty }: LoadConfigOpt
       eventsPerSecond: e.SOCKET_EVENTS_PER_SECOND,
       eventsBurst: e.SOCKET_EVENTS_BURST,
       connectionsPerIp: e.SOCKET_CONNECTIONS_PER_IP,
+      connectionsPerUser: e.SOCKET_CONNECTIONS_PER_USER,
+      unauthenticatedPerIp: e.SOCKET_UNAUTHENTICATED_PER_IP,
+      connectTimeoutMs: Math.round(e.SOCKET_CONNECT_TIMEOUT_SECONDS * 1000),
       reconnectGraceMs: e.RECONNECT_GRACE_SECONDS * 1000,
     },
     log: { level: e.LOG_LEVEL, pretty: e.LOG_FORMAT === 'pretty' || (e.LOG_FORMAT === 'auto' && isTty) },

@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildOpenApiDocument } from './openapi.ts';
 import type { RouteDef } from './route.ts';
+import { DOCS_PAGE_HELMET } from './security-headers.ts';
 
 /**
  * API documentation outside the /busapi/v3 tree, as Waterbus serves it: the OpenAPI document at
@@ -57,7 +58,9 @@ export function registerDocs(app: FastifyInstance, routes: readonly RouteDef[]):
   const dir = swaggerUiDir();
   const cache = new Map<string, Buffer>();
   app.get(OPENAPI_PATH, async () => document);
-  app.get('/docs', async (_request, reply) => reply.type('text/html; charset=utf-8').send(PAGE));
+  app.get('/docs', { helmet: DOCS_PAGE_HELMET }, async (_request, reply) =>
+    reply.type('text/html; charset=utf-8').send(PAGE),
+  );
   app.get('/docs/init.js', async (_request, reply) =>
     reply.type('text/javascript; charset=utf-8').send(INIT),
   );

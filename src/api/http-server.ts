@@ -6,6 +6,8 @@ import Fastify, {
   type FastifyRequest,
   LogController,
 } from 'fastify';
+import { clientIp } from '../lib/client-ip.ts';
+import { CorsPolicy } from '../lib/cors-policy.ts';
 import { UserId } from '../lib/ids.ts';
 import { secretsEqual, verifyToken } from '../lib/jwt.ts';
 import type { Logger } from '../lib/logger.ts';
@@ -14,6 +16,7 @@ import { RateLimiter } from '../lib/rate-limiter.ts';
 import type { ApiDeps } from './deps.ts';
 import { describeZodError, HttpError, toHttpError } from './http-errors.ts';
 import type { RouteDef } from './route.ts';
+import { registerSecurityHeaders } from './security-headers.ts';
 
 export const API_PREFIX = '/busapi/v3';
 
@@ -22,20 +25,23 @@ export interface HttpServerOptions {
   routes: RouteDef[];
   metrics: Metrics;
   logger: Logger;
+  /** Foreign origins allowed besides the server's own (`[]`: same-origin only), or `*`. */
   corsOrigins: string[] | '*';
   rateLimitPerSecond: number;
   bodyLimitBytes: number;
   trustProxy: boolean;
+  timeouts: { requestMs: number; headersMs: number; keepAliveMs: number };
   /** Extra readiness checks (database, media engine); a throw makes /readyz answer 503. */
   readinessChecks: Array<{ name: string; check: () => Promise<void> }>;
 }
 
 /**
  * The HTTP server: REST routes under /busapi/v3 (API key, JWT, validation, errors as
- * `{ message }`), health and metrics endpoints, CORS and a per-IP rate limit. socket.io attaches
- * to `app.server` separately.
+ * `{ message }`), health and metrics endpoints, CORS, security headers, request timeouts and a
+ * per-IP rate limit. socket.io attaches to `app.server` separately.
  */
 export async function createHttpServer(options: HttpServerOptions): Promise<FastifyInstance> {
+  const { timeouts } = options;
   const app = Fastify({
     loggerInstance: options.logger as FastifyBaseLogger,
     // Requests are logged by our onResponse hook (with metrics), not by Fastify.
@@ -43,14 +49,16 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     bodyLimit: options.bodyLimitBytes,
     trustProxy: options.trustProxy,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    // Node measures these until the request is received: upgraded WebSockets and long-polling
+    // responses held open by socket.io are not cut.
+    requestTimeout: timeouts.requestMs,
+    keepAliveTimeout: timeouts.keepAliveMs,
+    http: { headersTimeout: timeouts.headersMs, connectionsCheckingInterval: checkingIntervalMs(timeouts) },
   });
-  await app.register(cors, {
-    origin: options.corsOrigins === '*' ? true : options.corsOrigins,
-    allowedHeaders: ['Authorization', 'Content-Type', 'X-API-Key'],
-    methods: ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
-  });
+  await installCors(app, new CorsPolicy({ origins: options.corsOrigins, trustProxy: options.trustProxy }));
+  await registerSecurityHeaders(app);
   acceptEmptyJsonBodies(app);
-  installRateLimit(app, options.rateLimitPerSecond);
+  installRateLimit(app, options);
   installMetrics(app, options.metrics);
   app.setErrorHandler((err, request, reply) => sendError(err, request, reply));
   app.setNotFoundHandler((request, reply) => {
@@ -60,6 +68,39 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
   for (const def of options.routes) registerRoute(app, def, options.deps);
   registerOpsRoutes(app, options);
   return app;
+}
+
+/**
+ * How often Node looks for requests past their timeout (its default, 30 s, would let a request
+ * outlive a 10 s timeout threefold).
+ */
+function checkingIntervalMs(timeouts: HttpServerOptions['timeouts']): number {
+  return Math.min(5000, Math.max(100, Math.round(Math.min(timeouts.requestMs, timeouts.headersMs) / 4)));
+}
+
+/**
+ * CORS from the shared policy: a refused Origin is answered 403 before anything else runs (and
+ * never echoed); an allowed foreign one gets the CORS headers; same-origin and Origin-less
+ * requests need none.
+ */
+async function installCors(app: FastifyInstance, policy: CorsPolicy): Promise<void> {
+  app.addHook('onRequest', async (request, reply) => {
+    if (policy.allows(request.raw)) return;
+    void reply.code(403).send({ message: 'Origin not allowed' });
+    return reply;
+  });
+  await app.register(cors, {
+    hook: 'onRequest',
+    delegator: (request, callback) => {
+      const decision = policy.decide(request);
+      const origin = decision.allowed && decision.allowOrigin !== undefined ? decision.allowOrigin : false;
+      callback(null, {
+        origin,
+        allowedHeaders: ['Authorization', 'Content-Type', 'X-API-Key'],
+        methods: ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
+      });
+    },
+  });
 }
 
 function sendError(err: unknown, request: FastifyRequest, reply: FastifyReply): void {
@@ -88,13 +129,14 @@ function acceptEmptyJsonBodies(app: FastifyInstance): void {
   });
 }
 
-function installRateLimit(app: FastifyInstance, perSecond: number): void {
+function installRateLimit(app: FastifyInstance, options: HttpServerOptions): void {
+  const perSecond = options.rateLimitPerSecond;
   const limiter = new RateLimiter({ ratePerSecond: perSecond, burst: perSecond });
   const sweep = setInterval(() => limiter.sweep(), 10_000);
   sweep.unref();
   app.addHook('onClose', async () => clearInterval(sweep));
   app.addHook('onRequest', async (request, reply) => {
-    if (!limiter.take(request.ip)) {
+    if (!limiter.take(clientIp(request.raw, { trustProxy: options.trustProxy }))) {
       void reply.code(429).header('retry-after', '1').send({ message: 'Too many requests' });
       return reply;
     }

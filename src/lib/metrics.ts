@@ -12,6 +12,7 @@ export class Metrics {
   readonly socketEvents: Counter<'event' | 'outcome'>;
   readonly socketFramesRejected: Counter<'reason'>;
   readonly socketConnections: Gauge;
+  readonly socketConnectionsRefused: Counter<'reason'>;
   readonly rooms: Gauge;
   readonly participants: Gauge;
   readonly unhandledRejections: Gauge;
@@ -47,6 +48,12 @@ export class Metrics {
     this.socketConnections = new Gauge({
       name: 'bbmeet_socket_connections',
       help: 'connected socket.io clients',
+      registers,
+    });
+    this.socketConnectionsRefused = new Counter({
+      name: 'bbmeet_socket_connections_refused_total',
+      help: 'socket.io connections refused, by reason (origin, unauthenticated_per_ip, per_user, per_ip)',
+      labelNames: ['reason'],
       registers,
     });
     this.rooms = new Gauge({

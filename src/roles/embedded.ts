@@ -104,6 +104,7 @@ export async function startSignallingServer(
     rateLimitPerSecond: config.http.rateLimitPerSecond,
     bodyLimitBytes: config.http.bodyLimitBytes,
     trustProxy: config.http.trustProxy,
+    timeouts: config.http.timeouts,
     readinessChecks: [{ name: 'database', check: () => store.ping() }, ...(options.readinessChecks ?? [])],
   });
   registerDocs(app, routes);
@@ -115,6 +116,7 @@ export async function startSignallingServer(
     jwtSecret: config.auth.jwtSecret,
     nodeId,
     corsOrigins: config.http.corsOrigins,
+    trustProxy: config.http.trustProxy,
     ...config.signalling,
     adapter: options.adapter,
     metrics,

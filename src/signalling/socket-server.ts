@@ -1,6 +1,7 @@
 import type { Server as HttpServer } from 'node:http';
 import { Server, type ServerOptions, type Socket } from 'socket.io';
 import { z } from 'zod';
+import { CorsPolicy } from '../lib/cors-policy.ts';
 import { isSfuError, type SfuErrorCode } from '../lib/errors.ts';
 import { type RoomId, UserId } from '../lib/ids.ts';
 import { verifyToken } from '../lib/jwt.ts';
@@ -10,6 +11,7 @@ import { RateLimiter } from '../lib/rate-limiter.ts';
 import type { RoomBroadcaster } from '../protocol/room-broadcaster.ts';
 import type { SfuApi } from '../protocol/sfu-api.ts';
 import type { Store } from '../store/types.ts';
+import { ConnectionLimits, socketCorsOptions } from './connection-limits.ts';
 import { Evictions } from './evictions.ts';
 import { eventHandlers } from './handlers/index.ts';
 import { ParticipantDirectory } from './participant-directory.ts';
@@ -32,7 +34,16 @@ export interface SignallingOptions {
   maxMessageBytes: number;
   eventsPerSecond: number;
   eventsBurst: number;
+  /** Authenticated connections per client IP. */
   connectionsPerIp: number;
+  /** Authenticated connections per user. */
+  connectionsPerUser: number;
+  /** Connections per client IP that have not authenticated yet. */
+  unauthenticatedPerIp: number;
+  /** A connection that has not authenticated after this long is closed. */
+  connectTimeoutMs: number;
+  /** Client IPs from X-Forwarded-For, as the REST API (TRUST_PROXY). */
+  trustProxy: boolean;
   reconnectGraceMs: number;
   /**
    * socket.io adapter shared by the signalling instances of a cluster (the Redis adapter), so that
@@ -54,6 +65,8 @@ export interface Signalling {
 /** Socket.IO signalling, Waterbus protocol: msgpack parser, Bearer auth, one session per socket. */
 export function createSignalling(options: SignallingOptions): Signalling {
   const log = options.logger;
+  const cors = new CorsPolicy({ origins: options.corsOrigins, trustProxy: options.trustProxy });
+  const limits = new ConnectionLimits({ ...options, cors, logger: log });
   const io = new Server(options.httpServer, {
     parser: createSafeMsgpackParser({ onRejected: frameRejectionReporter(options.metrics, log) }),
     path: '/socket.io/',
@@ -61,8 +74,11 @@ export function createSignalling(options: SignallingOptions): Signalling {
     pingTimeout: 5000,
     maxHttpBufferSize: options.maxMessageBytes,
     ...(options.adapter ? { adapter: options.adapter } : {}),
-    cors: { origin: options.corsOrigins === '*' ? true : options.corsOrigins, credentials: true },
+    cors: socketCorsOptions(cors),
+    allowRequest: limits.allowRequest,
+    connectTimeout: options.connectTimeoutMs,
   });
+  io.engine.on('connection', (conn: Socket['conn']) => limits.track(conn));
   const directory = new ParticipantDirectory();
   const ctx = new SignallingContext({
     io,
@@ -80,17 +96,17 @@ export function createSignalling(options: SignallingOptions): Signalling {
   });
   const evictions = new Evictions(ctx, { clustered: options.adapter !== undefined });
   const limiter = new RateLimiter({ ratePerSecond: options.eventsPerSecond, burst: options.eventsBurst });
-  const connectionsByIp = new Map<string, number>();
 
   const shutdown = new ShutdownTracker();
   io.use((socket, next) => {
     // Why: between close() and the engine closing, a handshake must not start a new session.
     if (shutdown.closing) return next(new Error('Server shutting down'));
-    authenticate(socket, options, connectionsByIp)
+    authenticate(socket, options)
       .then(() => next())
       .catch((err: unknown) => next(err instanceof Error ? err : new Error(String(err))));
   });
-  io.on('connection', (socket) => onConnection(socket, ctx, limiter, options, connectionsByIp, shutdown));
+  io.use((socket, next) => admit(limits, socket, next));
+  io.on('connection', (socket) => onConnection(socket, ctx, limiter, options, shutdown));
 
   const sweep = setInterval(() => sweepInactive(options, log), Math.max(1000, options.reconnectGraceMs / 2));
   sweep.unref();
@@ -125,18 +141,18 @@ export function createSignalling(options: SignallingOptions): Signalling {
   };
 }
 
-function clientIp(socket: Socket): string {
-  return socket.handshake.address || 'unknown';
+/** After authentication: the per-user and per-IP caps of authenticated connections. */
+function admit(limits: ConnectionLimits, socket: Socket, next: (err?: Error) => void): void {
+  try {
+    limits.admit(socket.conn, socket.data.userId as UserId);
+    next();
+  } catch (err) {
+    next(err instanceof Error ? err : new Error(String(err)));
+  }
 }
 
 /** Bearer token from the handshake `Authorization` header (Waterbus) or the `auth.token` payload. */
-async function authenticate(
-  socket: Socket,
-  options: SignallingOptions,
-  connectionsByIp: Map<string, number>,
-) {
-  const ip = clientIp(socket);
-  if ((connectionsByIp.get(ip) ?? 0) >= options.connectionsPerIp) throw new Error('Too many connections');
+async function authenticate(socket: Socket, options: SignallingOptions) {
   const header = socket.handshake.headers.authorization;
   const fromAuth = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
   const raw =
@@ -156,11 +172,8 @@ function onConnection(
   ctx: SignallingContext,
   limiter: RateLimiter,
   options: SignallingOptions,
-  connectionsByIp: Map<string, number>,
   shutdown: ShutdownTracker,
 ): void {
-  const ip = clientIp(socket);
-  connectionsByIp.set(ip, (connectionsByIp.get(ip) ?? 0) + 1);
   const session = new Session(socket, socket.data.userId as UserId);
   ctx.sessions.set(socket.id, session);
   options.metrics.socketConnections.inc();
@@ -178,9 +191,6 @@ function onConnection(
     ctx.sessions.delete(socket.id);
     limiter.forget(socket.id);
     options.metrics.socketConnections.dec();
-    const left = (connectionsByIp.get(ip) ?? 1) - 1;
-    if (left <= 0) connectionsByIp.delete(ip);
-    else connectionsByIp.set(ip, left);
     log.debug({ reason }, 'socket disconnected');
     shutdown.track(
       session

@@ -102,6 +102,7 @@ export async function startApi(
     rateLimitPerSecond: 10_000,
     bodyLimitBytes: BODY_LIMIT,
     trustProxy: false,
+    timeouts: { requestMs: 30_000, headersMs: 10_000, keepAliveMs: 5000 },
     readinessChecks: [{ name: 'database', check: () => store.ping() }],
   });
   registerDocs(app, routes);

@@ -53,14 +53,17 @@ export async function login(call: RestCall, externalId: string, fullName = exter
 export async function connectSocket(
   baseUrl: string,
   token: string | undefined,
-  options: { viaAuth?: boolean } = {},
+  options: { viaAuth?: boolean; extraHeaders?: Record<string, string>; transports?: string[] } = {},
 ): Promise<Socket> {
   const socket = io(baseUrl, {
     parser: msgpackParser,
-    transports: ['websocket'],
+    transports: options.transports ?? ['websocket'],
     reconnection: false,
     forceNew: true,
-    extraHeaders: token && !options.viaAuth ? { Authorization: `Bearer ${token}` } : {},
+    extraHeaders: {
+      ...options.extraHeaders,
+      ...(token && !options.viaAuth ? { Authorization: `Bearer ${token}` } : {}),
+    },
     auth: token && options.viaAuth ? { token } : {},
   });
   await new Promise<void>((resolve, reject) => {
