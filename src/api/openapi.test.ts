@@ -10,7 +10,7 @@ const deps: ApiDeps = {
   store: {} as Store, // the document is built from the route table; no route runs
   auth: { apiKey: 'k', jwtSecret: 'j', refreshSecret: 'r', accessTokenTtlS: 60, refreshTokenTtlS: 120 },
   storage: undefined,
-  broadcaster: { toRoom: () => undefined },
+  broadcaster: { toRoom: () => undefined, disconnectUser: () => undefined },
   logger: silentLogger(),
 };
 

@@ -82,12 +82,16 @@ export async function startSignallingServer(
   // Participants published through this node before a restart have no connection any more.
   await store.participants.deleteByNode(nodeId);
   const metrics = new Metrics({ defaultMetrics: options.defaultMetrics ?? true });
-  let broadcaster: RoomBroadcaster = { toRoom: () => undefined };
+  let broadcaster: RoomBroadcaster = { toRoom: () => undefined, disconnectUser: () => undefined };
   const deps = {
     store,
     auth: config.auth,
     storage: config.storage,
-    broadcaster: { toRoom: (...args: Parameters<RoomBroadcaster['toRoom']>) => broadcaster.toRoom(...args) },
+    broadcaster: {
+      toRoom: (...args: Parameters<RoomBroadcaster['toRoom']>) => broadcaster.toRoom(...args),
+      disconnectUser: (...args: Parameters<RoomBroadcaster['disconnectUser']>) =>
+        broadcaster.disconnectUser(...args),
+    },
     logger: logger.child({ component: 'api' }),
   };
   const routes = [...apiRoutes(deps), ...(config.http.guestLogin ? guestRoutes(deps) : [])];

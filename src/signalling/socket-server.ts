@@ -3,19 +3,21 @@ import { Server, type ServerOptions, type Socket } from 'socket.io';
 import msgpackParser from 'socket.io-msgpack-parser';
 import { z } from 'zod';
 import { isSfuError, type SfuErrorCode } from '../lib/errors.ts';
-import { type RoomId, UserId } from '../lib/ids.ts';
-import { verifyToken } from '../lib/jwt.ts';
+import type { RoomId, UserId } from '../lib/ids.ts';
+import { readUserToken } from '../lib/jwt.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { Metrics } from '../lib/metrics.ts';
 import { RateLimiter } from '../lib/rate-limiter.ts';
 import type { RoomBroadcaster } from '../protocol/room-broadcaster.ts';
 import type { SfuApi } from '../protocol/sfu-api.ts';
 import { toTimestamp } from '../store/timestamps.ts';
+import { currentTokenUser } from '../store/token-user.ts';
 import type { Store } from '../store/types.ts';
 import { eventHandlers } from './handlers/index.ts';
 import { ParticipantDirectory } from './participant-directory.ts';
 import { Session } from './session.ts';
 import { SignallingContext } from './signalling-context.ts';
+import { userDisconnector } from './user-disconnect.ts';
 
 export interface SignallingOptions {
   httpServer: HttpServer;
@@ -92,6 +94,7 @@ export function createSignalling(options: SignallingOptions): Signalling {
     directory,
     broadcaster: {
       toRoom: (roomId: RoomId, event: string, payload: unknown) => io.to(roomId).emit(event, payload),
+      disconnectUser: userDisconnector(io, { clustered: options.adapter !== undefined, logger: log }),
     },
     async close() {
       clearInterval(sweep);
@@ -121,11 +124,9 @@ async function authenticate(
   const raw =
     typeof header === 'string' && header ? header : typeof fromAuth === 'string' ? fromAuth : undefined;
   if (!raw) throw new Error('Missing Authorization header');
-  const token = raw.startsWith('Bearer ') ? raw.slice(7).trim() : raw.trim();
-  const result = verifyToken(token, options.jwtSecret);
-  const id = result.ok ? Number(result.claims.id) : Number.NaN;
-  if (!Number.isSafeInteger(id) || id <= 0) throw new Error('Invalid token');
-  const user = await options.store.users.findById(UserId(id));
+  const token = readUserToken(raw, options.jwtSecret);
+  // Deleted users and tokens revoked by a logout (older token version) are refused too.
+  const user = token && (await currentTokenUser(options.store.users, token));
   if (!user) throw new Error('Invalid token');
   socket.data.userId = user.id;
 }

@@ -62,6 +62,8 @@ export async function startApi(options: { storage?: StorageOptions } = {}): Prom
   const broadcaster: RoomBroadcaster = {
     toRoom: (roomId, event, payload) =>
       broadcasts.push({ roomId, event, payload: payload as Record<string, unknown> }),
+    // No sockets here: test/security/token-revocation.test.ts covers the disconnect on logout.
+    disconnectUser: () => undefined,
   };
   const deps: ApiDeps = {
     store,

@@ -1,7 +1,6 @@
 import { randomInt } from 'node:crypto';
 import { z } from 'zod';
 import { isSfuError, SfuError } from '../../lib/errors.ts';
-import type { UserId } from '../../lib/ids.ts';
 import { signToken } from '../../lib/jwt.ts';
 import type { Store, User } from '../../store/types.ts';
 import { userJson } from '../../store/wire.ts';
@@ -26,13 +25,21 @@ export function randomUserName(): string {
   return Array.from({ length: USER_NAME_LENGTH }, () => USER_NAME_ALPHABET[randomInt(36)]).join('');
 }
 
-/** An access and a refresh token for `userId`, claims `{ id: "<userId>", exp }`. */
-export function issueTokens(auth: AuthOptions, userId: UserId, nowMs: number = Date.now()) {
+/**
+ * An access and a refresh token for the user, claims `{ id: "<userId>", exp, tv }`: `tv` is the
+ * user's token version, so that a logout (which increments it) revokes both.
+ */
+export function issueTokens(
+  auth: AuthOptions,
+  user: Pick<User, 'id' | 'tokenVersion'>,
+  nowMs: number = Date.now(),
+) {
   const now = Math.floor(nowMs / 1000);
-  const id = String(userId);
+  const id = String(user.id);
+  const tv = user.tokenVersion;
   return {
-    token: signToken({ id, exp: now + auth.accessTokenTtlS }, auth.jwtSecret),
-    refreshToken: signToken({ id, exp: now + auth.refreshTokenTtlS }, auth.refreshSecret),
+    token: signToken({ id, exp: now + auth.accessTokenTtlS, tv }, auth.jwtSecret),
+    refreshToken: signToken({ id, exp: now + auth.refreshTokenTtlS, tv }, auth.refreshSecret),
   };
 }
 
@@ -67,7 +74,7 @@ export function authRoutes(deps: ApiDeps): RouteDef[] {
       successStatus: 201,
       async handler({ body }) {
         const user = await loginOrCreate(store, body.fullName, body.externalId);
-        return { ...issueTokens(auth, user.id), user: userJson(user) };
+        return { ...issueTokens(auth, user), user: userJson(user) };
       },
     }),
     route({
@@ -77,9 +84,10 @@ export function authRoutes(deps: ApiDeps): RouteDef[] {
       tag: 'auth',
       summary: 'Exchange a refresh token for a new token pair',
       async handler({ userId }) {
-        // A refresh token of a user that no longer exists is as good as an invalid one.
-        if (!(await store.users.findById(userId))) throw new HttpError(401, 'Invalid token');
-        return { ...issueTokens(auth, userId), user: null };
+        // The token was checked (user exists, version current); a logout may have raced since.
+        const user = await store.users.findById(userId);
+        if (!user) throw new HttpError(401, 'Invalid token');
+        return { ...issueTokens(auth, user), user: null };
       },
     }),
     route({
@@ -87,10 +95,13 @@ export function authRoutes(deps: ApiDeps): RouteDef[] {
       path: '/auth',
       auth: 'access',
       tag: 'auth',
-      summary: 'Log out (acknowledged only: tokens are stateless and expire on their own)',
+      summary:
+        "Log out: revokes every access and refresh token of the caller and closes the caller's sockets",
       successStatus: 204,
-      // Nothing to revoke: tokens are stateless JWTs. The SDK's logout expects a 204.
-      async handler() {
+      // The SDK's logout expects a 204. Every session of the user ends, on every device.
+      async handler({ userId }) {
+        await store.users.revokeTokens(userId);
+        deps.broadcaster.disconnectUser(userId, 'logout');
         return undefined;
       },
     }),

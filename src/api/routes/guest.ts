@@ -48,7 +48,7 @@ export function guestRoutes(deps: ApiDeps): RouteDef[] {
           externalId: `guest:${randomUUID()}`,
           userName: randomUserName(),
         });
-        return { ...issueTokens(auth, user.id), user: userJson(user), apiKey: auth.apiKey };
+        return { ...issueTokens(auth, user), user: userJson(user), apiKey: auth.apiKey };
       },
     }),
     route({
