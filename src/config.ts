@@ -37,6 +37,10 @@ export const envSchema = z
     }),
     AUTH_JWT_TOKEN_EXPIRES_IN: positiveInt.default(86_400),
     AUTH_REFRESH_TOKEN_EXPIRES_IN: positiveInt.default(31_536_000),
+    AUTH_LOGIN_MODE: z.enum(['open', 'strict']).default('open'),
+    AUTH_IDENTITY_SECRET: optionalString.refine((v) => v === undefined || v.length >= 32, {
+      message: 'expected at least 32 characters',
+    }),
     PUBLIC_IP: optionalString.refine((v) => v === undefined || z.ipv4().safeParse(v).success, {
       message: 'expected an IPv4 address',
     }),
@@ -89,6 +93,11 @@ export const envSchema = z
   .refine((e) => e.PORT_MIN_UDP <= e.PORT_MAX_UDP, {
     message: 'PORT_MIN_UDP must not be greater than PORT_MAX_UDP',
     path: ['PORT_MIN_UDP'],
+  })
+  .refine((e) => e.AUTH_LOGIN_MODE !== 'strict' || e.AUTH_IDENTITY_SECRET !== undefined, {
+    message:
+      'required when AUTH_LOGIN_MODE=strict (the server-only secret that signs identity assertions, at least 32 characters)',
+    path: ['AUTH_IDENTITY_SECRET'],
   });
 
 export type Env = z.infer<typeof envSchema>;
@@ -116,6 +125,10 @@ export interface Config {
     refreshSecret: string;
     accessTokenTtlS: number;
     refreshTokenTtlS: number;
+    /** `open`: POST /auth trusts the externalId (Waterbus); `strict`: it needs an identity assertion. */
+    loginMode: 'open' | 'strict';
+    /** Signs identity assertions (strict mode); never shipped in a client. */
+    identitySecret: string | undefined;
   };
   database: { url: string | undefined; sqlitePath: string };
   dataDir: string;
@@ -216,6 +229,9 @@ export function loadConfig({ env, generateMissingSecrets, isTty }: LoadConfigOpt
         }
       : undefined;
   const origins = e.CORS_ORIGINS.split(',').map((o) => o.trim());
+  if (e.AUTH_LOGIN_MODE === 'strict' && env.GUEST_LOGIN_ENABLED !== undefined && e.GUEST_LOGIN_ENABLED) {
+    notices.push('GUEST_LOGIN_ENABLED=true is ignored: guest login is off when AUTH_LOGIN_MODE=strict');
+  }
   return {
     http: {
       port: e.APP_PORT,
@@ -224,13 +240,16 @@ export function loadConfig({ env, generateMissingSecrets, isTty }: LoadConfigOpt
       rateLimitPerSecond: e.HTTP_RATE_LIMIT_PER_SECOND,
       bodyLimitBytes: e.HTTP_BODY_LIMIT_BYTES,
       trustProxy: e.TRUST_PROXY,
-      guestLogin: e.GUEST_LOGIN_ENABLED,
+      // Guest login hands out the API key and accounts to anyone: never in strict mode.
+      guestLogin: e.GUEST_LOGIN_ENABLED && e.AUTH_LOGIN_MODE === 'open',
     },
     auth: {
       ...secrets,
       accessTokenTtlS: e.AUTH_JWT_TOKEN_EXPIRES_IN,
       refreshTokenTtlS: e.AUTH_REFRESH_TOKEN_EXPIRES_IN,
       apiKey: secrets.apiKey,
+      loginMode: e.AUTH_LOGIN_MODE,
+      identitySecret: e.AUTH_IDENTITY_SECRET,
     },
     database: { url: e.DATABASE_URL, sqlitePath: path.join(dataDir, 'bbmeet.sqlite') },
     dataDir,

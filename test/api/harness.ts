@@ -73,6 +73,8 @@ export async function startApi(options: { storage?: StorageOptions } = {}): Prom
       refreshSecret: REFRESH_SECRET,
       accessTokenTtlS: 600,
       refreshTokenTtlS: 3600,
+      loginMode: 'open',
+      identitySecret: undefined,
     },
     storage: options.storage,
     broadcaster,

@@ -6,6 +6,7 @@ import type { Store, User } from '../../store/types.ts';
 import { userJson } from '../../store/wire.ts';
 import type { ApiDeps, AuthOptions } from '../deps.ts';
 import { HttpError } from '../http-errors.ts';
+import { STRICT_LOGIN_REFUSED, verifyIdentityAssertion } from '../identity-assertion.ts';
 import { presignedUpload } from '../presign.ts';
 import { type RouteDef, route } from '../route.ts';
 
@@ -19,6 +20,8 @@ const loginBody = z.object({
   fullName: z.string().min(1).max(255),
   externalId: z.string().min(1).max(100),
 });
+/** Strict mode: the identity comes from the assertion; the body's fields are optional and ignored but fullName. */
+const strictLoginBody = loginBody.partial();
 
 /** A fresh user name: 12 characters of [a-z0-9] (Waterbus used nanoid(12)). */
 export function randomUserName(): string {
@@ -44,11 +47,11 @@ export function issueTokens(
 }
 
 /**
- * Waterbus login: the external id is the identity (no credential is checked, see the security
- * notes). Returns the existing user or creates one; a concurrent login for the same external id,
- * or a user-name collision, is retried.
+ * Waterbus login: the external id is the identity (in open mode no credential is checked, see the
+ * security notes). Returns the existing user or creates one; a concurrent login for the same
+ * external id, or a user-name collision, is retried.
  */
-async function loginOrCreate(store: Store, fullName: string, externalId: string): Promise<User> {
+async function loginOrCreate(store: Store, fullName: string | null, externalId: string): Promise<User> {
   for (let attempt = 0; attempt < LOGIN_ATTEMPTS; attempt++) {
     const existing = await store.users.findByExternalId(externalId);
     if (existing) return existing;
@@ -61,22 +64,49 @@ async function loginOrCreate(store: Store, fullName: string, externalId: string)
   throw new SfuError('unavailable', 'Could not create the user, try again');
 }
 
+function openLoginRoute({ store, auth }: ApiDeps): RouteDef {
+  return route({
+    method: 'POST',
+    path: '/auth',
+    auth: 'apiKey',
+    tag: 'auth',
+    summary: 'Log in (or sign up) with an external id; returns an access and a refresh token',
+    body: loginBody,
+    successStatus: 201,
+    async handler({ body }) {
+      const user = await loginOrCreate(store, body.fullName, body.externalId);
+      return { ...issueTokens(auth, user), user: userJson(user, { viewerId: user.id }) };
+    },
+  });
+}
+
+/** AUTH_LOGIN_MODE=strict: the identity is an assertion of the operator's backend, not the body. */
+function strictLoginRoute({ store, auth }: ApiDeps): RouteDef {
+  return route({
+    method: 'POST',
+    path: '/auth',
+    auth: 'apiKey',
+    tag: 'auth',
+    summary:
+      'Log in (or sign up) with an identity assertion (Authorization: Bearer <jwt> signed with AUTH_IDENTITY_SECRET)',
+    body: strictLoginBody,
+    successStatus: 201,
+    async handler({ body, request }) {
+      const secret = auth.identitySecret;
+      // The configuration refuses strict mode without a secret; this guards a hand-built AuthOptions.
+      if (!secret) throw new HttpError(403, STRICT_LOGIN_REFUSED);
+      const identity = verifyIdentityAssertion(request.headers.authorization, secret);
+      const fullName = identity.fullName ?? body.fullName ?? null;
+      const user = await loginOrCreate(store, fullName, identity.externalId);
+      return { ...issueTokens(auth, user), user: userJson(user, { viewerId: user.id }) };
+    },
+  });
+}
+
 export function authRoutes(deps: ApiDeps): RouteDef[] {
   const { store, auth } = deps;
   return [
-    route({
-      method: 'POST',
-      path: '/auth',
-      auth: 'apiKey',
-      tag: 'auth',
-      summary: 'Log in (or sign up) with an external id; returns an access and a refresh token',
-      body: loginBody,
-      successStatus: 201,
-      async handler({ body }) {
-        const user = await loginOrCreate(store, body.fullName, body.externalId);
-        return { ...issueTokens(auth, user), user: userJson(user) };
-      },
-    }),
+    auth.loginMode === 'strict' ? strictLoginRoute(deps) : openLoginRoute(deps),
     route({
       method: 'GET',
       path: '/auth',

@@ -54,15 +54,25 @@ async function requireOwnMessage(store: Store, messageId: number, userId: UserId
 export function chatRoutes(deps: ApiDeps): RouteDef[] {
   const { store, broadcaster } = deps;
 
-  /** MessageResponse with author and (re-read) room, sent to the room's sockets as `event`. */
-  async function announce(message: Message, event: 'chat.send' | 'chat.update' | 'chat.delete') {
+  /**
+   * MessageResponse with author and (re-read) room, sent to the room's sockets as `event` (built for
+   * no viewer: it goes to several users) and returned as built for the caller.
+   */
+  async function announce(
+    message: Message,
+    event: 'chat.send' | 'chat.update' | 'chat.delete',
+    caller: UserId,
+  ) {
     const [createdBy, room] = await Promise.all([
       store.users.findById(message.createdById),
       store.rooms.findById(message.roomId),
     ]);
-    const json = messageJson(message, { createdBy, room });
-    broadcaster.toRoom(RoomId(message.roomId), event, json);
-    return json;
+    broadcaster.toRoom(
+      RoomId(message.roomId),
+      event,
+      messageJson(message, { createdBy, room }, { viewerId: null }),
+    );
+    return messageJson(message, { createdBy, room }, { viewerId: caller });
   }
 
   return [
@@ -79,7 +89,7 @@ export function chatRoutes(deps: ApiDeps): RouteDef[] {
         const member = await requireChatAccess(store, room.id, userId);
         const after = member?.softDeletedAt ?? null;
         const messages = await store.messages.listByRoom(room.id, { ...query, after });
-        return { messages: await messageViews(store, messages, room) };
+        return { messages: await messageViews(store, messages, room, { viewerId: userId }) };
       },
     }),
     route({
@@ -101,7 +111,7 @@ export function chatRoutes(deps: ApiDeps): RouteDef[] {
           data: body.data,
           type: MessageType.Default,
         });
-        return announce(message, 'chat.send');
+        return announce(message, 'chat.send', userId);
       },
     }),
     route({
@@ -115,7 +125,7 @@ export function chatRoutes(deps: ApiDeps): RouteDef[] {
       async handler({ userId, params, body }) {
         const message = await requireOwnMessage(store, params.messageId, userId);
         const updated = await store.messages.update(message.id, { data: body.data });
-        return announce(updated ?? message, 'chat.update');
+        return announce(updated ?? message, 'chat.update', userId);
       },
     }),
     route({
@@ -128,7 +138,7 @@ export function chatRoutes(deps: ApiDeps): RouteDef[] {
       async handler({ userId, params }) {
         const message = await requireOwnMessage(store, params.messageId, userId);
         const deleted = await store.messages.markDeleted(message.id);
-        return announce(deleted ?? message, 'chat.delete');
+        return announce(deleted ?? message, 'chat.delete', userId);
       },
     }),
     route({
@@ -143,7 +153,7 @@ export function chatRoutes(deps: ApiDeps): RouteDef[] {
         const member = await store.members.find(room.id, userId);
         if (!member) throw new HttpError(404, 'Member not found');
         await store.members.setSoftDeletedAt(member.id, nowTimestamp());
-        return roomView(store, room, { members: [], participants: [] });
+        return roomView(store, room, { members: [], participants: [] }, { viewerId: userId });
       },
     }),
   ];

@@ -36,7 +36,7 @@ export function roomMemberRoutes(deps: ApiDeps): RouteDef[] {
         if (!member) throw new HttpError(404, MEMBER_NOT_FOUND);
         if (member.role === MemberRole.Owner) throw new HttpError(403, HOST_CANNOT_LEAVE);
         await store.members.remove(member.id);
-        return fullRoomView(store, room);
+        return fullRoomView(store, room, { viewerId: userId });
       },
     }),
     route({
@@ -60,7 +60,7 @@ export function roomMemberRoutes(deps: ApiDeps): RouteDef[] {
           if (isSfuError(err) && err.code === 'already_exists') throw new HttpError(409, ALREADY_MEMBER);
           throw err;
         }
-        return fullRoomView(store, room);
+        return fullRoomView(store, room, { viewerId: userId });
       },
     }),
     route({
@@ -77,7 +77,7 @@ export function roomMemberRoutes(deps: ApiDeps): RouteDef[] {
         const member = await store.members.find(room.id, body.userId);
         if (!member) throw new HttpError(404, MEMBER_NOT_FOUND);
         await store.members.remove(member.id);
-        return fullRoomView(store, room);
+        return fullRoomView(store, room, { viewerId: userId });
       },
     }),
     route({
@@ -106,7 +106,7 @@ export function roomMemberRoutes(deps: ApiDeps): RouteDef[] {
           store.participants.listByRoom(room.id, { publishingOnly: true }),
         ]);
         const participants = [...publishing.filter((p) => p.id !== participant.id), participant];
-        return roomView(store, room, { members, participants });
+        return roomView(store, room, { members, participants }, { viewerId: userId });
       },
     }),
   ];
