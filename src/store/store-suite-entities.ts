@@ -47,7 +47,7 @@ export function entityTests(ctx: Fixture): void {
     assert.equal((await users.findById(u.id))?.lastSeenAt, ctx.clock.now());
   });
 
-  it('users: revokeTokens() increments the token version; a deleted user has none', async () => {
+  it('users: revokeTokens() increments the token version; an unknown user has none', async () => {
     const { users } = ctx.store;
     const u = await user();
     assert.equal(u.tokenVersion, 0);
