@@ -57,6 +57,47 @@ describe('config', () => {
     );
   });
 
+  it('AUTH_LOGIN_MODE=strict needs AUTH_IDENTITY_SECRET (32+ characters) and turns guest login off', () => {
+    const load = (env: Record<string, string>) =>
+      loadConfig({
+        env: {
+          CLIENT_SECRET_KEY: 'a-client-key',
+          AUTH_JWT_SECRET: 'a-jwt-secret-0123456789',
+          AUTH_REFRESH_SECRET: 'a-refresh-secret-0123456789',
+          ...env,
+        },
+        generateMissingSecrets: false,
+        isTty: false,
+      });
+    const open = load({});
+    assert.deepEqual(
+      [open.auth.loginMode, open.auth.identitySecret, open.http.guestLogin],
+      ['open', undefined, true],
+    );
+    const problem = (env: Record<string, string>) =>
+      assert.throws(
+        () => load(env),
+        (e: Error) =>
+          e instanceof ConfigError && e.problems.some((p) => p.startsWith('AUTH_IDENTITY_SECRET: ')),
+      );
+    problem({ AUTH_LOGIN_MODE: 'strict' });
+    problem({ AUTH_LOGIN_MODE: 'strict', AUTH_IDENTITY_SECRET: 'too-short' });
+    const secret = 'an-identity-secret-0123456789-abcdef';
+    const strict = load({ AUTH_LOGIN_MODE: 'strict', AUTH_IDENTITY_SECRET: secret });
+    assert.deepEqual(
+      [strict.auth.loginMode, strict.auth.identitySecret, strict.http.guestLogin],
+      ['strict', secret, false],
+    );
+    assert.deepEqual(strict.notices, []);
+    const asked = load({
+      AUTH_LOGIN_MODE: 'strict',
+      AUTH_IDENTITY_SECRET: secret,
+      GUEST_LOGIN_ENABLED: 'true',
+    });
+    assert.equal(asked.http.guestLogin, false);
+    assert.ok(asked.notices.some((n) => n.includes('GUEST_LOGIN_ENABLED')));
+  });
+
   it('MEDIA_ROOM_PARTICIPANTS_PER_WORKER: a positive number of participants, else a clear error', () => {
     const secrets = {
       CLIENT_SECRET_KEY: 'a-client-key',

@@ -43,6 +43,10 @@ export const envSchema = z
     }),
     AUTH_JWT_TOKEN_EXPIRES_IN: positiveInt.default(86_400),
     AUTH_REFRESH_TOKEN_EXPIRES_IN: positiveInt.default(31_536_000),
+    AUTH_LOGIN_MODE: z.enum(['open', 'strict']).default('open'),
+    AUTH_IDENTITY_SECRET: optionalString.refine((v) => v === undefined || v.length >= 32, {
+      message: 'expected at least 32 characters',
+    }),
     PUBLIC_IP: optionalString.refine((v) => v === undefined || z.ipv4().safeParse(v).success, {
       message: 'expected an IPv4 address',
     }),
@@ -108,6 +112,11 @@ export const envSchema = z
   .refine((e) => e.HTTP_HEADERS_TIMEOUT_SECONDS <= e.HTTP_REQUEST_TIMEOUT_SECONDS, {
     message: 'HTTP_HEADERS_TIMEOUT_SECONDS must not be greater than HTTP_REQUEST_TIMEOUT_SECONDS',
     path: ['HTTP_HEADERS_TIMEOUT_SECONDS'],
+  })
+  .refine((e) => e.AUTH_LOGIN_MODE !== 'strict' || e.AUTH_IDENTITY_SECRET !== undefined, {
+    message:
+      'required when AUTH_LOGIN_MODE=strict (the server-only secret that signs identity assertions, at least 32 characters)',
+    path: ['AUTH_IDENTITY_SECRET'],
   });
 
 export type Env = z.infer<typeof envSchema>;
@@ -137,6 +146,10 @@ export interface Config {
     refreshSecret: string;
     accessTokenTtlS: number;
     refreshTokenTtlS: number;
+    /** `open`: POST /auth trusts the externalId (Waterbus); `strict`: it needs an identity assertion. */
+    loginMode: 'open' | 'strict';
+    /** Signs identity assertions (strict mode); never shipped in a client. */
+    identitySecret: string | undefined;
   };
   database: { url: string | undefined; sqlitePath: string };
   dataDir: string;
@@ -251,6 +264,9 @@ export function loadConfig({ env, generateMissingSecrets, isTty }: LoadConfigOpt
   const origins = e.CORS_ORIGINS.split(',')
     .map((o) => o.trim())
     .filter((o) => o !== '');
+  if (e.AUTH_LOGIN_MODE === 'strict' && env.GUEST_LOGIN_ENABLED !== undefined && e.GUEST_LOGIN_ENABLED) {
+    notices.push('GUEST_LOGIN_ENABLED=true is ignored: guest login is off when AUTH_LOGIN_MODE=strict');
+  }
   return {
     http: {
       port: e.APP_PORT,
@@ -264,13 +280,16 @@ export function loadConfig({ env, generateMissingSecrets, isTty }: LoadConfigOpt
         headersMs: Math.round(e.HTTP_HEADERS_TIMEOUT_SECONDS * 1000),
         keepAliveMs: Math.round(e.HTTP_KEEP_ALIVE_TIMEOUT_SECONDS * 1000),
       },
-      guestLogin: e.GUEST_LOGIN_ENABLED,
+      // Guest login hands out the API key and accounts to anyone: never in strict mode.
+      guestLogin: e.GUEST_LOGIN_ENABLED && e.AUTH_LOGIN_MODE === 'open',
     },
     auth: {
       ...secrets,
       accessTokenTtlS: e.AUTH_JWT_TOKEN_EXPIRES_IN,
       refreshTokenTtlS: e.AUTH_REFRESH_TOKEN_EXPIRES_IN,
       apiKey: secrets.apiKey,
+      loginMode: e.AUTH_LOGIN_MODE,
+      identitySecret: e.AUTH_IDENTITY_SECRET,
     },
     database: { url: e.DATABASE_URL, sqlitePath: path.join(dataDir, 'bbmeet.sqlite') },
     dataDir,

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { MAX_IDENTITY_TTL_S, mintIdentityAssertion } from './api/identity-assertion.ts';
 import { type Config, ConfigError, loadConfig, mergeEnvFile } from './config.ts';
 import { createLogger, type Logger } from './lib/logger.ts';
 import { installProcessFaultHandlers } from './lib/process-faults.ts';
@@ -16,6 +17,8 @@ Commands:
   signalling    cluster role: signalling + REST API, SFU nodes found through Redis (npm run signalling)
   sfu           cluster role: an SFU media node registered in Redis (npm run sfu)
   bench         load and benchmark tool: starts a server, drives load, reports (bbmeet bench --help)
+  identity-token
+                mint an identity assertion for AUTH_LOGIN_MODE=strict (bbmeet identity-token --help)
   help          show this help
 
 Options (every command):
@@ -53,11 +56,27 @@ second signal exits at once. Needs REDIS_URL and the secrets set explicitly. See
 
 Options:
   --env-file <path>   read variables from this file (default: .env when present)`,
+  'identity-token': `bbmeet identity-token: mint an identity assertion for the strict login mode (for testing).
+
+With AUTH_LOGIN_MODE=strict, POST /busapi/v3/auth logs a user in only with an identity assertion:
+an HS256 JWT with claims {externalId, fullName?, exp} signed with AUTH_IDENTITY_SECRET, sent as
+"Authorization: Bearer <jwt>" (with the X-API-Key header as always). Your backend mints it after it
+authenticated the user; this command mints one the same way and prints it. Keep AUTH_IDENTITY_SECRET
+on servers only: whoever has it can log in as anyone.
+
+Usage: bbmeet identity-token --external-id <id> [--full-name <name>] [--ttl <seconds>]
+
+Options:
+  --external-id <id>  the user's externalId (required)
+  --full-name <name>  the name a new user gets
+  --ttl <seconds>     lifetime, 1-${MAX_IDENTITY_TTL_S} (default 300)
+  --env-file <path>   read AUTH_IDENTITY_SECRET from this file (default: .env when present)`,
 };
 
 export async function main(argv: string[]): Promise<number> {
   // The bench has options of its own: it runs as its own process (bench/bench.ts, the repository's tool).
   if (argv[0] === 'bench') return runBenchCommand(argv.slice(1));
+  if (argv[0] === 'identity-token') return runIdentityTokenCommand(argv.slice(1));
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -110,6 +129,7 @@ async function runClusterRole(role: 'signalling' | 'sfu', env: NodeJS.ProcessEnv
   }
   const logger = createLogger(config.log);
   installProcessFaultHandlers(logger);
+  for (const notice of config.notices) logger.warn(notice);
   return role === 'sfu' ? runSfuNode(config, logger) : runSignallingNode(config, logger);
 }
 
@@ -193,4 +213,40 @@ async function runBenchCommand(args: string[]): Promise<number> {
   const script = new URL('../bench/bench.ts', import.meta.url).pathname;
   const child = spawn(process.execPath, [script, ...args], { stdio: 'inherit' });
   return new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? 1)));
+}
+
+/** `bbmeet identity-token`: prints an identity assertion signed with AUTH_IDENTITY_SECRET. */
+function runIdentityTokenCommand(args: string[]): number {
+  const { values } = parseArgs({
+    args,
+    strict: true,
+    options: {
+      help: { type: 'boolean', short: 'h' },
+      'external-id': { type: 'string' },
+      'full-name': { type: 'string' },
+      ttl: { type: 'string', default: '300' },
+      'env-file': { type: 'string' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(`${HELP['identity-token']}\n`);
+    return 0;
+  }
+  const env = mergeEnvFile(process.env, values['env-file'] ?? '.env');
+  const secret = env.AUTH_IDENTITY_SECRET?.trim();
+  const ttlS = Number(values.ttl);
+  const problems = [
+    ...(secret ? [] : ['AUTH_IDENTITY_SECRET: not set (the secret the server verifies assertions with)']),
+    ...(values['external-id'] ? [] : ['--external-id: required']),
+    ...(Number.isInteger(ttlS) && ttlS >= 1 && ttlS <= MAX_IDENTITY_TTL_S
+      ? []
+      : [`--ttl: expected whole seconds from 1 to ${MAX_IDENTITY_TTL_S}`]),
+  ];
+  if (problems.length > 0 || !secret || !values['external-id']) {
+    process.stderr.write(`bbmeet identity-token: ${new ConfigError(problems).message}\n`);
+    return 1;
+  }
+  const identity = { externalId: values['external-id'], fullName: values['full-name'], ttlS };
+  process.stdout.write(`${mintIdentityAssertion(identity, secret)}\n`);
+  return 0;
 }

@@ -9,6 +9,12 @@ export interface AuthOptions {
   refreshSecret: string;
   accessTokenTtlS: number;
   refreshTokenTtlS: number;
+  /**
+   * `open` (Waterbus): POST /auth trusts the externalId sent with the API key. `strict`: it needs
+   * an identity assertion signed with `identitySecret` (see identity-assertion.ts).
+   */
+  loginMode: 'open' | 'strict';
+  identitySecret: string | undefined;
 }
 
 export interface StorageOptions {

@@ -9,10 +9,12 @@ import Fastify, {
 import { clientIp } from '../lib/client-ip.ts';
 import { CorsPolicy } from '../lib/cors-policy.ts';
 import { UserId } from '../lib/ids.ts';
-import { secretsEqual, verifyToken } from '../lib/jwt.ts';
+import { readUserToken, secretsEqual } from '../lib/jwt.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { Metrics } from '../lib/metrics.ts';
 import { RateLimiter } from '../lib/rate-limiter.ts';
+import { currentTokenUser } from '../store/token-user.ts';
+import type { Store, User } from '../store/types.ts';
 import type { ApiDeps } from './deps.ts';
 import { describeZodError, HttpError, toHttpError } from './http-errors.ts';
 import type { RouteDef } from './route.ts';
@@ -159,7 +161,7 @@ function registerRoute(app: FastifyInstance, def: RouteDef, deps: ApiDeps): void
     method: def.method,
     url: API_PREFIX + def.path,
     handler: async (request, reply) => {
-      const userId = authenticate(request, def, deps);
+      const userId = await authenticate(request, def, deps);
       const params = validate(def.params, request.params, 'params');
       const query = validate(def.query, request.query, 'query');
       const body = validate(def.body, request.body ?? {}, 'body');
@@ -182,7 +184,7 @@ function validate<T>(
   throw new HttpError(400, describeZodError(result.error as Parameters<typeof describeZodError>[0], where));
 }
 
-function authenticate(request: FastifyRequest, def: RouteDef, deps: ApiDeps): UserId {
+async function authenticate(request: FastifyRequest, def: RouteDef, deps: ApiDeps): Promise<UserId> {
   if (def.auth === 'public') return UserId(0);
   const apiKey = request.headers['x-api-key'];
   if (typeof apiKey !== 'string' || !secretsEqual(apiKey, deps.auth.apiKey)) {
@@ -190,17 +192,22 @@ function authenticate(request: FastifyRequest, def: RouteDef, deps: ApiDeps): Us
   }
   if (def.auth === 'apiKey') return UserId(0);
   const secret = def.auth === 'refresh' ? deps.auth.refreshSecret : deps.auth.jwtSecret;
-  return UserId(userIdFromBearer(request.headers.authorization, secret));
+  return (await userFromBearer(request.headers.authorization, secret, deps.store)).id;
 }
 
-/** The user id of a `Bearer <jwt>` header (a bare token is accepted too, as Waterbus does). */
-export function userIdFromBearer(header: string | undefined, secret: string): number {
-  if (!header) throw new HttpError(401, 'Invalid token');
-  const token = header.startsWith('Bearer ') ? header.slice(7).trim() : header.trim();
-  const result = verifyToken(token, secret);
-  const id = result.ok ? Number(result.claims.id) : Number.NaN;
-  if (!Number.isSafeInteger(id) || id <= 0) throw new HttpError(401, 'Invalid token');
-  return id;
+/**
+ * The caller of a `Bearer <jwt>` header: 401 unless the token is valid, its user exists (not
+ * deleted) and its token version is current (not revoked by a logout).
+ */
+export async function userFromBearer(
+  header: string | undefined,
+  secret: string,
+  store: Store,
+): Promise<User> {
+  const token = readUserToken(header, secret);
+  const user = token && (await currentTokenUser(store.users, token));
+  if (!user) throw new HttpError(401, 'Invalid token');
+  return user;
 }
 
 function registerOpsRoutes(app: FastifyInstance, options: HttpServerOptions): void {

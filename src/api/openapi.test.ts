@@ -8,9 +8,17 @@ import { buildOpenApiDocument, openApiPath } from './openapi.ts';
 
 const deps: ApiDeps = {
   store: {} as Store, // the document is built from the route table; no route runs
-  auth: { apiKey: 'k', jwtSecret: 'j', refreshSecret: 'r', accessTokenTtlS: 60, refreshTokenTtlS: 120 },
+  auth: {
+    apiKey: 'k',
+    jwtSecret: 'j',
+    refreshSecret: 'r',
+    accessTokenTtlS: 60,
+    refreshTokenTtlS: 120,
+    loginMode: 'open',
+    identitySecret: undefined,
+  },
   storage: undefined,
-  broadcaster: { toRoom: () => undefined, evictUser: () => undefined },
+  broadcaster: { toRoom: () => undefined, evictUser: () => undefined, disconnectUser: () => undefined },
   logger: silentLogger(),
 };
 

@@ -7,11 +7,13 @@ import {
   participantJson,
   type RoomResponseJson,
   roomResponseJson,
+  type Viewer,
 } from '../store/wire.ts';
 
 /**
  * Builds the RoomResponse / MessageResponse JSON of the REST API. Users are fetched in one batch
- * per response (findManyByIds), never one query per row.
+ * per response (findManyByIds), never one query per row. Every view is built for a `Viewer`: only
+ * the viewer's own externalId is shown.
  */
 
 export interface RoomParts {
@@ -35,34 +37,43 @@ function userIdsOf(parts: RoomParts): UserId[] {
   return ids;
 }
 
-function assemble(room: Room, parts: RoomParts, users: UserMap): RoomResponseJson {
+function assemble(room: Room, parts: RoomParts, users: UserMap, viewer: Viewer): RoomResponseJson {
   const latest = parts.latestMessage;
   return roomResponseJson(room, {
-    members: parts.members.map((m) => memberJson(m, users.get(m.userId))),
-    participants: parts.participants.map((p) => participantJson(p, users.get(p.userId))),
-    latestMessage: latest ? messageJson(latest, { createdBy: users.get(latest.createdById) }) : null,
+    members: parts.members.map((m) => memberJson(m, users.get(m.userId), viewer)),
+    participants: parts.participants.map((p) => participantJson(p, users.get(p.userId), viewer)),
+    latestMessage: latest ? messageJson(latest, { createdBy: users.get(latest.createdById) }, viewer) : null,
   });
 }
 
 /** A RoomResponse from the given rows. */
-export async function roomView(store: Store, room: Room, parts: RoomParts): Promise<RoomResponseJson> {
-  return assemble(room, parts, await loadUsers(store, userIdsOf(parts)));
+export async function roomView(
+  store: Store,
+  room: Room,
+  parts: RoomParts,
+  viewer: Viewer,
+): Promise<RoomResponseJson> {
+  return assemble(room, parts, await loadUsers(store, userIdsOf(parts)), viewer);
 }
 
 /**
  * The RoomResponse most routes answer with, as Waterbus' get_room_by_id: every member and every
  * participant row, latestMessage null.
  */
-export async function fullRoomView(store: Store, room: Room): Promise<RoomResponseJson> {
+export async function fullRoomView(store: Store, room: Room, viewer: Viewer): Promise<RoomResponseJson> {
   const [members, participants] = await Promise.all([
     store.members.listByRoom(room.id),
     store.participants.listByRoom(room.id),
   ]);
-  return roomView(store, room, { members, participants });
+  return roomView(store, room, { members, participants }, viewer);
 }
 
 /** The `{rooms}` list: members, participants and the latest message with its author, per room. */
-export async function roomListView(store: Store, rooms: readonly Room[]): Promise<RoomResponseJson[]> {
+export async function roomListView(
+  store: Store,
+  rooms: readonly Room[],
+  viewer: Viewer,
+): Promise<RoomResponseJson[]> {
   const messageIds = rooms.flatMap((r) => (r.latestMessageId === null ? [] : [r.latestMessageId]));
   const [rows, messages] = await Promise.all([
     Promise.all(
@@ -80,7 +91,7 @@ export async function roomListView(store: Store, rooms: readonly Room[]): Promis
     latestMessage: room.latestMessageId === null ? undefined : byId.get(room.latestMessageId),
   }));
   const users = await loadUsers(store, parts.flatMap(userIdsOf));
-  return rooms.map((room, i) => assemble(room, parts[i] as RoomParts, users));
+  return rooms.map((room, i) => assemble(room, parts[i] as RoomParts, users, viewer));
 }
 
 /** MessageResponses of one room, with their authors (one user query) and the room. */
@@ -88,10 +99,11 @@ export async function messageViews(
   store: Store,
   messages: readonly Message[],
   room: Room,
+  viewer: Viewer,
 ): Promise<MessageJson[]> {
   const users = await loadUsers(
     store,
     messages.map((m) => m.createdById),
   );
-  return messages.map((m) => messageJson(m, { createdBy: users.get(m.createdById), room }));
+  return messages.map((m) => messageJson(m, { createdBy: users.get(m.createdById), room }, viewer));
 }

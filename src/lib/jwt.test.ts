@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { secretsEqual, signToken, verifyToken } from './jwt.ts';
+import { readUserToken, secretsEqual, signJwt, signToken, verifyToken } from './jwt.ts';
 
 const SECRET = 'test-secret-0123456789';
 
@@ -44,6 +44,22 @@ describe('jwt', () => {
     const sig = createHmac('sha256', SECRET).update(`${h}.${p}`).digest('base64url');
     const result = verifyToken(`${h}.${p}.${sig}`, SECRET);
     assert.equal(result.ok && result.claims.id, '7');
+  });
+
+  it('readUserToken() gives the id and token version; a token without tv is version 0', () => {
+    const exp = Math.floor(Date.now() / 1000) + 60;
+    assert.deepEqual(readUserToken(`Bearer ${signToken({ id: '5', exp, tv: 3 }, SECRET)}`, SECRET), {
+      userId: 5,
+      tokenVersion: 3,
+    });
+    assert.deepEqual(readUserToken(signToken({ id: '5', exp }, SECRET), SECRET), {
+      userId: 5,
+      tokenVersion: 0,
+    });
+    assert.equal(readUserToken(signJwt({ id: '5', exp, tv: -1 }, SECRET), SECRET), undefined);
+    assert.equal(readUserToken(signJwt({ id: '5', exp, tv: '1' }, SECRET), SECRET), undefined);
+    assert.equal(readUserToken(signToken({ id: '0', exp }, SECRET), SECRET), undefined);
+    assert.equal(readUserToken(undefined, SECRET), undefined);
   });
 
   it('secretsEqual() compares exactly', () => {

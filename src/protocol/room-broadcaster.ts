@@ -15,4 +15,9 @@ export interface RoomBroadcaster {
    * closed and the room gets `room.participant_left`. `keep` is spared (a join's new participant).
    */
   evictUser(roomId: RoomId, userId: UserId, reason: EvictionReason, keep?: ParticipantId): void;
+  /**
+   * Disconnects every socket of the user, on every signalling instance (a logout revoked its
+   * tokens). `reason` is logged, not sent.
+   */
+  disconnectUser(userId: UserId, reason: string): void;
 }

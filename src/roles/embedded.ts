@@ -82,7 +82,11 @@ export async function startSignallingServer(
   // Participants published through this node before a restart have no connection any more.
   await store.participants.deleteByNode(nodeId);
   const metrics = new Metrics({ defaultMetrics: options.defaultMetrics ?? true });
-  let broadcaster: RoomBroadcaster = { toRoom: () => undefined, evictUser: () => undefined };
+  let broadcaster: RoomBroadcaster = {
+    toRoom: () => undefined,
+    evictUser: () => undefined,
+    disconnectUser: () => undefined,
+  };
   const deps = {
     store,
     auth: config.auth,
@@ -90,6 +94,8 @@ export async function startSignallingServer(
     broadcaster: {
       toRoom: (...args: Parameters<RoomBroadcaster['toRoom']>) => broadcaster.toRoom(...args),
       evictUser: (...args: Parameters<RoomBroadcaster['evictUser']>) => broadcaster.evictUser(...args),
+      disconnectUser: (...args: Parameters<RoomBroadcaster['disconnectUser']>) =>
+        broadcaster.disconnectUser(...args),
     },
     logger: logger.child({ component: 'api' }),
     reconnectGraceMs: config.signalling.reconnectGraceMs,

@@ -242,7 +242,8 @@ export class SignallingContext {
     const row = await this.store.participants.findById(id);
     if (!row) return;
     const user = await this.store.users.findById(UserId(row.userId));
-    const payload = { participant: participantJson(row, user), isMigrate };
+    // Sent to every other socket of the room: built for no viewer, so no externalId is shown.
+    const payload = { participant: participantJson(row, user, { viewerId: null }), isMigrate };
     this.broadcast(entry.roomId, 'room.new_participant', payload, entry.socketId);
   }
 

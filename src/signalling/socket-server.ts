@@ -3,13 +3,14 @@ import { Server, type ServerOptions, type Socket } from 'socket.io';
 import { z } from 'zod';
 import { CorsPolicy } from '../lib/cors-policy.ts';
 import { isSfuError, type SfuErrorCode } from '../lib/errors.ts';
-import { type RoomId, UserId } from '../lib/ids.ts';
-import { verifyToken } from '../lib/jwt.ts';
+import type { RoomId, UserId } from '../lib/ids.ts';
+import { readUserToken } from '../lib/jwt.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { Metrics } from '../lib/metrics.ts';
 import { RateLimiter } from '../lib/rate-limiter.ts';
 import type { RoomBroadcaster } from '../protocol/room-broadcaster.ts';
 import type { SfuApi } from '../protocol/sfu-api.ts';
+import { currentTokenUser } from '../store/token-user.ts';
 import type { Store } from '../store/types.ts';
 import { ConnectionLimits, socketCorsOptions } from './connection-limits.ts';
 import { Evictions } from './evictions.ts';
@@ -20,6 +21,7 @@ import { createSafeMsgpackParser, frameRejectionReporter } from './safe-msgpack-
 import { Session } from './session.ts';
 import { ShutdownTracker } from './shutdown-tracker.ts';
 import { SignallingContext } from './signalling-context.ts';
+import { userDisconnector } from './user-disconnect.ts';
 
 /** How long close() waits for the leaves of the sockets it closed. */
 const SHUTDOWN_LEAVES_DEADLINE_MS = 10_000;
@@ -119,6 +121,7 @@ export function createSignalling(options: SignallingOptions): Signalling {
     broadcaster: {
       toRoom: (roomId: RoomId, event: string, payload: unknown) => io.to(roomId).emit(event, payload),
       evictUser: (...args) => evictions.evictUser(...args),
+      disconnectUser: userDisconnector(io, { clustered: options.adapter !== undefined, logger: log }),
     },
     /**
      * Ordered shutdown: refuse new sockets, close the connected ones (clients see a transport close
@@ -158,11 +161,9 @@ async function authenticate(socket: Socket, options: SignallingOptions) {
   const raw =
     typeof header === 'string' && header ? header : typeof fromAuth === 'string' ? fromAuth : undefined;
   if (!raw) throw new Error('Missing Authorization header');
-  const token = raw.startsWith('Bearer ') ? raw.slice(7).trim() : raw.trim();
-  const result = verifyToken(token, options.jwtSecret);
-  const id = result.ok ? Number(result.claims.id) : Number.NaN;
-  if (!Number.isSafeInteger(id) || id <= 0) throw new Error('Invalid token');
-  const user = await options.store.users.findById(UserId(id));
+  const token = readUserToken(raw, options.jwtSecret);
+  // Deleted users and tokens revoked by a logout (older token version) are refused too.
+  const user = token && (await currentTokenUser(options.store.users, token));
   if (!user) throw new Error('Invalid token');
   socket.data.userId = user.id;
 }

@@ -110,6 +110,12 @@ const MIGRATIONS: Migration[] = [
       'CREATE INDEX participants_room_user_idx ON participants (room_id, user_id)',
     ],
   },
+  {
+    version: 4,
+    name: 'users.token_version',
+    // Access and refresh tokens carry it (claim `tv`); logging out increments it, revoking them all.
+    statements: ['ALTER TABLE users ADD COLUMN token_version INTEGER NOT NULL DEFAULT 0'],
+  },
 ];
 
 const DIALECT = {
@@ -118,6 +124,8 @@ const DIALECT = {
 } as const;
 
 export const LATEST_VERSION = MIGRATIONS.at(-1)!.version;
+/** Every migration's version, in order (versions need not be contiguous across branches). */
+export const MIGRATION_VERSIONS: readonly number[] = MIGRATIONS.map((m) => m.version);
 
 /** Any constant: the key of the session lock that serialises migrations between processes. */
 const MIGRATION_LOCK_KEY = 724166;

@@ -23,6 +23,7 @@ export function toUser(r: Row): User {
     updatedAt: ts(r.updated_at),
     deletedAt: tsOrNull(r.deleted_at),
     lastSeenAt: tsOrNull(r.last_seen_at),
+    tokenVersion: Number(r.token_version ?? 0),
   };
 }
 

@@ -47,6 +47,16 @@ export function entityTests(ctx: Fixture): void {
     assert.equal((await users.findById(u.id))?.lastSeenAt, ctx.clock.now());
   });
 
+  it('users: revokeTokens() increments the token version; an unknown user has none', async () => {
+    const { users } = ctx.store;
+    const u = await user();
+    assert.equal(u.tokenVersion, 0);
+    assert.equal(await users.revokeTokens(u.id), 1);
+    assert.equal(await users.revokeTokens(u.id), 2);
+    assert.equal((await users.findById(u.id))?.tokenVersion, 2);
+    assert.equal(await users.revokeTokens(UserId(999_999)), undefined);
+  });
+
   it('timestamps come back in the wire form and order across a second boundary', async () => {
     const { messages } = ctx.store;
     const [u, r] = [await user(), await room()];

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { startPostgres, type TestPostgres } from '../../test/support/postgres.ts';
 import { UserId } from '../lib/ids.ts';
 import { openStore } from './index.ts';
-import { LATEST_VERSION, migrate } from './migrations.ts';
+import { MIGRATION_VERSIONS, migrate } from './migrations.ts';
 import { PostgresDb } from './postgres-db.ts';
 import { SqliteDb } from './sqlite-db.ts';
 import { createStore, openDb } from './store.ts';
@@ -17,7 +17,7 @@ import { type Fixture, type OpenedStore, rejectsWith, TestClock } from './store-
 import { transactionTests } from './store-suite-transactions.ts';
 import type { Store } from './types.ts';
 
-const allVersions = Array.from({ length: LATEST_VERSION }, (_, i) => i + 1);
+const allVersions = [...MIGRATION_VERSIONS];
 
 /** The one store suite, run against every database the server supports. */
 function storeSuite(name: string, open: (clock: TestClock) => Promise<OpenedStore>): void {

@@ -24,6 +24,8 @@ export interface User {
   updatedAt: Timestamp;
   deletedAt: Timestamp | null;
   lastSeenAt: Timestamp | null;
+  /** Tokens carry it (claim `tv`); a token of another version is revoked. Never serialised. */
+  tokenVersion: number;
 }
 
 export interface Room {
@@ -96,6 +98,11 @@ export interface UserRepository {
   /** Throws SfuError('already_exists') when another user has that name. */
   setUserName(id: UserId, userName: string): Promise<User | undefined>;
   touchLastSeen(id: UserId): Promise<void>;
+  /**
+   * Increments the user's token version, which revokes every access and refresh token issued
+   * before; returns the new version, or undefined if the user does not exist.
+   */
+  revokeTokens(id: UserId): Promise<number | undefined>;
 }
 
 export interface RoomRepository {

@@ -64,5 +64,12 @@ export function createUserRepository(db: Db, clock?: NowSource): UserRepository 
       const now = nowTimestamp(clock);
       await db.run('UPDATE users SET last_seen_at = $2, updated_at = $2 WHERE id = $1', [id, now]);
     },
+    async revokeTokens(id) {
+      const user = await one(
+        'UPDATE users SET token_version = token_version + 1 WHERE id = $1 AND deleted_at IS NULL RETURNING *',
+        [id],
+      );
+      return user?.tokenVersion;
+    },
   };
 }

@@ -1,18 +1,28 @@
+import type { UserId } from '../lib/ids.ts';
 import type { Member, Message, Participant, Room, User } from './types.ts';
 
 /**
  * The JSON shapes Waterbus clients parse (camelCase, as the original's serde output). Internal
- * columns (password hash, node id) never leave through here.
+ * columns (password hash, node id, token version) never leave through here.
  */
 
-export function userJson(u: User) {
+/**
+ * Whom a view is built for. A user's externalId is what the Waterbus login trusts, so it is shown
+ * to that user only and as "" to everyone else (the key stays: clients parse it). `viewerId: null`
+ * is for payloads sent to several users at once (socket broadcasts): nobody's is shown.
+ */
+export interface Viewer {
+  viewerId: UserId | null;
+}
+
+export function userJson(u: User, viewer: Viewer) {
   return {
     id: u.id,
     // The Flutter SDK requires a non-null fullName; fall back to the user name.
     fullName: u.fullName ?? u.userName,
     userName: u.userName,
     bio: u.bio,
-    externalId: u.externalId,
+    externalId: viewer.viewerId === u.id ? u.externalId : '',
     avatar: u.avatar,
     createdAt: u.createdAt,
     updatedAt: u.updatedAt,
@@ -39,7 +49,7 @@ export function roomJson(r: Room) {
   };
 }
 
-export function memberJson(m: Member, user: User | undefined) {
+export function memberJson(m: Member, user: User | undefined, viewer: Viewer) {
   return {
     id: m.id,
     role: m.role,
@@ -48,11 +58,11 @@ export function memberJson(m: Member, user: User | undefined) {
     softDeletedAt: m.softDeletedAt,
     userId: m.userId,
     roomId: m.roomId,
-    user: user ? userJson(user) : null,
+    user: user ? userJson(user, viewer) : null,
   };
 }
 
-export function participantJson(p: Participant, user: User | undefined) {
+export function participantJson(p: Participant, user: User | undefined, viewer: Viewer) {
   return {
     id: p.id,
     createdAt: p.createdAt,
@@ -60,13 +70,14 @@ export function participantJson(p: Participant, user: User | undefined) {
     userId: p.userId,
     roomId: p.roomId,
     status: p.status,
-    user: user ? userJson(user) : null,
+    user: user ? userJson(user, viewer) : null,
   };
 }
 
 export function messageJson(
   m: Message,
-  related: { createdBy?: User | undefined; room?: Room | undefined } = {},
+  related: { createdBy?: User | undefined; room?: Room | undefined },
+  viewer: Viewer,
 ) {
   return {
     id: m.id,
@@ -78,7 +89,7 @@ export function messageJson(
     roomId: m.roomId,
     type: m.type,
     status: m.status,
-    createdBy: related.createdBy ? userJson(related.createdBy) : null,
+    createdBy: related.createdBy ? userJson(related.createdBy, viewer) : null,
     room: related.room ? roomJson(related.room) : null,
   };
 }

@@ -77,6 +77,8 @@ export async function startApi(
     toRoom: (roomId, event, payload) =>
       broadcasts.push({ roomId, event, payload: payload as Record<string, unknown> }),
     evictUser: (roomId, userId, reason, keep) => evictions.push({ roomId, userId, reason, keep }),
+    // No sockets here: test/security/token-revocation.test.ts covers the disconnect on logout.
+    disconnectUser: () => undefined,
   };
   const deps: ApiDeps = {
     store,
@@ -86,6 +88,8 @@ export async function startApi(
       refreshSecret: REFRESH_SECRET,
       accessTokenTtlS: 600,
       refreshTokenTtlS: 3600,
+      loginMode: 'open',
+      identitySecret: undefined,
     },
     storage: options.storage,
     broadcaster,

@@ -1,12 +1,12 @@
 import { randomInt } from 'node:crypto';
 import { z } from 'zod';
 import { isSfuError, SfuError } from '../../lib/errors.ts';
-import type { UserId } from '../../lib/ids.ts';
 import { signToken } from '../../lib/jwt.ts';
 import type { Store, User } from '../../store/types.ts';
 import { userJson } from '../../store/wire.ts';
 import type { ApiDeps, AuthOptions } from '../deps.ts';
 import { HttpError } from '../http-errors.ts';
+import { STRICT_LOGIN_REFUSED, verifyIdentityAssertion } from '../identity-assertion.ts';
 import { presignedUpload } from '../presign.ts';
 import { type RouteDef, route } from '../route.ts';
 
@@ -20,28 +20,38 @@ const loginBody = z.object({
   fullName: z.string().min(1).max(255),
   externalId: z.string().min(1).max(100),
 });
+/** Strict mode: the identity comes from the assertion; the body's fields are optional and ignored but fullName. */
+const strictLoginBody = loginBody.partial();
 
 /** A fresh user name: 12 characters of [a-z0-9] (Waterbus used nanoid(12)). */
 export function randomUserName(): string {
   return Array.from({ length: USER_NAME_LENGTH }, () => USER_NAME_ALPHABET[randomInt(36)]).join('');
 }
 
-/** An access and a refresh token for `userId`, claims `{ id: "<userId>", exp }`. */
-export function issueTokens(auth: AuthOptions, userId: UserId, nowMs: number = Date.now()) {
+/**
+ * An access and a refresh token for the user, claims `{ id: "<userId>", exp, tv }`: `tv` is the
+ * user's token version, so that a logout (which increments it) revokes both.
+ */
+export function issueTokens(
+  auth: AuthOptions,
+  user: Pick<User, 'id' | 'tokenVersion'>,
+  nowMs: number = Date.now(),
+) {
   const now = Math.floor(nowMs / 1000);
-  const id = String(userId);
+  const id = String(user.id);
+  const tv = user.tokenVersion;
   return {
-    token: signToken({ id, exp: now + auth.accessTokenTtlS }, auth.jwtSecret),
-    refreshToken: signToken({ id, exp: now + auth.refreshTokenTtlS }, auth.refreshSecret),
+    token: signToken({ id, exp: now + auth.accessTokenTtlS, tv }, auth.jwtSecret),
+    refreshToken: signToken({ id, exp: now + auth.refreshTokenTtlS, tv }, auth.refreshSecret),
   };
 }
 
 /**
- * Waterbus login: the external id is the identity (no credential is checked, see the security
- * notes). Returns the existing user or creates one; a concurrent login for the same external id,
- * or a user-name collision, is retried.
+ * Waterbus login: the external id is the identity (in open mode no credential is checked, see the
+ * security notes). Returns the existing user or creates one; a concurrent login for the same
+ * external id, or a user-name collision, is retried.
  */
-async function loginOrCreate(store: Store, fullName: string, externalId: string): Promise<User> {
+async function loginOrCreate(store: Store, fullName: string | null, externalId: string): Promise<User> {
   for (let attempt = 0; attempt < LOGIN_ATTEMPTS; attempt++) {
     const existing = await store.users.findByExternalId(externalId);
     if (existing) return existing;
@@ -54,22 +64,49 @@ async function loginOrCreate(store: Store, fullName: string, externalId: string)
   throw new SfuError('unavailable', 'Could not create the user, try again');
 }
 
+function openLoginRoute({ store, auth }: ApiDeps): RouteDef {
+  return route({
+    method: 'POST',
+    path: '/auth',
+    auth: 'apiKey',
+    tag: 'auth',
+    summary: 'Log in (or sign up) with an external id; returns an access and a refresh token',
+    body: loginBody,
+    successStatus: 201,
+    async handler({ body }) {
+      const user = await loginOrCreate(store, body.fullName, body.externalId);
+      return { ...issueTokens(auth, user), user: userJson(user, { viewerId: user.id }) };
+    },
+  });
+}
+
+/** AUTH_LOGIN_MODE=strict: the identity is an assertion of the operator's backend, not the body. */
+function strictLoginRoute({ store, auth }: ApiDeps): RouteDef {
+  return route({
+    method: 'POST',
+    path: '/auth',
+    auth: 'apiKey',
+    tag: 'auth',
+    summary:
+      'Log in (or sign up) with an identity assertion (Authorization: Bearer <jwt> signed with AUTH_IDENTITY_SECRET)',
+    body: strictLoginBody,
+    successStatus: 201,
+    async handler({ body, request }) {
+      const secret = auth.identitySecret;
+      // The configuration refuses strict mode without a secret; this guards a hand-built AuthOptions.
+      if (!secret) throw new HttpError(403, STRICT_LOGIN_REFUSED);
+      const identity = verifyIdentityAssertion(request.headers.authorization, secret);
+      const fullName = identity.fullName ?? body.fullName ?? null;
+      const user = await loginOrCreate(store, fullName, identity.externalId);
+      return { ...issueTokens(auth, user), user: userJson(user, { viewerId: user.id }) };
+    },
+  });
+}
+
 export function authRoutes(deps: ApiDeps): RouteDef[] {
   const { store, auth } = deps;
   return [
-    route({
-      method: 'POST',
-      path: '/auth',
-      auth: 'apiKey',
-      tag: 'auth',
-      summary: 'Log in (or sign up) with an external id; returns an access and a refresh token',
-      body: loginBody,
-      successStatus: 201,
-      async handler({ body }) {
-        const user = await loginOrCreate(store, body.fullName, body.externalId);
-        return { ...issueTokens(auth, user.id), user: userJson(user) };
-      },
-    }),
+    auth.loginMode === 'strict' ? strictLoginRoute(deps) : openLoginRoute(deps),
     route({
       method: 'GET',
       path: '/auth',
@@ -77,9 +114,10 @@ export function authRoutes(deps: ApiDeps): RouteDef[] {
       tag: 'auth',
       summary: 'Exchange a refresh token for a new token pair',
       async handler({ userId }) {
-        // A refresh token of a user that no longer exists is as good as an invalid one.
-        if (!(await store.users.findById(userId))) throw new HttpError(401, 'Invalid token');
-        return { ...issueTokens(auth, userId), user: null };
+        // The token was checked (user exists, version current); a logout may have raced since.
+        const user = await store.users.findById(userId);
+        if (!user) throw new HttpError(401, 'Invalid token');
+        return { ...issueTokens(auth, user), user: null };
       },
     }),
     route({
@@ -87,10 +125,13 @@ export function authRoutes(deps: ApiDeps): RouteDef[] {
       path: '/auth',
       auth: 'access',
       tag: 'auth',
-      summary: 'Log out (acknowledged only: tokens are stateless and expire on their own)',
+      summary:
+        "Log out: revokes every access and refresh token of the caller and closes the caller's sockets",
       successStatus: 204,
-      // Nothing to revoke: tokens are stateless JWTs. The SDK's logout expects a 204.
-      async handler() {
+      // The SDK's logout expects a 204. Every session of the user ends, on every device.
+      async handler({ userId }) {
+        await store.users.revokeTokens(userId);
+        deps.broadcaster.disconnectUser(userId, 'logout');
         return undefined;
       },
     }),

@@ -63,15 +63,25 @@ export function chatRoutes(deps: ApiDeps): RouteDef[] {
   const { store, broadcaster } = deps;
   const graceMs = deps.reconnectGraceMs ?? DEFAULT_RECONNECT_GRACE_MS;
 
-  /** MessageResponse with author and (re-read) room, sent to the room's sockets as `event`. */
-  async function announce(message: Message, event: 'chat.send' | 'chat.update' | 'chat.delete') {
+  /**
+   * MessageResponse with author and (re-read) room, sent to the room's sockets as `event` (built for
+   * no viewer: it goes to several users) and returned as built for the caller.
+   */
+  async function announce(
+    message: Message,
+    event: 'chat.send' | 'chat.update' | 'chat.delete',
+    caller: UserId,
+  ) {
     const [createdBy, room] = await Promise.all([
       store.users.findById(message.createdById),
       store.rooms.findById(message.roomId),
     ]);
-    const json = messageJson(message, { createdBy, room });
-    broadcaster.toRoom(RoomId(message.roomId), event, json);
-    return json;
+    broadcaster.toRoom(
+      RoomId(message.roomId),
+      event,
+      messageJson(message, { createdBy, room }, { viewerId: null }),
+    );
+    return messageJson(message, { createdBy, room }, { viewerId: caller });
   }
 
   return [
@@ -88,7 +98,7 @@ export function chatRoutes(deps: ApiDeps): RouteDef[] {
         const member = await requireChatAccess(store, room.id, userId, graceMs);
         const after = member?.softDeletedAt ?? null;
         const messages = await store.messages.listByRoom(room.id, { ...query, after });
-        return { messages: await messageViews(store, messages, room) };
+        return { messages: await messageViews(store, messages, room, { viewerId: userId }) };
       },
     }),
     route({
@@ -110,7 +120,7 @@ export function chatRoutes(deps: ApiDeps): RouteDef[] {
           data: body.data,
           type: MessageType.Default,
         });
-        return announce(message, 'chat.send');
+        return announce(message, 'chat.send', userId);
       },
     }),
     route({
@@ -124,7 +134,7 @@ export function chatRoutes(deps: ApiDeps): RouteDef[] {
       async handler({ userId, params, body }) {
         const message = await requireOwnMessage(store, params.messageId, userId);
         const updated = await store.messages.update(message.id, { data: body.data });
-        return announce(updated ?? message, 'chat.update');
+        return announce(updated ?? message, 'chat.update', userId);
       },
     }),
     route({
@@ -137,7 +147,7 @@ export function chatRoutes(deps: ApiDeps): RouteDef[] {
       async handler({ userId, params }) {
         const message = await requireOwnMessage(store, params.messageId, userId);
         const deleted = await store.messages.markDeleted(message.id);
-        return announce(deleted ?? message, 'chat.delete');
+        return announce(deleted ?? message, 'chat.delete', userId);
       },
     }),
     route({
@@ -152,7 +162,7 @@ export function chatRoutes(deps: ApiDeps): RouteDef[] {
         const member = await store.members.find(room.id, userId);
         if (!member) throw new HttpError(404, 'Member not found');
         await store.members.setSoftDeletedAt(member.id, nowTimestamp());
-        return roomView(store, room, { members: [], participants: [] });
+        return roomView(store, room, { members: [], participants: [] }, { viewerId: userId });
       },
     }),
   ];

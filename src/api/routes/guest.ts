@@ -16,8 +16,9 @@ import { requireUser } from './common.ts';
  *
  * This makes the server an open meeting service: the API key stops being a secret (and with it,
  * since Waterbus login trusts the external id, any user whose external id is known can be logged
- * into). On by default for `bbmeet start`; set `GUEST_LOGIN_ENABLED=false` on servers whose API
- * key must stay private (then the demo page asks for a token instead).
+ * into; strict login mode closes that hole and turns guest login off). On by default for
+ * `bbmeet start`; set `GUEST_LOGIN_ENABLED=false` on servers whose API key must stay private
+ * (then the demo page asks for a token instead).
  */
 
 const guestLoginBody = z.object({ fullName: z.string().trim().min(1).max(60) });
@@ -48,7 +49,11 @@ export function guestRoutes(deps: ApiDeps): RouteDef[] {
           externalId: `guest:${randomUUID()}`,
           userName: randomUserName(),
         });
-        return { ...issueTokens(auth, user.id), user: userJson(user), apiKey: auth.apiKey };
+        return {
+          ...issueTokens(auth, user),
+          user: userJson(user, { viewerId: user.id }),
+          apiKey: auth.apiKey,
+        };
       },
     }),
     route({
@@ -66,7 +71,7 @@ export function guestRoutes(deps: ApiDeps): RouteDef[] {
           if (existing) {
             // Opening a demo room by its name is opening it by its code: the caller may join it.
             await store.grants.add(existing.id, userId);
-            return fullRoomView(store, existing);
+            return fullRoomView(store, existing, { viewerId: userId });
           }
           try {
             const room = await store.transaction(async (tx) => {
@@ -80,7 +85,7 @@ export function guestRoutes(deps: ApiDeps): RouteDef[] {
               await tx.members.add({ roomId: room.id, userId, role: MemberRole.Owner });
               return room;
             });
-            return fullRoomView(store, room);
+            return fullRoomView(store, room, { viewerId: userId });
           } catch (err) {
             // Someone created it at the same moment: read it again.
             if (!isSfuError(err) || err.code !== 'already_exists') throw err;

@@ -49,7 +49,7 @@ export function roomMemberRoutes(deps: ApiDeps): RouteDef[] {
         if (member.role === MemberRole.Owner) throw new HttpError(403, HOST_CANNOT_LEAVE);
         await store.members.remove(member.id);
         await endRoomAccess(access, room.id, userId, 'left');
-        return fullRoomView(store, room);
+        return fullRoomView(store, room, { viewerId: userId });
       },
     }),
     route({
@@ -73,7 +73,7 @@ export function roomMemberRoutes(deps: ApiDeps): RouteDef[] {
           if (isSfuError(err) && err.code === 'already_exists') throw new HttpError(409, ALREADY_MEMBER);
           throw err;
         }
-        return fullRoomView(store, room);
+        return fullRoomView(store, room, { viewerId: userId });
       },
     }),
     route({
@@ -91,7 +91,7 @@ export function roomMemberRoutes(deps: ApiDeps): RouteDef[] {
         if (!member) throw new HttpError(404, MEMBER_NOT_FOUND);
         await store.members.remove(member.id);
         await endRoomAccess(access, room.id, member.userId, 'removed');
-        return fullRoomView(store, room);
+        return fullRoomView(store, room, { viewerId: userId });
       },
     }),
     route({
@@ -116,7 +116,7 @@ export function roomMemberRoutes(deps: ApiDeps): RouteDef[] {
           store.participants.listByRoom(room.id, { publishingOnly: true }),
         ]);
         const participants = [...publishing.filter((p) => p.id !== participant.id), participant];
-        return roomView(store, room, { members, participants });
+        return roomView(store, room, { members, participants }, { viewerId: userId });
       },
     }),
   ];

@@ -53,7 +53,7 @@ export function roomRoutes(deps: ApiDeps): RouteDef[] {
       query: pageQuery,
       async handler({ userId, query }) {
         const rooms = await store.rooms.listForMember(userId, status, query);
-        return { rooms: await roomListView(store, rooms) };
+        return { rooms: await roomListView(store, rooms, { viewerId: userId }) };
       },
     });
   return [
@@ -75,7 +75,7 @@ export function roomRoutes(deps: ApiDeps): RouteDef[] {
           const member = await tx.members.add({ roomId: room.id, userId, role: MemberRole.Owner });
           return { room, member };
         });
-        return roomView(store, room, { members: [member], participants: [] });
+        return roomView(store, room, { members: [member], participants: [] }, { viewerId: userId });
       },
     }),
     listRoute('/rooms', RoomStatus.Active, 'Active rooms the caller is a member of, latest activity first'),
@@ -91,7 +91,7 @@ export function roomRoutes(deps: ApiDeps): RouteDef[] {
         const room = await store.rooms.findByCode(params.code);
         if (!room) throw new HttpError(404, `Room with Code ${params.code} not found`);
         await store.grants.add(room.id, userId);
-        return fullRoomView(store, room);
+        return fullRoomView(store, room, { viewerId: userId });
       },
     }),
     route({
@@ -111,7 +111,7 @@ export function roomRoutes(deps: ApiDeps): RouteDef[] {
           ...(body.password !== undefined && { passwordHash: await passwordHashOf(body.password) }),
         };
         const updated = Object.keys(changes).length > 0 ? await store.rooms.update(room.id, changes) : room;
-        return fullRoomView(store, updated ?? room);
+        return fullRoomView(store, updated ?? room, { viewerId: userId });
       },
     }),
     route({
@@ -128,7 +128,7 @@ export function roomRoutes(deps: ApiDeps): RouteDef[] {
         if (!member) throw new HttpError(404, 'Member not found');
         if (member.role !== MemberRole.Owner) throw new HttpError(403, ONLY_HOST);
         const updated = await store.rooms.setStatus(room.id, RoomStatus.Inactive);
-        return fullRoomView(store, updated ?? room);
+        return fullRoomView(store, updated ?? room, { viewerId: userId });
       },
     }),
   ];

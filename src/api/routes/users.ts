@@ -32,7 +32,7 @@ export function userRoutes(deps: ApiDeps): RouteDef[] {
       tag: 'users',
       summary: "The caller's profile",
       async handler({ userId }) {
-        return userJson(await requireUser(store, userId));
+        return userJson(await requireUser(store, userId), { viewerId: userId });
       },
     }),
     route({
@@ -50,7 +50,7 @@ export function userRoutes(deps: ApiDeps): RouteDef[] {
           ...(body.bio !== undefined && { bio: body.bio }),
         });
         if (!user) throw userNotFound(userId);
-        return userJson(user);
+        return userJson(user, { viewerId: userId });
       },
     }),
     route({
@@ -77,7 +77,7 @@ export function userRoutes(deps: ApiDeps): RouteDef[] {
         try {
           const user = await store.users.setUserName(userId, params.userName);
           if (!user) throw userNotFound(userId);
-          return userJson(user);
+          return userJson(user, { viewerId: userId });
         } catch (err) {
           if (isSfuError(err) && err.code === 'already_exists') throw new HttpError(409, USER_NAME_TAKEN);
           throw err;
