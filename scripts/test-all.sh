@@ -27,8 +27,9 @@ fi
 echo "test setup: npm dependencies"
 npm ci --no-audit --no-fund --loglevel=error
 
-echo "checks: typecheck, lint, module boundaries"
+echo "checks: typecheck, lint, module boundaries, dependency tree"
 npm run --silent check
+npm run --silent check:deps
 
 echo "tests"
 npm test
