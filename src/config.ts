@@ -34,6 +34,10 @@ export const envSchema = z
     DATABASE_URL: optionalString.refine((v) => v === undefined || /^postgres(ql)?:\/\//.test(v), {
       message: 'expected a postgres:// or postgresql:// URL (leave empty for the embedded database)',
     }),
+    // A request waits at most this for a PostgreSQL connection (new, or free in the full pool).
+    DATABASE_CONNECT_TIMEOUT_SECONDS: seconds(300).default(5),
+    // A query waits at most this for PostgreSQL's answer (a connection that went silent).
+    DATABASE_QUERY_TIMEOUT_SECONDS: seconds(3600).default(10),
     CLIENT_SECRET_KEY: optionalString,
     AUTH_JWT_SECRET: optionalString.refine((v) => v === undefined || v.length >= 16, {
       message: 'expected at least 16 characters',
@@ -151,7 +155,13 @@ export interface Config {
     /** Signs identity assertions (strict mode); never shipped in a client. */
     identitySecret: string | undefined;
   };
-  database: { url: string | undefined; sqlitePath: string };
+  database: {
+    url: string | undefined;
+    sqlitePath: string;
+    /** PostgreSQL only: the waits after which a request fails with 503 instead of hanging. */
+    connectTimeoutMs: number;
+    queryTimeoutMs: number;
+  };
   dataDir: string;
   media: {
     enabled: boolean;
@@ -291,7 +301,12 @@ export function loadConfig({ env, generateMissingSecrets, isTty }: LoadConfigOpt
       loginMode: e.AUTH_LOGIN_MODE,
       identitySecret: e.AUTH_IDENTITY_SECRET,
     },
-    database: { url: e.DATABASE_URL, sqlitePath: path.join(dataDir, 'bbmeet.sqlite') },
+    database: {
+      url: e.DATABASE_URL,
+      sqlitePath: path.join(dataDir, 'bbmeet.sqlite'),
+      connectTimeoutMs: Math.round(e.DATABASE_CONNECT_TIMEOUT_SECONDS * 1000),
+      queryTimeoutMs: Math.round(e.DATABASE_QUERY_TIMEOUT_SECONDS * 1000),
+    },
     dataDir,
     media: {
       enabled: e.MEDIA_ENABLED,

@@ -106,10 +106,9 @@ async function installCors(app: FastifyInstance, policy: CorsPolicy): Promise<vo
 }
 
 function sendError(err: unknown, request: FastifyRequest, reply: FastifyReply): void {
-  const { status, message, expected } = toHttpError(err);
+  const { status, message, expected, retryAfterS } = toHttpError(err);
   if (!expected) request.log.error({ err, url: request.url }, 'request failed');
-  if (err instanceof HttpError && err.retryAfterS !== undefined)
-    void reply.header('retry-after', String(err.retryAfterS));
+  if (retryAfterS !== undefined) void reply.header('retry-after', String(retryAfterS));
   void reply.code(status).send({ message });
 }
 

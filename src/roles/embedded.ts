@@ -78,7 +78,13 @@ export async function startSignallingServer(
   options: SignallingServerOptions,
 ): Promise<RunningServer> {
   const { nodeId, sfu } = options;
-  const store = await openStore({ url: config.database.url, sqlitePath: config.database.sqlitePath });
+  const { database } = config;
+  const store = await openStore({
+    url: database.url,
+    sqlitePath: database.sqlitePath,
+    timeouts: { connectTimeoutMs: database.connectTimeoutMs, queryTimeoutMs: database.queryTimeoutMs },
+    logger: logger.child({ component: 'store' }),
+  });
   // Participants published through this node before a restart have no connection any more.
   await store.participants.deleteByNode(nodeId);
   const metrics = new Metrics({ defaultMetrics: options.defaultMetrics ?? true });

@@ -1,4 +1,5 @@
 import type { Logger } from '../lib/logger.ts';
+import { isStoreUnavailable } from '../store/store-errors.ts';
 import { toTimestamp } from '../store/timestamps.ts';
 import type { Store } from '../store/types.ts';
 
@@ -28,6 +29,8 @@ export async function sweepParticipants(
     const unattached = await store.participants.deleteNeverAttachedBefore(joinedBefore);
     if (unattached > 0) log.debug({ removed: unattached }, 'removed participants that never connected');
   } catch (err) {
-    log.warn({ err }, 'participant sweep failed');
+    // Why: a database outage is logged once by the store; the next sweep catches up.
+    if (isStoreUnavailable(err)) log.debug({ failure: err.failure }, 'participant sweep skipped');
+    else log.warn({ err }, 'participant sweep failed');
   }
 }

@@ -6,7 +6,18 @@ const TIMESTAMP_OID = 1114;
 const INT8_OID = 20;
 const NUMERIC_OID = 1700;
 const POOL_SIZE = 10;
-const CONNECT_TIMEOUT_MS = 10_000;
+const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
+const DEFAULT_QUERY_TIMEOUT_MS = 10_000;
+
+export interface PostgresTimeouts {
+  /**
+   * Longest wait for a connection: opening one, or a free one from a full pool (default 5 s). A
+   * request fails with `unavailable` after it rather than waiting forever.
+   */
+  connectTimeoutMs?: number | undefined;
+  /** Longest wait for a query's answer, a backstop for a connection that went silent (default 10 s). */
+  queryTimeoutMs?: number | undefined;
+}
 
 type Queryable = pg.Pool | pg.PoolClient;
 
@@ -16,7 +27,7 @@ export class PostgresDb implements Db {
   readonly #pool: pg.Pool;
   readonly #scope = new TransactionScope();
 
-  constructor(url: string) {
+  constructor(url: string, timeouts: PostgresTimeouts = {}) {
     const types = {
       getTypeParser: ((oid: number, format?: string) => {
         // Timestamps stay text (the store normalises them); counts and bigints become numbers.
@@ -28,7 +39,8 @@ export class PostgresDb implements Db {
     this.#pool = new pg.Pool({
       connectionString: url,
       max: POOL_SIZE,
-      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+      connectionTimeoutMillis: timeouts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+      query_timeout: timeouts.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS,
       // normalizeTimestamp() reads the ISO text form; a server could be configured with another.
       options: '-c DateStyle=ISO,YMD',
       types,

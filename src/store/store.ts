@@ -2,13 +2,14 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { systemClock } from '../lib/clock.ts';
 import { SfuError } from '../lib/errors.ts';
+import type { Logger } from '../lib/logger.ts';
 import type { Db } from './db.ts';
 import { createRoomGrantRepository } from './grant-repository.ts';
 import { createMemberRepository } from './member-repository.ts';
 import { createMessageRepository } from './message-repository.ts';
 import { migrate } from './migrations.ts';
 import { createParticipantRepository } from './participant-repository.ts';
-import { PostgresDb } from './postgres-db.ts';
+import { PostgresDb, type PostgresTimeouts } from './postgres-db.ts';
 import { createRoomRepository } from './room-repository.ts';
 import { SqliteDb } from './sqlite-db.ts';
 import type { NowSource } from './timestamps.ts';
@@ -22,6 +23,10 @@ export interface OpenStoreOptions {
   sqlitePath?: string | undefined;
   /** Source of the timestamps the store writes; the system clock unless a test sets one. */
   clock?: NowSource | undefined;
+  /** PostgreSQL's connect and query timeouts (defaults in postgres-db.ts). */
+  timeouts?: PostgresTimeouts | undefined;
+  /** Where outages are logged (one warn when one starts); silent when not given. */
+  logger?: Logger | undefined;
 }
 
 /** Opens the database the options name and brings its schema up to date. */
@@ -30,7 +35,7 @@ export async function openDb(options: OpenStoreOptions): Promise<Db> {
     if (!/^postgres(ql)?:\/\//.test(options.url)) {
       throw new SfuError('invalid_argument', 'the database URL must start with postgres:// or postgresql://');
     }
-    const db = new PostgresDb(options.url);
+    const db = new PostgresDb(options.url, options.timeouts);
     return migrated(db, () => db.withClient(migrate));
   }
   const file = options.sqlitePath ?? ':memory:';

@@ -17,6 +17,12 @@ export interface TestPostgres {
   url: string;
   /** A new empty database on the same server, for test isolation; returns its URL. */
   createDatabase(name: string): Promise<string>;
+  /**
+   * Stops the server (fast shutdown: open sessions are terminated), waits `downMs`, then starts it
+   * again on the same data directory and port; resolves once it accepts connections. Every row
+   * committed before stays.
+   */
+  restart(options?: { downMs?: number }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -37,10 +43,11 @@ export async function startPostgres(): Promise<TestPostgres> {
     const dataDir = path.join(dir, 'data');
     await initCluster(bin, dataDir, owner);
     const port = await freePort();
-    const server = startServer(bin, dataDir, dir, port, owner);
+    const start = () => startServer(bin, dataDir, dir, port, owner);
+    const server = start();
     const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
     await waitReady(url, server);
-    return handle(url, port, server, dir);
+    return handle({ url, port, server, dir, start });
   } catch (err) {
     await rm(dir, { recursive: true, force: true });
     throw err;
@@ -149,7 +156,15 @@ async function waitReady(url: string, server: Server): Promise<void> {
   throw new Error(`postgres did not accept connections: ${String(lastError)}\n${server.stderr()}`);
 }
 
-function handle(url: string, port: number, server: Server, dir: string): TestPostgres {
+function handle(started: {
+  url: string;
+  port: number;
+  server: Server;
+  dir: string;
+  start: () => Server;
+}): TestPostgres {
+  const { url, port, dir } = started;
+  let server = started.server;
   // If the test process exits without stop() (a crash, process.exit), do not leave a server behind.
   const onExit = () => {
     if (server.child.exitCode === null) server.child.kill('SIGQUIT');
@@ -169,6 +184,12 @@ function handle(url: string, port: number, server: Server, dir: string): TestPos
         await client.end();
       }
       return `postgres://postgres@127.0.0.1:${port}/${db}`;
+    },
+    async restart(options = {}) {
+      await stopServer(server.child);
+      if (options.downMs) await new Promise((resolve) => setTimeout(resolve, options.downMs));
+      server = started.start();
+      await waitReady(url, server);
     },
     async stop() {
       process.removeListener('exit', onExit);
