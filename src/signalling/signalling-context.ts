@@ -7,6 +7,7 @@ import { type Participant, ParticipantStatus, RoomStatus, type Store } from '../
 import { participantJson } from '../store/wire.ts';
 import { ConnectionType, type ParticipantDirectory, type ParticipantEntry } from './participant-directory.ts';
 import type { Session } from './session.ts';
+import { retryWhileStoreUnavailable } from './store-retry.ts';
 
 export interface SignallingDeps {
   io: Server;
@@ -224,12 +225,15 @@ export class SignallingContext {
     await this.sfu.leave(ref).catch((err: unknown) => this.log.warn({ err, ...ref }, 'sfu leave failed'));
     this.broadcast(ref.roomId, 'room.participant_left', { targetId: ref.participantId }, session.id);
     const id = Number(ref.participantId);
-    if (options.keepRow) {
-      await this.store.participants.setNode(id, null);
-      await this.store.participants.setStatus(id, ParticipantStatus.Inactive);
-    } else {
-      await this.store.participants.delete(id);
-    }
+    // Why retried: a leave written nowhere leaves the participant "in the room" for good.
+    await retryWhileStoreUnavailable(async () => {
+      if (options.keepRow) {
+        await this.store.participants.setNode(id, null);
+        await this.store.participants.setStatus(id, ParticipantStatus.Inactive);
+      } else {
+        await this.store.participants.delete(id);
+      }
+    }, this.log);
     this.#stopRoomPumpIfEmpty(ref.roomId);
   }
 

@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
 import type { Socket } from 'socket.io-client';
 import { type LogLine, RoleProcess } from '../cluster/cluster.ts';
 import {
@@ -94,10 +95,11 @@ describe('a PostgreSQL restart during a call and chat (bbmeet start on DATABASE_
   let server: RoleProcess;
   let baseUrl: string;
   let dataDir: string;
+  let databaseUrl: string;
 
   before(async () => {
     postgres = await startPostgres();
-    const databaseUrl = await postgres.createDatabase('restart');
+    databaseUrl = await postgres.createDatabase('restart');
     dataDir = await mkdtemp(path.join(tmpdir(), 'bbmeet-pg-restart-'));
     const port = await freeTcpPort();
     server = new RoleProcess('server', 'start', {
@@ -188,6 +190,50 @@ describe('a PostgreSQL restart during a call and chat (bbmeet start on DATABASE_
       assert.ok(outageLogs.some((l) => l.msg === 'database available again'));
     } finally {
       for (const s of sockets) s.close();
+    }
+  });
+
+  it('a participant whose socket drops while PostgreSQL is down is recorded as left once it is back (the leave is retried, not lost)', async () => {
+    const call = restClient(baseUrl);
+    const dan = await login(call, 'restart-dan', 'Dan');
+    const erin = await login(call, 'restart-erin', 'Erin');
+    const room = await roomWithParticipants(call, [dan, erin], 'Restart leave');
+    const [d, e] = (await Promise.all([dan, erin].map((u) => connectSocket(baseUrl, u.token)))) as [
+      Socket,
+      Socket,
+    ];
+    try {
+      await publishBoth(room, d, e);
+      const logsBefore = server.logs.length;
+      const restart = postgres.restart({ downMs: 1_500 });
+      await waitForOutage(baseUrl);
+      const left = nextEvent<{ targetId: string }>(e, 'room.participant_left', 10_000);
+      d.close();
+      assert.equal((await left).targetId, room.pids[0], 'the room hears the leave during the outage');
+      await restart;
+      const db = new pg.Client({ connectionString: databaseUrl });
+      await db.connect();
+      try {
+        let status: number | undefined;
+        const deadline = Date.now() + 20_000;
+        while (Date.now() < deadline) {
+          const rows = await db.query<{ status: number; node_id: string | null }>(
+            'SELECT status, node_id FROM participants WHERE id = $1',
+            [Number(room.pids[0])],
+          );
+          status = rows.rows[0]?.status;
+          if (status === 1) break;
+          await delay(200);
+        }
+        assert.equal(status, 1, "Dan's participant row says he left");
+      } finally {
+        await db.end();
+      }
+      const errors = server.logs.slice(logsBefore).filter((l) => l.level >= PINO_ERROR);
+      assert.deepEqual(errors, [], 'the leave did not fail');
+    } finally {
+      d.close();
+      e.close();
     }
   });
 
