@@ -154,15 +154,27 @@ describe('AV1 through the SFU with real Chromium peers', { timeout: 120_000 }, (
         'the lowest spatial layer',
         20_000,
       );
+      const encodedFrom = await alice.encoderStats();
       await new Promise((r) => setTimeout(r, 5000));
       const held = (await bob.statsFrom(alice.participantId))!;
+      const encodedTo = await alice.encoderStats();
+      // Chromium counts each spatial layer's frame of an SVC picture: L3T3 encodes 3 per picture.
+      const encoded = Math.round((encodedTo.framesEncoded - encodedFrom.framesEncoded) / 3);
+      const decoded = held.framesDecoded - low!.framesDecoded;
+      // The publisher's frame rate is the machine's: an AV1 L3T3 encoder at 1280x720 beside two
+      // Chromium pages on 2 cores drops to 10 fps when the CPU is busy (1 CI run in 11 decoded 50
+      // frames in 5 s). What the server owes is forwarding every frame of the lowest layer the
+      // publisher encodes (all temporal layers are asked for), so the subscriber's decoding is
+      // held to the publisher's own count over the same 5 s.
+      const load = `publisher encoded ${encoded} pictures in those 5 s (limited by: ${encodedTo.qualityLimitationReason})`;
       console.log(
-        `av1 svc: top ${top!.frameWidth} wide, low ${low!.frameWidth}; 5 s later ${held.frameWidth} wide, frames ${low!.framesDecoded} → ${held.framesDecoded}`,
+        `av1 svc: top ${top!.frameWidth} wide, low ${low!.frameWidth}; 5 s later ${held.frameWidth} wide, frames ${low!.framesDecoded} → ${held.framesDecoded}; ${load}`,
       );
       assert.equal(held.frameWidth, low!.frameWidth, 'held on the lowest layer');
+      assert.ok(encoded > 25, `the publisher keeps encoding: ${load}`);
       assert.ok(
-        held.framesDecoded > low!.framesDecoded + 60,
-        `decoding goes on (${low!.framesDecoded} → ${held.framesDecoded} in 5 s)`,
+        decoded >= encoded * 0.9 - 5,
+        `decoding keeps up with the publisher: ${decoded} frames decoded in 5 s; ${load}`,
       );
       await ask(3);
       await waitFor(

@@ -283,6 +283,25 @@ export class ChromiumParticipant {
     }, targetId);
   }
 
+  /**
+   * What this participant's camera encoder has done so far: frames encoded (all layers of a
+   * frame count once with SVC, once per layer with simulcast) and why the encoder is limiting
+   * itself now (`cpu` when the machine is too busy to encode at the full frame rate).
+   */
+  async encoderStats(): Promise<{ framesEncoded: number; qualityLimitationReason: string }> {
+    return this.page.evaluate(async () => {
+      const out = { framesEncoded: 0, qualityLimitationReason: 'none' };
+      const stats = await (window as unknown as { pc: RTCPeerConnection }).pc.getStats();
+      stats.forEach((s) => {
+        if (s.type !== 'outbound-rtp' || s.kind !== 'video') return;
+        out.framesEncoded += s.framesEncoded ?? 0;
+        if (s.qualityLimitationReason && s.qualityLimitationReason !== 'none')
+          out.qualityLimitationReason = s.qualityLimitationReason;
+      });
+      return out;
+    });
+  }
+
   /** Widths of the simulcast layers this participant is sending now (bytes flowing). */
   async sentLayerWidths(): Promise<number[]> {
     return this.page.evaluate(async () => {
