@@ -121,6 +121,7 @@ export async function startSignallingServer(
     store,
     sfu,
     jwtSecret: config.auth.jwtSecret,
+    identitySecret: config.auth.identitySecret,
     nodeId,
     corsOrigins: config.http.corsOrigins,
     trustProxy: config.http.trustProxy,
