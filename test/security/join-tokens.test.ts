@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Socket } from 'socket.io-client';
 import { type JoinGrants, mintJoinToken } from '../../src/lib/join-token.ts';
@@ -13,6 +15,7 @@ import {
 } from '../support/clients.ts';
 import { API_KEY, startTestServer, type TestServer } from '../support/server.ts';
 
+const BIN = path.resolve('bin/bbmeet.mjs');
 const SECRET = 'join-token-test-server-secret-0123456789';
 const SENDING = 'v=0\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=sendrecv\r\n';
 const RECEIVING = 'v=0\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=recvonly\r\n';
@@ -291,5 +294,42 @@ describe('security: join tokens', () => {
     } finally {
       await limited.close();
     }
+  });
+
+  it('bbmeet token mints offline a token the server accepts, with its grants; --help describes it', async () => {
+    const run = async (args: string[], env: Record<string, string>) => {
+      const child = spawn(process.execPath, [BIN, 'token', ...args], {
+        env: { PATH: process.env.PATH ?? '', ...env },
+        cwd: path.dirname(BIN),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (d: Buffer) => {
+        out += d;
+      });
+      child.stderr.on('data', (d: Buffer) => {
+        err += d;
+      });
+      const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+      return { code, out, err };
+    };
+    const minted = await run(['--room', roomA.code, '--identity', 'jt-cli', '--no-subscribe'], {
+      AUTH_IDENTITY_SECRET: SECRET,
+    });
+    assert.equal(minted.code, 0, minted.err);
+    const cli = await inRoomA(minted.out.trim(), RECEIVING);
+    const refused = await cli.s.emitWithAck('room.subscribe', {
+      roomId: String(roomA.id),
+      participantId: String(cli.pid),
+      targetId: String(cli.pid),
+    });
+    assert.equal(refused.error?.code, 'permission_denied', '--no-subscribe is in the token');
+    const noSecret = await run(['--room', roomA.code, '--identity', 'x'], {});
+    assert.equal(noSecret.code, 1);
+    assert.match(noSecret.err, /AUTH_IDENTITY_SECRET/);
+    const help = await run(['--help'], {});
+    assert.equal(help.code, 0);
+    assert.match(help.out, /--room-admin/);
   });
 });
