@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseEnv } from 'node:util';
 import { z } from 'zod';
+import type { RouteRateLimits } from './api/ip-rate-limit.ts';
 
 /**
  * Every setting of the server, read from environment variables (and an optional `.env` file).
@@ -107,6 +108,9 @@ export const envSchema = z
     LOG_FORMAT: z.enum(['auto', 'pretty', 'json']).default('auto'),
     TRUST_PROXY: bool.default(false),
     GUEST_LOGIN_ENABLED: bool.default(true),
+    GUEST_LOGIN_PER_MINUTE: positiveInt.default(10),
+    GUEST_ROOMS_PER_MINUTE: positiveInt.default(30),
+    TOKEN_MINT_PER_MINUTE: positiveInt.default(600),
   })
   .refine((e) => e.PORT_MIN_UDP <= e.PORT_MAX_UDP, {
     message: 'PORT_MIN_UDP must not be greater than PORT_MAX_UDP',
@@ -143,6 +147,8 @@ export interface Config {
     timeouts: HttpTimeouts;
     /** The demo page's guest login and rooms by name (the API key becomes public). */
     guestLogin: boolean;
+    /** Per-IP limits of guest login, guest rooms and join-token minting. */
+    routeRateLimits: RouteRateLimits;
   };
   auth: {
     apiKey: string;
@@ -292,6 +298,11 @@ export function loadConfig({ env, generateMissingSecrets, isTty }: LoadConfigOpt
       },
       // Guest login hands out the API key and accounts to anyone: never in strict mode.
       guestLogin: e.GUEST_LOGIN_ENABLED && e.AUTH_LOGIN_MODE === 'open',
+      routeRateLimits: {
+        guestLoginPerMinute: e.GUEST_LOGIN_PER_MINUTE,
+        guestRoomsPerMinute: e.GUEST_ROOMS_PER_MINUTE,
+        tokenMintPerMinute: e.TOKEN_MINT_PER_MINUTE,
+      },
     },
     auth: {
       ...secrets,

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { MAX_IDENTITY_TTL_S, mintIdentityAssertion } from './api/identity-assertion.ts';
+import { runTokenCommand, TOKEN_HELP } from './cli/token-command.ts';
 import { type Config, ConfigError, loadConfig, mergeEnvFile } from './config.ts';
 import { createLogger, type Logger } from './lib/logger.ts';
 import { installProcessFaultHandlers } from './lib/process-faults.ts';
@@ -19,6 +20,7 @@ Commands:
   bench         load and benchmark tool: starts a server, drives load, reports (bbmeet bench --help)
   identity-token
                 mint an identity assertion for AUTH_LOGIN_MODE=strict (bbmeet identity-token --help)
+  token         mint a join token for one room with grants (bbmeet token --help)
   help          show this help
 
 Options (every command):
@@ -71,12 +73,14 @@ Options:
   --full-name <name>  the name a new user gets
   --ttl <seconds>     lifetime, 1-${MAX_IDENTITY_TTL_S} (default 300)
   --env-file <path>   read AUTH_IDENTITY_SECRET from this file (default: .env when present)`,
+  token: TOKEN_HELP,
 };
 
 export async function main(argv: string[]): Promise<number> {
   // The bench has options of its own: it runs as its own process (bench/bench.ts, the repository's tool).
   if (argv[0] === 'bench') return runBenchCommand(argv.slice(1));
   if (argv[0] === 'identity-token') return runIdentityTokenCommand(argv.slice(1));
+  if (argv[0] === 'token') return runTokenCommand(argv.slice(1));
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,

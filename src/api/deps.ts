@@ -1,6 +1,7 @@
 import type { Logger } from '../lib/logger.ts';
 import type { RoomBroadcaster } from '../protocol/room-broadcaster.ts';
 import type { Store } from '../store/types.ts';
+import type { RouteRateLimits } from './ip-rate-limit.ts';
 import type { RoomPasswordGuard } from './room-password-guard.ts';
 
 export interface AuthOptions {
@@ -40,4 +41,6 @@ export interface ApiDeps {
    * chat access that long. Default 30 s.
    */
   reconnectGraceMs?: number;
+  /** Per-IP limits of guest login, guest rooms and token minting; DEFAULT_ROUTE_RATE_LIMITS when not given. */
+  rateLimits?: RouteRateLimits;
 }

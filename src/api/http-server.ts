@@ -13,10 +13,12 @@ import { readUserToken, secretsEqual } from '../lib/jwt.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { Metrics } from '../lib/metrics.ts';
 import { RateLimiter } from '../lib/rate-limiter.ts';
+import type { RoomGrant } from '../store/join-token-user.ts';
 import { currentTokenUser } from '../store/token-user.ts';
 import type { Store, User } from '../store/types.ts';
 import type { ApiDeps } from './deps.ts';
 import { describeZodError, HttpError, toHttpError } from './http-errors.ts';
+import { joinTokenCaller, requireGrantedRoom } from './join-token-auth.ts';
 import type { RouteDef } from './route.ts';
 import { registerSecurityHeaders } from './security-headers.ts';
 
@@ -160,11 +162,11 @@ function registerRoute(app: FastifyInstance, def: RouteDef, deps: ApiDeps): void
     method: def.method,
     url: API_PREFIX + def.path,
     handler: async (request, reply) => {
-      const userId = await authenticate(request, def, deps);
+      const { userId, grant } = await authenticate(request, def, deps);
       const params = validate(def.params, request.params, 'params');
       const query = validate(def.query, request.query, 'query');
       const body = validate(def.body, request.body ?? {}, 'body');
-      const result = await def.handler({ params, query, body, userId, request });
+      const result = await def.handler({ params, query, body, userId, grant, request });
       reply.code(def.successStatus ?? 200);
       if (def.text) return reply.type('text/plain; charset=utf-8').send(String(result));
       return reply.send(result);
@@ -183,15 +185,35 @@ function validate<T>(
   throw new HttpError(400, describeZodError(result.error as Parameters<typeof describeZodError>[0], where));
 }
 
-async function authenticate(request: FastifyRequest, def: RouteDef, deps: ApiDeps): Promise<UserId> {
-  if (def.auth === 'public') return UserId(0);
+interface Caller {
+  userId: UserId;
+  grant: RoomGrant | undefined;
+}
+
+const NO_CALLER: Caller = { userId: UserId(0), grant: undefined };
+
+async function authenticate(request: FastifyRequest, def: RouteDef, deps: ApiDeps): Promise<Caller> {
+  if (def.auth === 'public') return NO_CALLER;
   const apiKey = request.headers['x-api-key'];
   if (typeof apiKey !== 'string' || !secretsEqual(apiKey, deps.auth.apiKey)) {
     throw new HttpError(401, 'Invalid API Key');
   }
-  if (def.auth === 'apiKey') return UserId(0);
-  const secret = def.auth === 'refresh' ? deps.auth.refreshSecret : deps.auth.jwtSecret;
-  return (await userFromBearer(request.headers.authorization, secret, deps.store)).id;
+  if (def.auth === 'apiKey') return NO_CALLER;
+  const header = request.headers.authorization;
+  if (def.auth === 'refresh')
+    return callerOf(await userFromBearer(header, deps.auth.refreshSecret, deps.store));
+  const token = readUserToken(header, deps.auth.jwtSecret);
+  const user = token && (await currentTokenUser(deps.store.users, token));
+  if (user) return callerOf(user);
+  // Not an access token: a join token acts in its own room only.
+  const joined = await joinTokenCaller(header, deps.auth.identitySecret, deps.store);
+  if (!joined) throw new HttpError(401, 'Invalid token');
+  requireGrantedRoom(request, joined.grant);
+  return { userId: joined.user.id, grant: joined.grant };
+}
+
+function callerOf(user: User): Caller {
+  return { userId: user.id, grant: undefined };
 }
 
 /**

@@ -6,6 +6,7 @@ import { chatRoutes } from './routes/chats.ts';
 import { healthRoutes } from './routes/health.ts';
 import { roomMemberRoutes } from './routes/room-members.ts';
 import { roomRoutes } from './routes/rooms.ts';
+import { tokenRoutes } from './routes/tokens.ts';
 import { userRoutes } from './routes/users.ts';
 
 export type { ApiDeps, AuthOptions, StorageOptions } from './deps.ts';
@@ -22,5 +23,6 @@ export function apiRoutes(deps: ApiDeps): RouteDef[] {
     ...roomRoutes(deps),
     ...roomMemberRoutes(deps),
     ...chatRoutes(deps),
+    ...tokenRoutes(deps),
   ];
 }

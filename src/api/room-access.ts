@@ -1,6 +1,7 @@
 import { ParticipantId, RoomId, type UserId } from '../lib/ids.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { EvictionReason, RoomBroadcaster } from '../protocol/room-broadcaster.ts';
+import type { RoomGrant } from '../store/join-token-user.ts';
 import type { Room, Store } from '../store/types.ts';
 import { HttpError } from './http-errors.ts';
 import { verifyPassword } from './passwords.ts';
@@ -24,14 +25,18 @@ export interface RoomAccessDeps {
   logger: Logger;
 }
 
-/** Throws 403 (no grant), 401 (wrong password) or 429 (throttled) unless the user may join. */
+/**
+ * Throws 403 (no grant), 401 (wrong password) or 429 (throttled) unless the user may join. A join
+ * token for this room is a grant and a password in one: the backend that minted it decided.
+ */
 export async function requireJoinAccess(
   deps: RoomAccessDeps,
   room: Room,
   userId: UserId,
-  attempt: { password: string | null | undefined; ip: string },
+  attempt: { password: string | null | undefined; ip: string; grant: RoomGrant | undefined },
 ): Promise<void> {
   const { store, logger } = deps;
+  if (attempt.grant?.roomId === room.id) return;
   if (await store.members.find(room.id, userId)) return;
   if (!(await store.grants.exists(room.id, userId))) {
     logger.warn({ userId, roomId: room.id, ip: attempt.ip }, 'room join without its code refused');

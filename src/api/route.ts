@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import type { UserId } from '../lib/ids.ts';
+import type { RoomGrant } from '../store/join-token-user.ts';
 
 /** Who may call a route: the API key alone, or the API key plus an access or a refresh token. */
 export type RouteAuth = 'apiKey' | 'access' | 'refresh' | 'public';
@@ -11,6 +12,8 @@ export interface RouteContext<P, Q, B> {
   body: B;
   /** The caller, from the access token (routes with auth 'access' or 'refresh'). */
   userId: UserId;
+  /** Set when the caller holds a join token: the one room it may act in, and its grants. */
+  grant: RoomGrant | undefined;
   request: FastifyRequest;
 }
 

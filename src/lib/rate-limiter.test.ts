@@ -23,4 +23,13 @@ describe('RateLimiter', () => {
     assert.equal(limiter.sweep(1000), 1, 'a refilled after 1 s, b still owes a token');
     assert.equal(limiter.sweep(2000), 0);
   });
+
+  it('waitMs() is the time until the next token', () => {
+    const limiter = new RateLimiter({ ratePerSecond: 1 / 60, burst: 1 });
+    assert.equal(limiter.waitMs('a', 0), 0, 'an unknown key waits for nothing');
+    limiter.take('a', 0);
+    assert.equal(limiter.waitMs('a', 0), 60_000);
+    assert.equal(limiter.waitMs('a', 30_000), 30_000);
+    assert.equal(limiter.waitMs('a', 60_000), 0);
+  });
 });

@@ -26,6 +26,14 @@ export class RateLimiter {
     return true;
   }
 
+  /** Milliseconds until `key` has a token again; 0 when it has one now. */
+  waitMs(key: string, nowMs: number = Date.now()): number {
+    const bucket = this.#buckets.get(key);
+    if (!bucket) return 0;
+    const tokens = Math.min(this.#burst, bucket.tokens + (nowMs - bucket.atMs) * this.#ratePerMs);
+    return tokens >= 1 ? 0 : Math.ceil((1 - tokens) / this.#ratePerMs);
+  }
+
   forget(key: string): void {
     this.#buckets.delete(key);
   }

@@ -105,6 +105,7 @@ export async function startSignallingServer(
     },
     logger: logger.child({ component: 'api' }),
     reconnectGraceMs: config.signalling.reconnectGraceMs,
+    rateLimits: config.http.routeRateLimits,
   };
   const routes = [...apiRoutes(deps), ...(config.http.guestLogin ? guestRoutes(deps) : [])];
   const app = await createHttpServer({
@@ -126,6 +127,7 @@ export async function startSignallingServer(
     store,
     sfu,
     jwtSecret: config.auth.jwtSecret,
+    identitySecret: config.auth.identitySecret,
     nodeId,
     corsOrigins: config.http.corsOrigins,
     trustProxy: config.http.trustProxy,

@@ -16,6 +16,8 @@ export interface ParticipantEntry {
   mediaState: MediaState;
   /** P2P: the publisher's offer, handed to every subscriber (the original handed it out once). */
   p2pOffer: string | null;
+  /** A join token's `hidden` grant: never announced to the room, nor its leave or media state. */
+  hidden?: boolean;
 }
 
 /** Who is in which room, with their media state and P2P offers. */

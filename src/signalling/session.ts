@@ -1,5 +1,6 @@
 import type { Socket } from 'socket.io';
 import type { ParticipantId, RoomId, UserId } from '../lib/ids.ts';
+import type { RoomGrant } from '../store/join-token-user.ts';
 
 /**
  * One socket: an authenticated user who acts for at most one participant at a time. Operations of
@@ -13,13 +14,16 @@ import type { ParticipantId, RoomId, UserId } from '../lib/ids.ts';
 export class Session {
   readonly socket: Socket;
   readonly userId: UserId;
+  /** Set for a join token: the one room this socket may act in, and its grants. */
+  readonly grant: RoomGrant | undefined;
   participant: { participantId: ParticipantId; roomId: RoomId } | null = null;
   closed = false;
   #tail: Promise<unknown> = Promise.resolve();
 
-  constructor(socket: Socket, userId: UserId) {
+  constructor(socket: Socket, userId: UserId, grant?: RoomGrant) {
     this.socket = socket;
     this.userId = userId;
+    this.grant = grant;
   }
 
   get id(): string {

@@ -223,7 +223,8 @@ export class SignallingContext {
     await session.socket.leave(ref.roomId);
     // Also in P2P mode: the participant may subscribe to SFU publishers, which the SFU closes here.
     await this.sfu.leave(ref).catch((err: unknown) => this.log.warn({ err, ...ref }, 'sfu leave failed'));
-    this.broadcast(ref.roomId, 'room.participant_left', { targetId: ref.participantId }, session.id);
+    if (!entry.hidden)
+      this.broadcast(ref.roomId, 'room.participant_left', { targetId: ref.participantId }, session.id);
     const id = Number(ref.participantId);
     // Why retried: a leave written nowhere leaves the participant "in the room" for good.
     await retryWhileStoreUnavailable(async () => {
@@ -240,7 +241,8 @@ export class SignallingContext {
   /** Records where the participant publishes and tells the others (`room.new_participant`). */
   async announce(participantId: ParticipantId, nodeId: string, isMigrate: boolean): Promise<void> {
     const entry = this.directory.get(participantId);
-    if (!entry) return;
+    // A hidden participant is not recorded as publishing either: room views list publishers.
+    if (!entry || entry.hidden) return;
     const id = Number(participantId);
     await this.store.participants.setNode(id, nodeId);
     const row = await this.store.participants.findById(id);

@@ -4,12 +4,14 @@ import { z } from 'zod';
 import { CorsPolicy } from '../lib/cors-policy.ts';
 import { isSfuError, type SfuErrorCode } from '../lib/errors.ts';
 import type { RoomId, UserId } from '../lib/ids.ts';
+import { verifyJoinToken } from '../lib/join-token.ts';
 import { readUserToken } from '../lib/jwt.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { Metrics } from '../lib/metrics.ts';
 import { RateLimiter } from '../lib/rate-limiter.ts';
 import type { RoomBroadcaster } from '../protocol/room-broadcaster.ts';
 import type { SfuApi } from '../protocol/sfu-api.ts';
+import { joinTokenUser, type RoomGrant } from '../store/join-token-user.ts';
 import { currentTokenUser } from '../store/token-user.ts';
 import type { Store } from '../store/types.ts';
 import { ConnectionLimits, socketCorsOptions } from './connection-limits.ts';
@@ -31,6 +33,8 @@ export interface SignallingOptions {
   store: Store;
   sfu: SfuApi;
   jwtSecret: string;
+  /** Verifies join tokens (AUTH_IDENTITY_SECRET); without it only access tokens are accepted. */
+  identitySecret?: string | undefined;
   nodeId: string;
   corsOrigins: string[] | '*';
   maxMessageBytes: number;
@@ -164,8 +168,22 @@ async function authenticate(socket: Socket, options: SignallingOptions) {
   const token = readUserToken(raw, options.jwtSecret);
   // Deleted users and tokens revoked by a logout (older token version) are refused too.
   const user = token && (await currentTokenUser(options.store.users, token));
-  if (!user) throw new Error('Invalid token');
-  socket.data.userId = user.id;
+  if (user) {
+    socket.data.userId = user.id;
+    return;
+  }
+  const joined = await joinTokenOf(raw, options);
+  if (!joined) throw new Error('Invalid token');
+  socket.data.userId = joined.user.id;
+  socket.data.grant = joined.grant;
+}
+
+/** A join token (LiveKit-style, for one room) instead of an access token. */
+async function joinTokenOf(raw: string, options: SignallingOptions) {
+  if (!options.identitySecret) return undefined;
+  const token = raw.startsWith('Bearer ') ? raw.slice(7).trim() : raw.trim();
+  const result = verifyJoinToken(token, options.identitySecret);
+  return result.ok ? joinTokenUser(options.store, result.claims) : undefined;
 }
 
 function onConnection(
@@ -175,7 +193,11 @@ function onConnection(
   options: SignallingOptions,
   shutdown: ShutdownTracker,
 ): void {
-  const session = new Session(socket, socket.data.userId as UserId);
+  const session = new Session(
+    socket,
+    socket.data.userId as UserId,
+    socket.data.grant as RoomGrant | undefined,
+  );
   ctx.sessions.set(socket.id, session);
   options.metrics.socketConnections.inc();
   const log = ctx.log.child({ socketId: socket.id, userId: session.userId });

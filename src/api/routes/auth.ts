@@ -1,7 +1,6 @@
-import { randomInt } from 'node:crypto';
 import { z } from 'zod';
-import { isSfuError, SfuError } from '../../lib/errors.ts';
 import { signToken } from '../../lib/jwt.ts';
+import { findOrCreateUser } from '../../store/login-user.ts';
 import type { Store, User } from '../../store/types.ts';
 import { userJson } from '../../store/wire.ts';
 import type { ApiDeps, AuthOptions } from '../deps.ts';
@@ -10,9 +9,6 @@ import { STRICT_LOGIN_REFUSED, verifyIdentityAssertion } from '../identity-asser
 import { presignedUpload } from '../presign.ts';
 import { type RouteDef, route } from '../route.ts';
 
-const USER_NAME_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
-const USER_NAME_LENGTH = 12;
-const LOGIN_ATTEMPTS = 3;
 export const STORAGE_NOT_CONFIGURED =
   'File storage is not configured (set STORAGE_ACCESS_KEY_ID, STORAGE_SECRET_ACCESS_KEY and STORAGE_BUCKET_NAME)';
 
@@ -23,10 +19,7 @@ const loginBody = z.object({
 /** Strict mode: the identity comes from the assertion; the body's fields are optional and ignored but fullName. */
 const strictLoginBody = loginBody.partial();
 
-/** A fresh user name: 12 characters of [a-z0-9] (Waterbus used nanoid(12)). */
-export function randomUserName(): string {
-  return Array.from({ length: USER_NAME_LENGTH }, () => USER_NAME_ALPHABET[randomInt(36)]).join('');
-}
+export { randomUserName } from '../../store/login-user.ts';
 
 /**
  * An access and a refresh token for the user, claims `{ id: "<userId>", exp, tv }`: `tv` is the
@@ -46,22 +39,9 @@ export function issueTokens(
   };
 }
 
-/**
- * Waterbus login: the external id is the identity (in open mode no credential is checked, see the
- * security notes). Returns the existing user or creates one; a concurrent login for the same
- * external id, or a user-name collision, is retried.
- */
-async function loginOrCreate(store: Store, fullName: string | null, externalId: string): Promise<User> {
-  for (let attempt = 0; attempt < LOGIN_ATTEMPTS; attempt++) {
-    const existing = await store.users.findByExternalId(externalId);
-    if (existing) return existing;
-    try {
-      return await store.users.create({ fullName, externalId, userName: randomUserName() });
-    } catch (err) {
-      if (!isSfuError(err) || err.code !== 'already_exists') throw err;
-    }
-  }
-  throw new SfuError('unavailable', 'Could not create the user, try again');
+/** Waterbus login: the external id is the identity (in open mode no credential is checked, see the security notes). */
+function loginOrCreate(store: Store, fullName: string | null, externalId: string): Promise<User> {
+  return findOrCreateUser(store.users, { externalId, fullName });
 }
 
 function openLoginRoute({ store, auth }: ApiDeps): RouteDef {

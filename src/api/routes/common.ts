@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { UserId } from '../../lib/ids.ts';
+import type { RoomGrant } from '../../store/join-token-user.ts';
 import { MemberRole, type Room, type Store, type User } from '../../store/types.ts';
 import { HttpError } from '../http-errors.ts';
 
@@ -54,8 +55,17 @@ export async function requireRoom(store: Store, id: number): Promise<Room> {
 
 export const ONLY_HOST = 'Only the host has permission';
 
-/** 403 unless the caller is the room's owner (checked before anything about other users). */
-export async function requireOwner(store: Store, room: Room, userId: UserId): Promise<void> {
+/**
+ * 403 unless the caller is the room's owner or holds a join token with `roomAdmin` for it (checked
+ * before anything about other users).
+ */
+export async function requireOwner(
+  store: Store,
+  room: Room,
+  userId: UserId,
+  grant?: RoomGrant | undefined,
+): Promise<void> {
+  if (grant?.roomId === room.id && grant.grants.roomAdmin) return;
   const member = await store.members.find(room.id, userId);
   if (member?.role !== MemberRole.Owner) throw new HttpError(403, ONLY_HOST);
 }

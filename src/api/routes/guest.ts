@@ -5,6 +5,7 @@ import { MemberRole, RoomType } from '../../store/types.ts';
 import { userJson } from '../../store/wire.ts';
 import type { ApiDeps } from '../deps.ts';
 import { HttpError } from '../http-errors.ts';
+import { DEFAULT_ROUTE_RATE_LIMITS, IpRateLimit } from '../ip-rate-limit.ts';
 import { fullRoomView } from '../room-views.ts';
 import { type RouteDef, route } from '../route.ts';
 import { issueTokens, randomUserName } from './auth.ts';
@@ -33,6 +34,9 @@ const CREATE_ATTEMPTS = 3;
 
 export function guestRoutes(deps: ApiDeps): RouteDef[] {
   const { store, auth } = deps;
+  const limits = deps.rateLimits ?? DEFAULT_ROUTE_RATE_LIMITS;
+  const loginLimit = new IpRateLimit(limits.guestLoginPerMinute);
+  const roomsLimit = new IpRateLimit(limits.guestRoomsPerMinute);
   return [
     route({
       method: 'POST',
@@ -43,7 +47,8 @@ export function guestRoutes(deps: ApiDeps): RouteDef[] {
         'Demo guest login (GUEST_LOGIN_ENABLED): a new user with this name, its tokens and the API key',
       body: guestLoginBody,
       successStatus: 201,
-      async handler({ body }) {
+      async handler({ body, request }) {
+        loginLimit.check(request);
         const user = await store.users.create({
           fullName: body.fullName,
           externalId: `guest:${randomUUID()}`,
@@ -64,7 +69,8 @@ export function guestRoutes(deps: ApiDeps): RouteDef[] {
       summary:
         'Demo rooms (GUEST_LOGIN_ENABLED): the room with this code, created (caller as host) if missing',
       body: guestRoomBody,
-      async handler({ userId, body }) {
+      async handler({ userId, body, request }) {
+        roomsLimit.check(request);
         await requireUser(store, userId);
         for (let attempt = 0; attempt < CREATE_ATTEMPTS; attempt++) {
           const existing = await store.rooms.findByCode(body.code);

@@ -61,9 +61,9 @@ export function roomMemberRoutes(deps: ApiDeps): RouteDef[] {
       params: roomIdParams,
       body: memberBody,
       successStatus: 201,
-      async handler({ userId, params, body }) {
+      async handler({ userId, grant, params, body }) {
         const room = await requireRoom(store, params.roomId);
-        await requireOwner(store, room, userId);
+        await requireOwner(store, room, userId, grant);
         const target = await store.users.findById(body.userId);
         if (!target) throw userNotFound(body.userId);
         if (await store.members.find(room.id, target.id)) throw new HttpError(409, ALREADY_MEMBER);
@@ -84,9 +84,9 @@ export function roomMemberRoutes(deps: ApiDeps): RouteDef[] {
       summary: 'Remove a member (host only; JSON body {userId})',
       params: roomIdParams,
       body: memberBody,
-      async handler({ userId, params, body }) {
+      async handler({ userId, grant, params, body }) {
         const room = await requireRoom(store, params.roomId);
-        await requireOwner(store, room, userId);
+        await requireOwner(store, room, userId, grant);
         const member = await store.members.find(room.id, body.userId);
         if (!member) throw new HttpError(404, MEMBER_NOT_FOUND);
         await store.members.remove(member.id);
@@ -104,11 +104,11 @@ export function roomMemberRoutes(deps: ApiDeps): RouteDef[] {
       params: roomIdParams,
       body: joinBody,
       successStatus: 201,
-      async handler({ userId, params, body, request }) {
+      async handler({ userId, grant, params, body, request }) {
         const room = await requireRoom(store, params.roomId);
         if (room.status !== RoomStatus.Active) throw new HttpError(409, ROOM_NOT_ACTIVE);
         await requireUser(store, userId);
-        await requireJoinAccess(access, room, userId, { password: body.password, ip: request.ip });
+        await requireJoinAccess(access, room, userId, { password: body.password, ip: request.ip, grant });
         const participant = await store.participants.create({ roomId: room.id, userId });
         await replaceOlderParticipants(access, room.id, userId, participant.id);
         const [members, publishing] = await Promise.all([

@@ -102,9 +102,9 @@ export function roomRoutes(deps: ApiDeps): RouteDef[] {
       summary: 'Update title, avatar or password (host only; an empty password removes it)',
       params: roomIdParams,
       body: updateRoomBody,
-      async handler({ userId, params, body }) {
+      async handler({ userId, grant, params, body }) {
         const room = await requireRoom(store, params.roomId);
-        await requireOwner(store, room, userId);
+        await requireOwner(store, room, userId, grant);
         const changes = {
           ...(body.title !== undefined && { title: body.title }),
           ...(body.avatar !== undefined && { avatar: body.avatar }),
@@ -122,11 +122,12 @@ export function roomRoutes(deps: ApiDeps): RouteDef[] {
       summary: 'Deactivate a room (host only)',
       params: roomIdParams,
       successStatus: 201,
-      async handler({ userId, params }) {
+      async handler({ userId, grant, params }) {
         const room = await requireRoom(store, params.roomId);
-        const member = await store.members.find(room.id, userId);
-        if (!member) throw new HttpError(404, 'Member not found');
-        if (member.role !== MemberRole.Owner) throw new HttpError(403, ONLY_HOST);
+        const admin = grant?.roomId === room.id && grant.grants.roomAdmin;
+        const member = admin ? undefined : await store.members.find(room.id, userId);
+        if (!admin && !member) throw new HttpError(404, 'Member not found');
+        if (!admin && member?.role !== MemberRole.Owner) throw new HttpError(403, ONLY_HOST);
         const updated = await store.rooms.setStatus(room.id, RoomStatus.Inactive);
         return fullRoomView(store, updated ?? room, { viewerId: userId });
       },

@@ -22,7 +22,7 @@ async function applyState(
     await ctx.sfu.setMediaState({ roomId: self.roomId, participantId: self.participantId, state });
   }
   const message = { participantId: self.participantId, ...payload };
-  ctx.broadcast(self.roomId, event, message, session.id);
+  if (!self.hidden) ctx.broadcast(self.roomId, event, message, session.id);
   return message;
 }
 

@@ -1,3 +1,4 @@
+import { requirePublishGrant } from '../grants.ts';
 import {
   publisherCandidateSchema,
   publisherRenegotiationSchema,
@@ -12,6 +13,7 @@ export const publisherRenegotiation = handler({
   schema: publisherRenegotiationSchema,
   async run(ctx, session, p) {
     const self = ctx.requireEntry(session, p.roomId);
+    requirePublishGrant(session, p.sdp);
     if (p.connectionType === ConnectionType.P2P) {
       self.p2pOffer = p.sdp;
       // Waterbus relays P2P renegotiations with an empty targetId: the client has exactly one peer.

@@ -1,6 +1,7 @@
 import { SfuError } from '../../lib/errors.ts';
 import type { MediaState } from '../../protocol/sfu-api.ts';
 import { ParticipantStatus } from '../../store/types.ts';
+import { isHidden, requireGrantedRoom, requirePublishGrant } from '../grants.ts';
 import { migrateSchema, publishSchema } from '../messages.ts';
 import { ConnectionType, defaultMediaState } from '../participant-directory.ts';
 import { handler } from './handler.ts';
@@ -14,6 +15,8 @@ export const publish = handler({
   event: 'room.publish',
   schema: publishSchema,
   async run(ctx, session, p) {
+    requireGrantedRoom(session, p.roomId);
+    requirePublishGrant(session, p.sdp);
     const row = await ctx.authoriseParticipant(session, p.participantId, p.roomId);
     const current = session.participant;
     if (current && current.participantId !== p.participantId) {
@@ -52,6 +55,7 @@ export const publish = handler({
       connectionType: p.connectionType,
       mediaState,
       p2pOffer: p.connectionType === ConnectionType.P2P ? p.sdp : null,
+      hidden: isHidden(session),
     });
     if (answer !== null) {
       session.socket.emit('room.publish', { sdp: answer, isRecording: false });
@@ -72,6 +76,7 @@ export const migrate = handler({
   schema: migrateSchema,
   async run(ctx, session, p) {
     const entry = ctx.requireEntry(session, p.roomId);
+    requirePublishGrant(session, p.sdp);
     if (entry.participantId !== p.participantId) {
       throw new SfuError('permission_denied', 'a connection can only migrate its own participant');
     }

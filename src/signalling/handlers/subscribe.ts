@@ -1,4 +1,5 @@
 import { SfuError } from '../../lib/errors.ts';
+import { requireSubscribeGrant } from '../grants.ts';
 import { answerSubscriberSchema, subscribeSchema } from '../messages.ts';
 import { ConnectionType } from '../participant-directory.ts';
 import { handler } from './handler.ts';
@@ -11,6 +12,7 @@ export const subscribe = handler({
   event: 'room.subscribe',
   schema: subscribeSchema,
   async run(ctx, session, p) {
+    requireSubscribeGrant(session);
     const self = ctx.requireEntry(session, p.roomId);
     if (self.participantId !== p.participantId) {
       throw new SfuError('permission_denied', 'participantId must be your own participant');
@@ -60,6 +62,7 @@ export const answerSubscriber = handler({
   event: 'room.answer_subscriber',
   schema: answerSubscriberSchema,
   async run(ctx, session, p) {
+    requireSubscribeGrant(session);
     const self = ctx.requireEntry(session, p.roomId);
     if (p.connectionType === ConnectionType.P2P) {
       ctx.broadcast(p.roomId, 'room.publish', { sdp: p.sdp, isRecording: false }, session.id);
