@@ -207,6 +207,24 @@ describe('SDP negotiation with real Chromium offers', () => {
     assert.equal(desc.media[0]!.mid, '0');
   });
 
+  it('an a=ssrc-group naming one SSRC (sdp-transform makes a number of it) is read, not a TypeError', () => {
+    // Found by negotiation.fuzz.test.ts: `a=ssrc-group:FID 2` threw "group.ssrcs.split is not a function".
+    const offer = fixture('publisher-single').replace(/a=ssrc-group:FID .*\r\n/, 'a=ssrc-group:FID 2\r\n');
+    assert.match(offer, /a=ssrc-group:FID 2\r\n/);
+    const desc = parseRemoteDescription(offer);
+    const video = desc.media.find((m) => m.kind === 'video')!;
+    assert.ok(video.ssrcs.length >= 1, 'the media SSRCs are still read');
+    assert.ok(createPublisherAnswer(desc, LOCAL).sdp.startsWith('v=0'));
+  });
+
+  it('an a=fmtp whose parameters are one number (sdp-transform makes a number of it) is read, not a TypeError', () => {
+    // Found by negotiation.fuzz.test.ts: `a=fmtp:111 1` threw "config.split is not a function".
+    const offer = fixture('publisher-single').replace(/a=fmtp:111 .*\r\n/, 'a=fmtp:111 1\r\n');
+    assert.match(offer, /a=fmtp:111 1\r\n/);
+    const audio = parseRemoteDescription(offer).media.find((m) => m.kind === 'audio')!;
+    assert.deepEqual(audio.codecs.find((c) => c.payloadType === 111)!.fmtp, {});
+  });
+
   it('malformed descriptions are refused with invalid_argument naming the fault', () => {
     const good = fixture('publisher-single');
     const cases: Array<[string, RegExp]> = [

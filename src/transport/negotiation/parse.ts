@@ -134,7 +134,8 @@ function msidOf(m: ParsedMedia): { streamId: string; trackId: string } | undefin
 }
 
 function codecsOf(m: ParsedMedia): CodecParameters[] {
-  const fmtp = new Map((m.fmtp ?? []).map((f) => [f.payload, parseFmtp(f.config)]));
+  // sdp-transform turns an all-digit fmtp value (`a=fmtp:111 1`) into a number.
+  const fmtp = new Map((m.fmtp ?? []).map((f) => [f.payload, parseFmtp(String(f.config as unknown))]));
   const feedback = (m.rtcpFb ?? []).map((f) => ({
     payload: String(f.payload),
     type: f.type,
@@ -176,7 +177,11 @@ function mediaSsrcs(m: ParsedMedia): number[] {
   const secondary = new Set<number>();
   for (const group of m.ssrcGroups ?? []) {
     if (group.semantics !== 'FID' && group.semantics !== 'FEC-FR') continue;
-    for (const s of group.ssrcs.split(' ').slice(1)) secondary.add(Number(s));
+    // sdp-transform turns a group of one all-digit SSRC into a number.
+    for (const s of String(group.ssrcs as unknown)
+      .split(' ')
+      .slice(1))
+      secondary.add(Number(s));
   }
   const seen: number[] = [];
   for (const line of m.ssrcs ?? []) {

@@ -50,7 +50,24 @@ export function sctpChecksum(data: Uint8Array): number {
 
 export type PacketCheck =
   | { ok: true }
-  | { ok: false; reason: 'short' | 'checksum' | 'chunk_length' | 'unknown_chunk' | 'no_chunk' };
+  | {
+      ok: false;
+      reason: 'short' | 'checksum' | 'chunk_length' | 'unknown_chunk' | 'no_chunk' | 'parameter_length';
+    };
+
+/**
+ * Where the parameters (RFC 9260 §3.2.1 TLVs) of a chunk start in its value, for the chunk types
+ * werift-sctp reads parameters from: after INIT's and INIT-ACK's 16 fixed bytes, or at once.
+ */
+const PARAMS_AT = new Map<number, number>([
+  [ChunkType.INIT, 16],
+  [ChunkType.INIT_ACK, 16],
+  [ChunkType.HEARTBEAT, 0],
+  [ChunkType.HEARTBEAT_ACK, 0],
+  [ChunkType.ABORT, 0],
+  [ChunkType.ERROR, 0],
+  [ChunkType.RE_CONFIG, 0],
+]);
 
 /**
  * Checks a packet's framing: at least one chunk, each chunk's length ≥ 4 and inside the packet,
@@ -67,12 +84,29 @@ export function checkSctpPacket(data: Buffer): PacketCheck {
     const length = data.readUInt16BE(pos + 2);
     if (length < 4 || pos + length > data.length) return { ok: false, reason: 'chunk_length' };
     if (!KNOWN.has(type)) return { ok: false, reason: 'unknown_chunk' };
+    const paramsAt = PARAMS_AT.get(type);
+    if (paramsAt !== undefined && !paramsFit(data, pos + 4 + paramsAt, pos + length))
+      return { ok: false, reason: 'parameter_length' };
     chunks++;
     pos += length + ((4 - (length % 4)) % 4);
   }
   if (chunks === 0) return { ok: false, reason: 'no_chunk' };
   if (data.readUInt32LE(8) !== sctpChecksum(data)) return { ok: false, reason: 'checksum' };
   return { ok: true };
+}
+
+/**
+ * Every parameter in [start, end) has a length ≥ 4 that stays inside the chunk. werift-sctp walks
+ * them without that check: a length of 0 never advances and it pushes parameters until the heap
+ * is exhausted. Fewer than 4 bytes left over are ignored, as the library does.
+ */
+function paramsFit(data: Buffer, start: number, end: number): boolean {
+  for (let pos = start; pos + 4 <= end; ) {
+    const length = data.readUInt16BE(pos + 2);
+    if (length < 4 || pos + length > end) return false;
+    pos += length + ((4 - (length % 4)) % 4);
+  }
+  return true;
 }
 
 export interface ChunkSpec {

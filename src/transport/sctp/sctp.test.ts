@@ -82,6 +82,44 @@ describe('SCTP packets (RFC 9260 framing, CRC32c)', () => {
       assert.deepEqual(checkSctpPacket(packet), { ok: false, reason }, reason);
     for (let i = 0; i < 2000; i++) assert.doesNotThrow(() => checkSctpPacket(randomBytes(i % 300)));
   });
+  it('a chunk parameter of length 0 is refused (werift-sctp loops forever on it, allocating until out of memory)', () => {
+    // Found by src/transport/sctp/sctp.fuzz.test.ts: an INIT-ACK whose last parameter header says 0.
+    const param = (type: number, value: Buffer, length = 4 + value.length) => {
+      const out = Buffer.alloc(4 + value.length + ((4 - (value.length % 4)) % 4));
+      out.writeUInt16BE(type, 0);
+      out.writeUInt16BE(length, 2);
+      value.copy(out, 4);
+      return out;
+    };
+    const init = (params: Buffer[]) => Buffer.concat([Buffer.alloc(16, 1), ...params]);
+    const forwardTsn = param(0xc000, Buffer.alloc(0));
+    const zero = param(0x0007, Buffer.alloc(4), 0);
+    const past = param(0x0007, Buffer.alloc(4), 40);
+    const cases: Array<[number, Buffer]> = [
+      [1, init([forwardTsn, zero])],
+      [2, init([zero])],
+      [2, init([forwardTsn, past])],
+      [4, zero],
+      [5, Buffer.concat([param(1, Buffer.alloc(8)), zero])],
+      [6, zero],
+      [9, zero],
+      [130, zero],
+    ];
+    for (const [type, body] of cases) {
+      const packet = buildSctpPacket(HEADER, [{ type, body }]);
+      assert.deepEqual(checkSctpPacket(packet), { ok: false, reason: 'parameter_length' }, `chunk ${type}`);
+    }
+    const wellFormed = buildSctpPacket(HEADER, [
+      { type: 2, body: init([forwardTsn, param(7, Buffer.alloc(24))]) },
+    ]);
+    assert.deepEqual(checkSctpPacket(wellFormed), { ok: true });
+    assert.deepEqual(
+      checkSctpPacket(buildSctpPacket(HEADER, [{ type: 4, body: param(1, Buffer.alloc(5)) }])),
+      {
+        ok: true,
+      },
+    );
+  });
 });
 
 describe('DCEP (RFC 8832)', () => {
