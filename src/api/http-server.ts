@@ -1,6 +1,7 @@
 import cors from '@fastify/cors';
 import Fastify, {
   type FastifyBaseLogger,
+  type FastifyError,
   type FastifyInstance,
   type FastifyReply,
   type FastifyRequest,
@@ -53,6 +54,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     bodyLimit: options.bodyLimitBytes,
     trustProxy: options.trustProxy,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    frameworkErrors: routerError,
     // Node measures these until the request is received: upgraded WebSockets and long-polling
     // responses held open by socket.io are not cut.
     requestTimeout: timeouts.requestMs,
@@ -107,6 +109,22 @@ async function installCors(app: FastifyInstance, policy: CorsPolicy): Promise<vo
   });
 }
 
+/** What the router's own refusals say (the default body echoes the whole path back). */
+const ROUTER_ERRORS: Record<string, { status: number; message: string }> = {
+  FST_ERR_BAD_URL: { status: 400, message: 'Malformed URL: invalid percent-encoding' },
+  FST_ERR_MAX_PARAM_LENGTH: { status: 414, message: 'Path parameter too long' },
+};
+
+/**
+ * URLs the router refuses before any hook or route runs (a bad percent-encoding, a parameter
+ * over maxParamLength): answered `{ message }` like every other error. Helmet's hook does not run
+ * for them, hence the nosniff set here.
+ */
+function routerError(err: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  const { status, message } = ROUTER_ERRORS[err.code] ?? { status: 500, message: 'Internal server error' };
+  void reply.code(status).header('x-content-type-options', 'nosniff').send({ message });
+}
+
 function sendError(err: unknown, request: FastifyRequest, reply: FastifyReply): void {
   const { status, message, expected, retryAfterS } = toHttpError(err);
   if (!expected) request.log.error({ err, url: request.url }, 'request failed');
@@ -128,8 +146,21 @@ function acceptEmptyJsonBodies(app: FastifyInstance): void {
       done(null, undefined);
       return;
     }
-    parseJson(request, text, done);
+    parseJson(request, text, (err, value) => done(err && prototypeKeyError(err, text), value));
   });
+}
+
+/**
+ * The parser refuses `__proto__` and `constructor.prototype` keys (prototype poisoning) with the
+ * same error as broken JSON: when the text is valid JSON, say what was refused instead.
+ */
+function prototypeKeyError(err: Error, text: string): Error {
+  try {
+    JSON.parse(text);
+  } catch {
+    return err;
+  }
+  return new HttpError(400, 'body: "__proto__" and "constructor.prototype" keys are not allowed');
 }
 
 function installRateLimit(app: FastifyInstance, options: HttpServerOptions): void {

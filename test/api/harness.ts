@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
 import type { ApiDeps, StorageOptions } from '../../src/api/deps.ts';
-import { apiRoutes, createHttpServer, registerDocs } from '../../src/api/index.ts';
+import { apiRoutes, createHttpServer, type RouteDef, registerDocs } from '../../src/api/index.ts';
 import type { RoomPasswordGuard } from '../../src/api/room-password-guard.ts';
 import { UserId } from '../../src/lib/ids.ts';
 import { signToken } from '../../src/lib/jwt.ts';
@@ -68,7 +68,13 @@ export interface Api {
 }
 
 export async function startApi(
-  options: { storage?: StorageOptions; passwordGuard?: RoomPasswordGuard; logger?: Logger } = {},
+  options: {
+    storage?: StorageOptions;
+    passwordGuard?: RoomPasswordGuard;
+    logger?: Logger;
+    /** The routes to serve; default every /busapi/v3 route (`apiRoutes`). */
+    routes?: (deps: ApiDeps) => RouteDef[];
+  } = {},
 ): Promise<Api> {
   const store = await openStore({ sqlitePath: ':memory:' });
   const broadcasts: Broadcast[] = [];
@@ -96,7 +102,7 @@ export async function startApi(
     logger: options.logger ?? silentLogger(),
     ...(options.passwordGuard && { passwordGuard: options.passwordGuard }),
   };
-  const routes = apiRoutes(deps);
+  const routes = (options.routes ?? apiRoutes)(deps);
   const app = await createHttpServer({
     deps,
     routes,

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../src/config.ts';
-import { silentLogger } from '../../src/lib/logger.ts';
+import { type Logger, silentLogger } from '../../src/lib/logger.ts';
 import { type RunningServer, startEmbedded } from '../../src/roles/embedded.ts';
 
 export const API_KEY = 'test-api-key';
@@ -20,11 +20,12 @@ export interface TestServer extends RunningServer {
 
 /**
  * The embedded server on 127.0.0.1 and a free port, with its own temporary data directory. The
- * media engine is off unless `media: true` (then one worker on a free UDP port).
+ * media engine is off unless `media: true` (then one worker on a free UDP port). Logs go nowhere
+ * unless a `logger` is given.
  */
 export async function startTestServer(
   env: Record<string, string> = {},
-  options: { media?: boolean } = {},
+  options: { media?: boolean; logger?: Logger } = {},
 ): Promise<TestServer> {
   const udpPort = options.media ? await freeUdpPort() : 0;
   const dataDir = await mkdtemp(path.join(tmpdir(), 'bbmeet-test-'));
@@ -48,7 +49,7 @@ export async function startTestServer(
   });
   // Port 0 is not a valid APP_PORT for users; tests ask the OS for a free one.
   config.http.port = 0;
-  const server = await startEmbedded(config, silentLogger(), { defaultMetrics: false });
+  const server = await startEmbedded(config, options.logger ?? silentLogger(), { defaultMetrics: false });
   return {
     ...server,
     dataDir,
