@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
 import fc from 'fast-check';
 
 /**
- * Reusable fuzz harness for byte parsers (socket frames today; STUN, RTP, RTCP, SDP… tomorrow):
- * random byte strings, mutations and truncations of valid seeds, and headers claiming huge lengths
- * spliced in at random places. The property every parser must keep: decode or throw a clean error,
+ * Reusable fuzz harness for byte parsers (socket frames, RTP, RTCP, codec payloads…): random byte
+ * strings, mutations and truncations of valid seeds (bytes set, inserted, deleted, 16-bit fields
+ * overwritten), headers claiming huge lengths spliced in at random places, and the target's own
+ * structure-aware generators. The property every parser must keep: decode or throw a clean error,
  * retain no more than a small multiple of the input, and return promptly.
  *
  * Unit tests run a few thousand inputs; `FUZZ_RUNS` raises that (see the `fuzz:*` npm scripts) and
@@ -30,6 +32,11 @@ export interface FuzzOptions {
   lengthPrefixes?: number[];
   /** Runs when `FUZZ_RUNS` is not set. */
   defaultRuns: number;
+  /**
+   * Structure-aware generators of the target's own (e.g. packets built field by field with
+   * extreme counts and lengths), drawn as often as each of the generic ones.
+   */
+  structured?: fc.Arbitrary<Uint8Array>[];
 }
 
 export function fuzzRuns(defaultRuns: number): number {
@@ -73,6 +80,7 @@ export function fuzzBytes(options: FuzzOptions): fc.Arbitrary<Uint8Array> {
   const seed = fc.constantFrom(...options.seeds);
   const prefixes = options.lengthPrefixes ?? [];
   const arbitraries: fc.Arbitrary<Uint8Array>[] = [
+    ...(options.structured ?? []),
     fc.uint8Array({ maxLength: 512 }),
     seed.chain((s) => fc.nat(s.length).map((n) => s.subarray(0, n))),
     seed.chain((s) =>
@@ -90,12 +98,13 @@ export function fuzzBytes(options: FuzzOptions): fc.Arbitrary<Uint8Array> {
   return fc.oneof(...arbitraries);
 }
 
-type Mutation = { at: number; kind: 'set' | 'insert' | 'delete'; byte: number };
+/** `word` overwrites two bytes (big endian) with `byte` repeated: 0x0000, 0xffff, 0x8080… length fields. */
+type Mutation = { at: number; kind: 'set' | 'insert' | 'delete' | 'word'; byte: number };
 
 function mutation(maxAt: number): fc.Arbitrary<Mutation> {
   return fc.record({
     at: fc.nat(Math.max(0, maxAt)),
-    kind: fc.constantFrom('set' as const, 'insert' as const, 'delete' as const),
+    kind: fc.constantFrom('set' as const, 'insert' as const, 'delete' as const, 'word' as const),
     byte: fc.oneof(fc.constantFrom(0x00, 0x7f, 0x80, 0xc1, 0xff), fc.integer({ min: 0, max: 255 })),
   });
 }
@@ -104,7 +113,9 @@ function applyAll(bytes: Uint8Array, mutations: Mutation[]): Uint8Array {
   let out = bytes;
   for (const m of mutations) {
     const at = m.at % (out.length + 1);
-    if (m.kind === 'insert') out = splice(out, at, 0, Uint8Array.of(m.byte));
+    if (m.kind === 'word') {
+      if (at + 2 <= out.length) out = splice(out, at, 2, Uint8Array.of(m.byte, m.byte));
+    } else if (m.kind === 'insert') out = splice(out, at, 0, Uint8Array.of(m.byte));
     else if (at < out.length)
       out = splice(out, at, 1, m.kind === 'set' ? Uint8Array.of(m.byte) : new Uint8Array(0));
   }
@@ -134,4 +145,13 @@ export function estimateRetainedBytes(value: unknown, depth = 0): number {
     );
   }
   return 8;
+}
+
+/** The seed files of `test/fuzz/corpus/<name>/` (sorted by name), optionally only those starting with `prefix`. */
+export function loadCorpus(name: string, prefix = ''): Uint8Array[] {
+  const dir = new URL(`corpus/${name}/`, import.meta.url);
+  return readdirSync(dir)
+    .filter((f) => f.startsWith(prefix))
+    .sort()
+    .map((f) => new Uint8Array(readFileSync(new URL(f, dir))));
 }
