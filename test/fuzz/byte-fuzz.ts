@@ -19,8 +19,10 @@ export interface ParserTarget<T> {
   isCleanError(err: unknown): boolean;
   /** Extra checks on a successful parse, e.g. agreement with a reference implementation. */
   check?(bytes: Uint8Array, value: T): void;
-  /** Output size may not exceed `maxRetainedFactor` × input + 4 KiB (estimated). Default 64. */
+  /** Output size may not exceed `maxRetainedFactor` × input + `retainedAllowanceBytes` (estimated). Default 64. */
   maxRetainedFactor?: number;
+  /** The constant part of that budget, for outputs a spec bounds whatever the input. Default 4 KiB. */
+  retainedAllowanceBytes?: number;
   /** One input must parse or fail within this. Default 1000 ms (a hang, not a slow machine). */
   maxMsPerInput?: number;
 }
@@ -65,7 +67,7 @@ function checkOne<T>(target: ParserTarget<T>, bytes: Uint8Array): void {
   }
   assertPrompt(target, start);
   const retained = estimateRetainedBytes(value);
-  const budget = (target.maxRetainedFactor ?? 64) * bytes.length + 4096;
+  const budget = (target.maxRetainedFactor ?? 64) * bytes.length + (target.retainedAllowanceBytes ?? 4096);
   assert.ok(retained <= budget, `${bytes.length} input bytes retained ~${retained} bytes`);
   target.check?.(bytes, value);
 }
