@@ -158,3 +158,30 @@ describe('transport-wide CC feedback', () => {
     assert.equal(writeTwcc(Buffer.alloc(20), 0, { ...input, arrivalsUs: [0, 1000] }), -1, 'does not fit');
   });
 });
+
+/** A transport-cc feedback of `count` packets, all lost, in run-length chunks of 8191. */
+function lostRun(count: number): Buffer {
+  const chunks = Math.ceil(count / 8191);
+  const out = Buffer.alloc(20 + 2 * chunks + ((2 * chunks) % 4));
+  out[0] = 0x80 | 15;
+  out[1] = 205;
+  out.writeUInt16BE(out.length / 4 - 1, 2);
+  out.writeUInt16BE(count, 14);
+  for (let i = 0, left = count; i < chunks; i++, left -= 8191)
+    out.writeUInt16BE(Math.min(8191, left), 20 + 2 * i);
+  return out;
+}
+
+describe('transport-cc amplification', () => {
+  it('parseTwcc rejects a 40-byte feedback claiming 65535 lost packets (unbounded allocation found by the RTCP fuzz target)', () => {
+    const packet = lostRun(0xffff);
+    assert.equal(packet.length, 40);
+    assert.equal(parse(packet)?.packetStatusCount, undefined);
+  });
+
+  it('parseTwcc still reads a feedback of 8192 packets, what the send-side history can match', () => {
+    const feedback = parse(lostRun(8192));
+    assert.equal(feedback?.packetStatusCount, 8192);
+    assert.ok(feedback.statuses.every((s) => s === TwccStatus.NotReceived));
+  });
+});

@@ -22,6 +22,12 @@ const FIXED_BYTES = RTCP_FEEDBACK_HEADER_BYTES + 8;
 const RUN_MAX = 0x1fff;
 const ONE_BIT_SYMBOLS = 14;
 const TWO_BIT_SYMBOLS = 7;
+/**
+ * Packets one feedback may report when read: the send-side history's size. A run-length chunk
+ * covers 8191 packets in 2 bytes, so without a cap 40 bytes claiming 65535 packets would cost
+ * ~850 KB of statuses, deltas and receive times per packet.
+ */
+export const TWCC_MAX_READ_STATUS_COUNT = 8192;
 
 export interface TwccFeedback {
   senderSsrc: number;
@@ -57,13 +63,16 @@ function decodeChunk(chunk: number, statuses: Uint8Array, at: number): number {
   return at;
 }
 
-/** Parses a TWCC feedback; undefined when it is not one or is malformed (chunks or deltas truncated). */
+/**
+ * Parses a TWCC feedback; undefined when it is not one, is malformed (chunks or deltas truncated)
+ * or reports more than TWCC_MAX_READ_STATUS_COUNT packets.
+ */
 export function parseTwcc(buf: Buffer, p: RtcpHeaderView): TwccFeedback | undefined {
   const end = contentEnd(buf, p);
   const o = p.offset;
   if (p.type !== RtcpType.RTPFB || p.count !== RtpfbFmt.TWCC || o + FIXED_BYTES > end) return undefined;
   const count = buf.readUInt16BE(o + 14);
-  if (count === 0) return undefined;
+  if (count === 0 || count > TWCC_MAX_READ_STATUS_COUNT) return undefined;
   const statuses = new Uint8Array(count);
   let at = o + FIXED_BYTES;
   for (let filled = 0; filled < count; at += 2) {
