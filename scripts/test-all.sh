@@ -33,3 +33,6 @@ npm run --silent check:deps
 
 echo "tests"
 npm test
+
+echo "fuzzing: every fuzz target, bounded pass (at least 1 million inputs)"
+npm run --silent fuzz:ci

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, readdirSync, readFileSync } from 'node:fs';
 import fc from 'fast-check';
 
 /**
@@ -41,9 +41,17 @@ export interface FuzzOptions {
   structured?: fc.Arbitrary<Uint8Array>[];
 }
 
+/**
+ * The number of inputs of one property: `FUZZ_RUNS` when set, else `defaultRuns`. With
+ * `FUZZ_REPORT` set (scripts/fuzz.mjs does), each property adds a line with its count to that
+ * file, so the runner can add up the inputs of a pass.
+ */
 export function fuzzRuns(defaultRuns: number): number {
   const fromEnv = Number(process.env.FUZZ_RUNS);
-  return Number.isSafeInteger(fromEnv) && fromEnv > 0 ? fromEnv : defaultRuns;
+  const runs = Number.isSafeInteger(fromEnv) && fromEnv > 0 ? fromEnv : defaultRuns;
+  const report = process.env.FUZZ_REPORT;
+  if (report) appendFileSync(report, `${runs}\n`);
+  return runs;
 }
 
 /** Runs the parser property; fast-check reports the shrunk failing input and its seed. */
