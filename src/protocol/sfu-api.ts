@@ -63,6 +63,13 @@ export interface JoinRequest extends ParticipantRef {
   mediaState: MediaState;
   /** A P2P → SFU migration: `publisherReady` carries isMigrate so peers re-subscribe. */
   isMigrate: boolean;
+  /**
+   * A join token's `canPublishData` (default true): false drops the participant's messages on the
+   * room data channels instead of relaying them (`track_quality` still works).
+   */
+  canPublishData?: boolean;
+  /** A join token's `hidden` (default false): the participant is left out of `activeSpeakers`. */
+  hidden?: boolean;
 }
 
 export interface JoinResponse {
@@ -72,6 +79,8 @@ export interface JoinResponse {
 
 export interface SubscribeRequest extends ParticipantRef {
   targetId: ParticipantId;
+  /** The subscriber's `canPublishData` (default true), for messages it sends on this connection. */
+  canPublishData?: boolean;
 }
 
 export interface SubscribeResponse {
@@ -177,6 +186,8 @@ export interface SfuDump {
    * track no longer relayed).
    */
   handover?: HandoverStats;
+  /** Room data channel messages (since start): relayed (one per recipient) and refused by a grant. */
+  data?: { relayed: number; refused: number };
 }
 
 export interface HandoverStats {

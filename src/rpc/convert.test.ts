@@ -102,6 +102,34 @@ describe('SfuApi ↔ sfu.proto conversions', () => {
     assert.deepEqual(convert.joinFromProto(convert.joinToProto(shared)), shared);
   });
 
+  it("join and subscribe carry a join token's canPublishData=false and hidden; absent fields (an older sender) mean allowed and visible", () => {
+    const base = {
+      roomId: room,
+      participantId: alice,
+      sdp: 'v=0\r\n',
+      totalTracks: 1,
+      mediaState: defaultMediaState(),
+      isMigrate: false,
+    };
+    const wire = (r: typeof base & { canPublishData?: boolean; hidden?: boolean }) =>
+      fromBinary(pb.JoinRequestSchema, toBinary(pb.JoinRequestSchema, convert.joinToProto(r)));
+    const denied = { ...base, canPublishData: false, hidden: true };
+    assert.deepEqual(convert.joinFromProto(wire(denied)), denied);
+    const old = wire(base);
+    assert.equal(old.canPublishData, undefined, 'not sent when not given');
+    const read = convert.joinFromProto(old);
+    assert.notEqual(read.canPublishData, false);
+    assert.notEqual(read.hidden, true);
+    const sub = { roomId: room, participantId: alice, targetId: ParticipantId('9') };
+    const subWire = (r: typeof sub & { canPublishData?: boolean }) =>
+      fromBinary(pb.SubscribeRequestSchema, toBinary(pb.SubscribeRequestSchema, convert.subscribeToProto(r)));
+    assert.equal(
+      convert.subscribeFromProto(subWire({ ...sub, canPublishData: false })).canPublishData,
+      false,
+    );
+    assert.notEqual(convert.subscribeFromProto(subWire(sub)).canPublishData, false);
+  });
+
   it('a partial media state keeps unset fields unset and tells a cleared screen track from an unchanged one', () => {
     const unchanged = { roomId: room, participantId: alice, state: { audioEnabled: false } };
     assert.deepEqual(

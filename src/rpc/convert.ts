@@ -95,6 +95,17 @@ export function joinToProto(r: JoinRequest): pb.JoinRequest {
     totalTracks: r.totalTracks,
     mediaState: mediaStateToProto(r.mediaState),
     isMigrate: r.isMigrate,
+    ...(r.canPublishData === undefined ? {} : { canPublishData: r.canPublishData }),
+    hidden: r.hidden ?? false,
+  });
+}
+
+export function subscribeToProto(r: SubscribeRequest): pb.SubscribeRequest {
+  return create(pb.SubscribeRequestSchema, {
+    roomId: r.roomId,
+    participantId: r.participantId,
+    targetId: r.targetId,
+    ...(r.canPublishData === undefined ? {} : { canPublishData: r.canPublishData }),
   });
 }
 
@@ -149,11 +160,15 @@ export function joinFromProto(m: pb.JoinRequest): JoinRequest {
     totalTracks: m.totalTracks,
     mediaState: mediaStateFromProto(m.mediaState),
     isMigrate: m.isMigrate,
+    // Only a refusal is carried: an absent field (an older sender) leaves the default, true.
+    ...(m.canPublishData === false ? { canPublishData: false } : {}),
+    ...(m.hidden ? { hidden: true } : {}),
   };
 }
 
 export function subscribeFromProto(m: pb.SubscribeRequest): SubscribeRequest {
-  return { ...ref(m), targetId: ParticipantId(id(m.targetId, 'target_id')) };
+  const targetId = ParticipantId(id(m.targetId, 'target_id'));
+  return { ...ref(m), targetId, ...(m.canPublishData === false ? { canPublishData: false } : {}) };
 }
 
 export function subscriberAnswerFromProto(m: pb.SetSubscriberAnswerRequest): SubscriberAnswerRequest {

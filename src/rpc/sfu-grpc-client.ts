@@ -87,14 +87,7 @@ export class SfuGrpcClient implements SfuApi {
   }
 
   async subscribe(req: SubscribeRequest): Promise<SubscribeResponse> {
-    const res = await this.#unary(
-      'subscribe',
-      create(pb.SubscribeRequestSchema, {
-        roomId: req.roomId,
-        participantId: req.participantId,
-        targetId: req.targetId,
-      }),
-    );
+    const res = await this.#unary('subscribe', convert.subscribeToProto(req));
     return { offer: res.offer, videoCodec: res.videoCodec };
   }
 

@@ -289,6 +289,7 @@ export class MediaWorkerPool {
         malformed: sum((d) => d.handover?.malformed ?? 0),
         unknownTrack: sum((d) => d.handover?.unknownTrack ?? 0),
       },
+      data: { relayed: sum((d) => d.data?.relayed ?? 0), refused: sum((d) => d.data?.refused ?? 0) },
     };
   }
 

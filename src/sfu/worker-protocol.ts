@@ -4,9 +4,11 @@ import type { SfuApi, SfuDump, SfuEvent } from '../protocol/sfu-api.ts';
 
 /**
  * Messages between the SFU's control side (main thread) and a media worker. Versioned: a worker
- * of another version is refused at start rather than misread.
+ * of another version is refused at start rather than misread. Version 3: `join` and `subscribe`
+ * carry a join token's grants (`canPublishData`, `hidden`), which the worker enforces, and the
+ * dump counts room data messages (`data`).
  */
-export const WORKER_PROTOCOL_VERSION = 2;
+export const WORKER_PROTOCOL_VERSION = 3;
 
 /**
  * The SfuApi operations a worker serves (everything but the event stream and dump), and

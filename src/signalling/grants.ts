@@ -4,7 +4,9 @@ import type { Session } from './session.ts';
 
 /**
  * The grants of a join token on the socket: the room it is for, `canPublish` (an offer may only
- * receive), `canSubscribe`. A session of an access token has no grant and may do all of it.
+ * receive), `canSubscribe`, `hidden`; `canPublishData` and `hidden` travel to the SFU, which drops
+ * the room data messages and leaves hidden speakers out. A session of an access token has no grant
+ * and may do all of it.
  */
 
 /** permission_denied unless the session may act in `roomId`. */
@@ -28,6 +30,16 @@ export function requireSubscribeGrant(session: Session): void {
 /** Whether the participant is announced to the others. */
 export function isHidden(session: Session): boolean {
   return session.grant?.grants.hidden === true;
+}
+
+/** Whether the SFU relays the participant's messages on the room data channels. */
+export function mayPublishData(session: Session): boolean {
+  return session.grant?.grants.canPublishData !== false;
+}
+
+/** The grants the SFU enforces itself, for its join request. */
+export function sfuJoinGrants(session: Session): { canPublishData: boolean; hidden: boolean } {
+  return { canPublishData: mayPublishData(session), hidden: isHidden(session) };
 }
 
 /**

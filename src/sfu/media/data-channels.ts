@@ -31,6 +31,8 @@ export interface DataChannelStats {
   relayed: number;
   /** Room data messages with no open channel of that label at a recipient. */
   undeliverable: number;
+  /** Room data messages of a participant without the `canPublishData` grant: dropped, never relayed. */
+  refused: number;
 }
 
 /**
@@ -45,6 +47,7 @@ export class DataChannelRelay {
     badMessages: 0,
     relayed: 0,
     undeliverable: 0,
+    refused: 0,
   };
 
   /**
@@ -56,7 +59,8 @@ export class DataChannelRelay {
     if (publisher.transport.dataChannels) return;
     const association = publisher.transport.enableDataChannels(negotiated);
     if (!association) return;
-    association.onDataChannel = (channel) => this.#listen(room, publisher.participantId, channel);
+    association.onDataChannel = (channel) =>
+      this.#listen(room, publisher.participantId, channel, publisher.canPublishData);
     const quality = association.createDataChannel(TRACK_QUALITY_LABEL);
     const pending = new Map<string, string>();
     const flush = () => {
@@ -83,13 +87,18 @@ export class DataChannelRelay {
         channel.onMessage = (data) => this.#onQualityRequest(subscription, data);
         return;
       }
-      this.#listen(room, subscription.subscriberId, channel);
+      this.#listen(room, subscription.subscriberId, channel, subscription.canPublishData);
     };
   }
 
-  #listen(room: DataRoom, from: ParticipantId, channel: DataChannel): void {
+  #listen(room: DataRoom, from: ParticipantId, channel: DataChannel, mayPublish: boolean): void {
     if (!ROOM_DATA_LABELS.has(channel.label)) return;
-    channel.onMessage = (data) => this.#relay(room, from, channel.label, data);
+    // Without the grant the channel still opens (the client cannot tell), but nothing is relayed.
+    channel.onMessage = mayPublish
+      ? (data) => this.#relay(room, from, channel.label, data)
+      : () => {
+          this.stats.refused++;
+        };
   }
 
   #onQualityRequest(subscription: Subscription, data: Buffer | string): void {

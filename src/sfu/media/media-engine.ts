@@ -166,6 +166,8 @@ export class MediaEngine implements WorkerEngine {
       clock: this.#clock,
       mediaState: req.mediaState,
       totalTracks: req.totalTracks,
+      canPublishData: req.canPublishData,
+      hidden: req.hidden,
       onReady: () =>
         this.#emit(req.roomId, {
           type: 'publisherReady',
@@ -211,6 +213,7 @@ export class MediaEngine implements WorkerEngine {
       // The Waterbus media state names the screen track (room.screen_sharing / publish).
       isScreenShare: (trackId) =>
         publisher.mediaState.screenSharing && publisher.mediaState.screenTrackId === trackId,
+      canPublishData: req.canPublishData,
     });
     let budget = room.budgets.get(req.participantId);
     if (!budget) {
@@ -399,6 +402,7 @@ export class MediaEngine implements WorkerEngine {
         unknownUsername: this.#endpoint.stats.unknownUsername,
       },
       handover: [...this.#links.values()].reduce((sum, link) => addHandover(sum, link), { ...this.#retired }),
+      data: { relayed: this.#data.stats.relayed, refused: this.#data.stats.refused },
     };
   }
 
@@ -431,7 +435,9 @@ export class MediaEngine implements WorkerEngine {
           onChange: (speakers) => {
             const ids = new Set(speakers.map((s) => s.participantId));
             for (const budget of budgets.values()) budget.setActiveSpeakers(ids);
-            emit({ type: 'activeSpeakers', speakers });
+            // A hidden participant (join token grant) is named to nobody, itself included.
+            const named = speakers.filter((s) => publishers.get(s.participantId)?.hidden !== true);
+            emit({ type: 'activeSpeakers', speakers: named });
           },
         }),
         quality: new ConnectionQualityMonitor({

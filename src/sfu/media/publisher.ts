@@ -84,6 +84,10 @@ export class Publisher {
   readonly #stopTwccTimer: () => void;
   mediaState: MediaState;
   totalTracks: number;
+  /** False: its messages on the room data channels are dropped, not relayed (a join token's grant). */
+  readonly canPublishData: boolean;
+  /** Left out of the room's active speakers (a join token's `hidden`). */
+  readonly hidden: boolean;
   #ready = false;
   readonly #onReady: () => void;
   readonly #stopTimer: () => void;
@@ -102,8 +106,13 @@ export class Publisher {
     mediaState: MediaState;
     totalTracks: number;
     onReady: () => void;
+    /** A join token's grants (default: may send room data, announced). */
+    canPublishData?: boolean | undefined;
+    hidden?: boolean | undefined;
   }) {
     this.participantId = options.participantId;
+    this.canPublishData = options.canPublishData ?? true;
+    this.hidden = options.hidden ?? false;
     this.transport = options.transport;
     this.#clock = options.clock;
     this.mediaState = options.mediaState;

@@ -129,6 +129,8 @@ export class Subscription {
   readonly subscriberId: ParticipantId;
   readonly targetId: ParticipantId;
   readonly transport: WebRtcTransport;
+  /** False: the subscriber's messages on this connection's room data channels are dropped. */
+  readonly canPublishData: boolean;
   readonly downTracks = new Map<string, DownTrack>();
   readonly #bySsrc = new Map<number, DownTrack>();
   readonly #clock: Clock;
@@ -173,8 +175,11 @@ export class Subscription {
     transportCcId?: number | undefined;
     /** Whether a published track is the publisher's screen share: the allocator serves it first. */
     isScreenShare?: ((trackId: string) => boolean) | undefined;
+    /** The subscriber's grant for messages it sends on this connection's room data channels. */
+    canPublishData?: boolean | undefined;
   }) {
     this.subscriberId = options.subscriberId;
+    this.canPublishData = options.canPublishData ?? true;
     this.targetId = options.targetId;
     this.transport = options.transport;
     this.#clock = options.clock;

@@ -1,7 +1,7 @@
 import { SfuError } from '../../lib/errors.ts';
 import type { MediaState } from '../../protocol/sfu-api.ts';
 import { ParticipantStatus } from '../../store/types.ts';
-import { isHidden, requireGrantedRoom, requirePublishGrant } from '../grants.ts';
+import { isHidden, requireGrantedRoom, requirePublishGrant, sfuJoinGrants } from '../grants.ts';
 import { migrateSchema, publishSchema } from '../messages.ts';
 import { ConnectionType, defaultMediaState } from '../participant-directory.ts';
 import { handler } from './handler.ts';
@@ -43,6 +43,7 @@ export const publish = handler({
         totalTracks: p.totalTracks,
         mediaState,
         isMigrate: false,
+        ...sfuJoinGrants(session),
       });
       answer = res.sdp;
     }
@@ -88,6 +89,7 @@ export const migrate = handler({
         totalTracks: 0,
         mediaState: entry.mediaState,
         isMigrate: true,
+        ...sfuJoinGrants(session),
       });
       entry.connectionType = ConnectionType.SFU;
       entry.p2pOffer = null;

@@ -1,5 +1,5 @@
 import { SfuError } from '../../lib/errors.ts';
-import { requireSubscribeGrant } from '../grants.ts';
+import { mayPublishData, requireSubscribeGrant } from '../grants.ts';
 import { answerSubscriberSchema, subscribeSchema } from '../messages.ts';
 import { ConnectionType } from '../participant-directory.ts';
 import { handler } from './handler.ts';
@@ -31,6 +31,7 @@ export const subscribe = handler({
         roomId: p.roomId,
         participantId: p.participantId,
         targetId: p.targetId,
+        canPublishData: mayPublishData(session),
       });
       offer = res.offer;
       videoCodec = res.videoCodec;

@@ -199,6 +199,21 @@ export declare type JoinRequest = Message<"bbmeet.sfu.v1.JoinRequest"> & {
    * @generated from field: bool is_migrate = 6;
    */
   isMigrate: boolean;
+
+  /**
+   * A join token's canPublishData: false drops the participant's room data channel messages.
+   * Absent (a sender older than this field) means true.
+   *
+   * @generated from field: optional bool can_publish_data = 7;
+   */
+  canPublishData?: boolean | undefined;
+
+  /**
+   * A join token's hidden: the participant is left out of ActiveSpeakers.
+   *
+   * @generated from field: bool hidden = 8;
+   */
+  hidden: boolean;
 };
 
 /**
@@ -248,6 +263,13 @@ export declare type SubscribeRequest = Message<"bbmeet.sfu.v1.SubscribeRequest">
    * @generated from field: string target_id = 3;
    */
   targetId: string;
+
+  /**
+   * The subscriber's canPublishData, for messages it sends on this connection; absent means true.
+   *
+   * @generated from field: optional bool can_publish_data = 4;
+   */
+  canPublishData?: boolean | undefined;
 };
 
 /**
