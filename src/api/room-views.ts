@@ -37,11 +37,17 @@ function userIdsOf(parts: RoomParts): UserId[] {
   return ids;
 }
 
+/** A hidden participant (join token grant) is shown to its own user only. */
+function visibleTo(p: Participant, viewer: Viewer): boolean {
+  return !p.hidden || p.userId === viewer.viewerId;
+}
+
 function assemble(room: Room, parts: RoomParts, users: UserMap, viewer: Viewer): RoomResponseJson {
   const latest = parts.latestMessage;
+  const participants = parts.participants.filter((p) => visibleTo(p, viewer));
   return roomResponseJson(room, {
     members: parts.members.map((m) => memberJson(m, users.get(m.userId), viewer)),
-    participants: parts.participants.map((p) => participantJson(p, users.get(p.userId), viewer)),
+    participants: participants.map((p) => participantJson(p, users.get(p.userId), viewer)),
     latestMessage: latest ? messageJson(latest, { createdBy: users.get(latest.createdById) }, viewer) : null,
   });
 }

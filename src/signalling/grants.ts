@@ -1,5 +1,6 @@
 import { SfuError } from '../lib/errors.ts';
 import type { RoomId } from '../lib/ids.ts';
+import type { Participant } from '../store/types.ts';
 import type { Session } from './session.ts';
 
 /**
@@ -27,9 +28,12 @@ export function requireSubscribeGrant(session: Session): void {
     throw new SfuError('permission_denied', 'this token may not subscribe');
 }
 
-/** Whether the participant is announced to the others. */
-export function isHidden(session: Session): boolean {
-  return session.grant?.grants.hidden === true;
+/**
+ * Whether the participant is kept from the others: the session's join token says so, or the row
+ * was joined with one (then another socket of the same user cannot unhide it).
+ */
+export function isHidden(session: Session, row: Pick<Participant, 'hidden'>): boolean {
+  return session.grant?.grants.hidden === true || row.hidden;
 }
 
 /** Whether the SFU relays the participant's messages on the room data channels. */
@@ -38,8 +42,11 @@ export function mayPublishData(session: Session): boolean {
 }
 
 /** The grants the SFU enforces itself, for its join request. */
-export function sfuJoinGrants(session: Session): { canPublishData: boolean; hidden: boolean } {
-  return { canPublishData: mayPublishData(session), hidden: isHidden(session) };
+export function sfuJoinGrants(
+  session: Session,
+  entry: { hidden?: boolean | undefined },
+): { canPublishData: boolean; hidden: boolean } {
+  return { canPublishData: mayPublishData(session), hidden: entry.hidden === true };
 }
 
 /**

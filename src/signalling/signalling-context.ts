@@ -136,6 +136,7 @@ export class SignallingContext {
       connectionType: ConnectionType.SFU,
       mediaState: defaultMediaState(),
       p2pOffer: null,
+      hidden: row.hidden,
     };
   }
 
@@ -241,10 +242,12 @@ export class SignallingContext {
   /** Records where the participant publishes and tells the others (`room.new_participant`). */
   async announce(participantId: ParticipantId, nodeId: string, isMigrate: boolean): Promise<void> {
     const entry = this.directory.get(participantId);
-    // A hidden participant is not recorded as publishing either: room views list publishers.
-    if (!entry || entry.hidden) return;
+    if (!entry) return;
     const id = Number(participantId);
+    // Recorded for a hidden participant too: subscribers on other instances find its node here
+    // (room views leave hidden rows out).
     await this.store.participants.setNode(id, nodeId);
+    if (entry.hidden) return;
     const row = await this.store.participants.findById(id);
     if (!row) return;
     const user = await this.store.users.findById(UserId(row.userId));
@@ -291,8 +294,11 @@ export class SignallingContext {
     }
     if (event.type === 'connectionQuality') {
       // Only the instance holding the participant reports it, to the whole room (all instances).
-      if (!this.directory.get(event.participantId)) return;
+      const holder = this.directory.get(event.participantId);
+      if (!holder) return;
       const payload = { participantId: event.participantId, quality: event.quality, score: event.score };
+      // A hidden participant's quality is its own business: not the room's, nor newcomers'.
+      if (holder.hidden) return this.emitTo(holder.socketId, 'room.connection_quality', payload);
       let qualities = this.#qualities.get(roomId);
       if (!qualities) {
         qualities = new Map();

@@ -116,6 +116,12 @@ const MIGRATIONS: Migration[] = [
     // Access and refresh tokens carry it (claim `tv`); logging out increments it, revoking them all.
     statements: ['ALTER TABLE users ADD COLUMN token_version INTEGER NOT NULL DEFAULT 0'],
   },
+  {
+    version: 5,
+    name: 'participants.hidden',
+    // A join token's `hidden` grant (1): the row is left out of the room views others get.
+    statements: ['ALTER TABLE participants ADD COLUMN hidden SMALLINT NOT NULL DEFAULT 0'],
+  },
 ];
 
 const DIALECT = {

@@ -11,11 +11,11 @@ type Row = Record<string, unknown>;
  */
 export function createParticipantRepository(db: Db, clock?: NowSource): ParticipantRepository {
   return {
-    async create({ roomId, userId }) {
+    async create({ roomId, userId, hidden = false }) {
       const row = await queryOne<Row>(
         db,
-        'INSERT INTO participants (room_id, user_id, status, created_at) VALUES ($1, $2, $3, $4) RETURNING *',
-        [roomId, userId, ParticipantStatus.Active, nowTimestamp(clock)],
+        'INSERT INTO participants (room_id, user_id, status, created_at, hidden) VALUES ($1, $2, $3, $4, $5) RETURNING *',
+        [roomId, userId, ParticipantStatus.Active, nowTimestamp(clock), hidden ? 1 : 0],
       );
       return toParticipant(row as Row);
     },

@@ -67,6 +67,7 @@ export function toParticipant(r: Row): Participant {
     nodeId: str(r.node_id),
     status: Number(r.status),
     attachedAt: tsOrNull(r.attached_at),
+    hidden: Number(r.hidden ?? 0) === 1,
   };
 }
 

@@ -65,6 +65,8 @@ export interface Participant {
   status: number;
   /** When a socket first took this participant; null while none has. Never serialised. */
   attachedAt: Timestamp | null;
+  /** Joined with a join token's `hidden` grant: shown to its own user only. Never serialised. */
+  hidden: boolean;
 }
 
 export interface Message {
@@ -140,7 +142,8 @@ export interface MemberRepository {
 }
 
 export interface ParticipantRepository {
-  create(input: { roomId: number; userId: UserId }): Promise<Participant>;
+  /** `hidden`: a join token's grant (default false), see Participant.hidden. */
+  create(input: { roomId: number; userId: UserId; hidden?: boolean }): Promise<Participant>;
   findById(id: number): Promise<Participant | undefined>;
   /** All rows of a room, or only those currently publishing (nodeId not null). */
   listByRoom(roomId: number, options?: { publishingOnly?: boolean }): Promise<Participant[]>;

@@ -233,6 +233,23 @@ describe('security: join tokens', () => {
     assert.equal((await leftSeen).targetId, String(visible.pid), 'only the visible one leaves aloud');
   });
 
+  it('hidden participants are left out of GET /rooms/{code}, the room list and the join answer of others, and shown to themselves', async () => {
+    const ghostToken = await tokenFor('jt-ghost-views', { hidden: true });
+    const ghost = await inRoomA(ghostToken);
+    const ids = (room: Room) => room.participants.map((p) => p.id);
+    const byCode = await call<Room>('GET', `/rooms/${roomA.code}`, { token: alice.token });
+    assert.equal(byCode.status, 200);
+    assert.ok(!ids(byCode.body).includes(ghost.pid), `GET /rooms/{code} lists it: ${ids(byCode.body)}`);
+    const list = await call<{ rooms: Room[] }>('GET', '/rooms', { token: alice.token });
+    const listed = list.body.rooms.find((r) => r.id === roomA.id);
+    assert.ok(listed, JSON.stringify(list.body));
+    assert.ok(!ids(listed).includes(ghost.pid), `the room list lists it: ${ids(listed)}`);
+    const joined = await call<Room>('POST', `/rooms/${roomA.id}/join`, { token: alice.token, body: {} });
+    assert.ok(!ids(joined.body).includes(ghost.pid), 'the join answer lists it');
+    const own = await call<Room>('GET', `/rooms/${roomA.code}`, { token: ghostToken });
+    assert.ok(ids(own.body).includes(ghost.pid), 'the hidden participant sees itself');
+  });
+
   it('roomAdmin may change the room and remove members like its host; other tokens may not', async () => {
     const bob = await login(call, 'jt-bob');
     const added = await call('POST', `/rooms/${roomA.id}/members`, {

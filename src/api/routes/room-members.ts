@@ -109,7 +109,8 @@ export function roomMemberRoutes(deps: ApiDeps): RouteDef[] {
         if (room.status !== RoomStatus.Active) throw new HttpError(409, ROOM_NOT_ACTIVE);
         await requireUser(store, userId);
         await requireJoinAccess(access, room, userId, { password: body.password, ip: request.ip, grant });
-        const participant = await store.participants.create({ roomId: room.id, userId });
+        const hidden = grant?.grants.hidden === true;
+        const participant = await store.participants.create({ roomId: room.id, userId, hidden });
         await replaceOlderParticipants(access, room.id, userId, participant.id);
         const [members, publishing] = await Promise.all([
           store.members.listByRoom(room.id),

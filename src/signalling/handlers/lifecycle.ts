@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { SfuError } from '../../lib/errors.ts';
 import { ParticipantStatus } from '../../store/types.ts';
+import { isHidden } from '../grants.ts';
 import { leaveSchema, reconnectSchema } from '../messages.ts';
 import { ConnectionType, defaultMediaState } from '../participant-directory.ts';
 import { handler } from './handler.ts';
@@ -42,6 +43,7 @@ export const reconnect = handler({
       connectionType: ConnectionType.P2P,
       mediaState: defaultMediaState(),
       p2pOffer: null,
+      hidden: isHidden(session, row),
     });
     return { restored: true };
   },

@@ -32,6 +32,7 @@ export const publish = handler({
       e2eeEnabled: p.isE2eeEnabled,
     };
     const ref = { roomId: p.roomId, participantId: p.participantId };
+    const hidden = isHidden(session, row);
     // Publishing again on the same connection replaces the previous publisher (renewed offer).
     const previous = ctx.directory.get(p.participantId);
     if (previous?.connectionType === ConnectionType.SFU) await ctx.sfu.leave(ref);
@@ -43,7 +44,7 @@ export const publish = handler({
         totalTracks: p.totalTracks,
         mediaState,
         isMigrate: false,
-        ...sfuJoinGrants(session),
+        ...sfuJoinGrants(session, { hidden }),
       });
       answer = res.sdp;
     }
@@ -56,7 +57,7 @@ export const publish = handler({
       connectionType: p.connectionType,
       mediaState,
       p2pOffer: p.connectionType === ConnectionType.P2P ? p.sdp : null,
-      hidden: isHidden(session),
+      hidden,
     });
     if (answer !== null) {
       session.socket.emit('room.publish', { sdp: answer, isRecording: false });
@@ -89,7 +90,7 @@ export const migrate = handler({
         totalTracks: 0,
         mediaState: entry.mediaState,
         isMigrate: true,
-        ...sfuJoinGrants(session),
+        ...sfuJoinGrants(session, entry),
       });
       entry.connectionType = ConnectionType.SFU;
       entry.p2pOffer = null;
