@@ -80,6 +80,8 @@ export interface SoakSample {
   /** Seconds since the load started. */
   t_s: number;
   rss_mb: number | null;
+  /** The main thread's V8 heap in use (the media worker's is in RSS only). */
+  heap_used_mb: number | null;
   cpu_cores: number | null;
   lag_p99_ms: number | null;
   lag_max_ms: number | null;
@@ -151,11 +153,11 @@ const cell = (v: number | null, digits: number) => (v === null ? '–' : v.toFix
 export function rssTable(samples: SoakSample[], warmupS: number, rows = 16): string {
   const lines = thin(samples, rows).map(
     (s) =>
-      `| ${formatClock(s.t_s)}${s.t_s < warmupS ? ' (warm-up)' : ''} | ${cell(s.rss_mb, 1)} | ${cell(s.cpu_cores, 2)} | ${cell(s.lag_p99_ms, 1)} / ${cell(s.lag_max_ms, 1)} | ${s.loss === null ? '–' : (s.loss * 100).toFixed(2)} | ${s.live} | ${s.joins} (${s.join_failures} failed) | ${s.leaves} |`,
+      `| ${formatClock(s.t_s)}${s.t_s < warmupS ? ' (warm-up)' : ''} | ${cell(s.rss_mb, 1)} | ${cell(s.heap_used_mb, 1)} | ${cell(s.cpu_cores, 2)} | ${cell(s.lag_p99_ms, 1)} / ${cell(s.lag_max_ms, 1)} | ${s.loss === null ? '–' : (s.loss * 100).toFixed(2)} | ${s.live} | ${s.joins} (${s.join_failures} failed) | ${s.leaves} |`,
   );
   return [
-    '| time | server RSS MB | server CPU (cores) | event-loop delay p99 / max ms | loss % | participants | joins | leaves |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|',
+    '| time | server RSS MB | main-thread heap used MB | server CPU (cores) | event-loop delay p99 / max ms | loss % | participants | joins | leaves |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...lines,
   ].join('\n');
 }

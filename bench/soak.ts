@@ -147,9 +147,11 @@ class Sampler {
     const loss = this.#stats && dExpected > 0 ? (stats.lost - this.#stats.lost) / dExpected : null;
     this.#stats = { lost: stats.lost, expected: stats.expected };
     const rss = rssBytes(this.server.pid);
+    const heap = metrics.get('bbmeet_nodejs_heap_size_used_bytes');
     const s: SoakSample = {
       t_s: (now - this.startedMs) / 1000,
       rss_mb: rss === undefined ? null : rss / 2 ** 20,
+      heap_used_mb: heap === undefined ? null : heap / 2 ** 20,
       cpu_cores: cores,
       lag_p99_ms: ms('p99'),
       lag_max_ms: ms('max'),
@@ -164,7 +166,7 @@ class Sampler {
 function progressLine(s: SoakSample, durationS: number): string {
   const pct = Math.min(100, Math.round((100 * s.t_s) / durationS));
   const f = (v: number | null, d: number) => (v === null ? '–' : v.toFixed(d));
-  return `[${String(pct).padStart(3)}%] ${Math.round(s.t_s)}s rss ${f(s.rss_mb, 1)} MB, cpu ${f(s.cpu_cores, 2)}, lag p99 ${f(s.lag_p99_ms, 1)} ms, loss ${s.loss === null ? '–' : (s.loss * 100).toFixed(2)} %, live ${s.live}, joins ${s.joins} (${s.join_failures} failed), leaves ${s.leaves}\n`;
+  return `[${String(pct).padStart(3)}%] ${Math.round(s.t_s)}s rss ${f(s.rss_mb, 1)} MB, heap ${f(s.heap_used_mb, 1)} MB, cpu ${f(s.cpu_cores, 2)}, lag p99 ${f(s.lag_p99_ms, 1)} ms, loss ${s.loss === null ? '–' : (s.loss * 100).toFixed(2)} %, live ${s.live}, joins ${s.joins} (${s.join_failures} failed), leaves ${s.leaves}\n`;
 }
 
 /** Polls /metrics until every live object is 0 (or `timeoutMs`); returns the last counts. */

@@ -21,6 +21,7 @@ import {
 const sample = (t_s: number, rss_mb: number | null): SoakSample => ({
   t_s,
   rss_mb,
+  heap_used_mb: 50,
   cpu_cores: 0.1,
   lag_p99_ms: 12,
   lag_max_ms: 40,
@@ -202,7 +203,7 @@ describe('bench soak: reading the server and reporting', () => {
     assert.equal(rows.at(-1), samples.at(-1));
     const table = rssTable(samples, 300).split('\n');
     assert.equal(table.length, 18);
-    assert.match(table[2]!, /^\| 0m00s \(warm-up\) \| 200\.0 \|/);
+    assert.match(table[2]!, /^\| 0m00s \(warm-up\) \| 200\.0 \| 50\.0 \|/);
     assert.match(table.at(-1)!, /^\| 16m30s \| 200\.0 \|/);
   });
 });
