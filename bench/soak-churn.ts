@@ -113,6 +113,8 @@ export class SoakChurn implements Churn {
     for (const slot of dueSlots(this.#slots, nowMs, CONCURRENCY - this.#inFlight)) {
       slot.busy = true;
       this.#inFlight++;
+      // Fire and forget: a failed replacement is counted in #join/#leave and the slot retries;
+      // an unexpected error is shown and must not stop the soak.
       this.#replace(slot)
         .catch((err: unknown) =>
           process.stderr.write(`soak: replacement failed: ${(err as Error).message}\n`),
