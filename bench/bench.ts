@@ -21,6 +21,7 @@ import {
   stepsTable,
   writeSection,
 } from './report.ts';
+import { runSoak } from './soak.ts';
 import { percentile, round } from './stats.ts';
 import { runStep, type Scenario, type StepOptions, type StepResult } from './steps.ts';
 
@@ -41,6 +42,8 @@ Scenarios:
   meeting   an N x N meeting: every participant publishes video+audio and receives all others
   audio     a large audio room: --speakers speakers (default 10), N listeners receiving them all
   all       all three (default)
+  soak      \`bbmeet bench soak --help\`: a bounded soak (30 min at 70 % of the measured capacity,
+            participants joining and leaving all the time; RSS, event-loop delay, loss, leaks)
 
 Options:
   --quick               small sizes and short steps (under a minute; what CI runs)
@@ -193,6 +196,7 @@ async function secureOrigin(): Promise<{ url: string; close: () => Promise<void>
 }
 
 export async function runBench(argv: string[]): Promise<number> {
+  if (argv[0] === 'soak') return runSoak(argv.slice(1));
   let options: Options | 'help';
   try {
     options = parseOptions(argv);

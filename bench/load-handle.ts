@@ -1,7 +1,7 @@
 // The orchestrator's side of a load generator process: start it with a config, ask for its
 // counters, stop it by its PID.
 import type { ChildProcess } from 'node:child_process';
-import type { FromLoad, JoinPhases, LoadConfig, LoadStats } from './load-process.ts';
+import type { ChurnRequest, FromLoad, JoinPhases, LoadConfig, LoadStats } from './load-process.ts';
 import { forkLoad, stopChild } from './processes.ts';
 
 export class LoadHandle {
@@ -9,16 +9,26 @@ export class LoadHandle {
   readonly #waiters: Array<(msg: FromLoad) => void> = [];
   #error: string | undefined;
   #listening: Promise<FromLoad> | undefined;
+  /** Churn requests waiting for their `done`, by request number. */
+  readonly #pending = new Map<number, (error: string | undefined) => void>();
+  #nextReq = 0;
 
   private constructor(child: ChildProcess) {
     this.child = child;
     child.on('message', (msg: FromLoad) => {
+      if (msg.type === 'done') {
+        this.#pending.get(msg.req)?.(msg.error);
+        this.#pending.delete(msg.req);
+        return;
+      }
       if (msg.type === 'error') this.#error = msg.message;
       for (const w of this.#waiters.splice(0)) w(msg);
     });
     child.on('exit', (code) => {
       this.#error ??= `load process exited (${code})`;
       for (const w of this.#waiters.splice(0)) w({ type: 'error', message: this.#error });
+      for (const answer of this.#pending.values()) answer(this.#error);
+      this.#pending.clear();
     });
   }
 
@@ -57,6 +67,26 @@ export class LoadHandle {
     });
   }
 
+  /** A soak operation (bench/churn-peers.ts); rejects with the load process's error. */
+  async churn(request: DistributiveOmit<ChurnRequest, 'req'>, timeoutMs = 60_000): Promise<void> {
+    if (this.#error) throw new Error(this.#error);
+    const hello = await this.#listening;
+    if (hello?.type !== 'listening') throw new Error('load process did not start');
+    const req = ++this.#nextReq;
+    const error = await new Promise<string | undefined>((resolve) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(req);
+        resolve(`${request.type}: no answer in ${timeoutMs} ms`);
+      }, timeoutMs);
+      this.#pending.set(req, (e) => {
+        clearTimeout(timer);
+        resolve(e);
+      });
+      this.child.send({ ...request, req });
+    });
+    if (error !== undefined) throw new Error(error);
+  }
+
   async stats(): Promise<LoadStats> {
     if (this.#error) throw new Error(this.#error);
     this.child.send({ type: 'stats' });
@@ -71,6 +101,8 @@ export class LoadHandle {
     await stopChild(this.child, 3000);
   }
 }
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 /** Sums counters of several load processes (latency samples and join times concatenated). */
 export function sumStats(all: LoadStats[]): LoadStats {

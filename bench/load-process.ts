@@ -2,6 +2,7 @@
 // bench.ts), drives the publishers' send loop, and answers `stats` requests with its counters.
 // Kept out of the server's process so the server's CPU accounting holds the server's work only.
 import { generateDtlsCertificate } from '../src/transport/dtls/dtls-certificate.ts';
+import { ChurnPeers, noneRetired } from './churn-peers.ts';
 import { readLayersFile } from './encoded-media.ts';
 import { LoadPublisher, LoadSubscriber, useEncodedLayers } from './load-peer.ts';
 import { HttpSignal, type Signal, type WaterbusIdentity, WaterbusSignal } from './signal.ts';
@@ -31,7 +32,18 @@ export interface LoadConfig {
   framesFile?: string | undefined;
 }
 
-export type ToLoad = { type: 'start'; config: LoadConfig } | { type: 'stats' } | { type: 'stop' };
+export type ToLoad =
+  | { type: 'start'; config: LoadConfig }
+  | { type: 'stats' }
+  | { type: 'stop' }
+  | ChurnRequest;
+
+/** The soak's operations (bench/churn-peers.ts), each answered by a `done` with its `req`. */
+export type ChurnRequest =
+  | { type: 'churn-init'; req: number; framesFile: string | undefined; sampleEvery: number }
+  | { type: 'join'; req: number; participant: LoadParticipant }
+  | { type: 'retarget'; req: number; id: string; from: string; to: string }
+  | { type: 'leave'; req: number; id: string };
 
 export interface LoadStats {
   packetsSent: number;
@@ -68,13 +80,15 @@ export type FromLoad =
   | { type: 'listening' }
   | { type: 'ready'; joinFailures: string[]; phasesMs: JoinPhases }
   | { type: 'stats'; stats: LoadStats }
-  | { type: 'error'; message: string };
+  | { type: 'error'; message: string }
+  | { type: 'done'; req: number; error?: string };
 
 const send = (msg: FromLoad) => process.send?.(msg);
 const publishers: LoadPublisher[] = [];
 const subscribers: LoadSubscriber[] = [];
 const signals: Signal[] = [];
 let loop: NodeJS.Timeout | undefined;
+let churn: ChurnPeers | undefined;
 const LATENCY_SAMPLES_MAX = 50_000;
 
 /** Runs `run` over `items` with at most `size` in flight; failures are collected, not thrown. */
@@ -130,10 +144,7 @@ async function start(config: LoadConfig): Promise<void> {
     failures,
   );
   const started = performance.now();
-  loop = setInterval(() => {
-    const now = performance.now();
-    for (const p of publishers) p.tick(now);
-  }, 5);
+  startSendLoop();
   // Let the publishers' first frames (keyframes) reach the server before anyone subscribes.
   if (publishers.length)
     await new Promise((r) => setTimeout(r, Math.max(0, 300 - (performance.now() - started))));
@@ -160,6 +171,27 @@ async function start(config: LoadConfig): Promise<void> {
   });
 }
 
+function startSendLoop(): void {
+  loop ??= setInterval(() => {
+    const now = performance.now();
+    for (const p of publishers) p.tick(now);
+  }, 5);
+}
+
+async function churnOperation(msg: ChurnRequest): Promise<void> {
+  if (msg.type === 'churn-init') {
+    if (msg.framesFile) useEncodedLayers(await readLayersFile(msg.framesFile));
+    const certificate = await generateDtlsCertificate();
+    churn = new ChurnPeers({ certificate, sampleEvery: msg.sampleEvery, publishers, subscribers });
+    startSendLoop();
+    return;
+  }
+  if (!churn) throw new Error('churn-init first');
+  if (msg.type === 'join') await churn.join(msg.participant);
+  else if (msg.type === 'retarget') await churn.retarget(msg.id, msg.from, msg.to);
+  else churn.leave(msg.id);
+}
+
 function stats(): LoadStats {
   const s: LoadStats = {
     packetsSent: 0,
@@ -177,6 +209,8 @@ function stats(): LoadStats {
     subscriptions: subscribers.length,
     subscriptionsWithMedia: 0,
   };
+  const retired = churn?.retired ?? noneRetired();
+  for (const k of Object.keys(retired) as Array<keyof typeof retired>) s[k] += retired[k];
   for (const p of publishers) {
     s.packetsSent += p.packetsSent;
     s.bytesSent += p.bytesSent;
@@ -203,6 +237,7 @@ function stats(): LoadStats {
 
 function stop(): void {
   clearInterval(loop);
+  churn?.closeAll();
   for (const p of publishers) p.close();
   for (const s of subscribers) s.close();
   for (const s of signals) s.close();
@@ -216,6 +251,11 @@ process.on('message', (msg: ToLoad) => {
     );
   else if (msg.type === 'stats') send({ type: 'stats', stats: stats() });
   else if (msg.type === 'stop') stop();
+  else
+    churnOperation(msg).then(
+      () => send({ type: 'done', req: msg.req }),
+      (err: unknown) => send({ type: 'done', req: msg.req, error: String((err as Error)?.message ?? err) }),
+    );
 });
 process.on('disconnect', () => stop());
 send({ type: 'listening' });

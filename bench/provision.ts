@@ -41,19 +41,38 @@ async function rest<T>(
 
 async function login(baseUrl: string, apiKey: string): Promise<{ id: number; token: string }> {
   const n = ++userCounter;
+  return loginAs(baseUrl, apiKey, `bench-${process.pid}-${n}-${Date.now()}`);
+}
+
+/** Logs in (creating the user the first time) as `externalId`, as a returning Waterbus user does. */
+export async function loginAs(
+  baseUrl: string,
+  apiKey: string,
+  externalId: string,
+): Promise<{ id: number; token: string }> {
   const res = await rest<{ token: string; user: { id: number } }>(
     baseUrl,
     apiKey,
     'POST',
     '/auth',
     undefined,
-    {
-      fullName: `bench ${n}`,
-      externalId: `bench-${process.pid}-${n}-${Date.now()}`,
-    },
+    { fullName: `bench ${externalId}`, externalId },
   );
   if (res.status !== 201) throw new Error(`login failed: ${res.status} ${JSON.stringify(res.body)}`);
   return { id: res.body.user.id, token: res.body.token };
+}
+
+/** A new room created by `token`'s user. */
+export async function createRoom(
+  baseUrl: string,
+  apiKey: string,
+  token: string,
+): Promise<{ roomId: string; code: string }> {
+  const room = await rest<{ id: number; code: string }>(baseUrl, apiKey, 'POST', '/rooms', token, {
+    title: 'bench',
+  });
+  if (room.status !== 201) throw new Error(`create room failed: ${room.status} ${JSON.stringify(room.body)}`);
+  return { roomId: String(room.body.id), code: room.body.code };
 }
 
 /** A room with `count` participants joined over REST (in parallel batches). */
@@ -98,8 +117,17 @@ export async function joinRoom(
   apiKey: string,
   room: { roomId: string; code: string },
 ): Promise<WaterbusIdentity> {
+  return joinRoomAs(baseUrl, apiKey, room, await login(baseUrl, apiKey));
+}
+
+/** `user` joined to an existing room (opened by its code first, as the protocol asks). */
+export async function joinRoomAs(
+  baseUrl: string,
+  apiKey: string,
+  room: { roomId: string; code: string },
+  user: { id: number; token: string },
+): Promise<WaterbusIdentity> {
   const { roomId, code } = room;
-  const user = await login(baseUrl, apiKey);
   await rest(baseUrl, apiKey, 'GET', `/rooms/${code}`, user.token);
   const res = await rest<{ participants: Array<{ id: number; userId: number }> }>(
     baseUrl,

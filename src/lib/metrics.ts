@@ -16,6 +16,9 @@ export class Metrics {
   readonly rooms: Gauge;
   readonly participants: Gauge;
   readonly unhandledRejections: Gauge;
+  readonly mediaObjects: Gauge<'kind'>;
+  /** Live media objects by kind, read at scrape time (set by the embedded role). */
+  #mediaCounts: (() => Promise<Record<string, number>>) | undefined;
 
   constructor(options: { defaultMetrics: boolean } = { defaultMetrics: true }) {
     if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'bbmeet_' });
@@ -74,5 +77,24 @@ export class Metrics {
         this.set(unhandledRejectionCount());
       },
     });
+    const metrics = this;
+    this.mediaObjects = new Gauge({
+      name: 'bbmeet_media_objects',
+      help: 'live media objects of this process (sfu.dump()) by kind: rooms, participants, publishers, subscriptions, down_tracks, transports, relays, remote_tracks; all 0 once every participant left',
+      labelNames: ['kind'],
+      registers,
+      async collect() {
+        // A media worker that does not answer must not fail the whole scrape: the kinds are
+        // left out, which a leak check reads as "unknown", never as empty.
+        const counts = await metrics.#mediaCounts?.().catch(() => undefined);
+        this.reset();
+        for (const [kind, n] of Object.entries(counts ?? {})) this.set({ kind }, n);
+      },
+    });
+  }
+
+  /** Exposes `counts()` (read at each scrape) as `bbmeet_media_objects{kind}`. */
+  watchMedia(counts: () => Promise<Record<string, number>>): void {
+    this.#mediaCounts = counts;
   }
 }

@@ -1,6 +1,7 @@
 // protocol: the typed contracts between modules (SfuApi) and the wire shapes of the Waterbus protocol.
 // May import lib/ only.
 
+export { dumpCounts } from './dump-counts.ts';
 export type { EvictionReason, RoomBroadcaster } from './room-broadcaster.ts';
 export type * from './sfu-api.ts';
 export { defaultMediaState } from './sfu-api.ts';

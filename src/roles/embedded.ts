@@ -5,6 +5,7 @@ import { registerWebApp } from '../api/routes/web-app.ts';
 import type { Config } from '../config.ts';
 import type { Logger } from '../lib/logger.ts';
 import { Metrics } from '../lib/metrics.ts';
+import { dumpCounts } from '../protocol/index.ts';
 import type { RoomBroadcaster } from '../protocol/room-broadcaster.ts';
 import type { SfuApi } from '../protocol/sfu-api.ts';
 import { createSfu, unavailableSfu } from '../sfu/index.ts';
@@ -48,6 +49,7 @@ export async function startEmbedded(
       sfu: media?.sfu ?? unavailableSfu(),
       nodeId,
       defaultMetrics: options.defaultMetrics,
+      mediaCounts: media ? () => media.sfu.dump().then(dumpCounts) : undefined,
       onClose: () => media?.stop(),
     });
   } catch (err) {
@@ -61,6 +63,11 @@ export interface SignallingServerOptions {
   sfu: SfuApi;
   nodeId: string;
   defaultMetrics?: boolean;
+  /**
+   * Live media objects by kind, exposed as `bbmeet_media_objects` (the in-process SFU only: a
+   * cluster's dispatcher would ask every node at each scrape).
+   */
+  mediaCounts?: (() => Promise<Record<string, number>>) | undefined;
   /** socket.io adapter sharing rooms between signalling instances (cluster mode). */
   adapter?: SignallingOptions['adapter'];
   readinessChecks?: Array<{ name: string; check: () => Promise<void> }>;
@@ -88,6 +95,7 @@ export async function startSignallingServer(
   // Participants published through this node before a restart have no connection any more.
   await store.participants.deleteByNode(nodeId);
   const metrics = new Metrics({ defaultMetrics: options.defaultMetrics ?? true });
+  if (options.mediaCounts) metrics.watchMedia(options.mediaCounts);
   let broadcaster: RoomBroadcaster = {
     toRoom: () => undefined,
     evictUser: () => undefined,
