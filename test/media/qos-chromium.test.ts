@@ -11,6 +11,12 @@ interface Sample {
   t: number;
   framesDecoded: number;
   frameWidth: number;
+  /**
+   * How long after the publisher encodes a frame this subscriber shows it, measured now: the
+   * round trip of its ICE checks (through the same capped queue as the media) plus the jitter
+   * buffer delay of the frames emitted since the last sample.
+   */
+  lagMs: number;
 }
 
 /** In the page: every 100 ms, the video inbound stats of the connection receiving `targetId`. */
@@ -18,16 +24,27 @@ async function startSampler(p: ChromiumParticipant, targetId: string): Promise<v
   await p.page.evaluate((targetId) => {
     const w = window as unknown as {
       subs: Record<string, RTCPeerConnection>;
-      qosSamples: Array<[number, number, number]>;
+      qosSamples: Array<[number, number, number, number]>;
       qosTimer: number;
     };
     const pc = w.subs[targetId]!;
     w.qosSamples = [];
+    let buffered = { delayS: 0, count: 0, lastMs: 0 };
     w.qosTimer = setInterval(async () => {
       const stats = await pc.getStats();
+      let rttS = 0;
       stats.forEach((s) => {
-        if (s.type === 'inbound-rtp' && s.kind === 'video')
-          w.qosSamples.push([Date.now(), s.framesDecoded ?? 0, s.frameWidth ?? 0]);
+        if (s.type === 'candidate-pair' && s.nominated && s.currentRoundTripTime)
+          rttS = s.currentRoundTripTime;
+      });
+      stats.forEach((s) => {
+        if (s.type !== 'inbound-rtp' || s.kind !== 'video') return;
+        const delayS = s.jitterBufferDelay ?? 0;
+        const count = s.jitterBufferEmittedCount ?? 0;
+        const emitted = count - buffered.count;
+        const bufferMs = emitted > 0 ? ((delayS - buffered.delayS) / emitted) * 1000 : buffered.lastMs;
+        buffered = { delayS, count, lastMs: bufferMs };
+        w.qosSamples.push([Date.now(), s.framesDecoded ?? 0, s.frameWidth ?? 0, rttS * 1000 + bufferMs]);
       });
     }, 100) as unknown as number;
   }, targetId);
@@ -35,9 +52,9 @@ async function startSampler(p: ChromiumParticipant, targetId: string): Promise<v
 
 async function samples(p: ChromiumParticipant): Promise<Sample[]> {
   const raw = await p.page.evaluate(
-    () => (window as unknown as { qosSamples: Array<[number, number, number]> }).qosSamples,
+    () => (window as unknown as { qosSamples: Array<[number, number, number, number]> }).qosSamples,
   );
-  return raw.map(([t, framesDecoded, frameWidth]) => ({ t, framesDecoded, frameWidth }));
+  return raw.map(([t, framesDecoded, frameWidth, lagMs]) => ({ t, framesDecoded, frameWidth, lagMs }));
 }
 
 /** Widths of the simulcast layers the publisher is encoding now (framesEncoded moving over 500 ms). */
@@ -113,9 +130,22 @@ function longestFreezeMs(s: Sample[]): number {
   return Math.max(0, ...freezes(s, 0).map(([a, b]) => b - a));
 }
 
-/** Freezes longer than 500 ms that no publisher stall explains (they overlap none). */
+/**
+ * Freezes longer than 500 ms that no publisher stall explains. A stall reaches a subscriber late,
+ * by that subscriber's lag (a capped link's queue alone can hold a second), so a freeze [a, b] is
+ * the publisher's when a stall [c, d] overlaps [a - lag, b], with the lag measured when the freeze
+ * began. (One CI run in 14 flagged a capped subscriber's 1.1 s freeze that began after a 1.4 s
+ * publisher stall, with the free subscriber frozen 0.9 s by the same stall.)
+ */
 function ourFreezes(s: Sample[], stalls: Array<[number, number]>): Array<[number, number]> {
-  return freezes(s, 500).filter(([a, b]) => !stalls.some(([c, d]) => c < b && a < d));
+  return freezes(s, 500).filter(([a, b]) => {
+    const lagMs = s.find((x) => x.t >= a)?.lagMs ?? 0;
+    return !stalls.some(([c, d]) => c < b && a - lagMs < d);
+  });
+}
+
+function maxLagMs(s: Sample[]): number {
+  return Math.round(Math.max(0, ...s.map((x) => x.lagMs)));
 }
 
 async function inboundVideo(p: ChromiumParticipant, targetId: string) {
@@ -293,7 +323,8 @@ describe('QoS: bandwidth-driven layers and NACK repair with real Chromium', { ti
         `qos cap: layers ${layers.join('/')}; down to ${low} in ${downMs} ms, back to the top layer sent in ${upMs} ms; ` +
           `longest freeze: free ${Math.round(freeFreeze)} ms, capped ${Math.round(cappedFreeze)} ms ` +
           `(${freeSamples.length}/${cappedSamples.length} samples at 100 ms); publisher layer stalls > 300 ms: ${span(stalls)}; ` +
-          `freezes > 500 ms not explained by them: free ${span(freeOurs)}, capped ${span(cappedOurs)}; Chrome freezeCount: ` +
+          `freezes > 500 ms not explained by them: free ${span(freeOurs)}, capped ${span(cappedOurs)} ` +
+          `(largest lag behind the publisher: free ${maxLagMs(freeSamples)} ms, capped ${maxLagMs(cappedSamples)} ms); Chrome freezeCount: ` +
           `free ${freeStats.freezeCount} (${freeStats.totalFreezesDuration.toFixed(2)} s), capped ${cappedStats.freezeCount} (${cappedStats.totalFreezesDuration.toFixed(2)} s)`,
       );
       const keyframes = await pub.page.evaluate(async () => {
