@@ -406,9 +406,16 @@ export class Dispatcher implements SfuApi {
       await this.#refreshNodes();
       const gone = new Set([...this.#roomNodes.values()].filter((n) => !this.#nodes.has(n)));
       for (const nodeId of gone) this.#nodeLost(nodeId, new Error('registration expired'));
+      // One round trip for every room we route: where is each mapped now?
+      const rooms = new Set([...this.#links.keys(), ...this.#roomNodes.keys()]);
+      const mappings = await this.#directory.roomNodes([...rooms]);
+      // Why: a registry that still maps rooms to a missing host is intact, so the host's own entry
+      // expired (its room mappings outlive it by ROOM_TTL_MS): it is lost now, as it always was.
+      // A registry that lost both (Redis restarted empty) says nothing: the host is probed first.
+      const stillMapped = new Set(mappings.values());
+      for (const [nodeId] of this.#nodes.unregistered())
+        if (stillMapped.has(nodeId)) this.#nodeLost(nodeId, new Error('registration expired'));
       await this.#checkUnregistered();
-      // One round trip for every followed room: has any of them moved to another node?
-      const mappings = await this.#directory.roomNodes([...this.#links.keys()]);
       for (const [roomId, link] of this.#links) {
         const mapped = mappings.get(roomId);
         if (mapped && link.nodeId && mapped !== link.nodeId && this.#nodes.has(mapped)) {
