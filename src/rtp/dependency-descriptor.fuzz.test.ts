@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { fuzzParser, loadCorpus } from '../../test/fuzz/byte-fuzz.ts';
+import { fuzzParser } from '../../test/fuzz/byte-fuzz.ts';
+import { corpusSeeds } from '../../test/fuzz/corpus.ts';
 import {
   type DependencyDescriptor,
   type DependencyStructure,
@@ -14,7 +15,7 @@ import {
  */
 
 const DEFAULT_RUNS = 3000;
-const SEEDS = loadCorpus('dependency-descriptor');
+const SEEDS = corpusSeeds('dependency-descriptor');
 const LATEST = SEEDS.map((s) => readDependencyDescriptor(s, 0, s.length, undefined)?.attachedStructure).find(
   (s) => s !== undefined,
 );

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { fuzzParser, loadCorpus } from '../../test/fuzz/byte-fuzz.ts';
+import { fuzzParser } from '../../test/fuzz/byte-fuzz.ts';
+import { corpusSeeds } from '../../test/fuzz/corpus.ts';
 import {
   buildRemb,
   feedbackMediaSsrc,
@@ -119,7 +120,7 @@ describe('RTCP fuzz target', () => {
         maxRetainedFactor: 2048,
       },
       {
-        seeds: [...loadCorpus('rtcp'), ...writtenSeeds()],
+        seeds: [...corpusSeeds('rtcp'), ...writtenSeeds()],
         defaultRuns: DEFAULT_RUNS,
         structured: [structuredFeedback],
       },

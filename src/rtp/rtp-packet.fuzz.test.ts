@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { fuzzParser, loadCorpus } from '../../test/fuzz/byte-fuzz.ts';
+import { fuzzParser } from '../../test/fuzz/byte-fuzz.ts';
+import { corpusSeeds } from '../../test/fuzz/corpus.ts';
 import { findHeaderExtension, remapHeaderExtensionIds, rewriteHeaderExtensionId } from './rtp-extensions.ts';
 import {
   classifyPacket,
@@ -132,7 +133,7 @@ describe('RTP packet fuzz target', () => {
           checkExtensions(bytes, parsed);
         },
       },
-      { seeds: loadCorpus('rtp'), defaultRuns: DEFAULT_RUNS, structured: [structuredRtp] },
+      { seeds: corpusSeeds('rtp'), defaultRuns: DEFAULT_RUNS, structured: [structuredRtp] },
     );
   });
 });

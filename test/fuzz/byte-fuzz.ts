@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, readdirSync, readFileSync } from 'node:fs';
+import { appendFileSync } from 'node:fs';
 import fc from 'fast-check';
 
 /**
@@ -155,13 +155,4 @@ export function estimateRetainedBytes(value: unknown, depth = 0): number {
     );
   }
   return 8;
-}
-
-/** The seed files of `test/fuzz/corpus/<name>/` (sorted by name), optionally only those starting with `prefix`. */
-export function loadCorpus(name: string, prefix = ''): Uint8Array[] {
-  const dir = new URL(`corpus/${name}/`, import.meta.url);
-  return readdirSync(dir)
-    .filter((f) => f.startsWith(prefix))
-    .sort()
-    .map((f) => new Uint8Array(readFileSync(new URL(f, dir))));
 }

@@ -148,13 +148,13 @@ function captureSrtp(profile: SrtpProfileId, keys: SrtpKeys): void {
     const packet = rtp(seq, 0x1234, seq % 3 === 0 ? 111 : 96, seq * 40);
     const out = Buffer.alloc(packet.length + session.rtpOverheadBytes);
     write('srtp', `${tag}-rtp-${seq}.bin`, out.subarray(0, session.protectRtp(packet, out) as number));
-    write('rtp', `rtp-${seq}.bin`, packet);
+    write('transport-rtp', `rtp-${seq}.bin`, packet);
   }
   for (let kind = 0; kind < 2; kind++) {
     const packet = rtcp(kind, 0x1234);
     const out = Buffer.alloc(packet.length + session.rtcpOverheadBytes);
     write('srtp', `${tag}-rtcp-${kind}.bin`, out.subarray(0, session.protectRtcp(packet, out) as number));
-    write('rtp', `rtcp-${kind}.bin`, packet);
+    write('transport-rtp', `rtcp-${kind}.bin`, packet);
   }
 }
 
@@ -189,7 +189,9 @@ async function captureSctp(): Promise<void> {
   for (const [i, p] of packets.entries()) write('sctp', `packet-${i}.bin`, p);
 }
 
-rmSync(root, { recursive: true, force: true });
+// Only this script's own targets: the RTP-layer and payload corpora beside them have other sources.
+for (const target of ['stun', 'dtls', 'srtp', 'transport-rtp', 'sctp'])
+  rmSync(new URL(`${target}/`, root), { recursive: true, force: true });
 captureStun();
 const keys = await captureDtls();
 captureSrtp(SrtpProfile.AES_CM_128_HMAC_SHA1_80, keys);

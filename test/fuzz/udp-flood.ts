@@ -22,7 +22,9 @@ function random(n: number): number {
 }
 
 const seeds: Buffer[] = [
-  ...['stun', 'dtls', 'srtp', 'rtp', 'sctp'].flatMap((t) => corpusSeeds(t).map((s) => Buffer.from(s))),
+  ...['stun', 'dtls', 'srtp', 'transport-rtp', 'rtp', 'rtcp', 'sctp'].flatMap((t) =>
+    corpusSeeds(t).map((s) => Buffer.from(s)),
+  ),
   bindingRequest(`${ufrag}:intruder`, 'wrong-password-012345678'),
   bindingRequest(`${ufrag}:intruder`, 'wrong-password-012345678', { useCandidate: false }),
 ];

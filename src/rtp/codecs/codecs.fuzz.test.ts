@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { fuzzParser, loadCorpus } from '../../../test/fuzz/byte-fuzz.ts';
+import { fuzzParser } from '../../../test/fuzz/byte-fuzz.ts';
+import { corpusSeeds } from '../../../test/fuzz/corpus.ts';
 import { Vp8Munger } from '../../sfu/qos/vp8-munger.ts';
 import { rtpHeaderBytes } from '../rtp-packet.ts';
 import { newAv1AggregationHeader, parseAv1, readLeb128 } from './av1.ts';
@@ -96,7 +97,7 @@ describe('codec payload fuzz target', () => {
           checkMunger(bytes, parsed);
         },
       },
-      { seeds: loadCorpus('rtp'), defaultRuns: DEFAULT_RUNS },
+      { seeds: corpusSeeds('rtp'), defaultRuns: DEFAULT_RUNS },
     );
   });
 });
