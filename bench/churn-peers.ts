@@ -4,21 +4,14 @@
 // closed peer counted is kept, so the process's counters never go backwards.
 import type { DtlsCertificate } from '../src/transport/dtls/dtls-certificate.ts';
 import { LoadPublisher, LoadSubscriber } from './load-peer.ts';
-import type { LoadParticipant } from './load-process.ts';
+import type { LoadParticipant, LoadStats } from './load-process.ts';
 import { type Signal, WaterbusSignal } from './signal.ts';
 
-/** Counters of the peers already closed. */
-export interface Retired {
-  packetsSent: number;
-  bytesSent: number;
-  keyframeRequests: number;
-  packetsReceived: number;
-  bytesReceived: number;
-  lost: number;
-  expected: number;
-  sampled: number;
-  authFailures: number;
-}
+/** Counters of the peers already closed: the cumulative counters of a load process's stats. */
+export type Retired = Omit<
+  LoadStats,
+  'sendErrors' | 'latenciesUs' | 'firstRtpMs' | 'subscriptions' | 'subscriptionsWithMedia'
+>;
 
 export const noneRetired = (): Retired => ({
   packetsSent: 0,
