@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { afterEach, test } from 'node:test';
-import { SfuError } from '../lib/errors.ts';
+import { egressDisabled, SfuError } from '../lib/errors.ts';
 import { NodeId, ParticipantId, RoomId } from '../lib/ids.ts';
 import { silentLogger } from '../lib/logger.ts';
 import { defaultMediaState, type SfuApi, type SfuDump, type SfuEvent } from '../protocol/sfu-api.ts';
@@ -55,6 +55,15 @@ class FakeNode implements SfuApi {
   async leave(req: Parameters<SfuApi['leave']>[0]) {
     this.#check('leave');
     this.rooms.get(req.roomId)?.delete(req.participantId);
+  }
+  async startEgress(): Promise<never> {
+    throw egressDisabled();
+  }
+  async stopEgress(): Promise<never> {
+    throw egressDisabled();
+  }
+  async listEgress() {
+    return [];
   }
   async dump(): Promise<SfuDump> {
     this.#check('dump');

@@ -2,6 +2,7 @@ import { type Clock, systemClock } from '../lib/clock.ts';
 import { SfuError } from '../lib/errors.ts';
 import type { NodeId, ParticipantId, RoomId } from '../lib/ids.ts';
 import type { Logger } from '../lib/logger.ts';
+import type { EgressInfo, EgressRequest, EgressStopRequest } from '../protocol/egress.ts';
 import type {
   JoinRequest,
   JoinResponse,
@@ -173,6 +174,26 @@ export class Dispatcher implements SfuApi {
     } finally {
       this.#closeLinkIfUnused(roomId);
     }
+  }
+
+  async startEgress(req: EgressRequest): Promise<EgressInfo> {
+    return this.#call(await this.#egressHost(req.roomId), (c) => c.startEgress(req));
+  }
+
+  async stopEgress(req: EgressStopRequest): Promise<EgressInfo> {
+    return this.#call(await this.#egressHost(req.roomId), (c) => c.stopEgress(req));
+  }
+
+  async listEgress(roomId: RoomId): Promise<EgressInfo[]> {
+    const nodeId = await this.#host(roomId);
+    return nodeId ? this.#call(nodeId, (c) => c.listEgress(roomId)) : [];
+  }
+
+  /** An egress runs on the node hosting the room: a room with no node has nothing to egress. */
+  async #egressHost(roomId: RoomId): Promise<NodeId> {
+    const nodeId = await this.#host(roomId);
+    if (!nodeId) throw new SfuError('not_found', 'the room has no media on any node');
+    return nodeId;
   }
 
   async dump(): Promise<SfuDump> {

@@ -24,3 +24,11 @@ export class SfuError extends Error {
 export function isSfuError(err: unknown): err is SfuError {
   return err instanceof SfuError;
 }
+
+/** The answer of an SfuApi whose server runs without egress (EGRESS_ENABLED unset). */
+export function egressDisabled(): SfuError {
+  return new SfuError(
+    'unsupported',
+    'egress is not enabled on this server (EGRESS_ENABLED=true turns it on)',
+  );
+}

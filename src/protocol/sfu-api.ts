@@ -1,4 +1,5 @@
 import type { ParticipantId, RoomId } from '../lib/ids.ts';
+import type { EgressInfo, EgressRequest, EgressStopRequest } from './egress.ts';
 
 /**
  * The one seam between signalling and media. Signalling calls these operations and never touches
@@ -26,6 +27,15 @@ export interface SfuApi {
   events(roomId: RoomId, signal: AbortSignal): AsyncIterable<SfuEvent>;
   /** Live objects, for leak checks in tests and the admin view. */
   dump(): Promise<SfuDump>;
+  /**
+   * Starts an egress of the room (HLS, recording, MoQ) on the node hosting it. Fails with
+   * 'unsupported' when the server runs without egress (EGRESS_ENABLED unset).
+   */
+  startEgress(req: EgressRequest): Promise<EgressInfo>;
+  /** Stops an egress; resolves once its files are finalised, with its final state. */
+  stopEgress(req: EgressStopRequest): Promise<EgressInfo>;
+  /** The room's egresses, running and recently ended. */
+  listEgress(roomId: RoomId): Promise<EgressInfo[]>;
 }
 
 export interface ParticipantRef {
@@ -150,7 +160,9 @@ export type SfuEvent =
       quality: ConnectionQualityLevel;
       /** 0–100 (simplified E-model); 0 when lost. */
       score: number;
-    };
+    }
+  /** An egress of the room started, became active, or ended (`state`, `reason`): webhook-ready. */
+  | { type: 'egressUpdated'; egress: EgressInfo };
 
 export interface ActiveSpeakerInfo {
   participantId: ParticipantId;
@@ -188,6 +200,8 @@ export interface SfuDump {
   handover?: HandoverStats;
   /** Room data channel messages (since start): relayed (one per recipient) and refused by a grant. */
   data?: { relayed: number; refused: number };
+  /** Egresses not yet ended (empty once every room they served is gone). */
+  egress?: EgressInfo[];
 }
 
 export interface HandoverStats {

@@ -296,6 +296,10 @@ export function eventToProto(e: SfuEvent): pb.EventsResponse {
             score: e.score,
           }),
         };
+      case 'egressUpdated':
+        // Egress runs only where EGRESS_ENABLED is set and its events have no proto form yet
+        // (issue 14): nothing to carry.
+        return { case: undefined };
     }
   })();
   return create(pb.EventsResponseSchema, { event });

@@ -8,9 +8,10 @@ import {
   type ServiceError,
   status,
 } from '@grpc/grpc-js';
-import { SfuError } from '../lib/errors.ts';
+import { egressDisabled, SfuError } from '../lib/errors.ts';
 import type { RoomId } from '../lib/ids.ts';
 import { type Logger, silentLogger } from '../lib/logger.ts';
+import type { EgressInfo, EgressRequest, EgressStopRequest } from '../protocol/egress.ts';
 import * as pb from '../protocol/generated/sfu/v1/sfu_pb.js';
 import type {
   JoinRequest,
@@ -136,6 +137,18 @@ export class SfuGrpcClient implements SfuApi {
         candidate: convert.candidateToProto(req.candidate),
       }),
     );
+  }
+
+  startEgress(_req: EgressRequest): Promise<EgressInfo> {
+    return Promise.reject(egressDisabled());
+  }
+
+  stopEgress(_req: EgressStopRequest): Promise<EgressInfo> {
+    return Promise.reject(egressDisabled());
+  }
+
+  listEgress(_roomId: RoomId): Promise<EgressInfo[]> {
+    return Promise.resolve([]);
   }
 
   async setMediaState(req: MediaStateRequest): Promise<void> {

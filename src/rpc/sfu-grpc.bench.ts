@@ -1,6 +1,7 @@
 // What the gRPC hop between signalling and an SFU node costs, without media: unary round trips
 // (sequential latency and concurrent throughput) and events streamed per second, on loopback.
 // Usage: node src/rpc/sfu-grpc.bench.ts [calls=5000]
+import { egressDisabled } from '../lib/errors.ts';
 import { ParticipantId, RoomId } from '../lib/ids.ts';
 import { defaultMediaState, type SfuApi, type SfuDump, type SfuEvent } from '../protocol/sfu-api.ts';
 import { SfuGrpcClient } from './sfu-grpc-client.ts';
@@ -20,6 +21,13 @@ const sfu: SfuApi = {
   addSubscriberCandidate: async () => undefined,
   setMediaState: async () => undefined,
   leave: async () => undefined,
+  startEgress: async () => {
+    throw egressDisabled();
+  },
+  stopEgress: async () => {
+    throw egressDisabled();
+  },
+  listEgress: async () => [],
   dump: async (): Promise<SfuDump> => ({
     rooms: [],
     transports: 0,

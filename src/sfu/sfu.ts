@@ -1,4 +1,6 @@
+import { egressDisabled } from '../lib/errors.ts';
 import type { RoomId } from '../lib/ids.ts';
+import type { EgressInfo, EgressRequest, EgressStopRequest } from '../protocol/egress.ts';
 import type {
   JoinRequest,
   JoinResponse,
@@ -109,6 +111,18 @@ export class Sfu implements SfuApi {
 
   dump(): Promise<SfuDump> {
     return this.#pool.dump();
+  }
+
+  startEgress(_req: EgressRequest): Promise<EgressInfo> {
+    return Promise.reject(egressDisabled());
+  }
+
+  stopEgress(_req: EgressStopRequest): Promise<EgressInfo> {
+    return Promise.reject(egressDisabled());
+  }
+
+  listEgress(_roomId: RoomId): Promise<EgressInfo[]> {
+    return Promise.resolve([]);
   }
 
   #call(roomId: RoomId, op: WorkerOperation, args: unknown): Promise<unknown> {

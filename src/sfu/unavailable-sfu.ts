@@ -1,4 +1,4 @@
-import { SfuError } from '../lib/errors.ts';
+import { egressDisabled, SfuError } from '../lib/errors.ts';
 import type { SfuApi } from '../protocol/sfu-api.ts';
 
 const MESSAGE = 'media engine unavailable: this server build forwards no media (SFU mode); use P2P mode';
@@ -25,6 +25,13 @@ export function unavailableSfu(): SfuApi {
       if (signal.aborted) return;
       await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
     },
+    startEgress: async () => {
+      throw egressDisabled();
+    },
+    stopEgress: async () => {
+      throw egressDisabled();
+    },
+    listEgress: async () => [],
     dump: async () => ({
       rooms: [],
       transports: 0,

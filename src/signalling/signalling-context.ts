@@ -307,6 +307,8 @@ export class SignallingContext {
       qualities.set(event.participantId, payload);
       return this.broadcast(roomId, 'room.connection_quality', payload);
     }
+    // Egress state reaches clients through the egress control edges (issue 14), not this pump.
+    if (event.type === 'egressUpdated') return;
     const entry = this.directory.get(event.participantId);
     if (!entry) return;
     switch (event.type) {

@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { Client, credentials, Metadata, status } from '@grpc/grpc-js';
-import { SfuError, type SfuErrorCode } from '../../src/lib/errors.ts';
+import { egressDisabled, SfuError, type SfuErrorCode } from '../../src/lib/errors.ts';
 import { ParticipantId, RoomId } from '../../src/lib/ids.ts';
 import { defaultMediaState, type SfuApi, type SfuDump, type SfuEvent } from '../../src/protocol/sfu-api.ts';
 import { SfuGrpcClient, startSfuGrpcServer } from '../../src/rpc/index.ts';
@@ -46,6 +46,15 @@ class ScriptedSfu implements SfuApi {
   async addSubscriberCandidate() {}
   async setMediaState() {}
   async leave() {}
+  async startEgress(): Promise<never> {
+    throw egressDisabled();
+  }
+  async stopEgress(): Promise<never> {
+    throw egressDisabled();
+  }
+  async listEgress() {
+    return [];
+  }
   async dump(): Promise<SfuDump> {
     return { rooms: [], transports: 0, dropped: { malformed: 0, unknownAddress: 0, unknownUsername: 0 } };
   }
