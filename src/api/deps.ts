@@ -1,8 +1,12 @@
 import type { Logger } from '../lib/logger.ts';
 import type { RoomBroadcaster } from '../protocol/room-broadcaster.ts';
+import type { SfuApi } from '../protocol/sfu-api.ts';
 import type { Store } from '../store/types.ts';
 import type { RouteRateLimits } from './ip-rate-limit.ts';
 import type { RoomPasswordGuard } from './room-password-guard.ts';
+
+/** The SfuApi operations the egress routes use. */
+export type EgressControl = Pick<SfuApi, 'startEgress' | 'stopEgress' | 'listEgress'>;
 
 export interface AuthOptions {
   apiKey: string;
@@ -41,6 +45,8 @@ export interface ApiDeps {
    * chat access that long. Default 30 s.
    */
   reconnectGraceMs?: number;
+  /** Egress control (the SfuApi); without it the egress routes answer 501. */
+  egress?: EgressControl;
   /** Per-IP limits of guest login, guest rooms and token minting; DEFAULT_ROUTE_RATE_LIMITS when not given. */
   rateLimits?: RouteRateLimits;
 }

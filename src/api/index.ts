@@ -3,6 +3,7 @@ import type { ApiDeps } from './deps.ts';
 import type { RouteDef } from './route.ts';
 import { authRoutes } from './routes/auth.ts';
 import { chatRoutes } from './routes/chats.ts';
+import { egressRoutes } from './routes/egress.ts';
 import { healthRoutes } from './routes/health.ts';
 import { roomMemberRoutes } from './routes/room-members.ts';
 import { roomRoutes } from './routes/rooms.ts';
@@ -24,5 +25,6 @@ export function apiRoutes(deps: ApiDeps): RouteDef[] {
     ...roomMemberRoutes(deps),
     ...chatRoutes(deps),
     ...tokenRoutes(deps),
+    ...egressRoutes(deps),
   ];
 }

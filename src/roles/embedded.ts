@@ -114,6 +114,7 @@ export async function startSignallingServer(
     logger: logger.child({ component: 'api' }),
     reconnectGraceMs: config.signalling.reconnectGraceMs,
     rateLimits: config.http.routeRateLimits,
+    egress: options.sfu,
   };
   const routes = [...apiRoutes(deps), ...(config.http.guestLogin ? guestRoutes(deps) : [])];
   const app = await createHttpServer({

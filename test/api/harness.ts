@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
-import type { ApiDeps, StorageOptions } from '../../src/api/deps.ts';
+import type { ApiDeps, EgressControl, StorageOptions } from '../../src/api/deps.ts';
 import { apiRoutes, createHttpServer, type RouteDef, registerDocs } from '../../src/api/index.ts';
 import type { RoomPasswordGuard } from '../../src/api/room-password-guard.ts';
 import { UserId } from '../../src/lib/ids.ts';
@@ -74,6 +74,10 @@ export async function startApi(
     logger?: Logger;
     /** The routes to serve; default every /busapi/v3 route (`apiRoutes`). */
     routes?: (deps: ApiDeps) => RouteDef[];
+    /** The egress operations (the SfuApi's); without them the egress routes answer 501. */
+    egress?: EgressControl;
+    /** AUTH_IDENTITY_SECRET: the server-only secret (join tokens, the admin egress routes). */
+    identitySecret?: string;
   } = {},
 ): Promise<Api> {
   const store = await openStore({ sqlitePath: ':memory:' });
@@ -95,12 +99,13 @@ export async function startApi(
       accessTokenTtlS: 600,
       refreshTokenTtlS: 3600,
       loginMode: 'open',
-      identitySecret: undefined,
+      identitySecret: options.identitySecret,
     },
     storage: options.storage,
     broadcaster,
     logger: options.logger ?? silentLogger(),
     ...(options.passwordGuard && { passwordGuard: options.passwordGuard }),
+    ...(options.egress && { egress: options.egress }),
   };
   const routes = (options.routes ?? apiRoutes)(deps);
   const app = await createHttpServer({
