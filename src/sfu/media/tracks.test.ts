@@ -235,4 +235,25 @@ describe('UpTrack + DownTrack', () => {
     assert.equal(sent.length, 0);
     assert.equal(up.sinks.size, 0);
   });
+
+  it('300 kbit/s cap freeze: an urgent down-switch asks for the target keyframe once the queue has drained, not into it', () => {
+    const { up, down, sent, feed, plis, clock } = setup(['q', 'f']);
+    up.addLayer(111, 'q');
+    up.addLayer(333, 'f');
+    feed(vp8(333, 10, 1000, true));
+    assert.equal(down.current?.spatial, 1);
+    sent.length = 0;
+    // The capped link's queue takes 300 ms to drain at the new estimate.
+    down.setTarget({ spatial: 0, temporal: 3 }, true, 300);
+    feed(vp8(333, 11, 4000, false));
+    feed(vp8(111, 50, 4000, true));
+    assert.equal(sent.length, 0, 'neither the current layer nor a keyframe goes into the full queue');
+    assert.ok(!plis.includes(111), 'no keyframe asked for while the queue drains');
+    clock.advance(300);
+    feed(vp8(333, 12, 7000, false));
+    assert.equal(plis.at(-1), 111, 'drained: the target keyframe is asked for');
+    feed(vp8(111, 51, 7000, true));
+    assert.equal(down.current?.spatial, 0, 'switched at that keyframe');
+    assert.equal(sent.length, 1);
+  });
 });
