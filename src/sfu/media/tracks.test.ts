@@ -227,6 +227,28 @@ describe('UpTrack + DownTrack', () => {
     assert.deepEqual(down.senderReport(), { ntpMs: 1234, rtpTimestamp: 999_000 });
   });
 
+  it('a padding count larger than the payload (or 0) drops the packet, counted; valid padding is forwarded', () => {
+    const { up, sent, feed, down } = setup([]);
+    up.addLayer(222, undefined);
+    const padded = (seq: number, count: number) => {
+      const p = vp8(222, seq, seq * 3000, true);
+      p[0] = p[0]! | 0x20;
+      p[p.length - 1] = count;
+      return p;
+    };
+    feed(padded(1, 11)); // 10 payload bytes after the 20-byte header: 11 claims more
+    feed(padded(2, 0));
+    assert.equal(sent.length, 0, 'neither reached a subscriber');
+    assert.equal(up.packetsMalformed, 2);
+    assert.equal(up.packetsReceived, 0);
+    assert.equal(up.cached(222, 1), undefined, 'nor the NACK cache');
+    feed(padded(3, 8));
+    assert.equal(sent.length, 1);
+    assert.equal(sent[0]!.length, 12 + 10);
+    assert.equal(sent[0]![0]! & 0x20, 0x20, 'the padding goes on as it came');
+    assert.equal(down.packetsSent, 1);
+  });
+
   it('close() unbinds the DownTrack from its UpTrack', () => {
     const { up, down, sent, feed } = setup([]);
     up.addLayer(222, undefined);
