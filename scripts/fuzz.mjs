@@ -27,6 +27,10 @@ const CI_RUNS = {
   'src/transport/negotiation/negotiation.fuzz.test.ts': 5_000, // ~1.3k-3k/s
   'src/signalling/socket-events.fuzz.test.ts': 20_000, // ~2k/s (a real socket.io server)
   'src/api/rest-bodies.fuzz.test.ts': 5_000, // ~0.5k/s (a real Fastify server, scrypt)
+  // SFU media path: each input is a stream of up to 60-80 packets and actions, per codec.
+  'src/sfu/media/up-track.fuzz.test.ts': 1_000, // ~400-2.5k streams/s
+  'src/sfu/media/down-track.fuzz.test.ts': 1_000, // ~1-2k streams/s
+  'src/sfu/media/publisher.fuzz.test.ts': 2_000, // ~500 streams/s
 };
 const CI_DEFAULT_RUNS = 20_000;
 const CI_MIN_INPUTS = 1_000_000;

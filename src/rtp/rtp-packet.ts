@@ -54,11 +54,8 @@ export function rtpHeaderBytes(buf: Uint8Array): number {
 export function readRtpLayout(buf: Uint8Array, out: RtpLayout): boolean {
   const headerBytes = rtpHeaderBytes(buf);
   if (headerBytes < 0) return false;
-  let paddingBytes = 0;
-  if (buf[0]! & 0x20) {
-    paddingBytes = buf.length > headerBytes ? buf[buf.length - 1]! : 0;
-    if (paddingBytes === 0 || headerBytes + paddingBytes > buf.length) return false;
-  }
+  const paddingBytes = rtpPaddingBytes(buf, headerBytes);
+  if (paddingBytes < 0) return false;
   out.headerBytes = headerBytes;
   out.paddingBytes = paddingBytes;
   out.payloadBytes = buf.length - headerBytes - paddingBytes;
@@ -73,6 +70,17 @@ export function readRtpLayout(buf: Uint8Array, out: RtpLayout): boolean {
     out.extensionBytes = 0;
   }
   return true;
+}
+
+/**
+ * Trailing padding of a packet whose header is `headerBytes` long (its count byte included), 0
+ * without the P bit, or -1 when the count is 0 or larger than what follows the header
+ * (RFC 3550 §5.1).
+ */
+export function rtpPaddingBytes(buf: Uint8Array, headerBytes: number): number {
+  if ((buf[0]! & 0x20) === 0) return 0;
+  const paddingBytes = buf.length > headerBytes ? buf[buf.length - 1]! : 0;
+  return paddingBytes === 0 || headerBytes + paddingBytes > buf.length ? -1 : paddingBytes;
 }
 
 /** True for a packet that passes readRtpLayout. */

@@ -65,4 +65,18 @@ describe('RtpMunger', () => {
     m.forward(1, 106, 9000);
     assert.equal(m.forward(1, 105, 9000)?.sequenceNumber, 104, 'after the drop: shifted like its neighbours');
   });
+
+  it('a late copy of the dropped packet is refused: it would take the sequence number of the packet before it', () => {
+    const m = new RtpMunger();
+    m.forward(1, 100, 0);
+    m.drop(1, 101);
+    assert.equal(m.forward(1, 101, 3000), undefined, 'right after the drop');
+    m.forward(1, 102, 6000);
+    assert.equal(m.forward(1, 101, 3000), undefined, 'after the next packet');
+    assert.equal(
+      m.forward(1, 102, 6000)?.sequenceNumber,
+      101,
+      'a copy of a forwarded packet keeps its number',
+    );
+  });
 });

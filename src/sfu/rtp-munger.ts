@@ -65,8 +65,9 @@ export class RtpMunger {
       // Older than the switch to this source: its place in the output was given to the
       // previous source's packets.
       if (delta <= 0 && seqDelta(sequenceNumber, this.#sourceStartSeq) < 0) return undefined;
-      // Late (e.g. repaired) and from before a drop: the drop moved the offset since, its place is taken.
-      if (delta <= 0 && this.#lastDropSeq >= 0 && seqDelta(sequenceNumber, this.#lastDropSeq) < 0)
+      // Late (e.g. repaired) and from before a drop, or a copy of the dropped packet itself: the
+      // drop moved the offset since, its place is taken (by the packet before the drop).
+      if (delta <= 0 && this.#lastDropSeq >= 0 && seqDelta(sequenceNumber, this.#lastDropSeq) <= 0)
         return undefined;
       if (delta > 0) this.#lastSourceSeq += delta;
     }

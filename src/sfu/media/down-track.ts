@@ -161,17 +161,18 @@ export class DownTrack implements TrackSink {
    * The allocator's choice (≤ preferred); the switch happens at a keyframe of that layer. With
    * `urgent` (the link no longer carries the current layer) a lower target also stops the current
    * layer at once: what is sent of it now only lengthens the bottleneck's queue, and the target's
-   * keyframe must come through that queue.
+   * keyframe must come through that queue, so it is asked for once the queue has drained (`drainMs`,
+   * see SimulcastSelector.setTarget).
    */
-  setTarget(layer: VideoLayer, urgent = false): void {
+  setTarget(layer: VideoLayer, urgent = false, drainMs = 0): void {
     const selector = this.#selector;
     if (!selector) return;
     const before = selector.target;
     const current = selector.current;
     const same = before.spatial === layer.spatial && before.temporal === layer.temporal;
-    selector.setTarget(layer, urgent);
-    if (same) return;
-    // Going up (or resuming): ask for the keyframe now rather than at the next packet.
+    selector.setTarget(layer, urgent, drainMs);
+    if (same || selector.draining) return;
+    // A new layer: ask for its keyframe now rather than at the next packet.
     if (layer.spatial >= 0 && layer.spatial !== current.spatial) this.#askKeyframe(layer.spatial);
   }
 

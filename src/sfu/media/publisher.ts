@@ -3,7 +3,7 @@ import type { ParticipantId } from '../../lib/ids.ts';
 import type { MediaState } from '../../protocol/sfu-api.ts';
 import { buildPli, buildRemb, forEachRtcp, RtcpType, writeNack } from '../../rtp/rtcp.ts';
 import { type ExtensionRange, findHeaderExtension, headerExtension } from '../../rtp/rtp-extensions.ts';
-import { rtpHeaderBytes } from '../../rtp/rtp-packet.ts';
+import { rtpHeaderBytes, rtpPaddingBytes } from '../../rtp/rtp-packet.ts';
 import { EXTENSION_URI } from '../../transport/negotiation/index.ts';
 import type { WebRtcTransport } from '../../transport/webrtc-transport.ts';
 import { NackGenerator } from '../nack-generator.ts';
@@ -75,6 +75,8 @@ export class Publisher {
   repaired = 0;
   /** RTX packets carrying a packet that was not missing (a sender's probe padding): dropped. */
   duplicates = 0;
+  /** RTP packets dropped for a header that does not parse or a padding count that does not fit. */
+  malformed = 0;
   /** Audio levels (RFC 6464) of the audio packets, for the room's active-speaker detection. */
   audioLevelMeter: AudioLevelMeter | null = null;
   /** Loss and jitter of the incoming media streams, for connection quality. */
@@ -185,7 +187,11 @@ export class Publisher {
 
   #onRtp(packet: Buffer): void {
     const headerBytes = rtpHeaderBytes(packet);
-    if (headerBytes < 0) return;
+    // Dropped before any bookkeeping: the NACK generator would take its sequence number as received.
+    if (headerBytes < 0 || rtpPaddingBytes(packet, headerBytes) < 0) {
+      this.malformed++;
+      return;
+    }
     const ssrc = packet.readUInt32BE(8);
     // Every packet counts for the sender's estimator, RTX and padding included.
     if (this.#twccExtId && findHeaderExtension(packet, this.#twccExtId, RANGE) && RANGE.length >= 2)
@@ -226,6 +232,10 @@ export class Publisher {
     if (mid === undefined || rid === undefined) return undefined;
     const up = this.tracks.get(mid);
     if (!up) return undefined;
+    const index = up.rids.indexOf(rid);
+    // One SSRC per rid of the track: every layer holds a NACK cache, and a publisher naming new
+    // SSRCs (or rids the offer did not have) would otherwise add layers without end.
+    if (index < 0 || up.layerIndexOf(up.ssrcOfLayer(index) ?? -1) === index) return undefined;
     this.#bind(up, ssrc, rid);
     return up;
   }

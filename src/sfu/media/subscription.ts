@@ -32,6 +32,12 @@ const ALLOCATE_INTERVAL_MS = 1000;
 const ESTIMATE_DROP = 0.85;
 /** A down-switch is urgent (the current layer stops at once) when that layer takes more than this × the estimate. */
 const URGENT_RATIO = 1.5;
+/**
+ * A down-switch is urgent too when what is in flight takes longer than this to drain at the
+ * estimate: a queue stands at the bottleneck (a layer that just restarted measures low over the
+ * bitrate window and may not trip URGENT_RATIO).
+ */
+const URGENT_QUEUE_MS = 200;
 /** Feedback is trusted for allocation only after this long (the acknowledged rate needs a window). */
 const ESTIMATOR_WARMUP_MS = 1500;
 /** What an audio track is assumed to take from the estimate. */
@@ -147,6 +153,7 @@ export class Subscription {
   #twccSeq = 0;
   #rttMs: number | undefined;
   #firstTwccMs = -1;
+  #lastTwccMs = -1;
   #firstRembMs = -1;
   #lastAllocatedEstimate = 0;
   /** Probing state. */
@@ -304,18 +311,33 @@ export class Subscription {
   /**
    * Sets the targets an allocation chose for `input.video` (same order). A down-switch is urgent
    * (the current layer stops at once) when the layer forwarded now takes more than URGENT_RATIO ×
-   * this connection's estimate: the link no longer carries it.
+   * this connection's estimate, or when a queue of more than URGENT_QUEUE_MS stands at the
+   * bottleneck: the link no longer carries it. Its keyframe waits for that queue to drain.
    */
   applyAllocation(input: AllocationInput, allocations: readonly TrackAllocation[]): void {
     const estimate = this.estimateBps;
     if (estimate !== undefined) this.#lastAllocatedEstimate = estimate;
+    const drainMs = estimate === undefined ? 0 : this.#drainMs(estimate);
     allocations.forEach((t, i) => {
       const down = input.video[i]!;
       const current = down.current;
       const currentBps =
         current && current.spatial >= 0 ? (input.tracks[i]!.bitratesBps[current.spatial]?.at(-1) ?? 0) : 0;
-      down.setTarget(t.target, estimate !== undefined && currentBps > estimate * URGENT_RATIO);
+      const urgent =
+        estimate !== undefined && (currentBps > estimate * URGENT_RATIO || drainMs > URGENT_QUEUE_MS);
+      down.setTarget(t.target, urgent, drainMs);
     });
+  }
+
+  /**
+   * How long the bottleneck's queue takes to drain at `estimateBps`, ms: the bytes no feedback
+   * reported yet, less what arrived since the last feedback (it covers what had arrived when sent).
+   */
+  #drainMs(estimateBps: number): number {
+    if (this.#lastTwccMs < 0 || !(estimateBps > 0)) return 0;
+    const now = this.#clock.nowMs();
+    const inFlightMs = (this.sendSideEstimator.bytesInFlight(now) * 8 * 1000) / estimateBps;
+    return Math.max(0, inFlightMs - (now - this.#lastTwccMs));
   }
 
   close(): void {
@@ -464,6 +486,7 @@ export class Subscription {
         const feedback = parseTwcc(packet, p);
         if (!feedback) return;
         if (this.#firstTwccMs < 0) this.#firstTwccMs = this.#clock.nowMs();
+        this.#lastTwccMs = this.#clock.nowMs();
         this.sendSideEstimator.onFeedback(feedback, this.#clock.nowMs());
         estimateChanged = true;
         this.#checkProbeResult();

@@ -227,6 +227,28 @@ describe('UpTrack + DownTrack', () => {
     assert.deepEqual(down.senderReport(), { ntpMs: 1234, rtpTimestamp: 999_000 });
   });
 
+  it('a padding count larger than the payload (or 0) drops the packet, counted; valid padding is forwarded', () => {
+    const { up, sent, feed, down } = setup([]);
+    up.addLayer(222, undefined);
+    const padded = (seq: number, count: number) => {
+      const p = vp8(222, seq, seq * 3000, true);
+      p[0] = p[0]! | 0x20;
+      p[p.length - 1] = count;
+      return p;
+    };
+    feed(padded(1, 11)); // 10 payload bytes after the 20-byte header: 11 claims more
+    feed(padded(2, 0));
+    assert.equal(sent.length, 0, 'neither reached a subscriber');
+    assert.equal(up.packetsMalformed, 2);
+    assert.equal(up.packetsReceived, 0);
+    assert.equal(up.cached(222, 1), undefined, 'nor the NACK cache');
+    feed(padded(3, 8));
+    assert.equal(sent.length, 1);
+    assert.equal(sent[0]!.length, 12 + 10);
+    assert.equal(sent[0]![0]! & 0x20, 0x20, 'the padding goes on as it came');
+    assert.equal(down.packetsSent, 1);
+  });
+
   it('close() unbinds the DownTrack from its UpTrack', () => {
     const { up, down, sent, feed } = setup([]);
     up.addLayer(222, undefined);
@@ -234,5 +256,26 @@ describe('UpTrack + DownTrack', () => {
     feed(vp8(222, 1, 0, true));
     assert.equal(sent.length, 0);
     assert.equal(up.sinks.size, 0);
+  });
+
+  it('300 kbit/s cap freeze: an urgent down-switch asks for the target keyframe once the queue has drained, not into it', () => {
+    const { up, down, sent, feed, plis, clock } = setup(['q', 'f']);
+    up.addLayer(111, 'q');
+    up.addLayer(333, 'f');
+    feed(vp8(333, 10, 1000, true));
+    assert.equal(down.current?.spatial, 1);
+    sent.length = 0;
+    // The capped link's queue takes 300 ms to drain at the new estimate.
+    down.setTarget({ spatial: 0, temporal: 3 }, true, 300);
+    feed(vp8(333, 11, 4000, false));
+    feed(vp8(111, 50, 4000, true));
+    assert.equal(sent.length, 0, 'neither the current layer nor a keyframe goes into the full queue');
+    assert.ok(!plis.includes(111), 'no keyframe asked for while the queue drains');
+    clock.advance(300);
+    feed(vp8(333, 12, 7000, false));
+    assert.equal(plis.at(-1), 111, 'drained: the target keyframe is asked for');
+    feed(vp8(111, 51, 7000, true));
+    assert.equal(down.current?.spatial, 0, 'switched at that keyframe');
+    assert.equal(sent.length, 1);
   });
 });

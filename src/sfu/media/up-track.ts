@@ -10,6 +10,7 @@ import {
   readDependencyDescriptor,
 } from '../../rtp/dependency-descriptor.ts';
 import { type ExtensionRange, findHeaderExtension } from '../../rtp/rtp-extensions.ts';
+import { rtpPaddingBytes } from '../../rtp/rtp-packet.ts';
 import { KeyframeRequester } from '../keyframe-requester.ts';
 import { PacketCache } from '../packet-cache.ts';
 import { Dynacast } from '../qos/dynacast.ts';
@@ -132,6 +133,8 @@ export class UpTrack {
     endOfFrame: false,
   };
   packetsReceived = 0;
+  /** Packets of a layer dropped for a padding count that does not fit them (RFC 3550 §5.1). */
+  packetsMalformed = 0;
   /**
    * When the publisher's stream last lost packets on its way here (ms, the track's clock): while
    * they may still be repaired (NACK to the publisher), a subscriber asking for them is not yet
@@ -305,9 +308,16 @@ export class UpTrack {
     for (const sink of this.sinks) sink.layerAdded?.(ssrc, index);
   }
 
+  /** `headerBytes`: the length of the packet's (valid) header, rtpHeaderBytes. */
   onRtp(buffer: Buffer, headerBytes: number, ssrc: number): void {
     const layer = this.#layers.get(ssrc);
     if (!layer) return;
+    // Every reader after this one (describe, the DownTracks' VP8 munging, RTX) finds the end of
+    // the payload by the padding count: one that does not fit the packet drops it.
+    if (rtpPaddingBytes(buffer, headerBytes) < 0) {
+      this.packetsMalformed++;
+      return;
+    }
     this.packetsReceived++;
     const sequenceNumber = buffer.readUInt16BE(2);
     const keyframe = this.#isKeyframe ? this.#isKeyframe(buffer.subarray(headerBytes)) : false;

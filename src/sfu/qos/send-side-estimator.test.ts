@@ -152,6 +152,16 @@ describe('SendSideEstimator', () => {
   it('the constructor refuses bounds with min above max', () => {
     assert.throws(() => new SendSideEstimator({ minBps: 2_000, maxBps: 1_000 }), TypeError);
   });
+
+  it('bytesInFlight counts what was sent in the last second and no feedback reported yet', () => {
+    const est = new SendSideEstimator();
+    for (let seq = 0; seq < 10; seq++) est.onPacketSent(seq, 1000, seq);
+    assert.equal(est.bytesInFlight(10), 10_000);
+    // Feedback on 0..5: four arrived, two lost; both kinds are no longer in flight.
+    est.onFeedback(twccFeedback(0, [10_000, 11_000, undefined, 13_000, undefined, 15_000], 0), 20);
+    assert.equal(est.bytesInFlight(20), 4000);
+    assert.equal(est.bytesInFlight(1100), 0, 'never reported after a second: feedback lost, not queued');
+  });
 });
 
 describe('RembEstimator', () => {

@@ -18,6 +18,8 @@ const DEFAULT_RTT_MS = 100;
 const BASE_OFFSET_WINDOW_MS = 2000;
 /** Under overuse the decrease starts from the rate of the arrivals in this last span. */
 const RECENT_WINDOW_MS = 100;
+/** Packets sent longer ago than this and never reported are not counted in flight (lost feedback). */
+const IN_FLIGHT_WINDOW_MS = 1000;
 
 /**
  * Send-side bandwidth estimation for one subscriber from transport-wide congestion control
@@ -53,6 +55,8 @@ export class SendSideEstimator implements BandwidthEstimator {
   #previousMinOffsetMs = Number.POSITIVE_INFINITY;
   #offsetWindowStartMs = Number.NEGATIVE_INFINITY;
   #lastOffsetMs = Number.NaN;
+  /** Extended sequence number of the last packet sent, -1 before any. */
+  #lastSentExt = -1;
 
   constructor(bounds: BitrateBounds = {}) {
     const b = resolveBounds(bounds);
@@ -95,6 +99,22 @@ export class SendSideEstimator implements BandwidthEstimator {
     return Math.max(0, this.#lastOffsetMs - base);
   }
 
+  /**
+   * Bytes sent within the last second that no feedback reported yet: what stands in the
+   * bottleneck's queue (and on the wire, and received since the last feedback). At the estimated
+   * rate, the queue drains in about bytesInFlight × 8 / estimate.
+   */
+  bytesInFlight(nowMs: number): number {
+    let bytes = 0;
+    const oldest = Math.max(0, this.#lastSentExt - HISTORY + 1);
+    for (let ext = this.#lastSentExt; ext >= oldest; ext--) {
+      const slot = ext & (HISTORY - 1);
+      if (this.#historySeq[slot] !== ext || nowMs - this.#historySendMs[slot]! > IN_FLIGHT_WINDOW_MS) break;
+      if (!this.#historyReported[slot]) bytes += this.#historyBytes[slot]!;
+    }
+    return bytes;
+  }
+
   /** Round-trip time from RTCP receiver reports (RFC 3550 §6.4.1); paces decreases and increases. */
   setRttMs(rttMs: number): void {
     if (Number.isFinite(rttMs) && rttMs >= 0) this.#rttMs = rttMs;
@@ -106,6 +126,7 @@ export class SendSideEstimator implements BandwidthEstimator {
    */
   onPacketSent(twccSeq: number, sizeBytes: number, sendTimeMs: number, probeCluster = -1): void {
     const ext = this.#sentSeqs.unwrap(twccSeq);
+    if (ext > this.#lastSentExt) this.#lastSentExt = ext;
     const slot = ext & (HISTORY - 1);
     this.#historySeq[slot] = ext;
     this.#historySendMs[slot] = sendTimeMs;

@@ -215,6 +215,22 @@ describe('SimulcastSelector (simulcast)', () => {
     assert.deepEqual(frameOnAllLayers(s, clock, 3, 2, [2]), [0, 2]);
     assert.deepEqual(s.maxSeen, { spatial: 2, temporal: 0 });
   });
+
+  it('an urgent down-switch waits for the queue to drain: the target keyframe is neither asked for nor taken before, an intermediate layer never', () => {
+    const { clock, s } = started();
+    s.setTarget({ spatial: 2, temporal: 2 });
+    frameOnAllLayers(s, clock, 1, 2, [2]);
+    s.setTarget({ spatial: 0, temporal: 2 }, true, 300);
+    assert.equal(s.draining, true);
+    assert.deepEqual(frameOnAllLayers(s, clock, 2, 2, [0, 1]), [], 'no keyframe enters the full queue');
+    assert.equal(s.select(onLayer(0, 3)).needKeyframe, undefined, 'none asked for while it drains');
+    clock.advance(300);
+    assert.equal(s.draining, false);
+    assert.equal(s.select(onLayer(0, 12)).needKeyframe, 0, 'drained: the target keyframe is asked for');
+    assert.deepEqual(frameOnAllLayers(s, clock, 13, 2, [1]), [], 'layer 1 does not fit the link either');
+    assert.deepEqual(frameOnAllLayers(s, clock, 14, 2, [0, 1]), [0], 'switched at the target keyframe');
+    assert.equal(s.current.spatial, 0);
+  });
 });
 
 describe('SimulcastSelector (VP9 SVC)', () => {

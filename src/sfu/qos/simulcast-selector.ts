@@ -11,6 +11,8 @@ import {
 
 /** An urgent down-switch stops the current layer for at most this long without the target's keyframe. */
 const URGENT_SWITCH_TIMEOUT_MS = 2000;
+/** An urgent down-switch waits at most this long for the bottleneck's queue to drain (see `setTarget`). */
+const MAX_DRAIN_WAIT_MS = 1000;
 /** Frames of a lower layer with no packet of a higher one that mark the higher one as stopped. */
 const LOWER_FRAMES_STOPPED = 8;
 
@@ -83,6 +85,8 @@ export class SimulcastSelector {
   readonly #effective: VideoLayer = { ...NO_LAYER };
   /** An urgent down-switch waiting for the target's keyframe (since when, ms), -1 for none. */
   #urgentSinceMs = -1;
+  /** Simulcast, urgent down-switch: the target's keyframe is neither asked for nor taken before this (ms). */
+  #drainUntilMs = Number.NEGATIVE_INFINITY;
   readonly #result: SelectResult = {
     forward: false,
     switched: false,
@@ -116,13 +120,27 @@ export class SimulcastSelector {
    * `urgent` (the link no longer carries the current layer), a lower target also stops forwarding
    * the current layer at once until the switch, for at most URGENT_SWITCH_TIMEOUT_MS: what is sent
    * of it only lengthens the bottleneck's queue, which the target's keyframe must then cross.
+   *
+   * `drainMs` (simulcast, urgent): how long the bottleneck's queue takes to drain once the current
+   * layer stops (bytes in flight over the estimate). The target's keyframe is asked for and taken
+   * only after that (at most MAX_DRAIN_WAIT_MS): sent into a full queue, the keyframe's packets are
+   * dropped and its repair has to cross the whole queue again, while the subscriber shows nothing
+   * (meanwhile it still decodes what the queue holds of the current layer).
    */
-  setTarget(layer: VideoLayer, urgent = false): void {
+  setTarget(layer: VideoLayer, urgent = false, drainMs = 0): void {
     assertVideoLayer(layer);
     this.#target = { spatial: layer.spatial, temporal: layer.temporal };
     if (layer.spatial >= this.#current.spatial) this.#urgentSinceMs = -1;
-    else if (urgent && layer.spatial >= 0 && this.#urgentSinceMs < 0)
+    else if (urgent && layer.spatial >= 0 && this.#urgentSinceMs < 0) {
       this.#urgentSinceMs = this.#clock.nowMs();
+      if (!this.#svc)
+        this.#drainUntilMs = this.#urgentSinceMs + Math.min(Math.max(0, drainMs), MAX_DRAIN_WAIT_MS);
+    }
+  }
+
+  /** An urgent down-switch is waiting for the bottleneck's queue to drain: no keyframe is asked for. */
+  get draining(): boolean {
+    return this.#urgentSinceMs >= 0 && this.#clock.nowMs() < this.#drainUntilMs;
   }
 
   get current(): Readonly<VideoLayer> {
@@ -163,7 +181,7 @@ export class SimulcastSelector {
     }
     if (this.#svc) this.#selectSvc(packet, target, r, now);
     else this.#selectSimulcast(packet, target, r);
-    if (this.#current.spatial !== target.spatial) r.needKeyframe = target.spatial;
+    if (this.#current.spatial !== target.spatial && !this.draining) r.needKeyframe = target.spatial;
     if (this.#urgentSinceMs >= 0) {
       // The allocator's target (a layer being sent); a target that never comes is given up on.
       if (
@@ -188,6 +206,9 @@ export class SimulcastSelector {
   /** Is a keyframe of layer `s` a place to switch to, given the current and target layers? */
   #acceptsSwitchTo(s: number, target: VideoLayer): boolean {
     const current = this.#current.spatial;
+    // Urgent: the layers above the target do not fit the link either, and until the queue has
+    // drained no keyframe gets through it whole.
+    if (this.#urgentSinceMs >= 0) return s === target.spatial && !this.draining;
     // Nothing forwarded, or the current layer stopped: any layer up to the target beats a freeze.
     if (current < 0 || !this.#isLive(current, this.#clock.nowMs())) return s <= target.spatial;
     if (s > current) return s <= target.spatial;
