@@ -44,6 +44,23 @@ function roundRobin(urls: string[]): () => string {
   return () => urls[n++ % urls.length] ?? '';
 }
 
+/** Marks where each role process's log stands; the function returned names the warnings and errors logged since. */
+function logMark(): () => string {
+  const procs = [...cluster.sfus, ...cluster.signallings].map((s) => s.process);
+  const marks = procs.map((p) => p.logs.length);
+  return () =>
+    procs
+      .map((p, i) => {
+        const counts = new Map<string, number>();
+        for (const l of p.logs.slice(marks[i]).filter((line) => line.level >= 40)) {
+          const key = `${l.level >= 50 ? 'error' : 'warn'} "${l.msg}"`;
+          counts.set(key, (counts.get(key) ?? 0) + 1);
+        }
+        return `${p.name}: ${[...counts].map(([m, n]) => `${m} x${n}`).join(', ') || 'none'}`;
+      })
+      .join('; ');
+}
+
 describe('cluster: two signalling instances, two SFU nodes', { timeout: 300_000 }, () => {
   before(async () => {
     cluster = await startCluster({ sfuCount: 2, signallingCount: 2 });
@@ -76,6 +93,8 @@ describe('cluster: two signalling instances, two SFU nodes', { timeout: 300_000 
       `room hosted by a known node (${hostId})`,
     );
 
+    const logs = logMark();
+
     const chat = startChat(room, 'redis', roundRobin([one.url, two.url]));
     const framesBefore = [await framesOf(erin, 'Frank'), await framesOf(frank, 'Erin')];
     const outage = cluster.redis.outage(5000);
@@ -92,7 +111,7 @@ describe('cluster: two signalling instances, two SFU nodes', { timeout: 300_000 
     const restoredMs = restoredAt.map((t) => t - backAt);
     const chatSummary = await assertNoAcknowledgedChatLost(two.url, room, posts);
     console.log(
-      `redis down 5 s: frames decoded during the outage ${framesDuring.map((f, i) => f - (framesBefore[i] ?? 0)).join(' / ')} (at Erin / at Frank), longest freeze ${(await freezes).join(' / ')} ms; frames advancing ${restoredMs.join(' / ')} ms after Redis was back; ${chatSummary}`,
+      `redis down 5 s: frames decoded during the outage ${framesDuring.map((f, i) => f - (framesBefore[i] ?? 0)).join(' / ')} (at Erin / at Frank), longest freeze ${(await freezes).join(' / ')} ms; frames advancing ${restoredMs.join(' / ')} ms after Redis was back; ${chatSummary}; warnings and errors logged: ${logs()}`,
     );
     for (const ms of restoredMs) assert.ok(ms <= 5000, `frames advance within 5 s of Redis back (${ms} ms)`);
     for (const p of [...cluster.sfus, ...cluster.signallings].map((s) => s.process))
@@ -128,6 +147,8 @@ describe('cluster: two signalling instances, two SFU nodes', { timeout: 300_000 
     await seesVideoOf(hana, ['Ivan']);
     await seesVideoOf(ivan, ['Hana']);
 
+    const logs = logMark();
+
     const chat = startChat(room, 'postgres', roundRobin([one.url, two.url]));
     await eventually(
       async () => chat.answered.length,
@@ -153,7 +174,7 @@ describe('cluster: two signalling instances, two SFU nodes', { timeout: 300_000 
     const restoredMs = restoredAt.map((t) => t - backAt);
     const chatSummary = await assertNoAcknowledgedChatLost(two.url, room, posts);
     console.log(
-      `postgres down 3 s: longest freeze ${(await freezes).join(' / ')} ms (at Hana / at Ivan); frames advancing ${restoredMs.join(' / ')} ms after PostgreSQL was back; chat acknowledged again ${(storedAgain[0]?.sentAt ?? Number.NaN) - backAt} ms after; ${chatSummary}`,
+      `postgres down 3 s: longest freeze ${(await freezes).join(' / ')} ms (at Hana / at Ivan); frames advancing ${restoredMs.join(' / ')} ms after PostgreSQL was back; chat acknowledged again ${(storedAgain[0]?.sentAt ?? Number.NaN) - backAt} ms after; ${chatSummary}; warnings and errors logged: ${logs()}`,
     );
     assert.ok(
       posts.some((p) => p.outcome === 503),
@@ -183,6 +204,7 @@ describe('cluster: two signalling instances, two SFU nodes', { timeout: 300_000 
 
     await record(alice);
     await record(bob);
+    const logs = logMark();
     const chat = startChat(room, 'sfu-kill', roundRobin([one.url, two.url]));
     const killedAt = Date.now();
     await host.process.kill('SIGKILL');
@@ -211,7 +233,7 @@ describe('cluster: two signalling instances, two SFU nodes', { timeout: 300_000 
     const restoredMs = restoredAt.map((t) => t - killedAt);
     const chatSummary = await assertNoAcknowledgedChatLost(two.url, room, posts);
     console.log(
-      `cluster failover: told ${toldMs.join(' / ')} ms after the kill (Alice / Bob); frames advancing again after ${restoredMs.join(' / ')} ms; ${chatSummary}`,
+      `cluster failover: told ${toldMs.join(' / ')} ms after the kill (Alice / Bob); frames advancing again after ${restoredMs.join(' / ')} ms; ${chatSummary}; warnings and errors logged: ${logs()}`,
     );
     for (const ms of toldMs) assert.ok(ms <= 5000, `told within 5 s of the kill (${ms} ms)`);
     for (const ms of restoredMs) assert.ok(ms <= 5000, `back in the call within 5 s of the kill (${ms} ms)`);
@@ -250,6 +272,7 @@ describe('cluster: two signalling instances, two SFU nodes', { timeout: 300_000 
           (window as unknown as { bbmeet: { room: { localParticipant: { id: string } | null } } }).bbmeet.room
             .localParticipant?.id,
       );
+      const logs = logMark();
       const chat = startChat(room, 'signalling-kill', () => balancer.url);
       await new Promise((resolve) => setTimeout(resolve, 500));
       const killedAt = Date.now();
@@ -270,7 +293,7 @@ describe('cluster: two signalling instances, two SFU nodes', { timeout: 300_000 
       const posts = await chat.stop(55);
       const chatSummary = await assertNoAcknowledgedChatLost(two.url, room, posts);
       console.log(
-        `signalling failover: Carol reconnected ${reconnectedMs} ms after the kill; frames advancing again after ${restoredAt.map((t) => t - killedAt).join(' / ')} ms (at Carol / at Dave); ${chatSummary}`,
+        `signalling failover: Carol reconnected ${reconnectedMs} ms after the kill; frames advancing again after ${restoredAt.map((t) => t - killedAt).join(' / ')} ms (at Carol / at Dave); ${chatSummary}; warnings and errors logged: ${logs()}`,
       );
       assert.equal(posts.at(-1)?.outcome, 201, 'chat through the balancer is acknowledged again');
       await seesVideoOf(carol, ['Dave']);
