@@ -13,6 +13,8 @@ import { API_KEY } from '../support/server.ts';
 const POST_BOUND_MS = 6_000;
 const POST_INTERVAL_MS = 100;
 const PAGE_SIZE = 100;
+/** What a connection refused, reset or closed by a dying instance shows as (the cause's code). */
+const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
 /** A history longer than this is a runaway, not a test's chat. */
 const MAX_HISTORY = 10_000;
 
@@ -20,8 +22,11 @@ export interface ChatPost {
   text: string;
   /** When it was sent (ms since the epoch). */
   sentAt: number;
-  /** The HTTP status, `connection` (refused or cut: fetch failed) or `hang` (no answer in the bound). */
-  outcome: number | 'connection' | 'hang';
+  /**
+   * The HTTP status, `connection` (refused or cut), `hang` (no answer within the bound) or
+   * `failed` (any other client-side failure).
+   */
+  outcome: number | 'connection' | 'hang' | 'failed';
   retryAfter: string | null;
   detail: string;
 }
@@ -67,12 +72,13 @@ async function postOnce(baseUrl: string, room: ChatRoom, text: string): Promise<
     const e = err as Error & { cause?: { code?: string; message?: string } };
     if (e.name === 'TimeoutError')
       return { text, sentAt, outcome: 'hang', retryAfter: null, detail: e.message };
+    const code = e.cause?.code ?? '';
     return {
       text,
       sentAt,
-      outcome: 'connection',
+      outcome: CONNECTION_CODES.has(code) ? 'connection' : 'failed',
       retryAfter: null,
-      detail: e.cause?.code ?? e.cause?.message ?? e.message,
+      detail: code || e.cause?.message || e.message,
     };
   }
 }
@@ -126,23 +132,26 @@ async function history(baseUrl: string, room: ChatRoom): Promise<string[]> {
   return texts;
 }
 
+/** Answered 2xx: the message is stored. */
 export const acknowledged = (p: ChatPost) =>
   typeof p.outcome === 'number' && p.outcome >= 200 && p.outcome < 300;
 
-/** A clear refusal: 503 with a positive Retry-After, or the connection refused or cut. */
-const clearError = (p: ChatPost) =>
-  p.outcome === 'connection' || (p.outcome === 503 && Number(p.retryAfter) > 0);
+/** A clear refusal: 503 with a positive Retry-After, or (when an instance dies) the connection refused or cut. */
+const clearError = (p: ChatPost, cutConnections: boolean) =>
+  (cutConnections && p.outcome === 'connection') || (p.outcome === 503 && Number(p.retryAfter) > 0);
 
 /**
- * Asserts that every post was acknowledged or clearly refused (none hung), that every
- * acknowledged one is in the room's history exactly once, and returns a one-line summary.
+ * Asserts that every post was acknowledged or clearly refused (none hung; a refused or cut
+ * connection counts as clear only with `cutConnections`, when the test kills an instance), that
+ * every acknowledged one is in the room's history exactly once, and returns a one-line summary.
  */
 export async function assertNoAcknowledgedChatLost(
   baseUrl: string,
   room: ChatRoom,
   posts: ChatPost[],
+  options: { cutConnections?: boolean } = {},
 ): Promise<string> {
-  const unclear = posts.filter((p) => !acknowledged(p) && !clearError(p));
+  const unclear = posts.filter((p) => !acknowledged(p) && !clearError(p, options.cutConnections ?? false));
   assert.deepEqual(unclear, [], 'every chat post acknowledged (2xx) or clearly refused, none hanging');
   const stored = await history(baseUrl, room);
   const counts = new Map<string, number>();
