@@ -148,7 +148,7 @@ export class SfuGrpcClient implements SfuApi {
   }
 
   listEgress(_roomId: RoomId): Promise<EgressInfo[]> {
-    return Promise.resolve([]);
+    return Promise.reject(egressDisabled());
   }
 
   async setMediaState(req: MediaStateRequest): Promise<void> {

@@ -122,7 +122,7 @@ export class Sfu implements SfuApi {
   }
 
   listEgress(_roomId: RoomId): Promise<EgressInfo[]> {
-    return Promise.resolve([]);
+    return Promise.reject(egressDisabled());
   }
 
   #call(roomId: RoomId, op: WorkerOperation, args: unknown): Promise<unknown> {

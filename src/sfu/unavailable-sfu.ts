@@ -31,7 +31,9 @@ export function unavailableSfu(): SfuApi {
     stopEgress: async () => {
       throw egressDisabled();
     },
-    listEgress: async () => [],
+    listEgress: async () => {
+      throw egressDisabled();
+    },
     dump: async () => ({
       rooms: [],
       transports: 0,

@@ -42,9 +42,13 @@ export const publishSchema = z.object({
   isE2eeEnabled: z.boolean().default(false),
   totalTracks: z.number().int().min(0).max(16).default(0),
   connectionType,
+  /** Newer SDKs: 0 none, 1 stream this publisher as HLS, 2 as MoQ (when the server has egress). */
+  streamingProtocol: z.number().int().min(0).max(255).optional(),
 });
 
 export const subscribeSchema = z.object({ targetId: participantId, roomId, participantId });
+
+export const hlsLiveStreamSchema = z.object({ targetId: participantId, roomId, participantId });
 
 export const answerSubscriberSchema = z.object({ roomId, targetId: participantId, sdp, connectionType });
 

@@ -351,6 +351,38 @@ describe('signalling: Waterbus client flow over socket.io (msgpack)', () => {
     assert.equal((await err).code, 'permission_denied');
   });
 
+  it('room.subscribe_hls_live_stream: only for your own participant; a server without egress says so', async () => {
+    const { room, alicePid, bobPid } = await createAndJoin();
+    const a = await socketFor(alice);
+    const b = await socketFor(bob);
+    a.emit('room.publish', { ...publishPayload(room.id, alicePid), streamingProtocol: 1 });
+    await delay(50);
+    const joined = nextEvent(a, 'room.new_participant');
+    b.emit('room.publish', publishPayload(room.id, bobPid));
+    await joined;
+    const ask = (as: number) => ({
+      targetId: String(alicePid),
+      roomId: String(room.id),
+      participantId: String(as),
+    });
+    const foreign = nextEvent<Record<string, unknown>>(b, 'system.error');
+    b.emit('room.subscribe_hls_live_stream', ask(alicePid));
+    assert.equal((await foreign).code, 'permission_denied');
+    const off = nextEvent<Record<string, unknown>>(b, 'system.error');
+    b.emit('room.subscribe_hls_live_stream', ask(bobPid));
+    const err = await off;
+    assert.equal(err.event, 'room.subscribe_hls_live_stream');
+    assert.equal(err.code, 'unsupported');
+    assert.match(String(err.message), /EGRESS_ENABLED=true/);
+    const bad = nextEvent<Record<string, unknown>>(b, 'system.error');
+    b.emit('room.subscribe_hls_live_stream', {
+      targetId: 'x',
+      roomId: String(room.id),
+      participantId: String(bobPid),
+    });
+    assert.equal((await bad).code, 'invalid_argument');
+  });
+
   it('malformed payloads get a clear invalid_argument error (event and field named)', async () => {
     const a = await socketFor(alice);
     const bad: Array<[string, unknown, RegExp]> = [

@@ -1,5 +1,6 @@
 import type { EventHandler } from './handler.ts';
 import { leave, reconnect, subscribeSubtitle } from './lifecycle.ts';
+import { subscribeHlsLiveStream } from './live-stream.ts';
 import { mediaStateHandlers } from './media-state.ts';
 import { publisherCandidate, publisherRenegotiation, subscriberCandidate } from './negotiation.ts';
 import { migrate, publish } from './publish.ts';
@@ -21,5 +22,6 @@ export const eventHandlers: ReadonlyMap<string, EventHandler> = new Map(
     leave,
     reconnect,
     subscribeSubtitle,
+    subscribeHlsLiveStream,
   ].map((h) => [h.event, h]),
 );

@@ -1,9 +1,12 @@
 import { SfuError } from '../../lib/errors.ts';
-import type { MediaState } from '../../protocol/sfu-api.ts';
+import type { RoomId } from '../../lib/ids.ts';
+import { type EgressKind, egressKindOfStreamingProtocol } from '../../protocol/egress.ts';
+import type { MediaState, ParticipantRef } from '../../protocol/sfu-api.ts';
 import { ParticipantStatus } from '../../store/types.ts';
 import { isHidden, requireGrantedRoom, requirePublishGrant, sfuJoinGrants } from '../grants.ts';
 import { migrateSchema, publishSchema } from '../messages.ts';
 import { ConnectionType, defaultMediaState } from '../participant-directory.ts';
+import type { SignallingContext } from '../signalling-context.ts';
 import { handler } from './handler.ts';
 
 /**
@@ -60,13 +63,40 @@ export const publish = handler({
       hidden,
     });
     if (answer !== null) {
-      session.socket.emit('room.publish', { sdp: answer, isRecording: false });
-      return { sdp: answer };
+      const isRecording = await roomIsRecorded(ctx, p.roomId);
+      session.socket.emit('room.publish', { sdp: answer, isRecording });
+      const kind = egressKindOfStreamingProtocol(p.streamingProtocol);
+      if (kind) startPublisherEgress(ctx, ref, kind);
+      return { sdp: answer, isRecording };
     }
     await ctx.announce(p.participantId, ctx.nodeId, false);
     return {};
   },
 });
+
+/** `isRecording` of the `room.publish` reply: a recording of the room is starting or running. */
+async function roomIsRecorded(ctx: SignallingContext, roomId: RoomId): Promise<boolean> {
+  try {
+    const egresses = await ctx.sfu.listEgress(roomId);
+    return egresses.some((e) => e.kind === 'recording' && (e.state === 'starting' || e.state === 'active'));
+  } catch {
+    // No egress on this server (or its node is unreachable): nothing records the room here.
+    return false;
+  }
+}
+
+/**
+ * Newer SDKs ask for their publisher to be streamed (`streamingProtocol` 1 HLS, 2 MoQ). The call
+ * does not depend on it: a server without egress, or an egress that cannot start, is logged and
+ * the viewer asking `room.subscribe_hls_live_stream` gets the error.
+ */
+function startPublisherEgress(ctx: SignallingContext, ref: ParticipantRef, kind: EgressKind): void {
+  ctx.sfu
+    .startEgress({ ...ref, kind, requestedBy: ref.participantId })
+    .then((info) => ctx.log.info({ ...ref, egressId: info.egressId, kind }, 'publisher egress started'))
+    // Fire and forget: the publish already succeeded; the failure is the egress's alone.
+    .catch((err: unknown) => ctx.log.warn({ ...ref, kind, err }, 'publisher egress not started'));
+}
 
 /**
  * `room.migrate`: switch the participant between P2P and SFU. To SFU: the SFU answers a new
