@@ -103,7 +103,8 @@ export class EgressRegistry implements EgressBackend {
   stop(egressId: string, reason: string): Promise<EgressInfo> {
     const entry = this.#entries.get(egressId);
     if (!entry) return Promise.reject(new SfuError('not_found', `no egress ${egressId}`));
-    if (entry.info.state === 'ended' || entry.info.state === 'failed') return Promise.resolve({ ...entry.info });
+    if (entry.info.state === 'ended' || entry.info.state === 'failed')
+      return Promise.resolve({ ...entry.info });
     return this.#finish(egressId, reason, false);
   }
 
@@ -120,7 +121,9 @@ export class EgressRegistry implements EgressBackend {
 
   /** Every egress ended with `reason` (a participant left: its egresses; the room emptied: all). */
   async endWhere(match: (info: EgressInfo) => boolean, reason: string): Promise<void> {
-    const ids = [...this.#entries.values()].filter((e) => isLive(e.info) && match(e.info)).map((e) => e.info.egressId);
+    const ids = [...this.#entries.values()]
+      .filter((e) => isLive(e.info) && match(e.info))
+      .map((e) => e.info.egressId);
     await Promise.all(ids.map((id) => this.#finish(id, reason, false)));
   }
 
@@ -175,7 +178,8 @@ export class EgressRegistry implements EgressBackend {
 
   #forgetOld(): void {
     const cutoff = Date.now() - KEEP_ENDED_MS;
-    for (const [id, e] of this.#entries) if (e.info.endedAt !== null && e.info.endedAt < cutoff) this.#entries.delete(id);
+    for (const [id, e] of this.#entries)
+      if (e.info.endedAt !== null && e.info.endedAt < cutoff) this.#entries.delete(id);
   }
 
   #emit(info: EgressInfo): void {

@@ -10,12 +10,12 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import type { Page } from 'playwright-core';
-import type { VideoFrame } from '../../packages/egress/src/media/frame.ts';
-import type { MoqBroadcast } from '../../packages/egress/src/moq/moq-broadcast.ts';
-import { MoqServer } from '../../packages/egress/src/moq/moq-server.ts';
-import { serveWatchPage } from '../../packages/egress/src/moq/watch-http.ts';
-import { silentLogger } from '../../src/lib/logger.ts';
-import { launchDemoBrowser } from '../sdk/demo-page.ts';
+import { silentLogger } from '../../../src/lib/logger.ts';
+import { launchDemoBrowser } from '../../../test/sdk/demo-page.ts';
+import type { VideoFrame } from '../src/media/frame.ts';
+import type { MoqBroadcast } from '../src/moq/moq-broadcast.ts';
+import { MoqServer } from '../src/moq/moq-server.ts';
+import { serveWatchPage } from '../src/moq/watch-http.ts';
 import { encodeTestVideo } from './media-files.ts';
 
 const EGRESS_DIR = path.resolve(import.meta.dirname, '../../packages/egress');

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import type { VideoFrame } from '../../packages/egress/src/media/frame.ts';
+import type { VideoFrame } from '../src/media/frame.ts';
 
 const run = promisify(execFile);
 
