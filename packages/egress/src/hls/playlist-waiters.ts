@@ -54,6 +54,11 @@ export class PlaylistWaiters {
     for (const w of [...this.waiters]) if (this.has(w.msn, w.part)) w.resolve();
   }
 
+  /** Requests waiting now. */
+  get pending(): number {
+    return this.waiters.size;
+  }
+
   get current(): PublishedPosition {
     return this.position;
   }
