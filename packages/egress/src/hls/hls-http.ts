@@ -128,6 +128,8 @@ function hintedTarget(file: string): { msn: number; part: number | null } | null
 function contentType(rel: string): string {
   const ext = extname(rel);
   if (ext === '.m3u8') return 'application/vnd.apple.mpegurl';
+  // Recordings are served from their egress directory too.
+  if (ext === '.webm') return 'video/webm';
   const audio = basename(dirname(rel)).startsWith('audio');
   if (ext === '.mp4') return audio ? 'audio/mp4' : 'video/mp4';
   if (ext === '.m4s') return audio ? 'audio/mp4' : 'video/iso.segment';
