@@ -17,6 +17,11 @@ const PAGE_SIZE = 100;
 const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
 /** A history longer than this is a runaway, not a test's chat. */
 const MAX_HISTORY = 10_000;
+/**
+ * The poster stops by itself after this many posts (2 minutes) even if nobody calls stop(): a test
+ * that fails between start and stop must not keep its file (and CI) running forever.
+ */
+const MAX_POSTS = 1200;
 
 export interface ChatPost {
   text: string;
@@ -94,7 +99,7 @@ export function startChat(room: ChatRoom, label: string, target: () => string) {
   const answered: ChatPost[] = [];
   let posting = true;
   const loop = (async () => {
-    for (let n = 0; posting; n++) {
+    for (let n = 0; posting && n < MAX_POSTS; n++) {
       posts.push(
         postOnce(target(), room, `${label}-${n}`).then((post) => {
           answered.push(post);
@@ -107,7 +112,8 @@ export function startChat(room: ChatRoom, label: string, target: () => string) {
   return {
     answered,
     async stop(atLeast = 0): Promise<ChatPost[]> {
-      while (posts.length < atLeast) await new Promise((resolve) => setTimeout(resolve, POST_INTERVAL_MS));
+      while (posts.length < Math.min(atLeast, MAX_POSTS))
+        await new Promise((resolve) => setTimeout(resolve, POST_INTERVAL_MS));
       posting = false;
       await loop;
       return Promise.all(posts);

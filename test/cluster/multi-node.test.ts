@@ -77,7 +77,7 @@ describe('cluster: two signalling instances, two SFU nodes', { timeout: 300_000 
     await cluster?.stop();
   });
 
-  it('Redis restarted during a live call and chat', async () => {
+  it('Redis restarted during a live call and chat', async (t) => {
     const [one, two] = cluster.signallings;
     assert.ok(one && two);
     const room = await chatRoom(one.url, 'redis-room');
@@ -96,6 +96,10 @@ describe('cluster: two signalling instances, two SFU nodes', { timeout: 300_000 
     const logs = logMark();
 
     const chat = startChat(room, 'redis', roundRobin([one.url, two.url]));
+
+    // A failure before chat.stop() must not leave the poster running.
+
+    t.after(() => chat.stop().then(() => undefined));
     const framesBefore = [await framesOf(erin, 'Frank'), await framesOf(frank, 'Erin')];
     const outage = cluster.redis.outage(5000);
     const freezes = Promise.all([longestFreeze(erin, 'Frank', outage), longestFreeze(frank, 'Erin', outage)]);
@@ -138,7 +142,7 @@ describe('cluster: two signalling instances, two SFU nodes', { timeout: 300_000 
     await closePages();
   });
 
-  it('PostgreSQL restarted during a live call and chat', async () => {
+  it('PostgreSQL restarted during a live call and chat', async (t) => {
     const [one, two] = cluster.signallings;
     assert.ok(one && two && cluster.postgres);
     const room = await chatRoom(one.url, 'postgres-room');
@@ -150,6 +154,10 @@ describe('cluster: two signalling instances, two SFU nodes', { timeout: 300_000 
     const logs = logMark();
 
     const chat = startChat(room, 'postgres', roundRobin([one.url, two.url]));
+
+    // A failure before chat.stop() must not leave the poster running.
+
+    t.after(() => chat.stop().then(() => undefined));
     await eventually(
       async () => chat.answered.length,
       (n) => n > 0,
@@ -187,7 +195,7 @@ describe('cluster: two signalling instances, two SFU nodes', { timeout: 300_000 
     await closePages();
   });
 
-  it('participants on different signalling instances share a room; kill -9 of its SFU node moves them to the other, chat goes on', async () => {
+  it('participants on different signalling instances share a room; kill -9 of its SFU node moves them to the other, chat goes on', async (t) => {
     const [one, two] = cluster.signallings;
     assert.ok(one && two);
     const room = await chatRoom(one.url, 'cluster-room');
@@ -206,6 +214,8 @@ describe('cluster: two signalling instances, two SFU nodes', { timeout: 300_000 
     await record(bob);
     const logs = logMark();
     const chat = startChat(room, 'sfu-kill', roundRobin([one.url, two.url]));
+    // A failure before chat.stop() must not leave the poster running.
+    t.after(() => chat.stop().then(() => undefined));
     const killedAt = Date.now();
     await host.process.kill('SIGKILL');
 
@@ -256,7 +266,7 @@ describe('cluster: two signalling instances, two SFU nodes', { timeout: 300_000 
     await closePages();
   });
 
-  it('kill -9 of a signalling instance: its client reconnects through the load balancer to the other and is back in the call, chat through the balancer is refused clearly or stored', async () => {
+  it('kill -9 of a signalling instance: its client reconnects through the load balancer to the other and is back in the call, chat through the balancer is refused clearly or stored', async (t) => {
     const [one, two] = cluster.signallings;
     assert.ok(one && two);
     const balancer = await startSwitchableProxy(one.port);
@@ -274,6 +284,8 @@ describe('cluster: two signalling instances, two SFU nodes', { timeout: 300_000 
       );
       const logs = logMark();
       const chat = startChat(room, 'signalling-kill', () => balancer.url);
+      // A failure before chat.stop() must not leave the poster running.
+      t.after(() => chat.stop().then(() => undefined));
       await new Promise((resolve) => setTimeout(resolve, 500));
       const killedAt = Date.now();
       await one.process.kill('SIGKILL');
