@@ -49,12 +49,7 @@ export class EgressNotInstalledError extends Error {
  */
 export async function loadEgress(options: EgressLoadOptions): Promise<CreateEgress> {
   const dir = options.packageDir ?? fileURLToPath(EGRESS_PACKAGE_URL);
-  const missingPrograms = await missingFromPath(PROGRAMS, options.searchPath);
-  const problems = [
-    ...(await packageProblems(dir)),
-    ...(missingPrograms.length > 0 ? [`not found on PATH: ${missingPrograms.join(', ')}`] : []),
-  ];
-  if (problems.length > 0) throw new EgressNotInstalledError(problems, setupCommands(missingPrograms));
+  await checkEgressInstall({ ...options, packageDir: dir });
   const entry = path.join(dir, 'src', 'index.ts');
   // Checked first: a missing entry point says so, instead of a module resolution error.
   if (!(await isFile(entry))) {
@@ -64,6 +59,17 @@ export async function loadEgress(options: EgressLoadOptions): Promise<CreateEgre
   const createEgress = (loaded as { createEgress?: unknown }).createEgress;
   if (typeof createEgress !== 'function') throw new Error(`${shown(entry)} does not export createEgress`);
   return createEgress as CreateEgress;
+}
+
+/** Throws EgressNotInstalledError naming what is missing and what to run; resolves when nothing is. */
+export async function checkEgressInstall(options: EgressLoadOptions): Promise<void> {
+  const dir = options.packageDir ?? fileURLToPath(EGRESS_PACKAGE_URL);
+  const missingPrograms = await missingFromPath(PROGRAMS, options.searchPath);
+  const problems = [
+    ...(await packageProblems(dir)),
+    ...(missingPrograms.length > 0 ? [`not found on PATH: ${missingPrograms.join(', ')}`] : []),
+  ];
+  if (problems.length > 0) throw new EgressNotInstalledError(problems, setupCommands(missingPrograms));
 }
 
 /**
