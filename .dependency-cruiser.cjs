@@ -114,6 +114,24 @@ module.exports = {
       'the server serves the SDK as a bundle (api/routes/web-app.ts) and never imports it',
     ),
     rule(
+      'core-never-imports-egress',
+      '^src/',
+      { path: '^packages/' },
+      'packages/egress is installed only by setup:egress: the server loads it with a computed import() (roles/egress-loader.ts)',
+    ),
+    rule(
+      'egress-imports-core-contracts-only',
+      '^packages/egress/src/',
+      { path: '^src/', pathNot: ['^src/sfu/egress-backend\\.ts$', mod('protocol'), mod('rtp'), mod('lib')] },
+      'egress reaches the core through sfu/egress-backend.ts, protocol/, rtp/ and lib/ only (checked in the egress stage)',
+    ),
+    rule(
+      'egress-uses-its-own-packages',
+      '^packages/egress/src/',
+      { path: 'node_modules/', pathNot: '^packages/egress/node_modules/' },
+      "egress's npm packages are in its own package.json, never borrowed from the root install",
+    ),
+    rule(
       'only-roles-compose',
       '^src/(?!roles/|main\\.ts)',
       { path: mod('roles') },

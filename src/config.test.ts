@@ -197,4 +197,112 @@ describe('config', () => {
       assert.match(text, /\(got "mysql:\/\/x"\)/);
     }
   });
+  describe('egress', () => {
+    const secrets = {
+      CLIENT_SECRET_KEY: 'a-client-key',
+      AUTH_JWT_SECRET: 'a-jwt-secret-0123456789',
+      AUTH_REFRESH_SECRET: 'a-refresh-secret-0123456789',
+    };
+    const load = (env: Record<string, string>) =>
+      loadConfig({ env: { ...secrets, ...env }, generateMissingSecrets: false, isTty: false });
+    const problems = (env: Record<string, string>) => {
+      try {
+        load(env);
+      } catch (err) {
+        if (err instanceof ConfigError) return err.problems;
+        throw err;
+      }
+      return assert.fail('expected a ConfigError');
+    };
+
+    it('defaults: off, DATA_DIR/egress, 2 s segments, 0.5 s LL-HLS parts, 6 segments, no bucket', () => {
+      const c = load({ DATA_DIR: '/srv/bbmeet' });
+      assert.equal(c.egress.enabled, false);
+      assert.equal(c.egress.httpPort, undefined);
+      assert.equal(c.egress.packageDir, undefined);
+      assert.deepEqual(c.egress.settings, {
+        dataDir: path.resolve('/srv/bbmeet', 'egress'),
+        segmentSeconds: 2,
+        partSeconds: 0.5,
+        windowSegments: 6,
+        publicUrl: null,
+        storage: null,
+      });
+    });
+
+    it('EGRESS_* variables fill the settings; the public URL names a directory', () => {
+      const c = load({
+        EGRESS_ENABLED: 'true',
+        EGRESS_DIR: '/var/lib/egress',
+        EGRESS_SEGMENT_SECONDS: '4',
+        EGRESS_PART_SECONDS: '0',
+        EGRESS_WINDOW_SEGMENTS: '10',
+        EGRESS_PUBLIC_URL: 'https://media1.example.com/egress',
+        EGRESS_HTTP_PORT: '8081',
+        EGRESS_PACKAGE_DIR: '/opt/egress',
+      });
+      assert.equal(c.egress.enabled, true);
+      assert.equal(c.egress.httpPort, 8081);
+      assert.equal(c.egress.packageDir, path.resolve('/opt/egress'));
+      assert.deepEqual(
+        [c.egress.settings.dataDir, c.egress.settings.segmentSeconds, c.egress.settings.partSeconds],
+        [path.resolve('/var/lib/egress'), 4, 0],
+      );
+      assert.equal(c.egress.settings.windowSegments, 10);
+      assert.equal(c.egress.settings.publicUrl, 'https://media1.example.com/egress/');
+      assert.equal(load({ EGRESS_HTTP_PORT: '' }).egress.httpPort, undefined);
+    });
+
+    it('bad EGRESS_* values name the variable', () => {
+      const bad = {
+        EGRESS_ENABLED: 'maybe',
+        EGRESS_SEGMENT_SECONDS: 'two',
+        EGRESS_WINDOW_SEGMENTS: '1',
+        EGRESS_PUBLIC_URL: 'media1.example.com',
+        EGRESS_HTTP_PORT: '70000',
+      };
+      const text = problems(bad).join('\n');
+      for (const name of Object.keys(bad)) assert.match(text, new RegExp(`^${name}: `, 'm'));
+    });
+
+    it('EGRESS_PART_SECONDS is 0 or shorter than a segment', () => {
+      assert.equal(
+        load({ EGRESS_SEGMENT_SECONDS: '1', EGRESS_PART_SECONDS: '0.2' }).egress.settings.partSeconds,
+        0.2,
+      );
+      for (const part of ['2', '3', '0.05'])
+        assert.ok(
+          problems({ EGRESS_PART_SECONDS: part }).some((p) => p.startsWith('EGRESS_PART_SECONDS: ')),
+          part,
+        );
+    });
+
+    it('uploads use the STORAGE_* bucket, with its endpoint, region and path style', () => {
+      const bucket = {
+        STORAGE_ACCESS_KEY_ID: 'AKID',
+        STORAGE_SECRET_ACCESS_KEY: 'secret',
+        STORAGE_BUCKET_NAME: 'recordings',
+      };
+      const minio = load({
+        ...bucket,
+        STORAGE_ENDPOINT_URL: 'http://127.0.0.1:9000',
+        STORAGE_FORCE_PATH_STYLE: 'true',
+      });
+      assert.deepEqual(minio.egress.settings.storage, {
+        endpoint: 'http://127.0.0.1:9000',
+        region: 'auto',
+        bucket: 'recordings',
+        accessKeyId: 'AKID',
+        secretAccessKey: 'secret',
+        forcePathStyle: true,
+      });
+      const aws = load({ ...bucket, STORAGE_REGION: 'eu-west-3' }).egress.settings.storage;
+      assert.deepEqual([aws?.endpoint, aws?.forcePathStyle], ['https://s3.eu-west-3.amazonaws.com', false]);
+      // Without egress, presigned uploads keep working with an R2-style configuration.
+      assert.equal(load(bucket).egress.settings.storage, null);
+      assert.ok(
+        problems({ ...bucket, EGRESS_ENABLED: 'true' }).some((p) => p.startsWith('STORAGE_ENDPOINT_URL: ')),
+      );
+    });
+  });
 });

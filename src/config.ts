@@ -5,6 +5,7 @@ import path from 'node:path';
 import { parseEnv } from 'node:util';
 import { z } from 'zod';
 import type { RouteRateLimits } from './api/ip-rate-limit.ts';
+import type { EgressSettings } from './sfu/egress-backend.ts';
 
 /**
  * Every setting of the server, read from environment variables (and an optional `.env` file).
@@ -88,6 +89,36 @@ export const envSchema = z
       message: 'expected a URL',
     }),
     STORAGE_CUSTOM_DOMAIN: optionalString,
+    // Path-style bucket URLs (`endpoint/bucket/key`): MinIO and most self-hosted S3-compatible servers.
+    STORAGE_FORCE_PATH_STYLE: bool.default(false),
+    EGRESS_ENABLED: bool.default(false),
+    EGRESS_DIR: optionalString,
+    EGRESS_SEGMENT_SECONDS: z.coerce
+      .number({ error: 'expected seconds (0.5-30)' })
+      .min(0.5)
+      .max(30)
+      .default(2),
+    // 0 turns LL-HLS partial segments off.
+    EGRESS_PART_SECONDS: z.coerce
+      .number({ error: 'expected seconds (0, or 0.1-10)' })
+      .min(0)
+      .max(10)
+      .default(0.5),
+    EGRESS_WINDOW_SEGMENTS: z.coerce
+      .number({ error: 'expected a number of segments (2-1000)' })
+      .int()
+      .min(2)
+      .max(1000)
+      .default(6),
+    EGRESS_PUBLIC_URL: optionalString.refine((v) => v === undefined || /^https?:\/\//.test(v), {
+      message: 'expected an http:// or https:// URL of the /egress/ root',
+    }),
+    EGRESS_HTTP_PORT: z.preprocess(
+      (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
+      port.optional(),
+    ),
+    // Where packages/egress is (default: the repository's own); tests point it elsewhere.
+    EGRESS_PACKAGE_DIR: optionalString,
     CORS_ORIGINS: z.string().default(''),
     HTTP_RATE_LIMIT_PER_SECOND: positiveInt.default(200),
     HTTP_BODY_LIMIT_BYTES: positiveInt.default(1_048_576),
@@ -121,6 +152,16 @@ export const envSchema = z
     message: 'HTTP_HEADERS_TIMEOUT_SECONDS must not be greater than HTTP_REQUEST_TIMEOUT_SECONDS',
     path: ['HTTP_HEADERS_TIMEOUT_SECONDS'],
   })
+  // A partial segment is a piece of a segment: LL-HLS needs PART-TARGET below the target duration.
+  .refine(
+    (e) =>
+      e.EGRESS_PART_SECONDS === 0 ||
+      (e.EGRESS_PART_SECONDS >= 0.1 && e.EGRESS_PART_SECONDS < e.EGRESS_SEGMENT_SECONDS),
+    {
+      message: 'EGRESS_PART_SECONDS must be 0 (LL-HLS off) or from 0.1 to less than EGRESS_SEGMENT_SECONDS',
+      path: ['EGRESS_PART_SECONDS'],
+    },
+  )
   .refine((e) => e.AUTH_LOGIN_MODE !== 'strict' || e.AUTH_IDENTITY_SECRET !== undefined, {
     message:
       'required when AUTH_LOGIN_MODE=strict (the server-only secret that signs identity assertions, at least 32 characters)',
@@ -202,6 +243,15 @@ export interface Config {
         customDomain: string | undefined;
       }
     | undefined;
+  /** Egress (experimental): live HLS, recordings and MoQ, loaded only when enabled. */
+  egress: {
+    enabled: boolean;
+    /** Cluster SFU nodes: port of the node's own `/egress/` HTTP server (none: nothing served). */
+    httpPort: number | undefined;
+    /** Where packages/egress is; undefined: the repository's own. */
+    packageDir: string | undefined;
+    settings: EgressSettings;
+  };
   signalling: {
     maxMessageBytes: number;
     eventsPerSecond: number;
@@ -338,6 +388,7 @@ export function loadConfig({ env, generateMissingSecrets, isTty }: LoadConfigOpt
       drainTimeoutMs: e.DRAIN_TIMEOUT_SECONDS * 1000,
     },
     storage,
+    egress: egressSection(e, dataDir),
     signalling: {
       maxMessageBytes: e.SOCKET_MAX_MESSAGE_BYTES,
       eventsPerSecond: e.SOCKET_EVENTS_PER_SECOND,
@@ -350,6 +401,49 @@ export function loadConfig({ env, generateMissingSecrets, isTty }: LoadConfigOpt
     },
     log: { level: e.LOG_LEVEL, pretty: e.LOG_FORMAT === 'pretty' || (e.LOG_FORMAT === 'auto' && isTty) },
     notices,
+  };
+}
+
+/** The `egress` section: HLS under DATA_DIR/egress, uploads to the STORAGE_* bucket when one is set. */
+function egressSection(e: Env, dataDir: string): Config['egress'] {
+  return {
+    enabled: e.EGRESS_ENABLED,
+    httpPort: e.EGRESS_HTTP_PORT,
+    packageDir: e.EGRESS_PACKAGE_DIR === undefined ? undefined : path.resolve(e.EGRESS_PACKAGE_DIR),
+    settings: {
+      dataDir: e.EGRESS_DIR === undefined ? path.join(dataDir, 'egress') : path.resolve(e.EGRESS_DIR),
+      segmentSeconds: e.EGRESS_SEGMENT_SECONDS,
+      partSeconds: e.EGRESS_PART_SECONDS,
+      windowSegments: e.EGRESS_WINDOW_SEGMENTS,
+      // Relative playlist and segment URLs are resolved against it: it must name a directory.
+      publicUrl: e.EGRESS_PUBLIC_URL?.replace(/\/*$/, '/') ?? null,
+      storage: egressStorage(e),
+    },
+  };
+}
+
+/**
+ * The bucket egress uploads to: the same STORAGE_* credentials as presigned uploads. Without
+ * STORAGE_ENDPOINT_URL it is AWS S3 of STORAGE_REGION (`auto`, the R2 default, names no AWS region).
+ */
+function egressStorage(e: Env): EgressSettings['storage'] {
+  if (!e.STORAGE_ACCESS_KEY_ID || !e.STORAGE_SECRET_ACCESS_KEY || !e.STORAGE_BUCKET_NAME) return null;
+  const endpoint =
+    e.STORAGE_ENDPOINT_URL ??
+    (e.STORAGE_REGION === 'auto' ? undefined : `https://s3.${e.STORAGE_REGION}.amazonaws.com`);
+  if (endpoint === undefined) {
+    if (!e.EGRESS_ENABLED) return null;
+    throw new ConfigError([
+      'STORAGE_ENDPOINT_URL: required for egress uploads when STORAGE_REGION is auto (or set an AWS region)',
+    ]);
+  }
+  return {
+    endpoint,
+    region: e.STORAGE_REGION,
+    bucket: e.STORAGE_BUCKET_NAME,
+    accessKeyId: e.STORAGE_ACCESS_KEY_ID,
+    secretAccessKey: e.STORAGE_SECRET_ACCESS_KEY,
+    forcePathStyle: e.STORAGE_FORCE_PATH_STYLE,
   };
 }
 

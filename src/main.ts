@@ -4,7 +4,9 @@ import { runTokenCommand, TOKEN_HELP } from './cli/token-command.ts';
 import { type Config, ConfigError, loadConfig, mergeEnvFile } from './config.ts';
 import { createLogger, type Logger } from './lib/logger.ts';
 import { installProcessFaultHandlers } from './lib/process-faults.ts';
+import { EgressNotInstalledError, loadEgress } from './roles/egress-loader.ts';
 import { startEmbedded } from './roles/embedded.ts';
+import type { CreateEgress } from './sfu/egress-backend.ts';
 
 const VERSION = '0.1.0';
 
@@ -38,7 +40,9 @@ kept in DATA_DIR/secrets.json.
 
 Options:
   --env-file <path>   read variables from this file (default: .env when present)
-  --port <n>          HTTP port (overrides APP_PORT, default 5998)`,
+  --port <n>          HTTP port (overrides APP_PORT, default 5998)
+  --egress            turn egress on (experimental: live HLS, recordings, MoQ under /egress/;
+                      same as EGRESS_ENABLED=true); needs \`npm run setup:egress\` first`,
   signalling: `bbmeet signalling: cluster role (signalling + REST API; SFU nodes via Redis and gRPC).
 
 Listens on APP_PORT. Rooms are shared with the other signalling instances through Redis (socket.io
@@ -57,7 +61,9 @@ SIGINT drains it: no new rooms, exit when its rooms are empty or after DRAIN_TIM
 second signal exits at once. Needs REDIS_URL and the secrets set explicitly. See docs/deployment.md.
 
 Options:
-  --env-file <path>   read variables from this file (default: .env when present)`,
+  --env-file <path>   read variables from this file (default: .env when present)
+  --egress            turn egress on (experimental; same as EGRESS_ENABLED=true), served on
+                      EGRESS_HTTP_PORT; needs \`npm run setup:egress\` first`,
   'identity-token': `bbmeet identity-token: mint an identity assertion for the strict login mode (for testing).
 
 With AUTH_LOGIN_MODE=strict, POST /busapi/v3/auth logs a user in only with an identity assertion:
@@ -90,6 +96,7 @@ export async function main(argv: string[]): Promise<number> {
       version: { type: 'boolean', short: 'v' },
       'env-file': { type: 'string' },
       port: { type: 'string' },
+      egress: { type: 'boolean' },
     },
   });
   const command = positionals[0] ?? 'help';
@@ -105,8 +112,13 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${HELP[command]}\n`);
     return 0;
   }
+  if (values.egress && command !== 'start' && command !== 'sfu') {
+    process.stderr.write(`bbmeet ${command}: --egress applies to bbmeet start and bbmeet sfu only\n`);
+    return 2;
+  }
   let env = mergeEnvFile(process.env, values['env-file'] ?? '.env');
   if (values.port !== undefined) env = { ...env, APP_PORT: values.port };
+  if (values.egress) env = { ...env, EGRESS_ENABLED: 'true' };
   if (command === 'signalling' || command === 'sfu') return runClusterRole(command, env);
   return runStart(env);
 }
@@ -134,7 +146,31 @@ async function runClusterRole(role: 'signalling' | 'sfu', env: NodeJS.ProcessEnv
   const logger = createLogger(config.log);
   installProcessFaultHandlers(logger);
   for (const notice of config.notices) logger.warn(notice);
-  return role === 'sfu' ? runSfuNode(config, logger) : runSignallingNode(config, logger);
+  if (role === 'signalling') return runSignallingNode(config, logger);
+  const egress = await egressIfEnabled(config, logger, env, role);
+  return egress === null ? 1 : runSfuNode(config, logger, egress);
+}
+
+/**
+ * EGRESS_ENABLED: packages/egress's createEgress (undefined when egress is off), or null once the
+ * operator was told what is missing and what to run.
+ */
+async function egressIfEnabled(
+  config: Config,
+  logger: Logger,
+  env: NodeJS.ProcessEnv,
+  command: string,
+): Promise<CreateEgress | undefined | null> {
+  if (!config.egress.enabled) return undefined;
+  try {
+    return await loadEgress({ packageDir: config.egress.packageDir, searchPath: env.PATH ?? '' });
+  } catch (err) {
+    if (!(err instanceof EgressNotInstalledError)) throw err;
+    logger.error({ problems: err.problems, commands: err.commands }, 'egress enabled but not installed');
+    logger.flush();
+    process.stderr.write(`bbmeet ${command}: ${err.message}\n`);
+    return null;
+  }
 }
 
 // The cluster roles load gRPC and Redis clients: only when one of them runs, not for `bbmeet start`.
@@ -149,9 +185,9 @@ async function runSignallingNode(config: Config, logger: Logger): Promise<number
   return 0;
 }
 
-async function runSfuNode(config: Config, logger: Logger): Promise<number> {
+async function runSfuNode(config: Config, logger: Logger, egress: CreateEgress | undefined): Promise<number> {
   const { startSfuNode } = await import('./roles/sfu-node.ts');
-  const node = await startSfuNode(config, logger);
+  const node = await startSfuNode(config, logger, { egress });
   logger.info({ nodeId: node.nodeId, address: node.address, role: 'sfu' }, 'bbmeet sfu ready');
   const signal = await nextSignal();
   logger.info({ signal }, 'draining (send the signal again to exit at once)');
@@ -188,8 +224,10 @@ async function runStart(env: NodeJS.ProcessEnv): Promise<number> {
   const logger = createLogger(config.log);
   installProcessFaultHandlers(logger);
   for (const notice of config.notices) logger.warn(notice);
+  const egress = await egressIfEnabled(config, logger, env, 'start');
+  if (egress === null) return 1;
   const startedMs = performance.now();
-  const server = await startEmbedded(config, logger);
+  const server = await startEmbedded(config, logger, { egress });
   logger.info(
     {
       url: server.url,

@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { mountEgressHttp } from '../api/egress-http.ts';
 import { apiRoutes, createHttpServer, registerDocs } from '../api/index.ts';
 import { guestRoutes } from '../api/routes/guest.ts';
 import { registerWebApp } from '../api/routes/web-app.ts';
@@ -8,9 +9,11 @@ import { Metrics } from '../lib/metrics.ts';
 import { dumpCounts } from '../protocol/index.ts';
 import type { RoomBroadcaster } from '../protocol/room-broadcaster.ts';
 import type { SfuApi } from '../protocol/sfu-api.ts';
+import type { CreateEgress, EgressHttp } from '../sfu/egress-backend.ts';
 import { createSfu, unavailableSfu } from '../sfu/index.ts';
 import { createSignalling, type SignallingOptions } from '../signalling/index.ts';
 import { openStore } from '../store/index.ts';
+import { deferredEgressHttp } from './egress-loader.ts';
 
 export interface RunningServer {
   /** The port the HTTP server listens on (useful with APP_PORT=0 in tests). */
@@ -28,9 +31,11 @@ export interface RunningServer {
 export async function startEmbedded(
   config: Config,
   logger: Logger,
-  options: { defaultMetrics?: boolean } = {},
+  options: { defaultMetrics?: boolean; egress?: CreateEgress } = {},
 ): Promise<RunningServer> {
   const nodeId = config.cluster.nodeId ?? `embedded-${hostname()}`;
+  // EGRESS_ENABLED: packages/egress's createEgress goes to the SFU, its HTTP side under /egress/.
+  const egress = options.egress ? deferredEgressHttp(options.egress) : undefined;
   const media = config.media.enabled
     ? await createSfu({
         workers: config.media.workers,
@@ -42,6 +47,8 @@ export async function startEmbedded(
         logger: logger.child({ component: 'sfu' }),
         iceConsentTimeoutMs: config.media.iceConsentTimeoutMs,
         roomParticipantsPerWorker: config.media.roomParticipantsPerWorker,
+        egress: egress?.create,
+        egressSettings: egress ? config.egress.settings : undefined,
       })
     : undefined;
   try {
@@ -51,6 +58,7 @@ export async function startEmbedded(
       defaultMetrics: options.defaultMetrics,
       mediaCounts: media ? () => media.sfu.dump().then(dumpCounts) : undefined,
       onClose: () => media?.stop(),
+      egressHttp: egress?.http,
     });
   } catch (err) {
     await media?.stop();
@@ -71,6 +79,8 @@ export interface SignallingServerOptions {
   /** socket.io adapter sharing rooms between signalling instances (cluster mode). */
   adapter?: SignallingOptions['adapter'];
   readinessChecks?: Array<{ name: string; check: () => Promise<void> }>;
+  /** Served under `/egress/` on this server (EGRESS_ENABLED, embedded). */
+  egressHttp?: EgressHttp | undefined;
   /** Runs after signalling and HTTP closed (stops what the role started). */
   onClose?: () => Promise<void> | void;
 }
@@ -146,6 +156,7 @@ export async function startSignallingServer(
     logger: logger.child({ component: 'signalling' }),
   });
   broadcaster = signalling.broadcaster;
+  if (options.egressHttp) mountEgressHttp(app.server, options.egressHttp);
   await app.listen({ port: config.http.port, host: config.http.host });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.http.port;

@@ -1,11 +1,14 @@
 import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
+import { startEgressHttpServer } from '../api/egress-http.ts';
 import type { Config } from '../config.ts';
 import { type NodeInfo, type NodeLoad, RedisNodeDirectory } from '../dispatcher/index.ts';
 import { NodeId, type RoomId } from '../lib/ids.ts';
 import type { Logger } from '../lib/logger.ts';
 import { startSfuGrpcServer } from '../rpc/index.ts';
+import type { CreateEgress, EgressHttp } from '../sfu/egress-backend.ts';
 import { announcedIps, createSfu } from '../sfu/index.ts';
+import { deferredEgressHttp } from './egress-loader.ts';
 
 /** A node reports every HEARTBEAT_MS; its entry expires NODE_TTL_MS after the last report. */
 export const HEARTBEAT_MS = 1000;
@@ -25,11 +28,17 @@ export interface RunningSfuNode {
  * Redis, refreshed every second with its load (it also re-creates the entry and its room mappings
  * after a Redis restart).
  */
-export async function startSfuNode(config: Config, logger: Logger): Promise<RunningSfuNode> {
+export async function startSfuNode(
+  config: Config,
+  logger: Logger,
+  options: { egress?: CreateEgress } = {},
+): Promise<RunningSfuNode> {
   const { cluster, media } = config;
   if (!cluster.redisUrl) throw new Error('bbmeet sfu needs REDIS_URL');
   const nodeId = NodeId(cluster.nodeId ?? `sfu-${hostname()}-${cluster.sfuPort}`);
   const log = logger.child({ nodeId });
+  // EGRESS_ENABLED: packages/egress's createEgress goes to the SFU, its HTTP side on EGRESS_HTTP_PORT.
+  const egress = options.egress ? deferredEgressHttp(options.egress) : undefined;
   const sfu = await createSfu({
     workers: media.workers,
     portMin: media.portMin,
@@ -39,6 +48,12 @@ export async function startSfuNode(config: Config, logger: Logger): Promise<Runn
     logLevel: config.log.level,
     logger: log.child({ component: 'sfu' }),
     iceConsentTimeoutMs: media.iceConsentTimeoutMs,
+    egress: egress?.create,
+    egressSettings: egress ? config.egress.settings : undefined,
+  });
+  const egressServer = await startNodeEgressHttp(config, log, egress?.http).catch(async (err: unknown) => {
+    await sfu.stop();
+    throw err;
   });
   const grpc = await startSfuGrpcServer(sfu.sfu, {
     host: cluster.sfuHost,
@@ -46,6 +61,7 @@ export async function startSfuNode(config: Config, logger: Logger): Promise<Runn
     nodeId,
     logger: log.child({ component: 'grpc' }),
   }).catch(async (err: unknown) => {
+    await egressServer?.close();
     await sfu.stop();
     throw err;
   });
@@ -93,6 +109,7 @@ export async function startSfuNode(config: Config, logger: Logger): Promise<Runn
       heartbeat.stop();
       await directory.unregister(nodeId).catch((err: unknown) => log.warn({ err }, 'unregister failed'));
       await grpc.close();
+      await egressServer?.close();
       await sfu.stop();
       // QUIT lets a heartbeat still in flight finish instead of rejecting it unhandled.
       await redis.quit().then(undefined, () => redis.disconnect());
@@ -113,6 +130,27 @@ export async function startSfuNode(config: Config, logger: Logger): Promise<Runn
     },
     close,
   };
+}
+
+/** The node's `/egress/` server on EGRESS_HTTP_PORT (SFU_HOST); none without egress or the port. */
+async function startNodeEgressHttp(
+  config: Config,
+  log: Logger,
+  http: EgressHttp | undefined,
+): Promise<{ close(): Promise<void> } | undefined> {
+  if (!http) return undefined;
+  const port = config.egress.httpPort;
+  if (port === undefined) {
+    log.warn('egress is enabled without EGRESS_HTTP_PORT: this node serves no playlists or recordings');
+    return undefined;
+  }
+  const server = await startEgressHttpServer(http, {
+    host: config.cluster.sfuHost,
+    port,
+    timeouts: config.http.timeouts,
+  });
+  log.info({ port: server.port }, 'egress HTTP server listening');
+  return server;
 }
 
 /** Runs `beat` every HEARTBEAT_MS, one at a time; failures are logged once per outage. */

@@ -2,6 +2,7 @@ import { networkInterfaces } from 'node:os';
 import type { RoomId } from '../lib/ids.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { SfuEvent } from '../protocol/sfu-api.ts';
+import type { CreateEgress, EgressSettings } from './egress-backend.ts';
 import { MediaWorkerPool } from './media-worker-pool.ts';
 import { Sfu } from './sfu.ts';
 
@@ -17,6 +18,12 @@ export interface SfuOptions {
   iceConsentTimeoutMs?: number;
   /** A room spans another worker once each of its workers holds this many of its participants (default 50). */
   roomParticipantsPerWorker?: number;
+  /**
+   * EGRESS_ENABLED: packages/egress's entry point (loaded by roles/egress-loader.ts), called once
+   * with the SFU's EgressSource and `egressSettings`; absent: egress operations answer 'unsupported'.
+   */
+  egress?: CreateEgress;
+  egressSettings?: EgressSettings;
 }
 
 /**

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -119,5 +119,53 @@ describe('bbmeet CLI', () => {
     assert.ok(existsSync(path.join(dataDir, 'bbmeet.sqlite')));
     r.child.kill('SIGTERM');
     assert.equal(await r.exited, 0);
+  });
+  it('start and sfu --help describe --egress; the other commands refuse it', async () => {
+    for (const cmd of ['start', 'sfu']) {
+      const r = run([cmd, '--help']);
+      assert.equal(await r.exited, 0);
+      assert.match(r.out(), /--egress +turn egress on/);
+      assert.match(r.out(), /npm run setup:egress/);
+    }
+    const signalling = run(['signalling', '--egress'], { DATA_DIR: dataDir });
+    assert.equal(await signalling.exited, 2);
+    assert.match(signalling.err(), /--egress applies to bbmeet start and bbmeet sfu only/);
+  });
+
+  it('start --egress without the egress install prints exactly what to run and exits 1', async () => {
+    // The real package.json without its node_modules, and a PATH without ffmpeg: a fresh core install.
+    const packageDir = path.join(dataDir, 'egress-package');
+    const emptyBin = path.join(dataDir, 'empty-bin');
+    await mkdir(emptyBin, { recursive: true });
+    await mkdir(packageDir, { recursive: true });
+    await copyFile('packages/egress/package.json', path.join(packageDir, 'package.json'));
+    const dependencies = Object.keys(
+      JSON.parse(await readFile('packages/egress/package.json', 'utf8')).dependencies,
+    );
+    const expected = [
+      'egress is enabled (EGRESS_ENABLED=true or --egress) but not installed:',
+      `  - npm packages not installed in ${path.join(packageDir, 'node_modules')}: ${dependencies.join(', ')}`,
+      '  - not found on PATH: ffmpeg, ffprobe',
+      'Run, from the repository root:',
+      "  apt-get install -y --no-install-recommends ffmpeg   # as root: Debian's ffmpeg and ffprobe",
+      '  npm run setup:egress',
+      'or start without egress (EGRESS_ENABLED=false).',
+    ].join('\n');
+    const env = { DATA_DIR: dataDir, EGRESS_PACKAGE_DIR: packageDir, PATH: emptyBin, LOG_FORMAT: 'json' };
+    const start = run(['start', '--egress', '--port', String(await freePort())], env);
+    assert.equal(await start.exited, 1);
+    assert.ok(start.err().includes(`bbmeet start: ${expected}\n`), start.err());
+    assert.match(start.out(), /"msg":"egress enabled but not installed"/);
+    assert.doesNotMatch(start.out(), /bbmeet ready/);
+    const sfu = run(['sfu'], {
+      ...env,
+      EGRESS_ENABLED: 'true',
+      REDIS_URL: 'redis://127.0.0.1:1',
+      CLIENT_SECRET_KEY: 'k',
+      AUTH_JWT_SECRET: 'a-jwt-secret-of-16+',
+      AUTH_REFRESH_SECRET: 'a-refresh-secret-16+',
+    });
+    assert.equal(await sfu.exited, 1);
+    assert.ok(sfu.err().includes(`bbmeet sfu: ${expected}\n`), sfu.err());
   });
 });

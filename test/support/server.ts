@@ -5,6 +5,7 @@ import path from 'node:path';
 import { loadConfig } from '../../src/config.ts';
 import { type Logger, silentLogger } from '../../src/lib/logger.ts';
 import { type RunningServer, startEmbedded } from '../../src/roles/embedded.ts';
+import type { CreateEgress } from '../../src/sfu/egress-backend.ts';
 
 export const API_KEY = 'test-api-key';
 export const JWT_SECRET = 'test-jwt-secret-0123456789';
@@ -21,11 +22,11 @@ export interface TestServer extends RunningServer {
 /**
  * The embedded server on 127.0.0.1 and a free port, with its own temporary data directory. The
  * media engine is off unless `media: true` (then one worker on a free UDP port). Logs go nowhere
- * unless a `logger` is given.
+ * unless a `logger` is given. `egress`: what `bbmeet start --egress` would have loaded.
  */
 export async function startTestServer(
   env: Record<string, string> = {},
-  options: { media?: boolean; logger?: Logger } = {},
+  options: { media?: boolean; logger?: Logger; egress?: CreateEgress } = {},
 ): Promise<TestServer> {
   const udpPort = options.media ? await freeUdpPort() : 0;
   const dataDir = await mkdtemp(path.join(tmpdir(), 'bbmeet-test-'));
@@ -49,7 +50,10 @@ export async function startTestServer(
   });
   // Port 0 is not a valid APP_PORT for users; tests ask the OS for a free one.
   config.http.port = 0;
-  const server = await startEmbedded(config, options.logger ?? silentLogger(), { defaultMetrics: false });
+  const server = await startEmbedded(config, options.logger ?? silentLogger(), {
+    defaultMetrics: false,
+    egress: options.egress,
+  });
   return {
     ...server,
     dataDir,
