@@ -18,4 +18,4 @@ tsc --noEmit -p packages/egress/tsconfig.json
 npm run --silent boundaries:egress
 
 echo "egress tests"
-node --test --test-reporter=spec --test-concurrency=1 "packages/egress/src/**/*.test.ts" "test/egress/**/*.test.ts"
+node --test --test-reporter=spec --test-concurrency=1 "packages/egress/src/**/*.test.ts" "packages/egress/test/**/*.test.ts"

@@ -14,7 +14,7 @@ import {
   loadEgress,
 } from './egress-loader.ts';
 
-const FIXTURE_DIR = path.resolve('test/egress/fixtures/egress-package');
+const FIXTURE_DIR = path.resolve('test/fixtures/egress-package');
 const FIXTURE_ENTRY = pathToFileURL(path.join(FIXTURE_DIR, 'src/index.ts')).href;
 
 const SETTINGS: EgressSettings = {

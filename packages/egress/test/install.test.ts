@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { checkEgressInstall } from '../../src/roles/egress-loader.ts';
+import { checkEgressInstall } from '../../../src/roles/egress-loader.ts';
 
 /** The egress stage runs after `npm run setup:egress`: what the server checks at start is there. */
 describe('egress install (after npm run setup:egress)', () => {
