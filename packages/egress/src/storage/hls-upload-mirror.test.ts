@@ -139,12 +139,25 @@ test('hlsUploadMirror drops and counts queued segments that left the window befo
   assert.deepEqual(put, ['video/seg_1.m4s', 'video/seg_5.m4s', 'video/seg_6.m4s']);
 });
 
-test('hlsUploadMirror with the bucket unreachable counts the errors and never publishes the playlist', async () => {
-  const hls = mirror(3);
+test('hlsUploadMirror with the bucket unreachable reports and counts the errors and never publishes the playlist', async () => {
+  const failures: string[] = [];
+  const hls = new HlsUploadMirror({
+    uploader,
+    logger: silentLogger(),
+    localDir: dir,
+    keyPrefix: PREFIX,
+    windowSegments: 3,
+    onFailed: (reason) => failures.push(reason),
+  });
   await bucket.stop();
   await writeFirstSegment(hls);
   await hls.close();
   assert.equal(uploader.stats().errors, 2);
+  assert.equal(failures.length, 2);
+  assert.match(
+    failures[0]!,
+    /^upload of room-1\/participant-7\/video\/init\.mp4 to bucket egress failed: ECONNREFUSED/,
+  );
   assert.equal(uploader.stats().uploadedObjects, 0);
   assert.equal(uploader.stats().retries, 2);
 });

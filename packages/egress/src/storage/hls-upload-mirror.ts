@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { relative, resolve, sep } from 'node:path';
+import { isSfuError } from '../../../../src/lib/errors.ts';
 import type { Logger } from '../../../../src/lib/logger.ts';
 import { contentTypeOf } from './content-type.ts';
 import { playlistReferences } from './playlist-references.ts';
@@ -29,6 +30,11 @@ export interface HlsUploadMirrorOptions {
   concurrency?: number;
   /** Uploads waiting beyond this drop the oldest segment or part (default 4 × windowSegments). */
   maxQueued?: number;
+  /**
+   * An upload or delete failed for good (after its retries), with the reason: the egress owning
+   * the mirror decides whether that ends it (a bucket that stays unreachable should).
+   */
+  onFailed?: (reason: string) => void;
 }
 
 const MEDIA_CACHE_CONTROL = 'public, max-age=3600';
@@ -137,7 +143,10 @@ export class HlsUploadMirror implements HlsFileListener {
       key,
       droppable: kind !== 'init',
       isStale: () => kind !== 'init' && this.#newestSequence - sequence >= windowSegments,
-      run: () => uploader.putFile(resolve(localDir, rel), key, contentTypeOf(rel), MEDIA_CACHE_CONTROL),
+      run: () =>
+        this.#reported(
+          uploader.putFile(resolve(localDir, rel), key, contentTypeOf(rel), MEDIA_CACHE_CONTROL),
+        ),
     });
     this.#pending.set(rel, outcome);
     this.#track(outcome.then((result) => this.#mediaSettled(rel, outcome, result)));
@@ -201,7 +210,7 @@ export class HlsUploadMirror implements HlsFileListener {
     const result = await this.#queue.push({
       key,
       droppable: false,
-      run: () => uploader.putBytes(bytes, key, contentTypeOf(rel), PLAYLIST_CACHE_CONTROL),
+      run: () => this.#reported(uploader.putBytes(bytes, key, contentTypeOf(rel), PLAYLIST_CACHE_CONTROL)),
     });
     // A failed put may still have landed: both versions stay protected until one is confirmed.
     if (result !== 'done') return;
@@ -230,9 +239,22 @@ export class HlsUploadMirror implements HlsFileListener {
       if (!this.#present.delete(rel)) continue;
       const key = this.#keyOf(rel);
       const { uploader } = this.#options;
-      deletes.push(this.#queue.push({ key, droppable: false, run: () => uploader.deleteKey(key) }));
+      deletes.push(
+        this.#queue.push({ key, droppable: false, run: () => this.#reported(uploader.deleteKey(key)) }),
+      );
     }
     await Promise.all(deletes);
+  }
+
+  /** Passes a bucket failure to onFailed, then the rejection on to the queue (a 'failed' outcome). */
+  async #reported<T>(request: Promise<T>): Promise<T> {
+    try {
+      return await request;
+    } catch (err) {
+      // A local file already gone (not_found) is a race with the writer, not a bucket failure.
+      if (isSfuError(err) && err.code === 'unavailable') this.#options.onFailed?.(err.message);
+      throw err;
+    }
   }
 
   #isNamedInBucket(rel: string): boolean {
