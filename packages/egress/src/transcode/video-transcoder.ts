@@ -49,7 +49,9 @@ export function videoTranscodeArgs(options: VideoTranscoderOptions): string[] {
       ]
     : [];
   return [
-    ...['-f', 'ivf', '-i', 'pipe:0', ...scale, '-c:v', 'libx264', '-pix_fmt', 'yuv420p'],
+    // The IVF header says all ffmpeg needs: probing would hold back the first ~20 frames.
+    ...['-probesize', '32', '-analyzeduration', '0', '-f', 'ivf', '-i', 'pipe:0'],
+    ...[...scale, '-c:v', 'libx264', '-pix_fmt', 'yuv420p'],
     ...['-preset', 'veryfast', '-tune', 'zerolatency', '-bf', '0', '-g', String(gop), ...rate],
     // One output picture per input picture, an IDR wherever the input has a keyframe.
     ...['-fps_mode', 'passthrough', '-force_key_frames', 'source', '-x264-params', 'aud=1'],
