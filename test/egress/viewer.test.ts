@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -50,6 +50,25 @@ async function makeStream(dir: string): Promise<void> {
     ].flat(),
     { timeout: 60_000 },
   );
+}
+
+/**
+ * A live stream: ffmpeg in real time (-re) writing 1 s CMAF segments with program date-times into
+ * a sliding playlist, for `seconds`. The caller ends it.
+ */
+function startLiveStream(dir: string, seconds: number): ChildProcess {
+  const args = [
+    ['-hide_banner', '-loglevel', 'error', '-re'],
+    ['-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=25'],
+    ['-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000'],
+    ['-t', String(seconds), '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '25', '-pix_fmt', 'yuv420p'],
+    ['-c:a', 'aac', '-b:a', '64k'],
+    ['-f', 'hls', '-hls_time', '1', '-hls_list_size', '6', '-hls_segment_type', 'fmp4'],
+    ['-hls_flags', 'delete_segments+program_date_time', '-hls_fmp4_init_filename', 'live-init.mp4'],
+    ['-hls_segment_filename', path.join(dir, 'live-%d.m4s')],
+    ['-master_pl_name', 'live-master.m3u8', path.join(dir, 'live.m3u8')],
+  ].flat();
+  return spawn('ffmpeg', args, { stdio: 'ignore' });
 }
 
 interface Playback {
@@ -141,6 +160,43 @@ describe('egress viewer page (hls.js) in Chromium', { timeout: 120_000 }, () => 
     await mkdir(SCREENSHOT_DIR, { recursive: true });
     await page.screenshot({ path: path.join(SCREENSHOT_DIR, 'viewer-hls.png') });
     assert.deepEqual(violations, []);
+  });
+
+  it('a live stream: the page shows how far behind the live edge and real time it plays', async () => {
+    const ffmpeg = startLiveStream(dir, 40);
+    try {
+      const page = await (await chromium.newContext()).newPage();
+      const playlist = `${media.base}/live-master.m3u8`;
+      // The page retries while ffmpeg has not written the playlist yet.
+      await page.goto(`${viewer.base}/egress/watch.html?hls=${encodeURIComponent(playlist)}`);
+      await page.waitForSelector('body[data-state="playing"]', { timeout: 30_000 });
+      const shown = await page.waitForFunction(
+        () => {
+          const text = (id: string) => document.getElementById(id)?.textContent ?? '';
+          const seconds = /^(\d+\.\d+) s$/;
+          return seconds.test(text('latency')) && seconds.test(text('delay'))
+            ? { latency: Number.parseFloat(text('latency')), delay: Number.parseFloat(text('delay')) }
+            : null;
+        },
+        null,
+        { timeout: 15_000 },
+      );
+      const { latency, delay } = (await shown.jsonValue())!;
+      // Behind the edge, never ahead of it; the segments are written after they happen, so real
+      // time is at least as far (give or take the playlist's date-time rounding).
+      assert.ok(Number.isFinite(latency) && latency > 0, `latency to the live edge ${latency} s`);
+      assert.ok(delay >= latency - 1, `behind real time ${delay} s, behind the edge ${latency} s`);
+      const t0 = (await playback(page)).currentTime;
+      await page.waitForFunction(
+        (t) => (document.querySelector('video') as HTMLVideoElement).currentTime > t + 1,
+        t0,
+        {
+          timeout: 15_000,
+        },
+      );
+    } finally {
+      ffmpeg.kill('SIGTERM');
+    }
   });
 
   it('?moq=&path= links to the MoQ player with the endpoint and the broadcast', async () => {
