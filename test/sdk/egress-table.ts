@@ -1,15 +1,14 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { EgressControl } from '../../src/api/deps.ts';
-import { loadConfig } from '../../src/config.ts';
 import { SfuError } from '../../src/lib/errors.ts';
 import { silentLogger } from '../../src/lib/logger.ts';
 import type { EgressInfo, EgressRequest, EgressStopRequest } from '../../src/protocol/egress.ts';
 import type { SfuApi } from '../../src/protocol/sfu-api.ts';
 import { startSignallingServer } from '../../src/roles/embedded.ts';
 import { createSfu } from '../../src/sfu/index.ts';
-import { API_KEY, freeUdpPort, JWT_SECRET, REFRESH_SECRET, type TestServer } from '../support/server.ts';
+import { asTestServer, freeUdpPort, type TestServer, testServerConfig } from '../support/server.ts';
 
 /**
  * The demo page's egress controls need a server whose egress routes answer: the real server (REST,
@@ -82,24 +81,7 @@ function withEgress(sfu: SfuApi, table: EgressTable): SfuApi {
 export async function startServerWithEgressTable(table: EgressTable): Promise<TestServer> {
   const udpPort = await freeUdpPort();
   const dataDir = await mkdtemp(path.join(tmpdir(), 'bbmeet-test-'));
-  const config = loadConfig({
-    env: {
-      APP_PORT: '1',
-      APP_HOST: '127.0.0.1',
-      DATA_DIR: dataDir,
-      CLIENT_SECRET_KEY: API_KEY,
-      AUTH_JWT_SECRET: JWT_SECRET,
-      AUTH_REFRESH_SECRET: REFRESH_SECRET,
-      LOG_LEVEL: 'silent',
-      MEDIA_ENABLED: 'true',
-      MEDIA_WORKERS: '1',
-      PORT_MIN_UDP: String(udpPort),
-      PORT_MAX_UDP: String(udpPort),
-    },
-    generateMissingSecrets: true,
-    isTty: false,
-  });
-  config.http.port = 0;
+  const config = testServerConfig({ dataDir, udpPort, media: true });
   const logger = silentLogger();
   const media = await createSfu({
     workers: 1,
@@ -121,14 +103,5 @@ export async function startServerWithEgressTable(table: EgressTable): Promise<Te
     await media.stop();
     throw err;
   });
-  return {
-    ...server,
-    dataDir,
-    baseUrl: `http://127.0.0.1:${server.port}`,
-    mediaPort: udpPort,
-    async close() {
-      await server.close();
-      await rm(dataDir, { recursive: true, force: true });
-    },
-  };
+  return asTestServer(server, dataDir, udpPort);
 }
