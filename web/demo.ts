@@ -17,6 +17,7 @@ import {
   type TrackInfo,
   type VideoCodec,
 } from '../src/sdk/index.ts';
+import { EgressControls } from './egress-controls.ts';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => document.getElementById(id) as T;
 
@@ -34,6 +35,7 @@ let camOn = true;
 let leaving = false;
 let unread = 0;
 let statsTimer: ReturnType<typeof setInterval> | null = null;
+let egress: EgressControls | null = null;
 
 // ── helpers ──────────────────────────────────────────────────────────────────────────────────
 
@@ -410,6 +412,7 @@ function enterCall(r: Room, code: string): void {
     if (state === 'left' && !leaving) showLeft('The connection to the server was lost.');
   });
   document.body.dataset.state = r.state;
+  openEgressControls(r);
   showLocalTiles(r);
   for (const p of r.participants.values()) ensureTile(p, 'camera');
   updateCounts();
@@ -423,9 +426,26 @@ function enterCall(r: Room, code: string): void {
     .catch(() => undefined);
 }
 
+/** Go live / record / MoQ for the host; hidden when the server has no egress or we are not the host. */
+function openEgressControls(r: Room): void {
+  egress?.close();
+  egress = null;
+  if (!client?.egress || r.roomId === null) return;
+  egress = new EgressControls({
+    api: client.egress,
+    roomId: r.roomId,
+    onError: (text) => banner(text, 'error', 6000),
+  });
+  egress.open().catch(() => {
+    // open() answers every failure by hiding the controls; nothing is left to report.
+  });
+}
+
 function showLeft(reason: string): void {
   if (statsTimer) clearInterval(statsTimer);
   statsTimer = null;
+  egress?.close();
+  egress = null;
   for (const key of [...tiles.keys()]) removeTile(key);
   client?.close();
   local?.stop();

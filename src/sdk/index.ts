@@ -3,7 +3,7 @@
 import { BrowserMedia } from './browser-media.ts';
 import { type CaptureOptions, LocalMedia } from './local-media.ts';
 import type { PublishOptions } from './media.ts';
-import { FetchRoomApi, HttpError, type RoomApi } from './rest.ts';
+import { type EgressApi, FetchRoomApi, HttpError, type RoomApi } from './rest.ts';
 import { type JoinOptions, Room } from './room.ts';
 import { type SignallingChannel, SignallingError } from './signalling.ts';
 import { SocketIoChannel } from './socket-channel.ts';
@@ -19,7 +19,7 @@ export {
   type MediaAccessProblem,
 } from './local-media.ts';
 export type { MediaController, PublishOptions } from './media.ts';
-export { FetchRoomApi, HttpError, type RoomApi } from './rest.ts';
+export { type EgressApi, FetchRoomApi, HttpError, type RoomApi } from './rest.ts';
 export { type JoinOptions, Room, type RoomOptions } from './room.ts';
 export { type ChannelStatus, type SignallingChannel, SignallingError } from './signalling.ts';
 export { canTransition, StateError } from './state.ts';
@@ -55,11 +55,14 @@ export class Client {
   readonly url: string;
   readonly api: RoomApi;
   readonly signalling: SignallingChannel;
+  /** Go live, record, MoQ: the room host's egress control (REST); null when not given. */
+  readonly egress: EgressApi | null;
 
-  constructor(url: string, api: RoomApi, signalling: SignallingChannel) {
+  constructor(url: string, api: RoomApi, signalling: SignallingChannel, egress: EgressApi | null = null) {
     this.url = url;
     this.api = api;
     this.signalling = signalling;
+    this.egress = egress;
   }
 
   /** Joins a room (by code, by id, or a new one with `title`) and starts sending and receiving. */
@@ -93,11 +96,8 @@ function defaultUrl(url: string | undefined): string {
 export async function connect(options: ConnectOptions): Promise<Client> {
   const url = defaultUrl(options.url);
   const channel = new SocketIoChannel(url, options.token);
-  const client = new Client(
-    url,
-    new FetchRoomApi({ url, token: options.token, apiKey: options.apiKey }),
-    channel,
-  );
+  const rest = new FetchRoomApi({ url, token: options.token, apiKey: options.apiKey });
+  const client = new Client(url, rest, channel, rest);
   await new Promise<void>((resolve, reject) => {
     let lastError = '';
     const timer = setTimeout(() => {

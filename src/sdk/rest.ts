@@ -1,4 +1,4 @@
-import type { MessageJson, RoomJson, UserJson } from './types.ts';
+import type { EgressJson, MessageJson, RoomJson, StartEgressOptions, UserJson } from './types.ts';
 
 /** The REST calls the Room makes (Waterbus routes under /busapi/v3). Unit tests fake it. */
 export interface RoomApi {
@@ -14,6 +14,19 @@ export interface RoomApi {
   listChat(roomId: number, limit?: number): Promise<MessageJson[]>;
   /** GET /users (the caller) */
   me(): Promise<UserJson>;
+}
+
+/**
+ * Egress control of a room, for its host (REST under /busapi/v3/rooms/:roomId/egress). A server
+ * without egress answers 501 (HttpError.status), someone else than the host 403.
+ */
+export interface EgressApi {
+  /** POST /rooms/:roomId/egress */
+  startEgress(roomId: number, options: StartEgressOptions): Promise<EgressJson>;
+  /** GET /rooms/:roomId/egress: running and recently ended. */
+  listEgress(roomId: number): Promise<EgressJson[]>;
+  /** DELETE /rooms/:roomId/egress/:egressId: answers once the files are finalised. */
+  stopEgress(roomId: number, egressId: string): Promise<EgressJson>;
 }
 
 export class HttpError extends Error {
@@ -32,7 +45,7 @@ export const API_PREFIX = '/busapi/v3';
  * A `fetch` REST client: the `X-API-Key` header (Waterbus' shared client key) and the access token
  * as `Authorization: Bearer`. Errors become `HttpError` with the server's `{ message }`.
  */
-export class FetchRoomApi implements RoomApi {
+export class FetchRoomApi implements RoomApi, EgressApi {
   readonly #base: string;
   readonly #token: string;
   readonly #apiKey: string;
@@ -68,6 +81,18 @@ export class FetchRoomApi implements RoomApi {
 
   me(): Promise<UserJson> {
     return this.#call('GET', '/users');
+  }
+
+  startEgress(roomId: number, options: StartEgressOptions): Promise<EgressJson> {
+    return this.#call('POST', `/rooms/${roomId}/egress`, options);
+  }
+
+  listEgress(roomId: number): Promise<EgressJson[]> {
+    return this.#call('GET', `/rooms/${roomId}/egress`);
+  }
+
+  stopEgress(roomId: number, egressId: string): Promise<EgressJson> {
+    return this.#call('DELETE', `/rooms/${roomId}/egress/${encodeURIComponent(egressId)}`);
   }
 
   async #call<T>(method: string, path: string, body?: unknown): Promise<T> {

@@ -607,6 +607,28 @@ describe('Room (fake signalling server)', () => {
     assert.deepEqual(t.room.activeSpeakers, []);
   });
 
+  it('subscribeHlsLiveStream asks for the target as the local participant and returns the playlist URLs; refusals reject with their code', async () => {
+    const t = setup();
+    await t.room.join({ code: 'abc-defg-hij' });
+    const playlist = 'http://media.test/egress/eg-1/master.m3u8';
+    t.signalling.responders.set('room.subscribe_hls_live_stream', () => ({ hlsUrls: [playlist] }));
+    assert.deepEqual(await t.room.subscribeHlsLiveStream('50'), [playlist]);
+    assert.deepEqual(t.signalling.sentOf('room.subscribe_hls_live_stream'), [
+      { targetId: '50', roomId: '7', participantId: '100' },
+    ]);
+    t.signalling.responders.set('room.subscribe_hls_live_stream', () => {
+      throw new SignallingError('room.subscribe_hls_live_stream', 'unsupported', 'egress is off');
+    });
+    await assert.rejects(t.room.subscribeHlsLiveStream('50'), (err: unknown) => {
+      assert.ok(err instanceof SignallingError);
+      assert.equal(err.code, 'unsupported');
+      assert.equal(err.event, 'room.subscribe_hls_live_stream');
+      return true;
+    });
+    await t.room.leave();
+    await assert.rejects(t.room.subscribeHlsLiveStream('50'), /join a room first/);
+  });
+
   it('setPreferredQuality sends Waterbus track_quality for the camera, now and for later tracks', async () => {
     const t = setup();
     await t.room.join({ code: 'abc-defg-hij' });

@@ -317,6 +317,25 @@ export class Room extends Emitter<RoomEvents> {
     return messages.reverse().map((m) => this.#chatMessage(m));
   }
 
+  /**
+   * Where to watch a participant as HLS (`room.subscribe_hls_live_stream`): the absolute URLs of
+   * its master playlist, or of the room's stream when only the whole room is live. Rejects with a
+   * SignallingError: `unsupported` (no egress on the server), `not_found` (nobody streams it).
+   */
+  async subscribeHlsLiveStream(targetId: string): Promise<string[]> {
+    const room = this.#room;
+    const local = this.#local;
+    if (!room || !local || !this.#machine.is('joined')) throw new Error('bbmeet: join a room first');
+    const reply = await this.#signalling.request<{ hlsUrls?: unknown }>('room.subscribe_hls_live_stream', {
+      targetId,
+      roomId: String(room.id),
+      participantId: local.id,
+    });
+    const urls = reply.hlsUrls;
+    if (!Array.isArray(urls)) throw new Error('bbmeet: the HLS reply has no hlsUrls');
+    return urls.map(String);
+  }
+
   /** Bitrate, resolution, RTT and loss per connection since the previous call ('local' = what we send). */
   async getStats(): Promise<Record<string, ConnectionStats>> {
     const sample = await this.#media.sampleStats();

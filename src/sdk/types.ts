@@ -35,6 +35,44 @@ export interface MessageJson {
   createdBy: UserJson | null;
 }
 
+/** Egress (docs/egress.md): what leaves the server, mirroring src/protocol/egress.ts. */
+export type EgressKind = 'hls' | 'recording' | 'moq';
+
+/** `ending`: stop asked, files being finalised; `ended`/`failed` are final (`reason` says why). */
+export type EgressState = 'starting' | 'active' | 'ending' | 'ended' | 'failed';
+
+/** An egress as the REST routes answer it: EgressInfo plus `urls`, absolute playlist or file URLs. */
+export interface EgressJson {
+  egressId: string;
+  roomId: string;
+  kind: EgressKind;
+  participantId: string | null;
+  state: EgressState;
+  /** ms since the epoch. */
+  startedAt: number;
+  endedAt: number | null;
+  reason: string | null;
+  /** Relative to the egress root (`…/egress/`): the HLS master playlist, the recording's files. */
+  playlist: string | null;
+  files: string[];
+  /** MoQ: the broadcast path on the MoQ endpoint (`<root>moq`). */
+  moqPath: string | null;
+  nodeId: string;
+  /** The node's own egress root, or null: this server's `/egress/`. */
+  baseUrl: string | null;
+  /** HLS: the master playlist; recording: the files written so far; MoQ: none. */
+  urls: string[];
+}
+
+/** POST /rooms/:roomId/egress: `participantId` absent = the whole room (`stageId`: only that one). */
+export interface StartEgressOptions {
+  kind: EgressKind;
+  participantId?: number;
+  stageId?: number;
+  /** Simulcast layer (0 lowest); absent or -1: the highest the publisher sends. */
+  layer?: number;
+}
+
 /** `room.answer_subscriber` (also the ack of `room.subscribe`). */
 export interface SubscribeReply {
   targetId: string | number;

@@ -2,7 +2,7 @@ import dgram from 'node:dgram';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { loadConfig } from '../../src/config.ts';
+import { type Config, loadConfig } from '../../src/config.ts';
 import { type Logger, silentLogger } from '../../src/lib/logger.ts';
 import { type RunningServer, startEmbedded } from '../../src/roles/embedded.ts';
 import type { CreateEgress } from '../../src/sfu/egress-backend.ts';
@@ -30,40 +30,59 @@ export async function startTestServer(
 ): Promise<TestServer> {
   const udpPort = options.media ? await freeUdpPort() : 0;
   const dataDir = await mkdtemp(path.join(tmpdir(), 'bbmeet-test-'));
+  const config = testServerConfig({ dataDir, udpPort, media: options.media ?? false, env });
+  const server = await startEmbedded(config, options.logger ?? silentLogger(), {
+    defaultMetrics: false,
+    egress: options.egress,
+  });
+  return asTestServer(server, dataDir, udpPort);
+}
+
+/** A started server as a TestServer: its base URL, and closing it removes its data directory. */
+export function asTestServer(server: RunningServer, dataDir: string, mediaPort: number): TestServer {
+  return {
+    ...server,
+    dataDir,
+    baseUrl: `http://127.0.0.1:${server.port}`,
+    mediaPort,
+    async close() {
+      await server.close();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * The test server's configuration: 127.0.0.1 on a free HTTP port (set after loading), silent logs,
+ * the test secrets, and one media worker on `udpPort` when `media`.
+ */
+export function testServerConfig(o: {
+  dataDir: string;
+  udpPort: number;
+  media: boolean;
+  env?: Record<string, string>;
+}): Config {
   const config = loadConfig({
     env: {
       APP_PORT: '1',
       APP_HOST: '127.0.0.1',
-      DATA_DIR: dataDir,
+      DATA_DIR: o.dataDir,
       CLIENT_SECRET_KEY: API_KEY,
       AUTH_JWT_SECRET: JWT_SECRET,
       AUTH_REFRESH_SECRET: REFRESH_SECRET,
       LOG_LEVEL: 'silent',
-      MEDIA_ENABLED: options.media ? 'true' : 'false',
-      ...(options.media
-        ? { MEDIA_WORKERS: '1', PORT_MIN_UDP: String(udpPort), PORT_MAX_UDP: String(udpPort) }
+      MEDIA_ENABLED: o.media ? 'true' : 'false',
+      ...(o.media
+        ? { MEDIA_WORKERS: '1', PORT_MIN_UDP: String(o.udpPort), PORT_MAX_UDP: String(o.udpPort) }
         : {}),
-      ...env,
+      ...o.env,
     },
     generateMissingSecrets: true,
     isTty: false,
   });
   // Port 0 is not a valid APP_PORT for users; tests ask the OS for a free one.
   config.http.port = 0;
-  const server = await startEmbedded(config, options.logger ?? silentLogger(), {
-    defaultMetrics: false,
-    egress: options.egress,
-  });
-  return {
-    ...server,
-    dataDir,
-    baseUrl: `http://127.0.0.1:${server.port}`,
-    mediaPort: udpPort,
-    async close() {
-      await server.close();
-      await rm(dataDir, { recursive: true, force: true });
-    },
-  };
+  return config;
 }
 
 /** A UDP port that was free a moment ago (bound then released). */
