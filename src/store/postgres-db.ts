@@ -71,12 +71,19 @@ export class PostgresDb implements Db {
   async withClient<T>(fn: (session: Db) => Promise<T>): Promise<T> {
     const client = await this.#pool.connect();
     let broken = false;
-    const session = sessionView(client, this.#scope, () => {
+    // Why: the server may end a session the store holds between two statements (a restart,
+    // pg_terminate_backend); pg then emits `error` on the checked-out client, which the pool's own
+    // listener (idle clients only) does not hear: unheard, it is an uncaught exception. The next
+    // statement on it rejects, and the connection is dropped instead of going back to the pool.
+    const onError = () => {
       broken = true;
-    });
+    };
+    client.on('error', onError);
+    const session = sessionView(client, this.#scope, onError);
     try {
       return await fn(session);
     } finally {
+      client.removeListener('error', onError);
       // A connection whose ROLLBACK failed is in an unknown state: drop it rather than reuse it.
       client.release(broken);
     }
