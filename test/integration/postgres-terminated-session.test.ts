@@ -36,7 +36,9 @@ describe('a PostgreSQL session terminated while the store holds it', () => {
     process.prependListener('uncaughtException', onUncaught);
     try {
       const outcome = db.transaction(async (tx) => {
-        const [{ pid }] = await tx.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+        const [row] = await tx.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+        assert.ok(row);
+        const { pid } = row;
         // The server ends the session while the application holds it between statements.
         await admin.query('SELECT pg_terminate_backend($1)', [pid]);
         await new Promise((resolve) => setTimeout(resolve, 200));
@@ -44,8 +46,8 @@ describe('a PostgreSQL session terminated while the store holds it', () => {
       });
       await assert.rejects(outcome, 'the transaction reports the lost session');
       assert.deepEqual(uncaught, [], 'no uncaught exception from the terminated session');
-      const [{ one }] = await db.query<{ one: number }>('SELECT 1 AS one');
-      assert.equal(one, 1, 'the pool hands out a working connection afterwards');
+      const [row] = await db.query<{ one: number }>('SELECT 1 AS one');
+      assert.equal(row?.one, 1, 'the pool hands out a working connection afterwards');
     } finally {
       process.removeListener('uncaughtException', onUncaught);
     }
