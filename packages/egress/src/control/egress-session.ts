@@ -1,0 +1,132 @@
+import { join } from 'node:path';
+import { SfuError } from '../../../../src/lib/errors.ts';
+import type { ParticipantId } from '../../../../src/lib/ids.ts';
+import type { Logger } from '../../../../src/lib/logger.ts';
+import type { EgressRequest } from '../../../../src/protocol/egress.ts';
+import type { EgressSettings, EgressSource } from '../../../../src/sfu/egress-backend.ts';
+import { Timeline } from '../media/timeline.ts';
+import type { MoqServer } from '../moq/index.ts';
+import { PublisherPipeline } from './publisher-pipeline.ts';
+import type { EgressSession, SessionEvents } from './registry.ts';
+
+/**
+ * One egress: a participant's tracks (one pipeline; it ends when the participant leaves), or a
+ * room's (a pipeline per publisher, or only the stage participant's, following them as they come
+ * and go; it ends when the room closes). Each publisher's files go under
+ * `<dataDir>/<egressId>/<participantId>/`.
+ */
+export interface SessionContext {
+  source: EgressSource;
+  settings: EgressSettings;
+  moq: MoqServer;
+  logger: Logger;
+}
+
+export class PublisherEgressSession implements EgressSession {
+  readonly #req: EgressRequest;
+  readonly #egressId: string;
+  readonly #events: SessionEvents;
+  readonly #ctx: SessionContext;
+  readonly #pipelines = new Map<ParticipantId, PublisherPipeline>();
+  readonly #timeline = new Timeline(() => performance.now());
+  #unwatch: (() => void) | undefined;
+  #stopped = false;
+
+  constructor(req: EgressRequest, egressId: string, events: SessionEvents, ctx: SessionContext) {
+    this.#req = req;
+    this.#egressId = egressId;
+    this.#events = events;
+    this.#ctx = ctx;
+  }
+
+  get #roomWide(): boolean {
+    return this.#req.participantId === null;
+  }
+
+  async start(): Promise<void> {
+    const { source } = this.#ctx;
+    const { roomId, participantId, stageId } = this.#req;
+    if (participantId !== null) {
+      if (!source.publishers(roomId).includes(participantId))
+        throw new SfuError('not_found', `participant ${participantId} publishes nothing in room ${roomId}`);
+      await this.#add(participantId);
+      return;
+    }
+    const wanted = (p: ParticipantId) => !stageId || p === stageId;
+    this.#unwatch = source.watch(roomId, (change) => {
+      if (change.type === 'roomClosed') this.#events.end('room_empty', false);
+      else if (change.type === 'ready' && wanted(change.participantId)) this.#addLater(change.participantId);
+      else if (change.type === 'left') this.#removeLater(change.participantId);
+    });
+    for (const p of source.publishers(roomId).filter(wanted)) await this.#add(p);
+  }
+
+  async stop(reason: string): Promise<void> {
+    this.#stopped = true;
+    this.#unwatch?.();
+    await Promise.all([...this.#pipelines.values()].map((p) => p.stop(reason)));
+  }
+
+  outputs(): { playlist: string | null; files: string[]; moqPath: string | null } {
+    const all = [...this.#pipelines.values()].map((p) => p.outputs());
+    return {
+      playlist: all.find((o) => o.playlist)?.playlist ?? null,
+      files: all.flatMap((o) => (o.playlist && all.length > 1 ? [o.playlist] : o.files)),
+      moqPath: all.find((o) => o.moqPath)?.moqPath ?? null,
+    };
+  }
+
+  /** The pipeline writing `relativePath` (`<participantId>/…` under the egress directory). */
+  pipelineOf(relativePath: string): PublisherPipeline | undefined {
+    return this.#pipelines.get(relativePath.split('/')[0] as ParticipantId);
+  }
+
+  async #add(participantId: ParticipantId): Promise<void> {
+    if (this.#stopped || this.#pipelines.has(participantId)) return;
+    const { settings, logger, source, moq } = this.#ctx;
+    const relativeDir = `${this.#egressId}/${participantId}`;
+    const pipeline = new PublisherPipeline({
+      source,
+      roomId: this.#req.roomId,
+      participantId,
+      kind: this.#req.kind,
+      dir: join(settings.dataDir, relativeDir),
+      layer: this.#req.layer ?? -1,
+      timeline: this.#timeline,
+      logger: logger.child({ egressId: this.#egressId, participantId }),
+      output: { relativeDir, settings, moq, moqPath: `${this.#req.roomId}/${participantId}`, logger },
+      onActive: () => this.#events.active(),
+      onEnd: (reason, failed) => this.#pipelineEnded(participantId, reason, failed),
+    });
+    this.#pipelines.set(participantId, pipeline);
+    try {
+      await pipeline.start();
+    } catch (err) {
+      this.#pipelines.delete(participantId);
+      throw err;
+    }
+  }
+
+  #pipelineEnded(participantId: ParticipantId, reason: string, failed: boolean): void {
+    // A participant egress ends with its publisher or its output; a room egress ends only on a
+    // failure (its room closing ends it), a publisher leaving closes that publisher's files.
+    if (!this.#roomWide || failed) this.#events.end(reason, failed);
+    else this.#removeLater(participantId);
+  }
+
+  #addLater(participantId: ParticipantId): void {
+    this.#add(participantId).catch((err: unknown) =>
+      // Fire and forget: a publisher that cannot be tapped (it left meanwhile) is only logged.
+      this.#ctx.logger.warn({ err, egressId: this.#egressId, participantId }, 'egress skipped a publisher'),
+    );
+  }
+
+  #removeLater(participantId: ParticipantId): void {
+    const pipeline = this.#pipelines.get(participantId);
+    if (!pipeline) return;
+    pipeline.stop('participant_left').catch((err: unknown) =>
+      // Fire and forget: the pipeline's files are finished as well as they can be; log the rest.
+      this.#ctx.logger.warn({ err, egressId: this.#egressId, participantId }, 'egress publisher stop failed'),
+    );
+  }
+}

@@ -1,0 +1,107 @@
+import type { ParticipantId, RoomId } from '../../../../src/lib/ids.ts';
+import type { Logger } from '../../../../src/lib/logger.ts';
+import type { EgressKind } from '../../../../src/protocol/egress.ts';
+import type { EgressSource, PublisherTap, RelayedTrack } from '../../../../src/sfu/egress-backend.ts';
+import type { FrameSink, MediaFrame } from '../media/frame.ts';
+import { TapReader } from '../media/tap-reader.ts';
+import type { Timeline } from '../media/timeline.ts';
+import { type OutputContext, openOutput, type PublisherOutput } from './publisher-output.ts';
+
+/**
+ * One publisher's tracks into one output: a tap on the worker hosting them, the TapReader
+ * (reorder, depacketize, A/V timeline) and the output of the egress's kind (an HLS stream, a
+ * recording file, a MoQ broadcast), which may transcode on its way.
+ *
+ * Lifecycle: start() taps and opens the output → frames flow → the publisher leaving (`gone`) or
+ * the output failing calls `onEnd` → stop() closes the reader and the tap, then finishes the
+ * output (files closed with their index).
+ */
+export interface PipelineOptions {
+  source: EgressSource;
+  roomId: RoomId;
+  participantId: ParticipantId;
+  kind: EgressKind;
+  /** Where this publisher's files go (the output adds its own names). */
+  dir: string;
+  /** Simulcast layer to follow; -1: the highest. */
+  layer: number;
+  output: Omit<OutputContext, 'dir' | 'requestKeyframe' | 'onFailed' | 'tracks'>;
+  logger: Logger;
+  /** Shared by a room egress's publishers, so their times line up. */
+  timeline?: Timeline;
+  /** The first frame reached the output. */
+  onActive(): void;
+  /** The pipeline cannot go on: the publisher left, or its output failed. */
+  onEnd(reason: string, failed: boolean): void;
+}
+
+export class PublisherPipeline {
+  readonly #o: PipelineOptions;
+  #tap: PublisherTap | undefined;
+  #reader: TapReader | undefined;
+  #output: PublisherOutput | undefined;
+  #active = false;
+  #stopped = false;
+
+  constructor(options: PipelineOptions) {
+    this.#o = options;
+  }
+
+  /** Files written so far, relative to the egress directory's parent. */
+  outputs(): { playlist: string | null; files: string[]; moqPath: string | null } {
+    return this.#output?.outputs() ?? { playlist: null, files: [], moqPath: null };
+  }
+
+  async start(): Promise<void> {
+    const o = this.#o;
+    const tap = await o.source.tap(o.roomId, o.participantId);
+    this.#tap = tap;
+    try {
+      this.#output = await openOutput(o.kind, {
+        ...o.output,
+        dir: o.dir,
+        tracks: tap.tracks,
+        requestKeyframe: () => this.#requestKeyframe(),
+        onFailed: (reason) => o.onEnd(reason, true),
+      });
+    } catch (err) {
+      tap.port.close();
+      throw err;
+    }
+    tap.port.on('close', () => {
+      // A port closed by the worker side without `gone` (the worker died): the tap is over.
+      if (!this.#stopped) o.onEnd('publisher_lost', false);
+    });
+    this.#reader = new TapReader(tap.port, tap.tracks, {
+      logger: o.logger,
+      layer: o.layer < 0 ? 'highest' : o.layer,
+      ...(o.timeline && { timeline: o.timeline }),
+      onFrame: (_track, frame) => this.#write(frame),
+      onGone: () => o.onEnd('participant_left', false),
+      onTracks: (tracks) => this.#output?.addTracks?.(tracks),
+    });
+  }
+
+  async stop(reason: string): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#reader?.close();
+    this.#tap?.port.close();
+    await this.#output?.end(reason);
+  }
+
+  #write(frame: MediaFrame): void {
+    if (this.#stopped || !this.#output) return;
+    this.#output.write(frame);
+    if (this.#active) return;
+    this.#active = true;
+    this.#o.onActive();
+  }
+
+  #requestKeyframe(): void {
+    const video = this.#tap?.tracks.find((t: RelayedTrack) => t.kind === 'video');
+    if (video && !this.#stopped) this.#tap?.port.postMessage({ t: 'keyframe', relayId: video.relayId, ssrc: 0 });
+  }
+}
+
+export type { FrameSink };
