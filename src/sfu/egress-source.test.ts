@@ -52,9 +52,12 @@ describe('SfuEgressSource', () => {
     placed.delete(ROOM);
     source.left(ROOM, A);
     assert.deepEqual(changes.at(-1), { type: 'roomClosed' });
+    source.left(ROOM, A);
+    assert.equal(changes.length, 3, 'a repeated leave closes nothing again');
     unwatch();
     source.observe(ROOM, ready(B));
     assert.equal(changes.length, 3, 'nothing after unwatch');
+    assert.equal(changes.filter((c) => (c as { type: string }).type === 'roomClosed').length, 1);
   });
 
   it('a throwing watcher does not keep the others from hearing the change', () => {

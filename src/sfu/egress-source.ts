@@ -23,6 +23,8 @@ export class SfuEgressSource implements EgressSource {
   readonly #log: Logger;
   readonly #ready = new Map<RoomId, ParticipantId[]>();
   readonly #watchers = new Map<RoomId, Set<(change: Change) => void>>();
+  /** Rooms with a ready publisher or a watcher since they last closed: each closes once. */
+  readonly #open = new Set<RoomId>();
 
   constructor(options: { nodeId: string; workers: TapProvider; logger: Logger }) {
     this.nodeId = options.nodeId;
@@ -45,6 +47,7 @@ export class SfuEgressSource implements EgressSource {
       this.#watchers.set(roomId, set);
     }
     set.add(listener);
+    this.#open.add(roomId);
     return () => {
       const current = this.#watchers.get(roomId);
       current?.delete(listener);
@@ -67,13 +70,15 @@ export class SfuEgressSource implements EgressSource {
       if (ready.length === 0) this.#ready.delete(roomId);
       this.#notify(roomId, { type: 'left', participantId });
     }
-    if (!this.#workers.hasRoom(roomId)) {
+    // A repeated leave of a room already closed says nothing new.
+    if (!this.#workers.hasRoom(roomId) && this.#open.delete(roomId)) {
       this.#ready.delete(roomId);
       this.#notify(roomId, { type: 'roomClosed' });
     }
   }
 
   #becameReady(roomId: RoomId, participantId: ParticipantId): void {
+    this.#open.add(roomId);
     let ready = this.#ready.get(roomId);
     if (!ready) {
       ready = [];
