@@ -185,6 +185,33 @@ describe('egress taps on real media workers', { timeout: 120_000 }, () => {
     assert.equal((await started.sfu.dump()).rooms.length, 0);
   });
 
+  it('the worker hosting the publisher dies: the tap’s port closes, the egress ends, nothing is left once the worker is back', async () => {
+    const { roomId, alice } = await publishing();
+    const info = await started.sfu.startEgress({
+      roomId,
+      kind: 'hls',
+      participantId: alice,
+      requestedBy: 'test',
+    });
+    const tap = backends[0]!.taps.get(info.egressId)!;
+    await tap.until(() => tap.video().packets > 0, 'video packets');
+    await started.pool.terminateWorker(started.pool.homeOf(roomId, alice) ?? 0);
+    await tap.closed;
+    assert.equal(
+      tap.messages.some((m) => m.t === 'gone'),
+      false,
+      'a dead worker says nothing: the close is the news',
+    );
+    assert.equal((await started.sfu.listEgress(roomId))[0]?.state, 'ended');
+    assert.deepEqual(backends[0]!.source.publishers(roomId), [], 'the lost publisher is no longer ready');
+    const dump = await started.sfu.dump();
+    assert.equal(
+      dump.rooms.find((r) => r.roomId === roomId),
+      undefined,
+    );
+    assert.deepEqual(dump.egress ?? [], []);
+  });
+
   it('stopping the SFU closes the egress backend before the workers', async () => {
     const port = await freeUdpPort();
     const own: CountingEgressBackend[] = [];
