@@ -210,6 +210,7 @@ export class Dispatcher implements SfuApi {
         unknownAddress: sum((d) => d.dropped.unknownAddress),
         unknownUsername: sum((d) => d.dropped.unknownUsername),
       },
+      egress: dumps.flatMap((d) => d.egress ?? []),
     };
   }
 

@@ -80,7 +80,7 @@ export class Metrics {
     const metrics = this;
     this.mediaObjects = new Gauge({
       name: 'bbmeet_media_objects',
-      help: 'live media objects of this process (sfu.dump()) by kind: rooms, participants, publishers, subscriptions, down_tracks, transports, relays, remote_tracks; all 0 once every participant left',
+      help: 'live media objects of this process (sfu.dump()) by kind: rooms, participants, publishers, subscriptions, down_tracks, transports, relays, remote_tracks, taps; all 0 once every participant left',
       labelNames: ['kind'],
       registers,
       async collect() {

@@ -15,6 +15,7 @@ const dump: SfuDump = {
       downTracks: 3,
       relays: 2,
       remoteTracks: 1,
+      taps: 1,
     },
     {
       roomId: RoomId('2'),
@@ -39,13 +40,14 @@ describe('dumpCounts', () => {
       transports: 3,
       relays: 2,
       remote_tracks: 1,
+      taps: 1,
     });
   });
 
   it('an empty dump counts zero of every kind', () => {
     const empty = dumpCounts({ rooms: [], transports: 0, dropped: dump.dropped });
     assert.ok(Object.values(empty).every((n) => n === 0));
-    assert.equal(Object.keys(empty).length, 8);
+    assert.equal(Object.keys(empty).length, 9);
   });
 
   it('metrics.watchMedia() exposes the counts as bbmeet_media_objects{kind}, read at each scrape', async () => {

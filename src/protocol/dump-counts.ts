@@ -15,6 +15,7 @@ export function dumpCounts(dump: SfuDump): Record<string, number> {
     transports: dump.transports,
     relays: 0,
     remote_tracks: 0,
+    taps: 0,
   };
   for (const room of dump.rooms) {
     counts.participants += room.participants.length;
@@ -23,6 +24,7 @@ export function dumpCounts(dump: SfuDump): Record<string, number> {
     counts.down_tracks += room.downTracks;
     counts.relays += room.relays ?? 0;
     counts.remote_tracks += room.remoteTracks ?? 0;
+    counts.taps += room.taps ?? 0;
   }
   return counts;
 }

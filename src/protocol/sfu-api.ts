@@ -187,6 +187,8 @@ export interface SfuDump {
     relays?: number;
     /** Proxies of tracks published on other workers, fed by those relays. */
     remoteTracks?: number;
+    /** Egress taps on the room's publishers (each copies a publisher's tracks to an egress). */
+    taps?: number;
   }>;
   /** Open WebRTC transports (UDP associations), across workers. */
   transports: number;

@@ -1,5 +1,4 @@
 import { create } from '@bufbuild/protobuf';
-import { SfuError } from '../lib/errors.ts';
 import { ParticipantId, RoomId } from '../lib/ids.ts';
 import * as pb from '../protocol/generated/sfu/v1/sfu_pb.js';
 import type {
@@ -17,26 +16,16 @@ import type {
   SubscriberAnswerRequest,
   SubscriberCandidateRequest,
 } from '../protocol/sfu-api.ts';
+import { egressInfoFromProto, egressInfoToProto } from './convert-egress.ts';
+import { id, invalid } from './proto-fields.ts';
 
 // Conversions between the SfuApi types (protocol/sfu-api.ts) and the generated sfu.proto messages.
 // `*FromProto` functions read what came over the network: they validate and throw
 // SfuError('invalid_argument') naming the field; `*ToProto` functions trust their (typed) input.
 
-/** Room and participant ids: database ids or other short tokens, never free text. */
-const ID_PATTERN = /^[A-Za-z0-9_.:@-]{1,128}$/;
 export const MAX_SDP_BYTES = 256 * 1024;
 const MAX_CANDIDATE_CHARS = 2048;
 const MAX_TRACKS = 256;
-
-function invalid(message: string): SfuError {
-  return new SfuError('invalid_argument', message);
-}
-
-function id(value: string, field: string): string {
-  if (!value) throw invalid(`${field} is required`);
-  if (!ID_PATTERN.test(value)) throw invalid(`${field} is not a valid id (1-128 of A-Z a-z 0-9 _ . : @ -)`);
-  return value;
-}
 
 function sdp(value: string, field: string): string {
   if (!value) throw invalid(`${field} is required`);
@@ -61,7 +50,7 @@ function ref(m: { roomId: string; participantId: string }): ParticipantRef {
   };
 }
 
-export function roomIdFromProto(m: pb.EventsRequest): RoomId {
+export function roomIdFromProto(m: { roomId: string }): RoomId {
   return RoomId(id(m.roomId, 'room_id'));
 }
 
@@ -297,9 +286,10 @@ export function eventToProto(e: SfuEvent): pb.EventsResponse {
           }),
         };
       case 'egressUpdated':
-        // Egress runs only where EGRESS_ENABLED is set and its events have no proto form yet
-        // (issue 14): nothing to carry.
-        return { case: undefined };
+        return {
+          case: 'egressUpdated',
+          value: create(pb.EgressUpdatedSchema, { egress: egressInfoToProto(e.egress) }),
+        };
     }
   })();
   return create(pb.EventsResponseSchema, { event });
@@ -374,6 +364,9 @@ export function eventFromProto(m: pb.EventsResponse): SfuEvent | null {
         score: e.value.score,
       };
     }
+    case 'egressUpdated':
+      if (!e.value.egress) throw invalid('egress_updated.egress is required');
+      return { type: 'egressUpdated', egress: egressInfoFromProto(e.value.egress) };
     case undefined:
       throw invalid('event is empty (or of a kind this client does not know)');
   }
@@ -393,8 +386,10 @@ export function dumpToProto(d: SfuDump): pb.DumpResponse {
         workers: r.workers ?? [],
         relays: r.relays,
         remoteTracks: r.remoteTracks,
+        taps: r.taps,
       }),
     ),
+    egress: (d.egress ?? []).map(egressInfoToProto),
     ...(d.handover
       ? {
           handover: create(pb.HandoverStatsSchema, {
@@ -427,6 +422,7 @@ export function dumpFromProto(m: pb.DumpResponse): SfuDump {
       ...(r.workers.length > 0 ? { workers: r.workers } : {}),
       ...(r.relays === undefined ? {} : { relays: r.relays }),
       ...(r.remoteTracks === undefined ? {} : { remoteTracks: r.remoteTracks }),
+      ...(r.taps === undefined ? {} : { taps: r.taps }),
     })),
     transports: m.transports,
     dropped: {
@@ -435,6 +431,7 @@ export function dumpFromProto(m: pb.DumpResponse): SfuDump {
       unknownUsername: Number(m.dropped?.unknownUsername ?? 0n),
     },
   };
+  if (m.egress.length > 0) dump.egress = m.egress.map(egressInfoFromProto);
   const h = m.handover;
   if (h) {
     dump.handover = {

@@ -8,7 +8,7 @@ import {
   type ServiceError,
   status,
 } from '@grpc/grpc-js';
-import { egressDisabled, SfuError } from '../lib/errors.ts';
+import { SfuError } from '../lib/errors.ts';
 import type { RoomId } from '../lib/ids.ts';
 import { type Logger, silentLogger } from '../lib/logger.ts';
 import type { EgressInfo, EgressRequest, EgressStopRequest } from '../protocol/egress.ts';
@@ -29,6 +29,7 @@ import type {
   SubscriberCandidateRequest,
 } from '../protocol/sfu-api.ts';
 import * as convert from './convert.ts';
+import { egressInfoFromProto, egressRequestToProto, egressStopToProto } from './convert-egress.ts';
 import {
   MALFORMED,
   type Malformed,
@@ -139,16 +140,19 @@ export class SfuGrpcClient implements SfuApi {
     );
   }
 
-  startEgress(_req: EgressRequest): Promise<EgressInfo> {
-    return Promise.reject(egressDisabled());
+  async startEgress(req: EgressRequest): Promise<EgressInfo> {
+    const res = await this.#unary('startEgress', egressRequestToProto(req));
+    return egressOf(res.egress, 'startEgress');
   }
 
-  stopEgress(_req: EgressStopRequest): Promise<EgressInfo> {
-    return Promise.reject(egressDisabled());
+  async stopEgress(req: EgressStopRequest): Promise<EgressInfo> {
+    const res = await this.#unary('stopEgress', egressStopToProto(req));
+    return egressOf(res.egress, 'stopEgress');
   }
 
-  listEgress(_roomId: RoomId): Promise<EgressInfo[]> {
-    return Promise.reject(egressDisabled());
+  async listEgress(roomId: RoomId): Promise<EgressInfo[]> {
+    const res = await this.#unary('listEgress', create(pb.ListEgressRequestSchema, { roomId }));
+    return res.egresses.map(egressInfoFromProto);
   }
 
   async setMediaState(req: MediaStateRequest): Promise<void> {
@@ -308,4 +312,10 @@ export class SfuGrpcClient implements SfuApi {
       }
     });
   }
+}
+
+/** The egress a node answered with; a node that answers without one breaks the contract. */
+function egressOf(egress: pb.EgressInfo | undefined, method: string): EgressInfo {
+  if (!egress) throw new SfuError('internal', `${method}: the node answered without an egress`);
+  return egressInfoFromProto(egress);
 }

@@ -12,6 +12,7 @@ import { type Logger, silentLogger } from '../lib/logger.ts';
 import * as pb from '../protocol/generated/sfu/v1/sfu_pb.js';
 import type { SfuApi } from '../protocol/sfu-api.ts';
 import * as convert from './convert.ts';
+import { egressInfoToProto, egressRequestFromProto, egressStopFromProto } from './convert-egress.ts';
 import {
   MALFORMED,
   type Malformed,
@@ -188,6 +189,21 @@ export async function startSfuGrpcServer(sfu: SfuApi, options: SfuGrpcServerOpti
     }),
     dump: unary('dump', async () => convert.dumpToProto(await sfu.dump())),
     ping: unary('ping', async () => create(pb.PingResponseSchema, { timeMs: BigInt(Date.now()) })),
+    startEgress: unary('startEgress', async (m) =>
+      create(pb.StartEgressResponseSchema, {
+        egress: egressInfoToProto(await sfu.startEgress(egressRequestFromProto(m))),
+      }),
+    ),
+    stopEgress: unary('stopEgress', async (m) =>
+      create(pb.StopEgressResponseSchema, {
+        egress: egressInfoToProto(await sfu.stopEgress(egressStopFromProto(m))),
+      }),
+    ),
+    listEgress: unary('listEgress', async (m) =>
+      create(pb.ListEgressResponseSchema, {
+        egresses: (await sfu.listEgress(convert.roomIdFromProto(m))).map(egressInfoToProto),
+      }),
+    ),
     events,
   };
   server.addService(sfuServiceDefinition, implementation as unknown as UntypedServiceImplementation);

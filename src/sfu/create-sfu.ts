@@ -2,7 +2,8 @@ import { networkInterfaces } from 'node:os';
 import type { RoomId } from '../lib/ids.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { SfuEvent } from '../protocol/sfu-api.ts';
-import type { CreateEgress, EgressSettings } from './egress-backend.ts';
+import type { CreateEgress, EgressHttp, EgressSettings } from './egress-backend.ts';
+import { SfuEgressSource } from './egress-source.ts';
 import { MediaWorkerPool } from './media-worker-pool.ts';
 import { Sfu } from './sfu.ts';
 
@@ -19,20 +20,29 @@ export interface SfuOptions {
   /** A room spans another worker once each of its workers holds this many of its participants (default 50). */
   roomParticipantsPerWorker?: number;
   /**
-   * EGRESS_ENABLED: packages/egress's entry point (loaded by roles/egress-loader.ts), called once
-   * with the SFU's EgressSource and `egressSettings`; absent: egress operations answer 'unsupported'.
+   * Egress (EGRESS_ENABLED): packages/egress's `createEgress`, loaded by the role. Without it the
+   * SFU answers egress operations with 'unsupported'. Needs `egressSettings`.
    */
-  egress?: CreateEgress;
-  egressSettings?: EgressSettings;
+  egress?: CreateEgress | undefined;
+  egressSettings?: EgressSettings | undefined;
+}
+
+export interface StartedSfu {
+  sfu: Sfu;
+  pool: MediaWorkerPool;
+  /** What the egress serves under `/egress/` (the role mounts it); null without egress. */
+  egressHttp: EgressHttp | null;
+  /** Ends the egresses first (recordings finalised), then the media workers. */
+  stop(): Promise<void>;
 }
 
 /**
  * Starts the media workers (one per port, at most `workers`) and returns the SFU that drives them.
  * Fails with a clear error when a port cannot be bound.
  */
-export async function createSfu(
-  options: SfuOptions,
-): Promise<{ sfu: Sfu; pool: MediaWorkerPool; stop(): Promise<void> }> {
+export async function createSfu(options: SfuOptions): Promise<StartedSfu> {
+  if (options.egress && !options.egressSettings)
+    throw new TypeError('createSfu: the egress option needs egressSettings');
   const count = Math.max(1, Math.min(options.workers, options.portMax - options.portMin + 1));
   const ports = Array.from({ length: count }, (_, i) => options.portMin + i);
   let dispatch: (roomId: RoomId, event: SfuEvent) => void = () => undefined;
@@ -57,7 +67,35 @@ export async function createSfu(
       `media workers could not start on UDP ports ${ports.join(', ')}: ${err instanceof Error ? err.message : String(err)}`,
     );
   }
-  return { sfu, pool, stop: () => pool.stop() };
+  let egressHttp: EgressHttp | null = null;
+  try {
+    egressHttp = await attachEgress(sfu, pool, options);
+  } catch (err) {
+    await pool.stop();
+    throw err;
+  }
+  const stop = async () => {
+    try {
+      await sfu.closeEgress();
+    } finally {
+      await pool.stop();
+    }
+  };
+  return { sfu, pool, egressHttp, stop };
+}
+
+/** Builds the egress backend on the SFU's taps and gives it to the SFU (nothing without one). */
+async function attachEgress(
+  sfu: Sfu,
+  pool: MediaWorkerPool,
+  options: SfuOptions,
+): Promise<EgressHttp | null> {
+  if (!options.egress || !options.egressSettings) return null;
+  const logger = options.logger.child({ component: 'egress' });
+  const source = new SfuEgressSource({ nodeId: options.nodeId, workers: pool, logger });
+  const { backend, http } = await options.egress({ source, settings: options.egressSettings, logger });
+  sfu.attachEgress(backend, source);
+  return http;
 }
 
 /** PUBLIC_IP when set; otherwise this machine's IPv4 addresses, loopback last. */

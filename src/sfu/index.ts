@@ -1,7 +1,7 @@
 // sfu: the Selective Forwarding Unit: rooms, publishers, subscribers, track forwarding. Implements SfuApi.
 // May import transport/ (interface), protocol/, rtp/, lib/; never signalling/, dispatcher/, rpc/.
 
-export { announcedIps, createSfu, type SfuOptions } from './create-sfu.ts';
+export { announcedIps, createSfu, type SfuOptions, type StartedSfu } from './create-sfu.ts';
 export type {
   CreateEgress,
   EgressBackend,

@@ -1,8 +1,10 @@
-import { MessageChannel, Worker } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import { SfuError, type SfuErrorCode } from '../lib/errors.ts';
 import type { ParticipantId, RoomId } from '../lib/ids.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { ActiveSpeakerInfo, SfuDump, SfuEvent } from '../protocol/sfu-api.ts';
+import type { PublisherTap } from './egress-backend.ts';
+import type { RelayedTrack } from './media/relay.ts';
 import {
   type ControlToWorker,
   type MediaWorkerData,
@@ -236,6 +238,34 @@ export class MediaWorkerPool {
     }
   }
 
+  /**
+   * Attaches an egress tap to a publisher's tracks on the worker hosting it: a MessageChannel
+   * whose other end goes to that worker (egress-backend.ts says what travels on it).
+   */
+  async tap(roomId: RoomId, participantId: ParticipantId): Promise<PublisherTap> {
+    if (this.#stopped) throw new SfuError('unavailable', 'media workers stopped');
+    const slot = this.#homes.get(roomId)?.get(participantId);
+    if (!slot) throw new SfuError('not_found', `participant ${participantId} is not in room ${roomId}`);
+    await slot.ready;
+    const { port1, port2 } = new MessageChannel();
+    try {
+      const tracks = (await this.#send(
+        slot,
+        (id) => ({ type: 'tap', id, roomId, participantId, port: port2 }),
+        [port2],
+      )) as RelayedTrack[];
+      return { participantId, tracks, port: port1 };
+    } catch (err) {
+      port1.close();
+      throw err;
+    }
+  }
+
+  /** Whether any participant of the room is placed on a worker. */
+  hasRoom(roomId: RoomId): boolean {
+    return this.#homes.has(roomId);
+  }
+
   /** The worker index a participant is homed on (undefined when it has none). */
   homeOf(roomId: RoomId, participantId: ParticipantId): number | undefined {
     return this.#homes.get(roomId)?.get(participantId)?.index;
@@ -261,6 +291,7 @@ export class MediaWorkerPool {
             workers: [index],
             relays: part.relays ?? 0,
             remoteTracks: part.remoteTracks ?? 0,
+            taps: part.taps ?? 0,
           });
           continue;
         }
@@ -270,6 +301,7 @@ export class MediaWorkerPool {
         room.downTracks += part.downTracks;
         room.relays = (room.relays ?? 0) + (part.relays ?? 0);
         room.remoteTracks = (room.remoteTracks ?? 0) + (part.remoteTracks ?? 0);
+        room.taps = (room.taps ?? 0) + (part.taps ?? 0);
         room.workers = [...(room.workers ?? []), index];
       }
     });
@@ -404,7 +436,7 @@ export class MediaWorkerPool {
     return mergeActiveSpeakers(byWorker);
   }
 
-  #send(slot: Slot, build: (id: number) => ControlToWorker): Promise<unknown> {
+  #send(slot: Slot, build: (id: number) => ControlToWorker, transfer?: MessagePort[]): Promise<unknown> {
     const worker = slot.worker;
     if (!worker) return Promise.reject(new SfuError('unavailable', 'media worker is restarting'));
     const id = ++this.#nextId;
@@ -417,7 +449,7 @@ export class MediaWorkerPool {
         );
       }, timeoutMs);
       slot.pending.set(id, { resolve, reject, timer });
-      worker.postMessage(build(id));
+      worker.postMessage(build(id), transfer);
     });
   }
 

@@ -1,4 +1,4 @@
-import { egressDisabled } from '../lib/errors.ts';
+import { egressDisabled, SfuError } from '../lib/errors.ts';
 import type { RoomId } from '../lib/ids.ts';
 import type { EgressInfo, EgressRequest, EgressStopRequest } from '../protocol/egress.ts';
 import type {
@@ -16,16 +16,21 @@ import type {
   SubscriberAnswerRequest,
   SubscriberCandidateRequest,
 } from '../protocol/sfu-api.ts';
+import type { EgressBackend } from './egress-backend.ts';
+import type { SfuEgressSource } from './egress-source.ts';
 import type { MediaWorkerPool } from './media-worker-pool.ts';
 import type { WorkerOperation } from './worker-protocol.ts';
 
 /**
  * The SFU's control side: implements SfuApi by running each operation on the media worker that
  * hosts the room, and fans room events out to whoever listens (signalling's room pumps).
+ * Egress operations go to the backend given to attachEgress() (createSfu's `egress` option);
+ * without one they answer 'unsupported'.
  */
 export class Sfu implements SfuApi {
   readonly #pool: MediaWorkerPool;
   readonly #listeners = new Map<RoomId, Set<(event: SfuEvent) => void>>();
+  #egress: { backend: EgressBackend; source: SfuEgressSource } | null = null;
 
   constructor(pool: MediaWorkerPool) {
     this.#pool = pool;
@@ -34,7 +39,8 @@ export class Sfu implements SfuApi {
   /** Give this to the pool as its `onEvent`. */
   readonly dispatchEvent = (roomId: RoomId, event: SfuEvent): void => {
     if (event.type === 'participantLost') this.#pool.participantLeft(roomId, event.participantId);
-    for (const listener of this.#listeners.get(roomId) ?? []) listener(event);
+    this.#egress?.source.observe(roomId, event);
+    this.#emitRoom(roomId, event);
   };
 
   async join(req: JoinRequest): Promise<JoinResponse> {
@@ -72,6 +78,7 @@ export class Sfu implements SfuApi {
       await this.#call(req.roomId, 'leave', req);
     } finally {
       this.#pool.participantLeft(req.roomId, req.participantId);
+      this.#egress?.source.left(req.roomId, req.participantId);
     }
   }
 
@@ -109,23 +116,56 @@ export class Sfu implements SfuApi {
     }
   }
 
-  dump(): Promise<SfuDump> {
-    return this.#pool.dump();
+  async dump(): Promise<SfuDump> {
+    const dump = await this.#pool.dump();
+    if (this.#egress) dump.egress = this.#egress.backend.list().filter((e) => !isFinal(e));
+    return dump;
   }
 
-  startEgress(_req: EgressRequest): Promise<EgressInfo> {
-    return Promise.reject(egressDisabled());
+  /**
+   * Gives the SFU its egress backend (built on `source`, which the SFU feeds with its rooms'
+   * events from now on): egress operations go to it, its updates become `egressUpdated` events.
+   */
+  attachEgress(backend: EgressBackend, source: SfuEgressSource): void {
+    if (this.#egress) throw new SfuError('invalid_state', 'the SFU already has an egress backend');
+    this.#egress = { backend, source };
+    backend.onUpdate((egress) => this.#emitRoom(egress.roomId, { type: 'egressUpdated', egress }));
   }
 
-  stopEgress(_req: EgressStopRequest): Promise<EgressInfo> {
-    return Promise.reject(egressDisabled());
+  /** Ends every egress (recordings finalised); the SFU answers 'unsupported' afterwards. */
+  async closeEgress(): Promise<void> {
+    const egress = this.#egress;
+    this.#egress = null;
+    await egress?.backend.close();
   }
 
-  listEgress(_roomId: RoomId): Promise<EgressInfo[]> {
-    return Promise.reject(egressDisabled());
+  startEgress(req: EgressRequest): Promise<EgressInfo> {
+    if (!this.#egress) return Promise.reject(egressDisabled());
+    return this.#egress.backend.start(req);
+  }
+
+  async stopEgress(req: EgressStopRequest): Promise<EgressInfo> {
+    if (!this.#egress) throw egressDisabled();
+    // An egress of another room is not this room's to stop (the caller is authorised per room).
+    if (!this.#egress.backend.list(req.roomId).some((e) => e.egressId === req.egressId))
+      throw new SfuError('not_found', `no egress ${req.egressId} in room ${req.roomId}`);
+    return this.#egress.backend.stop(req.egressId, 'stopped');
+  }
+
+  listEgress(roomId: RoomId): Promise<EgressInfo[]> {
+    if (!this.#egress) return Promise.reject(egressDisabled());
+    return Promise.resolve(this.#egress.backend.list(roomId));
+  }
+
+  #emitRoom(roomId: RoomId, event: SfuEvent): void {
+    for (const listener of this.#listeners.get(roomId) ?? []) listener(event);
   }
 
   #call(roomId: RoomId, op: WorkerOperation, args: unknown): Promise<unknown> {
     return this.#pool.request(roomId, op, args);
   }
+}
+
+function isFinal(egress: EgressInfo): boolean {
+  return egress.state === 'ended' || egress.state === 'failed';
 }

@@ -1,14 +1,15 @@
 import type { MessagePort } from 'node:worker_threads';
-import type { RoomId } from '../lib/ids.ts';
+import type { ParticipantId, RoomId } from '../lib/ids.ts';
 import type { SfuApi, SfuDump, SfuEvent } from '../protocol/sfu-api.ts';
 
 /**
  * Messages between the SFU's control side (main thread) and a media worker. Versioned: a worker
  * of another version is refused at start rather than misread. Version 3: `join` and `subscribe`
  * carry a join token's grants (`canPublishData`, `hidden`), which the worker enforces, and the
- * dump counts room data messages (`data`).
+ * dump counts room data messages (`data`). Version 4: `tap` (egress taps, media/egress-tap.ts) and
+ * the dump's `taps`.
  */
-export const WORKER_PROTOCOL_VERSION = 3;
+export const WORKER_PROTOCOL_VERSION = 4;
 
 /**
  * The SfuApi operations a worker serves (everything but the event stream and dump), and
@@ -21,6 +22,12 @@ export type WorkerOperation = Exclude<keyof SfuApi, 'events' | 'dump'> | 'export
 export type ControlToWorker =
   | { type: 'request'; id: number; op: WorkerOperation; args: unknown }
   | { type: 'dump'; id: number }
+  /**
+   * Attach an egress tap to a publisher homed here: the worker copies its tracks onto `port`
+   * (the TapMessage / TapFeedback protocol of egress-backend.ts) and answers the tracks
+   * (RelayedTrack[]); on failure it closes the port.
+   */
+  | { type: 'tap'; id: number; roomId: RoomId; participantId: ParticipantId; port: MessagePort }
   /** The worker's end of a MessageChannel to worker `index` (packets and feedback between them). */
   | { type: 'peer'; index: number; port: MessagePort }
   /** Worker `index` died: drop what is relayed to or from it. */

@@ -22,6 +22,7 @@ describe('/metrics: live media objects (dump)', () => {
       'transports',
       'relays',
       'remote_tracks',
+      'taps',
     ])
       assert.match(text, new RegExp(`^bbmeet_media_objects\\{kind="${kind}"\\} 0$`, 'm'), kind);
   });

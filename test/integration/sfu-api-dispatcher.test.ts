@@ -3,6 +3,7 @@ import { NodeId } from '../../src/lib/ids.ts';
 import { silentLogger } from '../../src/lib/logger.ts';
 import { SfuGrpcClient, startSfuGrpcServer } from '../../src/rpc/index.ts';
 import { createSfu } from '../../src/sfu/create-sfu.ts';
+import { countingEgress, TEST_EGRESS_SETTINGS } from '../support/counting-egress.ts';
 import { freeUdpPort } from '../support/server.ts';
 import { sfuApiContract } from './sfu-api.contract.ts';
 
@@ -24,6 +25,8 @@ sfuApiContract('Dispatcher over gRPC to two nodes', async () => {
         nodeId: id,
         logLevel: 'silent',
         logger: silentLogger(),
+        egress: countingEgress(),
+        egressSettings: TEST_EGRESS_SETTINGS,
       });
       const grpc = await startSfuGrpcServer(media.sfu, { host: '127.0.0.1', port: 0, nodeId: id });
       const beat = () =>

@@ -1,5 +1,6 @@
 import { silentLogger } from '../../src/lib/logger.ts';
 import { createSfu } from '../../src/sfu/create-sfu.ts';
+import { countingEgress, TEST_EGRESS_SETTINGS } from '../support/counting-egress.ts';
 import { freeUdpPort } from '../support/server.ts';
 import { sfuApiContract } from './sfu-api.contract.ts';
 
@@ -14,6 +15,8 @@ sfuApiContract('in-process Sfu', async () => {
     nodeId: 'contract-node',
     logLevel: 'silent',
     logger: silentLogger(),
+    egress: countingEgress(),
+    egressSettings: TEST_EGRESS_SETTINGS,
   });
   return { sfu, close: stop };
 });

@@ -242,6 +242,87 @@ export function sfuApiContract(name: string, setup: () => Promise<SfuApiContract
       assert.deepEqual(seen, []);
     });
 
+    it('startEgress taps a publisher on the node hosting the room; list, dump and egressUpdated show it until stopEgress ends it', async () => {
+      const roomId = room();
+      const alice = ParticipantId('41');
+      const events = new EventTap(env.sfu, roomId);
+      try {
+        await events.opened();
+        const pub = peer('publisher');
+        const res = await env.sfu.join({
+          roomId,
+          participantId: alice,
+          sdp: await pub.offer(),
+          totalTracks: 2,
+          mediaState: defaultMediaState(),
+          isMigrate: false,
+        });
+        await pub.accept(res.sdp);
+        await events.next(
+          (e) => e.type === 'publisherReady' && e.participantId === alice,
+          () => `publisherReady of ${pub.state()}`,
+        );
+        const started = await env.sfu.startEgress({
+          roomId,
+          kind: 'hls',
+          participantId: alice,
+          requestedBy: 'admin',
+        });
+        assert.equal(started.roomId, roomId);
+        assert.equal(started.kind, 'hls');
+        assert.equal(started.participantId, alice);
+        assert.equal(started.state, 'active');
+        assert.equal(started.endedAt, null);
+        assert.ok(started.nodeId.length > 0, 'the node running it is named');
+        const listed = await env.sfu.listEgress(roomId);
+        assert.deepEqual(
+          listed.map((e) => [e.egressId, e.state]),
+          [[started.egressId, 'active']],
+        );
+        const dump = await env.sfu.dump();
+        assert.equal(dump.rooms.find((r) => r.roomId === roomId)?.taps, 1, 'one tap on the publisher');
+        assert.ok(
+          dump.egress?.some((e) => e.egressId === started.egressId),
+          'the dump lists the running egress',
+        );
+        await events.next(
+          (e) =>
+            e.type === 'egressUpdated' &&
+            e.egress.egressId === started.egressId &&
+            e.egress.state === 'active',
+          () => 'egressUpdated (active)',
+        );
+        await rejectsWith(env.sfu.stopEgress({ roomId, egressId: 'EG_missing' }), 'not_found');
+        await rejectsWith(
+          env.sfu.startEgress({
+            roomId,
+            kind: 'recording',
+            participantId: ParticipantId('49'),
+            requestedBy: 'admin',
+          }),
+          'not_found',
+        );
+        const stopped = await env.sfu.stopEgress({ roomId, egressId: started.egressId });
+        assert.equal(stopped.state, 'ended');
+        assert.equal(stopped.reason, 'stopped');
+        assert.equal(typeof stopped.endedAt, 'number');
+        await events.next(
+          (e) =>
+            e.type === 'egressUpdated' &&
+            e.egress.egressId === started.egressId &&
+            e.egress.state === 'ended',
+          () => 'egressUpdated (ended)',
+        );
+        await until(
+          async () => (await env.sfu.dump()).rooms.find((r) => r.roomId === roomId)?.taps === 0,
+          () => 'the tap detached from the publisher',
+        );
+      } finally {
+        events.stop();
+      }
+      await env.sfu.leave({ roomId, participantId: alice });
+    });
+
     it('after everyone left, dump() holds no room and no transport', async () => {
       await Promise.all(peers.map((p) => p.close()));
       let dump: SfuDump | undefined;

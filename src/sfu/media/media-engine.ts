@@ -33,6 +33,7 @@ import type { WorkerOperation } from '../worker-protocol.ts';
 import { ActiveSpeakerMonitor } from './active-speaker-monitor.ts';
 import { ConnectionQualityMonitor } from './connection-quality-monitor.ts';
 import { DataChannelRelay } from './data-channels.ts';
+import { EgressTaps, TapSink } from './egress-tap.ts';
 import { Publisher } from './publisher.ts';
 import {
   describeTrack,
@@ -101,6 +102,8 @@ export class MediaEngine implements WorkerEngine {
   readonly #rooms = new Map<RoomId, Room>();
   /** Data channels: track_quality both ways and the room data relay (data-channels.ts). */
   readonly #data = new DataChannelRelay();
+  /** Egress taps on publishers homed here (egress-tap.ts). */
+  readonly #taps = new EgressTaps((roomId, publisherId, up) => this.#describe(roomId, publisherId, up));
   /** Channels to the other workers of the pool, by worker index. */
   readonly #links = new Map<number, PeerLink>();
   /** Relay ids of local published tracks that were described to another worker. */
@@ -272,6 +275,11 @@ export class MediaEngine implements WorkerEngine {
     };
   }
 
+  /** An egress tap on a publisher homed here, over `port`: answers the tracks it copies. */
+  tap(req: ParticipantRef, port: MessagePort): RelayedTrack[] {
+    return this.#taps.open(req, this.#rooms.get(req.roomId)?.publishers.get(req.participantId), port);
+  }
+
   /** A channel to worker `index` (set up by the pool; replaces an older one). */
   addPeer(index: number, port: MessagePort): void {
     if (this.#links.has(index)) this.peerDown(index);
@@ -318,6 +326,7 @@ export class MediaEngine implements WorkerEngine {
     if (added.length > 0) {
       this.#renegotiateSubscribers(req.roomId, room, publisher.participantId, added);
       this.#exportAdded(req.roomId, room, publisher.participantId, added);
+      this.#taps.tracksAdded(req.roomId, publisher.participantId, added);
     }
     return { sdp: answer.sdp };
   }
@@ -384,7 +393,8 @@ export class MediaEngine implements WorkerEngine {
           (n, p) =>
             n +
             [...p.tracks.values()].reduce(
-              (m, up) => m + [...up.sinks].filter((s) => !(s instanceof RelaySink)).length,
+              (m, up) =>
+                m + [...up.sinks].filter((s) => !(s instanceof RelaySink) && !(s instanceof TapSink)).length,
               0,
             ),
           0,
@@ -394,6 +404,7 @@ export class MediaEngine implements WorkerEngine {
           0,
         ),
         remoteTracks: [...room.remotes.values()].reduce((n, r) => n + r.tracks.size, 0),
+        taps: this.#taps.count(roomId),
       })),
       transports: this.#endpoint.transportCount,
       dropped: {
@@ -407,6 +418,7 @@ export class MediaEngine implements WorkerEngine {
   }
 
   async close(): Promise<void> {
+    this.#taps.closeAll();
     for (const index of [...this.#links.keys()]) this.peerDown(index);
     for (const [roomId, room] of this.#rooms) {
       for (const id of [...room.publishers.keys()]) this.leave({ roomId, participantId: id });
@@ -458,6 +470,7 @@ export class MediaEngine implements WorkerEngine {
     const publisher = room.publishers.get(participantId);
     if (!publisher) return;
     room.publishers.delete(participantId);
+    this.#taps.publisherGone(_roomId, participantId);
     // Other workers drop their proxies of it (and their subscriptions to it).
     for (const to of [...(room.exports.get(participantId)?.keys() ?? [])]) {
       this.#unexport(_roomId, room, participantId, to);

@@ -1,6 +1,6 @@
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
-import { isSfuError } from '../../lib/errors.ts';
-import type { RoomId } from '../../lib/ids.ts';
+import { isSfuError, SfuError } from '../../lib/errors.ts';
+import type { ParticipantId, RoomId } from '../../lib/ids.ts';
 import type { SfuDump, SfuEvent } from '../../protocol/sfu-api.ts';
 import {
   type ControlToWorker,
@@ -18,6 +18,8 @@ export interface WorkerEngine {
   /** A channel to another worker of the pool (rooms spanning workers); engines without relays ignore it. */
   addPeer?(index: number, port: MessagePort): void;
   peerDown?(index: number): void;
+  /** An egress tap on a publisher homed here (egress-tap.ts); answers the tracks it copies. */
+  tap?(req: { roomId: RoomId; participantId: ParticipantId }, port: MessagePort): unknown;
   /** Datagrams received and sent since start (the worker reports the rate as its `load`). */
   datagrams?(): number;
 }
@@ -55,6 +57,9 @@ export async function serveWorker(createEngine: WorkerEngineFactory): Promise<vo
         if (engine.addPeer) engine.addPeer(msg.index, msg.port);
         else msg.port.close();
         return;
+      case 'tap':
+        serveTap(engine, msg, post);
+        return;
       case 'peerDown':
         engine.peerDown?.(msg.index);
         return;
@@ -77,6 +82,22 @@ export async function serveWorker(createEngine: WorkerEngineFactory): Promise<vo
     }, LOAD_INTERVAL_MS);
     // The report alone does not keep the worker alive.
     timer.unref();
+  }
+}
+
+function serveTap(
+  engine: WorkerEngine,
+  msg: Extract<ControlToWorker, { type: 'tap' }>,
+  post: (msg: WorkerToControl) => void,
+): void {
+  try {
+    if (!engine.tap) throw new SfuError('unsupported', 'this media worker has no egress taps');
+    const result = engine.tap({ roomId: msg.roomId, participantId: msg.participantId }, msg.port);
+    post({ type: 'response', id: msg.id, ok: true, result: result ?? null });
+  } catch (err) {
+    // Nobody will read this port: the control side sees it close.
+    msg.port.close();
+    post({ type: 'response', id: msg.id, ok: false, error: toWireError(err) });
   }
 }
 

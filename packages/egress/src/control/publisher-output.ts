@@ -61,8 +61,12 @@ export async function openOutput(kind: EgressKind, ctx: OutputContext): Promise<
 function hlsOutput(ctx: OutputContext): PublisherOutput {
   const video = videoCodecOf(ctx.tracks);
   const audio = audioOf(ctx.tracks);
-  if (!video && !audio) throw new SfuError('invalid_state', 'the participant publishes no track egress can take');
-  const kinds: HlsTrackKind[] = [...(video ? ['video' as const] : []), ...(audio ? ['opus' as const, 'aac' as const] : [])];
+  if (!video && !audio)
+    throw new SfuError('invalid_state', 'the participant publishes no track egress can take');
+  const kinds: HlsTrackKind[] = [
+    ...(video ? ['video' as const] : []),
+    ...(audio ? ['opus' as const, 'aac' as const] : []),
+  ];
   const stream = new HlsStream({
     dir: ctx.dir,
     segmentSeconds: ctx.settings.segmentSeconds,

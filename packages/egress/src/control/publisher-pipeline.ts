@@ -100,7 +100,8 @@ export class PublisherPipeline {
 
   #requestKeyframe(): void {
     const video = this.#tap?.tracks.find((t: RelayedTrack) => t.kind === 'video');
-    if (video && !this.#stopped) this.#tap?.port.postMessage({ t: 'keyframe', relayId: video.relayId, ssrc: 0 });
+    if (video && !this.#stopped)
+      this.#tap?.port.postMessage({ t: 'keyframe', relayId: video.relayId, ssrc: 0 });
   }
 }
 

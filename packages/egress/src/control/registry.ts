@@ -134,7 +134,7 @@ export class EgressRegistry implements EgressBackend {
 
   #activate(egressId: string): void {
     const entry = this.#entries.get(egressId);
-    if (!entry || entry.info.state !== 'starting') return;
+    if (entry?.info.state !== 'starting') return;
     entry.info.state = 'active';
     Object.assign(entry.info, entry.session.outputs());
     this.#emit(entry.info);

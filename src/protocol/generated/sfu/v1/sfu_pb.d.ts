@@ -615,6 +615,14 @@ export declare type EventsResponse = Message<"bbmeet.sfu.v1.EventsResponse"> & {
      */
     value: ConnectionQualityChanged;
     case: "connectionQuality";
+  } | {
+    /**
+     * An egress of the room started, became active, or ended (webhook-ready).
+     *
+     * @generated from field: bbmeet.sfu.v1.EgressUpdated egress_updated = 9;
+     */
+    value: EgressUpdated;
+    case: "egressUpdated";
   } | { case: undefined; value?: undefined };
 };
 
@@ -898,6 +906,13 @@ export declare type RoomDump = Message<"bbmeet.sfu.v1.RoomDump"> & {
    * @generated from field: optional uint32 remote_tracks = 8;
    */
   remoteTracks?: number | undefined;
+
+  /**
+   * Egress taps on the room's publishers (each copies a publisher's tracks to an egress).
+   *
+   * @generated from field: optional uint32 taps = 9;
+   */
+  taps?: number | undefined;
 };
 
 /**
@@ -1008,6 +1023,13 @@ export declare type DumpResponse = Message<"bbmeet.sfu.v1.DumpResponse"> & {
    * @generated from field: bbmeet.sfu.v1.HandoverStats handover = 4;
    */
   handover?: HandoverStats | undefined;
+
+  /**
+   * Egresses not yet ended.
+   *
+   * @generated from field: repeated bbmeet.sfu.v1.EgressInfo egress = 5;
+   */
+  egress: EgressInfo[];
 };
 
 /**
@@ -1045,6 +1067,248 @@ export declare type PingResponse = Message<"bbmeet.sfu.v1.PingResponse"> & {
  * Use `create(PingResponseSchema)` to create a new message.
  */
 export declare const PingResponseSchema: GenMessage<PingResponse>;
+
+/**
+ * One egress (src/protocol/egress.ts EgressInfo).
+ *
+ * @generated from message bbmeet.sfu.v1.EgressInfo
+ */
+export declare type EgressInfo = Message<"bbmeet.sfu.v1.EgressInfo"> & {
+  /**
+   * @generated from field: string egress_id = 1;
+   */
+  egressId: string;
+
+  /**
+   * @generated from field: string room_id = 2;
+   */
+  roomId: string;
+
+  /**
+   * @generated from field: bbmeet.sfu.v1.EgressKind kind = 3;
+   */
+  kind: EgressKind;
+
+  /**
+   * Whose tracks; absent for a room egress.
+   *
+   * @generated from field: optional string participant_id = 4;
+   */
+  participantId?: string | undefined;
+
+  /**
+   * @generated from field: bbmeet.sfu.v1.EgressState state = 5;
+   */
+  state: EgressState;
+
+  /**
+   * Milliseconds since the Unix epoch.
+   *
+   * @generated from field: uint64 started_at_ms = 6;
+   */
+  startedAtMs: bigint;
+
+  /**
+   * @generated from field: optional uint64 ended_at_ms = 7;
+   */
+  endedAtMs?: bigint | undefined;
+
+  /**
+   * Why it ended: 'stopped', 'participant_left', 'room_empty', 'shutdown', or the failure.
+   *
+   * @generated from field: optional string reason = 8;
+   */
+  reason?: string | undefined;
+
+  /**
+   * Relative to the egress HTTP root: the HLS master playlist, the recording's files.
+   *
+   * @generated from field: optional string playlist = 9;
+   */
+  playlist?: string | undefined;
+
+  /**
+   * @generated from field: repeated string files = 10;
+   */
+  files: string[];
+
+  /**
+   * The broadcast path on the MoQ endpoint.
+   *
+   * @generated from field: optional string moq_path = 11;
+   */
+  moqPath?: string | undefined;
+
+  /**
+   * The SFU node running it.
+   *
+   * @generated from field: string node_id = 12;
+   */
+  nodeId: string;
+
+  /**
+   * Absolute URL of the node's egress HTTP root when it has one of its own.
+   *
+   * @generated from field: optional string base_url = 13;
+   */
+  baseUrl?: string | undefined;
+};
+
+/**
+ * Describes the message bbmeet.sfu.v1.EgressInfo.
+ * Use `create(EgressInfoSchema)` to create a new message.
+ */
+export declare const EgressInfoSchema: GenMessage<EgressInfo>;
+
+/**
+ * @generated from message bbmeet.sfu.v1.StartEgressRequest
+ */
+export declare type StartEgressRequest = Message<"bbmeet.sfu.v1.StartEgressRequest"> & {
+  /**
+   * @generated from field: string room_id = 1;
+   */
+  roomId: string;
+
+  /**
+   * @generated from field: bbmeet.sfu.v1.EgressKind kind = 2;
+   */
+  kind: EgressKind;
+
+  /**
+   * Whose tracks; absent for the whole room.
+   *
+   * @generated from field: optional string participant_id = 3;
+   */
+  participantId?: string | undefined;
+
+  /**
+   * Room egress: follow only this participant.
+   *
+   * @generated from field: optional string stage_id = 4;
+   */
+  stageId?: string | undefined;
+
+  /**
+   * Simulcast layer to take (0 = lowest); absent or -1: the highest the publisher sends.
+   *
+   * @generated from field: optional int32 layer = 5;
+   */
+  layer?: number | undefined;
+
+  /**
+   * Who asked: a participant id, or 'admin'.
+   *
+   * @generated from field: string requested_by = 6;
+   */
+  requestedBy: string;
+};
+
+/**
+ * Describes the message bbmeet.sfu.v1.StartEgressRequest.
+ * Use `create(StartEgressRequestSchema)` to create a new message.
+ */
+export declare const StartEgressRequestSchema: GenMessage<StartEgressRequest>;
+
+/**
+ * @generated from message bbmeet.sfu.v1.StartEgressResponse
+ */
+export declare type StartEgressResponse = Message<"bbmeet.sfu.v1.StartEgressResponse"> & {
+  /**
+   * @generated from field: bbmeet.sfu.v1.EgressInfo egress = 1;
+   */
+  egress?: EgressInfo | undefined;
+};
+
+/**
+ * Describes the message bbmeet.sfu.v1.StartEgressResponse.
+ * Use `create(StartEgressResponseSchema)` to create a new message.
+ */
+export declare const StartEgressResponseSchema: GenMessage<StartEgressResponse>;
+
+/**
+ * @generated from message bbmeet.sfu.v1.StopEgressRequest
+ */
+export declare type StopEgressRequest = Message<"bbmeet.sfu.v1.StopEgressRequest"> & {
+  /**
+   * @generated from field: string room_id = 1;
+   */
+  roomId: string;
+
+  /**
+   * @generated from field: string egress_id = 2;
+   */
+  egressId: string;
+};
+
+/**
+ * Describes the message bbmeet.sfu.v1.StopEgressRequest.
+ * Use `create(StopEgressRequestSchema)` to create a new message.
+ */
+export declare const StopEgressRequestSchema: GenMessage<StopEgressRequest>;
+
+/**
+ * @generated from message bbmeet.sfu.v1.StopEgressResponse
+ */
+export declare type StopEgressResponse = Message<"bbmeet.sfu.v1.StopEgressResponse"> & {
+  /**
+   * @generated from field: bbmeet.sfu.v1.EgressInfo egress = 1;
+   */
+  egress?: EgressInfo | undefined;
+};
+
+/**
+ * Describes the message bbmeet.sfu.v1.StopEgressResponse.
+ * Use `create(StopEgressResponseSchema)` to create a new message.
+ */
+export declare const StopEgressResponseSchema: GenMessage<StopEgressResponse>;
+
+/**
+ * @generated from message bbmeet.sfu.v1.ListEgressRequest
+ */
+export declare type ListEgressRequest = Message<"bbmeet.sfu.v1.ListEgressRequest"> & {
+  /**
+   * @generated from field: string room_id = 1;
+   */
+  roomId: string;
+};
+
+/**
+ * Describes the message bbmeet.sfu.v1.ListEgressRequest.
+ * Use `create(ListEgressRequestSchema)` to create a new message.
+ */
+export declare const ListEgressRequestSchema: GenMessage<ListEgressRequest>;
+
+/**
+ * @generated from message bbmeet.sfu.v1.ListEgressResponse
+ */
+export declare type ListEgressResponse = Message<"bbmeet.sfu.v1.ListEgressResponse"> & {
+  /**
+   * @generated from field: repeated bbmeet.sfu.v1.EgressInfo egresses = 1;
+   */
+  egresses: EgressInfo[];
+};
+
+/**
+ * Describes the message bbmeet.sfu.v1.ListEgressResponse.
+ * Use `create(ListEgressResponseSchema)` to create a new message.
+ */
+export declare const ListEgressResponseSchema: GenMessage<ListEgressResponse>;
+
+/**
+ * @generated from message bbmeet.sfu.v1.EgressUpdated
+ */
+export declare type EgressUpdated = Message<"bbmeet.sfu.v1.EgressUpdated"> & {
+  /**
+   * @generated from field: bbmeet.sfu.v1.EgressInfo egress = 1;
+   */
+  egress?: EgressInfo | undefined;
+};
+
+/**
+ * Describes the message bbmeet.sfu.v1.EgressUpdated.
+ * Use `create(EgressUpdatedSchema)` to create a new message.
+ */
+export declare const EgressUpdatedSchema: GenMessage<EgressUpdated>;
 
 /**
  * @generated from enum bbmeet.sfu.v1.ParticipantLostReason
@@ -1116,6 +1380,78 @@ export enum ConnectionQuality {
  * Describes the enum bbmeet.sfu.v1.ConnectionQuality.
  */
 export declare const ConnectionQualitySchema: GenEnum<ConnectionQuality>;
+
+/**
+ * @generated from enum bbmeet.sfu.v1.EgressKind
+ */
+export enum EgressKind {
+  /**
+   * @generated from enum value: EGRESS_KIND_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: EGRESS_KIND_HLS = 1;
+   */
+  HLS = 1,
+
+  /**
+   * @generated from enum value: EGRESS_KIND_RECORDING = 2;
+   */
+  RECORDING = 2,
+
+  /**
+   * @generated from enum value: EGRESS_KIND_MOQ = 3;
+   */
+  MOQ = 3,
+}
+
+/**
+ * Describes the enum bbmeet.sfu.v1.EgressKind.
+ */
+export declare const EgressKindSchema: GenEnum<EgressKind>;
+
+/**
+ * @generated from enum bbmeet.sfu.v1.EgressState
+ */
+export enum EgressState {
+  /**
+   * @generated from enum value: EGRESS_STATE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: EGRESS_STATE_STARTING = 1;
+   */
+  STARTING = 1,
+
+  /**
+   * @generated from enum value: EGRESS_STATE_ACTIVE = 2;
+   */
+  ACTIVE = 2,
+
+  /**
+   * Stop asked, files being finalised.
+   *
+   * @generated from enum value: EGRESS_STATE_ENDING = 3;
+   */
+  ENDING = 3,
+
+  /**
+   * @generated from enum value: EGRESS_STATE_ENDED = 4;
+   */
+  ENDED = 4,
+
+  /**
+   * @generated from enum value: EGRESS_STATE_FAILED = 5;
+   */
+  FAILED = 5,
+}
+
+/**
+ * Describes the enum bbmeet.sfu.v1.EgressState.
+ */
+export declare const EgressStateSchema: GenEnum<EgressState>;
 
 /**
  * One SFU node. Every operation names the room and the acting participant; the caller (signalling)
@@ -1230,6 +1566,37 @@ export declare const SfuService: GenService<{
     methodKind: "unary";
     input: typeof PingRequestSchema;
     output: typeof PingResponseSchema;
+  },
+  /**
+   * Starts an egress of the room (HLS, recording, MoQ) on this node; UNIMPLEMENTED when the node
+   * runs without egress (EGRESS_ENABLED unset).
+   *
+   * @generated from rpc bbmeet.sfu.v1.SfuService.StartEgress
+   */
+  startEgress: {
+    methodKind: "unary";
+    input: typeof StartEgressRequestSchema;
+    output: typeof StartEgressResponseSchema;
+  },
+  /**
+   * Stops an egress of the room; answers once its files are finalised, with its final state.
+   *
+   * @generated from rpc bbmeet.sfu.v1.SfuService.StopEgress
+   */
+  stopEgress: {
+    methodKind: "unary";
+    input: typeof StopEgressRequestSchema;
+    output: typeof StopEgressResponseSchema;
+  },
+  /**
+   * The room's egresses, running and recently ended.
+   *
+   * @generated from rpc bbmeet.sfu.v1.SfuService.ListEgress
+   */
+  listEgress: {
+    methodKind: "unary";
+    input: typeof ListEgressRequestSchema;
+    output: typeof ListEgressResponseSchema;
   },
 }>;
 
