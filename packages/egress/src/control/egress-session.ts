@@ -4,9 +4,11 @@ import type { ParticipantId } from '../../../../src/lib/ids.ts';
 import type { Logger } from '../../../../src/lib/logger.ts';
 import type { EgressRequest } from '../../../../src/protocol/egress.ts';
 import type { EgressSettings, EgressSource } from '../../../../src/sfu/egress-backend.ts';
+import type { LivePlaylist } from '../hls/hls-http.ts';
 import { Timeline } from '../media/timeline.ts';
 import type { MoqServer } from '../moq/index.ts';
 import { PublisherPipeline } from './publisher-pipeline.ts';
+import type { RecordingUploads } from './recording-uploads.ts';
 import type { EgressSession, SessionEvents } from './registry.ts';
 
 /**
@@ -20,6 +22,8 @@ export interface SessionContext {
   settings: EgressSettings;
   moq: MoqServer;
   logger: Logger;
+  /** Uploads of finished recordings (STORAGE_*), or null. */
+  uploads: RecordingUploads | null;
 }
 
 export class PublisherEgressSession implements EgressSession {
@@ -65,6 +69,12 @@ export class PublisherEgressSession implements EgressSession {
     this.#stopped = true;
     this.#unwatch?.();
     await Promise.all([...this.#pipelines.values()].map((p) => p.stop(reason)));
+    const { uploads, settings } = this.#ctx;
+    // A finished recording goes to the bucket when one is configured; the local file stays.
+    if (uploads && this.#req.kind === 'recording') {
+      const files = this.outputs().files.map((f) => join(settings.dataDir, f));
+      await uploads.upload(files);
+    }
   }
 
   outputs(): { playlist: string | null; files: string[]; moqPath: string | null } {
@@ -76,9 +86,14 @@ export class PublisherEgressSession implements EgressSession {
     };
   }
 
-  /** The pipeline writing `relativePath` (`<participantId>/…` under the egress directory). */
-  pipelineOf(relativePath: string): PublisherPipeline | undefined {
-    return this.#pipelines.get(relativePath.split('/')[0] as ParticipantId);
+  /** The live HLS playlist at `<participantId>/…` under the egress directory. */
+  livePlaylist(relativePath: string): LivePlaylist | undefined {
+    const [participantId, ...rest] = relativePath.split('/');
+    return this.#pipelines.get(participantId as ParticipantId)?.livePlaylist(rest.join('/'));
+  }
+
+  transcodeCpuSeconds(): number {
+    return [...this.#pipelines.values()].reduce((sum, p) => sum + p.transcodeCpuSeconds(), 0);
   }
 
   async #add(participantId: ParticipantId): Promise<void> {

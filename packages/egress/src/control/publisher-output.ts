@@ -3,6 +3,7 @@ import { SfuError } from '../../../../src/lib/errors.ts';
 import type { Logger } from '../../../../src/lib/logger.ts';
 import type { EgressKind } from '../../../../src/protocol/egress.ts';
 import type { EgressSettings, RelayedTrack } from '../../../../src/sfu/egress-backend.ts';
+import type { LivePlaylist } from '../hls/hls-http.ts';
 import { HlsStream, type HlsTrackKind, MASTER_PLAYLIST_FILE } from '../hls/hls-stream.ts';
 import type { MediaFrame, VideoCodecName } from '../media/frame.ts';
 import type { MoqServer } from '../moq/index.ts';
@@ -37,6 +38,8 @@ export interface PublisherOutput {
   end(reason: string): Promise<void>;
   outputs(): { playlist: string | null; files: string[]; moqPath: string | null };
   addTracks?(tracks: RelayedTrack[]): void;
+  /** HLS: the live playlist at a path relative to the publisher's directory. */
+  livePlaylist?(relativePath: string): LivePlaylist | undefined;
   /** CPU seconds spent by its transcoders (ffmpeg children). */
   transcodeCpuSeconds(): number;
 }
@@ -112,6 +115,7 @@ function hlsOutput(ctx: OutputContext): PublisherOutput {
       await stream.end(reason);
     },
     outputs: () => ({ playlist: `${ctx.relativeDir}/${MASTER_PLAYLIST_FILE}`, files: [], moqPath: null }),
+    livePlaylist: (path) => stream.livePlaylist(path),
     transcodeCpuSeconds: () => (videoTranscoder?.cpuSeconds() ?? 0) + (aac?.cpuSeconds() ?? 0),
   };
 }
@@ -137,9 +141,7 @@ function moqOutput(ctx: OutputContext): PublisherOutput {
   const broadcast = ctx.moq.createBroadcast(ctx.moqPath, { onKeyframeNeeded: () => ctx.requestKeyframe() });
   return {
     write: (frame) => broadcast.write(frame),
-    async end() {
-      broadcast.end();
-    },
+    end: (reason) => broadcast.end(reason),
     outputs: () => ({ playlist: null, files: [], moqPath: ctx.moqPath }),
     transcodeCpuSeconds: () => 0,
   };

@@ -2,7 +2,8 @@ import type { ParticipantId, RoomId } from '../../../../src/lib/ids.ts';
 import type { Logger } from '../../../../src/lib/logger.ts';
 import type { EgressKind } from '../../../../src/protocol/egress.ts';
 import type { EgressSource, PublisherTap, RelayedTrack } from '../../../../src/sfu/egress-backend.ts';
-import type { FrameSink, MediaFrame } from '../media/frame.ts';
+import type { LivePlaylist } from '../hls/hls-http.ts';
+import type { MediaFrame } from '../media/frame.ts';
 import { TapReader } from '../media/tap-reader.ts';
 import type { Timeline } from '../media/timeline.ts';
 import { type OutputContext, openOutput, type PublisherOutput } from './publisher-output.ts';
@@ -50,6 +51,20 @@ export class PublisherPipeline {
   /** Files written so far, relative to the egress directory's parent. */
   outputs(): { playlist: string | null; files: string[]; moqPath: string | null } {
     return this.#output?.outputs() ?? { playlist: null, files: [], moqPath: null };
+  }
+
+  /** The live HLS playlist at a path relative to this publisher's directory. */
+  livePlaylist(relativePath: string): LivePlaylist | undefined {
+    return this.#output?.livePlaylist?.(relativePath);
+  }
+
+  /** Absolute paths of the files written (recordings), for the upload once they are finished. */
+  get dir(): string {
+    return this.#o.dir;
+  }
+
+  transcodeCpuSeconds(): number {
+    return this.#output?.transcodeCpuSeconds() ?? 0;
   }
 
   async start(): Promise<void> {
@@ -104,5 +119,3 @@ export class PublisherPipeline {
       this.#tap?.port.postMessage({ t: 'keyframe', relayId: video.relayId, ssrc: 0 });
   }
 }
-
-export type { FrameSink };

@@ -51,8 +51,18 @@ export class EgressRegistry implements EgressBackend {
   readonly #log: Logger;
   #closed = false;
 
-  constructor(options: { create: SessionFactory; nodeId: string; baseUrl: string | null; logger: Logger }) {
+  readonly #afterClose: (() => Promise<void> | void) | undefined;
+
+  constructor(options: {
+    create: SessionFactory;
+    nodeId: string;
+    baseUrl: string | null;
+    logger: Logger;
+    /** After shutdown ended every egress (the MoQ endpoint closes then). */
+    afterClose?: () => Promise<void> | void;
+  }) {
     this.#create = options.create;
+    this.#afterClose = options.afterClose;
     this.#nodeId = options.nodeId;
     this.#baseUrl = options.baseUrl;
     this.#log = options.logger;
@@ -130,6 +140,7 @@ export class EgressRegistry implements EgressBackend {
   async close(): Promise<void> {
     this.#closed = true;
     await this.endWhere(() => true, 'shutdown');
+    await this.#afterClose?.();
   }
 
   #activate(egressId: string): void {

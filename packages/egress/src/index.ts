@@ -1,0 +1,36 @@
+// packages/egress: egress (EGRESS_ENABLED): live HLS/LL-HLS, recordings and MoQ broadcasts of a
+// room's tracks. Loaded by the server with a dynamic import (src/roles/egress-loader.ts); imports
+// the core only through src/sfu/egress-backend.ts, src/protocol/, src/rtp/ and src/lib/.
+import { mkdir } from 'node:fs/promises';
+import type { CreateEgress } from '../../../src/sfu/egress-backend.ts';
+import { PublisherEgressSession } from './control/egress-session.ts';
+import { RecordingUploads } from './control/recording-uploads.ts';
+import { EgressRegistry } from './control/registry.ts';
+import { EgressHttpRouter } from './http/egress-http.ts';
+import { MoqServer } from './moq/index.ts';
+import { serveViewer } from './viewer/serve.ts';
+
+/**
+ * Builds this process's egress: one MoQ endpoint, the `/egress/` HTTP router, and the registry
+ * whose sessions tap publishers through the SFU's EgressSource.
+ */
+export const createEgress: CreateEgress = async ({ source, settings, logger }) => {
+  await mkdir(settings.dataDir, { recursive: true });
+  const moq = new MoqServer({ logger });
+  const http = new EgressHttpRouter({ dataDir: settings.dataDir, moq, logger });
+  http.addPages(serveViewer);
+  const uploads = settings.storage ? new RecordingUploads(settings.storage, logger) : null;
+  const context = { source, settings, moq, logger };
+  const registry = new EgressRegistry({
+    nodeId: source.nodeId,
+    baseUrl: settings.publicUrl,
+    logger,
+    afterClose: () => moq.close(),
+    create(req, egressId, events) {
+      const session = new PublisherEgressSession(req, egressId, events, { ...context, uploads });
+      http.serve(egressId, { live: (path) => session.livePlaylist(path) });
+      return session;
+    },
+  });
+  return { backend: registry, http };
+};
