@@ -45,9 +45,9 @@ export class Vp9Depacketizer extends FrameAssembler {
     if (d.sid !== 0) return true;
     if (d.startOfFrame) {
       this.begin();
-      if (d.isKeyframe) {
-        const size = parseVp9KeyframeSize(payload.subarray(d.descriptorBytes));
-        if (!size) return false;
+      // Why: some packetizers (ffmpeg's) never set P; the frame header says what the frame is.
+      const size = d.isKeyframe ? parseVp9KeyframeSize(payload.subarray(d.descriptorBytes)) : undefined;
+      if (size) {
         this.keyframe = true;
         this.width = size.width;
         this.height = size.height;

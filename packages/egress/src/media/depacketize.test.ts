@@ -153,6 +153,17 @@ describe('Vp9Depacketizer', () => {
     assert.equal(parseVp9KeyframeSize(header.subarray(0, 5)), undefined);
   });
 
+  it('regression: an inter frame without the P bit (ffmpeg sets none) is a frame, not an error', () => {
+    const d = new Vp9Depacketizer();
+    const key = Buffer.concat([Buffer.from([0x0c]), hex('824983420027f01df0')]);
+    // frame_marker 2, profile 0, not show_existing, frame_type 1 (inter).
+    const inter = Buffer.from([0x0c, 0x86, 0x00, 0x40]);
+    assert.equal(d.push(p(key, 0, true))[0]?.keyframe, true);
+    const [frame] = d.push(p(inter, 3000, true));
+    assert.equal(frame?.keyframe, false);
+    assert.equal(d.errors, 0);
+  });
+
   it('keeps the base spatial layer of captured Chromium SVC packets and frames it by B/E bits', () => {
     const d = new Vp9Depacketizer();
     const { payload, timestamp } = corpusPayload('vp9-svc-00.bin');
