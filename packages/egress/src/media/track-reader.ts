@@ -84,6 +84,11 @@ export class TrackReader {
     if (this.#video) this.#askKeyframe(nowMs);
   }
 
+  /** True once the track's time comes from a sender report. */
+  get synced(): boolean {
+    return this.#clock.synced;
+  }
+
   get reorder(): ReorderBuffer {
     return this.#reorder;
   }
@@ -133,6 +138,7 @@ export class TrackReader {
   #newSsrc(ssrc: number, nowMs: number): void {
     this.#ssrc = ssrc;
     this.#reorder.reset();
+    // Why: the first packet heard of a stream may be in the middle of a frame.
     this.#o.depacketizer.lost();
     this.#clock = this.#o.timeline.track(this.track.codec.clockRate);
     const sr = this.#srBySsrc.get(ssrc);
