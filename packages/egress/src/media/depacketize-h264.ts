@@ -1,8 +1,20 @@
 import { H264Nal } from '../../../../src/rtp/codecs/h264.ts';
+import { parseSps } from '../mux/h264-config.ts';
 import { FrameAssembler } from './depacketizer.ts';
-import { parseH264SpsSize } from './h264-sps.ts';
 
 const NAL_TYPE_MASK = 0x1f;
+
+/** The coded size an SPS NAL unit gives (the muxers' parser), or undefined when it is malformed. */
+export function h264SpsSize(nal: Buffer): { width: number; height: number } | undefined {
+  try {
+    const { width, height } = parseSps(nal);
+    return width > 0 && height > 0 ? { width, height } : undefined;
+  } catch (err) {
+    // Why: parseSps reports a truncated or overlong field with a RangeError; anything else is a bug.
+    if (err instanceof RangeError) return undefined;
+    throw err;
+  }
+}
 const NRI_AND_F_MASK = 0xe0;
 const FU_START = 0x80;
 const FU_END = 0x40;
@@ -74,7 +86,7 @@ export class H264Depacketizer extends FrameAssembler {
     const type = nal[0]! & NAL_TYPE_MASK;
     const copy = Buffer.from(nal);
     if (type === H264Nal.SPS) {
-      const size = parseH264SpsSize(copy);
+      const size = h264SpsSize(copy);
       if (!size) return false;
       this.#sps = copy;
       this.width = size.width;

@@ -5,12 +5,11 @@ import { fuzzParser } from '../../../../test/fuzz/byte-fuzz.ts';
 import { corpusSeeds } from '../../../../test/fuzz/corpus.ts';
 import { parseAv1SequenceHeader } from './av1-obu.ts';
 import { Av1Depacketizer } from './depacketize-av1.ts';
-import { H264Depacketizer } from './depacketize-h264.ts';
+import { H264Depacketizer, h264SpsSize } from './depacketize-h264.ts';
 import { OpusDepacketizer } from './depacketize-opus.ts';
 import { Vp8Depacketizer } from './depacketize-vp8.ts';
 import { parseVp9KeyframeSize, Vp9Depacketizer } from './depacketize-vp9.ts';
 import type { CodedFrame, Depacketizer } from './depacketizer.ts';
-import { parseH264SpsSize } from './h264-sps.ts';
 
 /**
  * Fuzz targets: each depacketizer fed the input cut into up to four packets (the first byte says
@@ -64,7 +63,7 @@ describe('depacketizers (fuzz)', () => {
     fuzzParser(
       {
         parse: (bytes) => [
-          parseH264SpsSize(bytes),
+          h264SpsSize(Buffer.from(bytes)),
           parseVp9KeyframeSize(bytes),
           parseAv1SequenceHeader(bytes),
         ],

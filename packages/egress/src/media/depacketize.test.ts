@@ -4,12 +4,11 @@ import { newRtpLayout, readRtpLayout } from '../../../../src/rtp/rtp-packet.ts';
 import { corpusFiles } from '../../../../test/fuzz/corpus.ts';
 import { parseAv1SequenceHeader, readSizedObu } from './av1-obu.ts';
 import { Av1Depacketizer } from './depacketize-av1.ts';
-import { H264Depacketizer } from './depacketize-h264.ts';
+import { H264Depacketizer, h264SpsSize } from './depacketize-h264.ts';
 import { OpusDepacketizer, opusPacketSamples } from './depacketize-opus.ts';
 import { Vp8Depacketizer } from './depacketize-vp8.ts';
 import { parseVp9KeyframeSize, Vp9Depacketizer } from './depacketize-vp9.ts';
 import type { RtpPayload } from './depacketizer.ts';
-import { parseH264SpsSize } from './h264-sps.ts';
 
 const hex = (s: string) => Buffer.from(s, 'hex');
 const p = (payload: Buffer, timestamp: number, marker: boolean): RtpPayload => ({
@@ -39,13 +38,13 @@ const PPS = hex('68ebe3cb22c0');
 
 describe('H264 SPS', () => {
   it('reads width and height with cropping, 4:2:0 and 4:4:4', () => {
-    assert.deepEqual(parseH264SpsSize(SPS_1080P), { width: 1920, height: 1080 });
-    assert.deepEqual(parseH264SpsSize(SPS_322X242), { width: 322, height: 242 });
-    assert.deepEqual(parseH264SpsSize(SPS_444_1080P), { width: 1920, height: 1080 });
+    assert.deepEqual(h264SpsSize(SPS_1080P), { width: 1920, height: 1080 });
+    assert.deepEqual(h264SpsSize(SPS_322X242), { width: 322, height: 242 });
+    assert.deepEqual(h264SpsSize(SPS_444_1080P), { width: 1920, height: 1080 });
   });
 
   it('gives undefined for a truncated SPS', () => {
-    assert.equal(parseH264SpsSize(SPS_1080P.subarray(0, 6)), undefined);
+    assert.equal(h264SpsSize(SPS_1080P.subarray(0, 6)), undefined);
   });
 });
 
@@ -114,7 +113,7 @@ describe('H264Depacketizer', () => {
     d.push(p(payload, timestamp, false));
     assert.equal(d.errors, 0);
     assert.ok(d.sps && d.pps);
-    const size = parseH264SpsSize(d.sps);
+    const size = h264SpsSize(d.sps);
     assert.ok(size && size.width > 0 && size.width % 2 === 0);
   });
 });

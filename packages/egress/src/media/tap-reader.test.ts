@@ -3,13 +3,7 @@ import { EventEmitter } from 'node:events';
 import { describe, it } from 'node:test';
 import { silentLogger } from '../../../../src/lib/logger.ts';
 import type { RelayedTrack, TapFeedback, TapMessage } from '../../../../src/sfu/egress-backend.ts';
-import {
-  handoverBatch,
-  OPUS_20MS,
-  relayedTrack,
-  rtpPacket,
-  vp8Payload,
-} from '../../../../test/egress/rtp-build.ts';
+import { handoverBatch, OPUS_20MS, relayedTrack, rtpPacket, vp8Payload } from '../testing/rtp-build.ts';
 import type { MediaFrame } from './frame.ts';
 import { TapReader } from './tap-reader.ts';
 

@@ -3,10 +3,12 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { decode, ffmpeg, ffprobe, ivfFrames } from '../../../../test/egress/ffmpeg.ts';
-import { OPUS_20MS } from '../../../../test/egress/rtp-build.ts';
+import { decodeCounts as decode, probe as ffprobe } from '../../test/ffmpeg-probe.ts';
+import { readIvf } from '../../test/media-files.ts';
 import { readSizedObu } from '../media/av1-obu.ts';
 import { parseVp9KeyframeSize } from '../media/depacketize-vp9.ts';
+import { ffmpeg } from '../testing/ffmpeg.ts';
+import { OPUS_20MS } from '../testing/rtp-build.ts';
 import { FileOutput, MemoryOutput } from './byte-output.ts';
 import { av1CodecPrivate } from './webm-tracks.ts';
 import { WebmWriter } from './webm-writer.ts';
@@ -31,14 +33,15 @@ const ENCODER: Record<Codec, string[]> = {
 
 /** Frames of `SECONDS` of testsrc at 320x240 encoded by ffmpeg, with their keyframe flags. */
 async function encoded(codec: Codec): Promise<Array<{ data: Buffer; keyframe: boolean; ptsUs: number }>> {
-  const ivf = await ffmpeg([
-    ...['-f', 'lavfi', '-i', `testsrc=size=320x240:rate=${FPS}`, '-t', String(SECONDS)],
+  const file = join(dir, `${codec}.ivf`);
+  await ffmpeg([
+    ...['-v', 'error', '-f', 'lavfi', '-i', `testsrc=size=320x240:rate=${FPS}`, '-t', String(SECONDS)],
     ...ENCODER[codec],
-    ...['-f', 'ivf', '-'],
+    ...['-f', 'ivf', file],
   ]);
-  return ivfFrames(ivf).map(({ data, pts }) => {
-    const ptsUs = Math.round((pts * 1e6) / FPS);
-    if (codec === 'vp8') return { data, ptsUs, keyframe: (data[0]! & 1) === 0 };
+  // readIvf marks VP8 keyframes; VP9 and AV1 ones are told by their headers.
+  return readIvf(await readFile(file)).map(({ data, ptsUs, keyframe }) => {
+    if (codec === 'vp8') return { data, ptsUs, keyframe };
     if (codec === 'vp9') return { data, ptsUs, keyframe: parseVp9KeyframeSize(data) !== undefined };
     return { data: withoutTemporalDelimiters(data), ptsUs, keyframe: av1CodecPrivate(data) !== undefined };
   });

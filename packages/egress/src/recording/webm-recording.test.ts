@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { OPUS_20MS, vp8Payload } from '../../../../test/egress/rtp-build.ts';
 import type { MediaFrame } from '../media/frame.ts';
 import { MemoryOutput } from '../mux/byte-output.ts';
+import { OPUS_20MS, vp8Payload } from '../testing/rtp-build.ts';
 import { WebmRecording } from './webm-recording.ts';
 
 const audio = (ptsUs: number): MediaFrame => ({

@@ -5,10 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { FileOutput } from '../../packages/egress/src/mux/byte-output.ts';
-import { WebmRecording } from '../../packages/egress/src/recording/webm-recording.ts';
-import { decode, ffprobe } from './ffmpeg.ts';
-import { relayedTrack } from './rtp-build.ts';
+import { FileOutput } from '../src/mux/byte-output.ts';
+import { WebmRecording } from '../src/recording/webm-recording.ts';
+import { relayedTrack } from '../src/testing/rtp-build.ts';
+import { decodeCounts as decode, probe as ffprobe } from './ffmpeg-probe.ts';
 import { streamThroughTap } from './rtp-source.ts';
 
 /**

@@ -2,12 +2,12 @@ import { spawn } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
 import { once } from 'node:events';
 import { MessageChannel } from 'node:worker_threads';
-import type { MediaFrame } from '../../packages/egress/src/media/frame.ts';
-import { TapReader } from '../../packages/egress/src/media/tap-reader.ts';
-import { silentLogger } from '../../src/lib/logger.ts';
-import { forEachRtcp, ntpToUnixMs, parseSenderReport } from '../../src/rtp/rtcp.ts';
-import type { RelayedTrack, TapMessage } from '../../src/sfu/egress-backend.ts';
-import { HandoverBatchWriter } from '../../src/sfu/media/handover-batch.ts';
+import { silentLogger } from '../../../src/lib/logger.ts';
+import { forEachRtcp, ntpToUnixMs, parseSenderReport } from '../../../src/rtp/rtcp.ts';
+import type { RelayedTrack, TapMessage } from '../../../src/sfu/egress-backend.ts';
+import { HandoverBatchWriter } from '../../../src/sfu/media/handover-batch.ts';
+import type { MediaFrame } from '../src/media/frame.ts';
+import { TapReader } from '../src/media/tap-reader.ts';
 
 const PORT_TRIES = 20;
 /** The NTP time (ms) the synthesized sender reports give media time 0. */

@@ -1,0 +1,31 @@
+import { ffmpeg, ffprobeJson } from '../src/testing/ffmpeg.ts';
+
+/** What the recording tests read of a file with ffprobe: each stream's codec and size, the duration. */
+export interface Probe {
+  streams: Array<{ codec_name: string; codec_type: string; width?: number; height?: number }>;
+  format: { duration?: string; format_name: string };
+}
+
+export async function probe(path: string): Promise<Probe> {
+  const shown = 'stream=codec_name,codec_type,width,height:format=duration,format_name';
+  return (await ffprobeJson(['-show_entries', shown, path])) as unknown as Probe;
+}
+
+/**
+ * Decodes every frame of a file: what `ffmpeg -v error` said (empty when nothing was wrong; a file
+ * cut short makes the demuxer say so, which the caller may expect) and the frames ffprobe decoded.
+ */
+export async function decodeCounts(
+  path: string,
+): Promise<{ errors: string; videoFrames: number; audioFrames: number }> {
+  const counted = await ffprobeJson([
+    '-count_frames',
+    '-show_entries',
+    'stream=codec_type,nb_read_frames',
+    path,
+  ]);
+  const count = (type: string) =>
+    Number(counted.streams?.find((s) => s.codec_type === type)?.nb_read_frames ?? 0);
+  const { stderr } = await ffmpeg(['-v', 'error', '-i', path, '-f', 'null', '-']);
+  return { errors: stderr.trim(), videoFrames: count('video'), audioFrames: count('audio') };
+}
