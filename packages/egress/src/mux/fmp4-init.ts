@@ -17,12 +17,22 @@ export type Fmp4Track =
 export const VIDEO_TIMESCALE = 90_000;
 
 export function initSegment(track: Fmp4Track): Buffer {
+  return initSegmentOf([track]);
+}
+
+/**
+ * ftyp + moov of several tracks (a fragmented MP4 recording holds its video and audio in one
+ * file; CMAF renditions use initSegment, one track each).
+ */
+export function initSegmentOf(tracks: Fmp4Track[]): Buffer {
   const w = new BoxWriter();
   w.box('ftyp', (b) => b.fourcc('iso6').u32(0).fourcc('iso6').fourcc('cmfc').fourcc('mp41'));
   w.box('moov', (b) => {
-    writeMvhd(b, track.id + 1);
-    b.box('trak', (t) => writeTrak(t, track));
-    b.box('mvex', (m) => m.fullBox('trex', 0, 0, (x) => x.u32(track.id).u32(1).u32(0).u32(0).u32(0)));
+    writeMvhd(b, Math.max(...tracks.map((t) => t.id)) + 1);
+    for (const track of tracks) b.box('trak', (t) => writeTrak(t, track));
+    b.box('mvex', (m) => {
+      for (const track of tracks) m.fullBox('trex', 0, 0, (x) => x.u32(track.id).u32(1).u32(0).u32(0).u32(0));
+    });
   });
   return w.toBuffer();
 }
