@@ -8,7 +8,7 @@ import {
 import { depacketizerFor } from './depacketizers.ts';
 import type { MediaFrame } from './frame.ts';
 import { DEFAULT_REORDER, type ReorderOptions } from './reorder-buffer.ts';
-import { Timeline } from './timeline.ts';
+import { type PublisherClock, Timeline } from './timeline.ts';
 import { TrackReader } from './track-reader.ts';
 
 /** How often gaps, silent layers and missing keyframes are looked at. */
@@ -46,7 +46,7 @@ export class TapReader {
   readonly #port: TapPort;
   readonly #o: TapReaderOptions;
   readonly #now: () => number;
-  readonly #timeline: Timeline;
+  readonly #clock: PublisherClock;
   readonly #tracks = new Map<number, TrackReader>();
   readonly #listener = (message: TapMessage): void => this.#message(message);
   #timer: NodeJS.Timeout | undefined;
@@ -57,7 +57,7 @@ export class TapReader {
     this.#port = port;
     this.#o = options;
     this.#now = options.now ?? (() => performance.now());
-    this.#timeline = options.timeline ?? new Timeline(this.#now);
+    this.#clock = (options.timeline ?? new Timeline(this.#now)).publisher();
     port.on('message', this.#listener);
     this.#addTracks(tracks);
     this.#timer = setInterval(() => this.poll(), TICK_MS);
@@ -90,7 +90,7 @@ export class TapReader {
         track,
         codec: codec.codec,
         depacketizer: codec.create(),
-        timeline: this.#timeline,
+        clock: this.#clock,
         reorder: this.#o.reorder ?? DEFAULT_REORDER,
         layer: this.#o.layer ?? 'highest',
         send: (feedback) => this.#port.postMessage(feedback),

@@ -39,4 +39,19 @@ describe('Timeline', () => {
     assert.ok(next > 1_000_000 && next <= 1_000_001, `pts ${next}`);
     assert.equal(clock.synced, true);
   });
+
+  it('regression: publishers of a room egress each tie their own NTP clock to ours', () => {
+    let now = 0;
+    const timeline = new Timeline(() => now);
+    const alice = timeline.publisher().track(48_000);
+    const bob = timeline.publisher().track(48_000);
+    // Both capture at local 0 and 1000 ms; Bob's NTP clock runs an hour ahead of Alice's.
+    alice.senderReport(5_000_000_000, 1000);
+    bob.senderReport(5_000_000_000 + 3_600_000, 90_000);
+    assert.equal(alice.ptsUs(1000), 0);
+    assert.equal(bob.ptsUs(90_000), 0);
+    now = 1000;
+    assert.equal(alice.ptsUs(1000 + 48_000), 1_000_000);
+    assert.equal(bob.ptsUs(90_000 + 48_000), 1_000_000);
+  });
 });

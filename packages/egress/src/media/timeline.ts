@@ -1,32 +1,33 @@
 import { timestampDiff } from '../../../../src/rtp/seq.ts';
 
 /**
- * RTP timestamps → microseconds on one egress's timeline, shared by its tracks. Each track maps
- * its RTP clock to a wall clock: through the publisher's sender reports (NTP ↔ RTP) once it has
- * one, before that through the arrival time of its first packet. The publisher's NTP clock is
- * tied to the local clock once, at the first sender report of any track (where that track's
- * arrival mapping puts it), so tracks stay aligned with each other as their reports come in.
+ * RTP timestamps → microseconds on one egress's timeline, shared by its tracks (of one publisher
+ * or of several in a room egress). Each track maps its RTP clock to a wall clock: through its
+ * publisher's sender reports (NTP ↔ RTP) once it has one, before that through the arrival time of
+ * its first packet. A publisher's NTP clock is tied to the local clock once, at the first sender
+ * report of any of its tracks (where that track's arrival mapping puts it), so its tracks stay
+ * aligned with each other as their reports come in; each publisher has its own NTP clock.
  * ptsUs 0 is the egress's first frame; each track's pts only increases.
  */
 export class Timeline {
   /** Local ms of the egress's first frame (pts 0), NaN before it. */
   #originMs = Number.NaN;
-  /** local ms − publisher NTP ms, NaN before the first sender report. */
-  #ntpToLocalMs = Number.NaN;
   readonly #now: () => number;
+  #default: PublisherClock | undefined;
 
   constructor(now: () => number = () => performance.now()) {
     this.#now = now;
   }
 
-  track(clockRate: number): TrackClock {
-    return new TrackClock(this, clockRate);
+  /** The clocks of one publisher's tracks (their sender reports share one NTP clock). */
+  publisher(): PublisherClock {
+    return new PublisherClock(this);
   }
 
-  /** @internal the NTP → local offset, fixed at the first call. */
-  ntpOffset(localMs: number, ntpMs: number): number {
-    if (Number.isNaN(this.#ntpToLocalMs)) this.#ntpToLocalMs = localMs - ntpMs;
-    return this.#ntpToLocalMs;
+  /** A track of the timeline's first publisher. */
+  track(clockRate: number): TrackClock {
+    this.#default ??= this.publisher();
+    return this.#default.track(clockRate);
   }
 
   /** @internal pts of a local time, the first one becoming 0. */
@@ -40,7 +41,28 @@ export class Timeline {
   }
 }
 
+export class PublisherClock {
+  readonly timeline: Timeline;
+  /** local ms − the publisher's NTP ms, NaN before its first sender report. */
+  #ntpToLocalMs = Number.NaN;
+
+  constructor(timeline: Timeline) {
+    this.timeline = timeline;
+  }
+
+  track(clockRate: number): TrackClock {
+    return new TrackClock(this, clockRate);
+  }
+
+  /** @internal the NTP → local offset, fixed at the first call. */
+  ntpOffset(localMs: number, ntpMs: number): number {
+    if (Number.isNaN(this.#ntpToLocalMs)) this.#ntpToLocalMs = localMs - ntpMs;
+    return this.#ntpToLocalMs;
+  }
+}
+
 export class TrackClock {
+  readonly #publisher: PublisherClock;
   readonly #timeline: Timeline;
   readonly #msPerTick: number;
   /** Reference RTP timestamp and its local ms (from the first packet, then from each report). */
@@ -49,8 +71,9 @@ export class TrackClock {
   #fromReport = false;
   #lastPtsUs = -1;
 
-  constructor(timeline: Timeline, clockRate: number) {
-    this.#timeline = timeline;
+  constructor(publisher: PublisherClock, clockRate: number) {
+    this.#publisher = publisher;
+    this.#timeline = publisher.timeline;
     this.#msPerTick = 1000 / clockRate;
   }
 
@@ -58,7 +81,7 @@ export class TrackClock {
   senderReport(ntpMs: number, rtpTimestamp: number): void {
     // Why: before any packet, the report arrives about when its timestamp was sampled.
     const localMs = Number.isNaN(this.#refLocalMs) ? this.#timeline.now() : this.#localMs(rtpTimestamp);
-    const offset = this.#timeline.ntpOffset(localMs, ntpMs);
+    const offset = this.#publisher.ntpOffset(localMs, ntpMs);
     this.#refTs = rtpTimestamp >>> 0;
     this.#refLocalMs = ntpMs + offset;
     this.#fromReport = true;

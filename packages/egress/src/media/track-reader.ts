@@ -12,7 +12,7 @@ import { opusPacketSamples } from './depacketize-opus.ts';
 import type { CodedFrame, Depacketizer } from './depacketizer.ts';
 import type { CodecName, MediaFrame } from './frame.ts';
 import { ReorderBuffer, type ReorderOptions } from './reorder-buffer.ts';
-import type { Timeline, TrackClock } from './timeline.ts';
+import type { PublisherClock, TrackClock } from './timeline.ts';
 
 /** A chosen layer silent this long gives way to the best layer still sending. */
 export const LAYER_SILENT_MS = 1000;
@@ -24,7 +24,8 @@ export interface TrackReaderOptions {
   track: RelayedTrack;
   codec: CodecName;
   depacketizer: Depacketizer;
-  timeline: Timeline;
+  /** The clocks of the tap's publisher on the egress timeline. */
+  clock: PublisherClock;
   reorder: ReorderOptions;
   /** The simulcast layer wanted ('highest': the track's top layer). */
   layer: number | 'highest';
@@ -57,6 +58,7 @@ export class TrackReader {
   #arrivalMs = 0;
   #width = 0;
   #height = 0;
+  #lastPtsUs = -1;
   /** Frames dropped while waiting for a keyframe, for stats and tests. */
   framesDropped = 0;
 
@@ -65,7 +67,7 @@ export class TrackReader {
     this.track = options.track;
     this.#video = options.track.kind === 'video';
     this.#awaitKeyframe = this.#video;
-    this.#clock = options.timeline.track(options.track.codec.clockRate);
+    this.#clock = options.clock.track(options.track.codec.clockRate);
     const top = Math.max(0, options.track.rids.length - 1);
     this.#want = options.layer === 'highest' ? top : Math.min(Math.max(0, options.layer), top);
     this.#layer = this.#want;
@@ -140,7 +142,7 @@ export class TrackReader {
     this.#reorder.reset();
     // Why: the first packet heard of a stream may be in the middle of a frame.
     this.#o.depacketizer.lost();
-    this.#clock = this.#o.timeline.track(this.track.codec.clockRate);
+    this.#clock = this.#o.clock.track(this.track.codec.clockRate);
     const sr = this.#srBySsrc.get(ssrc);
     if (sr) this.#clock.senderReport(sr.ntpMs, sr.rtpTimestamp);
     if (this.#video && ssrc !== -1) {
@@ -184,7 +186,9 @@ export class TrackReader {
       return;
     }
     if (coded.keyframe) this.#awaitKeyframe = false;
-    const ptsUs = this.#clock.ptsUs(coded.rtpTimestamp, this.#arrivalMs);
+    // Why: a new SSRC (another layer) starts a new clock; the track's frames still never go back.
+    const ptsUs = Math.max(this.#clock.ptsUs(coded.rtpTimestamp, this.#arrivalMs), this.#lastPtsUs + 1);
+    this.#lastPtsUs = ptsUs;
     this.#o.onFrame(this.#video ? this.#videoFrame(coded, ptsUs) : this.#audioFrame(coded, ptsUs));
   }
 
