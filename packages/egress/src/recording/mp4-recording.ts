@@ -1,13 +1,12 @@
-import type { AudioFrame, FrameSink, MediaFrame, VideoFrame } from '../media/frame.ts';
+import type { MediaFrame } from '../media/frame.ts';
 import type { ByteOutput } from '../mux/byte-output.ts';
 import { Fmp4Fragmenter } from '../mux/fmp4-fragmenter.ts';
 import { initSegmentOf, VIDEO_TIMESCALE } from '../mux/fmp4-init.ts';
 import { h264ConfigOf } from '../mux/h264-config.ts';
+import { RecordingSink } from './recording-sink.ts';
 
 /** A fragment is cut at each keyframe and at least this often: what a killed process can lose. */
 const MAX_FRAGMENT_US = 1_000_000;
-/** Audio kept while the file waits for its first video keyframe (≈ 4 s of 20 ms Opus packets). */
-const MAX_WAITING_AUDIO = 200;
 const VIDEO_TRACK_ID = 1;
 const AUDIO_TRACK_ID = 2;
 
@@ -20,51 +19,22 @@ export interface Mp4RecordingTracks {
  * A recording to one fragmented MP4 file (H264, with Opus or AAC), without transcoding: the init
  * segment (both tracks) once the first keyframe brought its SPS/PPS, then a moof + mdat per track
  * at each keyframe and at least every second, so a killed process leaves a file that plays up to
- * its last fragment. Frame times are rebased on the first keyframe (the file starts at 0); audio
- * before it is left out.
+ * its last fragment. It starts at the first keyframe (RecordingSink).
  */
-export class Mp4Recording implements FrameSink {
-  readonly #out: ByteOutput;
+export class Mp4Recording extends RecordingSink {
   readonly #tracks: Mp4RecordingTracks;
   #video: Fmp4Fragmenter | undefined;
   #audio: Fmp4Fragmenter | undefined;
-  #baseUs = 0;
   #fragmentStartUs = 0;
-  #waitingAudio: AudioFrame[] = [];
-  #ended = false;
-  framesWritten = 0;
-  framesSkipped = 0;
 
   constructor(out: ByteOutput, tracks: Mp4RecordingTracks) {
-    this.#out = out;
+    super(out);
     this.#tracks = tracks;
   }
 
-  write(frame: MediaFrame): void {
-    if (this.#ended) return;
-    if (!this.#video && !this.#open(frame)) return;
-    if (frame.kind === 'video') this.#writeVideo(frame);
-    else this.#writeAudio(frame);
-  }
-
-  async end(_reason: string): Promise<void> {
-    if (this.#ended) return;
-    this.#ended = true;
-    this.#cut();
-    await this.#out.close();
-  }
-
-  #open(frame: MediaFrame): boolean {
+  protected open(frame: MediaFrame): boolean {
     const config = frame.kind === 'video' && frame.keyframe ? h264ConfigOf(frame.data, frame) : null;
-    if (!config) {
-      if (frame.kind === 'audio') this.#waitingAudio.push(frame);
-      else this.framesSkipped++;
-      if (this.#waitingAudio.length > MAX_WAITING_AUDIO) {
-        this.#waitingAudio.shift();
-        this.framesSkipped++;
-      }
-      return false;
-    }
+    if (!config) return false;
     this.#video = new Fmp4Fragmenter({
       id: VIDEO_TRACK_ID,
       kind: 'video',
@@ -87,40 +57,34 @@ export class Mp4Recording implements FrameSink {
         config: audioConfig,
       });
     }
-    this.#out.append(initSegmentOf([this.#video.track, ...(this.#audio ? [this.#audio.track] : [])]));
-    this.#baseUs = frame.ptsUs;
-    const waiting = this.#waitingAudio.filter((a) => a.ptsUs >= this.#baseUs);
-    this.framesSkipped += this.#waitingAudio.length - waiting.length;
-    this.#waitingAudio = [];
-    for (const a of waiting) this.#writeAudio(a);
+    this.out.append(initSegmentOf([this.#video.track, ...(this.#audio ? [this.#audio.track] : [])]));
     return true;
   }
 
-  #writeVideo(frame: VideoFrame): void {
-    const rebased = { ...frame, ptsUs: frame.ptsUs - this.#baseUs };
+  protected append(frame: MediaFrame): boolean {
+    if (frame.kind === 'audio') {
+      if (!this.#audio || frame.codec !== this.#tracks.audio?.codec) return false;
+      this.#audio.push(frame);
+      return true;
+    }
+    if (frame.codec !== 'h264') return false;
     const video = this.#video!;
-    if (
-      video.pendingCount > 0 &&
-      (frame.keyframe || rebased.ptsUs - this.#fragmentStartUs >= MAX_FRAGMENT_US)
-    )
-      this.#cut(video.dtsOf(rebased));
-    if (video.pendingCount === 0) this.#fragmentStartUs = rebased.ptsUs;
-    video.push(rebased);
-    this.framesWritten++;
+    if (video.pendingCount > 0 && (frame.keyframe || frame.ptsUs - this.#fragmentStartUs >= MAX_FRAGMENT_US))
+      this.#cut(video.dtsOf(frame));
+    if (video.pendingCount === 0) this.#fragmentStartUs = frame.ptsUs;
+    video.push(frame);
+    return true;
   }
 
-  #writeAudio(frame: AudioFrame): void {
-    const ptsUs = frame.ptsUs - this.#baseUs;
-    if (!this.#audio || frame.codec !== this.#tracks.audio?.codec || ptsUs < 0) return;
-    this.#audio.push({ ...frame, ptsUs });
-    this.framesWritten++;
+  protected close(): void {
+    this.#cut();
   }
 
   /** Appends the queued frames of each track as a fragment. */
   #cut(nextVideoDts?: number): void {
     const video = this.#video?.flush(nextVideoDts);
-    if (video) this.#out.append(video.fragment);
+    if (video) this.out.append(video.fragment);
     const audio = this.#audio?.flush();
-    if (audio) this.#out.append(audio.fragment);
+    if (audio) this.out.append(audio.fragment);
   }
 }

@@ -1,0 +1,71 @@
+import type { AudioFrame, FrameSink, MediaFrame } from '../media/frame.ts';
+import type { ByteOutput } from '../mux/byte-output.ts';
+
+/** Audio kept while a file waits for its first video keyframe (≈ 4 s of 20 ms Opus packets). */
+const MAX_WAITING_AUDIO = 200;
+
+/**
+ * What every recording file does around its muxer: it starts at the first frame that can open it
+ * (the first video keyframe, whose size and codec setup go in the header), at time 0: later frames
+ * are rebased on it, and audio from before it is left out (held meanwhile, in case it is not
+ * older). end() finishes the file and closes its output; frames after it are ignored.
+ */
+export abstract class RecordingSink implements FrameSink {
+  protected readonly out: ByteOutput;
+  #started = false;
+  #ended = false;
+  #baseUs = 0;
+  #waitingAudio: AudioFrame[] = [];
+  /** Frames written, and left out (before the first keyframe). */
+  framesWritten = 0;
+  framesSkipped = 0;
+
+  constructor(out: ByteOutput) {
+    this.out = out;
+  }
+
+  write(frame: MediaFrame): void {
+    if (this.#ended) return;
+    if (!this.#started) {
+      if (!this.open(frame)) {
+        this.#hold(frame);
+        return;
+      }
+      this.#started = true;
+      this.#baseUs = frame.ptsUs;
+      const waiting = this.#waitingAudio;
+      this.#waitingAudio = [];
+      for (const audio of waiting) this.#put(audio);
+    }
+    this.#put(frame);
+  }
+
+  async end(_reason: string): Promise<void> {
+    if (this.#ended) return;
+    this.#ended = true;
+    if (this.#started) this.close();
+    await this.out.close();
+  }
+
+  /** Writes the file's header if this frame can start it; false: not yet. */
+  protected abstract open(frame: MediaFrame): boolean;
+  /** Writes a frame whose time is rebased on the file's start; false when its track is not in the file. */
+  protected abstract append(frame: MediaFrame): boolean;
+  /** Writes what the file's end needs (its index, the last fragment). */
+  protected abstract close(): void;
+
+  #hold(frame: MediaFrame): void {
+    if (frame.kind === 'audio') this.#waitingAudio.push(frame);
+    else this.framesSkipped++;
+    if (this.#waitingAudio.length > MAX_WAITING_AUDIO) {
+      this.#waitingAudio.shift();
+      this.framesSkipped++;
+    }
+  }
+
+  #put(frame: MediaFrame): void {
+    const ptsUs = frame.ptsUs - this.#baseUs;
+    if (ptsUs >= 0 && this.append({ ...frame, ptsUs })) this.framesWritten++;
+    else this.framesSkipped++;
+  }
+}
