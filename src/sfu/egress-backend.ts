@@ -7,7 +7,8 @@ import type { EgressInfo, EgressRequest } from '../protocol/egress.ts';
 import type { RelayedTrack } from './media/relay.ts';
 
 // Egress code imports the SFU through this file only (the boundary rules say so).
-export { decodeHandoverBatch } from './media/handover-batch.ts';
+// HandoverBatchWriter: what a tap's worker side writes, for egress tests that play one.
+export { decodeHandoverBatch, HandoverBatchWriter } from './media/handover-batch.ts';
 export type { RelayedTrack } from './media/relay.ts';
 export type { TrackCodec } from './media/up-track.ts';
 

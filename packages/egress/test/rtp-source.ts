@@ -4,8 +4,7 @@ import { once } from 'node:events';
 import { MessageChannel } from 'node:worker_threads';
 import { silentLogger } from '../../../src/lib/logger.ts';
 import { forEachRtcp, ntpToUnixMs, parseSenderReport } from '../../../src/rtp/rtcp.ts';
-import type { RelayedTrack, TapMessage } from '../../../src/sfu/egress-backend.ts';
-import { HandoverBatchWriter } from '../../../src/sfu/media/handover-batch.ts';
+import { HandoverBatchWriter, type RelayedTrack, type TapMessage } from '../../../src/sfu/egress-backend.ts';
 import type { MediaFrame } from '../src/media/frame.ts';
 import { TapReader } from '../src/media/tap-reader.ts';
 

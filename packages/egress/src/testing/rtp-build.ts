@@ -1,5 +1,4 @@
-import type { RelayedTrack } from '../../../../src/sfu/egress-backend.ts';
-import { HandoverBatchWriter } from '../../../../src/sfu/media/handover-batch.ts';
+import { HandoverBatchWriter, type RelayedTrack } from '../../../../src/sfu/egress-backend.ts';
 
 /** An RTP packet (RFC 3550 header, no CSRCs or extensions) around `payload`. */
 export function rtpPacket(o: {
