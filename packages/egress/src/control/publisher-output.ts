@@ -1,3 +1,4 @@
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SfuError } from '../../../../src/lib/errors.ts';
 import type { Logger } from '../../../../src/lib/logger.ts';
@@ -123,6 +124,7 @@ function hlsOutput(ctx: OutputContext): PublisherOutput {
 async function recordingOutput(ctx: OutputContext): Promise<PublisherOutput> {
   const video = videoCodecOf(ctx.tracks);
   const audio = audioOf(ctx.tracks);
+  await mkdir(ctx.dir, { recursive: true });
   const { sink, file } = await openRecording(
     join(ctx.dir, 'recording'),
     { ...(video && { video }), ...(audio && { audio }) },

@@ -42,7 +42,8 @@ export function renderMasterPlaylist(video: MasterVideo | null, audio: MasterAud
   }
   const videoAttrs = [
     `RESOLUTION=${video.width}x${video.height}`,
-    `FRAME-RATE=${video.frameRate.toFixed(3)}`,
+    // Before a whole segment was measured the rate is unknown: the attribute is optional.
+    ...(video.frameRate > 0 ? [`FRAME-RATE=${video.frameRate.toFixed(3)}`] : []),
   ];
   if (audio.length === 0) {
     lines.push(streamInf(video.peakBps, video.averageBps, video.codecs, videoAttrs), video.uri);

@@ -51,7 +51,9 @@ export function videoTranscodeArgs(options: VideoTranscoderOptions): string[] {
   return [
     // The IVF header says all ffmpeg needs: probing would hold back the first ~20 frames.
     ...['-probesize', '32', '-analyzeduration', '0', '-f', 'ivf', '-i', 'pipe:0'],
-    ...[...scale, '-c:v', 'libx264', '-pix_fmt', 'yuv420p'],
+    // Level 4.1 (1080p30) whatever x264 infers from the IVF time base (1 kHz: it took 1000 fps and
+    // wrote level 6.2, which some players refuse).
+    ...[...scale, '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-level:v', '4.1'],
     ...['-preset', 'veryfast', '-tune', 'zerolatency', '-bf', '0', '-g', String(gop), ...rate],
     // One output picture per input picture, an IDR wherever the input has a keyframe.
     ...['-fps_mode', 'passthrough', '-force_key_frames', 'source', '-x264-params', 'aud=1'],
