@@ -1,5 +1,6 @@
 import { H264Nal } from '../../../../src/rtp/codecs/h264.ts';
 import { parseSps } from '../mux/h264-config.ts';
+import { BitstreamError } from './bit-reader.ts';
 import { FrameAssembler } from './depacketizer.ts';
 
 const NAL_TYPE_MASK = 0x1f;
@@ -10,8 +11,8 @@ export function h264SpsSize(nal: Buffer): { width: number; height: number } | un
     const { width, height } = parseSps(nal);
     return width > 0 && height > 0 ? { width, height } : undefined;
   } catch (err) {
-    // Why: parseSps reports a truncated or overlong field with a RangeError; anything else is a bug.
-    if (err instanceof RangeError) return undefined;
+    // Why: parseSps reports a truncated or overlong field with a BitstreamError; anything else is a bug.
+    if (err instanceof BitstreamError) return undefined;
     throw err;
   }
 }

@@ -1,3 +1,4 @@
+import { BitReader } from '../media/bit-reader.ts';
 import type { VideoConfig } from '../media/frame.ts';
 
 /**
@@ -56,7 +57,10 @@ export function h264CodecString(sps: Buffer): string {
   return `avc1.${hex(sps[1] ?? 0)}${hex(sps[2] ?? 0)}${hex(sps[3] ?? 0)}`;
 }
 
-/** Parses an SPS NAL unit (header byte included) far enough for the coded size. */
+/**
+ * Parses an SPS NAL unit (header byte included) far enough for the coded size. A truncated or
+ * overlong field throws BitstreamError.
+ */
 export function parseSps(nal: Buffer): H264SpsInfo {
   const r = new BitReader(unescapeRbsp(nal.subarray(1)));
   const profileIdc = r.bits(8);
@@ -134,37 +138,4 @@ function unescapeRbsp(data: Buffer): Buffer {
     out[n++] = byte;
   }
   return out.subarray(0, n);
-}
-
-class BitReader {
-  private bit = 0;
-  private readonly data: Buffer;
-
-  constructor(data: Buffer) {
-    this.data = data;
-  }
-
-  bits(count: number): number {
-    let value = 0;
-    for (let i = 0; i < count; i++) {
-      const byte = this.data[this.bit >> 3];
-      if (byte === undefined) throw new RangeError('SPS ends early');
-      value = value * 2 + ((byte >> (7 - (this.bit & 7))) & 1);
-      this.bit++;
-    }
-    return value;
-  }
-
-  ue(): number {
-    let zeros = 0;
-    while (this.bits(1) === 0) {
-      if (++zeros > 31) throw new RangeError('SPS exp-Golomb code too long');
-    }
-    return 2 ** zeros - 1 + this.bits(zeros);
-  }
-
-  se(): number {
-    const k = this.ue();
-    return k % 2 === 1 ? (k + 1) / 2 : -k / 2;
-  }
 }

@@ -1,8 +1,8 @@
 import type { Logger } from '../../../../src/lib/logger.ts';
 import type { FrameSink, MediaFrame, VideoCodecName, VideoConfig, VideoFrame } from '../media/frame.ts';
+import { parseSps } from '../mux/h264-config.ts';
 import { AccessUnitSplitter, NAL_AUD, NAL_IDR, NAL_PPS, NAL_SPS, nalType, toAvcc } from './annexb.ts';
 import { type FfmpegExit, FfmpegProcess } from './ffmpeg-process.ts';
-import { spsPictureSize } from './h264-sps.ts';
 import { ivfFileHeader, ivfFrameHeader } from './ivf.ts';
 import { shownPictures } from './shown-frames.ts';
 
@@ -184,7 +184,7 @@ export class VideoTranscoder implements FrameSink {
   private updateConfig(sps: Buffer[], pps: Buffer[]): void {
     const old = this.config;
     if (old?.sps?.[0]?.equals(sps[0]!) && old.pps?.[0]?.equals(pps[0]!)) return;
-    const { width, height } = spsPictureSize(sps[0]!);
+    const { width, height } = parseSps(sps[0]!);
     this.config = { codec: 'h264', width, height, sps, pps };
     this.options.onConfig(this.config);
   }
