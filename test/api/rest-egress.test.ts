@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { EgressControl } from '../../src/api/deps.ts';
 import { SfuError } from '../../src/lib/errors.ts';
-import type { EgressInfo, EgressRequest, EgressStopRequest } from '../../src/protocol/egress.ts';
+import { EgressTable } from '../support/egress-table.ts';
 import { type Api, type Json, login, type Session, startApi } from './harness.ts';
 
 /**
@@ -14,46 +13,6 @@ import { type Api, type Json, login, type Session, startApi } from './harness.ts
 
 const SECRET = 'egress-admin-secret-0123456789abcdef';
 
-class EgressTable implements EgressControl {
-  readonly calls: EgressRequest[] = [];
-  readonly egresses = new Map<string, EgressInfo>();
-
-  async startEgress(req: EgressRequest): Promise<EgressInfo> {
-    this.calls.push(req);
-    if (req.participantId === '999') throw new SfuError('not_found', 'participant 999 publishes nothing');
-    const egressId = `eg-${this.egresses.size + 1}`;
-    const info: EgressInfo = {
-      egressId,
-      roomId: req.roomId,
-      kind: req.kind,
-      participantId: req.participantId,
-      state: 'starting',
-      startedAt: Date.now(),
-      endedAt: null,
-      reason: null,
-      playlist: req.kind === 'hls' ? `${egressId}/master.m3u8` : null,
-      files: req.kind === 'recording' ? [`${egressId}/recording.webm`] : [],
-      moqPath: null,
-      nodeId: 'node-a',
-      baseUrl: req.kind === 'moq' ? 'https://media.example.org/egress/' : null,
-    };
-    this.egresses.set(egressId, info);
-    return info;
-  }
-
-  async stopEgress(req: EgressStopRequest): Promise<EgressInfo> {
-    const info = this.egresses.get(req.egressId);
-    if (!info || info.roomId !== req.roomId) throw new SfuError('not_found', `no egress ${req.egressId}`);
-    const ended = { ...info, state: 'ended' as const, endedAt: Date.now(), reason: 'stopped' };
-    this.egresses.set(req.egressId, ended);
-    return ended;
-  }
-
-  async listEgress(roomId: string): Promise<EgressInfo[]> {
-    return [...this.egresses.values()].filter((e) => e.roomId === roomId);
-  }
-}
-
 describe('egress control routes', () => {
   let api: Api;
   let table: EgressTable;
@@ -63,6 +22,10 @@ describe('egress control routes', () => {
 
   before(async () => {
     table = new EgressTable();
+    table.refuse = (req) =>
+      req.participantId === '999'
+        ? new SfuError('not_found', 'participant 999 publishes nothing')
+        : undefined;
     api = await startApi({ egress: table, identitySecret: SECRET });
     alice = await login(api, 'ext-alice');
     bob = await login(api, 'ext-bob');
@@ -86,7 +49,7 @@ describe('egress control routes', () => {
       layer: -1,
       requestedBy: `user:${alice.id}`,
     });
-    assert.equal(res.body.state, 'starting');
+    assert.equal(res.body.state, 'active');
     assert.deepEqual(res.body.urls, [`${api.baseUrl}/egress/${res.body.egressId}/master.m3u8`]);
   });
 
@@ -97,14 +60,20 @@ describe('egress control routes', () => {
     });
     assert.equal(rec.status, 201);
     assert.equal(table.calls.at(-1)?.participantId, null, 'no participant: the whole room');
-    assert.deepEqual(rec.body.urls, [`${api.baseUrl}/egress/${rec.body.egressId}/recording.webm`]);
+    assert.deepEqual(rec.body.urls, [`${api.baseUrl}/egress/${rec.body.egressId}/room.webm`]);
     const moq = await api.call('POST', `/rooms/${room.id}/egress`, {
       token: alice.token,
       body: { kind: 'moq' },
     });
     assert.equal(moq.status, 201);
     assert.deepEqual(moq.body.urls, [], 'a MoQ broadcast has no file to fetch');
-    assert.equal(moq.body.baseUrl, 'https://media.example.org/egress/');
+    // A cluster node with EGRESS_PUBLIC_URL names its own root: the URLs are built on it.
+    const info = table.egresses.get(rec.body.egressId);
+    assert.ok(info);
+    table.egresses.set(info.egressId, { ...info, baseUrl: 'https://media.example.org/egress/' });
+    const listed = await api.call('GET', `/rooms/${room.id}/egress`, { token: alice.token });
+    const again = listed.body.find((e: Json) => e.egressId === rec.body.egressId);
+    assert.deepEqual(again.urls, [`https://media.example.org/egress/${rec.body.egressId}/room.webm`]);
   });
 
   it('list and stop: the stopped egress answers with its final state', async () => {
