@@ -9,12 +9,13 @@ import { eventually, launchDemoBrowser, openDemo, screenshot } from '../../../te
 import { startTestServer, type TestServer } from '../../../test/support/server.ts';
 import { createEgress } from '../src/index.ts';
 import { probe } from './ffmpeg-probe.ts';
-import { buildWatchPages } from './moq-player.ts';
+import { buildWatchPages, waitAdvancing } from './moq-player.ts';
 
 /**
  * The demo page's host controls (web/egress-controls.ts) against the real egress (issue 14,
  * item 7): "Go live" links a playlist the server serves and a Watch link whose viewer plays it;
- * "Record" then Stop links a file that downloads as a WebM (the demo publishes VP8).
+ * "Record" then Stop links a file that downloads as a WebM (the demo publishes VP8); "MoQ" links
+ * a viewer whose MoQ link opens the MoQ player, which shows the room's video.
  */
 
 const WEBM_MAGIC = Buffer.from([0x1a, 0x45, 0xdf, 0xa3]);
@@ -137,5 +138,27 @@ describe('demo page egress controls against the real egress', { timeout: 240_000
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  it('moq: the watch link leads to the MoQ player, which shows the video advancing', async () => {
+    await host.click('#moq');
+    const moq = await entry('moq', 'active', 'watch');
+    const [viewer] = await Promise.all([
+      host.context().waitForEvent('page'),
+      host.click(`#egress-list li[data-egress-id="${moq.id}"] a.watch`),
+    ]);
+    const errors: string[] = [];
+    viewer.on('pageerror', (err) => errors.push(err.message));
+    await viewer.waitForSelector('#moq:not([hidden])', { timeout: 15_000 });
+    await viewer.click('#moq-link');
+    await viewer.waitForURL(/\/egress\/moq-watch\.html\?/);
+    const first = await waitAdvancing(viewer, { frames: 0, digest: '' });
+    await waitAdvancing(viewer, first);
+    assert.deepEqual(errors, []);
+    await viewer.close();
+
+    await host.click(`#egress-list li[data-egress-id="${moq.id}"] .egress-stop`);
+    const ended = await entry('moq', 'ended');
+    assert.match(ended.label, /stopped/);
   });
 });
