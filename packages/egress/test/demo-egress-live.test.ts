@@ -113,7 +113,7 @@ describe('demo page egress controls against the real egress', { timeout: 240_000
     await host.waitForFunction(
       (id) => {
         const text = document.querySelector(`#egress-list li[data-egress-id="${id}"] .elapsed`)?.textContent;
-        return text !== undefined && text !== null && text >= '0:04';
+        return text !== undefined && text !== null && text >= '0:05';
       },
       rec.id,
       { timeout: 15_000 },
