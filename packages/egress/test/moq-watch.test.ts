@@ -1,6 +1,5 @@
 /// <reference lib="dom" />
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
@@ -8,8 +7,6 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
-import type { Page } from 'playwright-core';
 import { silentLogger } from '../../../src/lib/logger.ts';
 import { launchDemoBrowser } from '../../../test/sdk/demo-page.ts';
 import type { VideoFrame } from '../src/media/frame.ts';
@@ -17,8 +14,7 @@ import type { MoqBroadcast } from '../src/moq/moq-broadcast.ts';
 import { MoqServer } from '../src/moq/moq-server.ts';
 import { serveWatchPage } from '../src/moq/watch-http.ts';
 import { encodeTestVideo } from './media-files.ts';
-
-const EGRESS_DIR = path.resolve(import.meta.dirname, '../../packages/egress');
+import { buildWatchPages, waitAdvancing } from './moq-player.ts';
 
 /** Plays frames into a broadcast at their timestamps, looping the clip, until stopped. */
 function playRealTime(broadcast: MoqBroadcast, frames: VideoFrame[]): () => void {
@@ -41,40 +37,6 @@ function playRealTime(broadcast: MoqBroadcast, frames: VideoFrame[]): () => void
   return () => clearTimeout(timer);
 }
 
-/** What the page's <moq-watch> shows: frames decoded so far and a digest of its canvas. */
-async function sample(page: Page): Promise<{ frames: number; digest: string }> {
-  return page.evaluate(() => {
-    type Watch = HTMLElement & { video: { out: { stats: { peek(): { frameCount: number } | undefined } } } };
-    const watch = document.querySelector('moq-watch') as Watch;
-    const canvas = watch.querySelector('canvas')!;
-    const copy = document.createElement('canvas');
-    copy.width = 64;
-    copy.height = 48;
-    const context = copy.getContext('2d')!;
-    context.drawImage(canvas, 0, 0, 64, 48);
-    const pixels = context.getImageData(0, 0, 64, 48).data;
-    let digest = 0;
-    for (let i = 0; i < pixels.length; i++) digest = (digest * 31 + pixels[i]!) >>> 0;
-    return {
-      frames: watch.video.out.stats.peek()?.frameCount ?? 0,
-      digest: `${canvas.width}x${canvas.height}:${digest}`,
-    };
-  });
-}
-
-/** Waits (bounded) until the player decoded more than `frames` frames and shows another picture. */
-async function waitAdvancing(page: Page, after: { frames: number; digest: string }, timeoutMs = 20_000) {
-  const deadline = Date.now() + timeoutMs;
-  let last = after;
-  while (Date.now() < deadline) {
-    last = await sample(page);
-    if (last.frames > after.frames + 5 && last.digest !== after.digest && !last.digest.startsWith('0x0'))
-      return last;
-    await page.waitForTimeout(250);
-  }
-  assert.fail(`the player did not advance: before ${JSON.stringify(after)}, now ${JSON.stringify(last)}`);
-}
-
 describe('MoQ watch page in Chromium', { timeout: 180_000 }, () => {
   let dir: string;
   let http: Server;
@@ -83,7 +45,7 @@ describe('MoQ watch page in Chromium', { timeout: 180_000 }, () => {
   let browser: Awaited<ReturnType<typeof launchDemoBrowser>>;
 
   before(async () => {
-    await promisify(execFile)('npm', ['--prefix', EGRESS_DIR, 'run', 'build']);
+    await buildWatchPages();
     dir = await mkdtemp(path.join(tmpdir(), 'bbmeet-moq-'));
     const logger = silentLogger();
     moq = new MoqServer({ logger });

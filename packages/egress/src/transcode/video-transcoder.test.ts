@@ -16,10 +16,14 @@ interface InputFrame {
   keyframe: boolean;
 }
 
-async function vp8Input(dir: string): Promise<{ frames: InputFrame[]; width: number; height: number }> {
+async function vp8Input(
+  dir: string,
+  size = '640x360',
+  seconds = 5,
+): Promise<{ frames: InputFrame[]; width: number; height: number }> {
   const ivf = readIvf(
-    await ffmpegFile(dir, 'in.ivf', [
-      ...['-f', 'lavfi', '-i', 'testsrc=size=640x360:rate=30', '-t', '5'],
+    await ffmpegFile(dir, `in-${size}.ivf`, [
+      ...['-f', 'lavfi', '-i', `testsrc=size=${size}:rate=30`, '-t', String(seconds)],
       // Real-time VP8 as a WebRTC publisher encodes it, a keyframe every 30 frames.
       ...['-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-g', '30', '-f', 'ivf'],
     ]),
@@ -126,6 +130,28 @@ test('VideoTranscoder scales down to maxHeight and reports the new size in its c
     [[320, 180]],
   );
   assert.equal(out[0]!.width, 320);
+});
+
+test('odd-sized VP8 (80x45: the lowest simulcast layer of a 180p camera) transcodes to even H264 (x264 refused it)', async () => {
+  const odd = await vp8Input(dir, '80x45', 1);
+  const configs: VideoConfig[] = [];
+  const out: VideoFrame[] = [];
+  const failures: string[] = [];
+  const transcoder = new VideoTranscoder({
+    logger: silentLogger(),
+    onFrame: (frame) => out.push(frame),
+    onConfig: (config) => configs.push(config),
+    onFailed: (reason) => failures.push(reason),
+  });
+  for (const frame of odd.frames) transcoder.write(vp8Frame(frame, odd.width, odd.height));
+  await transcoder.end('test done');
+  assert.deepEqual(failures, []);
+  assert.equal(out.length, odd.frames.length);
+  // 4:2:0 needs even sizes: the odd row is cropped, never stretched.
+  assert.deepEqual(
+    configs.map((c) => [c.width, c.height]),
+    [[80, 44]],
+  );
 });
 
 test('VideoTranscoder drops frames before the first keyframe', async () => {

@@ -37,7 +37,11 @@ type TranscodedCodec = Exclude<VideoCodecName, 'h264'>;
 /** The ffmpeg arguments: IVF on stdin → H264 Annex B with access unit delimiters on stdout. */
 export function videoTranscodeArgs(options: VideoTranscoderOptions): string[] {
   const gop = Math.max(1, Math.round((options.frameRate ?? 30) * (options.gopSeconds ?? 2)));
-  const scale = options.maxHeight ? ['-vf', `scale=-2:'min(ih,${Math.floor(options.maxHeight)})'`] : [];
+  // Why: 4:2:0 H264 needs even sizes and x264 refuses odd ones, which publishers send (a 180p
+  // camera's lowest simulcast layer is 80x45): crop the odd row or column (no copy, no stretch).
+  const even = 'crop=trunc(iw/2)*2:trunc(ih/2)*2';
+  const maxHeight = options.maxHeight ? 2 * Math.floor(options.maxHeight / 2) : 0;
+  const filters = maxHeight ? `${even},scale=-2:'min(ih,${maxHeight})'` : even;
   const rate = options.bitrateKbps
     ? [
         '-b:v',
@@ -53,7 +57,7 @@ export function videoTranscodeArgs(options: VideoTranscoderOptions): string[] {
     ...['-probesize', '32', '-analyzeduration', '0', '-f', 'ivf', '-i', 'pipe:0'],
     // Level 4.1 (1080p30) whatever x264 infers from the IVF time base (1 kHz: it took 1000 fps and
     // wrote level 6.2, which some players refuse).
-    ...[...scale, '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-level:v', '4.1'],
+    ...['-vf', filters, '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-level:v', '4.1'],
     ...['-preset', 'veryfast', '-tune', 'zerolatency', '-bf', '0', '-g', String(gop), ...rate],
     // One output picture per input picture, an IDR wherever the input has a keyframe.
     ...['-fps_mode', 'passthrough', '-force_key_frames', 'source', '-x264-params', 'aud=1'],
