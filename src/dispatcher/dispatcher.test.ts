@@ -57,12 +57,15 @@ class FakeNode implements SfuApi {
     this.rooms.get(req.roomId)?.delete(req.participantId);
   }
   async startEgress(): Promise<never> {
+    this.#check('startEgress');
     throw egressDisabled();
   }
   async stopEgress(): Promise<never> {
+    this.#check('stopEgress');
     throw egressDisabled();
   }
   async listEgress() {
+    this.#check('listEgress');
     return [];
   }
   async dump(): Promise<SfuDump> {
@@ -380,6 +383,28 @@ test('subscribe goes to the node hosting the room now, not to a stale cached one
   });
   assert.equal(res.offer, 'offer from b');
   assert.equal(nodes.get('a')?.calls.includes('subscribe'), false);
+});
+
+test('egress calls from an instance nobody of the room is connected to go to the node hosting the room now (regression: a stale cached node)', async () => {
+  const { dispatcher, nodes, directory, make } = await cluster(['a', 'b'], { b: 1 });
+  // The host's REST calls reach an instance that routes nobody of the room.
+  const rest = make();
+  cleanups.push(() => rest.close());
+  await dispatcher.join(joinReq(1, 1));
+  assert.deepEqual(await rest.listEgress(RoomId(1)), []);
+  // The room closed on a and opened again on b (a is alive and keeps its registration).
+  await directory.releaseRoom(RoomId(1), NodeId('a'));
+  await directory.claimRoom(RoomId(1), NodeId('b'));
+  assert.deepEqual(await rest.listEgress(RoomId(1)), []);
+  const request = { roomId: RoomId(1), kind: 'hls' as const, participantId: null, requestedBy: 'admin' };
+  await assert.rejects(rest.startEgress(request), (err: unknown) => err instanceof SfuError);
+  await assert.rejects(
+    rest.stopEgress({ roomId: RoomId(1), egressId: 'e1' }),
+    (err: unknown) => err instanceof SfuError,
+  );
+  const egressCalls = (id: string) => nodes.get(id)?.calls.filter((c) => /Egress$/.test(c));
+  assert.deepEqual(egressCalls('a'), ['listEgress'], 'only the call made while the room was on a');
+  assert.deepEqual(egressCalls('b'), ['listEgress', 'startEgress', 'stopEgress']);
 });
 
 test('a broken stream of a node that still answers is reopened, nobody is reported lost', async () => {

@@ -177,21 +177,37 @@ export class Dispatcher implements SfuApi {
   }
 
   async startEgress(req: EgressRequest): Promise<EgressInfo> {
-    return this.#call(await this.#egressHost(req.roomId), (c) => c.startEgress(req));
+    return this.#call(await this.#requireEgressHost(req.roomId), (c) => c.startEgress(req));
   }
 
   async stopEgress(req: EgressStopRequest): Promise<EgressInfo> {
-    return this.#call(await this.#egressHost(req.roomId), (c) => c.stopEgress(req));
+    return this.#call(await this.#requireEgressHost(req.roomId), (c) => c.stopEgress(req));
   }
 
+  /**
+   * The room's egresses, from the node hosting it now. A node that died took its egresses with it:
+   * once this instance knows the node is lost, the list is the new node's (none of the old ones).
+   */
   async listEgress(roomId: RoomId): Promise<EgressInfo[]> {
-    const nodeId = await this.#host(roomId);
+    const nodeId = await this.#egressHost(roomId);
     return nodeId ? this.#call(nodeId, (c) => c.listEgress(roomId)) : [];
   }
 
-  /** An egress runs on the node hosting the room: a room with no node has nothing to egress. */
-  async #egressHost(roomId: RoomId): Promise<NodeId> {
-    const nodeId = await this.#host(roomId);
+  /**
+   * An egress runs on the node hosting the room, read from the directory: egress calls come from
+   * the host's REST requests, which may reach an instance that routes nobody of the room and would
+   * otherwise keep (and use) a placement that went stale when the room moved. Such an instance
+   * does not keep the placement either: nothing of the room would ever update or drop it.
+   */
+  async #egressHost(roomId: RoomId): Promise<NodeId | undefined> {
+    const nodeId = await this.#freshHost(roomId);
+    if (!this.#links.has(roomId) && !this.#participants.has(roomId)) this.#roomNodes.delete(roomId);
+    return nodeId;
+  }
+
+  /** A room with no node has nothing to egress. */
+  async #requireEgressHost(roomId: RoomId): Promise<NodeId> {
+    const nodeId = await this.#egressHost(roomId);
     if (!nodeId) throw new SfuError('not_found', 'the room has no media on any node');
     return nodeId;
   }

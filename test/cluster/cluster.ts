@@ -123,7 +123,7 @@ export interface TestCluster {
   stop(): Promise<void>;
 }
 
-async function freeTcpPort(): Promise<number> {
+export async function freeTcpPort(): Promise<number> {
   const srv = createServer();
   await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
   const { port } = srv.address() as { port: number };
@@ -140,6 +140,8 @@ export async function startCluster(options: {
   sfuCount: number;
   signallingCount: number;
   env?: Record<string, string>;
+  /** Extra variables of one SFU node (e.g. its egress port and directory), also for nodes added later. */
+  sfuEnv?: (node: { nodeId: string; dataDir: string }) => Promise<Record<string, string>>;
 }): Promise<TestCluster> {
   const processes: RoleProcess[] = [];
   const dataDir = await mkdtemp(path.join(tmpdir(), 'bbmeet-cluster-'));
@@ -178,6 +180,7 @@ export async function startCluster(options: {
         MEDIA_WORKERS: '1',
         PORT_MIN_UDP: String(udpPort),
         PORT_MAX_UDP: String(udpPort),
+        ...(await options.sfuEnv?.({ nodeId, dataDir })),
       });
       processes.push(proc);
       await proc.waitForLog((l) => l.msg === 'bbmeet sfu ready');
