@@ -21,6 +21,7 @@ const CI_RUNS = {
   'src/rtp/dependency-descriptor.fuzz.test.ts': 150_000, // ~130k/s
   'src/signalling/safe-msgpack-parser.fuzz.test.ts': 100_000,
   'src/transport/ice/stun.fuzz.test.ts': 100_000, // ~200k/s
+  'src/transport/ice-tcp/rfc4571-framing.fuzz.test.ts': 50_000, // ~10k+/s (each stream read three ways)
   'src/transport/srtp/srtp-session.fuzz.test.ts': 100_000, // ~135k/s
   'src/transport/sctp/sctp.fuzz.test.ts': 30_000, // checks ~200k/s, association ~14k/s
   'src/transport/dtls/dtls-session.fuzz.test.ts': 20_000, // ~12k/s (werift-dtls behind it)

@@ -58,6 +58,12 @@ export const envSchema = z
     }),
     PORT_MIN_UDP: port.default(19200),
     PORT_MAX_UDP: port.default(19250),
+    /** Passive ICE-TCP (RFC 6544) beside each worker's UDP port, for peers whose UDP is blocked. */
+    ICE_TCP_ENABLED: bool.default(true),
+    /** First worker's ICE-TCP port (worker i listens on it + i); empty: the same numbers as the UDP ports. */
+    PORT_MIN_TCP: port.optional(),
+    /** false announces no UDP candidates (tests that make browsers use ICE-TCP); needs ICE_TCP_ENABLED. */
+    ICE_UDP_ENABLED: bool.default(true),
     MEDIA_WORKERS: z.coerce.number().int().min(0).max(256).default(0),
     MEDIA_ROOM_PARTICIPANTS_PER_WORKER: z.coerce
       .number({ error: 'expected a number of participants (1-10000)' })
@@ -143,6 +149,10 @@ export const envSchema = z
     GUEST_ROOMS_PER_MINUTE: positiveInt.default(30),
     TOKEN_MINT_PER_MINUTE: positiveInt.default(600),
   })
+  .refine((e) => e.ICE_UDP_ENABLED || e.ICE_TCP_ENABLED, {
+    message: 'ICE_UDP_ENABLED=false needs ICE_TCP_ENABLED: a peer must have a candidate',
+    path: ['ICE_UDP_ENABLED'],
+  })
   .refine((e) => e.PORT_MIN_UDP <= e.PORT_MAX_UDP, {
     message: 'PORT_MIN_UDP must not be greater than PORT_MAX_UDP',
     path: ['PORT_MIN_UDP'],
@@ -215,6 +225,10 @@ export interface Config {
     publicIp: string | undefined;
     portMin: number;
     portMax: number;
+    /** Passive ICE-TCP: worker i listens on tcpPortMin + i; undefined: no ICE-TCP. */
+    tcpPortMin: number | undefined;
+    /** Whether UDP candidates are announced (always true outside tests of UDP-less peers). */
+    udpCandidates: boolean;
     workers: number;
     /** A transport whose peer sent no valid ICE check for this long is closed (RFC 7675: 30 s). */
     iceConsentTimeoutMs: number;
@@ -374,6 +388,8 @@ export function loadConfig({ env, generateMissingSecrets, isTty }: LoadConfigOpt
       publicIp: e.PUBLIC_IP,
       portMin: e.PORT_MIN_UDP,
       portMax: e.PORT_MAX_UDP,
+      tcpPortMin: e.ICE_TCP_ENABLED ? (e.PORT_MIN_TCP ?? e.PORT_MIN_UDP) : undefined,
+      udpCandidates: e.ICE_UDP_ENABLED,
       workers: e.MEDIA_WORKERS === 0 ? os.availableParallelism() : e.MEDIA_WORKERS,
       iceConsentTimeoutMs: e.ICE_CONSENT_TIMEOUT_MS,
       roomParticipantsPerWorker: e.MEDIA_ROOM_PARTICIPANTS_PER_WORKER,

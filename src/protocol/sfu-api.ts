@@ -204,6 +204,17 @@ export interface SfuDump {
   data?: { relayed: number; refused: number };
   /** Egresses not yet ended (empty once every room they served is gone). */
   egress?: EgressInfo[];
+  /** ICE-TCP (RFC 6544) of the media workers that listen for it: open connections and counters since start. */
+  iceTcp?: IceTcpDump;
+}
+
+export interface IceTcpDump {
+  connections: number;
+  /** Connections closed for malformed RFC 4571 framing or a frame that is none of STUN, DTLS, RTP. */
+  framingErrors: number;
+  /** Packets dropped because the peer read too slowly: RTP first, then RTCP, STUN and DTLS. */
+  rtpDropped: number;
+  otherDropped: number;
 }
 
 export interface HandoverStats {

@@ -41,6 +41,8 @@ export async function startEmbedded(
         workers: config.media.workers,
         portMin: config.media.portMin,
         portMax: config.media.portMax,
+        tcpPortMin: config.media.tcpPortMin,
+        udpCandidates: config.media.udpCandidates,
         publicIp: config.media.publicIp,
         nodeId,
         logLevel: config.log.level,

@@ -43,6 +43,8 @@ export async function startSfuNode(
     workers: media.workers,
     portMin: media.portMin,
     portMax: media.portMax,
+    tcpPortMin: media.tcpPortMin,
+    udpCandidates: media.udpCandidates,
     publicIp: media.publicIp,
     nodeId,
     logLevel: config.log.level,

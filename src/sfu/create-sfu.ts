@@ -11,6 +11,10 @@ export interface SfuOptions {
   workers: number;
   portMin: number;
   portMax: number;
+  /** Passive ICE-TCP beside the UDP ports: worker i listens on tcpPortMin + i (default: none). */
+  tcpPortMin?: number | undefined;
+  /** Announce UDP candidates (default true). */
+  udpCandidates?: boolean | undefined;
   publicIp: string | undefined;
   nodeId: string;
   logLevel: string;
@@ -49,6 +53,8 @@ export async function createSfu(options: SfuOptions): Promise<StartedSfu> {
   const pool = new MediaWorkerPool({
     workerUrl: new URL('./media/worker-main.ts', import.meta.url),
     ports,
+    tcpPorts: options.tcpPortMin === undefined ? undefined : ports.map((_, i) => options.tcpPortMin! + i),
+    udpCandidates: options.udpCandidates,
     announcedIps: announcedIps(options.publicIp),
     nodeId: options.nodeId,
     logLevel: options.logLevel,
@@ -64,7 +70,7 @@ export async function createSfu(options: SfuOptions): Promise<StartedSfu> {
   } catch (err) {
     await pool.stop();
     throw new Error(
-      `media workers could not start on UDP ports ${ports.join(', ')}: ${err instanceof Error ? err.message : String(err)}`,
+      `media workers could not start on UDP ports ${ports.join(', ')}${options.tcpPortMin === undefined ? '' : ` (ICE-TCP from port ${options.tcpPortMin})`}: ${err instanceof Error ? err.message : String(err)}`,
     );
   }
   let egressHttp: EgressHttp | null = null;

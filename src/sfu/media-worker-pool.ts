@@ -18,6 +18,10 @@ export interface MediaWorkerPoolOptions {
   workerUrl: URL;
   /** One UDP port per worker; the pool starts as many workers as ports. */
   ports: number[];
+  /** Passive ICE-TCP port of each worker (same order as `ports`); undefined: no ICE-TCP. */
+  tcpPorts?: number[] | undefined;
+  /** Announce UDP candidates (default true). */
+  udpCandidates?: boolean | undefined;
   announcedIps: string[];
   nodeId: string;
   logLevel: string;
@@ -322,6 +326,12 @@ export class MediaWorkerPool {
         unknownTrack: sum((d) => d.handover?.unknownTrack ?? 0),
       },
       data: { relayed: sum((d) => d.data?.relayed ?? 0), refused: sum((d) => d.data?.refused ?? 0) },
+      iceTcp: {
+        connections: sum((d) => d.iceTcp?.connections ?? 0),
+        framingErrors: sum((d) => d.iceTcp?.framingErrors ?? 0),
+        rtpDropped: sum((d) => d.iceTcp?.rtpDropped ?? 0),
+        otherDropped: sum((d) => d.iceTcp?.otherDropped ?? 0),
+      },
     };
   }
 
@@ -457,6 +467,8 @@ export class MediaWorkerPool {
     const data: MediaWorkerData = {
       index: slot.index,
       port: slot.port,
+      tcpPort: this.#options.tcpPorts?.[slot.index],
+      udpCandidates: this.#options.udpCandidates ?? true,
       announcedIps: this.#options.announcedIps,
       nodeId: this.#options.nodeId,
       logLevel: this.#options.logLevel,

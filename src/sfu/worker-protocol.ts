@@ -47,6 +47,10 @@ export interface MediaWorkerData {
   index: number;
   /** UDP port this worker binds (one per worker, all peers share it). */
   port: number;
+  /** Passive ICE-TCP port beside it (RFC 6544); undefined: no ICE-TCP. */
+  tcpPort: number | undefined;
+  /** Announce the UDP candidates (false only in tests of peers without UDP). */
+  udpCandidates: boolean;
   /** Addresses written into ICE candidates. */
   announcedIps: string[];
   nodeId: string;

@@ -32,11 +32,13 @@ export type CloseReason = 'closed' | 'consent_timeout' | 'dtls_failed' | 'worker
 export interface IceCandidateInfo {
   foundation: string;
   component: 1;
-  protocol: 'udp';
+  protocol: 'udp' | 'tcp';
   priority: number;
   ip: string;
   port: number;
   type: 'host';
+  /** ICE-TCP (RFC 6544 §4.5): we only accept connections. */
+  tcpType?: 'passive';
 }
 
 export interface LocalTransportParameters {

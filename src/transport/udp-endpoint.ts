@@ -2,7 +2,8 @@ import dgram from 'node:dgram';
 import type { DtlsCertificate } from './dtls/dtls-certificate.ts';
 import { CONSENT_TIMEOUT_MS, type RemoteAddress } from './ice/ice-lite-agent.ts';
 import { looksLikeStun, parseStun, StunType } from './ice/stun.ts';
-import type { IceCandidateInfo } from './media-transport.ts';
+import { hostCandidates } from './ice-candidates.ts';
+import { IceTcpServer } from './ice-tcp/ice-tcp-server.ts';
 import { type NativeAddon, nativeAddon } from './srtp/native-addon.ts';
 import { type DatagramSender, WebRtcTransport } from './webrtc-transport.ts';
 
@@ -186,6 +187,9 @@ export class UdpEndpoint implements DatagramSender {
   readonly #socket: dgram.Socket;
   readonly #certificate: DtlsCertificate;
   readonly #announcedIps: string[];
+  readonly #udpCandidates: boolean;
+  /** The passive ICE-TCP port beside this one (listenTcp), if any. */
+  #tcp: IceTcpServer | undefined;
   readonly #byUfrag = new Map<string, WebRtcTransport>();
   /** address → port → transport: two look-ups, no string built per packet. */
   readonly #byAddress = new Map<string, Map<number, WebRtcTransport>>();
@@ -209,9 +213,12 @@ export class UdpEndpoint implements DatagramSender {
     family?: 'udp4' | 'udp6';
     /** A transport whose peer sent no valid check for this long is closed (default 30 s, RFC 7675). */
     consentTimeoutMs?: number;
+    /** Announce the UDP candidates (default true); false leaves only ICE-TCP (tests of UDP-less peers). */
+    udpCandidates?: boolean;
   }) {
     this.#certificate = options.certificate;
     this.#announcedIps = options.announcedIps;
+    this.#udpCandidates = options.udpCandidates ?? true;
     this.#consentTimeoutMs = options.consentTimeoutMs ?? CONSENT_TIMEOUT_MS;
     this.#socket = dgram.createSocket({ type: options.family ?? 'udp4' });
     this.#socket.on('message', (msg, rinfo) => this.#onDatagram(msg, rinfo));
@@ -221,6 +228,11 @@ export class UdpEndpoint implements DatagramSender {
 
   get port(): number {
     return this.#port;
+  }
+
+  /** The ICE-TCP side, once listenTcp() succeeded. */
+  get tcp(): IceTcpServer | undefined {
+    return this.#tcp;
   }
 
   get transportCount(): number {
@@ -247,6 +259,19 @@ export class UdpEndpoint implements DatagramSender {
     this.receiveBufferBytes = this.#growReceiveBuffer(addon, fd);
     this.#housekeeping = setInterval(() => this.#checkConsent(Date.now()), HOUSEKEEPING_INTERVAL_MS);
     this.#housekeeping.unref();
+  }
+
+  /**
+   * Accepts ICE-TCP (RFC 6544, passive) on `port` for the same transports: transports created
+   * afterwards announce a TCP candidate too. Call after bind().
+   */
+  async listenTcp(port: number, host = '0.0.0.0'): Promise<void> {
+    const tcp = new IceTcpServer({
+      transportForUfrag: (ufrag) => this.#byUfrag.get(ufrag),
+      flush: () => this.#queue?.flush(),
+    });
+    await tcp.listen(port, host);
+    this.#tcp = tcp;
   }
 
   /**
@@ -291,6 +316,10 @@ export class UdpEndpoint implements DatagramSender {
   }
 
   send(datagram: Buffer, to: RemoteAddress): void {
+    if (to.stream) {
+      to.stream.write(datagram);
+      return;
+    }
     const slot = this.#queue?.claim(datagram.length);
     if (slot) {
       datagram.copy(slot);
@@ -309,6 +338,11 @@ export class UdpEndpoint implements DatagramSender {
   }
 
   sendClaimed(datagram: Buffer, length: number, to: RemoteAddress): void {
+    // An ICE-TCP path frames a copy; the claimed slot stays free for the next claim.
+    if (to.stream) {
+      to.stream.write(datagram, length);
+      return;
+    }
     if (this.#queue?.commit(datagram, length, to)) {
       this.#scheduleFlush();
       return;
@@ -333,7 +367,12 @@ export class UdpEndpoint implements DatagramSender {
   }
 
   routeFrom(transport: WebRtcTransport, address: RemoteAddress, previous: RemoteAddress | undefined): void {
-    if (previous) this.#byAddress.get(previous.address)?.delete(previous.port);
+    if (previous?.stream) this.#tcp?.unbind(transport, previous, { close: false });
+    else if (previous) this.#byAddress.get(previous.address)?.delete(previous.port);
+    if (address.stream) {
+      this.#tcp?.bind(transport, address);
+      return;
+    }
     let ports = this.#byAddress.get(address.address);
     if (!ports) {
       ports = new Map();
@@ -346,7 +385,8 @@ export class UdpEndpoint implements DatagramSender {
     this.#transports.delete(transport);
     this.#byUfrag.delete(transport.agent.localUfrag);
     const selected = transport.agent.selected;
-    if (selected) {
+    if (selected?.stream) this.#tcp?.unbind(transport, selected, { close: true });
+    else if (selected) {
       const ports = this.#byAddress.get(selected.address);
       if (ports?.get(selected.port) === transport) ports.delete(selected.port);
       if (ports?.size === 0) this.#byAddress.delete(selected.address);
@@ -359,6 +399,7 @@ export class UdpEndpoint implements DatagramSender {
     this.#queue?.close();
     this.#queue = undefined;
     this.#socket.close();
+    this.#tcp?.close();
   }
 
   #scheduleFlush(): void {
@@ -423,16 +464,11 @@ export class UdpEndpoint implements DatagramSender {
     }
   }
 
-  #candidates(): IceCandidateInfo[] {
-    return this.#announcedIps.map((ip, i) => ({
-      foundation: String(i + 1),
-      component: 1,
-      protocol: 'udp',
-      // RFC 8445 §5.1.2.1: type preference 126 (host), local preference decreasing per address.
-      priority: (126 << 24) + ((65_535 - i) << 8) + 255,
-      ip,
-      port: this.#port,
-      type: 'host',
-    }));
+  #candidates() {
+    return hostCandidates({
+      ips: this.#announcedIps,
+      udpPort: this.#udpCandidates ? this.#port : undefined,
+      tcpPort: this.#tcp?.port,
+    });
   }
 }

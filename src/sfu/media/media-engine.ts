@@ -414,6 +414,7 @@ export class MediaEngine implements WorkerEngine {
       },
       handover: [...this.#links.values()].reduce((sum, link) => addHandover(sum, link), { ...this.#retired }),
       data: { relayed: this.#data.stats.relayed, refused: this.#data.stats.refused },
+      iceTcp: this.#endpoint.tcp?.dump(),
     };
   }
 

@@ -12,7 +12,9 @@ await serveWorker(async (data, emit) => {
     certificate,
     announcedIps: data.announcedIps,
     consentTimeoutMs: data.iceConsentTimeoutMs,
+    udpCandidates: data.udpCandidates,
   });
   await endpoint.bind(data.port);
+  if (data.tcpPort !== undefined) await endpoint.listenTcp(data.tcpPort);
   return new MediaEngine({ endpoint, clock: systemClock, nodeId: data.nodeId, emit });
 });

@@ -15,6 +15,14 @@ export interface RemoteAddress {
   address: string;
   port: number;
   family: 'IPv4' | 'IPv6';
+  /** Set for an ICE-TCP path (RFC 6544): packets to this address are written, framed, to it. */
+  stream?: PacketStream;
+}
+
+/** A connection-oriented path to the peer (an accepted ICE-TCP connection). */
+export interface PacketStream {
+  /** Sends packet[0..length); drops it (counted) when the connection cannot take it. */
+  write(packet: Buffer, length?: number): void;
 }
 
 export type CheckOutcome =

@@ -6,6 +6,7 @@ export {
   CONSENT_TIMEOUT_MS,
   IceLiteAgent,
   iceString,
+  type PacketStream,
   type RemoteAddress,
 } from './ice-lite-agent.ts';
 export * from './stun.ts';

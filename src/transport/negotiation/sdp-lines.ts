@@ -26,7 +26,7 @@ export function transportLines(
   ];
   for (const c of local.candidates) {
     lines.push(
-      `a=candidate:${c.foundation} ${c.component} ${c.protocol} ${c.priority} ${c.ip} ${c.port} typ ${c.type}`,
+      `a=candidate:${c.foundation} ${c.component} ${c.protocol} ${c.priority} ${c.ip} ${c.port} typ ${c.type}${c.tcpType ? ` tcptype ${c.tcpType}` : ''}`,
     );
   }
   lines.push('a=end-of-candidates');

@@ -1,0 +1,62 @@
+import type { IceCandidateInfo } from './media-transport.ts';
+
+/** RFC 8445 §5.1.2.2: host candidates have the highest type preference (126), UDP and TCP alike. */
+const HOST_TYPE_PREFERENCE = 126;
+/** RFC 6544 §4.2: direction preference of a passive host candidate (active 6, passive 4, S-O 2). */
+const PASSIVE_DIRECTION_PREFERENCE = 4;
+const MAX_OTHER_PREFERENCE = 8191;
+const MAX_LOCAL_PREFERENCE = 65_535;
+
+/** RFC 8445 §5.1.2.1: priority = 2^24 × type preference + 2^8 × local preference + (256 − component). */
+export function candidatePriority(typePreference: number, localPreference: number, component = 1): number {
+  return typePreference * 2 ** 24 + localPreference * 2 ** 8 + (256 - component);
+}
+
+/**
+ * Local preference of the `index`-th announced address: UDP counts down from 65535; TCP follows
+ * RFC 6544 §4.2 (2^13 × direction preference + other preference), at most 40959 for a passive
+ * candidate, so every UDP candidate outranks every TCP one and a peer that can use UDP does.
+ */
+export function localPreference(protocol: 'udp' | 'tcp', index: number): number {
+  if (protocol === 'udp') return MAX_LOCAL_PREFERENCE - index;
+  return 2 ** 13 * PASSIVE_DIRECTION_PREFERENCE + Math.max(0, MAX_OTHER_PREFERENCE - index);
+}
+
+/**
+ * The host candidates of a worker: each announced address on the UDP port, then on the TCP port as
+ * a passive ICE-TCP candidate (RFC 6544 §4.5: the peer connects to it). Either port may be left out.
+ */
+export function hostCandidates(options: {
+  ips: readonly string[];
+  udpPort?: number | undefined;
+  tcpPort?: number | undefined;
+}): IceCandidateInfo[] {
+  const { ips, udpPort, tcpPort } = options;
+  // Foundations differ per address and protocol (RFC 8445 §5.1.1.3): UDP 1..n, then TCP n+1..2n.
+  const udp =
+    udpPort === undefined ? [] : ips.map((ip, index) => candidate('udp', ip, udpPort, index, index + 1));
+  const tcp =
+    tcpPort === undefined
+      ? []
+      : ips.map((ip, index) => candidate('tcp', ip, tcpPort, index, ips.length + index + 1));
+  return [...udp, ...tcp];
+}
+
+function candidate(
+  protocol: 'udp' | 'tcp',
+  ip: string,
+  port: number,
+  index: number,
+  foundation: number,
+): IceCandidateInfo {
+  return {
+    foundation: String(foundation),
+    component: 1,
+    protocol,
+    priority: candidatePriority(HOST_TYPE_PREFERENCE, localPreference(protocol, index)),
+    ip,
+    port,
+    type: 'host',
+    ...(protocol === 'tcp' ? { tcpType: 'passive' as const } : {}),
+  };
+}
