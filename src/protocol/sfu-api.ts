@@ -1,5 +1,5 @@
 import type { ParticipantId, RoomId } from '../lib/ids.ts';
-import type { EgressInfo, EgressRequest, EgressStopRequest } from './egress.ts';
+import type { EgressInfo, EgressRequest, EgressStats, EgressStopRequest } from './egress.ts';
 
 /**
  * The one seam between signalling and media. Signalling calls these operations and never touches
@@ -204,6 +204,8 @@ export interface SfuDump {
   data?: { relayed: number; refused: number };
   /** Egresses not yet ended (empty once every room they served is gone). */
   egress?: EgressInfo[];
+  /** Egress counters since start (absent when the process runs without egress). */
+  egressStats?: EgressStats;
 }
 
 export interface HandoverStats {
