@@ -218,6 +218,8 @@ export interface EgressBenchResult extends EgressCosts {
   subscribers: number;
   seconds: number;
   base_server_cores: number;
+  /** What each forwarded subscriber received, kbit/s. */
+  subscriber_kbps: number;
   /** HLS bytes written per second per stream (the egress metrics), copied and transcoded. */
   copy_hls_kbps: number;
   transcode_hls_kbps: number;
@@ -237,6 +239,18 @@ async function egressWindow(what: string, server: ServerUnderTest, o: EgressOpti
   return { w, kbps: Math.round(kbps) };
 }
 
+/** The subscribers' window, with what each received (kbit/s: the layer the allocator gave them). */
+async function subscriberWindow(load: LoadHandle, pid: number, o: EgressOptions) {
+  const what = `${o.subs} forwarded subscribers`;
+  log(`${what}: warm-up ${o.warmup} s`);
+  await sleep(o.warmup * 1000);
+  const first = await load.stats();
+  const t0 = performance.now();
+  const w = await measured(what, pid, o.duration);
+  const bits = ((await load.stats()).bytesReceived - first.bytesReceived) * 8;
+  return { w, kbps: Math.round(bits / ((performance.now() - t0) / 1000) / 1000 / o.subs) };
+}
+
 async function measureAll(server: ServerUnderTest, o: EgressOptions, loadCores: string, secret: string) {
   const api = egressApi(server, secret);
   const h264 = await h264Publisher(server, o.res);
@@ -251,7 +265,7 @@ async function measureAll(server: ServerUnderTest, o: EgressOptions, loadCores: 
       { mode: 'sfu', participants: vp8.subscribers, sampleEvery: 8, concurrency: 8 },
       60_000,
     );
-    const subscribers = await window(`${o.subs} forwarded subscribers`, server.pid, o);
+    const subscribers = await subscriberWindow(subsLoad, server.pid, o);
     await subsLoad.stop();
     const copies = await startEgresses(api, h264, o.streams);
     const copy = await egressWindow(`${o.streams} copied HLS (H264)`, server, o);
@@ -259,7 +273,7 @@ async function measureAll(server: ServerUnderTest, o: EgressOptions, loadCores: 
     const transcodes = await startEgresses(api, vp8, o.streams);
     const transcode = await egressWindow(`${o.streams} transcoded HLS (VP8)`, server, o);
     for (const e of transcodes) await api.stop(vp8.roomId, e.egressId);
-    return { base, subscribers, copy, transcode };
+    return { base, subscribers: subscribers.w, subscriberKbps: subscribers.kbps, copy, transcode };
   } finally {
     await vp8.load.stop();
     await h264.close();
@@ -304,6 +318,7 @@ export async function runEgressBench(argv: string[]): Promise<number> {
     seconds: o.duration,
     base_server_cores: Math.round(m.base.serverCores * 1000) / 1000,
     ...costs,
+    subscriber_kbps: m.subscriberKbps,
     copy_hls_kbps: m.copy.kbps,
     transcode_hls_kbps: m.transcode.kbps,
     machine_load_1m: Math.round((await import('node:os')).loadavg()[0]! * 100) / 100,
