@@ -7,6 +7,7 @@ import { RoomId } from '../../../../src/lib/ids.ts';
 import { silentLogger } from '../../../../src/lib/logger.ts';
 import type { EgressKind, EgressRequest } from '../../../../src/protocol/egress.ts';
 import { HlsStream } from '../hls/hls-stream.ts';
+import { openRecording } from '../recording/recording.ts';
 import { h264Fixture } from '../testing/fixtures.ts';
 import { EgressStatsCollector } from './egress-stats.ts';
 import { EgressRegistry, type EgressSession, type SessionEvents } from './registry.ts';
@@ -74,6 +75,25 @@ describe('EgressStatsCollector', () => {
         s.bytesWritten,
         sizes.reduce((a, b) => a + b, 0),
       );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('recording bytes', () => {
+  it("a recording's bytesWritten is its file's size once closed", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'egress-stats-'));
+    try {
+      const failures: Error[] = [];
+      const { sink, file, bytesWritten } = await openRecording(join(dir, 'rec'), { video: 'h264' }, (err) =>
+        failures.push(err),
+      );
+      for (const frame of (await h264Fixture({ seconds: 2 })).frames) sink.write(frame);
+      await sink.end('stopped');
+      assert.deepEqual(failures, []);
+      assert.ok(bytesWritten() > 0);
+      assert.equal(bytesWritten(), (await stat(file)).size);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
