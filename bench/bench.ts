@@ -42,6 +42,9 @@ Scenarios:
   meeting   an N x N meeting: every participant publishes video+audio and receives all others
   audio     a large audio room: --speakers speakers (default 10), N listeners receiving them all
   all       all three (default)
+  egress    CPU per copied HLS stream (H264), per transcoded one (VP8 by ffmpeg) and per forwarded
+            subscriber, on a server with egress on (needs npm run setup:egress; --scenario egress
+            --help lists its options)
   soak      \`bbmeet bench soak --help\`: a bounded soak (30 min at 70 % of the measured capacity,
             participants joining and leaving all the time; RSS, event-loop delay, loss, leaks)
 
@@ -195,8 +198,17 @@ async function secureOrigin(): Promise<{ url: string; close: () => Promise<void>
   };
 }
 
+/** `--scenario x` or `--scenario=x`, if given. */
+export function scenarioOf(argv: string[]): string | undefined {
+  const i = argv.indexOf('--scenario');
+  if (i >= 0) return argv[i + 1];
+  return argv.find((a) => a.startsWith('--scenario='))?.slice('--scenario='.length);
+}
+
 export async function runBench(argv: string[]): Promise<number> {
   if (argv[0] === 'soak') return runSoak(argv.slice(1));
+  // The egress scenario runs its own server (egress on) and options; packages/egress stays optional.
+  if (scenarioOf(argv) === 'egress') return (await import('./egress.ts')).runEgressBench(argv);
   let options: Options | 'help';
   try {
     options = parseOptions(argv);

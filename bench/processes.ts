@@ -163,6 +163,8 @@ export interface ServerUnderTest {
 export async function startServer(options: {
   cores: string;
   profileDir?: string | undefined;
+  /** More environment for the server (the egress scenario turns egress on). */
+  env?: Record<string, string>;
 }): Promise<ServerUnderTest> {
   const httpPort = await freeTcpPort();
   const mediaPort = await freeUdpPort();
@@ -189,6 +191,7 @@ export async function startServer(options: {
     SOCKET_EVENTS_PER_SECOND: '10000',
     SOCKET_EVENTS_BURST: '100000',
     GUEST_LOGIN_ENABLED: 'false',
+    ...options.env,
   };
   const nodeArgs = options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`] : [];
   const child = spawnNode([...nodeArgs, 'bin/bbmeet.mjs', 'start'], { cores: options.cores, env });

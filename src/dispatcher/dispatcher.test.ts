@@ -3,6 +3,7 @@ import { afterEach, test } from 'node:test';
 import { egressDisabled, SfuError } from '../lib/errors.ts';
 import { NodeId, ParticipantId, RoomId } from '../lib/ids.ts';
 import { silentLogger } from '../lib/logger.ts';
+import type { EgressStats } from '../protocol/egress.ts';
 import { defaultMediaState, type SfuApi, type SfuDump, type SfuEvent } from '../protocol/sfu-api.ts';
 import { Dispatcher } from './dispatcher.ts';
 import { MemoryNodeDirectory } from './memory-node-directory.ts';
@@ -14,6 +15,8 @@ class FakeNode implements SfuApi {
   readonly calls: string[] = [];
   readonly rooms = new Map<string, Set<string>>();
   dead = false;
+  /** What this node's dump reports of its egress (none: it runs without egress). */
+  egressStats: EgressStats | undefined;
   readonly #streams = new Set<{ push: (e: SfuEvent) => void; fail: (err: Error) => void }>();
 
   constructor(id: string) {
@@ -80,6 +83,7 @@ class FakeNode implements SfuApi {
       })),
       transports: 0,
       dropped: { malformed: 0, unknownAddress: 0, unknownUsername: 0 },
+      ...(this.egressStats ? { egressStats: this.egressStats } : {}),
     };
   }
   async *events(_roomId: RoomId, signal: AbortSignal): AsyncIterable<SfuEvent> {
@@ -433,6 +437,27 @@ test('dispatcher.dump merges the dumps of every live node', async () => {
   await dispatcher.join(joinReq(2, 2));
   const dump = await dispatcher.dump();
   assert.deepEqual(dump.rooms.map((r) => r.roomId).sort(), ['1', '2']);
+});
+
+test('dispatcher.dump sums the egress stats of the nodes that have egress, and has none when no node has', async () => {
+  const { dispatcher, nodes } = await cluster(['a', 'b', 'c']);
+  assert.equal((await dispatcher.dump()).egressStats, undefined);
+  const stats = (hls: number, segments: number, cpu: number): EgressStats => ({
+    active: { hls, recording: 1, moq: 0 },
+    segmentsWritten: segments,
+    bytesWritten: segments * 1000,
+    uploadErrors: 1,
+    transcodeCpuSeconds: cpu,
+  });
+  nodes.get('a')!.egressStats = stats(2, 10, 1.5);
+  nodes.get('b')!.egressStats = stats(1, 5, 0.25);
+  assert.deepEqual((await dispatcher.dump()).egressStats, {
+    active: { hls: 3, recording: 2, moq: 0 },
+    segmentsWritten: 15,
+    bytesWritten: 15_000,
+    uploadErrors: 2,
+    transcodeCpuSeconds: 1.75,
+  });
 });
 
 test('a directory that fails (Redis down) makes join fail with unavailable', async () => {

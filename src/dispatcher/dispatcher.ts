@@ -2,7 +2,12 @@ import { type Clock, systemClock } from '../lib/clock.ts';
 import { SfuError } from '../lib/errors.ts';
 import type { NodeId, ParticipantId, RoomId } from '../lib/ids.ts';
 import type { Logger } from '../lib/logger.ts';
-import type { EgressInfo, EgressRequest, EgressStopRequest } from '../protocol/egress.ts';
+import {
+  type EgressInfo,
+  type EgressRequest,
+  type EgressStopRequest,
+  sumEgressStats,
+} from '../protocol/egress.ts';
 import type {
   JoinRequest,
   JoinResponse,
@@ -218,6 +223,7 @@ export class Dispatcher implements SfuApi {
     });
     const dumps = await Promise.all(nodes.map((n) => this.#call(n.nodeId, (c) => c.dump())));
     const sum = (pick: (d: SfuDump) => number) => dumps.reduce((n, d) => n + pick(d), 0);
+    const egressStats = dumps.flatMap((d) => (d.egressStats ? [d.egressStats] : []));
     return {
       rooms: dumps.flatMap((d) => d.rooms),
       transports: sum((d) => d.transports),
@@ -227,6 +233,8 @@ export class Dispatcher implements SfuApi {
         unknownUsername: sum((d) => d.dropped.unknownUsername),
       },
       egress: dumps.flatMap((d) => d.egress ?? []),
+      // Nodes without egress report none: the cluster has stats only when a node has egress.
+      ...(egressStats.length > 0 ? { egressStats: sumEgressStats(egressStats) } : {}),
     };
   }
 

@@ -1,6 +1,17 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { unhandledRejectionCount } from './process-faults.ts';
 
+/** What egress did since the process started (protocol/egress.ts EgressStats, by shape). */
+export interface EgressCounters {
+  active: Record<string, number>;
+  segmentsWritten: number;
+  bytesWritten: number;
+  uploadErrors: number;
+  transcodeCpuSeconds: number;
+}
+
+type EgressCounterName = Exclude<keyof EgressCounters, 'active'>;
+
 /**
  * The server's Prometheus metrics, created once per process and handed to the modules that update
  * them. Gauges that mirror live state are read through callbacks at scrape time.
@@ -17,8 +28,11 @@ export class Metrics {
   readonly participants: Gauge;
   readonly unhandledRejections: Gauge;
   readonly mediaObjects: Gauge<'kind'>;
+  readonly egressActive: Gauge<'kind'>;
   /** Live media objects by kind, read at scrape time (set by the embedded role). */
   #mediaCounts: (() => Promise<Record<string, number>>) | undefined;
+  /** Egress counters, read at scrape time (set by the embedded role; undefined: no egress). */
+  #egress: (() => Promise<EgressCounters | undefined>) | undefined;
 
   constructor(options: { defaultMetrics: boolean } = { defaultMetrics: true }) {
     if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'bbmeet_' });
@@ -91,10 +105,62 @@ export class Metrics {
         for (const [kind, n] of Object.entries(counts ?? {})) this.set({ kind }, n);
       },
     });
+    this.egressActive = new Gauge({
+      name: 'bbmeet_egress_active',
+      help: 'egresses of this process not yet ended, by kind (hls, recording, moq); absent without egress',
+      labelNames: ['kind'],
+      registers,
+      async collect() {
+        const stats = await metrics.#readEgress();
+        this.reset();
+        for (const [kind, n] of Object.entries(stats?.active ?? {})) this.set({ kind }, n);
+      },
+    });
+    this.#egressCounter('bbmeet_egress_segments_total', 'HLS segments written by egress', 'segmentsWritten');
+    this.#egressCounter(
+      'bbmeet_egress_bytes_total',
+      'media bytes written by egress (HLS init segments, parts and segments; recording files)',
+      'bytesWritten',
+    );
+    this.#egressCounter(
+      'bbmeet_egress_upload_errors_total',
+      'egress uploads to the bucket that failed after their retries',
+      'uploadErrors',
+    );
+    this.#egressCounter(
+      'bbmeet_egress_transcode_cpu_seconds_total',
+      'CPU seconds (user + system) of the egress transcoders (ffmpeg children)',
+      'transcodeCpuSeconds',
+    );
+  }
+
+  /** A counter mirroring one egress counter of the dump (its value is the process's total). */
+  #egressCounter(name: string, help: string, field: EgressCounterName): void {
+    const metrics = this;
+    new Counter({
+      name,
+      help,
+      registers: [this.registry],
+      async collect() {
+        const stats = await metrics.#readEgress();
+        this.reset();
+        if (stats) this.inc(stats[field]);
+      },
+    });
+  }
+
+  async #readEgress(): Promise<EgressCounters | undefined> {
+    // Like the media objects: a dump that fails leaves the egress metrics out of this scrape.
+    return this.#egress?.().catch(() => undefined);
   }
 
   /** Exposes `counts()` (read at each scrape) as `bbmeet_media_objects{kind}`. */
   watchMedia(counts: () => Promise<Record<string, number>>): void {
     this.#mediaCounts = counts;
+  }
+
+  /** Exposes `stats()` (read at each scrape) as the `bbmeet_egress_*` metrics. */
+  watchEgress(stats: () => Promise<EgressCounters | undefined>): void {
+    this.#egress = stats;
   }
 }

@@ -59,6 +59,45 @@ export interface EgressInfo {
   baseUrl: string | null;
 }
 
+/**
+ * What a process's egress did since it started (`bbmeet_egress_*` metrics): counters only grow;
+ * `active` counts egresses not yet ended, by kind.
+ */
+export interface EgressStats {
+  active: Record<EgressKind, number>;
+  /** HLS media segments written (complete segments, not LL-HLS parts). */
+  segmentsWritten: number;
+  /** Media bytes written: HLS init segments, parts and segments, recording files. */
+  bytesWritten: number;
+  /** Uploads to the bucket that failed after their retries. */
+  uploadErrors: number;
+  /** CPU seconds (user + system) of the transcoders (ffmpeg children), ended ones included. */
+  transcodeCpuSeconds: number;
+}
+
+export function emptyEgressStats(): EgressStats {
+  return {
+    active: { hls: 0, recording: 0, moq: 0 },
+    segmentsWritten: 0,
+    bytesWritten: 0,
+    uploadErrors: 0,
+    transcodeCpuSeconds: 0,
+  };
+}
+
+/** The sum of several processes' stats (a cluster's nodes). */
+export function sumEgressStats(all: EgressStats[]): EgressStats {
+  const sum = emptyEgressStats();
+  for (const s of all) {
+    for (const kind of ['hls', 'recording', 'moq'] as const) sum.active[kind] += s.active[kind];
+    sum.segmentsWritten += s.segmentsWritten;
+    sum.bytesWritten += s.bytesWritten;
+    sum.uploadErrors += s.uploadErrors;
+    sum.transcodeCpuSeconds += s.transcodeCpuSeconds;
+  }
+  return sum;
+}
+
 /** Waterbus `streamingProtocol` in `room.publish`: 0 none, 1 HLS, 2 MoQ. */
 export function egressKindOfStreamingProtocol(value: number | undefined): EgressKind | null {
   if (value === 1) return 'hls';

@@ -1,5 +1,5 @@
 import type { ParticipantId, RoomId } from '../lib/ids.ts';
-import type { EgressInfo, EgressRequest, EgressStopRequest } from './egress.ts';
+import type { EgressInfo, EgressRequest, EgressStats, EgressStopRequest } from './egress.ts';
 
 /**
  * The one seam between signalling and media. Signalling calls these operations and never touches
@@ -206,6 +206,8 @@ export interface SfuDump {
   egress?: EgressInfo[];
   /** ICE-TCP (RFC 6544) of the media workers that listen for it: open connections and counters since start. */
   iceTcp?: IceTcpDump;
+  /** Egress counters since start (absent when the process runs without egress). */
+  egressStats?: EgressStats;
 }
 
 export interface IceTcpDump {

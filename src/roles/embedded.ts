@@ -6,9 +6,9 @@ import { registerWebApp } from '../api/routes/web-app.ts';
 import type { Config } from '../config.ts';
 import type { Logger } from '../lib/logger.ts';
 import { Metrics } from '../lib/metrics.ts';
-import { dumpCounts } from '../protocol/index.ts';
+import { dumpCounts, type EgressStats } from '../protocol/index.ts';
 import type { RoomBroadcaster } from '../protocol/room-broadcaster.ts';
-import type { SfuApi } from '../protocol/sfu-api.ts';
+import type { SfuApi, SfuDump } from '../protocol/sfu-api.ts';
 import type { CreateEgress, EgressHttp } from '../sfu/egress-backend.ts';
 import { createSfu, unavailableSfu } from '../sfu/index.ts';
 import { createSignalling, type SignallingOptions } from '../signalling/index.ts';
@@ -58,7 +58,7 @@ export async function startEmbedded(
       sfu: media?.sfu ?? unavailableSfu(),
       nodeId,
       defaultMetrics: options.defaultMetrics,
-      mediaCounts: media ? () => media.sfu.dump().then(dumpCounts) : undefined,
+      ...(media && scrapeDumps(() => media.sfu.dump())),
       onClose: () => media?.stop(),
       egressHttp: egress?.http,
     });
@@ -78,6 +78,8 @@ export interface SignallingServerOptions {
    * cluster's dispatcher would ask every node at each scrape).
    */
   mediaCounts?: (() => Promise<Record<string, number>>) | undefined;
+  /** Egress counters since start, exposed as `bbmeet_egress_*` (the in-process SFU only, likewise). */
+  egressStats?: (() => Promise<EgressStats | undefined>) | undefined;
   /** socket.io adapter sharing rooms between signalling instances (cluster mode). */
   adapter?: SignallingOptions['adapter'];
   readinessChecks?: Array<{ name: string; check: () => Promise<void> }>;
@@ -108,6 +110,7 @@ export async function startSignallingServer(
   await store.participants.deleteByNode(nodeId);
   const metrics = new Metrics({ defaultMetrics: options.defaultMetrics ?? true });
   if (options.mediaCounts) metrics.watchMedia(options.mediaCounts);
+  if (options.egressStats) metrics.watchEgress(options.egressStats);
   let broadcaster: RoomBroadcaster = {
     toRoom: () => undefined,
     evictUser: () => undefined,
@@ -178,5 +181,25 @@ export async function startSignallingServer(
       })();
       return closed;
     },
+  };
+}
+
+/**
+ * The metrics read from the SFU's dump at scrape time. One scrape collects every metric at once:
+ * a dump already in flight is shared, so a scrape asks the media workers once.
+ */
+function scrapeDumps(
+  dump: () => Promise<SfuDump>,
+): Pick<SignallingServerOptions, 'mediaCounts' | 'egressStats'> {
+  let inFlight: Promise<SfuDump> | null = null;
+  const shared = () => {
+    inFlight ??= dump().finally(() => {
+      inFlight = null;
+    });
+    return inFlight;
+  };
+  return {
+    mediaCounts: () => shared().then(dumpCounts),
+    egressStats: () => shared().then((d) => d.egressStats),
   };
 }

@@ -5,6 +5,7 @@ import type {
   EgressKind,
   EgressRequest,
   EgressState,
+  EgressStats,
   EgressStopRequest,
 } from '../protocol/egress.ts';
 import * as pb from '../protocol/generated/sfu/v1/sfu_pb.js';
@@ -120,5 +121,30 @@ export function egressInfoFromProto(m: pb.EgressInfo): EgressInfo {
     moqPath: optionalText(m.moqPath, 'moq_path'),
     nodeId: text(m.nodeId, 'node_id'),
     baseUrl: optionalText(m.baseUrl, 'base_url'),
+  };
+}
+
+export function egressStatsToProto(s: EgressStats): pb.EgressStats {
+  return create(pb.EgressStatsSchema, {
+    activeHls: s.active.hls,
+    activeRecording: s.active.recording,
+    activeMoq: s.active.moq,
+    segmentsWritten: BigInt(Math.max(0, Math.round(s.segmentsWritten))),
+    bytesWritten: BigInt(Math.max(0, Math.round(s.bytesWritten))),
+    uploadErrors: BigInt(Math.max(0, Math.round(s.uploadErrors))),
+    transcodeCpuSeconds: s.transcodeCpuSeconds,
+  });
+}
+
+export function egressStatsFromProto(m: pb.EgressStats): EgressStats {
+  // Why: a counter that is not a finite, non-negative number would poison a cluster's sum.
+  if (!Number.isFinite(m.transcodeCpuSeconds) || m.transcodeCpuSeconds < 0)
+    throw invalid('transcode_cpu_seconds must be a finite number, 0 or more');
+  return {
+    active: { hls: m.activeHls, recording: m.activeRecording, moq: m.activeMoq },
+    segmentsWritten: Number(m.segmentsWritten),
+    bytesWritten: Number(m.bytesWritten),
+    uploadErrors: Number(m.uploadErrors),
+    transcodeCpuSeconds: m.transcodeCpuSeconds,
   };
 }

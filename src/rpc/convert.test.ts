@@ -232,6 +232,26 @@ describe('SfuApi ↔ sfu.proto conversions', () => {
     assert.deepEqual(convert.dumpFromProto(w), spanning);
   });
 
+  it('dump egress stats round-trip (64-bit counters as numbers); a negative CPU time is refused', () => {
+    const dump: SfuDump = {
+      rooms: [],
+      transports: 0,
+      dropped: { malformed: 0, unknownAddress: 0, unknownUsername: 0 },
+      egressStats: {
+        active: { hls: 2, recording: 1, moq: 3 },
+        segmentsWritten: 120,
+        bytesWritten: 2 ** 40,
+        uploadErrors: 4,
+        transcodeCpuSeconds: 12.5,
+      },
+    };
+    const m = fromBinary(pb.DumpResponseSchema, toBinary(pb.DumpResponseSchema, convert.dumpToProto(dump)));
+    assert.deepEqual(convert.dumpFromProto(m), dump);
+    const bad = convert.dumpToProto(dump);
+    bad.egressStats!.transcodeCpuSeconds = -1;
+    invalidArgument(() => convert.dumpFromProto(bad), /transcode_cpu_seconds/);
+  });
+
   it('requests are validated: required fields, id syntax, sizes, ranges', () => {
     const ok = convert.joinToProto({
       roomId: room,

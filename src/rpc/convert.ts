@@ -16,7 +16,12 @@ import type {
   SubscriberAnswerRequest,
   SubscriberCandidateRequest,
 } from '../protocol/sfu-api.ts';
-import { egressInfoFromProto, egressInfoToProto } from './convert-egress.ts';
+import {
+  egressInfoFromProto,
+  egressInfoToProto,
+  egressStatsFromProto,
+  egressStatsToProto,
+} from './convert-egress.ts';
 import { id, invalid } from './proto-fields.ts';
 
 // Conversions between the SfuApi types (protocol/sfu-api.ts) and the generated sfu.proto messages.
@@ -390,6 +395,7 @@ export function dumpToProto(d: SfuDump): pb.DumpResponse {
       }),
     ),
     egress: (d.egress ?? []).map(egressInfoToProto),
+    ...(d.egressStats ? { egressStats: egressStatsToProto(d.egressStats) } : {}),
     ...(d.handover
       ? {
           handover: create(pb.HandoverStatsSchema, {
@@ -432,6 +438,7 @@ export function dumpFromProto(m: pb.DumpResponse): SfuDump {
     },
   };
   if (m.egress.length > 0) dump.egress = m.egress.map(egressInfoFromProto);
+  if (m.egressStats) dump.egressStats = egressStatsFromProto(m.egressStats);
   const h = m.handover;
   if (h) {
     dump.handover = {

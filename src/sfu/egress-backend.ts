@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import type { MessagePort } from 'node:worker_threads';
 import type { ParticipantId, RoomId } from '../lib/ids.ts';
 import type { Logger } from '../lib/logger.ts';
-import type { EgressInfo, EgressRequest } from '../protocol/egress.ts';
+import type { EgressInfo, EgressRequest, EgressStats } from '../protocol/egress.ts';
 import type { RelayedTrack } from './media/relay.ts';
 
 // Egress code imports the SFU through this file only (the boundary rules say so).
@@ -75,6 +75,11 @@ export interface EgressBackend {
   onUpdate(listener: (info: EgressInfo) => void): void;
   /** Server shutdown: ends every egress cleanly (recordings closed with their index). */
   close(): Promise<void>;
+  /**
+   * Counters since start for the `bbmeet_egress_*` metrics, carried by the dump. Optional so a
+   * backend written before it (test doubles) still fits; the SFU reports nothing without it.
+   */
+  stats?(): EgressStats;
 }
 
 /** Egress settings (config.ts `egress`, from the EGRESS_* and STORAGE_* variables). */

@@ -118,7 +118,11 @@ export class Sfu implements SfuApi {
 
   async dump(): Promise<SfuDump> {
     const dump = await this.#pool.dump();
-    if (this.#egress) dump.egress = this.#egress.backend.list().filter((e) => !isFinal(e));
+    if (!this.#egress) return dump;
+    const { backend } = this.#egress;
+    dump.egress = backend.list().filter((e) => !isFinal(e));
+    const stats = backend.stats?.();
+    if (stats) dump.egressStats = stats;
     return dump;
   }
 

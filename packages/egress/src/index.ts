@@ -4,6 +4,7 @@
 import { mkdir } from 'node:fs/promises';
 import type { CreateEgress } from '../../../src/sfu/egress-backend.ts';
 import { PublisherEgressSession } from './control/egress-session.ts';
+import { EgressStatsCollector } from './control/egress-stats.ts';
 import { RecordingUploads } from './control/recording-uploads.ts';
 import { EgressRegistry } from './control/registry.ts';
 import { EgressHttpRouter } from './http/egress-http.ts';
@@ -20,12 +21,14 @@ export const createEgress: CreateEgress = async ({ source, settings, logger }) =
   const http = new EgressHttpRouter({ dataDir: settings.dataDir, moq, logger });
   http.addPages(serveViewer);
   const uploads = settings.storage ? new RecordingUploads(settings.storage, logger) : null;
-  const context = { source, settings, moq, logger };
+  const stats = new EgressStatsCollector();
+  const context = { source, settings, moq, logger, stats };
   const registry = new EgressRegistry({
     nodeId: source.nodeId,
     baseUrl: settings.publicUrl,
     logger,
     afterClose: () => moq.close(),
+    stats: (active) => stats.snapshot(active, uploads?.stats().errors ?? 0),
     create(req, egressId, events) {
       const session = new PublisherEgressSession(req, egressId, events, { ...context, uploads });
       http.serve(egressId, { live: (path) => session.livePlaylist(path) });

@@ -7,6 +7,7 @@ import type { EgressSettings, EgressSource } from '../../../../src/sfu/egress-ba
 import type { LivePlaylist } from '../hls/hls-http.ts';
 import { Timeline } from '../media/timeline.ts';
 import type { MoqServer } from '../moq/index.ts';
+import type { EgressStatsCollector } from './egress-stats.ts';
 import { PublisherPipeline } from './publisher-pipeline.ts';
 import type { RecordingUploads } from './recording-uploads.ts';
 import type { EgressSession, SessionEvents } from './registry.ts';
@@ -24,6 +25,8 @@ export interface SessionContext {
   logger: Logger;
   /** Uploads of finished recordings (STORAGE_*), or null. */
   uploads: RecordingUploads | null;
+  /** The process's egress counters. */
+  stats?: EgressStatsCollector;
 }
 
 export class PublisherEgressSession implements EgressSession {
@@ -98,7 +101,7 @@ export class PublisherEgressSession implements EgressSession {
 
   async #add(participantId: ParticipantId): Promise<void> {
     if (this.#stopped || this.#pipelines.has(participantId)) return;
-    const { settings, logger, source, moq } = this.#ctx;
+    const { settings, logger, source, moq, stats } = this.#ctx;
     const relativeDir = `${this.#egressId}/${participantId}`;
     const pipeline = new PublisherPipeline({
       source,
@@ -109,7 +112,14 @@ export class PublisherEgressSession implements EgressSession {
       layer: this.#req.layer ?? -1,
       timeline: this.#timeline,
       logger: logger.child({ egressId: this.#egressId, participantId }),
-      output: { relativeDir, settings, moq, moqPath: `${this.#req.roomId}/${participantId}`, logger },
+      output: {
+        relativeDir,
+        settings,
+        moq,
+        moqPath: `${this.#req.roomId}/${participantId}`,
+        logger,
+        ...(stats && { stats }),
+      },
       onActive: () => this.#events.active(),
       onEnd: (reason, failed) => this.#pipelineEnded(participantId, reason, failed),
     });

@@ -11,6 +11,7 @@ import type { MoqServer } from '../moq/index.ts';
 import { openRecording } from '../recording/recording.ts';
 import { AudioTranscoder } from '../transcode/audio-transcoder.ts';
 import { VideoTranscoder } from '../transcode/video-transcoder.ts';
+import type { EgressStatsCollector } from './egress-stats.ts';
 
 /**
  * The output of one publisher's frames, by egress kind: an HLS stream (H264 copied, other video
@@ -32,6 +33,8 @@ export interface OutputContext {
   requestKeyframe(): void;
   /** The output cannot go on (ffmpeg died, disk full): the egress ends with this reason. */
   onFailed(reason: string): void;
+  /** The process's egress counters (HLS files written are counted here). */
+  stats?: EgressStatsCollector;
 }
 
 export interface PublisherOutput {
@@ -43,6 +46,8 @@ export interface PublisherOutput {
   livePlaylist?(relativePath: string): LivePlaylist | undefined;
   /** CPU seconds spent by its transcoders (ffmpeg children). */
   transcodeCpuSeconds(): number;
+  /** Bytes written to its file so far (recordings; HLS counts its files in `stats` as they land). */
+  bytesWritten?(): number;
 }
 
 export function videoCodecOf(tracks: RelayedTrack[]): VideoCodecName | undefined {
@@ -80,6 +85,7 @@ function hlsOutput(ctx: OutputContext): PublisherOutput {
     logger: ctx.logger,
     onKeyframeNeeded: () => ctx.requestKeyframe(),
     onError: (err) => ctx.onFailed(`writing HLS failed: ${err.message}`),
+    ...(ctx.stats && { onFileWritten: ctx.stats.fileWritten.bind(ctx.stats) }),
   });
   const log = ctx.logger;
   // H264 is copied; VP8, VP9 and AV1 go through ffmpeg to H264 (HLS players take H264 in fMP4).
@@ -125,7 +131,7 @@ async function recordingOutput(ctx: OutputContext): Promise<PublisherOutput> {
   const video = videoCodecOf(ctx.tracks);
   const audio = audioOf(ctx.tracks);
   await mkdir(ctx.dir, { recursive: true });
-  const { sink, file } = await openRecording(
+  const { sink, file, bytesWritten } = await openRecording(
     join(ctx.dir, 'recording'),
     { ...(video && { video }), ...(audio && { audio }) },
     (err) => ctx.onFailed(`writing the recording failed: ${err.message}`),
@@ -136,6 +142,7 @@ async function recordingOutput(ctx: OutputContext): Promise<PublisherOutput> {
     end: (reason) => sink.end(reason),
     outputs: () => ({ playlist: null, files: [`${ctx.relativeDir}/${name}`], moqPath: null }),
     transcodeCpuSeconds: () => 0,
+    bytesWritten,
   };
 }
 

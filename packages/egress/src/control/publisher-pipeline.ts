@@ -43,6 +43,8 @@ export class PublisherPipeline {
   #output: PublisherOutput | undefined;
   #active = false;
   #stopped = false;
+  /** Leaves the output's last bytes and CPU time in the process's egress stats. */
+  #untrack: (() => void) | undefined;
 
   constructor(options: PipelineOptions) {
     this.#o = options;
@@ -83,6 +85,11 @@ export class PublisherPipeline {
       tap.port.close();
       throw err;
     }
+    const output = this.#output;
+    this.#untrack = o.output.stats?.track({
+      bytesWritten: () => output.bytesWritten?.() ?? 0,
+      transcodeCpuSeconds: () => output.transcodeCpuSeconds(),
+    });
     tap.port.on('close', () => {
       // A port closed by the worker side without `gone` (the worker died): the tap is over.
       if (!this.#stopped) o.onEnd('publisher_lost', false);
@@ -102,7 +109,11 @@ export class PublisherPipeline {
     this.#stopped = true;
     this.#reader?.close();
     this.#tap?.port.close();
-    await this.#output?.end(reason);
+    try {
+      await this.#output?.end(reason);
+    } finally {
+      this.#untrack?.();
+    }
   }
 
   #write(frame: MediaFrame): void {

@@ -2,7 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { SfuError } from '../../../../src/lib/errors.ts';
 import type { RoomId } from '../../../../src/lib/ids.ts';
 import type { Logger } from '../../../../src/lib/logger.ts';
-import type { EgressInfo, EgressRequest } from '../../../../src/protocol/egress.ts';
+import {
+  type EgressInfo,
+  type EgressKind,
+  type EgressRequest,
+  type EgressStats,
+  emptyEgressStats,
+} from '../../../../src/protocol/egress.ts';
 import type { EgressBackend } from '../../../../src/sfu/egress-backend.ts';
 
 /**
@@ -52,6 +58,7 @@ export class EgressRegistry implements EgressBackend {
   #closed = false;
 
   readonly #afterClose: (() => Promise<void> | void) | undefined;
+  readonly #stats: ((active: Record<EgressKind, number>) => EgressStats) | undefined;
 
   constructor(options: {
     create: SessionFactory;
@@ -60,7 +67,10 @@ export class EgressRegistry implements EgressBackend {
     logger: Logger;
     /** After shutdown ended every egress (the MoQ endpoint closes then). */
     afterClose?: () => Promise<void> | void;
+    /** The process's counters, given the egresses not yet ended by kind (stats()). */
+    stats?: (active: Record<EgressKind, number>) => EgressStats;
   }) {
+    this.#stats = options.stats;
     this.#create = options.create;
     this.#afterClose = options.afterClose;
     this.#nodeId = options.nodeId;
@@ -123,6 +133,12 @@ export class EgressRegistry implements EgressBackend {
     return [...this.#entries.values()]
       .filter((e) => roomId === undefined || e.info.roomId === roomId)
       .map((e) => ({ ...e.info, ...(isLive(e.info) ? e.session.outputs() : {}) }));
+  }
+
+  stats(): EgressStats {
+    const active = emptyEgressStats().active;
+    for (const e of this.#entries.values()) if (!isFinal(e.info)) active[e.info.kind]++;
+    return this.#stats?.(active) ?? { ...emptyEgressStats(), active };
   }
 
   onUpdate(listener: (info: EgressInfo) => void): void {
@@ -201,4 +217,8 @@ export class EgressRegistry implements EgressBackend {
 
 function isLive(info: EgressInfo): boolean {
   return info.state === 'starting' || info.state === 'active';
+}
+
+function isFinal(info: EgressInfo): boolean {
+  return info.state === 'ended' || info.state === 'failed';
 }

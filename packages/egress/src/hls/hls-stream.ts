@@ -34,6 +34,8 @@ export interface HlsStreamOptions {
   onKeyframeNeeded?: () => void;
   /** Writing failed (disk full, directory gone): the stream stopped; the owner ends the egress. */
   onError?: (err: Error) => void;
+  /** A track's media file landed (HlsTrackOptions.onFileWritten): egress stats. */
+  onFileWritten?: (bytes: number, segment: boolean) => void;
 }
 
 /**
@@ -118,6 +120,7 @@ export class HlsStream implements FrameSink {
       wallClockAtZeroMs: this.wallClockAtZeroMs!,
       followsCuts: kind !== 'video' && this.options.tracks.includes('video'),
       onKeyframeNeeded: this.options.onKeyframeNeeded,
+      onFileWritten: this.options.onFileWritten,
       onSegmentStarted: (ptsUs) => {
         if (kind !== 'video') return;
         for (const [other, entry] of this.tracks) if (other !== 'video') entry.track.cutAt(ptsUs);

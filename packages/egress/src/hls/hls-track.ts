@@ -33,6 +33,8 @@ export interface HlsTrackOptions {
   onSegmentStarted?: (ptsUs: number) => void;
   /** A file could not be written (disk full…): the track stops. */
   onError: (err: Error) => void;
+  /** A media file landed (`segment`: a complete segment; else the init segment or a part): stats. */
+  onFileWritten?: (bytes: number, segment: boolean) => void;
 }
 
 interface OpenSegment {
@@ -85,6 +87,7 @@ export class HlsTrack {
     this.enqueue(async () => {
       await mkdir(options.dir, { recursive: true });
       await writeFileAtomic(join(options.dir, INIT_FILE), init);
+      options.onFileWritten?.(init.length, false);
     });
   }
 
@@ -218,7 +221,10 @@ export class HlsTrack {
       durationS: (out.endDts - out.startDts) / this.timescale,
       independent: out.sync,
     });
-    this.enqueue(() => writeFileAtomic(join(this.options.dir, uri), out.fragment));
+    this.enqueue(async () => {
+      await writeFileAtomic(join(this.options.dir, uri), out.fragment);
+      this.options.onFileWritten?.(out.fragment.length, false);
+    });
     this.dirty = true;
   }
 
@@ -241,7 +247,10 @@ export class HlsTrack {
     this.totalTicks += ticks;
     if (durationS > 0) this.peakBps = Math.max(this.peakBps, (data.length * 8) / durationS);
     this.targetDurationS = Math.max(this.targetDurationS, Math.round(durationS));
-    this.enqueue(() => writeFileAtomic(join(this.options.dir, uri), data));
+    this.enqueue(async () => {
+      await writeFileAtomic(join(this.options.dir, uri), data);
+      this.options.onFileWritten?.(data.length, true);
+    });
     this.dirty = true;
   }
 

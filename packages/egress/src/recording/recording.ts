@@ -25,17 +25,19 @@ export async function openRecording(
   path: string,
   tracks: RecordingTracks,
   onError: (err: Error) => void,
-): Promise<{ sink: FrameSink; file: string; format: RecordingFormat }> {
+): Promise<{ sink: FrameSink; file: string; format: RecordingFormat; bytesWritten: () => number }> {
   if (!tracks.video && !tracks.audio) throw new SfuError('invalid_argument', 'a recording needs a track');
   const format = recordingFormat(tracks);
   const file = `${path}.${format}`;
   const out = await FileOutput.create(file, onError);
+  const bytesWritten = () => out.position;
   if (format === 'webm') {
     const video = tracks.video as 'vp8' | 'vp9' | 'av1' | undefined;
     return {
       sink: new WebmRecording(out, { ...(video && { video }), ...(tracks.audio && { audio: tracks.audio }) }),
       file,
       format,
+      bytesWritten,
     };
   }
   const audio = tracks.audio && {
@@ -43,5 +45,6 @@ export async function openRecording(
     sampleRate: 48_000,
     channels: tracks.audio.channels,
   };
-  return { sink: new Mp4Recording(out, { video: 'h264', ...(audio && { audio }) }), file, format };
+  const sink = new Mp4Recording(out, { video: 'h264', ...(audio && { audio }) });
+  return { sink, file, format, bytesWritten };
 }

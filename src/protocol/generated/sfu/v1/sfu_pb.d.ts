@@ -1030,6 +1030,13 @@ export declare type DumpResponse = Message<"bbmeet.sfu.v1.DumpResponse"> & {
    * @generated from field: repeated bbmeet.sfu.v1.EgressInfo egress = 5;
    */
   egress: EgressInfo[];
+
+  /**
+   * Egress counters since the node started; absent when it runs without egress.
+   *
+   * @generated from field: bbmeet.sfu.v1.EgressStats egress_stats = 6;
+   */
+  egressStats?: EgressStats | undefined;
 };
 
 /**
@@ -1309,6 +1316,64 @@ export declare type EgressUpdated = Message<"bbmeet.sfu.v1.EgressUpdated"> & {
  * Use `create(EgressUpdatedSchema)` to create a new message.
  */
 export declare const EgressUpdatedSchema: GenMessage<EgressUpdated>;
+
+/**
+ * What a node's egress did since it started (the bbmeet_egress_* metrics).
+ *
+ * @generated from message bbmeet.sfu.v1.EgressStats
+ */
+export declare type EgressStats = Message<"bbmeet.sfu.v1.EgressStats"> & {
+  /**
+   * Egresses not yet ended, by kind.
+   *
+   * @generated from field: uint32 active_hls = 1;
+   */
+  activeHls: number;
+
+  /**
+   * @generated from field: uint32 active_recording = 2;
+   */
+  activeRecording: number;
+
+  /**
+   * @generated from field: uint32 active_moq = 3;
+   */
+  activeMoq: number;
+
+  /**
+   * HLS media segments written (complete segments, not LL-HLS parts).
+   *
+   * @generated from field: uint64 segments_written = 4;
+   */
+  segmentsWritten: bigint;
+
+  /**
+   * Media bytes written: HLS init segments, parts and segments, recording files.
+   *
+   * @generated from field: uint64 bytes_written = 5;
+   */
+  bytesWritten: bigint;
+
+  /**
+   * Uploads to the bucket that failed after their retries.
+   *
+   * @generated from field: uint64 upload_errors = 6;
+   */
+  uploadErrors: bigint;
+
+  /**
+   * CPU seconds of the transcoders (ffmpeg children), ended ones included.
+   *
+   * @generated from field: double transcode_cpu_seconds = 7;
+   */
+  transcodeCpuSeconds: number;
+};
+
+/**
+ * Describes the message bbmeet.sfu.v1.EgressStats.
+ * Use `create(EgressStatsSchema)` to create a new message.
+ */
+export declare const EgressStatsSchema: GenMessage<EgressStats>;
 
 /**
  * @generated from enum bbmeet.sfu.v1.ParticipantLostReason
