@@ -26,6 +26,8 @@ const params = new URLSearchParams(location.search);
 const captureHeight = Number(params.get('res') ?? 720) || 720;
 const simulcast = params.get('simulcast') !== '0';
 const codec = (params.get('codec')?.toUpperCase() ?? 'VP8') as VideoCodec;
+/** ?relay=1: media only through the server's TURN relays (to try a TURN deployment). */
+const relayOnly = params.get('relay') === '1';
 
 let local: LocalMedia | null = null;
 let client: Client | null = null;
@@ -189,6 +191,7 @@ async function join(): Promise<void> {
       audio: micOn,
       video: camOn,
       publish: { simulcast, codec },
+      ...(relayOnly ? { iceTransportPolicy: 'relay' as const } : {}),
     });
     (window as unknown as { bbmeet: unknown }).bbmeet = { room, client, local };
     const url = new URL(location.href);
