@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import dgram from 'node:dgram';
 import { createConnection, createServer } from 'node:net';
+import { stopChild } from './child-process.ts';
 
 /**
  * Debian's coturn for tests: `turnserver` on 127.0.0.1 (UDP and TCP on one free port, no TLS or
@@ -18,7 +19,6 @@ export interface TestCoturn {
 }
 
 const READY_TIMEOUT_MS = 10_000;
-const STOP_TIMEOUT_MS = 5_000;
 const SETUP_HINT = "run the project's test setup (`bash scripts/test-all.sh` installs Debian's coturn)";
 
 export async function startCoturn(secret: string): Promise<TestCoturn> {
@@ -44,7 +44,7 @@ export async function startCoturn(secret: string): Promise<TestCoturn> {
     await waitReady(child, port, () => log);
   } catch (err) {
     process.removeListener('exit', onExit);
-    await stopProcess(child);
+    await stopChild(child);
     throw err;
   }
   return {
@@ -54,7 +54,7 @@ export async function startCoturn(secret: string): Promise<TestCoturn> {
     log: () => log,
     async stop() {
       process.removeListener('exit', onExit);
-      await stopProcess(child);
+      await stopChild(child);
     },
   };
 }
@@ -110,14 +110,4 @@ async function freeUdpAndTcpPort(): Promise<number> {
     if (udpFree) return port;
   }
   throw new Error('no port free for both TCP and UDP on 127.0.0.1');
-}
-
-/** SIGTERM, then SIGKILL if it has not exited in time. */
-async function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
-  await exited;
-  clearTimeout(timer);
 }
