@@ -93,6 +93,15 @@ function mediaProblemText(err: MediaAccessError): string {
   }
 }
 
+const NO_TURN_TEXT =
+  'This page asks for relay-only media (?relay=1), but the server offers no TURN server (set TURN_URLS and TURN_SECRET).';
+
+async function hasTurnServer(c: Client): Promise<boolean> {
+  const servers = (await c.iceServers?.get()) ?? [];
+  const urls = servers.flatMap((s) => (Array.isArray(s.urls) ? s.urls : [s.urls]));
+  return urls.some((u) => /^turns?:/.test(u));
+}
+
 function joinErrorText(err: unknown): string {
   if (err instanceof MediaAccessError) return mediaProblemText(err);
   if (err instanceof HttpError && err.status === 0)
@@ -184,6 +193,8 @@ async function join(): Promise<void> {
     const guest = await guestLogin({ name });
     await ensureGuestRoom({ token: guest.token, apiKey: guest.apiKey, code });
     client = await connect({ token: guest.token, apiKey: guest.apiKey });
+    // Relay only without a TURN server would join a call whose media never connects.
+    if (relayOnly && !(await hasTurnServer(client))) throw new Error(NO_TURN_TEXT);
     local ??= await LocalMedia.open({ audio: false, video: false });
     room = await client.join({
       code,

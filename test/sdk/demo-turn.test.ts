@@ -106,4 +106,24 @@ describe('demo page: a call relayed through coturn (?relay=1)', { timeout: 240_0
   it('each page decodes the other through coturn over TCP (turn:…?transport=tcp)', async () => {
     await relayedCall(coturn.urls.tcp, 'tcp');
   });
+
+  it('?relay=1 against a server without TURN says so in the lobby instead of joining', async () => {
+    const server = await startTestServer({ STUN_URLS: 'stun:127.0.0.1:3478' });
+    try {
+      const context = await chromium.newContext();
+      contexts.push(context);
+      const page = await context.newPage();
+      await page.goto(
+        `${server.baseUrl}/?${new URLSearchParams({ room: 'no-turn', name: 'Carol', autojoin: '1', relay: '1' })}`,
+      );
+      await page.waitForSelector('#lobby-error:not([hidden])', { timeout: 20_000 });
+      assert.match(
+        (await page.textContent('#lobby-error')) ?? '',
+        /no TURN server \(set TURN_URLS and TURN_SECRET\)/,
+      );
+      assert.notEqual(await page.getAttribute('body', 'data-state'), 'joined');
+    } finally {
+      await server.close();
+    }
+  });
 });
