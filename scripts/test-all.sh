@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh Debian machine: installs what the tests need (Debian's chromium,
-# postgresql, redis-server and nftables when missing, as root; the npm dependencies, which bring Node 24),
+# postgresql, redis-server, coturn and nftables when missing, as root; the npm dependencies, which bring Node 24),
 # then runs the static checks and every test. Usage: bash scripts/test-all.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,6 +9,8 @@ need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+# The TURN tests run Debian's coturn (turnserver) on loopback ports.
+command -v turnserver >/dev/null 2>&1 || need+=(coturn)
 # The QoS tests impair one subscriber's link with tc (iproute2) and nftables.
 command -v nft >/dev/null 2>&1 || [ -x /usr/sbin/nft ] || need+=(nftables)
 command -v tc >/dev/null 2>&1 || [ -x /usr/sbin/tc ] || need+=(iproute2)

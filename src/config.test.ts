@@ -98,6 +98,40 @@ describe('config', () => {
     assert.ok(asked.notices.some((n) => n.includes('GUEST_LOGIN_ENABLED')));
   });
 
+  it('STUN_URLS and TURN_URLS: checked schemes; TURN needs TURN_SECRET; credentials live a day by default', () => {
+    const env = {
+      CLIENT_SECRET_KEY: 'a-client-key',
+      AUTH_JWT_SECRET: 'a-jwt-secret-0123456789',
+      AUTH_REFRESH_SECRET: 'a-refresh-secret-0123456789',
+    };
+    const load = (extra: Record<string, string>) =>
+      loadConfig({ env: { ...env, ...extra }, generateMissingSecrets: false, isTty: false });
+    assert.deepEqual(load({}).ice, { stunUrls: [], turn: undefined });
+    const ice = load({
+      STUN_URLS: 'stun:stun.example.com:3478, ',
+      TURN_URLS: 'turn:turn.example.com:3478?transport=udp,turns:turn.example.com:5349',
+      TURN_SECRET: 'a-turn-secret-0123456789',
+    }).ice;
+    assert.deepEqual(ice, {
+      stunUrls: ['stun:stun.example.com:3478'],
+      turn: {
+        urls: ['turn:turn.example.com:3478?transport=udp', 'turns:turn.example.com:5349'],
+        secret: 'a-turn-secret-0123456789',
+        ttlS: 86_400,
+      },
+    });
+    const problem = (extra: Record<string, string>, name: string) =>
+      assert.throws(
+        () => load(extra),
+        (e: Error) => e instanceof ConfigError && e.problems.some((p) => p.startsWith(`${name}: `)),
+      );
+    problem({ TURN_URLS: 'turn:turn.example.com:3478' }, 'TURN_SECRET');
+    problem({ TURN_URLS: 'turn:t.example:3478', TURN_SECRET: 'short' }, 'TURN_SECRET');
+    problem({ TURN_URLS: 'stun:t.example:3478', TURN_SECRET: 'a-turn-secret-0123456789' }, 'TURN_URLS');
+    problem({ STUN_URLS: 'https://stun.example.com' }, 'STUN_URLS');
+    problem({ TURN_TTL_SECONDS: '10' }, 'TURN_TTL_SECONDS');
+  });
+
   it('MEDIA_ROOM_PARTICIPANTS_PER_WORKER: a positive number of participants, else a clear error', () => {
     const secrets = {
       CLIENT_SECRET_KEY: 'a-client-key',

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseEnv } from 'node:util';
 import { z } from 'zod';
+import type { IceServerOptions } from './api/ice-servers.ts';
 import type { RouteRateLimits } from './api/ip-rate-limit.ts';
 import type { EgressSettings } from './sfu/egress-backend.ts';
 
@@ -23,6 +24,20 @@ const seconds = (max: number) =>
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
+/** A comma-separated list of URLs with one of these schemes (ICE server URLs, RFC 7064 / RFC 7065). */
+const urlList = (schemes: string[]) =>
+  z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((u) => u.trim())
+        .filter((u) => u !== ''),
+    )
+    .refine((urls) => urls.every((u) => schemes.some((scheme) => u.startsWith(`${scheme}:`))), {
+      message: `expected a comma-separated list of ${schemes.join(':/')}: URLs`,
+    });
 const optionalString = z
   .string()
   .optional()
@@ -125,6 +140,17 @@ export const envSchema = z
     ),
     // Where packages/egress is (default: the repository's own); tests point it elsewhere.
     EGRESS_PACKAGE_DIR: optionalString,
+    STUN_URLS: urlList(['stun', 'stuns']),
+    TURN_URLS: urlList(['turn', 'turns']),
+    TURN_SECRET: optionalString.refine((v) => v === undefined || v.length >= 16, {
+      message: 'expected at least 16 characters',
+    }),
+    TURN_TTL_SECONDS: z.coerce
+      .number({ error: 'expected seconds (60-604800)' })
+      .int()
+      .min(60)
+      .max(604_800)
+      .default(86_400),
     CORS_ORIGINS: z.string().default(''),
     HTTP_RATE_LIMIT_PER_SECOND: positiveInt.default(200),
     HTTP_BODY_LIMIT_BYTES: positiveInt.default(1_048_576),
@@ -172,6 +198,11 @@ export const envSchema = z
       path: ['EGRESS_PART_SECONDS'],
     },
   )
+  // Credentials are derived from the secret: without it there would only be fake ones to hand out.
+  .refine((e) => e.TURN_URLS.length === 0 || e.TURN_SECRET !== undefined, {
+    message: "required when TURN_URLS is set (the TURN server's static-auth-secret, at least 16 characters)",
+    path: ['TURN_SECRET'],
+  })
   .refine((e) => e.AUTH_LOGIN_MODE !== 'strict' || e.AUTH_IDENTITY_SECRET !== undefined, {
     message:
       'required when AUTH_LOGIN_MODE=strict (the server-only secret that signs identity assertions, at least 32 characters)',
@@ -276,6 +307,8 @@ export interface Config {
     connectTimeoutMs: number;
     reconnectGraceMs: number;
   };
+  /** STUN and TURN servers handed to clients by GET /auth/ice-servers. */
+  ice: IceServerOptions;
   log: { level: string; pretty: boolean };
   /** What the operator must be told at start (generated secrets, defaults in use). */
   notices: string[];
@@ -415,9 +448,23 @@ export function loadConfig({ env, generateMissingSecrets, isTty }: LoadConfigOpt
       connectTimeoutMs: Math.round(e.SOCKET_CONNECT_TIMEOUT_SECONDS * 1000),
       reconnectGraceMs: e.RECONNECT_GRACE_SECONDS * 1000,
     },
+    ice: iceSection(e),
     log: { level: e.LOG_LEVEL, pretty: e.LOG_FORMAT === 'pretty' || (e.LOG_FORMAT === 'auto' && isTty) },
     notices,
   };
+}
+
+/**
+ * TURN credentials live TURN_TTL_SECONDS (default one day, as draft-uberti-behave-turn-rest-00
+ * section 2.2 recommends): a connection keeps the servers it was made with, so a credential
+ * expiring mid-call would make an ICE restart late in a long call fail to allocate its relay.
+ */
+function iceSection(e: Env): IceServerOptions {
+  const turn =
+    e.TURN_URLS.length > 0 && e.TURN_SECRET !== undefined
+      ? { urls: e.TURN_URLS, secret: e.TURN_SECRET, ttlS: e.TURN_TTL_SECONDS }
+      : undefined;
+  return { stunUrls: e.STUN_URLS, turn };
 }
 
 /** The `egress` section: HLS under DATA_DIR/egress, uploads to the STORAGE_* bucket when one is set. */

@@ -26,6 +26,8 @@ const params = new URLSearchParams(location.search);
 const captureHeight = Number(params.get('res') ?? 720) || 720;
 const simulcast = params.get('simulcast') !== '0';
 const codec = (params.get('codec')?.toUpperCase() ?? 'VP8') as VideoCodec;
+/** ?relay=1: media only through the server's TURN relays (to try a TURN deployment). */
+const relayOnly = params.get('relay') === '1';
 
 let local: LocalMedia | null = null;
 let client: Client | null = null;
@@ -89,6 +91,15 @@ function mediaProblemText(err: MediaAccessError): string {
     default:
       return `Could not open the camera or microphone: ${err.message}`;
   }
+}
+
+const NO_TURN_TEXT =
+  'This page asks for relay-only media (?relay=1), but the server offers no TURN server (set TURN_URLS and TURN_SECRET).';
+
+async function hasTurnServer(c: Client): Promise<boolean> {
+  const servers = (await c.iceServers?.get()) ?? [];
+  const urls = servers.flatMap((s) => (Array.isArray(s.urls) ? s.urls : [s.urls]));
+  return urls.some((u) => /^turns?:/.test(u));
 }
 
 function joinErrorText(err: unknown): string {
@@ -182,6 +193,8 @@ async function join(): Promise<void> {
     const guest = await guestLogin({ name });
     await ensureGuestRoom({ token: guest.token, apiKey: guest.apiKey, code });
     client = await connect({ token: guest.token, apiKey: guest.apiKey });
+    // Relay only without a TURN server would join a call whose media never connects.
+    if (relayOnly && !(await hasTurnServer(client))) throw new Error(NO_TURN_TEXT);
     local ??= await LocalMedia.open({ audio: false, video: false });
     room = await client.join({
       code,
@@ -189,6 +202,7 @@ async function join(): Promise<void> {
       audio: micOn,
       video: camOn,
       publish: { simulcast, codec },
+      ...(relayOnly ? { iceTransportPolicy: 'relay' as const } : {}),
     });
     (window as unknown as { bbmeet: unknown }).bbmeet = { room, client, local };
     const url = new URL(location.href);

@@ -2,6 +2,7 @@ import type { Logger } from '../lib/logger.ts';
 import type { RoomBroadcaster } from '../protocol/room-broadcaster.ts';
 import type { SfuApi } from '../protocol/sfu-api.ts';
 import type { Store } from '../store/types.ts';
+import type { IceServerOptions } from './ice-servers.ts';
 import type { RouteRateLimits } from './ip-rate-limit.ts';
 import type { RoomPasswordGuard } from './room-password-guard.ts';
 
@@ -47,6 +48,8 @@ export interface ApiDeps {
   reconnectGraceMs?: number;
   /** Egress control (the SfuApi); without it the egress routes answer 501. */
   egress?: EgressControl;
+  /** STUN and TURN servers handed to clients (GET /auth/ice-servers); none when not given. */
+  ice?: IceServerOptions;
   /** Per-IP limits of guest login, guest rooms and token minting; DEFAULT_ROUTE_RATE_LIMITS when not given. */
   rateLimits?: RouteRateLimits;
 }

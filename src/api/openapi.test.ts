@@ -77,6 +77,18 @@ describe('OpenAPI document', () => {
     ]);
   });
 
+  it("documents a reply schema where the route gives one (GET /auth/ice-servers' RTCIceServer list)", () => {
+    const ok = op('get', '/auth/ice-servers').responses['200'] as {
+      content: {
+        'application/json': { schema: { required?: string[]; properties: Record<string, unknown> } };
+      };
+    };
+    const schema = ok.content['application/json'].schema;
+    assert.deepEqual(schema.required, ['iceServers']);
+    const items = (schema.properties.iceServers as { items: { required: string[] } }).items;
+    assert.deepEqual(items.required, ['urls']);
+  });
+
   it('states who may call each route', () => {
     assert.deepEqual(op('get', '/health-check').security, [{ ApiKey: [] }]);
     assert.deepEqual(op('post', '/auth').security, [{ ApiKey: [] }]);

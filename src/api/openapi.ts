@@ -54,7 +54,8 @@ function successContent(def: RouteDef) {
   const status = def.successStatus ?? 200;
   if (status === 204) return { description: 'No content' };
   const type = def.text ? 'text/plain' : 'application/json';
-  return { description: 'Success', content: { [type]: { schema: def.text ? { type: 'string' } : {} } } };
+  const schema = def.text ? { type: 'string' } : def.reply ? toSchema(def.reply) : {};
+  return { description: 'Success', content: { [type]: { schema } } };
 }
 
 function operation(def: RouteDef) {

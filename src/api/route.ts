@@ -36,6 +36,13 @@ export interface RouteDef<P = unknown, Q = unknown, B = unknown> {
   successStatus?: number;
   /** Reply as text/plain instead of JSON. */
   text?: boolean;
+  /** The JSON reply's schema, for the OpenAPI document (replies are not validated at run time). */
+  reply?: z.ZodType;
+  /**
+   * Join tokens may call this route although it names no room (by default a join token acts only
+   * on routes naming its own room).
+   */
+  joinTokenOutsideRoom?: boolean;
   handler(ctx: RouteContext<P, Q, B>): Promise<unknown>;
 }
 

@@ -128,6 +128,7 @@ export async function startSignallingServer(
     },
     logger: logger.child({ component: 'api' }),
     reconnectGraceMs: config.signalling.reconnectGraceMs,
+    ice: config.ice,
     rateLimits: config.http.routeRateLimits,
     egress: options.sfu,
   };

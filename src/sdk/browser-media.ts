@@ -12,6 +12,13 @@ import {
 
 const PC_CONFIG: RTCConfiguration = { bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' };
 
+export interface BrowserMediaOptions {
+  /** STUN/TURN servers, asked before each connection is made (default: none, host candidates only). */
+  iceServers?: () => Promise<RTCIceServer[]>;
+  /** `relay`: only TURN relay candidates (tests, or networks where only the TURN server is reachable). */
+  iceTransportPolicy?: RTCIceTransportPolicy;
+}
+
 /**
  * Simulcast as the Waterbus SDK sends it: rid f (full, 30 fps), h (half size, 24 fps), q (quarter
  * size, 15 fps). Listed low to high, as Chromium expects.
@@ -49,9 +56,11 @@ export class BrowserMedia implements MediaController {
   readonly #endedHandlers = new Set<(e: RemoteTrackEvent) => void>();
   readonly #iceHandlers = new Set<(e: IceStateEvent) => void>();
   readonly #offTrackReplaced: () => void;
+  readonly #options: BrowserMediaOptions;
 
-  constructor(local: LocalMedia) {
+  constructor(local: LocalMedia, options: BrowserMediaOptions = {}) {
     this.#local = local;
+    this.#options = options;
     this.#offTrackReplaced = local.onTrackReplaced((kind, track) => {
       const sender = kind === 'audio' ? this.#audioSender : this.#videoSender;
       void sender?.replaceTrack(track);
@@ -71,8 +80,9 @@ export class BrowserMedia implements MediaController {
   }
 
   async createPublisherOffer(options: PublishOptions): Promise<string> {
+    const config = await this.#rtcConfig();
     this.closePublisher();
-    const pc = new RTCPeerConnection(PC_CONFIG);
+    const pc = new RTCPeerConnection(config);
     this.#publisher = pc;
     const stream = this.#local.stream;
     const video = this.#local.videoTrack;
@@ -113,6 +123,8 @@ export class BrowserMedia implements MediaController {
 
   async renegotiatePublisher(options: { iceRestart?: boolean } = {}): Promise<string> {
     const pc = this.#requirePublisher();
+    // A restart gathers new relay candidates: give it TURN credentials that are still valid.
+    if (options.iceRestart && this.#options.iceServers) pc.setConfiguration(await this.#rtcConfig());
     await pc.setLocalDescription(await pc.createOffer(options.iceRestart ? { iceRestart: true } : {}));
     return pc.localDescription!.sdp;
   }
@@ -131,9 +143,11 @@ export class BrowserMedia implements MediaController {
   }
 
   async answerSubscriber(targetId: string, offer: string): Promise<string> {
+    // Asked first: between the look-up and the new connection nothing may run (a close, a candidate).
+    const config = await this.#rtcConfig();
     let pc = this.#subscribers.get(targetId);
     if (!pc || pc.signalingState === 'closed') {
-      pc = this.#newSubscriber(targetId);
+      pc = this.#newSubscriber(targetId, config);
       this.#subscribers.set(targetId, pc);
     }
     await pc.setRemoteDescription({ type: 'offer', sdp: offer });
@@ -229,6 +243,12 @@ export class BrowserMedia implements MediaController {
     for (const id of [...this.#subscribers.keys()]) this.closeSubscriber(id);
   }
 
+  async #rtcConfig(): Promise<RTCConfiguration> {
+    const iceServers = (await this.#options.iceServers?.()) ?? [];
+    const policy = this.#options.iceTransportPolicy;
+    return { ...PC_CONFIG, iceServers, ...(policy ? { iceTransportPolicy: policy } : {}) };
+  }
+
   #requirePublisher(): RTCPeerConnection {
     if (!this.#publisher) throw new Error('bbmeet: no publisher connection');
     return this.#publisher;
@@ -270,8 +290,8 @@ export class BrowserMedia implements MediaController {
     }).sender;
   }
 
-  #newSubscriber(targetId: string): RTCPeerConnection {
-    const pc = new RTCPeerConnection(PC_CONFIG);
+  #newSubscriber(targetId: string, config: RTCConfiguration): RTCPeerConnection {
+    const pc = new RTCPeerConnection(config);
     // As the Flutter SDK: our own `track_quality` channel; it opens once the server's offer
     // carries an application section (SCTP), and then gets the wishes made meanwhile.
     pc.addEventListener('iceconnectionstatechange', () => {

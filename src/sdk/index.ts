@@ -1,6 +1,7 @@
 // sdk/: the BBMEET browser SDK (bundled by esbuild into /sdk/bbmeet.js). Browser code only: it
 // may import socket.io-client and socket.io-msgpack-parser, and nothing from the server's src/.
 import { BrowserMedia } from './browser-media.ts';
+import { IceServerSource } from './ice-servers.ts';
 import { type CaptureOptions, LocalMedia } from './local-media.ts';
 import type { PublishOptions } from './media.ts';
 import { type EgressApi, FetchRoomApi, HttpError, type RoomApi } from './rest.ts';
@@ -10,6 +11,7 @@ import { SocketIoChannel } from './socket-channel.ts';
 import type { UserJson } from './types.ts';
 
 export { Emitter } from './emitter.ts';
+export { IceServerSource } from './ice-servers.ts';
 export {
   type CaptureOptions,
   type DeviceList,
@@ -19,7 +21,7 @@ export {
   type MediaAccessProblem,
 } from './local-media.ts';
 export type { MediaController, PublishOptions } from './media.ts';
-export { type EgressApi, FetchRoomApi, HttpError, type RoomApi } from './rest.ts';
+export { type EgressApi, FetchRoomApi, HttpError, type IceServersApi, type RoomApi } from './rest.ts';
 export { type JoinOptions, Room, type RoomOptions } from './room.ts';
 export { type ChannelStatus, type SignallingChannel, SignallingError } from './signalling.ts';
 export { canTransition, StateError } from './state.ts';
@@ -48,6 +50,11 @@ export interface ClientJoinOptions extends JoinOptions {
   iceDisconnectedMs?: number;
   /** ...and the full rejoin when the restart has not succeeded by then (default 10 s). */
   iceRestartTimeoutMs?: number;
+  /**
+   * `relay`: connect only through the server's TURN relays (GET /auth/ice-servers), e.g. to test
+   * a TURN deployment; default `all`.
+   */
+  iceTransportPolicy?: RTCIceTransportPolicy;
 }
 
 /** A connection to a BBMEET (Waterbus-compatible) server: one socket, one room at a time. */
@@ -57,21 +64,37 @@ export class Client {
   readonly signalling: SignallingChannel;
   /** Go live, record, MoQ: the room host's egress control (REST); null when not given. */
   readonly egress: EgressApi | null;
+  /** The STUN/TURN servers of the connections; null: none (host candidates only). */
+  readonly iceServers: IceServerSource | null;
 
-  constructor(url: string, api: RoomApi, signalling: SignallingChannel, egress: EgressApi | null = null) {
+  constructor(
+    url: string,
+    api: RoomApi,
+    signalling: SignallingChannel,
+    egress: EgressApi | null = null,
+    iceServers: IceServerSource | null = null,
+  ) {
     this.url = url;
     this.api = api;
     this.signalling = signalling;
     this.egress = egress;
+    this.iceServers = iceServers;
   }
 
   /** Joins a room (by code, by id, or a new one with `title`) and starts sending and receiving. */
   async join(options: ClientJoinOptions = {}): Promise<Room> {
     const local = options.media ?? (await LocalMedia.open(options.capture));
+    const source = this.iceServers;
+    // Fetched before any connection exists, so that the first ones do not wait for it.
+    await source?.get();
+    const media = new BrowserMedia(local, {
+      ...(source ? { iceServers: () => source.get() } : {}),
+      ...(options.iceTransportPolicy ? { iceTransportPolicy: options.iceTransportPolicy } : {}),
+    });
     const room = new Room({
       signalling: this.signalling,
       api: this.api,
-      media: new BrowserMedia(local),
+      media,
       ...(options.publish ? { publish: options.publish } : {}),
       ...(options.reconnectTimeoutMs ? { reconnectTimeoutMs: options.reconnectTimeoutMs } : {}),
       ...(options.iceDisconnectedMs ? { iceDisconnectedMs: options.iceDisconnectedMs } : {}),
@@ -97,7 +120,8 @@ export async function connect(options: ConnectOptions): Promise<Client> {
   const url = defaultUrl(options.url);
   const channel = new SocketIoChannel(url, options.token);
   const rest = new FetchRoomApi({ url, token: options.token, apiKey: options.apiKey });
-  const client = new Client(url, rest, channel, rest);
+  const iceServers = new IceServerSource({ fetchServers: () => rest.iceServers() });
+  const client = new Client(url, rest, channel, rest, iceServers);
   await new Promise<void>((resolve, reject) => {
     let lastError = '';
     const timer = setTimeout(() => {

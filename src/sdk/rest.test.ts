@@ -85,3 +85,21 @@ describe('FetchRoomApi egress calls', () => {
     }
   });
 });
+
+describe('FetchRoomApi.iceServers()', () => {
+  it('GET /auth/ice-servers with the token and API key, answering the iceServers list', async () => {
+    const servers = [{ urls: ['turn:turn.test:3478'], username: '1700000000:7', credential: 'c' }];
+    const fake = fakeFetch(() => ({ status: 200, body: { iceServers: servers } }));
+    const api = new FetchRoomApi({
+      url: 'https://meet.test',
+      token: 'tok',
+      apiKey: 'key',
+      fetch: fake.fetch,
+    });
+    assert.deepEqual(await api.iceServers(), servers);
+    assert.deepEqual(
+      fake.seen.map((s) => [s.method, s.url, s.headers.authorization, s.headers['x-api-key']]),
+      [['GET', 'https://meet.test/busapi/v3/auth/ice-servers', 'Bearer tok', 'key']],
+    );
+  });
+});

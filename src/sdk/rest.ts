@@ -29,6 +29,11 @@ export interface EgressApi {
   stopEgress(roomId: number, egressId: string): Promise<EgressJson>;
 }
 
+/** GET /auth/ice-servers: STUN and TURN servers with time-limited TURN credentials. */
+export interface IceServersApi {
+  iceServers(): Promise<RTCIceServer[]>;
+}
+
 export class HttpError extends Error {
   readonly status: number;
 
@@ -45,7 +50,7 @@ export const API_PREFIX = '/busapi/v3';
  * A `fetch` REST client: the `X-API-Key` header (Waterbus' shared client key) and the access token
  * as `Authorization: Bearer`. Errors become `HttpError` with the server's `{ message }`.
  */
-export class FetchRoomApi implements RoomApi, EgressApi {
+export class FetchRoomApi implements RoomApi, EgressApi, IceServersApi {
   readonly #base: string;
   readonly #token: string;
   readonly #apiKey: string;
@@ -81,6 +86,11 @@ export class FetchRoomApi implements RoomApi, EgressApi {
 
   me(): Promise<UserJson> {
     return this.#call('GET', '/users');
+  }
+
+  async iceServers(): Promise<RTCIceServer[]> {
+    const res = await this.#call<{ iceServers: RTCIceServer[] }>('GET', '/auth/ice-servers');
+    return res.iceServers;
   }
 
   startEgress(roomId: number, options: StartEgressOptions): Promise<EgressJson> {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
 import type { ApiDeps, EgressControl, StorageOptions } from '../../src/api/deps.ts';
+import type { IceServerOptions } from '../../src/api/ice-servers.ts';
 import { apiRoutes, createHttpServer, type RouteDef, registerDocs } from '../../src/api/index.ts';
 import type { RoomPasswordGuard } from '../../src/api/room-password-guard.ts';
 import { UserId } from '../../src/lib/ids.ts';
@@ -78,6 +79,8 @@ export async function startApi(
     egress?: EgressControl;
     /** AUTH_IDENTITY_SECRET: the server-only secret (join tokens, the admin egress routes). */
     identitySecret?: string;
+    /** STUN and TURN servers of GET /auth/ice-servers (none when not given). */
+    ice?: IceServerOptions;
   } = {},
 ): Promise<Api> {
   const store = await openStore({ sqlitePath: ':memory:' });
@@ -106,6 +109,7 @@ export async function startApi(
     logger: options.logger ?? silentLogger(),
     ...(options.passwordGuard && { passwordGuard: options.passwordGuard }),
     ...(options.egress && { egress: options.egress }),
+    ...(options.ice && { ice: options.ice }),
   };
   const routes = (options.routes ?? apiRoutes)(deps);
   const app = await createHttpServer({

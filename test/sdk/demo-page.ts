@@ -63,6 +63,8 @@ export interface DemoOptions {
   simulcast?: boolean;
   /** The camera's codec (the page's ?codec=; VP8 by default). */
   codec?: 'H264' | 'VP8';
+  /** The page's ?relay=1: media only through TURN relays. */
+  relay?: boolean;
 }
 
 /** Opens `/?room&name&autojoin=1` and waits until the page is in the call. */
@@ -77,6 +79,7 @@ export async function openDemo(context: BrowserContext, baseUrl: string, o: Demo
     res: String(o.res ?? 180),
     ...(o.simulcast === false ? { simulcast: '0' } : {}),
     ...(o.codec ? { codec: o.codec } : {}),
+    ...(o.relay ? { relay: '1' } : {}),
   });
   await page.goto(`${baseUrl}/?${query}`);
   try {

@@ -8,10 +8,11 @@ const IDENTITY_SECRET = 'secrets-in-logs-identity-secret-0123456789';
 const REFRESH_SECRET = 'spawned-test-refresh-secret-0123456789';
 const ROOM_PASSWORD = 'room-password-7f3a9c';
 const WRONG_PASSWORD = 'wrong-password-1b2c3d';
+const TURN_SECRET = 'secrets-in-logs-turn-secret-5e6f7a8b';
 
 /**
  * No secret reaches the logs: the server runs at LOG_LEVEL=trace through Waterbus login, guest
- * login, join-token minting, joins over REST and the socket, chat, wrong passwords and failed
+ * login, join-token minting, TURN credentials, joins over REST and the socket, chat, wrong passwords and failed
  * authentications; then its whole output is searched for every secret and token it handled.
  */
 describe('security: secrets never appear in logs', () => {
@@ -24,6 +25,8 @@ describe('security: secrets never appear in logs', () => {
       LOG_LEVEL: 'trace',
       AUTH_IDENTITY_SECRET: IDENTITY_SECRET,
       AUTH_REFRESH_SECRET: REFRESH_SECRET,
+      TURN_URLS: 'turn:127.0.0.1:3478?transport=udp',
+      TURN_SECRET,
     });
     secrets.set('API key', server.apiKey);
     secrets.set('JWT secret', server.jwtSecret);
@@ -31,6 +34,7 @@ describe('security: secrets never appear in logs', () => {
     secrets.set('identity secret', IDENTITY_SECRET);
     secrets.set('room password', ROOM_PASSWORD);
     secrets.set('wrong room password', WRONG_PASSWORD);
+    secrets.set('TURN secret', TURN_SECRET);
   });
   after(async () => {
     for (const s of sockets) s.close();
@@ -78,6 +82,9 @@ describe('security: secrets never appear in logs', () => {
     });
     const joinToken = ((await mint.json()) as { token: string }).token;
     secrets.set('join token', joinToken);
+    const ice = await call('GET', '/auth/ice-servers', { token: alice });
+    assert.equal(ice.status, 200);
+    secrets.set('TURN credential', ice.body.iceServers[0].credential);
     const joined = await call('POST', `/rooms/${room.id}/join`, { token: joinToken, body: {} });
     assert.equal(joined.status, 201);
     const pid = joined.body.participants.at(-1).id;
@@ -118,7 +125,7 @@ describe('security: secrets never appear in logs', () => {
     assert.equal(badMint.status, 401);
   }
 
-  it('no API key, JWT secret, identity secret, token or room password in the trace-level output', async () => {
+  it('no API key, JWT secret, identity secret, TURN secret or credential, token or room password in the trace-level output', async () => {
     await runScenario();
     for (const s of sockets) s.close();
     await server.close();

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { stopChild } from './child-process.ts';
 
 /**
  * A real PostgreSQL server for tests: a fresh cluster in a temporary directory, listening on
@@ -200,11 +201,6 @@ function handle(started: {
 }
 
 /** SIGINT (fast shutdown: aborts open sessions), then SIGKILL if it has not exited in time. */
-async function stopServer(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGINT');
-  const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
-  await exited;
-  clearTimeout(timer);
+function stopServer(child: ChildProcess): Promise<void> {
+  return stopChild(child, { signal: 'SIGINT', timeoutMs: STOP_TIMEOUT_MS });
 }

@@ -4,6 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { stopChild } from './child-process.ts';
 
 /**
  * A real Redis server for tests: `redis-server` on 127.0.0.1 and a free port, its working
@@ -126,12 +127,6 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** SIGTERM, then SIGKILL if it has not exited in time. */
-async function stopServer(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
-  await exited;
-  clearTimeout(timer);
+function stopServer(child: ChildProcess): Promise<void> {
+  return stopChild(child, { timeoutMs: STOP_TIMEOUT_MS });
 }
