@@ -8,6 +8,7 @@ import { EgressStatsCollector } from './control/egress-stats.ts';
 import { RecordingUploads } from './control/recording-uploads.ts';
 import { EgressRegistry } from './control/registry.ts';
 import { EgressHttpRouter } from './http/egress-http.ts';
+import { routeConsoleToLogger } from './moq/console-bridge.ts';
 import { MoqServer } from './moq/index.ts';
 import { serveViewer } from './viewer/serve.ts';
 
@@ -17,6 +18,7 @@ import { serveViewer } from './viewer/serve.ts';
  */
 export const createEgress: CreateEgress = async ({ source, settings, logger }) => {
   await mkdir(settings.dataDir, { recursive: true });
+  const restoreConsole = routeConsoleToLogger(logger);
   const moq = new MoqServer({ logger });
   const http = new EgressHttpRouter({ dataDir: settings.dataDir, moq, logger });
   http.addPages(serveViewer);
@@ -27,7 +29,10 @@ export const createEgress: CreateEgress = async ({ source, settings, logger }) =
     nodeId: source.nodeId,
     baseUrl: settings.publicUrl,
     logger,
-    afterClose: () => moq.close(),
+    afterClose: async () => {
+      await moq.close();
+      restoreConsole();
+    },
     stats: (active) => stats.snapshot(active, uploads?.stats().errors ?? 0),
     create(req, egressId, events) {
       const session = new PublisherEgressSession(req, egressId, events, { ...context, uploads });
