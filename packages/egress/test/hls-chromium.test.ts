@@ -29,6 +29,8 @@ const MAX_DELAY_S = 3;
 /** EGRESS_PART_SECONDS (LL-HLS on), and the tap reader's wait for a missing packet. */
 const PART_SECONDS = 0.5;
 const REORDER_WAIT_S = 0.15;
+/** How much later than its publishing a playlist's date-time may place media (rounding, a frame). */
+const DATE_TOLERANCE_S = 0.15;
 
 /** The publisher's capture height: 360p, so that simulcast sends two layers (320x180, 640x360). */
 const CAPTURE_HEIGHT = 360;
@@ -285,8 +287,8 @@ function assertPlays(
       ` ${last.width}x${last.height}, audio ${last.audioTracks[last.audioTrack]} of [${last.audioTracks.join(', ')}]`,
   );
   assert.ok(delayS <= MAX_DELAY_S, `${label}: ${delayS.toFixed(2)} s behind real time (≤ ${MAX_DELAY_S} s)`);
-  // Why also this bound: the date-times can be late (see edgeAges), the distance to the edge is
-  // not; the newest media is at most a part (plus the reorder wait) old when it is published.
+  // Why also this bound: it does not depend on the date-times (the distance to the edge hls.js
+  // estimates), and the newest media is at most a part (plus the reorder wait) old when published.
   assert.ok(
     latencyS + PART_SECONDS + REORDER_WAIT_S <= MAX_DELAY_S,
     `${label}: ${latencyS.toFixed(2)} s behind the live edge, + a part: more than ${MAX_DELAY_S} s behind`,
@@ -357,6 +359,9 @@ describe('live HLS from a Chromium publisher, played by hls.js in Chromium', { t
         console.log(
           `${codec}: newest media published ${ages.map((a) => a.toFixed(2)).join(' ')} s after capture`,
         );
+        // The date-times place media at its capture (a frame's arrival stands for it, give or take
+        // the network and a frame): never after it was published.
+        assert.ok(Math.min(...ages) >= -DATE_TOLERANCE_S, `${codec}: date-times later than the capture`);
         const seen = await watch(viewing, server.baseUrl, master);
         console.log(`${codec}: master playlist\n${await (await fetch(master)).text()}`);
         assertPlays(codec, seen);
