@@ -1,4 +1,5 @@
 import type { ParticipantId, RoomId, UserId } from '../lib/ids.ts';
+import type { EgressKind } from '../protocol/egress.ts';
 import type { MediaState } from '../protocol/sfu-api.ts';
 
 export { defaultMediaState } from '../protocol/sfu-api.ts';
@@ -18,6 +19,11 @@ export interface ParticipantEntry {
   p2pOffer: string | null;
   /** A join token's `hidden` grant: never announced to the room, nor its leave or media state. */
   hidden?: boolean;
+  /**
+   * `streamingProtocol` of its `room.publish` (newer Waterbus SDKs): the egress to start once its
+   * tracks arrived (`publisherReady`); an egress of a publisher without tracks cannot start.
+   */
+  streamOnReady?: EgressKind;
 }
 
 /** Who is in which room, with their media state and P2P offers. */

@@ -256,6 +256,23 @@ export class SignallingContext {
     this.broadcast(entry.roomId, 'room.new_participant', payload, entry.socketId);
   }
 
+  /**
+   * The egress a `room.publish` asked for with `streamingProtocol`, started once for that publish
+   * (its tracks are there now: the egress needs them to start). The call does not depend on it: an
+   * egress that cannot start is logged, and a viewer's `room.subscribe_hls_live_stream` gets the error.
+   */
+  #startStreamOnReady(entry: ParticipantEntry): void {
+    const kind = entry.streamOnReady;
+    if (!kind) return;
+    entry.streamOnReady = undefined;
+    const ref = { roomId: entry.roomId, participantId: entry.participantId };
+    this.sfu
+      .startEgress({ ...ref, kind, requestedBy: ref.participantId })
+      .then((info) => this.log.info({ ...ref, egressId: info.egressId, kind }, 'publisher egress started'))
+      // Fire and forget: the publish already succeeded; the failure is the egress's alone.
+      .catch((err: unknown) => this.log.warn({ ...ref, kind, err }, 'publisher egress not started'));
+  }
+
   #startRoomPump(roomId: RoomId): void {
     const controller = new AbortController();
     this.#roomPumps.set(roomId, controller);
@@ -313,6 +330,7 @@ export class SignallingContext {
     if (!entry) return;
     switch (event.type) {
       case 'publisherReady':
+        this.#startStreamOnReady(entry);
         return this.announce(event.participantId, event.nodeId, event.isMigrate);
       case 'publisherCandidate':
         return this.emitTo(entry.socketId, 'room.publisher_candidate', { ...event.candidate });

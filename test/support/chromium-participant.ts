@@ -32,6 +32,7 @@ export class ChromiumParticipant {
   readonly #subscriptions = new Map<string, Promise<void>>();
   /** Offers for one target are answered one after the other, as a real client must. */
   readonly #answers = new Map<string, Promise<void>>();
+  #streamingProtocol: number | undefined;
 
   private constructor(socket: Socket, page: Page, roomId: string, participantId: string) {
     this.socket = socket;
@@ -65,6 +66,8 @@ export class ChromiumParticipant {
      * false leaves subscriptions to the test, e.g. to keep a capped link for one stream.
      */
     autoSubscribe?: boolean;
+    /** `room.publish`'s `streamingProtocol` (1 HLS, 2 MoQ: the server starts that egress); absent by default. */
+    streamingProtocol?: number;
   }): Promise<ChromiumParticipant> {
     const page = await options.context.newPage();
     // getUserMedia needs a secure context: loopback http is one.
@@ -72,6 +75,7 @@ export class ChromiumParticipant {
     if (options.dataChannels) await page.evaluate(() => Object.assign(window, { withDataChannels: true }));
     const socket = await connectSocket(options.baseUrl, options.token);
     const p = new ChromiumParticipant(socket, page, options.roomId, options.participantId);
+    p.#streamingProtocol = options.streamingProtocol;
     if (options.autoSubscribe ?? true) {
       socket.on('room.new_participant', (msg: { participant: { id: number } }) => {
         void p.subscribe(String(msg.participant.id));
@@ -176,6 +180,7 @@ export class ChromiumParticipant {
       isE2eeEnabled: false,
       totalTracks: 2,
       connectionType: 1,
+      ...(this.#streamingProtocol === undefined ? {} : { streamingProtocol: this.#streamingProtocol }),
     });
     const { sdp } = await answered;
     await this.page.evaluate(async (sdp) => {

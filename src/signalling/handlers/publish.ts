@@ -1,7 +1,7 @@
 import { SfuError } from '../../lib/errors.ts';
 import type { RoomId } from '../../lib/ids.ts';
 import { type EgressKind, egressKindOfStreamingProtocol } from '../../protocol/egress.ts';
-import type { MediaState, ParticipantRef } from '../../protocol/sfu-api.ts';
+import type { MediaState } from '../../protocol/sfu-api.ts';
 import { ParticipantStatus } from '../../store/types.ts';
 import { isHidden, requireGrantedRoom, requirePublishGrant, sfuJoinGrants } from '../grants.ts';
 import { migrateSchema, publishSchema } from '../messages.ts';
@@ -61,12 +61,11 @@ export const publish = handler({
       mediaState,
       p2pOffer: p.connectionType === ConnectionType.P2P ? p.sdp : null,
       hidden,
+      ...streamOnReady(p.connectionType, p.streamingProtocol),
     });
     if (answer !== null) {
       const isRecording = await roomIsRecorded(ctx, p.roomId);
       session.socket.emit('room.publish', { sdp: answer, isRecording });
-      const kind = egressKindOfStreamingProtocol(p.streamingProtocol);
-      if (kind) startPublisherEgress(ctx, ref, kind);
       return { sdp: answer, isRecording };
     }
     await ctx.announce(p.participantId, ctx.nodeId, false);
@@ -86,16 +85,15 @@ async function roomIsRecorded(ctx: SignallingContext, roomId: RoomId): Promise<b
 }
 
 /**
- * Newer SDKs ask for their publisher to be streamed (`streamingProtocol` 1 HLS, 2 MoQ). The call
- * does not depend on it: a server without egress, or an egress that cannot start, is logged and
- * the viewer asking `room.subscribe_hls_live_stream` gets the error.
+ * Newer SDKs ask for their publisher to be streamed (`streamingProtocol` 1 HLS, 2 MoQ): the egress
+ * starts once the SFU publisher's tracks arrived (SignallingContext on `publisherReady`).
  */
-function startPublisherEgress(ctx: SignallingContext, ref: ParticipantRef, kind: EgressKind): void {
-  ctx.sfu
-    .startEgress({ ...ref, kind, requestedBy: ref.participantId })
-    .then((info) => ctx.log.info({ ...ref, egressId: info.egressId, kind }, 'publisher egress started'))
-    // Fire and forget: the publish already succeeded; the failure is the egress's alone.
-    .catch((err: unknown) => ctx.log.warn({ ...ref, kind, err }, 'publisher egress not started'));
+function streamOnReady(
+  connectionType: number,
+  streamingProtocol: number | undefined,
+): { streamOnReady?: EgressKind } {
+  const kind = egressKindOfStreamingProtocol(streamingProtocol);
+  return kind && connectionType === ConnectionType.SFU ? { streamOnReady: kind } : {};
 }
 
 /**

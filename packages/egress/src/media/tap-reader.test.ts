@@ -171,6 +171,57 @@ describe('TapReader', () => {
     reader.close();
   });
 
+  it('regression: a sender report kept for a layer followed later counts from when it arrived, not from the switch', () => {
+    const track = { ...VIDEO, rids: ['q', 'h', 'f'] };
+    const { port, reader, frames, at } = setup([track, AUDIO]);
+    const ntp0 = 3_900_000_000_000;
+    const v0 = 1_000_000;
+    const a0 = 4_000_000_000;
+    // Layer h's report comes at once; the top layer f never sends, so h is followed only after 1 s
+    // of silence; the audio's first report comes after that (as Chromium's did: ~1.6 s).
+    port.send({ t: 'sr', relayId: 1, ssrc: 0xbb, ntpMs: ntp0, rtpTimestamp: v0 });
+    const events: Array<[number, () => void]> = [];
+    for (let t = 0; t <= 3000; t += 20)
+      events.push([
+        t,
+        () => port.send({ t: 'rtp', batch: handoverBatch([[2, 0, audio(t / 20, (a0 + t * 48) >>> 0)]]) }),
+      ]);
+    for (let t = 0; t <= 3000; t += 40) {
+      const packet = video(t / 40, v0 + t * 90, t % 400 === 0, 0xbb);
+      events.push([t, () => port.send({ t: 'rtp', batch: handoverBatch([[1, 1, packet]]) })]);
+    }
+    events.push([
+      1600,
+      () =>
+        port.send({ t: 'sr', relayId: 2, ssrc: 0x2222, ntpMs: ntp0 + 1600, rtpTimestamp: a0 + 1600 * 48 }),
+    ]);
+    events.sort((a, b) => a[0] - b[0]);
+    for (const [ms, send] of events) {
+      at(ms);
+      send();
+      reader.poll();
+    }
+    // Every frame is captured when it arrives: its pts follows the arrival clock, before and after
+    // the reports (the first frame, audio at 0 ms, is pts 0), audio and video alike.
+    const video1 = frames.filter((f) => f.relayId === 1);
+    assert.ok(video1.length > 30, `video frames ${video1.length}`);
+    const audioFrames = frames.filter((f) => f.relayId === 2);
+    for (const [list, stepMs] of [
+      [audioFrames, 20],
+      [video1, 40],
+    ] as const) {
+      const firstCaptureMs = list === audioFrames ? 0 : 3000 - (list.length - 1) * 40;
+      list.forEach((f, i) => {
+        const off = f.frame.ptsUs / 1000 - (firstCaptureMs + i * stepMs);
+        assert.ok(
+          Math.abs(off) <= 10,
+          `frame ${i} of track ${f.relayId}: ${off.toFixed(1)} ms off its capture time`,
+        );
+      });
+    }
+    reader.close();
+  });
+
   it('drops a malformed batch and keeps reading', () => {
     const { port, reader, frames } = setup([AUDIO]);
     port.send({ t: 'rtp', batch: new ArrayBuffer(5) });

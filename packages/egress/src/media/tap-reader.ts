@@ -107,7 +107,9 @@ export class TapReader {
         this.#batch(message.batch);
         break;
       case 'sr':
-        this.#tracks.get(message.relayId)?.senderReport(message.ssrc, message.ntpMs, message.rtpTimestamp);
+        this.#tracks
+          .get(message.relayId)
+          ?.senderReport(message.ssrc, message.ntpMs, message.rtpTimestamp, this.#now());
         break;
       case 'tracks':
         this.#addTracks(message.tracks);

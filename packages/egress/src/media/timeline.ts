@@ -77,10 +77,10 @@ export class TrackClock {
     this.#msPerTick = 1000 / clockRate;
   }
 
-  /** The publisher's sender report of this track's stream. */
-  senderReport(ntpMs: number, rtpTimestamp: number): void {
-    // Why: before any packet, the report arrives about when its timestamp was sampled.
-    const localMs = Number.isNaN(this.#refLocalMs) ? this.#timeline.now() : this.#localMs(rtpTimestamp);
+  /** The publisher's sender report of this track's stream, received at `receivedMs` (local). */
+  senderReport(ntpMs: number, rtpTimestamp: number, receivedMs = this.#timeline.now()): void {
+    // Why: before any packet, the report arrived about when its timestamp was sampled.
+    const localMs = Number.isNaN(this.#refLocalMs) ? receivedMs : this.#localMs(rtpTimestamp);
     const offset = this.#publisher.ntpOffset(localMs, ntpMs);
     this.#refTs = rtpTimestamp >>> 0;
     this.#refLocalMs = ntpMs + offset;

@@ -45,7 +45,7 @@ export class TrackReader {
   readonly #video: boolean;
   readonly #reorder: ReorderBuffer;
   readonly #layout = newRtpLayout();
-  readonly #srBySsrc = new Map<number, { ntpMs: number; rtpTimestamp: number }>();
+  readonly #srBySsrc = new Map<number, { ntpMs: number; rtpTimestamp: number; receivedMs: number }>();
   #clock: TrackClock;
   #layer: number;
   /** -1: every layer is forwarded and the best one recently heard is followed. */
@@ -106,9 +106,9 @@ export class TrackReader {
     this.#reorder.push(getRtpSeq(packet), packet, nowMs);
   }
 
-  senderReport(ssrc: number, ntpMs: number, rtpTimestamp: number): void {
-    this.#srBySsrc.set(ssrc, { ntpMs, rtpTimestamp });
-    if (ssrc === this.#ssrc) this.#clock.senderReport(ntpMs, rtpTimestamp);
+  senderReport(ssrc: number, ntpMs: number, rtpTimestamp: number, receivedMs: number): void {
+    this.#srBySsrc.set(ssrc, { ntpMs, rtpTimestamp, receivedMs });
+    if (ssrc === this.#ssrc) this.#clock.senderReport(ntpMs, rtpTimestamp, receivedMs);
   }
 
   /** Timer work: gaps waited long enough, a silent layer, a keyframe still missing. */
@@ -144,7 +144,8 @@ export class TrackReader {
     this.#o.depacketizer.lost();
     this.#clock = this.#o.clock.track(this.track.codec.clockRate);
     const sr = this.#srBySsrc.get(ssrc);
-    if (sr) this.#clock.senderReport(sr.ntpMs, sr.rtpTimestamp);
+    // Why its arrival time: a report kept since then (a layer followed later) is as old as it is.
+    if (sr) this.#clock.senderReport(sr.ntpMs, sr.rtpTimestamp, sr.receivedMs);
     if (this.#video && ssrc !== -1) {
       this.#awaitKeyframe = true;
       this.#askKeyframe(nowMs);
