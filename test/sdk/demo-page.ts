@@ -61,6 +61,8 @@ export interface DemoOptions {
   /** Capture height (the page's ?res=), small by default: several pages share two cores. */
   res?: number;
   simulcast?: boolean;
+  /** The published video codec (the page's ?codec=; VP8 by default). */
+  codec?: 'H264' | 'VP8';
 }
 
 /** Opens `/?room&name&autojoin=1` and waits until the page is in the call. */
@@ -74,6 +76,7 @@ export async function openDemo(context: BrowserContext, baseUrl: string, o: Demo
     autojoin: '1',
     res: String(o.res ?? 180),
     ...(o.simulcast === false ? { simulcast: '0' } : {}),
+    ...(o.codec ? { codec: o.codec } : {}),
   });
   await page.goto(`${baseUrl}/?${query}`);
   try {

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { MediaFrame } from '../media/frame.ts';
 import { MemoryOutput } from '../mux/byte-output.ts';
-import { OPUS_20MS, vp8Payload } from '../testing/rtp-build.ts';
 import { RecordingSink } from './recording-sink.ts';
+import { opusFrame, vp8Frame } from './test-frames.ts';
 
 /** A recording whose muxer only notes the frames it is given, with their file times. */
 class NotingSink extends RecordingSink {
@@ -18,24 +18,8 @@ class NotingSink extends RecordingSink {
   protected close(): void {}
 }
 
-const audio = (ptsUs: number): MediaFrame => ({
-  kind: 'audio',
-  codec: 'opus',
-  data: OPUS_20MS,
-  ptsUs,
-  samples: 960,
-  sampleRate: 48_000,
-  channels: 2,
-});
-const video = (ptsUs: number, keyframe = false): MediaFrame => ({
-  kind: 'video',
-  codec: 'vp8',
-  data: vp8Payload(keyframe).subarray(1),
-  keyframe,
-  ptsUs,
-  width: 320,
-  height: 180,
-});
+const audio = opusFrame;
+const video = (ptsUs: number, keyframe = false): MediaFrame => vp8Frame(ptsUs, keyframe);
 
 describe('RecordingSink', () => {
   it('a sender report moving the timeline back (frames 1 µs apart): overlapping audio is left out, video times still increase by 1 ms', async () => {

@@ -1,6 +1,6 @@
 /// <reference lib="dom" />
 import type { BrowserContext, Page } from 'playwright-core';
-import { eventually } from '../../../../test/sdk/demo-page.ts';
+import { eventually, openDemo } from '../../../../test/sdk/demo-page.ts';
 import { login, restClient } from '../../../../test/support/clients.ts';
 import { startTestServer, type TestServer } from '../../../../test/support/server.ts';
 import { createEgress } from '../../src/index.ts';
@@ -51,21 +51,7 @@ export async function publishDemo(
   baseUrl: string,
   o: { room: string; name: string; codec?: 'H264' | 'VP8' },
 ): Promise<{ page: Page; participantId: string }> {
-  const page = await context.newPage();
-  const errors: string[] = [];
-  page.on('pageerror', (err) => errors.push(err.message));
-  const query = new URLSearchParams({
-    room: o.room,
-    name: o.name,
-    autojoin: '1',
-    res: '180',
-    simulcast: '0',
-    ...(o.codec ? { codec: o.codec } : {}),
-  });
-  await page.goto(`${baseUrl}/?${query}`);
-  await page.waitForSelector('body[data-state="joined"]', { timeout: 20_000 }).catch((err: unknown) => {
-    throw new Error(`${o.name} did not join: ${errors.join('; ')} (${String(err)})`);
-  });
+  const page = await openDemo(context, baseUrl, { ...o, simulcast: false });
   const handle = await page.waitForFunction(
     () =>
       (window as unknown as { bbmeet: { room: { localParticipant: { id: string } } | null } }).bbmeet.room
