@@ -3,6 +3,10 @@ import type { ByteOutput } from '../mux/byte-output.ts';
 
 /** Audio kept while a file waits for its first video keyframe (≈ 4 s of 20 ms Opus packets). */
 const MAX_WAITING_AUDIO = 200;
+/** An audio frame may start this much before the previous one ends (rounding of RTP times). */
+const AUDIO_OVERLAP_US = 1_000;
+/** Video frames are at least this far apart: WebM counts time in milliseconds. */
+const VIDEO_STEP_US = 1_000;
 
 /**
  * What every recording file does around its muxer: it starts at the first frame that can open it
@@ -16,6 +20,9 @@ export abstract class RecordingSink implements FrameSink {
   #ended = false;
   #baseUs = 0;
   #waitingAudio: AudioFrame[] = [];
+  /** Where the last audio frame written ends, and the last video frame's time (file time, µs). */
+  #audioEndUs = Number.NEGATIVE_INFINITY;
+  #videoUs = Number.NEGATIVE_INFINITY;
   /** Frames written, and left out (before the first keyframe). */
   framesWritten = 0;
   framesSkipped = 0;
@@ -64,8 +71,26 @@ export abstract class RecordingSink implements FrameSink {
   }
 
   #put(frame: MediaFrame): void {
-    const ptsUs = frame.ptsUs - this.#baseUs;
-    if (ptsUs >= 0 && this.append({ ...frame, ptsUs })) this.framesWritten++;
+    const ptsUs = this.#placed(frame, frame.ptsUs - this.#baseUs);
+    if (ptsUs !== null && this.append({ ...frame, ptsUs })) this.framesWritten++;
     else this.framesSkipped++;
+  }
+
+  /**
+   * A frame's time in the file, or null to leave it out. A sender report can move a track's
+   * timeline back a little, and the timeline then gives the next frames times 1 µs apart: in the
+   * file two frames would share a millisecond (players and ffmpeg see a dts that does not increase).
+   * Audio that overlaps what was written is left out (20 ms lost, sync kept); video, whose frames
+   * cannot be dropped without breaking the decoder's references, moves to 1 ms after the last one.
+   */
+  #placed(frame: MediaFrame, ptsUs: number): number | null {
+    if (ptsUs < 0) return null;
+    if (frame.kind === 'video') {
+      this.#videoUs = Math.max(ptsUs, this.#videoUs + VIDEO_STEP_US);
+      return this.#videoUs;
+    }
+    if (ptsUs < this.#audioEndUs - AUDIO_OVERLAP_US) return null;
+    this.#audioEndUs = ptsUs + (frame.samples * 1e6) / frame.sampleRate;
+    return ptsUs;
   }
 }

@@ -1,28 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { MediaFrame } from '../media/frame.ts';
 import { MemoryOutput } from '../mux/byte-output.ts';
-import { OPUS_20MS, vp8Payload } from '../testing/rtp-build.ts';
+import { opusFrame, vp8Frame } from './test-frames.ts';
 import { WebmRecording } from './webm-recording.ts';
 
-const audio = (ptsUs: number): MediaFrame => ({
-  kind: 'audio',
-  codec: 'opus',
-  data: OPUS_20MS,
-  ptsUs,
-  samples: 960,
-  sampleRate: 48_000,
-  channels: 2,
-});
-const video = (ptsUs: number, keyframe: boolean): MediaFrame => ({
-  kind: 'video',
-  codec: 'vp8',
-  data: vp8Payload(keyframe).subarray(1),
-  keyframe,
-  ptsUs,
-  width: keyframe ? 320 : 0,
-  height: keyframe ? 180 : 0,
-});
+const audio = opusFrame;
+const video = vp8Frame;
 
 describe('WebmRecording', () => {
   it('starts the file at the first video keyframe, at 0, without the audio before it', async () => {
