@@ -12,9 +12,10 @@ const run = promisify(execFile);
 
 /**
  * Media reconnection with the socket up: Alice's Chromium runs in a network namespace
- * (test/support/impairment.ts). For ~4 s every UDP packet it receives and sends is dropped (an
- * nftables table of this test in the namespace, input and output hooks: the harness' `loss` stops
- * below 100 % and only drops what comes in) — media and ICE, not the socket.io TCP connection. Afterwards Bob sees her video again, she is the same participant, nobody got a
+ * (test/support/impairment.ts). For ~4 s every UDP packet it receives and sends is dropped, and
+ * its TCP to the media worker's ICE-TCP port (an nftables table of this test in the namespace,
+ * input and output hooks: the harness' `loss` stops below 100 % and only drops what comes in) —
+ * media and ICE, not the socket.io TCP connection. Afterwards Bob sees her video again, she is the same participant, nobody got a
  * `room.participant_left`, and her room never went through the socket path (no `room.reconnect`
  * rejoin). After ~4 s Chromium's ICE usually comes back by itself (it calls the connection
  * `disconnected` ~5 s into a cut, so the SDK's 2 s wait has not run out); a 10 s cut makes the SDK
@@ -95,7 +96,7 @@ describe('demo page: media path cut with the socket up', { timeout: 240_000 }, (
     });
 
   /**
-   * Cuts Alice's UDP for `cutMs`, restores it, checks that her video comes back at Bob's without
+   * Cuts Alice's media path (UDP, and TCP to the ICE-TCP port) for `cutMs`, restores it, checks that her video comes back at Bob's without
    * a rejoin; Alice's reconnecting/reconnected events.
    */
   async function cutAndResume(room: string, cutMs: number) {
@@ -117,6 +118,10 @@ describe('demo page: media path cut with the socket up', { timeout: 240_000 }, (
     for (const hook of ['input', 'output']) {
       await nsNft('add', 'chain', 'inet', 'bbmeet_cut', hook, `{ type filter hook ${hook} priority 0 ; }`);
       await nsNft('add', 'rule', 'inet', 'bbmeet_cut', hook, 'meta', 'l4proto', 'udp', 'drop');
+      // The media worker also takes ICE over TCP on the same port number: cut that path too (the
+      // signalling socket, on the HTTP port, stays up).
+      for (const side of ['dport', 'sport'])
+        await nsNft('add', 'rule', 'inet', 'bbmeet_cut', hook, 'tcp', side, String(server.mediaPort), 'drop');
     }
     let restoredAt = 0;
     let framesCut: [number, number] = [0, 0];
