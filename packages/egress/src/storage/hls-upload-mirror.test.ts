@@ -139,6 +139,21 @@ test('hlsUploadMirror drops and counts queued segments that left the window befo
   assert.deepEqual(put, ['video/seg_1.m4s', 'video/seg_5.m4s', 'video/seg_6.m4s']);
 });
 
+test("hlsUploadMirror counts the window per playlist: a stream's audio segments beside its video are not dropped as stale", async () => {
+  const hls = mirror(2, 1);
+  const files = ['video/seg_1.m4s', 'audio-opus/seg_1.m4s', 'audio-aac/seg_1.m4s'];
+  files.push('video/seg_2.m4s', 'audio-opus/seg_2.m4s', 'audio-aac/seg_2.m4s');
+  await mkdir(join(dir, 'audio-opus'));
+  await mkdir(join(dir, 'audio-aac'));
+  for (const file of files) await writeFile(join(dir, file), randomBytes(1000));
+  // All reported before any upload ends: each playlist is at most one segment past any of its own.
+  for (const file of files) hls.onFile(file, 'segment');
+  await hls.flush();
+  assert.equal(uploader.stats().dropped, 0);
+  const put = bucket.events.filter((e) => e.type === 'put').map((e) => e.key.slice(PREFIX.length));
+  assert.deepEqual(put, files);
+});
+
 test('hlsUploadMirror with the bucket unreachable reports and counts the errors and never publishes the playlist', async () => {
   const failures: string[] = [];
   const hls = new HlsUploadMirror({

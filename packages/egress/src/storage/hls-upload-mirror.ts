@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { relative, resolve, sep } from 'node:path';
+import { posix, relative, resolve, sep } from 'node:path';
 import { isSfuError } from '../../../../src/lib/errors.ts';
 import type { Logger } from '../../../../src/lib/logger.ts';
 import { contentTypeOf } from './content-type.ts';
@@ -71,8 +71,11 @@ export class HlsUploadMirror implements HlsFileListener {
   /** Deleted locally; deleted from the bucket once no bucket playlist names them. */
   readonly #toDelete = new Set<string>();
   readonly #work = new Set<Promise<unknown>>();
-  /** Sequence number of the newest complete segment, to tell a queued one that left the window. */
-  #newestSequence = 0;
+  /**
+   * Sequence number of the newest complete segment, per directory (each media playlist has its
+   * own: a stream's video and audio tracks), to tell a queued one that left the window.
+   */
+  readonly #newestSequence = new Map<string, number>();
   #closed = false;
 
   constructor(options: HlsUploadMirrorOptions) {
@@ -136,13 +139,16 @@ export class HlsUploadMirror implements HlsFileListener {
 
   #uploadMedia(rel: string, kind: Exclude<HlsFileKind, 'playlist'>): void {
     // A part belongs to the segment under construction, numbered one past the newest complete one.
-    const sequence = kind === 'segment' ? ++this.#newestSequence : this.#newestSequence + 1;
+    const dir = posix.dirname(rel);
+    const newest = () => this.#newestSequence.get(dir) ?? 0;
+    if (kind === 'segment') this.#newestSequence.set(dir, newest() + 1);
+    const sequence = kind === 'segment' ? newest() : newest() + 1;
     const { uploader, windowSegments, localDir } = this.#options;
     const key = this.#keyOf(rel);
     const outcome = this.#queue.push({
       key,
       droppable: kind !== 'init',
-      isStale: () => kind !== 'init' && this.#newestSequence - sequence >= windowSegments,
+      isStale: () => kind !== 'init' && newest() - sequence >= windowSegments,
       run: () =>
         this.#reported(
           uploader.putFile(resolve(localDir, rel), key, contentTypeOf(rel), MEDIA_CACHE_CONTROL),
