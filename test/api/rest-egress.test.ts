@@ -76,6 +76,21 @@ describe('egress control routes', () => {
     assert.deepEqual(again.urls, [`https://media.example.org/egress/${rec.body.egressId}/room.webm`]);
   });
 
+  it('an HLS egress mirrored to a bucket answers its playlist URL first, then the bucket copy as it is', async () => {
+    const res = await api.call('POST', `/rooms/${room.id}/egress`, {
+      token: alice.token,
+      body: { kind: 'hls', participantId: 12 },
+    });
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    const info = table.egresses.get(res.body.egressId);
+    assert.ok(info);
+    const bucketUrl = `http://127.0.0.1:9000/egress/hls/${info.egressId}/12/master.m3u8`;
+    table.egresses.set(info.egressId, { ...info, files: [bucketUrl] });
+    const listed = await api.call('GET', `/rooms/${room.id}/egress`, { token: alice.token });
+    const again = listed.body.find((e: Json) => e.egressId === info.egressId);
+    assert.deepEqual(again.urls, [`${api.baseUrl}/egress/${info.egressId}/master.m3u8`, bucketUrl]);
+  });
+
   it('list and stop: the stopped egress answers with its final state', async () => {
     const list = await api.call('GET', `/rooms/${room.id}/egress`, { token: alice.token });
     assert.equal(list.status, 200);

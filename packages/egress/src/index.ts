@@ -10,6 +10,7 @@ import { EgressRegistry } from './control/registry.ts';
 import { EgressHttpRouter } from './http/egress-http.ts';
 import { routeConsoleToLogger } from './moq/console-bridge.ts';
 import { MoqServer } from './moq/index.ts';
+import { S3Uploader } from './storage/index.ts';
 import { serveViewer } from './viewer/serve.ts';
 
 /**
@@ -23,17 +24,21 @@ export const createEgress: CreateEgress = async ({ source, settings, logger }) =
   const http = new EgressHttpRouter({ dataDir: settings.dataDir, moq, logger });
   http.addPages(serveViewer);
   const uploads = settings.storage ? new RecordingUploads(settings.storage, logger) : null;
+  // One bucket client for every live HLS stream mirrored by this process.
+  const hlsUploader = settings.storage ? new S3Uploader({ storage: settings.storage, logger }) : null;
   const stats = new EgressStatsCollector();
-  const context = { source, settings, moq, logger, stats };
+  const context = { source, settings, moq, logger, stats, hlsUploader };
+  const uploadErrors = () => (uploads?.stats().errors ?? 0) + (hlsUploader?.stats().errors ?? 0);
   const registry = new EgressRegistry({
     nodeId: source.nodeId,
     baseUrl: settings.publicUrl,
     logger,
     afterClose: async () => {
       await moq.close();
+      hlsUploader?.close();
       restoreConsole();
     },
-    stats: (active) => stats.snapshot(active, uploads?.stats().errors ?? 0),
+    stats: (active) => stats.snapshot(active, uploadErrors()),
     create(req, egressId, events) {
       const session = new PublisherEgressSession(req, egressId, events, { ...context, uploads });
       http.serve(egressId, { live: (path) => session.livePlaylist(path) });

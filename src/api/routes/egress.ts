@@ -38,7 +38,10 @@ type StartBody = z.infer<typeof startBody>;
 /** An EgressInfo with the absolute URLs a player or a download needs. */
 export function egressView(info: EgressInfo, request: FastifyRequest): EgressInfo & { urls: string[] } {
   const base = info.baseUrl ?? `${request.protocol}://${request.host}/egress/`;
-  const paths = info.playlist ? [info.playlist] : info.files;
+  // HLS: the playlist first, then its other copies (a bucket's absolute URL stays as it is).
+  const paths = info.playlist
+    ? [info.playlist, ...info.files.filter((f) => f !== info.playlist)]
+    : info.files;
   return { ...info, urls: paths.map((p) => new URL(p, base).toString()) };
 }
 

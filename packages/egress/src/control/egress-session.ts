@@ -7,6 +7,7 @@ import type { EgressSettings, EgressSource } from '../../../../src/sfu/egress-ba
 import type { LivePlaylist } from '../hls/hls-http.ts';
 import { Timeline } from '../media/timeline.ts';
 import type { MoqServer } from '../moq/index.ts';
+import type { S3Uploader } from '../storage/index.ts';
 import type { EgressStatsCollector } from './egress-stats.ts';
 import { PublisherPipeline } from './publisher-pipeline.ts';
 import type { RecordingUploads } from './recording-uploads.ts';
@@ -25,6 +26,8 @@ export interface SessionContext {
   logger: Logger;
   /** Uploads of finished recordings (STORAGE_*), or null. */
   uploads: RecordingUploads | null;
+  /** The process's bucket client that live HLS is mirrored through (STORAGE_*), or absent. */
+  hlsUploader?: S3Uploader | null;
   /** The process's egress counters. */
   stats?: EgressStatsCollector;
 }
@@ -84,7 +87,8 @@ export class PublisherEgressSession implements EgressSession {
     const all = [...this.#pipelines.values()].map((p) => p.outputs());
     return {
       playlist: all.find((o) => o.playlist)?.playlist ?? null,
-      files: all.flatMap((o) => (o.playlist && all.length > 1 ? [o.playlist] : o.files)),
+      // A room's HLS names each publisher's master playlist, followed by its bucket copy if any.
+      files: all.flatMap((o) => (o.playlist && all.length > 1 ? [o.playlist, ...o.files] : o.files)),
       moqPath: all.find((o) => o.moqPath)?.moqPath ?? null,
     };
   }
@@ -101,7 +105,7 @@ export class PublisherEgressSession implements EgressSession {
 
   async #add(participantId: ParticipantId): Promise<void> {
     if (this.#stopped || this.#pipelines.has(participantId)) return;
-    const { settings, logger, source, moq, stats } = this.#ctx;
+    const { settings, logger, source, moq, stats, hlsUploader } = this.#ctx;
     const relativeDir = `${this.#egressId}/${participantId}`;
     const pipeline = new PublisherPipeline({
       source,
@@ -119,6 +123,7 @@ export class PublisherEgressSession implements EgressSession {
         moqPath: `${this.#req.roomId}/${participantId}`,
         logger,
         ...(stats && { stats }),
+        ...(hlsUploader && { uploader: hlsUploader }),
       },
       onActive: () => this.#events.active(),
       onEnd: (reason, failed) => this.#pipelineEnded(participantId, reason, failed),

@@ -9,6 +9,7 @@ import { HlsStream, type HlsTrackKind, MASTER_PLAYLIST_FILE } from '../hls/hls-s
 import type { MediaFrame, VideoCodecName } from '../media/frame.ts';
 import type { MoqServer } from '../moq/index.ts';
 import { openRecording } from '../recording/recording.ts';
+import { HlsUploadMirror, type S3Uploader } from '../storage/index.ts';
 import { AudioTranscoder } from '../transcode/audio-transcoder.ts';
 import { VideoTranscoder } from '../transcode/video-transcoder.ts';
 import type { EgressStatsCollector } from './egress-stats.ts';
@@ -35,6 +36,8 @@ export interface OutputContext {
   onFailed(reason: string): void;
   /** The process's egress counters (HLS files written are counted here). */
   stats?: EgressStatsCollector;
+  /** The bucket (STORAGE_*) live HLS is mirrored to as it is written; absent: local files only. */
+  uploader?: S3Uploader;
 }
 
 export interface PublisherOutput {
@@ -72,6 +75,7 @@ function hlsOutput(ctx: OutputContext): PublisherOutput {
   const audio = audioOf(ctx.tracks);
   if (!video && !audio)
     throw new SfuError('invalid_state', 'the participant publishes no track egress can take');
+  const mirror = ctx.uploader ? bucketMirror(ctx, ctx.uploader) : undefined;
   const kinds: HlsTrackKind[] = [
     ...(video ? ['video' as const] : []),
     ...(audio ? ['opus' as const, 'aac' as const] : []),
@@ -86,6 +90,7 @@ function hlsOutput(ctx: OutputContext): PublisherOutput {
     onKeyframeNeeded: () => ctx.requestKeyframe(),
     onError: (err) => ctx.onFailed(`writing HLS failed: ${err.message}`),
     ...(ctx.stats && { onFileWritten: ctx.stats.fileWritten.bind(ctx.stats) }),
+    ...(mirror && { fileListener: mirror.listener }),
   });
   const log = ctx.logger;
   // H264 is copied; VP8, VP9 and AV1 go through ffmpeg to H264 (HLS players take H264 in fMP4).
@@ -120,11 +125,47 @@ function hlsOutput(ctx: OutputContext): PublisherOutput {
     async end(reason) {
       await Promise.all([videoTranscoder?.end(reason), aac?.end(reason)]);
       await stream.end(reason);
+      await mirror?.end();
     },
-    outputs: () => ({ playlist: `${ctx.relativeDir}/${MASTER_PLAYLIST_FILE}`, files: [], moqPath: null }),
+    outputs: () => ({
+      playlist: `${ctx.relativeDir}/${MASTER_PLAYLIST_FILE}`,
+      files: mirror ? [mirror.listener.urlOf(MASTER_PLAYLIST_FILE)] : [],
+      moqPath: null,
+    }),
     livePlaylist: (path) => stream.livePlaylist(path),
     transcodeCpuSeconds: () => (videoTranscoder?.cpuSeconds() ?? 0) + (aac?.cpuSeconds() ?? 0),
   };
+}
+
+/**
+ * The stream's files mirrored into the bucket under `hls/<egressId>/<participantId>/`. Its first
+ * permanent failure (the bucket unreachable after the retries) ends the egress; `end()` waits
+ * until the last playlists (ENDLIST) are up, unless the bucket already failed: then what is still
+ * queued fails through its retries in the background and the egress ends at once.
+ */
+function bucketMirror(ctx: OutputContext, uploader: S3Uploader) {
+  let failed = false;
+  const listener = new HlsUploadMirror({
+    uploader,
+    logger: ctx.logger,
+    localDir: ctx.dir,
+    keyPrefix: `hls/${ctx.relativeDir}/`,
+    windowSegments: ctx.settings.windowSegments,
+    onFailed: (reason) => {
+      if (failed) return;
+      failed = true;
+      ctx.onFailed(`upload failed: ${reason}`);
+    },
+  });
+  const end = async () => {
+    const closed = listener.close();
+    if (!failed) return closed;
+    closed.catch((err: unknown) =>
+      // Fire and forget: the bucket failed already and the egress ends with that reason.
+      ctx.logger.debug({ err }, 'hls upload mirror closed after a failure'),
+    );
+  };
+  return { listener, end };
 }
 
 async function recordingOutput(ctx: OutputContext): Promise<PublisherOutput> {

@@ -4,6 +4,7 @@ import type { Logger } from '../../../../src/lib/logger.ts';
 import type { AudioFrame, FrameSink, MediaFrame, VideoFrame } from '../media/frame.ts';
 import { codecString, type Fmp4Track, VIDEO_TIMESCALE } from '../mux/fmp4-init.ts';
 import { h264ConfigOf } from '../mux/h264-config.ts';
+import type { HlsFileKind, HlsFileListener } from '../storage/hls-upload-mirror.ts';
 import { writeFileAtomic } from './atomic-file.ts';
 import type { LivePlaylist } from './hls-http.ts';
 import { HlsTrack, MEDIA_PLAYLIST_FILE } from './hls-track.ts';
@@ -36,6 +37,12 @@ export interface HlsStreamOptions {
   onError?: (err: Error) => void;
   /** A track's media file landed (HlsTrackOptions.onFileWritten): egress stats. */
   onFileWritten?: (bytes: number, segment: boolean) => void;
+  /**
+   * Hears every file written (init, part, segment, media and master playlists) and deleted, in the
+   * order they happen, with paths relative to `dir` (`video/seg-3.m4s`, `master.m3u8`): a playlist
+   * is reported after every file it names. An upload mirror is the listener.
+   */
+  fileListener?: HlsFileListener;
 }
 
 /**
@@ -121,6 +128,8 @@ export class HlsStream implements FrameSink {
       followsCuts: kind !== 'video' && this.options.tracks.includes('video'),
       onKeyframeNeeded: this.options.onKeyframeNeeded,
       onFileWritten: this.options.onFileWritten,
+      onFile: (name, fileKind) => this.notifyFile(`${TRACK_DIRS[kind]}/${name}`, fileKind),
+      onDeleted: (name) => this.notifyFile(`${TRACK_DIRS[kind]}/${name}`, null),
       onSegmentStarted: (ptsUs) => {
         if (kind !== 'video') return;
         for (const [other, entry] of this.tracks) if (other !== 'video') entry.track.cutAt(ptsUs);
@@ -190,7 +199,20 @@ export class HlsStream implements FrameSink {
     this.io = this.io
       .then(() => written)
       .then(() => writeFileAtomic(path, text))
+      .then(() => this.notifyFile(MASTER_PLAYLIST_FILE, 'playlist'))
       .catch((err: unknown) => this.fail(err));
+  }
+
+  /** Tells the file listener (`kind` null: deleted); its failure is logged, never the stream's. */
+  private notifyFile(path: string, kind: HlsFileKind | null): void {
+    const listener = this.options.fileListener;
+    if (!listener) return;
+    try {
+      if (kind) listener.onFile(path, kind);
+      else listener.onDeleted(path);
+    } catch (err) {
+      this.log.warn({ err, path }, 'hls file listener failed');
+    }
   }
 
   private dropOnce(what: string): void {

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { MediaFrame } from '../media/frame.ts';
 import { Fmp4Fragmenter } from '../mux/fmp4-fragmenter.ts';
 import type { Fmp4Track } from '../mux/fmp4-init.ts';
+import type { HlsFileKind } from '../storage/hls-upload-mirror.ts';
 import { writeFileAtomic } from './atomic-file.ts';
 import {
   type PlaylistPart,
@@ -35,6 +36,10 @@ export interface HlsTrackOptions {
   onError: (err: Error) => void;
   /** A media file landed (`segment`: a complete segment; else the init segment or a part): stats. */
   onFileWritten?: (bytes: number, segment: boolean) => void;
+  /** Every file written (name in `dir`), playlists included, in the order they land (a mirror). */
+  onFile?: (name: string, kind: HlsFileKind) => void;
+  /** A segment or part deleted after leaving the window (name in `dir`). */
+  onDeleted?: (name: string) => void;
 }
 
 interface OpenSegment {
@@ -88,6 +93,7 @@ export class HlsTrack {
       await mkdir(options.dir, { recursive: true });
       await writeFileAtomic(join(options.dir, INIT_FILE), init);
       options.onFileWritten?.(init.length, false);
+      options.onFile?.(INIT_FILE, 'init');
     });
   }
 
@@ -224,6 +230,7 @@ export class HlsTrack {
     this.enqueue(async () => {
       await writeFileAtomic(join(this.options.dir, uri), out.fragment);
       this.options.onFileWritten?.(out.fragment.length, false);
+      this.options.onFile?.(uri, 'part');
     });
     this.dirty = true;
   }
@@ -250,6 +257,7 @@ export class HlsTrack {
     this.enqueue(async () => {
       await writeFileAtomic(join(this.options.dir, uri), data);
       this.options.onFileWritten?.(data.length, true);
+      this.options.onFile?.(uri, 'segment');
     });
     this.dirty = true;
   }
@@ -267,6 +275,7 @@ export class HlsTrack {
     };
     this.enqueue(async () => {
       await writeFileAtomic(join(this.options.dir, MEDIA_PLAYLIST_FILE), text);
+      this.options.onFile?.(MEDIA_PLAYLIST_FILE, 'playlist');
       this.waiters.published(position);
     });
     this.deleteExpired();
@@ -282,6 +291,7 @@ export class HlsTrack {
       const files = [old.uri, ...old.parts.map((p) => p.uri)];
       this.enqueue(async () => {
         await Promise.all(files.map((f) => rm(join(this.options.dir, f), { force: true })));
+        for (const f of files) this.options.onDeleted?.(f);
       });
     }
   }

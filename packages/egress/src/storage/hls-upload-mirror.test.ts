@@ -139,6 +139,41 @@ test('hlsUploadMirror drops and counts queued segments that left the window befo
   assert.deepEqual(put, ['video/seg_1.m4s', 'video/seg_5.m4s', 'video/seg_6.m4s']);
 });
 
+test("hlsUploadMirror counts the window per playlist: a stream's audio segments beside its video are not dropped as stale", async () => {
+  const hls = mirror(2, 1);
+  const files = ['video/seg_1.m4s', 'audio-opus/seg_1.m4s', 'audio-aac/seg_1.m4s'];
+  files.push('video/seg_2.m4s', 'audio-opus/seg_2.m4s', 'audio-aac/seg_2.m4s');
+  await mkdir(join(dir, 'audio-opus'));
+  await mkdir(join(dir, 'audio-aac'));
+  for (const file of files) await writeFile(join(dir, file), randomBytes(1000));
+  // All reported before any upload ends: each playlist is at most one segment past any of its own.
+  for (const file of files) hls.onFile(file, 'segment');
+  await hls.flush();
+  assert.equal(uploader.stats().dropped, 0);
+  const put = bucket.events.filter((e) => e.type === 'put').map((e) => e.key.slice(PREFIX.length));
+  assert.deepEqual(put, files);
+});
+
+test('hlsUploadMirror sends again a dropped segment that a playlist still names, so that playlist is not held forever', async () => {
+  const hls = mirror(2, 1);
+  await writeFile(join(dir, 'video/init.mp4'), randomBytes(100));
+  for (let n = 1; n <= 6; n++) await writeFile(join(dir, `video/seg_${n}.m4s`), randomBytes(1000));
+  hls.onFile('video/init.mp4', 'init');
+  // A burst: seg_2…seg_4 are dropped as two or more segments behind when their turn comes.
+  for (let n = 1; n <= 6; n++) hls.onFile(`video/seg_${n}.m4s`, 'segment');
+  // The writer's playlist (its window is 3 here) still names seg_4: the last version must go up.
+  await writeFile(join(dir, 'video/index.m3u8'), `${mediaPlaylist(4, 6)}#EXT-X-ENDLIST\n`);
+  hls.onFile('video/index.m3u8', 'playlist');
+  await hls.flush();
+  assert.equal(
+    (await bucket.read(`${PREFIX}video/index.m3u8`))?.toString(),
+    `${mediaPlaylist(4, 6)}#EXT-X-ENDLIST\n`,
+  );
+  assert.ok(await bucket.read(`${PREFIX}video/seg_4.m4s`));
+  assert.equal(await bucket.read(`${PREFIX}video/seg_3.m4s`), null, 'named by no playlist: stays dropped');
+  replay(bucket.events.map((e) => ({ ...e, key: e.key.slice(PREFIX.length) })));
+});
+
 test('hlsUploadMirror with the bucket unreachable reports and counts the errors and never publishes the playlist', async () => {
   const failures: string[] = [];
   const hls = new HlsUploadMirror({

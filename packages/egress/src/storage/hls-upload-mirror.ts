@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { relative, resolve, sep } from 'node:path';
+import { posix, relative, resolve, sep } from 'node:path';
 import { isSfuError } from '../../../../src/lib/errors.ts';
 import type { Logger } from '../../../../src/lib/logger.ts';
 import { contentTypeOf } from './content-type.ts';
@@ -8,6 +8,7 @@ import type { S3Uploader } from './s3-uploader.ts';
 import { type UploadOutcome, UploadQueue } from './upload-queue.ts';
 
 export type HlsFileKind = 'init' | 'segment' | 'part' | 'playlist';
+type MediaKind = Exclude<HlsFileKind, 'playlist'>;
 
 /** What an HLS writer tells whoever mirrors its output directory. */
 export interface HlsFileListener {
@@ -70,9 +71,14 @@ export class HlsUploadMirror implements HlsFileListener {
   readonly #namedByBucketPlaylists = new Map<string, Set<string>>();
   /** Deleted locally; deleted from the bucket once no bucket playlist names them. */
   readonly #toDelete = new Set<string>();
+  /** Media uploads the queue dropped (overflow, or stale): sent again if a playlist names them. */
+  readonly #dropped = new Map<string, MediaKind>();
   readonly #work = new Set<Promise<unknown>>();
-  /** Sequence number of the newest complete segment, to tell a queued one that left the window. */
-  #newestSequence = 0;
+  /**
+   * Sequence number of the newest complete segment, per directory (each media playlist has its
+   * own: a stream's video and audio tracks), to tell a queued one that left the window.
+   */
+  readonly #newestSequence = new Map<string, number>();
   #closed = false;
 
   constructor(options: HlsUploadMirrorOptions) {
@@ -104,6 +110,7 @@ export class HlsUploadMirror implements HlsFileListener {
     if (this.#closed) return;
     const rel = this.#relative(path);
     this.#queue.drop(this.#keyOf(rel));
+    this.#dropped.delete(rel);
     this.#toDelete.add(rel);
     this.#track(this.#deleteUnnamed());
   }
@@ -134,27 +141,38 @@ export class HlsUploadMirror implements HlsFileListener {
     work.catch(() => undefined).finally(() => this.#work.delete(work));
   }
 
-  #uploadMedia(rel: string, kind: Exclude<HlsFileKind, 'playlist'>): void {
+  /** `named`: sent again because a playlist names it: never dropped this time. */
+  #uploadMedia(rel: string, kind: MediaKind, named = false): void {
     // A part belongs to the segment under construction, numbered one past the newest complete one.
-    const sequence = kind === 'segment' ? ++this.#newestSequence : this.#newestSequence + 1;
+    const dir = posix.dirname(rel);
+    const newest = () => this.#newestSequence.get(dir) ?? 0;
+    if (kind === 'segment' && !named) this.#newestSequence.set(dir, newest() + 1);
+    const sequence = kind === 'segment' ? newest() : newest() + 1;
     const { uploader, windowSegments, localDir } = this.#options;
     const key = this.#keyOf(rel);
+    const droppable = kind !== 'init' && !named;
     const outcome = this.#queue.push({
       key,
-      droppable: kind !== 'init',
-      isStale: () => kind !== 'init' && this.#newestSequence - sequence >= windowSegments,
+      droppable,
+      isStale: () => droppable && newest() - sequence >= windowSegments,
       run: () =>
         this.#reported(
           uploader.putFile(resolve(localDir, rel), key, contentTypeOf(rel), MEDIA_CACHE_CONTROL),
         ),
     });
     this.#pending.set(rel, outcome);
-    this.#track(outcome.then((result) => this.#mediaSettled(rel, outcome, result)));
+    this.#track(outcome.then((result) => this.#mediaSettled(rel, kind, outcome, result)));
   }
 
-  async #mediaSettled(rel: string, outcome: Promise<UploadOutcome>, result: UploadOutcome): Promise<void> {
+  async #mediaSettled(
+    rel: string,
+    kind: MediaKind,
+    outcome: Promise<UploadOutcome>,
+    result: UploadOutcome,
+  ): Promise<void> {
     if (this.#pending.get(rel) === outcome) this.#pending.delete(rel);
     if (result === 'done') this.#present.add(rel);
+    if (result === 'dropped' && !this.#toDelete.has(rel)) this.#dropped.set(rel, kind);
     // Deleted locally while its upload ran: now it can go from the bucket too.
     if (this.#toDelete.has(rel)) await this.#deleteUnnamed();
     if (result === 'done') await this.#retryHeldPlaylists();
@@ -193,7 +211,10 @@ export class HlsUploadMirror implements HlsFileListener {
 
   async #uploadPlaylistVersion(rel: string, slot: PlaylistSlot, bytes: Buffer): Promise<void> {
     const refs = playlistReferences(bytes.toString('utf8'), rel);
+    this.#resendDropped(refs);
     await Promise.all(refs.map((ref) => this.#pending.get(ref)));
+    // Dropped while this version waited for them: sent again (never dropped now), waited for too.
+    if (this.#resendDropped(refs)) await Promise.all(refs.map((ref) => this.#pending.get(ref)));
     const missing = refs.filter((ref) => !this.#present.has(ref));
     if (missing.length > 0) {
       // Never publish a playlist naming what the bucket lacks: hold it until the files arrive.
@@ -217,6 +238,23 @@ export class HlsUploadMirror implements HlsFileListener {
     this.#present.add(rel);
     this.#namedByBucketPlaylists.set(rel, new Set(refs));
     await Promise.all([this.#deleteUnnamed(), this.#retryHeldPlaylists()]);
+  }
+
+  /**
+   * A file the queue dropped (a burst overflowed it, or it looked out of the window) that a
+   * playlist still names goes up after all: else that playlist, its ENDLIST version included,
+   * would be held forever.
+   */
+  #resendDropped(refs: string[]): boolean {
+    let resent = false;
+    for (const ref of refs) {
+      const kind = this.#dropped.get(ref);
+      if (!kind) continue;
+      this.#dropped.delete(ref);
+      this.#uploadMedia(ref, kind, true);
+      resent = true;
+    }
+    return resent;
   }
 
   async #retryHeldPlaylists(): Promise<void> {
