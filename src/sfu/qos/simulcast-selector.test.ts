@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ManualClock } from '../../../test/fakes/manual-clock.ts';
-import { type LayerPacket, SimulcastSelector } from './simulcast-selector.ts';
+import { type LayerPacket, MAX_DRAIN_WAIT_MS, SimulcastSelector } from './simulcast-selector.ts';
 import { NO_LAYER } from './video-layer.ts';
 
 const FRAME_TICKS = 3000;
@@ -230,6 +230,20 @@ describe('SimulcastSelector (simulcast)', () => {
     assert.deepEqual(frameOnAllLayers(s, clock, 13, 2, [1]), [], 'layer 1 does not fit the link either');
     assert.deepEqual(frameOnAllLayers(s, clock, 14, 2, [0, 1]), [0], 'switched at the target keyframe');
     assert.equal(s.current.spatial, 0);
+  });
+});
+
+describe('SimulcastSelector: the drain wait', () => {
+  it('is capped: a standing queue longer than MAX_DRAIN_WAIT_MS delays the target keyframe by that much at most (the switch must land within 2 s of the cap)', () => {
+    const { clock, s } = started();
+    s.setTarget({ spatial: 2, temporal: 2 });
+    frameOnAllLayers(s, clock, 1, 2, [2]);
+    s.setTarget({ spatial: 0, temporal: 2 }, true, 3000);
+    clock.advance(MAX_DRAIN_WAIT_MS - 1);
+    assert.equal(s.draining, true);
+    clock.advance(1);
+    assert.equal(s.draining, false, `no longer than ${MAX_DRAIN_WAIT_MS} ms`);
+    assert.equal(s.select(onLayer(0, 12)).needKeyframe, 0);
   });
 });
 

@@ -11,8 +11,13 @@ import {
 
 /** An urgent down-switch stops the current layer for at most this long without the target's keyframe. */
 const URGENT_SWITCH_TIMEOUT_MS = 2000;
-/** An urgent down-switch waits at most this long for the bottleneck's queue to drain (see `setTarget`). */
-const MAX_DRAIN_WAIT_MS = 1000;
+/**
+ * An urgent down-switch waits at most this long for the bottleneck's queue to drain (see
+ * `setTarget`). The switch must land within 2 s of the link shrinking: the estimate takes 0.3-0.9 s
+ * to fall, the keyframe ~0.1-0.2 s to come; 1 s of wait pushed a fresh-clone run's switch to
+ * 2,078 ms. A longer queue is then only partly drained, which costs a repair, not the switch.
+ */
+export const MAX_DRAIN_WAIT_MS = 500;
 /** Frames of a lower layer with no packet of a higher one that mark the higher one as stopped. */
 const LOWER_FRAMES_STOPPED = 8;
 
