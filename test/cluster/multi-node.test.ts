@@ -2,8 +2,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
 import { eventually, launchDemoBrowser, openDemo, seesVideoOf } from '../sdk/demo-page.ts';
+import { events, framesAdvancingAt, record } from './call-pages.ts';
 import { startCluster, startSwitchableProxy, type TestCluster } from './cluster.ts';
 
 /**
@@ -19,65 +20,6 @@ let cluster: TestCluster;
 let chromium: Awaited<ReturnType<typeof launchDemoBrowser>>;
 let redis: Redis;
 const contexts: BrowserContext[] = [];
-
-type PageEvent = { type: string; payload: unknown; at: number };
-
-/** Records the SDK room's events in the page (window.__events), with the time they fired. */
-function record(page: Page): Promise<void> {
-  return page.evaluate(() => {
-    const w = window as unknown as {
-      bbmeet: { room: { on(type: string, handler: (e: unknown) => void): void } };
-      __events: PageEvent[];
-    };
-    w.__events = [];
-    for (const type of ['reconnecting', 'reconnected', 'error'])
-      w.bbmeet.room.on(type, (payload) => w.__events.push({ type, payload, at: Date.now() }));
-  });
-}
-
-function events(page: Page): Promise<PageEvent[]> {
-  return page.evaluate(() => (window as unknown as { __events: PageEvent[] }).__events);
-}
-
-/** Decoded frames of `name`'s camera tile on `page` (-1 without such a tile). */
-function framesOf(page: Page, name: string): Promise<number> {
-  return page.$$eval(
-    '#grid .tile',
-    (els, who) => {
-      const tile = els.find(
-        (el) =>
-          (el as HTMLElement).dataset.name === who &&
-          (el as HTMLElement).dataset.source === 'camera' &&
-          (el as HTMLElement).dataset.local !== 'true',
-      );
-      const video = tile?.querySelector('video');
-      return video ? video.getVideoPlaybackQuality().totalVideoFrames : -1;
-    },
-    name,
-  );
-}
-
-/**
- * When `name`'s video on `page` decodes new frames again after `sinceMs`: the first sample at which
- * the frame count grew by at least 3 since the previous sample (the killed node sent nothing more).
- */
-async function framesAdvancingAt(
-  page: Page,
-  name: string,
-  sinceMs: number,
-  timeoutMs = 30_000,
-): Promise<number> {
-  let previous = await framesOf(page, name);
-  while (Date.now() - sinceMs < timeoutMs) {
-    await new Promise((resolve) => setTimeout(resolve, 250));
-    const now = Date.now();
-    const frames = await framesOf(page, name);
-    // The first half second after the kill may still show frames from the jitter buffer.
-    if (now - sinceMs > 500 && frames >= 0 && frames - Math.max(previous, 0) >= 3) return now;
-    previous = frames;
-  }
-  throw new Error(`${name}'s video did not decode again within ${timeoutMs} ms`);
-}
 
 describe('cluster: two signalling instances, two SFU nodes', { timeout: 300_000 }, () => {
   before(async () => {
