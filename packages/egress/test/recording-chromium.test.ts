@@ -14,8 +14,8 @@ import { decodeErrors, streamSpans } from './support/recording-checks.ts';
 
 /**
  * Recordings of a real publisher (issue 14, "what it must show"): Chromium's demo page publishes
- * its fake camera and microphone, the room's host records that participant for 20 s over REST,
- * and the file is what a player needs: 20 s ± 1 s long, audio and video both there and within
+ * its fake camera and microphone, the room's host records that participant over REST for 20 s
+ * from the moment the egress is active (its first keyframe written), and the file is what a player needs: 20 s ± 1 s long, audio and video both there and within
  * 100 ms of each other, every frame decoding without an error. And a recording outlives its
  * server: the real server process killed (SIGKILL) leaves a WebM that plays up to the kill,
  * stopped (SIGTERM) exits 0 with the WebM finished (duration and index).
@@ -58,7 +58,12 @@ describe('recordings of a Chromium publisher', { timeout: 300_000 }, () => {
           codec,
         });
         const api = egressApi(server.baseUrl, room);
+        const requestedAt = performance.now();
         const started = await api.start({ kind: 'recording', participantId });
+        // The file begins at the first keyframe written ("active"), not at the request: a
+        // publisher just joined may take a second to send its top layer and a keyframe.
+        await api.waitState(started.egressId, 'active');
+        const activeAfterMs = Math.round(performance.now() - requestedAt);
         await delay(RECORD_MS);
         const stopped = await api.stop(started.egressId);
         assert.equal(stopped.state, 'ended', `reason: ${stopped.reason}`);
@@ -68,7 +73,10 @@ describe('recordings of a Chromium publisher', { timeout: 300_000 }, () => {
 
         const probed = await probe(file);
         const duration = Number(probed.format.duration);
-        assert.ok(Math.abs(duration - RECORD_MS / 1000) <= 1, `duration ${duration} s`);
+        assert.ok(
+          Math.abs(duration - RECORD_MS / 1000) <= 1,
+          `duration ${duration} s (active ${activeAfterMs} ms after the request)`,
+        );
         const spans = await streamSpans(file);
         assert.equal(spans.video.codec, video);
         assert.equal(spans.audio.codec, 'opus');
@@ -76,7 +84,9 @@ describe('recordings of a Chromium publisher', { timeout: 300_000 }, () => {
         const endGap = Math.abs(spans.video.end - spans.audio.end);
         assert.ok(startGap <= 0.1, `audio and video start apart: ${JSON.stringify(spans)}`);
         assert.ok(endGap <= 0.1, `audio and video end apart: ${JSON.stringify(spans)}`);
-        t.diagnostic(`duration ${duration} s, spans ${JSON.stringify(spans)}`);
+        t.diagnostic(
+          `active ${activeAfterMs} ms after the request; duration ${duration} s, spans ${JSON.stringify(spans)}`,
+        );
         assert.equal(await decodeErrors(file), '', 'every frame decodes');
         // A camera at 20 fps or more: hundreds of frames in 20 s.
         assert.ok(spans.video.packets > 300, `video frames ${spans.video.packets}`);

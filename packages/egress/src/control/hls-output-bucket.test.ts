@@ -214,9 +214,11 @@ describe('HLS output mirrored to a bucket', () => {
     await failed.promise;
     await output.end('upload failed');
     assert.equal(failures.length, 1, failures.join('\n'));
+    // Refused (the bucket gone) or reset (an upload was in flight on a kept-alive socket when it
+    // stopped: seen once in 9 runs); either way the reason names the connection's failure.
     assert.match(
       failures[0]!,
-      /^upload failed: upload of hls\/eg-1\/p-7\/\S+ to bucket egress failed: ECONNREFUSED/,
+      /^upload failed: upload of hls\/eg-1\/p-7\/\S+ to bucket egress failed: (ECONNREFUSED|ECONNRESET)/,
     );
     assert.ok(uploader.stats().errors >= 1);
     // The local stream went on and ended cleanly: only the bucket copy stopped.

@@ -42,6 +42,11 @@ export interface OutputContext {
 
 export interface PublisherOutput {
   write(frame: MediaFrame): void;
+  /**
+   * The output has begun (a recording: its first keyframe opened the file); the egress is active
+   * from then. Absent: from the first frame written.
+   */
+  started?(): boolean;
   end(reason: string): Promise<void>;
   outputs(): { playlist: string | null; files: string[]; moqPath: string | null };
   addTracks?(tracks: RelayedTrack[]): void;
@@ -180,6 +185,7 @@ async function recordingOutput(ctx: OutputContext): Promise<PublisherOutput> {
   const name = file.slice(ctx.dir.length + 1);
   return {
     write: (frame) => sink.write(frame),
+    started: () => sink.started,
     end: (reason) => sink.end(reason),
     outputs: () => ({ playlist: null, files: [`${ctx.relativeDir}/${name}`], moqPath: null }),
     transcodeCpuSeconds: () => 0,

@@ -119,7 +119,7 @@ export class PublisherPipeline {
   #write(frame: MediaFrame): void {
     if (this.#stopped || !this.#output) return;
     this.#output.write(frame);
-    if (this.#active) return;
+    if (this.#active || !(this.#output.started?.() ?? true)) return;
     this.#active = true;
     this.#o.onActive();
   }

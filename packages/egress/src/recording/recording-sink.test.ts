@@ -58,4 +58,16 @@ describe('RecordingSink', () => {
     await sink.end('stopped');
     assert.equal(sink.appended.filter(([kind]) => kind === 'audio').length, 5);
   });
+
+  it('is started (the egress active) only once a keyframe opened the file, not at the first frame', async () => {
+    // A CI run saw an H264 recording's egress reported active at the first audio frame, a second
+    // before the first keyframe: the file was a second shorter than "recording since active".
+    const sink = new NotingSink(new MemoryOutput());
+    sink.write(audio(0));
+    sink.write(video(20_000));
+    assert.equal(sink.started, false);
+    sink.write(video(40_000, true));
+    assert.equal(sink.started, true);
+    await sink.end('stopped');
+  });
 });

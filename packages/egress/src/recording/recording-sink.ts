@@ -47,6 +47,11 @@ export abstract class RecordingSink implements FrameSink {
     this.#put(frame);
   }
 
+  /** The file is open: its first keyframe came and was written. */
+  get started(): boolean {
+    return this.#started;
+  }
+
   async end(_reason: string): Promise<void> {
     if (this.#ended) return;
     this.#ended = true;

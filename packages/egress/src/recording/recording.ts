@@ -1,7 +1,8 @@
 import { SfuError } from '../../../../src/lib/errors.ts';
-import type { FrameSink, VideoCodecName } from '../media/frame.ts';
+import type { VideoCodecName } from '../media/frame.ts';
 import { FileOutput } from '../mux/byte-output.ts';
 import { Mp4Recording } from './mp4-recording.ts';
+import type { RecordingSink } from './recording-sink.ts';
 import { WebmRecording } from './webm-recording.ts';
 
 export interface RecordingTracks {
@@ -18,14 +19,14 @@ export function recordingFormat(tracks: RecordingTracks): RecordingFormat {
 
 /**
  * Opens a recording file for a publisher's tracks (`path` without its extension, which the format
- * adds): a FrameSink whose end() closes the file with its index. `onError` hears the first write
+ * adds): a RecordingSink whose end() closes the file with its index. `onError` hears the first write
  * error (disk full…): the file stops growing and the owner should end the egress.
  */
 export async function openRecording(
   path: string,
   tracks: RecordingTracks,
   onError: (err: Error) => void,
-): Promise<{ sink: FrameSink; file: string; format: RecordingFormat; bytesWritten: () => number }> {
+): Promise<{ sink: RecordingSink; file: string; format: RecordingFormat; bytesWritten: () => number }> {
   if (!tracks.video && !tracks.audio) throw new SfuError('invalid_argument', 'a recording needs a track');
   const format = recordingFormat(tracks);
   const file = `${path}.${format}`;
