@@ -1,5 +1,5 @@
 /// <reference lib="dom" />
-import type { Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 
 /**
  * What the cluster tests read from a demo page in a call: the SDK room's connection events and
@@ -44,8 +44,12 @@ export function framesOf(page: Page, name: string): Promise<number> {
 }
 
 /**
- * When `name`'s video on `page` decodes new frames again after `sinceMs`: the first sample at which
- * the frame count grew by at least 3 since the previous sample (a killed node sends nothing more).
+ * When `name`'s video on `page` decodes new frames again after `sinceMs`: the first sample (every
+ * 250 ms) that ends two samples in a row in which the frame count grew (a killed node sends nothing
+ * more; a tile given a new video element counts from 0 again, which counts as growth once it
+ * decoded a frame). Two in a row, at any frame rate: a publisher on a loaded machine may send
+ * fewer than 12 frames a second, which is degraded but not frozen. On a timeout the error lists
+ * the frames decoded per sample, so that a frozen video and a slow one can be told apart.
  */
 export async function framesAdvancingAt(
   page: Page,
@@ -54,15 +58,22 @@ export async function framesAdvancingAt(
   timeoutMs = 30_000,
 ): Promise<number> {
   let previous = await framesOf(page, name);
+  let growing = 0;
+  const deltas: number[] = [];
   while (Date.now() - sinceMs < timeoutMs) {
     await new Promise((resolve) => setTimeout(resolve, 250));
     const now = Date.now();
     const frames = await framesOf(page, name);
-    // The first half second after the fault may still show frames from the jitter buffer.
-    if (now - sinceMs > 500 && frames >= 0 && frames - Math.max(previous, 0) >= 3) return now;
+    const grew = frames > Math.max(previous, 0) || (frames > 0 && frames < previous);
+    deltas.push(frames < previous ? frames : frames - Math.max(previous, 0));
     previous = frames;
+    // The first half second after the fault may still show frames from the jitter buffer.
+    growing = grew && now - sinceMs > 500 ? growing + 1 : 0;
+    if (growing >= 2) return now;
   }
-  throw new Error(`${name}'s video did not decode again within ${timeoutMs} ms`);
+  throw new Error(
+    `${name}'s video did not decode again within ${timeoutMs} ms; frames decoded per 250 ms: ${deltas.join(' ')}; connections: ${await peerConnectionTrace(page, sinceMs)}`,
+  );
 }
 
 /**
@@ -93,4 +104,50 @@ export async function longestFreeze(page: Page, name: string, done: Promise<unkn
     longest = Math.max(longest, now - lastChange);
   }
   return longest;
+}
+
+export type PeerConnectionStep = { pc: number; step: string; at: number };
+
+/**
+ * Notes every RTCPeerConnection of the context's pages (window.__pcTrace): its creation, each
+ * ICE and connection state, each remote description and track, with the time. A failover that
+ * took too long then tells which connection waited for what.
+ */
+export async function tracePeerConnections(context: BrowserContext): Promise<void> {
+  await context.addInitScript(() => {
+    const w = window as unknown as {
+      __pcTrace: PeerConnectionStep[];
+      RTCPeerConnection: typeof RTCPeerConnection;
+    };
+    w.__pcTrace = [];
+    const Native = w.RTCPeerConnection;
+    let count = 0;
+    w.RTCPeerConnection = class extends Native {
+      traceId = ++count;
+      constructor(config?: RTCConfiguration) {
+        super(config);
+        const note = (step: string) => w.__pcTrace.push({ pc: this.traceId, step, at: Date.now() });
+        note('created');
+        this.addEventListener('iceconnectionstatechange', () => note(`ice ${this.iceConnectionState}`));
+        this.addEventListener('connectionstatechange', () => note(`connection ${this.connectionState}`));
+        this.addEventListener('track', (e) => note(`track ${e.track.kind}`));
+        const setRemote = this.setRemoteDescription.bind(this);
+        this.setRemoteDescription = (description: RTCSessionDescriptionInit) => {
+          note(`remote ${description.type}`);
+          return setRemote(description);
+        };
+      }
+    } as typeof RTCPeerConnection;
+  });
+}
+
+/** The page's connection steps since `sinceMs`, one line each: `+ms #pc step`. */
+export async function peerConnectionTrace(page: Page, sinceMs: number): Promise<string> {
+  const steps = await page.evaluate(
+    () => (window as unknown as { __pcTrace?: PeerConnectionStep[] }).__pcTrace ?? [],
+  );
+  return steps
+    .filter((s) => s.at >= sinceMs)
+    .map((s) => `+${s.at - sinceMs} #${s.pc} ${s.step}`)
+    .join('; ');
 }
