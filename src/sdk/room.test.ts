@@ -968,4 +968,74 @@ describe('Room: manual subscription', () => {
     assert.deepEqual(t.media.answered, []);
     assert.equal(t.media.subscribers.size, 0);
   });
+
+  it('a target republishing while our subscription to it is in flight: only the newest offer is answered', async () => {
+    // Seen after an SFU node's death: the subscriber's resume subscribed to the target while the
+    // target's own rejoin finished (room.new_participant), and the first reply, arriving after the
+    // second request, made a connection the server had already replaced: no video until Chromium
+    // declared it failed ~25 s later.
+    const t = setup();
+    t.api.addOther(50, 2, 'Bob');
+    const replies: Array<(offer: string) => void> = [];
+    const reply = t.signalling.responders.get('room.subscribe')!;
+    t.signalling.responders.set(
+      'room.subscribe',
+      (p) =>
+        new Promise((resolve) =>
+          replies.push((offer) => resolve({ ...(reply(p) as SubscribeReply), offer })),
+        ),
+    );
+    await t.room.join({ code: 'abc-defg-hij' });
+    await settle();
+    assert.equal(replies.length, 1);
+    t.signalling.push('room.new_participant', { participant: t.api.others[0], isMigrate: false });
+    await settle();
+    assert.equal(replies.length, 2, 'subscribed again');
+    replies[0]!('offer-of-the-replaced-subscription');
+    await settle();
+    replies[1]!('offer-of-the-new-subscription');
+    await settle();
+    assert.deepEqual(
+      t.media.answered.map((a) => a.offer),
+      ['offer-of-the-new-subscription'],
+    );
+    assert.deepEqual(
+      t.signalling.sentOf('room.answer_subscriber').map((a) => a.sdp),
+      ['answer:offer-of-the-new-subscription'],
+    );
+    assert.equal(t.room.isSubscribed('50'), true);
+    assert.deepEqual(t.eventsOf('error'), []);
+  });
+
+  it('an answer still being made when the target republishes is not sent, and the new subscription goes on', async () => {
+    const t = setup();
+    t.api.addOther(50, 2, 'Bob');
+    let release: () => void = () => undefined;
+    const answering = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const answer = t.media.answerSubscriber.bind(t.media);
+    let calls = 0;
+    t.media.answerSubscriber = async (targetId, offer) => {
+      // The first answer waits (its connection is closed under it), later ones go through.
+      if (calls++ === 0) {
+        await answering;
+        throw new Error('InvalidStateError: The RTCPeerConnection is closed');
+      }
+      return answer(targetId, offer);
+    };
+    await t.room.join({ code: 'abc-defg-hij' });
+    await settle();
+    t.signalling.push('room.new_participant', { participant: t.api.others[0], isMigrate: false });
+    await settle();
+    release();
+    await settle();
+    assert.equal(calls, 2);
+    assert.deepEqual(
+      t.signalling.sentOf('room.answer_subscriber').map((a) => a.sdp),
+      ['answer:server-offer:50'],
+    );
+    assert.equal(t.room.isSubscribed('50'), true);
+    assert.deepEqual(t.eventsOf('error'), []);
+  });
 });

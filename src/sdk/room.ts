@@ -88,6 +88,11 @@ export class Room extends Emitter<RoomEvents> {
   readonly #tracks = new Map<string, TrackRecord[]>();
   readonly #answers = new Map<string, Promise<void>>();
   readonly #subscribed = new Set<string>();
+  /**
+   * Each subscription to a target gets the next number: a reply (or an answer being made) for an
+   * older one is dropped, since the server replaced that subscription with the newer one.
+   */
+  readonly #subscriptionGeneration = new Map<string, number>();
   /** Whom we want to receive: everyone with autoSubscribe, else those passed to subscribe(). */
   readonly #wanted = new Set<string>();
   #autoSubscribe = true;
@@ -477,14 +482,19 @@ export class Room extends Emitter<RoomEvents> {
     const local = this.#requireLocal();
     if (this.#subscribed.has(targetId)) this.#dropSubscription(targetId);
     this.#subscribed.add(targetId);
+    const generation = (this.#subscriptionGeneration.get(targetId) ?? 0) + 1;
+    this.#subscriptionGeneration.set(targetId, generation);
+    const current = () =>
+      this.#subscribed.has(targetId) && this.#subscriptionGeneration.get(targetId) === generation;
     try {
       const reply = await this.#signalling.request<SubscribeReply>('room.subscribe', {
         targetId,
         roomId: String(room.id),
         participantId: local.id,
       });
-      // Unsubscribed (or resubscribed) meanwhile.
-      if (!this.#subscribed.has(targetId)) return;
+      // Unsubscribed, or subscribed again (the target republished) while this one was in flight:
+      // the server replaced this subscription, and its offer would be a connection to nowhere.
+      if (!current()) return;
       const participant = this.#participants.get(targetId);
       if (participant) {
         Object.assign(participant.state, {
@@ -502,6 +512,8 @@ export class Room extends Emitter<RoomEvents> {
       }
       await this.#answerInTurn(targetId, reply.offer);
     } catch (err) {
+      // A newer subscription closed this one's connection under it: that one goes on.
+      if (!current()) return;
       this.#subscribed.delete(targetId);
       // The target left or stopped publishing meanwhile: its participant_left follows or came already.
       if (err instanceof SignallingError && err.code === 'not_found') return;
@@ -520,11 +532,14 @@ export class Room extends Emitter<RoomEvents> {
   /** Offers for one target are answered one after the other (each answer needs the previous one applied). */
   #answerInTurn(targetId: string, offer: string): Promise<void> {
     const previous = this.#answers.get(targetId) ?? Promise.resolve();
+    const generation = this.#subscriptionGeneration.get(targetId);
     const next = previous
       .catch(() => undefined)
       .then(async () => {
         const room = this.#requireRoom();
         const sdp = await this.#media.answerSubscriber(targetId, offer);
+        // Subscribed again meanwhile: this answer belongs to a subscription the server replaced.
+        if (this.#subscriptionGeneration.get(targetId) !== generation) return;
         await this.#signalling.request('room.answer_subscriber', {
           roomId: String(room.id),
           targetId,
@@ -934,6 +949,7 @@ export class Room extends Emitter<RoomEvents> {
     for (const off of this.#offs.splice(0)) off();
     this.#media.close();
     this.#subscribed.clear();
+    this.#subscriptionGeneration.clear();
     this.#answers.clear();
     this.#tracks.clear();
     this.#cameraVideo.clear();
