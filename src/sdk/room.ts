@@ -1,11 +1,7 @@
 import { Emitter } from './emitter.ts';
-import {
-  type IceStateEvent,
-  type MediaController,
-  type PublishOptions,
-  type RemoteTrackEvent,
-  sourceOf,
-} from './media.ts';
+import { IceWatchdog, type IceWatchdogRoom } from './ice-watchdog.ts';
+import type { MediaController, PublishOptions, RemoteTrackEvent } from './media.ts';
+import { RemoteTracks } from './remote-tracks.ts';
 import type { RoomApi } from './rest.ts';
 import { type ChannelStatus, type SignallingChannel, SignallingError } from './signalling.ts';
 import { StateMachine } from './state.ts';
@@ -25,7 +21,6 @@ import {
   type RoomState,
   type SubscribeReply,
   type TrackInfo,
-  type TrackSource,
 } from './types.ts';
 
 /** SFU mode (Waterbus connectionType 1): the server answers our offer and offers us each remote participant. */
@@ -67,8 +62,6 @@ export interface JoinOptions {
   autoSubscribe?: boolean;
 }
 
-type TrackRecord = TrackInfo;
-
 /**
  * A call in one room, Waterbus SFU flow: REST join (creates our participant), `room.publish` with
  * our offer (ack: the answer), `room.subscribe` for each other participant (ack: the server's
@@ -85,7 +78,10 @@ export class Room extends Emitter<RoomEvents> {
   readonly #connectTimeoutMs: number;
   readonly #machine: StateMachine;
   readonly #participants = new Map<string, Participant>();
-  readonly #tracks = new Map<string, TrackRecord[]>();
+  readonly #tracks = new RemoteTracks({
+    added: (track) => this.emit('trackAdded', track),
+    removed: (track) => this.emit('trackRemoved', track),
+  });
   readonly #answers = new Map<string, Promise<void>>();
   readonly #subscribed = new Set<string>();
   /**
@@ -96,18 +92,10 @@ export class Room extends Emitter<RoomEvents> {
   /** Whom we want to receive: everyone with autoSubscribe, else those passed to subscribe(). */
   readonly #wanted = new Set<string>();
   #autoSubscribe = true;
-  readonly #iceDisconnectedMs: number;
-  readonly #iceRestartTimeoutMs: number;
-  /** The publisher's ICE went `disconnected`: restart when it lasts. */
-  #iceDisconnectedTimer: ReturnType<typeof setTimeout> | null = null;
+  readonly #ice: IceWatchdog;
   #publisherNegotiation: Promise<void> = Promise.resolve();
   /** Counts publisher connections, so that a late renegotiation answer is not applied to a newer one. */
   #publisherEpoch = 0;
-  /** An ICE restart is under way: the full rejoin when it does not succeed by then. */
-  #iceRestartTimer: ReturnType<typeof setTimeout> | null = null;
-  readonly #subscriberIceTimers = new Map<string, ReturnType<typeof setTimeout>>();
-  /** The first video track of each subscription: the camera. */
-  readonly #cameraVideo = new Map<string, MediaStreamTrack>();
   readonly #offs: Array<() => void> = [];
   /** setPreferredQuality wishes by participant, kept across resubscriptions. */
   readonly #preferred = new Map<string, 0 | 1 | 2 | 3>();
@@ -129,8 +117,10 @@ export class Room extends Emitter<RoomEvents> {
     this.#publishOptions = { simulcast: true, codec: 'VP8', ...options.publish };
     this.#reconnectTimeoutMs = options.reconnectTimeoutMs ?? 60_000;
     this.#connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
-    this.#iceDisconnectedMs = options.iceDisconnectedMs ?? 2_000;
-    this.#iceRestartTimeoutMs = options.iceRestartTimeoutMs ?? 10_000;
+    this.#ice = new IceWatchdog(this.#iceWatchdogRoom(), {
+      disconnectedMs: options.iceDisconnectedMs ?? 2_000,
+      restartTimeoutMs: options.iceRestartTimeoutMs ?? 10_000,
+    });
     this.#machine = new StateMachine((state, previous) => this.emit('stateChanged', { state, previous }));
   }
 
@@ -182,7 +172,7 @@ export class Room extends Emitter<RoomEvents> {
   setPreferredQuality(participantId: string, quality: PreferredQuality): void {
     const value = QUALITY_VALUE[quality];
     this.#preferred.set(participantId, value);
-    for (const t of this.#tracks.get(participantId) ?? [])
+    for (const t of this.#tracks.of(participantId))
       if (t.kind === 'video' && t.source === 'camera')
         this.#media.setPreferredQuality(participantId, t.track.id, value);
   }
@@ -203,7 +193,7 @@ export class Room extends Emitter<RoomEvents> {
   /** Stops receiving a participant: its subscriber connection is closed and its tracks removed. */
   unsubscribe(participantId: string): void {
     this.#wanted.delete(participantId);
-    this.#clearSubscriberIceTimer(participantId);
+    this.#ice.clearSubscriber(participantId);
     if (!this.#subscribed.delete(participantId)) return;
     this.#dropSubscription(participantId);
   }
@@ -214,7 +204,7 @@ export class Room extends Emitter<RoomEvents> {
   }
 
   tracksOf(participantId: string): readonly TrackInfo[] {
-    return this.#tracks.get(participantId) ?? [];
+    return this.#tracks.of(participantId);
   }
 
   async join(options: JoinOptions = {}): Promise<void> {
@@ -463,13 +453,11 @@ export class Room extends Emitter<RoomEvents> {
 
   #removeParticipant(id: string): void {
     this.#wanted.delete(id);
-    this.#clearSubscriberIceTimer(id);
-    this.#cameraVideo.delete(id);
+    this.#ice.clearSubscriber(id);
     this.#media.closeSubscriber(id);
     this.#subscribed.delete(id);
     this.#answers.delete(id);
-    for (const track of this.#tracks.get(id) ?? []) this.emit('trackRemoved', track);
-    this.#tracks.delete(id);
+    this.#tracks.drop(id);
     const participant = this.#participants.get(id);
     if (!participant) return;
     this.#participants.delete(id);
@@ -522,11 +510,9 @@ export class Room extends Emitter<RoomEvents> {
   }
 
   #dropSubscription(targetId: string): void {
-    this.#cameraVideo.delete(targetId);
     this.#media.closeSubscriber(targetId);
     this.#answers.delete(targetId);
-    for (const track of this.#tracks.get(targetId) ?? []) this.emit('trackRemoved', track);
-    this.#tracks.delete(targetId);
+    this.#tracks.drop(targetId);
   }
 
   /** Offers for one target are answered one after the other (each answer needs the previous one applied). */
@@ -646,77 +632,37 @@ export class Room extends Emitter<RoomEvents> {
       });
     });
     this.#media.onRemoteTrack((e) => this.#onRemoteTrack(e));
-    this.#media.onRemoteTrackEnded((e) => this.#onRemoteTrackEnded(e));
-    this.#media.onIceState((e) => this.#onIceState(e));
+    this.#media.onRemoteTrackEnded((e) => this.#tracks.ended(e));
+    this.#media.onIceState((e) => this.#ice.onState(e));
   }
 
-  // ── ICE: restart the publisher, resubscribe failed subscriber connections ────────────────
+  // ── ICE: what the watchdog does to the publisher and the subscriptions ───────────────────
 
-  #onIceState({ targetId, state }: IceStateEvent): void {
-    if (!this.#machine.is('joined')) return;
-    if (targetId !== null) {
-      this.#onSubscriberIce(targetId, state);
-      return;
-    }
-    if (state === 'connected' || state === 'completed') {
-      this.#clearIceDisconnectedTimer();
-      if (this.#iceRestartTimer) {
-        clearTimeout(this.#iceRestartTimer);
-        this.#iceRestartTimer = null;
+  #iceWatchdogRoom(): IceWatchdogRoom {
+    return {
+      joined: () => this.#machine.is('joined'),
+      signallingUp: () => this.#signalling.connected,
+      isSubscribed: (targetId) => this.#subscribed.has(targetId),
+      restartPublisherIce: () => this.#renegotiatePublisher({ iceRestart: true }),
+      fallBackToRejoin: () => this.#fallBackToRejoin(),
+      // The server is the subscriber connection's offerer: a fresh subscription restarts it.
+      resubscribe: (targetId) => {
+        if (this.#machine.is('joined') && this.#signalling.connected && this.#subscribed.has(targetId))
+          void this.#subscribe(targetId);
+      },
+      restartStarted: () => this.emit('reconnecting', { reason: 'ice' }),
+      restartSucceeded: () =>
         this.emit('reconnected', {
           participantId: this.#requireLocal().id,
           rejoined: false,
           iceRestart: true,
-        });
-      }
-    } else if (state === 'disconnected') {
-      if (!this.#iceDisconnectedTimer && !this.#iceRestartTimer)
-        this.#iceDisconnectedTimer = setTimeout(() => {
-          this.#iceDisconnectedTimer = null;
-          void this.#restartIce();
-        }, this.#iceDisconnectedMs);
-    } else if (state === 'failed') {
-      this.#clearIceDisconnectedTimer();
-      // Failed again after a restart: the restart did not help.
-      if (this.#iceRestartTimer) this.#fallBackToRejoin();
-      else void this.#restartIce();
-    }
-  }
-
-  #onSubscriberIce(targetId: string, state: IceStateEvent['state']): void {
-    if (!this.#subscribed.has(targetId)) return;
-    if (state === 'connected' || state === 'completed') this.#clearSubscriberIceTimer(targetId);
-    else if (state === 'disconnected' && !this.#subscriberIceTimers.has(targetId)) {
-      this.#subscriberIceTimers.set(
-        targetId,
-        setTimeout(() => this.#resubscribe(targetId), this.#iceRestartTimeoutMs),
-      );
-    } else if (state === 'failed') this.#resubscribe(targetId);
-  }
-
-  /** The server is the subscriber connection's offerer: a fresh subscription restarts it. */
-  #resubscribe(targetId: string): void {
-    this.#clearSubscriberIceTimer(targetId);
-    if (!this.#machine.is('joined') || !this.#signalling.connected || !this.#subscribed.has(targetId)) return;
-    void this.#subscribe(targetId);
-  }
-
-  /** The socket is up but the publisher's media path broke: ICE restart first (new credentials). */
-  async #restartIce(): Promise<void> {
-    if (!this.#machine.is('joined') || !this.#signalling.connected || this.#iceRestartTimer) return;
-    this.#iceRestartTimer = setTimeout(() => this.#fallBackToRejoin(), this.#iceRestartTimeoutMs);
-    this.emit('reconnecting', { reason: 'ice' });
-    try {
-      await this.#renegotiatePublisher({ iceRestart: true });
-    } catch {
-      // The fallback timer takes over (or the socket's own reconnection, if it dropped).
-    }
+        }),
+    };
   }
 
   /** The ICE restart did not bring media back: publish again and resubscribe, as after a socket drop. */
   #fallBackToRejoin(): void {
-    if (this.#iceRestartTimer) clearTimeout(this.#iceRestartTimer);
-    this.#iceRestartTimer = null;
+    this.#ice.endRestart();
     if (!this.#machine.is('joined') || !this.#signalling.connected) return;
     this.#machine.to('reconnecting');
     this.#closeMedia();
@@ -726,51 +672,15 @@ export class Room extends Emitter<RoomEvents> {
     });
   }
 
-  #clearIceTimers(): void {
-    this.#clearIceDisconnectedTimer();
-    if (this.#iceRestartTimer) clearTimeout(this.#iceRestartTimer);
-    this.#iceRestartTimer = null;
-    for (const timer of this.#subscriberIceTimers.values()) clearTimeout(timer);
-    this.#subscriberIceTimers.clear();
-  }
-
-  #clearIceDisconnectedTimer(): void {
-    if (this.#iceDisconnectedTimer) clearTimeout(this.#iceDisconnectedTimer);
-    this.#iceDisconnectedTimer = null;
-  }
-
-  #clearSubscriberIceTimer(targetId: string): void {
-    const timer = this.#subscriberIceTimers.get(targetId);
-    if (timer) clearTimeout(timer);
-    this.#subscriberIceTimers.delete(targetId);
-  }
-
   #onRemoteTrack(e: RemoteTrackEvent): void {
     const participant = this.#participants.get(e.targetId);
     if (!participant) return;
-    const kind = e.track.kind === 'audio' ? 'audio' : 'video';
-    const screenId = participant.state.screenTrackId;
-    if (kind === 'video' && !this.#cameraVideo.has(e.targetId) && e.track.id !== screenId) {
-      this.#cameraVideo.set(e.targetId, e.track);
-    }
-    const source = this.#sourceOf(participant, e.track);
-    const record: TrackRecord = { participantId: e.targetId, kind, source, track: e.track, stream: e.stream };
-    const list = this.#tracks.get(e.targetId) ?? [];
-    if (list.some((t) => t.track === e.track)) return;
-    list.push(record);
-    this.#tracks.set(e.targetId, list);
+    const record = this.#tracks.add(participant, e);
+    if (!record) return;
     const preferred = this.#preferred.get(e.targetId);
-    if (preferred !== undefined && kind === 'video' && source === 'camera')
+    if (preferred !== undefined && record.kind === 'video' && record.source === 'camera')
       this.#media.setPreferredQuality(e.targetId, e.track.id, preferred);
     this.emit('trackAdded', record);
-  }
-
-  #onRemoteTrackEnded(e: RemoteTrackEvent): void {
-    const list = this.#tracks.get(e.targetId);
-    const index = list?.findIndex((t) => t.track === e.track) ?? -1;
-    if (!list || index < 0) return;
-    const [record] = list.splice(index, 1);
-    this.emit('trackRemoved', record!);
   }
 
   #remoteState(participantId: string | number, change: Partial<MediaState>): void {
@@ -781,45 +691,13 @@ export class Room extends Emitter<RoomEvents> {
       participant,
       changed: Object.keys(change) as Array<keyof MediaState>,
     });
-    if ('screenSharing' in change) this.#reclassifyTracks(participant);
-  }
-
-  /**
-   * Camera or screen: the track named by `room.screen_sharing`, else (the server may not keep the
-   * publisher's track ids) any video track but the subscription's first while the participant shares.
-   */
-  #sourceOf(participant: Participant, track: MediaStreamTrack): TrackSource {
-    if (track.kind !== 'video') return 'camera';
-    if (sourceOf(track.id, participant.state.screenTrackId) === 'screen') return 'screen';
-    const camera = this.#cameraVideo.get(participant.id);
-    if (!camera || camera === track) return 'camera';
-    return participant.state.screenSharing ? 'screen' : 'camera';
-  }
-
-  /** A screen track may arrive before the `room.screen_sharing` that names it, or outlive it. */
-  #reclassifyTracks(participant: Participant): void {
-    const list = this.#tracks.get(participant.id) ?? [];
-    for (const [i, record] of list.entries()) {
-      if (record.kind !== 'video') continue;
-      const source = this.#sourceOf(participant, record.track);
-      if (source === record.source) continue;
-      this.emit('trackRemoved', record);
-      if (record.source === 'screen') {
-        // Sharing stopped: the screen track goes away (its section becomes inactive).
-        list.splice(i, 1);
-        this.#reclassifyTracks(participant);
-        return;
-      }
-      const updated = { ...record, source };
-      list[i] = updated;
-      this.emit('trackAdded', updated);
-    }
+    if ('screenSharing' in change) this.#tracks.reclassify(participant);
   }
 
   #onStatus(status: ChannelStatus): void {
     if (status.type === 'disconnected' && this.#machine.is('joined')) {
       this.#machine.to('reconnecting');
-      const restarting = this.#iceRestartTimer !== null;
+      const restarting = this.#ice.restarting;
       // The server closed our media when the socket dropped; the tracks we received are gone.
       this.#closeMedia();
       if (!restarting) this.emit('reconnecting', { reason: status.reason });
@@ -833,7 +711,7 @@ export class Room extends Emitter<RoomEvents> {
 
   /** Closes the publisher and every subscription (the room's participants stay). */
   #closeMedia(): void {
-    this.#clearIceTimers();
+    this.#ice.clear();
     this.#publisherEpoch++;
     this.#media.closePublisher();
     for (const id of [...this.#subscribed]) this.#dropSubscription(id);
@@ -944,7 +822,7 @@ export class Room extends Emitter<RoomEvents> {
 
   #teardown(): void {
     this.#clearReconnectTimer();
-    this.#clearIceTimers();
+    this.#ice.clear();
     this.#wanted.clear();
     for (const off of this.#offs.splice(0)) off();
     this.#media.close();
@@ -952,7 +830,6 @@ export class Room extends Emitter<RoomEvents> {
     this.#subscriptionGeneration.clear();
     this.#answers.clear();
     this.#tracks.clear();
-    this.#cameraVideo.clear();
     this.#participants.clear();
   }
 }
