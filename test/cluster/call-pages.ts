@@ -72,7 +72,7 @@ export async function framesAdvancingAt(
     if (growing >= 2) return now;
   }
   throw new Error(
-    `${name}'s video did not decode again within ${timeoutMs} ms; frames decoded per 250 ms: ${deltas.join(' ')}; connections: ${await peerConnectionTrace(page, sinceMs)}`,
+    `${name}'s video did not decode again within ${timeoutMs} ms; frames decoded per 250 ms: ${deltas.join(' ')}; SDK events: ${JSON.stringify(await events(page).catch(() => null))}; connections: ${await peerConnectionTrace(page, sinceMs)}`,
   );
 }
 

@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import type { BrowserContext, Page } from 'playwright-core';
-import { events, framesAdvancingAt, record } from '../../../test/cluster/call-pages.ts';
+import { events, framesAdvancingAt, record, tracePeerConnections } from '../../../test/cluster/call-pages.ts';
 import { type ChatRoom, chatRoom } from '../../../test/cluster/chat-during-fault.ts';
 import { freeTcpPort, startCluster, type TestCluster } from '../../../test/cluster/cluster.ts';
 import { eventually, launchDemoBrowser, seesVideoOf } from '../../../test/sdk/demo-page.ts';
@@ -50,6 +50,8 @@ const egressPorts = new Map<string, number>();
 async function openPublisher(url: string, room: ChatRoom, name: string): Promise<Page> {
   const context = await chromium.newContext();
   contexts.push(context);
+  // A failover that does not come back names each connection's states in its error.
+  await tracePeerConnections(context);
   const page = await context.newPage();
   // H264 without simulcast: copied into CMAF without a transcoder, the cheapest stream on 2 cores.
   const query = new URLSearchParams({
