@@ -102,8 +102,10 @@ async function installCors(app: FastifyInstance, policy: CorsPolicy): Promise<vo
       const origin = decision.allowed && decision.allowOrigin !== undefined ? decision.allowOrigin : false;
       callback(null, {
         origin,
-        allowedHeaders: ['Authorization', 'Content-Type', 'X-API-Key'],
-        methods: ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
+        allowedHeaders: ['Authorization', 'Content-Type', 'X-API-Key', 'If-Match'],
+        methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
+        // WHIP (RFC 9725): a browser client on another origin reads these from the replies.
+        exposedHeaders: ['Location', 'ETag', 'Link', 'Accept-Patch'],
       });
     },
   });

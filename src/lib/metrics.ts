@@ -29,6 +29,7 @@ export class Metrics {
   readonly unhandledRejections: Gauge;
   readonly mediaObjects: Gauge<'kind'>;
   readonly egressActive: Gauge<'kind'>;
+  readonly whipSessions: Counter<'outcome' | 'reason'>;
   /** Live media objects by kind, read at scrape time (set by the embedded role). */
   #mediaCounts: (() => Promise<Record<string, number>>) | undefined;
   /** Egress counters, read at scrape time (set by the embedded role; undefined: no egress). */
@@ -71,6 +72,12 @@ export class Metrics {
       name: 'bbmeet_socket_connections_refused_total',
       help: 'socket.io connections refused, by reason (origin, unauthenticated_per_ip, per_user, per_ip)',
       labelNames: ['reason'],
+      registers,
+    });
+    this.whipSessions = new Counter({
+      name: 'bbmeet_whip_sessions_total',
+      help: 'WHIP ingest sessions (RFC 9725) by outcome: started, ended (deleted, media_lost, evicted, taken_over, shutdown, left) and refused (by reason)',
+      labelNames: ['outcome', 'reason'],
       registers,
     });
     this.rooms = new Gauge({

@@ -3,6 +3,7 @@ import { mountEgressHttp } from '../api/egress-http.ts';
 import { apiRoutes, createHttpServer, registerDocs } from '../api/index.ts';
 import { guestRoutes } from '../api/routes/guest.ts';
 import { registerWebApp } from '../api/routes/web-app.ts';
+import { registerWhip } from '../api/routes/whip.ts';
 import type { Config } from '../config.ts';
 import type { Logger } from '../lib/logger.ts';
 import { Metrics } from '../lib/metrics.ts';
@@ -162,6 +163,7 @@ export async function startSignallingServer(
     logger: logger.child({ component: 'signalling' }),
   });
   broadcaster = signalling.broadcaster;
+  registerWhip(app, { ...deps, whip: signalling.whip, metrics });
   if (options.egressHttp) mountEgressHttp(app.server, options.egressHttp);
   await app.listen({ port: config.http.port, host: config.http.host });
   const address = app.server.address();

@@ -80,7 +80,7 @@ export class Evictions {
         { participantId: entry.participantId, userId: entry.userId, reason },
         'participant evicted',
       );
-      session.socket.emit('system.error', {
+      session.endpoint.emit('system.error', {
         event: 'room.removed',
         code: 'permission_denied',
         message: MESSAGES[reason],

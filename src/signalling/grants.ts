@@ -1,7 +1,7 @@
 import { SfuError } from '../lib/errors.ts';
 import type { RoomId } from '../lib/ids.ts';
 import type { Participant } from '../store/types.ts';
-import type { Session } from './session.ts';
+import type { AnySession } from './session.ts';
 
 /**
  * The grants of a join token on the socket: the room it is for, `canPublish` (an offer may only
@@ -11,19 +11,19 @@ import type { Session } from './session.ts';
  */
 
 /** permission_denied unless the session may act in `roomId`. */
-export function requireGrantedRoom(session: Session, roomId: RoomId): void {
+export function requireGrantedRoom(session: AnySession, roomId: RoomId): void {
   const grant = session.grant;
   if (grant && String(grant.roomId) !== roomId)
     throw new SfuError('permission_denied', `this token is valid for room ${grant.roomCode} only`);
 }
 
 /** permission_denied when the session may not publish and the offer sends audio or video. */
-export function requirePublishGrant(session: Session, sdp: string): void {
+export function requirePublishGrant(session: AnySession, sdp: string): void {
   if (session.grant && !session.grant.grants.canPublish && sendsMedia(sdp))
     throw new SfuError('permission_denied', 'this token may not publish: offer receive-only media');
 }
 
-export function requireSubscribeGrant(session: Session): void {
+export function requireSubscribeGrant(session: AnySession): void {
   if (session.grant && !session.grant.grants.canSubscribe)
     throw new SfuError('permission_denied', 'this token may not subscribe');
 }
@@ -32,18 +32,18 @@ export function requireSubscribeGrant(session: Session): void {
  * Whether the participant is kept from the others: the session's join token says so, or the row
  * was joined with one (then another socket of the same user cannot unhide it).
  */
-export function isHidden(session: Session, row: Pick<Participant, 'hidden'>): boolean {
+export function isHidden(session: AnySession, row: Pick<Participant, 'hidden'>): boolean {
   return session.grant?.grants.hidden === true || row.hidden;
 }
 
 /** Whether the SFU relays the participant's messages on the room data channels. */
-export function mayPublishData(session: Session): boolean {
+export function mayPublishData(session: AnySession): boolean {
   return session.grant?.grants.canPublishData !== false;
 }
 
 /** The grants the SFU enforces itself, for its join request. */
 export function sfuJoinGrants(
-  session: Session,
+  session: AnySession,
   entry: { hidden?: boolean | undefined },
 ): { canPublishData: boolean; hidden: boolean } {
   return { canPublishData: mayPublishData(session), hidden: entry.hidden === true };

@@ -6,7 +6,7 @@ import { defaultMediaState, type SfuApi, type SfuEvent } from '../protocol/sfu-a
 import { type Participant, ParticipantStatus, RoomStatus, type Store } from '../store/types.ts';
 import { participantJson } from '../store/wire.ts';
 import { ConnectionType, type ParticipantDirectory, type ParticipantEntry } from './participant-directory.ts';
-import type { Session } from './session.ts';
+import type { AnySession } from './session.ts';
 import { retryWhileStoreUnavailable } from './store-retry.ts';
 
 export interface SignallingDeps {
@@ -41,7 +41,7 @@ export class SignallingContext {
   readonly directory: ParticipantDirectory;
   readonly nodeId: string;
   readonly log: Logger;
-  readonly sessions = new Map<string, Session>();
+  readonly sessions = new Map<string, AnySession>();
   readonly #roomPumps = new Map<RoomId, AbortController>();
   /** The last `room.active_speakers` and `room.connection_quality` of each room, for newcomers. */
   readonly #speakers = new Map<RoomId, unknown>();
@@ -86,7 +86,7 @@ export class SignallingContext {
    * removed member's rows are deleted (and a newer join deletes the older rows), so they give nothing.
    */
   async authoriseParticipant(
-    session: Session,
+    session: AnySession,
     participantId: ParticipantId,
     roomId: RoomId,
   ): Promise<Participant> {
@@ -141,7 +141,7 @@ export class SignallingContext {
   }
 
   /** The session's participant entry; an error when the socket has not joined `roomId`. */
-  requireEntry(session: Session, roomId?: RoomId): ParticipantEntry {
+  requireEntry(session: AnySession, roomId?: RoomId): ParticipantEntry {
     const ref = session.participant;
     if (!ref) throw new SfuError('invalid_state', 'not in a room: send room.publish first');
     if (roomId !== undefined && ref.roomId !== roomId) {
@@ -154,7 +154,7 @@ export class SignallingContext {
   }
 
   /** Makes `session` the connection of the participant, detaching an older socket that had it. */
-  async attach(session: Session, entry: ParticipantEntry): Promise<void> {
+  async attach(session: AnySession, entry: ParticipantEntry): Promise<void> {
     // From now on the sweeper treats the row as held by a socket (see participant-sweeper.ts).
     await this.store.participants.markAttached(Number(entry.participantId));
     const previous = this.directory.get(entry.participantId);
@@ -163,14 +163,14 @@ export class SignallingContext {
     if (this.#clustered)
       this.io.serverSideEmit(TAKEOVER_EVENT, { participantId: entry.participantId, socketId: session.id });
     session.participant = { participantId: entry.participantId, roomId: entry.roomId };
-    await session.socket.join(entry.roomId);
+    await session.endpoint.join(entry.roomId);
     if (!this.#roomPumps.has(entry.roomId)) this.#startRoomPump(entry.roomId);
     this.#onMembershipChanged();
     // A newcomer learns the current speakers and qualities (they are sent on change only).
     const speakers = this.#speakers.get(entry.roomId);
-    if (speakers) session.socket.emit('room.active_speakers', speakers);
+    if (speakers) session.endpoint.emit('room.active_speakers', speakers);
     for (const quality of this.#qualities.get(entry.roomId)?.values() ?? [])
-      session.socket.emit('room.connection_quality', quality);
+      session.endpoint.emit('room.connection_quality', quality);
   }
 
   /**
@@ -198,12 +198,12 @@ export class SignallingContext {
     );
     if (!old) return;
     old.participant = null;
-    old.socket.emit('system.error', {
+    old.endpoint.emit('system.error', {
       event: 'room.publish',
       code: 'invalid_state',
       message: 'this participant was taken over by another connection',
     });
-    old.socket.disconnect(true);
+    old.endpoint.disconnect(true);
   }
 
   /**
@@ -211,7 +211,7 @@ export class SignallingContext {
    * dropped connection) the participants row stays, inactive, so the client can come back with the
    * same participantId within the reconnect grace period; otherwise it is deleted.
    */
-  async leave(session: Session, options: { keepRow: boolean }): Promise<void> {
+  async leave(session: AnySession, options: { keepRow: boolean }): Promise<void> {
     const ref = session.participant;
     if (!ref) return;
     session.participant = null;
@@ -221,7 +221,7 @@ export class SignallingContext {
     this.directory.remove(ref.participantId);
     this.#qualities.get(ref.roomId)?.delete(ref.participantId);
     this.#onMembershipChanged();
-    await session.socket.leave(ref.roomId);
+    await session.endpoint.leave(ref.roomId);
     // Also in P2P mode: the participant may subscribe to SFU publishers, which the SFU closes here.
     await this.sfu.leave(ref).catch((err: unknown) => this.log.warn({ err, ...ref }, 'sfu leave failed'));
     if (!entry.hidden)
@@ -347,11 +347,14 @@ export class SignallingContext {
       case 'participantLost': {
         const session = this.sessions.get(entry.socketId);
         this.log.warn({ participantId: event.participantId, reason: event.reason }, 'participant media lost');
-        this.emitTo(entry.socketId, 'system.error', {
+        const error = {
           event: 'media',
           code: 'unavailable',
           message: `media connection lost (${event.reason}): publish again to rejoin`,
-        });
+        };
+        // Through the session's endpoint: a WHIP session has no socket, and learns why it ends.
+        if (session) session.endpoint.emit('system.error', error);
+        else this.emitTo(entry.socketId, 'system.error', error);
         if (session) await session.run(() => this.leave(session, { keepRow: true }));
         return;
       }

@@ -11,6 +11,7 @@ import type { Metrics } from '../lib/metrics.ts';
 import { RateLimiter } from '../lib/rate-limiter.ts';
 import type { RoomBroadcaster } from '../protocol/room-broadcaster.ts';
 import type { SfuApi } from '../protocol/sfu-api.ts';
+import type { WhipIngest } from '../protocol/whip-ingest.ts';
 import { joinTokenUser, type RoomGrant } from '../store/join-token-user.ts';
 import { currentTokenUser } from '../store/token-user.ts';
 import type { Store } from '../store/types.ts';
@@ -24,6 +25,7 @@ import { Session } from './session.ts';
 import { ShutdownTracker } from './shutdown-tracker.ts';
 import { SignallingContext } from './signalling-context.ts';
 import { userDisconnector } from './user-disconnect.ts';
+import { WhipSessions } from './whip-sessions.ts';
 
 /** How long close() waits for the leaves of the sockets it closed. */
 const SHUTDOWN_LEAVES_DEADLINE_MS = 10_000;
@@ -65,6 +67,8 @@ export interface Signalling {
   /** For the REST chat routes: `chat.*` to every socket of a room. */
   broadcaster: RoomBroadcaster;
   directory: ParticipantDirectory;
+  /** WHIP publishers (RFC 9725): room participants whose client is an HTTP resource. */
+  whip: WhipIngest;
   close(): Promise<void>;
 }
 
@@ -101,6 +105,7 @@ export function createSignalling(options: SignallingOptions): Signalling {
     },
   });
   const evictions = new Evictions(ctx, { clustered: options.adapter !== undefined });
+  const whip = new WhipSessions(ctx, { metrics: options.metrics, logger: log.child({ component: 'whip' }) });
   const limiter = new RateLimiter({ ratePerSecond: options.eventsPerSecond, burst: options.eventsBurst });
 
   const shutdown = new ShutdownTracker();
@@ -122,6 +127,7 @@ export function createSignalling(options: SignallingOptions): Signalling {
   return {
     io,
     directory,
+    whip,
     broadcaster: {
       toRoom: (roomId: RoomId, event: string, payload: unknown) => io.to(roomId).emit(event, payload),
       evictUser: (...args) => evictions.evictUser(...args),
@@ -141,6 +147,7 @@ export function createSignalling(options: SignallingOptions): Signalling {
         io.close(() => resolve());
       });
       const unfinished = await shutdown.settled(SHUTDOWN_LEAVES_DEADLINE_MS);
+      await whip.close();
       if (unfinished > 0) log.warn({ unfinished }, 'leaves still running at the shutdown deadline');
       ctx.close();
       await engineClosed;
@@ -235,7 +242,7 @@ function dispatch(
 ): void {
   const reply = (code: SfuErrorCode, message: string, outcome: string) => {
     metrics.socketEvents.inc({ event: eventHandlers.has(event) ? event : 'unknown', outcome });
-    sendError(session.socket, event, code, message, ack);
+    sendError(session.endpoint, event, code, message, ack);
   };
   if (!limiter.take(session.id)) {
     reply('resource_exhausted', 'too many events: slow down', 'rate_limited');

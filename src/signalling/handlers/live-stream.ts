@@ -26,7 +26,7 @@ export const subscribeHlsLiveStream = handler({
       throw new SfuError('not_found', `participant ${p.targetId} is not streamed as HLS in room ${p.roomId}`);
     }
     const reply = { hlsUrls: [new URL(chosen.playlist, egressRoot(chosen, session)).toString()] };
-    session.socket.emit('room.subscribe_hls_live_stream', reply);
+    session.endpoint.emit('room.subscribe_hls_live_stream', reply);
     return reply;
   },
 });
@@ -42,7 +42,7 @@ function isRunning(e: EgressInfo): boolean {
  */
 function egressRoot(info: EgressInfo, session: Session): string {
   if (info.baseUrl) return info.baseUrl;
-  const { headers, secure } = session.socket.handshake;
+  const { headers, secure } = session.endpoint.handshake;
   const forwarded = String(headers['x-forwarded-proto'] ?? '')
     .split(',')[0]
     ?.trim();

@@ -25,7 +25,7 @@ export const publisherRenegotiation = handler({
       participantId: self.participantId,
       sdp: p.sdp,
     });
-    session.socket.emit('room.publisher_renegotiation', { sdp: res.sdp });
+    session.endpoint.emit('room.publisher_renegotiation', { sdp: res.sdp });
     return res;
   },
 });

@@ -65,7 +65,7 @@ export const publish = handler({
     });
     if (answer !== null) {
       const isRecording = await roomIsRecorded(ctx, p.roomId);
-      session.socket.emit('room.publish', { sdp: answer, isRecording });
+      session.endpoint.emit('room.publish', { sdp: answer, isRecording });
       return { sdp: answer, isRecording };
     }
     await ctx.announce(p.participantId, ctx.nodeId, false);
@@ -122,7 +122,7 @@ export const migrate = handler({
       });
       entry.connectionType = ConnectionType.SFU;
       entry.p2pOffer = null;
-      session.socket.emit('room.migrate', { sdp: res.sdp });
+      session.endpoint.emit('room.migrate', { sdp: res.sdp });
       return { sdp: res.sdp };
     }
     if (entry.connectionType === ConnectionType.SFU) await ctx.sfu.leave(ref);

@@ -50,7 +50,7 @@ export const subscribe = handler({
       screenTrackId: state.screenTrackId,
       connectionType: target.connectionType,
     };
-    session.socket.emit('room.answer_subscriber', reply);
+    session.endpoint.emit('room.answer_subscriber', reply);
     return reply;
   },
 });
