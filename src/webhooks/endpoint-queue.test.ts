@@ -222,9 +222,10 @@ describe('EndpointQueue', () => {
     const late = q.flush(10_000);
     clock.advance(10_000);
     assert.equal(await late, 2, 'e3 in flight, e4 waiting at the deadline');
-    q.close();
+    const closed = q.close();
     assert.equal(calls[2]!.signal.aborted, true, 'the attempt in flight is aborted');
     await answer(calls, 2, { ok: false, retry: true, reason: 'AbortError' });
+    await closed;
     assert.deepEqual(counts.dropped, { shutdown: 2 });
     q.push('room-1', 'e5');
     assert.deepEqual(counts.dropped, { shutdown: 3 });

@@ -99,14 +99,19 @@ export class EndpointQueue {
     return this.#queued + this.#active.size;
   }
 
-  /** Aborts the attempts in flight and drops what waits (counted as dropped at shutdown). */
-  close(): void {
-    if (this.#closing.signal.aborted) return;
-    this.#closing.abort();
-    for (const wake of this.#wakeups) wake();
-    if (this.#queued > 0) this.#o.stats.dropped('shutdown', this.#queued);
-    this.#rooms.clear();
-    this.#queued = 0;
+  /**
+   * Aborts the attempts in flight and drops what waits (counted as dropped at shutdown); resolves
+   * once the aborted attempts returned.
+   */
+  async close(): Promise<void> {
+    if (!this.#closing.signal.aborted) {
+      this.#closing.abort();
+      for (const wake of this.#wakeups) wake();
+      if (this.#queued > 0) this.#o.stats.dropped('shutdown', this.#queued);
+      this.#rooms.clear();
+      this.#queued = 0;
+    }
+    if (this.#active.size > 0) await new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
   }
 
   #startLoop(roomKey: string): void {

@@ -74,6 +74,6 @@ export class WebhookSink implements WebhookEmitter {
     const left = await Promise.all(this.#queues.map((q) => q.flush(deadlineMs)));
     const unsent = left.reduce((a, b) => a + b, 0);
     if (unsent > 0) this.#log.warn({ unsent }, 'webhook events unsent at the shutdown deadline');
-    for (const queue of this.#queues) queue.close();
+    await Promise.all(this.#queues.map((q) => q.close()));
   }
 }
