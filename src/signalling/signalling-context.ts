@@ -244,16 +244,20 @@ export class SignallingContext {
     if (!entry.hidden)
       this.broadcast(ref.roomId, 'room.participant_left', { targetId: ref.participantId }, session.id);
     const id = Number(ref.participantId);
-    // Why retried: a leave written nowhere leaves the participant "in the room" for good.
-    await retryWhileStoreUnavailable(async () => {
-      if (options.keepRow) {
-        await this.store.participants.setNode(id, null);
-        await this.store.participants.setStatus(id, ParticipantStatus.Inactive);
-      } else {
-        await this.store.participants.delete(id);
-      }
-    }, this.log);
-    this.webhooks?.left(entry, options.keepRow ? 'disconnected' : 'left');
+    try {
+      // Why retried: a leave written nowhere leaves the participant "in the room" for good.
+      await retryWhileStoreUnavailable(async () => {
+        if (options.keepRow) {
+          await this.store.participants.setNode(id, null);
+          await this.store.participants.setStatus(id, ParticipantStatus.Inactive);
+        } else {
+          await this.store.participants.delete(id);
+        }
+      }, this.log);
+    } finally {
+      // After the write: the room's last leave is decided from the rows (webhook-reporter.ts).
+      this.webhooks?.left(entry, options.keepRow ? 'disconnected' : 'left');
+    }
     this.#stopRoomPumpIfEmpty(ref.roomId);
   }
 

@@ -155,4 +155,71 @@ describe('WebhookReporter', () => {
       await store.close();
     }
   });
+  it('egress: started once (starting, then active), ended once; renegotiated tracks come and go at once when ready', async () => {
+    const store = await openStore({ sqlitePath: ':memory:' });
+    try {
+      const { entries } = await roomWith(store, ['ada']);
+      const [ada] = entries as [ParticipantEntry];
+      const one = instance(store, false);
+      one.reporter.joined(ada);
+      const info = {
+        egressId: 'eg-1',
+        roomId: ada.roomId,
+        kind: 'recording' as const,
+        participantId: null,
+        state: 'starting' as const,
+        startedAt: 1,
+        endedAt: null,
+        reason: null,
+        playlist: null,
+        files: [],
+        moqPath: null,
+        nodeId: 'node-1',
+        baseUrl: null,
+      };
+      for (const state of ['starting', 'active', 'ending', 'ended', 'ended'] as const)
+        one.reporter.egress(ada.roomId, { ...info, state, reason: state === 'ended' ? 'stopped' : null });
+      const fixture = (name: string) =>
+        readFileSync(new URL(`../../test/fixtures/sdp/${name}.sdp`, import.meta.url), 'utf8');
+      const answer = (sdp: string) => createPublisherAnswer(parseRemoteDescription(sdp), LOCAL).sdp;
+      const single = fixture('publisher-simulcast');
+      const share = fixture('publisher-screenshare-renegotiation');
+      one.reporter.negotiated(ada, single, answer(single));
+      one.reporter.ready(ada);
+      ada.mediaState.screenTrackId = 'dc911575-89c9-4f69-81ee-6b467c727628';
+      one.reporter.renegotiated(ada, share, answer(share));
+      one.reporter.renegotiated(ada, single, answer(single));
+      await one.reporter.idle();
+      assert.deepEqual(one.names().slice(0, 4), [
+        'room_started',
+        'participant_joined',
+        'egress_started',
+        'egress_ended',
+      ]);
+      const ended = one.events[3] as Extract<WebhookEventInput, { egress: unknown }>;
+      assert.deepEqual(ended.egress, {
+        egressId: 'eg-1',
+        kind: 'recording',
+        participantId: null,
+        state: 'ended',
+        startedAt: 1,
+        endedAt: null,
+        reason: 'stopped',
+        playlist: null,
+        files: [],
+        nodeId: 'node-1',
+      });
+      const tracks = one.events
+        .slice(4)
+        .map((e) => [e.event, (e as Extract<WebhookEventInput, { track: unknown }>).track.source]);
+      assert.deepEqual(tracks, [
+        ['track_published', 'microphone'],
+        ['track_published', 'camera'],
+        ['track_published', 'screen_share'],
+        ['track_unpublished', 'screen_share'],
+      ]);
+    } finally {
+      await store.close();
+    }
+  });
 });
