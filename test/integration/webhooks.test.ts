@@ -205,4 +205,23 @@ describe('webhooks from a real server', { timeout: 120_000 }, () => {
     assert.match(metrics, /bbmeet_webhook_queue_length\{endpoint="1-127\.0\.0\.1:\d+"\} [1-9]/);
     for (const res of held) res.writeHead(204).end();
   });
+  it('shutdown: the leaves of the closed sockets are sent before close() resolves', async () => {
+    const hooks = await receiver((res) => res.writeHead(204).end());
+    cleanups.push(() => hooks.close());
+    const s = await startTestServer({ WEBHOOK_URLS: hooks.url });
+    let closed = false;
+    cleanups.push(() => closed || s.close());
+    const call = restClient(s.baseUrl);
+    const eve = await login(call, 'eve');
+    const { roomId, pids } = await roomWithParticipants(call, [eve], 'Shutdown');
+    const socket = await connectSocket(s.baseUrl, eve.token);
+    cleanups.push(() => socket.close());
+    await joinWithoutMedia(socket, roomId, pids[0]!);
+    await s.close();
+    closed = true;
+    assert.deepEqual(
+      hooks.deliveries.map((d) => d.event.event),
+      ['room_started', 'participant_joined', 'participant_left', 'room_finished'],
+    );
+  });
 });
