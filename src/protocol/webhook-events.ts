@@ -1,4 +1,4 @@
-import type { EgressKind, EgressState } from './egress.ts';
+import type { EgressInfo } from './egress.ts';
 
 /**
  * Webhooks (WEBHOOK_URLS): what happens in rooms, POSTed as JSON to the operator's endpoints, one
@@ -46,22 +46,20 @@ export interface WebhookTrack {
   codec: string | null;
 }
 
-export interface WebhookEgress {
-  egressId: string;
-  kind: EgressKind;
-  /** Whose tracks; null for a room egress. */
-  participantId: string | null;
-  state: EgressState;
-  /** ms since the epoch. */
-  startedAt: number;
-  endedAt: number | null;
-  /** Why it ended: 'stopped', 'participant_left', 'room_empty', 'shutdown', or the failure. */
-  reason: string | null;
-  /** Relative to the egress HTTP root (`/egress/`), as EgressInfo. */
-  playlist: string | null;
-  files: string[];
-  nodeId: string;
-}
+/** The egress as the REST egress routes show it, less what only a viewer needs (its URLs' roots). */
+export type WebhookEgress = Pick<
+  EgressInfo,
+  | 'egressId'
+  | 'kind'
+  | 'participantId'
+  | 'state'
+  | 'startedAt'
+  | 'endedAt'
+  | 'reason'
+  | 'playlist'
+  | 'files'
+  | 'nodeId'
+>;
 
 /** Why a participant left: `left` (room.leave, eviction), `disconnected` (socket or media lost). */
 export type WebhookLeaveReason = 'left' | 'disconnected';

@@ -2,6 +2,7 @@ import type { ParticipantId, RoomId } from '../lib/ids.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { EgressInfo } from '../protocol/egress.ts';
 import type {
+  WebhookEgress,
   WebhookEmitter,
   WebhookLeaveReason,
   WebhookParticipant,
@@ -249,7 +250,7 @@ export class WebhookReporter {
   }
 }
 
-function egressJson(info: EgressInfo) {
+function egressJson(info: EgressInfo): WebhookEgress {
   return {
     egressId: info.egressId,
     kind: info.kind,
