@@ -42,6 +42,12 @@ module.exports = {
       'protocol/ may import lib/ only',
     ),
     rule(
+      'webhooks-is-a-sink',
+      mod('webhooks'),
+      { path: '^src/', pathNot: [mod('webhooks'), mod('lib'), mod('protocol')] },
+      'webhooks/ may import lib/ and protocol/ only: roles/ hand signalling its WebhookEmitter',
+    ),
+    rule(
       'transport-below-sfu',
       mod('transport'),
       {
@@ -85,7 +91,17 @@ module.exports = {
     rule(
       'signalling-is-handed-an-sfu',
       mod('signalling'),
-      { path: [mod('sfu'), mod('rpc'), mod('dispatcher'), mod('api'), mod('transport'), mod('roles')] },
+      {
+        path: [
+          mod('sfu'),
+          mod('rpc'),
+          mod('dispatcher'),
+          mod('api'),
+          mod('transport'),
+          mod('roles'),
+          mod('webhooks'),
+        ],
+      },
       'signalling reaches media only through the SfuApi it is given',
     ),
     rule('api-no-media', mod('api'), {

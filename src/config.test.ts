@@ -98,6 +98,29 @@ describe('config', () => {
     assert.ok(asked.notices.some((n) => n.includes('GUEST_LOGIN_ENABLED')));
   });
 
+  it('WEBHOOK_URLS: off by default, a comma-separated list of http(s) URLs, anything else named', () => {
+    const env = {
+      CLIENT_SECRET_KEY: 'a-client-key',
+      AUTH_JWT_SECRET: 'a-jwt-secret-0123456789',
+      AUTH_REFRESH_SECRET: 'a-refresh-secret-0123456789',
+    };
+    const load = (extra: Record<string, string>) =>
+      loadConfig({ env: { ...env, ...extra }, generateMissingSecrets: false, isTty: false });
+    assert.deepEqual(load({}).webhooks, { urls: [] });
+    assert.deepEqual(load({ WEBHOOK_URLS: ' ' }).webhooks, { urls: [] });
+    assert.deepEqual(
+      load({ WEBHOOK_URLS: 'https://hooks.example.com/bbmeet?token=x, http://10.0.0.7:8080/' }).webhooks,
+      { urls: ['https://hooks.example.com/bbmeet?token=x', 'http://10.0.0.7:8080/'] },
+    );
+    for (const bad of ['ftp://hooks.example.com', 'hooks.example.com', 'http://']) {
+      assert.throws(
+        () => load({ WEBHOOK_URLS: bad }),
+        (e: Error) => e instanceof ConfigError && e.problems.some((p) => p.startsWith('WEBHOOK_URLS: ')),
+        bad,
+      );
+    }
+  });
+
   it('STUN_URLS and TURN_URLS: checked schemes; TURN needs TURN_SECRET; credentials live a day by default', () => {
     const env = {
       CLIENT_SECRET_KEY: 'a-client-key',

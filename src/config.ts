@@ -145,6 +145,9 @@ export const envSchema = z
     TURN_SECRET: optionalString.refine((v) => v === undefined || v.length >= 16, {
       message: 'expected at least 16 characters',
     }),
+    WEBHOOK_URLS: urlList(['http', 'https']).refine((urls) => urls.every((u) => URL.canParse(u)), {
+      message: 'expected a comma-separated list of http:// or https:// URLs',
+    }),
     TURN_TTL_SECONDS: z.coerce
       .number({ error: 'expected seconds (60-604800)' })
       .int()
@@ -309,6 +312,8 @@ export interface Config {
   };
   /** STUN and TURN servers handed to clients by GET /auth/ice-servers. */
   ice: IceServerOptions;
+  /** Endpoints that get room events as signed JSON POSTs (docs/webhooks.md); empty: off. */
+  webhooks: { urls: string[] };
   log: { level: string; pretty: boolean };
   /** What the operator must be told at start (generated secrets, defaults in use). */
   notices: string[];
@@ -449,6 +454,7 @@ export function loadConfig({ env, generateMissingSecrets, isTty }: LoadConfigOpt
       reconnectGraceMs: e.RECONNECT_GRACE_SECONDS * 1000,
     },
     ice: iceSection(e),
+    webhooks: { urls: e.WEBHOOK_URLS },
     log: { level: e.LOG_LEVEL, pretty: e.LOG_FORMAT === 'pretty' || (e.LOG_FORMAT === 'auto' && isTty) },
     notices,
   };

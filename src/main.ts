@@ -36,7 +36,8 @@ Configuration comes from environment variables; see .env.example for every one o
 
 Uses the embedded database in DATA_DIR (default ./data) unless DATABASE_URL is a postgres:// URL.
 Missing secrets (CLIENT_SECRET_KEY, AUTH_JWT_SECRET, AUTH_REFRESH_SECRET) are generated once and
-kept in DATA_DIR/secrets.json.
+kept in DATA_DIR/secrets.json. WEBHOOK_URLS: endpoints that get room events as signed JSON POSTs
+(docs/webhooks.md).
 
 Options:
   --env-file <path>   read variables from this file (default: .env when present)
@@ -49,6 +50,7 @@ Listens on APP_PORT. Rooms are shared with the other signalling instances throug
 Redis adapter); each room's media goes to the SFU node hosting it (new rooms: the least-loaded node
 of GROUP_ID). Needs REDIS_URL, DATABASE_URL (PostgreSQL shared by every instance) and the secrets
 (CLIENT_SECRET_KEY, AUTH_JWT_SECRET, AUTH_REFRESH_SECRET) set explicitly. See docs/deployment.md.
+WEBHOOK_URLS (the same on every instance): room events as signed JSON POSTs (docs/webhooks.md).
 
 Options:
   --env-file <path>   read variables from this file (default: .env when present)

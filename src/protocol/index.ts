@@ -7,3 +7,4 @@ export { egressKindOfStreamingProtocol, emptyEgressStats, sumEgressStats } from 
 export type { EvictionReason, RoomBroadcaster } from './room-broadcaster.ts';
 export type * from './sfu-api.ts';
 export { defaultMediaState } from './sfu-api.ts';
+export type * from './webhook-events.ts';

@@ -14,7 +14,11 @@ import type { CreateEgress, EgressHttp } from '../sfu/egress-backend.ts';
 import { createSfu, unavailableSfu } from '../sfu/index.ts';
 import { createSignalling, type SignallingOptions } from '../signalling/index.ts';
 import { openStore } from '../store/index.ts';
+import { WebhookMetrics, WebhookSink } from '../webhooks/index.ts';
 import { deferredEgressHttp } from './egress-loader.ts';
+
+/** How long a shutdown waits for queued webhook events to be delivered. */
+const WEBHOOK_FLUSH_DEADLINE_MS = 10_000;
 
 export interface RunningServer {
   /** The port the HTTP server listens on (useful with APP_PORT=0 in tests). */
@@ -133,6 +137,15 @@ export async function startSignallingServer(
     rateLimits: config.http.routeRateLimits,
     egress: options.sfu,
   };
+  const webhooks =
+    config.webhooks.urls.length > 0
+      ? new WebhookSink({
+          urls: config.webhooks.urls,
+          secret: config.auth.apiKey,
+          metrics: new WebhookMetrics(metrics.registry),
+          logger: logger.child({ component: 'webhooks' }),
+        })
+      : undefined;
   const routes = [...apiRoutes(deps), ...(config.http.guestLogin ? guestRoutes(deps) : [])];
   const app = await createHttpServer({
     deps,
@@ -161,6 +174,7 @@ export async function startSignallingServer(
     adapter: options.adapter,
     metrics,
     logger: logger.child({ component: 'signalling' }),
+    webhooks,
   });
   broadcaster = signalling.broadcaster;
   registerWhip(app, { ...deps, whip: signalling.whip, metrics });
@@ -178,6 +192,8 @@ export async function startSignallingServer(
     close() {
       closed ??= (async () => {
         await signalling.close();
+        // After the leaves of the closed sockets: their participant_left and room_finished go out too.
+        await webhooks?.close(WEBHOOK_FLUSH_DEADLINE_MS);
         await app.close();
         await options.onClose?.();
         await store.close();

@@ -3,11 +3,13 @@ import { SfuError } from '../lib/errors.ts';
 import { type ParticipantId, type RoomId, UserId } from '../lib/ids.ts';
 import type { Logger } from '../lib/logger.ts';
 import { defaultMediaState, type SfuApi, type SfuEvent } from '../protocol/sfu-api.ts';
+import type { WebhookEmitter } from '../protocol/webhook-events.ts';
 import { type Participant, ParticipantStatus, RoomStatus, type Store } from '../store/types.ts';
 import { participantJson } from '../store/wire.ts';
 import { ConnectionType, type ParticipantDirectory, type ParticipantEntry } from './participant-directory.ts';
 import type { AnySession } from './session.ts';
 import { retryWhileStoreUnavailable } from './store-retry.ts';
+import { WebhookReporter } from './webhook-reporter.ts';
 
 export interface SignallingDeps {
   io: Server;
@@ -25,6 +27,8 @@ export interface SignallingDeps {
   clustered?: boolean;
   /** How long a dropped participant may come back (default 30 s); older inactive rows authorise nothing. */
   reconnectGraceMs?: number;
+  /** Where room events go as webhooks (WEBHOOK_URLS); none: no webhooks. */
+  webhooks?: WebhookEmitter | undefined;
 }
 
 /** Sent to the other instances when a connection takes a participant (serverSideEmit). */
@@ -42,6 +46,8 @@ export class SignallingContext {
   readonly nodeId: string;
   readonly log: Logger;
   readonly sessions = new Map<string, AnySession>();
+  /** Reports joins, leaves, tracks and egresses as webhooks; undefined without WEBHOOK_URLS. */
+  readonly webhooks: WebhookReporter | undefined;
   readonly #roomPumps = new Map<RoomId, AbortController>();
   /** The last `room.active_speakers` and `room.connection_quality` of each room, for newcomers. */
   readonly #speakers = new Map<RoomId, unknown>();
@@ -60,6 +66,15 @@ export class SignallingContext {
     this.#onMembershipChanged = deps.onMembershipChanged;
     this.#clustered = deps.clustered ?? false;
     this.#reconnectGraceMs = deps.reconnectGraceMs ?? 30_000;
+    this.webhooks = deps.webhooks
+      ? new WebhookReporter({
+          emitter: deps.webhooks,
+          store: deps.store,
+          clustered: this.#clustered,
+          localIds: (roomId) => new Set(this.directory.inRoom(roomId).map((e) => e.participantId)),
+          logger: deps.logger,
+        })
+      : undefined;
     if (this.#clustered) {
       (this.io as unknown as { on(event: string, listener: (msg: unknown) => void): void }).on(
         TAKEOVER_EVENT,
@@ -160,6 +175,7 @@ export class SignallingContext {
     const previous = this.directory.get(entry.participantId);
     if (previous && previous.socketId !== session.id) this.#detachOldSocket(previous);
     this.directory.add(entry);
+    this.webhooks?.joined(entry);
     if (this.#clustered)
       this.io.serverSideEmit(TAKEOVER_EVENT, { participantId: entry.participantId, socketId: session.id });
     session.participant = { participantId: entry.participantId, roomId: entry.roomId };
@@ -184,6 +200,7 @@ export class SignallingContext {
     const entry = this.directory.get(m.participantId as ParticipantId);
     if (!entry || entry.socketId === m.socketId) return;
     this.directory.remove(entry.participantId);
+    this.webhooks?.moved(entry);
     this.#qualities.get(entry.roomId)?.delete(entry.participantId);
     this.#onMembershipChanged();
     this.#detachOldSocket(entry);
@@ -227,15 +244,20 @@ export class SignallingContext {
     if (!entry.hidden)
       this.broadcast(ref.roomId, 'room.participant_left', { targetId: ref.participantId }, session.id);
     const id = Number(ref.participantId);
-    // Why retried: a leave written nowhere leaves the participant "in the room" for good.
-    await retryWhileStoreUnavailable(async () => {
-      if (options.keepRow) {
-        await this.store.participants.setNode(id, null);
-        await this.store.participants.setStatus(id, ParticipantStatus.Inactive);
-      } else {
-        await this.store.participants.delete(id);
-      }
-    }, this.log);
+    try {
+      // Why retried: a leave written nowhere leaves the participant "in the room" for good.
+      await retryWhileStoreUnavailable(async () => {
+        if (options.keepRow) {
+          await this.store.participants.setNode(id, null);
+          await this.store.participants.setStatus(id, ParticipantStatus.Inactive);
+        } else {
+          await this.store.participants.delete(id);
+        }
+      }, this.log);
+    } finally {
+      // After the write: the room's last leave is decided from the rows (webhook-reporter.ts).
+      this.webhooks?.left(entry, options.keepRow ? 'disconnected' : 'left');
+    }
     this.#stopRoomPumpIfEmpty(ref.roomId);
   }
 
@@ -325,12 +347,13 @@ export class SignallingContext {
       return this.broadcast(roomId, 'room.connection_quality', payload);
     }
     // Egress state reaches clients through the egress control edges (issue 14), not this pump.
-    if (event.type === 'egressUpdated') return;
+    if (event.type === 'egressUpdated') return this.webhooks?.egress(roomId, event.egress);
     const entry = this.directory.get(event.participantId);
     if (!entry) return;
     switch (event.type) {
       case 'publisherReady':
         this.#startStreamOnReady(entry);
+        this.webhooks?.ready(entry);
         return this.announce(event.participantId, event.nodeId, event.isMigrate);
       case 'publisherCandidate':
         return this.emitTo(entry.socketId, 'room.publisher_candidate', { ...event.candidate });

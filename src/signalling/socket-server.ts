@@ -11,6 +11,7 @@ import type { Metrics } from '../lib/metrics.ts';
 import { RateLimiter } from '../lib/rate-limiter.ts';
 import type { RoomBroadcaster } from '../protocol/room-broadcaster.ts';
 import type { SfuApi } from '../protocol/sfu-api.ts';
+import type { WebhookEmitter } from '../protocol/webhook-events.ts';
 import type { WhipIngest } from '../protocol/whip-ingest.ts';
 import { joinTokenUser, type RoomGrant } from '../store/join-token-user.ts';
 import { currentTokenUser } from '../store/token-user.ts';
@@ -60,6 +61,8 @@ export interface SignallingOptions {
   adapter?: ServerOptions['adapter'];
   metrics: Metrics;
   logger: Logger;
+  /** Where room events go as webhooks (WEBHOOK_URLS); none: no webhooks. */
+  webhooks?: WebhookEmitter | undefined;
 }
 
 export interface Signalling {
@@ -99,6 +102,7 @@ export function createSignalling(options: SignallingOptions): Signalling {
     logger: log,
     clustered: options.adapter !== undefined,
     reconnectGraceMs: options.reconnectGraceMs,
+    webhooks: options.webhooks,
     onMembershipChanged: () => {
       options.metrics.rooms.set(directory.roomCount);
       options.metrics.participants.set(directory.participantCount);
@@ -149,6 +153,9 @@ export function createSignalling(options: SignallingOptions): Signalling {
       const unfinished = await shutdown.settled(SHUTDOWN_LEAVES_DEADLINE_MS);
       await whip.close();
       if (unfinished > 0) log.warn({ unfinished }, 'leaves still running at the shutdown deadline');
+      // The leaves' webhook events (participant_left, room_finished) are queued before the sink flushes.
+      if (ctx.webhooks) shutdown.track(ctx.webhooks.idle());
+      await shutdown.settled(SHUTDOWN_LEAVES_DEADLINE_MS);
       ctx.close();
       await engineClosed;
     },

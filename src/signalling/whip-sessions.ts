@@ -117,6 +117,9 @@ export class WhipSessions implements WhipIngest {
         p2pOffer: null,
         hidden: req.hidden,
       });
+      // Webhooks: its tracks, as a socket publisher's (sent once they flow, on publisherReady).
+      const entry = this.#ctx.directory.get(ref.participantId);
+      if (entry) this.#ctx.webhooks?.negotiated(entry, req.sdp, res.sdp);
     } catch (err) {
       await this.#ctx.sfu
         .leave(ref)

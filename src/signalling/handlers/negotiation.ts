@@ -25,6 +25,7 @@ export const publisherRenegotiation = handler({
       participantId: self.participantId,
       sdp: p.sdp,
     });
+    ctx.webhooks?.renegotiated(self, p.sdp, res.sdp);
     session.endpoint.emit('room.publisher_renegotiation', { sdp: res.sdp });
     return res;
   },

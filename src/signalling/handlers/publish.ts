@@ -1,5 +1,5 @@
 import { SfuError } from '../../lib/errors.ts';
-import type { RoomId } from '../../lib/ids.ts';
+import type { ParticipantId, RoomId } from '../../lib/ids.ts';
 import { type EgressKind, egressKindOfStreamingProtocol } from '../../protocol/egress.ts';
 import type { MediaState } from '../../protocol/sfu-api.ts';
 import { ParticipantStatus } from '../../store/types.ts';
@@ -63,6 +63,7 @@ export const publish = handler({
       hidden,
       ...streamOnReady(p.connectionType, p.streamingProtocol),
     });
+    reportTracks(ctx, p.participantId, p.sdp, answer, previous?.connectionType === ConnectionType.SFU);
     if (answer !== null) {
       const isRecording = await roomIsRecorded(ctx, p.roomId);
       session.endpoint.emit('room.publish', { sdp: answer, isRecording });
@@ -72,6 +73,20 @@ export const publish = handler({
     return {};
   },
 });
+
+/** Webhooks: the tracks of the new SFU publisher, or the previous one's gone (republished as P2P). */
+function reportTracks(
+  ctx: SignallingContext,
+  participantId: ParticipantId,
+  offer: string,
+  answer: string | null,
+  wasSfu: boolean,
+): void {
+  const entry = ctx.directory.get(participantId);
+  if (!entry || !ctx.webhooks) return;
+  if (answer !== null) ctx.webhooks.negotiated(entry, offer, answer);
+  else if (wasSfu) ctx.webhooks.unpublished(entry);
+}
 
 /** `isRecording` of the `room.publish` reply: a recording of the room is starting or running. */
 async function roomIsRecorded(ctx: SignallingContext, roomId: RoomId): Promise<boolean> {
@@ -122,10 +137,14 @@ export const migrate = handler({
       });
       entry.connectionType = ConnectionType.SFU;
       entry.p2pOffer = null;
+      ctx.webhooks?.negotiated(entry, p.sdp, res.sdp);
       session.endpoint.emit('room.migrate', { sdp: res.sdp });
       return { sdp: res.sdp };
     }
-    if (entry.connectionType === ConnectionType.SFU) await ctx.sfu.leave(ref);
+    if (entry.connectionType === ConnectionType.SFU) {
+      await ctx.sfu.leave(ref);
+      ctx.webhooks?.unpublished(entry);
+    }
     entry.connectionType = ConnectionType.P2P;
     entry.p2pOffer = p.sdp;
     return {};
