@@ -15,6 +15,7 @@ import type {
   SubscribeRequest,
   SubscribeResponse,
   SubscriberAnswerRequest,
+  ViewerEndReason,
 } from '../../protocol/sfu-api.ts';
 import {
   createPublisherAnswer,
@@ -29,6 +30,7 @@ import {
   type SubscriberSdpState,
 } from '../../transport/negotiation/index.ts';
 import type { UdpEndpoint } from '../../transport/udp-endpoint.ts';
+import type { WebRtcTransport } from '../../transport/webrtc-transport.ts';
 import type { WorkerOperation } from '../worker-protocol.ts';
 import { ActiveSpeakerMonitor } from './active-speaker-monitor.ts';
 import { ConnectionQualityMonitor } from './connection-quality-monitor.ts';
@@ -47,6 +49,7 @@ import {
 import { SubscriberBudget } from './subscriber-budget.ts';
 import { Subscription } from './subscription.ts';
 import type { UpTrack } from './up-track.ts';
+import { answerViewer } from './viewer.ts';
 import type { WorkerEngine } from './worker-host.ts';
 
 /** A publisher homed on another worker, seen here by subscribers homed here (relay.ts). */
@@ -77,8 +80,8 @@ interface SubscribeArgs extends SubscribeRequest {
 
 interface Room {
   publishers: Map<ParticipantId, Publisher>;
-  /** key: `${subscriberId}>${targetId}` */
-  subscriptions: Map<string, { subscription: Subscription; sdp: SubscriberSdpState }>;
+  /** key: `${subscriberId}>${targetId}`; `sdp` undefined: a viewer, which answered its own offer (WHEP). */
+  subscriptions: Map<string, { subscription: Subscription; sdp: SubscriberSdpState | undefined }>;
   /** Proxies of publishers homed on other workers that subscribers here forward. */
   remotes: Map<ParticipantId, RemotePublisher>;
   /** Publishers homed here that are relayed to other workers: publisher → worker index → export. */
@@ -208,11 +211,81 @@ export class MediaEngine implements WorkerEngine {
     const key = `${req.participantId}>${req.targetId}`;
     room.subscriptions.get(key)?.subscription.close();
     const transport = this.#endpoint.createTransport();
+    let subscription: Subscription | undefined;
+    let made: { reply: SubscribeResponse; sdp: SubscriberSdpState | undefined };
+    try {
+      made = this.#negotiateSubscription(req, publisher, transport, (transportCcId) => {
+        subscription = this.#newSubscription(room, req, publisher, transport, transportCcId);
+        return subscription;
+      });
+    } catch (err) {
+      if (subscription) subscription.close();
+      else transport.close();
+      room.subscriptions.delete(key);
+      this.#releaseRemote(req.roomId, room, req.targetId);
+      this.#dropRoomIfEmpty(req.roomId, room);
+      throw err;
+    }
+    const created = subscription!;
+    const entry = { subscription: created, sdp: made.sdp };
+    room.subscriptions.set(key, entry);
+    transport.onStateChange = (state, reason) => {
+      if (state !== 'closed' || reason === 'closed') return;
+      // The subscriber stopped answering (consent) or DTLS failed: release its down tracks now.
+      // Its publisher connection, if it is gone too, reports participantLost on its own.
+      if (room.subscriptions.get(key) !== entry) return;
+      created.close();
+      room.subscriptions.delete(key);
+      if (!entry.sdp) this.#viewerEnded(req.roomId, created, 'consent_timeout');
+      this.#releaseRemote(req.roomId, room, req.targetId);
+      this.#dropRoomIfEmpty(req.roomId, room);
+    };
+    return made.reply;
+  }
+
+  /**
+   * The server's offer of every track of `publisher`, or (the request carries the subscriber's
+   * offer: a WHEP viewer) the answer to it, which sets the remote parameters at once.
+   */
+  #negotiateSubscription(
+    req: SubscribeArgs,
+    publisher: Source,
+    transport: WebRtcTransport,
+    subscribe: (transportCcId?: number) => Subscription,
+  ): { reply: SubscribeResponse; sdp: SubscriberSdpState | undefined } {
+    const videoCodec = videoCodecOf(publisher);
+    if (req.offer !== undefined) {
+      const offer = parseRemoteDescription(req.offer);
+      const answer = answerViewer({
+        transport,
+        targetId: req.targetId,
+        offer,
+        tracks: publisher.tracks.values(),
+        mediaState: publisher.mediaState,
+        subscribe,
+      });
+      transport.setRemoteParameters(remoteTransportParameters(offer));
+      return { reply: { offer: '', answer: answer.sdp, videoCodec }, sdp: undefined };
+    }
+    const subscription = subscribe();
+    const tracks = [...publisher.tracks.values()].map((up) => this.#offerTrack(subscription, up));
+    const offer = createSubscriberOffer({ local: transport.localParameters, tracks, dataChannels: true });
+    return { reply: { offer: offer.sdp, videoCodec }, sdp: offer.state };
+  }
+
+  #newSubscription(
+    room: Room,
+    req: SubscribeArgs,
+    publisher: Source,
+    transport: WebRtcTransport,
+    transportCcId: number | undefined,
+  ): Subscription {
     const subscription = new Subscription({
       subscriberId: req.participantId,
       targetId: req.targetId,
       transport,
       clock: this.#clock,
+      transportCcId,
       // The Waterbus media state names the screen track (room.screen_sharing / publish).
       isScreenShare: (trackId) =>
         publisher.mediaState.screenSharing && publisher.mediaState.screenTrackId === trackId,
@@ -230,29 +303,17 @@ export class MediaEngine implements WorkerEngine {
       budget = created;
     }
     budget.add(subscription);
-    let tracks: OfferedTrack[];
-    try {
-      tracks = [...publisher.tracks.values()].map((up) => this.#offerTrack(subscription, up));
-    } catch (err) {
-      subscription.close();
-      room.subscriptions.delete(key);
-      this.#releaseRemote(req.roomId, room, req.targetId);
-      this.#dropRoomIfEmpty(req.roomId, room);
-      throw err;
-    }
-    const offer = createSubscriberOffer({ local: transport.localParameters, tracks, dataChannels: true });
-    room.subscriptions.set(key, { subscription, sdp: offer.state });
-    transport.onStateChange = (state, reason) => {
-      if (state !== 'closed' || reason === 'closed') return;
-      // The subscriber stopped answering (consent) or DTLS failed: release its down tracks now.
-      // Its publisher connection, if it is gone too, reports participantLost on its own.
-      if (room.subscriptions.get(key)?.subscription !== subscription) return;
-      subscription.close();
-      room.subscriptions.delete(key);
-      this.#releaseRemote(req.roomId, room, req.targetId);
-      this.#dropRoomIfEmpty(req.roomId, room);
-    };
-    return { offer: offer.sdp, videoCodec: videoCodecOf(publisher) };
+    return subscription;
+  }
+
+  /** A viewer's subscription ended without its leave: whoever serves it (WHEP) must hear of it. */
+  #viewerEnded(roomId: RoomId, subscription: Subscription, reason: ViewerEndReason): void {
+    this.#emit(roomId, {
+      type: 'viewerEnded',
+      participantId: subscription.subscriberId,
+      targetId: subscription.targetId,
+      reason,
+    });
   }
 
   /**
@@ -306,6 +367,8 @@ export class MediaEngine implements WorkerEngine {
   setSubscriberAnswer(req: SubscriberAnswerRequest): void {
     const entry = this.#room(req.roomId).subscriptions.get(`${req.participantId}>${req.targetId}`);
     if (!entry) throw new SfuError('not_found', `no subscription of ${req.participantId} to ${req.targetId}`);
+    if (!entry.sdp)
+      throw new SfuError('invalid_state', `the subscription of ${req.participantId} answered its own offer`);
     const answer = parseSubscriberAnswer(req.sdp, entry.sdp);
     entry.subscription.transport.setRemoteParameters(answer.remote);
     entry.subscription.useRtx(answer.rtxSsrcs);
@@ -481,12 +544,7 @@ export class MediaEngine implements WorkerEngine {
       const relayId = this.#relayIds.get(up);
       if (relayId !== undefined) this.#outgoing.delete(relayId);
     }
-    for (const [key, entry] of room.subscriptions) {
-      if (entry.subscription.targetId === participantId) {
-        entry.subscription.close();
-        room.subscriptions.delete(key);
-      }
-    }
+    this.#closeSubscriptionsTo(_roomId, room, participantId);
     publisher.close();
   }
 
@@ -538,7 +596,8 @@ export class MediaEngine implements WorkerEngine {
   /** The publisher added tracks: every subscriber to it gets them in a new server offer. */
   #renegotiateSubscribers(roomId: RoomId, room: Room, publisherId: ParticipantId, added: UpTrack[]): void {
     for (const entry of room.subscriptions.values()) {
-      if (entry.subscription.targetId !== publisherId) continue;
+      // A viewer (WHEP) has no renegotiation: it keeps the audio and camera it was answered.
+      if (entry.subscription.targetId !== publisherId || !entry.sdp) continue;
       const tracks = added.map((up) => this.#offerTrack(entry.subscription, up));
       const offer = createSubscriberOffer({
         local: entry.subscription.transport.localParameters,
@@ -662,15 +721,20 @@ export class MediaEngine implements WorkerEngine {
     return added;
   }
 
+  /** The target left or stopped publishing: every subscription to it closes (viewers are told). */
+  #closeSubscriptionsTo(roomId: RoomId, room: Room, targetId: ParticipantId): void {
+    for (const [key, entry] of room.subscriptions) {
+      if (entry.subscription.targetId !== targetId) continue;
+      entry.subscription.close();
+      room.subscriptions.delete(key);
+      if (!entry.sdp) this.#viewerEnded(roomId, entry.subscription, 'target_left');
+    }
+  }
+
   /** Drops a proxy and every subscription to it; `notify`: tell its worker to stop relaying. */
   #dropRemote(roomId: RoomId, room: Room, remote: RemotePublisher, notify: boolean): void {
     if (room.remotes.get(remote.participantId) !== remote) return;
-    for (const [key, entry] of room.subscriptions) {
-      if (entry.subscription.targetId === remote.participantId) {
-        entry.subscription.close();
-        room.subscriptions.delete(key);
-      }
-    }
+    this.#closeSubscriptionsTo(roomId, room, remote.participantId);
     room.remotes.delete(remote.participantId);
     const link = this.#links.get(remote.fromWorker);
     for (const up of remote.tracks.values()) {
