@@ -102,8 +102,10 @@ async function installCors(app: FastifyInstance, policy: CorsPolicy): Promise<vo
       const origin = decision.allowed && decision.allowOrigin !== undefined ? decision.allowOrigin : false;
       callback(null, {
         origin,
-        allowedHeaders: ['Authorization', 'Content-Type', 'X-API-Key'],
-        methods: ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
+        allowedHeaders: ['Authorization', 'Content-Type', 'X-API-Key', 'If-Match'],
+        // PATCH and the exposed headers: WHEP players (api/whep) on allowed foreign origins.
+        methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
+        exposedHeaders: ['Location', 'ETag', 'Link'],
       });
     },
   });
