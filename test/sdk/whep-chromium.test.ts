@@ -48,6 +48,9 @@ interface Playback {
   state: string;
 }
 
+/** Short enough for a test, long enough for Chromium's checks (every ≈2.5 s on a stable pair). */
+const CONSENT_TIMEOUT_MS = 6000;
+
 let server: TestServer;
 let chromium: Awaited<ReturnType<typeof launchDemoBrowser>>;
 const contexts: BrowserContext[] = [];
@@ -101,7 +104,7 @@ async function plays(page: Page): Promise<void> {
 
 describe('WHEP playback in Chromium with medooze WHEPClient', { timeout: 240_000 }, () => {
   before(async () => {
-    server = await startTestServer({}, { media: true });
+    server = await startTestServer({ ICE_CONSENT_TIMEOUT_MS: String(CONSENT_TIMEOUT_MS) }, { media: true });
     chromium = await launchDemoBrowser();
   });
 
@@ -111,7 +114,7 @@ describe('WHEP playback in Chromium with medooze WHEPClient', { timeout: 240_000
     await server?.close();
   });
 
-  it("a player watches a participant's camera and microphone; DELETE ends it; the target leaving ends the next one", async () => {
+  it("a player watches a participant's camera and microphone; DELETE ends it, so do a vanished player's consent timeout and the target leaving", async () => {
     const newContext = async () => {
       const c = await chromium.newContext();
       contexts.push(c);
@@ -171,6 +174,29 @@ describe('WHEP playback in Chromium with medooze WHEPClient', { timeout: 240_000
       10_000,
     );
     assert.equal((await fetch(resource, { method: 'DELETE' })).status, 404, 'the session is gone');
+
+    // A player that vanishes (its page closed, no DELETE) is ended by ICE consent freshness.
+    const lostContext = await newContext();
+    const lost = await openPlayer(lostContext);
+    const lostResource = await lost.evaluate(
+      ([u, t]) =>
+        (window as unknown as { startWhep(u: string, t: string): Promise<string> }).startWhep(u!, t!),
+      [url, token],
+    );
+    await plays(lost);
+    await lostContext.close();
+    await eventually(
+      () =>
+        fetch(lostResource, {
+          method: 'PATCH',
+          headers: { 'content-type': 'application/trickle-ice-sdpfrag' },
+          body: 'a=end-of-candidates\r\n',
+        }).then((r) => r.status),
+      (status) => status === 404,
+      'the session ended by the consent timeout',
+      CONSENT_TIMEOUT_MS + 10_000,
+    );
+    assert.equal((await server.sfu.dump()).rooms[0]?.subscriptions, 0);
 
     // A second viewing ends when Alice leaves: its resource is gone, and a new POST is refused.
     const second = await player.evaluate(
