@@ -83,6 +83,13 @@ async function openPlayer(context: BrowserContext): Promise<Page> {
   return page;
 }
 
+/** Starts WHEPClient.view() in the player page; resolves with the session's resource URL. */
+const startWhep = (page: Page, url: string, token: string) =>
+  page.evaluate(
+    ([u, t]) => (window as unknown as { startWhep(u: string, t: string): Promise<string> }).startWhep(u!, t!),
+    [url, token],
+  );
+
 const playback = (page: Page) =>
   page.evaluate(() => (window as unknown as { playback(): Promise<Playback> }).playback());
 
@@ -143,11 +150,7 @@ describe('WHEP playback in Chromium with medooze WHEPClient', { timeout: 240_000
     const url = `${server.baseUrl}/whep/rooms/${ids.roomId}/participants/${ids.participantId}`;
 
     const player = await openPlayer(await newContext());
-    const resource = await player.evaluate(
-      ([u, t]) =>
-        (window as unknown as { startWhep(u: string, t: string): Promise<string> }).startWhep(u!, t!),
-      [url, token],
-    );
+    const resource = await startWhep(player, url, token);
     assert.match(resource, /\/whep\/sessions\/[A-Za-z0-9_-]{22}$/);
     await plays(player);
     // Simulcast: the viewer starts on the low layer; its transport-cc estimate lifts it higher.
@@ -178,11 +181,7 @@ describe('WHEP playback in Chromium with medooze WHEPClient', { timeout: 240_000
     // A player that vanishes (its page closed, no DELETE) is ended by ICE consent freshness.
     const lostContext = await newContext();
     const lost = await openPlayer(lostContext);
-    const lostResource = await lost.evaluate(
-      ([u, t]) =>
-        (window as unknown as { startWhep(u: string, t: string): Promise<string> }).startWhep(u!, t!),
-      [url, token],
-    );
+    const lostResource = await startWhep(lost, url, token);
     await plays(lost);
     await lostContext.close();
     await eventually(
@@ -199,11 +198,7 @@ describe('WHEP playback in Chromium with medooze WHEPClient', { timeout: 240_000
     assert.equal((await server.sfu.dump()).rooms[0]?.subscriptions, 0);
 
     // A second viewing ends when Alice leaves: its resource is gone, and a new POST is refused.
-    const second = await player.evaluate(
-      ([u, t]) =>
-        (window as unknown as { startWhep(u: string, t: string): Promise<string> }).startWhep(u!, t!),
-      [url, token],
-    );
+    const second = await startWhep(player, url, token);
     await plays(player);
     await publisherContext.close();
     await eventually(

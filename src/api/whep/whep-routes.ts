@@ -8,7 +8,7 @@ import type { ApiDeps } from '../deps.ts';
 import { describeZodError, HttpError, toHttpError } from '../http-errors.ts';
 import { iceServersFor } from '../ice-servers.ts';
 import { whepViewer } from './whep-auth.ts';
-import { WhepSessions, type WhepSfu } from './whep-sessions.ts';
+import { type WhepSession, WhepSessions, type WhepSfu } from './whep-sessions.ts';
 
 /** WHEP (draft-ietf-wish-whep): playback of a participant's camera and microphone by any WebRTC player. */
 
@@ -97,7 +97,7 @@ async function startSession(
 async function subscribeViewer(
   sfu: WhepSfu,
   sessions: WhepSessions,
-  session: ReturnType<WhepSessions['create']>,
+  session: WhepSession,
   offer: string,
 ): Promise<string> {
   sessions.watch(session.roomId);
@@ -129,9 +129,7 @@ async function patchSession(
   request: FastifyRequest,
   reply: FastifyReply,
 ): Promise<FastifyReply> {
-  const { sessionId } = validate(sessionParams, request.params);
-  const session = sessions.get(sessionId);
-  if (!session) throw new HttpError(404, 'No such WHEP session');
+  const session = sessionOf(sessions, request);
   const fragment = sdpBody(request, SDP_FRAG);
   const ifMatch = request.headers['if-match'];
   const ufrag = /^a=ice-ufrag:(\S+)\s*$/m.exec(fragment)?.[1];
@@ -149,12 +147,18 @@ async function deleteSession(
   request: FastifyRequest,
   reply: FastifyReply,
 ): Promise<FastifyReply> {
-  const { sessionId } = validate(sessionParams, request.params);
-  const session = sessions.get(sessionId);
-  if (!session) throw new HttpError(404, 'No such WHEP session');
+  const session = sessionOf(sessions, request);
   sessions.end(session.id, 'deleted');
   await options.sfu.leave({ roomId: session.roomId, participantId: session.viewerId });
   return reply.code(200).send();
+}
+
+/** The session a resource URL names: 400 for a malformed id, 404 for an unknown or ended one. */
+function sessionOf(sessions: WhepSessions, request: FastifyRequest): WhepSession {
+  const { sessionId } = validate(sessionParams, request.params);
+  const session = sessions.get(sessionId);
+  if (!session) throw new HttpError(404, 'No such WHEP session');
+  return session;
 }
 
 function validate<T>(schema: z.ZodType<T>, value: unknown): T {

@@ -1,34 +1,12 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import { LOCAL_TRANSPORT, sdpFixture } from '../../../test/support/sdp-fixtures.ts';
 import { isSfuError } from '../../lib/errors.ts';
-import type { LocalTransportParameters } from '../media-transport.ts';
 import { type AnswerSource, createSubscriberAnswer, EXTENSION_URI, parseRemoteDescription } from './index.ts';
 
 /** Recvonly audio + video offers as Chromium 156 and Firefox ESR 153 write them (test/fixtures/sdp). */
-const fixture = (name: string) =>
-  readFileSync(new URL(`../../../test/fixtures/sdp/${name}.sdp`, import.meta.url), 'utf8').replace(
-    /\r?\n/g,
-    '\r\n',
-  );
-
-const LOCAL: LocalTransportParameters = {
-  iceUfrag: 'srvU',
-  icePwd: 'server-password-0123456789',
-  iceLite: true,
-  fingerprint: { algorithm: 'sha-256', value: 'AB:'.repeat(31).concat('AB') },
-  candidates: [
-    {
-      foundation: '1',
-      component: 1,
-      protocol: 'udp',
-      priority: 2_130_706_431,
-      ip: '127.0.0.1',
-      port: 40_000,
-      type: 'host',
-    },
-  ],
-};
+const fixture = sdpFixture;
+const LOCAL = LOCAL_TRANSPORT;
 
 /** The publisher's side as a Chromium publisher's answer left it (its own extension ids). */
 const PUBLISHER_EXTENSIONS = [
