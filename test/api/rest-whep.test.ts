@@ -192,6 +192,22 @@ describe('WHEP routes (POST /whep/rooms/:roomId/participants/:participantId, PAT
     assert.equal(sfu.listening, 0, 'no pump left');
   });
 
+  it("the target's participantLost (its SFU node died, in a cluster) ends the sessions watching it", async () => {
+    const first = await post(host.token);
+    const second = await post(host.token);
+    assert.equal(api.whep!.size, 2);
+    const ended = await counter('ended', 'unavailable');
+    sfu.emit(String(roomId) as RoomId, {
+      type: 'participantLost',
+      participantId: ParticipantId(participantId),
+      reason: 'node_lost',
+    });
+    for (let i = 0; i < 100 && api.whep!.size > 0; i++) await new Promise((r) => setImmediate(r));
+    assert.equal(api.whep!.size, 0);
+    assert.equal(await counter('ended', 'unavailable'), ended + 2);
+    for (const res of [first, second]) assert.equal((await del(res.headers.get('location')!)).status, 404);
+  });
+
   it('a join token with the subscribe grant may watch; without it, or for another room, 403', async () => {
     const token = (grants: Partial<typeof DEFAULT_GRANTS>, room = roomCode) =>
       mintJoinToken(

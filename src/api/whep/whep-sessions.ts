@@ -24,8 +24,9 @@ export type WhepSfu = Pick<SfuApi, 'subscribe' | 'leave' | 'events'>;
 
 /**
  * The WHEP sessions this signalling instance serves, and one SFU event pump per room that has
- * any: a `viewerEnded` event ends its session (its connection died, or the target left). A room's
- * pump stops with its last session. Lifecycle: created with the HTTP server → close() at shutdown.
+ * any: a `viewerEnded` event ends its session (its connection died, or the target left), and so
+ * does the target's `participantLost` (in a cluster, its node died). A room's pump stops with its
+ * last session. Lifecycle: created with the HTTP server → close() at shutdown.
  */
 export class WhepSessions {
   readonly #sessions = new Map<string, WhepSession>();
@@ -131,9 +132,16 @@ export class WhepSessions {
   async #pump(roomId: RoomId, signal: AbortSignal): Promise<void> {
     try {
       for await (const event of this.#sfu.events(roomId, signal)) {
-        if (event.type !== 'viewerEnded') continue;
-        const session = this.#byViewer.get(event.participantId);
-        if (session) this.end(session.id, event.reason);
+        if (event.type === 'viewerEnded') {
+          const session = this.#byViewer.get(event.participantId);
+          if (session) this.end(session.id, event.reason);
+        } else if (event.type === 'participantLost') {
+          // The target's media is gone. A consent timeout came with viewerEnded already; a lost
+          // node (cluster, told by the dispatcher) took the viewers' connections with it.
+          const reason = event.reason === 'node_lost' ? 'unavailable' : 'target_left';
+          for (const s of [...this.#sessions.values()])
+            if (s.roomId === roomId && s.targetId === event.participantId) this.end(s.id, reason);
+        }
       }
     } catch (err) {
       if (signal.aborted) return;
