@@ -97,6 +97,13 @@ export interface SubscribeRequest extends ParticipantRef {
    * other than by `leave` (connection lost, target gone) is told by a `viewerEnded` event.
    */
   offer?: string;
+  /**
+   * With `offer`: the viewer follows the room's active speaker (among the publishers on the media
+   * worker it is on, sending the kinds and codecs it was answered): its tracks switch to the
+   * loudest one whenever that changes, and to another publisher when the one watched leaves;
+   * `targetId` is where it starts. `viewerEnded` (target_left) when nobody is left to watch.
+   */
+  followActiveSpeaker?: boolean;
 }
 
 export interface SubscribeResponse {

@@ -131,7 +131,13 @@ describe('SfuApi ↔ sfu.proto conversions', () => {
   });
 
   it("subscribe carries a WHEP viewer's offer and the reply its answer; without one, neither is set", () => {
-    const sub = { roomId: room, participantId: alice, targetId: bob, offer: 'v=0\r\n' };
+    const sub = {
+      roomId: room,
+      participantId: alice,
+      targetId: bob,
+      offer: 'v=0\r\n',
+      followActiveSpeaker: true,
+    };
     const wire = fromBinary(
       pb.SubscribeRequestSchema,
       toBinary(pb.SubscribeRequestSchema, convert.subscribeToProto(sub)),

@@ -102,6 +102,7 @@ export function subscribeToProto(r: SubscribeRequest): pb.SubscribeRequest {
     targetId: r.targetId,
     ...(r.canPublishData === undefined ? {} : { canPublishData: r.canPublishData }),
     ...(r.offer === undefined ? {} : { offer: r.offer }),
+    ...(r.followActiveSpeaker ? { followActiveSpeaker: true } : {}),
   });
 }
 
@@ -169,6 +170,7 @@ export function subscribeFromProto(m: pb.SubscribeRequest): SubscribeRequest {
     targetId,
     ...(m.canPublishData === false ? { canPublishData: false } : {}),
     ...(m.offer === undefined ? {} : { offer: sdp(m.offer, 'offer') }),
+    ...(m.followActiveSpeaker ? { followActiveSpeaker: true } : {}),
   };
 }
 

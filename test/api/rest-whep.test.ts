@@ -22,11 +22,15 @@ class FakeSfu implements WhepSfu {
   subscribes: SubscribeRequest[] = [];
   leaves: Array<{ roomId: RoomId; participantId: ParticipantId }> = [];
   failWith: Error | undefined;
+  /** Targets the SFU has no media of (not_found). */
+  gone = new Set<string>();
   readonly #listeners = new Set<(roomId: RoomId, event: SfuEvent) => void>();
 
   async subscribe(req: SubscribeRequest) {
     this.subscribes.push(req);
     if (this.failWith) throw this.failWith;
+    if (this.gone.has(req.targetId))
+      throw new SfuError('not_found', `participant ${req.targetId} publishes nothing`);
     return { offer: '', answer: ANSWER, videoCodec: 'video/VP8' };
   }
 
@@ -206,6 +210,34 @@ describe('WHEP routes (POST /whep/rooms/:roomId/participants/:participantId, PAT
     assert.equal(api.whep!.size, 0);
     assert.equal(await counter('ended', 'unavailable'), ended + 2);
     for (const res of [first, second]) assert.equal((await del(res.headers.get('location')!)).status, 404);
+  });
+
+  it("POST /whep/rooms/:roomId follows the room's active speaker, starting at a publisher the SFU has media of", async () => {
+    const path = `/whep/rooms/${roomId}`;
+    const none = await post(host.token, { path });
+    assert.deepEqual([none.status, (await none.json()).message], [404, 'Nobody publishes in this room']);
+    const other = await login(api, 'whep-other-publisher');
+    const second = await api.store.participants.create({ roomId, userId: UserId(other.id) });
+    await api.store.participants.setNode(participantId, 'node-a');
+    await api.store.participants.setNode(second.id, 'node-a');
+    sfu.gone.add(String(participantId));
+    sfu.subscribes = [];
+    const res = await post(host.token, { path });
+    assert.equal(res.status, 201, await res.clone().text());
+    assert.deepEqual(
+      sfu.subscribes.map((r) => [r.targetId, r.followActiveSpeaker]),
+      [
+        [String(participantId), true],
+        [String(second.id), true],
+      ],
+      'the first publisher has no media: the next one',
+    );
+    assert.equal(await res.text(), ANSWER);
+    assert.equal((await del(res.headers.get('location')!)).status, 200);
+    sfu.gone.clear();
+    assert.equal((await post(host.token, { path: `/whep/rooms/999999` })).status, 404);
+    await api.store.participants.setNode(participantId, null);
+    await api.store.participants.delete(second.id);
   });
 
   it('a join token with the subscribe grant may watch; without it, or for another room, 403', async () => {

@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { after, before, describe, it } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
 import { API_KEY, startTestServer, type TestServer } from '../support/server.ts';
-import { eventually, launchDemoBrowser, openDemo } from './demo-page.ts';
+import { eventually, launchDemoBrowser, openDemo, tiles } from './demo-page.ts';
 
 /**
  * WHEP playback with a player nobody on the project wrote: medooze's WHEPClient (the `whip-whep`
@@ -51,9 +51,36 @@ interface Playback {
 /** Short enough for a test, long enough for Chromium's checks (every ≈2.5 s on a stable pair). */
 const CONSENT_TIMEOUT_MS = 6000;
 
+/** Opus bytes per packet above which the player receives sound (a beep ≈ 60, silence ≈ 3). */
+const AUDIBLE_BYTES_PER_PACKET = 20;
+
 let server: TestServer;
 let chromium: Awaited<ReturnType<typeof launchDemoBrowser>>;
 const contexts: BrowserContext[] = [];
+
+async function newContext(): Promise<BrowserContext> {
+  const c = await chromium.newContext();
+  contexts.push(c);
+  return c;
+}
+
+/** The room id and participant id of a demo page in its call. */
+function idsOf(page: Page): Promise<{ roomId: string; participantId: string }> {
+  return page.evaluate(() => {
+    const { room } = (
+      window as unknown as { bbmeet: { room: { roomId: string; localParticipant: { id: string } } } }
+    ).bbmeet;
+    return { roomId: room.roomId, participantId: room.localParticipant.id };
+  });
+}
+
+/** A viewer's access token: a user who opened the room by its code (no password: allowed in). */
+async function viewerToken(code: string, externalId: string): Promise<string> {
+  const viewer = await rest('/auth', { method: 'POST', body: { fullName: 'Viewer', externalId } });
+  const token = String(viewer.token);
+  await rest(`/rooms/${code}`, { token });
+  return token;
+}
 
 async function rest(path: string, init: { method?: string; token?: string; body?: unknown } = {}) {
   const res = await fetch(`${server.baseUrl}/busapi/v3${path}`, {
@@ -93,6 +120,53 @@ const startWhep = (page: Page, url: string, token: string) =>
 const playback = (page: Page) =>
   page.evaluate(() => (window as unknown as { playback(): Promise<Playback> }).playback());
 
+/** `name` is the only active speaker the demo page shows. */
+function speaking(page: Page, name: string) {
+  return eventually(
+    () => tiles(page),
+    (all) =>
+      all
+        .filter((t) => t.speaking)
+        .map((t) => t.name)
+        .join() === name,
+    `${name} the active speaker`,
+    20_000,
+  );
+}
+
+/**
+ * Opus bytes per audio packet the player received over one second: a beeping microphone takes
+ * tens of bytes a packet, a muted one (silence, Opus VBR) a few.
+ */
+async function audioBytesPerPacket(page: Page): Promise<number> {
+  const counters = () =>
+    page.evaluate(async () => {
+      const out = { bytes: 0, packets: 0 };
+      const stats = await (window as unknown as { whep: { pc: RTCPeerConnection } }).whep.pc.getStats();
+      stats.forEach((s) => {
+        if (s.type !== 'inbound-rtp' || s.kind !== 'audio') return;
+        out.bytes += s.bytesReceived ?? 0;
+        out.packets += s.packetsReceived ?? 0;
+      });
+      return out;
+    });
+  const before = await counters();
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  const after = await counters();
+  return (after.bytes - before.bytes) / Math.max(1, after.packets - before.packets);
+}
+
+/** The player receives a beeping microphone (a muted one sends silence). */
+async function hears(page: Page, what: string): Promise<void> {
+  // A failure shows the last figure (eventually's message).
+  await eventually(
+    () => audioBytesPerPacket(page),
+    (bytes) => bytes > AUDIBLE_BYTES_PER_PACKET,
+    `${what} (Opus bytes per packet)`,
+    20_000,
+  );
+}
+
 /** Frames decoded and advancing, audio packets arriving. */
 async function plays(page: Page): Promise<void> {
   const first = await eventually(
@@ -122,11 +196,6 @@ describe('WHEP playback in Chromium with medooze WHEPClient', { timeout: 240_000
   });
 
   it("a player watches a participant's camera and microphone; DELETE ends it, so do a vanished player's consent timeout and the target leaving", async () => {
-    const newContext = async () => {
-      const c = await chromium.newContext();
-      contexts.push(c);
-      return c;
-    };
     const publisherContext = await newContext();
     const alice = await openDemo(publisherContext, server.baseUrl, {
       room: 'whep-room',
@@ -134,19 +203,8 @@ describe('WHEP playback in Chromium with medooze WHEPClient', { timeout: 240_000
       // 360p: Chromium sends two simulcast layers (160x90, 320x180); at 180p only the lowest.
       res: 360,
     });
-    const ids = await alice.evaluate(() => {
-      const { room } = (
-        window as unknown as { bbmeet: { room: { roomId: string; localParticipant: { id: string } } } }
-      ).bbmeet;
-      return { roomId: room.roomId, participantId: room.localParticipant.id };
-    });
-    // The viewer: a user who opened the room by its code (no password: allowed in).
-    const viewer = await rest('/auth', {
-      method: 'POST',
-      body: { fullName: 'Viewer', externalId: 'whep-viewer' },
-    });
-    const token = String(viewer.token);
-    await rest('/rooms/whep-room', { token });
+    const ids = await idsOf(alice);
+    const token = await viewerToken('whep-room', 'whep-viewer');
     const url = `${server.baseUrl}/whep/rooms/${ids.roomId}/participants/${ids.participantId}`;
 
     const player = await openPlayer(await newContext());
@@ -219,5 +277,49 @@ describe('WHEP playback in Chromium with medooze WHEPClient', { timeout: 240_000
       body: readFileSync(new URL('../fixtures/sdp/whep-chromium-recvonly.sdp', import.meta.url), 'utf8'),
     });
     assert.equal(again.status, 404);
+  });
+
+  it('POST /whep/rooms/:roomId follows the active speaker: sound and picture switch with the speaker, and move on when the watched one leaves', async () => {
+    // Chromium's fake microphone beeps; a muted one sends silence: what the player hears tells
+    // whom it receives (the picture comes in the same switch).
+    const alice = await openDemo(await newContext(), server.baseUrl, { room: 'whep-follow', name: 'Alice' });
+    const bobContext = await newContext();
+    const bob = await openDemo(bobContext, server.baseUrl, { room: 'whep-follow', name: 'Bob' });
+    await bob.click('#mic');
+    await speaking(alice, 'Alice');
+    const { roomId } = await idsOf(alice);
+    const token = await viewerToken('whep-follow', 'whep-follower');
+    const player = await openPlayer(await newContext());
+    const resource = await startWhep(player, `${server.baseUrl}/whep/rooms/${roomId}`, token);
+    await plays(player);
+    await hears(player, 'Alice beeping');
+
+    // Alice mutes, Bob speaks: the player hears Bob (it would hear Alice's silence otherwise).
+    await alice.click('#mic');
+    await bob.click('#mic');
+    await speaking(alice, 'Bob');
+    await hears(player, 'Bob beeping after the switch');
+    await plays(player);
+
+    // Bob leaves: the player moves to Alice (muted, then speaking again).
+    await bobContext.close();
+    await alice.click('#mic');
+    await hears(player, 'Alice again once Bob left');
+    await plays(player);
+    const patch = await fetch(resource, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/trickle-ice-sdpfrag' },
+      body: 'a=end-of-candidates\r\n',
+    });
+    assert.equal(patch.status, 204, 'the session lives on');
+    await player.evaluate(() =>
+      (window as unknown as { whep: { client: { stop(): Promise<void> } } }).whep.client.stop(),
+    );
+    await eventually(
+      () => server.sfu.dump(),
+      (d) => d.rooms.every((r) => r.subscriptions === 0),
+      'no subscription left after DELETE',
+      10_000,
+    );
   });
 });

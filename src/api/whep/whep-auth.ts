@@ -1,4 +1,4 @@
-import type { UserId } from '../../lib/ids.ts';
+import { ParticipantId, type UserId } from '../../lib/ids.ts';
 import { readUserToken } from '../../lib/jwt.ts';
 import { currentTokenUser } from '../../store/token-user.ts';
 import type { Room, Store } from '../../store/types.ts';
@@ -11,13 +11,14 @@ import { joinTokenCaller, ROOM_SCOPED } from '../join-token-auth.ts';
  * only carries a token): an access token of a user allowed in the room (a member, a participant
  * of it, or a holder of its code grant when it has no password), or a join token for the room
  * with `canSubscribe`. 401 without a valid token, 404 for an unknown room or participant, 403
- * when the token's user may not watch.
+ * when the token's user may not watch. `targets`: the participant named, or (none named: follow
+ * the active speaker) the room's publishing participants to start from.
  */
 export async function whepViewer(
   deps: Pick<ApiDeps, 'store' | 'auth'>,
   header: string | undefined,
-  params: { roomId: string; participantId: string },
-): Promise<{ userId: UserId }> {
+  params: { roomId: string; participantId?: string | undefined },
+): Promise<{ userId: UserId; targets: ParticipantId[] }> {
   const { store } = deps;
   const token = readUserToken(header?.startsWith('Bearer ') ? header : undefined, deps.auth.jwtSecret);
   const user = token && (await currentTokenUser(store.users, token));
@@ -32,11 +33,21 @@ export async function whepViewer(
   } else if (!(await mayWatch(store, room, user!.id))) {
     throw new HttpError(403, 'Not allowed in this room');
   }
+  const userId = joined ? joined.user.id : user!.id;
+  if (params.participantId === undefined) return { userId, targets: await publishing(store, room) };
   const target = await store.participants.findById(Number(params.participantId));
   // A hidden participant (join token grant) is invisible to the others: not watchable either.
   if (!target || target.roomId !== room.id || target.deletedAt !== null || target.hidden)
     throw new HttpError(404, 'Participant not found in this room');
-  return { userId: joined ? joined.user.id : user!.id };
+  return { userId, targets: [ParticipantId(target.id)] };
+}
+
+/** The room's visible participants that published (first joined first); 404 when there is none. */
+async function publishing(store: Store, room: Room): Promise<ParticipantId[]> {
+  const rows = await store.participants.listByRoom(room.id, { publishingOnly: true });
+  const visible = rows.filter((p) => !p.hidden && p.deletedAt === null).map((p) => ParticipantId(p.id));
+  if (visible.length === 0) throw new HttpError(404, 'Nobody publishes in this room');
+  return visible;
 }
 
 async function mayWatch(store: Store, room: Room, userId: UserId): Promise<boolean> {

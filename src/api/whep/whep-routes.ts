@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { isSfuError } from '../../lib/errors.ts';
-import { ParticipantId, RoomId } from '../../lib/ids.ts';
+import { type ParticipantId, RoomId } from '../../lib/ids.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { Metrics } from '../../lib/metrics.ts';
 import type { ApiDeps } from '../deps.ts';
@@ -17,6 +17,12 @@ const SDP_FRAG = 'application/trickle-ice-sdpfrag';
 /** An offer of a few media sections is ~5-10 KB; the SDP parser refuses more than 100 000 bytes. */
 const MAX_BODY_BYTES = 100_000;
 
+/** The active speaker of the room, whoever it is. */
+const FOLLOW_PATH = '/whep/rooms/:roomId';
+/** A follower starts at the first of the room's publishers the SFU has media of, at most this many tried. */
+const MAX_FOLLOW_STARTS = 3;
+
+const roomParams = z.object({ roomId: z.string().regex(/^\d{1,15}$/, 'must be a room id') });
 const viewParams = z.object({
   roomId: z.string().regex(/^\d{1,15}$/, 'must be a room id'),
   participantId: z.string().regex(/^\d{1,15}$/, 'must be a participant id'),
@@ -33,9 +39,9 @@ export interface WhepOptions {
 }
 
 /**
- * Registers the WHEP endpoint and session resources (in their own Fastify scope, which takes SDP
- * bodies): POST /whep/rooms/:roomId/participants/:participantId, PATCH and DELETE
- * /whep/sessions/:sessionId. Returns the sessions (tests read them); they end with the server.
+ * Registers the WHEP endpoints and session resources (in their own Fastify scope, which takes SDP
+ * bodies): POST /whep/rooms/:roomId/participants/:participantId (one participant), POST
+ * /whep/rooms/:roomId (the room's active speaker), PATCH and DELETE /whep/sessions/:sessionId. Returns the sessions (tests read them); they end with the server.
  */
 export function registerWhep(app: FastifyInstance, options: WhepOptions): WhepSessions {
   const sessions = new WhepSessions({ sfu: options.sfu, metrics: options.metrics, logger: options.logger });
@@ -49,6 +55,7 @@ export function registerWhep(app: FastifyInstance, options: WhepOptions): WhepSe
     scope.post('/whep/rooms/:roomId/participants/:participantId', (request, reply) =>
       startSession(options, sessions, request, reply),
     );
+    scope.post(FOLLOW_PATH, (request, reply) => startSession(options, sessions, request, reply));
     scope.patch('/whep/sessions/:sessionId', (request, reply) => patchSession(sessions, request, reply));
     scope.delete('/whep/sessions/:sessionId', (request, reply) =>
       deleteSession(options, sessions, request, reply),
@@ -64,15 +71,19 @@ async function startSession(
   reply: FastifyReply,
 ): Promise<FastifyReply> {
   try {
-    const params = validate(viewParams, request.params);
+    const follow = request.routeOptions.url === FOLLOW_PATH;
+    const params: { roomId: string; participantId?: string } = validate(
+      follow ? roomParams : viewParams,
+      request.params,
+    );
     const viewer = await whepViewer(options.deps, request.headers.authorization, params);
     const offer = sdpBody(request, SDP);
-    const session = sessions.create(
-      RoomId(params.roomId),
-      ParticipantId(params.participantId),
-      iceUfragOf(offer),
-    );
-    const answer = await subscribeViewer(options.sfu, sessions, session, offer);
+    const { session, answer } = await subscribeViewer(options.sfu, sessions, {
+      roomId: RoomId(params.roomId),
+      targets: viewer.targets,
+      follow,
+      offer,
+    });
     sessions.add(session);
     const links = iceServersFor(
       options.deps.ice ?? { stunUrls: [], turn: undefined },
@@ -93,30 +104,42 @@ async function startSession(
   }
 }
 
-/** The SFU answers the offer; a failed subscribe leaves nothing behind (the viewer's placement). */
+/**
+ * The SFU answers the offer for the first of `targets` it has media of (a follower starts at any
+ * publisher; a named participant is the one target); a failed subscribe leaves nothing behind
+ * (the viewer's placement).
+ */
 async function subscribeViewer(
   sfu: WhepSfu,
   sessions: WhepSessions,
-  session: WhepSession,
-  offer: string,
-): Promise<string> {
-  sessions.watch(session.roomId);
-  try {
-    const res = await sfu.subscribe({
-      roomId: session.roomId,
-      participantId: session.viewerId,
-      targetId: session.targetId,
-      canPublishData: false,
-      offer,
-    });
-    if (!res.answer) throw new HttpError(502, 'the media server did not answer the offer');
-    return res.answer;
-  } catch (err) {
-    sessions.unwatch(session.roomId);
-    // Whatever the SFU placed for the viewer before failing goes (the call is idempotent).
-    await sfu.leave({ roomId: session.roomId, participantId: session.viewerId }).catch(() => undefined);
-    throw err;
+  request: { roomId: RoomId; targets: ParticipantId[]; follow: boolean; offer: string },
+): Promise<{ session: WhepSession; answer: string }> {
+  const { roomId, offer, follow } = request;
+  let lastError: unknown;
+  for (const targetId of request.targets.slice(0, MAX_FOLLOW_STARTS)) {
+    const session = sessions.create(roomId, targetId, iceUfragOf(offer), follow);
+    sessions.watch(roomId);
+    try {
+      const res = await sfu.subscribe({
+        roomId,
+        participantId: session.viewerId,
+        targetId,
+        canPublishData: false,
+        offer,
+        ...(follow ? { followActiveSpeaker: true } : {}),
+      });
+      if (!res.answer) throw new HttpError(502, 'the media server did not answer the offer');
+      return { session, answer: res.answer };
+    } catch (err) {
+      sessions.unwatch(roomId);
+      // Whatever the SFU placed for the viewer before failing goes (the call is idempotent).
+      await sfu.leave({ roomId, participantId: session.viewerId }).catch(() => undefined);
+      // A publisher row whose media is gone (or P2P): a follower tries the next one.
+      if (!(isSfuError(err) && err.code === 'not_found')) throw err;
+      lastError = err;
+    }
   }
+  throw lastError;
 }
 
 /**

@@ -18,6 +18,8 @@ export interface WhepSession {
   etag: string;
   /** The player's ICE username fragment: a PATCH with another one asks for an ICE restart. */
   iceUfrag: string;
+  /** Follows the room's active speaker (`targetId` is where it started). */
+  follow: boolean;
 }
 
 export type WhepSfu = Pick<SfuApi, 'subscribe' | 'leave' | 'events'>;
@@ -51,7 +53,7 @@ export class WhepSessions {
   }
 
   /** A fresh session (not yet registered) with new ids. */
-  create(roomId: RoomId, targetId: ParticipantId, iceUfrag: string): WhepSession {
+  create(roomId: RoomId, targetId: ParticipantId, iceUfrag: string, follow: boolean): WhepSession {
     const id = randomBytes(16).toString('base64url');
     return {
       id,
@@ -64,6 +66,7 @@ export class WhepSessions {
       targetId,
       etag: `"${randomBytes(8).toString('hex')}"`,
       iceUfrag,
+      follow,
     };
   }
 
@@ -138,9 +141,14 @@ export class WhepSessions {
         } else if (event.type === 'participantLost') {
           // The target's media is gone. A consent timeout came with viewerEnded already; a lost
           // node (cluster, told by the dispatcher) took the viewers' connections with it.
-          const reason = event.reason === 'node_lost' ? 'unavailable' : 'target_left';
-          for (const s of [...this.#sessions.values()])
-            if (s.roomId === roomId && s.targetId === event.participantId) this.end(s.id, reason);
+          // A lost node (cluster) took every viewer of the room with it; otherwise a follower
+          // moved on in the SFU (or got viewerEnded).
+          const lostNode = event.reason === 'node_lost';
+          for (const s of [...this.#sessions.values()]) {
+            if (s.roomId !== roomId) continue;
+            if (lostNode) this.end(s.id, 'unavailable');
+            else if (!s.follow && s.targetId === event.participantId) this.end(s.id, 'target_left');
+          }
         }
       }
     } catch (err) {

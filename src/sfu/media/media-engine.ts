@@ -18,6 +18,7 @@ import type {
   ViewerEndReason,
 } from '../../protocol/sfu-api.ts';
 import {
+  type AnsweredTrack,
   createPublisherAnswer,
   createSubscriberOffer,
   EXTENSION_URI,
@@ -32,6 +33,7 @@ import {
 import type { UdpEndpoint } from '../../transport/udp-endpoint.ts';
 import type { WebRtcTransport } from '../../transport/webrtc-transport.ts';
 import type { WorkerOperation } from '../worker-protocol.ts';
+import type { ActiveSpeaker } from './active-speaker.ts';
 import { ActiveSpeakerMonitor } from './active-speaker-monitor.ts';
 import { ConnectionQualityMonitor } from './connection-quality-monitor.ts';
 import { DataChannelRelay } from './data-channels.ts';
@@ -49,7 +51,7 @@ import {
 import { SubscriberBudget } from './subscriber-budget.ts';
 import { Subscription } from './subscription.ts';
 import type { UpTrack } from './up-track.ts';
-import { answerViewer } from './viewer.ts';
+import { answerViewer, switchViewer } from './viewer.ts';
 import type { WorkerEngine } from './worker-host.ts';
 
 /** A publisher homed on another worker, seen here by subscribers homed here (relay.ts). */
@@ -78,10 +80,28 @@ interface SubscribeArgs extends SubscribeRequest {
   remote?: { fromWorker: number; publisher: RelayedPublisher } | undefined;
 }
 
+/**
+ * A subscription and its negotiation: `sdp` is what the server offered; undefined for a viewer
+ * (WHEP), which answered its own offer. `follow`: a viewer following the active speaker, with the
+ * tracks it was answered (what another publisher must send to be switched to).
+ */
+interface SubscriptionEntry {
+  subscription: Subscription;
+  sdp: SubscriberSdpState | undefined;
+  follow?: AnsweredTrack[] | undefined;
+}
+
+/** A subscription's first negotiation: the reply, and the offer's state or the viewer's answered tracks. */
+interface Negotiated {
+  reply: SubscribeResponse;
+  sdp: SubscriberSdpState | undefined;
+  answered?: AnsweredTrack[] | undefined;
+}
+
 interface Room {
   publishers: Map<ParticipantId, Publisher>;
-  /** key: `${subscriberId}>${targetId}`; `sdp` undefined: a viewer, which answered its own offer (WHEP). */
-  subscriptions: Map<string, { subscription: Subscription; sdp: SubscriberSdpState | undefined }>;
+  /** key: `${subscriberId}>${targetId}` (subscriptionKey). */
+  subscriptions: Map<string, SubscriptionEntry>;
   /** Proxies of publishers homed on other workers that subscribers here forward. */
   remotes: Map<ParticipantId, RemotePublisher>;
   /** Publishers homed here that are relayed to other workers: publisher → worker index → export. */
@@ -212,7 +232,7 @@ export class MediaEngine implements WorkerEngine {
     room.subscriptions.get(key)?.subscription.close();
     const transport = this.#endpoint.createTransport();
     let subscription: Subscription | undefined;
-    let made: { reply: SubscribeResponse; sdp: SubscriberSdpState | undefined };
+    let made: Negotiated;
     try {
       made = this.#negotiateSubscription(req, publisher, transport, (transportCcId) => {
         subscription = this.#newSubscription(room, req, publisher, transport, transportCcId);
@@ -227,19 +247,22 @@ export class MediaEngine implements WorkerEngine {
       throw err;
     }
     const created = subscription!;
-    const entry = { subscription: created, sdp: made.sdp };
+    const follow = req.followActiveSpeaker ? made.answered : undefined;
+    const entry: SubscriptionEntry = { subscription: created, sdp: made.sdp, follow };
     room.subscriptions.set(key, entry);
     transport.onStateChange = (state, reason) => {
       if (state !== 'closed' || reason === 'closed') return;
       // The subscriber stopped answering (consent) or DTLS failed: release its down tracks now.
       // Its publisher connection, if it is gone too, reports participantLost on its own.
-      if (room.subscriptions.get(key) !== entry) return;
+      const current = subscriptionKey(created);
+      if (room.subscriptions.get(current) !== entry) return;
       created.close();
-      room.subscriptions.delete(key);
+      room.subscriptions.delete(current);
       if (!entry.sdp) this.#viewerEnded(req.roomId, created, 'consent_timeout');
-      this.#releaseRemote(req.roomId, room, req.targetId);
+      this.#releaseRemote(req.roomId, room, created.targetId);
       this.#dropRoomIfEmpty(req.roomId, room);
     };
+    if (follow) this.#follow(req.roomId, room, entry, room.speakers.speakers);
     return made.reply;
   }
 
@@ -252,7 +275,7 @@ export class MediaEngine implements WorkerEngine {
     publisher: Source,
     transport: WebRtcTransport,
     subscribe: (transportCcId?: number) => Subscription,
-  ): { reply: SubscribeResponse; sdp: SubscriberSdpState | undefined } {
+  ): Negotiated {
     const videoCodec = videoCodecOf(publisher);
     if (req.offer !== undefined) {
       const offer = parseRemoteDescription(req.offer);
@@ -265,7 +288,11 @@ export class MediaEngine implements WorkerEngine {
         subscribe,
       });
       transport.setRemoteParameters(remoteTransportParameters(offer));
-      return { reply: { offer: '', answer: answer.sdp, videoCodec }, sdp: undefined };
+      return {
+        reply: { offer: '', answer: answer.sdp, videoCodec },
+        sdp: undefined,
+        answered: answer.answered,
+      };
     }
     const subscription = subscribe();
     const tracks = [...publisher.tracks.values()].map((up) => this.#offerTrack(subscription, up));
@@ -286,9 +313,12 @@ export class MediaEngine implements WorkerEngine {
       transport,
       clock: this.#clock,
       transportCcId,
-      // The Waterbus media state names the screen track (room.screen_sharing / publish).
-      isScreenShare: (trackId) =>
-        publisher.mediaState.screenSharing && publisher.mediaState.screenTrackId === trackId,
+      // The Waterbus media state names the screen track (room.screen_sharing / publish); a viewer
+      // is sent the camera only.
+      isScreenShare:
+        req.offer === undefined
+          ? (trackId) => publisher.mediaState.screenSharing && publisher.mediaState.screenTrackId === trackId
+          : undefined,
       canPublishData: req.canPublishData,
     });
     let budget = room.budgets.get(req.participantId);
@@ -511,6 +541,9 @@ export class MediaEngine implements WorkerEngine {
           onChange: (speakers) => {
             const ids = new Set(speakers.map((s) => s.participantId));
             for (const budget of budgets.values()) budget.setActiveSpeakers(ids);
+            const current = this.#rooms.get(roomId);
+            for (const entry of [...subscriptions.values()])
+              if (entry.follow && current) this.#follow(roomId, current, entry, speakers);
             // A hidden participant (join token grant) is named to nobody, itself included.
             const named = speakers.filter((s) => publishers.get(s.participantId)?.hidden !== true);
             emit({ type: 'activeSpeakers', speakers: named });
@@ -723,12 +756,62 @@ export class MediaEngine implements WorkerEngine {
 
   /** The target left or stopped publishing: every subscription to it closes (viewers are told). */
   #closeSubscriptionsTo(roomId: RoomId, room: Room, targetId: ParticipantId): void {
-    for (const [key, entry] of room.subscriptions) {
+    const speaking = room.speakers.speakers.map((s) => s.participantId);
+    for (const [key, entry] of [...room.subscriptions]) {
       if (entry.subscription.targetId !== targetId) continue;
+      // A viewer following the speaker moves on (the caller releases what it watched).
+      if (
+        entry.follow &&
+        this.#moveViewer(roomId, room, entry, [...speaking, ...room.publishers.keys()], false)
+      )
+        continue;
       entry.subscription.close();
       room.subscriptions.delete(key);
       if (!entry.sdp) this.#viewerEnded(roomId, entry.subscription, 'target_left');
     }
+  }
+
+  /** A following viewer moves to the loudest visible publisher here, unless it watches that one. */
+  #follow(roomId: RoomId, room: Room, entry: SubscriptionEntry, speakers: readonly ActiveSpeaker[]): void {
+    const top = speakers.find((s) => room.publishers.get(s.participantId)?.hidden === false);
+    if (!top || top.participantId === entry.subscription.targetId) return;
+    this.#moveViewer(roomId, room, entry, [top.participantId], true);
+  }
+
+  /**
+   * Moves a following viewer to the first of `candidates` (publishers here, visible) that sends
+   * the kinds and codecs it was answered; false when none does. `release`: what it watched is
+   * released (a proxy of a remote publisher nobody else watches).
+   */
+  #moveViewer(
+    roomId: RoomId,
+    room: Room,
+    entry: SubscriptionEntry,
+    candidates: Iterable<ParticipantId>,
+    release: boolean,
+  ): boolean {
+    const { subscription } = entry;
+    const from = subscription.targetId;
+    for (const id of candidates) {
+      const publisher = room.publishers.get(id);
+      if (!publisher || id === from || publisher.hidden) continue;
+      const { tracks, mediaState } = publisher;
+      if (
+        !switchViewer({
+          subscription,
+          answered: entry.follow!,
+          targetId: id,
+          tracks: tracks.values(),
+          mediaState,
+        })
+      )
+        continue;
+      room.subscriptions.delete(`${subscription.subscriberId}>${from}`);
+      room.subscriptions.set(subscriptionKey(subscription), entry);
+      if (release) this.#releaseRemote(roomId, room, from);
+      return true;
+    }
+    return false;
   }
 
   /** Drops a proxy and every subscription to it; `notify`: tell its worker to stop relaying. */
@@ -860,6 +943,10 @@ function addHandover(sum: HandoverStats, link: PeerLink): HandoverStats {
 function videoCodecOf(source: Source): string {
   for (const t of source.tracks.values()) if (t.kind === 'video') return t.codec.mimeType;
   return '';
+}
+
+function subscriptionKey(subscription: Subscription): string {
+  return `${subscription.subscriberId}>${subscription.targetId}`;
 }
 
 function randomSsrc(): number {

@@ -26,7 +26,7 @@ export function answerViewer(input: {
   mediaState: MediaState;
   /** Makes the subscription on `transport`, with the subscriber's transport-cc id (0: none). */
   subscribe: (transportCcId: number) => Subscription;
-}): { sdp: string; subscription: Subscription } {
+}): { sdp: string; subscription: Subscription; answered: AnsweredTrack[] } {
   const chosen = viewedTracks(input.tracks, input.mediaState);
   const sources: Partial<Record<'audio' | 'video', AnswerSource>> = {};
   for (const [kind, up] of chosen) sources[kind] = answerSource(up);
@@ -39,7 +39,32 @@ export function answerViewer(input: {
   const subscription = input.subscribe(transportCcIdOf(answer.tracks));
   for (const t of answer.tracks) addDownTrack(subscription, chosen.get(t.kind)!, t);
   subscription.useRtx(new Set(answer.tracks.filter((t) => t.rtxSsrc !== undefined).map((t) => t.ssrc)));
-  return { sdp: answer.sdp, subscription };
+  return { sdp: answer.sdp, subscription, answered: answer.tracks };
+}
+
+/**
+ * Moves a viewer to another publisher (following the active speaker): its tracks of the kinds
+ * answered, in the same codecs, mapped to the extension ids the viewer was answered. False (and
+ * nothing changed) when the publisher does not send every answered kind in its codec.
+ */
+export function switchViewer(input: {
+  subscription: Subscription;
+  answered: readonly AnsweredTrack[];
+  targetId: Subscription['targetId'];
+  tracks: Iterable<UpTrack>;
+  mediaState: MediaState;
+}): boolean {
+  const chosen = viewedTracks(input.tracks, input.mediaState);
+  const sources = [];
+  for (const down of input.subscription.downTracks.values()) {
+    const up = chosen.get(down.kind);
+    const answered = input.answered.find((t) => t.kind === down.kind);
+    if (!up || !answered || up.codec.mimeType.toLowerCase() !== down.upTrack.codec.mimeType.toLowerCase())
+      return false;
+    sources.push({ down, up, ...extensionMapping(up, answered) });
+  }
+  input.subscription.switchTarget(input.targetId, sources);
+  return true;
 }
 
 /** The transport-cc id the answer gives the subscriber (the same in every section that has it), 0: none. */
@@ -79,13 +104,6 @@ function answerSource(up: UpTrack): AnswerSource {
 }
 
 function addDownTrack(subscription: Subscription, up: UpTrack, t: AnsweredTrack): void {
-  const extensionIds = new Uint8Array(256);
-  let absSendTimeId = 0;
-  for (const e of t.headerExtensions) {
-    const published = up.headerExtensions.find((p) => p.uri === e.uri);
-    if (published) extensionIds[published.id] = e.id;
-    if (e.uri === EXTENSION_URI.absSendTime) absSendTimeId = e.id;
-  }
   const rtxPayloadType = t.codec.rtxPayloadType;
   subscription.addTrack(up, {
     ssrc: t.ssrc,
@@ -94,7 +112,21 @@ function addDownTrack(subscription: Subscription, up: UpTrack, t: AnsweredTrack)
       t.rtxSsrc === undefined || rtxPayloadType === undefined
         ? undefined
         : { ssrc: t.rtxSsrc, payloadType: rtxPayloadType },
-    extensionIds,
-    absSendTimeId,
+    ...extensionMapping(up, t),
   });
+}
+
+/** The publisher's extension ids → the viewer's (0: dropped), and the viewer's abs-send-time id. */
+function extensionMapping(
+  up: UpTrack,
+  t: AnsweredTrack,
+): { extensionIds: Uint8Array; absSendTimeId: number } {
+  const extensionIds = new Uint8Array(256);
+  let absSendTimeId = 0;
+  for (const e of t.headerExtensions) {
+    const published = up.headerExtensions.find((p) => p.uri === e.uri);
+    if (published) extensionIds[published.id] = e.id;
+    if (e.uri === EXTENSION_URI.absSendTime) absSendTimeId = e.id;
+  }
+  return { extensionIds, absSendTimeId };
 }

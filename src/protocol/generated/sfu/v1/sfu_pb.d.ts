@@ -277,6 +277,13 @@ export declare type SubscribeRequest = Message<"bbmeet.sfu.v1.SubscribeRequest">
    * @generated from field: optional string offer = 5;
    */
   offer?: string | undefined;
+
+  /**
+   * With offer: the viewer follows the room's active speaker, starting at target_id.
+   *
+   * @generated from field: optional bool follow_active_speaker = 6;
+   */
+  followActiveSpeaker?: boolean | undefined;
 };
 
 /**
