@@ -8,7 +8,7 @@ import type { SfuApi, SfuDump, SfuEvent } from '../protocol/sfu-api.ts';
  * carry a join token's grants (`canPublishData`, `hidden`), which the worker enforces, and the
  * dump counts room data messages (`data`). Version 4: `tap` (egress taps, media/egress-tap.ts) and
  * the dump's `taps`. Version 5: `subscribe` may carry the subscriber's `offer` (a WHEP viewer,
- * answered in the reply's `answer`), and the `viewerEnded` event.
+ * answered in the reply's `answer`) and `followActiveSpeaker`, and the `viewerEnded` event.
  */
 export const WORKER_PROTOCOL_VERSION = 5;
 
