@@ -41,10 +41,12 @@ export interface WhepOptions {
 /**
  * Registers the WHEP endpoints and session resources (in their own Fastify scope, which takes SDP
  * bodies): POST /whep/rooms/:roomId/participants/:participantId (one participant), POST
- * /whep/rooms/:roomId (the room's active speaker), PATCH and DELETE /whep/sessions/:sessionId. Returns the sessions (tests read them); they end with the server.
+ * /whep/rooms/:roomId (the room's active speaker), PATCH and DELETE /whep/sessions/:sessionId.
+ * Returns the sessions (tests read them); they end with the server.
  */
 export function registerWhep(app: FastifyInstance, options: WhepOptions): WhepSessions {
   const sessions = new WhepSessions({ sfu: options.sfu, metrics: options.metrics, logger: options.logger });
+  // Not awaited: Fastify loads plugins at ready()/listen(), where a failure to register is thrown.
   void app.register(async (scope) => {
     // Any body is read as text (bounded): the handlers answer 415 for a type they do not take.
     scope.removeAllContentTypeParsers();
