@@ -104,7 +104,7 @@ async function installCors(app: FastifyInstance, policy: CorsPolicy): Promise<vo
         origin,
         allowedHeaders: ['Authorization', 'Content-Type', 'X-API-Key', 'If-Match'],
         methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
-        // WHIP (RFC 9725): a browser client on another origin reads these from the replies.
+        // WHIP (RFC 9725) and WHEP players on allowed foreign origins read these from the replies.
         exposedHeaders: ['Location', 'ETag', 'Link', 'Accept-Patch'],
       });
     },

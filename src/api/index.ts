@@ -16,6 +16,7 @@ export { registerDocs } from './docs.ts';
 export { API_PREFIX, createHttpServer, type HttpServerOptions } from './http-server.ts';
 export type { IceServerOptions } from './ice-servers.ts';
 export type { RouteDef } from './route.ts';
+export { registerWhep, type WhepOptions } from './whep/whep-routes.ts';
 
 /** Every REST route under /busapi/v3. */
 export function apiRoutes(deps: ApiDeps): RouteDef[] {

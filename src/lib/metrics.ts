@@ -30,6 +30,7 @@ export class Metrics {
   readonly mediaObjects: Gauge<'kind'>;
   readonly egressActive: Gauge<'kind'>;
   readonly whipSessions: Counter<'outcome' | 'reason'>;
+  readonly whepSessions: Counter<'outcome' | 'reason'>;
   /** Live media objects by kind, read at scrape time (set by the embedded role). */
   #mediaCounts: (() => Promise<Record<string, number>>) | undefined;
   /** Egress counters, read at scrape time (set by the embedded role; undefined: no egress). */
@@ -122,6 +123,12 @@ export class Metrics {
         this.reset();
         for (const [kind, n] of Object.entries(stats?.active ?? {})) this.set({ kind }, n);
       },
+    });
+    this.whepSessions = new Counter({
+      name: 'bbmeet_whep_sessions_total',
+      help: 'WHEP playback sessions by outcome (started, ended, refused) and reason (ended: deleted, consent_timeout, target_left, unavailable, shutdown; refused: unauthenticated, forbidden, not_found, unsupported_media_type, bad_offer, no_codec, unavailable, error)',
+      labelNames: ['outcome', 'reason'],
+      registers,
     });
     this.#egressCounter('bbmeet_egress_segments_total', 'HLS segments written by egress', 'segmentsWritten');
     this.#egressCounter(

@@ -91,10 +91,26 @@ export interface SubscribeRequest extends ParticipantRef {
   targetId: ParticipantId;
   /** The subscriber's `canPublishData` (default true), for messages it sends on this connection. */
   canPublishData?: boolean;
+  /**
+   * The subscriber's own offer (a WHEP player): the SFU answers it instead of offering. Such a
+   * viewer receives the target's audio and camera video only, is never renegotiated, and its end
+   * other than by `leave` (connection lost, target gone) is told by a `viewerEnded` event.
+   */
+  offer?: string;
+  /**
+   * With `offer`: the viewer follows the room's active speaker (among the publishers on the media
+   * worker it is on, sending the kinds and codecs it was answered): its tracks switch to the
+   * loudest one whenever that changes, and to another publisher when the one watched leaves;
+   * `targetId` is where it starts. `viewerEnded` (target_left) when nobody is left to watch.
+   */
+  followActiveSpeaker?: boolean;
 }
 
 export interface SubscribeResponse {
+  /** The SFU's offer; empty when the request carried the subscriber's offer. */
   offer: string;
+  /** The SFU's answer to the request's `offer`. */
+  answer?: string;
   /** Mime type of the target's video, e.g. `video/VP8`; empty when it has no video yet. */
   videoCodec: string;
 }
@@ -161,8 +177,20 @@ export type SfuEvent =
       /** 0–100 (simplified E-model); 0 when lost. */
       score: number;
     }
+  /**
+   * A viewer's connection (a subscribe with the subscriber's offer) ended without its `leave`: its
+   * media stopped answering, or the target left or stopped publishing. The viewer holds nothing.
+   */
+  | {
+      type: 'viewerEnded';
+      participantId: ParticipantId;
+      targetId: ParticipantId;
+      reason: ViewerEndReason;
+    }
   /** An egress of the room started, became active, or ended (`state`, `reason`): webhook-ready. */
   | { type: 'egressUpdated'; egress: EgressInfo };
+
+export type ViewerEndReason = 'consent_timeout' | 'target_left';
 
 export interface ActiveSpeakerInfo {
   participantId: ParticipantId;

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { mountEgressHttp } from '../api/egress-http.ts';
-import { apiRoutes, createHttpServer, registerDocs } from '../api/index.ts';
+import { apiRoutes, createHttpServer, registerDocs, registerWhep } from '../api/index.ts';
 import { guestRoutes } from '../api/routes/guest.ts';
 import { registerWebApp } from '../api/routes/web-app.ts';
 import { registerWhip } from '../api/routes/whip.ts';
@@ -161,6 +161,7 @@ export async function startSignallingServer(
   });
   registerDocs(app, routes);
   registerWebApp(app);
+  registerWhep(app, { deps, sfu, metrics, logger: logger.child({ component: 'whep' }) });
   const signalling = createSignalling({
     httpServer: app.server,
     store,

@@ -130,6 +130,41 @@ describe('SfuApi ↔ sfu.proto conversions', () => {
     assert.notEqual(convert.subscribeFromProto(subWire(sub)).canPublishData, false);
   });
 
+  it("subscribe carries a WHEP viewer's offer and the reply its answer; without one, neither is set", () => {
+    const sub = {
+      roomId: room,
+      participantId: alice,
+      targetId: bob,
+      offer: 'v=0\r\n',
+      followActiveSpeaker: true,
+    };
+    const wire = fromBinary(
+      pb.SubscribeRequestSchema,
+      toBinary(pb.SubscribeRequestSchema, convert.subscribeToProto(sub)),
+    );
+    assert.deepEqual(convert.subscribeFromProto(wire), sub);
+    const plain = convert.subscribeFromProto(
+      convert.subscribeToProto({ roomId: room, participantId: alice, targetId: bob }),
+    );
+    assert.equal(plain.offer, undefined);
+    invalidArgument(
+      () =>
+        convert.subscribeFromProto(
+          convert.subscribeToProto({ ...sub, offer: 'x'.repeat(convert.MAX_SDP_BYTES + 1) }),
+        ),
+      /offer/,
+    );
+    const reply = create(pb.SubscribeResponseSchema, {
+      offer: '',
+      videoCodec: 'video/VP8',
+      answer: 'v=0\r\n',
+    });
+    assert.equal(
+      fromBinary(pb.SubscribeResponseSchema, toBinary(pb.SubscribeResponseSchema, reply)).answer,
+      'v=0\r\n',
+    );
+  });
+
   it('a partial media state keeps unset fields unset and tells a cleared screen track from an unchanged one', () => {
     const unchanged = { roomId: room, participantId: alice, state: { audioEnabled: false } };
     assert.deepEqual(
@@ -168,6 +203,8 @@ describe('SfuApi ↔ sfu.proto conversions', () => {
       { type: 'activeSpeakers', speakers: [] },
       { type: 'connectionQuality', participantId: alice, quality: 'poor', score: 42.5 },
       { type: 'connectionQuality', participantId: bob, quality: 'lost', score: 0 },
+      { type: 'viewerEnded', participantId: alice, targetId: bob, reason: 'consent_timeout' },
+      { type: 'viewerEnded', participantId: alice, targetId: bob, reason: 'target_left' },
     ];
     for (const event of events)
       assert.deepEqual(convert.eventFromProto(wire(convert.eventToProto(event))), event);

@@ -15,6 +15,7 @@ import type {
   SubscribeRequest,
   SubscriberAnswerRequest,
   SubscriberCandidateRequest,
+  ViewerEndReason,
 } from '../protocol/sfu-api.ts';
 import {
   egressInfoFromProto,
@@ -100,6 +101,8 @@ export function subscribeToProto(r: SubscribeRequest): pb.SubscribeRequest {
     participantId: r.participantId,
     targetId: r.targetId,
     ...(r.canPublishData === undefined ? {} : { canPublishData: r.canPublishData }),
+    ...(r.offer === undefined ? {} : { offer: r.offer }),
+    ...(r.followActiveSpeaker ? { followActiveSpeaker: true } : {}),
   });
 }
 
@@ -162,7 +165,13 @@ export function joinFromProto(m: pb.JoinRequest): JoinRequest {
 
 export function subscribeFromProto(m: pb.SubscribeRequest): SubscribeRequest {
   const targetId = ParticipantId(id(m.targetId, 'target_id'));
-  return { ...ref(m), targetId, ...(m.canPublishData === false ? { canPublishData: false } : {}) };
+  return {
+    ...ref(m),
+    targetId,
+    ...(m.canPublishData === false ? { canPublishData: false } : {}),
+    ...(m.offer === undefined ? {} : { offer: sdp(m.offer, 'offer') }),
+    ...(m.followActiveSpeaker ? { followActiveSpeaker: true } : {}),
+  };
 }
 
 export function subscriberAnswerFromProto(m: pb.SetSubscriberAnswerRequest): SubscriberAnswerRequest {
@@ -218,6 +227,11 @@ const LOST_REASON = {
   worker_restarted: pb.ParticipantLostReason.WORKER_RESTARTED,
   node_lost: pb.ParticipantLostReason.NODE_LOST,
 } as Record<LostReason, pb.ParticipantLostReason>;
+
+const VIEWER_END_REASON: Record<ViewerEndReason, pb.ViewerEndReason> = {
+  consent_timeout: pb.ViewerEndReason.CONSENT_TIMEOUT,
+  target_left: pb.ViewerEndReason.TARGET_LEFT,
+};
 
 const QUALITY: Record<ConnectionQualityLevel, pb.ConnectionQuality> = {
   excellent: pb.ConnectionQuality.EXCELLENT,
@@ -295,6 +309,15 @@ export function eventToProto(e: SfuEvent): pb.EventsResponse {
           case: 'egressUpdated',
           value: create(pb.EgressUpdatedSchema, { egress: egressInfoToProto(e.egress) }),
         };
+      case 'viewerEnded':
+        return {
+          case: 'viewerEnded',
+          value: create(pb.ViewerEndedSchema, {
+            participantId: e.participantId,
+            targetId: e.targetId,
+            reason: VIEWER_END_REASON[e.reason],
+          }),
+        };
     }
   })();
   return create(pb.EventsResponseSchema, { event });
@@ -305,6 +328,7 @@ function reverse<K extends string>(map: Record<K, number>): Map<number, K> {
 }
 const LOST_REASON_OF = reverse(LOST_REASON);
 const QUALITY_OF = reverse(QUALITY);
+const VIEWER_END_REASON_OF = reverse(VIEWER_END_REASON);
 
 /**
  * The SfuEvent of a received message; `null` for the stream's `opened` marker. Throws
@@ -372,6 +396,16 @@ export function eventFromProto(m: pb.EventsResponse): SfuEvent | null {
     case 'egressUpdated':
       if (!e.value.egress) throw invalid('egress_updated.egress is required');
       return { type: 'egressUpdated', egress: egressInfoFromProto(e.value.egress) };
+    case 'viewerEnded': {
+      const reason = VIEWER_END_REASON_OF.get(e.value.reason);
+      if (!reason) throw invalid(`viewer_ended.reason ${e.value.reason} is not known`);
+      return {
+        type: 'viewerEnded',
+        participantId: ParticipantId(id(e.value.participantId, 'participant_id')),
+        targetId: ParticipantId(id(e.value.targetId, 'target_id')),
+        reason,
+      };
+    }
     case undefined:
       throw invalid('event is empty (or of a kind this client does not know)');
   }

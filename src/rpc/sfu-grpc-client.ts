@@ -90,7 +90,7 @@ export class SfuGrpcClient implements SfuApi {
 
   async subscribe(req: SubscribeRequest): Promise<SubscribeResponse> {
     const res = await this.#unary('subscribe', convert.subscribeToProto(req));
-    return { offer: res.offer, videoCodec: res.videoCodec };
+    return { offer: res.offer, videoCodec: res.videoCodec, ...(res.answer ? { answer: res.answer } : {}) };
   }
 
   async setSubscriberAnswer(req: SubscriberAnswerRequest): Promise<void> {

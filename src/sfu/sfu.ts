@@ -38,7 +38,8 @@ export class Sfu implements SfuApi {
 
   /** Give this to the pool as its `onEvent`. */
   readonly dispatchEvent = (roomId: RoomId, event: SfuEvent): void => {
-    if (event.type === 'participantLost') this.#pool.participantLeft(roomId, event.participantId);
+    if (event.type === 'participantLost' || event.type === 'viewerEnded')
+      this.#pool.participantLeft(roomId, event.participantId);
     this.#egress?.source.observe(roomId, event);
     this.#emitRoom(roomId, event);
   };

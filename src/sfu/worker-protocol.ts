@@ -7,9 +7,10 @@ import type { SfuApi, SfuDump, SfuEvent } from '../protocol/sfu-api.ts';
  * of another version is refused at start rather than misread. Version 3: `join` and `subscribe`
  * carry a join token's grants (`canPublishData`, `hidden`), which the worker enforces, and the
  * dump counts room data messages (`data`). Version 4: `tap` (egress taps, media/egress-tap.ts) and
- * the dump's `taps`.
+ * the dump's `taps`. Version 5: `subscribe` may carry the subscriber's `offer` (a WHEP viewer,
+ * answered in the reply's `answer`) and `followActiveSpeaker`, and the `viewerEnded` event.
  */
-export const WORKER_PROTOCOL_VERSION = 4;
+export const WORKER_PROTOCOL_VERSION = 5;
 
 /**
  * The SfuApi operations a worker serves (everything but the event stream and dump), and

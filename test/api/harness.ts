@@ -2,8 +2,15 @@ import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
 import type { ApiDeps, EgressControl, StorageOptions } from '../../src/api/deps.ts';
 import type { IceServerOptions } from '../../src/api/ice-servers.ts';
-import { apiRoutes, createHttpServer, type RouteDef, registerDocs } from '../../src/api/index.ts';
+import {
+  apiRoutes,
+  createHttpServer,
+  type RouteDef,
+  registerDocs,
+  registerWhep,
+} from '../../src/api/index.ts';
 import type { RoomPasswordGuard } from '../../src/api/room-password-guard.ts';
+import type { WhepSessions, WhepSfu } from '../../src/api/whep/whep-sessions.ts';
 import { UserId } from '../../src/lib/ids.ts';
 import { signToken } from '../../src/lib/jwt.ts';
 import type { Logger } from '../../src/lib/logger.ts';
@@ -64,6 +71,8 @@ export interface Api {
   app: FastifyInstance;
   broadcasts: Broadcast[];
   evictions: Eviction[];
+  /** The WHEP sessions, when started with `whep`. */
+  whep: WhepSessions | undefined;
   call<T = Json>(method: string, path: string, options?: CallOptions): Promise<Reply<T>>;
   close(): Promise<void>;
 }
@@ -81,6 +90,8 @@ export async function startApi(
     identitySecret?: string;
     /** STUN and TURN servers of GET /auth/ice-servers (none when not given). */
     ice?: IceServerOptions;
+    /** Serve WHEP (/whep/...) with this SFU side, counted in `metrics`. */
+    whep?: { sfu: WhepSfu; metrics: Metrics };
   } = {},
 ): Promise<Api> {
   const store = await openStore({ sqlitePath: ':memory:' });
@@ -125,6 +136,7 @@ export async function startApi(
     readinessChecks: [{ name: 'database', check: () => store.ping() }],
   });
   registerDocs(app, routes);
+  const whep = options.whep && registerWhep(app, { deps, ...options.whep, logger: silentLogger() });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
@@ -135,6 +147,7 @@ export async function startApi(
     app,
     broadcasts,
     evictions,
+    whep,
     call: (method, path, opts) => request(baseUrl, method, path, opts),
     async close() {
       await app.close();

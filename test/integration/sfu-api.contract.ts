@@ -26,7 +26,7 @@ export function sfuApiContract(name: string, setup: () => Promise<SfuApiContract
     let env: SfuApiContractSetup;
     const peers: Peer[] = [];
     const room = () => RoomId(`${9000 + nextRoom++}`);
-    const peer = (kind: 'publisher' | 'subscriber') => {
+    const peer = (kind: 'publisher' | 'subscriber' | 'viewer') => {
       const p = new Peer(kind);
       peers.push(p);
       return p;
@@ -323,6 +323,68 @@ export function sfuApiContract(name: string, setup: () => Promise<SfuApiContract
       await env.sfu.leave({ roomId, participantId: alice });
     });
 
+    it("subscribe with the subscriber's own offer (a WHEP viewer) answers it; RTP reaches it; the target leaving ends it with viewerEnded", async () => {
+      const roomId = room();
+      const alice = ParticipantId('31');
+      const viewer = ParticipantId('whep-31');
+      const events = new EventTap(env.sfu, roomId);
+      try {
+        await events.opened();
+        const pub = peer('publisher');
+        const joined = await env.sfu.join({
+          roomId,
+          participantId: alice,
+          sdp: await pub.offer(),
+          totalTracks: 2,
+          mediaState: defaultMediaState(),
+          isMigrate: false,
+        });
+        await pub.accept(joined.sdp);
+        await events.next(
+          (e) => e.type === 'publisherReady' && e.participantId === alice,
+          () => `publisherReady of ${pub.state()}`,
+        );
+        const sub = peer('viewer');
+        const res = await env.sfu.subscribe({
+          roomId,
+          participantId: viewer,
+          targetId: alice,
+          offer: await sub.offer(),
+        });
+        assert.equal(res.offer, '');
+        assertAnswer(res.answer ?? '');
+        assert.equal(res.videoCodec, 'video/VP8');
+        await sub.accept(res.answer!);
+        await until(
+          () => sub.received.video > 10 && sub.received.audio > 10,
+          () => `RTP forwarded to the viewer (${sub.state()}, received ${JSON.stringify(sub.received)})`,
+        );
+        await assert.rejects(
+          env.sfu.setSubscriberAnswer({ roomId, participantId: viewer, targetId: alice, sdp: res.answer! }),
+          (err) => err instanceof SfuError && err.code === 'invalid_state',
+          'a viewer has no server offer to answer',
+        );
+        await env.sfu.leave({ roomId, participantId: alice });
+        const ended = await events.next(
+          (e) => e.type === 'viewerEnded',
+          () => 'viewerEnded after the target left',
+        );
+        assert.deepEqual(ended, {
+          type: 'viewerEnded',
+          participantId: viewer,
+          targetId: alice,
+          reason: 'target_left',
+        });
+      } finally {
+        events.stop();
+      }
+      await env.sfu.leave({ roomId, participantId: viewer });
+      assert.equal(
+        (await env.sfu.dump()).rooms.find((r) => r.roomId === roomId),
+        undefined,
+      );
+    });
+
     it('after everyone left, dump() holds no room and no transport', async () => {
       await Promise.all(peers.map((p) => p.close()));
       let dump: SfuDump | undefined;
@@ -386,17 +448,20 @@ class EventTap {
   }
 }
 
-/** A werift peer: a publisher sends VP8 and Opus RTP, a subscriber counts the RTP it receives. */
+/**
+ * A werift peer: a publisher sends VP8 and Opus RTP, a subscriber (answering the server's offer)
+ * or a viewer (offering to receive) counts the RTP it receives.
+ */
 class Peer {
   readonly received = { video: 0, audio: 0 };
-  readonly #kind: 'publisher' | 'subscriber';
+  readonly #kind: 'publisher' | 'subscriber' | 'viewer';
   readonly #timers: NodeJS.Timeout[] = [];
   #sent = 0;
   #pc!: RTCPeerConnection;
   #video!: MediaStreamTrack;
   #audio!: MediaStreamTrack;
 
-  constructor(kind: 'publisher' | 'subscriber') {
+  constructor(kind: 'publisher' | 'subscriber' | 'viewer') {
     this.#kind = kind;
     this.#reset();
   }
@@ -420,6 +485,11 @@ class Peer {
       this.#pc.addTransceiver(this.#video, { direction: 'sendonly' });
       this.#pc.addTransceiver(this.#audio, { direction: 'sendonly' });
     } else {
+      // A viewer (WHEP) offers to receive, as a plain WebRTC player does.
+      if (this.#kind === 'viewer') {
+        this.#pc.addTransceiver('video', { direction: 'recvonly' });
+        this.#pc.addTransceiver('audio', { direction: 'recvonly' });
+      }
       this.#pc.onTrack.subscribe((track) => {
         track.onReceiveRtp.subscribe(() => {
           this.received[track.kind as 'video' | 'audio']++;
@@ -446,7 +516,7 @@ class Peer {
 
   async accept(answer: string): Promise<void> {
     await this.#pc.setRemoteDescription({ type: 'answer', sdp: answer });
-    this.#send();
+    if (this.#kind === 'publisher') this.#send();
   }
 
   answer(offer: string): Promise<string> {

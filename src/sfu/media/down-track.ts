@@ -63,17 +63,17 @@ export interface DownTrackOptions {
 export class DownTrack implements TrackSink {
   readonly ssrc: number;
   readonly payloadType: number;
-  readonly upTrack: UpTrack;
+  #upTrack: UpTrack;
   readonly rtx: { ssrc: number; payloadType: number } | undefined;
   /** Set from the subscriber's answer: whether it accepted RTX for this track. */
   rtxEnabled = false;
-  readonly #extensionIds: Uint8Array;
-  readonly #absSendTimeId: number;
+  #extensionIds: Uint8Array;
+  #absSendTimeId: number;
   readonly #send: (packet: Buffer) => void;
   readonly #transportCcId: number;
   readonly #munger = new RtpMunger();
   /** Video only: which layer to forward. */
-  readonly #selector: SimulcastSelector | undefined;
+  #selector: SimulcastSelector | undefined;
   /** VP8 only: picture id / TL0PICIDX / KEYIDX continuity. */
   readonly #vp8: Vp8Munger | undefined;
   readonly #vp8d = newVp8Descriptor();
@@ -110,7 +110,7 @@ export class DownTrack implements TrackSink {
   #closed = false;
 
   constructor(options: DownTrackOptions) {
-    this.upTrack = options.upTrack;
+    this.#upTrack = options.upTrack;
     this.ssrc = options.ssrc;
     this.payloadType = options.payloadType;
     this.rtx = options.rtx;
@@ -124,6 +124,36 @@ export class DownTrack implements TrackSink {
       if (up.codec.mimeType.toLowerCase() === 'video/vp8') this.#vp8 = new Vp8Munger();
     }
     up.sinks.add(this);
+  }
+
+  /** The published track forwarded (another one after switchSource). */
+  get upTrack(): UpTrack {
+    return this.#upTrack;
+  }
+
+  /**
+   * Forwards another published track of the same kind and codec under the same SSRC (a viewer
+   * following the active speaker): the RtpMunger (and the VP8 munger) continue the stream as at a
+   * simulcast switch, video restarts at the new track's next keyframe, which is asked for now.
+   * `extensionIds` maps the new publisher's extension ids. The preferred layer is kept; the
+   * allocator sets the target again. Throws TypeError for a track of another kind or codec.
+   */
+  switchSource(up: UpTrack, mapping: { extensionIds: Uint8Array; absSendTimeId: number }): void {
+    const old = this.#upTrack;
+    if (up.kind !== old.kind || up.codec.mimeType.toLowerCase() !== old.codec.mimeType.toLowerCase())
+      throw new TypeError(`cannot switch ${old.codec.mimeType} to ${up.codec.mimeType}`);
+    if (up === old || this.#closed) return;
+    old.sinks.delete(this);
+    this.#upTrack = up;
+    this.#extensionIds = mapping.extensionIds;
+    this.#absSendTimeId = mapping.absSendTimeId;
+    if (this.#selector) {
+      const selector = new SimulcastSelector({ clock: up.clock, mode: up.svc ? 'svc' : 'simulcast' });
+      selector.setPreferred(this.#selector.preferred);
+      this.#selector = selector;
+    }
+    up.sinks.add(this);
+    up.requestKeyframe();
   }
 
   get currentSsrc(): number | undefined {

@@ -15,8 +15,10 @@ import type {
   SubscribeRequest,
   SubscribeResponse,
   SubscriberAnswerRequest,
+  ViewerEndReason,
 } from '../../protocol/sfu-api.ts';
 import {
+  type AnsweredTrack,
   createPublisherAnswer,
   createSubscriberOffer,
   EXTENSION_URI,
@@ -29,7 +31,9 @@ import {
   type SubscriberSdpState,
 } from '../../transport/negotiation/index.ts';
 import type { UdpEndpoint } from '../../transport/udp-endpoint.ts';
+import type { WebRtcTransport } from '../../transport/webrtc-transport.ts';
 import type { WorkerOperation } from '../worker-protocol.ts';
+import type { ActiveSpeaker } from './active-speaker.ts';
 import { ActiveSpeakerMonitor } from './active-speaker-monitor.ts';
 import { ConnectionQualityMonitor } from './connection-quality-monitor.ts';
 import { DataChannelRelay } from './data-channels.ts';
@@ -47,6 +51,7 @@ import {
 import { SubscriberBudget } from './subscriber-budget.ts';
 import { Subscription } from './subscription.ts';
 import type { UpTrack } from './up-track.ts';
+import { answerViewer, switchViewer } from './viewer.ts';
 import type { WorkerEngine } from './worker-host.ts';
 
 /** A publisher homed on another worker, seen here by subscribers homed here (relay.ts). */
@@ -75,10 +80,28 @@ interface SubscribeArgs extends SubscribeRequest {
   remote?: { fromWorker: number; publisher: RelayedPublisher } | undefined;
 }
 
+/**
+ * A subscription and its negotiation: `sdp` is what the server offered; undefined for a viewer
+ * (WHEP), which answered its own offer. `follow`: a viewer following the active speaker, with the
+ * tracks it was answered (what another publisher must send to be switched to).
+ */
+interface SubscriptionEntry {
+  subscription: Subscription;
+  sdp: SubscriberSdpState | undefined;
+  follow?: AnsweredTrack[] | undefined;
+}
+
+/** A subscription's first negotiation: the reply, and the offer's state or the viewer's answered tracks. */
+interface Negotiated {
+  reply: SubscribeResponse;
+  sdp: SubscriberSdpState | undefined;
+  answered?: AnsweredTrack[] | undefined;
+}
+
 interface Room {
   publishers: Map<ParticipantId, Publisher>;
-  /** key: `${subscriberId}>${targetId}` */
-  subscriptions: Map<string, { subscription: Subscription; sdp: SubscriberSdpState }>;
+  /** key: `${subscriberId}>${targetId}` (subscriptionKey). */
+  subscriptions: Map<string, SubscriptionEntry>;
   /** Proxies of publishers homed on other workers that subscribers here forward. */
   remotes: Map<ParticipantId, RemotePublisher>;
   /** Publishers homed here that are relayed to other workers: publisher → worker index → export. */
@@ -208,14 +231,94 @@ export class MediaEngine implements WorkerEngine {
     const key = `${req.participantId}>${req.targetId}`;
     room.subscriptions.get(key)?.subscription.close();
     const transport = this.#endpoint.createTransport();
+    let subscription: Subscription | undefined;
+    let made: Negotiated;
+    try {
+      made = this.#negotiateSubscription(req, publisher, transport, (transportCcId) => {
+        subscription = this.#newSubscription(room, req, publisher, transport, transportCcId);
+        return subscription;
+      });
+    } catch (err) {
+      if (subscription) subscription.close();
+      else transport.close();
+      room.subscriptions.delete(key);
+      this.#releaseRemote(req.roomId, room, req.targetId);
+      this.#dropRoomIfEmpty(req.roomId, room);
+      throw err;
+    }
+    const created = subscription!;
+    const follow = req.followActiveSpeaker ? made.answered : undefined;
+    const entry: SubscriptionEntry = { subscription: created, sdp: made.sdp, follow };
+    room.subscriptions.set(key, entry);
+    transport.onStateChange = (state, reason) => {
+      if (state !== 'closed' || reason === 'closed') return;
+      // The subscriber stopped answering (consent) or DTLS failed: release its down tracks now.
+      // Its publisher connection, if it is gone too, reports participantLost on its own.
+      const current = subscriptionKey(created);
+      if (room.subscriptions.get(current) !== entry) return;
+      created.close();
+      room.subscriptions.delete(current);
+      if (!entry.sdp) this.#viewerEnded(req.roomId, created, 'consent_timeout');
+      this.#releaseRemote(req.roomId, room, created.targetId);
+      this.#dropRoomIfEmpty(req.roomId, room);
+    };
+    if (follow) this.#follow(req.roomId, room, entry, room.speakers.speakers);
+    return made.reply;
+  }
+
+  /**
+   * The server's offer of every track of `publisher`, or (the request carries the subscriber's
+   * offer: a WHEP viewer) the answer to it, which sets the remote parameters at once.
+   */
+  #negotiateSubscription(
+    req: SubscribeArgs,
+    publisher: Source,
+    transport: WebRtcTransport,
+    subscribe: (transportCcId?: number) => Subscription,
+  ): Negotiated {
+    const videoCodec = videoCodecOf(publisher);
+    if (req.offer !== undefined) {
+      const offer = parseRemoteDescription(req.offer);
+      const answer = answerViewer({
+        transport,
+        targetId: req.targetId,
+        offer,
+        tracks: publisher.tracks.values(),
+        mediaState: publisher.mediaState,
+        subscribe,
+      });
+      transport.setRemoteParameters(remoteTransportParameters(offer));
+      return {
+        reply: { offer: '', answer: answer.sdp, videoCodec },
+        sdp: undefined,
+        answered: answer.answered,
+      };
+    }
+    const subscription = subscribe();
+    const tracks = [...publisher.tracks.values()].map((up) => this.#offerTrack(subscription, up));
+    const offer = createSubscriberOffer({ local: transport.localParameters, tracks, dataChannels: true });
+    return { reply: { offer: offer.sdp, videoCodec }, sdp: offer.state };
+  }
+
+  #newSubscription(
+    room: Room,
+    req: SubscribeArgs,
+    publisher: Source,
+    transport: WebRtcTransport,
+    transportCcId: number | undefined,
+  ): Subscription {
     const subscription = new Subscription({
       subscriberId: req.participantId,
       targetId: req.targetId,
       transport,
       clock: this.#clock,
-      // The Waterbus media state names the screen track (room.screen_sharing / publish).
-      isScreenShare: (trackId) =>
-        publisher.mediaState.screenSharing && publisher.mediaState.screenTrackId === trackId,
+      transportCcId,
+      // The Waterbus media state names the screen track (room.screen_sharing / publish); a viewer
+      // is sent the camera only.
+      isScreenShare:
+        req.offer === undefined
+          ? (trackId) => publisher.mediaState.screenSharing && publisher.mediaState.screenTrackId === trackId
+          : undefined,
       canPublishData: req.canPublishData,
     });
     let budget = room.budgets.get(req.participantId);
@@ -230,29 +333,17 @@ export class MediaEngine implements WorkerEngine {
       budget = created;
     }
     budget.add(subscription);
-    let tracks: OfferedTrack[];
-    try {
-      tracks = [...publisher.tracks.values()].map((up) => this.#offerTrack(subscription, up));
-    } catch (err) {
-      subscription.close();
-      room.subscriptions.delete(key);
-      this.#releaseRemote(req.roomId, room, req.targetId);
-      this.#dropRoomIfEmpty(req.roomId, room);
-      throw err;
-    }
-    const offer = createSubscriberOffer({ local: transport.localParameters, tracks, dataChannels: true });
-    room.subscriptions.set(key, { subscription, sdp: offer.state });
-    transport.onStateChange = (state, reason) => {
-      if (state !== 'closed' || reason === 'closed') return;
-      // The subscriber stopped answering (consent) or DTLS failed: release its down tracks now.
-      // Its publisher connection, if it is gone too, reports participantLost on its own.
-      if (room.subscriptions.get(key)?.subscription !== subscription) return;
-      subscription.close();
-      room.subscriptions.delete(key);
-      this.#releaseRemote(req.roomId, room, req.targetId);
-      this.#dropRoomIfEmpty(req.roomId, room);
-    };
-    return { offer: offer.sdp, videoCodec: videoCodecOf(publisher) };
+    return subscription;
+  }
+
+  /** A viewer's subscription ended without its leave: whoever serves it (WHEP) must hear of it. */
+  #viewerEnded(roomId: RoomId, subscription: Subscription, reason: ViewerEndReason): void {
+    this.#emit(roomId, {
+      type: 'viewerEnded',
+      participantId: subscription.subscriberId,
+      targetId: subscription.targetId,
+      reason,
+    });
   }
 
   /**
@@ -306,6 +397,8 @@ export class MediaEngine implements WorkerEngine {
   setSubscriberAnswer(req: SubscriberAnswerRequest): void {
     const entry = this.#room(req.roomId).subscriptions.get(`${req.participantId}>${req.targetId}`);
     if (!entry) throw new SfuError('not_found', `no subscription of ${req.participantId} to ${req.targetId}`);
+    if (!entry.sdp)
+      throw new SfuError('invalid_state', `the subscription of ${req.participantId} answered its own offer`);
     const answer = parseSubscriberAnswer(req.sdp, entry.sdp);
     entry.subscription.transport.setRemoteParameters(answer.remote);
     entry.subscription.useRtx(answer.rtxSsrcs);
@@ -448,6 +541,9 @@ export class MediaEngine implements WorkerEngine {
           onChange: (speakers) => {
             const ids = new Set(speakers.map((s) => s.participantId));
             for (const budget of budgets.values()) budget.setActiveSpeakers(ids);
+            const current = this.#rooms.get(roomId);
+            for (const entry of [...subscriptions.values()])
+              if (entry.follow && current) this.#follow(roomId, current, entry, speakers);
             // A hidden participant (join token grant) is named to nobody, itself included.
             const named = speakers.filter((s) => publishers.get(s.participantId)?.hidden !== true);
             emit({ type: 'activeSpeakers', speakers: named });
@@ -481,12 +577,7 @@ export class MediaEngine implements WorkerEngine {
       const relayId = this.#relayIds.get(up);
       if (relayId !== undefined) this.#outgoing.delete(relayId);
     }
-    for (const [key, entry] of room.subscriptions) {
-      if (entry.subscription.targetId === participantId) {
-        entry.subscription.close();
-        room.subscriptions.delete(key);
-      }
-    }
+    this.#closeSubscriptionsTo(_roomId, room, participantId);
     publisher.close();
   }
 
@@ -538,7 +629,8 @@ export class MediaEngine implements WorkerEngine {
   /** The publisher added tracks: every subscriber to it gets them in a new server offer. */
   #renegotiateSubscribers(roomId: RoomId, room: Room, publisherId: ParticipantId, added: UpTrack[]): void {
     for (const entry of room.subscriptions.values()) {
-      if (entry.subscription.targetId !== publisherId) continue;
+      // A viewer (WHEP) has no renegotiation: it keeps the audio and camera it was answered.
+      if (entry.subscription.targetId !== publisherId || !entry.sdp) continue;
       const tracks = added.map((up) => this.#offerTrack(entry.subscription, up));
       const offer = createSubscriberOffer({
         local: entry.subscription.transport.localParameters,
@@ -662,15 +754,70 @@ export class MediaEngine implements WorkerEngine {
     return added;
   }
 
+  /** The target left or stopped publishing: every subscription to it closes (viewers are told). */
+  #closeSubscriptionsTo(roomId: RoomId, room: Room, targetId: ParticipantId): void {
+    const speaking = room.speakers.speakers.map((s) => s.participantId);
+    for (const [key, entry] of [...room.subscriptions]) {
+      if (entry.subscription.targetId !== targetId) continue;
+      // A viewer following the speaker moves on (the caller releases what it watched).
+      if (
+        entry.follow &&
+        this.#moveViewer(roomId, room, entry, [...speaking, ...room.publishers.keys()], false)
+      )
+        continue;
+      entry.subscription.close();
+      room.subscriptions.delete(key);
+      if (!entry.sdp) this.#viewerEnded(roomId, entry.subscription, 'target_left');
+    }
+  }
+
+  /** A following viewer moves to the loudest visible publisher here, unless it watches that one. */
+  #follow(roomId: RoomId, room: Room, entry: SubscriptionEntry, speakers: readonly ActiveSpeaker[]): void {
+    const top = speakers.find((s) => room.publishers.get(s.participantId)?.hidden === false);
+    if (!top || top.participantId === entry.subscription.targetId) return;
+    this.#moveViewer(roomId, room, entry, [top.participantId], true);
+  }
+
+  /**
+   * Moves a following viewer to the first of `candidates` (publishers here, visible) that sends
+   * the kinds and codecs it was answered; false when none does. `release`: what it watched is
+   * released (a proxy of a remote publisher nobody else watches).
+   */
+  #moveViewer(
+    roomId: RoomId,
+    room: Room,
+    entry: SubscriptionEntry,
+    candidates: Iterable<ParticipantId>,
+    release: boolean,
+  ): boolean {
+    const { subscription } = entry;
+    const from = subscription.targetId;
+    for (const id of candidates) {
+      const publisher = room.publishers.get(id);
+      if (!publisher || id === from || publisher.hidden) continue;
+      const { tracks, mediaState } = publisher;
+      if (
+        !switchViewer({
+          subscription,
+          answered: entry.follow!,
+          targetId: id,
+          tracks: tracks.values(),
+          mediaState,
+        })
+      )
+        continue;
+      room.subscriptions.delete(`${subscription.subscriberId}>${from}`);
+      room.subscriptions.set(subscriptionKey(subscription), entry);
+      if (release) this.#releaseRemote(roomId, room, from);
+      return true;
+    }
+    return false;
+  }
+
   /** Drops a proxy and every subscription to it; `notify`: tell its worker to stop relaying. */
   #dropRemote(roomId: RoomId, room: Room, remote: RemotePublisher, notify: boolean): void {
     if (room.remotes.get(remote.participantId) !== remote) return;
-    for (const [key, entry] of room.subscriptions) {
-      if (entry.subscription.targetId === remote.participantId) {
-        entry.subscription.close();
-        room.subscriptions.delete(key);
-      }
-    }
+    this.#closeSubscriptionsTo(roomId, room, remote.participantId);
     room.remotes.delete(remote.participantId);
     const link = this.#links.get(remote.fromWorker);
     for (const up of remote.tracks.values()) {
@@ -796,6 +943,10 @@ function addHandover(sum: HandoverStats, link: PeerLink): HandoverStats {
 function videoCodecOf(source: Source): string {
   for (const t of source.tracks.values()) if (t.kind === 'video') return t.codec.mimeType;
   return '';
+}
+
+function subscriptionKey(subscription: Subscription): string {
+  return `${subscription.subscriberId}>${subscription.targetId}`;
 }
 
 function randomSsrc(): number {

@@ -133,7 +133,7 @@ export function qualityToLayer(quality: WaterbusQuality): VideoLayer {
  */
 export class Subscription {
   readonly subscriberId: ParticipantId;
-  readonly targetId: ParticipantId;
+  #targetId: ParticipantId;
   readonly transport: WebRtcTransport;
   /** False: the subscriber's messages on this connection's room data channels are dropped. */
   readonly canPublishData: boolean;
@@ -187,7 +187,7 @@ export class Subscription {
   }) {
     this.subscriberId = options.subscriberId;
     this.canPublishData = options.canPublishData ?? true;
-    this.targetId = options.targetId;
+    this.#targetId = options.targetId;
     this.transport = options.transport;
     this.#clock = options.clock;
     this.#isScreenShare = options.isScreenShare ?? (() => false);
@@ -200,6 +200,34 @@ export class Subscription {
     this.transport.onRtp = null;
     this.#stopTimer = options.clock.setInterval(() => this.#sendReports(), SENDER_REPORT_INTERVAL_MS);
     this.#stopAllocateTimer = options.clock.setInterval(() => this.#periodicAllocate(), ALLOCATE_INTERVAL_MS);
+  }
+
+  /** The publisher forwarded (a viewer following the active speaker moves to others: switchTarget). */
+  get targetId(): ParticipantId {
+    return this.#targetId;
+  }
+
+  /**
+   * A viewer following the active speaker: its DownTracks forward `targetId`'s tracks from now on
+   * (each of the same kind and codec as before, DownTrack.switchSource); the Dynacast wishes move
+   * with them and the allocator runs again.
+   */
+  switchTarget(
+    targetId: ParticipantId,
+    sources: ReadonlyArray<{ down: DownTrack; up: UpTrack; extensionIds: Uint8Array; absSendTimeId: number }>,
+  ): void {
+    this.#targetId = targetId;
+    // Keyed by mid, and mids of two publishers overlap: every old key goes before a new one is set.
+    for (const { down } of sources) {
+      down.upTrack.removeSubscriberWish(this.subscriberId);
+      this.downTracks.delete(down.upTrack.mid);
+    }
+    for (const { down, up, ...mapping } of sources) {
+      down.switchSource(up, mapping);
+      this.downTracks.set(up.mid, down);
+      if (down.preferred) up.setSubscriberWish(this.subscriberId, down.preferred.spatial);
+    }
+    this.allocate();
   }
 
   /** Forwards `upTrack` under new SSRCs with the subscriber's payload types and extension ids. */

@@ -249,6 +249,61 @@ describe('UpTrack + DownTrack', () => {
     assert.equal(down.packetsSent, 1);
   });
 
+  it('switchSource() forwards another track under the same SSRC from its keyframe on, sequence numbers continuing', () => {
+    const { up, down, sent, feed, clock } = setup([]);
+    up.addLayer(222, undefined);
+    const plis: number[] = [];
+    const other = new UpTrack({
+      trackId: 'cam2',
+      streamId: 'stream2',
+      mid: '3',
+      kind: 'video',
+      codec: { mimeType: 'video/VP8', payloadType: 96, clockRate: 90_000, fmtp: {} },
+      rids: [],
+      clock,
+      sendPli: (ssrc) => plis.push(ssrc),
+    });
+    other.addLayer(444, undefined);
+    const feedOther = (buf: Buffer) => other.onRtp(buf, 20, 444);
+    feed(vp8(222, 1, 0, true));
+    feed(vp8(222, 2, 3000, false));
+    feedOther(vp8(444, 900, 70_000, false));
+    down.switchSource(other, { extensionIds: new Uint8Array(256), absSendTimeId: 0 });
+    assert.deepEqual([up.sinks.has(down), other.sinks.has(down), down.upTrack], [false, true, other]);
+    feed(vp8(222, 3, 6000, false));
+    feedOther(vp8(444, 901, 73_000, false));
+    assert.equal(sent.length, 2, 'nothing of the old track, nothing of the new one before its keyframe');
+    assert.equal(plis.at(-1), 444, "the new track's keyframe is asked for");
+    feedOther(vp8(444, 902, 76_000, true));
+    feedOther(vp8(444, 903, 79_000, false));
+    assert.deepEqual(
+      sent.map((p) => [p.readUInt32BE(8), p.readUInt16BE(2)]),
+      [
+        [0x5000, 1],
+        [0x5000, 2],
+        [0x5000, 3],
+        [0x5000, 4],
+      ],
+    );
+    assert.ok(sent[2]!.readUInt32BE(4) > sent[1]!.readUInt32BE(4), 'timestamps keep moving forward');
+    const h264 = new UpTrack({
+      trackId: 'cam3',
+      streamId: 's3',
+      mid: '4',
+      kind: 'video',
+      codec: { mimeType: 'video/H264', payloadType: 102, clockRate: 90_000, fmtp: {} },
+      rids: [],
+      clock,
+      sendPli: () => undefined,
+    });
+    assert.throws(
+      () => down.switchSource(h264, { extensionIds: new Uint8Array(256), absSendTimeId: 0 }),
+      TypeError,
+    );
+    down.close();
+    assert.equal(other.sinks.size, 0);
+  });
+
   it('close() unbinds the DownTrack from its UpTrack', () => {
     const { up, down, sent, feed } = setup([]);
     up.addLayer(222, undefined);

@@ -1,5 +1,5 @@
 // SDP offer/answer for the SFU (RFC 8829): parsing peers' descriptions, answering publishers,
-// offering to subscribers. Part of transport/.
+// offering to subscribers and answering their offers (WHEP). Part of transport/.
 export {
   type CodecParameters,
   EXTENSION_URI,
@@ -20,6 +20,11 @@ export {
   type NegotiatedDataChannels,
   type PublishedTrackInfo,
 } from './publisher-answer.ts';
+export {
+  type AnsweredTrack,
+  type AnswerSource,
+  createSubscriberAnswer,
+} from './subscriber-answer.ts';
 export {
   createSubscriberOffer,
   DATA_CHANNEL_MID,

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import { LOCAL_TRANSPORT, sdpFixture } from '../../../test/support/sdp-fixtures.ts';
 import { isSfuError } from '../../lib/errors.ts';
-import type { LocalTransportParameters } from '../media-transport.ts';
 import {
   createPublisherAnswer,
   createSubscriberOffer,
@@ -14,29 +13,8 @@ import {
 } from './index.ts';
 
 /** Offers captured from Chromium 156 (test/fixtures/sdp): what real browsers send us. */
-const fixture = (name: string) =>
-  readFileSync(new URL(`../../../test/fixtures/sdp/${name}.sdp`, import.meta.url), 'utf8').replace(
-    /\r?\n/g,
-    '\r\n',
-  );
-
-const LOCAL: LocalTransportParameters = {
-  iceUfrag: 'srvU',
-  icePwd: 'server-password-0123456789',
-  iceLite: true,
-  fingerprint: { algorithm: 'sha-256', value: 'AB:'.repeat(31).concat('AB') },
-  candidates: [
-    {
-      foundation: '1',
-      component: 1,
-      protocol: 'udp',
-      priority: 2_130_706_431,
-      ip: '127.0.0.1',
-      port: 40_000,
-      type: 'host',
-    },
-  ],
-};
+const fixture = sdpFixture;
+const LOCAL = LOCAL_TRANSPORT;
 
 describe('SDP negotiation with real Chromium offers', () => {
   it('simulcast offer: video with rids ordered q < h < f, audio Opus, data channel accepted', () => {

@@ -270,6 +270,20 @@ export declare type SubscribeRequest = Message<"bbmeet.sfu.v1.SubscribeRequest">
    * @generated from field: optional bool can_publish_data = 4;
    */
   canPublishData?: boolean | undefined;
+
+  /**
+   * The subscriber's own offer (SDP, a WHEP player): the SFU answers it instead of offering.
+   *
+   * @generated from field: optional string offer = 5;
+   */
+  offer?: string | undefined;
+
+  /**
+   * With offer: the viewer follows the room's active speaker, starting at target_id.
+   *
+   * @generated from field: optional bool follow_active_speaker = 6;
+   */
+  followActiveSpeaker?: boolean | undefined;
 };
 
 /**
@@ -283,7 +297,7 @@ export declare const SubscribeRequestSchema: GenMessage<SubscribeRequest>;
  */
 export declare type SubscribeResponse = Message<"bbmeet.sfu.v1.SubscribeResponse"> & {
   /**
-   * The SFU's offer (SDP).
+   * The SFU's offer (SDP); empty when the request carried the subscriber's offer.
    *
    * @generated from field: string offer = 1;
    */
@@ -295,6 +309,13 @@ export declare type SubscribeResponse = Message<"bbmeet.sfu.v1.SubscribeResponse
    * @generated from field: string video_codec = 2;
    */
   videoCodec: string;
+
+  /**
+   * The SFU's answer (SDP) to the request's offer.
+   *
+   * @generated from field: string answer = 3;
+   */
+  answer: string;
 };
 
 /**
@@ -623,6 +644,14 @@ export declare type EventsResponse = Message<"bbmeet.sfu.v1.EventsResponse"> & {
      */
     value: EgressUpdated;
     case: "egressUpdated";
+  } | {
+    /**
+     * A viewer's connection (a subscribe with its own offer) ended without its leave.
+     *
+     * @generated from field: bbmeet.sfu.v1.ViewerEnded viewer_ended = 10;
+     */
+    value: ViewerEnded;
+    case: "viewerEnded";
   } | { case: undefined; value?: undefined };
 };
 
@@ -773,6 +802,32 @@ export declare type ParticipantLost = Message<"bbmeet.sfu.v1.ParticipantLost"> &
  * Use `create(ParticipantLostSchema)` to create a new message.
  */
 export declare const ParticipantLostSchema: GenMessage<ParticipantLost>;
+
+/**
+ * @generated from message bbmeet.sfu.v1.ViewerEnded
+ */
+export declare type ViewerEnded = Message<"bbmeet.sfu.v1.ViewerEnded"> & {
+  /**
+   * @generated from field: string participant_id = 1;
+   */
+  participantId: string;
+
+  /**
+   * @generated from field: string target_id = 2;
+   */
+  targetId: string;
+
+  /**
+   * @generated from field: bbmeet.sfu.v1.ViewerEndReason reason = 3;
+   */
+  reason: ViewerEndReason;
+};
+
+/**
+ * Describes the message bbmeet.sfu.v1.ViewerEnded.
+ * Use `create(ViewerEndedSchema)` to create a new message.
+ */
+export declare const ViewerEndedSchema: GenMessage<ViewerEnded>;
 
 /**
  * @generated from message bbmeet.sfu.v1.ActiveSpeaker
@@ -1410,6 +1465,35 @@ export enum ParticipantLostReason {
  * Describes the enum bbmeet.sfu.v1.ParticipantLostReason.
  */
 export declare const ParticipantLostReasonSchema: GenEnum<ParticipantLostReason>;
+
+/**
+ * @generated from enum bbmeet.sfu.v1.ViewerEndReason
+ */
+export enum ViewerEndReason {
+  /**
+   * @generated from enum value: VIEWER_END_REASON_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The viewer's media stopped answering (ICE consent freshness expired).
+   *
+   * @generated from enum value: VIEWER_END_REASON_CONSENT_TIMEOUT = 1;
+   */
+  CONSENT_TIMEOUT = 1,
+
+  /**
+   * The target left or stopped publishing.
+   *
+   * @generated from enum value: VIEWER_END_REASON_TARGET_LEFT = 2;
+   */
+  TARGET_LEFT = 2,
+}
+
+/**
+ * Describes the enum bbmeet.sfu.v1.ViewerEndReason.
+ */
+export declare const ViewerEndReasonSchema: GenEnum<ViewerEndReason>;
 
 /**
  * @generated from enum bbmeet.sfu.v1.ConnectionQuality
