@@ -249,9 +249,13 @@ export function attachDownTracks(up: UpTrack): Downstream[] {
   });
 }
 
-/** Sets the source of the next media packet on every checker (what `seq` order is judged by). */
-export function expectSource(downstream: Downstream[], buf: Buffer): void {
-  const source = buf.length >= 12 ? { ssrc: buf.readUInt32BE(8), seq: buf.readUInt16BE(2) } : undefined;
+/**
+ * Sets the source of the next media packet on every checker (what `seq` order is judged by): the
+ * packet's own sequence number, or `seq` (an RTX repair carries the one it repairs).
+ */
+export function expectSource(downstream: Downstream[], buf: Buffer, seq?: number): void {
+  const source =
+    buf.length >= 12 ? { ssrc: buf.readUInt32BE(8), seq: seq ?? buf.readUInt16BE(2) } : undefined;
   for (const d of downstream) d.checker.source = source;
 }
 

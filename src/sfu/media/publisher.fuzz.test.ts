@@ -155,9 +155,13 @@ function run(trace: Step[]): void {
     setRid(buf, s.step.layer);
     const ssrc = buf.length >= 12 ? buf.readUInt32BE(8) : -1;
     if (ssrc >= 0 && s.kind === 'media') lastSeq.set(ssrc, buf.readUInt16BE(2));
+    const repaired =
+      s.kind === 'rtx' && s.osn !== undefined ? ((lastSeq.get(ssrc) ?? 0) + s.osn) & 0xffff : undefined;
     const packet = s.kind === 'rtx' ? wrapRtx(buf, s, lastSeq.get(ssrc) ?? 0) : buf;
-    // The checkers judge order by the media packet (an RTX repair is a late one).
-    expectSource(downstream, buf);
+    // The checkers judge order by the media packet an RTX repair carries: its original sequence
+    // number, not the one of the packet it was cut from (FUZZ_SEED=365280070: a repair of a lost
+    // packet older than the newest was judged as a new one).
+    expectSource(downstream, buf, repaired);
     transport.onRtp!(packet);
   }
   for (const up of publisher.tracks.values())
