@@ -27,7 +27,6 @@ import type { ActiveSpeaker } from './active-speaker.ts';
 import { DataChannelRelay } from './data-channels.ts';
 import { EgressTaps } from './egress-tap.ts';
 import {
-  budgetOf,
   closeRoomMonitors,
   createRoom,
   dumpRoom,
@@ -40,10 +39,11 @@ import {
 import { Publisher } from './publisher.ts';
 import type { RelayedPublisher, RelayedTrack } from './relay.ts';
 import { followSpeaker, moveViewer } from './speaker-following.ts';
-import { Subscription } from './subscription.ts';
+import type { Subscription } from './subscription.ts';
 import {
   type Negotiated,
   negotiateSubscription,
+  newSubscription,
   offerAddedTracks,
   type SubscribeArgs,
 } from './subscription-negotiation.ts';
@@ -178,7 +178,14 @@ export class MediaEngine implements WorkerEngine {
     let made: Negotiated;
     try {
       made = negotiateSubscription(req, publisher, transport, (transportCcId) => {
-        subscription = this.#newSubscription(room, req, publisher, transport, transportCcId);
+        subscription = newSubscription({
+          room,
+          req,
+          publisher,
+          transport,
+          transportCcId,
+          clock: this.#clock,
+        });
         return subscription;
       });
     } catch (err) {
@@ -212,31 +219,6 @@ export class MediaEngine implements WorkerEngine {
       this.#relays.releaseRemote(roomId, room, created.targetId);
       this.#dropRoomIfEmpty(roomId, room);
     };
-  }
-
-  #newSubscription(
-    room: Room,
-    req: SubscribeArgs,
-    publisher: Source,
-    transport: WebRtcTransport,
-    transportCcId: number | undefined,
-  ): Subscription {
-    const subscription = new Subscription({
-      subscriberId: req.participantId,
-      targetId: req.targetId,
-      transport,
-      clock: this.#clock,
-      transportCcId,
-      // The Waterbus media state names the screen track (room.screen_sharing / publish); a viewer
-      // is sent the camera only.
-      isScreenShare:
-        req.offer === undefined
-          ? (trackId) => publisher.mediaState.screenSharing && publisher.mediaState.screenTrackId === trackId
-          : undefined,
-      canPublishData: req.canPublishData,
-    });
-    budgetOf(room, req.participantId).add(subscription);
-    return subscription;
   }
 
   /** A viewer's subscription ended without its leave: whoever serves it (WHEP) must hear of it. */

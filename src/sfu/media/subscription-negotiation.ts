@@ -1,10 +1,12 @@
 /**
  * The SDP side of a subscription in a media worker: the server's offer of a publisher's tracks
  * (a DownTrack per track, with fresh SSRCs, our payload types and the forwarded extensions), the
- * answer to a viewer's own offer (viewer.ts), and the new offers when a publisher adds tracks.
- * Not the forwarding itself (Subscription, DownTrack) and not the room bookkeeping (media-engine.ts).
+ * answer to a viewer's own offer (viewer.ts), the subscription either makes, and the new offers
+ * when a publisher adds tracks. Not the forwarding itself (Subscription, DownTrack) and not the
+ * room bookkeeping (media-engine.ts).
  */
 
+import type { Clock } from '../../lib/clock.ts';
 import { SfuError } from '../../lib/errors.ts';
 import type { ParticipantId } from '../../lib/ids.ts';
 import type { SfuEvent, SubscribeRequest, SubscribeResponse } from '../../protocol/sfu-api.ts';
@@ -20,9 +22,9 @@ import {
   type SubscriberSdpState,
 } from '../../transport/negotiation/index.ts';
 import type { WebRtcTransport } from '../../transport/webrtc-transport.ts';
-import type { Room, Source } from './engine-room.ts';
+import { budgetOf, type Room, type Source } from './engine-room.ts';
 import type { RelayedPublisher } from './relay.ts';
-import type { Subscription } from './subscription.ts';
+import { Subscription } from './subscription.ts';
 import type { UpTrack } from './up-track.ts';
 import { answerViewer } from './viewer.ts';
 
@@ -71,6 +73,38 @@ export function negotiateSubscription(
   const tracks = [...publisher.tracks.values()].map((up) => offerTrack(subscription, up));
   const offer = createSubscriberOffer({ local: transport.localParameters, tracks, dataChannels: true });
   return { reply: { offer: offer.sdp, videoCodec }, sdp: offer.state };
+}
+
+/**
+ * The subscription a negotiation makes on `transport`, counted in its subscriber's budget. A
+ * subscriber offered the publisher's tracks has the screen share served first; a viewer (it made
+ * the offer) is sent the camera only.
+ */
+export function newSubscription(options: {
+  room: Room;
+  req: SubscribeArgs;
+  publisher: Source;
+  transport: WebRtcTransport;
+  transportCcId: number | undefined;
+  clock: Clock;
+}): Subscription {
+  const { room, req, publisher } = options;
+  const subscription = new Subscription({
+    subscriberId: req.participantId,
+    targetId: req.targetId,
+    transport: options.transport,
+    clock: options.clock,
+    transportCcId: options.transportCcId,
+    // The Waterbus media state names the screen track (room.screen_sharing / publish); a viewer
+    // is sent the camera only.
+    isScreenShare:
+      req.offer === undefined
+        ? (trackId) => publisher.mediaState.screenSharing && publisher.mediaState.screenTrackId === trackId
+        : undefined,
+    canPublishData: req.canPublishData,
+  });
+  budgetOf(room, req.participantId).add(subscription);
+  return subscription;
 }
 
 /** The publisher added tracks: every subscriber to it gets them in a new server offer. */
