@@ -4,13 +4,9 @@ import { ParticipantId, RoomId } from '../lib/ids.ts';
 import { silentLogger } from '../lib/logger.ts';
 import type { SfuEvent } from '../protocol/sfu-api.ts';
 import { defaultMediaState } from '../protocol/sfu-api.ts';
-import {
-  choosePlacement,
-  MediaWorkerPool,
-  mergeActiveSpeakers,
-  runningMediaWorkerPools,
-  type WorkerLoad,
-} from './media-worker-pool.ts';
+import { MediaWorkerPool, runningMediaWorkerPools } from './media-worker-pool.ts';
+import { mergeActiveSpeakers } from './merge-worker-reports.ts';
+import { choosePlacement, type WorkerLoad } from './room-placement.ts';
 import { Sfu } from './sfu.ts';
 
 const WORKER = new URL('../../test/fakes/recording-worker.ts', import.meta.url);

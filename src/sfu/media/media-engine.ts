@@ -3,119 +3,60 @@ import type { Clock } from '../../lib/clock.ts';
 import { SfuError } from '../../lib/errors.ts';
 import type { ParticipantId, RoomId } from '../../lib/ids.ts';
 import type {
-  HandoverStats,
   JoinRequest,
   JoinResponse,
-  MediaState,
   MediaStateRequest,
   ParticipantRef,
   PublisherOfferRequest,
   SfuDump,
   SfuEvent,
-  SubscribeRequest,
   SubscribeResponse,
   SubscriberAnswerRequest,
   ViewerEndReason,
 } from '../../protocol/sfu-api.ts';
 import {
-  type AnsweredTrack,
   createPublisherAnswer,
-  createSubscriberOffer,
-  EXTENSION_URI,
-  FORWARDED_EXTENSIONS,
-  findCapability,
-  type OfferedTrack,
   parseRemoteDescription,
   parseSubscriberAnswer,
   remoteTransportParameters,
-  type SubscriberSdpState,
 } from '../../transport/negotiation/index.ts';
 import type { UdpEndpoint } from '../../transport/udp-endpoint.ts';
 import type { WebRtcTransport } from '../../transport/webrtc-transport.ts';
 import type { WorkerOperation } from '../worker-protocol.ts';
 import type { ActiveSpeaker } from './active-speaker.ts';
-import { ActiveSpeakerMonitor } from './active-speaker-monitor.ts';
-import { ConnectionQualityMonitor } from './connection-quality-monitor.ts';
 import { DataChannelRelay } from './data-channels.ts';
-import { EgressTaps, TapSink } from './egress-tap.ts';
-import { Publisher } from './publisher.ts';
+import { EgressTaps } from './egress-tap.ts';
 import {
-  describeTrack,
-  PeerLink,
-  type PeerMessage,
-  type RelayedPublisher,
-  type RelayedTrack,
-  RelaySink,
-  RemoteUpTrack,
-} from './relay.ts';
-import { SubscriberBudget } from './subscriber-budget.ts';
-import { Subscription } from './subscription.ts';
+  closeRoomMonitors,
+  createRoom,
+  dumpRoom,
+  isRoomEmpty,
+  type Room,
+  type Source,
+  type SubscriptionEntry,
+  subscriptionKey,
+} from './engine-room.ts';
+import { Publisher } from './publisher.ts';
+import type { RelayedPublisher, RelayedTrack } from './relay.ts';
+import { followSpeaker, moveViewer } from './speaker-following.ts';
+import type { Subscription } from './subscription.ts';
+import {
+  type Negotiated,
+  negotiateSubscription,
+  newSubscription,
+  offerAddedTracks,
+  type SubscribeArgs,
+} from './subscription-negotiation.ts';
 import type { UpTrack } from './up-track.ts';
-import { answerViewer, switchViewer } from './viewer.ts';
 import type { WorkerEngine } from './worker-host.ts';
-
-/** A publisher homed on another worker, seen here by subscribers homed here (relay.ts). */
-interface RemotePublisher {
-  participantId: ParticipantId;
-  fromWorker: number;
-  mediaState: MediaState;
-  tracks: Map<string, RemoteUpTrack>;
-}
-
-/** A publisher homed here, relayed to one other worker: one sink per track, the wishes made from there. */
-interface Export {
-  sinks: Map<UpTrack, RelaySink>;
-  /** `${relayId}/${subscriberId}` of the Dynacast wishes set from the other worker. */
-  wishes: Set<string>;
-}
-
-/** What a subscription forwards: a local Publisher or a RemotePublisher. */
-interface Source {
-  mediaState: MediaState;
-  tracks: ReadonlyMap<string, UpTrack>;
-}
-
-/** A subscribe request; `remote` when the target is homed on another worker (the pool adds it). */
-interface SubscribeArgs extends SubscribeRequest {
-  remote?: { fromWorker: number; publisher: RelayedPublisher } | undefined;
-}
-
-/**
- * A subscription and its negotiation: `sdp` is what the server offered; undefined for a viewer
- * (WHEP), which answered its own offer. `follow`: a viewer following the active speaker, with the
- * tracks it was answered (what another publisher must send to be switched to).
- */
-interface SubscriptionEntry {
-  subscription: Subscription;
-  sdp: SubscriberSdpState | undefined;
-  follow?: AnsweredTrack[] | undefined;
-}
-
-/** A subscription's first negotiation: the reply, and the offer's state or the viewer's answered tracks. */
-interface Negotiated {
-  reply: SubscribeResponse;
-  sdp: SubscriberSdpState | undefined;
-  answered?: AnsweredTrack[] | undefined;
-}
-
-interface Room {
-  publishers: Map<ParticipantId, Publisher>;
-  /** key: `${subscriberId}>${targetId}` (subscriptionKey). */
-  subscriptions: Map<string, SubscriptionEntry>;
-  /** Proxies of publishers homed on other workers that subscribers here forward. */
-  remotes: Map<ParticipantId, RemotePublisher>;
-  /** Publishers homed here that are relayed to other workers: publisher → worker index → export. */
-  exports: Map<ParticipantId, Map<number, Export>>;
-  /** Each subscriber's downlink, shared by its subscriptions (one allocation across them). */
-  budgets: Map<ParticipantId, SubscriberBudget>;
-  /** Active speakers and connection quality, reported as room events; closed with the room. */
-  speakers: ActiveSpeakerMonitor;
-  quality: ConnectionQualityMonitor;
-}
+import { WorkerRelays } from './worker-relays.ts';
 
 /**
  * The SFU inside one media worker: rooms of publishers and subscriptions on the worker's UDP
- * endpoint. Implements the SfuApi operations for the rooms pinned to this worker.
+ * endpoint. Implements the SfuApi operations for the rooms pinned to this worker: the publish
+ * and subscribe paths and the rooms' lifecycle here; the room's state in engine-room.ts, the
+ * subscriptions' SDP in subscription-negotiation.ts, viewers following the active speaker in
+ * speaker-following.ts, the relays to and from other workers in worker-relays.ts.
  */
 export class MediaEngine implements WorkerEngine {
   readonly #endpoint: UdpEndpoint;
@@ -125,23 +66,10 @@ export class MediaEngine implements WorkerEngine {
   readonly #rooms = new Map<RoomId, Room>();
   /** Data channels: track_quality both ways and the room data relay (data-channels.ts). */
   readonly #data = new DataChannelRelay();
+  /** Rooms spanning workers: channels, exports and proxies (worker-relays.ts). */
+  readonly #relays: WorkerRelays;
   /** Egress taps on publishers homed here (egress-tap.ts). */
-  readonly #taps = new EgressTaps((roomId, publisherId, up) => this.#describe(roomId, publisherId, up));
-  /** Channels to the other workers of the pool, by worker index. */
-  readonly #links = new Map<number, PeerLink>();
-  /** Relay ids of local published tracks that were described to another worker. */
-  readonly #relayIds = new WeakMap<UpTrack, number>();
-  readonly #outgoing = new Map<number, { roomId: RoomId; publisherId: ParticipantId; up: UpTrack }>();
-  #nextRelayId = 1;
-  /** Hand-over counters of links already closed (dump() adds the live ones). */
-  readonly #retired: HandoverStats = {
-    batchesSent: 0,
-    packetsSent: 0,
-    batchesReceived: 0,
-    packetsReceived: 0,
-    malformed: 0,
-    unknownTrack: 0,
-  };
+  readonly #taps: EgressTaps;
 
   constructor(options: {
     endpoint: UdpEndpoint;
@@ -153,6 +81,15 @@ export class MediaEngine implements WorkerEngine {
     this.#clock = options.clock;
     this.#nodeId = options.nodeId;
     this.#emit = options.emit;
+    this.#relays = new WorkerRelays({
+      rooms: this.#rooms,
+      clock: this.#clock,
+      closeSubscriptionsTo: (roomId, room, targetId) => this.#closeSubscriptionsTo(roomId, room, targetId),
+      dropRoomIfEmpty: (roomId, room) => this.#dropRoomIfEmpty(roomId, room),
+      renegotiateSubscribers: (roomId, room, publisherId, added) =>
+        this.#renegotiateSubscribers(roomId, room, publisherId, added),
+    });
+    this.#taps = new EgressTaps((roomId, publisherId, up) => this.#relays.describe(roomId, publisherId, up));
   }
 
   async run(op: WorkerOperation, args: unknown): Promise<unknown> {
@@ -203,26 +140,32 @@ export class MediaEngine implements WorkerEngine {
         }),
     });
     publisher.addTracks(answer.tracks);
-    transport.onStateChange = (state, reason) => {
-      if (state !== 'closed' || reason === 'closed') return;
-      // The peer stopped answering (consent) or DTLS failed: the room must hear of it.
-      this.#closePublisher(req.roomId, room, req.participantId);
-      this.#dropRoomIfEmpty(req.roomId, room);
-      this.#emit(req.roomId, {
-        type: 'participantLost',
-        participantId: req.participantId,
-        reason: 'consent_timeout',
-      });
-    };
+    this.#watchPublisher(req.roomId, room, req.participantId, transport);
     room.publishers.set(req.participantId, publisher);
     if (answer.dataChannels) this.#data.attachPublisher(room, publisher, answer.dataChannels);
     return { sdp: answer.sdp, isRecording: false };
   }
 
+  /** The publisher's transport closed by itself (not by us): it is lost to the room. */
+  #watchPublisher(
+    roomId: RoomId,
+    room: Room,
+    participantId: ParticipantId,
+    transport: WebRtcTransport,
+  ): void {
+    transport.onStateChange = (state, reason) => {
+      if (state !== 'closed' || reason === 'closed') return;
+      // The peer stopped answering (consent) or DTLS failed: the room must hear of it.
+      this.#closePublisher(roomId, room, participantId);
+      this.#dropRoomIfEmpty(roomId, room);
+      this.#emit(roomId, { type: 'participantLost', participantId, reason: 'consent_timeout' });
+    };
+  }
+
   subscribe(req: SubscribeArgs): SubscribeResponse {
     const room = this.#room(req.roomId);
     const publisher: Source | undefined = req.remote
-      ? this.#remotePublisher(req.roomId, room, req.remote.fromWorker, req.remote.publisher)
+      ? this.#relays.remotePublisher(req.roomId, room, req.remote.fromWorker, req.remote.publisher)
       : room.publishers.get(req.targetId);
     if (!publisher) {
       this.#dropRoomIfEmpty(req.roomId, room);
@@ -234,23 +177,37 @@ export class MediaEngine implements WorkerEngine {
     let subscription: Subscription | undefined;
     let made: Negotiated;
     try {
-      made = this.#negotiateSubscription(req, publisher, transport, (transportCcId) => {
-        subscription = this.#newSubscription(room, req, publisher, transport, transportCcId);
+      made = negotiateSubscription(req, publisher, transport, (transportCcId) => {
+        subscription = newSubscription({
+          room,
+          req,
+          publisher,
+          transport,
+          transportCcId,
+          clock: this.#clock,
+        });
         return subscription;
       });
     } catch (err) {
       if (subscription) subscription.close();
       else transport.close();
       room.subscriptions.delete(key);
-      this.#releaseRemote(req.roomId, room, req.targetId);
+      this.#relays.releaseRemote(req.roomId, room, req.targetId);
       this.#dropRoomIfEmpty(req.roomId, room);
       throw err;
     }
-    const created = subscription!;
     const follow = req.followActiveSpeaker ? made.answered : undefined;
-    const entry: SubscriptionEntry = { subscription: created, sdp: made.sdp, follow };
+    const entry: SubscriptionEntry = { subscription: subscription!, sdp: made.sdp, follow };
     room.subscriptions.set(key, entry);
-    transport.onStateChange = (state, reason) => {
+    this.#watchSubscription(req.roomId, room, entry);
+    if (follow) this.#follow(req.roomId, room, entry, room.speakers.speakers);
+    return made.reply;
+  }
+
+  /** The subscriber's transport closed by itself (not by us): its subscription goes. */
+  #watchSubscription(roomId: RoomId, room: Room, entry: SubscriptionEntry): void {
+    const created = entry.subscription;
+    created.transport.onStateChange = (state, reason) => {
       if (state !== 'closed' || reason === 'closed') return;
       // The subscriber stopped answering (consent) or DTLS failed: release its down tracks now.
       // Its publisher connection, if it is gone too, reports participantLost on its own.
@@ -258,82 +215,10 @@ export class MediaEngine implements WorkerEngine {
       if (room.subscriptions.get(current) !== entry) return;
       created.close();
       room.subscriptions.delete(current);
-      if (!entry.sdp) this.#viewerEnded(req.roomId, created, 'consent_timeout');
-      this.#releaseRemote(req.roomId, room, created.targetId);
-      this.#dropRoomIfEmpty(req.roomId, room);
+      if (!entry.sdp) this.#viewerEnded(roomId, created, 'consent_timeout');
+      this.#relays.releaseRemote(roomId, room, created.targetId);
+      this.#dropRoomIfEmpty(roomId, room);
     };
-    if (follow) this.#follow(req.roomId, room, entry, room.speakers.speakers);
-    return made.reply;
-  }
-
-  /**
-   * The server's offer of every track of `publisher`, or (the request carries the subscriber's
-   * offer: a WHEP viewer) the answer to it, which sets the remote parameters at once.
-   */
-  #negotiateSubscription(
-    req: SubscribeArgs,
-    publisher: Source,
-    transport: WebRtcTransport,
-    subscribe: (transportCcId?: number) => Subscription,
-  ): Negotiated {
-    const videoCodec = videoCodecOf(publisher);
-    if (req.offer !== undefined) {
-      const offer = parseRemoteDescription(req.offer);
-      const answer = answerViewer({
-        transport,
-        targetId: req.targetId,
-        offer,
-        tracks: publisher.tracks.values(),
-        mediaState: publisher.mediaState,
-        subscribe,
-      });
-      transport.setRemoteParameters(remoteTransportParameters(offer));
-      return {
-        reply: { offer: '', answer: answer.sdp, videoCodec },
-        sdp: undefined,
-        answered: answer.answered,
-      };
-    }
-    const subscription = subscribe();
-    const tracks = [...publisher.tracks.values()].map((up) => this.#offerTrack(subscription, up));
-    const offer = createSubscriberOffer({ local: transport.localParameters, tracks, dataChannels: true });
-    return { reply: { offer: offer.sdp, videoCodec }, sdp: offer.state };
-  }
-
-  #newSubscription(
-    room: Room,
-    req: SubscribeArgs,
-    publisher: Source,
-    transport: WebRtcTransport,
-    transportCcId: number | undefined,
-  ): Subscription {
-    const subscription = new Subscription({
-      subscriberId: req.participantId,
-      targetId: req.targetId,
-      transport,
-      clock: this.#clock,
-      transportCcId,
-      // The Waterbus media state names the screen track (room.screen_sharing / publish); a viewer
-      // is sent the camera only.
-      isScreenShare:
-        req.offer === undefined
-          ? (trackId) => publisher.mediaState.screenSharing && publisher.mediaState.screenTrackId === trackId
-          : undefined,
-      canPublishData: req.canPublishData,
-    });
-    let budget = room.budgets.get(req.participantId);
-    if (!budget) {
-      const created = new SubscriberBudget({
-        subscriberId: req.participantId,
-        onEmpty: () => {
-          if (room.budgets.get(req.participantId) === created) room.budgets.delete(req.participantId);
-        },
-      });
-      room.budgets.set(req.participantId, created);
-      budget = created;
-    }
-    budget.add(subscription);
-    return subscription;
   }
 
   /** A viewer's subscription ended without its leave: whoever serves it (WHEP) must hear of it. */
@@ -357,13 +242,7 @@ export class MediaEngine implements WorkerEngine {
         'not_found',
         `participant ${req.participantId} publishes nothing in room ${req.roomId}`,
       );
-    return {
-      participantId: publisher.participantId,
-      mediaState: { ...publisher.mediaState },
-      tracks: [...publisher.tracks.values()].map((up) =>
-        this.#describe(req.roomId, publisher.participantId, up),
-      ),
-    };
+    return this.#relays.describePublisher(req.roomId, publisher);
   }
 
   /** An egress tap on a publisher homed here, over `port`: answers the tracks it copies. */
@@ -373,25 +252,12 @@ export class MediaEngine implements WorkerEngine {
 
   /** A channel to worker `index` (set up by the pool; replaces an older one). */
   addPeer(index: number, port: MessagePort): void {
-    if (this.#links.has(index)) this.peerDown(index);
-    this.#links.set(index, new PeerLink(index, port, (msg) => this.#onPeerMessage(index, msg)));
+    this.#relays.addPeer(index, port);
   }
 
   /** Worker `index` died: proxies of its publishers go (with their subscriptions), relays to it stop. */
   peerDown(index: number): void {
-    const link = this.#links.get(index);
-    this.#links.delete(index);
-    for (const [roomId, room] of [...this.#rooms]) {
-      for (const remote of [...room.remotes.values()])
-        if (remote.fromWorker === index) this.#dropRemote(roomId, room, remote, false);
-      for (const [publisherId, byWorker] of [...room.exports])
-        if (byWorker.has(index)) this.#unexport(roomId, room, publisherId, index);
-      this.#dropRoomIfEmpty(roomId, room);
-    }
-    if (link) {
-      link.close();
-      addHandover(this.#retired, link);
-    }
+    this.#relays.peerDown(index);
   }
 
   setSubscriberAnswer(req: SubscriberAnswerRequest): void {
@@ -418,7 +284,7 @@ export class MediaEngine implements WorkerEngine {
     if (answer.dataChannels) this.#data.attachPublisher(room, publisher, answer.dataChannels);
     if (added.length > 0) {
       this.#renegotiateSubscribers(req.roomId, room, publisher.participantId, added);
-      this.#exportAdded(req.roomId, room, publisher.participantId, added);
+      this.#relays.exportAdded(req.roomId, room, publisher.participantId, added);
       this.#taps.tracksAdded(req.roomId, publisher.participantId, added);
     }
     return { sdp: answer.sdp };
@@ -429,10 +295,7 @@ export class MediaEngine implements WorkerEngine {
     const publisher = room?.publishers.get(req.participantId);
     if (!publisher) return;
     Object.assign(publisher.mediaState, req.state);
-    for (const to of room!.exports.get(req.participantId)?.keys() ?? [])
-      this.#links
-        .get(to)
-        ?.post({ t: 'state', roomId: req.roomId, publisherId: req.participantId, state: { ...req.state } });
+    this.#relays.stateChanged(req.roomId, room!, req.participantId, req.state);
   }
 
   leave(req: ParticipantRef): void {
@@ -447,21 +310,14 @@ export class MediaEngine implements WorkerEngine {
         targets.add(entry.subscription.targetId);
       }
     }
-    for (const targetId of targets) this.#releaseRemote(req.roomId, room, targetId);
+    for (const targetId of targets) this.#relays.releaseRemote(req.roomId, room, targetId);
     this.#dropRoomIfEmpty(req.roomId, room);
   }
 
   #dropRoomIfEmpty(roomId: RoomId, room: Room): void {
-    if (
-      room.publishers.size === 0 &&
-      room.subscriptions.size === 0 &&
-      room.remotes.size === 0 &&
-      room.exports.size === 0 &&
-      this.#rooms.get(roomId) === room
-    ) {
+    if (isRoomEmpty(room) && this.#rooms.get(roomId) === room) {
       this.#rooms.delete(roomId);
-      room.speakers.close();
-      room.quality.close();
+      closeRoomMonitors(room);
     }
   }
 
@@ -472,40 +328,14 @@ export class MediaEngine implements WorkerEngine {
 
   dump(): SfuDump {
     return {
-      rooms: [...this.#rooms].map(([roomId, room]) => ({
-        roomId,
-        participants: [
-          ...new Set([
-            ...room.publishers.keys(),
-            ...[...room.subscriptions.values()].map((s) => s.subscription.subscriberId),
-          ]),
-        ],
-        publishers: room.publishers.size,
-        subscriptions: room.subscriptions.size,
-        downTracks: [...room.publishers.values(), ...room.remotes.values()].reduce(
-          (n, p) =>
-            n +
-            [...p.tracks.values()].reduce(
-              (m, up) =>
-                m + [...up.sinks].filter((s) => !(s instanceof RelaySink) && !(s instanceof TapSink)).length,
-              0,
-            ),
-          0,
-        ),
-        relays: [...room.exports.values()].reduce(
-          (n, byWorker) => n + [...byWorker.values()].reduce((m, e) => m + e.sinks.size, 0),
-          0,
-        ),
-        remoteTracks: [...room.remotes.values()].reduce((n, r) => n + r.tracks.size, 0),
-        taps: this.#taps.count(roomId),
-      })),
+      rooms: [...this.#rooms].map(([roomId, room]) => dumpRoom(roomId, room, this.#taps.count(roomId))),
       transports: this.#endpoint.transportCount,
       dropped: {
         malformed: this.#endpoint.stats.malformed,
         unknownAddress: this.#endpoint.stats.unknownAddress,
         unknownUsername: this.#endpoint.stats.unknownUsername,
       },
-      handover: [...this.#links.values()].reduce((sum, link) => addHandover(sum, link), { ...this.#retired }),
+      handover: this.#relays.handover(),
       data: { relayed: this.#data.stats.relayed, refused: this.#data.stats.refused },
       iceTcp: this.#endpoint.tcp?.dump(),
     };
@@ -513,11 +343,10 @@ export class MediaEngine implements WorkerEngine {
 
   async close(): Promise<void> {
     this.#taps.closeAll();
-    for (const index of [...this.#links.keys()]) this.peerDown(index);
+    this.#relays.close();
     for (const [roomId, room] of this.#rooms) {
       for (const id of [...room.publishers.keys()]) this.leave({ roomId, participantId: id });
-      room.speakers.close();
-      room.quality.close();
+      closeRoomMonitors(room);
     }
     this.#endpoint.close();
   }
@@ -525,233 +354,34 @@ export class MediaEngine implements WorkerEngine {
   #room(roomId: RoomId): Room {
     let room = this.#rooms.get(roomId);
     if (!room) {
-      const publishers = new Map<ParticipantId, Publisher>();
-      const subscriptions: Room['subscriptions'] = new Map();
-      const budgets: Room['budgets'] = new Map();
-      const emit = (event: SfuEvent) => this.#emit(roomId, event);
-      room = {
-        publishers,
-        subscriptions,
-        remotes: new Map(),
-        exports: new Map(),
-        budgets,
-        speakers: new ActiveSpeakerMonitor({
-          clock: this.#clock,
-          publishers: () => publishers.values(),
-          onChange: (speakers) => {
-            const ids = new Set(speakers.map((s) => s.participantId));
-            for (const budget of budgets.values()) budget.setActiveSpeakers(ids);
-            const current = this.#rooms.get(roomId);
-            for (const entry of [...subscriptions.values()])
-              if (entry.follow && current) this.#follow(roomId, current, entry, speakers);
-            // A hidden participant (join token grant) is named to nobody, itself included.
-            const named = speakers.filter((s) => publishers.get(s.participantId)?.hidden !== true);
-            emit({ type: 'activeSpeakers', speakers: named });
-          },
-        }),
-        quality: new ConnectionQualityMonitor({
-          clock: this.#clock,
-          publishers: () => publishers.values(),
-          subscriptions: () => [...subscriptions.values()].map((e) => e.subscription),
-          onChange: (participantId, quality, score) =>
-            emit({ type: 'connectionQuality', participantId, quality, score }),
-        }),
-      };
+      room = createRoom({
+        clock: this.#clock,
+        emit: (event) => this.#emit(roomId, event),
+        onSpeakers: (created, speakers) => {
+          const current = this.#rooms.get(roomId);
+          for (const entry of [...created.subscriptions.values()])
+            if (entry.follow && current) this.#follow(roomId, current, entry, speakers);
+        },
+      });
       this.#rooms.set(roomId, room);
     }
     return room;
   }
 
   /** Closes a publisher and every subscription to it. */
-  #closePublisher(_roomId: RoomId, room: Room, participantId: ParticipantId): void {
+  #closePublisher(roomId: RoomId, room: Room, participantId: ParticipantId): void {
     const publisher = room.publishers.get(participantId);
     if (!publisher) return;
     room.publishers.delete(participantId);
-    this.#taps.publisherGone(_roomId, participantId);
-    // Other workers drop their proxies of it (and their subscriptions to it).
-    for (const to of [...(room.exports.get(participantId)?.keys() ?? [])]) {
-      this.#unexport(_roomId, room, participantId, to);
-      this.#links.get(to)?.post({ t: 'gone', roomId: _roomId, publisherId: participantId });
-    }
-    for (const up of publisher.tracks.values()) {
-      const relayId = this.#relayIds.get(up);
-      if (relayId !== undefined) this.#outgoing.delete(relayId);
-    }
-    this.#closeSubscriptionsTo(_roomId, room, participantId);
+    this.#taps.publisherGone(roomId, participantId);
+    this.#relays.publisherClosed(roomId, room, publisher);
+    this.#closeSubscriptionsTo(roomId, room, participantId);
     publisher.close();
-  }
-
-  /**
-   * A DownTrack for `up` in `subscription`, and what the offer says of it: the server's payload
-   * types, fresh SSRCs (media and RTX), and the forwarded extensions the publisher sends, mapped
-   * from the publisher's ids to ours.
-   */
-  #offerTrack(subscription: Subscription, up: UpTrack): OfferedTrack {
-    const capability = findCapability(up.codec.mimeType);
-    if (!capability) throw new SfuError('unsupported', `cannot forward ${up.codec.mimeType}`);
-    const ssrc = randomSsrc();
-    const rtxSsrc = capability.rtxPayloadType === undefined ? undefined : randomSsrc();
-    // The dependency descriptor only for AV1: Chromium sends it with VP8 and VP9 too, and there it
-    // would describe each simulcast encoding's own frame numbers and chains, which a receiver that
-    // trusts it cannot follow across our layer switches and temporal dropping (frames wait forever
-    // for references it says exist). Without it, receivers use the codec's own payload descriptor.
-    const av1 = /\/av1$/i.test(up.codec.mimeType);
-    const headerExtensions = FORWARDED_EXTENSIONS[up.kind].filter(
-      (e) =>
-        (av1 || e.uri !== EXTENSION_URI.dependencyDescriptor) &&
-        up.headerExtensions.some((p) => p.uri === e.uri),
-    );
-    const extensionIds = new Uint8Array(256);
-    let absSendTimeId = 0;
-    for (const e of headerExtensions) {
-      extensionIds[up.headerExtensions.find((p) => p.uri === e.uri)!.id] = e.id;
-      if (e.uri === EXTENSION_URI.absSendTime) absSendTimeId = e.id;
-    }
-    subscription.addTrack(up, {
-      ssrc,
-      payloadType: capability.payloadType,
-      rtx: rtxSsrc === undefined ? undefined : { ssrc: rtxSsrc, payloadType: capability.rtxPayloadType! },
-      extensionIds,
-      absSendTimeId,
-    });
-    return {
-      kind: up.kind,
-      trackId: up.trackId,
-      streamId: up.streamId,
-      codec: { ...capability, fmtp: { ...capability.fmtp, ...up.codec.fmtp } },
-      ssrc,
-      rtxSsrc,
-      cname: `bbmeet-${subscription.targetId}`,
-      headerExtensions,
-    };
   }
 
   /** The publisher added tracks: every subscriber to it gets them in a new server offer. */
   #renegotiateSubscribers(roomId: RoomId, room: Room, publisherId: ParticipantId, added: UpTrack[]): void {
-    for (const entry of room.subscriptions.values()) {
-      // A viewer (WHEP) has no renegotiation: it keeps the audio and camera it was answered.
-      if (entry.subscription.targetId !== publisherId || !entry.sdp) continue;
-      const tracks = added.map((up) => this.#offerTrack(entry.subscription, up));
-      const offer = createSubscriberOffer({
-        local: entry.subscription.transport.localParameters,
-        state: entry.sdp,
-        tracks,
-      });
-      entry.sdp = offer.state;
-      this.#emit(roomId, {
-        type: 'subscriberOffer',
-        participantId: entry.subscription.subscriberId,
-        targetId: publisherId,
-        sdp: offer.sdp,
-      });
-    }
-  }
-
-  /** Relay id of a local track (assigned on first description), registered for feedback. */
-  #describe(roomId: RoomId, publisherId: ParticipantId, up: UpTrack): RelayedTrack {
-    let relayId = this.#relayIds.get(up);
-    if (relayId === undefined) {
-      relayId = this.#nextRelayId++;
-      this.#relayIds.set(up, relayId);
-      this.#outgoing.set(relayId, { roomId, publisherId, up });
-    }
-    return describeTrack(relayId, up);
-  }
-
-  /** Tracks added to an exported publisher: relayed too, and announced to the other workers. */
-  #exportAdded(roomId: RoomId, room: Room, publisherId: ParticipantId, added: UpTrack[]): void {
-    for (const [to, exp] of room.exports.get(publisherId) ?? []) {
-      const link = this.#links.get(to);
-      if (!link) continue;
-      const tracks = added.map((up) => this.#describe(roomId, publisherId, up));
-      for (const up of added) this.#attachRelay(exp, up, link);
-      link.post({ t: 'tracks', roomId, publisherId, tracks });
-    }
-  }
-
-  #attachRelay(exp: Export, up: UpTrack, link: PeerLink): void {
-    if (exp.sinks.has(up)) return;
-    const sink = new RelaySink(this.#relayIds.get(up)!, link);
-    exp.sinks.set(up, sink);
-    up.sinks.add(sink);
-  }
-
-  /** Stops relaying a local publisher to worker `to`, and forgets the wishes made from there. */
-  #unexport(_roomId: RoomId, room: Room, publisherId: ParticipantId, to: number): void {
-    const byWorker = room.exports.get(publisherId);
-    const exp = byWorker?.get(to);
-    if (!byWorker || !exp) return;
-    for (const [up, sink] of exp.sinks) up.sinks.delete(sink);
-    for (const key of exp.wishes) {
-      const slash = key.indexOf('/');
-      this.#outgoing.get(Number(key.slice(0, slash)))?.up.removeSubscriberWish(key.slice(slash + 1));
-    }
-    byWorker.delete(to);
-    if (byWorker.size === 0) room.exports.delete(publisherId);
-  }
-
-  /**
-   * The proxy of a publisher homed on worker `fromWorker` (created, or completed with tracks it
-   * did not have). A proxy of an older instance of that publisher (it published again) is dropped
-   * with its subscriptions first.
-   */
-  #remotePublisher(
-    roomId: RoomId,
-    room: Room,
-    fromWorker: number,
-    description: RelayedPublisher,
-  ): RemotePublisher {
-    const link = this.#links.get(fromWorker);
-    if (!link) throw new SfuError('unavailable', `no channel to media worker ${fromWorker}`);
-    const relayIds = new Set(description.tracks.map((t) => t.relayId));
-    let remote = room.remotes.get(description.participantId);
-    if (
-      remote &&
-      (remote.fromWorker !== fromWorker || [...remote.tracks.values()].some((t) => !relayIds.has(t.relayId)))
-    ) {
-      this.#dropRemote(roomId, room, remote, true);
-      remote = undefined;
-    }
-    if (!remote) {
-      remote = {
-        participantId: description.participantId,
-        fromWorker,
-        mediaState: { ...description.mediaState },
-        tracks: new Map(),
-      };
-      room.remotes.set(remote.participantId, remote);
-      this.#addRemoteTracks(remote, link, description.tracks);
-      link.post({
-        t: 'want',
-        roomId,
-        publisherId: remote.participantId,
-        relayIds: [...relayIds],
-      });
-    } else {
-      Object.assign(remote.mediaState, description.mediaState);
-      this.#addRemoteTracks(remote, link, description.tracks);
-    }
-    return remote;
-  }
-
-  #addRemoteTracks(remote: RemotePublisher, link: PeerLink, tracks: RelayedTrack[]): RemoteUpTrack[] {
-    const added: RemoteUpTrack[] = [];
-    for (const track of tracks) {
-      if (remote.tracks.has(track.mid)) continue;
-      const up = new RemoteUpTrack({
-        track,
-        fromWorker: remote.fromWorker,
-        clock: this.#clock,
-        feedback: {
-          keyframe: (relayId, ssrc) => link.post({ t: 'keyframe', relayId, ssrc }),
-          wish: (relayId, subscriberId, spatial) => link.post({ t: 'wish', relayId, subscriberId, spatial }),
-        },
-      });
-      remote.tracks.set(track.mid, up);
-      link.incoming.set(track.relayId, up);
-      added.push(up);
-    }
-    return added;
+    offerAddedTracks(room, publisherId, added, (event) => this.#emit(roomId, event));
   }
 
   /** The target left or stopped publishing: every subscription to it closes (viewers are told). */
@@ -760,10 +390,7 @@ export class MediaEngine implements WorkerEngine {
     for (const [key, entry] of [...room.subscriptions]) {
       if (entry.subscription.targetId !== targetId) continue;
       // A viewer following the speaker moves on (the caller releases what it watched).
-      if (
-        entry.follow &&
-        this.#moveViewer(roomId, room, entry, [...speaking, ...room.publishers.keys()], false)
-      )
+      if (entry.follow && moveViewer(room, entry, [...speaking, ...room.publishers.keys()], undefined))
         continue;
       entry.subscription.close();
       room.subscriptions.delete(key);
@@ -773,182 +400,6 @@ export class MediaEngine implements WorkerEngine {
 
   /** A following viewer moves to the loudest visible publisher here, unless it watches that one. */
   #follow(roomId: RoomId, room: Room, entry: SubscriptionEntry, speakers: readonly ActiveSpeaker[]): void {
-    const top = speakers.find((s) => room.publishers.get(s.participantId)?.hidden === false);
-    if (!top || top.participantId === entry.subscription.targetId) return;
-    this.#moveViewer(roomId, room, entry, [top.participantId], true);
+    followSpeaker(room, entry, speakers, (from) => this.#relays.releaseRemote(roomId, room, from));
   }
-
-  /**
-   * Moves a following viewer to the first of `candidates` (publishers here, visible) that sends
-   * the kinds and codecs it was answered; false when none does. `release`: what it watched is
-   * released (a proxy of a remote publisher nobody else watches).
-   */
-  #moveViewer(
-    roomId: RoomId,
-    room: Room,
-    entry: SubscriptionEntry,
-    candidates: Iterable<ParticipantId>,
-    release: boolean,
-  ): boolean {
-    const { subscription } = entry;
-    const from = subscription.targetId;
-    for (const id of candidates) {
-      const publisher = room.publishers.get(id);
-      if (!publisher || id === from || publisher.hidden) continue;
-      const { tracks, mediaState } = publisher;
-      if (
-        !switchViewer({
-          subscription,
-          answered: entry.follow!,
-          targetId: id,
-          tracks: tracks.values(),
-          mediaState,
-        })
-      )
-        continue;
-      room.subscriptions.delete(`${subscription.subscriberId}>${from}`);
-      room.subscriptions.set(subscriptionKey(subscription), entry);
-      if (release) this.#releaseRemote(roomId, room, from);
-      return true;
-    }
-    return false;
-  }
-
-  /** Drops a proxy and every subscription to it; `notify`: tell its worker to stop relaying. */
-  #dropRemote(roomId: RoomId, room: Room, remote: RemotePublisher, notify: boolean): void {
-    if (room.remotes.get(remote.participantId) !== remote) return;
-    this.#closeSubscriptionsTo(roomId, room, remote.participantId);
-    room.remotes.delete(remote.participantId);
-    const link = this.#links.get(remote.fromWorker);
-    for (const up of remote.tracks.values()) {
-      if (link?.incoming.get(up.relayId) === up) link.incoming.delete(up.relayId);
-      up.close();
-    }
-    remote.tracks.clear();
-    if (notify) link?.post({ t: 'unwant', roomId, publisherId: remote.participantId });
-  }
-
-  /** A proxy nobody here subscribes to any more is dropped, and its relay stopped. */
-  #releaseRemote(roomId: RoomId, room: Room, targetId: ParticipantId): void {
-    const remote = room.remotes.get(targetId);
-    if (!remote) return;
-    for (const entry of room.subscriptions.values()) if (entry.subscription.targetId === targetId) return;
-    this.#dropRemote(roomId, room, remote, true);
-  }
-
-  #onPeerMessage(from: number, msg: Exclude<PeerMessage, { t: 'rtp' }>): void {
-    switch (msg.t) {
-      case 'want': {
-        const room = this.#rooms.get(msg.roomId);
-        const publisher = room?.publishers.get(msg.publisherId);
-        const link = this.#links.get(from);
-        if (!link) return;
-        const current = new Set([...(publisher?.tracks.values() ?? [])].map((up) => this.#relayIds.get(up)));
-        if (!room || !publisher || msg.relayIds.some((id) => !current.has(id))) {
-          // It left or published again since it was described: the other side drops its proxy.
-          link.post({ t: 'gone', roomId: msg.roomId, publisherId: msg.publisherId });
-          return;
-        }
-        let byWorker = room.exports.get(msg.publisherId);
-        if (!byWorker) {
-          byWorker = new Map();
-          room.exports.set(msg.publisherId, byWorker);
-        }
-        let exp = byWorker.get(from);
-        if (!exp) {
-          exp = { sinks: new Map(), wishes: new Set() };
-          byWorker.set(from, exp);
-        }
-        const known = new Set(msg.relayIds);
-        const fresh: RelayedTrack[] = [];
-        for (const up of publisher.tracks.values()) {
-          const track = this.#describe(msg.roomId, msg.publisherId, up);
-          this.#attachRelay(exp, up, link);
-          if (!known.has(track.relayId)) fresh.push(track);
-        }
-        if (fresh.length > 0)
-          link.post({ t: 'tracks', roomId: msg.roomId, publisherId: msg.publisherId, tracks: fresh });
-        return;
-      }
-      case 'unwant': {
-        const room = this.#rooms.get(msg.roomId);
-        if (!room) return;
-        this.#unexport(msg.roomId, room, msg.publisherId, from);
-        this.#dropRoomIfEmpty(msg.roomId, room);
-        return;
-      }
-      case 'gone': {
-        const room = this.#rooms.get(msg.roomId);
-        const remote = room?.remotes.get(msg.publisherId);
-        if (!room || !remote || remote.fromWorker !== from) return;
-        this.#dropRemote(msg.roomId, room, remote, false);
-        this.#dropRoomIfEmpty(msg.roomId, room);
-        return;
-      }
-      case 'tracks': {
-        const room = this.#rooms.get(msg.roomId);
-        const remote = room?.remotes.get(msg.publisherId);
-        const link = this.#links.get(from);
-        if (!room || !remote || remote.fromWorker !== from || !link) return;
-        const added = this.#addRemoteTracks(remote, link, msg.tracks);
-        if (added.length > 0) this.#renegotiateSubscribers(msg.roomId, room, msg.publisherId, added);
-        return;
-      }
-      case 'state': {
-        const remote = this.#rooms.get(msg.roomId)?.remotes.get(msg.publisherId);
-        if (remote && remote.fromWorker === from) Object.assign(remote.mediaState, msg.state);
-        return;
-      }
-      case 'keyframe': {
-        const out = this.#outgoing.get(msg.relayId);
-        out?.up.requestKeyframe(msg.ssrc === 0 ? undefined : msg.ssrc);
-        return;
-      }
-      case 'wish': {
-        const out = this.#outgoing.get(msg.relayId);
-        const exp = out && this.#rooms.get(out.roomId)?.exports.get(out.publisherId)?.get(from);
-        if (!out || !exp) return;
-        const key = `${msg.relayId}/${msg.subscriberId}`;
-        if (msg.spatial === null) {
-          out.up.removeSubscriberWish(msg.subscriberId);
-          exp.wishes.delete(key);
-        } else {
-          out.up.setSubscriberWish(msg.subscriberId, msg.spatial);
-          exp.wishes.add(key);
-        }
-        return;
-      }
-      case 'sr': {
-        this.#links
-          .get(from)
-          ?.incoming.get(msg.relayId)
-          ?.onSenderReport(msg.ssrc, msg.ntpMs, msg.rtpTimestamp);
-        return;
-      }
-    }
-  }
-}
-
-function addHandover(sum: HandoverStats, link: PeerLink): HandoverStats {
-  sum.batchesSent += link.writer.batches;
-  sum.packetsSent += link.writer.packets;
-  sum.batchesReceived += link.stats.batchesIn;
-  sum.packetsReceived += link.stats.packetsIn;
-  sum.malformed += link.stats.malformed;
-  sum.unknownTrack += link.stats.unknownTrack;
-  return sum;
-}
-
-/** Mime type of the source's video track, for `room.answer_subscriber.videoCodec`. */
-function videoCodecOf(source: Source): string {
-  for (const t of source.tracks.values()) if (t.kind === 'video') return t.codec.mimeType;
-  return '';
-}
-
-function subscriptionKey(subscription: Subscription): string {
-  return `${subscription.subscriberId}>${subscription.targetId}`;
-}
-
-function randomSsrc(): number {
-  return (1 + Math.floor(Math.random() * 0xfffffffe)) >>> 0;
 }

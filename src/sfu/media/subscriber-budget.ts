@@ -1,6 +1,7 @@
 import type { ParticipantId } from '../../lib/ids.ts';
 import { LayerAllocator } from '../qos/layer-allocator.ts';
-import { type AllocationGroup, type AllocationInput, budgetFor, type Subscription } from './subscription.ts';
+import type { AllocationGroup, Subscription } from './subscription.ts';
+import { type AllocationInput, budgetFor } from './subscription-allocation.ts';
 
 /** Members' once-a-second timers within this of the last periodic run are skipped. */
 const PERIODIC_MIN_INTERVAL_MS = 900;
