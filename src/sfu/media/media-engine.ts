@@ -48,6 +48,7 @@ import {
   RelaySink,
   RemoteUpTrack,
 } from './relay.ts';
+import { applyForwarding, inspectRoomPart, type RoomPart } from './room-inspection.ts';
 import { SubscriberBudget } from './subscriber-budget.ts';
 import { Subscription } from './subscription.ts';
 import type { UpTrack } from './up-track.ts';
@@ -171,6 +172,8 @@ export class MediaEngine implements WorkerEngine {
         return this.setMediaState(args as MediaStateRequest);
       case 'leave':
         return this.leave(args as ParticipantRef);
+      case 'inspectRoom':
+        return this.inspectRoom(args as { roomId: RoomId });
       // ICE-lite: the server learns the peer's address from its checks; trickled candidates
       // carry nothing we need (RFC 8445 §2.5).
       case 'addPublisherCandidate':
@@ -428,6 +431,7 @@ export class MediaEngine implements WorkerEngine {
     const room = this.#rooms.get(req.roomId);
     const publisher = room?.publishers.get(req.participantId);
     if (!publisher) return;
+    applyForwarding(publisher, req.state, req.enforce === true);
     Object.assign(publisher.mediaState, req.state);
     for (const to of room!.exports.get(req.participantId)?.keys() ?? [])
       this.#links
@@ -466,6 +470,17 @@ export class MediaEngine implements WorkerEngine {
   }
 
   /** Datagrams the worker's endpoint received and sent since start. */
+  /** What this worker holds of the room (room-inspection.ts); the control side merges the workers. */
+  inspectRoom(req: { roomId: RoomId }): RoomPart {
+    const room = this.#rooms.get(req.roomId);
+    return inspectRoomPart({
+      roomId: req.roomId,
+      nodeId: this.#nodeId,
+      publishers: room?.publishers.values() ?? [],
+      subscriptions: [...(room?.subscriptions.values() ?? [])].map((e) => e.subscription),
+    });
+  }
+
   datagrams(): number {
     return this.#endpoint.stats.datagramsReceived + this.#endpoint.stats.datagramsSent;
   }
