@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ParticipantId, RoomId, UserId } from '../lib/ids.ts';
 import type { EvictionReason } from '../protocol/room-broadcaster.ts';
 import type { ParticipantEntry } from './participant-directory.ts';
+import { onPeerEvent } from './peer-events.ts';
 import type { SignallingContext } from './signalling-context.ts';
 
 /** Sent to the other signalling instances of a cluster (serverSideEmit, relayed by the adapter). */
@@ -38,10 +39,7 @@ export class Evictions {
     this.#ctx = ctx;
     this.#clustered = options.clustered;
     if (this.#clustered) {
-      (ctx.io as unknown as { on(event: string, listener: (msg: unknown) => void): void }).on(
-        EVICT_EVENT,
-        (msg) => this.#onRemote(msg),
-      );
+      onPeerEvent(ctx.io, EVICT_EVENT, (msg) => this.#onRemote(msg));
     }
   }
 

@@ -3,6 +3,7 @@ import { ParticipantId, RoomId } from '../lib/ids.ts';
 import type { MuteKinds } from '../protocol/participant-control.ts';
 import type { MediaState } from '../protocol/sfu-api.ts';
 import { ConnectionType, type ParticipantEntry } from './participant-directory.ts';
+import { onPeerEvent } from './peer-events.ts';
 import type { SignallingContext } from './signalling-context.ts';
 
 /** Sent to the other signalling instances of a cluster (serverSideEmit, relayed by the adapter). */
@@ -29,10 +30,7 @@ export class ParticipantMutes {
     this.#ctx = ctx;
     this.#clustered = options.clustered;
     if (this.#clustered) {
-      (ctx.io as unknown as { on(event: string, listener: (msg: unknown) => void): void }).on(
-        MUTE_EVENT,
-        (msg) => this.#onRemote(msg),
-      );
+      onPeerEvent(ctx.io, MUTE_EVENT, (msg) => this.#onRemote(msg));
     }
   }
 

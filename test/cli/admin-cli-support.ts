@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import type { Socket } from 'socket.io-client';
+import type { ScriptedPublisher } from '../fakes/scripted-publisher.ts';
+import { nextEvent } from '../support/clients.ts';
 
 /** Running `bbmeet` as a child process, and socket helpers shared by the admin CLI tests. */
 
@@ -34,4 +36,30 @@ export async function joinWithoutMedia(socket: Socket, roomId: string, participa
     restored?: boolean;
   };
   assert.equal(ack.restored, true);
+}
+
+/**
+ * Publishes `publisher`'s simulcast VP8 and Opus (real SRTP) as the socket's participant through
+ * the SFU; resolves once `watcher` (another socket of the room) hears it announced.
+ */
+export async function publishMedia(
+  socket: Socket,
+  publisher: ScriptedPublisher,
+  ref: { roomId: string; participantId: string },
+  watcher: Socket,
+): Promise<void> {
+  const answered = nextEvent<{ sdp: string }>(socket, 'room.publish', 10_000);
+  socket.emit('room.publish', {
+    sdp: publisher.offer,
+    ...ref,
+    isVideoEnabled: true,
+    isAudioEnabled: true,
+    isE2eeEnabled: false,
+    totalTracks: 2,
+    connectionType: 1,
+  });
+  const announced = nextEvent(watcher, 'room.new_participant', 20_000);
+  await publisher.connect((await answered).sdp);
+  publisher.start();
+  await announced;
 }

@@ -4,7 +4,7 @@ import type { Socket } from 'socket.io-client';
 import { ScriptedPublisher } from '../fakes/scripted-publisher.ts';
 import { connectSocket, login, nextEvent, restClient, roomWithParticipants } from '../support/clients.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
-import { bbmeet, joinWithoutMedia } from './admin-cli-support.ts';
+import { bbmeet, joinWithoutMedia, publishMedia } from './admin-cli-support.ts';
 
 /**
  * Every admin command of the CLI (docs/admin.md), run as a child process against the real server
@@ -55,21 +55,7 @@ describe('bbmeet admin commands against a running server', { timeout: 120_000 },
     await joinWithoutMedia(bob.socket, roomId, bob.pid);
     await joinWithoutMedia(cy.socket, roomId, cy.pid);
     publisher = await ScriptedPublisher.create();
-    const answered = nextEvent<{ sdp: string }>(ada.socket, 'room.publish', 10_000);
-    ada.socket.emit('room.publish', {
-      sdp: publisher.offer,
-      roomId,
-      participantId: ada.pid,
-      isVideoEnabled: true,
-      isAudioEnabled: true,
-      isE2eeEnabled: false,
-      totalTracks: 2,
-      connectionType: 1,
-    });
-    const announced = nextEvent(bob.socket, 'room.new_participant', 20_000);
-    await publisher.connect((await answered).sdp);
-    publisher.start();
-    await announced;
+    await publishMedia(ada.socket, publisher, { roomId, participantId: ada.pid }, bob.socket);
   });
 
   after(async () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Socket } from 'socket.io-client';
-import { bbmeet, joinWithoutMedia } from '../cli/admin-cli-support.ts';
+import { bbmeet, joinWithoutMedia, publishMedia } from '../cli/admin-cli-support.ts';
 import { ScriptedPublisher } from '../fakes/scripted-publisher.ts';
 import { connectSocket, login, nextEvent, restClient, roomWithParticipants } from '../support/clients.ts';
 import { startCluster, type TestCluster } from './cluster.ts';
@@ -63,21 +63,7 @@ describe('cluster: bbmeet admin commands through either signalling instance', { 
     await joinWithoutMedia(bob, roomId, bobPid);
     await joinWithoutMedia(cy, roomId, cyPid);
     publisher = await ScriptedPublisher.create();
-    const answered = nextEvent<{ sdp: string }>(ada, 'room.publish', 10_000);
-    ada.emit('room.publish', {
-      sdp: publisher.offer,
-      roomId,
-      participantId: adaPid,
-      isVideoEnabled: true,
-      isAudioEnabled: true,
-      isE2eeEnabled: false,
-      totalTracks: 2,
-      connectionType: 1,
-    });
-    const announced = nextEvent(bob, 'room.new_participant', 20_000);
-    await publisher.connect((await answered).sdp);
-    publisher.start();
-    await announced;
+    await publishMedia(ada, publisher, { roomId, participantId: adaPid }, bob);
 
     const nodes = cluster.sfus.map((s) => s.nodeId);
     const listed = (await json(two, 'rooms')).rooms.find((r: Json) => String(r.id) === roomId);
