@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { MAX_IDENTITY_TTL_S, mintIdentityAssertion } from './api/identity-assertion.ts';
+import { ADMIN_COMMANDS, runAdminCommand } from './cli/admin-command.ts';
 import { runTokenCommand, TOKEN_HELP } from './cli/token-command.ts';
 import { type Config, ConfigError, loadConfig, mergeEnvFile } from './config.ts';
 import { createLogger, type Logger } from './lib/logger.ts';
@@ -23,6 +24,10 @@ Commands:
   identity-token
                 mint an identity assertion for AUTH_LOGIN_MODE=strict (bbmeet identity-token --help)
   token         mint a join token for one room with grants (bbmeet token --help)
+  rooms, participants <room>, mute <room> <participant> --audio|--video,
+  remove-participant <room> <participant>, end-room <room>,
+  update-participant <room> <participant> --metadata <json>
+                control a running server with AUTH_IDENTITY_SECRET (docs/admin.md; each has --help)
   help          show this help
 
 Options (every command):
@@ -89,6 +94,8 @@ export async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'bench') return runBenchCommand(argv.slice(1));
   if (argv[0] === 'identity-token') return runIdentityTokenCommand(argv.slice(1));
   if (argv[0] === 'token') return runTokenCommand(argv.slice(1));
+  if (argv[0] !== undefined && Object.hasOwn(ADMIN_COMMANDS, argv[0]))
+    return runAdminCommand(argv[0], argv.slice(1));
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,

@@ -1,6 +1,7 @@
 // api/: the Waterbus-compatible REST API (routes, HTTP server, OpenAPI/docs). May import lib/, store/, protocol/ types, fastify and zod.
 import type { ApiDeps } from './deps.ts';
 import type { RouteDef } from './route.ts';
+import { adminRoutes } from './routes/admin.ts';
 import { authRoutes } from './routes/auth.ts';
 import { chatRoutes } from './routes/chats.ts';
 import { egressRoutes } from './routes/egress.ts';
@@ -30,5 +31,6 @@ export function apiRoutes(deps: ApiDeps): RouteDef[] {
     ...chatRoutes(deps),
     ...tokenRoutes(deps),
     ...egressRoutes(deps),
+    ...adminRoutes(deps),
   ];
 }

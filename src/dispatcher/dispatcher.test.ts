@@ -71,6 +71,18 @@ class FakeNode implements SfuApi {
     this.#check('listEgress');
     return [];
   }
+  async inspectRoom(roomId: RoomId) {
+    this.#check('inspectRoom');
+    const participants = [...(this.rooms.get(roomId) ?? [])].map((p) => ({
+      participantId: ParticipantId(p),
+      tracks: [],
+      bitrateInBps: 0,
+      bitrateOutBps: 0,
+      bytesIn: 0,
+      bytesOut: 0,
+    }));
+    return { roomId, nodeId: this.id, participants };
+  }
   async dump(): Promise<SfuDump> {
     this.#check('dump');
     return {
@@ -409,6 +421,21 @@ test('egress calls from an instance nobody of the room is connected to go to the
   const egressCalls = (id: string) => nodes.get(id)?.calls.filter((c) => /Egress$/.test(c));
   assert.deepEqual(egressCalls('a'), ['listEgress'], 'only the call made while the room was on a');
   assert.deepEqual(egressCalls('b'), ['listEgress', 'startEgress', 'stopEgress']);
+});
+
+test('dispatcher.inspectRoom() asks the node hosting the room, from an instance that routes nobody of it', async () => {
+  const { dispatcher, nodes, make } = await cluster(['a', 'b'], { b: 1 });
+  const rest = make();
+  cleanups.push(() => rest.close());
+  await dispatcher.join(joinReq(1, 1));
+  const seen = await rest.inspectRoom(RoomId(1));
+  assert.equal(seen.nodeId, 'a');
+  assert.deepEqual(
+    seen.participants.map((p) => p.participantId),
+    ['1'],
+  );
+  assert.deepEqual(nodes.get('b')?.calls.includes('inspectRoom'), false);
+  assert.deepEqual(await rest.inspectRoom(RoomId(2)), { roomId: '2', nodeId: '', participants: [] });
 });
 
 test('a broken stream of a node that still answers is reopened, nobody is reported lost', async () => {

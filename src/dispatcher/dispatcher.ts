@@ -15,6 +15,7 @@ import type {
   ParticipantRef,
   PublisherCandidateRequest,
   PublisherOfferRequest,
+  RoomInspection,
   SfuApi,
   SfuDump,
   SfuEvent,
@@ -196,6 +197,17 @@ export class Dispatcher implements SfuApi {
   async listEgress(roomId: RoomId): Promise<EgressInfo[]> {
     const nodeId = await this.#egressHost(roomId);
     return nodeId ? this.#call(nodeId, (c) => c.listEgress(roomId)) : [];
+  }
+
+  /**
+   * The room on the node hosting it now (read from the directory as for egress: the admin's
+   * request may reach an instance that routes nobody of the room); empty when no node hosts it.
+   */
+  async inspectRoom(roomId: RoomId): Promise<RoomInspection> {
+    const nodeId = await this.#egressHost(roomId);
+    return nodeId
+      ? this.#call(nodeId, (c) => c.inspectRoom(roomId))
+      : { roomId, nodeId: '', participants: [] };
   }
 
   /**

@@ -1,7 +1,7 @@
 import type { ParticipantId, RoomId, UserId } from '../lib/ids.ts';
 
 /** Why a user's sockets are taken out of a room (the `system.error` message tells which). */
-export type EvictionReason = 'removed' | 'left' | 'replaced';
+export type EvictionReason = 'removed' | 'left' | 'replaced' | 'ended';
 
 /**
  * Sends a socket event to every socket of a room, from code that is not signalling (the REST chat

@@ -36,6 +36,11 @@ export interface SfuApi {
   stopEgress(req: EgressStopRequest): Promise<EgressInfo>;
   /** The room's egresses, running and recently ended. */
   listEgress(roomId: RoomId): Promise<EgressInfo[]>;
+  /**
+   * The room's participants as the SFU holds them (the admin view): their tracks, the layers each
+   * subscriber receives and the rates. No participants when the node holds nothing of the room.
+   */
+  inspectRoom(roomId: RoomId): Promise<RoomInspection>;
 }
 
 export interface ParticipantRef {
@@ -141,6 +146,11 @@ export interface SubscriberCandidateRequest extends ParticipantRef {
 
 export interface MediaStateRequest extends ParticipantRef {
   state: Partial<MediaState>;
+  /**
+   * An operator's mute: the SFU stops forwarding the kinds this state turns off (`audioEnabled`:
+   * the audio tracks, `videoEnabled`: the camera video) until a later state turns them back on.
+   */
+  enforce?: boolean;
 }
 
 export type SfuEvent =
@@ -254,4 +264,42 @@ export interface HandoverStats {
   packetsReceived: number;
   malformed: number;
   unknownTrack: number;
+}
+
+/** One room on one SFU node (SfuApi.inspectRoom). */
+export interface RoomInspection {
+  roomId: RoomId;
+  /** The SFU node holding the room. */
+  nodeId: string;
+  participants: ParticipantInspection[];
+}
+
+export interface ParticipantInspection {
+  participantId: ParticipantId;
+  /** Published tracks (none for a participant that only subscribes). */
+  tracks: TrackInspection[];
+  /** Media received from it: the sum of its tracks' rates over the last second. */
+  bitrateInBps: number;
+  /** Media forwarded to it: the rates of the layers its subscriptions receive. */
+  bitrateOutBps: number;
+  /** Bytes received on its publisher connection and sent on its subscriber connections, since they opened. */
+  bytesIn: number;
+  bytesOut: number;
+}
+
+export interface TrackInspection {
+  trackId: string;
+  kind: 'audio' | 'video';
+  source: 'microphone' | 'camera' | 'screen';
+  /** Mime type, e.g. `video/VP8`. */
+  codec: string;
+  /** Simulcast rids published, low → high (empty without simulcast). */
+  rids: string[];
+  /** Spatial layers seen so far (simulcast encodings or SVC). */
+  layers: number;
+  /** Stopped by an operator's mute (MediaStateRequest.enforce): not forwarded. */
+  muted: boolean;
+  bitrateBps: number;
+  /** Who receives it, and the layer each gets (-1 for audio, or for video not forwarded yet). */
+  subscribers: Array<{ participantId: ParticipantId; spatial: number; temporal: number }>;
 }

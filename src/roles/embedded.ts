@@ -8,6 +8,7 @@ import type { Config } from '../config.ts';
 import type { Logger } from '../lib/logger.ts';
 import { Metrics } from '../lib/metrics.ts';
 import { dumpCounts, type EgressStats } from '../protocol/index.ts';
+import type { ParticipantControl } from '../protocol/participant-control.ts';
 import type { RoomBroadcaster } from '../protocol/room-broadcaster.ts';
 import type { SfuApi, SfuDump } from '../protocol/sfu-api.ts';
 import type { CreateEgress, EgressHttp } from '../sfu/egress-backend.ts';
@@ -121,6 +122,8 @@ export async function startSignallingServer(
     evictUser: () => undefined,
     disconnectUser: () => undefined,
   };
+  // Set once signalling exists (below); REST is not served before then.
+  let participants: ParticipantControl = { mute: () => undefined, remove: () => undefined };
   const deps = {
     store,
     auth: config.auth,
@@ -136,6 +139,13 @@ export async function startSignallingServer(
     ice: config.ice,
     rateLimits: config.http.routeRateLimits,
     egress: options.sfu,
+    admin: {
+      sfu: options.sfu,
+      participants: {
+        mute: (...args: Parameters<ParticipantControl['mute']>) => participants.mute(...args),
+        remove: (...args: Parameters<ParticipantControl['remove']>) => participants.remove(...args),
+      },
+    },
   };
   const webhooks =
     config.webhooks.urls.length > 0
@@ -178,6 +188,7 @@ export async function startSignallingServer(
     webhooks,
   });
   broadcaster = signalling.broadcaster;
+  participants = signalling.participants;
   registerWhip(app, { ...deps, whip: signalling.whip, metrics });
   if (options.egressHttp) mountEgressHttp(app.server, options.egressHttp);
   await app.listen({ port: config.http.port, host: config.http.host });

@@ -119,7 +119,12 @@ export function mediaStateRequestToProto(r: MediaStateRequest): pb.SetMediaState
   if (s.screenTrackId === null) state.screenTrack = { case: 'screenTrackCleared', value: true };
   else if (s.screenTrackId !== undefined)
     state.screenTrack = { case: 'screenTrackId', value: s.screenTrackId };
-  return create(pb.SetMediaStateRequestSchema, { roomId: r.roomId, participantId: r.participantId, state });
+  return create(pb.SetMediaStateRequestSchema, {
+    roomId: r.roomId,
+    participantId: r.participantId,
+    state,
+    enforce: r.enforce === true,
+  });
 }
 
 // ---- requests: proto → SfuApi (server, validated) ----
@@ -212,7 +217,7 @@ export function mediaStateRequestFromProto(m: pb.SetMediaStateRequest): MediaSta
     if (!s.screenTrack.value) throw invalid('state.screen_track_cleared must be true when set');
     state.screenTrackId = null;
   }
-  return { ...ref(m), state };
+  return m.enforce ? { ...ref(m), state, enforce: true } : { ...ref(m), state };
 }
 
 export function leaveFromProto(m: pb.LeaveRequest): ParticipantRef {

@@ -20,6 +20,7 @@ import type {
   ParticipantRef,
   PublisherCandidateRequest,
   PublisherOfferRequest,
+  RoomInspection,
   SfuApi,
   SfuDump,
   SfuEvent,
@@ -30,6 +31,7 @@ import type {
 } from '../protocol/sfu-api.ts';
 import * as convert from './convert.ts';
 import { egressInfoFromProto, egressRequestToProto, egressStopToProto } from './convert-egress.ts';
+import { inspectionFromProto } from './convert-inspection.ts';
 import {
   MALFORMED,
   type Malformed,
@@ -153,6 +155,11 @@ export class SfuGrpcClient implements SfuApi {
   async listEgress(roomId: RoomId): Promise<EgressInfo[]> {
     const res = await this.#unary('listEgress', create(pb.ListEgressRequestSchema, { roomId }));
     return res.egresses.map(egressInfoFromProto);
+  }
+
+  async inspectRoom(roomId: RoomId): Promise<RoomInspection> {
+    const res = await this.#unary('inspectRoom', create(pb.InspectRoomRequestSchema, { roomId }));
+    return inspectionFromProto(res);
   }
 
   async setMediaState(req: MediaStateRequest): Promise<void> {

@@ -13,6 +13,7 @@ import * as pb from '../protocol/generated/sfu/v1/sfu_pb.js';
 import type { SfuApi } from '../protocol/sfu-api.ts';
 import * as convert from './convert.ts';
 import { egressInfoToProto, egressRequestFromProto, egressStopFromProto } from './convert-egress.ts';
+import { inspectionToProto } from './convert-inspection.ts';
 import {
   MALFORMED,
   type Malformed,
@@ -203,6 +204,9 @@ export async function startSfuGrpcServer(sfu: SfuApi, options: SfuGrpcServerOpti
       create(pb.ListEgressResponseSchema, {
         egresses: (await sfu.listEgress(convert.roomIdFromProto(m))).map(egressInfoToProto),
       }),
+    ),
+    inspectRoom: unary('inspectRoom', async (m) =>
+      inspectionToProto(await sfu.inspectRoom(convert.roomIdFromProto(m))),
     ),
     events,
   };

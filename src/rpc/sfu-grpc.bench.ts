@@ -28,6 +28,7 @@ const sfu: SfuApi = {
     throw egressDisabled();
   },
   listEgress: async () => [],
+  inspectRoom: async (roomId) => ({ roomId, nodeId: 'bench', participants: [] }),
   dump: async (): Promise<SfuDump> => ({
     rooms: [],
     transports: 0,

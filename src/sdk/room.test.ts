@@ -540,6 +540,28 @@ describe('Room (fake signalling server)', () => {
     assert.equal(t.api.joins, 1);
   });
 
+  it("an operator's mute naming the local participant turns its track and state off, without telling the server back", async () => {
+    const t = setup();
+    await t.room.join({ code: 'abc-defg-hij' });
+    t.signalling.sent.length = 0;
+    t.signalling.push('room.audio_enabled', { participantId: '100', isEnabled: false });
+    assert.equal(t.media.enabled.audio, false);
+    assert.equal(t.media.enabled.video, true);
+    assert.equal(t.room.localParticipant?.state.audioEnabled, false);
+    const changed = t.eventsOf('mediaStateChanged') as Array<{
+      participant: { id: string };
+      changed: string[];
+    }>;
+    assert.deepEqual(
+      changed.map((e) => [e.participant.id, e.changed]),
+      [['100', ['audioEnabled']]],
+    );
+    t.signalling.push('room.video_enabled', { participantId: 100, isEnabled: false });
+    assert.equal(t.media.enabled.video, false);
+    assert.deepEqual(t.signalling.sent, [], 'nothing sent back');
+    await t.room.leave();
+  });
+
   it('joins again over REST when the server no longer knows the participant', async () => {
     const t = setup();
     await t.room.join({ code: 'abc-defg-hij' });

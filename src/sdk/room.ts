@@ -569,10 +569,10 @@ export class Room extends Emitter<RoomEvents> {
       void this.#media.addSubscriberCandidate(String(msg.targetId), msg.candidate);
     });
     on('room.video_enabled', (msg: { participantId: string | number; isEnabled: boolean }) =>
-      this.#remoteState(msg.participantId, { videoEnabled: msg.isEnabled }),
+      this.#mediaToggled('video', msg),
     );
     on('room.audio_enabled', (msg: { participantId: string | number; isEnabled: boolean }) =>
-      this.#remoteState(msg.participantId, { audioEnabled: msg.isEnabled }),
+      this.#mediaToggled('audio', msg),
     );
     on('room.hand_raising', (msg: { participantId: string | number; isRaising: boolean }) =>
       this.#remoteState(msg.participantId, { handRaising: msg.isRaising }),
@@ -681,6 +681,25 @@ export class Room extends Emitter<RoomEvents> {
     if (preferred !== undefined && record.kind === 'video' && record.source === 'camera')
       this.#media.setPreferredQuality(e.targetId, e.track.id, preferred);
     this.emit('trackAdded', record);
+  }
+
+  /**
+   * A media-state event: another participant's toggle, or (naming the local participant) an
+   * operator's mute (docs/admin.md), which the local track and state follow without telling the
+   * server back.
+   */
+  #mediaToggled(kind: 'audio' | 'video', msg: { participantId: string | number; isEnabled: boolean }): void {
+    const key = kind === 'audio' ? 'audioEnabled' : 'videoEnabled';
+    const local = this.#local;
+    if (!local || String(msg.participantId) !== local.id) {
+      this.#remoteState(msg.participantId, { [key]: msg.isEnabled });
+      return;
+    }
+    // Why only off: the server never turns a participant's media on for it.
+    if (msg.isEnabled || !local.state[key]) return;
+    local.state[key] = false;
+    this.#media.setTrackEnabled(kind, false);
+    this.emit('mediaStateChanged', { participant: local, changed: [key] });
   }
 
   #remoteState(participantId: string | number, change: Partial<MediaState>): void {

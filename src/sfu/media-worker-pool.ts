@@ -157,6 +157,18 @@ export class MediaWorkerPool {
     return { ...(args as object), remote: { fromWorker: target.index, publisher } };
   }
 
+  /** Runs an operation on every running worker (a room's parts, wherever they are); their answers. */
+  async requestAll(op: WorkerOperation, args: unknown): Promise<unknown[]> {
+    if (this.#stopped) throw new SfuError('unavailable', 'media workers stopped');
+    const running = this.#slots.filter((s) => s.worker !== null);
+    return Promise.all(
+      running.map(async (s) => {
+        await s.ready;
+        return s.send((id) => ({ type: 'request', id, op, args }));
+      }),
+    );
+  }
+
   /** Kept for callers that confirm a join; placement already happened in request(). */
   participantJoined(roomId: RoomId, participantId: ParticipantId): void {
     if (!this.#placement.home(roomId, participantId)) this.#placement.place(roomId, participantId);

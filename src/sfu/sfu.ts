@@ -8,6 +8,7 @@ import type {
   ParticipantRef,
   PublisherCandidateRequest,
   PublisherOfferRequest,
+  RoomInspection,
   SfuApi,
   SfuDump,
   SfuEvent,
@@ -18,7 +19,9 @@ import type {
 } from '../protocol/sfu-api.ts';
 import type { EgressBackend } from './egress-backend.ts';
 import type { SfuEgressSource } from './egress-source.ts';
+import type { RoomPart } from './media/room-inspection.ts';
 import type { MediaWorkerPool } from './media-worker-pool.ts';
+import { assembleInspection } from './room-inspection.ts';
 import type { WorkerOperation } from './worker-protocol.ts';
 
 /**
@@ -160,6 +163,11 @@ export class Sfu implements SfuApi {
   listEgress(roomId: RoomId): Promise<EgressInfo[]> {
     if (!this.#egress) return Promise.reject(egressDisabled());
     return Promise.resolve(this.#egress.backend.list(roomId));
+  }
+
+  async inspectRoom(roomId: RoomId): Promise<RoomInspection> {
+    const parts = (await this.#pool.requestAll('inspectRoom', { roomId })) as RoomPart[];
+    return assembleInspection(roomId, '', parts);
   }
 
   #emitRoom(roomId: RoomId, event: SfuEvent): void {

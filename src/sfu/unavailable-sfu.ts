@@ -21,6 +21,7 @@ export function unavailableSfu(): SfuApi {
     addSubscriberCandidate: async () => fail(),
     setMediaState: async () => undefined,
     leave: async () => undefined,
+    inspectRoom: async () => fail(),
     async *events(_roomId, signal) {
       if (signal.aborted) return;
       await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));

@@ -9,8 +9,10 @@ import type { SfuApi, SfuDump, SfuEvent } from '../protocol/sfu-api.ts';
  * dump counts room data messages (`data`). Version 4: `tap` (egress taps, media/egress-tap.ts) and
  * the dump's `taps`. Version 5: `subscribe` may carry the subscriber's `offer` (a WHEP viewer,
  * answered in the reply's `answer`) and `followActiveSpeaker`, and the `viewerEnded` event.
+ * Version 6: `setMediaState` may `enforce` (an operator's mute), and `inspectRoom` answers what the
+ * worker holds of a room (media/room-inspection.ts).
  */
-export const WORKER_PROTOCOL_VERSION = 5;
+export const WORKER_PROTOCOL_VERSION = 6;
 
 /**
  * The SfuApi operations a worker serves (everything but the event stream and dump), and

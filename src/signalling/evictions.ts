@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ParticipantId, RoomId, UserId } from '../lib/ids.ts';
 import type { EvictionReason } from '../protocol/room-broadcaster.ts';
 import type { ParticipantEntry } from './participant-directory.ts';
+import { onPeerEvent } from './peer-events.ts';
 import type { SignallingContext } from './signalling-context.ts';
 
 /** Sent to the other signalling instances of a cluster (serverSideEmit, relayed by the adapter). */
@@ -9,14 +10,17 @@ const EVICT_EVENT = 'bbmeet:evict-user';
 
 const MESSAGES: Record<EvictionReason, string> = {
   removed: 'you were removed from this room',
+  ended: 'this room was ended',
   left: 'you left this room',
   replaced: 'this participant was replaced by a newer join of your account',
 };
 
 const evictMessage = z.object({
   roomId: z.string().max(20),
-  userId: z.number().int().positive(),
-  reason: z.enum(['removed', 'left', 'replaced']),
+  userId: z.number().int().positive().optional(),
+  /** One participant (an operator's removal) rather than every participant of the user. */
+  participantId: z.string().max(20).optional(),
+  reason: z.enum(['removed', 'left', 'replaced', 'ended']),
   keep: z.string().max(20).optional(),
 });
 
@@ -35,33 +39,47 @@ export class Evictions {
     this.#ctx = ctx;
     this.#clustered = options.clustered;
     if (this.#clustered) {
-      (ctx.io as unknown as { on(event: string, listener: (msg: unknown) => void): void }).on(
-        EVICT_EVENT,
-        (msg) => this.#onRemote(msg),
-      );
+      onPeerEvent(ctx.io, EVICT_EVENT, (msg) => this.#onRemote(msg));
     }
   }
 
-  evictUser(roomId: RoomId, userId: UserId, reason: EvictionReason, keep?: ParticipantId): void {
-    this.#evictHere(roomId, userId, reason, keep);
-    if (this.#clustered) this.#ctx.io.serverSideEmit(EVICT_EVENT, { roomId, userId, reason, keep });
+  /** Takes one participant out of its room (an operator's removal), on whichever instance holds it. */
+  evictParticipant(roomId: RoomId, participantId: ParticipantId, reason: EvictionReason): void {
+    this.#evictHere(roomId, { participantId }, reason);
+    if (this.#clustered) this.#ctx.io.serverSideEmit(EVICT_EVENT, { roomId, participantId, reason });
   }
 
   #onRemote(msg: unknown): void {
     const parsed = evictMessage.safeParse(msg);
     if (!parsed.success) return;
-    const { roomId, userId, reason, keep } = parsed.data;
-    this.#evictHere(
-      RoomId(roomId),
-      UserId(userId),
-      reason,
-      keep === undefined ? undefined : ParticipantId(keep),
-    );
+    const { roomId, userId, participantId, reason, keep } = parsed.data;
+    const who =
+      participantId !== undefined
+        ? { participantId: ParticipantId(participantId) }
+        : userId !== undefined
+          ? { userId: UserId(userId) }
+          : undefined;
+    if (!who) return;
+    this.#evictHere(RoomId(roomId), who, reason, keep === undefined ? undefined : ParticipantId(keep));
   }
 
-  #evictHere(roomId: RoomId, userId: UserId, reason: EvictionReason, keep?: ParticipantId): void {
+  evictUser(roomId: RoomId, userId: UserId, reason: EvictionReason, keep?: ParticipantId): void {
+    this.#evictHere(roomId, { userId }, reason, keep);
+    if (this.#clustered) this.#ctx.io.serverSideEmit(EVICT_EVENT, { roomId, userId, reason, keep });
+  }
+
+  #evictHere(
+    roomId: RoomId,
+    who: { userId?: UserId; participantId?: ParticipantId },
+    reason: EvictionReason,
+    keep?: ParticipantId,
+  ): void {
     for (const entry of this.#ctx.directory.inRoom(roomId)) {
-      if (entry.userId !== userId || entry.participantId === keep) continue;
+      const chosen =
+        who.participantId !== undefined
+          ? entry.participantId === who.participantId
+          : entry.userId === who.userId;
+      if (!chosen || entry.participantId === keep) continue;
       // Fire and forget: REST has already ended the access in the store; a failure here only
       // leaves a socket that every later check refuses, so it is logged.
       this.#evict(entry, reason).catch((err: unknown) =>

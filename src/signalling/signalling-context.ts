@@ -7,6 +7,7 @@ import type { WebhookEmitter } from '../protocol/webhook-events.ts';
 import { type Participant, ParticipantStatus, RoomStatus, type Store } from '../store/types.ts';
 import { participantJson } from '../store/wire.ts';
 import { ConnectionType, type ParticipantDirectory, type ParticipantEntry } from './participant-directory.ts';
+import { onPeerEvent } from './peer-events.ts';
 import type { AnySession } from './session.ts';
 import { retryWhileStoreUnavailable } from './store-retry.ts';
 import { WebhookReporter } from './webhook-reporter.ts';
@@ -76,10 +77,7 @@ export class SignallingContext {
         })
       : undefined;
     if (this.#clustered) {
-      (this.io as unknown as { on(event: string, listener: (msg: unknown) => void): void }).on(
-        TAKEOVER_EVENT,
-        (msg) => this.#onRemoteAttach(msg),
-      );
+      onPeerEvent(this.io, TAKEOVER_EVENT, (msg) => this.#onRemoteAttach(msg));
     }
   }
 

@@ -9,6 +9,7 @@ import { readUserToken } from '../lib/jwt.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { Metrics } from '../lib/metrics.ts';
 import { RateLimiter } from '../lib/rate-limiter.ts';
+import type { ParticipantControl } from '../protocol/participant-control.ts';
 import type { RoomBroadcaster } from '../protocol/room-broadcaster.ts';
 import type { SfuApi } from '../protocol/sfu-api.ts';
 import type { WebhookEmitter } from '../protocol/webhook-events.ts';
@@ -20,6 +21,7 @@ import { ConnectionLimits, socketCorsOptions } from './connection-limits.ts';
 import { Evictions } from './evictions.ts';
 import { eventHandlers } from './handlers/index.ts';
 import { ParticipantDirectory } from './participant-directory.ts';
+import { ParticipantMutes } from './participant-mutes.ts';
 import { sweepParticipants } from './participant-sweeper.ts';
 import { createSafeMsgpackParser, frameRejectionReporter } from './safe-msgpack-parser.ts';
 import { Session } from './session.ts';
@@ -69,6 +71,8 @@ export interface Signalling {
   io: Server;
   /** For the REST chat routes: `chat.*` to every socket of a room. */
   broadcaster: RoomBroadcaster;
+  /** For the admin REST routes: an operator's mute and removal of one participant. */
+  participants: ParticipantControl;
   directory: ParticipantDirectory;
   /** WHIP publishers (RFC 9725): room participants whose client is an HTTP resource. */
   whip: WhipIngest;
@@ -109,6 +113,7 @@ export function createSignalling(options: SignallingOptions): Signalling {
     },
   });
   const evictions = new Evictions(ctx, { clustered: options.adapter !== undefined });
+  const mutes = new ParticipantMutes(ctx, { clustered: options.adapter !== undefined });
   const whip = new WhipSessions(ctx, { metrics: options.metrics, logger: log.child({ component: 'whip' }) });
   const limiter = new RateLimiter({ ratePerSecond: options.eventsPerSecond, burst: options.eventsBurst });
 
@@ -136,6 +141,10 @@ export function createSignalling(options: SignallingOptions): Signalling {
       toRoom: (roomId: RoomId, event: string, payload: unknown) => io.to(roomId).emit(event, payload),
       evictUser: (...args) => evictions.evictUser(...args),
       disconnectUser: userDisconnector(io, { clustered: options.adapter !== undefined, logger: log }),
+    },
+    participants: {
+      mute: (...args) => mutes.mute(...args),
+      remove: (...args) => evictions.evictParticipant(...args),
     },
     /**
      * Ordered shutdown: refuse new sockets, close the connected ones (clients see a transport close

@@ -1,6 +1,7 @@
 import type { Server } from 'socket.io';
 import type { UserId } from '../lib/ids.ts';
 import type { Logger } from '../lib/logger.ts';
+import { onPeerEvent } from './peer-events.ts';
 
 /** Sent to the other signalling instances of a cluster: disconnect this user's sockets too. */
 const USER_DISCONNECT_EVENT = 'bbmeet:user-disconnect';
@@ -26,14 +27,11 @@ export function userDisconnector(
     if (sockets > 0) log.info({ userId, reason, sockets }, 'user sockets disconnected');
   };
   if (options.clustered) {
-    (io as unknown as { on(event: string, listener: (msg: unknown) => void): void }).on(
-      USER_DISCONNECT_EVENT,
-      (msg) => {
-        const m = msg as { userId?: unknown; reason?: unknown } | null;
-        if (typeof m?.userId !== 'number' || typeof m.reason !== 'string') return;
-        disconnectLocal(m.userId as UserId, m.reason);
-      },
-    );
+    onPeerEvent(io, USER_DISCONNECT_EVENT, (msg) => {
+      const m = msg as { userId?: unknown; reason?: unknown } | null;
+      if (typeof m?.userId !== 'number' || typeof m.reason !== 'string') return;
+      disconnectLocal(m.userId as UserId, m.reason);
+    });
   }
   return (userId, reason) => {
     disconnectLocal(userId, reason);

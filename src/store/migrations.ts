@@ -122,6 +122,12 @@ const MIGRATIONS: Migration[] = [
     // A join token's `hidden` grant (1): the row is left out of the room views others get.
     statements: ['ALTER TABLE participants ADD COLUMN hidden SMALLINT NOT NULL DEFAULT 0'],
   },
+  {
+    version: 16,
+    name: 'participants.metadata',
+    // An operator's metadata of the participant (docs/admin.md): a JSON string of at most 4 KiB.
+    statements: ['ALTER TABLE participants ADD COLUMN metadata TEXT NULL'],
+  },
 ];
 
 const DIALECT = {

@@ -1,7 +1,7 @@
 import { type Db, queryOne } from './db.ts';
 import { toParticipant } from './rows.ts';
 import { type NowSource, nowTimestamp, timestampParam } from './timestamps.ts';
-import { type ParticipantRepository, ParticipantStatus } from './types.ts';
+import { type LiveRoom, type ParticipantRepository, ParticipantStatus } from './types.ts';
 
 type Row = Record<string, unknown>;
 
@@ -78,10 +78,37 @@ export function createParticipantRepository(db: Db, clock?: NowSource): Particip
       );
       return row ? toParticipant(row) : undefined;
     },
+    async setMetadata(id, metadata) {
+      await db.run('UPDATE participants SET metadata = $2 WHERE id = $1', [id, metadata]);
+    },
+    async listLiveRooms(limit) {
+      const rows = await db.query<{ room_id: number; node_id: string | null; n: number }>(
+        `SELECT room_id, node_id, COUNT(*) AS n FROM participants WHERE status = $1
+         GROUP BY room_id, node_id ORDER BY room_id`,
+        [ParticipantStatus.Active],
+      );
+      return liveRooms(rows).slice(0, limit);
+    },
     async countActive() {
       const sql = 'SELECT COUNT(*) AS n FROM participants WHERE status = $1';
       const row = await queryOne<{ n: number }>(db, sql, [ParticipantStatus.Active]);
       return Number(row?.n ?? 0);
     },
   };
+}
+
+/** Rows of (room, node, count) → one LiveRoom per room, most participants first. */
+function liveRooms(rows: Array<{ room_id: number; node_id: string | null; n: number }>): LiveRoom[] {
+  const rooms = new Map<number, LiveRoom>();
+  for (const row of rows) {
+    const roomId = Number(row.room_id);
+    let room = rooms.get(roomId);
+    if (!room) {
+      room = { roomId, participants: 0, nodeIds: [] };
+      rooms.set(roomId, room);
+    }
+    room.participants += Number(row.n);
+    if (row.node_id) room.nodeIds.push(String(row.node_id));
+  }
+  return [...rooms.values()].sort((a, b) => b.participants - a.participants || a.roomId - b.roomId);
 }

@@ -68,6 +68,7 @@ export function toParticipant(r: Row): Participant {
     status: Number(r.status),
     attachedAt: tsOrNull(r.attached_at),
     hidden: Number(r.hidden ?? 0) === 1,
+    metadata: str(r.metadata),
   };
 }
 

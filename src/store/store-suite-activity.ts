@@ -48,6 +48,26 @@ export function activityTests(ctx: Fixture): void {
     assert.equal(await participants.findById(s.id), undefined);
   });
 
+  it('participants: setMetadata stores it; listLiveRooms counts active rows per room with their nodes', async () => {
+    const { participants } = ctx.store;
+    const [u, r, other] = [await user(), await room(), await room()];
+    const p = await participants.create({ roomId: r.id, userId: u.id });
+    const q = await participants.create({ roomId: r.id, userId: u.id });
+    const gone = await participants.create({ roomId: other.id, userId: u.id });
+    assert.equal(p.metadata, null);
+    await participants.setMetadata(p.id, '{"seat":3}');
+    assert.equal((await participants.findById(p.id))?.metadata, '{"seat":3}');
+    await participants.setNode(p.id, 'node-a');
+    await participants.setStatus(gone.id, ParticipantStatus.Inactive);
+    const live = (await participants.listLiveRooms(100)).filter(
+      (x) => x.roomId === r.id || x.roomId === other.id,
+    );
+    assert.deepEqual(live, [{ roomId: r.id, participants: 2, nodeIds: ['node-a'] }]);
+    await participants.setMetadata(p.id, null);
+    assert.equal((await participants.findById(p.id))?.metadata, null);
+    for (const x of [p, q, gone]) await participants.delete(x.id);
+  });
+
   it('messages: create makes the latest message, update, markDeleted persists', async () => {
     const { messages, rooms } = ctx.store;
     const [u, r] = [await user(), await room()];

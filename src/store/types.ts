@@ -67,6 +67,15 @@ export interface Participant {
   attachedAt: Timestamp | null;
   /** Joined with a join token's `hidden` grant: shown to its own user only. Never serialised. */
   hidden: boolean;
+  /** An operator's metadata (a JSON string, docs/admin.md); null until set. Never serialised. */
+  metadata: string | null;
+}
+
+/** A room with live (active) participants, and the SFU nodes they publish on. */
+export interface LiveRoom {
+  roomId: number;
+  participants: number;
+  nodeIds: string[];
 }
 
 export interface Message {
@@ -169,6 +178,9 @@ export interface ParticipantRepository {
    * `inactiveSince` or later (a dropped connection still within the reconnect grace).
    */
   findLive(roomId: number, userId: UserId, inactiveSince: Timestamp): Promise<Participant | undefined>;
+  setMetadata(id: number, metadata: string | null): Promise<void>;
+  /** Rooms with active participants, most participants first (at most `limit`). */
+  listLiveRooms(limit: number): Promise<LiveRoom[]>;
 }
 
 /** Who has shown they know a room's code (opened it by its code): they may join it. */

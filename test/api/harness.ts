@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
-import type { ApiDeps, EgressControl, StorageOptions } from '../../src/api/deps.ts';
+import type { AdminControl, ApiDeps, EgressControl, StorageOptions } from '../../src/api/deps.ts';
 import type { IceServerOptions } from '../../src/api/ice-servers.ts';
 import {
   apiRoutes,
@@ -86,6 +86,8 @@ export async function startApi(
     routes?: (deps: ApiDeps) => RouteDef[];
     /** The egress operations (the SfuApi's); without them the egress routes answer 501. */
     egress?: EgressControl;
+    /** The admin routes' SFU view and participant actions; without them those routes answer 501. */
+    admin?: AdminControl;
     /** AUTH_IDENTITY_SECRET: the server-only secret (join tokens, the admin egress routes). */
     identitySecret?: string;
     /** STUN and TURN servers of GET /auth/ice-servers (none when not given). */
@@ -120,6 +122,7 @@ export async function startApi(
     logger: options.logger ?? silentLogger(),
     ...(options.passwordGuard && { passwordGuard: options.passwordGuard }),
     ...(options.egress && { egress: options.egress }),
+    ...(options.admin && { admin: options.admin }),
     ...(options.ice && { ice: options.ice }),
   };
   const routes = (options.routes ?? apiRoutes)(deps);

@@ -55,6 +55,9 @@ class ScriptedSfu implements SfuApi {
   async listEgress() {
     return [];
   }
+  async inspectRoom(roomId: RoomId) {
+    return { roomId, nodeId: 'scripted', participants: [] };
+  }
   async dump(): Promise<SfuDump> {
     return { rooms: [], transports: 0, dropped: { malformed: 0, unknownAddress: 0, unknownUsername: 0 } };
   }

@@ -385,6 +385,94 @@ export function sfuApiContract(name: string, setup: () => Promise<SfuApiContract
       );
     });
 
+    it('inspectRoom lists the tracks and who receives them; an enforced mute stops forwarding until the kind is turned back on', async () => {
+      const roomId = room();
+      const alice = ParticipantId('41');
+      const bob = ParticipantId('42');
+      const events = new EventTap(env.sfu, roomId);
+      try {
+        await events.opened();
+        const pub = peer('publisher');
+        const joined = await env.sfu.join({
+          roomId,
+          participantId: alice,
+          sdp: await pub.offer(),
+          totalTracks: 2,
+          mediaState: defaultMediaState(),
+          isMigrate: false,
+        });
+        await pub.accept(joined.sdp);
+        await events.next(
+          (e) => e.type === 'publisherReady' && e.participantId === alice,
+          () => `publisherReady of ${pub.state()}`,
+        );
+        const sub = peer('subscriber');
+        const offered = await env.sfu.subscribe({ roomId, participantId: bob, targetId: alice });
+        await env.sfu.setSubscriberAnswer({
+          roomId,
+          participantId: bob,
+          targetId: alice,
+          sdp: await sub.answer(offered.offer),
+        });
+        await until(
+          () => sub.received.video > 10 && sub.received.audio > 10,
+          () => `RTP forwarded to the subscriber (${sub.state()})`,
+        );
+        const seen = await env.sfu.inspectRoom(roomId);
+        assert.equal(seen.roomId, roomId);
+        assert.notEqual(seen.nodeId, '');
+        assert.deepEqual(
+          seen.participants.map((p) => p.participantId),
+          [alice, bob],
+        );
+        const tracks = seen.participants[0]!.tracks;
+        assert.deepEqual(tracks.map((t) => [t.kind, t.source, t.muted]).sort(), [
+          ['audio', 'microphone', false],
+          ['video', 'camera', false],
+        ]);
+        assert.equal(tracks.find((t) => t.kind === 'video')?.codec, 'video/VP8');
+        for (const t of tracks)
+          assert.deepEqual(
+            t.subscribers.map((s) => s.participantId),
+            [bob],
+          );
+        assert.ok(seen.participants[0]!.bytesIn > 0);
+        assert.ok(seen.participants[1]!.bytesOut > 0);
+
+        await env.sfu.setMediaState({
+          roomId,
+          participantId: alice,
+          state: { audioEnabled: false },
+          enforce: true,
+        });
+        const muted = await env.sfu.inspectRoom(roomId);
+        assert.equal(muted.participants[0]!.tracks.find((t) => t.kind === 'audio')?.muted, true);
+        // Audio already on its way may still land: it has once later video (same path) arrived.
+        const mutedAt = sub.received.video;
+        await until(
+          () => sub.received.video > mutedAt + 10,
+          () => `video still forwarded (${JSON.stringify(sub.received)})`,
+        );
+        const audioAt = sub.received.audio;
+        const videoAt = sub.received.video;
+        await until(
+          () => sub.received.video > videoAt + 20,
+          () => `video still forwarded (${JSON.stringify(sub.received)})`,
+        );
+        assert.equal(sub.received.audio, audioAt, 'no audio forwarded while muted');
+        await env.sfu.setMediaState({ roomId, participantId: alice, state: { audioEnabled: true } });
+        await until(
+          () => sub.received.audio > audioAt + 10,
+          () => `audio forwarded again (${JSON.stringify(sub.received)})`,
+        );
+      } finally {
+        events.stop();
+      }
+      await env.sfu.leave({ roomId, participantId: bob });
+      await env.sfu.leave({ roomId, participantId: alice });
+      assert.deepEqual((await env.sfu.inspectRoom(roomId)).participants, []);
+    });
+
     it('after everyone left, dump() holds no room and no transport', async () => {
       await Promise.all(peers.map((p) => p.close()));
       let dump: SfuDump | undefined;

@@ -38,6 +38,7 @@ import {
 } from './engine-room.ts';
 import { Publisher } from './publisher.ts';
 import type { RelayedPublisher, RelayedTrack } from './relay.ts';
+import { applyForwarding, inspectRoomPart, type RoomPart } from './room-inspection.ts';
 import { followSpeaker, moveViewer } from './speaker-following.ts';
 import type { Subscription } from './subscription.ts';
 import {
@@ -108,6 +109,8 @@ export class MediaEngine implements WorkerEngine {
         return this.setMediaState(args as MediaStateRequest);
       case 'leave':
         return this.leave(args as ParticipantRef);
+      case 'inspectRoom':
+        return this.inspectRoom(args as { roomId: RoomId });
       // ICE-lite: the server learns the peer's address from its checks; trickled candidates
       // carry nothing we need (RFC 8445 §2.5).
       case 'addPublisherCandidate':
@@ -294,6 +297,7 @@ export class MediaEngine implements WorkerEngine {
     const room = this.#rooms.get(req.roomId);
     const publisher = room?.publishers.get(req.participantId);
     if (!publisher) return;
+    applyForwarding(publisher, req.state, req.enforce === true);
     Object.assign(publisher.mediaState, req.state);
     this.#relays.stateChanged(req.roomId, room!, req.participantId, req.state);
   }
@@ -319,6 +323,17 @@ export class MediaEngine implements WorkerEngine {
       this.#rooms.delete(roomId);
       closeRoomMonitors(room);
     }
+  }
+
+  /** What this worker holds of the room (room-inspection.ts); the control side merges the workers. */
+  inspectRoom(req: { roomId: RoomId }): RoomPart {
+    const room = this.#rooms.get(req.roomId);
+    return inspectRoomPart({
+      roomId: req.roomId,
+      nodeId: this.#nodeId,
+      publishers: room?.publishers.values() ?? [],
+      subscriptions: [...(room?.subscriptions.values() ?? [])].map((e) => e.subscription),
+    });
   }
 
   /** Datagrams the worker's endpoint received and sent since start. */

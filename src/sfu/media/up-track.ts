@@ -141,6 +141,7 @@ export class UpTrack {
    * answered with a keyframe request.
    */
   lastUpstreamLossMs = Number.NEGATIVE_INFINITY;
+  #muted = false;
 
   constructor(options: {
     trackId: string;
@@ -337,6 +338,9 @@ export class UpTrack {
     packet.layerSync = false;
     packet.endOfFrame = packet.marker;
     if (this.kind === 'video') this.#describe(packet, buffer, headerBytes);
+    else this.#countBytes(0, buffer.length);
+    // Muted by an operator: still received, cached and measured, but forwarded to nobody.
+    if (this.#muted) return;
     for (const sink of this.sinks) sink.writeRtp(packet);
   }
 
@@ -361,9 +365,14 @@ export class UpTrack {
     const s = packet.spatial;
     if (s < 0 || s >= MAX_SPATIAL_LAYERS) return;
     const t = Math.min(Math.max(packet.temporal, 0), MAX_TEMPORAL_LAYERS - 1);
-    const slot = s * MAX_TEMPORAL_LAYERS + t;
-    this.#windowBytes[slot] = this.#windowBytes[slot]! + buffer.length;
+    this.#countBytes(s * MAX_TEMPORAL_LAYERS + t, buffer.length);
     if (t > this.#windowMaxTid[s]!) this.#windowMaxTid[s] = t;
+  }
+
+  /** Adds a packet to the bitrate window (`slot` = spatial × MAX_TEMPORAL_LAYERS + temporal). */
+  #countBytes(slot: number, bytes: number): void {
+    this.#windowBytes[slot] = this.#windowBytes[slot]! + bytes;
+    if (slot === 0 && this.#windowMaxTid[0]! < 0) this.#windowMaxTid[0] = 0;
   }
 
   /**
@@ -412,6 +421,18 @@ export class UpTrack {
   /** A cached packet for retransmission, or undefined when it has left the cache. */
   cached(ssrc: number, sequenceNumber: number): Buffer | undefined {
     return this.#layers.get(ssrc)?.cache.get(sequenceNumber);
+  }
+
+  /** Stopped by an operator (MediaStateRequest.enforce): received and measured, forwarded to nobody. */
+  get muted(): boolean {
+    return this.#muted;
+  }
+
+  /** Stops or resumes forwarding; video resumes at a keyframe, asked for now. */
+  setMuted(muted: boolean): void {
+    if (muted === this.#muted) return;
+    this.#muted = muted;
+    if (!muted) this.requestKeyframe();
   }
 
   requestKeyframe(ssrc?: number): void {

@@ -508,6 +508,13 @@ export declare type SetMediaStateRequest = Message<"bbmeet.sfu.v1.SetMediaStateR
    * @generated from field: bbmeet.sfu.v1.MediaStateUpdate state = 3;
    */
   state?: MediaStateUpdate | undefined;
+
+  /**
+   * An operator's mute: the kinds the state turns off stop being forwarded until turned back on.
+   *
+   * @generated from field: bool enforce = 4;
+   */
+  enforce: boolean;
 };
 
 /**
@@ -1431,6 +1438,187 @@ export declare type EgressStats = Message<"bbmeet.sfu.v1.EgressStats"> & {
 export declare const EgressStatsSchema: GenMessage<EgressStats>;
 
 /**
+ * @generated from message bbmeet.sfu.v1.InspectRoomRequest
+ */
+export declare type InspectRoomRequest = Message<"bbmeet.sfu.v1.InspectRoomRequest"> & {
+  /**
+   * @generated from field: string room_id = 1;
+   */
+  roomId: string;
+};
+
+/**
+ * Describes the message bbmeet.sfu.v1.InspectRoomRequest.
+ * Use `create(InspectRoomRequestSchema)` to create a new message.
+ */
+export declare const InspectRoomRequestSchema: GenMessage<InspectRoomRequest>;
+
+/**
+ * @generated from message bbmeet.sfu.v1.SubscriberLayer
+ */
+export declare type SubscriberLayer = Message<"bbmeet.sfu.v1.SubscriberLayer"> & {
+  /**
+   * @generated from field: string participant_id = 1;
+   */
+  participantId: string;
+
+  /**
+   * The layer forwarded to it; -1 for audio, or for video not forwarded yet.
+   *
+   * @generated from field: sint32 spatial = 2;
+   */
+  spatial: number;
+
+  /**
+   * @generated from field: sint32 temporal = 3;
+   */
+  temporal: number;
+};
+
+/**
+ * Describes the message bbmeet.sfu.v1.SubscriberLayer.
+ * Use `create(SubscriberLayerSchema)` to create a new message.
+ */
+export declare const SubscriberLayerSchema: GenMessage<SubscriberLayer>;
+
+/**
+ * @generated from message bbmeet.sfu.v1.TrackInspection
+ */
+export declare type TrackInspection = Message<"bbmeet.sfu.v1.TrackInspection"> & {
+  /**
+   * @generated from field: string track_id = 1;
+   */
+  trackId: string;
+
+  /**
+   * "audio" or "video".
+   *
+   * @generated from field: string kind = 2;
+   */
+  kind: string;
+
+  /**
+   * "microphone", "camera" or "screen".
+   *
+   * @generated from field: string source = 3;
+   */
+  source: string;
+
+  /**
+   * Mime type, e.g. "video/VP8".
+   *
+   * @generated from field: string codec = 4;
+   */
+  codec: string;
+
+  /**
+   * Simulcast rids, low to high (none without simulcast).
+   *
+   * @generated from field: repeated string rids = 5;
+   */
+  rids: string[];
+
+  /**
+   * Spatial layers seen so far.
+   *
+   * @generated from field: uint32 layers = 6;
+   */
+  layers: number;
+
+  /**
+   * Stopped by an operator's mute: not forwarded.
+   *
+   * @generated from field: bool muted = 7;
+   */
+  muted: boolean;
+
+  /**
+   * @generated from field: uint64 bitrate_bps = 8;
+   */
+  bitrateBps: bigint;
+
+  /**
+   * @generated from field: repeated bbmeet.sfu.v1.SubscriberLayer subscribers = 9;
+   */
+  subscribers: SubscriberLayer[];
+};
+
+/**
+ * Describes the message bbmeet.sfu.v1.TrackInspection.
+ * Use `create(TrackInspectionSchema)` to create a new message.
+ */
+export declare const TrackInspectionSchema: GenMessage<TrackInspection>;
+
+/**
+ * @generated from message bbmeet.sfu.v1.ParticipantInspection
+ */
+export declare type ParticipantInspection = Message<"bbmeet.sfu.v1.ParticipantInspection"> & {
+  /**
+   * @generated from field: string participant_id = 1;
+   */
+  participantId: string;
+
+  /**
+   * @generated from field: repeated bbmeet.sfu.v1.TrackInspection tracks = 2;
+   */
+  tracks: TrackInspection[];
+
+  /**
+   * @generated from field: uint64 bitrate_in_bps = 3;
+   */
+  bitrateInBps: bigint;
+
+  /**
+   * @generated from field: uint64 bitrate_out_bps = 4;
+   */
+  bitrateOutBps: bigint;
+
+  /**
+   * @generated from field: uint64 bytes_in = 5;
+   */
+  bytesIn: bigint;
+
+  /**
+   * @generated from field: uint64 bytes_out = 6;
+   */
+  bytesOut: bigint;
+};
+
+/**
+ * Describes the message bbmeet.sfu.v1.ParticipantInspection.
+ * Use `create(ParticipantInspectionSchema)` to create a new message.
+ */
+export declare const ParticipantInspectionSchema: GenMessage<ParticipantInspection>;
+
+/**
+ * @generated from message bbmeet.sfu.v1.InspectRoomResponse
+ */
+export declare type InspectRoomResponse = Message<"bbmeet.sfu.v1.InspectRoomResponse"> & {
+  /**
+   * @generated from field: string room_id = 1;
+   */
+  roomId: string;
+
+  /**
+   * The SFU node holding the room.
+   *
+   * @generated from field: string node_id = 2;
+   */
+  nodeId: string;
+
+  /**
+   * @generated from field: repeated bbmeet.sfu.v1.ParticipantInspection participants = 3;
+   */
+  participants: ParticipantInspection[];
+};
+
+/**
+ * Describes the message bbmeet.sfu.v1.InspectRoomResponse.
+ * Use `create(InspectRoomResponseSchema)` to create a new message.
+ */
+export declare const InspectRoomResponseSchema: GenMessage<InspectRoomResponse>;
+
+/**
  * @generated from enum bbmeet.sfu.v1.ParticipantLostReason
  */
 export enum ParticipantLostReason {
@@ -1746,6 +1934,17 @@ export declare const SfuService: GenService<{
     methodKind: "unary";
     input: typeof ListEgressRequestSchema;
     output: typeof ListEgressResponseSchema;
+  },
+  /**
+   * The room's participants on this node with their tracks, the layers each subscriber receives
+   * and the rates (the admin view); no participants when the node holds nothing of the room.
+   *
+   * @generated from rpc bbmeet.sfu.v1.SfuService.InspectRoom
+   */
+  inspectRoom: {
+    methodKind: "unary";
+    input: typeof InspectRoomRequestSchema;
+    output: typeof InspectRoomResponseSchema;
   },
 }>;
 
