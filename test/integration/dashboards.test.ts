@@ -55,12 +55,11 @@ function promqlMetricNames(expr: string): string[] {
     .replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, '$1')
     .replace(/\$\{?\w+\}?/g, '');
   const names = new Set<string>();
+  // Not after a word character or a dot: the exponent of 1e3 or the hex digits of 0x1f are no names.
   for (const m of stripped.matchAll(/(?<![\w.:])([a-zA-Z_:][\w:]*)(?=\s*([^\s]|$))/g)) {
     const [, name, next] = m as unknown as [string, string, string | undefined];
     if (next === '(' || KEYWORDS.has(name) || KEYWORDS_BINARY.has(name)) continue;
     if (AGGREGATIONS.has(name) || AGGREGATIONS_WITH_PARAMETER.has(name)) continue;
-    // An exponent or hex digit right after a number (1e3, 0x1f) is not a name.
-    if (/\d$/.test(stripped.slice(0, m.index))) continue;
     names.add(name);
   }
   return [...names];
@@ -138,14 +137,18 @@ function statsOnlyEgress(stats: EgressStats): CreateEgress {
   });
 }
 
-/** A webhook receiver on 127.0.0.1 that answers 204; resolves `delivered` at its first request. */
+/**
+ * A webhook receiver on 127.0.0.1 that answers 204. `delivered` resolves at its second request: a
+ * room's events go out one after the other, so the first one is counted as sent by then.
+ */
 async function webhookReceiver() {
   const delivered = Promise.withResolvers<void>();
+  let requests = 0;
   const server: Server = createServer((req, res) => {
     req.resume();
     req.on('end', () => {
       res.writeHead(204).end();
-      delivered.resolve();
+      if (++requests === 2) delivered.resolve();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
