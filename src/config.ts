@@ -24,8 +24,8 @@ const seconds = (max: number) =>
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
-/** A comma-separated list of URLs with one of these schemes (ICE server URLs, RFC 7064 / RFC 7065). */
-const urlList = (schemes: string[]) =>
+/** The non-empty, trimmed items of a comma-separated variable (empty when unset). */
+const commaList = () =>
   z
     .string()
     .default('')
@@ -34,10 +34,12 @@ const urlList = (schemes: string[]) =>
         .split(',')
         .map((u) => u.trim())
         .filter((u) => u !== ''),
-    )
-    .refine((urls) => urls.every((u) => schemes.some((scheme) => u.startsWith(`${scheme}:`))), {
-      message: `expected a comma-separated list of ${schemes.join(':/')}: URLs`,
-    });
+    );
+/** A comma-separated list of URLs with one of these schemes (ICE server URLs, RFC 7064 / RFC 7065). */
+const urlList = (schemes: string[]) =>
+  commaList().refine((urls) => urls.every((u) => schemes.some((scheme) => u.startsWith(`${scheme}:`))), {
+    message: `expected a comma-separated list of ${schemes.join(':/')}: URLs`,
+  });
 /** `stun:host` or `stun:host:port` (RFC 7064; port 3478 by default), host a name or an IPv4 address. */
 function parseStunServer(url: string): { url: string; host: string; port: number } | undefined {
   const match = /^stun:([A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)(?::(\d{1,5}))?$/.exec(url);
@@ -45,15 +47,7 @@ function parseStunServer(url: string): { url: string; host: string; port: number
   const port = match[2] === undefined ? 3478 : Number(match[2]);
   return port >= 1 && port <= 65_535 ? { url, host: match[1]!, port } : undefined;
 }
-const stunServerList = z
-  .string()
-  .default('')
-  .transform((v) =>
-    v
-      .split(',')
-      .map((u) => u.trim())
-      .filter((u) => u !== ''),
-  )
+const stunServerList = commaList()
   .refine((urls) => urls.every((u) => parseStunServer(u) !== undefined), {
     message: 'expected a comma-separated list of stun:host:port (e.g. stun:stun.example.net:3478)',
   })

@@ -50,7 +50,9 @@ describe('public address discovery over STUN', () => {
   it('reads the XOR-MAPPED-ADDRESS of the answer and logs it with the server', async () => {
     const stun = await responder({ mapped: '198.51.100.7' });
     const { logger, lines } = capturingLogger();
-    const found = await discoverPublicIp([asServer(stun)], { logger, timing: FAST });
+    // An RTO longer than any loopback answer takes: exactly one request is sent.
+    const timing = { ...FAST, rtoMs: 2000 };
+    const found = await discoverPublicIp([asServer(stun)], { logger, timing });
     assert.deepEqual(found, { address: '198.51.100.7', server: stun.url });
     assert.equal(stun.requests(), 1);
     const info = lines.find((l) => l.msg === 'public address discovered over STUN');

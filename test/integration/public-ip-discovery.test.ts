@@ -50,7 +50,7 @@ describe('PUBLIC_IP_DISCOVERY on a real server', { timeout: 60_000 }, () => {
     cleanups.push(() => stun.close());
     const server = await startTestServer({ PUBLIC_IP_DISCOVERY: stun.url }, { media: true });
     cleanups.push(() => server.close());
-    assert.equal(stun.requests(), 1);
+    assert.ok(stun.requests() >= 1);
     assert.deepEqual(await announcedAddresses(server, cleanups), ['198.51.100.7']);
   });
 
