@@ -121,6 +121,43 @@ describe('config', () => {
     }
   });
 
+  it('PUBLIC_IP_DISCOVERY: off by default, stun:host[:port] servers in order, anything else named', () => {
+    const env = {
+      CLIENT_SECRET_KEY: 'a-client-key',
+      AUTH_JWT_SECRET: 'a-jwt-secret-0123456789',
+      AUTH_REFRESH_SECRET: 'a-refresh-secret-0123456789',
+    };
+    const load = (extra: Record<string, string>) =>
+      loadConfig({ env: { ...env, ...extra }, generateMissingSecrets: false, isTty: false });
+    assert.deepEqual(load({}).media.publicIpDiscovery, []);
+    assert.deepEqual(
+      load({ PUBLIC_IP_DISCOVERY: 'stun:stun.example.net:19302, stun:192.0.2.4' }).media.publicIpDiscovery,
+      [
+        { url: 'stun:stun.example.net:19302', host: 'stun.example.net', port: 19302 },
+        { url: 'stun:192.0.2.4', host: '192.0.2.4', port: 3478 },
+      ],
+    );
+    for (const bad of [
+      'stun.example.net:3478',
+      'stuns:stun.example.net',
+      'turn:x:3478',
+      'stun:x:0',
+      'stun:x:70000',
+      'stun:[::1]:3478',
+      'stun:',
+    ]) {
+      assert.throws(
+        () => load({ PUBLIC_IP_DISCOVERY: bad }),
+        (e: Error) =>
+          e instanceof ConfigError &&
+          e.problems.some((p) =>
+            p.startsWith('PUBLIC_IP_DISCOVERY: expected a comma-separated list of stun:host:port'),
+          ),
+        bad,
+      );
+    }
+  });
+
   it('STUN_URLS and TURN_URLS: checked schemes; TURN needs TURN_SECRET; credentials live a day by default', () => {
     const env = {
       CLIENT_SECRET_KEY: 'a-client-key',

@@ -24,8 +24,8 @@ const seconds = (max: number) =>
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
-/** A comma-separated list of URLs with one of these schemes (ICE server URLs, RFC 7064 / RFC 7065). */
-const urlList = (schemes: string[]) =>
+/** The non-empty, trimmed items of a comma-separated variable (empty when unset). */
+const commaList = () =>
   z
     .string()
     .default('')
@@ -34,10 +34,24 @@ const urlList = (schemes: string[]) =>
         .split(',')
         .map((u) => u.trim())
         .filter((u) => u !== ''),
-    )
-    .refine((urls) => urls.every((u) => schemes.some((scheme) => u.startsWith(`${scheme}:`))), {
-      message: `expected a comma-separated list of ${schemes.join(':/')}: URLs`,
-    });
+    );
+/** A comma-separated list of URLs with one of these schemes (ICE server URLs, RFC 7064 / RFC 7065). */
+const urlList = (schemes: string[]) =>
+  commaList().refine((urls) => urls.every((u) => schemes.some((scheme) => u.startsWith(`${scheme}:`))), {
+    message: `expected a comma-separated list of ${schemes.join(':/')}: URLs`,
+  });
+/** `stun:host` or `stun:host:port` (RFC 7064; port 3478 by default), host a name or an IPv4 address. */
+function parseStunServer(url: string): { url: string; host: string; port: number } | undefined {
+  const match = /^stun:([A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)(?::(\d{1,5}))?$/.exec(url);
+  if (!match) return undefined;
+  const port = match[2] === undefined ? 3478 : Number(match[2]);
+  return port >= 1 && port <= 65_535 ? { url, host: match[1]!, port } : undefined;
+}
+const stunServerList = commaList()
+  .refine((urls) => urls.every((u) => parseStunServer(u) !== undefined), {
+    message: 'expected a comma-separated list of stun:host:port (e.g. stun:stun.example.net:3478)',
+  })
+  .transform((urls) => urls.map((u) => parseStunServer(u)!));
 const optionalString = z
   .string()
   .optional()
@@ -71,6 +85,8 @@ export const envSchema = z
     PUBLIC_IP: optionalString.refine((v) => v === undefined || z.ipv4().safeParse(v).success, {
       message: 'expected an IPv4 address',
     }),
+    /** STUN servers asked for this machine's public IPv4 at start, in order (PUBLIC_IP wins when set). */
+    PUBLIC_IP_DISCOVERY: stunServerList,
     PORT_MIN_UDP: port.default(19200),
     PORT_MAX_UDP: port.default(19250),
     /** Passive ICE-TCP (RFC 6544) beside each worker's UDP port, for peers whose UDP is blocked. */
@@ -257,6 +273,8 @@ export interface Config {
   media: {
     enabled: boolean;
     publicIp: string | undefined;
+    /** STUN servers that tell the public address at start when publicIp is not set (empty: none asked). */
+    publicIpDiscovery: Array<{ url: string; host: string; port: number }>;
     portMin: number;
     portMax: number;
     /** Passive ICE-TCP: worker i listens on tcpPortMin + i; undefined: no ICE-TCP. */
@@ -424,6 +442,7 @@ export function loadConfig({ env, generateMissingSecrets, isTty }: LoadConfigOpt
     media: {
       enabled: e.MEDIA_ENABLED,
       publicIp: e.PUBLIC_IP,
+      publicIpDiscovery: e.PUBLIC_IP_DISCOVERY,
       portMin: e.PORT_MIN_UDP,
       portMax: e.PORT_MAX_UDP,
       tcpPortMin: e.ICE_TCP_ENABLED ? (e.PORT_MIN_TCP ?? e.PORT_MIN_UDP) : undefined,

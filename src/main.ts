@@ -41,7 +41,9 @@ Configuration comes from environment variables; see .env.example for every one o
 
 Uses the embedded database in DATA_DIR (default ./data) unless DATABASE_URL is a postgres:// URL.
 Missing secrets (CLIENT_SECRET_KEY, AUTH_JWT_SECRET, AUTH_REFRESH_SECRET) are generated once and
-kept in DATA_DIR/secrets.json. WEBHOOK_URLS: endpoints that get room events as signed JSON POSTs
+kept in DATA_DIR/secrets.json. Media is announced as PUBLIC_IP, else as the address the
+PUBLIC_IP_DISCOVERY STUN servers (stun:host:port, comma-separated) report at start, else as this
+machine's addresses. WEBHOOK_URLS: endpoints that get room events as signed JSON POSTs
 (docs/webhooks.md).
 
 Options:
@@ -62,7 +64,8 @@ Options:
   --port <n>          HTTP port (overrides APP_PORT)`,
   sfu: `bbmeet sfu: cluster role (an SFU media node that registers in Redis and serves gRPC on SFU_PORT).
 
-Media on UDP PORT_MIN_UDP..PORT_MAX_UDP (announced as PUBLIC_IP when set), gRPC on SFU_HOST:SFU_PORT
+Media on UDP PORT_MIN_UDP..PORT_MAX_UDP (announced as PUBLIC_IP when set, else as the address the
+PUBLIC_IP_DISCOVERY STUN servers report at start), gRPC on SFU_HOST:SFU_PORT
 (dialled as SFU_ADVERTISED_HOST), a heartbeat with its load in REDIS_URL every second. SIGTERM or
 SIGINT drains it: no new rooms, exit when its rooms are empty or after DRAIN_TIMEOUT_SECONDS; a
 second signal exits at once. Needs REDIS_URL and the secrets set explicitly. See docs/deployment.md.

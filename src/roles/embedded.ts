@@ -15,6 +15,7 @@ import type { CreateEgress, EgressHttp } from '../sfu/egress-backend.ts';
 import { createSfu, unavailableSfu } from '../sfu/index.ts';
 import { createSignalling, type SignallingOptions } from '../signalling/index.ts';
 import { openStore } from '../store/index.ts';
+import { resolvePublicIp } from '../transport/public-address.ts';
 import { WebhookMetrics, WebhookSink } from '../webhooks/index.ts';
 import { deferredEgressHttp } from './egress-loader.ts';
 
@@ -49,7 +50,7 @@ export async function startEmbedded(
         portMax: config.media.portMax,
         tcpPortMin: config.media.tcpPortMin,
         udpCandidates: config.media.udpCandidates,
-        publicIp: config.media.publicIp,
+        publicIp: await resolvePublicIp(config.media, { logger: logger.child({ component: 'public-ip' }) }),
         nodeId,
         logLevel: config.log.level,
         logger: logger.child({ component: 'sfu' }),

@@ -8,6 +8,7 @@ import type { Logger } from '../lib/logger.ts';
 import { startSfuGrpcServer } from '../rpc/index.ts';
 import type { CreateEgress, EgressHttp } from '../sfu/egress-backend.ts';
 import { announcedIps, createSfu } from '../sfu/index.ts';
+import { resolvePublicIp } from '../transport/public-address.ts';
 import { deferredEgressHttp } from './egress-loader.ts';
 
 /** A node reports every HEARTBEAT_MS; its entry expires NODE_TTL_MS after the last report. */
@@ -39,13 +40,15 @@ export async function startSfuNode(
   const log = logger.child({ nodeId });
   // EGRESS_ENABLED: packages/egress's createEgress goes to the SFU, its HTTP side on EGRESS_HTTP_PORT.
   const egress = options.egress ? deferredEgressHttp(options.egress) : undefined;
+  // Before the workers start: they take the address they announce at start.
+  const publicIp = await resolvePublicIp(media, { logger: log.child({ component: 'public-ip' }) });
   const sfu = await createSfu({
     workers: media.workers,
     portMin: media.portMin,
     portMax: media.portMax,
     tcpPortMin: media.tcpPortMin,
     udpCandidates: media.udpCandidates,
-    publicIp: media.publicIp,
+    publicIp,
     nodeId,
     logLevel: config.log.level,
     logger: log.child({ component: 'sfu' }),

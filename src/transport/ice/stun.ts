@@ -185,6 +185,17 @@ export function buildBindingSuccess(
 }
 
 /**
+ * A Binding request as a STUN client sends it to a STUN server (RFC 8489 §6.1): no attribute but
+ * FINGERPRINT, so any server answers it without credentials.
+ */
+export function buildBindingRequest(transactionId: Buffer): Buffer {
+  const buf = Buffer.alloc(STUN_HEADER_BYTES + 8);
+  messageHeader(StunType.BindingRequest, transactionId).copy(buf);
+  appendFingerprint(buf, STUN_HEADER_BYTES);
+  return buf;
+}
+
+/**
  * A Binding error response (RFC 8489 §14.8 ERROR-CODE: 400 Bad Request, 401 Unauthorized, 487 Role
  * Conflict, …) with FINGERPRINT, and MESSAGE-INTEGRITY when `password` is given (RFC 8445
  * §7.3.1.1: a 487 answers an authenticated request, so it is authenticated too; a 401 is not).
