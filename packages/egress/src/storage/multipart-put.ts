@@ -1,4 +1,3 @@
-import { createReadStream } from 'node:fs';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -6,6 +5,7 @@ import {
   type S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
+import { withFileBody } from './file-body.ts';
 
 /** S3 refuses parts under 5 MiB (except the last one). */
 export const MIN_PART_BYTES = 5 * 1024 * 1024;
@@ -69,15 +69,17 @@ async function uploadParts(
   for (let start = 0, PartNumber = 1; start < file.sizeBytes; start += file.partBytes, PartNumber++) {
     const end = Math.min(start + file.partBytes, file.sizeBytes);
     const reply = await retrying(`part ${PartNumber}`, () =>
-      client.send(
-        new UploadPartCommand({
-          Bucket: file.bucket,
-          Key: file.key,
-          UploadId: uploadId,
-          PartNumber,
-          Body: createReadStream(file.localPath, { start, end: end - 1 }),
-          ContentLength: end - start,
-        }),
+      withFileBody(file.localPath, { start, end: end - 1 }, (Body) =>
+        client.send(
+          new UploadPartCommand({
+            Bucket: file.bucket,
+            Key: file.key,
+            UploadId: uploadId,
+            PartNumber,
+            Body,
+            ContentLength: end - start,
+          }),
+        ),
       ),
     );
     parts.push({ PartNumber, ETag: reply.ETag });

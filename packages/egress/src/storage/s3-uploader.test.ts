@@ -167,6 +167,39 @@ describe('S3Uploader with the bucket unreachable', () => {
   });
 });
 
+describe('S3Uploader with a file deleted while its upload is retried', () => {
+  test('the upload fails with its reason; the unread file stream never throws an uncaught error', async () => {
+    // Found by a CI run: an HLS part the window slid past while its upload was retried against a
+    // stopped bucket; each try's unread stream still opened the file and its ENOENT was uncaught.
+    const bucket = await LocalBucket.start();
+    await bucket.stop();
+    const uploader = new S3Uploader({
+      storage: bucket.storage,
+      logger: silentLogger(),
+      retry: { tries: 4, baseDelayMs: 40 },
+    });
+    const path = join(dir, 'part-7.1.m4s');
+    await writeFile(path, Buffer.alloc(1000, 2));
+    const uncaught: unknown[] = [];
+    const onUncaught = (err: unknown) => uncaught.push(err);
+    process.on('uncaughtException', onUncaught);
+    try {
+      const upload = uploader.putFile(path, 'hls/part-7.1.m4s', 'video/iso.segment');
+      // After the first refused try, before the next ones open the file again.
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      await rm(path);
+      await assert.rejects(upload, /upload of hls\/part-7\.1\.m4s to bucket egress failed/);
+      // Let any stream opened by the last try report what it found.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.deepEqual(uncaught.map(String), []);
+    } finally {
+      process.off('uncaughtException', onUncaught);
+      uploader.close();
+      await bucket.dispose();
+    }
+  });
+});
+
 describe('S3Uploader logs', () => {
   test('never contain the access key id or the secret, whatever happens', async () => {
     const credentials = {

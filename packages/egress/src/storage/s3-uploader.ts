@@ -1,8 +1,8 @@
-import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SfuError } from '../../../../src/lib/errors.ts';
 import type { Logger } from '../../../../src/lib/logger.ts';
+import { withFileBody } from './file-body.ts';
 import { MIN_PART_BYTES, putFileInParts } from './multipart-put.ts';
 import { DEFAULT_RETRY_POLICY, describeStorageError, type RetryPolicy, withRetries } from './retry.ts';
 import { endpointOf, objectUrl, type StorageSettings } from './storage-options.ts';
@@ -116,15 +116,17 @@ export class S3Uploader {
         return;
       }
       await this.#retrying(key)('put', () =>
-        this.#client.send(
-          new PutObjectCommand({
-            Bucket: this.bucket,
-            Key: key,
-            Body: createReadStream(localPath),
-            ContentLength: sizeBytes,
-            ContentType: contentType,
-            CacheControl: cacheControl,
-          }),
+        withFileBody(localPath, undefined, (Body) =>
+          this.#client.send(
+            new PutObjectCommand({
+              Bucket: this.bucket,
+              Key: key,
+              Body,
+              ContentLength: sizeBytes,
+              ContentType: contentType,
+              CacheControl: cacheControl,
+            }),
+          ),
         ),
       );
     });
