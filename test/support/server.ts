@@ -47,7 +47,9 @@ export function asTestServer(server: RunningServer, dataDir: string, mediaPort: 
     mediaPort,
     async close() {
       await server.close();
-      await rm(dataDir, { recursive: true, force: true });
+      // Retried: a failed egress's writers may still add a file while the directory goes
+      // (ENOTEMPTY after its ffmpeg was killed, seen once in the egress stage).
+      await rm(dataDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
     },
   };
 }
