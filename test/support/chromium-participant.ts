@@ -307,16 +307,24 @@ export class ChromiumParticipant {
     });
   }
 
-  /** Widths of the simulcast layers this participant is sending now (bytes flowing). */
-  async sentLayerWidths(): Promise<number[]> {
+  /**
+   * The simulcast layers this participant has sent (widths of those with bytes sent, ascending),
+   * why its encoder limits itself now (`bandwidth`, `cpu` or `none`) and libwebrtc's send-side
+   * bandwidth estimate (candidate pair `availableOutgoingBitrate`).
+   */
+  async sendingLayers(): Promise<{ widths: number[]; limitedBy: string; estimateBps: number }> {
     return this.page.evaluate(async () => {
-      const out: number[] = [];
+      const out = { widths: [] as number[], limitedBy: 'none', estimateBps: 0 };
       const stats = await (window as unknown as { pc: RTCPeerConnection }).pc.getStats();
       stats.forEach((s) => {
-        if (s.type === 'outbound-rtp' && s.kind === 'video' && (s.bytesSent ?? 0) > 0 && s.frameWidth)
-          out.push(s.frameWidth);
+        if (s.type === 'candidate-pair' && s.nominated) out.estimateBps = s.availableOutgoingBitrate ?? 0;
+        if (s.type !== 'outbound-rtp' || s.kind !== 'video') return;
+        if ((s.bytesSent ?? 0) > 0 && s.frameWidth) out.widths.push(s.frameWidth);
+        if (s.qualityLimitationReason && s.qualityLimitationReason !== 'none')
+          out.limitedBy = s.qualityLimitationReason;
       });
-      return out.sort((a, b) => a - b);
+      out.widths.sort((a, b) => a - b);
+      return out;
     });
   }
 

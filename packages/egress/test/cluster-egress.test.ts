@@ -8,7 +8,13 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import type { BrowserContext, Page } from 'playwright-core';
-import { events, framesAdvancingAt, record, tracePeerConnections } from '../../../test/cluster/call-pages.ts';
+import {
+  events,
+  framesAdvancingAt,
+  peerConnectionTrace,
+  record,
+  tracePeerConnections,
+} from '../../../test/cluster/call-pages.ts';
 import { type ChatRoom, chatRoom } from '../../../test/cluster/chat-during-fault.ts';
 import { freeTcpPort, startCluster, type TestCluster } from '../../../test/cluster/cluster.ts';
 import { eventually, launchDemoBrowser, seesVideoOf } from '../../../test/sdk/demo-page.ts';
@@ -166,6 +172,25 @@ async function videoPlaylist(masterUrl: string, count: number): Promise<string> 
   return videoUrl;
 }
 
+/**
+ * For a failure message: what every role process logged about Alice or the egress, and the pages'
+ * connection steps, since 30 s before `sinceMs` (an egress of a participant ends when its
+ * publisher leaves the SFU).
+ */
+async function whyEnded(sinceMs: number, ids: string[], pages: [Page, Page]): Promise<string> {
+  const processes = [...cluster.sfus, ...cluster.signallings].map((r) => r.process);
+  const lines = processes
+    .flatMap((p) => p.logs.map((l) => ({ ...l, from: p.name })))
+    .filter((l) => l.time >= sinceMs - 30_000 && ids.some((id) => JSON.stringify(l).includes(id)))
+    .sort((a, b) => a.time - b.time)
+    .slice(-30)
+    .map((l) => JSON.stringify(l));
+  const traces = await Promise.all(
+    pages.map((p) => peerConnectionTrace(p, sinceMs - 30_000).catch((err: unknown) => String(err))),
+  );
+  return `log lines: ${lines.join(' | ') || '(none)'}; Alice's connections: ${traces[0]}; Bob's: ${traces[1]}`;
+}
+
 describe('egress in cluster mode: two SFU nodes with egress, two signalling instances', {
   timeout: 300_000,
 }, () => {
@@ -256,7 +281,10 @@ describe('egress in cluster mode: two SFU nodes with egress, two signalling inst
     assert.ok(mine, `instance 1 lists the egress: ${JSON.stringify(listed.body)}`);
     assert.equal(mine.nodeId, hostNode);
     assert.deepEqual(mine.urls, [masterUrl]);
-    assert.ok(['starting', 'active'].includes(mine.state), `running: ${mine.state}`);
+    if (!['starting', 'active'].includes(mine.state))
+      assert.fail(
+        `the egress is not running: ${JSON.stringify(mine)}; ${await whyEnded(startedAt, [aliceId, hls.egressId], [alice, bob])}`,
+      );
 
     // room.subscribe_hls_live_stream through instance 1 (Alice's page) and instance 2 (Bob's).
     assert.deepEqual(await subscribeHls(alice, aliceId), [masterUrl], 'through instance 1');
