@@ -347,6 +347,13 @@ describe('config', () => {
       assert.equal(load({ EGRESS_HTTP_PORT: '' }).egress.httpPort, undefined);
     });
 
+    it('SFU_METRICS_PORT sets the SFU node metrics port; empty or unset: none', () => {
+      assert.equal(load({ SFU_METRICS_PORT: '9464' }).cluster.sfuMetricsPort, 9464);
+      assert.equal(load({ SFU_METRICS_PORT: '' }).cluster.sfuMetricsPort, undefined);
+      assert.equal(load({}).cluster.sfuMetricsPort, undefined);
+      assert.match(problems({ SFU_METRICS_PORT: '70000' }).join('\n'), /^SFU_METRICS_PORT: /m);
+    });
+
     it('bad EGRESS_* values name the variable', () => {
       const bad = {
         EGRESS_ENABLED: 'maybe',

@@ -115,6 +115,11 @@ export const envSchema = z
     SFU_PORT: port.default(50051),
     SFU_HOST: z.string().min(1).default('0.0.0.0'),
     SFU_ADVERTISED_HOST: optionalString,
+    // A `bbmeet sfu` node's GET /metrics (media path metrics); unset: none.
+    SFU_METRICS_PORT: z.preprocess(
+      (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
+      port.optional(),
+    ),
     DRAIN_TIMEOUT_SECONDS: z.coerce.number().int().min(0).max(86_400).default(300),
     GROUP_ID: z.string().min(1).default('bbmeet-group-1'),
     NODE_ID: optionalString,
@@ -294,6 +299,8 @@ export interface Config {
     sfuHost: string;
     /** Host signalling instances dial to reach this SFU node (default: PUBLIC_IP, else a local IPv4). */
     sfuAdvertisedHost: string | undefined;
+    /** Port of the SFU node's `GET /metrics` on SFU_HOST (undefined: the node serves none). */
+    sfuMetricsPort: number | undefined;
     groupId: string;
     nodeId: string | undefined;
     /** A draining SFU node exits when its rooms are empty or after this long. */
@@ -456,6 +463,7 @@ export function loadConfig({ env, generateMissingSecrets, isTty }: LoadConfigOpt
       sfuPort: e.SFU_PORT,
       sfuHost: e.SFU_HOST,
       sfuAdvertisedHost: e.SFU_ADVERTISED_HOST,
+      sfuMetricsPort: e.SFU_METRICS_PORT,
       groupId: e.GROUP_ID,
       nodeId: e.NODE_ID,
       drainTimeoutMs: e.DRAIN_TIMEOUT_SECONDS * 1000,

@@ -6,6 +6,8 @@ import { registerWebApp } from '../api/routes/web-app.ts';
 import { registerWhip } from '../api/routes/whip.ts';
 import type { Config } from '../config.ts';
 import type { Logger } from '../lib/logger.ts';
+import type { MediaWorkerSnapshot } from '../lib/media-counters.ts';
+import { registerMediaMetrics } from '../lib/media-metrics.ts';
 import { Metrics } from '../lib/metrics.ts';
 import { dumpCounts, type EgressStats } from '../protocol/index.ts';
 import type { ParticipantControl } from '../protocol/participant-control.ts';
@@ -66,6 +68,7 @@ export async function startEmbedded(
       nodeId,
       defaultMetrics: options.defaultMetrics,
       ...(media && scrapeDumps(() => media.sfu.dump())),
+      mediaWorkers: media && (() => media.pool.mediaReports()),
       onClose: () => media?.stop(),
       egressHttp: egress?.http,
     });
@@ -87,6 +90,8 @@ export interface SignallingServerOptions {
   mediaCounts?: (() => Promise<Record<string, number>>) | undefined;
   /** Egress counters since start, exposed as `bbmeet_egress_*` (the in-process SFU only, likewise). */
   egressStats?: (() => Promise<EgressStats | undefined>) | undefined;
+  /** The media workers' reports, exposed as the `bbmeet_media_*` path metrics (the in-process SFU only). */
+  mediaWorkers?: (() => MediaWorkerSnapshot[]) | undefined;
   /** socket.io adapter sharing rooms between signalling instances (cluster mode). */
   adapter?: SignallingOptions['adapter'];
   readinessChecks?: Array<{ name: string; check: () => Promise<void> }>;
@@ -118,6 +123,7 @@ export async function startSignallingServer(
   const metrics = new Metrics({ defaultMetrics: options.defaultMetrics ?? true });
   if (options.mediaCounts) metrics.watchMedia(options.mediaCounts);
   if (options.egressStats) metrics.watchEgress(options.egressStats);
+  if (options.mediaWorkers) registerMediaMetrics(metrics.registry, options.mediaWorkers);
   let broadcaster: RoomBroadcaster = {
     toRoom: () => undefined,
     evictUser: () => undefined,

@@ -1,10 +1,14 @@
 import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
+import { collectDefaultMetrics, Registry } from 'prom-client';
 import { startEgressHttpServer } from '../api/egress-http.ts';
 import type { Config } from '../config.ts';
 import { type NodeInfo, type NodeLoad, RedisNodeDirectory } from '../dispatcher/index.ts';
 import { NodeId, type RoomId } from '../lib/ids.ts';
 import type { Logger } from '../lib/logger.ts';
+import type { MediaWorkerSnapshot } from '../lib/media-counters.ts';
+import { registerMediaMetrics } from '../lib/media-metrics.ts';
+import { startMetricsHttpServer } from '../lib/metrics-http-server.ts';
 import { startSfuGrpcServer } from '../rpc/index.ts';
 import type { CreateEgress, EgressHttp } from '../sfu/egress-backend.ts';
 import { announcedIps, createSfu } from '../sfu/index.ts';
@@ -60,12 +64,20 @@ export async function startSfuNode(
     await sfu.stop();
     throw err;
   });
+  const metricsServer = await startNodeMetricsHttp(config, log, () => sfu.pool.mediaReports()).catch(
+    async (err: unknown) => {
+      await egressServer?.close();
+      await sfu.stop();
+      throw err;
+    },
+  );
   const grpc = await startSfuGrpcServer(sfu.sfu, {
     host: cluster.sfuHost,
     port: cluster.sfuPort,
     nodeId,
     logger: log.child({ component: 'grpc' }),
   }).catch(async (err: unknown) => {
+    await metricsServer?.close();
     await egressServer?.close();
     await sfu.stop();
     throw err;
@@ -114,6 +126,7 @@ export async function startSfuNode(
       heartbeat.stop();
       await directory.unregister(nodeId).catch((err: unknown) => log.warn({ err }, 'unregister failed'));
       await grpc.close();
+      await metricsServer?.close();
       await egressServer?.close();
       await sfu.stop();
       // QUIT lets a heartbeat still in flight finish instead of rejecting it unhandled.
@@ -155,6 +168,25 @@ async function startNodeEgressHttp(
     timeouts: config.http.timeouts,
   });
   log.info({ port: server.port }, 'egress HTTP server listening');
+  return server;
+}
+
+/**
+ * The node's `GET /metrics` on SFU_METRICS_PORT (SFU_HOST): the process metrics and the media
+ * path metrics of its workers; none without the port.
+ */
+async function startNodeMetricsHttp(
+  config: Config,
+  log: Logger,
+  workers: () => MediaWorkerSnapshot[],
+): Promise<{ close(): Promise<void> } | undefined> {
+  const port = config.cluster.sfuMetricsPort;
+  if (port === undefined) return undefined;
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'bbmeet_' });
+  registerMediaMetrics(registry, workers);
+  const server = await startMetricsHttpServer({ registry, host: config.cluster.sfuHost, port });
+  log.info({ port: server.port }, 'metrics HTTP server listening');
   return server;
 }
 

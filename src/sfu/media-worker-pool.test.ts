@@ -123,6 +123,23 @@ describe('MediaWorkerPool + Sfu', () => {
     assert.ok(dump.rooms.some((r) => r.roomId === '2' && r.participants.includes(ParticipantId('22'))));
   });
 
+  it('mediaReports(): a worker counters keep their totals across its restart', async () => {
+    await sfu.join(join('9', '90'));
+    const index = pool.homeOf(RoomId('9'), ParticipantId('90'))!;
+    const forwarded = () => pool.mediaReports()[index]!.report.counters.forwardedPackets;
+    // The worker reports once a second: wait (bounded) for a report made after the join.
+    for (let i = 0; i < 50 && forwarded() === 0; i++) await new Promise((r) => setTimeout(r, 100));
+    const before = pool.mediaReports()[index]!;
+    assert.ok(before.report.counters.forwardedPackets >= 1, 'the join was counted');
+    assert.ok(before.report.gauges.cpuSeconds > 0, 'the worker thread CPU time is reported');
+    await pool.terminateWorker(index);
+    const after = pool.mediaReports()[index]!;
+    assert.equal(after.restarts, before.restarts + 1);
+    assert.equal(after.worker, index);
+    assert.ok(after.report.counters.forwardedPackets >= before.report.counters.forwardedPackets);
+    assert.ok(after.report.gauges.cpuSeconds >= before.report.gauges.cpuSeconds);
+  });
+
   it('terminateWorker() ends a worker as a crash would: restarted, only its rooms lose their participants', async () => {
     assert.ok(runningMediaWorkerPools().includes(pool), 'a started pool is reachable for fault injection');
     await sfu.join(join('4', '40'));

@@ -2,6 +2,7 @@ import { MessageChannel } from 'node:worker_threads';
 import { SfuError } from '../lib/errors.ts';
 import type { ParticipantId, RoomId } from '../lib/ids.ts';
 import type { Logger } from '../lib/logger.ts';
+import type { MediaWorkerSnapshot } from '../lib/media-counters.ts';
 import type { ActiveSpeakerInfo, SfuDump, SfuEvent } from '../protocol/sfu-api.ts';
 import type { PublisherTap } from './egress-backend.ts';
 import type { RelayedTrack } from './media/relay.ts';
@@ -241,6 +242,11 @@ export class MediaWorkerPool {
       restarts: s.restarts,
       packetsPerSecond: s.packetsPerSecond,
     }));
+  }
+
+  /** Each worker's media report (counters since the pool started, gauges now) and its restarts. */
+  mediaReports(): MediaWorkerSnapshot[] {
+    return this.#slots.map((s) => ({ worker: s.index, restarts: s.restarts, report: s.mediaReport() }));
   }
 
   /**

@@ -12,6 +12,7 @@ import { type MessagePort, Worker } from 'node:worker_threads';
 import { SfuError, type SfuErrorCode } from '../lib/errors.ts';
 import type { RoomId } from '../lib/ids.ts';
 import type { Logger } from '../lib/logger.ts';
+import { addMediaReports, emptyMediaReport, type MediaWorkerReport } from '../lib/media-counters.ts';
 import type { SfuEvent } from '../protocol/sfu-api.ts';
 import {
   type ControlToWorker,
@@ -51,6 +52,10 @@ export class MediaWorkerSlot {
   restarts = 0;
   /** Datagrams per second the worker received and sent, from its last load report. */
   packetsPerSecond = 0;
+  /** The running worker's last media report (counters since it started, gauges now). */
+  #media: MediaWorkerReport | undefined;
+  /** The counters of this slot's workers that exited (so its totals never go back at a restart). */
+  #retired: MediaWorkerReport = emptyMediaReport();
   readonly #options: MediaWorkerSlotOptions;
   readonly #pending = new Map<number, Pending>();
 
@@ -84,9 +89,19 @@ export class MediaWorkerSlot {
       if (this.worker !== worker) return;
       this.worker = null;
       this.packetsPerSecond = 0;
+      if (this.#media) this.#retired = addMediaReports(this.#retired, this.#media);
+      this.#media = undefined;
       this.failPending('unavailable', 'media worker restarted');
       this.#options.onExit(this, code);
     });
+  }
+
+  /**
+   * The media counters of this slot since the pool started (across restarts), and the gauges of
+   * the running worker's last report (zero while it restarts).
+   */
+  mediaReport(): MediaWorkerReport {
+    return addMediaReports(this.#retired, this.#media ?? emptyMediaReport());
   }
 
   /** Posts the message `build` makes with a fresh request id; settles with the worker's answer. */
@@ -163,6 +178,7 @@ export class MediaWorkerSlot {
       case 'load':
         if (Number.isFinite(msg.packetsPerSecond) && msg.packetsPerSecond >= 0)
           this.packetsPerSecond = msg.packetsPerSecond;
+        if (msg.media) this.#media = msg.media;
         return;
     }
   }

@@ -1,5 +1,6 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { ParticipantId, RoomId } from '../lib/ids.ts';
+import type { MediaWorkerReport } from '../lib/media-counters.ts';
 import type { SfuApi, SfuDump, SfuEvent } from '../protocol/sfu-api.ts';
 
 /**
@@ -10,9 +11,10 @@ import type { SfuApi, SfuDump, SfuEvent } from '../protocol/sfu-api.ts';
  * the dump's `taps`. Version 5: `subscribe` may carry the subscriber's `offer` (a WHEP viewer,
  * answered in the reply's `answer`) and `followActiveSpeaker`, and the `viewerEnded` event.
  * Version 6: `setMediaState` may `enforce` (an operator's mute), and `inspectRoom` answers what the
- * worker holds of a room (media/room-inspection.ts).
+ * worker holds of a room (media/room-inspection.ts). Version 7: `load` carries the worker's
+ * media report (counters since it started and gauges, lib/media-counters.ts).
  */
-export const WORKER_PROTOCOL_VERSION = 6;
+export const WORKER_PROTOCOL_VERSION = 7;
 
 /**
  * The SfuApi operations a worker serves (everything but the event stream and dump), and
@@ -43,7 +45,7 @@ export type WorkerToControl =
   | { type: 'response'; id: number; ok: false; error: { code: string; message: string } }
   | { type: 'dump'; id: number; dump: SfuDump }
   | { type: 'event'; roomId: RoomId; event: SfuEvent }
-  | { type: 'load'; participants: number; packetsPerSecond: number };
+  | { type: 'load'; participants: number; packetsPerSecond: number; media: MediaWorkerReport };
 
 /** What a worker is started with (workerData). */
 export interface MediaWorkerData {

@@ -1,4 +1,5 @@
 import dgram from 'node:dgram';
+import { countReceived } from './count-received.ts';
 import type { DtlsCertificate } from './dtls/dtls-certificate.ts';
 import { CONSENT_TIMEOUT_MS, type RemoteAddress } from './ice/ice-lite-agent.ts';
 import { looksLikeStun, parseStun, StunType } from './ice/stun.ts';
@@ -239,6 +240,13 @@ export class UdpEndpoint implements DatagramSender {
     return this.#transports.size;
   }
 
+  /** Data channels of this endpoint's transports (their SCTP associations' streams). */
+  dataChannelCount(): number {
+    let count = 0;
+    for (const transport of this.#transports) count += transport.dataChannels?.channels.size ?? 0;
+    return count;
+  }
+
   /** 'sendmmsg' once bound when the native addon is loaded and found the socket's descriptor. */
   get sendPath(): SendPath {
     return this.#queue ? 'sendmmsg' : 'dgram';
@@ -420,6 +428,7 @@ export class UdpEndpoint implements DatagramSender {
 
   #dispatch(msg: Buffer, rinfo: dgram.RemoteInfo): void {
     this.stats.datagramsReceived++;
+    countReceived(msg);
     const first = msg[0] ?? 0xff;
     if (first < 4 && looksLikeStun(msg)) {
       this.#onStun(msg, rinfo);

@@ -1,3 +1,4 @@
+import { mediaCounters } from '../lib/media-counters.ts';
 import { isRtcp, isValidRtcp } from '../rtp/rtp-packet.ts';
 import type { DtlsCertificate } from './dtls/dtls-certificate.ts';
 import { DtlsSession, type SrtpKeys } from './dtls/dtls-session.ts';
@@ -13,6 +14,7 @@ import type {
   TransportStats,
 } from './media-transport.ts';
 import { SctpAssociation } from './sctp/sctp-association.ts';
+import type { SrtpFailure } from './srtp/profiles.ts';
 import { SrtpSession } from './srtp/srtp-session.ts';
 
 /** How the transport reaches the network: the endpoint's shared UDP socket. */
@@ -131,7 +133,11 @@ export class WebRtcTransport implements MediaTransport {
       dtlsRole: this.#remote.setup === 'passive' ? 'client' : 'server',
       remotePort: options.remotePort,
       remoteMaxMessageSize: options.maxMessageSize,
-      send: (packet) => this.#dtls?.sendData(packet),
+      send: (packet) => {
+        mediaCounters.sctpPacketsSent++;
+        mediaCounters.sctpBytesSent += packet.length;
+        this.#dtls?.sendData(packet);
+      },
     });
     if (this.#send) this.#sctp.start();
     return this.#sctp;
@@ -144,15 +150,21 @@ export class WebRtcTransport implements MediaTransport {
     const outcome = this.agent.handleCheck(msg, from, nowMs);
     if (outcome.kind === 'ignored') {
       this.stats.packetsDropped++;
+      mediaCounters.droppedIceCheckRefused++;
       return;
     }
+    mediaCounters.stunPacketsSent++;
+    mediaCounters.stunBytesSent += outcome.response.length;
     this.#sender.send(outcome.response, from);
     if (outcome.kind !== 'response') return;
     const selected = this.agent.selected!;
     if (previous === undefined || previous.address !== selected.address || previous.port !== selected.port) {
       this.#sender.routeFrom(this, selected, previous);
     }
-    if (this.#state === 'new') this.#setState('connecting');
+    if (this.#state === 'new') {
+      mediaCounters.iceCompleted++;
+      this.#setState('connecting');
+    }
     if (this.#remote && !this.#dtls) this.#startDtls();
   }
 
@@ -166,6 +178,7 @@ export class WebRtcTransport implements MediaTransport {
     const receive = this.#receive;
     if (!receive) {
       this.stats.packetsDropped++;
+      mediaCounters.droppedNotConnected++;
       return;
     }
     this.stats.bytesReceived += datagram.length;
@@ -173,7 +186,7 @@ export class WebRtcTransport implements MediaTransport {
     if (isRtcp(datagram)) {
       const length = isValidRtcp(datagram) ? receive.unprotectRtcp(datagram) : 'malformed';
       if (typeof length === 'string') {
-        this.stats.packetsDropped++;
+        this.#dropped(length);
         return;
       }
       this.stats.rtcpPacketsReceived++;
@@ -182,7 +195,7 @@ export class WebRtcTransport implements MediaTransport {
     }
     const length = receive.unprotectRtp(datagram);
     if (typeof length === 'string') {
-      this.stats.packetsDropped++;
+      this.#dropped(length);
       return;
     }
     this.stats.rtpPacketsReceived++;
@@ -194,6 +207,7 @@ export class WebRtcTransport implements MediaTransport {
     const send = this.#send;
     if (!send || !to) {
       this.stats.packetsDropped++;
+      mediaCounters.droppedNotConnected++;
       return;
     }
     // Protected straight into the endpoint's send queue (or a fresh buffer without the addon).
@@ -201,10 +215,13 @@ export class WebRtcTransport implements MediaTransport {
     const length = send.protectRtp(packet, out);
     if (typeof length === 'string') {
       this.stats.packetsDropped++;
+      mediaCounters.droppedProtectFailed++;
       return;
     }
     this.stats.rtpPacketsSent++;
     this.stats.bytesSent += length;
+    mediaCounters.rtpPacketsSent++;
+    mediaCounters.rtpBytesSent += length;
     this.#sender.sendClaimed(out, length, to);
   }
 
@@ -213,21 +230,27 @@ export class WebRtcTransport implements MediaTransport {
     const send = this.#send;
     if (!send || !to || !isValidRtcp(packet)) {
       this.stats.packetsDropped++;
+      mediaCounters.droppedNotConnected++;
       return;
     }
     const out = this.#sender.claim(packet.length + send.rtcpOverheadBytes);
     const length = send.protectRtcp(packet, out);
     if (typeof length === 'string') {
       this.stats.packetsDropped++;
+      mediaCounters.droppedProtectFailed++;
       return;
     }
     this.stats.rtcpPacketsSent++;
     this.stats.bytesSent += length;
+    mediaCounters.rtcpPacketsSent++;
+    mediaCounters.rtcpBytesSent += length;
     this.#sender.sendClaimed(out, length, to);
   }
 
   close(reason: CloseReason = 'closed'): void {
     if (this.#state === 'closed') return;
+    // Why: a transport closed for silence before any valid check is an ICE connection that never came.
+    if (reason === 'consent_timeout' && this.#state === 'new') mediaCounters.iceFailed++;
     this.#sctp?.close();
     this.#dtls?.close();
     this.#dtls = undefined;
@@ -249,21 +272,40 @@ export class WebRtcTransport implements MediaTransport {
         .map((f) => f.value),
       send: (datagram) => {
         const to = this.agent.selected;
-        if (to) this.#sender.send(datagram, to);
+        if (!to) return;
+        mediaCounters.dtlsPacketsSent++;
+        mediaCounters.dtlsBytesSent += datagram.length;
+        this.#sender.send(datagram, to);
       },
       onConnected: (keys) => this.#onDtlsConnected(keys),
-      onFailed: () => this.close('dtls_failed'),
-      onData: (data) => this.#sctp?.handle(data),
+      onFailed: () => {
+        mediaCounters.dtlsFailed++;
+        this.close('dtls_failed');
+      },
+      onData: (data) => {
+        mediaCounters.sctpPacketsReceived++;
+        mediaCounters.sctpBytesReceived += data.length;
+        this.#sctp?.handle(data);
+      },
     });
     this.#dtls.start();
   }
 
   #onDtlsConnected(keys: SrtpKeys): void {
     if (this.#state === 'closed') return;
+    mediaCounters.dtlsCompleted++;
     this.#send = new SrtpSession(keys.profile, keys.localKey, keys.localSalt);
     this.#receive = new SrtpSession(keys.profile, keys.remoteKey, keys.remoteSalt);
     this.#setState('connected');
     this.#sctp?.start();
+  }
+
+  /** An SRTP or SRTCP packet refused by its session: counted by why. */
+  #dropped(failure: SrtpFailure | 'malformed'): void {
+    this.stats.packetsDropped++;
+    if (failure === 'auth_failed') mediaCounters.droppedSrtpAuth++;
+    else if (failure === 'replayed') mediaCounters.droppedReplay++;
+    else mediaCounters.droppedMalformedSrtp++;
   }
 
   #setState(state: TransportState, reason?: CloseReason): void {

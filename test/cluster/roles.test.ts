@@ -8,7 +8,7 @@ import { silentLogger } from '../../src/lib/logger.ts';
 import { defaultMediaState } from '../../src/protocol/sfu-api.ts';
 import { SfuGrpcClient } from '../../src/rpc/index.ts';
 import { eventually } from '../sdk/demo-page.ts';
-import { startCluster, type TestCluster } from './cluster.ts';
+import { freeTcpPort, startCluster, type TestCluster } from './cluster.ts';
 
 /**
  * Two `bbmeet sfu` processes with a real Redis, driven by a Dispatcher in the test (as a signalling
@@ -19,6 +19,8 @@ let cluster: TestCluster;
 let redis: Redis;
 let dispatcher: Dispatcher;
 let directory: RedisNodeDirectory;
+/** Each node's SFU_METRICS_PORT, by node id. */
+const metricsPorts = new Map<string, number>();
 const peers: RTCPeerConnection[] = [];
 
 /** A werift publisher's offer (video + audio), enough for the node to answer a join. */
@@ -47,7 +49,15 @@ const leave = (room: number, participant: number) =>
 
 describe('cluster roles: SFU nodes in Redis', { timeout: 180_000 }, () => {
   before(async () => {
-    cluster = await startCluster({ sfuCount: 2, signallingCount: 0 });
+    cluster = await startCluster({
+      sfuCount: 2,
+      signallingCount: 0,
+      sfuEnv: async ({ nodeId }) => {
+        const port = await freeTcpPort();
+        metricsPorts.set(nodeId, port);
+        return { SFU_METRICS_PORT: String(port) };
+      },
+    });
     redis = new Redis(cluster.redis.url, { maxRetriesPerRequest: 20 });
     // The restart test takes Redis away for a moment; the client reconnects by itself.
     redis.on('error', () => undefined);
@@ -79,6 +89,32 @@ describe('cluster roles: SFU nodes in Redis', { timeout: 180_000 }, () => {
     assert.ok((later?.updatedAtMs ?? 0) > before, 'heartbeat advanced');
     const ttl = await redis.pttl(`bbmeet:node:${nodes[0]?.nodeId}`);
     assert.ok(ttl > 0 && ttl <= 3000, `registration expires on its own (pttl ${ttl})`);
+  });
+
+  it('each node serves its media path metrics on SFU_METRICS_PORT, labelled by worker', async () => {
+    const scrapeAll = () =>
+      Promise.all(
+        cluster.sfus.map(async (s) =>
+          (await fetch(`http://127.0.0.1:${metricsPorts.get(s.nodeId)}/metrics`)).text(),
+        ),
+      );
+    const publishers = (texts: string[]) =>
+      texts.reduce(
+        (n, t) => n + Number(/^bbmeet_media_worker_publishers\{worker="0"\} (\S+)$/m.exec(t)?.[1] ?? 0),
+        0,
+      );
+    for (const text of await scrapeAll()) {
+      assert.match(text, /^bbmeet_media_packets_received_total\{worker="0",kind="rtp"\} \d+$/m);
+      assert.match(text, /^bbmeet_process_cpu_seconds_total /m);
+    }
+    await join(70, 1);
+    try {
+      // Workers report once a second.
+      await eventually(scrapeAll, (texts) => publishers(texts) === 1, 'the publisher counted', 10_000);
+    } finally {
+      await leave(70, 1);
+    }
+    await eventually(scrapeAll, (texts) => publishers(texts) === 0, 'the publisher gone', 10_000);
   });
 
   it('after a Redis restart the nodes register again and their rooms are mapped again', async () => {

@@ -1,7 +1,9 @@
 // A media worker for testing MediaWorkerPool's mechanics (placement, request routing, crash
 // recovery) without media: it records the operations it is asked to run. `crash` ends the thread.
+// Each join counts one forwarded packet in the worker's media counters (what its load report carries).
 import { SfuError } from '../../src/lib/errors.ts';
 import { type ParticipantId, RoomId } from '../../src/lib/ids.ts';
+import { mediaCounters } from '../../src/lib/media-counters.ts';
 import { serveWorker } from '../../src/sfu/media/worker-host.ts';
 
 await serveWorker(async (data, emit) => {
@@ -13,6 +15,7 @@ await serveWorker(async (data, emit) => {
       if (req.sdp === 'hang') return new Promise(() => undefined);
       if (req.sdp === 'bad') throw new SfuError('invalid_argument', 'bad sdp');
       if (op === 'join') {
+        mediaCounters.forwardedPackets++;
         let set = rooms.get(req.roomId);
         if (!set) {
           set = new Set();

@@ -1,3 +1,4 @@
+import { mediaCounters } from '../../lib/media-counters.ts';
 import { newVp8Descriptor, parseVp8, rewriteVp8 } from '../../rtp/codecs/vp8.ts';
 import {
   type ExtensionRange,
@@ -230,7 +231,10 @@ export class DownTrack implements TrackSink {
     }
     const current = selector.current;
     if (current.spatial !== before || current.temporal !== beforeTemporal) {
-      if (current.spatial !== before && current.spatial >= 0) this.switches++;
+      if (current.spatial !== before && current.spatial >= 0) {
+        this.switches++;
+        mediaCounters.layerSwitches++;
+      }
       this.onLayerSwitched?.(current);
     }
   }
@@ -286,6 +290,7 @@ export class DownTrack implements TrackSink {
     }
     this.packetsSent++;
     this.octetsSent += out.length - 12;
+    mediaCounters.forwardedPackets++;
     this.#send(out);
   }
 
@@ -351,6 +356,7 @@ export class DownTrack implements TrackSink {
       const headerBytes = rtpHeaderBytes(cached);
       if (headerBytes < 0) continue;
       this.retransmitted++;
+      mediaCounters.retransmissionsSent++;
       this.#historyResends[slot] = resends + 1;
       this.#historyResentMs[slot] = now;
       // RFC 4588 §4: on RTX, the original sequence number leads the payload.

@@ -2,6 +2,7 @@ import type { MessagePort } from 'node:worker_threads';
 import type { Clock } from '../../lib/clock.ts';
 import { SfuError } from '../../lib/errors.ts';
 import type { ParticipantId, RoomId } from '../../lib/ids.ts';
+import type { MediaWorkerReport } from '../../lib/media-counters.ts';
 import type {
   JoinRequest,
   JoinResponse,
@@ -339,6 +340,40 @@ export class MediaEngine implements WorkerEngine {
   /** Datagrams the worker's endpoint received and sent since start. */
   datagrams(): number {
     return this.#endpoint.stats.datagramsReceived + this.#endpoint.stats.datagramsSent;
+  }
+
+  /** The drops counted outside the media counters, and the objects live here (once a second). */
+  mediaReport(): Omit<MediaWorkerReport, 'counters'> {
+    const stats = this.#endpoint.stats;
+    const handover = this.#relays.handover();
+    const tcp = this.#endpoint.tcp?.dump();
+    const gauges = { publishers: 0, subscriptions: 0, downTracks: 0 };
+    for (const [roomId, room] of this.#rooms) {
+      const part = dumpRoom(roomId, room, 0);
+      gauges.publishers += part.publishers;
+      gauges.subscriptions += part.subscriptions;
+      gauges.downTracks += part.downTracks;
+    }
+    return {
+      drops: {
+        malformed: stats.malformed,
+        unknownPeer: stats.unknownAddress,
+        unknownUfrag: stats.unknownUsername,
+        sendError: stats.sendErrors,
+        sendBufferFull: (tcp?.rtpDropped ?? 0) + (tcp?.otherDropped ?? 0),
+        tcpFraming: tcp?.framingErrors ?? 0,
+        relayMalformed: handover.malformed,
+        relayUnknownTrack: handover.unknownTrack,
+        dataRefused: this.#data.stats.refused,
+      },
+      gauges: {
+        ...gauges,
+        transports: this.#endpoint.transportCount,
+        dataChannels: this.#endpoint.dataChannelCount(),
+        eventLoopDelayP99Seconds: 0,
+        cpuSeconds: 0,
+      },
+    };
   }
 
   dump(): SfuDump {

@@ -1,5 +1,6 @@
 import type { Clock } from '../../lib/clock.ts';
 import type { ParticipantId } from '../../lib/ids.ts';
+import { mediaCounters } from '../../lib/media-counters.ts';
 import type { MediaState } from '../../protocol/sfu-api.ts';
 import { buildPli, buildRemb, forEachRtcp, RtcpType, writeNack } from '../../rtp/rtcp.ts';
 import { type ExtensionRange, findHeaderExtension, headerExtension } from '../../rtp/rtp-extensions.ts';
@@ -151,7 +152,10 @@ export class Publisher {
         rids: t.rids,
         headerExtensions: t.headerExtensions,
         clock: this.#clock,
-        sendPli: (ssrc) => this.transport.sendRtcp(buildPli(this.#senderSsrc, ssrc)),
+        sendPli: (ssrc) => {
+          mediaCounters.plisSent++;
+          this.transport.sendRtcp(buildPli(this.#senderSsrc, ssrc));
+        },
         onLayersWanted: (quality, subscribedCount) =>
           this.onLayersWanted?.(t.trackId, quality, subscribedCount),
       });
@@ -299,7 +303,9 @@ export class Publisher {
     this.nacks.collect(this.#clock.nowMs(), NACK_RETRY_MS, (ssrc, seqs) => {
       for (let i = 0; i < seqs.length; i += NACK_BATCH) {
         const n = writeNack(this.#nackOut, 0, this.#senderSsrc, ssrc, seqs.slice(i, i + NACK_BATCH));
-        if (n > 0) this.transport.sendRtcp(this.#nackOut.subarray(0, n));
+        if (n === 0) continue;
+        mediaCounters.nacksSent++;
+        this.transport.sendRtcp(this.#nackOut.subarray(0, n));
       }
     });
   }

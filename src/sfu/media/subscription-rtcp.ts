@@ -7,6 +7,7 @@
  */
 
 import type { Clock } from '../../lib/clock.ts';
+import { mediaCounters } from '../../lib/media-counters.ts';
 import {
   buildSenderReport,
   feedbackMediaSsrc,
@@ -111,6 +112,8 @@ export class SubscriptionRtcp {
   }
 
   #onKeyframeRequest(packet: Buffer, p: RtcpHeaderView): void {
+    if (p.count === PsfbFmt.FIR) mediaCounters.firsReceived++;
+    else mediaCounters.plisReceived++;
     const ssrcs = p.count === PsfbFmt.FIR ? firSsrcs(packet, p) : [feedbackMediaSsrc(packet, p)];
     for (const ssrc of ssrcs) {
       const down = ssrc === undefined ? undefined : this.#options.bySsrc.get(ssrc);
@@ -119,6 +122,7 @@ export class SubscriptionRtcp {
   }
 
   #onNack(packet: Buffer, p: RtcpHeaderView): void {
+    mediaCounters.nacksReceived++;
     const ssrc = feedbackMediaSsrc(packet, p);
     // A resend arrives after the round trip and the bottleneck's queue: not sooner again.
     const interval = (this.#rttMs ?? 0) + this.#options.sendSideEstimator.queueDelayMs;

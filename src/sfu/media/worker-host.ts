@@ -1,6 +1,7 @@
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import { isSfuError, SfuError } from '../../lib/errors.ts';
 import type { ParticipantId, RoomId } from '../../lib/ids.ts';
+import type { MediaWorkerReport } from '../../lib/media-counters.ts';
 import type { SfuDump, SfuEvent } from '../../protocol/sfu-api.ts';
 import {
   type ControlToWorker,
@@ -9,6 +10,7 @@ import {
   type WorkerOperation,
   type WorkerToControl,
 } from '../worker-protocol.ts';
+import { WorkerMediaReporter } from './worker-media-report.ts';
 
 /** What runs inside a media worker: the SfuApi operations for the rooms pinned to it. */
 export interface WorkerEngine {
@@ -22,6 +24,8 @@ export interface WorkerEngine {
   tap?(req: { roomId: RoomId; participantId: ParticipantId }, port: MessagePort): unknown;
   /** Datagrams received and sent since start (the worker reports the rate as its `load`). */
   datagrams?(): number;
+  /** Drops counted outside the media counters and the objects live here (sent with each `load`). */
+  mediaReport?(): Omit<MediaWorkerReport, 'counters'>;
 }
 
 /** How often a worker reports its load (packets per second) to the control side. */
@@ -69,20 +73,25 @@ export async function serveWorker(createEngine: WorkerEngineFactory): Promise<vo
     }
   });
   post({ type: 'ready', version: WORKER_PROTOCOL_VERSION, port: data.port });
-  if (engine.datagrams) {
-    const count = engine.datagrams.bind(engine);
-    let last = count();
-    let lastMs = performance.now();
-    const timer = setInterval(() => {
-      const now = performance.now();
-      const total = count();
-      post({ type: 'load', participants: 0, packetsPerSecond: ((total - last) * 1000) / (now - lastMs) });
-      last = total;
-      lastMs = now;
-    }, LOAD_INTERVAL_MS);
-    // The report alone does not keep the worker alive.
-    timer.unref();
-  }
+  reportLoad(engine, post);
+}
+
+/** Every LOAD_INTERVAL_MS: the datagram rate and the media report (counters and gauges). */
+function reportLoad(engine: WorkerEngine, post: (msg: WorkerToControl) => void): void {
+  const count = () => engine.datagrams?.() ?? 0;
+  const reporter = new WorkerMediaReporter();
+  let last = count();
+  let lastMs = performance.now();
+  const timer = setInterval(() => {
+    const now = performance.now();
+    const total = count();
+    const packetsPerSecond = ((total - last) * 1000) / (now - lastMs);
+    post({ type: 'load', participants: 0, packetsPerSecond, media: reporter.report(engine) });
+    last = total;
+    lastMs = now;
+  }, LOAD_INTERVAL_MS);
+  // The report alone does not keep the worker alive.
+  timer.unref();
 }
 
 function serveTap(

@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { countReceived } from '../count-received.ts';
 import type { RemoteAddress } from '../ice/ice-lite-agent.ts';
 import { looksLikeStun, parseStun, StunType } from '../ice/stun.ts';
 import type { WebRtcTransport } from '../webrtc-transport.ts';
@@ -89,6 +90,7 @@ export class IceTcpServer implements FrameHandler {
 
   onFrame(frame: Buffer, from: RemoteAddress): boolean {
     const first = frame[0]!;
+    countReceived(frame);
     try {
       if (first < 4) return this.#onStun(frame, from);
       const transport = this.#bound.get(from.stream as IceTcpConnection);

@@ -1,0 +1,30 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Registry } from 'prom-client';
+import { emptyMediaReport, type MediaWorkerSnapshot } from './media-counters.ts';
+import { registerMediaMetrics } from './media-metrics.ts';
+
+test('registerMediaMetrics() exports each worker report labelled by worker at scrape time', async () => {
+  const registry = new Registry();
+  const first = emptyMediaReport();
+  first.counters.rtpPacketsReceived = 100;
+  first.counters.forwardedPackets = 300;
+  first.drops.malformed = 2000;
+  first.gauges.publishers = 2;
+  first.gauges.eventLoopDelayP99Seconds = 0.012;
+  const workers: MediaWorkerSnapshot[] = [
+    { worker: 0, restarts: 0, report: first },
+    { worker: 1, restarts: 1, report: emptyMediaReport() },
+  ];
+  registerMediaMetrics(registry, () => workers);
+  const text = await registry.metrics();
+  assert.match(text, /bbmeet_media_packets_received_total\{worker="0",kind="rtp"\} 100/);
+  assert.match(text, /bbmeet_media_forwarded_packets_total\{worker="0"\} 300/);
+  assert.match(text, /bbmeet_media_dropped_total\{worker="0",reason="malformed"\} 2000/);
+  assert.match(text, /bbmeet_media_worker_publishers\{worker="0"\} 2/);
+  assert.match(text, /bbmeet_media_worker_event_loop_delay_p99_seconds\{worker="0"\} 0.012/);
+  assert.match(text, /bbmeet_media_worker_restarts_total\{worker="1"\} 1/);
+  // Read again at the next scrape, not accumulated.
+  first.counters.forwardedPackets = 350;
+  assert.match(await registry.metrics(), /bbmeet_media_forwarded_packets_total\{worker="0"\} 350/);
+});
