@@ -1,6 +1,7 @@
 // BBMEET native fast path (Node-API, ABI-stable across Node versions): SRTP/SRTCP packet transforms
 // for AES_CM_128_HMAC_SHA1_80 and AEAD_AES_128_GCM (RFC 3711, RFC 7714) on OpenSSL contexts kept
-// per session, and a batched UDP send (sendmmsg) on the media worker's socket.
+// per session, a batched UDP send (sendmmsg) on the media worker's socket, and the kernel's receive
+// time of the datagram just read from it.
 //
 // OpenSSL is the one Node itself exports (its headers ship in Node's include directory): AES via
 // EVP (AES-NI), HMAC-SHA1 via SHA1_* on precomputed key pads (SHA-NI/AVX2 block functions). The JS
@@ -25,8 +26,11 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <time.h>
 
 #if OPENSSL_VERSION_MAJOR < 3
 #error "needs Node's OpenSSL 3 headers (Node >= 17)"
@@ -509,6 +513,28 @@ static napi_value socket_info(napi_env env, napi_callback_info info) {
 }
 
 /**
+ * receiveAgeUs(fd) → microseconds since the kernel received the datagram last read from the UDP
+ * socket `fd` (its SIOCGSTAMPNS time against CLOCK_REALTIME now), or -1 when it has none yet. The
+ * first call turns timestamping on for the socket, so it answers -1; from the next datagram on,
+ * every read records its arrival. Called while the datagram is being dispatched (libuv hands each
+ * one to JavaScript right after reading it), this is that datagram's age: how long it waited in
+ * the socket buffer and the event loop.
+ */
+static napi_value receive_age_us(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t fd = -1;
+  if (argc < 1 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0)
+    return throw_range(env, "fd must be a non-negative number");
+  struct timespec stamp, now;
+  if (ioctl(fd, SIOCGSTAMPNS, &stamp) != 0 || clock_gettime(CLOCK_REALTIME, &now) != 0) return make_int(env, -1);
+  int64_t age = (int64_t)(now.tv_sec - stamp.tv_sec) * 1000000 + (now.tv_nsec - stamp.tv_nsec) / 1000;
+  /* The wall clock stepped back since (NTP): no age to tell. */
+  return make_int(env, age < 0 ? -1 : age);
+}
+
+/**
  * setReceiveBuffer(fd, bytes) → the socket's receive buffer after asking for `bytes`: first with
  * SO_RCVBUFFORCE (beyond net.core.rmem_max; needs CAP_NET_ADMIN), else SO_RCVBUF (capped at
  * rmem_max). The kernel reports twice what was set (its bookkeeping share); this returns that.
@@ -655,6 +681,7 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
       {"createSession", create_session}, {"sealRtp", seal_rtp},     {"openRtp", open_rtp},
       {"sealRtcp", seal_rtcp},           {"openRtcp", open_rtcp},   {"socketInfo", socket_info},
       {"encodeAddress", encode_address}, {"flush", flush},     {"setReceiveBuffer", set_receive_buffer},
+      {"receiveAgeUs", receive_age_us},
   };
   for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) {
     napi_value fn;

@@ -5,6 +5,7 @@ import { CONSENT_TIMEOUT_MS, type RemoteAddress } from './ice/ice-lite-agent.ts'
 import { looksLikeStun, parseStun, StunType } from './ice/stun.ts';
 import { hostCandidates } from './ice-candidates.ts';
 import { IceTcpServer } from './ice-tcp/ice-tcp-server.ts';
+import { ReceiveClock } from './receive-clock.ts';
 import { type NativeAddon, nativeAddon } from './srtp/native-addon.ts';
 import { type DatagramSender, WebRtcTransport } from './webrtc-transport.ts';
 
@@ -150,7 +151,7 @@ class SendQueue {
  * -1. Node has no public accessor: the handle sits in the socket's internal state; `_handle` would
  * do too but warns (DEP0112).
  */
-function socketFd(addon: NativeAddon, socket: dgram.Socket): number {
+export function socketFd(addon: NativeAddon, socket: dgram.Socket): number {
   let fd = -1;
   for (const symbol of Object.getOwnPropertySymbols(socket)) {
     const state = (socket as unknown as Record<symbol, { handle?: { fd?: unknown } } | undefined>)[symbol];
@@ -200,6 +201,7 @@ export class UdpEndpoint implements DatagramSender {
   #nextId = 0;
   #housekeeping: NodeJS.Timeout | undefined;
   #queue: SendQueue | undefined;
+  #receiveClock: ReceiveClock | undefined;
   /** Inside #onDatagram: sends are flushed when it returns. */
   #dispatching = false;
   #flushScheduled = false;
@@ -264,6 +266,7 @@ export class UdpEndpoint implements DatagramSender {
     const addon = nativeAddon();
     const fd = addon ? socketFd(addon, this.#socket) : -1;
     if (addon && fd >= 0) this.#queue = new SendQueue(addon, this.#socket, fd, this.stats);
+    this.#receiveClock = ReceiveClock.forSocket(addon, fd);
     this.receiveBufferBytes = this.#growReceiveBuffer(addon, fd);
     this.#housekeeping = setInterval(() => this.#checkConsent(Date.now()), HOUSEKEEPING_INTERVAL_MS);
     this.#housekeeping.unref();
@@ -408,6 +411,15 @@ export class UdpEndpoint implements DatagramSender {
     this.#queue = undefined;
     this.#socket.close();
     this.#tcp?.close();
+  }
+
+  /**
+   * When the datagram being dispatched reached this host (performance.now() µs): the kernel's
+   * receive time while a UDP datagram is dispatched (ReceiveClock), else now (ICE-TCP frames).
+   */
+  arrivalUs(): number {
+    if (this.#dispatching && this.#receiveClock) return this.#receiveClock.arrivalUs();
+    return performance.now() * 1000;
   }
 
   #scheduleFlush(): void {

@@ -33,6 +33,8 @@ export interface DatagramSender {
   /** Our ICE credentials changed (ICE restart): checks now name the new local fragment. */
   reindex(transport: WebRtcTransport, previousUfrag: string): void;
   forget(transport: WebRtcTransport): void;
+  /** When the datagram being handled now reached this host, in performance.now() microseconds. */
+  arrivalUs(): number;
 }
 
 /**
@@ -166,6 +168,14 @@ export class WebRtcTransport implements MediaTransport {
       this.#setState('connecting');
     }
     if (this.#remote && !this.#dtls) this.#startDtls();
+  }
+
+  /**
+   * When the packet being handled now (during onRtp/onRtcp) reached this host, in
+   * performance.now() microseconds: the kernel's receive time where the endpoint has it.
+   */
+  arrivalUs(): number {
+    return this.#sender.arrivalUs();
   }
 
   /** A DTLS record from the selected address. */

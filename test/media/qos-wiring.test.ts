@@ -88,6 +88,7 @@ function fakeTransport() {
     sendRtp: (p: Buffer) => rtp.push(Buffer.from(p)),
     sendRtcp: (p: Buffer) => rtcp.push(Buffer.from(p)),
     close: () => undefined,
+    arrivalUs: () => performance.now() * 1000,
   };
   return { transport: t as unknown as WebRtcTransport, t, rtp, rtcp };
 }

@@ -126,6 +126,7 @@ function fakeTransport(): WebRtcTransport {
     sendRtp: () => undefined,
     sendRtcp: () => undefined,
     close: () => undefined,
+    arrivalUs: () => performance.now() * 1000,
   };
   return t as unknown as WebRtcTransport;
 }

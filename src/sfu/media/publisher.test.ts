@@ -38,6 +38,7 @@ function setup(rids: string[]) {
     sendRtp: () => undefined,
     sendRtcp: (p: Buffer) => rtcp.push(Buffer.from(p)),
     close: () => undefined,
+    arrivalUs: () => performance.now() * 1000,
   };
   const publisher = new Publisher({
     participantId: 'p' as ParticipantId,

@@ -197,9 +197,12 @@ export class Publisher {
       return;
     }
     const ssrc = packet.readUInt32BE(8);
+    // The kernel's receive time where there is one: the sender's estimator and the jitter we
+    // report must not see how long the packet waited for this thread (receive-clock.ts).
+    const arrivalUs = this.transport.arrivalUs();
     // Every packet counts for the sender's estimator, RTX and padding included.
     if (this.#twccExtId && findHeaderExtension(packet, this.#twccExtId, RANGE) && RANGE.length >= 2)
-      this.#twcc.record(packet.readUInt16BE(RANGE.offset), performance.now() * 1000, ssrc);
+      this.#twcc.record(packet.readUInt16BE(RANGE.offset), arrivalUs, ssrc);
     let up = this.#bySsrc.get(ssrc);
     if (!up) {
       const rtx = this.#rtx.get(ssrc) ?? this.#learnRtx(packet, ssrc);
@@ -220,7 +223,7 @@ export class Publisher {
       packet.readUInt16BE(2),
       packet.readUInt32BE(4),
       up.codec.clockRate,
-      performance.now(),
+      arrivalUs / 1000,
     );
     if (up.kind === 'audio' && this.audioLevelMeter && this.#audioLevelExtId)
       if (findHeaderExtension(packet, this.#audioLevelExtId, RANGE) && RANGE.length >= 1)

@@ -66,6 +66,12 @@ export interface NativeAddon {
    * older than this function.
    */
   setReceiveBuffer?(fd: number, bytes: number): number;
+  /**
+   * Microseconds since the kernel received the datagram last read from the UDP socket `fd`, or -1
+   * when it has no receive time yet (the first call turns timestamping on). Absent in builds older
+   * than this function.
+   */
+  receiveAgeUs?(fd: number): number;
 }
 
 /** Where `npm ci` (node-gyp) puts the addon. */

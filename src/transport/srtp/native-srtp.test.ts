@@ -3,37 +3,18 @@
 // a machine that cannot build it (no compiler, no Node headers) the tests are skipped with the
 // reason printed, and a build that fails where it should work fails them.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { prepareNativeAddon } from '../../../test/support/native-addon.ts';
 import { rtpHeaderBytes } from '../../rtp/rtp-packet.ts';
 import { AesCmTransform } from './aes-cm-transform.ts';
 import { GcmTransform } from './gcm-transform.ts';
-import { nativeAddon, nativeUnavailableReason } from './native-addon.ts';
+import { nativeAddon } from './native-addon.ts';
 import { NativeSrtpTransform } from './native-transform.ts';
 import { deriveSessionKeys, type SessionKeySet } from './profiles.ts';
 import { SrtpProfile, type SrtpProfileId, SrtpSession } from './srtp-session.ts';
 
-const CANNOT_BUILD = 2;
-
-/** Why the native tests are skipped, or undefined to run them; throws when a build that should work failed. */
-function prepare(): string | undefined {
-  if (process.env.BBMEET_NATIVE === '0') return 'disabled by BBMEET_NATIVE=0';
-  const script = fileURLToPath(new URL('../../../native/build.mjs', import.meta.url));
-  const build = spawnSync(process.execPath, [script, '--strict', '--if-stale'], { encoding: 'utf8' });
-  if (build.status === CANNOT_BUILD) {
-    const reason = `native addon cannot be built on this machine: ${build.stderr.trim()}`;
-    process.stderr.write(`${reason}\n`);
-    return reason;
-  }
-  if (build.status !== 0) throw new Error(`native addon build failed:\n${build.stderr}${build.stdout}`);
-  const unavailable = nativeUnavailableReason();
-  if (unavailable) throw new Error(`native addon built but not usable: ${unavailable}`);
-  return undefined;
-}
-
-const skip = prepare();
+const skip = prepareNativeAddon();
 
 const PROFILES: Array<[string, SrtpProfileId, number]> = [
   ['AES_CM_128_HMAC_SHA1_80', SrtpProfile.AES_CM_128_HMAC_SHA1_80, 14],
