@@ -25,6 +25,8 @@ SLIM=(--dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-include=/usr/sha
   --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/locale/*'
   --dpkgopt='path-exclude=/usr/share/info/*')
 # The runtime user: a fixed uid so that volumes can be prepared on the host (chown 10001).
+# "$1" is the root filesystem, expanded by mmdebstrap when it runs the hook, not here.
+# shellcheck disable=SC2016
 USER_HOOKS=(--customize-hook='echo "bbmeet:x:10001:10001:BBMEET:/var/lib/bbmeet:/usr/sbin/nologin" >> "$1/etc/passwd"'
   --customize-hook='echo "bbmeet:x:10001:" >> "$1/etc/group"'
   --customize-hook='mkdir -p "$1/var/lib/bbmeet" && chown 10001:10001 "$1/var/lib/bbmeet"')
