@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the base images of the container build from Debian packages (no registry image is pulled):
-# mmdebstrap writes a Debian bookworm root filesystem as a tarball, and podman (or buildah) imports
-# it as a local image. Usage: bash scripts/image-base.sh [build|runtime|egress]... (default: build runtime)
+# mmdebstrap writes a Debian bookworm root filesystem as a tarball, and podman, buildah or docker
+# imports it as a local image. Usage: bash scripts/image-base.sh [build|runtime|egress]... (default: build runtime)
 #
 #   localhost/bbmeet-base:build    minbase + Debian's nodejs and npm (only to run `npm ci`, which
 #                                  installs the project's Node 24 from the npm `node` package),
@@ -13,7 +13,7 @@
 # Environment:
 #   BBMEET_DEBIAN_MIRROR  a mirror URL or an APT sources file (default: this machine's
 #                         /etc/apt/sources.list.d/debian.sources when it is there, else mmdebstrap's default)
-#   BBMEET_IMAGE_TOOL     podman or buildah (default: the first one installed)
+#   BBMEET_IMAGE_TOOL     podman, buildah or docker (default: the first one installed)
 #   BBMEET_IMAGE_CACHE    where the tarballs are written (default: .tmp/image in the repository)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,12 +37,12 @@ if ! command -v mmdebstrap >/dev/null 2>&1; then
 fi
 tool=${BBMEET_IMAGE_TOOL:-}
 if [ -z "$tool" ]; then
-  for candidate in podman buildah; do
+  for candidate in podman buildah docker; do
     if command -v "$candidate" >/dev/null 2>&1; then tool=$candidate && break; fi
   done
 fi
 if [ -z "$tool" ]; then
-  echo "image-base: neither podman nor buildah is installed (Debian: apt-get install -y podman buildah)" >&2
+  echo "image-base: none of podman, buildah or docker is installed (Debian: apt-get install -y podman buildah)" >&2
   exit 1
 fi
 
@@ -53,6 +53,20 @@ elif [ -f /etc/apt/sources.list.d/debian.sources ] && grep -q "$SUITE" /etc/apt/
   mirror=(/etc/apt/sources.list.d/debian.sources)
 fi
 
+# Imports root filesystem tarball $1 as image $2.
+import_image() {
+  case "$tool" in
+    # buildah has no import: an empty container gets the tarball unpacked (buildah add extracts it).
+    buildah)
+      local container
+      container=$(buildah from scratch)
+      buildah add --quiet "$container" "$1" / >/dev/null
+      buildah commit --quiet --rm "$container" "$2" >/dev/null
+      ;;
+    *) "$tool" import "$1" "$2" >/dev/null ;;
+  esac
+}
+
 build_base() {
   local name=$1 variant=$2 include=$3
   shift 3
@@ -61,7 +75,7 @@ build_base() {
   mmdebstrap --quiet --variant="$variant" --include="$include" "${SLIM[@]}" "$@" \
     "$SUITE" "$tarball" "${mirror[@]}" </dev/null
   echo "image-base: $name: importing $tarball as localhost/bbmeet-base:$name ($tool)"
-  "$tool" import "$tarball" "localhost/bbmeet-base:$name" >/dev/null
+  import_image "$tarball" "localhost/bbmeet-base:$name"
   rm -f "$tarball"
 }
 

@@ -26,10 +26,10 @@ mmdebstrap from Debian packages and imported as local images (scripts/image-base
 unless --no-base). Node 24 comes from the npm registry like in any install: `npm ci` in the build
 stage installs the project's `node` package into node_modules/.bin/node.
 
-Tools: podman or buildah build and import (`apt-get install -y podman mmdebstrap`, or buildah);
-docker works too once the bases exist (`docker import` the tarballs of scripts/image-base.sh, set
-BBMEET_IMAGE_TOOL=docker). When none is installed this script says so and stops: install one of
-them (Debian: apt-get install -y podman buildah mmdebstrap), or build on a machine that has one.
+Tools: podman (first choice), buildah or docker (with BuildKit, for the build secret), plus
+mmdebstrap for the bases: Debian `apt-get install -y podman mmdebstrap` (or buildah). When none is
+installed this script says so and stops: install one of them, or build on a machine that has one.
+The image keeps its HEALTHCHECK: podman and buildah build in the docker image format.
 HELP
 }
 
