@@ -407,6 +407,9 @@ function summarize(
     cpu_millicores_per_meeting_stream: round(meeting?.cpu_millicores_per_subscription, 3),
     latency_p50_ms: round(half?.latency_p50_ms, 3),
     latency_p99_ms: round(half?.latency_p99_ms, 3),
+    // Measured inside the server (its workers' histogram): no load generator in it.
+    server_latency_p50_ms: round(half?.server_latency_p50_ms, 3),
+    server_latency_p99_ms: round(half?.server_latency_p99_ms, 3),
     latency_step: half
       ? `fanout ${half.size} (${Math.round(half.out_pps)} pps, server at ${half.cpu_cores.toFixed(2)} cores)`
       : null,

@@ -45,11 +45,11 @@ const int = (v: number | null | undefined) =>
 
 export function stepsTable(steps: StepResult[]): string {
   const head =
-    '| system | scenario | size | pubs | subscriptions | out pps | server CPU (cores) | out pps / core | m-cores / subscription | loss % | latency p50 / p99 ms | first RTP p50 / p95 ms | RSS MB / participant | joins failed | input drops at the server socket | load CPU (cores) |\n' +
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|';
+    '| system | scenario | size | pubs | subscriptions | out pps | server CPU (cores) | out pps / core | m-cores / subscription | loss % | latency p50 / p99 ms | in-server latency p50 / p99 ms | first RTP p50 / p95 ms | RSS MB / participant | joins failed | input drops at the server socket | load CPU (cores) |\n' +
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|';
   const rows = steps.map(
     (s) =>
-      `| ${s.system} | ${s.scenario} | ${s.size} | ${s.publishers} | ${s.subscriptions} | ${int(s.out_pps)} | ${fmt(s.cpu_cores, 3)} | ${int(s.out_pps_per_core)} | ${fmt(s.cpu_millicores_per_subscription, 2)} | ${fmt(s.loss * 100, 2)} | ${fmt(s.latency_p50_ms, 2)} / ${fmt(s.latency_p99_ms, 2)} | ${fmt(s.join_first_rtp_p50_ms, 0)} / ${fmt(s.join_first_rtp_p95_ms, 0)} | ${fmt(s.rss_mb_per_participant, 2)} | ${s.join_failures} | ${s.server_socket_drops ?? '–'} | ${fmt(s.load_cpu_cores, 2)} |`,
+      `| ${s.system} | ${s.scenario} | ${s.size} | ${s.publishers} | ${s.subscriptions} | ${int(s.out_pps)} | ${fmt(s.cpu_cores, 3)} | ${int(s.out_pps_per_core)} | ${fmt(s.cpu_millicores_per_subscription, 2)} | ${fmt(s.loss * 100, 2)} | ${fmt(s.latency_p50_ms, 2)} / ${fmt(s.latency_p99_ms, 2)} | ${fmt(s.server_latency_p50_ms, 2)} / ${fmt(s.server_latency_p99_ms, 2)} | ${fmt(s.join_first_rtp_p50_ms, 0)} / ${fmt(s.join_first_rtp_p95_ms, 0)} | ${fmt(s.rss_mb_per_participant, 2)} | ${s.join_failures} | ${s.server_socket_drops ?? '–'} | ${fmt(s.load_cpu_cores, 2)} |`,
   );
   return [head, ...rows].join('\n');
 }

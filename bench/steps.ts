@@ -14,6 +14,7 @@ import {
   udpSocketDrops,
 } from './processes.ts';
 import { provisionRoom } from './provision.ts';
+import { latencyQuantileMs, scrapeLatencyBuckets } from './server-latency.ts';
 import { percentile } from './stats.ts';
 
 export type System = 'bbmeet' | 'raw_udp' | 'werift';
@@ -68,6 +69,9 @@ export interface StepResult {
   latency_p50_ms: number | null;
   latency_p99_ms: number | null;
   latency_samples: number;
+  /** The server's own forwarding latency (receive → copies sent, from its /metrics), ms. */
+  server_latency_p50_ms: number | null;
+  server_latency_p99_ms: number | null;
   join_first_rtp_p50_ms: number | null;
   join_first_rtp_p95_ms: number | null;
   rss_idle_mb: number | null;
@@ -233,6 +237,7 @@ export async function runStep(o: StepOptions): Promise<StepResult> {
     const first = sumStats(await Promise.all(active.map((l) => l.stats())));
     const cpu0 = cpuSeconds(pid)!;
     const loadCpu0 = active.map((l) => cpuSeconds(l.child.pid!) ?? 0);
+    const latency0 = server ? await scrapeLatencyBuckets(server.baseUrl).catch(() => undefined) : undefined;
     const drops0 = udpDrops();
     const serverDrops0 = mediaPort ? udpSocketDrops(mediaPort) : undefined;
     const t0 = performance.now();
@@ -250,6 +255,10 @@ export async function runStep(o: StepOptions): Promise<StepResult> {
     const serverDrops1 = mediaPort ? udpSocketDrops(mediaPort) : undefined;
     const seconds = (performance.now() - t0) / 1000;
     const rssLoaded = rssBytes(pid);
+    // The workers report once a second: the last second of the window may be missing.
+    const latency1 = server ? await scrapeLatencyBuckets(server.baseUrl).catch(() => undefined) : undefined;
+    const serverLatency = (q: number) =>
+      latency0 && latency1 ? latencyQuantileMs(latency0, latency1, q) : null;
     if (duringDone) await duringDone;
     const outPackets = last.packetsReceived - first.packetsReceived + (last.lost - first.lost);
     const expected = last.expected - first.expected;
@@ -275,6 +284,8 @@ export async function runStep(o: StepOptions): Promise<StepResult> {
       latency_p50_ms: lat.length ? percentile(lat, 0.5) / 1000 : null,
       latency_p99_ms: lat.length ? percentile(lat, 0.99) / 1000 : null,
       latency_samples: lat.length,
+      server_latency_p50_ms: serverLatency(0.5),
+      server_latency_p99_ms: serverLatency(0.99),
       join_first_rtp_p50_ms: last.firstRtpMs.length ? percentile(last.firstRtpMs, 0.5) : null,
       join_first_rtp_p95_ms: last.firstRtpMs.length ? percentile(last.firstRtpMs, 0.95) : null,
       rss_idle_mb: mb(rssIdle),

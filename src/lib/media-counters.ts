@@ -6,6 +6,7 @@
  *
  * A worker thread has its own copy of this module, so `mediaCounters` counts that worker only.
  */
+import { addLatencyHistograms, emptyLatencyHistogram, type LatencyHistogram } from './forwarding-latency.ts';
 
 /** The counters, by name; each is a total since the thread started. */
 export const mediaCounters = {
@@ -101,11 +102,12 @@ export type DropReason =
   | 'relay_unknown_track'
   | 'data_refused';
 
-/** What one worker reports about once a second: its counters and its gauges. */
+/** What one worker reports about once a second: its counters, its gauges and its forwarding latency. */
 export interface MediaWorkerReport {
   counters: Record<MediaCounterName, number>;
   drops: ExternalDrops;
   gauges: MediaWorkerGauges;
+  forwardingLatency: LatencyHistogram;
 }
 
 export interface MediaWorkerGauges {
@@ -141,7 +143,12 @@ export function addMediaReports(a: MediaWorkerReport, b: MediaWorkerReport): Med
   const drops = { ...a.drops };
   for (const name of Object.keys(drops) as Array<keyof ExternalDrops>)
     drops[name] += finiteOrZero(b.drops[name]);
-  return { counters, drops, gauges: { ...b.gauges, cpuSeconds: a.gauges.cpuSeconds + b.gauges.cpuSeconds } };
+  return {
+    counters,
+    drops,
+    gauges: { ...b.gauges, cpuSeconds: a.gauges.cpuSeconds + b.gauges.cpuSeconds },
+    forwardingLatency: addLatencyHistograms(a.forwardingLatency, b.forwardingLatency),
+  };
 }
 
 /** A report with every counter and gauge at zero (a worker not reported yet). */
@@ -170,6 +177,7 @@ export function emptyMediaReport(): MediaWorkerReport {
       eventLoopDelayP99Seconds: 0,
       cpuSeconds: 0,
     },
+    forwardingLatency: emptyLatencyHistogram(),
   };
 }
 

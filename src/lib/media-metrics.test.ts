@@ -28,3 +28,23 @@ test('registerMediaMetrics() exports each worker report labelled by worker at sc
   first.counters.forwardedPackets = 350;
   assert.match(await registry.metrics(), /bbmeet_media_forwarded_packets_total\{worker="0"\} 350/);
 });
+
+test('the workers\u2019 forwarding latency is one histogram, its buckets cumulative, labelled by worker', async () => {
+  const registry = new Registry();
+  const report = emptyMediaReport();
+  report.forwardingLatency.counts[0] = 5; // ≤ 0.1 ms
+  report.forwardingLatency.counts[3] = 2; // ≤ 1 ms
+  report.forwardingLatency.counts[13] = 1; // above 1 s
+  report.forwardingLatency.sumSeconds = 1.5;
+  report.forwardingLatency.count = 8;
+  registerMediaMetrics(registry, () => [{ worker: 0, restarts: 0, report }]);
+  const text = await registry.metrics();
+  assert.match(text, /# TYPE bbmeet_media_forwarding_latency_seconds histogram/);
+  assert.match(text, /bbmeet_media_forwarding_latency_seconds_bucket\{worker="0",le="0.0001"\} 5\n/);
+  assert.match(text, /bbmeet_media_forwarding_latency_seconds_bucket\{worker="0",le="0.00025"\} 5\n/);
+  assert.match(text, /bbmeet_media_forwarding_latency_seconds_bucket\{worker="0",le="0.001"\} 7\n/);
+  assert.match(text, /bbmeet_media_forwarding_latency_seconds_bucket\{worker="0",le="1"\} 7\n/);
+  assert.match(text, /bbmeet_media_forwarding_latency_seconds_bucket\{worker="0",le="\+Inf"\} 8\n/);
+  assert.match(text, /bbmeet_media_forwarding_latency_seconds_sum\{worker="0"\} 1.5\n/);
+  assert.match(text, /bbmeet_media_forwarding_latency_seconds_count\{worker="0"\} 8/);
+});

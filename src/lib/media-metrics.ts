@@ -1,4 +1,5 @@
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, type Metric, type Registry } from 'prom-client';
+import { emptyLatencyHistogram, FORWARDING_LATENCY_BOUNDS_SECONDS } from './forwarding-latency.ts';
 import {
   type DropReason,
   dropsByReason,
@@ -191,6 +192,56 @@ export function registerMediaMetrics(registry: Registry, workers: () => MediaWor
       },
     });
   }
+  registerLatencyHistogram(registry, workers);
+}
+
+const LATENCY = 'bbmeet_media_forwarding_latency_seconds';
+const LATENCY_HELP =
+  'time from a publisher packet reaching the host (kernel receive time) to its copies handed to the kernel, per received packet forwarded by the worker';
+
+/**
+ * The workers' forwarding latency histograms as one Prometheus histogram: the buckets were counted
+ * in the workers, so this metric only formats them at scrape (prom-client's Histogram observes
+ * values one by one).
+ */
+function registerLatencyHistogram(registry: Registry, workers: () => MediaWorkerSnapshot[]): void {
+  const get = async () => ({
+    name: LATENCY,
+    help: LATENCY_HELP,
+    type: 'histogram',
+    aggregator: 'sum',
+    values: workers().flatMap(latencySeries),
+  });
+  registry.registerMetric({
+    name: LATENCY,
+    help: LATENCY_HELP,
+    type: 'histogram',
+    get,
+    reset: () => undefined,
+  } as unknown as Metric);
+}
+
+/** One worker's buckets (cumulative, as Prometheus wants them), sum and count. */
+function latencySeries(s: MediaWorkerSnapshot) {
+  const worker = String(s.worker);
+  // A report from a worker of an older build has none.
+  const h = s.report.forwardingLatency ?? emptyLatencyHistogram();
+  let cumulative = 0;
+  const values = FORWARDING_LATENCY_BOUNDS_SECONDS.map((le, i) => {
+    cumulative += nonNegative(h.counts[i] ?? 0);
+    return { metricName: `${LATENCY}_bucket`, labels: { worker, le: String(le) }, value: cumulative };
+  });
+  cumulative += nonNegative(h.counts[FORWARDING_LATENCY_BOUNDS_SECONDS.length] ?? 0);
+  values.push({
+    metricName: `${LATENCY}_bucket`,
+    labels: { worker, le: '+Inf' },
+    value: cumulative,
+  });
+  return [
+    ...values,
+    { metricName: `${LATENCY}_sum`, labels: { worker }, value: nonNegative(h.sumSeconds) },
+    { metricName: `${LATENCY}_count`, labels: { worker }, value: nonNegative(h.count) },
+  ];
 }
 
 /** A worker's figure as prom-client takes it (a counter refuses negative numbers and NaN). */

@@ -1,4 +1,6 @@
 import dgram from 'node:dgram';
+import { observeForwardingLatencyUs } from '../lib/forwarding-latency.ts';
+import { mediaCounters } from '../lib/media-counters.ts';
 import { countReceived } from './count-received.ts';
 import type { DtlsCertificate } from './dtls/dtls-certificate.ts';
 import { CONSENT_TIMEOUT_MS, type RemoteAddress } from './ice/ice-lite-agent.ts';
@@ -202,6 +204,8 @@ export class UdpEndpoint implements DatagramSender {
   #housekeeping: NodeJS.Timeout | undefined;
   #queue: SendQueue | undefined;
   #receiveClock: ReceiveClock | undefined;
+  /** The receive time of the datagram being dispatched, once asked (arrivalUs); -1 before. */
+  #arrivalUs = -1;
   /** Inside #onDatagram: sends are flushed when it returns. */
   #dispatching = false;
   #flushScheduled = false;
@@ -418,8 +422,10 @@ export class UdpEndpoint implements DatagramSender {
    * receive time while a UDP datagram is dispatched (ReceiveClock), else now (ICE-TCP frames).
    */
   arrivalUs(): number {
-    if (this.#dispatching && this.#receiveClock) return this.#receiveClock.arrivalUs();
-    return performance.now() * 1000;
+    if (!this.#dispatching) return performance.now() * 1000;
+    // Once per datagram: the publisher asks, and the forwarding latency below reuses it.
+    if (this.#arrivalUs < 0) this.#arrivalUs = this.#receiveClock?.arrivalUs() ?? performance.now() * 1000;
+    return this.#arrivalUs;
   }
 
   #scheduleFlush(): void {
@@ -430,12 +436,17 @@ export class UdpEndpoint implements DatagramSender {
 
   #onDatagram(msg: Buffer, rinfo: dgram.RemoteInfo): void {
     this.#dispatching = true;
+    this.#arrivalUs = -1;
+    const forwarded = mediaCounters.forwardedPackets;
     try {
       this.#dispatch(msg, rinfo);
     } finally {
       this.#dispatching = false;
       this.#queue?.flush();
     }
+    // A publisher's packet whose copies were just handed to the kernel (its arrival was asked).
+    if (mediaCounters.forwardedPackets !== forwarded && this.#arrivalUs >= 0)
+      observeForwardingLatencyUs(performance.now() * 1000 - this.#arrivalUs);
   }
 
   #dispatch(msg: Buffer, rinfo: dgram.RemoteInfo): void {

@@ -14,6 +14,7 @@ import {
 } from '../../bench/media-packets.ts';
 import { GOALS, goalsTable } from '../../bench/report.ts';
 import { publisherOffer, readRemoteDescription, subscriberAnswer } from '../../bench/sdp.ts';
+import { latencyQuantileMs, parseLatencyBuckets } from '../../bench/server-latency.ts';
 import { percentile } from '../../bench/stats.ts';
 import { isVp8Keyframe, newVp8Descriptor, parseVp8 } from '../../src/rtp/codecs/vp8.ts';
 import { parseRemoteDescription } from '../../src/transport/negotiation/parse.ts';
@@ -161,5 +162,40 @@ describe('bench: report helpers', () => {
     assert.match(table, /\| 50000 \| short: 2\.0× below the goal \|/);
     assert.match(table, /\| 1\.5 \| met \|/);
     assert.equal(table.split('\n').length, 2 + GOALS.length);
+  });
+});
+
+describe('bench: the server\u2019s own forwarding latency', () => {
+  const exposition = (fast: number, slow: number, over: number) =>
+    [
+      '# TYPE bbmeet_media_forwarding_latency_seconds histogram',
+      `bbmeet_media_forwarding_latency_seconds_bucket{worker="0",le="0.001"} ${fast}`,
+      `bbmeet_media_forwarding_latency_seconds_bucket{worker="0",le="0.01"} ${fast + slow}`,
+      `bbmeet_media_forwarding_latency_seconds_bucket{worker="0",le="+Inf"} ${fast + slow + over}`,
+      `bbmeet_media_forwarding_latency_seconds_bucket{worker="1",le="0.001"} ${fast}`,
+      `bbmeet_media_forwarding_latency_seconds_bucket{worker="1",le="0.01"} ${fast}`,
+      `bbmeet_media_forwarding_latency_seconds_bucket{worker="1",le="+Inf"} ${fast}`,
+      'bbmeet_media_forwarding_latency_seconds_count{worker="0"} 1',
+    ].join('\n');
+
+  it('sums the workers\u2019 buckets and reads quantiles of the window between two scrapes', () => {
+    const before = parseLatencyBuckets(exposition(10, 0, 0));
+    assert.deepEqual(
+      [...before.entries()],
+      [
+        [0.001, 20],
+        [0.01, 20],
+        [Number.POSITIVE_INFINITY, 20],
+      ],
+    );
+    // In the window: 100 packets under 1 ms on each worker, 98 more within 1–10 ms, 2 above.
+    const after = parseLatencyBuckets(exposition(110, 98, 2));
+    // Rank 150 of 300, in the first bucket (0–1 ms) which holds 200: three quarters into it.
+    assert.equal(latencyQuantileMs(before, after, 0.5), 0.75);
+    const p99 = latencyQuantileMs(before, after, 0.99)!;
+    assert.ok(p99 > 1 && p99 <= 10, `p99 ${p99} ms in the 1–10 ms bucket`);
+    assert.equal(latencyQuantileMs(before, after, 1), 10, 'above every bound: the highest finite one');
+    assert.equal(latencyQuantileMs(after, after, 0.5), null, 'nothing observed');
+    assert.equal(latencyQuantileMs(new Map(), new Map(), 0.5), null, 'a server without the histogram');
   });
 });

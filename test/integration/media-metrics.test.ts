@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
 import { after, before, describe, it } from 'node:test';
+import { FORWARDING_LATENCY_BOUNDS_SECONDS } from '../../src/lib/forwarding-latency.ts';
 import { ChromiumParticipant, waitFor, waitForEmptySfu } from '../support/chromium-participant.ts';
 import { login, type RestCall, roomWithParticipants, type TestUser } from '../support/clients.ts';
 import { type Chromium, startMediaSuite, stopMediaSuite } from '../support/media-suite.ts';
@@ -48,7 +49,7 @@ describe('media path metrics on /metrics', { timeout: 60_000 }, () => {
   });
   after(() => stopMediaSuite(server, chromium));
 
-  it('a call moves rtp, forwarded copies and handshakes; malformed datagrams move the drop counter', async () => {
+  it('a call moves rtp, forwarded copies and handshakes; malformed datagrams move the drop counter', async (t) => {
     const start = await scrape();
     const delta = (text: string, name: string, labels: Record<string, string> = {}) =>
       read(text, name, labels) - read(start, name, labels);
@@ -91,6 +92,23 @@ describe('media path metrics on /metrics', { timeout: 60_000 }, () => {
       assert.ok(read(inCall, 'bbmeet_media_worker_publishers') >= 1);
       assert.ok(read(inCall, 'bbmeet_media_worker_down_tracks') >= 1);
       assert.ok(read(inCall, 'bbmeet_media_worker_cpu_seconds_total') > 0);
+      // Every forwarded publisher packet's latency is in the histogram, its buckets cumulative.
+      const latency = 'bbmeet_media_forwarding_latency_seconds';
+      const timed = delta(inCall, `${latency}_count`);
+      assert.ok(timed > 0, 'forwarded packets timed');
+      assert.equal(delta(inCall, `${latency}_bucket`, { le: '+Inf' }), timed);
+      const buckets = [...FORWARDING_LATENCY_BOUNDS_SECONDS.map(String), '+Inf'].map((le) =>
+        read(inCall, `${latency}_bucket`, { le }),
+      );
+      assert.ok(
+        buckets.every((n, i) => i === 0 || n >= buckets[i - 1]!),
+        `cumulative buckets: ${buckets.join(' ')}`,
+      );
+      assert.ok(read(inCall, `${latency}_sum`) > 0);
+      const meanMs = (delta(inCall, `${latency}_sum`) / timed) * 1000;
+      t.diagnostic(
+        `forwarding latency: ${timed} packets, mean ${meanMs.toFixed(3)} ms, le buckets ${buckets.join(' ')}`,
+      );
 
       // A bounded burst of malformed datagrams to loopback, in slices the receive buffer holds.
       const junk = malformedStun();

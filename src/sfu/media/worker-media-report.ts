@@ -1,5 +1,9 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { snapshotForwardingLatency } from '../../lib/forwarding-latency.ts';
 import { emptyMediaReport, type MediaWorkerReport, snapshotMediaCounters } from '../../lib/media-counters.ts';
+
+/** What the engine adds to its worker's report: the drops it counts and the objects it holds. */
+export type EngineMediaReport = Omit<MediaWorkerReport, 'counters' | 'forwardingLatency'>;
 
 /** Event-loop delay sampling step: fine enough for a p99 of milliseconds, one timer per worker. */
 const DELAY_RESOLUTION_MS = 10;
@@ -19,7 +23,7 @@ export class WorkerMediaReporter {
   }
 
   /** The report now; the event-loop delay starts over for the next interval. */
-  report(engine: { mediaReport?(): Omit<MediaWorkerReport, 'counters'> }): MediaWorkerReport {
+  report(engine: { mediaReport?(): EngineMediaReport }): MediaWorkerReport {
     const base = engine.mediaReport?.() ?? emptyMediaReport();
     // No sample yet (an interval shorter than the resolution) reads as NaN: report no delay.
     const p99Ns = this.#delay.count > 0 ? this.#delay.percentile(99) : 0;
@@ -33,6 +37,7 @@ export class WorkerMediaReporter {
         eventLoopDelayP99Seconds: p99Ns / 1e9,
         cpuSeconds: (cpu.user + cpu.system) / 1e6,
       },
+      forwardingLatency: snapshotForwardingLatency(),
     };
   }
 
