@@ -79,4 +79,28 @@ describe('RtpMunger', () => {
       'a copy of a forwarded packet keeps its number',
     );
   });
+
+  it('resume() after withheld packets: the next packet continues the sequence, timestamps keep their offset', () => {
+    const m = new RtpMunger();
+    m.forward(1, 100, 5000);
+    m.forward(1, 101, 8000);
+    // 102..399 withheld (an operator's mute), then forwarding resumes.
+    m.resume();
+    assert.deepEqual(m.forward(1, 400, 905_000), { sequenceNumber: 102, timestamp: 905_000 });
+    assert.deepEqual(m.forward(1, 401, 908_000), { sequenceNumber: 103, timestamp: 908_000 });
+    assert.equal(m.forward(1, 399, 902_000), undefined, 'a withheld packet arriving late has no place');
+    m.drop(1, 402);
+    assert.deepEqual(m.forward(1, 403, 911_000), { sequenceNumber: 104, timestamp: 911_000 });
+  });
+
+  it('resume() before anything was forwarded, or followed by a switch, changes nothing else', () => {
+    const fresh = new RtpMunger();
+    fresh.resume();
+    assert.deepEqual(fresh.forward(1, 500, 7000), { sequenceNumber: 500, timestamp: 7000 });
+    const m = new RtpMunger({ switchTimestampStep: 3000 });
+    m.forward(1, 100, 5000);
+    m.resume();
+    assert.deepEqual(m.forward(2, 9000, 1), { sequenceNumber: 101, timestamp: 8000 });
+    assert.deepEqual(m.forward(2, 9001, 3001), { sequenceNumber: 102, timestamp: 11_000 });
+  });
 });

@@ -9,6 +9,8 @@
  * - Packets of the current source keep their spacing; packets the SFU drops (`drop`) are removed
  *   from the sequence space so the subscriber does not NACK them.
  * - Late packets from before a switch or older than what was sent are refused (`undefined`).
+ * - After a pause the SFU imposed on the source (`resume`, an operator's mute), its next packet
+ *   continues the sequence at +1; timestamps keep their offset (the pause lasted as long as it looks).
  */
 export class RtpMunger {
   readonly #result = { sequenceNumber: 0, timestamp: 0 };
@@ -25,6 +27,8 @@ export class RtpMunger {
   #lastOutTs = 0;
   /** The last source packet dropped (16-bit), -1 for none since the switch: later offsets differ. */
   #lastDropSeq = -1;
+  /** resume() was called: the next packet of the current source rebases the sequence numbers. */
+  #resuming = false;
 
   constructor(options: { switchTimestampStep?: number } = {}) {
     this.#switchTimestampStep = options.switchTimestampStep ?? 3000;
@@ -60,6 +64,8 @@ export class RtpMunger {
   ): { sequenceNumber: number; timestamp: number } | undefined {
     if (!this.#started || sourceId !== this.#sourceId) {
       this.#switchTo(sourceId, sequenceNumber, timestamp);
+    } else if (this.#resuming) {
+      this.#rebaseSequence(sequenceNumber);
     } else {
       const delta = seqDelta(sequenceNumber, this.#lastSourceSeq & 0xffff);
       // Older than the switch to this source: its place in the output was given to the
@@ -96,7 +102,25 @@ export class RtpMunger {
     this.#lastDropSeq = sequenceNumber;
   }
 
+  /**
+   * The SFU withheld the current source's packets for a while (an operator's mute) and forwards
+   * them again: the next one continues the output's sequence numbers, so the subscriber sees no
+   * gap to NACK. Its timestamps keep their offset: the pause shows as the time it lasted.
+   */
+  resume(): void {
+    if (this.#started) this.#resuming = true;
+  }
+
+  #rebaseSequence(sequenceNumber: number): void {
+    this.#resuming = false;
+    this.#seqOffset = (this.#lastOutSeq + 1 - sequenceNumber) & 0xffff;
+    this.#lastDropSeq = -1;
+    this.#lastSourceSeq = sequenceNumber;
+    this.#sourceStartSeq = sequenceNumber;
+  }
+
   #switchTo(sourceId: number, sequenceNumber: number, timestamp: number): void {
+    this.#resuming = false;
     if (this.#started) {
       this.#seqOffset = (this.#lastOutSeq + 1 - sequenceNumber) & 0xffff;
       this.#tsOffset = (this.#lastOutTs + this.#switchTimestampStep - timestamp) >>> 0;

@@ -157,6 +157,11 @@ export class DownTrack implements TrackSink {
     up.requestKeyframe();
   }
 
+  /** The UpTrack forwards again after withheld packets: no sequence gap for the subscriber to NACK. */
+  sourceResumed(): void {
+    this.#munger.resume();
+  }
+
   get currentSsrc(): number | undefined {
     return this.#currentSsrc;
   }

@@ -124,7 +124,7 @@ describe('relay between two workers (PeerLink, RelaySink, RemoteUpTrack)', () =>
     }
   });
 
-  it('keyframe requests and Dynacast wishes go back to the publisher’s side; sender reports come over', async () => {
+  it('keyframe requests and Dynacast wishes go back to the publisher’s side; sender reports and resumes come over', async () => {
     const p = pair();
     try {
       p.up.addLayer(333, 'f');
@@ -153,6 +153,11 @@ describe('relay between two workers (PeerLink, RelaySink, RemoteUpTrack)', () =>
         ntpMs: 1_700_000_000_000,
         rtpTimestamp: 123_456,
       });
+      // An operator's unmute on the publisher's side: the other side's tracks continue without a gap.
+      p.up.setMuted(true);
+      p.up.setMuted(false);
+      await tick();
+      assert.deepEqual(p.toSubscriber.at(-1), { t: 'resumed', relayId: 7 });
     } finally {
       p.close();
     }
@@ -202,9 +207,11 @@ describe('relay between two workers (PeerLink, RelaySink, RemoteUpTrack)', () =>
       { t: 'keyframe', relayId: 1, ssrc: 0 },
       { t: 'wish', relayId: 1, subscriberId: 's', spatial: -1 },
       { t: 'sr', relayId: 1, ssrc: 5, ntpMs: 1.5, rtpTimestamp: 9 },
+      { t: 'resumed', relayId: 1 },
       { t: 'rtp', batch: new ArrayBuffer(8) },
     ];
     for (const m of good) assert.ok(parsePeerMessage(m), JSON.stringify(m));
     assert.equal(parsePeerMessage({ t: 'what' }), undefined);
+    assert.equal(parsePeerMessage({ t: 'resumed', relayId: -1 }), undefined);
   });
 });

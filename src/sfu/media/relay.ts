@@ -57,7 +57,9 @@ export type PeerMessage =
   /** A subscriber's Dynacast wish for a track (highest spatial layer, -1 paused), null when it left. */
   | { t: 'wish'; relayId: number; subscriberId: ParticipantId; spatial: number | null }
   /** The publisher's sender report of a layer (A/V sync on the subscriber's side). */
-  | { t: 'sr'; relayId: number; ssrc: number; ntpMs: number; rtpTimestamp: number };
+  | { t: 'sr'; relayId: number; ssrc: number; ntpMs: number; rtpTimestamp: number }
+  /** The track forwards again after withheld packets (an operator's unmute). */
+  | { t: 'resumed'; relayId: number };
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
 const isU32 = (v: unknown): v is number =>
@@ -124,6 +126,8 @@ export function parsePeerMessage(msg: unknown): PeerMessage | undefined {
       return isU32(msg.relayId) && isU32(msg.ssrc) && Number.isFinite(msg.ntpMs) && isU32(msg.rtpTimestamp)
         ? (msg as PeerMessage)
         : undefined;
+    case 'resumed':
+      return isU32(msg.relayId) ? (msg as PeerMessage) : undefined;
     default:
       return undefined;
   }
@@ -239,6 +243,10 @@ export class RelaySink implements TrackSink {
 
   senderReport(ssrc: number, ntpMs: number, rtpTimestamp: number): void {
     this.#link.post({ t: 'sr', relayId: this.relayId, ssrc, ntpMs, rtpTimestamp });
+  }
+
+  sourceResumed(): void {
+    this.#link.post({ t: 'resumed', relayId: this.relayId });
   }
 }
 

@@ -304,6 +304,28 @@ describe('UpTrack + DownTrack', () => {
     assert.equal(other.sinks.size, 0);
   });
 
+  it('an operator mute withholds packets; the unmute continues the subscriber sequence without a gap and asks a keyframe', () => {
+    const { up, down, sent, feed, plis } = setup([]);
+    up.addLayer(222, undefined);
+    feed(vp8(222, 1, 0, true));
+    feed(vp8(222, 2, 3000, false));
+    up.setMuted(true);
+    for (let seq = 3; seq < 60; seq++) feed(vp8(222, seq, seq * 3000, false));
+    assert.equal(sent.length, 2, 'nothing forwarded while muted');
+    const asked = plis.length;
+    up.setMuted(false);
+    assert.equal(plis.length, asked + 1, 'a keyframe asked for at the unmute');
+    feed(vp8(222, 60, 180_000, true));
+    feed(vp8(222, 61, 183_000, false));
+    assert.deepEqual(
+      sent.map((p) => p.readUInt16BE(2)),
+      [1, 2, 3, 4],
+      'no gap the subscriber would NACK',
+    );
+    assert.equal(sent[2]!.readUInt32BE(4), 180_000, 'the pause shows in the timestamps');
+    down.close();
+  });
+
   it('close() unbinds the DownTrack from its UpTrack', () => {
     const { up, down, sent, feed } = setup([]);
     up.addLayer(222, undefined);

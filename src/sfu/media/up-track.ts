@@ -61,6 +61,8 @@ export interface TrackSink {
   layersActive?(active: readonly boolean[]): void;
   /** The publisher's sender report for a layer (a relay to another worker passes it on). */
   senderReport?(ssrc: number, ntpMs: number, rtpTimestamp: number): void;
+  /** Packets withheld (an operator's mute) flow again: continue without a sequence gap. */
+  sourceResumed?(): void;
 }
 
 interface Layer {
@@ -432,7 +434,17 @@ export class UpTrack {
   setMuted(muted: boolean): void {
     if (muted === this.#muted) return;
     this.#muted = muted;
-    if (!muted) this.requestKeyframe();
+    if (!muted) this.resumed();
+  }
+
+  /**
+   * Forwarding resumes after withheld packets (setMuted(false) here, or the publisher's worker
+   * told a relayed track so): the sinks continue without a sequence gap; video restarts at a
+   * keyframe, asked for now.
+   */
+  resumed(): void {
+    for (const sink of this.sinks) sink.sourceResumed?.();
+    this.requestKeyframe();
   }
 
   requestKeyframe(ssrc?: number): void {

@@ -302,6 +302,9 @@ export class WorkerRelays {
           ?.incoming.get(msg.relayId)
           ?.onSenderReport(msg.ssrc, msg.ntpMs, msg.rtpTimestamp);
         return;
+      case 'resumed':
+        this.#links.get(from)?.incoming.get(msg.relayId)?.resumed();
+        return;
     }
   }
 
