@@ -76,11 +76,21 @@ describe('egress faults with a Chromium call', { timeout: 300_000 }, () => {
       const api = egressApi(server.baseUrl, room);
       const hls = await api.start({ kind: 'hls', participantId: pub.participantId });
       await api.waitState(hls.egressId, 'active');
-      // VP8 is transcoded to H264 by ffmpeg (and Opus to AAC by another): kill the video one.
-      const children = await ffmpegChildren();
-      const commands = await Promise.all(children.map((pid) => readFile(`/proc/${pid}/cmdline`, 'utf8')));
-      const video = children.find((_, i) => commands[i]!.includes('libx264'));
-      assert.ok(video, `the HLS egress of a VP8 publisher runs ffmpeg with libx264: ${commands.join(' | ')}`);
+      // VP8 is transcoded to H264 by ffmpeg (and Opus to AAC by another): kill the video one, which
+      // the first keyframe started (the egress is active from then; exec may lag the spawn a little).
+      const transcoders = await eventually(
+        async () => {
+          const children = await ffmpegChildren();
+          const commands = await Promise.all(
+            children.map((pid) => readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')),
+          );
+          return children.map((pid, i) => ({ pid, command: commands[i]! }));
+        },
+        (list) => list.some((p) => p.command.includes('libx264')),
+        'the HLS egress of a VP8 publisher running ffmpeg with libx264',
+        5_000,
+      );
+      const video = transcoders.find((p) => p.command.includes('libx264'))!.pid;
       process.kill(video, 'SIGKILL');
 
       const failed = await api.waitState(hls.egressId, 'failed');

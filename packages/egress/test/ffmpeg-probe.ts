@@ -26,6 +26,8 @@ export async function decodeCounts(
   ]);
   const count = (type: string) =>
     Number(counted.streams?.find((s) => s.codec_type === type)?.nb_read_frames ?? 0);
-  const { stderr } = await ffmpeg(['-v', 'error', '-i', path, '-f', 'null', '-']);
+  // The demuxer's time base, not the frame rate ffmpeg guesses: a camera's frames rounded to it
+  // collide in the null muxer ("non monotonically increasing dts"), which is not a file's fault.
+  const { stderr } = await ffmpeg(['-v', 'error', '-i', path, '-enc_time_base:v', '-1', '-f', 'null', '-']);
   return { errors: stderr.trim(), videoFrames: count('video'), audioFrames: count('audio') };
 }

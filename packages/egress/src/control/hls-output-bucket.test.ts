@@ -173,6 +173,21 @@ describe('HLS output mirrored to a bucket', () => {
     if (landed) await landed;
   }
 
+  it('the output has begun at its first video keyframe, not at the audio before it (the egress is active from then)', async () => {
+    const output = await open();
+    const audio = frames.filter((f) => f.kind === 'audio').slice(0, 10);
+    const video = frames.filter((f) => f.kind === 'video');
+    const key = video.find((f) => f.keyframe)!;
+    const delta = video.find((f) => !f.keyframe)!;
+    for (const f of audio) output.write(f);
+    output.write(delta);
+    assert.equal(output.started?.(), false, 'audio and a delta frame: no segment can start yet');
+    output.write(key);
+    assert.equal(output.started?.(), true);
+    await output.end('stopped');
+    assert.deepEqual(failures, []);
+  });
+
   it('after end, the bucket holds the master, each media playlist with ENDLIST and every file they name, byte for byte', async () => {
     const output = await open();
     assert.deepEqual(output.outputs().files, [`${bucket.storage.endpoint}/egress/${PREFIX}master.m3u8`]);

@@ -43,8 +43,9 @@ export interface OutputContext {
 export interface PublisherOutput {
   write(frame: MediaFrame): void;
   /**
-   * The output has begun (a recording: its first keyframe opened the file); the egress is active
-   * from then. Absent: from the first frame written.
+   * The output has begun (a recording: its first keyframe opened the file; HLS with video: the
+   * first video keyframe went in, or into its transcoder); the egress is active from then.
+   * Absent: from the first frame written.
    */
   started?(): boolean;
   end(reason: string): Promise<void>;
@@ -119,10 +120,14 @@ function hlsOutput(ctx: OutputContext): PublisherOutput {
         onFailed: (reason) => ctx.onFailed(`audio transcoding failed: ${reason}`),
       })
     : undefined;
+  // Segments start at video keyframes: until one came, a stream with video has no playlist yet.
+  let videoBegan = false;
   return {
     write(frame) {
-      if (frame.kind === 'video') (videoTranscoder ?? stream).write(frame);
-      else {
+      if (frame.kind === 'video') {
+        (videoTranscoder ?? stream).write(frame);
+        if (frame.keyframe) videoBegan = true;
+      } else {
         stream.write(frame);
         aac?.write(frame);
       }
@@ -132,6 +137,7 @@ function hlsOutput(ctx: OutputContext): PublisherOutput {
       await stream.end(reason);
       await mirror?.end();
     },
+    started: () => videoBegan || !video,
     outputs: () => ({
       playlist: `${ctx.relativeDir}/${MASTER_PLAYLIST_FILE}`,
       files: mirror ? [mirror.listener.urlOf(MASTER_PLAYLIST_FILE)] : [],
