@@ -9,10 +9,10 @@ import type {
   EgressStopRequest,
 } from '../protocol/egress.ts';
 import * as pb from '../protocol/generated/sfu/v1/sfu_pb.js';
-import { id, invalid } from './proto-fields.ts';
+import { id, invalid, reverse, uint64 } from './proto-fields.ts';
 
 // Conversions of the egress operations (protocol/egress.ts) to and from sfu.proto, with the same
-// rule as convert.ts: `*FromProto` validates what came over the network, `*ToProto` trusts its input.
+// rule as the other conversions (convert.ts): `*FromProto` validates what came over the network, `*ToProto` trusts its input.
 
 const KIND: Record<EgressKind, pb.EgressKind> = {
   hls: pb.EgressKind.HLS,
@@ -28,8 +28,8 @@ const STATE: Record<EgressState, pb.EgressState> = {
   failed: pb.EgressState.FAILED,
 };
 
-const KIND_OF = new Map(Object.entries(KIND).map(([k, v]) => [v, k as EgressKind]));
-const STATE_OF = new Map(Object.entries(STATE).map(([k, v]) => [v, k as EgressState]));
+const KIND_OF = reverse(KIND);
+const STATE_OF = reverse(STATE);
 /** Highest simulcast layer index a request may name (layers are 0-2 in practice). */
 const MAX_LAYER = 15;
 /** Reasons, paths and URLs are short texts; anything longer is not what a node sends. */
@@ -91,8 +91,8 @@ export function egressInfoToProto(e: EgressInfo): pb.EgressInfo {
     kind: KIND[e.kind],
     participantId: e.participantId ?? undefined,
     state: STATE[e.state],
-    startedAtMs: BigInt(Math.max(0, Math.round(e.startedAt))),
-    endedAtMs: e.endedAt === null ? undefined : BigInt(Math.max(0, Math.round(e.endedAt))),
+    startedAtMs: uint64(e.startedAt),
+    endedAtMs: e.endedAt === null ? undefined : uint64(e.endedAt),
     reason: e.reason ?? undefined,
     playlist: e.playlist ?? undefined,
     files: e.files,
@@ -129,9 +129,9 @@ export function egressStatsToProto(s: EgressStats): pb.EgressStats {
     activeHls: s.active.hls,
     activeRecording: s.active.recording,
     activeMoq: s.active.moq,
-    segmentsWritten: BigInt(Math.max(0, Math.round(s.segmentsWritten))),
-    bytesWritten: BigInt(Math.max(0, Math.round(s.bytesWritten))),
-    uploadErrors: BigInt(Math.max(0, Math.round(s.uploadErrors))),
+    segmentsWritten: uint64(s.segmentsWritten),
+    bytesWritten: uint64(s.bytesWritten),
+    uploadErrors: uint64(s.uploadErrors),
     transcodeCpuSeconds: s.transcodeCpuSeconds,
   });
 }

@@ -2,16 +2,12 @@ import { create } from '@bufbuild/protobuf';
 import { ParticipantId, RoomId } from '../lib/ids.ts';
 import * as pb from '../protocol/generated/sfu/v1/sfu_pb.js';
 import type { ParticipantInspection, RoomInspection, TrackInspection } from '../protocol/sfu-api.ts';
-import { id, invalid } from './proto-fields.ts';
+import { id, invalid, uint64 } from './proto-fields.ts';
 
 /** SfuApi.inspectRoom ↔ InspectRoomResponse (the reply of a node, checked as any received message). */
 
 const KINDS = ['audio', 'video'] as const;
 const SOURCES = ['microphone', 'camera', 'screen'] as const;
-
-function u64(n: number): bigint {
-  return BigInt(Math.max(0, Math.round(n)));
-}
 
 export function inspectionToProto(r: RoomInspection): pb.InspectRoomResponse {
   return create(pb.InspectRoomResponseSchema, {
@@ -19,11 +15,11 @@ export function inspectionToProto(r: RoomInspection): pb.InspectRoomResponse {
     nodeId: r.nodeId,
     participants: r.participants.map((p) => ({
       participantId: p.participantId,
-      bitrateInBps: u64(p.bitrateInBps),
-      bitrateOutBps: u64(p.bitrateOutBps),
-      bytesIn: u64(p.bytesIn),
-      bytesOut: u64(p.bytesOut),
-      tracks: p.tracks.map((t) => ({ ...t, bitrateBps: u64(t.bitrateBps) })),
+      bitrateInBps: uint64(p.bitrateInBps),
+      bitrateOutBps: uint64(p.bitrateOutBps),
+      bytesIn: uint64(p.bytesIn),
+      bytesOut: uint64(p.bytesOut),
+      tracks: p.tracks.map((t) => ({ ...t, bitrateBps: uint64(t.bitrateBps) })),
     })),
   });
 }

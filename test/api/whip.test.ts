@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import type { Socket } from 'socket.io-client';
 import { SfuError } from '../../src/lib/errors.ts';
 import { mintJoinToken } from '../../src/lib/join-token.ts';
@@ -10,15 +10,10 @@ import { silentLogger } from '../../src/lib/logger.ts';
 import type { IceCandidate, SfuApi, SfuEvent } from '../../src/protocol/sfu-api.ts';
 import { startSignallingServer } from '../../src/roles/embedded.ts';
 import { unavailableSfu } from '../../src/sfu/index.ts';
-import {
-  connectSocket,
-  login,
-  nextEvent,
-  type RestCall,
-  restClient,
-  type TestUser,
-} from '../support/clients.ts';
-import { asTestServer, type TestServer, testServerConfig } from '../support/server.ts';
+import { login, nextEvent, type TestUser } from '../support/clients.ts';
+import { pushedEvents } from '../support/pushed-events.ts';
+import { asTestServer, testServerConfig } from '../support/server.ts';
+import { useServerWithClients } from '../support/server-clients.ts';
 
 /**
  * WHIP ingest (RFC 9725) over the real HTTP server and signalling, in process, with a scripted
@@ -81,10 +76,10 @@ interface ScriptedSfu extends SfuApi {
 }
 
 function scriptedSfu(): ScriptedSfu {
-  const listeners = new Map<string, (e: SfuEvent) => void>();
   let restarts = 0;
   const sfu: ScriptedSfu = {
     ...unavailableSfu(),
+    ...pushedEvents(),
     joins: [],
     leaves: [],
     candidates: [],
@@ -109,23 +104,6 @@ function scriptedSfu(): ScriptedSfu {
     async listEgress() {
       return [];
     },
-    async *events(roomId, signal) {
-      const queue: SfuEvent[] = [];
-      let wake: (() => void) | undefined;
-      listeners.set(roomId, (e) => {
-        queue.push(e);
-        wake?.();
-      });
-      signal.addEventListener('abort', () => wake?.(), { once: true });
-      while (!signal.aborted) {
-        const e = queue.shift();
-        if (e) yield e;
-        else await new Promise<void>((resolve) => (wake = resolve));
-      }
-    },
-    push(roomId, event) {
-      listeners.get(roomId)?.(event);
-    },
   };
   return sfu;
 }
@@ -137,46 +115,8 @@ interface WhipReply {
 }
 
 describe('WHIP ingest routes (RFC 9725)', () => {
-  let server: TestServer;
-  let call: RestCall;
   const sfu = scriptedSfu();
-  let alice: TestUser;
-  let bob: TestUser;
-  let mallory: TestUser;
-  let room: { id: number; code: string };
-  let bobSocket: Socket;
-
-  async function whip(
-    method: string,
-    url: string,
-    o: { token?: string; body?: string; type?: string; headers?: Record<string, string> } = {},
-  ): Promise<WhipReply> {
-    const headers: Record<string, string> = { ...o.headers };
-    if (o.token !== undefined) headers.authorization = `Bearer ${o.token}`;
-    if (o.type !== undefined) headers['content-type'] = o.type;
-    const res = await fetch(server.baseUrl + url, { method, headers, body: o.body });
-    return { status: res.status, text: await res.text(), headers: res.headers };
-  }
-
-  const post = (token: string | undefined, body = offer(), type = 'application/sdp', roomId = room.id) =>
-    whip('POST', `/whip/rooms/${roomId}`, { ...(token === undefined ? {} : { token }), body, type });
-
-  async function metric(outcome: string, reason: string): Promise<number> {
-    const text = await (await fetch(`${server.baseUrl}/metrics`)).text();
-    const line = text
-      .split('\n')
-      .find((l) => l.startsWith(`bbmeet_whip_sessions_total{outcome="${outcome}",reason="${reason}"}`));
-    return line ? Number(line.split(' ').pop()) : 0;
-  }
-
-  async function participantIds(): Promise<number[]> {
-    const res = await call<{ participants: Array<{ id: number }> }>('GET', `/rooms/${room.code}`, {
-      token: alice.token,
-    });
-    return res.body.participants.map((p) => p.id);
-  }
-
-  before(async () => {
+  const live = useServerWithClients(async () => {
     const dataDir = await mkdtemp(path.join(tmpdir(), 'bbmeet-whip-'));
     const config = testServerConfig({
       dataDir,
@@ -194,34 +134,67 @@ describe('WHIP ingest routes (RFC 9725)', () => {
       nodeId: 'node-whip',
       defaultMetrics: false,
     });
-    server = asTestServer(running, dataDir, 0);
-    call = restClient(server.baseUrl);
-    alice = await login(call, 'whip-alice');
-    bob = await login(call, 'whip-bob');
-    mallory = await login(call, 'whip-mallory');
-    const created = await call<{ id: number; code: string }>('POST', '/rooms', {
+    return asTestServer(running, dataDir, 0);
+  });
+  let alice: TestUser;
+  let bob: TestUser;
+  let mallory: TestUser;
+  let room: { id: number; code: string };
+  let bobSocket: Socket;
+
+  async function whip(
+    method: string,
+    url: string,
+    o: { token?: string; body?: string; type?: string; headers?: Record<string, string> } = {},
+  ): Promise<WhipReply> {
+    const headers: Record<string, string> = { ...o.headers };
+    if (o.token !== undefined) headers.authorization = `Bearer ${o.token}`;
+    if (o.type !== undefined) headers['content-type'] = o.type;
+    const res = await fetch(live.server.baseUrl + url, { method, headers, body: o.body });
+    return { status: res.status, text: await res.text(), headers: res.headers };
+  }
+
+  const post = (token: string | undefined, body = offer(), type = 'application/sdp', roomId = room.id) =>
+    whip('POST', `/whip/rooms/${roomId}`, { ...(token === undefined ? {} : { token }), body, type });
+
+  async function metric(outcome: string, reason: string): Promise<number> {
+    const text = await (await fetch(`${live.server.baseUrl}/metrics`)).text();
+    const line = text
+      .split('\n')
+      .find((l) => l.startsWith(`bbmeet_whip_sessions_total{outcome="${outcome}",reason="${reason}"}`));
+    return line ? Number(line.split(' ').pop()) : 0;
+  }
+
+  async function participantIds(): Promise<number[]> {
+    const res = await live.call<{ participants: Array<{ id: number }> }>('GET', `/rooms/${room.code}`, {
+      token: alice.token,
+    });
+    return res.body.participants.map((p) => p.id);
+  }
+
+  before(async () => {
+    alice = await login(live.call, 'whip-alice');
+    bob = await login(live.call, 'whip-bob');
+    mallory = await login(live.call, 'whip-mallory');
+    const created = await live.call<{ id: number; code: string }>('POST', '/rooms', {
       token: alice.token,
       body: { title: 'Broadcast' },
     });
     room = created.body;
     // Bob watches the room from a socket (a P2P participant: no media needed).
-    await call('GET', `/rooms/${room.code}`, { token: bob.token });
-    const joined = await call<{ participants: Array<{ id: number; userId: number }> }>(
+    await live.call('GET', `/rooms/${room.code}`, { token: bob.token });
+    const joined = await live.call<{ participants: Array<{ id: number; userId: number }> }>(
       'POST',
       `/rooms/${room.id}/join`,
       { token: bob.token, body: {} },
     );
     const bobPid = joined.body.participants.find((p) => p.userId === bob.id)!.id;
-    bobSocket = await connectSocket(server.baseUrl, bob.token);
+    bobSocket = await live.connect(bob.token);
     const ack = await bobSocket.emitWithAck('room.reconnect', {
       roomId: String(room.id),
       participantId: String(bobPid),
     });
     assert.deepEqual(ack, { restored: true });
-  });
-  after(async () => {
-    bobSocket?.close();
-    await server?.close();
   });
 
   it('POST answers 201 with the SDP answer, Location, ETag, Accept-Patch and ice-server Links', async () => {
@@ -339,7 +312,7 @@ describe('WHIP ingest routes (RFC 9725)', () => {
       reason: 'consent_timeout',
     });
     assert.equal((await left).targetId, pid);
-    const view = await call<{ participants: Array<{ id: number; status: number }> }>(
+    const view = await live.call<{ participants: Array<{ id: number; status: number }> }>(
       'GET',
       `/rooms/${room.code}`,
       {
@@ -373,7 +346,7 @@ describe('WHIP ingest routes (RFC 9725)', () => {
     assert.equal(res.status, 201, res.text);
     assert.equal((await whip('DELETE', res.headers.get('location')!, { token: mint({}) })).status, 200);
     assert.equal((await post(mint({ canPublish: false }))).status, 403);
-    const other = await call<{ id: number; code: string }>('POST', '/rooms', {
+    const other = await live.call<{ id: number; code: string }>('POST', '/rooms', {
       token: alice.token,
       body: { title: 'Other' },
     });

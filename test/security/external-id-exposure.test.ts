@@ -2,18 +2,11 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import type { Socket } from 'socket.io-client';
+import { before, describe, it } from 'node:test';
 import { ConfigError, loadConfig } from '../../src/config.ts';
-import {
-  connectSocket,
-  login,
-  nextEvent,
-  type RestCall,
-  restClient,
-  type TestUser,
-} from '../support/clients.ts';
-import { startTestServer, type TestServer } from '../support/server.ts';
+import { login, nextEvent, type TestUser } from '../support/clients.ts';
+import { startTestServer } from '../support/server.ts';
+import { useServerWithClients } from '../support/server-clients.ts';
 
 /**
  * Finding 4, "account takeover through externalId": another user's externalId never leaves the
@@ -77,38 +70,33 @@ async function runCli(args: string[], env: Record<string, string>) {
 }
 
 describe('finding 4: another user’s externalId is never shown', () => {
-  let server: TestServer;
-  let call: RestCall;
+  const live = useServerWithClients();
   let alice: TestUser;
   let bob: TestUser;
   let carol: TestUser;
   let room: Json;
-  const sockets: Socket[] = [];
 
   before(async () => {
-    server = await startTestServer();
-    call = restClient(server.baseUrl);
-    alice = await login(call, 'ext-alice-private', 'Alice');
-    bob = await login(call, 'ext-bob-private', 'Bob');
-    carol = await login(call, 'ext-carol-private', 'Carol');
-    room = (await call('POST', '/rooms', { token: alice.token, body: { title: 'Exposure' } })).body;
-    const added = await call('POST', `/rooms/${room.id}/members`, {
+    alice = await login(live.call, 'ext-alice-private', 'Alice');
+    bob = await login(live.call, 'ext-bob-private', 'Bob');
+    carol = await login(live.call, 'ext-carol-private', 'Carol');
+    room = (await live.call('POST', '/rooms', { token: alice.token, body: { title: 'Exposure' } })).body;
+    const added = await live.call('POST', `/rooms/${room.id}/members`, {
       token: alice.token,
       body: { userId: bob.id },
     });
     assert.equal(added.status, 201);
     assert.deepEqual(shownExternalIds((added.body as Json).members).get(alice.id), 'ext-alice-private');
     assert.deepEqual(shownExternalIds((added.body as Json).members).get(bob.id), '');
-    const sent = await call<Json>('POST', `/chats/${room.id}`, { token: alice.token, body: { data: 'hi' } });
+    const sent = await live.call<Json>('POST', `/chats/${room.id}`, {
+      token: alice.token,
+      body: { data: 'hi' },
+    });
     assert.equal(sent.body.createdBy.externalId, 'ext-alice-private', 'the author sees their own');
-  });
-  after(async () => {
-    for (const s of sockets) s.close();
-    await server.close();
   });
 
   it('GET /rooms/{code} as a non-member shows "" for every member', async () => {
-    const res = await call<Json>('GET', `/rooms/${room.code}`, { token: carol.token });
+    const res = await live.call<Json>('GET', `/rooms/${room.code}`, { token: carol.token });
     assert.equal(res.status, 200);
     const shown = shownExternalIds(res.body.members);
     assert.equal(shown.get(alice.id), '');
@@ -116,40 +104,40 @@ describe('finding 4: another user’s externalId is never shown', () => {
   });
 
   it('GET /rooms/{code} as a member shows the own externalId and "" for the others', async () => {
-    const res = await call<Json>('GET', `/rooms/${room.code}`, { token: bob.token });
+    const res = await live.call<Json>('GET', `/rooms/${room.code}`, { token: bob.token });
     const shown = shownExternalIds(res.body.members);
     assert.equal(shown.get(alice.id), '');
     assert.equal(shown.get(bob.id), 'ext-bob-private');
   });
 
   it('GET /rooms (room list) and GET /chats/:id show "" for the others', async () => {
-    const list = await call<Json>('GET', '/rooms', { token: bob.token });
+    const list = await live.call<Json>('GET', '/rooms', { token: bob.token });
     const listed = list.body.rooms.find((r: Json) => r.id === room.id);
     const shown = shownExternalIds(listed.members);
     assert.equal(shown.get(alice.id), '');
     assert.equal(shown.get(bob.id), 'ext-bob-private');
     assert.equal(listed.latestMessage.createdBy.externalId, '');
-    const chats = await call<Json>('GET', `/chats/${room.id}`, { token: bob.token });
+    const chats = await live.call<Json>('GET', `/chats/${room.id}`, { token: bob.token });
     assert.equal(chats.status, 200);
     assert.equal(chats.body.messages[0].createdBy.externalId, '');
-    const own = await call<Json>('GET', `/chats/${room.id}`, { token: alice.token });
+    const own = await live.call<Json>('GET', `/chats/${room.id}`, { token: alice.token });
     assert.equal(own.body.messages[0].createdBy.externalId, 'ext-alice-private');
   });
 
   it('the own profile (POST /auth, GET /users) keeps its externalId', async () => {
-    const res = await call<Json>('POST', '/auth', {
+    const res = await live.call<Json>('POST', '/auth', {
       body: { fullName: 'Bob', externalId: 'ext-bob-private' },
     });
     assert.equal(res.status, 201);
     assert.deepEqual(Object.keys(res.body.user).sort(), [...USER_KEYS].sort());
     assert.equal(res.body.user.externalId, 'ext-bob-private');
-    const me = await call<Json>('GET', '/users', { token: bob.token });
+    const me = await live.call<Json>('GET', '/users', { token: bob.token });
     assert.equal(me.body.externalId, 'ext-bob-private');
   });
 
   it('socket room.new_participant and chat.send show "" for the others', async () => {
     const joined = async (user: TestUser, own: string) => {
-      const res = await call<Json>('POST', `/rooms/${room.id}/join`, { token: user.token, body: {} });
+      const res = await live.call<Json>('POST', `/rooms/${room.id}/join`, { token: user.token, body: {} });
       assert.equal(res.status, 201);
       const shown = shownExternalIds(res.body.members);
       for (const [id, ext] of shown) assert.equal(ext, id === user.id ? own : '', `member ${id}`);
@@ -157,9 +145,8 @@ describe('finding 4: another user’s externalId is never shown', () => {
     };
     const alicePid = await joined(alice, 'ext-alice-private');
     const bobPid = await joined(bob, 'ext-bob-private');
-    const a = await connectSocket(server.baseUrl, alice.token);
-    const b = await connectSocket(server.baseUrl, bob.token);
-    sockets.push(a, b);
+    const a = await live.connect(alice.token);
+    const b = await live.connect(bob.token);
     const publish = (pid: number) => ({
       sdp: 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n',
       roomId: String(room.id),
@@ -178,30 +165,26 @@ describe('finding 4: another user’s externalId is never shown', () => {
     assert.deepEqual(Object.keys(np.participant.user).sort(), [...USER_KEYS].sort());
     assert.equal(np.participant.user.externalId, '');
     const chat = nextEvent<Json>(a, 'chat.send', 5000);
-    const sent = await call<Json>('POST', `/chats/${room.id}`, { token: bob.token, body: { data: 'yo' } });
+    const sent = await live.call<Json>('POST', `/chats/${room.id}`, {
+      token: bob.token,
+      body: { data: 'yo' },
+    });
     assert.equal(sent.body.createdBy.externalId, 'ext-bob-private', 'the REST reply goes to the author');
     assert.equal((await chat).createdBy.externalId, '', 'the broadcast goes to the others');
   });
 });
 
 describe('finding 4: strict login mode (AUTH_LOGIN_MODE=strict)', () => {
-  let server: TestServer;
-  let call: RestCall;
-
-  before(async () => {
-    server = await startTestServer({
+  const live = useServerWithClients(() =>
+    startTestServer({
       AUTH_LOGIN_MODE: 'strict',
       AUTH_IDENTITY_SECRET: IDENTITY_SECRET,
       GUEST_LOGIN_ENABLED: 'true',
-    });
-    call = restClient(server.baseUrl);
-  });
-  after(async () => {
-    await server.close();
-  });
+    }),
+  );
 
   const loginWith = (assertion: string | undefined, body: Json = { fullName: 'Dana', externalId: 'idp-1' }) =>
-    fetch(`${server.baseUrl}/busapi/v3/auth`, {
+    fetch(`${live.server.baseUrl}/busapi/v3/auth`, {
       method: 'POST',
       headers: {
         'x-api-key': 'test-api-key',
@@ -224,7 +207,7 @@ describe('finding 4: strict login mode (AUTH_LOGIN_MODE=strict)', () => {
     const body = (await res.json()) as Json;
     assert.equal(body.user.externalId, 'idp-1');
     assert.equal(body.user.fullName, 'Dana');
-    assert.equal((await call('GET', '/users', { token: body.token })).status, 200);
+    assert.equal((await live.call('GET', '/users', { token: body.token })).status, 200);
     // The externalId of the body does not override the verified one.
     const again = await loginWith(assertion, { fullName: 'X', externalId: 'someone-else' });
     assert.equal(((await again.json()) as Json).user.id, body.user.id);
@@ -248,7 +231,7 @@ describe('finding 4: strict login mode (AUTH_LOGIN_MODE=strict)', () => {
   });
 
   it('guest login is off whatever GUEST_LOGIN_ENABLED says', async () => {
-    const res = await fetch(`${server.baseUrl}/busapi/v3/guest/login`, {
+    const res = await fetch(`${live.server.baseUrl}/busapi/v3/guest/login`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ fullName: 'Guest' }),

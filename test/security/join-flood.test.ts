@@ -1,15 +1,8 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { Socket } from 'socket.io-client';
-import {
-  connectSocket,
-  login,
-  nextEvent,
-  type RestCall,
-  restClient,
-  type TestUser,
-} from '../support/clients.ts';
-import { startTestServer, type TestServer } from '../support/server.ts';
+import { before, describe, it } from 'node:test';
+import { login, nextEvent, type TestUser } from '../support/clients.ts';
+import { startTestServer } from '../support/server.ts';
+import { useServerWithClients } from '../support/server-clients.ts';
 
 const OFFER = 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n';
 const JOINS = 500;
@@ -26,43 +19,39 @@ interface RoomReply {
  * room: a new join replaces the old one.
  */
 describe('security: join flood (finding 5)', () => {
-  let server: TestServer;
-  let call: RestCall;
+  const live = useServerWithClients(() => startTestServer({ HTTP_RATE_LIMIT_PER_SECOND: '100000' }));
   let alice: TestUser;
   let mallory: TestUser;
-  const sockets: Socket[] = [];
 
   before(async () => {
     // One client's 500 requests must not meet the per-IP HTTP rate limit.
-    server = await startTestServer({ HTTP_RATE_LIMIT_PER_SECOND: '100000' });
-    call = restClient(server.baseUrl);
-    alice = await login(call, 'flood-alice');
-    mallory = await login(call, 'flood-mallory');
-  });
-  after(async () => {
-    for (const s of sockets) s.close();
-    await server.close();
+    alice = await login(live.call, 'flood-alice');
+    mallory = await login(live.call, 'flood-mallory');
   });
 
   it('500 joins by one user leave one participant row of that user, and the room view stays small', async () => {
-    const room = (await call<RoomReply>('POST', '/rooms', { token: alice.token, body: { title: 'Flood' } }))
-      .body;
+    const room = (
+      await live.call<RoomReply>('POST', '/rooms', { token: alice.token, body: { title: 'Flood' } })
+    ).body;
     const viewBytes = async () => {
-      const res = await fetch(`${server.baseUrl}/busapi/v3/rooms/${room.code}`, {
+      const res = await fetch(`${live.server.baseUrl}/busapi/v3/rooms/${room.code}`, {
         headers: { 'x-api-key': 'test-api-key', authorization: `Bearer ${mallory.token}` },
       });
       assert.equal(res.status, 200);
       return (await res.text()).length;
     };
-    await call('POST', `/rooms/${room.id}/join`, { token: alice.token, body: {} });
+    await live.call('POST', `/rooms/${room.id}/join`, { token: alice.token, body: {} });
     const before = await viewBytes();
     let last: RoomReply | undefined;
     for (let i = 0; i < JOINS; i++) {
-      const res = await call<RoomReply>('POST', `/rooms/${room.id}/join`, { token: mallory.token, body: {} });
+      const res = await live.call<RoomReply>('POST', `/rooms/${room.id}/join`, {
+        token: mallory.token,
+        body: {},
+      });
       assert.equal(res.status, 201);
       last = res.body;
     }
-    const byCode = await call<RoomReply>('GET', `/rooms/${room.code}`, { token: mallory.token });
+    const byCode = await live.call<RoomReply>('GET', `/rooms/${room.code}`, { token: mallory.token });
     const mine = byCode.body.participants.filter((p) => p.userId === mallory.id);
     assert.equal(mine.length, 1, 'one participant row of the user');
     assert.equal(
@@ -75,15 +64,18 @@ describe('security: join flood (finding 5)', () => {
   });
 
   it('a new join replaces the old participant: the socket holding it is told and taken out', async () => {
-    const room = (await call<RoomReply>('POST', '/rooms', { token: alice.token, body: { title: 'Twice' } }))
-      .body;
+    const room = (
+      await live.call<RoomReply>('POST', '/rooms', { token: alice.token, body: { title: 'Twice' } })
+    ).body;
     const join = async () => {
-      const res = await call<RoomReply>('POST', `/rooms/${room.id}/join`, { token: alice.token, body: {} });
+      const res = await live.call<RoomReply>('POST', `/rooms/${room.id}/join`, {
+        token: alice.token,
+        body: {},
+      });
       return res.body.participants.filter((p) => p.userId === alice.id).at(-1)!.id;
     };
     const first = await join();
-    const s = await connectSocket(server.baseUrl, alice.token);
-    sockets.push(s);
+    const s = await live.connect(alice.token);
     const ack = await s.timeout(3000).emitWithAck('room.publish', {
       sdp: OFFER,
       roomId: String(room.id),
@@ -100,7 +92,7 @@ describe('security: join flood (finding 5)', () => {
     assert.notEqual(second, first);
     const notice = await told;
     assert.equal(notice.code, 'permission_denied');
-    const rows = await call<RoomReply>('GET', `/rooms/${room.code}`, { token: alice.token });
+    const rows = await live.call<RoomReply>('GET', `/rooms/${room.code}`, { token: alice.token });
     assert.deepEqual(
       rows.body.participants.filter((p) => p.userId === alice.id).map((p) => p.id),
       [second],

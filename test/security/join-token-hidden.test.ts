@@ -1,17 +1,15 @@
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import type { Socket } from 'socket.io-client';
 import type { ParticipantId, UserId } from '../../src/lib/ids.ts';
 import { DEFAULT_GRANTS, mintJoinToken } from '../../src/lib/join-token.ts';
 import { signToken } from '../../src/lib/jwt.ts';
-import { silentLogger } from '../../src/lib/logger.ts';
-import { Metrics } from '../../src/lib/metrics.ts';
 import type { JoinRequest, SfuApi, SfuEvent } from '../../src/protocol/sfu-api.ts';
 import { unavailableSfu } from '../../src/sfu/index.ts';
-import { createSignalling, type Signalling } from '../../src/signalling/index.ts';
 import { openStore, type Store } from '../../src/store/index.ts';
 import { connectSocket, nextEvent, recordEvents } from '../support/clients.ts';
+import { type InProcessSignalling, startInProcessSignalling } from '../support/in-process-signalling.ts';
+import { pushedEvents } from '../support/pushed-events.ts';
 
 const SECRET = 'hidden-signalling-secret-0123456789';
 const IDENTITY_SECRET = 'hidden-identity-secret-0123456789-abcdef';
@@ -19,10 +17,10 @@ const SENDING = 'v=0\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=send
 
 /** An SfuApi that answers join and subscribe, records joins, and whose room events the test pushes. */
 function scriptedSfu(): SfuApi & { joins: JoinRequest[]; push(roomId: string, event: SfuEvent): void } {
-  const listeners = new Map<string, (e: SfuEvent) => void>();
   const joins: JoinRequest[] = [];
   return {
     ...unavailableSfu(),
+    ...pushedEvents(),
     joins,
     async join(req) {
       joins.push(req);
@@ -32,31 +30,11 @@ function scriptedSfu(): SfuApi & { joins: JoinRequest[]; push(roomId: string, ev
       return { offer: 'offer', videoCodec: '' };
     },
     async leave() {},
-    async *events(roomId, signal) {
-      const queue: SfuEvent[] = [];
-      let wake: (() => void) | undefined;
-      listeners.set(roomId, (e) => {
-        queue.push(e);
-        wake?.();
-      });
-      signal.addEventListener('abort', () => wake?.(), { once: true });
-      while (!signal.aborted) {
-        const e = queue.shift();
-        if (e) yield e;
-        else await new Promise<void>((resolve) => (wake = resolve));
-      }
-    },
-    push(roomId, event) {
-      listeners.get(roomId)?.(event);
-    },
   };
 }
 
-interface Instance {
+interface Instance extends InProcessSignalling {
   sfu: ReturnType<typeof scriptedSfu>;
-  signalling: Signalling;
-  http: Server;
-  baseUrl: string;
 }
 
 /**
@@ -71,30 +49,14 @@ describe('security: hidden participants in signalling', () => {
 
   async function instance(): Promise<Instance> {
     const sfu = scriptedSfu();
-    const http = createServer();
-    const signalling = createSignalling({
-      httpServer: http,
+    const started = await startInProcessSignalling({
       store,
       sfu,
       jwtSecret: SECRET,
       identitySecret: IDENTITY_SECRET,
       nodeId: `signalling-${instances.length}`,
-      corsOrigins: '*',
-      maxMessageBytes: 100_000,
-      eventsPerSecond: 50,
-      eventsBurst: 100,
-      connectionsPerIp: 50,
-      connectionsPerUser: 20,
-      unauthenticatedPerIp: 50,
-      connectTimeoutMs: 10_000,
-      trustProxy: false,
-      reconnectGraceMs: 30_000,
-      metrics: new Metrics({ defaultMetrics: false }),
-      logger: silentLogger(),
     });
-    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-    const baseUrl = `http://127.0.0.1:${(http.address() as { port: number }).port}`;
-    const created = { sfu, signalling, http, baseUrl };
+    const created = { ...started, sfu };
     instances.push(created);
     return created;
   }
@@ -111,10 +73,7 @@ describe('security: hidden participants in signalling', () => {
   });
   after(async () => {
     for (const s of sockets) s.close();
-    for (const i of instances) {
-      await i.signalling.close();
-      i.http.close();
-    }
+    for (const i of instances) await i.close();
     await store.close();
   });
 

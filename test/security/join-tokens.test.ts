@@ -1,19 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import type { Socket } from 'socket.io-client';
+import { before, describe, it } from 'node:test';
 import { type JoinGrants, mintJoinToken } from '../../src/lib/join-token.ts';
-import {
-  connectSocket,
-  login,
-  nextEvent,
-  type RestCall,
-  recordEvents,
-  restClient,
-  type TestUser,
-} from '../support/clients.ts';
-import { API_KEY, startTestServer, type TestServer } from '../support/server.ts';
+import { connectSocket, login, nextEvent, recordEvents, type TestUser } from '../support/clients.ts';
+import { API_KEY, startTestServer } from '../support/server.ts';
+import { useServerWithClients } from '../support/server-clients.ts';
 
 const BIN = path.resolve('bin/bbmeet.mjs');
 const SECRET = 'join-token-test-server-secret-0123456789';
@@ -44,29 +36,21 @@ function publishPayload(roomId: number, participantId: number, sdp = SENDING) {
  * room; valid in that room only, until they expire; every grant enforced on REST and the socket.
  */
 describe('security: join tokens', () => {
-  let server: TestServer;
-  let call: RestCall;
+  const live = useServerWithClients(() => startTestServer({ AUTH_IDENTITY_SECRET: SECRET }));
   let alice: TestUser;
   let roomA: Room;
   let roomB: Room;
-  const sockets: Socket[] = [];
 
   before(async () => {
-    server = await startTestServer({ AUTH_IDENTITY_SECRET: SECRET });
-    call = restClient(server.baseUrl);
-    alice = await login(call, 'jt-alice');
+    alice = await login(live.call, 'jt-alice');
     const create = async (title: string) =>
-      (await call<Room>('POST', '/rooms', { token: alice.token, body: { title, password: 'pw' } })).body;
+      (await live.call<Room>('POST', '/rooms', { token: alice.token, body: { title, password: 'pw' } })).body;
     roomA = await create('A');
     roomB = await create('B');
   });
-  after(async () => {
-    for (const s of sockets) s.close();
-    await server.close();
-  });
 
   async function mint(body: Record<string, unknown>, secret: string | null = SECRET) {
-    const res = await fetch(`${server.baseUrl}/busapi/v3/tokens`, {
+    const res = await fetch(`${live.server.baseUrl}/busapi/v3/tokens`, {
       method: 'POST',
       headers: {
         'content-type': 'application/json',
@@ -84,21 +68,15 @@ describe('security: join tokens', () => {
   }
 
   async function joinA(token: string): Promise<number> {
-    const res = await call<Room>('POST', `/rooms/${roomA.id}/join`, { token, body: {} });
+    const res = await live.call<Room>('POST', `/rooms/${roomA.id}/join`, { token, body: {} });
     assert.equal(res.status, 201, JSON.stringify(res.body));
     return res.body.participants.at(-1)!.id;
-  }
-
-  async function socketFor(token: string): Promise<Socket> {
-    const s = await connectSocket(server.baseUrl, token);
-    sockets.push(s);
-    return s;
   }
 
   /** A socket of `token` in room A, published (P2P) with `sdp`; returns its participant id. */
   async function inRoomA(token: string, sdp = SENDING) {
     const pid = await joinA(token);
-    const s = await socketFor(token);
+    const s = await live.connect(token);
     const ack = await s.emitWithAck('room.publish', publishPayload(roomA.id, pid, sdp));
     assert.equal(ack.error, undefined, JSON.stringify(ack));
     return { s, pid };
@@ -131,24 +109,24 @@ describe('security: join tokens', () => {
 
   it('a join token joins its room without code or password, as the user of its identity', async () => {
     const token = await tokenFor('jt-carol');
-    const joined = await call<Room>('POST', `/rooms/${roomA.id}/join`, { token, body: {} });
+    const joined = await live.call<Room>('POST', `/rooms/${roomA.id}/join`, { token, body: {} });
     assert.equal(joined.status, 201, JSON.stringify(joined.body));
-    const carol = await login(call, 'jt-carol');
+    const carol = await login(live.call, 'jt-carol');
     assert.equal(joined.body.participants.at(-1)!.userId, carol.id, 'the same user as POST /auth');
-    assert.equal((await call('GET', `/rooms/${roomA.code}`, { token })).status, 200);
-    assert.equal((await call('GET', `/chats/${roomA.id}`, { token })).status, 200);
+    assert.equal((await live.call('GET', `/rooms/${roomA.code}`, { token })).status, 200);
+    assert.equal((await live.call('GET', `/chats/${roomA.id}`, { token })).status, 200);
   });
 
   it('a join token is refused (403) in any other room and on routes of no room', async () => {
     const token = await tokenFor('jt-dave');
-    const other = await call('POST', `/rooms/${roomB.id}/join`, { token, body: { password: 'pw' } });
+    const other = await live.call('POST', `/rooms/${roomB.id}/join`, { token, body: { password: 'pw' } });
     assert.equal(other.status, 403, JSON.stringify(other.body));
-    assert.equal((await call('GET', `/rooms/${roomB.code}`, { token })).status, 403);
-    assert.equal((await call('GET', `/chats/${roomB.id}`, { token })).status, 403);
-    assert.equal((await call('GET', '/rooms', { token })).status, 403);
-    assert.equal((await call('POST', '/rooms', { token, body: { title: 'mine' } })).status, 403);
-    assert.equal((await call('GET', '/users', { token })).status, 403);
-    const s = await socketFor(token);
+    assert.equal((await live.call('GET', `/rooms/${roomB.code}`, { token })).status, 403);
+    assert.equal((await live.call('GET', `/chats/${roomB.id}`, { token })).status, 403);
+    assert.equal((await live.call('GET', '/rooms', { token })).status, 403);
+    assert.equal((await live.call('POST', '/rooms', { token, body: { title: 'mine' } })).status, 403);
+    assert.equal((await live.call('GET', '/users', { token })).status, 403);
+    const s = await live.connect(token);
     const ack = await s.emitWithAck('room.publish', publishPayload(roomB.id, 1));
     assert.equal(ack.error?.code, 'permission_denied', JSON.stringify(ack));
   });
@@ -163,9 +141,9 @@ describe('security: join tokens', () => {
       roomAdmin: false,
     };
     const token = mintJoinToken({ identity: 'jt-old', room: roomA.code, grants, ttlS: 600 }, SECRET, hourAgo);
-    const res = await call('POST', `/rooms/${roomA.id}/join`, { token, body: {} });
+    const res = await live.call('POST', `/rooms/${roomA.id}/join`, { token, body: {} });
     assert.equal(res.status, 401);
-    await assert.rejects(connectSocket(server.baseUrl, token), /Invalid token/);
+    await assert.rejects(connectSocket(live.server.baseUrl, token), /Invalid token/);
   });
 
   it('a join token signed with another secret, or lasting over 24 h, is refused', async () => {
@@ -177,15 +155,18 @@ describe('security: join tokens', () => {
       roomAdmin: false,
     };
     const forged = mintJoinToken({ identity: 'jt-f', room: roomA.code, grants, ttlS: 600 }, 'x'.repeat(40));
-    assert.equal((await call('POST', `/rooms/${roomA.id}/join`, { token: forged, body: {} })).status, 401);
+    assert.equal(
+      (await live.call('POST', `/rooms/${roomA.id}/join`, { token: forged, body: {} })).status,
+      401,
+    );
     const long = mintJoinToken({ identity: 'jt-l', room: roomA.code, grants, ttlS: 200_000 }, SECRET);
-    assert.equal((await call('POST', `/rooms/${roomA.id}/join`, { token: long, body: {} })).status, 401);
+    assert.equal((await live.call('POST', `/rooms/${roomA.id}/join`, { token: long, body: {} })).status, 401);
   });
 
   it('canPublish=false refuses a sending offer on room.publish, and accepts a receive-only one', async () => {
     const token = await tokenFor('jt-viewer', { canPublish: false });
     const pid = await joinA(token);
-    const s = await socketFor(token);
+    const s = await live.connect(token);
     const refused = await s.emitWithAck('room.publish', publishPayload(roomA.id, pid, SENDING));
     assert.equal(refused.error?.code, 'permission_denied', JSON.stringify(refused));
     const accepted = await s.emitWithAck('room.publish', publishPayload(roomA.id, pid, RECEIVING));
@@ -225,7 +206,7 @@ describe('security: join tokens', () => {
       .filter((e) => e.event === 'room.new_participant')
       .map((e) => (e.payload as { participant: { id: number } }).participant.id);
     assert.ok(!announced.includes(ghost.pid), `the hidden participant was announced: ${announced}`);
-    const view = await call<Room>('POST', `/rooms/${roomA.id}/join`, { token: alice.token, body: {} });
+    const view = await live.call<Room>('POST', `/rooms/${roomA.id}/join`, { token: alice.token, body: {} });
     assert.ok(!view.body.participants.some((p) => p.id === ghost.pid), 'not in the join view');
     const leftSeen = nextEvent<{ targetId: string }>(watcher.s, 'room.participant_left');
     ghost.s.close();
@@ -237,58 +218,58 @@ describe('security: join tokens', () => {
     const ghostToken = await tokenFor('jt-ghost-views', { hidden: true });
     const ghost = await inRoomA(ghostToken);
     const ids = (room: Room) => room.participants.map((p) => p.id);
-    const byCode = await call<Room>('GET', `/rooms/${roomA.code}`, { token: alice.token });
+    const byCode = await live.call<Room>('GET', `/rooms/${roomA.code}`, { token: alice.token });
     assert.equal(byCode.status, 200);
     assert.ok(!ids(byCode.body).includes(ghost.pid), `GET /rooms/{code} lists it: ${ids(byCode.body)}`);
-    const list = await call<{ rooms: Room[] }>('GET', '/rooms', { token: alice.token });
+    const list = await live.call<{ rooms: Room[] }>('GET', '/rooms', { token: alice.token });
     const listed = list.body.rooms.find((r) => r.id === roomA.id);
     assert.ok(listed, JSON.stringify(list.body));
     assert.ok(!ids(listed).includes(ghost.pid), `the room list lists it: ${ids(listed)}`);
-    const joined = await call<Room>('POST', `/rooms/${roomA.id}/join`, { token: alice.token, body: {} });
+    const joined = await live.call<Room>('POST', `/rooms/${roomA.id}/join`, { token: alice.token, body: {} });
     assert.ok(!ids(joined.body).includes(ghost.pid), 'the join answer lists it');
-    const own = await call<Room>('GET', `/rooms/${roomA.code}`, { token: ghostToken });
+    const own = await live.call<Room>('GET', `/rooms/${roomA.code}`, { token: ghostToken });
     assert.ok(ids(own.body).includes(ghost.pid), 'the hidden participant sees itself');
   });
 
   it('roomAdmin may change the room and remove members like its host; other tokens may not', async () => {
-    const bob = await login(call, 'jt-bob');
-    const added = await call('POST', `/rooms/${roomA.id}/members`, {
+    const bob = await login(live.call, 'jt-bob');
+    const added = await live.call('POST', `/rooms/${roomA.id}/members`, {
       token: alice.token,
       body: { userId: bob.id },
     });
     assert.equal(added.status, 201);
     const plain = await tokenFor('jt-plain');
     assert.equal(
-      (await call('PUT', `/rooms/${roomA.id}`, { token: plain, body: { title: 'X' } })).status,
+      (await live.call('PUT', `/rooms/${roomA.id}`, { token: plain, body: { title: 'X' } })).status,
       403,
     );
     const removeBob = { body: { userId: bob.id } };
     assert.equal(
-      (await call('DELETE', `/rooms/${roomA.id}/members`, { token: plain, ...removeBob })).status,
+      (await live.call('DELETE', `/rooms/${roomA.id}/members`, { token: plain, ...removeBob })).status,
       403,
     );
     const admin = await tokenFor('jt-admin', { roomAdmin: true });
-    const renamed = await call<{ title: string }>('PUT', `/rooms/${roomA.id}`, {
+    const renamed = await live.call<{ title: string }>('PUT', `/rooms/${roomA.id}`, {
       token: admin,
       body: { title: 'Renamed' },
     });
     assert.equal(renamed.status, 200, JSON.stringify(renamed.body));
     assert.equal(renamed.body.title, 'Renamed');
-    const removed = await call('DELETE', `/rooms/${roomA.id}/members`, { token: admin, ...removeBob });
+    const removed = await live.call('DELETE', `/rooms/${roomA.id}/members`, { token: admin, ...removeBob });
     assert.equal(removed.status, 200, JSON.stringify(removed.body));
     const adminOfA = await tokenFor('jt-admin', { roomAdmin: true });
     assert.equal(
-      (await call('PUT', `/rooms/${roomB.id}`, { token: adminOfA, body: { title: 'Nope' } })).status,
+      (await live.call('PUT', `/rooms/${roomB.id}`, { token: adminOfA, body: { title: 'Nope' } })).status,
       403,
       'roomAdmin of A is nothing in B',
     );
   });
 
   it('Waterbus login keeps working unchanged beside join tokens', async () => {
-    const erin = await login(call, 'jt-erin');
-    assert.equal((await call('GET', '/users', { token: erin.token })).status, 200);
-    assert.equal((await call('GET', `/rooms/${roomA.code}`, { token: erin.token })).status, 200);
-    const s = await socketFor(erin.token);
+    const erin = await login(live.call, 'jt-erin');
+    assert.equal((await live.call('GET', '/users', { token: erin.token })).status, 200);
+    assert.equal((await live.call('GET', `/rooms/${roomA.code}`, { token: erin.token })).status, 200);
+    const s = await live.connect(erin.token);
     assert.ok(s.connected);
   });
 

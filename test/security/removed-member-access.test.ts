@@ -1,15 +1,8 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import type { Socket } from 'socket.io-client';
-import {
-  connectSocket,
-  login,
-  nextEvent,
-  type RestCall,
-  restClient,
-  type TestUser,
-} from '../support/clients.ts';
-import { startTestServer, type TestServer } from '../support/server.ts';
+import { login, nextEvent, type TestUser } from '../support/clients.ts';
+import { useServerWithClients } from '../support/server-clients.ts';
 
 const OFFER = 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n';
 
@@ -38,49 +31,38 @@ function publishPayload(roomId: number, participantId: number) {
  * succeeded, because the participant row left by the join was never removed.
  */
 describe('security: removed member access (finding 3)', () => {
-  let server: TestServer;
-  let call: RestCall;
+  const live = useServerWithClients();
   let alice: TestUser;
   let bob: TestUser;
-  const sockets: Socket[] = [];
 
   before(async () => {
-    server = await startTestServer();
-    call = restClient(server.baseUrl);
-    alice = await login(call, 'removed-alice');
-    bob = await login(call, 'removed-bob');
+    alice = await login(live.call, 'removed-alice');
+    bob = await login(live.call, 'removed-bob');
   });
-  after(async () => {
-    for (const s of sockets) s.close();
-    await server.close();
-  });
-
-  async function socketFor(user: TestUser): Promise<Socket> {
-    const s = await connectSocket(server.baseUrl, user.token);
-    sockets.push(s);
-    return s;
-  }
 
   /** Alice's room with bob as a member, both joined and publishing (P2P) on their sockets. */
   async function roomInCall() {
     const room = (
-      await call<RoomReply>('POST', '/rooms', {
+      await live.call<RoomReply>('POST', '/rooms', {
         token: alice.token,
         body: { title: 'Team', password: 'old' },
       })
     ).body;
-    const added = await call('POST', `/rooms/${room.id}/members`, {
+    const added = await live.call('POST', `/rooms/${room.id}/members`, {
       token: alice.token,
       body: { userId: bob.id },
     });
     assert.equal(added.status, 201);
     const pidOf = async (user: TestUser) => {
-      const res = await call<RoomReply>('POST', `/rooms/${room.id}/join`, { token: user.token, body: {} });
+      const res = await live.call<RoomReply>('POST', `/rooms/${room.id}/join`, {
+        token: user.token,
+        body: {},
+      });
       assert.equal(res.status, 201, JSON.stringify(res.body));
       return res.body.participants.filter((p) => p.userId === user.id).at(-1)!.id;
     };
     const [alicePid, bobPid] = [await pidOf(alice), await pidOf(bob)];
-    const [a, b] = [await socketFor(alice), await socketFor(bob)];
+    const [a, b] = [await live.connect(alice.token), await live.connect(bob.token)];
     a.emit('room.publish', publishPayload(room.id, alicePid));
     const bobSeen = nextEvent<{ participant: { id: number } }>(a, 'room.new_participant');
     b.emit('room.publish', publishPayload(room.id, bobPid));
@@ -89,9 +71,12 @@ describe('security: removed member access (finding 3)', () => {
   }
 
   async function assertNoAccess(room: RoomReply, bobPid: number, b: Socket) {
-    const read = await call('GET', `/chats/${room.id}`, { token: bob.token });
+    const read = await live.call('GET', `/chats/${room.id}`, { token: bob.token });
     assert.equal(read.status, 403, `read chat: ${JSON.stringify(read.body)}`);
-    const post = await call('POST', `/chats/${room.id}`, { token: bob.token, body: { data: 'still here' } });
+    const post = await live.call('POST', `/chats/${room.id}`, {
+      token: bob.token,
+      body: { data: 'still here' },
+    });
     assert.equal(post.status, 403, `post chat: ${JSON.stringify(post.body)}`);
     const refused = nextEvent<{ event: string; code: string }>(
       b,
@@ -101,7 +86,7 @@ describe('security: removed member access (finding 3)', () => {
     );
     b.emit('room.publish', publishPayload(room.id, bobPid));
     assert.match((await refused).code, /not_found|permission_denied/);
-    const rejoin = await call('POST', `/rooms/${room.id}/join`, {
+    const rejoin = await live.call('POST', `/rooms/${room.id}/join`, {
       token: bob.token,
       body: { password: 'old' },
     });
@@ -112,7 +97,7 @@ describe('security: removed member access (finding 3)', () => {
     const { room, bobPid, a, b } = await roomInCall();
     const told = nextEvent<{ event: string; code: string; message: string }>(b, 'system.error');
     const left = nextEvent<{ targetId: string }>(a, 'room.participant_left');
-    const removed = await call('DELETE', `/rooms/${room.id}/members`, {
+    const removed = await live.call('DELETE', `/rooms/${room.id}/members`, {
       token: alice.token,
       body: { userId: bob.id },
     });
@@ -120,7 +105,10 @@ describe('security: removed member access (finding 3)', () => {
     const [notice, leftEvent] = await Promise.all([told, left]);
     assert.deepEqual([notice.event, notice.code], ['room.removed', 'permission_denied']);
     assert.equal(leftEvent.targetId, String(bobPid));
-    const changed = await call('PUT', `/rooms/${room.id}`, { token: alice.token, body: { password: 'new' } });
+    const changed = await live.call('PUT', `/rooms/${room.id}`, {
+      token: alice.token,
+      body: { password: 'new' },
+    });
     assert.equal(changed.status, 200);
     await assertNoAccess(room, bobPid, b);
   });
@@ -129,7 +117,7 @@ describe('security: removed member access (finding 3)', () => {
     const { room, bobPid, a, b } = await roomInCall();
     const told = nextEvent<{ event: string; code: string }>(b, 'system.error');
     const left = nextEvent<{ targetId: string }>(a, 'room.participant_left');
-    const res = await call('DELETE', `/rooms/${room.id}`, { token: bob.token });
+    const res = await live.call('DELETE', `/rooms/${room.id}`, { token: bob.token });
     assert.equal(res.status, 200, JSON.stringify(res.body));
     const [notice, leftEvent] = await Promise.all([told, left]);
     assert.deepEqual([notice.event, notice.code], ['room.removed', 'permission_denied']);

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import type { Socket } from 'socket.io-client';
+import { describe, it } from 'node:test';
 import { SqliteDb } from '../../src/store/sqlite-db.ts';
 import { nowTimestamp } from '../../src/store/timestamps.ts';
-import { connectSocket, login, type RestCall, restClient, type TestUser } from '../support/clients.ts';
-import { JWT_SECRET, startTestServer, type TestServer } from '../support/server.ts';
+import { connectSocket, login, type RestCall, type TestUser } from '../support/clients.ts';
+import { JWT_SECRET } from '../support/server.ts';
+import { useServerWithClients } from '../support/server-clients.ts';
 
 /**
  * Finding 8, "tokens outlive their user and the logout": a deleted user's access token, and any
@@ -56,75 +56,62 @@ function legacyToken(userId: number): string {
 }
 
 describe('finding 8: tokens outlive their user and the logout', () => {
-  let server: TestServer;
-  let call: RestCall;
-  const sockets: Socket[] = [];
-
-  before(async () => {
-    server = await startTestServer();
-    call = restClient(server.baseUrl);
-  });
-  after(async () => {
-    for (const s of sockets) s.close();
-    await server.close();
-  });
+  const live = useServerWithClients();
 
   it('a deleted user: the old access token gets 401 on every route and at the socket handshake', async () => {
-    const owned = await userWithRoomAndMessage(call, 'revocation-deleted');
-    assert.deepEqual(await probeStatuses(call, owned, owned.user.token), ALL_200);
+    const owned = await userWithRoomAndMessage(live.call, 'revocation-deleted');
+    assert.deepEqual(await probeStatuses(live.call, owned, owned.user.token), ALL_200);
     // Deleting a user is a soft delete (users.deleted_at), done by the operator in the database.
-    const db = new SqliteDb(path.join(server.dataDir, 'bbmeet.sqlite'));
+    const db = new SqliteDb(path.join(live.server.dataDir, 'bbmeet.sqlite'));
     try {
       await db.run('UPDATE users SET deleted_at = $2 WHERE id = $1', [owned.user.id, nowTimestamp()]);
     } finally {
       await db.close();
     }
-    assert.deepEqual(await probeStatuses(call, owned, owned.user.token), ALL_401);
-    assert.equal((await call('GET', '/users', { token: owned.user.token })).status, 401);
-    assert.equal((await call('GET', '/auth', { token: owned.user.refreshToken })).status, 401);
-    await assert.rejects(connectSocket(server.baseUrl, owned.user.token), /Invalid token/);
+    assert.deepEqual(await probeStatuses(live.call, owned, owned.user.token), ALL_401);
+    assert.equal((await live.call('GET', '/users', { token: owned.user.token })).status, 401);
+    assert.equal((await live.call('GET', '/auth', { token: owned.user.refreshToken })).status, 401);
+    await assert.rejects(connectSocket(live.server.baseUrl, owned.user.token), /Invalid token/);
   });
 
   it('DELETE /auth revokes the access and refresh tokens, on every route and at the socket handshake', async () => {
-    const owned = await userWithRoomAndMessage(call, 'revocation-logout');
-    assert.deepEqual(await probeStatuses(call, owned, owned.user.token), ALL_200);
-    assert.equal((await call('DELETE', '/auth', { token: owned.user.token })).status, 204);
-    assert.deepEqual(await probeStatuses(call, owned, owned.user.token), ALL_401);
-    assert.equal((await call('DELETE', '/auth', { token: owned.user.token })).status, 401);
-    assert.equal((await call('GET', '/auth', { token: owned.user.refreshToken })).status, 401);
-    await assert.rejects(connectSocket(server.baseUrl, owned.user.token), /Invalid token/);
+    const owned = await userWithRoomAndMessage(live.call, 'revocation-logout');
+    assert.deepEqual(await probeStatuses(live.call, owned, owned.user.token), ALL_200);
+    assert.equal((await live.call('DELETE', '/auth', { token: owned.user.token })).status, 204);
+    assert.deepEqual(await probeStatuses(live.call, owned, owned.user.token), ALL_401);
+    assert.equal((await live.call('DELETE', '/auth', { token: owned.user.token })).status, 401);
+    assert.equal((await live.call('GET', '/auth', { token: owned.user.refreshToken })).status, 401);
+    await assert.rejects(connectSocket(live.server.baseUrl, owned.user.token), /Invalid token/);
   });
 
   it('after DELETE /auth a new login works, and tokens of other users are untouched', async () => {
-    const owned = await userWithRoomAndMessage(call, 'revocation-relogin');
-    const other = await userWithRoomAndMessage(call, 'revocation-bystander');
-    assert.equal((await call('DELETE', '/auth', { token: owned.user.token })).status, 204);
-    const again = await login(call, 'revocation-relogin');
+    const owned = await userWithRoomAndMessage(live.call, 'revocation-relogin');
+    const other = await userWithRoomAndMessage(live.call, 'revocation-bystander');
+    assert.equal((await live.call('DELETE', '/auth', { token: owned.user.token })).status, 204);
+    const again = await login(live.call, 'revocation-relogin');
     assert.equal(again.id, owned.user.id);
-    assert.deepEqual(await probeStatuses(call, owned, again.token), ALL_200);
-    const refreshed = await call<{ token: string }>('GET', '/auth', { token: again.refreshToken });
+    assert.deepEqual(await probeStatuses(live.call, owned, again.token), ALL_200);
+    const refreshed = await live.call<{ token: string }>('GET', '/auth', { token: again.refreshToken });
     assert.equal(refreshed.status, 200);
-    assert.equal((await call('GET', '/rooms', { token: refreshed.body.token })).status, 200);
-    assert.deepEqual(await probeStatuses(call, other, other.user.token), ALL_200);
+    assert.equal((await live.call('GET', '/rooms', { token: refreshed.body.token })).status, 200);
+    assert.deepEqual(await probeStatuses(live.call, other, other.user.token), ALL_200);
   });
 
   it('a token minted before token versions (no tv claim) works until the first logout', async () => {
-    const owned = await userWithRoomAndMessage(call, 'revocation-legacy');
+    const owned = await userWithRoomAndMessage(live.call, 'revocation-legacy');
     const legacy = legacyToken(owned.user.id);
-    assert.deepEqual(await probeStatuses(call, owned, legacy), ALL_200);
-    const socket = await connectSocket(server.baseUrl, legacy);
-    sockets.push(socket);
+    assert.deepEqual(await probeStatuses(live.call, owned, legacy), ALL_200);
+    const socket = await live.connect(legacy);
     assert.equal(socket.connected, true);
-    assert.equal((await call('DELETE', '/auth', { token: owned.user.token })).status, 204);
-    assert.deepEqual(await probeStatuses(call, owned, legacy), ALL_401);
+    assert.equal((await live.call('DELETE', '/auth', { token: owned.user.token })).status, 204);
+    assert.deepEqual(await probeStatuses(live.call, owned, legacy), ALL_401);
   });
 
   it('DELETE /auth disconnects the live sockets of that user, not those of others', async () => {
-    const owned = await userWithRoomAndMessage(call, 'revocation-live');
-    const other = await userWithRoomAndMessage(call, 'revocation-live-other');
-    const mine = await connectSocket(server.baseUrl, owned.user.token);
-    const theirs = await connectSocket(server.baseUrl, other.user.token);
-    sockets.push(mine, theirs);
+    const owned = await userWithRoomAndMessage(live.call, 'revocation-live');
+    const other = await userWithRoomAndMessage(live.call, 'revocation-live-other');
+    const mine = await live.connect(owned.user.token);
+    const theirs = await live.connect(other.user.token);
     const reason = new Promise<string>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('the socket was not disconnected within 5 s')), 5000);
       mine.once('disconnect', (r) => {
@@ -132,7 +119,7 @@ describe('finding 8: tokens outlive their user and the logout', () => {
         resolve(r);
       });
     });
-    assert.equal((await call('DELETE', '/auth', { token: owned.user.token })).status, 204);
+    assert.equal((await live.call('DELETE', '/auth', { token: owned.user.token })).status, 204);
     assert.equal(await reason, 'io server disconnect');
     // The other user's socket still answers: a round trip after the disconnect was sent.
     const ack = await theirs.timeout(5000).emitWithAck('room.leave', { roomId: '1', participantId: '1' });

@@ -1,17 +1,7 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { Socket } from 'socket.io-client';
-import {
-  connectSocket,
-  delay,
-  login,
-  nextEvent,
-  type RestCall,
-  recordEvents,
-  restClient,
-  type TestUser,
-} from '../support/clients.ts';
-import { startTestServer, type TestServer } from '../support/server.ts';
+import { before, describe, it } from 'node:test';
+import { connectSocket, delay, login, nextEvent, recordEvents, type TestUser } from '../support/clients.ts';
+import { useServerWithClients } from '../support/server-clients.ts';
 
 const OFFER = 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n';
 const ANSWER = 'v=0\r\no=- 3 4 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n';
@@ -41,46 +31,32 @@ function publishPayload(roomId: number, participantId: number, connectionType = 
 }
 
 describe('signalling: Waterbus client flow over socket.io (msgpack)', () => {
-  let server: TestServer;
-  let call: RestCall;
+  const live = useServerWithClients();
   let alice: TestUser;
   let bob: TestUser;
   let mallory: TestUser;
-  const sockets: Socket[] = [];
 
   before(async () => {
-    server = await startTestServer();
-    call = restClient(server.baseUrl);
-    alice = await login(call, 'alice-ext', 'Alice');
-    bob = await login(call, 'bob-ext', 'Bob');
-    mallory = await login(call, 'mallory-ext', 'Mallory');
+    alice = await login(live.call, 'alice-ext', 'Alice');
+    bob = await login(live.call, 'bob-ext', 'Bob');
+    mallory = await login(live.call, 'mallory-ext', 'Mallory');
   });
-  after(async () => {
-    for (const s of sockets) s.close();
-    await server.close();
-  });
-
-  async function socketFor(user: TestUser): Promise<Socket> {
-    const s = await connectSocket(server.baseUrl, user.token);
-    sockets.push(s);
-    return s;
-  }
 
   async function createAndJoin(password?: string) {
-    const created = await call<RoomReply>('POST', '/rooms', {
+    const created = await live.call<RoomReply>('POST', '/rooms', {
       token: alice.token,
       body: { title: 'Standup', password },
     });
     assert.equal(created.status, 201);
     const room = created.body;
-    const aliceJoin = await call<RoomReply>('POST', `/rooms/${room.id}/join`, {
+    const aliceJoin = await live.call<RoomReply>('POST', `/rooms/${room.id}/join`, {
       token: alice.token,
       body: {},
     });
     assert.equal(aliceJoin.status, 201);
     // Bob is not a member: he opens the room by its code first, as Waterbus clients do.
-    await call('GET', `/rooms/${room.code}`, { token: bob.token });
-    const bobJoin = await call<RoomReply>('POST', `/rooms/${room.id}/join`, {
+    await live.call('GET', `/rooms/${room.code}`, { token: bob.token });
+    const bobJoin = await live.call<RoomReply>('POST', `/rooms/${room.id}/join`, {
       token: bob.token,
       body: { password },
     });
@@ -91,23 +67,25 @@ describe('signalling: Waterbus client flow over socket.io (msgpack)', () => {
   }
 
   it('connects with the Bearer header, and with the token in the auth payload', async () => {
-    const viaHeader = await socketFor(alice);
+    const viaHeader = await live.connect(alice.token);
     assert.equal(viaHeader.connected, true);
-    const viaAuth = await connectSocket(server.baseUrl, alice.token, { viaAuth: true });
-    sockets.push(viaAuth);
+    const viaAuth = await live.connect(alice.token, { viaAuth: true });
     assert.equal(viaAuth.connected, true);
   });
 
   it('refuses a missing, forged or refresh token with a clear connect_error', async () => {
-    await assert.rejects(connectSocket(server.baseUrl, undefined), /Missing Authorization header/);
-    await assert.rejects(connectSocket(server.baseUrl, `${alice.token.slice(0, -4)}AAAA`), /Invalid token/);
-    await assert.rejects(connectSocket(server.baseUrl, alice.refreshToken), /Invalid token/);
+    await assert.rejects(connectSocket(live.server.baseUrl, undefined), /Missing Authorization header/);
+    await assert.rejects(
+      connectSocket(live.server.baseUrl, `${alice.token.slice(0, -4)}AAAA`),
+      /Invalid token/,
+    );
+    await assert.rejects(connectSocket(live.server.baseUrl, alice.refreshToken), /Invalid token/);
   });
 
   it('P2P: publish → new_participant → subscribe → answer relay → candidates → chat → leave', async () => {
     const { room, alicePid, bobPid } = await createAndJoin();
-    const a = await socketFor(alice);
-    const b = await socketFor(bob);
+    const a = await live.connect(alice.token);
+    const b = await live.connect(bob.token);
 
     // Alice publishes in P2P mode: no reply to her; nobody else is in the room yet.
     const aliceSeen = recordEvents(a);
@@ -227,7 +205,7 @@ describe('signalling: Waterbus client flow over socket.io (msgpack)', () => {
     // Chat over REST reaches every socket of the room, the author's included.
     const chatA = nextEvent<Record<string, unknown>>(a, 'chat.send');
     const chatB = nextEvent<Record<string, unknown>>(b, 'chat.send');
-    const sent = await call<{ id: number }>('POST', `/chats/${room.id}`, {
+    const sent = await live.call<{ id: number }>('POST', `/chats/${room.id}`, {
       token: alice.token,
       body: { data: 'hello' },
     });
@@ -240,19 +218,20 @@ describe('signalling: Waterbus client flow over socket.io (msgpack)', () => {
 
     const updated = nextEvent<Record<string, unknown>>(b, 'chat.update');
     assert.equal(
-      (await call('PUT', `/chats/${sent.body.id}`, { token: alice.token, body: { data: 'hello!' } })).status,
+      (await live.call('PUT', `/chats/${sent.body.id}`, { token: alice.token, body: { data: 'hello!' } }))
+        .status,
       200,
     );
     assert.equal((await updated).data, 'hello!');
     const deleted = nextEvent<Record<string, unknown>>(b, 'chat.delete');
-    assert.equal((await call('DELETE', `/chats/${sent.body.id}`, { token: alice.token })).status, 200);
+    assert.equal((await live.call('DELETE', `/chats/${sent.body.id}`, { token: alice.token })).status, 200);
     assert.equal((await deleted).status, 1, 'the delete is persisted and broadcast with status 1');
 
     // Bob leaves: Alice is told; Bob's participant row is gone.
     const left = nextEvent(a, 'room.participant_left');
     b.emit('room.leave', { roomId: String(room.id) });
     assert.deepEqual(await left, { targetId: String(bobPid) });
-    const byCode = await call<RoomReply>('GET', `/rooms/${room.code}`, { token: alice.token });
+    const byCode = await live.call<RoomReply>('GET', `/rooms/${room.code}`, { token: alice.token });
     assert.deepEqual(
       byCode.body.participants.map((p) => p.id),
       [alicePid],
@@ -261,8 +240,8 @@ describe('signalling: Waterbus client flow over socket.io (msgpack)', () => {
 
   it('disconnect is a leave; the same participant can publish again from a new socket', async () => {
     const { room, alicePid, bobPid } = await createAndJoin();
-    const a = await socketFor(alice);
-    const b = await socketFor(bob);
+    const a = await live.connect(alice.token);
+    const b = await live.connect(bob.token);
     a.emit('room.publish', publishPayload(room.id, alicePid));
     const announced = nextEvent(a, 'room.new_participant');
     b.emit('room.publish', publishPayload(room.id, bobPid));
@@ -273,7 +252,7 @@ describe('signalling: Waterbus client flow over socket.io (msgpack)', () => {
     assert.deepEqual(await left, { targetId: String(bobPid) });
 
     // Within the grace period Bob comes back on a new socket with the same participantId.
-    const b2 = await socketFor(bob);
+    const b2 = await live.connect(bob.token);
     const back = nextEvent<{ participant: { id: number } }>(a, 'room.new_participant');
     b2.emit('room.publish', publishPayload(room.id, bobPid));
     assert.equal((await back).participant.id, bobPid);
@@ -281,8 +260,8 @@ describe('signalling: Waterbus client flow over socket.io (msgpack)', () => {
 
   it('a newer socket publishing the same participant takes it over; the old one is dropped without a leave', async () => {
     const { room, alicePid, bobPid } = await createAndJoin();
-    const a = await socketFor(alice);
-    const b1 = await socketFor(bob);
+    const a = await live.connect(alice.token);
+    const b1 = await live.connect(bob.token);
     a.emit('room.publish', publishPayload(room.id, alicePid));
     const first = nextEvent(a, 'room.new_participant');
     b1.emit('room.publish', publishPayload(room.id, bobPid));
@@ -290,7 +269,7 @@ describe('signalling: Waterbus client flow over socket.io (msgpack)', () => {
 
     const aliceSeen = recordEvents(a);
     const dropped = nextEvent(b1, 'disconnect');
-    const b2 = await socketFor(bob);
+    const b2 = await live.connect(bob.token);
     const second = nextEvent(a, 'room.new_participant');
     b2.emit('room.publish', publishPayload(room.id, bobPid));
     await second;
@@ -305,8 +284,8 @@ describe('signalling: Waterbus client flow over socket.io (msgpack)', () => {
 
   it('refuses to act for another user’s participant, and nothing changes', async () => {
     const { room, alicePid, bobPid } = await createAndJoin();
-    const a = await socketFor(alice);
-    const m = await socketFor(mallory);
+    const a = await live.connect(alice.token);
+    const m = await live.connect(mallory.token);
     a.emit('room.publish', publishPayload(room.id, alicePid));
     await delay(50);
     const aliceSeen = recordEvents(a);
@@ -333,8 +312,8 @@ describe('signalling: Waterbus client flow over socket.io (msgpack)', () => {
     // Alice saw nothing of it, and the room still lists only Alice as publishing.
     await delay(100);
     assert.deepEqual(aliceSeen, []);
-    await call('GET', `/rooms/${room.code}`, { token: mallory.token });
-    const joined = await call<RoomReply>('POST', `/rooms/${room.id}/join`, {
+    await live.call('GET', `/rooms/${room.code}`, { token: mallory.token });
+    const joined = await live.call<RoomReply>('POST', `/rooms/${room.id}/join`, {
       token: mallory.token,
       body: {},
     });
@@ -345,7 +324,7 @@ describe('signalling: Waterbus client flow over socket.io (msgpack)', () => {
   it('a participant of another room cannot be used in this room', async () => {
     const first = await createAndJoin();
     const second = await createAndJoin();
-    const a = await socketFor(alice);
+    const a = await live.connect(alice.token);
     const err = nextEvent<Record<string, unknown>>(a, 'system.error');
     a.emit('room.publish', publishPayload(second.room.id, first.alicePid));
     assert.equal((await err).code, 'permission_denied');
@@ -353,8 +332,8 @@ describe('signalling: Waterbus client flow over socket.io (msgpack)', () => {
 
   it('room.subscribe_hls_live_stream: only for your own participant; a server without egress says so', async () => {
     const { room, alicePid, bobPid } = await createAndJoin();
-    const a = await socketFor(alice);
-    const b = await socketFor(bob);
+    const a = await live.connect(alice.token);
+    const b = await live.connect(bob.token);
     a.emit('room.publish', { ...publishPayload(room.id, alicePid), streamingProtocol: 1 });
     await delay(50);
     const joined = nextEvent(a, 'room.new_participant');
@@ -384,7 +363,7 @@ describe('signalling: Waterbus client flow over socket.io (msgpack)', () => {
   });
 
   it('malformed payloads get a clear invalid_argument error (event and field named)', async () => {
-    const a = await socketFor(alice);
+    const a = await live.connect(alice.token);
     const bad: Array<[string, unknown, RegExp]> = [
       ['room.publish', { sdp: 42 }, /sdp/],
       ['room.publish', { ...publishPayload(1, 1), participantId: 'abc' }, /participantId/],
@@ -413,7 +392,7 @@ describe('signalling: Waterbus client flow over socket.io (msgpack)', () => {
 
   it('clients that pass an ack get the result or { error } through it', async () => {
     const { room, alicePid } = await createAndJoin();
-    const a = await socketFor(alice);
+    const a = await live.connect(alice.token);
     const bad = await a.timeout(2000).emitWithAck('room.video_enabled', { isEnabled: 'no' });
     assert.equal(bad.error.code, 'invalid_argument');
     const ok = await a.timeout(2000).emitWithAck('room.publish', publishPayload(room.id, alicePid));
@@ -422,8 +401,8 @@ describe('signalling: Waterbus client flow over socket.io (msgpack)', () => {
 
   it('SFU mode answers with a clear "media engine unavailable" error and changes nothing', async () => {
     const { room, alicePid, bobPid } = await createAndJoin();
-    const a = await socketFor(alice);
-    const b = await socketFor(bob);
+    const a = await live.connect(alice.token);
+    const b = await live.connect(bob.token);
     a.emit('room.publish', publishPayload(room.id, alicePid));
     await delay(50);
     const aliceSeen = recordEvents(a);
@@ -455,37 +434,37 @@ describe('signalling: Waterbus client flow over socket.io (msgpack)', () => {
 
   it('room.reconnect with a participant brings a new socket back into the room (chat reaches it)', async () => {
     const { room, alicePid, bobPid } = await createAndJoin();
-    const a = await socketFor(alice);
-    const b = await socketFor(bob);
+    const a = await live.connect(alice.token);
+    const b = await live.connect(bob.token);
     a.emit('room.publish', publishPayload(room.id, alicePid));
     const announced = nextEvent(a, 'room.new_participant');
     b.emit('room.publish', publishPayload(room.id, bobPid));
     await announced;
     b.disconnect();
-    const b2 = await socketFor(bob);
+    const b2 = await live.connect(bob.token);
     const restored = await b2
       .timeout(2000)
       .emitWithAck('room.reconnect', { roomId: String(room.id), participantId: String(bobPid) });
     assert.deepEqual(restored, { restored: true });
     const chat = nextEvent<Record<string, unknown>>(b2, 'chat.send');
-    await call('POST', `/chats/${room.id}`, { token: alice.token, body: { data: 'welcome back' } });
+    await live.call('POST', `/chats/${room.id}`, { token: alice.token, body: { data: 'welcome back' } });
     assert.equal((await chat).data, 'welcome back');
     // The Waterbus form (no payload) is still accepted.
     assert.deepEqual(await b2.timeout(2000).emitWithAck('room.reconnect', undefined), { restored: true });
   });
 
   it('an oversized message closes only that connection; the server keeps serving', async () => {
-    const a = await socketFor(alice);
+    const a = await live.connect(alice.token);
     const closed = nextEvent(a, 'disconnect');
     a.emit('room.publish', { sdp: 'x'.repeat(200_000) });
     await closed;
-    const again = await socketFor(alice);
+    const again = await live.connect(alice.token);
     assert.equal(again.connected, true);
-    assert.equal((await fetch(`${server.baseUrl}/healthz`)).status, 200);
+    assert.equal((await fetch(`${live.server.baseUrl}/healthz`)).status, 200);
   });
 
   it('a socket sending too fast is rate limited with resource_exhausted', async () => {
-    const a = await socketFor(alice);
+    const a = await live.connect(alice.token);
     const seen = recordEvents(a);
     for (let i = 0; i < 260; i++) a.emit('room.subscribe_subtitle', { isEnabled: true });
     await delay(300);

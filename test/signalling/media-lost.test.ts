@@ -1,78 +1,29 @@
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { type ParticipantId, RoomId, type UserId } from '../../src/lib/ids.ts';
 import { signToken } from '../../src/lib/jwt.ts';
-import { silentLogger } from '../../src/lib/logger.ts';
-import { Metrics } from '../../src/lib/metrics.ts';
-import type { SfuApi, SfuEvent } from '../../src/protocol/sfu-api.ts';
 import { unavailableSfu } from '../../src/sfu/index.ts';
-import { createSignalling, type Signalling } from '../../src/signalling/index.ts';
 import { openStore, ParticipantStatus, type Store } from '../../src/store/index.ts';
 import { connectSocket, nextEvent } from '../support/clients.ts';
+import { type InProcessSignalling, startInProcessSignalling } from '../support/in-process-signalling.ts';
+import { pushedEvents } from '../support/pushed-events.ts';
 
 const SECRET = 'media-lost-secret-0123456789';
 
-/** An SfuApi whose room events the test pushes (what a media worker reports). */
-function scriptedSfu(): SfuApi & { push(roomId: string, event: SfuEvent): void } {
-  const base = unavailableSfu();
-  const listeners = new Map<string, (e: SfuEvent) => void>();
-  return {
-    ...base,
-    async *events(roomId, signal) {
-      const queue: SfuEvent[] = [];
-      let wake: (() => void) | undefined;
-      listeners.set(roomId, (e) => {
-        queue.push(e);
-        wake?.();
-      });
-      signal.addEventListener('abort', () => wake?.(), { once: true });
-      while (!signal.aborted) {
-        const e = queue.shift();
-        if (e) yield e;
-        else await new Promise<void>((resolve) => (wake = resolve));
-      }
-    },
-    push(roomId, event) {
-      listeners.get(roomId)?.(event);
-    },
-  };
-}
-
 describe('signalling when the SFU reports a participant lost', () => {
   let store: Store;
-  let signalling: Signalling;
+  let live: InProcessSignalling;
   let baseUrl: string;
-  const sfu = scriptedSfu();
-  const http = createServer();
+  /** An SfuApi whose room events the test pushes (what a media worker reports). */
+  const sfu = { ...unavailableSfu(), ...pushedEvents() };
 
   before(async () => {
     store = await openStore({ sqlitePath: ':memory:' });
-    signalling = createSignalling({
-      httpServer: http,
-      store,
-      sfu,
-      jwtSecret: SECRET,
-      nodeId: 'test-node',
-      corsOrigins: '*',
-      maxMessageBytes: 100_000,
-      eventsPerSecond: 50,
-      eventsBurst: 100,
-      connectionsPerIp: 50,
-      connectionsPerUser: 20,
-      unauthenticatedPerIp: 50,
-      connectTimeoutMs: 10_000,
-      trustProxy: false,
-      reconnectGraceMs: 30_000,
-      metrics: new Metrics({ defaultMetrics: false }),
-      logger: silentLogger(),
-    });
-    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-    baseUrl = `http://127.0.0.1:${(http.address() as { port: number }).port}`;
+    live = await startInProcessSignalling({ store, sfu, jwtSecret: SECRET, nodeId: 'test-node' });
+    baseUrl = live.baseUrl;
   });
   after(async () => {
-    await signalling.close();
-    http.close();
+    await live.close();
     await store.close();
   });
 

@@ -1,0 +1,114 @@
+import { create } from '@bufbuild/protobuf';
+import * as pb from '../protocol/generated/sfu/v1/sfu_pb.js';
+import type {
+  IceCandidate,
+  JoinRequest,
+  ParticipantRef,
+  PublisherCandidateRequest,
+  PublisherOfferRequest,
+  SubscribeRequest,
+  SubscriberAnswerRequest,
+  SubscriberCandidateRequest,
+} from '../protocol/sfu-api.ts';
+import { mediaStateFromProto, mediaStateToProto } from './convert-media-state.ts';
+import { invalid, participantRef, sdp, targetId } from './proto-fields.ts';
+
+// Conversions of the session requests (join, subscribe, negotiation, ICE candidates, leave), with the
+// rule of convert.ts: `*FromProto` validates what came over the network, `*ToProto` trusts its input.
+
+const MAX_CANDIDATE_CHARS = 2048;
+const MAX_TRACKS = 256;
+
+export function candidateToProto(c: IceCandidate): pb.IceCandidate {
+  return create(pb.IceCandidateSchema, {
+    candidate: c.candidate,
+    ...(c.sdpMid === null ? {} : { sdpMid: c.sdpMid }),
+    ...(c.sdpMLineIndex === null ? {} : { sdpMLineIndex: c.sdpMLineIndex }),
+  });
+}
+
+export function candidateFromProto(m: pb.IceCandidate | undefined): IceCandidate {
+  if (!m) throw invalid('candidate is required');
+  if (m.candidate.length > MAX_CANDIDATE_CHARS)
+    throw invalid(`candidate.candidate is longer than ${MAX_CANDIDATE_CHARS} characters`);
+  if (m.sdpMid !== undefined && m.sdpMid.length > 64)
+    throw invalid('candidate.sdp_mid is longer than 64 characters');
+  if (m.sdpMLineIndex !== undefined && m.sdpMLineIndex > 1023)
+    throw invalid('candidate.sdp_m_line_index must be 0-1023');
+  return { candidate: m.candidate, sdpMid: m.sdpMid ?? null, sdpMLineIndex: m.sdpMLineIndex ?? null };
+}
+
+export function joinToProto(r: JoinRequest): pb.JoinRequest {
+  return create(pb.JoinRequestSchema, {
+    roomId: r.roomId,
+    participantId: r.participantId,
+    sdp: r.sdp,
+    totalTracks: r.totalTracks,
+    mediaState: mediaStateToProto(r.mediaState),
+    isMigrate: r.isMigrate,
+    ...(r.canPublishData === undefined ? {} : { canPublishData: r.canPublishData }),
+    hidden: r.hidden ?? false,
+  });
+}
+
+export function joinFromProto(m: pb.JoinRequest): JoinRequest {
+  if (m.totalTracks > MAX_TRACKS) throw invalid(`total_tracks must be 0-${MAX_TRACKS}`);
+  return {
+    ...participantRef(m),
+    sdp: sdp(m.sdp, 'sdp'),
+    totalTracks: m.totalTracks,
+    mediaState: mediaStateFromProto(m.mediaState),
+    isMigrate: m.isMigrate,
+    // Only a refusal is carried: an absent field (an older sender) leaves the default, true.
+    ...(m.canPublishData === false ? { canPublishData: false } : {}),
+    ...(m.hidden ? { hidden: true } : {}),
+  };
+}
+
+export function subscribeToProto(r: SubscribeRequest): pb.SubscribeRequest {
+  return create(pb.SubscribeRequestSchema, {
+    roomId: r.roomId,
+    participantId: r.participantId,
+    targetId: r.targetId,
+    ...(r.canPublishData === undefined ? {} : { canPublishData: r.canPublishData }),
+    ...(r.offer === undefined ? {} : { offer: r.offer }),
+    ...(r.followActiveSpeaker ? { followActiveSpeaker: true } : {}),
+  });
+}
+
+export function subscribeFromProto(m: pb.SubscribeRequest): SubscribeRequest {
+  const target = targetId(m.targetId);
+  return {
+    ...participantRef(m),
+    targetId: target,
+    ...(m.canPublishData === false ? { canPublishData: false } : {}),
+    ...(m.offer === undefined ? {} : { offer: sdp(m.offer, 'offer') }),
+    ...(m.followActiveSpeaker ? { followActiveSpeaker: true } : {}),
+  };
+}
+
+export function subscriberAnswerFromProto(m: pb.SetSubscriberAnswerRequest): SubscriberAnswerRequest {
+  return { ...participantRef(m), targetId: targetId(m.targetId), sdp: sdp(m.sdp, 'sdp') };
+}
+
+export function publisherOfferFromProto(m: pb.RenegotiatePublisherRequest): PublisherOfferRequest {
+  return { ...participantRef(m), sdp: sdp(m.sdp, 'sdp') };
+}
+
+export function publisherCandidateFromProto(m: pb.AddPublisherCandidateRequest): PublisherCandidateRequest {
+  return { ...participantRef(m), candidate: candidateFromProto(m.candidate) };
+}
+
+export function subscriberCandidateFromProto(
+  m: pb.AddSubscriberCandidateRequest,
+): SubscriberCandidateRequest {
+  return {
+    ...participantRef(m),
+    targetId: targetId(m.targetId),
+    candidate: candidateFromProto(m.candidate),
+  };
+}
+
+export function leaveFromProto(m: pb.LeaveRequest): ParticipantRef {
+  return participantRef(m);
+}
