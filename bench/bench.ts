@@ -38,7 +38,9 @@ taskset when it is present.
 Scenarios:
   fanout    one publisher to N subscribers per room (--fanout per room, default 16), swept over
             --subs total subscribers; also run on the two baselines: a raw dgram fan-out (no
-            crypto) and a forwarder built on werift RTCPeerConnections
+            crypto) and a forwarder built on werift RTCPeerConnections; and once more on
+            BBMEET with every load peer on ICE-TCP (RFC 6544, RFC 4571 framing) at the headline
+            size (system bbmeet_tcp; ice_tcp_* in the summary)
   meeting   an N x N meeting: every participant publishes video+audio and receives all others
   audio     a large audio room: --speakers speakers (default 10), N listeners receiving them all
   all       all three (default)
@@ -62,6 +64,7 @@ Options:
   --no-chromium         no Chromium (synthetic frames; first_frame_* are null)
   --no-werift           skip the werift baseline
   --no-raw              skip the raw UDP baseline
+  --no-tcp              skip the ICE-TCP fanout step (bbmeet_tcp)
   --profile             profile the server (--cpu-prof) in the largest fanout step; top costs reported
   --out <file>          also write the JSON summary (pretty) to this file
   --encode-media        encode the replayed VP8 again with Chromium into bench/fixtures
@@ -85,6 +88,7 @@ interface Options {
   chromium: boolean;
   werift: boolean;
   raw: boolean;
+  tcp: boolean;
   profile: boolean;
   out: string | undefined;
   writeMd: boolean;
@@ -125,6 +129,7 @@ export function parseOptions(argv: string[]): Options | 'help' {
       'no-chromium': { type: 'boolean', default: false },
       'no-werift': { type: 'boolean', default: false },
       'no-raw': { type: 'boolean', default: false },
+      'no-tcp': { type: 'boolean', default: false },
       profile: { type: 'boolean', default: false },
       out: { type: 'string' },
       'write-md': { type: 'boolean', default: false },
@@ -155,6 +160,7 @@ export function parseOptions(argv: string[]): Options | 'help' {
     chromium: !values['no-chromium'],
     werift: !values['no-werift'],
     raw: !values['no-raw'],
+    tcp: !values['no-tcp'],
     profile: values.profile === true,
     out: values.out,
     writeMd: values['write-md'] === true,
@@ -248,6 +254,9 @@ export async function runBench(argv: string[]): Promise<number> {
         kind: 'werift',
         options: { ...base, system: 'werift', scenario: 'fanout', size: Math.min(o.weriftSubs, largest) },
       });
+    // Last of the fan-out steps: its size, the headline's, is known once the others ran (0 till then).
+    if (o.tcp)
+      steps.push({ kind: 'tcp', options: { ...base, system: 'bbmeet_tcp', scenario: 'fanout', size: 0 } });
   }
   if (o.scenarios.includes('meeting'))
     for (const size of o.meetingSizes)
@@ -305,8 +314,10 @@ export async function runBench(argv: string[]): Promise<number> {
               }
             }
           : undefined;
+      const size = step.kind === 'tcp' ? (headlineStep(results)?.size ?? largestFanout) : step.options.size;
       const result = await runStep({
         ...step.options,
+        size,
         serverCores: cores.serverCores,
         loadCores: cores.loadCores,
         profileDir,
@@ -341,6 +352,26 @@ function latencyOverRaw(
   return a === null || a === undefined || b === null || b === undefined ? null : round(a - b, 3);
 }
 
+/** Loss the server adds: beyond what the raw forwarder lost under the same load (the load
+ * generator drops packets too when its core is busy). */
+function serverLoss(r: StepResult, raw: StepResult[]): number {
+  return Math.max(0, r.loss - (raw.find((x) => x.size === r.size)?.loss ?? 0));
+}
+
+/**
+ * The headline: the UDP fan-out step with the most packets/s per core among those whose
+ * server-added loss is ≤ 1 % (else the one with the least).
+ */
+function headlineStep(results: StepResult[]): StepResult | undefined {
+  const fanout = results.filter((r) => r.system === 'bbmeet' && r.scenario === 'fanout');
+  const raw = results.filter((r) => r.system === 'raw_udp');
+  const clean = fanout.filter((r) => serverLoss(r, raw) <= 0.01 && r.out_pps > 0);
+  return (
+    [...clean].sort((a, b) => b.out_pps_per_core - a.out_pps_per_core)[0] ??
+    [...fanout].sort((a, b) => serverLoss(a, raw) - serverLoss(b, raw))[0]
+  );
+}
+
 function summarize(
   o: Options,
   machine: ReturnType<typeof describeMachine>,
@@ -352,15 +383,7 @@ function summarize(
 ) {
   const fanout = results.filter((r) => r.system === 'bbmeet' && r.scenario === 'fanout');
   const raw = results.filter((r) => r.system === 'raw_udp');
-  // Loss the server adds: beyond what the raw forwarder lost under the same load (the load
-  // generator drops packets too when its core is busy).
-  const serverLoss = (r: StepResult) => Math.max(0, r.loss - (raw.find((x) => x.size === r.size)?.loss ?? 0));
-  // Headline: the fan-out step with the most packets/s per core among those whose server-added
-  // loss is ≤ 1 % (else the one with the least).
-  const clean = fanout.filter((r) => serverLoss(r) <= 0.01 && r.out_pps > 0);
-  const headline =
-    [...clean].sort((a, b) => b.out_pps_per_core - a.out_pps_per_core)[0] ??
-    [...fanout].sort((a, b) => serverLoss(a) - serverLoss(b))[0];
+  const headline = headlineStep(results);
   // Latency "at half load": the fan-out step forwarding closest to half the headline's packets/s.
   const halfPps = (headline?.out_pps ?? 0) / 2;
   const half = [...fanout]
@@ -369,6 +392,8 @@ function summarize(
   const largest = [...fanout].sort((a, b) => b.size - a.size)[0];
   const rawAtHeadline = raw.find((r) => r.size === headline?.size) ?? raw[0];
   const werift = results.find((r) => r.system === 'werift');
+  const tcp = results.find((r) => r.system === 'bbmeet_tcp');
+  const udpAtTcp = fanout.find((r) => r.size === tcp?.size);
   const audio = results.filter((r) => r.scenario === 'audio').sort((a, b) => b.size - a.size)[0];
   const meeting = results.filter((r) => r.scenario === 'meeting').sort((a, b) => b.size - a.size)[0];
   const frames = viewers.map((v) => v.firstFrameMs).filter((v): v is number => v !== null);
@@ -376,6 +401,7 @@ function summarize(
   if (!headline) skipped.fanout = 'the fanout scenario was not run';
   if (!rawAtHeadline) skipped.raw_udp = skipped.fanout ?? 'disabled by --no-raw';
   if (!werift) skipped.werift = skipped.fanout ?? 'disabled by --no-werift';
+  if (!tcp) skipped.ice_tcp = skipped.fanout ?? 'disabled by --no-tcp';
   if (viewers.length > 0 && frames.length === 0)
     skipped.first_frame = encodedMedia
       ? 'no Chromium viewer decoded a frame within 10 s'
@@ -399,6 +425,11 @@ function summarize(
     raw_udp_out_pps_per_core: round(rawAtHeadline?.out_pps_per_core, 0),
     werift_out_pps_per_core: round(werift?.out_pps_per_core, 0),
     werift_loss: round(werift?.loss, 4),
+    // The same fan-out with every load peer on ICE-TCP, and its ratio to UDP at the same size.
+    ice_tcp_out_pps_per_core: round(tcp?.out_pps_per_core, 0),
+    ice_tcp_ratio_vs_udp: ratio(tcp?.out_pps_per_core, udpAtTcp?.out_pps_per_core),
+    ice_tcp_loss: round(tcp?.loss, 5),
+    ice_tcp_step: tcp ? `fanout ${tcp.size} subscribers over ICE-TCP` : null,
     out_pps: round(headline?.out_pps, 0),
     server_cpu_cores: round(headline?.cpu_cores, 3),
     cpu_millicores_per_video_sub: round(headline?.cpu_millicores_per_subscription, 3),
@@ -427,7 +458,7 @@ function summarize(
     join_first_rtp_p95_ms: round(largest?.join_first_rtp_p95_ms, 0),
     rss_mb_per_participant: round(largest?.rss_mb_per_participant, 3),
     loss: round(headline?.loss, 5),
-    server_added_loss: headline ? round(serverLoss(headline), 5) : null,
+    server_added_loss: headline ? round(serverLoss(headline, raw), 5) : null,
     packets_forwarded: round(
       results.reduce((s, r) => s + r.out_pps * r.seconds, 0),
       0,
@@ -456,6 +487,7 @@ async function writeReport(
       { name: 'BBMEET (DTLS-SRTP)', color: '#1f77b4', points: fanoutPoints('bbmeet') },
       { name: 'raw dgram fan-out (no crypto)', color: '#2ca02c', points: fanoutPoints('raw_udp') },
       { name: 'werift forwarder', color: '#d62728', points: fanoutPoints('werift') },
+      { name: 'BBMEET over ICE-TCP', color: '#9467bd', points: fanoutPoints('bbmeet_tcp') },
     ],
     `Forwarded packets/s and loss vs subscribers (${o.fanout || 'all'} subscribers per publisher)`,
   );
@@ -465,6 +497,8 @@ async function writeReport(
     'out_pps_per_core',
     'ratio_vs_raw_udp',
     'ratio_vs_werift',
+    'ice_tcp_out_pps_per_core',
+    'ice_tcp_ratio_vs_udp',
     'cpu_millicores_per_video_sub',
     'cpu_millicores_per_audio_listener',
     'latency_p50_ms',

@@ -117,6 +117,7 @@ export function sumStats(all: LoadStats[]): LoadStats {
     sampled: 0,
     authFailures: 0,
     sendErrors: 0,
+    streamErrors: 0,
     latenciesUs: [],
     firstRtpMs: [],
     subscriptions: 0,
@@ -134,6 +135,7 @@ export function sumStats(all: LoadStats[]): LoadStats {
       'sampled',
       'authFailures',
       'sendErrors',
+      'streamErrors',
       'subscriptions',
       'subscriptionsWithMedia',
     ] as const)

@@ -64,6 +64,8 @@ export interface PublisherOptions {
    * gets what an SFU forwards to a subscriber wanting the top layer.
    */
   topLayerOnly?: boolean;
+  /** The path to the server: UDP (default) or ICE-TCP. */
+  transport?: 'udp' | 'tcp' | undefined;
 }
 
 /** Lifecycle: `start(signal | rawAddress)` → `tick()` from the process's send loop → `close()`. */
@@ -85,6 +87,7 @@ export class LoadPublisher {
       certificate: options.certificate,
       onRtp: () => undefined,
       onRtcp: (p) => this.#rtcp(p),
+      transport: options.transport,
     });
     if (options.audio) {
       const m = 'a';
@@ -250,9 +253,17 @@ export class LoadSubscriber {
   /** ms from subscribe to the server's offer. */
   offerMs = -1;
 
-  constructor(options: { certificate: DtlsCertificate; sampleEvery: number }) {
+  constructor(options: {
+    certificate: DtlsCertificate;
+    sampleEvery: number;
+    transport?: 'udp' | 'tcp' | undefined;
+  }) {
     this.#sampleEvery = Math.max(1, options.sampleEvery);
-    this.link = new PeerLink({ certificate: options.certificate, onRtp: (p) => this.#rtp(p) });
+    this.link = new PeerLink({
+      certificate: options.certificate,
+      onRtp: (p) => this.#rtp(p),
+      transport: options.transport,
+    });
   }
 
   async subscribe(signal: Signal, targetId: string): Promise<void> {

@@ -30,6 +30,8 @@ export interface LoadConfig {
   concurrency: number;
   /** The encoded VP8 layers to replay (encoded-media.ts); synthetic frames without it. */
   framesFile?: string | undefined;
+  /** sfu mode: the peers reach the server over UDP (default) or ICE-TCP. */
+  transport?: 'udp' | 'tcp' | undefined;
 }
 
 export type ToLoad =
@@ -56,6 +58,8 @@ export interface LoadStats {
   sampled: number;
   authFailures: number;
   sendErrors: number;
+  /** ICE-TCP links closed by a stream error, the server, or bad framing. */
+  streamErrors: number;
   /** Forwarding latency samples (µs) since the previous stats. */
   latenciesUs: number[];
   /** ms from subscribe to first RTP, per subscription that got one. */
@@ -136,6 +140,7 @@ async function start(config: LoadConfig): Promise<void> {
         video: p.publish!.video,
         audio: p.publish!.audio,
         topLayerOnly: config.mode === 'raw',
+        transport: config.transport,
       });
       publishers.push(pub);
       if (config.mode === 'raw') await pub.startRaw(config.forwarder!, Number(p.id));
@@ -153,7 +158,11 @@ async function start(config: LoadConfig): Promise<void> {
     subscriptions,
     config.concurrency,
     async ({ p, target }) => {
-      const sub = new LoadSubscriber({ certificate, sampleEvery: config.sampleEvery });
+      const sub = new LoadSubscriber({
+        certificate,
+        sampleEvery: config.sampleEvery,
+        transport: config.transport,
+      });
       subscribers.push(sub);
       if (config.mode === 'raw') await sub.subscribeRaw(config.forwarder!, Number(target));
       else await sub.subscribe(await signalFor(p), target);
@@ -204,6 +213,7 @@ function stats(): LoadStats {
     sampled: 0,
     authFailures: 0,
     sendErrors: 0,
+    streamErrors: 0,
     latenciesUs: [],
     firstRtpMs: [],
     subscriptions: subscribers.length,
@@ -216,6 +226,7 @@ function stats(): LoadStats {
     s.bytesSent += p.bytesSent;
     s.keyframeRequests += p.keyframeRequests;
     s.sendErrors += p.link.sendErrors;
+    s.streamErrors += p.link.streamErrors;
   }
   for (const sub of subscribers) {
     const c = sub.counters();
@@ -225,6 +236,7 @@ function stats(): LoadStats {
     s.expected += c.expected;
     s.sampled += c.sampled;
     s.authFailures += c.authFailures;
+    s.streamErrors += sub.link.streamErrors;
     if (c.firstRtpMs >= 0) {
       s.firstRtpMs.push(c.firstRtpMs);
       s.subscriptionsWithMedia++;

@@ -1,15 +1,19 @@
 // The transport of a protocol-level load peer: one UDP socket, a tiny ICE agent (controlling,
 // nominates the first candidate with USE-CANDIDATE, answers the remote's checks), DTLS via
 // werift-dtls (client or server as the SDP says) and the project's SrtpSession. In `raw` mode
-// there is no ICE, DTLS or SRTP: RTP goes as is to a plain UDP forwarder (the baseline).
+// there is no ICE, DTLS or SRTP: RTP goes as is to a plain UDP forwarder (the baseline). In `tcp`
+// mode the same datagrams go over one ICE-TCP connection (RFC 6544, active side) to the server's
+// passive candidate, each behind its RFC 4571 length.
 import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
+import net from 'node:net';
 import type { DtlsCertificate } from '../src/transport/dtls/dtls-certificate.ts';
 import { DtlsSession } from '../src/transport/dtls/dtls-session.ts';
 import { buildBindingSuccess, parseStun, StunType } from '../src/transport/ice/stun.ts';
 import { SrtpSession } from '../src/transport/srtp/srtp-session.ts';
 import { bindingRequest } from '../test/fakes/stun-request.ts';
 import type { LocalIce, RemoteDescriptionInfo } from './sdp.ts';
+import { encodeTcpFrame, TcpFrameDecoder } from './tcp-framing.ts';
 
 const CHECK_INTERVAL_MS = 50;
 const RECV_BUFFER_BYTES = 4 * 1024 * 1024;
@@ -23,14 +27,23 @@ export interface PeerLinkOptions {
   onRtp: (packet: Buffer) => void;
   /** Decrypted RTCP. */
   onRtcp?: (packet: Buffer) => void;
+  /** 'udp' (default), or 'tcp': ICE-TCP to the remote's passive TCP candidate. */
+  transport?: 'udp' | 'tcp' | undefined;
 }
 
-/** Lifecycle: created → `connect(remote)` (ICE + DTLS) or `connectRaw(address)` → sending → `close()`. */
+type Address = { ip: string; port: number };
+
+/**
+ * Lifecycle: created → `bind()` → `connect(remote)` (ICE + DTLS) or `connectRaw(address)` →
+ * sending → `close()`. In tcp mode a framing or stream error (or the server closing) closes it.
+ */
 export class PeerLink {
   readonly local: LocalIce;
   readonly #options: PeerLinkOptions;
-  readonly #socket = dgram.createSocket('udp4');
-  #remote: { ip: string; port: number } | undefined;
+  /** The UDP socket (udp mode) or the ICE-TCP connection (tcp mode, once connect() opened it). */
+  readonly #socket: dgram.Socket | undefined;
+  #stream: net.Socket | undefined;
+  #remote: Address | undefined;
   #dtls: DtlsSession | undefined;
   #srtpOut: SrtpSession | undefined;
   /** Inbound SRTP/SRTCP context (receivers decrypt a sample with it). */
@@ -39,6 +52,8 @@ export class PeerLink {
   #iceResolved: (() => void) | undefined;
   #closed = false;
   sendErrors = 0;
+  /** tcp mode: the connection failed, was closed by the server, or broke the framing. */
+  streamErrors = 0;
   /** ms of the ICE check and of the DTLS handshake (-1 before). */
   iceMs = -1;
   dtlsMs = -1;
@@ -51,32 +66,37 @@ export class PeerLink {
       pwd: randomBytes(16).toString('hex'),
       fingerprint: options.certificate.fingerprint,
     };
-    this.#socket.on('message', (m, rinfo) => this.#onMessage(m, rinfo));
-    this.#socket.on('error', () => {
+    if (options.transport === 'tcp') return;
+    const socket = dgram.createSocket('udp4');
+    this.#socket = socket;
+    socket.on('message', (m, rinfo) => this.#onMessage(m, { ip: rinfo.address, port: rinfo.port }));
+    socket.on('error', () => {
       this.sendErrors++;
     });
   }
 
+  /** Binds the UDP socket on loopback (tcp mode: nothing to bind, the port comes with connect). */
   async bind(): Promise<number> {
-    await new Promise<void>((resolve) => this.#socket.bind(0, '127.0.0.1', resolve));
+    const socket = this.#socket;
+    if (!socket) return 0;
+    await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
     // Room for bursts while the load process is busy elsewhere (the kernel caps it at rmem_max).
-    this.#socket.setRecvBufferSize(RECV_BUFFER_BYTES);
-    return this.#socket.address().port;
-  }
-
-  get port(): number {
-    return this.#socket.address().port;
+    socket.setRecvBufferSize(RECV_BUFFER_BYTES);
+    return socket.address().port;
   }
 
   /** Plain RTP to a forwarder (no ICE, DTLS or SRTP). */
-  connectRaw(address: { ip: string; port: number }): void {
+  connectRaw(address: Address): void {
     this.#remote = address;
   }
 
   /** ICE check (nominating) to the remote's first candidate, then DTLS; resolves with SRTP ready. */
   async connect(remote: RemoteDescriptionInfo): Promise<void> {
-    const target = remote.candidates[0]!;
+    const tcp = this.#options.transport === 'tcp';
+    const target = tcp ? remote.tcpCandidates[0] : remote.candidates[0];
+    if (!target) throw new Error(`the remote SDP has no ${tcp ? 'passive TCP' : 'UDP'} host candidate`);
     const startedMs = performance.now();
+    if (tcp) await this.#openStream(target);
     this.#remote = target;
     const request = () =>
       bindingRequest(`${remote.ufrag}:${this.local.ufrag}`, remote.pwd, { winsConflicts: true });
@@ -129,25 +149,61 @@ export class PeerLink {
     this.#send(datagram);
   }
 
-  #send(datagram: Buffer): void {
-    if (!this.#remote || this.#closed) return;
-    this.#socket.send(datagram, this.#remote.port, this.#remote.ip, (err) => {
-      if (err) this.sendErrors++;
+  /**
+   * Connects to the server's passive candidate (RFC 6544 §5.1: we are the active side); resolves
+   * once connected. Writes of one tick are corked and leave together, as the server does.
+   */
+  async #openStream(target: Address): Promise<void> {
+    const stream = net.connect({ host: target.ip, port: target.port, noDelay: true });
+    this.#stream = stream;
+    const decoder = new TcpFrameDecoder((frame) => this.#onMessage(frame, target));
+    stream.on('data', (chunk: Buffer) => {
+      if (!decoder.push(chunk)) this.#streamFailed();
+    });
+    stream.on('error', () => this.#streamFailed());
+    // Why: the server closing a connection we still use is a failure; our own close() is not.
+    stream.on('close', () => this.#streamFailed());
+    await new Promise<void>((resolve, reject) => {
+      stream.once('connect', resolve);
+      stream.once('error', reject);
     });
   }
 
-  #onMessage(m: Buffer, rinfo: dgram.RemoteInfo): void {
+  #streamFailed(): void {
+    if (this.#closed) return;
+    this.streamErrors++;
+    this.close();
+  }
+
+  #send(datagram: Buffer): void {
+    if (!this.#remote || this.#closed) return;
+    if (this.#stream) this.#write(this.#stream, datagram);
+    else
+      this.#socket!.send(datagram, this.#remote.port, this.#remote.ip, (err) => {
+        if (err) this.sendErrors++;
+      });
+  }
+
+  #write(stream: net.Socket, datagram: Buffer): void {
+    if (!stream.writableCorked) {
+      stream.cork();
+      queueMicrotask(() => stream.uncork());
+    }
+    stream.write(encodeTcpFrame(datagram));
+  }
+
+  /** A datagram from `from` (the UDP sender, or the TCP connection's remote end). */
+  #onMessage(m: Buffer, from: Address): void {
     const first = m[0]!;
     if (first < 4) {
       const msg = parseStun(m);
       if (!msg) return;
       if (msg.type === StunType.BindingSuccess) this.#iceResolved?.();
-      else if (msg.type === StunType.BindingRequest)
-        this.#socket.send(
-          buildBindingSuccess(msg.transactionId, rinfo.address, rinfo.port, 'IPv4', this.local.pwd),
-          rinfo.port,
-          rinfo.address,
-        );
+      else if (msg.type === StunType.BindingRequest) {
+        const reply = buildBindingSuccess(msg.transactionId, from.ip, from.port, 'IPv4', this.local.pwd);
+        if (this.#stream) this.#write(this.#stream, reply);
+        else this.#socket!.send(reply, from.port, from.ip);
+      }
     } else if (first >= 20 && first <= 63) {
       this.#dtls?.handle(m);
     } else if (first >= 128 && first <= 191) {
@@ -170,6 +226,7 @@ export class PeerLink {
     this.#closed = true;
     clearInterval(this.#consentTimer);
     this.#dtls?.close();
-    this.#socket.close();
+    this.#socket?.close();
+    this.#stream?.destroy();
   }
 }

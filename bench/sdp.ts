@@ -25,6 +25,8 @@ export interface RemoteDescriptionInfo {
   setup: string;
   /** IPv4 UDP host candidates, loopback first. */
   candidates: Array<{ ip: string; port: number }>;
+  /** IPv4 passive TCP host candidates (RFC 6544, `tcptype passive`), loopback first. */
+  tcpCandidates: Array<{ ip: string; port: number }>;
   sections: RemoteSection[];
 }
 
@@ -37,6 +39,7 @@ export function readRemoteDescription(sdp: string): RemoteDescriptionInfo {
     fingerprint: '',
     setup: 'actpass',
     candidates: [],
+    tcpCandidates: [],
     sections: [],
   };
   let section: RemoteSection | undefined;
@@ -63,19 +66,33 @@ export function readRemoteDescription(sdp: string): RemoteDescriptionInfo {
     } else if (line.startsWith('a=ssrc:') && section) {
       const ssrc = Number(line.slice(7).split(' ')[0]);
       if (!section.ssrcs.includes(ssrc)) section.ssrcs.push(ssrc);
-    } else if (line.startsWith('a=candidate:')) {
-      const f = line.slice(12).split(' ');
-      if (f[2]?.toLowerCase() === 'udp' && /^\d+\.\d+\.\d+\.\d+$/.test(f[4] ?? '') && f[7] === 'host') {
-        const c = { ip: f[4]!, port: Number(f[5]) };
-        if (!info.candidates.some((x) => x.ip === c.ip && x.port === c.port)) info.candidates.push(c);
-      }
-    }
+    } else if (line.startsWith('a=candidate:')) readCandidate(line, info);
   }
-  info.candidates.sort((a, b) => Number(b.ip.startsWith('127.')) - Number(a.ip.startsWith('127.')));
+  const loopbackFirst = (a: { ip: string }, b: { ip: string }) =>
+    Number(b.ip.startsWith('127.')) - Number(a.ip.startsWith('127.'));
+  info.candidates.sort(loopbackFirst);
+  info.tcpCandidates.sort(loopbackFirst);
   if (!info.ufrag || !info.pwd) throw new Error('remote SDP without ICE credentials');
   if (!info.fingerprint) throw new Error('remote SDP without a sha-256 fingerprint');
-  if (info.candidates.length === 0) throw new Error('remote SDP without an IPv4 UDP host candidate');
+  if (info.candidates.length === 0 && info.tcpCandidates.length === 0)
+    throw new Error('remote SDP without an IPv4 host candidate (UDP or passive TCP)');
   return info;
+}
+
+/**
+ * `a=candidate:<foundation> <component> <udp|tcp> <priority> <ip> <port> typ host [tcptype passive]`:
+ * IPv4 host candidates only (the load peers run on the server's machine), each address once.
+ */
+function readCandidate(line: string, info: RemoteDescriptionInfo): void {
+  const f = line.slice(12).split(' ');
+  if (!/^\d+\.\d+\.\d+\.\d+$/.test(f[4] ?? '') || f[7] !== 'host') return;
+  const protocol = f[2]?.toLowerCase();
+  // Why: only a passive candidate accepts our connection; active ones connect out and so-ones need both.
+  const tcpType = f.indexOf('tcptype') > 7 ? f[f.indexOf('tcptype') + 1]?.toLowerCase() : undefined;
+  const tcpPassive = protocol === 'tcp' && tcpType === 'passive';
+  const list = protocol === 'udp' ? info.candidates : tcpPassive ? info.tcpCandidates : undefined;
+  const c = { ip: f[4]!, port: Number(f[5]) };
+  if (list && !list.some((x) => x.ip === c.ip && x.port === c.port)) list.push(c);
 }
 
 function transportLines(local: LocalIce, mid: string, setup: string): string[] {

@@ -1,11 +1,12 @@
-// One measured step: a system (the BBMEET server, the raw UDP forwarder or the werift forwarder)
-// under one load shape. Start the system, start the load (publishers first, then subscribers),
+// One measured step: a system (the BBMEET server over UDP or over ICE-TCP, the raw UDP forwarder
+// or the werift forwarder) under one load shape. Start the system, start the load (publishers first, then subscribers),
 // warm up, then read the system's CPU from the OS and the load's counters at both ends of a window.
 
 import { LoadHandle, sumStats } from './load-handle.ts';
 import type { JoinPhases, LoadParticipant } from './load-process.ts';
 import {
   cpuSeconds,
+  freeTcpPort,
   rssBytes,
   startHelper,
   startServer,
@@ -17,7 +18,11 @@ import { provisionRoom } from './provision.ts';
 import { latencyQuantileMs, scrapeLatencyBuckets } from './server-latency.ts';
 import { percentile } from './stats.ts';
 
-export type System = 'bbmeet' | 'raw_udp' | 'werift';
+/** `bbmeet_tcp`: the BBMEET server with every load peer on ICE-TCP (RFC 6544) instead of UDP. */
+export type System = 'bbmeet' | 'bbmeet_tcp' | 'raw_udp' | 'werift';
+
+/** Whether the system is the BBMEET server (over either transport). */
+export const isBbmeet = (system: System): boolean => system === 'bbmeet' || system === 'bbmeet_tcp';
 export type Scenario = 'fanout' | 'meeting' | 'audio';
 
 export interface StepOptions {
@@ -81,8 +86,10 @@ export interface StepResult {
   auth_failures: number;
   keyframe_requests: number;
   subscriptions_with_media: number;
-  /** Datagrams the kernel dropped at the server's (or forwarder's) media socket during the window. */
+  /** Datagrams the kernel dropped at the server's (or forwarder's) media socket during the window (null over ICE-TCP). */
   server_socket_drops: number | null;
+  /** ICE-TCP links the load peers lost (stream error, closed by the server, bad framing); 0 over UDP. */
+  stream_errors: number;
   /** Datagrams the kernel dropped for full receive / send buffers during the window (whole machine). */
   udp_rcvbuf_drops: number | null;
   udp_sndbuf_drops: number | null;
@@ -117,7 +124,7 @@ async function plan(o: StepOptions, server?: { baseUrl: string; apiKey: string }
     const rooms = fanoutRooms(o.size, o.fanout);
     let firstRoom: Plan['firstRoom'];
     for (const [r, subs] of rooms.entries()) {
-      if (o.system === 'bbmeet') {
+      if (isBbmeet(o.system)) {
         const room = await provisionRoom(server!.baseUrl, server!.apiKey, subs + 1);
         const [pub, ...rest] = room.participants;
         firstRoom ??= { roomId: room.roomId, code: room.code, publisherId: pub!.participantId };
@@ -137,7 +144,7 @@ async function plan(o: StepOptions, server?: { baseUrl: string; apiKey: string }
     }
     return { publishers, subscribers, together: false, participants: rooms.length + o.size, firstRoom };
   }
-  if (o.system !== 'bbmeet') throw new Error(`the ${o.scenario} scenario runs on bbmeet only`);
+  if (!isBbmeet(o.system)) throw new Error(`the ${o.scenario} scenario runs on bbmeet only`);
   if (o.scenario === 'meeting') {
     const room = await provisionRoom(server!.baseUrl, server!.apiKey, o.size);
     const ids = room.participants.map((p) => p.participantId);
@@ -179,11 +186,14 @@ export async function runStep(o: StepOptions): Promise<StepResult> {
   let forwarder: { ip: string; port: number } | undefined;
   let weriftUrl: string | undefined;
   try {
-    if (o.system === 'bbmeet') {
-      const s = await startServer({ cores: o.serverCores, profileDir: o.profileDir });
+    if (isBbmeet(o.system)) {
+      // Its own free TCP port: by default ICE-TCP takes the UDP port's number, which may be taken.
+      const env = o.system === 'bbmeet_tcp' ? { PORT_MIN_TCP: String(await freeTcpPort()) } : undefined;
+      const s = await startServer({ cores: o.serverCores, profileDir: o.profileDir, env });
       server = s;
       pid = s.pid;
-      mediaPort = s.mediaPort;
+      // Why: over ICE-TCP the UDP socket carries nothing, so its drop counter says nothing.
+      if (o.system === 'bbmeet') mediaPort = s.mediaPort;
       stopSystem = () => s.stop();
     } else {
       const helper = await startHelper(o.system === 'raw_udp' ? 'raw-forwarder.ts' : 'werift-sfu.ts', {
@@ -206,9 +216,10 @@ export async function runStep(o: StepOptions): Promise<StepResult> {
     o.progress(0.03, `${label}: provisioning`);
     const p = await plan(o, server);
     o.progress(0.05, `${label}: joining`);
-    const mode = o.system === 'bbmeet' ? 'sfu' : o.system === 'werift' ? 'werift' : 'raw';
+    const mode = isBbmeet(o.system) ? 'sfu' : o.system === 'werift' ? 'werift' : 'raw';
     const common = {
       mode,
+      transport: o.system === 'bbmeet_tcp' ? 'tcp' : 'udp',
       sampleEvery: o.sampleEvery,
       weriftUrl,
       forwarder,
@@ -301,6 +312,7 @@ export async function runStep(o: StepOptions): Promise<StepResult> {
       join_seconds: joinSeconds,
       server_socket_drops:
         serverDrops0 !== undefined && serverDrops1 !== undefined ? serverDrops1 - serverDrops0 : null,
+      stream_errors: last.streamErrors,
       udp_rcvbuf_drops: drops0 && drops1 ? drops1.rcvbuf - drops0.rcvbuf : null,
       udp_sndbuf_drops: drops0 && drops1 ? drops1.sndbuf - drops0.sndbuf : null,
       load_cpu_cores: loadCpu1.reduce((a, b, i) => a + b - loadCpu0[i]!, 0) / seconds,

@@ -12,6 +12,7 @@ const REQUIRED = [
   'out_pps_per_core',
   'ratio_vs_raw_udp',
   'ratio_vs_werift',
+  'ice_tcp_out_pps_per_core',
   'cpu_millicores_per_video_sub',
   'latency_p50_ms',
   'latency_p99_ms',
@@ -23,6 +24,7 @@ const REQUIRED = [
 const REASON_FOR: Record<string, string[]> = {
   ratio_vs_raw_udp: ['raw_udp'],
   ratio_vs_werift: ['werift'],
+  ice_tcp_out_pps_per_core: ['ice_tcp'],
   first_frame_p50_ms: ['first_frame', 'chromium'],
 };
 
@@ -32,7 +34,7 @@ const REASON_FOR: Record<string, string[]> = {
  * threshold here: the figures are checked for shape, and packets for having flowed.
  */
 describe('bench --quick', { timeout: 240_000 }, () => {
-  it('prints one JSON line with every required figure, and packets flowed through the server and both baselines', async () => {
+  it('prints one JSON line with every required figure, and packets flowed through the server (UDP and ICE-TCP) and both baselines', async () => {
     const child = spawn(process.execPath, [path.join(ROOT, 'bench', 'bench.ts'), '--quick'], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -71,11 +73,14 @@ describe('bench --quick', { timeout: 240_000 }, () => {
     assert.equal(typeof summary.ratio_vs_werift, 'number');
     // In CI Chromium is installed: one viewer decoded the replayed VP8.
     if (existsSync(CHROMIUM_PATH)) assert.equal(typeof summary.first_frame_p50_ms, 'number', stderr);
-    for (const system of ['bbmeet', 'raw_udp', 'werift']) {
+    // The ICE-TCP step ran too, at the headline size, with no link lost.
+    assert.equal(typeof summary.ice_tcp_ratio_vs_udp, 'number');
+    for (const system of ['bbmeet', 'bbmeet_tcp', 'raw_udp', 'werift']) {
       const step = summary.steps.find((s) => s.system === system && s.scenario === 'fanout');
       assert.ok(step, `a fanout step on ${system}`);
       assert.ok((step.out_pps as number) > 0, `${system} forwarded packets`);
       assert.ok((step.subscriptions_with_media as number) > 0, `${system} subscribers received media`);
+      assert.equal(step.stream_errors, 0, `${system}: no ICE-TCP link broke`);
     }
     for (const scenario of ['meeting', 'audio']) {
       const step = summary.steps.find((s) => s.scenario === scenario);

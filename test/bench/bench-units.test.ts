@@ -124,6 +124,9 @@ describe('bench: SDP of the load peers', () => {
       'a=mid:0',
       'a=candidate:1 1 udp 2130706431 192.0.2.9 19200 typ host',
       'a=candidate:2 1 udp 2130706431 127.0.0.1 19200 typ host',
+      'a=candidate:3 1 tcp 1518280447 192.0.2.9 19300 typ host tcptype passive',
+      'a=candidate:4 1 tcp 1518280447 127.0.0.1 19300 typ host tcptype passive',
+      'a=candidate:5 1 tcp 1518280447 127.0.0.1 9 typ host tcptype active',
       'a=sendonly',
       'a=rtpmap:96 VP8/90000',
       'a=rtpmap:97 rtx/90000',
@@ -133,7 +136,15 @@ describe('bench: SDP of the load peers', () => {
       '',
     ].join('\r\n');
     const info = readRemoteDescription(offer);
-    assert.deepEqual(info.candidates[0], { ip: '127.0.0.1', port: 19200 });
+    assert.deepEqual(info.candidates, [
+      { ip: '127.0.0.1', port: 19200 },
+      { ip: '192.0.2.9', port: 19200 },
+    ]);
+    // Passive TCP candidates beside the UDP ones (an active one cannot be connected to).
+    assert.deepEqual(info.tcpCandidates, [
+      { ip: '127.0.0.1', port: 19300 },
+      { ip: '192.0.2.9', port: 19300 },
+    ]);
     assert.deepEqual(info.sections[0]!.ssrcs, [1111]);
     const answer = parseRemoteDescription(subscriberAnswer(LOCAL, info, 'active'));
     assert.equal(answer.setup, 'active');
@@ -147,6 +158,14 @@ describe('bench: SDP of the load peers', () => {
       () => readRemoteDescription('v=0\r\na=ice-ufrag:u\r\na=ice-pwd:p\r\nm=video 9 RTP 96\r\n'),
       /fingerprint/,
     );
+    const head = 'v=0\r\na=ice-ufrag:u\r\na=ice-pwd:p\r\na=fingerprint:sha-256 AA\r\nm=video 9 RTP 96\r\n';
+    assert.throws(() => readRemoteDescription(head), /host candidate/);
+    // A server announcing ICE-TCP only (ICE_UDP_ENABLED=false) is read: the TCP mode can reach it.
+    const tcpOnly = readRemoteDescription(
+      `${head}a=candidate:1 1 tcp 1518280447 127.0.0.1 19300 typ host tcptype passive\r\n`,
+    );
+    assert.deepEqual(tcpOnly.candidates, []);
+    assert.deepEqual(tcpOnly.tcpCandidates, [{ ip: '127.0.0.1', port: 19300 }]);
   });
 });
 
