@@ -6,7 +6,11 @@
  *
  * A worker thread has its own copy of this module, so `mediaCounters` counts that worker only.
  */
-import { addLatencyHistograms, emptyLatencyHistogram, type LatencyHistogram } from './forwarding-latency.ts';
+import {
+  addMediaHistograms,
+  emptyMediaHistograms,
+  type MediaHistogramSnapshots,
+} from './media-histograms.ts';
 
 /** The counters, by name; each is a total since the thread started. */
 export const mediaCounters = {
@@ -102,12 +106,12 @@ export type DropReason =
   | 'relay_unknown_track'
   | 'data_refused';
 
-/** What one worker reports about once a second: its counters, its gauges and its forwarding latency. */
+/** What one worker reports about once a second: its counters, its gauges and its histograms. */
 export interface MediaWorkerReport {
   counters: Record<MediaCounterName, number>;
   drops: ExternalDrops;
   gauges: MediaWorkerGauges;
-  forwardingLatency: LatencyHistogram;
+  histograms: MediaHistogramSnapshots;
 }
 
 export interface MediaWorkerGauges {
@@ -147,7 +151,7 @@ export function addMediaReports(a: MediaWorkerReport, b: MediaWorkerReport): Med
     counters,
     drops,
     gauges: { ...b.gauges, cpuSeconds: a.gauges.cpuSeconds + b.gauges.cpuSeconds },
-    forwardingLatency: addLatencyHistograms(a.forwardingLatency, b.forwardingLatency),
+    histograms: addMediaHistograms(a.histograms, b.histograms),
   };
 }
 
@@ -177,7 +181,7 @@ export function emptyMediaReport(): MediaWorkerReport {
       eventLoopDelayP99Seconds: 0,
       cpuSeconds: 0,
     },
-    forwardingLatency: emptyLatencyHistogram(),
+    histograms: emptyMediaHistograms(),
   };
 }
 

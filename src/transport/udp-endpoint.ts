@@ -1,6 +1,6 @@
 import dgram from 'node:dgram';
-import { observeForwardingLatencyUs } from '../lib/forwarding-latency.ts';
 import { mediaCounters } from '../lib/media-counters.ts';
+import { observeForwardingLatencyUs } from '../lib/media-histograms.ts';
 import { countReceived } from './count-received.ts';
 import type { DtlsCertificate } from './dtls/dtls-certificate.ts';
 import { CONSENT_TIMEOUT_MS, type RemoteAddress } from './ice/ice-lite-agent.ts';

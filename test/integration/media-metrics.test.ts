@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
 import { after, before, describe, it } from 'node:test';
-import { FORWARDING_LATENCY_BOUNDS_SECONDS } from '../../src/lib/forwarding-latency.ts';
+import { FORWARDING_LATENCY_BOUNDS_SECONDS } from '../../src/lib/media-histograms.ts';
 import { ChromiumParticipant, waitFor, waitForEmptySfu } from '../support/chromium-participant.ts';
 import { login, type RestCall, roomWithParticipants, type TestUser } from '../support/clients.ts';
 import { type Chromium, startMediaSuite, stopMediaSuite } from '../support/media-suite.ts';

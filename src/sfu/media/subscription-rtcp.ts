@@ -8,6 +8,7 @@
 
 import type { Clock } from '../../lib/clock.ts';
 import { mediaCounters } from '../../lib/media-counters.ts';
+import { mediaHistograms } from '../../lib/media-histograms.ts';
 import {
   buildSenderReport,
   feedbackMediaSsrc,
@@ -158,12 +159,12 @@ export class SubscriptionRtcp {
       const down = this.#options.bySsrc.get(block.ssrc);
       if (!down) continue;
       const rtt = this.#rtt.rttMs(block.lastSr, block.delaySinceLastSr, nowMs);
-      this.#options.reportStats.onReportBlock(
-        block.fractionLost / 256,
-        (block.jitter / down.upTrack.codec.clockRate) * 1000,
-        rtt,
-      );
+      const jitterMs = (block.jitter / down.upTrack.codec.clockRate) * 1000;
+      this.#options.reportStats.onReportBlock(block.fractionLost / 256, jitterMs, rtt);
+      mediaHistograms.fractionLost.observe(block.fractionLost / 256);
+      mediaHistograms.jitter.observe(jitterMs / 1000);
       if (rtt !== undefined) {
+        mediaHistograms.rtt.observe(rtt / 1000);
         // Smoothed (RFC 6298's 1/8 gain); paces resends and the estimator's decreases.
         this.#rttMs = this.#rttMs === undefined ? rtt : 0.875 * this.#rttMs + 0.125 * rtt;
         this.#options.sendSideEstimator.setRttMs(this.#rttMs);
