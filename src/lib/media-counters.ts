@@ -12,6 +12,19 @@ import {
   type MediaHistogramSnapshots,
 } from './media-histograms.ts';
 
+/**
+ * Whether the media path counts at all: read once when the thread loads this module,
+ * `BBMEET_MEDIA_COUNTERS=0` turns every counter and histogram of the media path into a no-op (each
+ * counting site tests this flag first), so that a benchmark can compare the forwarding rate with
+ * the counters on and off. `/metrics` then shows them at zero. On by default.
+ */
+export const mediaCounting = { on: process.env.BBMEET_MEDIA_COUNTERS !== '0' };
+
+/** Turns the counting on or off for this thread (benchmarks and tests; the server uses the environment). */
+export function setMediaCounting(on: boolean): void {
+  mediaCounting.on = on;
+}
+
 /** The counters, by name; each is a total since the thread started. */
 export const mediaCounters = {
   /** Received on the media ports, by kind (RFC 7983's first byte; SRTCP by payload type). */

@@ -444,7 +444,8 @@ export class UdpEndpoint implements DatagramSender {
       this.#dispatching = false;
       this.#queue?.flush();
     }
-    // A publisher's packet whose copies were just handed to the kernel (its arrival was asked).
+    // A publisher's packet whose copies were just handed to the kernel (its arrival was asked);
+    // with the counters off (mediaCounting) the count stays put and nothing is timed.
     if (mediaCounters.forwardedPackets !== forwarded && this.#arrivalUs >= 0)
       observeForwardingLatencyUs(performance.now() * 1000 - this.#arrivalUs);
   }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ParticipantId } from '../../src/lib/ids.ts';
+import { mediaCounters, setMediaCounting } from '../../src/lib/media-counters.ts';
 import { MEDIA_HISTOGRAMS, mediaHistograms } from '../../src/lib/media-histograms.ts';
 import { newVp8Descriptor, parseVp8 } from '../../src/rtp/codecs/vp8.ts';
 import { buildRemb, writeReceiverReport, writeTwcc } from '../../src/rtp/rtcp.ts';
@@ -504,6 +505,63 @@ describe('QoS wiring: DownTrack, UpTrack, Subscription', () => {
     assert.equal(ratio.count - before.ratio.count, 3);
     // The lowest layer takes about 400 bytes × 30/s ≈ 0.1 Mbit/s (plus audio none): far below 2 Mbit/s.
     assert.ok((ratio.sum - before.ratio.sum) / 3 > 5, 'the estimate is several times what is allocated');
+    sub.close();
+  });
+
+  it('with the media counting off (BBMEET_MEDIA_COUNTERS=0), forwarding, feedback and reports count nothing', () => {
+    const clock = new ManualClock();
+    const { transport, t } = fakeTransport();
+    const sub = new Subscription({
+      subscriberId: 's' as ParticipantId,
+      targetId: 'p' as ParticipantId,
+      transport,
+      clock,
+    });
+    const up = upTrack(clock, ['q']);
+    up.addLayer(111, 'q');
+    sub.addTrack(up, { ssrc: 0x5000, payloadType: 96 });
+    const rr = Buffer.alloc(32);
+    writeReceiverReport(rr, 0, {
+      ssrc: 1,
+      reports: [
+        {
+          ssrc: 0x5000,
+          fractionLost: 26,
+          cumulativeLost: 3,
+          highestSeq: 9,
+          jitter: 900,
+          lastSr: 0,
+          delaySinceLastSr: 0,
+        },
+      ],
+    });
+    const run = (from: number) => {
+      t.onRtcp!(rr);
+      t.onRtcp!(buildRemb(1, 2_000_000, [0x5000]));
+      for (let i = from; i < from + 60; i++) {
+        up.onRtp(vp8(111, i, i * 3000, { key: i === 0, pictureId: i, size: 400 }), 20, 111);
+        clock.advance(1000 / 30);
+      }
+    };
+    const counted = () => [
+      mediaCounters.forwardedPackets,
+      mediaHistograms.fractionLost.snapshot().count,
+      mediaHistograms.estimate.snapshot().count,
+    ];
+    const before = counted();
+    setMediaCounting(false);
+    try {
+      run(0);
+    } finally {
+      setMediaCounting(true);
+    }
+    assert.deepEqual(counted(), before, 'nothing counted while off');
+    run(60);
+    const after = counted();
+    assert.ok(
+      after.every((n, i) => n > before[i]!),
+      `counted again once on: ${before} → ${after}`,
+    );
     sub.close();
   });
 

@@ -6,6 +6,7 @@
  */
 
 import type { ParticipantId } from '../../lib/ids.ts';
+import { mediaCounting } from '../../lib/media-counters.ts';
 import { mediaHistograms } from '../../lib/media-histograms.ts';
 import type { AllocatorTrack } from '../qos/layer-allocator.ts';
 import { HIGHEST_LAYER, NO_LAYER, type VideoLayer } from '../qos/video-layer.ts';
@@ -53,6 +54,7 @@ export function observeAllocation(
   usedBps: number,
   inputs: readonly AllocationInput[],
 ): void {
+  if (!mediaCounting.on) return;
   let audio = 0;
   for (const input of inputs) audio += input.audioTracks;
   const allocatedBps = usedBps + audio * AUDIO_BPS;
