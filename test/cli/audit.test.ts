@@ -2,12 +2,13 @@
 // endpoint makes it fail saying nothing was audited, and the installed tree is checked (npm ls)
 // whatever the audit gave.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 
 const AUDIT = new URL('../../scripts/audit.mjs', import.meta.url);
 const CLEAN_TREE = JSON.stringify({
@@ -21,23 +22,19 @@ const BROKEN_TREE = JSON.stringify({ problems: ['missing: pino@10.4.0'], ...JSON
 const REFUSED =
   'npm error code E405\nnpm error 405 Method Not Allowed - POST https://registry.example/-/npm/v1/security/advisories/bulk';
 
+const execFileAsync = promisify(execFile);
+
 /** Runs the audit script with an npm that answers `audit` and `ls` as told; its status and output. */
-function runAudit(npm: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [fileURLToPath(AUDIT)], {
-      env: { ...process.env, BBMEET_NPM: npm },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d;
-    });
-    child.once('error', reject);
-    child.once('close', (status) => resolve({ status, stdout, stderr }));
-  });
+async function runAudit(npm: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const env = { ...process.env, BBMEET_NPM: npm };
+  try {
+    const { stdout, stderr } = await execFileAsync(process.execPath, [fileURLToPath(AUDIT)], { env });
+    return { status: 0, stdout, stderr };
+  } catch (e) {
+    // A non-zero exit: execFile rejects with the status and both outputs.
+    const failed = e as { code: number | null; stdout: string; stderr: string };
+    return { status: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
 }
 
 describe('npm run audit', () => {

@@ -112,6 +112,22 @@ function upTrack(clock: ManualClock, rids: string[], plis: number[] = [], wanted
   });
 }
 
+/** A subscription forwarding one single-layer VP8 track (publisher SSRC 111, ours 0x5000). */
+function oneLayerSubscription() {
+  const clock = new ManualClock();
+  const { transport, t } = fakeTransport();
+  const sub = new Subscription({
+    subscriberId: 's' as ParticipantId,
+    targetId: 'p' as ParticipantId,
+    transport,
+    clock,
+  });
+  const up = upTrack(clock, ['q']);
+  up.addLayer(111, 'q');
+  sub.addTrack(up, { ssrc: 0x5000, payloadType: 96 });
+  return { clock, t, sub, up };
+}
+
 const descriptor = newVp8Descriptor();
 function pictureIdOf(p: Buffer): number {
   const at = 12 + (p[0]! & 0x10 ? 4 + p.readUInt16BE(14) * 4 : 0);
@@ -462,17 +478,7 @@ describe('QoS wiring: DownTrack, UpTrack, Subscription', () => {
   });
 
   it("the worker's quality histograms: each receiver report block counts loss and jitter, the periodic allocation the estimate once a second", () => {
-    const clock = new ManualClock();
-    const { transport, t } = fakeTransport();
-    const sub = new Subscription({
-      subscriberId: 's' as ParticipantId,
-      targetId: 'p' as ParticipantId,
-      transport,
-      clock,
-    });
-    const up = upTrack(clock, ['q']);
-    up.addLayer(111, 'q');
-    sub.addTrack(up, { ssrc: 0x5000, payloadType: 96 });
+    const { clock, t, sub, up } = oneLayerSubscription();
     const before = {
       lost: mediaHistograms.fractionLost.snapshot(),
       jitter: mediaHistograms.jitter.snapshot(),
@@ -509,17 +515,7 @@ describe('QoS wiring: DownTrack, UpTrack, Subscription', () => {
   });
 
   it('with the media counting off (BBMEET_MEDIA_COUNTERS=0), forwarding, feedback and reports count nothing', () => {
-    const clock = new ManualClock();
-    const { transport, t } = fakeTransport();
-    const sub = new Subscription({
-      subscriberId: 's' as ParticipantId,
-      targetId: 'p' as ParticipantId,
-      transport,
-      clock,
-    });
-    const up = upTrack(clock, ['q']);
-    up.addLayer(111, 'q');
-    sub.addTrack(up, { ssrc: 0x5000, payloadType: 96 });
+    const { clock, t, sub, up } = oneLayerSubscription();
     const rr = Buffer.alloc(32);
     writeReceiverReport(rr, 0, {
       ssrc: 1,
