@@ -12,10 +12,20 @@
 // With the native addon built (npm run build:native), the SFU path runs natively (SRTP in the
 // addon, sends batched by sendmmsg, flushed after each received packet as the endpoint does);
 // --js adds a run of the pure JavaScript path (BBMEET_NATIVE=0) in the same process, interleaved.
-// Usage: node bench/forwarding.ts [--packets 20000] [--fanout 1,16] [--js] [--rounds 1]
+//
+// --counters adds a run with the media counters and histograms off (what BBMEET_MEDIA_COUNTERS=0
+// does to a media worker) beside the run with them on, in the same process, the order swapped each
+// round; both rates are reported. --input udp sends the publisher's packets to the endpoint's port
+// from its peer's socket (paced so that none is dropped) instead of handing them to the transport,
+// so that the receive path's counting (packets by kind, forwarding latency) is in the figures too;
+// its CPU then includes the peer's sends and the kernel's loopback, in both runs alike.
+// Usage: node bench/forwarding.ts [--packets 20000] [--fanout 1,16] [--js] [--counters]
+//        [--input direct|udp] [--rounds 1] [--help]
 import { type ChildProcess, spawn } from 'node:child_process';
 import dgram from 'node:dgram';
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { setMediaCounting } from '../src/lib/media-counters.ts';
 import { DownTrack } from '../src/sfu/media/down-track.ts';
 import { UpTrack } from '../src/sfu/media/up-track.ts';
 import { generateDtlsCertificate } from '../src/transport/dtls/dtls-certificate.ts';
@@ -37,19 +47,29 @@ const { values } = parseArgs({
     fanout: { type: 'string', default: '1,16' },
     js: { type: 'boolean', default: false },
     rounds: { type: 'string', default: '1' },
+    counters: { type: 'boolean', default: false },
+    input: { type: 'string', default: 'direct' },
+    help: { type: 'boolean', default: false },
   },
 });
+if (values.help) {
+  const text = readFileSync(new URL(import.meta.url), 'utf8');
+  process.stdout.write(`${[...text.matchAll(/^\/\/ ?(.*)$/gm)].map((m) => m[1]).join('\n')}\n`);
+  process.exit(0);
+}
+if (values.input !== 'direct' && values.input !== 'udp') throw new Error('--input is direct or udp');
+const UDP_INPUT = values.input === 'udp';
 const NATIVE = nativeAddon() !== undefined;
 if (!NATIVE) process.stderr.write(`native addon: ${nativeUnavailableReason()}; the SFU path is JavaScript\n`);
 const INPUT_PACKETS = Number(values.packets);
 const PAYLOAD_BYTES = 1200;
 
-/** Connects a transport with a scripted peer (ICE check + DTLS client); returns the peer's SRTP sender. */
+/** Connects a transport with a scripted peer (ICE check + DTLS client); returns the peer's SRTP sender and socket. */
 async function connect(
   endpoint: UdpEndpoint,
   transport: WebRtcTransport,
   keepSocket: boolean,
-): Promise<SrtpSession> {
+): Promise<{ srtp: SrtpSession; socket: dgram.Socket }> {
   const cert = await generateDtlsCertificate();
   const socket = dgram.createSocket('udp4');
   await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
@@ -90,7 +110,7 @@ async function connect(
     await new Promise<void>((resolve) => socket.close(resolve));
     subscriberPorts.push(port);
   }
-  return srtp;
+  return { srtp, socket };
 }
 
 function rtp(seq: number): Buffer {
@@ -140,9 +160,13 @@ const cpuUs = (start: NodeJS.CpuUsage) => {
   return d.user + d.system;
 };
 
-/** CPU µs per forwarded packet through the SFU path; `native`: the addon (else JavaScript). */
-async function sfuPath(fanout: number, native: boolean): Promise<number> {
+/**
+ * CPU µs per forwarded packet through the SFU path; `native`: the addon (else JavaScript);
+ * `counting`: the media counters on (else off).
+ */
+async function sfuPath(fanout: number, native: boolean, counting = true): Promise<number> {
   setNativeEnabled(native);
+  setMediaCounting(counting);
   const endpoint = new UdpEndpoint({
     certificate: await generateDtlsCertificate(),
     announcedIps: ['127.0.0.1'],
@@ -151,7 +175,7 @@ async function sfuPath(fanout: number, native: boolean): Promise<number> {
   if (endpoint.sendPath !== (native ? 'sendmmsg' : 'dgram'))
     throw new Error(`send path ${endpoint.sendPath}`);
   const publisher = endpoint.createTransport();
-  const sender = await connect(endpoint, publisher, true);
+  const { srtp: sender, socket: peer } = await connect(endpoint, publisher, true);
   const up = new UpTrack({
     trackId: 'v',
     streamId: 's',
@@ -172,12 +196,15 @@ async function sfuPath(fanout: number, native: boolean): Promise<number> {
   publisher.onRtp = (packet) => up.onRtp(packet, 12, 0xabcd);
   const packets = Array.from({ length: INPUT_PACKETS }, (_, i) => sender.protectRtp(rtp(i), 12));
   const start = process.cpuUsage();
-  for (let i = 0; i < packets.length; i++) {
-    publisher.handleSrtp(packets[i]!);
-    // What the endpoint does after each received datagram (this bench skips the receive itself).
-    endpoint.flush();
-    // Let libuv flush the sends now and then, as the event loop would between datagrams.
-    if (i % 64 === 63) await new Promise((resolve) => setImmediate(resolve));
+  if (UDP_INPUT) await sendToEndpoint(peer, endpoint, packets);
+  else {
+    for (let i = 0; i < packets.length; i++) {
+      publisher.handleSrtp(packets[i]!);
+      // What the endpoint does after each received datagram (this bench skips the receive itself).
+      endpoint.flush();
+      // Let libuv flush the sends now and then, as the event loop would between datagrams.
+      if (i % 64 === 63) await new Promise((resolve) => setImmediate(resolve));
+    }
   }
   await new Promise((resolve) => setTimeout(resolve, 50));
   const used = cpuUs(start);
@@ -187,6 +214,7 @@ async function sfuPath(fanout: number, native: boolean): Promise<number> {
   endpoint.close();
   sink.process.kill();
   setNativeEnabled(NATIVE);
+  setMediaCounting(true);
   for (const socket of peerSockets.splice(0)) {
     try {
       socket.close();
@@ -195,6 +223,23 @@ async function sfuPath(fanout: number, native: boolean): Promise<number> {
     }
   }
   return used / (INPUT_PACKETS * fanout);
+}
+
+/**
+ * Sends `packets` from the publisher's peer socket to the endpoint, 32 at a time, each batch once
+ * the endpoint has received the previous one (the receive buffer never overflows).
+ */
+async function sendToEndpoint(peer: dgram.Socket, endpoint: UdpEndpoint, packets: Buffer[]): Promise<void> {
+  const received = endpoint.stats.datagramsReceived;
+  for (let i = 0; i < packets.length; i += 32) {
+    const batch = packets.slice(i, i + 32);
+    for (const p of batch) peer.send(p, endpoint.port, '127.0.0.1');
+    const deadline = performance.now() + 2000;
+    while (endpoint.stats.datagramsReceived < received + i + batch.length) {
+      if (performance.now() > deadline) throw new Error('the endpoint lost input datagrams');
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
 }
 
 async function rawDgram(fanout: number): Promise<number> {
@@ -220,20 +265,32 @@ const us = (n: number) => Number(n.toFixed(2));
 for (let round = 1; round <= Number(values.rounds); round++) {
   for (const fanout of values.fanout.split(',').map(Number)) {
     const raw = await rawDgram(fanout);
+    // Counters off first in odd rounds: a drift of the machine's load favours neither.
+    const offFirst = values.counters && round % 2 === 1;
+    const off = offFirst ? await sfuPath(fanout, NATIVE, false) : undefined;
     const sfu = await sfuPath(fanout, NATIVE);
+    const countersOff = values.counters && !offFirst ? await sfuPath(fanout, NATIVE, false) : off;
     const js = values.js && NATIVE ? await sfuPath(fanout, false) : undefined;
     const row: Record<string, number | string> = {
       round,
       fanout,
       path: NATIVE ? 'native' : 'js',
+      input: values.input,
       sfu_us_per_packet: us(sfu),
       raw_dgram_us_per_packet: us(raw),
       ratio: us(sfu / raw),
     };
     if (js !== undefined) row.js_us_per_packet = us(js);
+    if (countersOff !== undefined) {
+      row.counters_on_packets_per_cpu_second = Math.round(1e6 / sfu);
+      row.counters_off_us_per_packet = us(countersOff);
+      row.counters_off_packets_per_cpu_second = Math.round(1e6 / countersOff);
+      row.counters_cost = `${(((sfu - countersOff) / countersOff) * 100).toFixed(1)} %`;
+    }
     rows.push(row);
     process.stderr.write(
       `fan-out ${fanout}: SFU (${row.path}) ${sfu.toFixed(2)} µs/packet` +
+        (countersOff !== undefined ? ` (counters off ${countersOff.toFixed(2)} µs/packet)` : '') +
         (js !== undefined ? `, SFU (js) ${js.toFixed(2)} µs/packet` : '') +
         `, raw dgram ${raw.toFixed(2)} µs/packet\n`,
     );

@@ -1,13 +1,14 @@
 // `npm run check:deps`: the installed production tree is what package-lock.json says (`npm ls
 // --omit=dev` reports no missing, invalid or extraneous package), and no package the media workers
 // load (the closure of MEDIA_ROOTS) is installed in two versions anywhere in the production tree:
-// two copies would mean two sets of module state and twice the code on the media path.
+// two copies would mean two sets of module state and twice the code on the media path. BBMEET_NPM
+// names the npm to run (default npm; the tests give a scripted one).
 import { spawnSync } from 'node:child_process';
 
 /** The packages src/transport and src/sfu/media import (see their import lines). */
 const MEDIA_ROOTS = ['werift-dtls', 'werift-sctp', 'sdp-transform'];
 
-const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+const npm = process.env.BBMEET_NPM || (process.platform === 'win32' ? 'npm.cmd' : 'npm');
 const ls = spawnSync(npm, ['ls', '--omit=dev', '--all', '--json'], { encoding: 'utf8', maxBuffer: 64 << 20 });
 let tree;
 try {

@@ -6,7 +6,24 @@
  *
  * A worker thread has its own copy of this module, so `mediaCounters` counts that worker only.
  */
-import { addLatencyHistograms, emptyLatencyHistogram, type LatencyHistogram } from './forwarding-latency.ts';
+import {
+  addMediaHistograms,
+  emptyMediaHistograms,
+  type MediaHistogramSnapshots,
+} from './media-histograms.ts';
+
+/**
+ * Whether the media path counts at all: read once when the thread loads this module,
+ * `BBMEET_MEDIA_COUNTERS=0` turns every counter and histogram of the media path into a no-op (each
+ * counting site tests this flag first), so that a benchmark can compare the forwarding rate with
+ * the counters on and off. `/metrics` then shows them at zero. On by default.
+ */
+export const mediaCounting = { on: process.env.BBMEET_MEDIA_COUNTERS !== '0' };
+
+/** Turns the counting on or off for this thread (benchmarks and tests; the server uses the environment). */
+export function setMediaCounting(on: boolean): void {
+  mediaCounting.on = on;
+}
 
 /** The counters, by name; each is a total since the thread started. */
 export const mediaCounters = {
@@ -102,12 +119,12 @@ export type DropReason =
   | 'relay_unknown_track'
   | 'data_refused';
 
-/** What one worker reports about once a second: its counters, its gauges and its forwarding latency. */
+/** What one worker reports about once a second: its counters, its gauges and its histograms. */
 export interface MediaWorkerReport {
   counters: Record<MediaCounterName, number>;
   drops: ExternalDrops;
   gauges: MediaWorkerGauges;
-  forwardingLatency: LatencyHistogram;
+  histograms: MediaHistogramSnapshots;
 }
 
 export interface MediaWorkerGauges {
@@ -147,7 +164,7 @@ export function addMediaReports(a: MediaWorkerReport, b: MediaWorkerReport): Med
     counters,
     drops,
     gauges: { ...b.gauges, cpuSeconds: a.gauges.cpuSeconds + b.gauges.cpuSeconds },
-    forwardingLatency: addLatencyHistograms(a.forwardingLatency, b.forwardingLatency),
+    histograms: addMediaHistograms(a.histograms, b.histograms),
   };
 }
 
@@ -177,7 +194,7 @@ export function emptyMediaReport(): MediaWorkerReport {
       eventLoopDelayP99Seconds: 0,
       cpuSeconds: 0,
     },
-    forwardingLatency: emptyLatencyHistogram(),
+    histograms: emptyMediaHistograms(),
   };
 }
 

@@ -32,11 +32,11 @@ test('registerMediaMetrics() exports each worker report labelled by worker at sc
 test('the workers\u2019 forwarding latency is one histogram, its buckets cumulative, labelled by worker', async () => {
   const registry = new Registry();
   const report = emptyMediaReport();
-  report.forwardingLatency.counts[0] = 5; // ≤ 0.1 ms
-  report.forwardingLatency.counts[3] = 2; // ≤ 1 ms
-  report.forwardingLatency.counts[13] = 1; // above 1 s
-  report.forwardingLatency.sumSeconds = 1.5;
-  report.forwardingLatency.count = 8;
+  report.histograms.forwardingLatency.counts[0] = 5; // ≤ 0.1 ms
+  report.histograms.forwardingLatency.counts[3] = 2; // ≤ 1 ms
+  report.histograms.forwardingLatency.counts[13] = 1; // above 1 s
+  report.histograms.forwardingLatency.sum = 1.5;
+  report.histograms.forwardingLatency.count = 8;
   registerMediaMetrics(registry, () => [{ worker: 0, restarts: 0, report }]);
   const text = await registry.metrics();
   assert.match(text, /# TYPE bbmeet_media_forwarding_latency_seconds histogram/);
@@ -47,4 +47,28 @@ test('the workers\u2019 forwarding latency is one histogram, its buckets cumulat
   assert.match(text, /bbmeet_media_forwarding_latency_seconds_bucket\{worker="0",le="\+Inf"\} 8\n/);
   assert.match(text, /bbmeet_media_forwarding_latency_seconds_sum\{worker="0"\} 1.5\n/);
   assert.match(text, /bbmeet_media_forwarding_latency_seconds_count\{worker="0"\} 8/);
+});
+
+test('the receiver report and estimate histograms are exported per worker with their own buckets', async () => {
+  const registry = new Registry();
+  const report = emptyMediaReport();
+  report.histograms.fractionLost.counts[0] = 4; // le 0: no loss
+  report.histograms.fractionLost.counts[5] = 1; // ≤ 0.1
+  report.histograms.fractionLost.count = 5;
+  report.histograms.fractionLost.sum = 0.08;
+  report.histograms.estimateRatio.counts[3] = 2; // ≤ 1
+  report.histograms.estimateRatio.count = 2;
+  registerMediaMetrics(registry, () => [{ worker: 2, restarts: 0, report }]);
+  const text = await registry.metrics();
+  assert.match(text, /# TYPE bbmeet_media_receiver_report_fraction_lost histogram/);
+  assert.match(text, /bbmeet_media_receiver_report_fraction_lost_bucket\{worker="2",le="0"\} 4\n/);
+  assert.match(text, /bbmeet_media_receiver_report_fraction_lost_bucket\{worker="2",le="0.1"\} 5\n/);
+  assert.match(text, /bbmeet_media_receiver_report_fraction_lost_sum\{worker="2"\} 0.08\n/);
+  assert.match(text, /bbmeet_media_subscriber_estimate_allocation_ratio_bucket\{worker="2",le="1"\} 2\n/);
+  for (const name of [
+    'bbmeet_media_receiver_report_jitter_seconds',
+    'bbmeet_media_receiver_report_rtt_seconds',
+    'bbmeet_media_subscriber_estimate_bits_per_second',
+  ])
+    assert.match(text, new RegExp(`${name}_count\\{worker="2"\\} 0\n`));
 });

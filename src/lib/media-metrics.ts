@@ -1,5 +1,4 @@
 import { Counter, Gauge, type Metric, type Registry } from 'prom-client';
-import { emptyLatencyHistogram, FORWARDING_LATENCY_BOUNDS_SECONDS } from './forwarding-latency.ts';
 import {
   type DropReason,
   dropsByReason,
@@ -8,6 +7,8 @@ import {
   type MediaWorkerGauges,
   type MediaWorkerSnapshot,
 } from './media-counters.ts';
+import { MEDIA_HISTOGRAMS, type MediaHistogramName } from './media-histograms.ts';
+import { emptyHistogram } from './worker-histogram.ts';
 
 type Labels = Record<string, string>;
 /** One exported series: its labels beside `worker` and how to read it from a worker's report. */
@@ -192,55 +193,51 @@ export function registerMediaMetrics(registry: Registry, workers: () => MediaWor
       },
     });
   }
-  registerLatencyHistogram(registry, workers);
+  registerHistograms(registry, workers);
 }
 
-const LATENCY = 'bbmeet_media_forwarding_latency_seconds';
-const LATENCY_HELP =
-  'time from a publisher packet reaching the host (kernel receive time) to its copies handed to the kernel, per received packet forwarded by the worker';
-
 /**
- * The workers' forwarding latency histograms as one Prometheus histogram: the buckets were counted
+ * Each worker histogram (media-histograms.ts) as one Prometheus histogram: the buckets were counted
  * in the workers, so this metric only formats them at scrape (prom-client's Histogram observes
  * values one by one).
  */
-function registerLatencyHistogram(registry: Registry, workers: () => MediaWorkerSnapshot[]): void {
-  const get = async () => ({
-    name: LATENCY,
-    help: LATENCY_HELP,
-    type: 'histogram',
-    aggregator: 'sum',
-    values: workers().flatMap(latencySeries),
-  });
-  registry.registerMetric({
-    name: LATENCY,
-    help: LATENCY_HELP,
-    type: 'histogram',
-    get,
-    reset: () => undefined,
-  } as unknown as Metric);
+function registerHistograms(registry: Registry, workers: () => MediaWorkerSnapshot[]): void {
+  for (const key of Object.keys(MEDIA_HISTOGRAMS) as MediaHistogramName[]) {
+    const { name, help } = MEDIA_HISTOGRAMS[key];
+    const get = async () => ({
+      name,
+      help,
+      type: 'histogram',
+      aggregator: 'sum',
+      values: workers().flatMap((s) => histogramSeries(key, s)),
+    });
+    registry.registerMetric({
+      name,
+      help,
+      type: 'histogram',
+      get,
+      reset: () => undefined,
+    } as unknown as Metric);
+  }
 }
 
 /** One worker's buckets (cumulative, as Prometheus wants them), sum and count. */
-function latencySeries(s: MediaWorkerSnapshot) {
+function histogramSeries(key: MediaHistogramName, s: MediaWorkerSnapshot) {
+  const { name, bounds } = MEDIA_HISTOGRAMS[key];
   const worker = String(s.worker);
-  // A report from a worker of an older build has none.
-  const h = s.report.forwardingLatency ?? emptyLatencyHistogram();
+  // A report from a worker of an older build may lack it.
+  const h = s.report.histograms?.[key] ?? emptyHistogram(bounds);
   let cumulative = 0;
-  const values = FORWARDING_LATENCY_BOUNDS_SECONDS.map((le, i) => {
+  const values = bounds.map((le, i) => {
     cumulative += nonNegative(h.counts[i] ?? 0);
-    return { metricName: `${LATENCY}_bucket`, labels: { worker, le: String(le) }, value: cumulative };
+    return { metricName: `${name}_bucket`, labels: { worker, le: String(le) }, value: cumulative };
   });
-  cumulative += nonNegative(h.counts[FORWARDING_LATENCY_BOUNDS_SECONDS.length] ?? 0);
-  values.push({
-    metricName: `${LATENCY}_bucket`,
-    labels: { worker, le: '+Inf' },
-    value: cumulative,
-  });
+  cumulative += nonNegative(h.counts[bounds.length] ?? 0);
+  values.push({ metricName: `${name}_bucket`, labels: { worker, le: '+Inf' }, value: cumulative });
   return [
     ...values,
-    { metricName: `${LATENCY}_sum`, labels: { worker }, value: nonNegative(h.sumSeconds) },
-    { metricName: `${LATENCY}_count`, labels: { worker }, value: nonNegative(h.count) },
+    { metricName: `${name}_sum`, labels: { worker }, value: nonNegative(h.sum) },
+    { metricName: `${name}_count`, labels: { worker }, value: nonNegative(h.count) },
   ];
 }
 

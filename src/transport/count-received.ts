@@ -1,4 +1,4 @@
-import { mediaCounters } from '../lib/media-counters.ts';
+import { mediaCounters, mediaCounting } from '../lib/media-counters.ts';
 import { isRtcp } from '../rtp/rtp-packet.ts';
 
 /**
@@ -7,6 +7,7 @@ import { isRtcp } from '../rtp/rtp-packet.ts';
  * What is none of them is counted by the caller as malformed.
  */
 export function countReceived(packet: Buffer): void {
+  if (!mediaCounting.on) return;
   const first = packet[0] ?? 0xff;
   const bytes = packet.length;
   const c = mediaCounters;

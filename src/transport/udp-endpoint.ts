@@ -1,6 +1,6 @@
 import dgram from 'node:dgram';
-import { observeForwardingLatencyUs } from '../lib/forwarding-latency.ts';
 import { mediaCounters } from '../lib/media-counters.ts';
+import { observeForwardingLatencyUs } from '../lib/media-histograms.ts';
 import { countReceived } from './count-received.ts';
 import type { DtlsCertificate } from './dtls/dtls-certificate.ts';
 import { CONSENT_TIMEOUT_MS, type RemoteAddress } from './ice/ice-lite-agent.ts';
@@ -444,7 +444,8 @@ export class UdpEndpoint implements DatagramSender {
       this.#dispatching = false;
       this.#queue?.flush();
     }
-    // A publisher's packet whose copies were just handed to the kernel (its arrival was asked).
+    // A publisher's packet whose copies were just handed to the kernel (its arrival was asked);
+    // with the counters off (mediaCounting) the count stays put and nothing is timed.
     if (mediaCounters.forwardedPackets !== forwarded && this.#arrivalUs >= 0)
       observeForwardingLatencyUs(performance.now() * 1000 - this.#arrivalUs);
   }

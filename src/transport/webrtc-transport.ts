@@ -1,4 +1,4 @@
-import { mediaCounters } from '../lib/media-counters.ts';
+import { mediaCounters, mediaCounting } from '../lib/media-counters.ts';
 import { isRtcp, isValidRtcp } from '../rtp/rtp-packet.ts';
 import type { DtlsCertificate } from './dtls/dtls-certificate.ts';
 import { DtlsSession, type SrtpKeys } from './dtls/dtls-session.ts';
@@ -136,8 +136,10 @@ export class WebRtcTransport implements MediaTransport {
       remotePort: options.remotePort,
       remoteMaxMessageSize: options.maxMessageSize,
       send: (packet) => {
-        mediaCounters.sctpPacketsSent++;
-        mediaCounters.sctpBytesSent += packet.length;
+        if (mediaCounting.on) {
+          mediaCounters.sctpPacketsSent++;
+          mediaCounters.sctpBytesSent += packet.length;
+        }
         this.#dtls?.sendData(packet);
       },
     });
@@ -152,11 +154,13 @@ export class WebRtcTransport implements MediaTransport {
     const outcome = this.agent.handleCheck(msg, from, nowMs);
     if (outcome.kind === 'ignored') {
       this.stats.packetsDropped++;
-      mediaCounters.droppedIceCheckRefused++;
+      if (mediaCounting.on) mediaCounters.droppedIceCheckRefused++;
       return;
     }
-    mediaCounters.stunPacketsSent++;
-    mediaCounters.stunBytesSent += outcome.response.length;
+    if (mediaCounting.on) {
+      mediaCounters.stunPacketsSent++;
+      mediaCounters.stunBytesSent += outcome.response.length;
+    }
     this.#sender.send(outcome.response, from);
     if (outcome.kind !== 'response') return;
     const selected = this.agent.selected!;
@@ -164,7 +168,7 @@ export class WebRtcTransport implements MediaTransport {
       this.#sender.routeFrom(this, selected, previous);
     }
     if (this.#state === 'new') {
-      mediaCounters.iceCompleted++;
+      if (mediaCounting.on) mediaCounters.iceCompleted++;
       this.#setState('connecting');
     }
     if (this.#remote && !this.#dtls) this.#startDtls();
@@ -188,7 +192,7 @@ export class WebRtcTransport implements MediaTransport {
     const receive = this.#receive;
     if (!receive) {
       this.stats.packetsDropped++;
-      mediaCounters.droppedNotConnected++;
+      if (mediaCounting.on) mediaCounters.droppedNotConnected++;
       return;
     }
     this.stats.bytesReceived += datagram.length;
@@ -217,7 +221,7 @@ export class WebRtcTransport implements MediaTransport {
     const send = this.#send;
     if (!send || !to) {
       this.stats.packetsDropped++;
-      mediaCounters.droppedNotConnected++;
+      if (mediaCounting.on) mediaCounters.droppedNotConnected++;
       return;
     }
     // Protected straight into the endpoint's send queue (or a fresh buffer without the addon).
@@ -225,13 +229,15 @@ export class WebRtcTransport implements MediaTransport {
     const length = send.protectRtp(packet, out);
     if (typeof length === 'string') {
       this.stats.packetsDropped++;
-      mediaCounters.droppedProtectFailed++;
+      if (mediaCounting.on) mediaCounters.droppedProtectFailed++;
       return;
     }
     this.stats.rtpPacketsSent++;
     this.stats.bytesSent += length;
-    mediaCounters.rtpPacketsSent++;
-    mediaCounters.rtpBytesSent += length;
+    if (mediaCounting.on) {
+      mediaCounters.rtpPacketsSent++;
+      mediaCounters.rtpBytesSent += length;
+    }
     this.#sender.sendClaimed(out, length, to);
   }
 
@@ -240,27 +246,29 @@ export class WebRtcTransport implements MediaTransport {
     const send = this.#send;
     if (!send || !to || !isValidRtcp(packet)) {
       this.stats.packetsDropped++;
-      mediaCounters.droppedNotConnected++;
+      if (mediaCounting.on) mediaCounters.droppedNotConnected++;
       return;
     }
     const out = this.#sender.claim(packet.length + send.rtcpOverheadBytes);
     const length = send.protectRtcp(packet, out);
     if (typeof length === 'string') {
       this.stats.packetsDropped++;
-      mediaCounters.droppedProtectFailed++;
+      if (mediaCounting.on) mediaCounters.droppedProtectFailed++;
       return;
     }
     this.stats.rtcpPacketsSent++;
     this.stats.bytesSent += length;
-    mediaCounters.rtcpPacketsSent++;
-    mediaCounters.rtcpBytesSent += length;
+    if (mediaCounting.on) {
+      mediaCounters.rtcpPacketsSent++;
+      mediaCounters.rtcpBytesSent += length;
+    }
     this.#sender.sendClaimed(out, length, to);
   }
 
   close(reason: CloseReason = 'closed'): void {
     if (this.#state === 'closed') return;
     // Why: a transport closed for silence before any valid check is an ICE connection that never came.
-    if (reason === 'consent_timeout' && this.#state === 'new') mediaCounters.iceFailed++;
+    if (mediaCounting.on && reason === 'consent_timeout' && this.#state === 'new') mediaCounters.iceFailed++;
     this.#sctp?.close();
     this.#dtls?.close();
     this.#dtls = undefined;
@@ -283,18 +291,22 @@ export class WebRtcTransport implements MediaTransport {
       send: (datagram) => {
         const to = this.agent.selected;
         if (!to) return;
-        mediaCounters.dtlsPacketsSent++;
-        mediaCounters.dtlsBytesSent += datagram.length;
+        if (mediaCounting.on) {
+          mediaCounters.dtlsPacketsSent++;
+          mediaCounters.dtlsBytesSent += datagram.length;
+        }
         this.#sender.send(datagram, to);
       },
       onConnected: (keys) => this.#onDtlsConnected(keys),
       onFailed: () => {
-        mediaCounters.dtlsFailed++;
+        if (mediaCounting.on) mediaCounters.dtlsFailed++;
         this.close('dtls_failed');
       },
       onData: (data) => {
-        mediaCounters.sctpPacketsReceived++;
-        mediaCounters.sctpBytesReceived += data.length;
+        if (mediaCounting.on) {
+          mediaCounters.sctpPacketsReceived++;
+          mediaCounters.sctpBytesReceived += data.length;
+        }
         this.#sctp?.handle(data);
       },
     });
@@ -303,7 +315,7 @@ export class WebRtcTransport implements MediaTransport {
 
   #onDtlsConnected(keys: SrtpKeys): void {
     if (this.#state === 'closed') return;
-    mediaCounters.dtlsCompleted++;
+    if (mediaCounting.on) mediaCounters.dtlsCompleted++;
     this.#send = new SrtpSession(keys.profile, keys.localKey, keys.localSalt);
     this.#receive = new SrtpSession(keys.profile, keys.remoteKey, keys.remoteSalt);
     this.#setState('connected');
@@ -313,6 +325,7 @@ export class WebRtcTransport implements MediaTransport {
   /** An SRTP or SRTCP packet refused by its session: counted by why. */
   #dropped(failure: SrtpFailure | 'malformed'): void {
     this.stats.packetsDropped++;
+    if (!mediaCounting.on) return;
     if (failure === 'auth_failed') mediaCounters.droppedSrtpAuth++;
     else if (failure === 'replayed') mediaCounters.droppedReplay++;
     else mediaCounters.droppedMalformedSrtp++;

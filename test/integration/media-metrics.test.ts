@@ -2,27 +2,14 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
 import { after, before, describe, it } from 'node:test';
-import { FORWARDING_LATENCY_BOUNDS_SECONDS } from '../../src/lib/forwarding-latency.ts';
+import { FORWARDING_LATENCY_BOUNDS_SECONDS } from '../../src/lib/media-histograms.ts';
 import { ChromiumParticipant, waitFor, waitForEmptySfu } from '../support/chromium-participant.ts';
 import { login, type RestCall, roomWithParticipants, type TestUser } from '../support/clients.ts';
 import { type Chromium, startMediaSuite, stopMediaSuite } from '../support/media-suite.ts';
+import { seriesValue as series } from '../support/prometheus-text.ts';
 import type { TestServer } from '../support/server.ts';
 
 const MALFORMED_DATAGRAMS = 2000;
-
-/** The value of one series in a Prometheus text exposition (0 when absent). */
-function series(text: string, name: string, labels: Record<string, string>): number {
-  const wanted = Object.entries(labels)
-    .map(([k, v]) => `${k}="${v}"`)
-    .sort();
-  for (const line of text.split('\n')) {
-    const match = /^([a-z_]+)\{([^}]*)\} (\S+)$/.exec(line);
-    if (!match || match[1] !== name) continue;
-    const have = match[2]!.split(',').sort();
-    if (have.length === wanted.length && have.every((l, i) => l === wanted[i])) return Number(match[3]);
-  }
-  return 0;
-}
 
 /** A STUN header whose length is not a multiple of four: the endpoint drops it as malformed. */
 function malformedStun(): Buffer {

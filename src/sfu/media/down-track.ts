@@ -1,4 +1,4 @@
-import { mediaCounters } from '../../lib/media-counters.ts';
+import { mediaCounters, mediaCounting } from '../../lib/media-counters.ts';
 import { newVp8Descriptor, parseVp8, rewriteVp8 } from '../../rtp/codecs/vp8.ts';
 import {
   type ExtensionRange,
@@ -238,7 +238,7 @@ export class DownTrack implements TrackSink {
     if (current.spatial !== before || current.temporal !== beforeTemporal) {
       if (current.spatial !== before && current.spatial >= 0) {
         this.switches++;
-        mediaCounters.layerSwitches++;
+        if (mediaCounting.on) mediaCounters.layerSwitches++;
       }
       this.onLayerSwitched?.(current);
     }
@@ -295,7 +295,7 @@ export class DownTrack implements TrackSink {
     }
     this.packetsSent++;
     this.octetsSent += out.length - 12;
-    mediaCounters.forwardedPackets++;
+    if (mediaCounting.on) mediaCounters.forwardedPackets++;
     this.#send(out);
   }
 
@@ -361,7 +361,7 @@ export class DownTrack implements TrackSink {
       const headerBytes = rtpHeaderBytes(cached);
       if (headerBytes < 0) continue;
       this.retransmitted++;
-      mediaCounters.retransmissionsSent++;
+      if (mediaCounting.on) mediaCounters.retransmissionsSent++;
       this.#historyResends[slot] = resends + 1;
       this.#historyResentMs[slot] = now;
       // RFC 4588 §4: on RTX, the original sequence number leads the payload.

@@ -343,7 +343,7 @@ export class MediaEngine implements WorkerEngine {
   }
 
   /** The drops counted outside the media counters, and the objects live here (once a second). */
-  mediaReport(): Omit<MediaWorkerReport, 'counters' | 'forwardingLatency'> {
+  mediaReport(): Omit<MediaWorkerReport, 'counters' | 'histograms'> {
     const stats = this.#endpoint.stats;
     const handover = this.#relays.handover();
     const tcp = this.#endpoint.tcp?.dump();

@@ -1,6 +1,6 @@
 import type { Clock } from '../../lib/clock.ts';
 import type { ParticipantId } from '../../lib/ids.ts';
-import { mediaCounters } from '../../lib/media-counters.ts';
+import { mediaCounters, mediaCounting } from '../../lib/media-counters.ts';
 import type { MediaState } from '../../protocol/sfu-api.ts';
 import { buildPli, buildRemb, forEachRtcp, RtcpType, writeNack } from '../../rtp/rtcp.ts';
 import { type ExtensionRange, findHeaderExtension, headerExtension } from '../../rtp/rtp-extensions.ts';
@@ -153,7 +153,7 @@ export class Publisher {
         headerExtensions: t.headerExtensions,
         clock: this.#clock,
         sendPli: (ssrc) => {
-          mediaCounters.plisSent++;
+          if (mediaCounting.on) mediaCounters.plisSent++;
           this.transport.sendRtcp(buildPli(this.#senderSsrc, ssrc));
         },
         onLayersWanted: (quality, subscribedCount) =>
@@ -307,7 +307,7 @@ export class Publisher {
       for (let i = 0; i < seqs.length; i += NACK_BATCH) {
         const n = writeNack(this.#nackOut, 0, this.#senderSsrc, ssrc, seqs.slice(i, i + NACK_BATCH));
         if (n === 0) continue;
-        mediaCounters.nacksSent++;
+        if (mediaCounting.on) mediaCounters.nacksSent++;
         this.transport.sendRtcp(this.#nackOut.subarray(0, n));
       }
     });

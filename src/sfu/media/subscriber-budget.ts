@@ -1,7 +1,14 @@
 import type { ParticipantId } from '../../lib/ids.ts';
 import { LayerAllocator } from '../qos/layer-allocator.ts';
 import type { AllocationGroup, Subscription } from './subscription.ts';
-import { type AllocationInput, budgetFor } from './subscription-allocation.ts';
+import { type AllocationInput, budgetFor, observeAllocation } from './subscription-allocation.ts';
+
+/** What an allocation run had and gave: the subscriber's total estimate and the video bitrate allocated. */
+interface Allocated {
+  estimateBps: number;
+  usedBps: number;
+  inputs: AllocationInput[];
+}
 
 /** Members' once-a-second timers within this of the last periodic run are skipped. */
 const PERIODIC_MIN_INTERVAL_MS = 900;
@@ -56,25 +63,31 @@ export class SubscriberBudget implements AllocationGroup {
     this.#activeSpeakers = ids;
   }
 
+  /** The periodic allocation; the worker's estimate histograms count this run only (once a second). */
   tick(nowMs: number): void {
     if (nowMs - this.#lastTickMs < PERIODIC_MIN_INTERVAL_MS) return;
     this.#lastTickMs = nowMs;
-    this.allocate();
+    const done = this.#allocateOnce();
+    if (done) observeAllocation(done.estimateBps, done.usedBps, done.inputs);
   }
 
   /** Allocates the subscriber's total estimate across all its connections' video tracks. */
   allocate(): void {
+    this.#allocateOnce();
+  }
+
+  #allocateOnce(): Allocated | undefined {
     // A connection's probe, started from here, may call back into allocate: once is enough.
-    if (this.#allocating) return;
+    if (this.#allocating) return undefined;
     this.#allocating = true;
     try {
-      this.#allocate();
+      return this.#allocate();
     } finally {
       this.#allocating = false;
     }
   }
 
-  #allocate(): void {
+  #allocate(): Allocated | undefined {
     const parts: Array<{ subscription: Subscription; input: AllocationInput; from: number }> = [];
     let estimate = 0;
     let from = 0;
@@ -87,7 +100,7 @@ export class SubscriberBudget implements AllocationGroup {
       parts.push({ subscription, input, from });
       from += input.tracks.length;
     }
-    if (from === 0) return;
+    if (from === 0) return undefined;
     const inputs = parts.map((p) => p.input);
     const allocation = this.#allocator.allocate(
       budgetFor(estimate, inputs),
@@ -98,10 +111,11 @@ export class SubscriberBudget implements AllocationGroup {
         part.input,
         allocation.tracks.slice(part.from, part.from + part.input.tracks.length),
       );
-    if (allocation.probeGoalBps === undefined) return;
+    const done = { estimateBps: estimate, usedBps: allocation.usedBps, inputs };
+    if (allocation.probeGoalBps === undefined) return done;
     // The connection of the first held-back track in priority order probes, in its own terms.
     const prober = this.#proberFor(parts, allocation.tracks);
-    if (!prober) return;
+    if (!prober) return done;
     const own = allocation.tracks
       .slice(prober.from, prober.from + prober.input.tracks.length)
       .reduce((sum, t) => sum + t.bitrateBps, 0);
@@ -111,6 +125,7 @@ export class SubscriberBudget implements AllocationGroup {
       own + ceiling - allocation.usedBps,
       own,
     );
+    return done;
   }
 
   #proberFor<P extends { input: AllocationInput; from: number }>(

@@ -6,6 +6,8 @@
  */
 
 import type { ParticipantId } from '../../lib/ids.ts';
+import { mediaCounting } from '../../lib/media-counters.ts';
+import { mediaHistograms } from '../../lib/media-histograms.ts';
 import type { AllocatorTrack } from '../qos/layer-allocator.ts';
 import { HIGHEST_LAYER, NO_LAYER, type VideoLayer } from '../qos/video-layer.ts';
 import type { DownTrack } from './down-track.ts';
@@ -40,6 +42,25 @@ export function budgetFor(estimateBps: number, inputs: readonly AllocationInput[
     }
   }
   return Math.max(estimateBps - audio * AUDIO_BPS, floor);
+}
+
+/**
+ * Counts a subscriber's periodic allocation in the worker's histograms: its estimate, and the
+ * estimate over what the allocation gave it (`usedBps` of video plus what audio is assumed to take).
+ * Called once a second per subscriber, never per packet.
+ */
+export function observeAllocation(
+  estimateBps: number,
+  usedBps: number,
+  inputs: readonly AllocationInput[],
+): void {
+  if (!mediaCounting.on) return;
+  let audio = 0;
+  for (const input of inputs) audio += input.audioTracks;
+  const allocatedBps = usedBps + audio * AUDIO_BPS;
+  mediaHistograms.estimate.observe(estimateBps);
+  // Nothing allocated (every track paused): no ratio to speak of.
+  if (allocatedBps > 0) mediaHistograms.estimateRatio.observe(estimateBps / allocatedBps);
 }
 
 /** Waterbus quality → the layer asked for: 0 pause, 1 low, 2 medium, 3 high (and whatever is above). */

@@ -7,7 +7,8 @@
  */
 
 import type { Clock } from '../../lib/clock.ts';
-import { mediaCounters } from '../../lib/media-counters.ts';
+import { mediaCounters, mediaCounting } from '../../lib/media-counters.ts';
+import { mediaHistograms } from '../../lib/media-histograms.ts';
 import {
   buildSenderReport,
   feedbackMediaSsrc,
@@ -112,8 +113,10 @@ export class SubscriptionRtcp {
   }
 
   #onKeyframeRequest(packet: Buffer, p: RtcpHeaderView): void {
-    if (p.count === PsfbFmt.FIR) mediaCounters.firsReceived++;
-    else mediaCounters.plisReceived++;
+    if (mediaCounting.on) {
+      if (p.count === PsfbFmt.FIR) mediaCounters.firsReceived++;
+      else mediaCounters.plisReceived++;
+    }
     const ssrcs = p.count === PsfbFmt.FIR ? firSsrcs(packet, p) : [feedbackMediaSsrc(packet, p)];
     for (const ssrc of ssrcs) {
       const down = ssrc === undefined ? undefined : this.#options.bySsrc.get(ssrc);
@@ -122,7 +125,7 @@ export class SubscriptionRtcp {
   }
 
   #onNack(packet: Buffer, p: RtcpHeaderView): void {
-    mediaCounters.nacksReceived++;
+    if (mediaCounting.on) mediaCounters.nacksReceived++;
     const ssrc = feedbackMediaSsrc(packet, p);
     // A resend arrives after the round trip and the bottleneck's queue: not sooner again.
     const interval = (this.#rttMs ?? 0) + this.#options.sendSideEstimator.queueDelayMs;
@@ -158,11 +161,13 @@ export class SubscriptionRtcp {
       const down = this.#options.bySsrc.get(block.ssrc);
       if (!down) continue;
       const rtt = this.#rtt.rttMs(block.lastSr, block.delaySinceLastSr, nowMs);
-      this.#options.reportStats.onReportBlock(
-        block.fractionLost / 256,
-        (block.jitter / down.upTrack.codec.clockRate) * 1000,
-        rtt,
-      );
+      const jitterMs = (block.jitter / down.upTrack.codec.clockRate) * 1000;
+      this.#options.reportStats.onReportBlock(block.fractionLost / 256, jitterMs, rtt);
+      if (mediaCounting.on) {
+        mediaHistograms.fractionLost.observe(block.fractionLost / 256);
+        mediaHistograms.jitter.observe(jitterMs / 1000);
+        if (rtt !== undefined) mediaHistograms.rtt.observe(rtt / 1000);
+      }
       if (rtt !== undefined) {
         // Smoothed (RFC 6298's 1/8 gain); paces resends and the estimator's decreases.
         this.#rttMs = this.#rttMs === undefined ? rtt : 0.875 * this.#rttMs + 0.125 * rtt;

@@ -13,6 +13,7 @@ import {
   type AllocationInput,
   allocationInputOf,
   budgetFor,
+  observeAllocation,
   qualityToLayer,
 } from './subscription-allocation.ts';
 import { SubscriptionRtcp } from './subscription-rtcp.ts';
@@ -227,10 +228,15 @@ export class Subscription {
       this.group.allocate();
       return;
     }
+    this.#allocateAlone();
+  }
+
+  /** Allocates this connection's estimate over its own tracks; what it allocated, if it did. */
+  #allocateAlone(): { estimateBps: number; usedBps: number; input: AllocationInput } | undefined {
     const estimate = this.estimateBps;
-    if (estimate === undefined) return;
+    if (estimate === undefined) return undefined;
     const input = this.allocationInput(false);
-    if (input.tracks.length === 0) return;
+    if (input.tracks.length === 0) return undefined;
     const allocation = this.#allocator.allocate(budgetFor(estimate, [input]), input.tracks);
     this.applyAllocation(input, allocation.tracks);
     if (allocation.probeGoalBps !== undefined)
@@ -239,13 +245,21 @@ export class Subscription {
         allocation.probeCeilingBps ?? allocation.probeGoalBps,
         allocation.usedBps,
       );
+    return { estimateBps: estimate, usedBps: allocation.usedBps, input };
   }
 
-  /** The once-a-second allocation: a group allocates once a second for all its connections. */
+  /**
+   * The once-a-second allocation: a group allocates once a second for all its connections. The
+   * worker's estimate histograms count this run only (once a second per subscriber).
+   */
   #periodicAllocate(): void {
     if (this.#closed) return;
-    if (this.group) this.group.tick(this.#clock.nowMs());
-    else this.allocate();
+    if (this.group) {
+      this.group.tick(this.#clock.nowMs());
+      return;
+    }
+    const done = this.#allocateAlone();
+    if (done) observeAllocation(done.estimateBps, done.usedBps, [done.input]);
   }
 
   /** This connection's share of an allocation: its wanted video tracks (in order) and its audio tracks. */

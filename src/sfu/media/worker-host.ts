@@ -25,7 +25,7 @@ export interface WorkerEngine {
   /** Datagrams received and sent since start (the worker reports the rate as its `load`). */
   datagrams?(): number;
   /** Drops counted outside the media counters and the objects live here (sent with each `load`). */
-  mediaReport?(): Omit<MediaWorkerReport, 'counters' | 'forwardingLatency'>;
+  mediaReport?(): Omit<MediaWorkerReport, 'counters' | 'histograms'>;
 }
 
 /** How often a worker reports its load (packets per second) to the control side. */

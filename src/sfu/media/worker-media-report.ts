@@ -1,9 +1,9 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { snapshotForwardingLatency } from '../../lib/forwarding-latency.ts';
 import { emptyMediaReport, type MediaWorkerReport, snapshotMediaCounters } from '../../lib/media-counters.ts';
+import { snapshotMediaHistograms } from '../../lib/media-histograms.ts';
 
 /** What the engine adds to its worker's report: the drops it counts and the objects it holds. */
-export type EngineMediaReport = Omit<MediaWorkerReport, 'counters' | 'forwardingLatency'>;
+export type EngineMediaReport = Omit<MediaWorkerReport, 'counters' | 'histograms'>;
 
 /** Event-loop delay sampling step: fine enough for a p99 of milliseconds, one timer per worker. */
 const DELAY_RESOLUTION_MS = 10;
@@ -37,7 +37,7 @@ export class WorkerMediaReporter {
         eventLoopDelayP99Seconds: p99Ns / 1e9,
         cpuSeconds: (cpu.user + cpu.system) / 1e6,
       },
-      forwardingLatency: snapshotForwardingLatency(),
+      histograms: snapshotMediaHistograms(),
     };
   }
 
