@@ -26,7 +26,8 @@ Commands:
   token         mint a join token for one room with grants (bbmeet token --help)
   rooms, participants <room>, mute <room> <participant> --audio|--video,
   remove-participant <room> <participant>, end-room <room>,
-  update-participant <room> <participant> --metadata <json>
+  update-participant <room> <participant> --metadata <json>,
+  egress <room>, start-egress <room> --kind hls|recording|moq, stop-egress <room> <egress>
                 control a running server with AUTH_IDENTITY_SECRET (docs/admin.md; each has --help)
   help          show this help
 

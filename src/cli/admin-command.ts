@@ -1,11 +1,12 @@
 import { parseArgs } from 'node:util';
 import { mergeEnvFile } from '../config.ts';
-import { participantsTable, roomsTable } from './admin-output.ts';
+import { egressLine, egressTable, participantsTable, roomsTable } from './admin-output.ts';
 
 /**
  * The operator's commands (docs/admin.md): `bbmeet rooms`, `participants`, `mute`,
- * `remove-participant`, `end-room`, `update-participant`, each one call of the admin REST API of a
- * running server with the server secret (AUTH_IDENTITY_SECRET), as LiveKit's `lk room` commands.
+ * `remove-participant`, `end-room`, `update-participant`, `egress`, `start-egress`, `stop-egress`,
+ * each one call of the admin REST API of a running server with the server secret
+ * (AUTH_IDENTITY_SECRET), as LiveKit's `lk room` and `lk egress` commands.
  */
 
 const DEFAULT_PORT = 5998;
@@ -20,6 +21,9 @@ interface Flags {
   audio?: boolean;
   video?: boolean;
   metadata?: string;
+  kind?: string;
+  participant?: string;
+  layer?: string;
 }
 
 interface AdminCommand {
@@ -29,12 +33,28 @@ interface AdminCommand {
   args: string[];
   /** Lines of the command's own options in its help. */
   options?: string[];
+  /** The egress routes name a room by its id: a code given is looked up first. */
+  roomById?: boolean;
   request(args: string[], flags: Flags): Request | string;
   /** The readable output of a successful reply. */
   print(body: unknown, args: string[]): string;
 }
 
 const room = (ref: string) => `/admin/rooms/${encodeURIComponent(ref)}`;
+const EGRESS_KINDS = ['hls', 'recording', 'moq'];
+
+/** The start body of `start-egress`, or what is wrong with its flags. */
+function startEgressBody(flags: Flags): Record<string, unknown> | string {
+  if (!flags.kind || !EGRESS_KINDS.includes(flags.kind)) return `--kind ${EGRESS_KINDS.join('|')}: required`;
+  if (flags.participant !== undefined && !/^\d+$/.test(flags.participant))
+    return '--participant: a participant id (a number)';
+  if (flags.layer !== undefined && !/^(-1|[0-2])$/.test(flags.layer)) return '--layer: -1, 0, 1 or 2';
+  return {
+    kind: flags.kind,
+    ...(flags.participant !== undefined && { participantId: Number(flags.participant) }),
+    ...(flags.layer !== undefined && { layer: Number(flags.layer) }),
+  };
+}
 const participant = (args: string[]) => `${room(args[0]!)}/participants/${encodeURIComponent(args[1]!)}`;
 
 export const ADMIN_COMMANDS: Record<string, AdminCommand> = {
@@ -95,6 +115,41 @@ export const ADMIN_COMMANDS: Record<string, AdminCommand> = {
         : { method: 'PUT', path: `${participant(args)}/metadata`, body: { metadata: flags.metadata } },
     print: (_body, args) => `Updated the metadata of participant ${args[1]} in room ${args[0]}.`,
   },
+  egress: {
+    usage: 'bbmeet egress <room>',
+    summary: "a room's egresses (HLS, recordings, MoQ), running and recently ended, with their URLs",
+    args: ['room'],
+    roomById: true,
+    request: (args) => ({ method: 'GET', path: `${room(args[0]!)}/egress` }),
+    print: (body) => egressTable(body),
+  },
+  'start-egress': {
+    usage: 'bbmeet start-egress <room> --kind hls|recording|moq [--participant <id>] [--layer <n>]',
+    summary: 'start an egress of a room (or of one participant): HLS, a recording or a MoQ broadcast',
+    args: ['room'],
+    roomById: true,
+    options: [
+      '  --kind <kind>       hls, recording or moq (required)',
+      '  --participant <id>  one participant’s tracks (default: the whole room)',
+      '  --layer <n>         simulcast layer, 0 the lowest (default -1: the highest sent)',
+    ],
+    request: (args, flags) => {
+      const body = startEgressBody(flags);
+      return typeof body === 'string' ? body : { method: 'POST', path: `${room(args[0]!)}/egress`, body };
+    },
+    print: (body) => `Started ${egressLine(body)}`,
+  },
+  'stop-egress': {
+    usage: 'bbmeet stop-egress <room> <egress>',
+    summary: 'stop an egress; answers once its files are finished, with their URLs',
+    args: ['room', 'egress'],
+    roomById: true,
+    request: (args) => ({
+      method: 'DELETE',
+      path: `${room(args[0]!)}/egress/${encodeURIComponent(args[1]!)}`,
+    }),
+    print: (body) => `Stopped ${egressLine(body)}`,
+  },
 };
 
 const COMMON_OPTIONS = [
@@ -134,12 +189,19 @@ export async function runAdminCommand(name: string, argv: string[]): Promise<num
   }
   if (positionals.length !== command.args.length)
     return usageError(name, `expected ${command.args.map((a) => `<${a}>`).join(' ') || 'no arguments'}`);
-  const request = command.request(positionals, values);
-  if (typeof request === 'string') return usageError(name, request);
+  // Checked before anything is sent; built again once a room code became its id.
+  const checked = command.request(positionals, values);
+  if (typeof checked === 'string') return usageError(name, checked);
   const env = mergeEnvFile(process.env, values['env-file'] ?? '.env');
   const secret = env.AUTH_IDENTITY_SECRET?.trim();
   if (!secret) return fail(name, 'AUTH_IDENTITY_SECRET: not set (the server-only secret of the admin API)');
   const base = values.url ?? `http://127.0.0.1:${env.APP_PORT?.trim() || DEFAULT_PORT}`;
+  if (command.roomById && !/^\d+$/.test(positionals[0]!)) {
+    const id = await roomIdOf(base, positionals[0]!, secret);
+    if (id instanceof Error) return fail(name, id.message);
+    positionals[0] = id;
+  }
+  const request = command.request(positionals, values) as Request;
   const reply = await send(base, request, secret).catch((err: unknown) => err as Error);
   if (reply instanceof Error) return fail(name, `cannot reach ${base}: ${reply.message}`);
   if (reply.status >= 400) return fail(name, `${reply.status} ${messageOf(reply.body)}`);
@@ -147,6 +209,16 @@ export async function runAdminCommand(name: string, argv: string[]): Promise<num
     `${values.json ? JSON.stringify(reply.body, null, 2) : command.print(reply.body, positionals)}\n`,
   );
   return 0;
+}
+
+/** The id of the room a code names (the room's participants reply carries it), or why not. */
+async function roomIdOf(base: string, code: string, secret: string): Promise<string | Error> {
+  const reply = await send(base, { method: 'GET', path: `${room(code)}/participants` }, secret).catch(
+    (err: unknown) => new Error(`cannot reach ${base}: ${(err as Error).message}`),
+  );
+  if (reply instanceof Error) return reply;
+  if (reply.status >= 400) return new Error(`${reply.status} ${messageOf(reply.body)}`);
+  return String((reply.body as { room: { id: number } }).room.id);
 }
 
 function parse(argv: string[]) {
@@ -162,6 +234,9 @@ function parse(argv: string[]) {
       audio: { type: 'boolean' },
       video: { type: 'boolean' },
       metadata: { type: 'string' },
+      kind: { type: 'string' },
+      participant: { type: 'string' },
+      layer: { type: 'string' },
     },
   });
 }

@@ -69,3 +69,27 @@ export function participantsTable(body: Json): string {
   );
   return `${head}\n\n${people}\n\n${trackTable}`;
 }
+
+/** One egress in a line: id, kind, state, whose, and its URLs (the reason once it ended). */
+export function egressLine(e: Json): string {
+  const whose = e.participantId ? `participant ${e.participantId}` : 'the room';
+  const urls: string[] = e.urls ?? [];
+  const reason = e.reason && (e.state === 'ended' || e.state === 'failed') ? ` (${e.reason})` : '';
+  return `${e.kind} egress ${e.egressId} of ${whose}: ${e.state}${reason}${urls.length ? `\n  ${urls.join('\n  ')}` : ''}`;
+}
+
+export function egressTable(body: Json): string {
+  const list: Json[] = Array.isArray(body) ? body : [];
+  if (list.length === 0) return 'No egress in this room.';
+  return table(
+    ['ID', 'KIND', 'STATE', 'PARTICIPANT', 'NODE', 'URL'],
+    list.map((e) => [
+      e.egressId,
+      e.kind,
+      e.state,
+      e.participantId ?? 'room',
+      e.nodeId || '-',
+      (e.urls ?? [])[0] ?? '-',
+    ]),
+  );
+}

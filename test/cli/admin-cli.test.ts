@@ -72,6 +72,9 @@ describe('bbmeet admin commands against a running server', { timeout: 120_000 },
       'remove-participant',
       'end-room',
       'update-participant',
+      'egress',
+      'start-egress',
+      'stop-egress',
     ]) {
       const help = await bbmeet([cmd, '--help'], {});
       assert.equal(help.code, 0, cmd);
@@ -121,6 +124,24 @@ describe('bbmeet admin commands against a running server', { timeout: 120_000 },
     const table = await run('participants', roomId);
     assert.equal(table.code, 0, table.stderr);
     assert.match(table.stdout, new RegExp(`\\n${ada.pid} +\\S+ +video +camera +video/VP8 +q,h,f +no`));
+  });
+
+  it('egress commands: usage errors exit 2; a server without egress says how to turn it on (by room id or code)', async () => {
+    assert.equal((await run('start-egress', roomId)).code, 2, 'no --kind');
+    assert.equal((await run('start-egress', roomId, '--kind', 'gif')).code, 2, 'an unknown kind');
+    assert.equal((await run('start-egress', roomId, '--kind', 'hls', '--layer', '7')).code, 2);
+    assert.equal((await run('stop-egress', roomId)).code, 2, 'no egress id');
+    for (const ref of [roomId, code]) {
+      const listed = await run('egress', ref);
+      assert.equal(listed.code, 1, ref);
+      assert.match(listed.stderr, /EGRESS_ENABLED=true/);
+    }
+    const started = await run('start-egress', code, '--kind', 'recording', '--participant', ada.pid);
+    assert.equal(started.code, 1);
+    assert.match(started.stderr, /EGRESS_ENABLED=true/);
+    const unknownRoom = await run('egress', 'no-such-code');
+    assert.equal(unknownRoom.code, 1);
+    assert.match(unknownRoom.stderr, /404/);
   });
 
   it('mute: Ada’s client and the room get room.audio_enabled false; the SFU stops forwarding her audio', async () => {
