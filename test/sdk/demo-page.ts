@@ -15,7 +15,8 @@ export const SCREENSHOT_DIR = path.resolve(import.meta.dirname, '../../test-resu
  * getDisplayMedia answered with the (virtual) entire screen, and autoplay with sound allowed
  * (a real user clicks Join; an autojoin page has no gesture).
  */
-export async function launchDemoBrowser(): Promise<{
+/** `extraArgs`: more Chromium switches (e.g. a test's self-signed TURN server: --ignore-certificate-errors). */
+export async function launchDemoBrowser(options: { extraArgs?: string[] } = {}): Promise<{
   browser: Browser;
   newContext(): Promise<BrowserContext>;
   close(): Promise<void>;
@@ -42,6 +43,7 @@ export async function launchDemoBrowser(): Promise<{
       '--disable-background-timer-throttling',
       '--disable-renderer-backgrounding',
       '--disable-backgrounding-occluded-windows',
+      ...(options.extraArgs ?? []),
     ],
   });
   return {

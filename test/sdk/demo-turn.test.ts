@@ -13,7 +13,8 @@ const TURN_SECRET = 'demo-turn-secret-0123456789';
  * both demo pages run with `?relay=1` (iceTransportPolicy relay), so Chromium can only reach our
  * ICE-lite SFU's host candidate through a relay allocated at coturn on loopback
  * (--allow-loopback-peers). Each page decodes the other's video, and every connected
- * RTCPeerConnection's selected pair has a local relay candidate, over UDP and over TCP to coturn.
+ * RTCPeerConnection's selected pair has a local relay candidate, over UDP, TCP and TLS to coturn
+ * (TLS: `turns:`, the test's coturn with a self-signed certificate that its Chromium accepts).
  */
 describe('demo page: a call relayed through coturn (?relay=1)', { timeout: 240_000 }, () => {
   let coturn: TestCoturn;
@@ -21,7 +22,7 @@ describe('demo page: a call relayed through coturn (?relay=1)', { timeout: 240_0
   const contexts: BrowserContext[] = [];
 
   before(async () => {
-    coturn = await startCoturn(TURN_SECRET);
+    coturn = await startCoturn(TURN_SECRET, { tls: true });
     chromium = await launchDemoBrowser();
   });
   after(async () => {
@@ -31,8 +32,13 @@ describe('demo page: a call relayed through coturn (?relay=1)', { timeout: 240_0
   });
 
   /** A page whose RTCPeerConnections are kept in `window.__pcs` for getStats. */
-  async function relayedPage(server: TestServer, room: string, name: string): Promise<Page> {
-    const context = await chromium.newContext();
+  async function relayedPage(
+    browser: typeof chromium,
+    server: TestServer,
+    room: string,
+    name: string,
+  ): Promise<Page> {
+    const context = await browser.newContext();
     contexts.push(context);
     await context.addInitScript(() => {
       const w = window as unknown as { __pcs: RTCPeerConnection[] };
@@ -74,12 +80,16 @@ describe('demo page: a call relayed through coturn (?relay=1)', { timeout: 240_0
     });
   }
 
-  async function relayedCall(turnUrl: string, relayProtocol: 'udp' | 'tcp'): Promise<void> {
+  async function relayedCall(
+    turnUrl: string,
+    relayProtocol: 'udp' | 'tcp' | 'tls',
+    browser = chromium,
+  ): Promise<void> {
     const server = await startTestServer({ TURN_URLS: turnUrl, TURN_SECRET }, { media: true });
     try {
       const room = `turn-${relayProtocol}`;
-      const alice = await relayedPage(server, room, 'Alice');
-      const bob = await relayedPage(server, room, 'Bob');
+      const alice = await relayedPage(browser, server, room, 'Alice');
+      const bob = await relayedPage(browser, server, room, 'Bob');
       await seesVideoOf(alice, ['Bob']);
       await seesVideoOf(bob, ['Alice']);
       for (const page of [alice, bob]) {
@@ -105,6 +115,16 @@ describe('demo page: a call relayed through coturn (?relay=1)', { timeout: 240_0
 
   it('each page decodes the other through coturn over TCP (turn:…?transport=tcp)', async () => {
     await relayedCall(coturn.urls.tcp, 'tcp');
+  });
+
+  it('each page decodes the other through coturn over TLS (turns:…?transport=tcp)', async () => {
+    // Chromium checks a TURN server's certificate: this one is self-signed, made for the test.
+    const trusting = await launchDemoBrowser({ extraArgs: ['--ignore-certificate-errors'] });
+    try {
+      await relayedCall(coturn.urls.tls!, 'tls', trusting);
+    } finally {
+      await trusting.close();
+    }
   });
 
   it('?relay=1 against a server without TURN says so in the lobby instead of joining', async () => {

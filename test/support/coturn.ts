@@ -1,18 +1,23 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import dgram from 'node:dgram';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createConnection, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { generateDtlsCertificate } from '../../src/transport/dtls/dtls-certificate.ts';
 import { stopChild } from './child-process.ts';
 
 /**
- * Debian's coturn for tests: `turnserver` on 127.0.0.1 (UDP and TCP on one free port, no TLS or
- * DTLS), checking credentials by the TURN REST API scheme with `secret`, relaying from 127.0.0.1
- * to loopback peers (our SFU's host candidates). `stop()` ends only the process it started, by PID.
+ * Debian's coturn for tests: `turnserver` on 127.0.0.1 (UDP and TCP on one free port; with `tls`,
+ * TLS on another, with a self-signed certificate made for the run; never DTLS), checking
+ * credentials by the TURN REST API scheme with `secret`, relaying from 127.0.0.1 to loopback peers
+ * (our SFU's host candidates). `stop()` ends only the process it started, by PID.
  */
 export interface TestCoturn {
   port: number;
   realm: string;
-  /** The URLs clients use: UDP and TCP to the same listener. */
-  urls: { udp: string; tcp: string };
+  /** The URLs clients use: UDP and TCP to the same listener; TLS when started with `tls`. */
+  urls: { udp: string; tcp: string; tls?: string };
   /** What the server printed (kept for failure messages). */
   log(): string;
   stop(): Promise<void>;
@@ -21,13 +26,17 @@ export interface TestCoturn {
 const READY_TIMEOUT_MS = 10_000;
 const SETUP_HINT = "run the project's test setup (`bash scripts/test-all.sh` installs Debian's coturn)";
 
-export async function startCoturn(secret: string): Promise<TestCoturn> {
+export async function startCoturn(secret: string, options: { tls?: boolean } = {}): Promise<TestCoturn> {
   const port = await freeUdpAndTcpPort();
+  const tls = options.tls ? await tlsSetup() : undefined;
   const realm = 'bbmeet.test';
   const args = [
     ...['--listening-ip', '127.0.0.1', '--relay-ip', '127.0.0.1', '--listening-port', String(port)],
     ...['--use-auth-secret', `--static-auth-secret=${secret}`, '--realm', realm],
-    ...['--no-tls', '--no-dtls', '--allow-loopback-peers', '--no-cli', '--no-software-attribute'],
+    ...(tls
+      ? ['--tls-listening-port', String(tls.port), '--cert', tls.cert, '--pkey', tls.key]
+      : ['--no-tls']),
+    ...['--no-dtls', '--allow-loopback-peers', '--no-cli', '--no-software-attribute'],
     // Logs to stdout only (no log file, no pid file under /var).
     ...['--log-file', 'stdout', '--simple-log', '--pidfile', '/dev/null'],
   ];
@@ -40,23 +49,43 @@ export async function startCoturn(secret: string): Promise<TestCoturn> {
   child.stderr?.on('data', keep);
   const onExit = () => child.kill('SIGKILL');
   process.once('exit', onExit);
-  try {
-    await waitReady(child, port, () => log);
-  } catch (err) {
+  const stop = async () => {
     process.removeListener('exit', onExit);
     await stopChild(child);
+    if (tls) await rm(tls.dir, { recursive: true, force: true });
+  };
+  try {
+    await waitReady(child, port, () => log);
+    if (tls) await waitReady(child, tls.port, () => log);
+  } catch (err) {
+    await stop();
     throw err;
   }
   return {
     port,
     realm,
-    urls: { udp: `turn:127.0.0.1:${port}?transport=udp`, tcp: `turn:127.0.0.1:${port}?transport=tcp` },
-    log: () => log,
-    async stop() {
-      process.removeListener('exit', onExit);
-      await stopChild(child);
+    urls: {
+      udp: `turn:127.0.0.1:${port}?transport=udp`,
+      tcp: `turn:127.0.0.1:${port}?transport=tcp`,
+      ...(tls && { tls: `turns:127.0.0.1:${tls.port}?transport=tcp` }),
     },
+    log: () => log,
+    stop,
   };
+}
+
+/**
+ * A self-signed certificate and key for coturn's TLS listener, in a directory of their own, and a
+ * free TCP port for it. Clients must be told to accept it (Chromium: --ignore-certificate-errors).
+ */
+async function tlsSetup(): Promise<{ port: number; cert: string; key: string; dir: string }> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'bbmeet-coturn-tls-'));
+  const { certPem, keyPem } = await generateDtlsCertificate();
+  const cert = path.join(dir, 'cert.pem');
+  const key = path.join(dir, 'key.pem');
+  await writeFile(cert, certPem);
+  await writeFile(key, keyPem, { mode: 0o600 });
+  return { port: await freeUdpAndTcpPort(), cert, key, dir };
 }
 
 async function waitReady(child: ChildProcess, port: number, log: () => string): Promise<void> {
