@@ -280,6 +280,44 @@ describe('SDP negotiation with real Chromium offers', () => {
   });
 });
 
+describe('SDP negotiation with a real Firefox offer', () => {
+  it('Firefox bundle-only audio (port 0 with a=bundle-only, max-bundle) is accepted, not refused', () => {
+    // Firefox ESR 153, max-bundle, simulcast q/h/f: every section after the first is bundle-only.
+    const sdp = fixture('firefox-simulcast-offer');
+    assert.match(sdp, /m=audio 0 .*\r\nc=IN IP4 0\.0\.0\.0\r\na=bundle-only\r\n/);
+    const offer = parseRemoteDescription(sdp);
+    const audio = offer.media.find((m) => m.kind === 'audio')!;
+    assert.equal(audio.port, 9);
+    const answer = createPublisherAnswer(offer, LOCAL);
+    assert.deepEqual(
+      answer.tracks.map((t) => `${t.kind} ${t.codec.mimeType} ${t.codec.payloadType}`),
+      ['video video/VP8 120', 'audio audio/opus 109'],
+    );
+    assert.match(answer.sdp, /m=audio 9 UDP\/TLS\/RTP\/SAVPF 109\r\n/);
+    assert.match(answer.sdp, /a=group:BUNDLE 0 1\r\n/);
+  });
+
+  it('Firefox simulcast: rids q < h < f with its own extension ids (rid 9, repaired rid 10), SSRCs listed', () => {
+    const offer = parseRemoteDescription(fixture('firefox-simulcast-offer'));
+    const { sdp, tracks } = createPublisherAnswer(offer, LOCAL);
+    const video = tracks.find((t) => t.kind === 'video')!;
+    assert.deepEqual(video.rids, ['q', 'h', 'f']);
+    assert.equal(video.ssrcs.length, 3, 'one media SSRC per layer, RTX left out');
+    const ids = Object.fromEntries(video.headerExtensions.map((e) => [e.uri, e.id]));
+    assert.equal(ids[EXTENSION_URI.rid], 9);
+    assert.equal(ids['urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id'], 10);
+    assert.equal(ids[EXTENSION_URI.mid], 3);
+    assert.match(sdp, /a=simulcast:recv q;h;f\r\n/);
+    assert.doesNotMatch(sdp, /playout-delay|toffset/, 'extensions we do not read are not answered');
+  });
+
+  it('a port-0 section with a=bundle-only outside the BUNDLE group stays refused', () => {
+    const sdp = fixture('firefox-simulcast-offer').replace('a=group:BUNDLE 0 1', 'a=group:BUNDLE 0');
+    const audio = parseRemoteDescription(sdp).media.find((m) => m.kind === 'audio')!;
+    assert.equal(audio.port, 0);
+  });
+});
+
 describe('Opus in-band FEC and RED (RFC 2198)', () => {
   /** The captured Chromium offer's audio section: `m=audio 9 UDP/TLS/RTP/SAVPF 111 63 …`. */
   const single = fixture('publisher-single');

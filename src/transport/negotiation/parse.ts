@@ -74,7 +74,7 @@ export function parseRemoteDescription(sdp: string): RemoteDescription {
   const bundle = bundleMids === undefined ? [] : String(bundleMids).split(' ').filter(Boolean);
   if (parsed.media.length > 1 && bundle.length === 0)
     invalid('several media sections without a=group:BUNDLE');
-  const media = parsed.media.map((m, i) => parseSection(m, i));
+  const media = parsed.media.map((m, i) => parseSection(m, i, bundle));
   return {
     iceUfrag,
     icePwd,
@@ -87,17 +87,21 @@ export function parseRemoteDescription(sdp: string): RemoteDescription {
   };
 }
 
-function parseSection(m: ParsedMedia, index: number): MediaSection {
+function parseSection(m: ParsedMedia, index: number, bundle: string[]): MediaSection {
   if (m.type !== 'audio' && m.type !== 'video' && m.type !== 'application')
     invalid(`m-line ${index} of unknown kind '${m.type}'`);
   const mid = m.mid === undefined ? String(index) : String(m.mid);
-  const rejected = m.port === 0;
+  // RFC 8843 §6: port 0 with a=bundle-only in the BUNDLE group is a bundled section, not a
+  // rejected one (Firefox writes every section after the first so with max-bundle); it is read
+  // with the usual port 9, as the transport is the bundle's.
+  const port = m.port === 0 && m.bundleOnly !== undefined && bundle.includes(mid) ? 9 : m.port;
+  const rejected = port === 0;
   if (!rejected && m.type !== 'application' && !m.rtcpMux) invalid(`m-line ${mid} without a=rtcp-mux`);
   const msid = msidOf(m);
   return {
     mid,
     kind: m.type,
-    port: m.port,
+    port,
     protocol: m.protocol,
     direction: (m.direction ?? 'sendrecv') as MediaSection['direction'],
     codecs: m.type === 'application' ? [] : codecsOf(m),
