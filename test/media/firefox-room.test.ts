@@ -1,0 +1,139 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { RoomId } from '../../src/lib/ids.ts';
+import {
+  BrowserParticipant,
+  type ParticipantPage,
+  type RemoteStats,
+  waitFor,
+  waitForEmptySfu,
+} from '../support/chromium-participant.ts';
+import { login, type RestCall, type TestUser } from '../support/clients.ts';
+import { type Firefox, launchFirefox } from '../support/firefox.ts';
+import { type Chromium, startMediaSuite, stopMediaSuite } from '../support/media-suite.ts';
+import type { TestServer } from '../support/server.ts';
+
+/**
+ * Firefox ESR and Chromium in one room through the SFU, over the Waterbus socket protocol with the
+ * same page script: the two browsers' SDP and RTP differ (Firefox lists its simulcast SSRCs, has no
+ * H264, numbers its payload types and extensions its own way).
+ */
+describe('Firefox and Chromium in one room', { timeout: 180_000 }, () => {
+  let server: TestServer;
+  let call: RestCall;
+  let chromium: Chromium;
+  let firefox: Firefox;
+  let fred: TestUser;
+  let carl: TestUser;
+
+  before(async () => {
+    ({ server, call, chromium } = await startMediaSuite());
+    firefox = await launchFirefox();
+    fred = await login(call, 'firefox-fred', 'Fred');
+    carl = await login(call, 'chromium-carl', 'Carl');
+  });
+  after(async () => {
+    await firefox?.close();
+    await stopMediaSuite(server, chromium);
+  });
+
+  /** A room Fred (Firefox) and Carl (Chromium) joined over REST, with their participant ids. */
+  async function joinRoom(title: string) {
+    const room = await call<{ id: number; code: string }>('POST', '/rooms', {
+      token: fred.token,
+      body: { title },
+    });
+    const pid = async (user: TestUser) => {
+      await call('GET', `/rooms/${room.body.code}`, { token: user.token });
+      const res = await call<{ participants: Array<{ id: number; userId: number }> }>(
+        'POST',
+        `/rooms/${room.body.id}/join`,
+        { token: user.token, body: {} },
+      );
+      return String(res.body.participants.find((p) => p.userId === user.id)!.id);
+    };
+    return { roomId: String(room.body.id), fredPid: await pid(fred), carlPid: await pid(carl) };
+  }
+
+  /** Until the SFU receives every track `participantId` announced (its media flows). */
+  async function publishing(roomId: string, participantId: string): Promise<void> {
+    await waitFor(
+      () => server.sfu.inspectRoom(RoomId(roomId)),
+      (room) =>
+        room.participants.some(
+          (p) => p.participantId === participantId && p.tracks.length === 2 && p.bitrateInBps > 0,
+        ),
+      `participant ${participantId} publishing`,
+    );
+  }
+
+  /** Until `p` decodes video and plays audio from `from`, then how it went 2 s later. */
+  async function decoding<P extends ParticipantPage>(
+    p: BrowserParticipant<P>,
+    from: string,
+    what: string,
+  ): Promise<{ first: RemoteStats; later: RemoteStats }> {
+    const first = (await waitFor(
+      () => p.statsFrom(from),
+      (s) => s !== undefined && s.framesDecoded > 0 && s.audioPackets > 0,
+      what,
+      20_000,
+    ))!;
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    return { first, later: (await p.statsFrom(from))! };
+  }
+
+  it('VP8: Firefox and Chromium each decode the other’s video and hear the other’s audio, then the SFU ends empty', async () => {
+    const { roomId, fredPid, carlPid } = await joinRoom('Two browsers');
+    const context = await chromium.newContext();
+    const people: Array<BrowserParticipant<ParticipantPage>> = [];
+    try {
+      const fredP = await BrowserParticipant.join({
+        baseUrl: server.baseUrl,
+        token: fred.token,
+        context: firefox,
+        roomId,
+        participantId: fredPid,
+      });
+      people.push(fredP);
+      await publishing(roomId, fredPid);
+      const carlP = await BrowserParticipant.join({
+        baseUrl: server.baseUrl,
+        token: carl.token,
+        context,
+        roomId,
+        participantId: carlPid,
+      });
+      people.push(carlP);
+      // Carl joined after Fred's media flowed: he subscribes to Fred himself (as after a REST join
+      // listing Fred), Fred is told of Carl by room.new_participant.
+      await carlP.subscribe(fredPid);
+
+      const atCarl = await decoding(carlP, fredPid, 'Chromium decoding Firefox');
+      const atFred = await decoding(fredP, carlPid, 'Firefox decoding Chromium');
+      for (const [who, { first, later }] of [
+        ['Chromium', atCarl],
+        ['Firefox', atFred],
+      ] as const) {
+        assert.ok(
+          later.framesDecoded > first.framesDecoded + 10,
+          `${who} keeps decoding: ${JSON.stringify(later)}`,
+        );
+        assert.ok(
+          later.audioPackets > first.audioPackets + 50,
+          `${who} keeps hearing: ${JSON.stringify(later)}`,
+        );
+        assert.equal(later.codec.toLowerCase(), 'video/vp8', `${who} decodes VP8`);
+        assert.ok(later.frameWidth > 0, `${who} knows the frame size`);
+      }
+
+      fredP.leave();
+      await waitFor(async () => carlP.left.has(fredPid), Boolean, 'participant_left at Chromium');
+      carlP.leave();
+      await waitForEmptySfu(server.sfu, 10_000);
+    } finally {
+      for (const p of people) await p.close();
+      await context.close();
+    }
+  });
+});
