@@ -311,6 +311,17 @@ describe('SDP negotiation with a real Firefox offer', () => {
     assert.doesNotMatch(sdp, /playout-delay|toffset/, 'extensions we do not read are not answered');
   });
 
+  it("Firefox's msid with braces ({uuid} {uuid}, unparsed by sdp-transform): audio and video keep their one stream", () => {
+    const offer = parseRemoteDescription(fixture('firefox-simulcast-offer'));
+    const [video, audio] = offer.media;
+    assert.match(video!.msid!.streamId, /^\{[0-9a-f-]{36}\}$/);
+    assert.match(video!.msid!.trackId, /^\{[0-9a-f-]{36}\}$/);
+    assert.equal(audio!.msid!.streamId, video!.msid!.streamId, 'one stream: lip sync in the subscriber');
+    assert.notEqual(audio!.msid!.trackId, video!.msid!.trackId);
+    const { tracks } = createPublisherAnswer(offer, LOCAL);
+    assert.equal(tracks[0]!.trackId, video!.msid!.trackId, 'not the mid');
+  });
+
   it('a port-0 section with a=bundle-only outside the BUNDLE group stays refused', () => {
     const sdp = fixture('firefox-simulcast-offer').replace('a=group:BUNDLE 0 1', 'a=group:BUNDLE 0');
     const audio = parseRemoteDescription(sdp).media.find((m) => m.kind === 'audio')!;

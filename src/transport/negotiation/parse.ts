@@ -130,6 +130,11 @@ function applicationOf(m: ParsedMedia): Pick<MediaSection, 'sctpPort' | 'maxMess
  * typings say string; both forms are read. A missing track id means no usable msid.
  */
 function msidOf(m: ParsedMedia): { streamId: string; trackId: string } | undefined {
+  // sdp-transform's msid pattern takes only [\w-]: Firefox's `{uuid} {uuid}` (valid token chars,
+  // RFC 8830 §2) lands among its unparsed lines, where it is read here.
+  const unparsed = (m.invalid ?? []).map((l) => /^msid:(\S{1,64}) (\S{1,64})$/.exec(String(l.value)));
+  const braced = unparsed.find((match) => match !== null);
+  if (m.msid === undefined && braced) return { streamId: braced[1]!, trackId: braced[2]! };
   const raw = m.msid as unknown;
   const first = Array.isArray(raw) ? (raw[0] as { id?: unknown; appdata?: unknown } | undefined) : undefined;
   const [streamId, trackId] =
