@@ -136,4 +136,56 @@ describe('Firefox and Chromium in one room', { timeout: 180_000 }, () => {
       await context.close();
     }
   });
+  it('Firefox simulcast (q/h/f as the Waterbus SDK publishes, SSRCs listed, rids in its own extension id): Chromium decodes a layer above the lowest', async () => {
+    const { roomId, fredPid, carlPid } = await joinRoom('Firefox simulcast');
+    const context = await chromium.newContext();
+    const people: Array<BrowserParticipant<ParticipantPage>> = [];
+    try {
+      const fredP = await BrowserParticipant.join({
+        baseUrl: server.baseUrl,
+        token: fred.token,
+        context: firefox,
+        roomId,
+        participantId: fredPid,
+        simulcast: true,
+        width: 640,
+        autoSubscribe: false,
+      });
+      people.push(fredP);
+      await publishing(roomId, fredPid);
+      const carlP = await BrowserParticipant.join({
+        baseUrl: server.baseUrl,
+        token: carl.token,
+        context,
+        roomId,
+        participantId: carlPid,
+      });
+      people.push(carlP);
+      await carlP.subscribe(fredPid);
+      const sent = await waitFor(
+        () => fredP.sendingLayers(),
+        (l) => l.widths.length >= 2,
+        'Firefox sending two layers or more',
+        20_000,
+      );
+      const room = await server.sfu.inspectRoom(RoomId(roomId));
+      const video = room.participants
+        .find((p) => p.participantId === fredPid)!
+        .tracks.find((t) => t.kind === 'video')!;
+      assert.deepEqual(video.rids, ['q', 'h', 'f']);
+      const stats = await waitFor(
+        () => carlP.statsFrom(fredPid),
+        (s) => s !== undefined && s.framesDecoded > 30 && s.frameWidth > sent.widths[0]!,
+        `a layer above the lowest (${sent.widths.join('/')} sent) decoding`,
+        20_000,
+      );
+      assert.equal(stats!.codec.toLowerCase(), 'video/vp8');
+      fredP.leave();
+      carlP.leave();
+      await waitForEmptySfu(server.sfu, 10_000);
+    } finally {
+      for (const p of people) await p.close();
+      await context.close();
+    }
+  });
 });
