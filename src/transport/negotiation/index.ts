@@ -30,5 +30,6 @@ export {
   DATA_CHANNEL_MID,
   type OfferedTrack,
   parseSubscriberAnswer,
+  type RefusedTrack,
   type SubscriberSdpState,
 } from './subscriber-offer.ts';

@@ -322,6 +322,43 @@ describe('SDP negotiation with a real Firefox offer', () => {
     assert.equal(tracks[0]!.trackId, video!.msid!.trackId, 'not the mid');
   });
 
+  it("Firefox without H264 refuses our H264 video section: the answer's receive codecs and the refused track say so", () => {
+    const track = (kind: 'audio' | 'video', mimeType: string, ssrc: number) => {
+      const codec = findCapability(mimeType)!;
+      const rtxSsrc = codec.rtxPayloadType === undefined ? undefined : ssrc + 1;
+      return {
+        kind,
+        trackId: `t-${kind}`,
+        streamId: 's',
+        codec,
+        ssrc,
+        rtxSsrc,
+        cname: 'c',
+        headerExtensions: [],
+      };
+    };
+    const { state } = createSubscriberOffer({
+      local: LOCAL,
+      tracks: [track('video', 'video/H264', 1000), track('audio', 'audio/opus', 2000)],
+      dataChannels: true,
+    });
+    // Firefox ESR 153's answer to that offer: m=video 0 (inactive), audio and data channels kept.
+    const answer = parseSubscriberAnswer(fixture('firefox-answer-h264-refused'), state);
+    assert.deepEqual(answer.receiveCodecs, ['audio/opus']);
+    assert.deepEqual(answer.refused, [
+      { mid: '0', kind: 'video', trackId: 't-video', mimeType: 'video/H264' },
+    ]);
+    assert.ok(answer.dataChannels, 'the data channel section is kept');
+  });
+
+  it('an answer rejecting its first section has its ICE credentials and fingerprint read from the next one, not refused', () => {
+    const desc = parseRemoteDescription(fixture('firefox-answer-h264-refused'));
+    assert.equal(desc.iceUfrag, '927aae94');
+    assert.equal(desc.icePwd, '717afae34f433219369953ac6e5f59d4');
+    assert.equal(desc.setup, 'active');
+    assert.equal(desc.fingerprints[0]!.algorithm, 'sha-256');
+  });
+
   it('a port-0 section with a=bundle-only outside the BUNDLE group stays refused', () => {
     const sdp = fixture('firefox-simulcast-offer').replace('a=group:BUNDLE 0 1', 'a=group:BUNDLE 0');
     const audio = parseRemoteDescription(sdp).media.find((m) => m.kind === 'audio')!;

@@ -57,7 +57,9 @@ export function parseRemoteDescription(sdp: string): RemoteDescription {
   }
   if (!Array.isArray(parsed.media) || parsed.media.length === 0) invalid('no media section');
   if (parsed.media.length > MAX_MEDIA_SECTIONS) invalid(`more than ${MAX_MEDIA_SECTIONS} media sections`);
-  const first = parsed.media[0]!;
+  // The transport's attributes sit in the first section that has them: an answer rejecting its
+  // first section (port 0, e.g. Firefox refusing a codec it lacks) carries them in the next one.
+  const first = parsed.media.find((m) => m.port !== 0 && m.iceUfrag !== undefined) ?? parsed.media[0]!;
   // sdp-transform turns values that look like integers into numbers: an all-digit ufrag is still a string.
   const rawUfrag: unknown = parsed.iceUfrag ?? first.iceUfrag;
   const rawPwd: unknown = parsed.icePwd ?? first.icePwd;
