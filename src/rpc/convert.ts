@@ -14,6 +14,7 @@ import type {
   SfuEvent,
   SubscribeRequest,
   SubscriberAnswerRequest,
+  SubscriberAnswerResponse,
   SubscriberCandidateRequest,
   ViewerEndReason,
 } from '../protocol/sfu-api.ts';
@@ -181,6 +182,17 @@ export function subscribeFromProto(m: pb.SubscribeRequest): SubscribeRequest {
 
 export function subscriberAnswerFromProto(m: pb.SetSubscriberAnswerRequest): SubscriberAnswerRequest {
   return { ...ref(m), targetId: ParticipantId(id(m.targetId, 'target_id')), sdp: sdp(m.sdp, 'sdp') };
+}
+
+/** The refused tracks a node reports; a kind other than audio/video is not one we offered. */
+export function subscriberAnswerResponseFromProto(
+  m: pb.SetSubscriberAnswerResponse,
+): SubscriberAnswerResponse {
+  return {
+    refusedTracks: m.refusedTracks
+      .filter((t) => t.kind === 'audio' || t.kind === 'video')
+      .map((t) => ({ trackId: t.trackId, kind: t.kind as 'audio' | 'video', mimeType: t.mimeType })),
+  };
 }
 
 export function publisherOfferFromProto(m: pb.RenegotiatePublisherRequest): PublisherOfferRequest {

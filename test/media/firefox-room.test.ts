@@ -25,12 +25,14 @@ describe('Firefox and Chromium in one room', { timeout: 180_000 }, () => {
   let firefox: Firefox;
   let fred: TestUser;
   let carl: TestUser;
+  let dora: TestUser;
 
   before(async () => {
     ({ server, call, chromium } = await startMediaSuite());
     firefox = await launchFirefox();
     fred = await login(call, 'firefox-fred', 'Fred');
     carl = await login(call, 'chromium-carl', 'Carl');
+    dora = await login(call, 'chromium-dora', 'Dora');
   });
   after(async () => {
     await firefox?.close();
@@ -52,7 +54,12 @@ describe('Firefox and Chromium in one room', { timeout: 180_000 }, () => {
       );
       return String(res.body.participants.find((p) => p.userId === user.id)!.id);
     };
-    return { roomId: String(room.body.id), fredPid: await pid(fred), carlPid: await pid(carl) };
+    return {
+      roomId: String(room.body.id),
+      fredPid: await pid(fred),
+      carlPid: await pid(carl),
+      doraPid: await pid(dora),
+    };
   }
 
   /** Until the SFU receives every track `participantId` announced (its media flows). */
@@ -182,6 +189,82 @@ describe('Firefox and Chromium in one room', { timeout: 180_000 }, () => {
       assert.equal(stats!.codec.toLowerCase(), 'video/vp8');
       fredP.leave();
       carlP.leave();
+      await waitForEmptySfu(server.sfu, 10_000);
+    } finally {
+      for (const p of people) await p.close();
+      await context.close();
+    }
+  });
+  it('Chromium publishing H264: the Firefox subscriber (no H264) is told it cannot decode it and still hears it; a Chromium subscriber decodes H264; Chromium decodes Firefox', async () => {
+    const { roomId, fredPid, carlPid, doraPid } = await joinRoom('H264 and Firefox');
+    const context = await chromium.newContext();
+    const people: Array<BrowserParticipant<ParticipantPage>> = [];
+    try {
+      const carlP = await BrowserParticipant.join({
+        baseUrl: server.baseUrl,
+        token: carl.token,
+        context,
+        roomId,
+        participantId: carlPid,
+        codec: 'H264',
+      });
+      people.push(carlP);
+      await publishing(roomId, carlPid);
+      const fredP = await BrowserParticipant.join({
+        baseUrl: server.baseUrl,
+        token: fred.token,
+        context: firefox,
+        roomId,
+        participantId: fredPid,
+      });
+      people.push(fredP);
+      await fredP.subscribe(carlPid);
+      const doraP = await BrowserParticipant.join({
+        baseUrl: server.baseUrl,
+        token: dora.token,
+        context,
+        roomId,
+        participantId: doraPid,
+        autoSubscribe: false,
+      });
+      people.push(doraP);
+      await doraP.subscribe(carlPid);
+
+      const told = await waitFor(
+        async () => fredP.events.filter((e) => e.event === 'system.error').map((e) => e.payload),
+        (errors) => errors.length > 0,
+        'Firefox told of the H264 track',
+      );
+      assert.deepEqual(told, [
+        {
+          event: 'room.answer_subscriber',
+          code: 'unsupported',
+          message: `cannot decode video/H264 from participant ${carlPid}`,
+          targetId: carlPid,
+          trackId: told[0] && (told[0] as { trackId: string }).trackId,
+          kind: 'video',
+          codec: 'video/H264',
+        },
+      ]);
+      const atDora = await decoding(doraP, carlPid, 'Chromium decoding H264');
+      assert.equal(atDora.later.codec.toLowerCase(), 'video/h264');
+      assert.ok(atDora.later.framesDecoded > atDora.first.framesDecoded + 10, 'Chromium keeps decoding H264');
+      const atFred = await waitFor(
+        () => fredP.statsFrom(carlPid),
+        (s) => s !== undefined && s.audioPackets > 50,
+        'Firefox hearing the H264 publisher',
+      );
+      assert.equal(atFred!.framesDecoded, 0, 'no video at Firefox');
+      const atCarl = await decoding(carlP, fredPid, 'Chromium decoding Firefox');
+      assert.equal(atCarl.later.codec.toLowerCase(), 'video/vp8');
+      // Nobody else was told anything.
+      for (const p of [carlP, doraP])
+        assert.deepEqual(
+          p.events.filter((e) => e.event === 'system.error'),
+          [],
+        );
+
+      for (const p of people) p.leave();
       await waitForEmptySfu(server.sfu, 10_000);
     } finally {
       for (const p of people) await p.close();

@@ -134,6 +134,35 @@ export function offerAddedTracks(
 }
 
 /**
+ * The subscriber refused tracks of our offer (codecs it cannot decode): a new offer with their
+ * sections inactive and out of the BUNDLE group (RFC 8843 §7.3.3). Firefox refusing the section
+ * our BUNDLE group is tagged with (its first mid) starts no ICE for the others until then.
+ */
+export function offerWithoutRefused(
+  entry: { subscription: Subscription; sdp: SubscriberSdpState | undefined },
+  refusedMids: ReadonlySet<string>,
+  emit: (event: SfuEvent) => void,
+): void {
+  if (!entry.sdp || refusedMids.size === 0) return;
+  const state: SubscriberSdpState = {
+    ...entry.sdp,
+    sections: entry.sdp.sections.map((s) => (refusedMids.has(s.mid) ? { ...s, active: false } : s)),
+  };
+  const offer = createSubscriberOffer({
+    local: entry.subscription.transport.localParameters,
+    state,
+    tracks: [],
+  });
+  entry.sdp = offer.state;
+  emit({
+    type: 'subscriberOffer',
+    participantId: entry.subscription.subscriberId,
+    targetId: entry.subscription.targetId,
+    sdp: offer.sdp,
+  });
+}
+
+/**
  * A DownTrack for `up` in `subscription`, and what the offer says of it: the server's payload
  * types, fresh SSRCs (media and RTX), and the forwarded extensions the publisher sends, mapped
  * from the publisher's ids to ours.
