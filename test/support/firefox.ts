@@ -43,6 +43,8 @@ export async function launchFirefox(): Promise<Firefox> {
       'media.navigator.permission.disabled': true,
       'media.peerconnection.ice.loopback': true,
       'media.peerconnection.ice.obfuscate_host_addresses': false,
+      // An autojoin page has no user gesture: let its videos play with sound.
+      'media.autoplay.default': 0,
       // No plugin download attempts (OpenH264) on machines without network.
       'media.gmp-manager.url': '',
       'media.gmp-gmpopenh264.enabled': false,
