@@ -39,7 +39,7 @@ describe('Firefox and Chromium in one room', { timeout: 180_000 }, () => {
     await stopMediaSuite(server, chromium);
   });
 
-  /** A room Fred (Firefox) and Carl (Chromium) joined over REST, with their participant ids. */
+  /** A room Fred (Firefox), Carl and Dora (Chromium) joined over REST, with their participant ids. */
   async function joinRoom(title: string) {
     const room = await call<{ id: number; code: string }>('POST', '/rooms', {
       token: fred.token,
@@ -90,28 +90,58 @@ describe('Firefox and Chromium in one room', { timeout: 180_000 }, () => {
     return { first, later: (await p.statsFrom(from))! };
   }
 
-  it('VP8: Firefox and Chromium each decode the other’s video and hear the other’s audio, then the SFU ends empty', async () => {
-    const { roomId, fredPid, carlPid } = await joinRoom('Two browsers');
+  type EnterOptions = Omit<
+    Parameters<typeof BrowserParticipant.join<ParticipantPage>>[0],
+    'baseUrl' | 'token' | 'context' | 'roomId' | 'participantId'
+  >;
+
+  /**
+   * One test's room, Fred, Carl and Dora joined over REST; `enter` opens a user's participant page
+   * in Firefox or in a Chromium context of the test, `close` closes them all.
+   */
+  async function openRoom(title: string) {
+    const ids = await joinRoom(title);
     const context = await chromium.newContext();
     const people: Array<BrowserParticipant<ParticipantPage>> = [];
+    const enter = async (
+      user: TestUser,
+      participantId: string,
+      browser: 'firefox' | 'chromium',
+      options: EnterOptions = {},
+    ) => {
+      const p = await BrowserParticipant.join<ParticipantPage>({
+        baseUrl: server.baseUrl,
+        token: user.token,
+        context: browser === 'firefox' ? firefox : context,
+        roomId: ids.roomId,
+        participantId,
+        ...options,
+      });
+      people.push(p);
+      return p;
+    };
+    const close = async () => {
+      for (const p of people) await p.close();
+      await context.close();
+    };
+    return { ...ids, people, enter, close };
+  }
+
+  /** The SFU's id of the video track `participantId` publishes. */
+  async function videoTrackOf(roomId: string, participantId: string) {
+    const room = await server.sfu.inspectRoom(RoomId(roomId));
+    return room.participants
+      .find((p) => p.participantId === participantId)!
+      .tracks.find((t) => t.kind === 'video')!;
+  }
+
+  it('VP8: Firefox and Chromium each decode the other’s video and hear the other’s audio, then the SFU ends empty', async () => {
+    const room = await openRoom('Two browsers');
+    const { roomId, fredPid, carlPid } = room;
     try {
-      const fredP = await BrowserParticipant.join({
-        baseUrl: server.baseUrl,
-        token: fred.token,
-        context: firefox,
-        roomId,
-        participantId: fredPid,
-      });
-      people.push(fredP);
+      const fredP = await room.enter(fred, fredPid, 'firefox');
       await publishing(roomId, fredPid);
-      const carlP = await BrowserParticipant.join({
-        baseUrl: server.baseUrl,
-        token: carl.token,
-        context,
-        roomId,
-        participantId: carlPid,
-      });
-      people.push(carlP);
+      const carlP = await room.enter(carl, carlPid, 'chromium');
       // Carl joined after Fred's media flowed: he subscribes to Fred himself (as after a REST join
       // listing Fred), Fred is told of Carl by room.new_participant.
       await carlP.subscribe(fredPid);
@@ -139,35 +169,21 @@ describe('Firefox and Chromium in one room', { timeout: 180_000 }, () => {
       carlP.leave();
       await waitForEmptySfu(server.sfu, 10_000);
     } finally {
-      for (const p of people) await p.close();
-      await context.close();
+      await room.close();
     }
   });
+
   it('Firefox simulcast (q/h/f as the Waterbus SDK publishes, SSRCs listed, rids in its own extension id): Chromium decodes a layer above the lowest', async () => {
-    const { roomId, fredPid, carlPid } = await joinRoom('Firefox simulcast');
-    const context = await chromium.newContext();
-    const people: Array<BrowserParticipant<ParticipantPage>> = [];
+    const room = await openRoom('Firefox simulcast');
+    const { roomId, fredPid, carlPid } = room;
     try {
-      const fredP = await BrowserParticipant.join({
-        baseUrl: server.baseUrl,
-        token: fred.token,
-        context: firefox,
-        roomId,
-        participantId: fredPid,
+      const fredP = await room.enter(fred, fredPid, 'firefox', {
         simulcast: true,
         width: 640,
         autoSubscribe: false,
       });
-      people.push(fredP);
       await publishing(roomId, fredPid);
-      const carlP = await BrowserParticipant.join({
-        baseUrl: server.baseUrl,
-        token: carl.token,
-        context,
-        roomId,
-        participantId: carlPid,
-      });
-      people.push(carlP);
+      const carlP = await room.enter(carl, carlPid, 'chromium');
       await carlP.subscribe(fredPid);
       const sent = await waitFor(
         () => fredP.sendingLayers(),
@@ -175,11 +191,7 @@ describe('Firefox and Chromium in one room', { timeout: 180_000 }, () => {
         'Firefox sending two layers or more',
         20_000,
       );
-      const room = await server.sfu.inspectRoom(RoomId(roomId));
-      const video = room.participants
-        .find((p) => p.participantId === fredPid)!
-        .tracks.find((t) => t.kind === 'video')!;
-      assert.deepEqual(video.rids, ['q', 'h', 'f']);
+      assert.deepEqual((await videoTrackOf(roomId, fredPid)).rids, ['q', 'h', 'f']);
       const stats = await waitFor(
         () => carlP.statsFrom(fredPid),
         (s) => s !== undefined && s.framesDecoded > 30 && s.frameWidth > sent.widths[0]!,
@@ -191,43 +203,19 @@ describe('Firefox and Chromium in one room', { timeout: 180_000 }, () => {
       carlP.leave();
       await waitForEmptySfu(server.sfu, 10_000);
     } finally {
-      for (const p of people) await p.close();
-      await context.close();
+      await room.close();
     }
   });
+
   it('Chromium publishing H264: the Firefox subscriber (no H264) is told it cannot decode it and still hears it; a Chromium subscriber decodes H264; Chromium decodes Firefox', async () => {
-    const { roomId, fredPid, carlPid, doraPid } = await joinRoom('H264 and Firefox');
-    const context = await chromium.newContext();
-    const people: Array<BrowserParticipant<ParticipantPage>> = [];
+    const room = await openRoom('H264 and Firefox');
+    const { roomId, fredPid, carlPid, doraPid } = room;
     try {
-      const carlP = await BrowserParticipant.join({
-        baseUrl: server.baseUrl,
-        token: carl.token,
-        context,
-        roomId,
-        participantId: carlPid,
-        codec: 'H264',
-      });
-      people.push(carlP);
+      const carlP = await room.enter(carl, carlPid, 'chromium', { codec: 'H264' });
       await publishing(roomId, carlPid);
-      const fredP = await BrowserParticipant.join({
-        baseUrl: server.baseUrl,
-        token: fred.token,
-        context: firefox,
-        roomId,
-        participantId: fredPid,
-      });
-      people.push(fredP);
+      const fredP = await room.enter(fred, fredPid, 'firefox');
       await fredP.subscribe(carlPid);
-      const doraP = await BrowserParticipant.join({
-        baseUrl: server.baseUrl,
-        token: dora.token,
-        context,
-        roomId,
-        participantId: doraPid,
-        autoSubscribe: false,
-      });
-      people.push(doraP);
+      const doraP = await room.enter(dora, doraPid, 'chromium', { autoSubscribe: false });
       await doraP.subscribe(carlPid);
 
       const told = await waitFor(
@@ -241,7 +229,7 @@ describe('Firefox and Chromium in one room', { timeout: 180_000 }, () => {
           code: 'unsupported',
           message: `cannot decode video/H264 from participant ${carlPid}`,
           targetId: carlPid,
-          trackId: told[0] && (told[0] as { trackId: string }).trackId,
+          trackId: (await videoTrackOf(roomId, carlPid)).trackId,
           kind: 'video',
           codec: 'video/H264',
         },
@@ -264,11 +252,10 @@ describe('Firefox and Chromium in one room', { timeout: 180_000 }, () => {
           [],
         );
 
-      for (const p of people) p.leave();
+      for (const p of room.people) p.leave();
       await waitForEmptySfu(server.sfu, 10_000);
     } finally {
-      for (const p of people) await p.close();
-      await context.close();
+      await room.close();
     }
   });
 });
