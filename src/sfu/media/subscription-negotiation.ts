@@ -18,6 +18,7 @@ import {
   findCapability,
   type OfferedTrack,
   parseRemoteDescription,
+  receiveCodecsOf,
   remoteTransportParameters,
   type SubscriberSdpState,
 } from '../../transport/negotiation/index.ts';
@@ -63,6 +64,7 @@ export function negotiateSubscription(
       subscribe,
     });
     transport.setRemoteParameters(remoteTransportParameters(offer));
+    answer.subscription.receiveCodecs = receiveCodecsOf(offer);
     return {
       reply: { offer: '', answer: answer.sdp, videoCodec },
       sdp: undefined,

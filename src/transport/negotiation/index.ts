@@ -24,6 +24,7 @@ export {
   type AnsweredTrack,
   type AnswerSource,
   createSubscriberAnswer,
+  receiveCodecsOf,
 } from './subscriber-answer.ts';
 export {
   createSubscriberOffer,
