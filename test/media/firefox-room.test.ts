@@ -243,6 +243,16 @@ describe('Firefox and Chromium in one room', { timeout: 180_000 }, () => {
         'Firefox hearing the H264 publisher',
       );
       assert.equal(atFred!.framesDecoded, 0, 'no video at Firefox');
+      const forwarded = await waitFor(
+        async () => (await videoTrackOf(roomId, carlPid)).subscribers,
+        (subs) => subs.length === 2,
+        'two subscribers of the H264 track',
+      );
+      assert.deepEqual(
+        forwarded.filter((s) => s.spatial >= 0).map((s) => s.participantId),
+        [doraPid],
+        'H264 forwarded to Chromium only',
+      );
       const atCarl = await decoding(carlP, fredPid, 'Chromium decoding Firefox');
       assert.equal(atCarl.later.codec.toLowerCase(), 'video/vp8');
       // Nobody else was told anything.

@@ -146,6 +146,10 @@ export function offerWithoutRefused(
   emit: (event: SfuEvent) => void,
 ): void {
   if (!entry.sdp || refusedMids.size === 0) return;
+  // Nothing is forwarded for a refused video track (paused, as a Waterbus `track_quality` 0), and
+  // its publisher's layers are no longer wanted for this subscriber.
+  for (const s of entry.sdp.sections)
+    if (refusedMids.has(s.mid) && s.kind === 'video') entry.subscription.setPreferredQuality(s.trackId, 0);
   const state: SubscriberSdpState = {
     ...entry.sdp,
     sections: entry.sdp.sections.map((s) => (refusedMids.has(s.mid) ? { ...s, active: false } : s)),
