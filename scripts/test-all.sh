@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh Debian machine: installs what the tests need (Debian's chromium,
-# postgresql, redis-server, coturn and nftables when missing, as root; the npm dependencies, which bring Node 24),
+# firefox-esr, postgresql, redis-server, coturn and nftables when missing, as root; the npm dependencies, which bring Node 24),
 # then runs the static checks and every test. Usage: bash scripts/test-all.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+# The Firefox tests drive Firefox ESR over WebDriver BiDi (puppeteer-core).
+command -v firefox-esr >/dev/null 2>&1 || command -v firefox >/dev/null 2>&1 || need+=(firefox-esr)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 # The TURN tests run Debian's coturn (turnserver) on loopback ports.

@@ -420,6 +420,16 @@ function enterCall(r: Room, code: string): void {
     for (const key of [...tiles.keys()]) if (tiles.get(key)!.el.dataset.local === 'true') removeTile(key);
     showLocalTiles(r);
   });
+  r.on('trackUnsupported', ({ participantId, trackId, kind, codec }) => {
+    const p = participantById(participantId);
+    if (!p) return;
+    const source = p.state.screenSharing && p.state.screenTrackId === trackId ? 'screen' : 'camera';
+    const note = ensureTile(p, source).el.querySelector<HTMLElement>('.unsupported')!;
+    const name = codec.split('/')[1] ?? codec;
+    note.textContent = `This browser cannot play ${p.name}'s ${kind === 'video' ? 'video' : 'audio'}: it does not decode ${name}.`;
+    note.hidden = false;
+    note.dataset.codec = codec;
+  });
   r.on('error', (e) => banner(`${e.event ? `${e.event}: ` : ''}${e.message}`, 'error', 6000));
   r.on('stateChanged', ({ state }) => {
     document.body.dataset.state = state;

@@ -41,6 +41,7 @@ class FakeNode implements SfuApi {
   }
   async setSubscriberAnswer() {
     this.#check('setSubscriberAnswer');
+    return { refusedTracks: [] };
   }
   async renegotiatePublisher() {
     this.#check('renegotiatePublisher');

@@ -17,6 +17,7 @@ import type {
   SubscribeRequest,
   SubscribeResponse,
   SubscriberAnswerRequest,
+  SubscriberAnswerResponse,
   SubscriberCandidateRequest,
 } from '../protocol/sfu-api.ts';
 import { KnownNodes } from './known-nodes.ts';
@@ -144,11 +145,11 @@ export class Dispatcher implements SfuApi {
     return this.#call(nodeId, (c) => c.subscribe(req));
   }
 
-  async setSubscriberAnswer(req: SubscriberAnswerRequest): Promise<void> {
+  async setSubscriberAnswer(req: SubscriberAnswerRequest): Promise<SubscriberAnswerResponse> {
     const nodeId = await this.#placements.host(req.roomId);
     if (!nodeId)
       throw new SfuError('not_found', `no subscription of ${req.participantId} to ${req.targetId}`);
-    await this.#call(nodeId, (c) => c.setSubscriberAnswer(req));
+    return this.#call(nodeId, (c) => c.setSubscriberAnswer(req));
   }
 
   async renegotiatePublisher(req: PublisherOfferRequest): Promise<{ sdp: string }> {

@@ -15,7 +15,8 @@ export interface SfuApi {
   /** Creates (or recreates) a server-offer connection that forwards `targetId`'s tracks to the caller. */
   subscribe(req: SubscribeRequest): Promise<SubscribeResponse>;
   /** Applies the subscriber's answer to the connection of `subscribe`. */
-  setSubscriberAnswer(req: SubscriberAnswerRequest): Promise<void>;
+  /** Applies the subscriber's answer; says which offered tracks it refused (codecs it cannot decode). */
+  setSubscriberAnswer(req: SubscriberAnswerRequest): Promise<SubscriberAnswerResponse>;
   /** A new offer on the publisher connection (tracks added or removed); returns the answer. */
   renegotiatePublisher(req: PublisherOfferRequest): Promise<{ sdp: string }>;
   addPublisherCandidate(req: PublisherCandidateRequest): Promise<void>;
@@ -123,6 +124,18 @@ export interface SubscribeResponse {
 export interface SubscriberAnswerRequest extends ParticipantRef {
   targetId: ParticipantId;
   sdp: string;
+}
+
+export interface SubscriberAnswerResponse {
+  /** Offered tracks the subscriber's answer refused: it cannot decode their codec (e.g. Firefox and H264). */
+  refusedTracks: RefusedTrack[];
+}
+
+export interface RefusedTrack {
+  trackId: string;
+  kind: 'audio' | 'video';
+  /** The codec the track was offered in, e.g. `video/H264`. */
+  mimeType: string;
 }
 
 export interface PublisherOfferRequest extends ParticipantRef {

@@ -8,6 +8,7 @@ import type {
   PublisherOfferRequest,
   SubscribeRequest,
   SubscriberAnswerRequest,
+  SubscriberAnswerResponse,
   SubscriberCandidateRequest,
 } from '../protocol/sfu-api.ts';
 import { mediaStateFromProto, mediaStateToProto } from './convert-media-state.ts';
@@ -89,6 +90,17 @@ export function subscribeFromProto(m: pb.SubscribeRequest): SubscribeRequest {
 
 export function subscriberAnswerFromProto(m: pb.SetSubscriberAnswerRequest): SubscriberAnswerRequest {
   return { ...participantRef(m), targetId: targetId(m.targetId), sdp: sdp(m.sdp, 'sdp') };
+}
+
+/** The refused tracks a node reports; a kind other than audio/video is not one we offered. */
+export function subscriberAnswerResponseFromProto(
+  m: pb.SetSubscriberAnswerResponse,
+): SubscriberAnswerResponse {
+  return {
+    refusedTracks: m.refusedTracks
+      .filter((t) => t.kind === 'audio' || t.kind === 'video')
+      .map((t) => ({ trackId: t.trackId, kind: t.kind as 'audio' | 'video', mimeType: t.mimeType })),
+  };
 }
 
 export function publisherOfferFromProto(m: pb.RenegotiatePublisherRequest): PublisherOfferRequest {

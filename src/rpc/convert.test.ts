@@ -165,6 +165,22 @@ describe('SfuApi ↔ sfu.proto conversions', () => {
     );
   });
 
+  it("the subscriber answer's refused tracks cross the wire; an unknown kind is dropped", () => {
+    const wire = toBinary(
+      pb.SetSubscriberAnswerResponseSchema,
+      create(pb.SetSubscriberAnswerResponseSchema, {
+        refusedTracks: [
+          { trackId: 'cam', kind: 'video', mimeType: 'video/H264' },
+          { trackId: 'x', kind: 'data', mimeType: 'x/y' },
+        ],
+      }),
+    );
+    const back = convert.subscriberAnswerResponseFromProto(
+      fromBinary(pb.SetSubscriberAnswerResponseSchema, wire),
+    );
+    assert.deepEqual(back, { refusedTracks: [{ trackId: 'cam', kind: 'video', mimeType: 'video/H264' }] });
+  });
+
   it('a partial media state keeps unset fields unset and tells a cleared screen track from an unchanged one', () => {
     const unchanged = { roomId: room, participantId: alice, state: { audioEnabled: false } };
     assert.deepEqual(

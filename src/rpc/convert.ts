@@ -19,6 +19,7 @@ export {
   publisherOfferFromProto,
   subscribeFromProto,
   subscriberAnswerFromProto,
+  subscriberAnswerResponseFromProto,
   subscriberCandidateFromProto,
   subscribeToProto,
 } from './convert-requests.ts';

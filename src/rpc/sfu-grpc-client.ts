@@ -27,6 +27,7 @@ import type {
   SubscribeRequest,
   SubscribeResponse,
   SubscriberAnswerRequest,
+  SubscriberAnswerResponse,
   SubscriberCandidateRequest,
 } from '../protocol/sfu-api.ts';
 import * as convert from './convert.ts';
@@ -95,8 +96,8 @@ export class SfuGrpcClient implements SfuApi {
     return { offer: res.offer, videoCodec: res.videoCodec, ...(res.answer ? { answer: res.answer } : {}) };
   }
 
-  async setSubscriberAnswer(req: SubscriberAnswerRequest): Promise<void> {
-    await this.#unary(
+  async setSubscriberAnswer(req: SubscriberAnswerRequest): Promise<SubscriberAnswerResponse> {
+    const res = await this.#unary(
       'setSubscriberAnswer',
       create(pb.SetSubscriberAnswerRequestSchema, {
         roomId: req.roomId,
@@ -105,6 +106,7 @@ export class SfuGrpcClient implements SfuApi {
         sdp: req.sdp,
       }),
     );
+    return convert.subscriberAnswerResponseFromProto(res);
   }
 
   async renegotiatePublisher(req: PublisherOfferRequest): Promise<{ sdp: string }> {

@@ -163,8 +163,8 @@ export async function startSfuGrpcServer(sfu: SfuApi, options: SfuGrpcServerOpti
       create(pb.SubscribeResponseSchema, await sfu.subscribe(convert.subscribeFromProto(m))),
     ),
     setSubscriberAnswer: unary('setSubscriberAnswer', async (m) => {
-      await sfu.setSubscriberAnswer(convert.subscriberAnswerFromProto(m));
-      return create(pb.SetSubscriberAnswerResponseSchema);
+      const res = await sfu.setSubscriberAnswer(convert.subscriberAnswerFromProto(m));
+      return create(pb.SetSubscriberAnswerResponseSchema, { refusedTracks: res.refusedTracks });
     }),
     renegotiatePublisher: unary('renegotiatePublisher', async (m) =>
       create(

@@ -15,7 +15,7 @@ let emit: (e: SfuEvent) => void = () => undefined;
 const sfu: SfuApi = {
   join: async () => ({ sdp: 'v=0\r\n', isRecording: false }),
   subscribe: async () => ({ offer: 'v=0\r\n', videoCodec: 'video/VP8' }),
-  setSubscriberAnswer: async () => undefined,
+  setSubscriberAnswer: async () => ({ refusedTracks: [] }),
   renegotiatePublisher: async () => ({ sdp: 'v=0\r\n' }),
   addPublisherCandidate: async () => undefined,
   addSubscriberCandidate: async () => undefined,

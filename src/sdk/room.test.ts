@@ -332,6 +332,7 @@ function setup(
     'error',
     'activeSpeakersChanged',
     'connectionQualityChanged',
+    'trackUnsupported',
   ] as const) {
     room.on(type, (payload: unknown) => events.push({ type, payload }));
   }
@@ -538,6 +539,33 @@ describe('Room (fake signalling server)', () => {
     assert.deepEqual(t.eventsOf('reconnected'), [{ participantId: '100', rejoined: false }]);
     assert.deepEqual(t.eventsOf('error'), [], 'handled, not reported as an error');
     assert.equal(t.api.joins, 1);
+  });
+
+  it('the server saying our answer refused a track (a codec we cannot decode) is trackUnsupported, not an error; the call goes on', async () => {
+    const t = setup();
+    t.api.addOther(50, 2, 'Bob');
+    await t.room.join({ code: 'abc-defg-hij' });
+    await settle();
+    t.signalling.push('system.error', {
+      event: 'room.answer_subscriber',
+      code: 'unsupported',
+      message: 'cannot decode video/H264 from participant 50',
+      targetId: '50',
+      trackId: 'cam',
+      kind: 'video',
+      codec: 'video/H264',
+    });
+    assert.deepEqual(t.eventsOf('trackUnsupported'), [
+      {
+        participantId: '50',
+        trackId: 'cam',
+        kind: 'video',
+        codec: 'video/H264',
+        message: 'cannot decode video/H264 from participant 50',
+      },
+    ]);
+    assert.deepEqual(t.eventsOf('error'), []);
+    assert.equal(t.room.state, 'joined');
   });
 
   it("an operator's mute naming the local participant turns its track and state off, without telling the server back", async () => {

@@ -617,7 +617,17 @@ export class Room extends Emitter<RoomEvents> {
       if (this.#room && String(msg.roomId) === String(this.#room.id))
         this.emit('chat', this.#chatMessage(msg));
     });
-    on('system.error', (msg: { event?: string; code?: string; message?: string }) => {
+    on('system.error', (msg: SystemError) => {
+      if (isTrackUnsupported(msg)) {
+        this.emit('trackUnsupported', {
+          participantId: String(msg.targetId),
+          trackId: msg.trackId,
+          kind: msg.kind,
+          codec: msg.codec,
+          message: msg.message ?? `cannot decode ${msg.codec}`,
+        });
+        return;
+      }
       // The server lost our media (its SFU node died, or our connection timed out) and asks us to
       // publish again: rejoin, which lands on a live node.
       if (msg.event === 'media' && msg.code === 'unavailable' && this.#machine.is('joined')) {
@@ -854,3 +864,31 @@ export class Room extends Emitter<RoomEvents> {
 }
 
 const QUALITY_VALUE: Record<PreferredQuality, 0 | 1 | 2 | 3> = { off: 0, low: 1, medium: 2, high: 3 };
+
+/** A `system.error` from the server: `event` names what failed; some carry more fields. */
+interface SystemError {
+  event?: string;
+  code?: string;
+  message?: string;
+  targetId?: unknown;
+  trackId?: unknown;
+  kind?: unknown;
+  codec?: unknown;
+}
+
+/** The server's word that our answer refused a track of `targetId` (a codec we cannot decode). */
+function isTrackUnsupported(msg: SystemError): msg is SystemError & {
+  targetId: string | number;
+  trackId: string;
+  kind: 'audio' | 'video';
+  codec: string;
+} {
+  return (
+    msg.event === 'room.answer_subscriber' &&
+    msg.code === 'unsupported' &&
+    (typeof msg.targetId === 'string' || typeof msg.targetId === 'number') &&
+    typeof msg.trackId === 'string' &&
+    (msg.kind === 'audio' || msg.kind === 'video') &&
+    typeof msg.codec === 'string'
+  );
+}

@@ -179,4 +179,15 @@ export interface RoomEvents {
   reconnected: { participantId: string; rejoined: boolean; iceRestart?: boolean };
   /** Something went wrong that the SDK could not hide (server refusal, media failure). */
   error: { code: string; message: string; event?: string };
+  /**
+   * This browser cannot decode a remote participant's track (e.g. Firefox without H264 and a
+   * publisher in H264): that track stays blank, the rest of the call works. `codec`: its mime type.
+   */
+  trackUnsupported: {
+    participantId: string;
+    trackId: string;
+    kind: 'audio' | 'video';
+    codec: string;
+    message: string;
+  };
 }

@@ -15,6 +15,7 @@ import type {
   SubscribeRequest,
   SubscribeResponse,
   SubscriberAnswerRequest,
+  SubscriberAnswerResponse,
   SubscriberCandidateRequest,
 } from '../protocol/sfu-api.ts';
 import type { EgressBackend } from './egress-backend.ts';
@@ -57,8 +58,8 @@ export class Sfu implements SfuApi {
     return this.#call(req.roomId, 'subscribe', req) as Promise<SubscribeResponse>;
   }
 
-  async setSubscriberAnswer(req: SubscriberAnswerRequest): Promise<void> {
-    await this.#call(req.roomId, 'setSubscriberAnswer', req);
+  setSubscriberAnswer(req: SubscriberAnswerRequest): Promise<SubscriberAnswerResponse> {
+    return this.#call(req.roomId, 'setSubscriberAnswer', req) as Promise<SubscriberAnswerResponse>;
   }
 
   renegotiatePublisher(req: PublisherOfferRequest): Promise<{ sdp: string }> {

@@ -9,7 +9,8 @@ export function bindingRequest(
   username: string,
   password: string,
   /** `winsConflicts`: the largest tie-breaker, so the agent keeps the controlling role (RFC 8445 §7.3.1.1). */
-  options: { useCandidate?: boolean; winsConflicts?: boolean } = {},
+  /** `priority`: the PRIORITY attribute (RFC 8445 §7.1.1), a fixed peer-reflexive one by default. */
+  options: { useCandidate?: boolean; winsConflicts?: boolean; priority?: number } = {},
 ): Buffer {
   const attrs: Buffer[] = [];
   const attr = (type: number, value: Buffer) => {
@@ -20,7 +21,9 @@ export function bindingRequest(
     attrs.push(a);
   };
   attr(0x0006, Buffer.from(username));
-  attr(0x0024, Buffer.from([0x6e, 0, 1, 0xff]));
+  const priority = Buffer.alloc(4);
+  priority.writeUInt32BE(options.priority ?? 0x6e0001ff);
+  attr(0x0024, priority);
   attr(0x802a, options.winsConflicts ? Buffer.alloc(8, 0xff) : randomBytes(8));
   if (options.useCandidate ?? true) attr(0x0025, Buffer.alloc(0));
   const header = Buffer.alloc(20);

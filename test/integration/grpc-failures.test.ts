@@ -38,7 +38,9 @@ class ScriptedSfu implements SfuApi {
   async subscribe() {
     return { offer: 'v=0\r\n', videoCodec: '' };
   }
-  async setSubscriberAnswer() {}
+  async setSubscriberAnswer() {
+    return { refusedTracks: [] };
+  }
   async renegotiatePublisher() {
     return { sdp: 'v=0\r\n' };
   }

@@ -112,7 +112,13 @@ export function sfuApiContract(name: string, setup: () => Promise<SfuApiContract
         assert.match(offered.offer, /m=audio /);
         assert.equal(offered.videoCodec, 'video/VP8');
         const answer = await sub.answer(offered.offer);
-        await env.sfu.setSubscriberAnswer({ roomId, participantId: bob, targetId: alice, sdp: answer });
+        const applied = await env.sfu.setSubscriberAnswer({
+          roomId,
+          participantId: bob,
+          targetId: alice,
+          sdp: answer,
+        });
+        assert.deepEqual(applied, { refusedTracks: [] }, 'werift takes VP8 and Opus');
         await env.sfu.addSubscriberCandidate({
           roomId,
           participantId: bob,

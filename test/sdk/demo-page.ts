@@ -69,11 +69,8 @@ export interface DemoOptions {
   relay?: boolean;
 }
 
-/** Opens `/?room&name&autojoin=1` and waits until the page is in the call. */
-export async function openDemo(context: BrowserContext, baseUrl: string, o: DemoOptions): Promise<Page> {
-  const page = await context.newPage();
-  const errors: string[] = [];
-  page.on('pageerror', (err) => errors.push(err.message));
+/** The demo page's `/?room&name&autojoin=1` address for `o`. */
+export function demoUrl(baseUrl: string, o: DemoOptions): string {
   const query = new URLSearchParams({
     room: o.room,
     name: o.name,
@@ -83,7 +80,15 @@ export async function openDemo(context: BrowserContext, baseUrl: string, o: Demo
     ...(o.codec ? { codec: o.codec } : {}),
     ...(o.relay ? { relay: '1' } : {}),
   });
-  await page.goto(`${baseUrl}/?${query}`);
+  return `${baseUrl}/?${query}`;
+}
+
+/** Opens `/?room&name&autojoin=1` and waits until the page is in the call. */
+export async function openDemo(context: BrowserContext, baseUrl: string, o: DemoOptions): Promise<Page> {
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (err) => errors.push(err.message));
+  await page.goto(demoUrl(baseUrl, o));
   try {
     await page.waitForSelector('body[data-state="joined"]', { timeout: 20_000 });
   } catch (err) {
@@ -106,16 +111,24 @@ export interface TileView {
   quality: string;
   /** Whether the tile has its quality indicator element. */
   hasQualityIndicator: boolean;
+  /** Why this browser cannot play the tile's track (trackUnsupported), '' when it can. */
+  unsupported: string;
   videoWidth: number;
   currentTime: number;
   paused: boolean;
 }
 
+/** What the tile helpers need of a page: playwright's (Chromium) and puppeteer's (Firefox) have it. */
+export interface ScriptablePage {
+  evaluate<R>(fn: () => R | Promise<R>): Promise<R>;
+}
+
 /** Every tile of the page, as the user sees it. */
-export function tiles(page: Page): Promise<TileView[]> {
-  return page.$$eval('#grid .tile', (els) =>
-    els.map((el) => {
+export function tiles(page: ScriptablePage): Promise<TileView[]> {
+  return page.evaluate(() =>
+    [...document.querySelectorAll('#grid .tile')].map((el) => {
       const e = el as HTMLElement;
+      const unsupported = e.querySelector<HTMLElement>('.unsupported');
       const video = e.querySelector('video')!;
       return {
         name: e.dataset.name ?? '',
@@ -127,6 +140,7 @@ export function tiles(page: Page): Promise<TileView[]> {
         speaking: e.dataset.speaking === 'true',
         quality: e.dataset.quality ?? '',
         hasQualityIndicator: e.querySelector('.quality') !== null,
+        unsupported: unsupported && !unsupported.hidden ? (unsupported.textContent ?? '') : '',
         videoWidth: video.videoWidth,
         currentTime: video.currentTime,
         paused: video.paused,
@@ -157,7 +171,7 @@ export async function eventually<T>(
  * Remote camera tiles of `names` whose video plays: frames decoded (videoWidth > 0) and time
  * advancing between two looks.
  */
-export async function seesVideoOf(page: Page, names: string[], source = 'camera'): Promise<void> {
+export async function seesVideoOf(page: ScriptablePage, names: string[], source = 'camera'): Promise<void> {
   const pick = (all: TileView[]) =>
     names.map((n) => all.find((t) => !t.local && t.name === n && t.source === source));
   const first = await eventually(

@@ -1,5 +1,5 @@
 /// <reference lib="dom" />
-import type { BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import type { Socket } from 'socket.io-client';
 import { connectSocket, nextEvent } from './clients.ts';
 
@@ -15,14 +15,25 @@ export interface RemoteStats {
 }
 
 /**
- * A Waterbus client in SFU mode, as the Flutter SDK behaves: Node speaks the socket protocol, a
- * Chromium page holds one publisher RTCPeerConnection and one subscriber RTCPeerConnection per
- * remote participant. It subscribes to whoever is announced (`room.new_participant`) and closes
- * that connection on `room.participant_left`.
+ * What the participant needs of a browser tab; both playwright's Page (Chromium) and puppeteer's
+ * Page (Firefox over WebDriver BiDi) have it, so the page script below is shared by both browsers.
  */
-export class ChromiumParticipant {
+export interface ParticipantPage {
+  goto(url: string): Promise<unknown>;
+  evaluate<R>(fn: () => R | Promise<R>): Promise<R>;
+  evaluate<R, A>(fn: (arg: A) => R | Promise<R>, arg: A): Promise<R>;
+  close(): Promise<void>;
+}
+
+/**
+ * A Waterbus client in SFU mode, as the Flutter SDK behaves: Node speaks the socket protocol, a
+ * browser page (Chromium or Firefox) holds one publisher RTCPeerConnection and one subscriber
+ * RTCPeerConnection per remote participant. It subscribes to whoever is announced
+ * (`room.new_participant`) and closes that connection on `room.participant_left`.
+ */
+export class BrowserParticipant<P extends ParticipantPage = Page> {
   readonly socket: Socket;
-  readonly page: Page;
+  readonly page: P;
   readonly roomId: string;
   readonly participantId: string;
   readonly left = new Set<string>();
@@ -34,7 +45,7 @@ export class ChromiumParticipant {
   readonly #answers = new Map<string, Promise<void>>();
   #streamingProtocol: number | undefined;
 
-  private constructor(socket: Socket, page: Page, roomId: string, participantId: string) {
+  private constructor(socket: Socket, page: P, roomId: string, participantId: string) {
     this.socket = socket;
     this.page = page;
     this.roomId = roomId;
@@ -42,10 +53,11 @@ export class ChromiumParticipant {
     socket.onAny((event: string, payload: unknown) => this.events.push({ event, payload, atMs: Date.now() }));
   }
 
-  static async join(options: {
+  static async join<P extends ParticipantPage = Page>(options: {
     baseUrl: string;
     token: string;
-    context: BrowserContext;
+    /** Where the page opens: a playwright BrowserContext (Chromium) or a Firefox from test/support/firefox.ts. */
+    context: { newPage(): Promise<P> };
     roomId: string;
     participantId: string;
     codec?: VideoCodec;
@@ -68,13 +80,13 @@ export class ChromiumParticipant {
     autoSubscribe?: boolean;
     /** `room.publish`'s `streamingProtocol` (1 HLS, 2 MoQ: the server starts that egress); absent by default. */
     streamingProtocol?: number;
-  }): Promise<ChromiumParticipant> {
+  }): Promise<BrowserParticipant<P>> {
     const page = await options.context.newPage();
     // getUserMedia needs a secure context: loopback http is one.
     await page.goto(`${options.baseUrl}/healthz`);
     if (options.dataChannels) await page.evaluate(() => Object.assign(window, { withDataChannels: true }));
     const socket = await connectSocket(options.baseUrl, options.token);
-    const p = new ChromiumParticipant(socket, page, options.roomId, options.participantId);
+    const p = new BrowserParticipant(socket, page, options.roomId, options.participantId);
     p.#streamingProtocol = options.streamingProtocol;
     if (options.autoSubscribe ?? true) {
       socket.on('room.new_participant', (msg: { participant: { id: number } }) => {
@@ -346,6 +358,10 @@ export class ChromiumParticipant {
     await this.page.close();
   }
 }
+
+/** The participant in Chromium (playwright), the name most media tests use. */
+export const ChromiumParticipant = BrowserParticipant;
+export type ChromiumParticipant = BrowserParticipant<Page>;
 
 export async function waitFor<T>(
   probe: () => Promise<T>,

@@ -13,6 +13,7 @@ import type {
   SfuEvent,
   SubscribeResponse,
   SubscriberAnswerRequest,
+  SubscriberAnswerResponse,
   ViewerEndReason,
 } from '../../protocol/sfu-api.ts';
 import {
@@ -47,6 +48,7 @@ import {
   negotiateSubscription,
   newSubscription,
   offerAddedTracks,
+  offerWithoutRefused,
   type SubscribeArgs,
 } from './subscription-negotiation.ts';
 import type { UpTrack } from './up-track.ts';
@@ -264,7 +266,7 @@ export class MediaEngine implements WorkerEngine {
     this.#relays.peerDown(index);
   }
 
-  setSubscriberAnswer(req: SubscriberAnswerRequest): void {
+  setSubscriberAnswer(req: SubscriberAnswerRequest): SubscriberAnswerResponse {
     const entry = this.#room(req.roomId).subscriptions.get(`${req.participantId}>${req.targetId}`);
     if (!entry) throw new SfuError('not_found', `no subscription of ${req.participantId} to ${req.targetId}`);
     if (!entry.sdp)
@@ -272,8 +274,15 @@ export class MediaEngine implements WorkerEngine {
     const answer = parseSubscriberAnswer(req.sdp, entry.sdp);
     entry.subscription.transport.setRemoteParameters(answer.remote);
     entry.subscription.useRtx(answer.rtxSsrcs);
+    entry.subscription.receiveCodecs = answer.receiveCodecs;
     if (answer.dataChannels)
       this.#data.attachSubscription(this.#room(req.roomId), entry.subscription, answer.dataChannels);
+    offerWithoutRefused(entry, new Set(answer.refused.map((t) => t.mid)), (event) =>
+      this.#emit(req.roomId, event),
+    );
+    return {
+      refusedTracks: answer.refused.map(({ trackId, kind, mimeType }) => ({ trackId, kind, mimeType })),
+    };
   }
 
   renegotiatePublisher(req: PublisherOfferRequest): { sdp: string } {

@@ -18,6 +18,7 @@ import {
   findCapability,
   type OfferedTrack,
   parseRemoteDescription,
+  receiveCodecsOf,
   remoteTransportParameters,
   type SubscriberSdpState,
 } from '../../transport/negotiation/index.ts';
@@ -63,6 +64,7 @@ export function negotiateSubscription(
       subscribe,
     });
     transport.setRemoteParameters(remoteTransportParameters(offer));
+    answer.subscription.receiveCodecs = receiveCodecsOf(offer);
     return {
       reply: { offer: '', answer: answer.sdp, videoCodec },
       sdp: undefined,
@@ -131,6 +133,39 @@ export function offerAddedTracks(
       sdp: offer.sdp,
     });
   }
+}
+
+/**
+ * The subscriber refused tracks of our offer (codecs it cannot decode): a new offer with their
+ * sections inactive and out of the BUNDLE group (RFC 8843 §7.3.3). Firefox refusing the section
+ * our BUNDLE group is tagged with (its first mid) starts no ICE for the others until then.
+ */
+export function offerWithoutRefused(
+  entry: { subscription: Subscription; sdp: SubscriberSdpState | undefined },
+  refusedMids: ReadonlySet<string>,
+  emit: (event: SfuEvent) => void,
+): void {
+  if (!entry.sdp || refusedMids.size === 0) return;
+  // Nothing is forwarded for a refused video track (paused, as a Waterbus `track_quality` 0), and
+  // its publisher's layers are no longer wanted for this subscriber.
+  for (const s of entry.sdp.sections)
+    if (refusedMids.has(s.mid) && s.kind === 'video') entry.subscription.setPreferredQuality(s.trackId, 0);
+  const state: SubscriberSdpState = {
+    ...entry.sdp,
+    sections: entry.sdp.sections.map((s) => (refusedMids.has(s.mid) ? { ...s, active: false } : s)),
+  };
+  const offer = createSubscriberOffer({
+    local: entry.subscription.transport.localParameters,
+    state,
+    tracks: [],
+  });
+  entry.sdp = offer.state;
+  emit({
+    type: 'subscriberOffer',
+    participantId: entry.subscription.subscriberId,
+    targetId: entry.subscription.targetId,
+    sdp: offer.sdp,
+  });
 }
 
 /**

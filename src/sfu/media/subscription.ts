@@ -83,6 +83,8 @@ export class Subscription {
   #lastAllocatedEstimate = 0;
   /** The subscriber's connections allocated together (SubscriberBudget); undefined: on its own. */
   group: AllocationGroup | undefined;
+  /** Mime types the subscriber's answer accepted (its receive codecs); empty until it answered. */
+  receiveCodecs: readonly string[] = [];
   #closed = false;
 
   constructor(options: {

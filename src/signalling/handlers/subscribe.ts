@@ -69,12 +69,29 @@ export const answerSubscriber = handler({
       ctx.broadcast(p.roomId, 'room.publish', { sdp: p.sdp, isRecording: false }, session.id);
       return {};
     }
-    await ctx.sfu.setSubscriberAnswer({
+    const applied = await ctx.sfu.setSubscriberAnswer({
       roomId: p.roomId,
       participantId: self.participantId,
       targetId: p.targetId,
       sdp: p.sdp,
     });
+    for (const track of applied.refusedTracks) {
+      ctx.log.info(
+        { roomId: p.roomId, participantId: self.participantId, targetId: p.targetId, ...track },
+        'subscriber cannot decode a track',
+      );
+      // The rest of the subscription works; a system.error (which Waterbus clients ignore) tells
+      // the subscriber why this track stays blank instead of a silent black tile.
+      session.endpoint.emit('system.error', {
+        event: 'room.answer_subscriber',
+        code: 'unsupported',
+        message: `cannot decode ${track.mimeType} from participant ${p.targetId}`,
+        targetId: p.targetId,
+        trackId: track.trackId,
+        kind: track.kind,
+        codec: track.mimeType,
+      });
+    }
     return {};
   },
 });

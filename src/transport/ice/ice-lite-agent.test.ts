@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { bindingRequest } from '../../../test/fakes/stun-request.ts';
-import { CONSENT_TIMEOUT_MS, IceLiteAgent, type RemoteAddress } from './ice-lite-agent.ts';
+import { CONSENT_TIMEOUT_MS, IceLiteAgent, type RemoteAddress, SELECTED_QUIET_MS } from './ice-lite-agent.ts';
 import { parseStun, StunType } from './stun.ts';
 
 const A: RemoteAddress = { address: '127.0.0.1', port: 50_000, family: 'IPv4' };
@@ -37,6 +37,46 @@ describe('IceLiteAgent', () => {
     assert.deepEqual(agent.selected, A);
     check(B, true);
     assert.deepEqual(agent.selected, B);
+  });
+
+  it('Firefox nominating its UDP pair and then an ICE-TCP pair: the UDP path stays selected until it goes quiet', () => {
+    const agent = new IceLiteAgent();
+    const tcp: RemoteAddress = { ...A, port: 50_002, stream: { write: () => undefined } };
+    const check = (from: RemoteAddress, nowMs: number, priority: number) =>
+      agent.handleCheck(
+        parseStun(bindingRequest(`${agent.localUfrag}:peer`, agent.localPwd, { priority }))!,
+        from,
+        nowMs,
+      );
+    // Firefox ESR 153: host UDP 2122187007, then its active TCP candidate 2105458943, both nominated.
+    check(A, 1000, 2_122_187_007);
+    const late = check(tcp, 1100, 2_105_458_943);
+    assert.ok(late.kind === 'response' && !late.nominated, 'answered, not taken');
+    assert.deepEqual(agent.selected, A, 'the peer sends its DTLS and media on the UDP pair');
+    check(A, 5000, 2_122_187_007);
+    check(tcp, 5000 + SELECTED_QUIET_MS - 1, 2_105_458_943);
+    assert.deepEqual(agent.selected, A, 'consent checks keep the UDP path alive');
+    // The UDP path stopped (a firewall closed it): the peer's nomination of the TCP pair is followed.
+    check(tcp, 5000 + SELECTED_QUIET_MS + 1, 2_105_458_943);
+    assert.equal(agent.selected, tcp);
+  });
+
+  it('a nomination of a better pair replaces the selected one; after an ICE restart any nomination does', () => {
+    const agent = new IceLiteAgent();
+    const check = (from: RemoteAddress, priority: number) =>
+      agent.handleCheck(
+        parseStun(bindingRequest(`${agent.localUfrag}:peer`, agent.localPwd, { priority }))!,
+        from,
+        1000,
+      );
+    check(A, 100);
+    check(B, 200);
+    assert.deepEqual(agent.selected, B);
+    check(A, 100);
+    assert.deepEqual(agent.selected, B, 'a worse nomination of a live path is not followed');
+    agent.restart();
+    check(A, 100);
+    assert.deepEqual(agent.selected, A);
   });
 
   it('refuses wrong credentials with 401 and selects nothing', () => {

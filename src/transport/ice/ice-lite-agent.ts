@@ -11,6 +11,12 @@ import {
 /** RFC 7675 §5.1: consent expires 30 s after the last successful check. */
 export const CONSENT_TIMEOUT_MS = 30_000;
 
+/**
+ * A selected path without a check for this long has gone quiet: a nomination of a lower-ranked
+ * path then replaces it (browsers check the selected pair for consent every 4-6 s, RFC 7675 §5.1).
+ */
+export const SELECTED_QUIET_MS = 7_000;
+
 export interface RemoteAddress {
   address: string;
   port: number;
@@ -40,6 +46,9 @@ export class IceLiteAgent {
   localPwd = iceString(24);
   #remoteUfrag: string | undefined;
   #selected: RemoteAddress | undefined;
+  /** Rank of the selected path when it was nominated; undefined while none was (first valid check). */
+  #selectedRank: number | undefined;
+  #lastSelectedCheckMs = 0;
   #lastCheckMs = 0;
 
   get selected(): RemoteAddress | undefined {
@@ -58,6 +67,8 @@ export class IceLiteAgent {
   restart(): void {
     this.localUfrag = iceString(6);
     this.localPwd = iceString(24);
+    // The restarted session nominates afresh: its first nomination is taken whatever its rank.
+    this.#selectedRank = undefined;
   }
 
   /** Validates a Binding request received from `from` and builds the answer to send back. */
@@ -81,9 +92,8 @@ export class IceLiteAgent {
       };
     }
     this.#lastCheckMs = nowMs;
-    // A lite agent takes the first valid pair, and moves to the pair the controlling agent nominates.
-    const nominated = msg.useCandidate || this.#selected === undefined;
-    if (nominated) this.#selected = from;
+    if (this.#selected !== undefined && sameAddress(this.#selected, from)) this.#lastSelectedCheckMs = nowMs;
+    const nominated = this.#select(msg, from, nowMs);
     const response = buildBindingSuccess(
       msg.transactionId,
       from.address,
@@ -94,9 +104,44 @@ export class IceLiteAgent {
     return { kind: 'response', response, nominated };
   }
 
+  /**
+   * A lite agent takes the first valid pair, and moves to a pair the controlling agent nominates.
+   * When it nominates several (Firefox nominates its UDP pair and then an ICE-TCP one), the best
+   * ranked one is kept (RFC 8445 §8.1.1: the highest-priority nominated pair), as the peer sends
+   * on it: a later, lower-ranked nomination is taken only once the selected path went quiet.
+   */
+  #select(msg: StunMessage, from: RemoteAddress, nowMs: number): boolean {
+    if (this.#selected === undefined) {
+      this.#selected = from;
+      this.#lastSelectedCheckMs = nowMs;
+      if (msg.useCandidate) this.#selectedRank = pathRank(msg, from);
+      return true;
+    }
+    if (!msg.useCandidate) return false;
+    const rank = pathRank(msg, from);
+    const quiet = nowMs - this.#lastSelectedCheckMs > SELECTED_QUIET_MS;
+    if (this.#selectedRank !== undefined && rank < this.#selectedRank && !quiet) return false;
+    this.#selected = from;
+    this.#selectedRank = rank;
+    this.#lastSelectedCheckMs = nowMs;
+    return true;
+  }
+
   consentExpired(nowMs: number): boolean {
     return this.#lastCheckMs > 0 && nowMs - this.#lastCheckMs > CONSENT_TIMEOUT_MS;
   }
+}
+
+/**
+ * How good a nominated path is: UDP above ICE-TCP (our UDP candidates have the higher priority),
+ * then the peer's candidate priority from the check's PRIORITY attribute (RFC 8445 §7.1.1).
+ */
+function pathRank(msg: StunMessage, from: RemoteAddress): number {
+  return (from.stream ? 0 : 2 ** 32) + (msg.priority ?? 0);
+}
+
+function sameAddress(a: RemoteAddress, b: RemoteAddress): boolean {
+  return a.address === b.address && a.port === b.port && a.stream === b.stream;
 }
 
 const ICE_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';

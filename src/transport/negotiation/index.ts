@@ -24,11 +24,13 @@ export {
   type AnsweredTrack,
   type AnswerSource,
   createSubscriberAnswer,
+  receiveCodecsOf,
 } from './subscriber-answer.ts';
 export {
   createSubscriberOffer,
   DATA_CHANNEL_MID,
   type OfferedTrack,
   parseSubscriberAnswer,
+  type RefusedTrack,
   type SubscriberSdpState,
 } from './subscriber-offer.ts';

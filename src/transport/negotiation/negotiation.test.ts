@@ -280,6 +280,92 @@ describe('SDP negotiation with real Chromium offers', () => {
   });
 });
 
+describe('SDP negotiation with a real Firefox offer', () => {
+  it('Firefox bundle-only audio (port 0 with a=bundle-only, max-bundle) is accepted, not refused', () => {
+    // Firefox ESR 153, max-bundle, simulcast q/h/f: every section after the first is bundle-only.
+    const sdp = fixture('firefox-simulcast-offer');
+    assert.match(sdp, /m=audio 0 .*\r\nc=IN IP4 0\.0\.0\.0\r\na=bundle-only\r\n/);
+    const offer = parseRemoteDescription(sdp);
+    const audio = offer.media.find((m) => m.kind === 'audio')!;
+    assert.equal(audio.port, 9);
+    const answer = createPublisherAnswer(offer, LOCAL);
+    assert.deepEqual(
+      answer.tracks.map((t) => `${t.kind} ${t.codec.mimeType} ${t.codec.payloadType}`),
+      ['video video/VP8 120', 'audio audio/opus 109'],
+    );
+    assert.match(answer.sdp, /m=audio 9 UDP\/TLS\/RTP\/SAVPF 109\r\n/);
+    assert.match(answer.sdp, /a=group:BUNDLE 0 1\r\n/);
+  });
+
+  it('Firefox simulcast: rids q < h < f with its own extension ids (rid 9, repaired rid 10), SSRCs listed', () => {
+    const offer = parseRemoteDescription(fixture('firefox-simulcast-offer'));
+    const { sdp, tracks } = createPublisherAnswer(offer, LOCAL);
+    const video = tracks.find((t) => t.kind === 'video')!;
+    assert.deepEqual(video.rids, ['q', 'h', 'f']);
+    assert.equal(video.ssrcs.length, 3, 'one media SSRC per layer, RTX left out');
+    const ids = Object.fromEntries(video.headerExtensions.map((e) => [e.uri, e.id]));
+    assert.equal(ids[EXTENSION_URI.rid], 9);
+    assert.equal(ids['urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id'], 10);
+    assert.equal(ids[EXTENSION_URI.mid], 3);
+    assert.match(sdp, /a=simulcast:recv q;h;f\r\n/);
+    assert.doesNotMatch(sdp, /playout-delay|toffset/, 'extensions we do not read are not answered');
+  });
+
+  it("Firefox's msid with braces ({uuid} {uuid}, unparsed by sdp-transform): audio and video keep their one stream", () => {
+    const offer = parseRemoteDescription(fixture('firefox-simulcast-offer'));
+    const [video, audio] = offer.media;
+    assert.match(video!.msid!.streamId, /^\{[0-9a-f-]{36}\}$/);
+    assert.match(video!.msid!.trackId, /^\{[0-9a-f-]{36}\}$/);
+    assert.equal(audio!.msid!.streamId, video!.msid!.streamId, 'one stream: lip sync in the subscriber');
+    assert.notEqual(audio!.msid!.trackId, video!.msid!.trackId);
+    const { tracks } = createPublisherAnswer(offer, LOCAL);
+    assert.equal(tracks[0]!.trackId, video!.msid!.trackId, 'not the mid');
+  });
+
+  it("Firefox without H264 refuses our H264 video section: the answer's receive codecs and the refused track say so", () => {
+    const track = (kind: 'audio' | 'video', mimeType: string, ssrc: number) => {
+      const codec = findCapability(mimeType)!;
+      const rtxSsrc = codec.rtxPayloadType === undefined ? undefined : ssrc + 1;
+      return {
+        kind,
+        trackId: `t-${kind}`,
+        streamId: 's',
+        codec,
+        ssrc,
+        rtxSsrc,
+        cname: 'c',
+        headerExtensions: [],
+      };
+    };
+    const { state } = createSubscriberOffer({
+      local: LOCAL,
+      tracks: [track('video', 'video/H264', 1000), track('audio', 'audio/opus', 2000)],
+      dataChannels: true,
+    });
+    // Firefox ESR 153's answer to that offer: m=video 0 (inactive), audio and data channels kept.
+    const answer = parseSubscriberAnswer(fixture('firefox-answer-h264-refused'), state);
+    assert.deepEqual(answer.receiveCodecs, ['audio/opus']);
+    assert.deepEqual(answer.refused, [
+      { mid: '0', kind: 'video', trackId: 't-video', mimeType: 'video/H264' },
+    ]);
+    assert.ok(answer.dataChannels, 'the data channel section is kept');
+  });
+
+  it('an answer rejecting its first section has its ICE credentials and fingerprint read from the next one, not refused', () => {
+    const desc = parseRemoteDescription(fixture('firefox-answer-h264-refused'));
+    assert.equal(desc.iceUfrag, '927aae94');
+    assert.equal(desc.icePwd, '717afae34f433219369953ac6e5f59d4');
+    assert.equal(desc.setup, 'active');
+    assert.equal(desc.fingerprints[0]!.algorithm, 'sha-256');
+  });
+
+  it('a port-0 section with a=bundle-only outside the BUNDLE group stays refused', () => {
+    const sdp = fixture('firefox-simulcast-offer').replace('a=group:BUNDLE 0 1', 'a=group:BUNDLE 0');
+    const audio = parseRemoteDescription(sdp).media.find((m) => m.kind === 'audio')!;
+    assert.equal(audio.port, 0);
+  });
+});
+
 describe('Opus in-band FEC and RED (RFC 2198)', () => {
   /** The captured Chromium offer's audio section: `m=audio 9 UDP/TLS/RTP/SAVPF 111 63 …`. */
   const single = fixture('publisher-single');

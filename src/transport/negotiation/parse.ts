@@ -57,7 +57,9 @@ export function parseRemoteDescription(sdp: string): RemoteDescription {
   }
   if (!Array.isArray(parsed.media) || parsed.media.length === 0) invalid('no media section');
   if (parsed.media.length > MAX_MEDIA_SECTIONS) invalid(`more than ${MAX_MEDIA_SECTIONS} media sections`);
-  const first = parsed.media[0]!;
+  // The transport's attributes sit in the first section that has them: an answer rejecting its
+  // first section (port 0, e.g. Firefox refusing a codec it lacks) carries them in the next one.
+  const first = parsed.media.find((m) => m.port !== 0 && m.iceUfrag !== undefined) ?? parsed.media[0]!;
   // sdp-transform turns values that look like integers into numbers: an all-digit ufrag is still a string.
   const rawUfrag: unknown = parsed.iceUfrag ?? first.iceUfrag;
   const rawPwd: unknown = parsed.icePwd ?? first.icePwd;
@@ -74,7 +76,7 @@ export function parseRemoteDescription(sdp: string): RemoteDescription {
   const bundle = bundleMids === undefined ? [] : String(bundleMids).split(' ').filter(Boolean);
   if (parsed.media.length > 1 && bundle.length === 0)
     invalid('several media sections without a=group:BUNDLE');
-  const media = parsed.media.map((m, i) => parseSection(m, i));
+  const media = parsed.media.map((m, i) => parseSection(m, i, bundle));
   return {
     iceUfrag,
     icePwd,
@@ -87,17 +89,21 @@ export function parseRemoteDescription(sdp: string): RemoteDescription {
   };
 }
 
-function parseSection(m: ParsedMedia, index: number): MediaSection {
+function parseSection(m: ParsedMedia, index: number, bundle: string[]): MediaSection {
   if (m.type !== 'audio' && m.type !== 'video' && m.type !== 'application')
     invalid(`m-line ${index} of unknown kind '${m.type}'`);
   const mid = m.mid === undefined ? String(index) : String(m.mid);
-  const rejected = m.port === 0;
+  // RFC 8843 §6: port 0 with a=bundle-only in the BUNDLE group is a bundled section, not a
+  // rejected one (Firefox writes every section after the first so with max-bundle); it is read
+  // with the usual port 9, as the transport is the bundle's.
+  const port = m.port === 0 && m.bundleOnly !== undefined && bundle.includes(mid) ? 9 : m.port;
+  const rejected = port === 0;
   if (!rejected && m.type !== 'application' && !m.rtcpMux) invalid(`m-line ${mid} without a=rtcp-mux`);
   const msid = msidOf(m);
   return {
     mid,
     kind: m.type,
-    port: m.port,
+    port,
     protocol: m.protocol,
     direction: (m.direction ?? 'sendrecv') as MediaSection['direction'],
     codecs: m.type === 'application' ? [] : codecsOf(m),
@@ -126,6 +132,11 @@ function applicationOf(m: ParsedMedia): Pick<MediaSection, 'sctpPort' | 'maxMess
  * typings say string; both forms are read. A missing track id means no usable msid.
  */
 function msidOf(m: ParsedMedia): { streamId: string; trackId: string } | undefined {
+  // sdp-transform's msid pattern takes only [\w-]: Firefox's `{uuid} {uuid}` (valid token chars,
+  // RFC 8830 §2) lands among its unparsed lines, where it is read here.
+  const unparsed = (m.invalid ?? []).map((l) => /^msid:(\S{1,64}) (\S{1,64})$/.exec(String(l.value)));
+  const braced = unparsed.find((match) => match !== null);
+  if (m.msid === undefined && braced) return { streamId: braced[1]!, trackId: braced[2]! };
   const raw = m.msid as unknown;
   const first = Array.isArray(raw) ? (raw[0] as { id?: unknown; appdata?: unknown } | undefined) : undefined;
   const [streamId, trackId] =

@@ -2,7 +2,13 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { LOCAL_TRANSPORT, sdpFixture } from '../../../test/support/sdp-fixtures.ts';
 import { isSfuError } from '../../lib/errors.ts';
-import { type AnswerSource, createSubscriberAnswer, EXTENSION_URI, parseRemoteDescription } from './index.ts';
+import {
+  type AnswerSource,
+  createSubscriberAnswer,
+  EXTENSION_URI,
+  parseRemoteDescription,
+  receiveCodecsOf,
+} from './index.ts';
 
 /** Recvonly audio + video offers as Chromium 156 and Firefox ESR 153 write them (test/fixtures/sdp). */
 const fixture = sdpFixture;
@@ -243,5 +249,17 @@ describe('createSubscriberAnswer (WHEP)', () => {
     });
     const audio = tracks.find((t) => t.kind === 'audio')!;
     assert.ok(!audio.headerExtensions.some((e) => e.uri === EXTENSION_URI.transportCc));
+  });
+  it("a viewer's receive codecs are read from its offer: those the SFU forwards, each once; none from a refused section", () => {
+    assert.deepEqual(receiveCodecsOf(parseRemoteDescription(fixture('whep-chromium-recvonly'))).sort(), [
+      'audio/opus',
+      'audio/red',
+      'video/AV1',
+      'video/H264',
+      'video/VP8',
+      'video/VP9',
+    ]);
+    const noVideo = fixture('whep-firefox-recvonly').replace(/m=video 9 /, 'm=video 0 ');
+    assert.deepEqual(receiveCodecsOf(parseRemoteDescription(noVideo)), ['audio/opus']);
   });
 });

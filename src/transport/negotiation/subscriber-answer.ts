@@ -6,6 +6,7 @@ import {
   type CodecParameters,
   EXTENSION_URI,
   FORWARDED_EXTENSIONS,
+  findCapability,
   type HeaderExtension,
 } from './capabilities.ts';
 import type { MediaSection, RemoteDescription } from './parse.ts';
@@ -87,6 +88,20 @@ export function createSubscriberAnswer(input: {
   }
   if (tracks.length === 0) throw noCodec(receiving, sources);
   return { sdp: answerSdp(input, tracks), tracks };
+}
+
+/**
+ * A viewer's receive codecs (WHEP: its offer): the mime types of the sections it may receive in
+ * that the SFU forwards, each once, in the viewer's order.
+ */
+export function receiveCodecsOf(offer: RemoteDescription): string[] {
+  const codecs = new Set<string>();
+  for (const m of offer.media.filter(mayReceive))
+    for (const c of m.codecs) {
+      const known = findCapability(c.mimeType);
+      if (known) codecs.add(known.mimeType);
+    }
+  return [...codecs];
 }
 
 function mayReceive(m: MediaSection): boolean {

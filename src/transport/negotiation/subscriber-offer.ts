@@ -2,7 +2,7 @@ import { randomInt } from 'node:crypto';
 import { SfuError } from '../../lib/errors.ts';
 import type { LocalTransportParameters, RemoteTransportParameters } from '../media-transport.ts';
 import type { CodecParameters, HeaderExtension } from './capabilities.ts';
-import { parseRemoteDescription, remoteTransportParameters } from './parse.ts';
+import { type MediaSection, parseRemoteDescription, remoteTransportParameters } from './parse.ts';
 import {
   codecLines,
   isDataChannelSection,
@@ -115,6 +115,10 @@ export function parseSubscriberAnswer(
   rtxSsrcs: Set<number>;
   /** The answer accepted the data channel section. */
   dataChannels: NegotiatedDataChannels | undefined;
+  /** Mime types the subscriber receives, from the sections it accepted (its receive codecs). */
+  receiveCodecs: string[];
+  /** Offered tracks the subscriber refused: it cannot decode their codec (port 0 or no such payload type). */
+  refused: RefusedTrack[];
 } {
   const answer = parseRemoteDescription(sdp);
   const offered = offeredMids(state);
@@ -138,6 +142,7 @@ export function parseSubscriberAnswer(
     if (offered.active && kept && offered.rtxSsrc !== undefined && answered.port !== 0)
       rtxSsrcs.add(offered.ssrc);
   });
+  const { receiveCodecs, refused } = answeredCodecs(state, byMid);
   const application = state.application ? byMid.get(state.application.mid) : undefined;
   const dataChannels =
     application && isDataChannelSection(application)
@@ -147,7 +152,42 @@ export function parseSubscriberAnswer(
           maxMessageSize: application.maxMessageSize,
         }
       : undefined;
-  return { remote: remoteTransportParameters(answer), rtxSsrcs, dataChannels };
+  return { remote: remoteTransportParameters(answer), rtxSsrcs, dataChannels, receiveCodecs, refused };
+}
+
+/** A track of our offer the subscriber's answer refused. */
+export interface RefusedTrack {
+  mid: string;
+  kind: 'audio' | 'video';
+  trackId: string;
+  mimeType: string;
+}
+
+/**
+ * What the answer says the subscriber can receive: the codecs of the sections it accepted, and the
+ * active sections it refused. RFC 8829 §5.3.1: an answerer that supports none of a section's
+ * formats rejects it with port 0 (Firefox without its OpenH264 plugin does so with H264).
+ */
+function answeredCodecs(
+  state: SubscriberSdpState,
+  byMid: Map<string, MediaSection>,
+): { receiveCodecs: string[]; refused: RefusedTrack[] } {
+  const receiveCodecs = new Set<string>();
+  const refused: RefusedTrack[] = [];
+  for (const offered of state.sections) {
+    const answered = byMid.get(offered.mid)!;
+    const kept =
+      answered.port !== 0 && answered.codecs.some((c) => c.payloadType === offered.codec.payloadType);
+    if (kept) receiveCodecs.add(offered.codec.mimeType);
+    else if (offered.active)
+      refused.push({
+        mid: offered.mid,
+        kind: offered.kind,
+        trackId: offered.trackId,
+        mimeType: offered.codec.mimeType,
+      });
+  }
+  return { receiveCodecs: [...receiveCodecs], refused };
 }
 
 /** Every mid of our offer, in m-line order. */

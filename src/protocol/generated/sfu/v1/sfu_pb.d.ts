@@ -359,6 +359,12 @@ export declare const SetSubscriberAnswerRequestSchema: GenMessage<SetSubscriberA
  * @generated from message bbmeet.sfu.v1.SetSubscriberAnswerResponse
  */
 export declare type SetSubscriberAnswerResponse = Message<"bbmeet.sfu.v1.SetSubscriberAnswerResponse"> & {
+  /**
+   * Offered tracks the subscriber's answer refused: it cannot decode their codec.
+   *
+   * @generated from field: repeated bbmeet.sfu.v1.RefusedTrack refused_tracks = 1;
+   */
+  refusedTracks: RefusedTrack[];
 };
 
 /**
@@ -366,6 +372,38 @@ export declare type SetSubscriberAnswerResponse = Message<"bbmeet.sfu.v1.SetSubs
  * Use `create(SetSubscriberAnswerResponseSchema)` to create a new message.
  */
 export declare const SetSubscriberAnswerResponseSchema: GenMessage<SetSubscriberAnswerResponse>;
+
+/**
+ * A track of the server's offer that the subscriber's answer refused.
+ *
+ * @generated from message bbmeet.sfu.v1.RefusedTrack
+ */
+export declare type RefusedTrack = Message<"bbmeet.sfu.v1.RefusedTrack"> & {
+  /**
+   * @generated from field: string track_id = 1;
+   */
+  trackId: string;
+
+  /**
+   * "audio" or "video".
+   *
+   * @generated from field: string kind = 2;
+   */
+  kind: string;
+
+  /**
+   * The codec it was offered in, e.g. "video/H264".
+   *
+   * @generated from field: string mime_type = 3;
+   */
+  mimeType: string;
+};
+
+/**
+ * Describes the message bbmeet.sfu.v1.RefusedTrack.
+ * Use `create(RefusedTrackSchema)` to create a new message.
+ */
+export declare const RefusedTrackSchema: GenMessage<RefusedTrack>;
 
 /**
  * @generated from message bbmeet.sfu.v1.RenegotiatePublisherRequest
