@@ -218,6 +218,22 @@ describe('config', () => {
       );
   });
 
+  it('ROOM_CODEC_POLICY: auto by default, publisher when asked, anything else a clear error', () => {
+    const secrets = {
+      CLIENT_SECRET_KEY: 'a-client-key',
+      AUTH_JWT_SECRET: 'a-jwt-secret-0123456789',
+      AUTH_REFRESH_SECRET: 'a-refresh-secret-0123456789',
+    };
+    const load = (env: Record<string, string>) =>
+      loadConfig({ env: { ...secrets, ...env }, generateMissingSecrets: false, isTty: false });
+    assert.equal(load({}).media.roomCodecPolicy, 'auto');
+    assert.equal(load({ ROOM_CODEC_POLICY: 'publisher' }).media.roomCodecPolicy, 'publisher');
+    assert.throws(
+      () => load({ ROOM_CODEC_POLICY: 'vp8' }),
+      (e: Error) => e instanceof ConfigError && e.problems.some((p) => p.startsWith('ROOM_CODEC_POLICY: ')),
+    );
+  });
+
   it('missing secrets are generated once, kept in the data dir, and reused', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'bbmeet-config-'));
     try {

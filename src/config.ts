@@ -109,6 +109,11 @@ export const envSchema = z
       .min(1000)
       .max(600_000)
       .default(30_000),
+    /**
+     * auto: a publisher's video codec is one every participant present decodes (the first such of
+     * its order); publisher: always the publisher's first.
+     */
+    ROOM_CODEC_POLICY: z.enum(['auto', 'publisher']).default('auto'),
     REDIS_URL: optionalString.refine((v) => v === undefined || /^rediss?:\/\//.test(v), {
       message: 'expected a redis:// or rediss:// URL',
     }),
@@ -291,6 +296,8 @@ export interface Config {
     iceConsentTimeoutMs: number;
     /** A room spans another media worker once each of its workers holds this many of its participants. */
     roomParticipantsPerWorker: number;
+    /** ROOM_CODEC_POLICY: how a publisher's video codec is chosen (sfu/media/room-codecs.ts). */
+    roomCodecPolicy: 'auto' | 'publisher';
   };
   cluster: {
     redisUrl: string | undefined;
@@ -457,6 +464,7 @@ export function loadConfig({ env, generateMissingSecrets, isTty }: LoadConfigOpt
       workers: e.MEDIA_WORKERS === 0 ? os.availableParallelism() : e.MEDIA_WORKERS,
       iceConsentTimeoutMs: e.ICE_CONSENT_TIMEOUT_MS,
       roomParticipantsPerWorker: e.MEDIA_ROOM_PARTICIPANTS_PER_WORKER,
+      roomCodecPolicy: e.ROOM_CODEC_POLICY,
     },
     cluster: {
       redisUrl: e.REDIS_URL,

@@ -58,6 +58,7 @@ export async function startEmbedded(
         logger: logger.child({ component: 'sfu' }),
         iceConsentTimeoutMs: config.media.iceConsentTimeoutMs,
         roomParticipantsPerWorker: config.media.roomParticipantsPerWorker,
+        roomCodecPolicy: config.media.roomCodecPolicy,
         egress: egress?.create,
         egressSettings: egress ? config.egress.settings : undefined,
       })

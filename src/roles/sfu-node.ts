@@ -57,6 +57,7 @@ export async function startSfuNode(
     logLevel: config.log.level,
     logger: log.child({ component: 'sfu' }),
     iceConsentTimeoutMs: media.iceConsentTimeoutMs,
+    roomCodecPolicy: media.roomCodecPolicy,
     egress: egress?.create,
     egressSettings: egress ? config.egress.settings : undefined,
   });

@@ -4,6 +4,7 @@ import type { Logger } from '../lib/logger.ts';
 import type { SfuEvent } from '../protocol/sfu-api.ts';
 import type { CreateEgress, EgressHttp, EgressSettings } from './egress-backend.ts';
 import { SfuEgressSource } from './egress-source.ts';
+import type { RoomCodecPolicy } from './media/room-codecs.ts';
 import { MediaWorkerPool } from './media-worker-pool.ts';
 import { Sfu } from './sfu.ts';
 
@@ -23,6 +24,8 @@ export interface SfuOptions {
   iceConsentTimeoutMs?: number;
   /** A room spans another worker once each of its workers holds this many of its participants (default 50). */
   roomParticipantsPerWorker?: number;
+  /** ROOM_CODEC_POLICY: how a publisher's video codec is chosen (media/room-codecs.ts); default `auto`. */
+  roomCodecPolicy?: RoomCodecPolicy | undefined;
   /**
    * Egress (EGRESS_ENABLED): packages/egress's `createEgress`, loaded by the role. Without it the
    * SFU answers egress operations with 'unsupported'. Needs `egressSettings`.
@@ -61,6 +64,7 @@ export async function createSfu(options: SfuOptions): Promise<StartedSfu> {
     logger: options.logger,
     iceConsentTimeoutMs: options.iceConsentTimeoutMs,
     roomParticipantsPerWorker: options.roomParticipantsPerWorker,
+    roomCodecPolicy: options.roomCodecPolicy,
     onEvent: (roomId, event) => dispatch(roomId, event),
   });
   const sfu = new Sfu(pool);

@@ -6,6 +6,7 @@ import type { MediaWorkerSnapshot } from '../lib/media-counters.ts';
 import type { ActiveSpeakerInfo, SfuDump, SfuEvent } from '../protocol/sfu-api.ts';
 import type { PublisherTap } from './egress-backend.ts';
 import type { RelayedTrack } from './media/relay.ts';
+import type { RoomCodecPolicy } from './media/room-codecs.ts';
 import { MediaWorkerSlot } from './media-worker-slot.ts';
 import { mergeActiveSpeakers, mergeWorkerDumps } from './merge-worker-reports.ts';
 import { DEFAULT_ROOM_PARTICIPANTS_PER_WORKER, RoomPlacement } from './room-placement.ts';
@@ -33,6 +34,8 @@ export interface MediaWorkerPoolOptions {
    * spans both (packets handed over between them). Default 50.
    */
   roomParticipantsPerWorker?: number;
+  /** How a publisher's video codec is chosen (media/room-codecs.ts); default `auto`. */
+  roomCodecPolicy?: RoomCodecPolicy | undefined;
   /** Room events from every worker, and the participants lost when a worker died. */
   onEvent: (roomId: RoomId, event: SfuEvent) => void;
 }
@@ -280,6 +283,7 @@ export class MediaWorkerPool {
         nodeId: options.nodeId,
         logLevel: options.logLevel,
         iceConsentTimeoutMs: options.iceConsentTimeoutMs ?? 30_000,
+        roomCodecPolicy: options.roomCodecPolicy ?? 'auto',
       },
       logger: options.logger,
       requestTimeoutMs: options.requestTimeoutMs ?? 10_000,

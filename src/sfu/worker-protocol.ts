@@ -2,6 +2,7 @@ import type { MessagePort } from 'node:worker_threads';
 import type { ParticipantId, RoomId } from '../lib/ids.ts';
 import type { MediaWorkerReport } from '../lib/media-counters.ts';
 import type { SfuApi, SfuDump, SfuEvent } from '../protocol/sfu-api.ts';
+import type { RoomCodecPolicy } from './media/room-codecs.ts';
 
 /**
  * Messages between the SFU's control side (main thread) and a media worker. Versioned: a worker
@@ -62,4 +63,6 @@ export interface MediaWorkerData {
   logLevel: string;
   /** A transport whose peer sent no valid ICE check for this long is closed (consent freshness). */
   iceConsentTimeoutMs: number;
+  /** How a publisher's video codec is chosen (media/room-codecs.ts). */
+  roomCodecPolicy: RoomCodecPolicy;
 }

@@ -15,6 +15,7 @@ import { ConnectionQualityMonitor } from './connection-quality-monitor.ts';
 import { TapSink } from './egress-tap.ts';
 import type { Publisher } from './publisher.ts';
 import { RelaySink, type RemoteUpTrack } from './relay.ts';
+import { RoomCodecs } from './room-codecs.ts';
 import { SubscriberBudget } from './subscriber-budget.ts';
 import type { Subscription } from './subscription.ts';
 import type { UpTrack } from './up-track.ts';
@@ -64,6 +65,8 @@ export interface Room {
   /** Active speakers and connection quality, reported as room events; closed with the room. */
   speakers: ActiveSpeakerMonitor;
   quality: ConnectionQualityMonitor;
+  /** What each participant here decodes, for the room codec policy (room-codecs.ts). */
+  codecs: RoomCodecs;
 }
 
 export function subscriptionKey(subscription: Subscription): string {
@@ -89,6 +92,7 @@ export function createRoom(options: {
     remotes: new Map(),
     exports: new Map(),
     budgets,
+    codecs: new RoomCodecs(),
     speakers: new ActiveSpeakerMonitor({
       clock,
       publishers: () => publishers.values(),
@@ -126,6 +130,15 @@ export function budgetOf(room: Room, subscriberId: ParticipantId): SubscriberBud
     budget = created;
   }
   return budget;
+}
+
+/** Who is in the room on this worker: its publishers, subscribers and publishers proxied here. */
+export function presentParticipants(room: Room): Set<ParticipantId> {
+  return new Set([
+    ...room.publishers.keys(),
+    ...room.remotes.keys(),
+    ...[...room.subscriptions.values()].map((e) => e.subscription.subscriberId),
+  ]);
 }
 
 /** Nothing published, subscribed, proxied or exported here any more. */

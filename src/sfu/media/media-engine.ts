@@ -20,6 +20,7 @@ import {
   createPublisherAnswer,
   parseRemoteDescription,
   parseSubscriberAnswer,
+  type RemoteDescription,
   remoteTransportParameters,
 } from '../../transport/negotiation/index.ts';
 import type { UdpEndpoint } from '../../transport/udp-endpoint.ts';
@@ -33,6 +34,7 @@ import {
   createRoom,
   dumpRoom,
   isRoomEmpty,
+  presentParticipants,
   type Room,
   type Source,
   type SubscriptionEntry,
@@ -40,6 +42,7 @@ import {
 } from './engine-room.ts';
 import { Publisher } from './publisher.ts';
 import type { RelayedPublisher, RelayedTrack } from './relay.ts';
+import { type RoomCodecPolicy, roomVideoPicker } from './room-codecs.ts';
 import { applyForwarding, inspectRoomPart, type RoomPart } from './room-inspection.ts';
 import { followSpeaker, moveViewer } from './speaker-following.ts';
 import type { Subscription } from './subscription.ts';
@@ -74,13 +77,18 @@ export class MediaEngine implements WorkerEngine {
   readonly #relays: WorkerRelays;
   /** Egress taps on publishers homed here (egress-tap.ts). */
   readonly #taps: EgressTaps;
+  /** How a publisher's video codec is chosen (room-codecs.ts). */
+  readonly #codecPolicy: RoomCodecPolicy;
 
   constructor(options: {
     endpoint: UdpEndpoint;
     clock: Clock;
     nodeId: string;
     emit: (roomId: RoomId, event: SfuEvent) => void;
+    /** Default `auto`. */
+    codecPolicy?: RoomCodecPolicy | undefined;
   }) {
+    this.#codecPolicy = options.codecPolicy ?? 'auto';
     this.#endpoint = options.endpoint;
     this.#clock = options.clock;
     this.#nodeId = options.nodeId;
@@ -127,7 +135,12 @@ export class MediaEngine implements WorkerEngine {
     const room = this.#room(req.roomId);
     this.#closePublisher(req.roomId, room, req.participantId);
     const transport = this.#endpoint.createTransport();
-    const answer = createPublisherAnswer(offer, transport.localParameters);
+    const answer = createPublisherAnswer(
+      offer,
+      transport.localParameters,
+      this.#videoPicker(room, req.participantId, undefined),
+    );
+    room.codecs.learnOffer(req.participantId, offeredVideoCodecs(offer));
     transport.setRemoteParameters(remoteTransportParameters(offer));
     const publisher = new Publisher({
       participantId: req.participantId,
@@ -152,6 +165,17 @@ export class MediaEngine implements WorkerEngine {
     return { sdp: answer.sdp, isRecording: false };
   }
 
+  /** How `publisherId`'s video sections are answered (room-codecs.ts); `current`: mid → codec it sends. */
+  #videoPicker(room: Room, publisherId: ParticipantId, current: Map<string, string> | undefined) {
+    return roomVideoPicker({
+      policy: this.#codecPolicy,
+      codecs: room.codecs,
+      present: presentParticipants(room),
+      publisherId,
+      current,
+    });
+  }
+
   /** The publisher's transport closed by itself (not by us): it is lost to the room. */
   #watchPublisher(
     roomId: RoomId,
@@ -163,6 +187,7 @@ export class MediaEngine implements WorkerEngine {
       if (state !== 'closed' || reason === 'closed') return;
       // The peer stopped answering (consent) or DTLS failed: the room must hear of it.
       this.#closePublisher(roomId, room, participantId);
+      room.codecs.forget(participantId);
       this.#dropRoomIfEmpty(roomId, room);
       this.#emit(roomId, { type: 'participantLost', participantId, reason: 'consent_timeout' });
     };
@@ -205,6 +230,8 @@ export class MediaEngine implements WorkerEngine {
     const follow = req.followActiveSpeaker ? made.answered : undefined;
     const entry: SubscriptionEntry = { subscription: subscription!, sdp: made.sdp, follow };
     room.subscriptions.set(key, entry);
+    // A viewer's own offer (WHEP) lists every codec it decodes.
+    if (req.offer !== undefined) room.codecs.learnOffer(req.participantId, entry.subscription.receiveCodecs);
     this.#watchSubscription(req.roomId, room, entry);
     if (follow) this.#follow(req.roomId, room, entry, room.speakers.speakers);
     return made.reply;
@@ -275,6 +302,11 @@ export class MediaEngine implements WorkerEngine {
     entry.subscription.transport.setRemoteParameters(answer.remote);
     entry.subscription.useRtx(answer.rtxSsrcs);
     entry.subscription.receiveCodecs = answer.receiveCodecs;
+    this.#room(req.roomId).codecs.learnAnswer(
+      req.participantId,
+      answer.receiveCodecs,
+      answer.refused.map((t) => t.mimeType),
+    );
     if (answer.dataChannels)
       this.#data.attachSubscription(this.#room(req.roomId), entry.subscription, answer.dataChannels);
     offerWithoutRefused(entry, new Set(answer.refused.map((t) => t.mid)), (event) =>
@@ -292,7 +324,12 @@ export class MediaEngine implements WorkerEngine {
     const offer = parseRemoteDescription(req.sdp);
     // First: an ICE restart in the offer gives us new credentials, which the answer must carry.
     publisher.transport.setRemoteParameters(remoteTransportParameters(offer));
-    const answer = createPublisherAnswer(offer, publisher.transport.localParameters);
+    const current = new Map([...publisher.tracks].map(([mid, up]) => [mid, up.codec.mimeType]));
+    const answer = createPublisherAnswer(
+      offer,
+      publisher.transport.localParameters,
+      this.#videoPicker(room, publisher.participantId, current),
+    );
     const added = publisher.addTracks(answer.tracks);
     if (answer.dataChannels) this.#data.attachPublisher(room, publisher, answer.dataChannels);
     if (added.length > 0) {
@@ -316,6 +353,7 @@ export class MediaEngine implements WorkerEngine {
     const room = this.#rooms.get(req.roomId);
     if (!room) return;
     this.#closePublisher(req.roomId, room, req.participantId);
+    room.codecs.forget(req.participantId);
     const targets = new Set<ParticipantId>();
     for (const [key, entry] of room.subscriptions) {
       if (entry.subscription.subscriberId === req.participantId) {
@@ -461,4 +499,11 @@ export class MediaEngine implements WorkerEngine {
   #follow(roomId: RoomId, room: Room, entry: SubscriptionEntry, speakers: readonly ActiveSpeaker[]): void {
     followSpeaker(room, entry, speakers, (from) => this.#relays.releaseRemote(roomId, room, from));
   }
+}
+
+/** The codecs of an offer's video sections: what the offerer's browser supports. */
+function offeredVideoCodecs(offer: RemoteDescription): string[] {
+  return offer.media
+    .filter((m) => m.kind === 'video' && m.port !== 0)
+    .flatMap((m) => m.codecs.map((c) => c.mimeType));
 }

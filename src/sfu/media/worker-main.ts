@@ -16,5 +16,11 @@ await serveWorker(async (data, emit) => {
   });
   await endpoint.bind(data.port);
   if (data.tcpPort !== undefined) await endpoint.listenTcp(data.tcpPort);
-  return new MediaEngine({ endpoint, clock: systemClock, nodeId: data.nodeId, emit });
+  return new MediaEngine({
+    endpoint,
+    clock: systemClock,
+    nodeId: data.nodeId,
+    emit,
+    codecPolicy: data.roomCodecPolicy,
+  });
 });

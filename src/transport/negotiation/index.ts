@@ -19,6 +19,7 @@ export {
   isDataChannelSection,
   type NegotiatedDataChannels,
   type PublishedTrackInfo,
+  type VideoCodecPicker,
 } from './publisher-answer.ts';
 export {
   type AnsweredTrack,

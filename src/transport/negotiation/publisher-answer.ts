@@ -29,19 +29,26 @@ export interface NegotiatedDataChannels {
   maxMessageSize: number | undefined;
 }
 
+/**
+ * Picks a video section's codec among `candidates` (mime types the SFU forwards, in the
+ * publisher's order, at least two); anything else, or undefined, means the publisher's first.
+ */
+export type VideoCodecPicker = (mid: string, candidates: string[]) => string | undefined;
+
 /** Waterbus and browsers name simulcast layers q/h/f (or l/m/h); unknown names keep their order. */
 const RID_RANK: Record<string, number> = { q: 0, l: 0, low: 0, h: 1, m: 1, mid: 1, f: 2, high: 2, full: 2 };
 
 /**
  * The answer to a publisher's offer (RFC 8829 §5.3): each audio/video section is accepted
- * `recvonly` with the first codec of the client's order that we forward (its payload types are
- * kept: they are what its RTP carries), simulcast is received as offered, the first
+ * `recvonly` with the first codec of the client's order that we forward, or for video the one
+ * `pickVideo` picks among those (its payload types are kept: they are what its RTP carries), simulcast is received as offered, the first
  * `webrtc-datachannel` section over DTLS/SCTP is accepted (others declined), and our ICE-lite
  * credentials, fingerprint and host candidates are added.
  */
 export function createPublisherAnswer(
   offer: RemoteDescription,
   local: LocalTransportParameters,
+  pickVideo?: VideoCodecPicker,
 ): { sdp: string; tracks: PublishedTrackInfo[]; dataChannels: NegotiatedDataChannels | undefined } {
   const tracks: PublishedTrackInfo[] = [];
   let dataChannels: NegotiatedDataChannels | undefined;
@@ -54,7 +61,7 @@ export function createPublisherAnswer(
       accepted.push(m.mid);
       continue;
     }
-    const codec = m.kind === 'application' || m.port === 0 ? undefined : chooseCodec(m);
+    const codec = m.kind === 'application' || m.port === 0 ? undefined : chooseCodec(m, pickVideo);
     if (!codec || m.direction === 'recvonly' || m.direction === 'inactive') {
       sections.push(rejectedSection(m));
       continue;
@@ -94,7 +101,20 @@ export function isDataChannelSection(m: MediaSection): boolean {
   );
 }
 
-function chooseCodec(m: MediaSection): CodecParameters | undefined {
+/**
+ * The codec a section is answered with: the first of the publisher's order that we forward or, for
+ * video when `pickVideo` is given, the one it picks among those (the room codec policy).
+ */
+function chooseCodec(m: MediaSection, pickVideo: VideoCodecPicker | undefined): CodecParameters | undefined {
+  const usable = usableCodecs(m);
+  if (m.kind !== 'video' || !pickVideo || usable.length < 2) return usable[0];
+  const mime = pickVideo(m.mid, [...new Set(usable.map((c) => c.mimeType))])?.toLowerCase();
+  return usable.find((c) => c.mimeType.toLowerCase() === mime) ?? usable[0];
+}
+
+/** The section's codecs that we forward, in the publisher's order, with what we accept of each. */
+function usableCodecs(m: MediaSection): CodecParameters[] {
+  const usable: CodecParameters[] = [];
   for (const c of m.codecs) {
     const capability = findCapability(c.mimeType);
     if (!capability) continue;
@@ -110,11 +130,16 @@ function chooseCodec(m: MediaSection): CodecParameters | undefined {
           o.mimeType.toLowerCase() === inner.mimeType.toLowerCase() && o.payloadType === inner.payloadType,
       );
       if (!offered) continue;
-      return { ...chosen, fmtp: {}, redundantCodec: { ...offered, rtcpFeedback: acceptedFeedback(offered) } };
+      usable.push({
+        ...chosen,
+        fmtp: {},
+        redundantCodec: { ...offered, rtcpFeedback: acceptedFeedback(offered) },
+      });
+      continue;
     }
-    return chosen;
+    usable.push(chosen);
   }
-  return undefined;
+  return usable;
 }
 
 function acceptedFeedback(c: CodecParameters): CodecParameters['rtcpFeedback'] {
