@@ -4,11 +4,10 @@ import type { Page as FirefoxPage } from 'puppeteer-core';
 import { type Firefox, launchFirefox } from '../support/firefox.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import {
-  type DemoOptions,
-  demoUrl,
   eventually,
   launchDemoBrowser,
   openDemo,
+  openDemoInFirefox,
   seesVideoOf,
   tiles,
 } from './demo-page.ts';
@@ -21,20 +20,6 @@ import {
 let server: TestServer;
 let chromium: Awaited<ReturnType<typeof launchDemoBrowser>>;
 let firefox: Firefox;
-
-/** The demo page in a Firefox tab, in the call (`body[data-state=joined]`). */
-async function openDemoInFirefox(o: DemoOptions): Promise<FirefoxPage> {
-  const page = await firefox.newPage();
-  const errors: string[] = [];
-  page.on('pageerror', (err) => errors.push(String(err)));
-  await page.goto(demoUrl(server.baseUrl, o));
-  try {
-    await page.waitForSelector('body[data-state="joined"]', { timeout: 20_000 });
-  } catch (err) {
-    throw new Error(`${o.name} (Firefox) did not join: ${errors.join('; ')} (${String(err)})`);
-  }
-  return page;
-}
 
 describe('demo page in Firefox and Chromium', { timeout: 180_000 }, () => {
   before(async () => {
@@ -54,7 +39,7 @@ describe('demo page in Firefox and Chromium', { timeout: 180_000 }, () => {
     let fred: FirefoxPage | undefined;
     try {
       const ann = await openDemo(context, server.baseUrl, { room: 'fox-call', name: 'Ann' });
-      fred = await openDemoInFirefox({ room: 'fox-call', name: 'Fred' });
+      fred = await openDemoInFirefox(firefox, server.baseUrl, { room: 'fox-call', name: 'Fred' });
       await seesVideoOf(fred, ['Ann']);
       await seesVideoOf(ann, ['Fred']);
       assert.deepEqual(
@@ -73,7 +58,7 @@ describe('demo page in Firefox and Chromium', { timeout: 180_000 }, () => {
     let fred: FirefoxPage | undefined;
     try {
       const ann = await openDemo(context, server.baseUrl, { room: 'fox-h264', name: 'Ann', codec: 'H264' });
-      fred = await openDemoInFirefox({ room: 'fox-h264', name: 'Fred' });
+      fred = await openDemoInFirefox(firefox, server.baseUrl, { room: 'fox-h264', name: 'Fred' });
       const annTile = await eventually(
         () => tiles(fred!).then((all) => all.find((t) => t.name === 'Ann')),
         (t) => t !== undefined && t.unsupported !== '',

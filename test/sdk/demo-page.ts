@@ -5,7 +5,9 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Page as FirefoxPage } from 'puppeteer-core';
 import { CHROMIUM_PATH } from '../support/browser.ts';
+import type { Firefox } from '../support/firefox.ts';
 
 /** Screenshots of the demo tests (gitignored with test-results/). */
 export const SCREENSHOT_DIR = path.resolve(import.meta.dirname, '../../test-results/sdk');
@@ -94,6 +96,24 @@ export async function openDemo(context: BrowserContext, baseUrl: string, o: Demo
   } catch (err) {
     const lobbyError = await page.textContent('#lobby-error').catch(() => null);
     throw new Error(`${o.name} did not join: ${lobbyError ?? ''} ${errors.join('; ')} (${String(err)})`);
+  }
+  return page;
+}
+
+/** The demo page in a Firefox tab (test/support/firefox.ts), in the call (`body[data-state=joined]`). */
+export async function openDemoInFirefox(
+  firefox: Firefox,
+  baseUrl: string,
+  o: DemoOptions,
+): Promise<FirefoxPage> {
+  const page = await firefox.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (err) => errors.push(String(err)));
+  await page.goto(demoUrl(baseUrl, o));
+  try {
+    await page.waitForSelector('body[data-state="joined"]', { timeout: 20_000 });
+  } catch (err) {
+    throw new Error(`${o.name} (Firefox) did not join: ${errors.join('; ')} (${String(err)})`);
   }
   return page;
 }
