@@ -30,6 +30,23 @@ export async function bbmeet(
   return { code, stdout, stderr };
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: the admin commands' JSON replies, checked key by key.
+export type Json = any;
+
+/**
+ * The admin commands against a server (`baseUrl()` read at each call: the server starts later)
+ * with its secret: `run` gives the exit code and output, `json` the `--json` reply (exit 0 asserted).
+ */
+export function adminCli(baseUrl: () => string, secret: string) {
+  const run = (...args: string[]) => bbmeet([...args, '--url', baseUrl()], { AUTH_IDENTITY_SECRET: secret });
+  const json = async (...args: string[]): Promise<Json> => {
+    const r = await run(...args, '--json');
+    assert.equal(r.code, 0, r.stderr);
+    return JSON.parse(r.stdout) as Json;
+  };
+  return { run, json };
+}
+
 /** Takes the socket's participant into the room without media (a join, as after a reconnect). */
 export async function joinWithoutMedia(socket: Socket, roomId: string, participantId: string): Promise<void> {
   const ack = (await socket.timeout(10_000).emitWithAck('room.reconnect', { roomId, participantId })) as {

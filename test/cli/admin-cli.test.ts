@@ -4,7 +4,7 @@ import type { Socket } from 'socket.io-client';
 import { ScriptedPublisher } from '../fakes/scripted-publisher.ts';
 import { connectSocket, login, nextEvent, restClient, roomWithParticipants } from '../support/clients.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
-import { bbmeet, joinWithoutMedia, publishMedia } from './admin-cli-support.ts';
+import { adminCli, bbmeet, type Json, joinWithoutMedia, publishMedia } from './admin-cli-support.ts';
 
 /**
  * Every admin command of the CLI (docs/admin.md), run as a child process against the real server
@@ -13,9 +13,6 @@ import { bbmeet, joinWithoutMedia, publishMedia } from './admin-cli-support.ts';
  */
 
 const SECRET = 'admin-cli-secret-0123456789abcdefghij';
-
-// biome-ignore lint/suspicious/noExplicitAny: JSON replies are checked key by key.
-type Json = any;
 
 describe('bbmeet admin commands against a running server', { timeout: 120_000 }, () => {
   let server: TestServer;
@@ -26,13 +23,7 @@ describe('bbmeet admin commands against a running server', { timeout: 120_000 },
   let ada: { pid: string; socket: Socket };
   let bob: { pid: string; socket: Socket };
   let cy: { pid: string; socket: Socket };
-  const run = (...args: string[]) =>
-    bbmeet([...args, '--url', server.baseUrl], { AUTH_IDENTITY_SECRET: SECRET });
-  const json = async (...args: string[]): Promise<Json> => {
-    const r = await run(...args, '--json');
-    assert.equal(r.code, 0, r.stderr);
-    return JSON.parse(r.stdout) as Json;
-  };
+  const { run, json } = adminCli(() => server.baseUrl, SECRET);
 
   before(async () => {
     server = await startTestServer({ AUTH_IDENTITY_SECRET: SECRET, PUBLIC_IP: '127.0.0.1' }, { media: true });

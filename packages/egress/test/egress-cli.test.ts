@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { BrowserContext } from 'playwright-core';
-import { bbmeet } from '../../../test/cli/admin-cli-support.ts';
+import { adminCli, type Json } from '../../../test/cli/admin-cli-support.ts';
 import { eventually, launchDemoBrowser } from '../../../test/sdk/demo-page.ts';
 import type { TestServer } from '../../../test/support/server.ts';
 import { hostRoom, publishDemo, startEgressServer } from './support/chromium-call.ts';
@@ -14,9 +14,6 @@ import { hostRoom, publishDemo, startEgressServer } from './support/chromium-cal
 
 const SECRET = 'egress-cli-secret-0123456789abcdefghij';
 
-// biome-ignore lint/suspicious/noExplicitAny: JSON replies are checked key by key.
-type Json = any;
-
 describe('bbmeet egress commands against a server with egress', { timeout: 120_000 }, () => {
   let server: TestServer;
   let chromium: Awaited<ReturnType<typeof launchDemoBrowser>>;
@@ -24,13 +21,7 @@ describe('bbmeet egress commands against a server with egress', { timeout: 120_0
   let roomId: string;
   let code: string;
   let publisherId: string;
-  const run = (...args: string[]) =>
-    bbmeet([...args, '--url', server.baseUrl], { AUTH_IDENTITY_SECRET: SECRET });
-  const json = async (...args: string[]): Promise<Json> => {
-    const r = await run(...args, '--json');
-    assert.equal(r.code, 0, r.stderr);
-    return JSON.parse(r.stdout) as Json;
-  };
+  const { run, json } = adminCli(() => server.baseUrl, SECRET);
 
   before(async () => {
     server = await startEgressServer({ AUTH_IDENTITY_SECRET: SECRET });
