@@ -36,7 +36,9 @@ export interface UdpEndpointStats extends SendCounters {
  * One UDP socket shared by every transport of a media worker (ICE-lite, BUNDLE, rtcp-mux). A
  * datagram is classified by its first byte (RFC 7983): STUN goes to the transport named by the
  * USERNAME's local fragment; DTLS and SRTP go to the transport whose selected address sent it.
- * Anything else, or from an unknown address, is dropped and counted.
+ * Anything else, or from an unknown address, is dropped and counted. With IPv6 addresses to
+ * announce, an IPv6-only socket sits beside it: its datagrams take the same dispatch, and a send to
+ * an IPv6 peer leaves from it (its own sendmmsg queue).
  */
 export class UdpEndpoint implements DatagramSender {
   /** The socket's receive buffer as the kernel reports it (twice what it granted), after bind(). */
@@ -53,6 +55,13 @@ export class UdpEndpoint implements DatagramSender {
   readonly #socket: dgram.Socket;
   readonly #certificate: DtlsCertificate;
   readonly #announcedIps: string[];
+  /** IPv6 addresses announced on the IPv6 socket (empty: no IPv6 socket). */
+  readonly #announcedIps6: string[];
+  /** The IPv6-only socket beside an IPv4 one (bind(), when IPv6 addresses are announced). */
+  #socket6: dgram.Socket | undefined;
+  #port6 = 0;
+  #queue6: SendQueue | undefined;
+  #receiveClock6: ReceiveClock | undefined;
   readonly #udpCandidates: boolean;
   /** The passive ICE-TCP port beside this one (listenTcp), if any. */
   #tcp: IceTcpServer | undefined;
@@ -66,6 +75,8 @@ export class UdpEndpoint implements DatagramSender {
   #housekeeping: NodeJS.Timeout | undefined;
   #queue: SendQueue | undefined;
   #receiveClock: ReceiveClock | undefined;
+  /** The receive clock of the socket whose datagram is being dispatched. */
+  #dispatchClock: ReceiveClock | undefined;
   /** The receive time of the datagram being dispatched, once asked (arrivalUs); -1 before. */
   #arrivalUs = -1;
   /** Inside #onDatagram: sends are flushed when it returns. */
@@ -73,12 +84,17 @@ export class UdpEndpoint implements DatagramSender {
   #flushScheduled = false;
   readonly #flushTask = (): void => {
     this.#flushScheduled = false;
-    this.#queue?.flush();
+    this.flush();
   };
 
   constructor(options: {
     certificate: DtlsCertificate;
     announcedIps: string[];
+    /**
+     * IPv6 addresses to announce (default none): bind() then also binds an IPv6-only socket whose
+     * datagrams take the same dispatch, and IPv6 peers are answered from it. Needs family udp4.
+     */
+    announcedIps6?: string[];
     family?: 'udp4' | 'udp6';
     /** A transport whose peer sent no valid check for this long is closed (default 30 s, RFC 7675). */
     consentTimeoutMs?: number;
@@ -87,16 +103,22 @@ export class UdpEndpoint implements DatagramSender {
   }) {
     this.#certificate = options.certificate;
     this.#announcedIps = options.announcedIps;
+    this.#announcedIps6 = options.family === 'udp6' ? [] : (options.announcedIps6 ?? []);
     this.#udpCandidates = options.udpCandidates ?? true;
     this.#consentTimeoutMs = options.consentTimeoutMs ?? CONSENT_TIMEOUT_MS;
     this.#socket = dgram.createSocket({ type: options.family ?? 'udp4' });
-    this.#socket.on('message', (msg, rinfo) => this.#onDatagram(msg, rinfo));
+    this.#socket.on('message', (msg, rinfo) => this.#onDatagram(msg, rinfo, this.#receiveClock));
     // A send to a vanished peer (ICMP unreachable) must not take the worker down.
     this.#socket.on('error', () => undefined);
   }
 
   get port(): number {
     return this.#port;
+  }
+
+  /** The IPv6 socket's port once bound, else 0 (no IPv6 addresses announced). */
+  get port6(): number {
+    return this.#port6;
   }
 
   /** The ICE-TCP side, once listenTcp() succeeded. */
@@ -120,22 +142,35 @@ export class UdpEndpoint implements DatagramSender {
     return this.#queue ? 'sendmmsg' : 'dgram';
   }
 
-  async bind(port: number, host = '0.0.0.0'): Promise<void> {
-    await new Promise<void>((resolve, reject) => {
-      this.#socket.once('error', reject);
-      this.#socket.bind(port, host, () => {
-        this.#socket.off('error', reject);
-        resolve();
-      });
-    });
+  /**
+   * Binds the socket on `port` of `host`, and with IPv6 addresses announced an IPv6-only socket on
+   * the same port number (any free one when `port` is 0) of `host6`.
+   */
+  async bind(port: number, host = '0.0.0.0', host6 = '::'): Promise<void> {
+    await bindSocket(this.#socket, port, host);
     this.#port = this.#socket.address().port;
     const addon = nativeAddon();
     const fd = addon ? socketFd(addon, this.#socket) : -1;
     if (addon && fd >= 0) this.#queue = new SendQueue(addon, this.#socket, fd, this.stats);
     this.#receiveClock = ReceiveClock.forSocket(addon, fd);
-    this.receiveBufferBytes = this.#growReceiveBuffer(addon, fd);
+    this.receiveBufferBytes = this.#growReceiveBuffer(this.#socket, addon, fd);
+    if (this.#announcedIps6.length > 0) await this.#bind6(port, host6, addon);
     this.#housekeeping = setInterval(() => this.#checkConsent(Date.now()), HOUSEKEEPING_INTERVAL_MS);
     this.#housekeeping.unref();
+  }
+
+  async #bind6(port: number, host: string, addon: NativeAddon | undefined): Promise<void> {
+    const socket = dgram.createSocket({ type: 'udp6', ipv6Only: true });
+    socket.on('message', (msg, rinfo) => this.#onDatagram(msg, rinfo, this.#receiveClock6));
+    // As on the IPv4 socket: an unreachable peer must not take the worker down.
+    socket.on('error', () => undefined);
+    await bindSocket(socket, port, host);
+    this.#socket6 = socket;
+    this.#port6 = socket.address().port;
+    const fd = addon ? socketFd(addon, socket) : -1;
+    if (addon && fd >= 0) this.#queue6 = new SendQueue(addon, socket, fd, this.stats);
+    this.#receiveClock6 = ReceiveClock.forSocket(addon, fd);
+    this.#growReceiveBuffer(socket, addon, fd);
   }
 
   /**
@@ -145,7 +180,7 @@ export class UdpEndpoint implements DatagramSender {
   async listenTcp(port: number, host = '0.0.0.0'): Promise<void> {
     const tcp = new IceTcpServer({
       transportForUfrag: (ufrag) => this.#byUfrag.get(ufrag),
-      flush: () => this.#queue?.flush(),
+      flush: () => this.flush(),
     });
     await tcp.listen(port, host);
     this.#tcp = tcp;
@@ -157,7 +192,7 @@ export class UdpEndpoint implements DatagramSender {
    * dropped at this socket is lost for every subscriber. As root (SO_RCVBUFFORCE) it goes past
    * net.core.rmem_max; otherwise it stops there (docs/deployment.md says how to raise it).
    */
-  #growReceiveBuffer(addon: NativeAddon | undefined, fd: number): number {
+  #growReceiveBuffer(socket: dgram.Socket, addon: NativeAddon | undefined, fd: number): number {
     if (addon?.setReceiveBuffer && fd >= 0) {
       try {
         return addon.setReceiveBuffer(fd, RECEIVE_BUFFER_BYTES);
@@ -166,11 +201,11 @@ export class UdpEndpoint implements DatagramSender {
       }
     }
     try {
-      this.#socket.setRecvBufferSize(RECEIVE_BUFFER_BYTES);
+      socket.setRecvBufferSize(RECEIVE_BUFFER_BYTES);
     } catch {
       // Refused (e.g. not permitted): the default stays.
     }
-    return this.#socket.getRecvBufferSize();
+    return socket.getRecvBufferSize();
   }
 
   createTransport(): WebRtcTransport {
@@ -197,6 +232,10 @@ export class UdpEndpoint implements DatagramSender {
       to.stream.write(datagram);
       return;
     }
+    if (to.family === 'IPv6' && this.#socket6) {
+      this.#send6(datagram, datagram.length, to);
+      return;
+    }
     const slot = this.#queue?.claim(datagram.length);
     if (slot) {
       datagram.copy(slot);
@@ -220,6 +259,10 @@ export class UdpEndpoint implements DatagramSender {
       to.stream.write(datagram, length);
       return;
     }
+    if (to.family === 'IPv6' && this.#socket6) {
+      this.#send6(datagram, length, to);
+      return;
+    }
     if (this.#queue?.commit(datagram, length, to)) {
       this.#scheduleFlush();
       return;
@@ -241,6 +284,27 @@ export class UdpEndpoint implements DatagramSender {
   /** Sends what is queued now (the endpoint does this after each received datagram). */
   flush(): void {
     this.#queue?.flush();
+    this.#queue6?.flush();
+  }
+
+  /**
+   * To an IPv6 peer, from the IPv6 socket: through its own queue (a copy: a claimed slot belongs to
+   * the IPv4 queue, claimed before the destination was known), else one dgram send of a copy (dgram
+   * may hold the buffer after send() returns, and it may be a slot).
+   */
+  #send6(datagram: Buffer, length: number, to: RemoteAddress): void {
+    const queue = this.#queue6;
+    const slot = queue?.claim(length);
+    if (slot) {
+      datagram.copy(slot, 0, 0, length);
+      if (queue!.commit(slot, length, to)) {
+        this.#scheduleFlush();
+        return;
+      }
+    }
+    this.#socket6!.send(Buffer.from(datagram.subarray(0, length)), to.port, to.address);
+    this.stats.datagramsSent++;
+    this.stats.sendCalls++;
   }
 
   routeFrom(transport: WebRtcTransport, address: RemoteAddress, previous: RemoteAddress | undefined): void {
@@ -275,7 +339,10 @@ export class UdpEndpoint implements DatagramSender {
     for (const transport of [...this.#transports]) transport.close('worker_stopped');
     this.#queue?.close();
     this.#queue = undefined;
+    this.#queue6?.close();
+    this.#queue6 = undefined;
     this.#socket.close();
+    this.#socket6?.close();
     this.#tcp?.close();
   }
 
@@ -286,7 +353,7 @@ export class UdpEndpoint implements DatagramSender {
   arrivalUs(): number {
     if (!this.#dispatching) return performance.now() * 1000;
     // Once per datagram: the publisher asks, and the forwarding latency below reuses it.
-    if (this.#arrivalUs < 0) this.#arrivalUs = this.#receiveClock?.arrivalUs() ?? performance.now() * 1000;
+    if (this.#arrivalUs < 0) this.#arrivalUs = this.#dispatchClock?.arrivalUs() ?? performance.now() * 1000;
     return this.#arrivalUs;
   }
 
@@ -296,15 +363,16 @@ export class UdpEndpoint implements DatagramSender {
     queueMicrotask(this.#flushTask);
   }
 
-  #onDatagram(msg: Buffer, rinfo: dgram.RemoteInfo): void {
+  #onDatagram(msg: Buffer, rinfo: dgram.RemoteInfo, clock: ReceiveClock | undefined): void {
     this.#dispatching = true;
+    this.#dispatchClock = clock;
     this.#arrivalUs = -1;
     const forwarded = mediaCounters.forwardedPackets;
     try {
       this.#dispatch(msg, rinfo);
     } finally {
       this.#dispatching = false;
-      this.#queue?.flush();
+      this.flush();
     }
     // A publisher's packet whose copies were just handed to the kernel (its arrival was asked);
     // with the counters off (mediaCounting) the count stays put and nothing is timed.
@@ -363,7 +431,19 @@ export class UdpEndpoint implements DatagramSender {
     return hostCandidates({
       ips: this.#announcedIps,
       udpPort: this.#udpCandidates ? this.#port : undefined,
+      ips6: this.#announcedIps6,
+      udpPort6: this.#udpCandidates && this.#socket6 ? this.#port6 : undefined,
       tcpPort: this.#tcp?.port,
     });
   }
+}
+
+function bindSocket(socket: dgram.Socket, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    socket.once('error', reject);
+    socket.bind(port, host, () => {
+      socket.off('error', reject);
+      resolve();
+    });
+  });
 }
