@@ -28,8 +28,10 @@ export function localPreference(protocol: 'udp' | 'tcp', index: number): number 
  * candidates (RFC 6544 §4.5: the peer connects to it). Any port may be left out.
  *
  * IPv6 ranks below IPv4 (its local preferences continue the IPv4 countdown), not above it as
- * RFC 8421 §4 suggests for dual-stack hosts: a peer that reaches us over IPv4 keeps the path it
- * had before IPv6 was announced, and IPv6 is chosen where IPv4 fails (an IPv6-only client).
+ * RFC 8421 §4 suggests for dual-stack hosts. That is our side's preference only: an ICE-lite
+ * server never nominates, and a pair's priority (RFC 8445 §6.1.2.3) is dominated by the smaller
+ * of the two candidates' priorities, usually the browser's own, so a browser that ranks its own
+ * IPv6 candidates first (Chromium does) may still pick IPv6 where both families work.
  */
 export function hostCandidates(options: {
   ips: readonly string[];
