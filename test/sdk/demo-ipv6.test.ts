@@ -46,7 +46,7 @@ describe('demo page over IPv6', { timeout: 120_000 }, () => {
   before(async () => {
     if (!ipv6) return;
     server = await startTestServer(
-      { PUBLIC_IP: UNREACHABLE_IPV4, PUBLIC_IP6: ipv6, ICE_TCP_ENABLED: 'false' },
+      { PUBLIC_IP: UNREACHABLE_IPV4, PUBLIC_IP6: ipv6, ICE_IPV6_ENABLED: 'true', ICE_TCP_ENABLED: 'false' },
       { media: true },
     );
     browser = await launchDemoBrowser();
