@@ -288,6 +288,28 @@ describe('config', () => {
     );
   });
 
+  it('PUBLIC_IP6 and ICE_IPV6_ENABLED: IPv6 on by default with no address forced; a non-IPv6 value is named', () => {
+    const env = {
+      CLIENT_SECRET_KEY: 'a-client-key',
+      AUTH_JWT_SECRET: 'a-jwt-secret-0123456789',
+      AUTH_REFRESH_SECRET: 'a-refresh-secret-0123456789',
+    };
+    const load = (extra: Record<string, string>) =>
+      loadConfig({ env: { ...env, ...extra }, generateMissingSecrets: false, isTty: false });
+    assert.deepEqual([load({}).media.ipv6, load({}).media.publicIp6], [true, undefined]);
+    const set = load({ PUBLIC_IP6: '2001:db8::10', ICE_IPV6_ENABLED: 'false' }).media;
+    assert.deepEqual([set.ipv6, set.publicIp6], [false, '2001:db8::10']);
+    for (const bad of ['192.0.2.1', 'fe80::1%eth0', 'nope']) {
+      assert.throws(
+        () => load({ PUBLIC_IP6: bad }),
+        (e: Error) =>
+          e instanceof ConfigError &&
+          e.problems.some((p) => p.startsWith('PUBLIC_IP6: expected an IPv6 address')),
+        bad,
+      );
+    }
+  });
+
   it('bad values name the variable and what it expects', () => {
     const env = {
       APP_PORT: '70000',

@@ -85,6 +85,12 @@ export const envSchema = z
     PUBLIC_IP: optionalString.refine((v) => v === undefined || z.ipv4().safeParse(v).success, {
       message: 'expected an IPv4 address',
     }),
+    /** IPv6 address announced in ICE candidates (empty: this machine's global and unique-local ones). */
+    PUBLIC_IP6: optionalString.refine((v) => v === undefined || z.ipv6().safeParse(v).success, {
+      message: 'expected an IPv6 address',
+    }),
+    /** false: no IPv6 socket and no IPv6 candidates, even with an IPv6 address or PUBLIC_IP6. */
+    ICE_IPV6_ENABLED: bool.default(true),
     /** STUN servers asked for this machine's public IPv4 at start, in order (PUBLIC_IP wins when set). */
     PUBLIC_IP_DISCOVERY: stunServerList,
     PORT_MIN_UDP: port.default(19200),
@@ -283,6 +289,10 @@ export interface Config {
   media: {
     enabled: boolean;
     publicIp: string | undefined;
+    /** IPv6 address announced beside the IPv4 ones (undefined: this machine's own, when ipv6). */
+    publicIp6: string | undefined;
+    /** Whether the workers receive on IPv6 and announce IPv6 candidates (when there is an address). */
+    ipv6: boolean;
     /** STUN servers that tell the public address at start when publicIp is not set (empty: none asked). */
     publicIpDiscovery: Array<{ url: string; host: string; port: number }>;
     portMin: number;
@@ -456,6 +466,8 @@ export function loadConfig({ env, generateMissingSecrets, isTty }: LoadConfigOpt
     media: {
       enabled: e.MEDIA_ENABLED,
       publicIp: e.PUBLIC_IP,
+      publicIp6: e.PUBLIC_IP6,
+      ipv6: e.ICE_IPV6_ENABLED,
       publicIpDiscovery: e.PUBLIC_IP_DISCOVERY,
       portMin: e.PORT_MIN_UDP,
       portMax: e.PORT_MAX_UDP,

@@ -44,7 +44,8 @@ Uses the embedded database in DATA_DIR (default ./data) unless DATABASE_URL is a
 Missing secrets (CLIENT_SECRET_KEY, AUTH_JWT_SECRET, AUTH_REFRESH_SECRET) are generated once and
 kept in DATA_DIR/secrets.json. Media is announced as PUBLIC_IP, else as the address the
 PUBLIC_IP_DISCOVERY STUN servers (stun:host:port, comma-separated) report at start, else as this
-machine's addresses. WEBHOOK_URLS: endpoints that get room events as signed JSON POSTs
+machine's addresses; and on IPv6 as PUBLIC_IP6, else as this machine's global or unique-local IPv6
+addresses (ICE_IPV6_ENABLED=false: none). WEBHOOK_URLS: endpoints that get room events as signed JSON POSTs
 (docs/webhooks.md).
 
 Options:

@@ -53,6 +53,8 @@ export async function startEmbedded(
         tcpPortMin: config.media.tcpPortMin,
         udpCandidates: config.media.udpCandidates,
         publicIp: await resolvePublicIp(config.media, { logger: logger.child({ component: 'public-ip' }) }),
+        publicIp6: config.media.publicIp6,
+        ipv6: config.media.ipv6,
         nodeId,
         logLevel: config.log.level,
         logger: logger.child({ component: 'sfu' }),

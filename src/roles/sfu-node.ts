@@ -53,6 +53,8 @@ export async function startSfuNode(
     tcpPortMin: media.tcpPortMin,
     udpCandidates: media.udpCandidates,
     publicIp,
+    publicIp6: media.publicIp6,
+    ipv6: media.ipv6,
     nodeId,
     logLevel: config.log.level,
     logger: log.child({ component: 'sfu' }),

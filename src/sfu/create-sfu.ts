@@ -17,6 +17,10 @@ export interface SfuOptions {
   /** Announce UDP candidates (default true). */
   udpCandidates?: boolean | undefined;
   publicIp: string | undefined;
+  /** IPv6 address to announce (default: this machine's own, see announcedIps6). */
+  publicIp6?: string | undefined;
+  /** Receive on IPv6 and announce IPv6 candidates when there is an address (default true). */
+  ipv6?: boolean | undefined;
   nodeId: string;
   logLevel: string;
   logger: Logger;
@@ -59,6 +63,7 @@ export async function createSfu(options: SfuOptions): Promise<StartedSfu> {
     tcpPorts: options.tcpPortMin === undefined ? undefined : ports.map((_, i) => options.tcpPortMin! + i),
     udpCandidates: options.udpCandidates,
     announcedIps: announcedIps(options.publicIp),
+    announcedIps6: options.ipv6 === false ? [] : announcedIps6(options.publicIp6),
     nodeId: options.nodeId,
     logLevel: options.logLevel,
     logger: options.logger,
@@ -117,4 +122,25 @@ export function announcedIps(publicIp: string | undefined): string[] {
   const external = all.filter((i) => !i!.internal).map((i) => i!.address);
   const loopback = all.filter((i) => i!.internal).map((i) => i!.address);
   return [...new Set([...external, ...loopback])];
+}
+
+/**
+ * PUBLIC_IP6 when set; otherwise this machine's IPv6 addresses that a peer elsewhere can reach:
+ * not loopback (browsers gather no loopback candidates) and not link-local (fe80::/10 needs the
+ * interface's scope, which an ICE candidate cannot carry). Empty: no IPv6.
+ */
+export function announcedIps6(
+  publicIp6: string | undefined,
+  interfaces: ReturnType<typeof networkInterfaces> = networkInterfaces(),
+): string[] {
+  if (publicIp6) return [publicIp6];
+  const addresses = Object.values(interfaces)
+    .flat()
+    .filter((i) => i !== undefined && i.family === 'IPv6' && !i.internal && !isLinkLocal6(i.address))
+    .map((i) => i!.address);
+  return [...new Set(addresses)];
+}
+
+function isLinkLocal6(address: string): boolean {
+  return /^fe[89ab]/i.test(address);
 }

@@ -22,6 +22,8 @@ export interface MediaWorkerPoolOptions {
   /** Announce UDP candidates (default true). */
   udpCandidates?: boolean | undefined;
   announcedIps: string[];
+  /** IPv6 addresses each worker announces on an IPv6 socket of its own (default none). */
+  announcedIps6?: string[] | undefined;
   nodeId: string;
   logLevel: string;
   logger: Logger;
@@ -280,6 +282,7 @@ export class MediaWorkerPool {
         tcpPort: options.tcpPorts?.[index],
         udpCandidates: options.udpCandidates ?? true,
         announcedIps: options.announcedIps,
+        announcedIps6: options.announcedIps6 ?? [],
         nodeId: options.nodeId,
         logLevel: options.logLevel,
         iceConsentTimeoutMs: options.iceConsentTimeoutMs ?? 30_000,

@@ -13,9 +13,10 @@ import type { RoomCodecPolicy } from './media/room-codecs.ts';
  * answered in the reply's `answer`) and `followActiveSpeaker`, and the `viewerEnded` event.
  * Version 6: `setMediaState` may `enforce` (an operator's mute), and `inspectRoom` answers what the
  * worker holds of a room (media/room-inspection.ts). Version 7: `load` carries the worker's
- * media report (counters since it started and gauges, lib/media-counters.ts).
+ * media report (counters since it started and gauges, lib/media-counters.ts). Version 8: the
+ * worker data's `announcedIps6` (an IPv6 socket beside the IPv4 one).
  */
-export const WORKER_PROTOCOL_VERSION = 7;
+export const WORKER_PROTOCOL_VERSION = 8;
 
 /**
  * The SfuApi operations a worker serves (everything but the event stream and dump), and
@@ -59,6 +60,8 @@ export interface MediaWorkerData {
   udpCandidates: boolean;
   /** Addresses written into ICE candidates. */
   announcedIps: string[];
+  /** IPv6 addresses announced on an IPv6-only socket of the worker (empty: none bound). */
+  announcedIps6: string[];
   nodeId: string;
   logLevel: string;
   /** A transport whose peer sent no valid ICE check for this long is closed (consent freshness). */

@@ -45,6 +45,38 @@ describe('ICE host candidates', () => {
     );
   });
 
+  it('hostCandidates() announces IPv6 addresses on their own UDP port, below every IPv4 UDP one and above TCP, with no IPv6 TCP', () => {
+    const candidates = hostCandidates({
+      ips: ['192.0.2.1'],
+      udpPort: 19200,
+      tcpPort: 19300,
+      ips6: ['2001:db8::1', 'fd00::2'],
+      udpPort6: 19201,
+    });
+    assert.deepEqual(
+      candidates.map((c) => [c.foundation, c.protocol, c.ip, c.port, c.priority]),
+      [
+        ['1', 'udp', '192.0.2.1', 19200, candidatePriority(126, 65_535)],
+        ['2', 'udp', '2001:db8::1', 19201, candidatePriority(126, 65_534)],
+        ['3', 'udp', 'fd00::2', 19201, candidatePriority(126, 65_533)],
+        ['4', 'tcp', '192.0.2.1', 19300, candidatePriority(126, 40_959)],
+      ],
+    );
+  });
+
+  it('hostCandidates() without an IPv6 port announces no IPv6 address; IPv6 alone works without IPv4', () => {
+    const none = hostCandidates({ ips: ['192.0.2.1'], udpPort: 19200, ips6: ['2001:db8::1'] });
+    assert.deepEqual(
+      none.map((c) => c.ip),
+      ['192.0.2.1'],
+    );
+    const only6 = hostCandidates({ ips: [], udpPort: 19200, ips6: ['2001:db8::1'], udpPort6: 19200 });
+    assert.deepEqual(
+      only6.map((c) => [c.foundation, c.ip, c.priority]),
+      [['1', '2001:db8::1', candidatePriority(126, 65_535)]],
+    );
+  });
+
   it('a TCP candidate is written with tcptype passive in the SDP (RFC 6544 §4.5)', () => {
     const lines = transportLines(
       {

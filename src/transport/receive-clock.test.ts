@@ -5,8 +5,8 @@ import { after, before, describe, it } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import { prepareNativeAddon } from '../../test/support/native-addon.ts';
 import { ReceiveClock } from './receive-clock.ts';
+import { socketFd } from './send-queue.ts';
 import { nativeAddon } from './srtp/native-addon.ts';
-import { socketFd } from './udp-endpoint.ts';
 
 const SENT = 10;
 const GAP_MS = 3;

@@ -12,7 +12,9 @@ import type { WebRtcTransport } from './webrtc-transport.ts';
 
 /** A scripted remote peer: ICE-controlling checks, DTLS client, SRTP, over its own UDP socket. */
 class TestPeer {
-  readonly socket = dgram.createSocket('udp4');
+  /** The peer's own address, also where it sends to (the endpoint bound on loopback). */
+  readonly host: string;
+  readonly socket: dgram.Socket;
   readonly ufrag = 'peer';
   readonly pwd = 'peer-password-0123456789';
   dtls: DtlsSession | undefined;
@@ -22,14 +24,19 @@ class TestPeer {
   readonly stunResponses: number[] = [];
   #port = 0;
 
+  constructor(host = '127.0.0.1') {
+    this.host = host;
+    this.socket = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
+  }
+
   async open(serverPort: number): Promise<void> {
     this.#port = serverPort;
-    await new Promise<void>((resolve) => this.socket.bind(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => this.socket.bind(0, this.host, resolve));
     this.socket.on('message', (msg) => this.#onMessage(msg));
   }
 
   sendRaw(buf: Buffer): void {
-    this.socket.send(buf, this.#port, '127.0.0.1');
+    this.socket.send(buf, this.#port, this.host);
   }
 
   check(serverUfrag: string, serverPwd: string, useCandidate = true): void {
@@ -102,10 +109,11 @@ async function connect(
   endpoint: UdpEndpoint,
   serverCert: DtlsCertificate,
   peerCert: DtlsCertificate,
+  host = '127.0.0.1',
 ): Promise<{ peer: TestPeer; transport: WebRtcTransport }> {
   const transport = endpoint.createTransport();
-  const peer = new TestPeer();
-  await peer.open(endpoint.port);
+  const peer = new TestPeer(host);
+  await peer.open(host.includes(':') ? endpoint.port6 : endpoint.port);
   transport.setRemoteParameters({
     iceUfrag: peer.ufrag,
     icePwd: peer.pwd,
@@ -395,6 +403,96 @@ describe('sending: batched sendmmsg with the native addon, dgram without', () =>
     } finally {
       socket.close();
       endpoint.close();
+    }
+  });
+});
+
+describe('IPv6: a second, IPv6-only socket beside the IPv4 one', () => {
+  let serverCert: DtlsCertificate;
+  let peerCert: DtlsCertificate;
+  let endpoint: UdpEndpoint;
+  let ipv6 = true;
+  before(async () => {
+    [serverCert, peerCert] = await Promise.all([generateDtlsCertificate(), generateDtlsCertificate()]);
+    endpoint = new UdpEndpoint({
+      certificate: serverCert,
+      announcedIps: ['127.0.0.1'],
+      announcedIps6: ['::1'],
+    });
+    try {
+      await endpoint.bind(0, '127.0.0.1', '::1');
+    } catch {
+      ipv6 = false;
+    }
+  });
+  after(() => endpoint.close());
+
+  it("announces the IPv6 address on the IPv6 socket's port, below the IPv4 candidate", (t) => {
+    if (!ipv6) return t.skip('no IPv6 loopback');
+    const transport = endpoint.createTransport();
+    const candidates = transport.localParameters.candidates;
+    transport.close();
+    assert.ok(endpoint.port6 > 0);
+    assert.deepEqual(
+      candidates.map((c) => [c.ip, c.port]),
+      [
+        ['127.0.0.1', endpoint.port],
+        ['::1', endpoint.port6],
+      ],
+    );
+    assert.ok(candidates[0]!.priority > candidates[1]!.priority);
+  });
+
+  it('a peer on ::1 gets its STUN check answered, completes DTLS and exchanges SRTP, sent back from the IPv6 socket', async (t) => {
+    if (!ipv6) return t.skip('no IPv6 loopback');
+    const { peer, transport } = await connect(endpoint, serverCert, peerCert, '::1');
+    const v4 = await connect(endpoint, serverCert, peerCert);
+    try {
+      assert.equal(transport.agent.selected?.family, 'IPv6');
+      assert.equal(transport.agent.selected?.address, '::1');
+      const got: Buffer[] = [];
+      transport.onRtp = (p) => got.push(Buffer.from(p));
+      for (let seq = 1; seq <= 10; seq++) peer.sendRaw(protect(peer.send!, rtp(seq, 0xaaaa)));
+      await until(() => got.length === 10, '10 packets at the server over IPv6');
+      const sendCalls = endpoint.stats.sendCalls;
+      // One burst to both peers: each datagram leaves from the socket of its peer's family.
+      for (let seq = 1; seq <= 20; seq++) {
+        transport.sendRtp(rtp(seq, 0xbbbb));
+        v4.transport.sendRtp(rtp(seq, 0xcccc));
+      }
+      await until(() => peer.received.length === 20 && v4.peer.received.length === 20, 'both peers served');
+      assert.deepEqual(peer.received[19], rtp(20, 0xbbbb));
+      assert.deepEqual(v4.peer.received[19], rtp(20, 0xcccc));
+      // With the addon each socket's burst is one sendmmsg (its own queue), not 40 sends.
+      if (nativeAddon()) {
+        assert.equal(endpoint.sendPath, 'sendmmsg');
+        assert.ok(endpoint.stats.sendCalls - sendCalls <= 4, `${endpoint.stats.sendCalls - sendCalls} calls`);
+      }
+    } finally {
+      transport.close();
+      v4.transport.close();
+      peer.close();
+      v4.peer.close();
+    }
+  });
+
+  it('without IPv6 addresses no IPv6 socket is bound and nothing IPv6 is announced', async () => {
+    const plain = new UdpEndpoint({
+      certificate: serverCert,
+      announcedIps: ['127.0.0.1'],
+      announcedIps6: [],
+    });
+    await plain.bind(0, '127.0.0.1');
+    try {
+      assert.equal(plain.port6, 0);
+      const transport = plain.createTransport();
+      assert.deepEqual(
+        transport.localParameters.candidates.map((c) => c.ip),
+        ['127.0.0.1'],
+      );
+      transport.close();
+    } finally {
+      plain.close();
     }
   });
 });

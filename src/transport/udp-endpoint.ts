@@ -8,6 +8,7 @@ import { looksLikeStun, parseStun, StunType } from './ice/stun.ts';
 import { hostCandidates } from './ice-candidates.ts';
 import { IceTcpServer } from './ice-tcp/ice-tcp-server.ts';
 import { ReceiveClock } from './receive-clock.ts';
+import { type SendCounters, type SendPath, SendQueue, socketFd } from './send-queue.ts';
 import { type NativeAddon, nativeAddon } from './srtp/native-addon.ts';
 import { type DatagramSender, WebRtcTransport } from './webrtc-transport.ts';
 
@@ -21,160 +22,23 @@ const HOUSEKEEPING_INTERVAL_MS = 1000;
  */
 const RECEIVE_BUFFER_BYTES = 2 * 1024 * 1024;
 
-export interface UdpEndpointStats {
+export type { SendPath } from './send-queue.ts';
+
+export interface UdpEndpointStats extends SendCounters {
   datagramsReceived: number;
   /** Dropped before reaching a transport: malformed, unknown sender, unknown ufrag. */
   malformed: number;
   unknownAddress: number;
   unknownUsername: number;
-  /** Datagrams handed to the kernel, and the system calls (or dgram sends) that carried them. */
-  datagramsSent: number;
-  sendCalls: number;
-  /** Datagrams the kernel refused for good (e.g. unreachable), dropped. */
-  sendErrors: number;
-}
-
-/** How the endpoint sends: batched by sendmmsg through the native addon, or one dgram send per datagram. */
-export type SendPath = 'sendmmsg' | 'dgram';
-
-const QUEUE_SLOTS = 64;
-/** Room for the largest datagram we build (MTU-sized RTP + tag); larger ones bypass the queue. */
-const SLOT_BYTES = 2048;
-// The addon's meta layout (native/bbmeet_native.c): a header, then per slot: length, family, port,
-// unused, and the 16 address bytes.
-const META_HEADER = 8;
-const META_SLOT = 8;
-const META_ERRORS = 0;
-
-/**
- * Datagrams built during one burst (the fan-out of one received packet) in a ring of reusable
- * slots, sent by one sendmmsg on the endpoint's socket when flushed. Protect writes straight into
- * a slot, so nothing is allocated per datagram. Flushed by the endpoint after each received
- * datagram, on the next microtask for sends made elsewhere (timers), and whenever the ring fills.
- */
-class SendQueue {
-  readonly #addon: NativeAddon;
-  readonly #socket: dgram.Socket;
-  readonly #stats: UdpEndpointStats;
-  #fd: number;
-  readonly #ring = Buffer.alloc(QUEUE_SLOTS * SLOT_BYTES);
-  readonly #slots: Buffer[] = [];
-  readonly #meta = new Uint32Array(META_HEADER + QUEUE_SLOTS * META_SLOT);
-  readonly #to: RemoteAddress[] = [];
-  /** A peer's address as the addon wants it: family, port, four words of address bytes; null: not a literal. */
-  readonly #encoded = new WeakMap<RemoteAddress, Uint32Array | null>();
-  readonly #scratch = new Uint8Array(16);
-  #count = 0;
-
-  constructor(addon: NativeAddon, socket: dgram.Socket, fd: number, stats: UdpEndpointStats) {
-    this.#addon = addon;
-    this.#socket = socket;
-    this.#fd = fd;
-    this.#stats = stats;
-    for (let i = 0; i < QUEUE_SLOTS; i++)
-      this.#slots.push(this.#ring.subarray(i * SLOT_BYTES, (i + 1) * SLOT_BYTES));
-  }
-
-  /** The memory of the slots: a buffer in it is a slot, reused after the next flush. */
-  get ringBuffer(): ArrayBufferLike {
-    return this.#ring.buffer;
-  }
-
-  /** The next free slot (flushing a full ring first), or undefined when `bytes` do not fit one. */
-  claim(bytes: number): Buffer | undefined {
-    if (bytes > SLOT_BYTES || this.#fd < 0) return undefined;
-    if (this.#count === QUEUE_SLOTS) this.flush();
-    return this.#slots[this.#count];
-  }
-
-  /** Queues slot[0..length) for `to`; false when `slot` is not the claimed slot or `to` cannot be encoded. */
-  commit(slot: Buffer, length: number, to: RemoteAddress): boolean {
-    const at = this.#count;
-    if (slot !== this.#slots[at] || length > SLOT_BYTES) return false;
-    const address = this.#encode(to);
-    if (!address) return false;
-    const meta = this.#meta;
-    const m = META_HEADER + at * META_SLOT;
-    meta[m] = length;
-    meta[m + 1] = address[0]!;
-    meta[m + 2] = address[1]!;
-    meta[m + 4] = address[2]!;
-    meta[m + 5] = address[3]!;
-    meta[m + 6] = address[4]!;
-    meta[m + 7] = address[5]!;
-    this.#to[at] = to;
-    this.#count = at + 1;
-    return true;
-  }
-
-  /** Sends what is queued: one sendmmsg; what would block goes through dgram (copied). */
-  flush(): void {
-    const count = this.#count;
-    if (count === 0) return;
-    this.#count = 0;
-    const stats = this.#stats;
-    const done = this.#fd < 0 ? 0 : this.#addon.flush(this.#fd, this.#ring, SLOT_BYTES, this.#meta, count);
-    stats.sendCalls++;
-    stats.datagramsSent += done - this.#meta[META_ERRORS]!;
-    stats.sendErrors += this.#meta[META_ERRORS]!;
-    for (let i = done; i < count; i++) {
-      const to = this.#to[i]!;
-      const length = this.#meta[META_HEADER + i * META_SLOT]!;
-      this.#socket.send(Buffer.from(this.#slots[i]!.subarray(0, length)), to.port, to.address);
-      stats.sendCalls++;
-      stats.datagramsSent++;
-    }
-    this.#to.fill(undefined as unknown as RemoteAddress, 0, count);
-  }
-
-  /** No sends after this: the socket (and so its descriptor number) is going away. */
-  close(): void {
-    this.flush();
-    this.#fd = -1;
-  }
-
-  #encode(to: RemoteAddress): Uint32Array | null {
-    let encoded = this.#encoded.get(to);
-    if (encoded === undefined) {
-      const family = this.#addon.encodeAddress(to.address, this.#scratch);
-      if (family === 0) encoded = null;
-      else {
-        const words = new Uint32Array(this.#scratch.buffer.slice(0));
-        encoded = Uint32Array.of(family, to.port, words[0]!, words[1]!, words[2]!, words[3]!);
-      }
-      this.#encoded.set(to, encoded);
-    }
-    return encoded;
-  }
-}
-
-/**
- * The descriptor of a bound dgram socket, checked to be that socket (a UDP socket on its port), or
- * -1. Node has no public accessor: the handle sits in the socket's internal state; `_handle` would
- * do too but warns (DEP0112).
- */
-export function socketFd(addon: NativeAddon, socket: dgram.Socket): number {
-  let fd = -1;
-  for (const symbol of Object.getOwnPropertySymbols(socket)) {
-    const state = (socket as unknown as Record<symbol, { handle?: { fd?: unknown } } | undefined>)[symbol];
-    const candidate = state?.handle?.fd;
-    if (typeof candidate === 'number' && candidate >= 0) {
-      fd = candidate;
-      break;
-    }
-  }
-  if (fd < 0) return -1;
-  const info = addon.socketInfo(fd);
-  const bound = socket.address();
-  const family = bound.family === 'IPv6' ? 6 : 4;
-  return info && info[0] === family && info[1] === bound.port ? fd : -1;
 }
 
 /**
  * One UDP socket shared by every transport of a media worker (ICE-lite, BUNDLE, rtcp-mux). A
  * datagram is classified by its first byte (RFC 7983): STUN goes to the transport named by the
  * USERNAME's local fragment; DTLS and SRTP go to the transport whose selected address sent it.
- * Anything else, or from an unknown address, is dropped and counted.
+ * Anything else, or from an unknown address, is dropped and counted. With IPv6 addresses to
+ * announce, an IPv6-only socket sits beside it: its datagrams take the same dispatch, and a send to
+ * an IPv6 peer leaves from it (its own sendmmsg queue).
  */
 export class UdpEndpoint implements DatagramSender {
   /** The socket's receive buffer as the kernel reports it (twice what it granted), after bind(). */
@@ -191,6 +55,13 @@ export class UdpEndpoint implements DatagramSender {
   readonly #socket: dgram.Socket;
   readonly #certificate: DtlsCertificate;
   readonly #announcedIps: string[];
+  /** IPv6 addresses announced on the IPv6 socket (empty: no IPv6 socket). */
+  readonly #announcedIps6: string[];
+  /** The IPv6-only socket beside an IPv4 one (bind(), when IPv6 addresses are announced). */
+  #socket6: dgram.Socket | undefined;
+  #port6 = 0;
+  #queue6: SendQueue | undefined;
+  #receiveClock6: ReceiveClock | undefined;
   readonly #udpCandidates: boolean;
   /** The passive ICE-TCP port beside this one (listenTcp), if any. */
   #tcp: IceTcpServer | undefined;
@@ -204,6 +75,8 @@ export class UdpEndpoint implements DatagramSender {
   #housekeeping: NodeJS.Timeout | undefined;
   #queue: SendQueue | undefined;
   #receiveClock: ReceiveClock | undefined;
+  /** The receive clock of the socket whose datagram is being dispatched. */
+  #dispatchClock: ReceiveClock | undefined;
   /** The receive time of the datagram being dispatched, once asked (arrivalUs); -1 before. */
   #arrivalUs = -1;
   /** Inside #onDatagram: sends are flushed when it returns. */
@@ -211,12 +84,17 @@ export class UdpEndpoint implements DatagramSender {
   #flushScheduled = false;
   readonly #flushTask = (): void => {
     this.#flushScheduled = false;
-    this.#queue?.flush();
+    this.flush();
   };
 
   constructor(options: {
     certificate: DtlsCertificate;
     announcedIps: string[];
+    /**
+     * IPv6 addresses to announce (default none): bind() then also binds an IPv6-only socket whose
+     * datagrams take the same dispatch, and IPv6 peers are answered from it. Needs family udp4.
+     */
+    announcedIps6?: string[];
     family?: 'udp4' | 'udp6';
     /** A transport whose peer sent no valid check for this long is closed (default 30 s, RFC 7675). */
     consentTimeoutMs?: number;
@@ -225,16 +103,22 @@ export class UdpEndpoint implements DatagramSender {
   }) {
     this.#certificate = options.certificate;
     this.#announcedIps = options.announcedIps;
+    this.#announcedIps6 = options.family === 'udp6' ? [] : (options.announcedIps6 ?? []);
     this.#udpCandidates = options.udpCandidates ?? true;
     this.#consentTimeoutMs = options.consentTimeoutMs ?? CONSENT_TIMEOUT_MS;
     this.#socket = dgram.createSocket({ type: options.family ?? 'udp4' });
-    this.#socket.on('message', (msg, rinfo) => this.#onDatagram(msg, rinfo));
+    this.#socket.on('message', (msg, rinfo) => this.#onDatagram(msg, rinfo, this.#receiveClock));
     // A send to a vanished peer (ICMP unreachable) must not take the worker down.
     this.#socket.on('error', () => undefined);
   }
 
   get port(): number {
     return this.#port;
+  }
+
+  /** The IPv6 socket's port once bound, else 0 (no IPv6 addresses announced). */
+  get port6(): number {
+    return this.#port6;
   }
 
   /** The ICE-TCP side, once listenTcp() succeeded. */
@@ -258,22 +142,35 @@ export class UdpEndpoint implements DatagramSender {
     return this.#queue ? 'sendmmsg' : 'dgram';
   }
 
-  async bind(port: number, host = '0.0.0.0'): Promise<void> {
-    await new Promise<void>((resolve, reject) => {
-      this.#socket.once('error', reject);
-      this.#socket.bind(port, host, () => {
-        this.#socket.off('error', reject);
-        resolve();
-      });
-    });
+  /**
+   * Binds the socket on `port` of `host`, and with IPv6 addresses announced an IPv6-only socket on
+   * the same port number (any free one when `port` is 0) of `host6`.
+   */
+  async bind(port: number, host = '0.0.0.0', host6 = '::'): Promise<void> {
+    await bindSocket(this.#socket, port, host);
     this.#port = this.#socket.address().port;
     const addon = nativeAddon();
     const fd = addon ? socketFd(addon, this.#socket) : -1;
     if (addon && fd >= 0) this.#queue = new SendQueue(addon, this.#socket, fd, this.stats);
     this.#receiveClock = ReceiveClock.forSocket(addon, fd);
-    this.receiveBufferBytes = this.#growReceiveBuffer(addon, fd);
+    this.receiveBufferBytes = this.#growReceiveBuffer(this.#socket, addon, fd);
+    if (this.#announcedIps6.length > 0) await this.#bind6(port, host6, addon);
     this.#housekeeping = setInterval(() => this.#checkConsent(Date.now()), HOUSEKEEPING_INTERVAL_MS);
     this.#housekeeping.unref();
+  }
+
+  async #bind6(port: number, host: string, addon: NativeAddon | undefined): Promise<void> {
+    const socket = dgram.createSocket({ type: 'udp6', ipv6Only: true });
+    socket.on('message', (msg, rinfo) => this.#onDatagram(msg, rinfo, this.#receiveClock6));
+    // As on the IPv4 socket: an unreachable peer must not take the worker down.
+    socket.on('error', () => undefined);
+    await bindSocket(socket, port, host);
+    this.#socket6 = socket;
+    this.#port6 = socket.address().port;
+    const fd = addon ? socketFd(addon, socket) : -1;
+    if (addon && fd >= 0) this.#queue6 = new SendQueue(addon, socket, fd, this.stats);
+    this.#receiveClock6 = ReceiveClock.forSocket(addon, fd);
+    this.#growReceiveBuffer(socket, addon, fd);
   }
 
   /**
@@ -283,7 +180,7 @@ export class UdpEndpoint implements DatagramSender {
   async listenTcp(port: number, host = '0.0.0.0'): Promise<void> {
     const tcp = new IceTcpServer({
       transportForUfrag: (ufrag) => this.#byUfrag.get(ufrag),
-      flush: () => this.#queue?.flush(),
+      flush: () => this.flush(),
     });
     await tcp.listen(port, host);
     this.#tcp = tcp;
@@ -295,7 +192,7 @@ export class UdpEndpoint implements DatagramSender {
    * dropped at this socket is lost for every subscriber. As root (SO_RCVBUFFORCE) it goes past
    * net.core.rmem_max; otherwise it stops there (docs/deployment.md says how to raise it).
    */
-  #growReceiveBuffer(addon: NativeAddon | undefined, fd: number): number {
+  #growReceiveBuffer(socket: dgram.Socket, addon: NativeAddon | undefined, fd: number): number {
     if (addon?.setReceiveBuffer && fd >= 0) {
       try {
         return addon.setReceiveBuffer(fd, RECEIVE_BUFFER_BYTES);
@@ -304,11 +201,11 @@ export class UdpEndpoint implements DatagramSender {
       }
     }
     try {
-      this.#socket.setRecvBufferSize(RECEIVE_BUFFER_BYTES);
+      socket.setRecvBufferSize(RECEIVE_BUFFER_BYTES);
     } catch {
       // Refused (e.g. not permitted): the default stays.
     }
-    return this.#socket.getRecvBufferSize();
+    return socket.getRecvBufferSize();
   }
 
   createTransport(): WebRtcTransport {
@@ -335,6 +232,10 @@ export class UdpEndpoint implements DatagramSender {
       to.stream.write(datagram);
       return;
     }
+    if (to.family === 'IPv6' && this.#socket6) {
+      this.#send6(datagram, datagram.length, to);
+      return;
+    }
     const slot = this.#queue?.claim(datagram.length);
     if (slot) {
       datagram.copy(slot);
@@ -358,6 +259,10 @@ export class UdpEndpoint implements DatagramSender {
       to.stream.write(datagram, length);
       return;
     }
+    if (to.family === 'IPv6' && this.#socket6) {
+      this.#send6(datagram, length, to);
+      return;
+    }
     if (this.#queue?.commit(datagram, length, to)) {
       this.#scheduleFlush();
       return;
@@ -379,6 +284,27 @@ export class UdpEndpoint implements DatagramSender {
   /** Sends what is queued now (the endpoint does this after each received datagram). */
   flush(): void {
     this.#queue?.flush();
+    this.#queue6?.flush();
+  }
+
+  /**
+   * To an IPv6 peer, from the IPv6 socket: through its own queue (a copy: a claimed slot belongs to
+   * the IPv4 queue, claimed before the destination was known), else one dgram send of a copy (dgram
+   * may hold the buffer after send() returns, and it may be a slot).
+   */
+  #send6(datagram: Buffer, length: number, to: RemoteAddress): void {
+    const queue = this.#queue6;
+    const slot = queue?.claim(length);
+    if (slot) {
+      datagram.copy(slot, 0, 0, length);
+      if (queue!.commit(slot, length, to)) {
+        this.#scheduleFlush();
+        return;
+      }
+    }
+    this.#socket6!.send(Buffer.from(datagram.subarray(0, length)), to.port, to.address);
+    this.stats.datagramsSent++;
+    this.stats.sendCalls++;
   }
 
   routeFrom(transport: WebRtcTransport, address: RemoteAddress, previous: RemoteAddress | undefined): void {
@@ -413,7 +339,10 @@ export class UdpEndpoint implements DatagramSender {
     for (const transport of [...this.#transports]) transport.close('worker_stopped');
     this.#queue?.close();
     this.#queue = undefined;
+    this.#queue6?.close();
+    this.#queue6 = undefined;
     this.#socket.close();
+    this.#socket6?.close();
     this.#tcp?.close();
   }
 
@@ -424,7 +353,7 @@ export class UdpEndpoint implements DatagramSender {
   arrivalUs(): number {
     if (!this.#dispatching) return performance.now() * 1000;
     // Once per datagram: the publisher asks, and the forwarding latency below reuses it.
-    if (this.#arrivalUs < 0) this.#arrivalUs = this.#receiveClock?.arrivalUs() ?? performance.now() * 1000;
+    if (this.#arrivalUs < 0) this.#arrivalUs = this.#dispatchClock?.arrivalUs() ?? performance.now() * 1000;
     return this.#arrivalUs;
   }
 
@@ -434,15 +363,16 @@ export class UdpEndpoint implements DatagramSender {
     queueMicrotask(this.#flushTask);
   }
 
-  #onDatagram(msg: Buffer, rinfo: dgram.RemoteInfo): void {
+  #onDatagram(msg: Buffer, rinfo: dgram.RemoteInfo, clock: ReceiveClock | undefined): void {
     this.#dispatching = true;
+    this.#dispatchClock = clock;
     this.#arrivalUs = -1;
     const forwarded = mediaCounters.forwardedPackets;
     try {
       this.#dispatch(msg, rinfo);
     } finally {
       this.#dispatching = false;
-      this.#queue?.flush();
+      this.flush();
     }
     // A publisher's packet whose copies were just handed to the kernel (its arrival was asked);
     // with the counters off (mediaCounting) the count stays put and nothing is timed.
@@ -501,7 +431,19 @@ export class UdpEndpoint implements DatagramSender {
     return hostCandidates({
       ips: this.#announcedIps,
       udpPort: this.#udpCandidates ? this.#port : undefined,
+      ips6: this.#announcedIps6,
+      udpPort6: this.#udpCandidates && this.#socket6 ? this.#port6 : undefined,
       tcpPort: this.#tcp?.port,
     });
   }
+}
+
+function bindSocket(socket: dgram.Socket, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    socket.once('error', reject);
+    socket.bind(port, host, () => {
+      socket.off('error', reject);
+      resolve();
+    });
+  });
 }

@@ -167,6 +167,8 @@ export async function startCluster(options: {
       AUTH_REFRESH_SECRET: REFRESH_SECRET,
       DATA_DIR: dataDir,
       LOG_LEVEL: 'info',
+      // IPv4 only unless a test asks (as test/support/server.ts).
+      ICE_IPV6_ENABLED: 'false',
       ...options.env,
     };
     const addSfu = async (nodeId: string) => {

@@ -6,22 +6,9 @@ import { promisify } from 'node:util';
 import type { BrowserContext, Page } from 'playwright-core';
 import { createImpairedNetwork, type ImpairedNetwork, launchChromiumIn } from '../support/impairment.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
-import { launchDemoBrowser, openDemo, seesVideoOf } from './demo-page.ts';
+import { launchDemoBrowser, openDemo, recordPeerConnections, seesVideoOf } from './demo-page.ts';
 
 const run = promisify(execFile);
-
-/** Keeps every RTCPeerConnection the page creates in window.__pcs (runs before the page's scripts). */
-function recordPeerConnections(): void {
-  const w = window as unknown as { __pcs: RTCPeerConnection[]; RTCPeerConnection: typeof RTCPeerConnection };
-  w.__pcs = [];
-  const Native = w.RTCPeerConnection;
-  w.RTCPeerConnection = class extends Native {
-    constructor(config?: RTCConfiguration) {
-      super(config);
-      w.__pcs.push(this);
-    }
-  };
-}
 
 /** Protocol of the local and remote candidates of each connection's selected (nominated, succeeded) pair. */
 const selectedPairs = (page: Page) =>

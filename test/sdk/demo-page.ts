@@ -169,6 +169,19 @@ export function tiles(page: ScriptablePage): Promise<TileView[]> {
   );
 }
 
+/** Keeps every RTCPeerConnection the page creates in window.__pcs (runs before the page's scripts). */
+export function recordPeerConnections(): void {
+  const w = window as unknown as { __pcs: RTCPeerConnection[]; RTCPeerConnection: typeof RTCPeerConnection };
+  w.__pcs = [];
+  const Native = w.RTCPeerConnection;
+  w.RTCPeerConnection = class extends Native {
+    constructor(config?: RTCConfiguration) {
+      super(config);
+      w.__pcs.push(this);
+    }
+  };
+}
+
 /** Polls `probe` until `ok`, or fails with the last value. */
 export async function eventually<T>(
   probe: () => Promise<T>,

@@ -74,6 +74,9 @@ export function testServerConfig(o: {
       AUTH_REFRESH_SECRET: REFRESH_SECRET,
       LOG_LEVEL: 'silent',
       MEDIA_ENABLED: o.media ? 'true' : 'false',
+      // IPv4 only unless a test asks: Chromium prefers an IPv6 pair when one is offered, and the
+      // suite's impaired and blocked paths are IPv4 (test/sdk/demo-ipv6.test.ts turns it on).
+      ICE_IPV6_ENABLED: 'false',
       ...(o.media
         ? { MEDIA_WORKERS: '1', PORT_MIN_UDP: String(o.udpPort), PORT_MAX_UDP: String(o.udpPort) }
         : {}),
@@ -87,11 +90,28 @@ export function testServerConfig(o: {
   return config;
 }
 
-/** A UDP port that was free a moment ago (bound then released). */
+/**
+ * A UDP port that was free a moment ago (bound then released), on IPv4 and on IPv6 too: a media
+ * worker also binds its port number on IPv6 when the machine has an IPv6 address.
+ */
 export async function freeUdpPort(): Promise<number> {
-  const socket = dgram.createSocket('udp4');
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
-  const { port } = socket.address();
+  for (let attempt = 1; ; attempt++) {
+    const socket = dgram.createSocket('udp4');
+    await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+    const { port } = socket.address();
+    const free6 = await freeOnIpv6(port);
+    await new Promise<void>((resolve) => socket.close(() => resolve()));
+    if (free6 || attempt === 20) return port;
+  }
+}
+
+/** False only when the port is taken on IPv6 (a machine without IPv6 has it free). */
+async function freeOnIpv6(port: number): Promise<boolean> {
+  const socket = dgram.createSocket({ type: 'udp6', ipv6Only: true });
+  const free = await new Promise<boolean>((resolve) => {
+    socket.once('error', (err: NodeJS.ErrnoException) => resolve(err.code !== 'EADDRINUSE'));
+    socket.bind(port, '::', () => resolve(true));
+  });
   await new Promise<void>((resolve) => socket.close(() => resolve()));
-  return port;
+  return free;
 }

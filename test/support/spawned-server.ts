@@ -44,6 +44,8 @@ export async function spawnServer(env: Record<string, string> = {}): Promise<Spa
       AUTH_JWT_SECRET: jwtSecret,
       AUTH_REFRESH_SECRET: 'spawned-test-refresh-secret-0123456789',
       MEDIA_ENABLED: 'false',
+      // IPv4 only unless a test asks (as test/support/server.ts).
+      ICE_IPV6_ENABLED: 'false',
       LOG_FORMAT: 'json',
       LOG_LEVEL: 'warn',
       ...env,

@@ -11,6 +11,7 @@ await serveWorker(async (data, emit) => {
   const endpoint = new UdpEndpoint({
     certificate,
     announcedIps: data.announcedIps,
+    announcedIps6: data.announcedIps6,
     consentTimeoutMs: data.iceConsentTimeoutMs,
     udpCandidates: data.udpCandidates,
   });
