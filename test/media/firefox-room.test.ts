@@ -86,8 +86,18 @@ describe('Firefox and Chromium in one room', { timeout: 180_000 }, () => {
       what,
       20_000,
     ))!;
-    await new Promise((resolve) => setTimeout(resolve, 2000));
-    return { first, later: (await p.statsFrom(from))! };
+    // Still decoding and hearing afterwards: 10 more frames and 50 more audio packets (a second of
+    // Opus), however long a busy machine takes to show them in its stats (bounded).
+    const later = (await waitFor(
+      () => p.statsFrom(from),
+      (s) =>
+        s !== undefined &&
+        s.framesDecoded > first.framesDecoded + 10 &&
+        s.audioPackets > first.audioPackets + 50,
+      `${what}, going on`,
+      15_000,
+    ))!;
+    return { first, later };
   }
 
   type EnterOptions = Omit<

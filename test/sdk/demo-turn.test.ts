@@ -90,8 +90,13 @@ describe('demo page: a call relayed through coturn (?relay=1)', { timeout: 240_0
       const room = `turn-${relayProtocol}`;
       const alice = await relayedPage(browser, server, room, 'Alice');
       const bob = await relayedPage(browser, server, room, 'Bob');
-      await seesVideoOf(alice, ['Bob']);
-      await seesVideoOf(bob, ['Alice']);
+      // A relay that does not carry the call says why in coturn's log.
+      const seen = (page: Page, who: string) =>
+        seesVideoOf(page, [who]).catch((err: unknown) => {
+          throw new Error(`${String(err)}; coturn: ${coturn.log().slice(-1500)}`);
+        });
+      await seen(alice, 'Bob');
+      await seen(bob, 'Alice');
       for (const page of [alice, bob]) {
         // Publisher and subscriber connection: both relayed.
         const pairs = await eventually(

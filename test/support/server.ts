@@ -1,5 +1,6 @@
 import dgram from 'node:dgram';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type Config, loadConfig } from '../../src/config.ts';
@@ -91,18 +92,31 @@ export function testServerConfig(o: {
 }
 
 /**
- * A UDP port that was free a moment ago (bound then released), on IPv4 and on IPv6 too: a media
- * worker also binds its port number on IPv6 when the machine has an IPv6 address.
+ * A UDP port that was free a moment ago (bound then released), on IPv6 and for TCP too: a media
+ * worker also binds its port number on IPv6 when the machine has an IPv6 address, and listens for
+ * ICE-TCP on the same number (the kernel hands ephemeral ports to UDP sockets and to outgoing TCP
+ * connections, e.g. a browser's to a TURN server, from the same range: seen taken once).
  */
 export async function freeUdpPort(): Promise<number> {
   for (let attempt = 1; ; attempt++) {
     const socket = dgram.createSocket('udp4');
     await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
     const { port } = socket.address();
-    const free6 = await freeOnIpv6(port);
+    const free = (await freeOnIpv6(port)) && (await freeOnTcp(port));
     await new Promise<void>((resolve) => socket.close(() => resolve()));
-    if (free6 || attempt === 20) return port;
+    if (free || attempt === 20) return port;
   }
+}
+
+/** False when a TCP listener cannot take the port. */
+async function freeOnTcp(port: number): Promise<boolean> {
+  const server = createServer();
+  const free = await new Promise<boolean>((resolve) => {
+    server.once('error', () => resolve(false));
+    server.listen(port, '0.0.0.0', () => resolve(true));
+  });
+  if (free) await new Promise<void>((resolve) => server.close(() => resolve()));
+  return free;
 }
 
 /** False only when the port is taken on IPv6 (a machine without IPv6 has it free). */
