@@ -14,8 +14,10 @@ export interface SfuApi {
   join(req: JoinRequest): Promise<JoinResponse>;
   /** Creates (or recreates) a server-offer connection that forwards `targetId`'s tracks to the caller. */
   subscribe(req: SubscribeRequest): Promise<SubscribeResponse>;
-  /** Applies the subscriber's answer to the connection of `subscribe`. */
-  /** Applies the subscriber's answer; says which offered tracks it refused (codecs it cannot decode). */
+  /**
+   * Applies the subscriber's answer to the connection of `subscribe`; says which offered tracks it
+   * refused (codecs it cannot decode).
+   */
   setSubscriberAnswer(req: SubscriberAnswerRequest): Promise<SubscriberAnswerResponse>;
   /** A new offer on the publisher connection (tracks added or removed); returns the answer. */
   renegotiatePublisher(req: PublisherOfferRequest): Promise<{ sdp: string }>;

@@ -476,6 +476,24 @@ describe('IPv6: a second, IPv6-only socket beside the IPv4 one', () => {
     }
   });
 
+  it('an IPv6 socket that cannot bind fails the start with an error naming it and the switch to do without', async () => {
+    const failing = new UdpEndpoint({
+      certificate: serverCert,
+      announcedIps: ['127.0.0.1'],
+      announcedIps6: ['2001:db8::1'],
+    });
+    try {
+      // A documentation address no machine holds: EADDRNOTAVAIL (or EAFNOSUPPORT without IPv6).
+      await assert.rejects(
+        failing.bind(0, '127.0.0.1', '2001:db8::1'),
+        /the IPv6 media socket could not bind \[2001:db8::1\]:0 .*ICE_IPV6_ENABLED=false runs on IPv4 only/,
+      );
+      assert.equal(failing.port6, 0);
+    } finally {
+      failing.close();
+    }
+  });
+
   it('without IPv6 addresses no IPv6 socket is bound and nothing IPv6 is announced', async () => {
     const plain = new UdpEndpoint({
       certificate: serverCert,

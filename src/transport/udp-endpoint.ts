@@ -164,7 +164,15 @@ export class UdpEndpoint implements DatagramSender {
     socket.on('message', (msg, rinfo) => this.#onDatagram(msg, rinfo, this.#receiveClock6));
     // As on the IPv4 socket: an unreachable peer must not take the worker down.
     socket.on('error', () => undefined);
-    await bindSocket(socket, port, host);
+    try {
+      await bindSocket(socket, port, host);
+    } catch (err) {
+      socket.close();
+      // Why: the worker then fails to start; the operator learns which socket and how to do without.
+      throw new Error(
+        `the IPv6 media socket could not bind [${host}]:${port} (${(err as Error).message}); ICE_IPV6_ENABLED=false runs on IPv4 only`,
+      );
+    }
     this.#socket6 = socket;
     this.#port6 = socket.address().port;
     const fd = addon ? socketFd(addon, socket) : -1;

@@ -8,8 +8,10 @@ import { crc32 } from '../../src/transport/ice/crc32.ts';
 export function bindingRequest(
   username: string,
   password: string,
-  /** `winsConflicts`: the largest tie-breaker, so the agent keeps the controlling role (RFC 8445 §7.3.1.1). */
-  /** `priority`: the PRIORITY attribute (RFC 8445 §7.1.1), a fixed peer-reflexive one by default. */
+  /**
+   * `winsConflicts`: the largest tie-breaker, so the agent keeps the controlling role (RFC 8445
+   * §7.3.1.1); `priority`: the PRIORITY attribute (RFC 8445 §7.1.1), a fixed peer-reflexive one by default.
+   */
   options: { useCandidate?: boolean; winsConflicts?: boolean; priority?: number } = {},
 ): Buffer {
   const attrs: Buffer[] = [];

@@ -15,9 +15,9 @@ export const SCREENSHOT_DIR = path.resolve(import.meta.dirname, '../../test-resu
 /**
  * Debian's Chromium for the demo page: fake camera and microphone, permission prompts accepted,
  * getDisplayMedia answered with the (virtual) entire screen, and autoplay with sound allowed
- * (a real user clicks Join; an autojoin page has no gesture).
+ * (a real user clicks Join; an autojoin page has no gesture). `extraArgs`: more Chromium switches
+ * (e.g. a test's self-signed TURN server: --ignore-certificate-errors).
  */
-/** `extraArgs`: more Chromium switches (e.g. a test's self-signed TURN server: --ignore-certificate-errors). */
 export async function launchDemoBrowser(options: { extraArgs?: string[] } = {}): Promise<{
   browser: Browser;
   newContext(): Promise<BrowserContext>;
