@@ -21,7 +21,10 @@ export interface EgressRequest {
   participantId: ParticipantId | null;
   /** Room egress: follow only this participant ("stage"). */
   stageId?: ParticipantId | null;
-  /** Simulcast layer to take (0 = lowest); -1 or absent: the highest the publisher sends. */
+  /**
+   * Simulcast layer to take (0 = lowest; VP9 SVC: the highest spatial layer kept); -1 or absent:
+   * the highest the publisher sends.
+   */
   layer?: number;
   /** Who asked, for logs and events: a participant id, or 'admin' for the API key. */
   requestedBy: string;

@@ -24,7 +24,7 @@ export interface PipelineOptions {
   kind: EgressKind;
   /** Where this publisher's files go (the output adds its own names). */
   dir: string;
-  /** Simulcast layer to follow; -1: the highest. */
+  /** Simulcast layer to follow (VP9 SVC: the highest spatial layer kept); -1: the highest. */
   layer: number;
   output: Omit<OutputContext, 'dir' | 'requestKeyframe' | 'onFailed' | 'tracks'>;
   logger: Logger;

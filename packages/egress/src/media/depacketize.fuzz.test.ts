@@ -10,11 +10,12 @@ import { OpusDepacketizer } from './depacketize-opus.ts';
 import { Vp8Depacketizer } from './depacketize-vp8.ts';
 import { parseVp9KeyframeSize, Vp9Depacketizer } from './depacketize-vp9.ts';
 import type { CodedFrame, Depacketizer } from './depacketizer.ts';
+import { parseVp9FrameSize, vp9SuperframeFrames } from './vp9-bitstream.ts';
 
 /**
  * Fuzz targets: each depacketizer fed the input cut into up to four packets (the first byte says
  * where, the second which are marked and where a loss falls), so fragments, aggregates and frame
- * ends meet in any order; and the bitstream header readers (SPS, VP9 keyframe header, AV1
+ * ends meet in any order; and the bitstream header readers (SPS, VP9 frame headers and superframe index, AV1
  * sequence header). None may throw; malformed input drops frames. `FUZZ_RUNS` raises the runs.
  */
 
@@ -46,6 +47,7 @@ const targets: Array<[string, () => Depacketizer, string]> = [
   ['H264', () => new H264Depacketizer(), 'h264'],
   ['VP8', () => new Vp8Depacketizer(), 'vp8'],
   ['VP9', () => new Vp9Depacketizer(), 'vp9'],
+  ['VP9 SVC up to spatial layer 1', () => new Vp9Depacketizer({ maxSpatialLayer: 1 }), 'vp9'],
   ['AV1', () => new Av1Depacketizer(), 'av1'],
   ['Opus', () => new OpusDepacketizer(), 'vp8-simulcast-02'],
 ];
@@ -59,12 +61,14 @@ describe('depacketizers (fuzz)', () => {
       );
     });
 
-  it('bitstream headers: SPS, VP9 keyframe header, AV1 sequence header never throw', () => {
+  it('bitstream headers: SPS, VP9 frame headers and superframe index, AV1 sequence header never throw', () => {
     fuzzParser(
       {
         parse: (bytes) => [
           h264SpsSize(Buffer.from(bytes)),
           parseVp9KeyframeSize(bytes),
+          parseVp9FrameSize(bytes),
+          vp9SuperframeFrames(Buffer.from(bytes)).length,
           parseAv1SequenceHeader(bytes),
         ],
         isCleanError: () => false,

@@ -163,7 +163,7 @@ describe('Vp9Depacketizer', () => {
     assert.equal(d.errors, 0);
   });
 
-  it('keeps the base spatial layer of captured Chromium SVC packets and frames it by B/E bits', () => {
+  it('frames a captured Chromium SVC packet by its B/E bits (a whole base-layer keyframe)', () => {
     const d = new Vp9Depacketizer();
     const { payload, timestamp } = corpusPayload('vp9-svc-00.bin');
     const frames = d.push(p(payload, timestamp, false));

@@ -5,7 +5,7 @@ import {
   type TapFeedback,
   type TapMessage,
 } from '../../../../src/sfu/egress-backend.ts';
-import { depacketizerFor } from './depacketizers.ts';
+import { type DepacketizerOptions, depacketizerFor } from './depacketizers.ts';
 import type { MediaFrame } from './frame.ts';
 import { DEFAULT_REORDER, type ReorderOptions } from './reorder-buffer.ts';
 import { type PublisherClock, Timeline } from './timeline.ts';
@@ -29,7 +29,10 @@ export interface TapReaderOptions {
   onGone?: () => void;
   /** Tracks added by renegotiation (after the reader took them on). */
   onTracks?: (tracks: RelayedTrack[]) => void;
-  /** Simulcast layer to follow; the track's top layer by default. */
+  /**
+   * Layer to take, the track's top one by default: the simulcast layer of a simulcast track, the
+   * highest spatial layer kept of a VP9 SVC track (one encoding, every layer in one stream).
+   */
   layer?: number | 'highest';
   reorder?: ReorderOptions;
   /** Shared by the tracks of one egress (several publishers of a room egress share one). */
@@ -89,7 +92,7 @@ export class TapReader {
       const reader = new TrackReader({
         track,
         codec: codec.codec,
-        depacketizer: codec.create(),
+        depacketizer: codec.create(this.#spatialLimit(track)),
         clock: this.#clock,
         reorder: this.#o.reorder ?? DEFAULT_REORDER,
         layer: this.#o.layer ?? 'highest',
@@ -99,6 +102,12 @@ export class TapReader {
       this.#tracks.set(track.relayId, reader);
       reader.start(this.#now());
     }
+  }
+
+  /** SVC (one encoding): the layer asked for is a spatial layer, kept with those below it. */
+  #spatialLimit(track: RelayedTrack): DepacketizerOptions {
+    const layer = this.#o.layer ?? 'highest';
+    return layer === 'highest' || track.rids.length > 1 ? {} : { maxSpatialLayer: Math.max(0, layer) };
   }
 
   #message(message: TapMessage): void {
