@@ -34,8 +34,15 @@ export interface VideoTranscoderOptions {
 
 type TranscodedCodec = Exclude<VideoCodecName, 'h264'>;
 
+/**
+ * VP9 is decoded by libvpx: ffmpeg's own decoder splits a superframe and outputs every shown frame
+ * in it, so an SVC picture (its spatial layers in one superframe) came out as one picture per
+ * layer at each layer's size; libvpx outputs one picture per superframe, the top layer's.
+ */
+const DECODER: Partial<Record<VideoCodecName, string>> = { vp9: 'libvpx-vp9' };
+
 /** The ffmpeg arguments: IVF on stdin → H264 Annex B with access unit delimiters on stdout. */
-export function videoTranscodeArgs(options: VideoTranscoderOptions): string[] {
+export function videoTranscodeArgs(options: VideoTranscoderOptions, codec?: TranscodedCodec): string[] {
   const gop = Math.max(1, Math.round((options.frameRate ?? 30) * (options.gopSeconds ?? 2)));
   // Why: 4:2:0 H264 needs even sizes and x264 refuses odd ones, which publishers send (a 180p
   // camera's lowest simulcast layer is 80x45): crop the odd row or column (no copy, no stretch).
@@ -54,7 +61,9 @@ export function videoTranscodeArgs(options: VideoTranscoderOptions): string[] {
     : [];
   return [
     // The IVF header says all ffmpeg needs: probing would hold back the first ~20 frames.
-    ...['-probesize', '32', '-analyzeduration', '0', '-f', 'ivf', '-i', 'pipe:0'],
+    ...['-probesize', '32', '-analyzeduration', '0', '-f', 'ivf'],
+    ...(codec && DECODER[codec] ? ['-c:v', DECODER[codec]] : []),
+    ...['-i', 'pipe:0'],
     // Level 4.1 (1080p30) whatever x264 infers from the IVF time base (1 kHz: it took 1000 fps and
     // wrote level 6.2, which some players refuse).
     ...['-vf', filters, '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-level:v', '4.1'],
@@ -69,7 +78,7 @@ export function videoTranscodeArgs(options: VideoTranscoderOptions): string[] {
  * A FrameSink turning VP8/VP9/AV1 frames into H264 frames with one ffmpeg process (libx264).
  * Output picture n encodes input picture n (no B-frames, no frame-rate conversion), so each H264
  * frame takes the timestamp of its input frame from a queue; inputs the decoder never shows
- * (VP8 alt-ref frames) are not queued.
+ * (VP8 alt-ref frames) are not queued, and a VP9 superframe (an SVC picture) is queued once.
  *
  * Lifecycle: frames before the first keyframe are dropped; the first keyframe starts ffmpeg; `end()`
  * closes its input and resolves once the last frame was emitted. A failure of ffmpeg calls
@@ -136,7 +145,7 @@ export class VideoTranscoder implements FrameSink {
   private start(codec: TranscodedCodec, first: VideoFrame): void {
     this.codec = codec;
     this.process = new FfmpegProcess({
-      args: videoTranscodeArgs(this.options),
+      args: videoTranscodeArgs(this.options, codec),
       onStdout: (chunk) => this.splitter.push(chunk),
       onExit: (exit) => this.onExit(exit),
       logger: this.log,
