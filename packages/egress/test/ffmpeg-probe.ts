@@ -31,3 +31,38 @@ export async function decodeCounts(
   const { stderr } = await ffmpeg(['-v', 'error', '-i', path, '-enc_time_base:v', '-1', '-f', 'null', '-']);
   return { errors: stderr.trim(), videoFrames: count('video'), audioFrames: count('audio') };
 }
+
+/**
+ * The size of each picture a decoder outputs for a file's first video stream, in order ("WxH"),
+ * from ffmpeg's showinfo filter (before any frame-rate conversion): `decoder` names the decoder
+ * (e.g. libvpx-vp9, which outputs one picture per VP9 superframe), absent: ffmpeg's own.
+ */
+export async function decodedSizes(path: string, decoder?: string): Promise<string[]> {
+  const input = [...(decoder ? ['-c:v', decoder] : []), '-i', path];
+  const { stderr } = await ffmpeg([
+    '-v',
+    'info',
+    ...input,
+    '-map',
+    '0:v:0',
+    '-vf',
+    'showinfo',
+    '-f',
+    'null',
+    '-',
+  ]);
+  return [...stderr.matchAll(/\] n: *\d+ .* s:(\d+x\d+) /g)].map((m) => m[1]!);
+}
+
+/** The packets (blocks) of a file's first video stream. */
+export async function videoPackets(path: string): Promise<number> {
+  const probed = await ffprobeJson([
+    '-select_streams',
+    'v:0',
+    '-count_packets',
+    '-show_entries',
+    'stream=nb_read_packets',
+    path,
+  ]);
+  return Number(probed.streams?.[0]?.nb_read_packets ?? 0);
+}
