@@ -231,3 +231,58 @@ describe('TapReader', () => {
     reader.close();
   });
 });
+
+describe('TapReader with a VP9 SVC track', () => {
+  const SVC = relayedTrack({
+    relayId: 3,
+    kind: 'video',
+    mimeType: 'video/VP9',
+    payloadType: 98,
+    clockRate: 90_000,
+  });
+  // Non-flexible descriptors (RFC 9628): L, B, E (+ V with a scalability structure of two layers,
+  // 640x480 and 1280x720, on the base), layer byte (SID, D), TL0PICIDX.
+  const base = Buffer.from('2e000030028001e0050002d0' + '824983420027f01df0', 'hex');
+  // The upper layer: an inter frame whose header leaves its size to a reference (cut short).
+  const upper = Buffer.from('2c0300' + '860040', 'hex');
+  const picture = (seq: number) =>
+    [
+      [3, 0, rtpPacket({ seq, timestamp: 0, ssrc: 0x3333, payloadType: 98, marker: false, payload: base })],
+      [
+        3,
+        0,
+        rtpPacket({
+          seq: seq + 1,
+          timestamp: 0,
+          ssrc: 0x3333,
+          payloadType: 98,
+          marker: true,
+          payload: upper,
+        }),
+      ],
+    ] as Array<[number, number, Buffer]>;
+
+  for (const [layer, size, count] of [
+    ['highest', [1280, 720], 2],
+    [0, [640, 480], 1],
+  ] as const) {
+    it(`layer ${layer}: the keyframe picture's ${count} layer frame(s), at ${size.join('x')}`, () => {
+      const port = new FakePort();
+      const frames: MediaFrame[] = [];
+      const reader = new TapReader(port, [SVC], {
+        logger: silentLogger(),
+        now: () => 0,
+        layer,
+        onFrame: (_track, frame) => frames.push(frame),
+      });
+      port.send({ t: 'rtp', batch: handoverBatch(picture(1)) });
+      assert.equal(frames.length, 1);
+      const f = frames[0]!;
+      assert.ok(f.kind === 'video' && f.keyframe);
+      assert.deepEqual([f.width, f.height], size);
+      // A superframe ends with its index marker (0b110…); the base frame alone has none.
+      assert.equal((f.data.at(-1)! & 0xe0) === 0xc0, count === 2);
+      reader.close();
+    });
+  }
+});
