@@ -26,6 +26,8 @@ const params = new URLSearchParams(location.search);
 const captureHeight = Number(params.get('res') ?? 720) || 720;
 const simulcast = params.get('simulcast') !== '0';
 const codec = (params.get('codec')?.toUpperCase() ?? 'VP8') as VideoCodec;
+/** ?backup=0: no VP8 backup of a camera in another codec (docs/sdk.md). */
+const backupCodec = params.get('backup') !== '0';
 /** ?relay=1: media only through the server's TURN relays (to try a TURN deployment). */
 const relayOnly = params.get('relay') === '1';
 
@@ -201,7 +203,7 @@ async function join(): Promise<void> {
       media: local,
       audio: micOn,
       video: camOn,
-      publish: { simulcast, codec },
+      publish: { simulcast, codec, backupCodec },
       ...(relayOnly ? { iceTransportPolicy: 'relay' as const } : {}),
     });
     (window as unknown as { bbmeet: unknown }).bbmeet = { room, client, local };

@@ -88,6 +88,17 @@ export interface JoinRequest extends ParticipantRef {
   canPublishData?: boolean;
   /** A join token's `hidden` (default false): the participant is left out of `activeSpeakers`. */
   hidden?: boolean;
+  /**
+   * Video sections of the offer that are backup codecs of another, by mid (the SDK's VP8 copy of
+   * a camera sent in H264, VP9 or AV1): forwarded to subscribers who cannot decode that one.
+   */
+  backupSections?: BackupSection[];
+}
+
+/** A backup codec's section of a publisher's offer and the section it backs up. */
+export interface BackupSection {
+  mid: string;
+  primaryMid: string;
 }
 
 export interface JoinResponse {

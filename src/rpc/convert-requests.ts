@@ -1,6 +1,7 @@
 import { create } from '@bufbuild/protobuf';
 import * as pb from '../protocol/generated/sfu/v1/sfu_pb.js';
 import type {
+  BackupSection,
   IceCandidate,
   JoinRequest,
   ParticipantRef,
@@ -19,6 +20,8 @@ import { invalid, participantRef, sdp, targetId } from './proto-fields.ts';
 
 const MAX_CANDIDATE_CHARS = 2048;
 const MAX_TRACKS = 256;
+/** A mid is an SDP token (RFC 8843 §15.2: token characters); ours and browsers' are short. */
+const MID = /^[A-Za-z0-9!#$%&'*+\-.^_`{|}~]{1,32}$/;
 
 export function candidateToProto(c: IceCandidate): pb.IceCandidate {
   return create(pb.IceCandidateSchema, {
@@ -49,6 +52,7 @@ export function joinToProto(r: JoinRequest): pb.JoinRequest {
     isMigrate: r.isMigrate,
     ...(r.canPublishData === undefined ? {} : { canPublishData: r.canPublishData }),
     hidden: r.hidden ?? false,
+    backupSections: (r.backupSections ?? []).map((b) => create(pb.BackupSectionSchema, b)),
   });
 }
 
@@ -63,7 +67,18 @@ export function joinFromProto(m: pb.JoinRequest): JoinRequest {
     // Only a refusal is carried: an absent field (an older sender) leaves the default, true.
     ...(m.canPublishData === false ? { canPublishData: false } : {}),
     ...(m.hidden ? { hidden: true } : {}),
+    ...(m.backupSections.length > 0 ? { backupSections: backupSectionsFromProto(m.backupSections) } : {}),
   };
+}
+
+/** At most one backup per section, with mids as short as SDP tokens. */
+function backupSectionsFromProto(sections: pb.BackupSection[]): BackupSection[] {
+  if (sections.length > MAX_TRACKS) throw invalid(`backup_sections must hold at most ${MAX_TRACKS}`);
+  return sections.map(({ mid, primaryMid }) => {
+    if (!MID.test(mid) || !MID.test(primaryMid))
+      throw invalid('backup_sections: a mid is 1-32 token characters');
+    return { mid, primaryMid };
+  });
 }
 
 export function subscribeToProto(r: SubscribeRequest): pb.SubscribeRequest {

@@ -102,6 +102,23 @@ describe('SfuApi ↔ sfu.proto conversions', () => {
     assert.deepEqual(convert.joinFromProto(convert.joinToProto(shared)), shared);
   });
 
+  it('join carries backup codec sections over gRPC, and refuses a mid that is no SDP token', () => {
+    const req = {
+      roomId: room,
+      participantId: alice,
+      sdp: 'v=0\r\n',
+      totalTracks: 2,
+      mediaState: defaultMediaState(),
+      isMigrate: false,
+      backupSections: [{ mid: '3', primaryMid: '1' }],
+    };
+    const wire = (r: typeof req) =>
+      fromBinary(pb.JoinRequestSchema, toBinary(pb.JoinRequestSchema, convert.joinToProto(r)));
+    assert.deepEqual(convert.joinFromProto(wire(req)), req);
+    const bad = wire({ ...req, backupSections: [{ mid: '3 4', primaryMid: '1' }] });
+    assert.throws(() => convert.joinFromProto(bad), /backup_sections/);
+  });
+
   it("join and subscribe carry a join token's canPublishData=false and hidden; absent fields (an older sender) mean allowed and visible", () => {
     const base = {
       roomId: room,

@@ -1,5 +1,13 @@
+import {
+  activeEncodings,
+  BACKUP_CODEC,
+  type LayersWanted,
+  parseLayersWanted,
+  wantsBackup,
+} from './backup-codec.ts';
 import type { LocalMedia } from './local-media.ts';
 import {
+  type BackupSection,
   encodeTrackQuality,
   type IceStateEvent,
   type LocalTracksInfo,
@@ -39,11 +47,33 @@ function codecsPreferring(preferred: string): RTCRtpCodec[] {
   return [...first, ...all.filter((c) => c.mimeType.toLowerCase() !== mime)];
 }
 
+/** What pauses every encoding of a backup (activeEncodings). */
+const NOBODY_WANTS_BACKUP: LayersWanted = {
+  trackId: '',
+  quality: 0,
+  subscribedCount: 0,
+  codec: BACKUP_CODEC,
+};
+
+/** The browser's `codec` and its RTX only: a backup's transceiver can be answered in nothing else. */
+function codecsOnly(codec: string): RTCRtpCodec[] {
+  const mime = `video/${codec}`.toLowerCase();
+  return (RTCRtpSender.getCapabilities('video')?.codecs ?? []).filter((c) =>
+    [mime, 'video/rtx'].includes(c.mimeType.toLowerCase()),
+  );
+}
+
 /** MediaController on RTCPeerConnection: one publisher connection, one per remote participant. */
 export class BrowserMedia implements MediaController {
   readonly #local: LocalMedia;
   #publisher: RTCPeerConnection | null = null;
   #videoSender: RTCRtpSender | null = null;
+  /** The camera's backup in VP8 (backup-codec.ts), when it is sent in another codec. */
+  #backupSender: RTCRtpSender | null = null;
+  /** What the server last asked of the backup (paused until it asks). */
+  #backupWanted: LayersWanted = NOBODY_WANTS_BACKUP;
+  /** The camera's and its backup's transceivers, for their mids once the offer is set. */
+  #backupPair: { primary: RTCRtpTransceiver; backup: RTCRtpTransceiver } | null = null;
   /** The camera's track id as the publish offer named it (what the server's track_quality names). */
   #videoTrackId: string | null = null;
   #audioSender: RTCRtpSender | null = null;
@@ -62,8 +92,9 @@ export class BrowserMedia implements MediaController {
     this.#local = local;
     this.#options = options;
     this.#offTrackReplaced = local.onTrackReplaced((kind, track) => {
-      const sender = kind === 'audio' ? this.#audioSender : this.#videoSender;
-      void sender?.replaceTrack(track);
+      const senders = kind === 'audio' ? [this.#audioSender] : [this.#videoSender, this.#backupSender];
+      // replaceTrack fails only on a closed connection, which sends nothing anyway.
+      for (const sender of senders) sender?.replaceTrack(track).catch(() => undefined);
     });
   }
 
@@ -96,6 +127,10 @@ export class BrowserMedia implements MediaController {
       transceiver.setCodecPreferences(codecsPreferring(options.codec));
       this.#videoSender = transceiver.sender;
       this.#videoTrackId = video.id;
+      const backup = wantsBackup(options) ? this.#addBackup(pc, video, stream, options.simulcast) : null;
+      this.#backupSender = backup?.sender ?? null;
+      this.#backupWanted = NOBODY_WANTS_BACKUP;
+      this.#backupPair = backup ? { primary: transceiver, backup } : null;
     }
     // As the Flutter SDK: a `track_quality` channel of our own gives the offer its data section;
     // the server then opens its own `track_quality` channel with Dynacast's wishes.
@@ -117,8 +152,17 @@ export class BrowserMedia implements MediaController {
     return pc.localDescription!.sdp;
   }
 
+  backupSections(): BackupSection[] {
+    const pair = this.#backupPair;
+    if (!pair?.primary.mid || !pair.backup.mid) return [];
+    return [{ mid: pair.backup.mid, primaryMid: pair.primary.mid }];
+  }
+
   async applyPublisherAnswer(sdp: string): Promise<void> {
     await this.#requirePublisher().setRemoteDescription({ type: 'answer', sdp });
+    // Chromium turns every encoding the answer's a=simulcast lists back on: the backup keeps
+    // what the server last asked of it.
+    if (this.#backupSender) await applyLayersWanted(this.#backupSender, this.#backupWanted);
   }
 
   async renegotiatePublisher(options: { iceRestart?: boolean } = {}): Promise<string> {
@@ -137,6 +181,8 @@ export class BrowserMedia implements MediaController {
     this.#publisher?.close();
     this.#publisher = null;
     this.#videoSender = null;
+    this.#backupSender = null;
+    this.#backupPair = null;
     this.#videoTrackId = null;
     this.#audioSender = null;
     this.#screenSender = null;
@@ -255,32 +301,42 @@ export class BrowserMedia implements MediaController {
   }
 
   /**
+   * The camera's backup: the same track on a transceiver that offers only VP8, with the camera's
+   * layer set, every encoding paused until the server asks for it (the publish payload names it,
+   * backupSections). Null when the browser has no VP8.
+   */
+  #addBackup(
+    pc: RTCPeerConnection,
+    video: MediaStreamTrack,
+    stream: MediaStream,
+    simulcast: boolean,
+  ): RTCRtpTransceiver | null {
+    const codecs = codecsOnly(BACKUP_CODEC);
+    if (!codecs.some((c) => c.mimeType.toLowerCase() !== 'video/rtx')) return null;
+    const encodings = simulcast ? simulcastEncodings() : [{}];
+    const transceiver = pc.addTransceiver(video, {
+      direction: 'sendonly',
+      streams: [stream],
+      sendEncodings: encodings.map((e) => ({ ...e, active: false })),
+    });
+    transceiver.setCodecPreferences(codecs);
+    return transceiver;
+  }
+
+  /**
    * Dynacast (docs/data-channels.md): `{trackId, subscribedCount, quality 0-3}` is the highest
    * simulcast layer anyone wants of our camera; the layers above it stop being encoded and sent.
    * The lowest layer always stays on: a track that sends nothing is never announced to the room,
-   * and a new subscriber starts from it.
+   * and a new subscriber starts from it. With `codec` it is about the camera's backup, which is
+   * sent only while some subscriber wants it (backup-codec.ts).
    */
   async #onLayersWanted(pc: RTCPeerConnection, data: unknown): Promise<void> {
-    if (pc !== this.#publisher || !this.#videoSender) return;
-    let msg: { trackId?: unknown; quality?: unknown };
-    try {
-      const text = typeof data === 'string' ? data : new TextDecoder().decode(data as ArrayBuffer);
-      msg = JSON.parse(text) as typeof msg;
-    } catch {
-      return;
-    }
-    if (msg.trackId !== this.#videoTrackId || typeof msg.quality !== 'number') return;
-    const sender = this.#videoSender;
-    const params = sender.getParameters();
-    if (params.encodings.length < 2) return;
-    const keep = Math.max(1, Math.min(params.encodings.length, Math.trunc(msg.quality)));
-    let changed = false;
-    params.encodings.forEach((e, i) => {
-      const active = i < keep;
-      if (e.active !== active) changed = true;
-      e.active = active;
-    });
-    if (changed) await sender.setParameters(params).catch(() => undefined);
+    if (pc !== this.#publisher) return;
+    const wanted = parseLayersWanted(data);
+    if (!wanted || wanted.trackId !== this.#videoTrackId) return;
+    if (wanted.codec !== undefined) this.#backupWanted = wanted;
+    const sender = wanted.codec === undefined ? this.#videoSender : this.#backupSender;
+    if (sender) await applyLayersWanted(sender, wanted);
   }
 
   #addScreen(pc: RTCPeerConnection, screen: { stream: MediaStream; track: MediaStreamTrack }): void {
@@ -316,6 +372,21 @@ export class BrowserMedia implements MediaController {
     });
     return pc;
   }
+}
+
+/** Sets the encodings of `sender` to what `wanted` asks (a simulcast camera, or any backup). */
+async function applyLayersWanted(sender: RTCRtpSender, wanted: LayersWanted): Promise<void> {
+  const params = sender.getParameters();
+  if (params.encodings.length < 2 && wanted.codec === undefined) return;
+  const active = activeEncodings(wanted, params.encodings.length);
+  let changed = false;
+  params.encodings.forEach((e, i) => {
+    if (e.active !== active[i]) changed = true;
+    e.active = active[i]!;
+  });
+  // Why: setParameters rejects on a closed connection or while an earlier call is pending: the
+  // encodings then stay as they were until the next message.
+  if (changed) await sender.setParameters(params).catch(() => undefined);
 }
 
 /** Waterbus `track_quality`: JSON as UTF-8 bytes (a binary message). */

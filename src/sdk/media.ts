@@ -10,6 +10,17 @@ export interface PublishOptions {
   /** Send three simulcast layers q/h/f (Waterbus' rids); VP9 always sends one encoding. */
   simulcast: boolean;
   codec: VideoCodec;
+  /**
+   * With a codec other than VP8: also send the camera in VP8, paused until the server says a
+   * subscriber cannot decode `codec` (backup-codec.ts). Default on.
+   */
+  backupCodec?: boolean;
+}
+
+/** A backup codec's section of the publish offer and the camera's section, by mid. */
+export interface BackupSection {
+  mid: string;
+  primaryMid: string;
 }
 
 export interface LocalTracksInfo {
@@ -61,6 +72,11 @@ export interface MediaController {
   localTracks(): LocalTracksInfo;
   /** A fresh publisher connection with the local tracks (and the screen, when shared); its offer. */
   createPublisherOffer(options: PublishOptions): Promise<string>;
+  /**
+   * The sections of the last publisher offer that are backup codecs of another, by mid (`room.publish`'s
+   * `backupSections`, backup-codec.ts); none when the camera is sent in VP8 or without a backup.
+   */
+  backupSections?(): BackupSection[];
   applyPublisherAnswer(sdp: string): Promise<void>;
   /**
    * A new offer on the existing publisher connection (screen share added or removed); with

@@ -114,7 +114,7 @@ export class Room extends Emitter<RoomEvents> {
     this.#signalling = options.signalling;
     this.#api = options.api;
     this.#media = options.media;
-    this.#publishOptions = { simulcast: true, codec: 'VP8', ...options.publish };
+    this.#publishOptions = { simulcast: true, codec: 'VP8', backupCodec: true, ...options.publish };
     this.#reconnectTimeoutMs = options.reconnectTimeoutMs ?? 60_000;
     this.#connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
     this.#ice = new IceWatchdog(this.#iceWatchdogRoom(), {
@@ -390,6 +390,7 @@ export class Room extends Emitter<RoomEvents> {
     }
     this.#publisherEpoch++;
     const offer = await this.#media.createPublisherOffer(this.#publishOptions);
+    const backupSections = this.#media.backupSections?.() ?? [];
     const reply = await this.#signalling.request<{ sdp: string }>('room.publish', {
       sdp: offer,
       roomId: String(room.id),
@@ -399,6 +400,8 @@ export class Room extends Emitter<RoomEvents> {
       isE2eeEnabled: false,
       totalTracks: total,
       connectionType: SFU,
+      // Only with a backup: the payload stays what Waterbus clients send otherwise.
+      ...(backupSections.length > 0 ? { backupSections } : {}),
     });
     await this.#media.applyPublisherAnswer(reply.sdp);
     // The server starts every publisher with hand down and no screen: say so again if needed.

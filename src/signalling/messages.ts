@@ -33,6 +33,11 @@ export const iceCandidateSchema = z.object({
     .transform((v) => v ?? null),
 });
 
+/** An SDP media id (RFC 8843 §15.2: a token); browsers use short numbers. */
+const sdpMid = z
+  .string()
+  .regex(/^[A-Za-z0-9!#$%&'*+\-.^_`{|}~]{1,32}$/, 'an SDP mid (1-32 token characters)');
+
 export const publishSchema = z.object({
   sdp,
   roomId,
@@ -44,6 +49,14 @@ export const publishSchema = z.object({
   connectionType,
   /** Newer SDKs: 0 none, 1 stream this publisher as HLS, 2 as MoQ (when the server has egress). */
   streamingProtocol: z.number().int().min(0).max(255).optional(),
+  /**
+   * BBMEET SDK: video sections of the offer that are backup codecs of another, by mid (its VP8
+   * copy of a camera sent in H264 or VP9, docs/sdk.md). Waterbus clients send none.
+   */
+  backupSections: z
+    .array(z.object({ mid: sdpMid, primaryMid: sdpMid }))
+    .max(16)
+    .optional(),
 });
 
 export const subscribeSchema = z.object({ targetId: participantId, roomId, participantId });

@@ -14,7 +14,8 @@ import {
 
 /**
  * The demo page and the browser SDK in Firefox ESR beside Chromium: a call between the two, and a
- * Chromium camera in H264, which this Firefox cannot decode (no OpenH264 plugin offline).
+ * Chromium camera in H264 without its VP8 backup, which this Firefox cannot decode (no OpenH264
+ * plugin offline).
  */
 
 let server: TestServer;
@@ -53,11 +54,17 @@ describe('demo page in Firefox and Chromium', { timeout: 180_000 }, () => {
     }
   });
 
-  it('a Chromium camera in H264: the Firefox tile says it cannot decode it, Chromium still sees Firefox', async () => {
+  it('a Chromium camera in H264 without a VP8 backup: the Firefox tile says it cannot decode it, Chromium still sees Firefox', async () => {
     const context = await chromium.newContext();
     let fred: FirefoxPage | undefined;
     try {
-      const ann = await openDemo(context, server.baseUrl, { room: 'fox-h264', name: 'Ann', codec: 'H264' });
+      // With its backup (the default) Firefox would get VP8: demo-backup-codec.test.ts.
+      const ann = await openDemo(context, server.baseUrl, {
+        room: 'fox-h264',
+        name: 'Ann',
+        codec: 'H264',
+        backupCodec: false,
+      });
       fred = await openDemoInFirefox(firefox, server.baseUrl, { room: 'fox-h264', name: 'Fred' });
       const annTile = await eventually(
         () => tiles(fred!).then((all) => all.find((t) => t.name === 'Ann')),

@@ -67,6 +67,8 @@ export interface DemoOptions {
   simulcast?: boolean;
   /** The camera's codec (the page's ?codec=; VP8 by default). */
   codec?: 'H264' | 'VP8';
+  /** False: the page's ?backup=0, no VP8 backup of a camera in another codec. */
+  backupCodec?: boolean;
   /** The page's ?relay=1: media only through TURN relays. */
   relay?: boolean;
 }
@@ -80,6 +82,7 @@ export function demoUrl(baseUrl: string, o: DemoOptions): string {
     res: String(o.res ?? 180),
     ...(o.simulcast === false ? { simulcast: '0' } : {}),
     ...(o.codec ? { codec: o.codec } : {}),
+    ...(o.backupCodec === false ? { backup: '0' } : {}),
     ...(o.relay ? { relay: '1' } : {}),
   });
   return `${baseUrl}/?${query}`;
@@ -105,8 +108,11 @@ export async function openDemoInFirefox(
   firefox: Firefox,
   baseUrl: string,
   o: DemoOptions,
+  /** Run in the page before its own scripts (e.g. recordPeerConnections). */
+  init?: () => void,
 ): Promise<FirefoxPage> {
   const page = await firefox.newPage();
+  if (init) await page.evaluateOnNewDocument(init);
   const errors: string[] = [];
   page.on('pageerror', (err) => errors.push(String(err)));
   await page.goto(demoUrl(baseUrl, o));

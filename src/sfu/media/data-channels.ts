@@ -71,8 +71,14 @@ export class DataChannelRelay {
       }
     };
     if (quality) quality.onOpen = flush;
-    publisher.onLayersWanted = (trackId, q, subscribedCount) => {
-      pending.set(trackId, JSON.stringify({ trackId, subscribedCount, quality: q, timestamp: Date.now() }));
+    publisher.onLayersWanted = (trackId, q, subscribedCount, backupCodec) => {
+      // A backup's wishes name its primary's track and its own codec (LiveKit's per-codec
+      // subscribed qualities); Waterbus clients publish no backup and never get the field.
+      const message = { trackId, subscribedCount, quality: q, timestamp: Date.now() };
+      pending.set(
+        backupCodec === undefined ? trackId : `${trackId}/${backupCodec}`,
+        JSON.stringify(backupCodec === undefined ? message : { ...message, codec: backupCodec }),
+      );
       flush();
     };
   }

@@ -3,6 +3,7 @@ import { SfuError } from '../../lib/errors.ts';
 import type { ParticipantId, RoomId } from '../../lib/ids.ts';
 import type { TapFeedback, TapMessage } from '../egress-backend.ts';
 import { MAX_SPATIAL_LAYERS } from '../qos/video-layer.ts';
+import { primaryTracks } from './backup-codecs.ts';
 import { HandoverBatchWriter } from './handover-batch.ts';
 import type { RelayedTrack } from './relay.ts';
 import type { MediaPacket, TrackSink, UpTrack } from './up-track.ts';
@@ -216,7 +217,8 @@ export class EgressTaps {
     }
     set.add(tap);
     const described: RelayedTrack[] = [];
-    for (const up of publisher.tracks.values()) {
+    // Egress records the camera in its own codec: a backup codec (backup-codecs.ts) is not copied.
+    for (const up of primaryTracks(publisher.tracks.values())) {
       const track = this.#describe(req.roomId, req.participantId, up);
       tap.attach(up, track.relayId);
       described.push(track);
@@ -228,7 +230,10 @@ export class EgressTaps {
   tracksAdded(roomId: RoomId, publisherId: ParticipantId, added: UpTrack[]): void {
     const taps = this.#byPublisher.get(keyOf(roomId, publisherId));
     if (!taps) return;
-    const described = added.map((up) => ({ up, track: this.#describe(roomId, publisherId, up) }));
+    const described = primaryTracks(added).map((up) => ({
+      up,
+      track: this.#describe(roomId, publisherId, up),
+    }));
     for (const tap of [...taps]) tap.tracksAdded(described);
   }
 

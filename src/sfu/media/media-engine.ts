@@ -158,7 +158,7 @@ export class MediaEngine implements WorkerEngine {
           isMigrate: req.isMigrate,
         }),
     });
-    publisher.addTracks(answer.tracks);
+    publisher.addTracks(answer.tracks, new Map((req.backupSections ?? []).map((b) => [b.mid, b.primaryMid])));
     this.#watchPublisher(req.roomId, room, req.participantId, transport);
     room.publishers.set(req.participantId, publisher);
     if (answer.dataChannels) this.#data.attachPublisher(room, publisher, answer.dataChannels);
@@ -208,17 +208,23 @@ export class MediaEngine implements WorkerEngine {
     let subscription: Subscription | undefined;
     let made: Negotiated;
     try {
-      made = negotiateSubscription(req, publisher, transport, (transportCcId) => {
-        subscription = newSubscription({
-          room,
-          req,
-          publisher,
-          transport,
-          transportCcId,
-          clock: this.#clock,
-        });
-        return subscription;
-      });
+      made = negotiateSubscription(
+        req,
+        publisher,
+        transport,
+        (transportCcId) => {
+          subscription = newSubscription({
+            room,
+            req,
+            publisher,
+            transport,
+            transportCcId,
+            clock: this.#clock,
+          });
+          return subscription;
+        },
+        room.codecs.decoder(req.participantId),
+      );
     } catch (err) {
       if (subscription) subscription.close();
       else transport.close();
@@ -298,22 +304,31 @@ export class MediaEngine implements WorkerEngine {
     if (!entry) throw new SfuError('not_found', `no subscription of ${req.participantId} to ${req.targetId}`);
     if (!entry.sdp)
       throw new SfuError('invalid_state', `the subscription of ${req.participantId} answered its own offer`);
+    const room = this.#room(req.roomId);
     const answer = parseSubscriberAnswer(req.sdp, entry.sdp);
     entry.subscription.transport.setRemoteParameters(answer.remote);
     entry.subscription.useRtx(answer.rtxSsrcs);
     entry.subscription.receiveCodecs = answer.receiveCodecs;
-    this.#room(req.roomId).codecs.learnAnswer(
+    room.codecs.learnAnswer(
       req.participantId,
       answer.receiveCodecs,
       answer.refused.map((t) => t.mimeType),
     );
-    if (answer.dataChannels)
-      this.#data.attachSubscription(this.#room(req.roomId), entry.subscription, answer.dataChannels);
-    offerWithoutRefused(entry, new Set(answer.refused.map((t) => t.mid)), (event) =>
-      this.#emit(req.roomId, event),
+    if (answer.dataChannels) this.#data.attachSubscription(room, entry.subscription, answer.dataChannels);
+    // Backups are not relayed across workers (worker-relays.ts): only a publisher homed here has one.
+    const replaced = offerWithoutRefused(
+      entry,
+      new Set(answer.refused.map((t) => t.mid)),
+      (event) => this.#emit(req.roomId, event),
+      {
+        tracks: room.publishers.get(req.targetId)?.tracks.values() ?? [],
+        decodes: room.codecs.decoder(req.participantId),
+      },
     );
     return {
-      refusedTracks: answer.refused.map(({ trackId, kind, mimeType }) => ({ trackId, kind, mimeType })),
+      refusedTracks: answer.refused
+        .filter((t) => !replaced.has(t.mid))
+        .map(({ trackId, kind, mimeType }) => ({ trackId, kind, mimeType })),
     };
   }
 

@@ -10,6 +10,7 @@ import type { WebRtcTransport } from '../../transport/webrtc-transport.ts';
 import { NackGenerator } from '../nack-generator.ts';
 import { TwccFeedback } from '../twcc-feedback.ts';
 import type { AudioLevelMeter } from './active-speaker.ts';
+import { backupTarget } from './backup-codecs.ts';
 import { PublisherReceiveStats } from './connection-quality.ts';
 import { UpTrack } from './up-track.ts';
 
@@ -98,9 +99,12 @@ export class Publisher {
   /**
    * Dynacast's decision for a published video track: the highest Waterbus quality any subscriber
    * wants (0 pause, 1 low `q`, 2 medium `h`, 3 high `f`) and how many subscribers want some layer.
-   * Called on change; the data channel sends it to the publisher as `track_quality`.
+   * Called on change; the data channel sends it to the publisher as `track_quality`. For a backup
+   * (backup-codecs.ts) `trackId` is its primary's and `backupCodec` names the backup's codec.
    */
-  onLayersWanted: ((trackId: string, quality: 0 | 1 | 2 | 3, subscribedCount: number) => void) | null = null;
+  onLayersWanted:
+    | ((trackId: string, quality: 0 | 1 | 2 | 3, subscribedCount: number, backupCodec?: string) => void)
+    | null = null;
 
   constructor(options: {
     participantId: ParticipantId;
@@ -129,8 +133,11 @@ export class Publisher {
     this.#stopNackTimer = options.clock.setInterval(() => this.#sendNacks(), NACK_INTERVAL_MS);
   }
 
-  /** Adds the tracks of a (re)negotiated offer; known mids are kept as they are. */
-  addTracks(tracks: PublishedTrack[]): UpTrack[] {
+  /**
+   * Adds the tracks of a (re)negotiated offer; known mids are kept as they are. `backups`: mid →
+   * mid of the video section it is a backup codec of (JoinRequest.backupSections).
+   */
+  addTracks(tracks: PublishedTrack[], backups: ReadonlyMap<string, string> = new Map()): UpTrack[] {
     const added: UpTrack[] = [];
     for (const t of tracks) {
       // BUNDLE: one id per extension across the sections (RFC 8843 §9.2).
@@ -143,8 +150,11 @@ export class Publisher {
       if (t.kind === 'video' && t.codec.rtxPayloadType !== undefined)
         this.#rtxPayloadTypes.set(t.mid, t.codec.rtxPayloadType);
       if (this.tracks.has(t.mid)) continue;
+      const primary = backupTarget(this.tracks, t, backups.get(t.mid));
+      const backupCodec = primary ? codecName(t.codec.mimeType) : undefined;
       const up = new UpTrack({
         trackId: t.trackId,
+        backupOf: primary?.trackId,
         streamId: t.streamId,
         mid: t.mid,
         kind: t.kind,
@@ -157,7 +167,7 @@ export class Publisher {
           this.transport.sendRtcp(buildPli(this.#senderSsrc, ssrc));
         },
         onLayersWanted: (quality, subscribedCount) =>
-          this.onLayersWanted?.(t.trackId, quality, subscribedCount),
+          this.onLayersWanted?.(primary?.trackId ?? t.trackId, quality, subscribedCount, backupCodec),
       });
       // Without rids, the first SSRC of the SDP is the media (the others are RTX or FEC).
       if (t.rids.length === 0 && t.ssrcs[0] !== undefined) this.#bind(up, t.ssrcs[0], undefined);
@@ -170,7 +180,8 @@ export class Publisher {
 
   /** Mime type of the video track, for `room.answer_subscriber.videoCodec`. */
   get videoCodec(): string {
-    for (const t of this.tracks.values()) if (t.kind === 'video') return t.codec.mimeType;
+    for (const t of this.tracks.values())
+      if (t.kind === 'video' && t.backupOf === undefined) return t.codec.mimeType;
     return '';
   }
 
@@ -327,8 +338,14 @@ export class Publisher {
 
   #checkReady(): void {
     let flowing = 0;
-    for (const t of this.tracks.values()) if (t.packetsReceived > 0) flowing++;
-    if (flowing >= Math.max(1, Math.min(this.totalTracks || this.tracks.size, this.tracks.size))) {
+    let primaries = 0;
+    // A backup sends nothing until a subscriber needs it (backup-codecs.ts): it is not waited for.
+    for (const t of this.tracks.values()) {
+      if (t.backupOf !== undefined) continue;
+      primaries++;
+      if (t.packetsReceived > 0) flowing++;
+    }
+    if (flowing >= Math.max(1, Math.min(this.totalTracks || primaries, primaries))) {
       this.#ready = true;
       this.#onReady();
     }
@@ -346,4 +363,9 @@ export class Publisher {
     const ssrcs = [...this.#bySsrc.keys()];
     if (ssrcs.length > 0) this.transport.sendRtcp(buildRemb(this.#senderSsrc, REMB_BITRATE_BPS, ssrcs));
   }
+}
+
+/** `video/VP8` → `vp8`: how `track_quality` names a backup's codec. */
+function codecName(mimeType: string): string {
+  return (mimeType.split('/')[1] ?? mimeType).toLowerCase();
 }

@@ -81,6 +81,17 @@ export class RoomCodecs {
     for (const m of videoOnly(refused)) if (!profile.decodes.has(m)) profile.lacks.add(m);
   }
 
+  /**
+   * Whether `participantId` is not known to lack a codec: what it is offered of a publisher that
+   * sends a backup (backup-codecs.ts). Nothing known of it: it may decode anything.
+   */
+  decoder(participantId: ParticipantId): (mimeType: string) => boolean {
+    return (mimeType) => {
+      const profile = this.#profiles.get(participantId);
+      return profile === undefined || canDecode(profile, mimeType);
+    };
+  }
+
   forget(participantId: ParticipantId): void {
     this.#profiles.delete(participantId);
   }

@@ -1,5 +1,6 @@
 import type { ParticipantId, RoomId } from '../../lib/ids.ts';
 import type { MediaState, TrackInspection } from '../../protocol/sfu-api.ts';
+import { offeredTrackId, primaryTracks } from './backup-codecs.ts';
 import type { Publisher } from './publisher.ts';
 import type { Subscription } from './subscription.ts';
 import type { UpTrack } from './up-track.ts';
@@ -38,7 +39,8 @@ export function inspectRoomPart(options: {
 }): RoomPart {
   const publishers = [...options.publishers].map((p) => ({
     participantId: p.participantId,
-    tracks: [...p.tracks.values()].map((up) => describeTrack(up, p.mediaState)),
+    // A backup codec (backup-codecs.ts) is the camera's: its receivers are listed under it.
+    tracks: primaryTracks(p.tracks.values()).map((up) => describeTrack(up, p.mediaState)),
     bytesIn: p.transport.stats.bytesReceived,
   }));
   const bySubscriber = new Map<ParticipantId, RoomPart['subscribers'][number]>();
@@ -55,7 +57,7 @@ export function inspectRoomPart(options: {
       const temporal = current?.temporal ?? -1;
       entry.receptions.push({
         targetId: subscription.targetId,
-        trackId: down.upTrack.trackId,
+        trackId: offeredTrackId(down.upTrack),
         spatial,
         temporal,
         bitrateBps: down.upTrack.muted

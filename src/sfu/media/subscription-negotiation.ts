@@ -23,6 +23,7 @@ import {
   type SubscriberSdpState,
 } from '../../transport/negotiation/index.ts';
 import type { WebRtcTransport } from '../../transport/webrtc-transport.ts';
+import { backupFor, offeredTrackId, tracksFor } from './backup-codecs.ts';
 import { budgetOf, type Room, type Source } from './engine-room.ts';
 import type { RelayedPublisher } from './relay.ts';
 import { Subscription } from './subscription.ts';
@@ -51,6 +52,8 @@ export function negotiateSubscription(
   publisher: Source,
   transport: WebRtcTransport,
   subscribe: (transportCcId?: number) => Subscription,
+  /** Whether the subscriber is not known to lack a codec (RoomCodecs.decoder): picks backups. */
+  decodes: (mimeType: string) => boolean = () => true,
 ): Negotiated {
   const videoCodec = videoCodecOf(publisher);
   if (req.offer !== undefined) {
@@ -72,7 +75,7 @@ export function negotiateSubscription(
     };
   }
   const subscription = subscribe();
-  const tracks = [...publisher.tracks.values()].map((up) => offerTrack(subscription, up));
+  const tracks = tracksFor(publisher.tracks.values(), decodes).map((up) => offerTrack(subscription, up));
   const offer = createSubscriberOffer({ local: transport.localParameters, tracks, dataChannels: true });
   return { reply: { offer: offer.sdp, videoCodec }, sdp: offer.state };
 }
@@ -119,7 +122,9 @@ export function offerAddedTracks(
   for (const entry of room.subscriptions.values()) {
     // A viewer (WHEP) has no renegotiation: it keeps the audio and camera it was answered.
     if (entry.subscription.targetId !== publisherId || !entry.sdp) continue;
-    const tracks = added.map((up) => offerTrack(entry.subscription, up));
+    const decodes = room.codecs.decoder(entry.subscription.subscriberId);
+    const tracks = tracksFor(added, decodes).map((up) => offerTrack(entry.subscription, up));
+    if (tracks.length === 0) continue;
     const offer = createSubscriberOffer({
       local: entry.subscription.transport.localParameters,
       state: entry.sdp,
@@ -138,18 +143,36 @@ export function offerAddedTracks(
 /**
  * The subscriber refused tracks of our offer (codecs it cannot decode): a new offer with their
  * sections inactive and out of the BUNDLE group (RFC 8843 §7.3.3). Firefox refusing the section
- * our BUNDLE group is tagged with (its first mid) starts no ICE for the others until then.
+ * our BUNDLE group is tagged with (its first mid) starts no ICE for the others until then. A
+ * refused video track with a backup it may decode (`backups`: the publisher's tracks) is replaced
+ * by that backup in the same offer; the mids replaced so are returned (the others are unsupported).
  */
 export function offerWithoutRefused(
   entry: { subscription: Subscription; sdp: SubscriberSdpState | undefined },
   refusedMids: ReadonlySet<string>,
   emit: (event: SfuEvent) => void,
-): void {
-  if (!entry.sdp || refusedMids.size === 0) return;
-  // Nothing is forwarded for a refused video track (paused, as a Waterbus `track_quality` 0), and
-  // its publisher's layers are no longer wanted for this subscriber.
-  for (const s of entry.sdp.sections)
-    if (refusedMids.has(s.mid) && s.kind === 'video') entry.subscription.setPreferredQuality(s.trackId, 0);
+  backups: { tracks: Iterable<UpTrack>; decodes: (mimeType: string) => boolean } = {
+    tracks: [],
+    decodes: () => true,
+  },
+): Set<string> {
+  const replaced = new Set<string>();
+  if (!entry.sdp || refusedMids.size === 0) return replaced;
+  const added: OfferedTrack[] = [];
+  for (const s of entry.sdp.sections) {
+    if (!refusedMids.has(s.mid) || s.kind !== 'video') continue;
+    const down = [...entry.subscription.downTracks.values()].find((d) => d.ssrc === s.ssrc);
+    const backup = down && backupFor(backups.tracks, down.upTrack, backups.decodes);
+    if (down && backup) {
+      entry.subscription.removeTrack(down.upTrack);
+      added.push(offerTrack(entry.subscription, backup));
+      replaced.add(s.mid);
+      continue;
+    }
+    // Nothing is forwarded for a refused video track (paused, as a Waterbus `track_quality` 0), and
+    // its publisher's layers are no longer wanted for this subscriber.
+    entry.subscription.setPreferredQuality(s.trackId, 0);
+  }
   const state: SubscriberSdpState = {
     ...entry.sdp,
     sections: entry.sdp.sections.map((s) => (refusedMids.has(s.mid) ? { ...s, active: false } : s)),
@@ -157,7 +180,7 @@ export function offerWithoutRefused(
   const offer = createSubscriberOffer({
     local: entry.subscription.transport.localParameters,
     state,
-    tracks: [],
+    tracks: added,
   });
   entry.sdp = offer.state;
   emit({
@@ -166,6 +189,7 @@ export function offerWithoutRefused(
     targetId: entry.subscription.targetId,
     sdp: offer.sdp,
   });
+  return replaced;
 }
 
 /**
@@ -188,7 +212,7 @@ function offerTrack(subscription: Subscription, up: UpTrack): OfferedTrack {
   });
   return {
     kind: up.kind,
-    trackId: up.trackId,
+    trackId: offeredTrackId(up),
     streamId: up.streamId,
     codec: { ...capability, fmtp: { ...capability.fmtp, ...up.codec.fmtp } },
     ssrc,
@@ -225,7 +249,8 @@ function forwardedExtensions(up: UpTrack): {
 
 /** Mime type of the source's video track, for `room.answer_subscriber.videoCodec`. */
 function videoCodecOf(source: Source): string {
-  for (const t of source.tracks.values()) if (t.kind === 'video') return t.codec.mimeType;
+  for (const t of source.tracks.values())
+    if (t.kind === 'video' && t.backupOf === undefined) return t.codec.mimeType;
   return '';
 }
 

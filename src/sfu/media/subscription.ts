@@ -6,6 +6,7 @@ import type { WebRtcTransport } from '../../transport/webrtc-transport.ts';
 import { LayerAllocator, type TrackAllocation } from '../qos/layer-allocator.ts';
 import { RembEstimator } from '../qos/remb-estimator.ts';
 import { SendSideEstimator } from '../qos/send-side-estimator.ts';
+import { offeredTrackId } from './backup-codecs.ts';
 import { BandwidthProbe } from './bandwidth-probe.ts';
 import { SubscriberReportStats } from './connection-quality.ts';
 import { DownTrack, type DownTrackOptions } from './down-track.ts';
@@ -191,6 +192,20 @@ export class Subscription {
   }
 
   /**
+   * Stops forwarding `upTrack` here (its section was refused and another track replaces it): its
+   * DownTrack closes and its Dynacast wish goes.
+   */
+  removeTrack(upTrack: UpTrack): void {
+    const down = this.downTracks.get(upTrack.mid);
+    if (down?.upTrack !== upTrack) return;
+    upTrack.removeSubscriberWish(this.subscriberId);
+    down.close();
+    this.downTracks.delete(upTrack.mid);
+    this.#bySsrc.delete(down.ssrc);
+    this.allocate();
+  }
+
+  /**
    * The subscriber's wish for the publisher's track `publisherTrackId` (Waterbus `track_quality`):
    * 0 pause, 1 low, 2 medium, 3 high. Sets the DownTrack's `preferred`, tells the track's Dynacast
    * and reallocates. False when no such video track is forwarded here.
@@ -198,7 +213,8 @@ export class Subscription {
   setPreferredQuality(publisherTrackId: string, quality: 0 | 1 | 2 | 3): boolean {
     let found = false;
     for (const down of this.downTracks.values()) {
-      if (down.upTrack.trackId !== publisherTrackId || down.kind !== 'video') continue;
+      // A backup is known to the subscriber by its primary's id (backup-codecs.ts).
+      if (offeredTrackId(down.upTrack) !== publisherTrackId || down.kind !== 'video') continue;
       const layer = qualityToLayer(quality);
       down.setPreferred(layer);
       down.upTrack.setSubscriberWish(this.subscriberId, layer.spatial);

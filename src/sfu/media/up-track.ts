@@ -82,6 +82,11 @@ interface Layer {
  */
 export class UpTrack {
   readonly trackId: string;
+  /**
+   * A backup codec's encodings of the camera `backupOf` (that track's id): forwarded to the
+   * subscribers who cannot decode that track, under its track id (backup-codecs.ts).
+   */
+  readonly backupOf: string | undefined;
   readonly streamId: string;
   readonly mid: string;
   readonly kind: 'audio' | 'video';
@@ -147,6 +152,7 @@ export class UpTrack {
 
   constructor(options: {
     trackId: string;
+    backupOf?: string | undefined;
     streamId: string;
     mid: string;
     kind: 'audio' | 'video';
@@ -159,6 +165,7 @@ export class UpTrack {
     onLayersWanted?: ((quality: WaterbusQuality, subscribedCount: number) => void) | undefined;
   }) {
     this.trackId = options.trackId;
+    this.backupOf = options.backupOf;
     this.streamId = options.streamId;
     this.mid = options.mid;
     this.kind = options.kind;

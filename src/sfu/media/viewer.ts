@@ -79,7 +79,8 @@ function transportCcIdOf(tracks: readonly AnsweredTrack[]): number {
 function viewedTracks(tracks: Iterable<UpTrack>, state: MediaState): Map<'audio' | 'video', UpTrack> {
   const chosen = new Map<'audio' | 'video', UpTrack>();
   for (const up of tracks) {
-    if (chosen.has(up.kind)) continue;
+    // A backup (backup-codecs.ts) is not a camera of its own.
+    if (chosen.has(up.kind) || up.backupOf !== undefined) continue;
     // The Waterbus media state names the screen track: a viewer watches the camera.
     if (up.kind === 'video' && state.screenSharing && state.screenTrackId === up.trackId) continue;
     chosen.set(up.kind, up);

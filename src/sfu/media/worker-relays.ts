@@ -14,6 +14,7 @@ import type { Clock } from '../../lib/clock.ts';
 import { SfuError } from '../../lib/errors.ts';
 import type { ParticipantId, RoomId } from '../../lib/ids.ts';
 import type { HandoverStats, MediaState } from '../../protocol/sfu-api.ts';
+import { primaryTracks } from './backup-codecs.ts';
 import type { Export, RemotePublisher, Room } from './engine-room.ts';
 import type { Publisher } from './publisher.ts';
 import {
@@ -78,7 +79,11 @@ export class WorkerRelays {
     return {
       participantId: publisher.participantId,
       mediaState: { ...publisher.mediaState },
-      tracks: [...publisher.tracks.values()].map((up) => this.describe(roomId, publisher.participantId, up)),
+      // A backup codec (backup-codecs.ts) is not relayed: a subscriber on another worker is
+      // offered the primary only (and told it is unsupported when it cannot decode it).
+      tracks: primaryTracks(publisher.tracks.values()).map((up) =>
+        this.describe(roomId, publisher.participantId, up),
+      ),
     };
   }
 
@@ -116,7 +121,9 @@ export class WorkerRelays {
   }
 
   /** Tracks added to an exported publisher: relayed too, and announced to the other workers. */
-  exportAdded(roomId: RoomId, room: Room, publisherId: ParticipantId, added: UpTrack[]): void {
+  exportAdded(roomId: RoomId, room: Room, publisherId: ParticipantId, tracks: UpTrack[]): void {
+    const added = primaryTracks(tracks);
+    if (added.length === 0) return;
     for (const [to, exp] of room.exports.get(publisherId) ?? []) {
       const link = this.#links.get(to);
       if (!link) continue;
@@ -314,7 +321,9 @@ export class WorkerRelays {
     const publisher = room?.publishers.get(msg.publisherId);
     const link = this.#links.get(from);
     if (!link) return;
-    const current = new Set([...(publisher?.tracks.values() ?? [])].map((up) => this.#relayIds.get(up)));
+    const current = new Set(
+      primaryTracks(publisher?.tracks.values() ?? []).map((up) => this.#relayIds.get(up)),
+    );
     if (!room || !publisher || msg.relayIds.some((id) => !current.has(id))) {
       // It left or published again since it was described: the other side drops its proxy.
       link.post({ t: 'gone', roomId: msg.roomId, publisherId: msg.publisherId });
@@ -332,7 +341,7 @@ export class WorkerRelays {
     }
     const known = new Set(msg.relayIds);
     const fresh: RelayedTrack[] = [];
-    for (const up of publisher.tracks.values()) {
+    for (const up of primaryTracks(publisher.tracks.values())) {
       const track = this.describe(msg.roomId, msg.publisherId, up);
       this.#attachRelay(exp, up, link);
       if (!known.has(track.relayId)) fresh.push(track);

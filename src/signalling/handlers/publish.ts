@@ -47,6 +47,7 @@ export const publish = handler({
         totalTracks: p.totalTracks,
         mediaState,
         isMigrate: false,
+        ...(p.backupSections?.length ? { backupSections: p.backupSections } : {}),
         ...sfuJoinGrants(session, { hidden }),
       });
       answer = res.sdp;

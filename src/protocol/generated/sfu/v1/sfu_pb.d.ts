@@ -214,6 +214,14 @@ export declare type JoinRequest = Message<"bbmeet.sfu.v1.JoinRequest"> & {
    * @generated from field: bool hidden = 8;
    */
   hidden: boolean;
+
+  /**
+   * Video sections of the offer that are backup codecs of another (the SDK's VP8 copy of a camera
+   * sent in H264, VP9 or AV1): forwarded to subscribers who cannot decode that one.
+   *
+   * @generated from field: repeated bbmeet.sfu.v1.BackupSection backup_sections = 9;
+   */
+  backupSections: BackupSection[];
 };
 
 /**
@@ -221,6 +229,29 @@ export declare type JoinRequest = Message<"bbmeet.sfu.v1.JoinRequest"> & {
  * Use `create(JoinRequestSchema)` to create a new message.
  */
 export declare const JoinRequestSchema: GenMessage<JoinRequest>;
+
+/**
+ * A backup codec's section and the section of the camera it backs up, by mid.
+ *
+ * @generated from message bbmeet.sfu.v1.BackupSection
+ */
+export declare type BackupSection = Message<"bbmeet.sfu.v1.BackupSection"> & {
+  /**
+   * @generated from field: string mid = 1;
+   */
+  mid: string;
+
+  /**
+   * @generated from field: string primary_mid = 2;
+   */
+  primaryMid: string;
+};
+
+/**
+ * Describes the message bbmeet.sfu.v1.BackupSection.
+ * Use `create(BackupSectionSchema)` to create a new message.
+ */
+export declare const BackupSectionSchema: GenMessage<BackupSection>;
 
 /**
  * @generated from message bbmeet.sfu.v1.JoinResponse

@@ -16,7 +16,7 @@ import { enumDesc, fileDesc, messageDesc, serviceDesc, tsEnum } from "@bufbuild/
  * Describes the file sfu/v1/sfu.proto.
  */
 export const file_sfu_v1_sfu = /*@__PURE__*/
-  fileDesc("ChBzZnUvdjEvc2Z1LnByb3RvEg1iYm1lZXQuc2Z1LnYxIsUBCgpNZWRpYVN0YXRlEhUKDXZpZGVvX2VuYWJsZWQYASABKAgSFQoNYXVkaW9fZW5hYmxlZBgCIAEoCBIUCgxlMmVlX2VuYWJsZWQYAyABKAgSEwoLY2FtZXJhX3R5cGUYBCABKA0SFgoOc2NyZWVuX3NoYXJpbmcYBSABKAgSHAoPc2NyZWVuX3RyYWNrX2lkGAYgASgJSACIAQESFAoMaGFuZF9yYWlzaW5nGAcgASgIQhIKEF9zY3JlZW5fdHJhY2tfaWQi6wIKEE1lZGlhU3RhdGVVcGRhdGUSGgoNdmlkZW9fZW5hYmxlZBgBIAEoCEgBiAEBEhoKDWF1ZGlvX2VuYWJsZWQYAiABKAhIAogBARIZCgxlMmVlX2VuYWJsZWQYAyABKAhIA4gBARIYCgtjYW1lcmFfdHlwZRgEIAEoDUgEiAEBEhsKDnNjcmVlbl9zaGFyaW5nGAUgASgISAWIAQESGQoPc2NyZWVuX3RyYWNrX2lkGAYgASgJSAASHgoUc2NyZWVuX3RyYWNrX2NsZWFyZWQYCCABKAhIABIZCgxoYW5kX3JhaXNpbmcYByABKAhIBogBAUIOCgxzY3JlZW5fdHJhY2tCEAoOX3ZpZGVvX2VuYWJsZWRCEAoOX2F1ZGlvX2VuYWJsZWRCDwoNX2UyZWVfZW5hYmxlZEIOCgxfY2FtZXJhX3R5cGVCEQoPX3NjcmVlbl9zaGFyaW5nQg8KDV9oYW5kX3JhaXNpbmcidwoMSWNlQ2FuZGlkYXRlEhEKCWNhbmRpZGF0ZRgBIAEoCRIUCgdzZHBfbWlkGAIgASgJSACIAQESHQoQc2RwX21fbGluZV9pbmRleBgDIAEoDUgBiAEBQgoKCF9zZHBfbWlkQhMKEV9zZHBfbV9saW5lX2luZGV4IuEBCgtKb2luUmVxdWVzdBIPCgdyb29tX2lkGAEgASgJEhYKDnBhcnRpY2lwYW50X2lkGAIgASgJEgsKA3NkcBgDIAEoCRIUCgx0b3RhbF90cmFja3MYBCABKA0SLgoLbWVkaWFfc3RhdGUYBSABKAsyGS5iYm1lZXQuc2Z1LnYxLk1lZGlhU3RhdGUSEgoKaXNfbWlncmF0ZRgGIAEoCBIdChBjYW5fcHVibGlzaF9kYXRhGAcgASgISACIAQESDgoGaGlkZGVuGAggASgIQhMKEV9jYW5fcHVibGlzaF9kYXRhIjEKDEpvaW5SZXNwb25zZRILCgNzZHAYASABKAkSFAoMaXNfcmVjb3JkaW5nGAIgASgIIt4BChBTdWJzY3JpYmVSZXF1ZXN0Eg8KB3Jvb21faWQYASABKAkSFgoOcGFydGljaXBhbnRfaWQYAiABKAkSEQoJdGFyZ2V0X2lkGAMgASgJEh0KEGNhbl9wdWJsaXNoX2RhdGEYBCABKAhIAIgBARISCgVvZmZlchgFIAEoCUgBiAEBEiIKFWZvbGxvd19hY3RpdmVfc3BlYWtlchgGIAEoCEgCiAEBQhMKEV9jYW5fcHVibGlzaF9kYXRhQggKBl9vZmZlckIYChZfZm9sbG93X2FjdGl2ZV9zcGVha2VyIkcKEVN1YnNjcmliZVJlc3BvbnNlEg0KBW9mZmVyGAEgASgJEhMKC3ZpZGVvX2NvZGVjGAIgASgJEg4KBmFuc3dlchgDIAEoCSJlChpTZXRTdWJzY3JpYmVyQW5zd2VyUmVxdWVzdBIPCgdyb29tX2lkGAEgASgJEhYKDnBhcnRpY2lwYW50X2lkGAIgASgJEhEKCXRhcmdldF9pZBgDIAEoCRILCgNzZHAYBCABKAkiUgobU2V0U3Vic2NyaWJlckFuc3dlclJlc3BvbnNlEjMKDnJlZnVzZWRfdHJhY2tzGAEgAygLMhsuYmJtZWV0LnNmdS52MS5SZWZ1c2VkVHJhY2siQQoMUmVmdXNlZFRyYWNrEhAKCHRyYWNrX2lkGAEgASgJEgwKBGtpbmQYAiABKAkSEQoJbWltZV90eXBlGAMgASgJIlMKG1JlbmVnb3RpYXRlUHVibGlzaGVyUmVxdWVzdBIPCgdyb29tX2lkGAEgASgJEhYKDnBhcnRpY2lwYW50X2lkGAIgASgJEgsKA3NkcBgDIAEoCSIrChxSZW5lZ290aWF0ZVB1Ymxpc2hlclJlc3BvbnNlEgsKA3NkcBgBIAEoCSJ3ChxBZGRQdWJsaXNoZXJDYW5kaWRhdGVSZXF1ZXN0Eg8KB3Jvb21faWQYASABKAkSFgoOcGFydGljaXBhbnRfaWQYAiABKAkSLgoJY2FuZGlkYXRlGAMgASgLMhsuYmJtZWV0LnNmdS52MS5JY2VDYW5kaWRhdGUiHwodQWRkUHVibGlzaGVyQ2FuZGlkYXRlUmVzcG9uc2UiiwEKHUFkZFN1YnNjcmliZXJDYW5kaWRhdGVSZXF1ZXN0Eg8KB3Jvb21faWQYASABKAkSFgoOcGFydGljaXBhbnRfaWQYAiABKAkSEQoJdGFyZ2V0X2lkGAMgASgJEi4KCWNhbmRpZGF0ZRgEIAEoCzIbLmJibWVldC5zZnUudjEuSWNlQ2FuZGlkYXRlIiAKHkFkZFN1YnNjcmliZXJDYW5kaWRhdGVSZXNwb25zZSKAAQoUU2V0TWVkaWFTdGF0ZVJlcXVlc3QSDwoHcm9vbV9pZBgBIAEoCRIWCg5wYXJ0aWNpcGFudF9pZBgCIAEoCRIuCgVzdGF0ZRgDIAEoCzIfLmJibWVldC5zZnUudjEuTWVkaWFTdGF0ZVVwZGF0ZRIPCgdlbmZvcmNlGAQgASgIIhcKFVNldE1lZGlhU3RhdGVSZXNwb25zZSI3CgxMZWF2ZVJlcXVlc3QSDwoHcm9vbV9pZBgBIAEoCRIWCg5wYXJ0aWNpcGFudF9pZBgCIAEoCSIPCg1MZWF2ZVJlc3BvbnNlIiAKDUV2ZW50c1JlcXVlc3QSDwoHcm9vbV9pZBgBIAEoCSLnBAoORXZlbnRzUmVzcG9uc2USJwoGb3BlbmVkGAEgASgLMhUuYmJtZWV0LnNmdS52MS5PcGVuZWRIABI4Cg9wdWJsaXNoZXJfcmVhZHkYAiABKAsyHS5iYm1lZXQuc2Z1LnYxLlB1Ymxpc2hlclJlYWR5SAASQAoTcHVibGlzaGVyX2NhbmRpZGF0ZRgDIAEoCzIhLmJibWVldC5zZnUudjEuUHVibGlzaGVyQ2FuZGlkYXRlSAASQgoUc3Vic2NyaWJlcl9jYW5kaWRhdGUYBCABKAsyIi5iYm1lZXQuc2Z1LnYxLlN1YnNjcmliZXJDYW5kaWRhdGVIABI6ChBzdWJzY3JpYmVyX29mZmVyGAUgASgLMh4uYmJtZWV0LnNmdS52MS5TdWJzY3JpYmVyT2ZmZXJIABI6ChBwYXJ0aWNpcGFudF9sb3N0GAYgASgLMh4uYmJtZWV0LnNmdS52MS5QYXJ0aWNpcGFudExvc3RIABI4Cg9hY3RpdmVfc3BlYWtlcnMYByABKAsyHS5iYm1lZXQuc2Z1LnYxLkFjdGl2ZVNwZWFrZXJzSAASRQoSY29ubmVjdGlvbl9xdWFsaXR5GAggASgLMicuYmJtZWV0LnNmdS52MS5Db25uZWN0aW9uUXVhbGl0eUNoYW5nZWRIABI2Cg5lZ3Jlc3NfdXBkYXRlZBgJIAEoCzIcLmJibWVldC5zZnUudjEuRWdyZXNzVXBkYXRlZEgAEjIKDHZpZXdlcl9lbmRlZBgKIAEoCzIaLmJibWVldC5zZnUudjEuVmlld2VyRW5kZWRIAEIHCgVldmVudCIZCgZPcGVuZWQSDwoHbm9kZV9pZBgBIAEoCSJNCg5QdWJsaXNoZXJSZWFkeRIWCg5wYXJ0aWNpcGFudF9pZBgBIAEoCRIPCgdub2RlX2lkGAIgASgJEhIKCmlzX21pZ3JhdGUYAyABKAgiXAoSUHVibGlzaGVyQ2FuZGlkYXRlEhYKDnBhcnRpY2lwYW50X2lkGAEgASgJEi4KCWNhbmRpZGF0ZRgCIAEoCzIbLmJibWVldC5zZnUudjEuSWNlQ2FuZGlkYXRlInAKE1N1YnNjcmliZXJDYW5kaWRhdGUSFgoOcGFydGljaXBhbnRfaWQYASABKAkSEQoJdGFyZ2V0X2lkGAIgASgJEi4KCWNhbmRpZGF0ZRgDIAEoCzIbLmJibWVldC5zZnUudjEuSWNlQ2FuZGlkYXRlIkkKD1N1YnNjcmliZXJPZmZlchIWCg5wYXJ0aWNpcGFudF9pZBgBIAEoCRIRCgl0YXJnZXRfaWQYAiABKAkSCwoDc2RwGAMgASgJIl8KD1BhcnRpY2lwYW50TG9zdBIWCg5wYXJ0aWNpcGFudF9pZBgBIAEoCRI0CgZyZWFzb24YAiABKA4yJC5iYm1lZXQuc2Z1LnYxLlBhcnRpY2lwYW50TG9zdFJlYXNvbiJoCgtWaWV3ZXJFbmRlZBIWCg5wYXJ0aWNpcGFudF9pZBgBIAEoCRIRCgl0YXJnZXRfaWQYAiABKAkSLgoGcmVhc29uGAMgASgOMh4uYmJtZWV0LnNmdS52MS5WaWV3ZXJFbmRSZWFzb24iNgoNQWN0aXZlU3BlYWtlchIWCg5wYXJ0aWNpcGFudF9pZBgBIAEoCRINCgVsZXZlbBgCIAEoASJACg5BY3RpdmVTcGVha2VycxIuCghzcGVha2VycxgBIAMoCzIcLmJibWVldC5zZnUudjEuQWN0aXZlU3BlYWtlciJ0ChhDb25uZWN0aW9uUXVhbGl0eUNoYW5nZWQSFgoOcGFydGljaXBhbnRfaWQYASABKAkSMQoHcXVhbGl0eRgCIAEoDjIgLmJibWVldC5zZnUudjEuQ29ubmVjdGlvblF1YWxpdHkSDQoFc2NvcmUYAyABKAEiDQoLRHVtcFJlcXVlc3Qi7AEKCFJvb21EdW1wEg8KB3Jvb21faWQYASABKAkSFAoMcGFydGljaXBhbnRzGAIgAygJEhIKCnB1Ymxpc2hlcnMYAyABKA0SFQoNc3Vic2NyaXB0aW9ucxgEIAEoDRITCgtkb3duX3RyYWNrcxgFIAEoDRIPCgd3b3JrZXJzGAYgAygNEhMKBnJlbGF5cxgHIAEoDUgAiAEBEhoKDXJlbW90ZV90cmFja3MYCCABKA1IAYgBARIRCgR0YXBzGAkgASgNSAKIAQFCCQoHX3JlbGF5c0IQCg5fcmVtb3RlX3RyYWNrc0IHCgVfdGFwcyKZAQoNSGFuZG92ZXJTdGF0cxIUCgxiYXRjaGVzX3NlbnQYASABKAQSFAoMcGFja2V0c19zZW50GAIgASgEEhgKEGJhdGNoZXNfcmVjZWl2ZWQYAyABKAQSGAoQcGFja2V0c19yZWNlaXZlZBgEIAEoBBIRCgltYWxmb3JtZWQYBSABKAQSFQoNdW5rbm93bl90cmFjaxgGIAEoBCJYChBEcm9wcGVkRGF0YWdyYW1zEhEKCW1hbGZvcm1lZBgBIAEoBBIXCg91bmtub3duX2FkZHJlc3MYAiABKAQSGAoQdW5rbm93bl91c2VybmFtZRgDIAEoBCKJAgoMRHVtcFJlc3BvbnNlEiYKBXJvb21zGAEgAygLMhcuYmJtZWV0LnNmdS52MS5Sb29tRHVtcBISCgp0cmFuc3BvcnRzGAIgASgNEjAKB2Ryb3BwZWQYAyABKAsyHy5iYm1lZXQuc2Z1LnYxLkRyb3BwZWREYXRhZ3JhbXMSLgoIaGFuZG92ZXIYBCABKAsyHC5iYm1lZXQuc2Z1LnYxLkhhbmRvdmVyU3RhdHMSKQoGZWdyZXNzGAUgAygLMhkuYmJtZWV0LnNmdS52MS5FZ3Jlc3NJbmZvEjAKDGVncmVzc19zdGF0cxgGIAEoCzIaLmJibWVldC5zZnUudjEuRWdyZXNzU3RhdHMiDQoLUGluZ1JlcXVlc3QiHwoMUGluZ1Jlc3BvbnNlEg8KB3RpbWVfbXMYASABKAQioQMKCkVncmVzc0luZm8SEQoJZWdyZXNzX2lkGAEgASgJEg8KB3Jvb21faWQYAiABKAkSJwoEa2luZBgDIAEoDjIZLmJibWVldC5zZnUudjEuRWdyZXNzS2luZBIbCg5wYXJ0aWNpcGFudF9pZBgEIAEoCUgAiAEBEikKBXN0YXRlGAUgASgOMhouYmJtZWV0LnNmdS52MS5FZ3Jlc3NTdGF0ZRIVCg1zdGFydGVkX2F0X21zGAYgASgEEhgKC2VuZGVkX2F0X21zGAcgASgESAGIAQESEwoGcmVhc29uGAggASgJSAKIAQESFQoIcGxheWxpc3QYCSABKAlIA4gBARINCgVmaWxlcxgKIAMoCRIVCghtb3FfcGF0aBgLIAEoCUgEiAEBEg8KB25vZGVfaWQYDCABKAkSFQoIYmFzZV91cmwYDSABKAlIBYgBAUIRCg9fcGFydGljaXBhbnRfaWRCDgoMX2VuZGVkX2F0X21zQgkKB19yZWFzb25CCwoJX3BsYXlsaXN0QgsKCV9tb3FfcGF0aEILCglfYmFzZV91cmwi1gEKElN0YXJ0RWdyZXNzUmVxdWVzdBIPCgdyb29tX2lkGAEgASgJEicKBGtpbmQYAiABKA4yGS5iYm1lZXQuc2Z1LnYxLkVncmVzc0tpbmQSGwoOcGFydGljaXBhbnRfaWQYAyABKAlIAIgBARIVCghzdGFnZV9pZBgEIAEoCUgBiAEBEhIKBWxheWVyGAUgASgFSAKIAQESFAoMcmVxdWVzdGVkX2J5GAYgASgJQhEKD19wYXJ0aWNpcGFudF9pZEILCglfc3RhZ2VfaWRCCAoGX2xheWVyIkAKE1N0YXJ0RWdyZXNzUmVzcG9uc2USKQoGZWdyZXNzGAEgASgLMhkuYmJtZWV0LnNmdS52MS5FZ3Jlc3NJbmZvIjcKEVN0b3BFZ3Jlc3NSZXF1ZXN0Eg8KB3Jvb21faWQYASABKAkSEQoJZWdyZXNzX2lkGAIgASgJIj8KElN0b3BFZ3Jlc3NSZXNwb25zZRIpCgZlZ3Jlc3MYASABKAsyGS5iYm1lZXQuc2Z1LnYxLkVncmVzc0luZm8iJAoRTGlzdEVncmVzc1JlcXVlc3QSDwoHcm9vbV9pZBgBIAEoCSJBChJMaXN0RWdyZXNzUmVzcG9uc2USKwoIZWdyZXNzZXMYASADKAsyGS5iYm1lZXQuc2Z1LnYxLkVncmVzc0luZm8iOgoNRWdyZXNzVXBkYXRlZBIpCgZlZ3Jlc3MYASABKAsyGS5iYm1lZXQuc2Z1LnYxLkVncmVzc0luZm8itgEKC0VncmVzc1N0YXRzEhIKCmFjdGl2ZV9obHMYASABKA0SGAoQYWN0aXZlX3JlY29yZGluZxgCIAEoDRISCgphY3RpdmVfbW9xGAMgASgNEhgKEHNlZ21lbnRzX3dyaXR0ZW4YBCABKAQSFQoNYnl0ZXNfd3JpdHRlbhgFIAEoBBIVCg11cGxvYWRfZXJyb3JzGAYgASgEEh0KFXRyYW5zY29kZV9jcHVfc2Vjb25kcxgHIAEoASIlChJJbnNwZWN0Um9vbVJlcXVlc3QSDwoHcm9vbV9pZBgBIAEoCSJMCg9TdWJzY3JpYmVyTGF5ZXISFgoOcGFydGljaXBhbnRfaWQYASABKAkSDwoHc3BhdGlhbBgCIAEoERIQCgh0ZW1wb3JhbBgDIAEoESLHAQoPVHJhY2tJbnNwZWN0aW9uEhAKCHRyYWNrX2lkGAEgASgJEgwKBGtpbmQYAiABKAkSDgoGc291cmNlGAMgASgJEg0KBWNvZGVjGAQgASgJEgwKBHJpZHMYBSADKAkSDgoGbGF5ZXJzGAYgASgNEg0KBW11dGVkGAcgASgIEhMKC2JpdHJhdGVfYnBzGAggASgEEjMKC3N1YnNjcmliZXJzGAkgAygLMh4uYmJtZWV0LnNmdS52MS5TdWJzY3JpYmVyTGF5ZXIitQEKFVBhcnRpY2lwYW50SW5zcGVjdGlvbhIWCg5wYXJ0aWNpcGFudF9pZBgBIAEoCRIuCgZ0cmFja3MYAiADKAsyHi5iYm1lZXQuc2Z1LnYxLlRyYWNrSW5zcGVjdGlvbhIWCg5iaXRyYXRlX2luX2JwcxgDIAEoBBIXCg9iaXRyYXRlX291dF9icHMYBCABKAQSEAoIYnl0ZXNfaW4YBSABKAQSEQoJYnl0ZXNfb3V0GAYgASgEInMKE0luc3BlY3RSb29tUmVzcG9uc2USDwoHcm9vbV9pZBgBIAEoCRIPCgdub2RlX2lkGAIgASgJEjoKDHBhcnRpY2lwYW50cxgDIAMoCzIkLmJibWVldC5zZnUudjEuUGFydGljaXBhbnRJbnNwZWN0aW9uKsIBChVQYXJ0aWNpcGFudExvc3RSZWFzb24SJwojUEFSVElDSVBBTlRfTE9TVF9SRUFTT05fVU5TUEVDSUZJRUQQABIrCidQQVJUSUNJUEFOVF9MT1NUX1JFQVNPTl9DT05TRU5UX1RJTUVPVVQQARIsCihQQVJUSUNJUEFOVF9MT1NUX1JFQVNPTl9XT1JLRVJfUkVTVEFSVEVEEAISJQohUEFSVElDSVBBTlRfTE9TVF9SRUFTT05fTk9ERV9MT1NUEAMqfgoPVmlld2VyRW5kUmVhc29uEiEKHVZJRVdFUl9FTkRfUkVBU09OX1VOU1BFQ0lGSUVEEAASJQohVklFV0VSX0VORF9SRUFTT05fQ09OU0VOVF9USU1FT1VUEAESIQodVklFV0VSX0VORF9SRUFTT05fVEFSR0VUX0xFRlQQAiqwAQoRQ29ubmVjdGlvblF1YWxpdHkSIgoeQ09OTkVDVElPTl9RVUFMSVRZX1VOU1BFQ0lGSUVEEAASIAocQ09OTkVDVElPTl9RVUFMSVRZX0VYQ0VMTEVOVBABEhsKF0NPTk5FQ1RJT05fUVVBTElUWV9HT09EEAISGwoXQ09OTkVDVElPTl9RVUFMSVRZX1BPT1IQAxIbChdDT05ORUNUSU9OX1FVQUxJVFlfTE9TVBAEKm4KCkVncmVzc0tpbmQSGwoXRUdSRVNTX0tJTkRfVU5TUEVDSUZJRUQQABITCg9FR1JFU1NfS0lORF9ITFMQARIZChVFR1JFU1NfS0lORF9SRUNPUkRJTkcQAhITCg9FR1JFU1NfS0lORF9NT1EQAyqpAQoLRWdyZXNzU3RhdGUSHAoYRUdSRVNTX1NUQVRFX1VOU1BFQ0lGSUVEEAASGQoVRUdSRVNTX1NUQVRFX1NUQVJUSU5HEAESFwoTRUdSRVNTX1NUQVRFX0FDVElWRRACEhcKE0VHUkVTU19TVEFURV9FTkRJTkcQAxIWChJFR1JFU1NfU1RBVEVfRU5ERUQQBBIXChNFR1JFU1NfU1RBVEVfRkFJTEVEEAUypAoKClNmdVNlcnZpY2USPwoESm9pbhIaLmJibWVldC5zZnUudjEuSm9pblJlcXVlc3QaGy5iYm1lZXQuc2Z1LnYxLkpvaW5SZXNwb25zZRJOCglTdWJzY3JpYmUSHy5iYm1lZXQuc2Z1LnYxLlN1YnNjcmliZVJlcXVlc3QaIC5iYm1lZXQuc2Z1LnYxLlN1YnNjcmliZVJlc3BvbnNlEmwKE1NldFN1YnNjcmliZXJBbnN3ZXISKS5iYm1lZXQuc2Z1LnYxLlNldFN1YnNjcmliZXJBbnN3ZXJSZXF1ZXN0GiouYmJtZWV0LnNmdS52MS5TZXRTdWJzY3JpYmVyQW5zd2VyUmVzcG9uc2USbwoUUmVuZWdvdGlhdGVQdWJsaXNoZXISKi5iYm1lZXQuc2Z1LnYxLlJlbmVnb3RpYXRlUHVibGlzaGVyUmVxdWVzdBorLmJibWVldC5zZnUudjEuUmVuZWdvdGlhdGVQdWJsaXNoZXJSZXNwb25zZRJyChVBZGRQdWJsaXNoZXJDYW5kaWRhdGUSKy5iYm1lZXQuc2Z1LnYxLkFkZFB1Ymxpc2hlckNhbmRpZGF0ZVJlcXVlc3QaLC5iYm1lZXQuc2Z1LnYxLkFkZFB1Ymxpc2hlckNhbmRpZGF0ZVJlc3BvbnNlEnUKFkFkZFN1YnNjcmliZXJDYW5kaWRhdGUSLC5iYm1lZXQuc2Z1LnYxLkFkZFN1YnNjcmliZXJDYW5kaWRhdGVSZXF1ZXN0Gi0uYmJtZWV0LnNmdS52MS5BZGRTdWJzY3JpYmVyQ2FuZGlkYXRlUmVzcG9uc2USWgoNU2V0TWVkaWFTdGF0ZRIjLmJibWVldC5zZnUudjEuU2V0TWVkaWFTdGF0ZVJlcXVlc3QaJC5iYm1lZXQuc2Z1LnYxLlNldE1lZGlhU3RhdGVSZXNwb25zZRJCCgVMZWF2ZRIbLmJibWVldC5zZnUudjEuTGVhdmVSZXF1ZXN0GhwuYmJtZWV0LnNmdS52MS5MZWF2ZVJlc3BvbnNlEkcKBkV2ZW50cxIcLmJibWVldC5zZnUudjEuRXZlbnRzUmVxdWVzdBodLmJibWVldC5zZnUudjEuRXZlbnRzUmVzcG9uc2UwARI/CgREdW1wEhouYmJtZWV0LnNmdS52MS5EdW1wUmVxdWVzdBobLmJibWVldC5zZnUudjEuRHVtcFJlc3BvbnNlEj8KBFBpbmcSGi5iYm1lZXQuc2Z1LnYxLlBpbmdSZXF1ZXN0GhsuYmJtZWV0LnNmdS52MS5QaW5nUmVzcG9uc2USVAoLU3RhcnRFZ3Jlc3MSIS5iYm1lZXQuc2Z1LnYxLlN0YXJ0RWdyZXNzUmVxdWVzdBoiLmJibWVldC5zZnUudjEuU3RhcnRFZ3Jlc3NSZXNwb25zZRJRCgpTdG9wRWdyZXNzEiAuYmJtZWV0LnNmdS52MS5TdG9wRWdyZXNzUmVxdWVzdBohLmJibWVldC5zZnUudjEuU3RvcEVncmVzc1Jlc3BvbnNlElEKCkxpc3RFZ3Jlc3MSIC5iYm1lZXQuc2Z1LnYxLkxpc3RFZ3Jlc3NSZXF1ZXN0GiEuYmJtZWV0LnNmdS52MS5MaXN0RWdyZXNzUmVzcG9uc2USVAoLSW5zcGVjdFJvb20SIS5iYm1lZXQuc2Z1LnYxLkluc3BlY3RSb29tUmVxdWVzdBoiLmJibWVldC5zZnUudjEuSW5zcGVjdFJvb21SZXNwb25zZWIGcHJvdG8z");
+  fileDesc("ChBzZnUvdjEvc2Z1LnByb3RvEg1iYm1lZXQuc2Z1LnYxIsUBCgpNZWRpYVN0YXRlEhUKDXZpZGVvX2VuYWJsZWQYASABKAgSFQoNYXVkaW9fZW5hYmxlZBgCIAEoCBIUCgxlMmVlX2VuYWJsZWQYAyABKAgSEwoLY2FtZXJhX3R5cGUYBCABKA0SFgoOc2NyZWVuX3NoYXJpbmcYBSABKAgSHAoPc2NyZWVuX3RyYWNrX2lkGAYgASgJSACIAQESFAoMaGFuZF9yYWlzaW5nGAcgASgIQhIKEF9zY3JlZW5fdHJhY2tfaWQi6wIKEE1lZGlhU3RhdGVVcGRhdGUSGgoNdmlkZW9fZW5hYmxlZBgBIAEoCEgBiAEBEhoKDWF1ZGlvX2VuYWJsZWQYAiABKAhIAogBARIZCgxlMmVlX2VuYWJsZWQYAyABKAhIA4gBARIYCgtjYW1lcmFfdHlwZRgEIAEoDUgEiAEBEhsKDnNjcmVlbl9zaGFyaW5nGAUgASgISAWIAQESGQoPc2NyZWVuX3RyYWNrX2lkGAYgASgJSAASHgoUc2NyZWVuX3RyYWNrX2NsZWFyZWQYCCABKAhIABIZCgxoYW5kX3JhaXNpbmcYByABKAhIBogBAUIOCgxzY3JlZW5fdHJhY2tCEAoOX3ZpZGVvX2VuYWJsZWRCEAoOX2F1ZGlvX2VuYWJsZWRCDwoNX2UyZWVfZW5hYmxlZEIOCgxfY2FtZXJhX3R5cGVCEQoPX3NjcmVlbl9zaGFyaW5nQg8KDV9oYW5kX3JhaXNpbmcidwoMSWNlQ2FuZGlkYXRlEhEKCWNhbmRpZGF0ZRgBIAEoCRIUCgdzZHBfbWlkGAIgASgJSACIAQESHQoQc2RwX21fbGluZV9pbmRleBgDIAEoDUgBiAEBQgoKCF9zZHBfbWlkQhMKEV9zZHBfbV9saW5lX2luZGV4IpgCCgtKb2luUmVxdWVzdBIPCgdyb29tX2lkGAEgASgJEhYKDnBhcnRpY2lwYW50X2lkGAIgASgJEgsKA3NkcBgDIAEoCRIUCgx0b3RhbF90cmFja3MYBCABKA0SLgoLbWVkaWFfc3RhdGUYBSABKAsyGS5iYm1lZXQuc2Z1LnYxLk1lZGlhU3RhdGUSEgoKaXNfbWlncmF0ZRgGIAEoCBIdChBjYW5fcHVibGlzaF9kYXRhGAcgASgISACIAQESDgoGaGlkZGVuGAggASgIEjUKD2JhY2t1cF9zZWN0aW9ucxgJIAMoCzIcLmJibWVldC5zZnUudjEuQmFja3VwU2VjdGlvbkITChFfY2FuX3B1Ymxpc2hfZGF0YSIxCg1CYWNrdXBTZWN0aW9uEgsKA21pZBgBIAEoCRITCgtwcmltYXJ5X21pZBgCIAEoCSIxCgxKb2luUmVzcG9uc2USCwoDc2RwGAEgASgJEhQKDGlzX3JlY29yZGluZxgCIAEoCCLeAQoQU3Vic2NyaWJlUmVxdWVzdBIPCgdyb29tX2lkGAEgASgJEhYKDnBhcnRpY2lwYW50X2lkGAIgASgJEhEKCXRhcmdldF9pZBgDIAEoCRIdChBjYW5fcHVibGlzaF9kYXRhGAQgASgISACIAQESEgoFb2ZmZXIYBSABKAlIAYgBARIiChVmb2xsb3dfYWN0aXZlX3NwZWFrZXIYBiABKAhIAogBAUITChFfY2FuX3B1Ymxpc2hfZGF0YUIICgZfb2ZmZXJCGAoWX2ZvbGxvd19hY3RpdmVfc3BlYWtlciJHChFTdWJzY3JpYmVSZXNwb25zZRINCgVvZmZlchgBIAEoCRITCgt2aWRlb19jb2RlYxgCIAEoCRIOCgZhbnN3ZXIYAyABKAkiZQoaU2V0U3Vic2NyaWJlckFuc3dlclJlcXVlc3QSDwoHcm9vbV9pZBgBIAEoCRIWCg5wYXJ0aWNpcGFudF9pZBgCIAEoCRIRCgl0YXJnZXRfaWQYAyABKAkSCwoDc2RwGAQgASgJIlIKG1NldFN1YnNjcmliZXJBbnN3ZXJSZXNwb25zZRIzCg5yZWZ1c2VkX3RyYWNrcxgBIAMoCzIbLmJibWVldC5zZnUudjEuUmVmdXNlZFRyYWNrIkEKDFJlZnVzZWRUcmFjaxIQCgh0cmFja19pZBgBIAEoCRIMCgRraW5kGAIgASgJEhEKCW1pbWVfdHlwZRgDIAEoCSJTChtSZW5lZ290aWF0ZVB1Ymxpc2hlclJlcXVlc3QSDwoHcm9vbV9pZBgBIAEoCRIWCg5wYXJ0aWNpcGFudF9pZBgCIAEoCRILCgNzZHAYAyABKAkiKwocUmVuZWdvdGlhdGVQdWJsaXNoZXJSZXNwb25zZRILCgNzZHAYASABKAkidwocQWRkUHVibGlzaGVyQ2FuZGlkYXRlUmVxdWVzdBIPCgdyb29tX2lkGAEgASgJEhYKDnBhcnRpY2lwYW50X2lkGAIgASgJEi4KCWNhbmRpZGF0ZRgDIAEoCzIbLmJibWVldC5zZnUudjEuSWNlQ2FuZGlkYXRlIh8KHUFkZFB1Ymxpc2hlckNhbmRpZGF0ZVJlc3BvbnNlIosBCh1BZGRTdWJzY3JpYmVyQ2FuZGlkYXRlUmVxdWVzdBIPCgdyb29tX2lkGAEgASgJEhYKDnBhcnRpY2lwYW50X2lkGAIgASgJEhEKCXRhcmdldF9pZBgDIAEoCRIuCgljYW5kaWRhdGUYBCABKAsyGy5iYm1lZXQuc2Z1LnYxLkljZUNhbmRpZGF0ZSIgCh5BZGRTdWJzY3JpYmVyQ2FuZGlkYXRlUmVzcG9uc2UigAEKFFNldE1lZGlhU3RhdGVSZXF1ZXN0Eg8KB3Jvb21faWQYASABKAkSFgoOcGFydGljaXBhbnRfaWQYAiABKAkSLgoFc3RhdGUYAyABKAsyHy5iYm1lZXQuc2Z1LnYxLk1lZGlhU3RhdGVVcGRhdGUSDwoHZW5mb3JjZRgEIAEoCCIXChVTZXRNZWRpYVN0YXRlUmVzcG9uc2UiNwoMTGVhdmVSZXF1ZXN0Eg8KB3Jvb21faWQYASABKAkSFgoOcGFydGljaXBhbnRfaWQYAiABKAkiDwoNTGVhdmVSZXNwb25zZSIgCg1FdmVudHNSZXF1ZXN0Eg8KB3Jvb21faWQYASABKAki5wQKDkV2ZW50c1Jlc3BvbnNlEicKBm9wZW5lZBgBIAEoCzIVLmJibWVldC5zZnUudjEuT3BlbmVkSAASOAoPcHVibGlzaGVyX3JlYWR5GAIgASgLMh0uYmJtZWV0LnNmdS52MS5QdWJsaXNoZXJSZWFkeUgAEkAKE3B1Ymxpc2hlcl9jYW5kaWRhdGUYAyABKAsyIS5iYm1lZXQuc2Z1LnYxLlB1Ymxpc2hlckNhbmRpZGF0ZUgAEkIKFHN1YnNjcmliZXJfY2FuZGlkYXRlGAQgASgLMiIuYmJtZWV0LnNmdS52MS5TdWJzY3JpYmVyQ2FuZGlkYXRlSAASOgoQc3Vic2NyaWJlcl9vZmZlchgFIAEoCzIeLmJibWVldC5zZnUudjEuU3Vic2NyaWJlck9mZmVySAASOgoQcGFydGljaXBhbnRfbG9zdBgGIAEoCzIeLmJibWVldC5zZnUudjEuUGFydGljaXBhbnRMb3N0SAASOAoPYWN0aXZlX3NwZWFrZXJzGAcgASgLMh0uYmJtZWV0LnNmdS52MS5BY3RpdmVTcGVha2Vyc0gAEkUKEmNvbm5lY3Rpb25fcXVhbGl0eRgIIAEoCzInLmJibWVldC5zZnUudjEuQ29ubmVjdGlvblF1YWxpdHlDaGFuZ2VkSAASNgoOZWdyZXNzX3VwZGF0ZWQYCSABKAsyHC5iYm1lZXQuc2Z1LnYxLkVncmVzc1VwZGF0ZWRIABIyCgx2aWV3ZXJfZW5kZWQYCiABKAsyGi5iYm1lZXQuc2Z1LnYxLlZpZXdlckVuZGVkSABCBwoFZXZlbnQiGQoGT3BlbmVkEg8KB25vZGVfaWQYASABKAkiTQoOUHVibGlzaGVyUmVhZHkSFgoOcGFydGljaXBhbnRfaWQYASABKAkSDwoHbm9kZV9pZBgCIAEoCRISCgppc19taWdyYXRlGAMgASgIIlwKElB1Ymxpc2hlckNhbmRpZGF0ZRIWCg5wYXJ0aWNpcGFudF9pZBgBIAEoCRIuCgljYW5kaWRhdGUYAiABKAsyGy5iYm1lZXQuc2Z1LnYxLkljZUNhbmRpZGF0ZSJwChNTdWJzY3JpYmVyQ2FuZGlkYXRlEhYKDnBhcnRpY2lwYW50X2lkGAEgASgJEhEKCXRhcmdldF9pZBgCIAEoCRIuCgljYW5kaWRhdGUYAyABKAsyGy5iYm1lZXQuc2Z1LnYxLkljZUNhbmRpZGF0ZSJJCg9TdWJzY3JpYmVyT2ZmZXISFgoOcGFydGljaXBhbnRfaWQYASABKAkSEQoJdGFyZ2V0X2lkGAIgASgJEgsKA3NkcBgDIAEoCSJfCg9QYXJ0aWNpcGFudExvc3QSFgoOcGFydGljaXBhbnRfaWQYASABKAkSNAoGcmVhc29uGAIgASgOMiQuYmJtZWV0LnNmdS52MS5QYXJ0aWNpcGFudExvc3RSZWFzb24iaAoLVmlld2VyRW5kZWQSFgoOcGFydGljaXBhbnRfaWQYASABKAkSEQoJdGFyZ2V0X2lkGAIgASgJEi4KBnJlYXNvbhgDIAEoDjIeLmJibWVldC5zZnUudjEuVmlld2VyRW5kUmVhc29uIjYKDUFjdGl2ZVNwZWFrZXISFgoOcGFydGljaXBhbnRfaWQYASABKAkSDQoFbGV2ZWwYAiABKAEiQAoOQWN0aXZlU3BlYWtlcnMSLgoIc3BlYWtlcnMYASADKAsyHC5iYm1lZXQuc2Z1LnYxLkFjdGl2ZVNwZWFrZXIidAoYQ29ubmVjdGlvblF1YWxpdHlDaGFuZ2VkEhYKDnBhcnRpY2lwYW50X2lkGAEgASgJEjEKB3F1YWxpdHkYAiABKA4yIC5iYm1lZXQuc2Z1LnYxLkNvbm5lY3Rpb25RdWFsaXR5Eg0KBXNjb3JlGAMgASgBIg0KC0R1bXBSZXF1ZXN0IuwBCghSb29tRHVtcBIPCgdyb29tX2lkGAEgASgJEhQKDHBhcnRpY2lwYW50cxgCIAMoCRISCgpwdWJsaXNoZXJzGAMgASgNEhUKDXN1YnNjcmlwdGlvbnMYBCABKA0SEwoLZG93bl90cmFja3MYBSABKA0SDwoHd29ya2VycxgGIAMoDRITCgZyZWxheXMYByABKA1IAIgBARIaCg1yZW1vdGVfdHJhY2tzGAggASgNSAGIAQESEQoEdGFwcxgJIAEoDUgCiAEBQgkKB19yZWxheXNCEAoOX3JlbW90ZV90cmFja3NCBwoFX3RhcHMimQEKDUhhbmRvdmVyU3RhdHMSFAoMYmF0Y2hlc19zZW50GAEgASgEEhQKDHBhY2tldHNfc2VudBgCIAEoBBIYChBiYXRjaGVzX3JlY2VpdmVkGAMgASgEEhgKEHBhY2tldHNfcmVjZWl2ZWQYBCABKAQSEQoJbWFsZm9ybWVkGAUgASgEEhUKDXVua25vd25fdHJhY2sYBiABKAQiWAoQRHJvcHBlZERhdGFncmFtcxIRCgltYWxmb3JtZWQYASABKAQSFwoPdW5rbm93bl9hZGRyZXNzGAIgASgEEhgKEHVua25vd25fdXNlcm5hbWUYAyABKAQiiQIKDER1bXBSZXNwb25zZRImCgVyb29tcxgBIAMoCzIXLmJibWVldC5zZnUudjEuUm9vbUR1bXASEgoKdHJhbnNwb3J0cxgCIAEoDRIwCgdkcm9wcGVkGAMgASgLMh8uYmJtZWV0LnNmdS52MS5Ecm9wcGVkRGF0YWdyYW1zEi4KCGhhbmRvdmVyGAQgASgLMhwuYmJtZWV0LnNmdS52MS5IYW5kb3ZlclN0YXRzEikKBmVncmVzcxgFIAMoCzIZLmJibWVldC5zZnUudjEuRWdyZXNzSW5mbxIwCgxlZ3Jlc3Nfc3RhdHMYBiABKAsyGi5iYm1lZXQuc2Z1LnYxLkVncmVzc1N0YXRzIg0KC1BpbmdSZXF1ZXN0Ih8KDFBpbmdSZXNwb25zZRIPCgd0aW1lX21zGAEgASgEIqEDCgpFZ3Jlc3NJbmZvEhEKCWVncmVzc19pZBgBIAEoCRIPCgdyb29tX2lkGAIgASgJEicKBGtpbmQYAyABKA4yGS5iYm1lZXQuc2Z1LnYxLkVncmVzc0tpbmQSGwoOcGFydGljaXBhbnRfaWQYBCABKAlIAIgBARIpCgVzdGF0ZRgFIAEoDjIaLmJibWVldC5zZnUudjEuRWdyZXNzU3RhdGUSFQoNc3RhcnRlZF9hdF9tcxgGIAEoBBIYCgtlbmRlZF9hdF9tcxgHIAEoBEgBiAEBEhMKBnJlYXNvbhgIIAEoCUgCiAEBEhUKCHBsYXlsaXN0GAkgASgJSAOIAQESDQoFZmlsZXMYCiADKAkSFQoIbW9xX3BhdGgYCyABKAlIBIgBARIPCgdub2RlX2lkGAwgASgJEhUKCGJhc2VfdXJsGA0gASgJSAWIAQFCEQoPX3BhcnRpY2lwYW50X2lkQg4KDF9lbmRlZF9hdF9tc0IJCgdfcmVhc29uQgsKCV9wbGF5bGlzdEILCglfbW9xX3BhdGhCCwoJX2Jhc2VfdXJsItYBChJTdGFydEVncmVzc1JlcXVlc3QSDwoHcm9vbV9pZBgBIAEoCRInCgRraW5kGAIgASgOMhkuYmJtZWV0LnNmdS52MS5FZ3Jlc3NLaW5kEhsKDnBhcnRpY2lwYW50X2lkGAMgASgJSACIAQESFQoIc3RhZ2VfaWQYBCABKAlIAYgBARISCgVsYXllchgFIAEoBUgCiAEBEhQKDHJlcXVlc3RlZF9ieRgGIAEoCUIRCg9fcGFydGljaXBhbnRfaWRCCwoJX3N0YWdlX2lkQggKBl9sYXllciJAChNTdGFydEVncmVzc1Jlc3BvbnNlEikKBmVncmVzcxgBIAEoCzIZLmJibWVldC5zZnUudjEuRWdyZXNzSW5mbyI3ChFTdG9wRWdyZXNzUmVxdWVzdBIPCgdyb29tX2lkGAEgASgJEhEKCWVncmVzc19pZBgCIAEoCSI/ChJTdG9wRWdyZXNzUmVzcG9uc2USKQoGZWdyZXNzGAEgASgLMhkuYmJtZWV0LnNmdS52MS5FZ3Jlc3NJbmZvIiQKEUxpc3RFZ3Jlc3NSZXF1ZXN0Eg8KB3Jvb21faWQYASABKAkiQQoSTGlzdEVncmVzc1Jlc3BvbnNlEisKCGVncmVzc2VzGAEgAygLMhkuYmJtZWV0LnNmdS52MS5FZ3Jlc3NJbmZvIjoKDUVncmVzc1VwZGF0ZWQSKQoGZWdyZXNzGAEgASgLMhkuYmJtZWV0LnNmdS52MS5FZ3Jlc3NJbmZvIrYBCgtFZ3Jlc3NTdGF0cxISCgphY3RpdmVfaGxzGAEgASgNEhgKEGFjdGl2ZV9yZWNvcmRpbmcYAiABKA0SEgoKYWN0aXZlX21vcRgDIAEoDRIYChBzZWdtZW50c193cml0dGVuGAQgASgEEhUKDWJ5dGVzX3dyaXR0ZW4YBSABKAQSFQoNdXBsb2FkX2Vycm9ycxgGIAEoBBIdChV0cmFuc2NvZGVfY3B1X3NlY29uZHMYByABKAEiJQoSSW5zcGVjdFJvb21SZXF1ZXN0Eg8KB3Jvb21faWQYASABKAkiTAoPU3Vic2NyaWJlckxheWVyEhYKDnBhcnRpY2lwYW50X2lkGAEgASgJEg8KB3NwYXRpYWwYAiABKBESEAoIdGVtcG9yYWwYAyABKBEixwEKD1RyYWNrSW5zcGVjdGlvbhIQCgh0cmFja19pZBgBIAEoCRIMCgRraW5kGAIgASgJEg4KBnNvdXJjZRgDIAEoCRINCgVjb2RlYxgEIAEoCRIMCgRyaWRzGAUgAygJEg4KBmxheWVycxgGIAEoDRINCgVtdXRlZBgHIAEoCBITCgtiaXRyYXRlX2JwcxgIIAEoBBIzCgtzdWJzY3JpYmVycxgJIAMoCzIeLmJibWVldC5zZnUudjEuU3Vic2NyaWJlckxheWVyIrUBChVQYXJ0aWNpcGFudEluc3BlY3Rpb24SFgoOcGFydGljaXBhbnRfaWQYASABKAkSLgoGdHJhY2tzGAIgAygLMh4uYmJtZWV0LnNmdS52MS5UcmFja0luc3BlY3Rpb24SFgoOYml0cmF0ZV9pbl9icHMYAyABKAQSFwoPYml0cmF0ZV9vdXRfYnBzGAQgASgEEhAKCGJ5dGVzX2luGAUgASgEEhEKCWJ5dGVzX291dBgGIAEoBCJzChNJbnNwZWN0Um9vbVJlc3BvbnNlEg8KB3Jvb21faWQYASABKAkSDwoHbm9kZV9pZBgCIAEoCRI6CgxwYXJ0aWNpcGFudHMYAyADKAsyJC5iYm1lZXQuc2Z1LnYxLlBhcnRpY2lwYW50SW5zcGVjdGlvbirCAQoVUGFydGljaXBhbnRMb3N0UmVhc29uEicKI1BBUlRJQ0lQQU5UX0xPU1RfUkVBU09OX1VOU1BFQ0lGSUVEEAASKwonUEFSVElDSVBBTlRfTE9TVF9SRUFTT05fQ09OU0VOVF9USU1FT1VUEAESLAooUEFSVElDSVBBTlRfTE9TVF9SRUFTT05fV09SS0VSX1JFU1RBUlRFRBACEiUKIVBBUlRJQ0lQQU5UX0xPU1RfUkVBU09OX05PREVfTE9TVBADKn4KD1ZpZXdlckVuZFJlYXNvbhIhCh1WSUVXRVJfRU5EX1JFQVNPTl9VTlNQRUNJRklFRBAAEiUKIVZJRVdFUl9FTkRfUkVBU09OX0NPTlNFTlRfVElNRU9VVBABEiEKHVZJRVdFUl9FTkRfUkVBU09OX1RBUkdFVF9MRUZUEAIqsAEKEUNvbm5lY3Rpb25RdWFsaXR5EiIKHkNPTk5FQ1RJT05fUVVBTElUWV9VTlNQRUNJRklFRBAAEiAKHENPTk5FQ1RJT05fUVVBTElUWV9FWENFTExFTlQQARIbChdDT05ORUNUSU9OX1FVQUxJVFlfR09PRBACEhsKF0NPTk5FQ1RJT05fUVVBTElUWV9QT09SEAMSGwoXQ09OTkVDVElPTl9RVUFMSVRZX0xPU1QQBCpuCgpFZ3Jlc3NLaW5kEhsKF0VHUkVTU19LSU5EX1VOU1BFQ0lGSUVEEAASEwoPRUdSRVNTX0tJTkRfSExTEAESGQoVRUdSRVNTX0tJTkRfUkVDT1JESU5HEAISEwoPRUdSRVNTX0tJTkRfTU9REAMqqQEKC0VncmVzc1N0YXRlEhwKGEVHUkVTU19TVEFURV9VTlNQRUNJRklFRBAAEhkKFUVHUkVTU19TVEFURV9TVEFSVElORxABEhcKE0VHUkVTU19TVEFURV9BQ1RJVkUQAhIXChNFR1JFU1NfU1RBVEVfRU5ESU5HEAMSFgoSRUdSRVNTX1NUQVRFX0VOREVEEAQSFwoTRUdSRVNTX1NUQVRFX0ZBSUxFRBAFMqQKCgpTZnVTZXJ2aWNlEj8KBEpvaW4SGi5iYm1lZXQuc2Z1LnYxLkpvaW5SZXF1ZXN0GhsuYmJtZWV0LnNmdS52MS5Kb2luUmVzcG9uc2USTgoJU3Vic2NyaWJlEh8uYmJtZWV0LnNmdS52MS5TdWJzY3JpYmVSZXF1ZXN0GiAuYmJtZWV0LnNmdS52MS5TdWJzY3JpYmVSZXNwb25zZRJsChNTZXRTdWJzY3JpYmVyQW5zd2VyEikuYmJtZWV0LnNmdS52MS5TZXRTdWJzY3JpYmVyQW5zd2VyUmVxdWVzdBoqLmJibWVldC5zZnUudjEuU2V0U3Vic2NyaWJlckFuc3dlclJlc3BvbnNlEm8KFFJlbmVnb3RpYXRlUHVibGlzaGVyEiouYmJtZWV0LnNmdS52MS5SZW5lZ290aWF0ZVB1Ymxpc2hlclJlcXVlc3QaKy5iYm1lZXQuc2Z1LnYxLlJlbmVnb3RpYXRlUHVibGlzaGVyUmVzcG9uc2UScgoVQWRkUHVibGlzaGVyQ2FuZGlkYXRlEisuYmJtZWV0LnNmdS52MS5BZGRQdWJsaXNoZXJDYW5kaWRhdGVSZXF1ZXN0GiwuYmJtZWV0LnNmdS52MS5BZGRQdWJsaXNoZXJDYW5kaWRhdGVSZXNwb25zZRJ1ChZBZGRTdWJzY3JpYmVyQ2FuZGlkYXRlEiwuYmJtZWV0LnNmdS52MS5BZGRTdWJzY3JpYmVyQ2FuZGlkYXRlUmVxdWVzdBotLmJibWVldC5zZnUudjEuQWRkU3Vic2NyaWJlckNhbmRpZGF0ZVJlc3BvbnNlEloKDVNldE1lZGlhU3RhdGUSIy5iYm1lZXQuc2Z1LnYxLlNldE1lZGlhU3RhdGVSZXF1ZXN0GiQuYmJtZWV0LnNmdS52MS5TZXRNZWRpYVN0YXRlUmVzcG9uc2USQgoFTGVhdmUSGy5iYm1lZXQuc2Z1LnYxLkxlYXZlUmVxdWVzdBocLmJibWVldC5zZnUudjEuTGVhdmVSZXNwb25zZRJHCgZFdmVudHMSHC5iYm1lZXQuc2Z1LnYxLkV2ZW50c1JlcXVlc3QaHS5iYm1lZXQuc2Z1LnYxLkV2ZW50c1Jlc3BvbnNlMAESPwoERHVtcBIaLmJibWVldC5zZnUudjEuRHVtcFJlcXVlc3QaGy5iYm1lZXQuc2Z1LnYxLkR1bXBSZXNwb25zZRI/CgRQaW5nEhouYmJtZWV0LnNmdS52MS5QaW5nUmVxdWVzdBobLmJibWVldC5zZnUudjEuUGluZ1Jlc3BvbnNlElQKC1N0YXJ0RWdyZXNzEiEuYmJtZWV0LnNmdS52MS5TdGFydEVncmVzc1JlcXVlc3QaIi5iYm1lZXQuc2Z1LnYxLlN0YXJ0RWdyZXNzUmVzcG9uc2USUQoKU3RvcEVncmVzcxIgLmJibWVldC5zZnUudjEuU3RvcEVncmVzc1JlcXVlc3QaIS5iYm1lZXQuc2Z1LnYxLlN0b3BFZ3Jlc3NSZXNwb25zZRJRCgpMaXN0RWdyZXNzEiAuYmJtZWV0LnNmdS52MS5MaXN0RWdyZXNzUmVxdWVzdBohLmJibWVldC5zZnUudjEuTGlzdEVncmVzc1Jlc3BvbnNlElQKC0luc3BlY3RSb29tEiEuYmJtZWV0LnNmdS52MS5JbnNwZWN0Um9vbVJlcXVlc3QaIi5iYm1lZXQuc2Z1LnYxLkluc3BlY3RSb29tUmVzcG9uc2ViBnByb3RvMw");
 
 /**
  * Describes the message bbmeet.sfu.v1.MediaState.
@@ -47,347 +47,354 @@ export const JoinRequestSchema = /*@__PURE__*/
   messageDesc(file_sfu_v1_sfu, 3);
 
 /**
+ * Describes the message bbmeet.sfu.v1.BackupSection.
+ * Use `create(BackupSectionSchema)` to create a new message.
+ */
+export const BackupSectionSchema = /*@__PURE__*/
+  messageDesc(file_sfu_v1_sfu, 4);
+
+/**
  * Describes the message bbmeet.sfu.v1.JoinResponse.
  * Use `create(JoinResponseSchema)` to create a new message.
  */
 export const JoinResponseSchema = /*@__PURE__*/
-  messageDesc(file_sfu_v1_sfu, 4);
+  messageDesc(file_sfu_v1_sfu, 5);
 
 /**
  * Describes the message bbmeet.sfu.v1.SubscribeRequest.
  * Use `create(SubscribeRequestSchema)` to create a new message.
  */
 export const SubscribeRequestSchema = /*@__PURE__*/
-  messageDesc(file_sfu_v1_sfu, 5);
+  messageDesc(file_sfu_v1_sfu, 6);
 
 /**
  * Describes the message bbmeet.sfu.v1.SubscribeResponse.
  * Use `create(SubscribeResponseSchema)` to create a new message.
  */
 export const SubscribeResponseSchema = /*@__PURE__*/
-  messageDesc(file_sfu_v1_sfu, 6);
+  messageDesc(file_sfu_v1_sfu, 7);
 
 /**
  * Describes the message bbmeet.sfu.v1.SetSubscriberAnswerRequest.
  * Use `create(SetSubscriberAnswerRequestSchema)` to create a new message.
  */
 export const SetSubscriberAnswerRequestSchema = /*@__PURE__*/
-  messageDesc(file_sfu_v1_sfu, 7);
+  messageDesc(file_sfu_v1_sfu, 8);
 
 /**
  * Describes the message bbmeet.sfu.v1.SetSubscriberAnswerResponse.
  * Use `create(SetSubscriberAnswerResponseSchema)` to create a new message.
  */
 export const SetSubscriberAnswerResponseSchema = /*@__PURE__*/
-  messageDesc(file_sfu_v1_sfu, 8);
+  messageDesc(file_sfu_v1_sfu, 9);
 
 /**
  * Describes the message bbmeet.sfu.v1.RefusedTrack.
  * Use `create(RefusedTrackSchema)` to create a new message.
  */
 export const RefusedTrackSchema = /*@__PURE__*/
-  messageDesc(file_sfu_v1_sfu, 9);
+  messageDesc(file_sfu_v1_sfu, 10);
 
 /**
  * Describes the message bbmeet.sfu.v1.RenegotiatePublisherRequest.
  * Use `create(RenegotiatePublisherRequestSchema)` to create a new message.
  */
 export const RenegotiatePublisherRequestSchema = /*@__PURE__*/
-  messageDesc(file_sfu_v1_sfu, 10);
+  messageDesc(file_sfu_v1_sfu, 11);
 
 /**
  * Describes the message bbmeet.sfu.v1.RenegotiatePublisherResponse.
  * Use `create(RenegotiatePublisherResponseSchema)` to create a new message.
  */
 export const RenegotiatePublisherResponseSchema = /*@__PURE__*/
-  messageDesc(file_sfu_v1_sfu, 11);
+  messageDesc(file_sfu_v1_sfu, 12);
 
 /**
  * Describes the message bbmeet.sfu.v1.AddPublisherCandidateRequest.
  * Use `create(AddPublisherCandidateRequestSchema)` to create a new message.
  */
 export const AddPublisherCandidateRequestSchema = /*@__PURE__*/
-  messageDesc(file_sfu_v1_sfu, 12);
+  messageDesc(file_sfu_v1_sfu, 13);
 
 /**
  * Describes the message bbmeet.sfu.v1.AddPublisherCandidateResponse.
  * Use `create(AddPublisherCandidateResponseSchema)` to create a new message.
  */
 export const AddPublisherCandidateResponseSchema = /*@__PURE__*/
-  messageDesc(file_sfu_v1_sfu, 13);
+  messageDesc(file_sfu_v1_sfu, 14);
 
 /**
  * Describes the message bbmeet.sfu.v1.AddSubscriberCandidateRequest.
  * Use `create(AddSubscriberCandidateRequestSchema)` to create a new message.
  */
 export const AddSubscriberCandidateRequestSchema = /*@__PURE__*/
-  messageDesc(file_sfu_v1_sfu, 14);
+  messageDesc(file_sfu_v1_sfu, 15);
 
 /**
  * Describes the message bbmeet.sfu.v1.AddSubscriberCandidateResponse.
  * Use `create(AddSubscriberCandidateResponseSchema)` to create a new message.
  */
 export const AddSubscriberCandidateResponseSchema = /*@__PURE__*/
-  messageDesc(file_sfu_v1_sfu, 15);
+  messageDesc(file_sfu_v1_sfu, 16);
 
 /**
  * Describes the message bbmeet.sfu.v1.SetMediaStateRequest.
  * Use `create(SetMediaStateRequestSchema)` to create a new message.
  */
 export const SetMediaStateRequestSchema = /*@__PURE__*/
-  messageDesc(file_sfu_v1_sfu, 16);
+  messageDesc(file_sfu_v1_sfu, 17);
 
 /**
  * Describes the message bbmeet.sfu.v1.SetMediaStateResponse.
  * Use `create(SetMediaStateResponseSchema)` to create a new message.
  */
 export const SetMediaStateResponseSchema = /*@__PURE__*/
-  messageDesc(file_sfu_v1_sfu, 17);
+  messageDesc(file_sfu_v1_sfu, 18);
 
 /**
  * Describes the message bbmeet.sfu.v1.LeaveRequest.
  * Use `create(LeaveRequestSchema)` to create a new message.
  */
 export const LeaveRequestSchema = /*@__PURE__*/
-  messageDesc(file_sfu_v1_sfu, 18);
+  messageDesc(file_sfu_v1_sfu, 19);
 
 /**
  * Describes the message bbmeet.sfu.v1.LeaveResponse.
  * Use `create(LeaveResponseSchema)` to create a new message.
  */
 export const LeaveResponseSchema = /*@__PURE__*/
-  messageDesc(file_sfu_v1_sfu, 19);
+  messageDesc(file_sfu_v1_sfu, 20);
 
 /**
  * Describes the message bbmeet.sfu.v1.EventsRequest.
  * Use `create(EventsRequestSchema)` to create a new message.
  */
 export const EventsRequestSchema = /*@__PURE__*/
-  messageDesc(file_sfu_v1_sfu, 20);
+  messageDesc(file_sfu_v1_sfu, 21);
 
 /**
  * Describes the message bbmeet.sfu.v1.EventsResponse.
  * Use `create(EventsResponseSchema)` to create a new message.
  */
 export const EventsResponseSchema = /*@__PURE__*/
-  messageDesc(file_sfu_v1_sfu, 21);
+  messageDesc(file_sfu_v1_sfu, 22);
 
 /**
  * Describes the message bbmeet.sfu.v1.Opened.
  * Use `create(OpenedSchema)` to create a new message.
  */
 export const OpenedSchema = /*@__PURE__*/
-  messageDesc(file_sfu_v1_sfu, 22);
+  messageDesc(file_sfu_v1_sfu, 23);
 
 /**
  * Describes the message bbmeet.sfu.v1.PublisherReady.
  * Use `create(PublisherReadySchema)` to create a new message.
  */
 export const PublisherReadySchema = /*@__PURE__*/
-  messageDesc(file_sfu_v1_sfu, 23);
+  messageDesc(file_sfu_v1_sfu, 24);
 
 /**
  * Describes the message bbmeet.sfu.v1.PublisherCandidate.
  * Use `create(PublisherCandidateSchema)` to create a new message.
  */
 export const PublisherCandidateSchema = /*@__PURE__*/
-  messageDesc(file_sfu_v1_sfu, 24);
+  messageDesc(file_sfu_v1_sfu, 25);
 
 /**
  * Describes the message bbmeet.sfu.v1.SubscriberCandidate.
  * Use `create(SubscriberCandidateSchema)` to create a new message.
  */
 export const SubscriberCandidateSchema = /*@__PURE__*/
-  messageDesc(file_sfu_v1_sfu, 25);
+  messageDesc(file_sfu_v1_sfu, 26);
 
 /**
  * Describes the message bbmeet.sfu.v1.SubscriberOffer.
  * Use `create(SubscriberOfferSchema)` to create a new message.
  */
 export const SubscriberOfferSchema = /*@__PURE__*/
-  messageDesc(file_sfu_v1_sfu, 26);
+  messageDesc(file_sfu_v1_sfu, 27);
 
 /**
  * Describes the message bbmeet.sfu.v1.ParticipantLost.
  * Use `create(ParticipantLostSchema)` to create a new message.
  */
 export const ParticipantLostSchema = /*@__PURE__*/
-  messageDesc(file_sfu_v1_sfu, 27);
+  messageDesc(file_sfu_v1_sfu, 28);
 
 /**
  * Describes the message bbmeet.sfu.v1.ViewerEnded.
  * Use `create(ViewerEndedSchema)` to create a new message.
  */
 export const ViewerEndedSchema = /*@__PURE__*/
-  messageDesc(file_sfu_v1_sfu, 28);
+  messageDesc(file_sfu_v1_sfu, 29);
 
 /**
  * Describes the message bbmeet.sfu.v1.ActiveSpeaker.
  * Use `create(ActiveSpeakerSchema)` to create a new message.
  */
 export const ActiveSpeakerSchema = /*@__PURE__*/
-  messageDesc(file_sfu_v1_sfu, 29);
+  messageDesc(file_sfu_v1_sfu, 30);
 
 /**
  * Describes the message bbmeet.sfu.v1.ActiveSpeakers.
  * Use `create(ActiveSpeakersSchema)` to create a new message.
  */
 export const ActiveSpeakersSchema = /*@__PURE__*/
-  messageDesc(file_sfu_v1_sfu, 30);
+  messageDesc(file_sfu_v1_sfu, 31);
 
 /**
  * Describes the message bbmeet.sfu.v1.ConnectionQualityChanged.
  * Use `create(ConnectionQualityChangedSchema)` to create a new message.
  */
 export const ConnectionQualityChangedSchema = /*@__PURE__*/
-  messageDesc(file_sfu_v1_sfu, 31);
+  messageDesc(file_sfu_v1_sfu, 32);
 
 /**
  * Describes the message bbmeet.sfu.v1.DumpRequest.
  * Use `create(DumpRequestSchema)` to create a new message.
  */
 export const DumpRequestSchema = /*@__PURE__*/
-  messageDesc(file_sfu_v1_sfu, 32);
+  messageDesc(file_sfu_v1_sfu, 33);
 
 /**
  * Describes the message bbmeet.sfu.v1.RoomDump.
  * Use `create(RoomDumpSchema)` to create a new message.
  */
 export const RoomDumpSchema = /*@__PURE__*/
-  messageDesc(file_sfu_v1_sfu, 33);
+  messageDesc(file_sfu_v1_sfu, 34);
 
 /**
  * Describes the message bbmeet.sfu.v1.HandoverStats.
  * Use `create(HandoverStatsSchema)` to create a new message.
  */
 export const HandoverStatsSchema = /*@__PURE__*/
-  messageDesc(file_sfu_v1_sfu, 34);
+  messageDesc(file_sfu_v1_sfu, 35);
 
 /**
  * Describes the message bbmeet.sfu.v1.DroppedDatagrams.
  * Use `create(DroppedDatagramsSchema)` to create a new message.
  */
 export const DroppedDatagramsSchema = /*@__PURE__*/
-  messageDesc(file_sfu_v1_sfu, 35);
+  messageDesc(file_sfu_v1_sfu, 36);
 
 /**
  * Describes the message bbmeet.sfu.v1.DumpResponse.
  * Use `create(DumpResponseSchema)` to create a new message.
  */
 export const DumpResponseSchema = /*@__PURE__*/
-  messageDesc(file_sfu_v1_sfu, 36);
+  messageDesc(file_sfu_v1_sfu, 37);
 
 /**
  * Describes the message bbmeet.sfu.v1.PingRequest.
  * Use `create(PingRequestSchema)` to create a new message.
  */
 export const PingRequestSchema = /*@__PURE__*/
-  messageDesc(file_sfu_v1_sfu, 37);
+  messageDesc(file_sfu_v1_sfu, 38);
 
 /**
  * Describes the message bbmeet.sfu.v1.PingResponse.
  * Use `create(PingResponseSchema)` to create a new message.
  */
 export const PingResponseSchema = /*@__PURE__*/
-  messageDesc(file_sfu_v1_sfu, 38);
+  messageDesc(file_sfu_v1_sfu, 39);
 
 /**
  * Describes the message bbmeet.sfu.v1.EgressInfo.
  * Use `create(EgressInfoSchema)` to create a new message.
  */
 export const EgressInfoSchema = /*@__PURE__*/
-  messageDesc(file_sfu_v1_sfu, 39);
+  messageDesc(file_sfu_v1_sfu, 40);
 
 /**
  * Describes the message bbmeet.sfu.v1.StartEgressRequest.
  * Use `create(StartEgressRequestSchema)` to create a new message.
  */
 export const StartEgressRequestSchema = /*@__PURE__*/
-  messageDesc(file_sfu_v1_sfu, 40);
+  messageDesc(file_sfu_v1_sfu, 41);
 
 /**
  * Describes the message bbmeet.sfu.v1.StartEgressResponse.
  * Use `create(StartEgressResponseSchema)` to create a new message.
  */
 export const StartEgressResponseSchema = /*@__PURE__*/
-  messageDesc(file_sfu_v1_sfu, 41);
+  messageDesc(file_sfu_v1_sfu, 42);
 
 /**
  * Describes the message bbmeet.sfu.v1.StopEgressRequest.
  * Use `create(StopEgressRequestSchema)` to create a new message.
  */
 export const StopEgressRequestSchema = /*@__PURE__*/
-  messageDesc(file_sfu_v1_sfu, 42);
+  messageDesc(file_sfu_v1_sfu, 43);
 
 /**
  * Describes the message bbmeet.sfu.v1.StopEgressResponse.
  * Use `create(StopEgressResponseSchema)` to create a new message.
  */
 export const StopEgressResponseSchema = /*@__PURE__*/
-  messageDesc(file_sfu_v1_sfu, 43);
+  messageDesc(file_sfu_v1_sfu, 44);
 
 /**
  * Describes the message bbmeet.sfu.v1.ListEgressRequest.
  * Use `create(ListEgressRequestSchema)` to create a new message.
  */
 export const ListEgressRequestSchema = /*@__PURE__*/
-  messageDesc(file_sfu_v1_sfu, 44);
+  messageDesc(file_sfu_v1_sfu, 45);
 
 /**
  * Describes the message bbmeet.sfu.v1.ListEgressResponse.
  * Use `create(ListEgressResponseSchema)` to create a new message.
  */
 export const ListEgressResponseSchema = /*@__PURE__*/
-  messageDesc(file_sfu_v1_sfu, 45);
+  messageDesc(file_sfu_v1_sfu, 46);
 
 /**
  * Describes the message bbmeet.sfu.v1.EgressUpdated.
  * Use `create(EgressUpdatedSchema)` to create a new message.
  */
 export const EgressUpdatedSchema = /*@__PURE__*/
-  messageDesc(file_sfu_v1_sfu, 46);
+  messageDesc(file_sfu_v1_sfu, 47);
 
 /**
  * Describes the message bbmeet.sfu.v1.EgressStats.
  * Use `create(EgressStatsSchema)` to create a new message.
  */
 export const EgressStatsSchema = /*@__PURE__*/
-  messageDesc(file_sfu_v1_sfu, 47);
+  messageDesc(file_sfu_v1_sfu, 48);
 
 /**
  * Describes the message bbmeet.sfu.v1.InspectRoomRequest.
  * Use `create(InspectRoomRequestSchema)` to create a new message.
  */
 export const InspectRoomRequestSchema = /*@__PURE__*/
-  messageDesc(file_sfu_v1_sfu, 48);
+  messageDesc(file_sfu_v1_sfu, 49);
 
 /**
  * Describes the message bbmeet.sfu.v1.SubscriberLayer.
  * Use `create(SubscriberLayerSchema)` to create a new message.
  */
 export const SubscriberLayerSchema = /*@__PURE__*/
-  messageDesc(file_sfu_v1_sfu, 49);
+  messageDesc(file_sfu_v1_sfu, 50);
 
 /**
  * Describes the message bbmeet.sfu.v1.TrackInspection.
  * Use `create(TrackInspectionSchema)` to create a new message.
  */
 export const TrackInspectionSchema = /*@__PURE__*/
-  messageDesc(file_sfu_v1_sfu, 50);
+  messageDesc(file_sfu_v1_sfu, 51);
 
 /**
  * Describes the message bbmeet.sfu.v1.ParticipantInspection.
  * Use `create(ParticipantInspectionSchema)` to create a new message.
  */
 export const ParticipantInspectionSchema = /*@__PURE__*/
-  messageDesc(file_sfu_v1_sfu, 51);
+  messageDesc(file_sfu_v1_sfu, 52);
 
 /**
  * Describes the message bbmeet.sfu.v1.InspectRoomResponse.
  * Use `create(InspectRoomResponseSchema)` to create a new message.
  */
 export const InspectRoomResponseSchema = /*@__PURE__*/
-  messageDesc(file_sfu_v1_sfu, 52);
+  messageDesc(file_sfu_v1_sfu, 53);
 
 /**
  * Describes the enum bbmeet.sfu.v1.ParticipantLostReason.

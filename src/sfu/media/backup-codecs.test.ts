@@ -1,0 +1,188 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { ManualClock } from '../../../test/fakes/manual-clock.ts';
+import { systemClock } from '../../lib/clock.ts';
+import { ParticipantId, RoomId } from '../../lib/ids.ts';
+import { defaultMediaState } from '../../protocol/sfu-api.ts';
+import { generateDtlsCertificate } from '../../transport/dtls/dtls-certificate.ts';
+import { UdpEndpoint } from '../../transport/udp-endpoint.ts';
+import type { WebRtcTransport } from '../../transport/webrtc-transport.ts';
+import { MediaEngine } from './media-engine.ts';
+import { type PublishedTrack, Publisher } from './publisher.ts';
+
+/** Offers captured from Chromium and Firefox (test/fixtures/sdp). */
+const fixture = (name: string) =>
+  readFileSync(new URL(`../../../test/fixtures/sdp/${name}.sdp`, import.meta.url), 'utf8').replace(
+    /\r?\n/g,
+    '\r\n',
+  );
+
+/** The msid track id of the camera of publisher-h264-only.sdp. */
+const CAMERA = 'ab43ad0c-0680-49c8-8cdc-3820de2a5237';
+
+/**
+ * Chromium's offer of a camera in H264 (mid 1) and its VP8 backup (mid 3): the video section of
+ * publisher-simulcast.sdp (VP8 first) added to publisher-h264-only.sdp, as the SDK's second
+ * transceiver (a fresh msid track id) would make it.
+ */
+function h264WithBackup(): string {
+  const vp8 = fixture('publisher-simulcast');
+  const section = vp8.slice(vp8.indexOf('m=video'), vp8.indexOf('m=application'));
+  const backup = section
+    .replace('a=mid:1\r\n', 'a=mid:3\r\n')
+    .replaceAll('562bfadd-2fae-4aa6-8420-63dc0261eca5', 'backup-track');
+  return `${fixture('publisher-h264-only').replace('a=group:BUNDLE 0 1 2', 'a=group:BUNDLE 0 1 2 3')}${backup}`;
+}
+
+/** The video sections of a subscriber offer: codec (first rtpmap) and msid track id. */
+function offeredVideo(sdp: string): Array<{ codec: string; trackId: string }> {
+  return sdp
+    .split(/^m=/m)
+    .filter((m) => m.startsWith('video'))
+    .map((m) => ({
+      codec: /a=rtpmap:\d+ ([\w-]+)\//.exec(m)?.[1] ?? '',
+      trackId: /a=msid:\S+ (\S+)/.exec(m)?.[1] ?? '',
+    }));
+}
+
+describe('backup codecs: the SFU offers a VP8 backup to who cannot decode the camera', () => {
+  const ROOM = RoomId('backup');
+  const ALICE = ParticipantId('alice');
+  const BOB = ParticipantId('bob');
+  const FRED = ParticipantId('fred');
+  let endpoint: UdpEndpoint;
+  let engine: MediaEngine;
+
+  before(async () => {
+    endpoint = new UdpEndpoint({
+      certificate: await generateDtlsCertificate(),
+      announcedIps: ['127.0.0.1'],
+      consentTimeoutMs: 30_000,
+    });
+    await endpoint.bind(0, '127.0.0.1');
+    engine = new MediaEngine({ endpoint, clock: systemClock, nodeId: 'node', emit: () => undefined });
+  });
+  after(async () => {
+    await engine.close();
+  });
+
+  const join = (participantId: ParticipantId, sdp: string, backupSections?: JoinBackups) =>
+    engine.join({
+      roomId: ROOM,
+      participantId,
+      sdp,
+      totalTracks: 2,
+      mediaState: defaultMediaState(),
+      isMigrate: false,
+      ...(backupSections ? { backupSections } : {}),
+    });
+  const subscribe = (participantId: ParticipantId) =>
+    engine.subscribe({ roomId: ROOM, participantId, targetId: ALICE });
+
+  it('Firefox (no H264) is offered the VP8 backup under the camera’s id, Chromium the H264 camera', () => {
+    const answer = join(ALICE, h264WithBackup(), [{ mid: '3', primaryMid: '1' }]);
+    assert.match(answer.sdp, /a=mid:3[\s\S]*VP8\/90000/, 'the backup section is answered in VP8');
+    join(FRED, fixture('firefox-simulcast-offer'));
+    join(BOB, fixture('publisher-simulcast'));
+
+    const fred = subscribe(FRED);
+    assert.deepEqual(offeredVideo(fred.offer), [{ codec: 'VP8', trackId: CAMERA }]);
+    assert.equal(fred.videoCodec, 'video/H264', 'the camera’s codec, as before');
+    const bob = subscribe(BOB);
+    assert.deepEqual(offeredVideo(bob.offer), [{ codec: 'H264', trackId: CAMERA }]);
+
+    const alice = engine.inspectRoom({ roomId: ROOM }).publishers.find((p) => p.participantId === ALICE)!;
+    assert.deepEqual(
+      alice.tracks.map((t) => [t.kind, t.codec]),
+      [
+        ['audio', 'audio/opus'],
+        ['video', 'video/H264'],
+      ],
+      'the backup is not a camera of its own',
+    );
+  });
+
+  it('without backupSections a second video section is a track of its own', () => {
+    join(ALICE, h264WithBackup());
+    const alice = engine.inspectRoom({ roomId: ROOM }).publishers.find((p) => p.participantId === ALICE)!;
+    assert.deepEqual(
+      alice.tracks.map((t) => t.codec),
+      ['audio/opus', 'video/H264', 'video/VP8'],
+    );
+  });
+});
+
+type JoinBackups = Array<{ mid: string; primaryMid: string }>;
+
+describe('backup codecs: demand', () => {
+  /** A publisher with a camera in H264 (mid 1) and its VP8 backup (mid 3), on a fake transport. */
+  function publisherWithBackup() {
+    const transport = {
+      state: 'connected',
+      onRtp: null,
+      onRtcp: null,
+      sendRtp: () => undefined,
+      sendRtcp: () => undefined,
+      close: () => undefined,
+      arrivalUs: () => 0,
+    };
+    const publisher = new Publisher({
+      participantId: ParticipantId('alice'),
+      transport: transport as unknown as WebRtcTransport,
+      clock: new ManualClock(),
+      mediaState: defaultMediaState(),
+      totalTracks: 1,
+      onReady: () => undefined,
+    });
+    const video = (mid: string, trackId: string, mimeType: string): PublishedTrack => ({
+      mid,
+      kind: 'video',
+      trackId,
+      streamId: 's',
+      codec: { mimeType, payloadType: 96, clockRate: 90_000, fmtp: {} },
+      ssrcs: [],
+      rids: ['q', 'h', 'f'],
+      headerExtensions: [],
+    });
+    const wanted: unknown[][] = [];
+    publisher.onLayersWanted = (...args) => wanted.push(args);
+    const [camera, backup] = publisher.addTracks(
+      [video('1', 'cam', 'video/H264'), video('3', 'cam-copy', 'video/VP8')],
+      new Map([['3', '1']]),
+    );
+    return { publisher, camera: camera!, backup: backup!, wanted };
+  }
+
+  it('the backup names its camera; the publisher hears of its first receiver and of its last leaving', () => {
+    const { camera, backup, wanted } = publisherWithBackup();
+    assert.equal(camera.backupOf, undefined);
+    assert.equal(backup.backupOf, 'cam');
+    backup.setSubscriberWish('fred', 2);
+    assert.deepEqual(wanted.at(-1), ['cam', 3, 1, 'vp8'], 'wanted: track_quality naming the codec');
+    backup.removeSubscriberWish('fred');
+    assert.deepEqual(wanted.at(-1)?.slice(2), [0, 'vp8'], 'nobody receives it any more');
+    camera.setSubscriberWish('bob', 2);
+    assert.deepEqual(wanted.at(-1), ['cam', 3, 1, undefined], 'the camera’s own wishes name no codec');
+  });
+
+  it('a section cannot back up audio, another backup or itself', () => {
+    const { publisher } = publisherWithBackup();
+    const [again] = publisher.addTracks(
+      [
+        {
+          mid: '4',
+          kind: 'video',
+          trackId: 'cam-copy-2',
+          streamId: 's',
+          codec: { mimeType: 'video/VP8', payloadType: 96, clockRate: 90_000, fmtp: {} },
+          ssrcs: [],
+          rids: [],
+          headerExtensions: [],
+        },
+      ],
+      new Map([['4', '3']]),
+    );
+    assert.equal(again!.backupOf, undefined, 'mid 3 is itself a backup');
+  });
+});
