@@ -22,8 +22,17 @@ const ALICE = ParticipantId('alice');
 const BOB = ParticipantId('bob');
 const CAROL = ParticipantId('carol');
 
-/** Lets the MessageChannel deliver what the engines posted to each other. */
-const settle = () => new Promise((resolve) => setTimeout(resolve, 30));
+/**
+ * Lets the MessageChannel deliver what the engines posted to each other: 30 ms, then until `done`
+ * holds (at most 5 s: the assertions after it then say what is missing). The fixed 30 ms alone
+ * failed on a loaded machine, where the channel's deliveries and their replies wait for the event
+ * loop; it stays as the least wait, for the checks that something did not happen.
+ */
+async function settle(done: () => boolean): Promise<void> {
+  const deadline = Date.now() + 5000;
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  while (!done() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+}
 
 /**
  * Two media engines as two workers would run them (here in one thread, each on its own UDP port,
@@ -92,7 +101,7 @@ describe('MediaEngine: a room spanning two engines', () => {
     assert.equal(res.videoCodec, 'video/VP8');
     assert.equal((res.offer.match(/^m=(audio|video)/gm) ?? []).length, 2, 'audio and video offered');
     await subscribeAcross(CAROL);
-    await settle();
+    await settle(() => room(0)?.relays === 2 && room(1)?.downTracks === 4);
     assert.equal(room(0)!.relays, 2, 'one relay per track to engine 1, shared by Bob and Carol');
     assert.equal(room(0)!.downTracks, 0, 'relays are not down tracks');
     assert.equal(room(1)!.remoteTracks, 2);
@@ -108,7 +117,10 @@ describe('MediaEngine: a room spanning two engines', () => {
       participantId: ALICE,
       sdp: fixture('publisher-screenshare-renegotiation'),
     });
-    await settle();
+    await settle(
+      () =>
+        events.filter((e) => e.event.type === 'subscriberOffer').length >= 2 && room(1)?.downTracks === 6,
+    );
     const offers = events.filter((e) => e.event.type === 'subscriberOffer');
     assert.deepEqual(
       offers.map((e) => [e.engine, e.event.type === 'subscriberOffer' ? e.event.participantId : '']).sort(),
@@ -126,20 +138,20 @@ describe('MediaEngine: a room spanning two engines', () => {
 
   it('the relay stops when the last subscriber there leaves', async () => {
     await engines[1]!.run('leave', { roomId: ROOM, participantId: BOB });
-    await settle();
+    await settle(() => room(1)?.subscriptions === 1);
     assert.equal(room(0)!.relays, 3, 'Carol still needs it');
     await engines[1]!.run('leave', { roomId: ROOM, participantId: CAROL });
-    await settle();
+    await settle(() => room(1) === undefined && room(0)?.relays === 0);
     assert.equal(room(1), undefined, 'no proxy left on engine 1');
     assert.equal(room(0)!.relays, 0);
   });
 
   it('the publisher leaving tears its proxies down on the other engine', async () => {
     await subscribeAcross(BOB);
-    await settle();
+    await settle(() => room(0)?.relays === 3);
     assert.equal(room(0)!.relays, 3);
     await engines[0]!.run('leave', { roomId: ROOM, participantId: ALICE });
-    await settle();
+    await settle(() => room(0) === undefined && room(1) === undefined);
     assert.equal(room(0), undefined);
     assert.equal(room(1), undefined, 'Bob’s subscription to Alice and the proxy went with her');
     assert.equal(endpoints[0]!.transportCount + endpoints[1]!.transportCount, 0);
@@ -167,11 +179,11 @@ describe('MediaEngine: a room spanning two engines', () => {
       targetId: ALICE,
       remote: { fromWorker: 0, publisher: stale },
     });
-    await settle();
+    await settle(() => room(1) === undefined);
     assert.equal(room(1), undefined, 'the stale proxy and its subscription were dropped');
     assert.equal(room(0)!.relays, 0);
     await subscribeAcross(BOB);
-    await settle();
+    await settle(() => room(0)?.relays === 2);
     assert.equal(room(0)!.relays, 2, 'a fresh description works');
   });
 
