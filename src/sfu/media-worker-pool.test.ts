@@ -11,6 +11,12 @@ import { Sfu } from './sfu.ts';
 
 const WORKER = new URL('../../test/fakes/recording-worker.ts', import.meta.url);
 
+/** Resolves once `done` holds, polling every 10 ms; gives up after 10 s (the assertions after it fail then). */
+async function until(done: () => boolean): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!done() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+}
+
 function join(roomId: string, participantId: string, sdp = 'offer') {
   return {
     roomId: RoomId(roomId),
@@ -68,6 +74,9 @@ describe('MediaWorkerPool + Sfu', () => {
     })();
     await sfu.join(join('3', '30'));
     await sfu.join(join('1', '12'));
+    // Room 3's event (bounded wait: a worker thread on a loaded machine), then 50 ms more in which
+    // room 1's must not come.
+    await until(() => seen.length > 0);
     await new Promise((resolve) => setTimeout(resolve, 50));
     controller.abort();
     await done;
@@ -98,12 +107,19 @@ describe('MediaWorkerPool + Sfu', () => {
       sfu.join(join('2', '21', 'crash')),
       (e: Error & { code?: string }) => e.code === 'unavailable',
     );
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    const lost = events.filter((e) => e.event.type === 'participantLost');
     const expected = [
       ['2', '20'],
       ['3', '30'],
     ].filter(([roomId]) => crashedSlot.rooms.includes(RoomId(roomId!)));
+    // The losses are told and the worker restarted once the pool saw the thread exit (bounded).
+    await until(
+      () =>
+        events.filter((e) => e.event.type === 'participantLost').length >= expected.length &&
+        pool.placement()[crashedSlot.index]!.restarts === 1,
+    );
+    // 300 ms more: a loss told twice or of another room's participant would show.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const lost = events.filter((e) => e.event.type === 'participantLost');
     assert.deepEqual(
       lost.map((e) => [e.roomId, 'participantId' in e.event ? e.event.participantId : '']),
       expected,

@@ -30,10 +30,17 @@ function vp8(ssrc: number, seq: number, ts: number, key: boolean): Buffer {
   return b;
 }
 
-/** The batch leaves at setImmediate; then the message needs a turn of the loop to arrive. */
-async function tick(): Promise<void> {
+/**
+ * The batch leaves at setImmediate; then the message needs turns of the loop to arrive: 20 ms at
+ * least, then until `arrived` holds (at most 5 s; the assertions after it say what is missing). A
+ * fixed 20 ms is not enough on a loaded machine: after a pause of the process the loop may run the
+ * expired timer before it reads the channel.
+ */
+async function tick(arrived: () => boolean): Promise<void> {
   await new Promise((resolve) => setImmediate(resolve));
+  const deadline = Date.now() + 5000;
   await new Promise((resolve) => setTimeout(resolve, 20));
+  while (!arrived() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
 }
 
 /**
@@ -110,7 +117,7 @@ describe('relay between two workers (PeerLink, RelaySink, RemoteUpTrack)', () =>
       p.up.onRtp(vp8(333, 10, 5000, true), 20, 333);
       p.up.onRtp(vp8(333, 11, 8000, false), 20, 333);
       assert.equal(p.sent.length, 0, 'nothing crosses before the burst ends');
-      await tick();
+      await tick(() => p.subscriberSide.stats.packetsIn === 3);
       assert.equal(p.publisherSide.writer.batches, 1, 'the three packets left in one batch');
       assert.equal(p.subscriberSide.stats.packetsIn, 3);
       assert.equal(p.remote.layerCount, 2, 'the layers were learnt from the relayed packets');
@@ -129,11 +136,11 @@ describe('relay between two workers (PeerLink, RelaySink, RemoteUpTrack)', () =>
     try {
       p.up.addLayer(333, 'f');
       p.up.onRtp(vp8(333, 10, 5000, false), 20, 333);
-      await tick();
+      await tick(() => p.subscriberSide.stats.packetsIn === 1);
       p.remote.requestKeyframe(333);
       p.remote.setSubscriberWish('sub-1', 1);
       p.remote.removeSubscriberWish('sub-1');
-      await tick();
+      await tick(() => p.toPublisher.filter((m) => m.t === 'wish').length === 2);
       assert.ok(p.toPublisher.some((m) => m.t === 'keyframe' && m.relayId === 7 && m.ssrc === 333));
       assert.deepEqual(
         p.toPublisher.filter((m) => m.t === 'wish'),
@@ -143,7 +150,7 @@ describe('relay between two workers (PeerLink, RelaySink, RemoteUpTrack)', () =>
         ],
       );
       p.up.onSenderReport(333, 1_700_000_000_000, 123_456);
-      await tick();
+      await tick(() => p.toSubscriber.length === 1);
       assert.equal(p.toSubscriber.length, 1);
       const sr = p.toSubscriber[0]!;
       assert.deepEqual(sr, {
@@ -156,7 +163,7 @@ describe('relay between two workers (PeerLink, RelaySink, RemoteUpTrack)', () =>
       // An operator's unmute on the publisher's side: the other side's tracks continue without a gap.
       p.up.setMuted(true);
       p.up.setMuted(false);
-      await tick();
+      await tick(() => p.toSubscriber.at(-1)?.t === 'resumed');
       assert.deepEqual(p.toSubscriber.at(-1), { t: 'resumed', relayId: 7 });
     } finally {
       p.close();
@@ -176,7 +183,7 @@ describe('relay between two workers (PeerLink, RelaySink, RemoteUpTrack)', () =>
       port1.postMessage({ t: 'tracks', roomId: 'r', publisherId: 'p', tracks: [{ relayId: 1 }] });
       port1.postMessage(42);
       port1.postMessage({ t: 'gone', roomId: 'r', publisherId: 'p' });
-      await tick();
+      await tick(() => got.length === 1);
       assert.equal(link.stats.malformed, 6);
       assert.deepEqual(got, [{ t: 'gone', roomId: 'r', publisherId: 'p' }]);
     } finally {
