@@ -45,8 +45,18 @@ export interface DownTrackOptions {
   absSendTimeId?: number | undefined;
   /** The subscriber's id for transport-cc: probe padding carries it (the sender stamps it). */
   transportCcId?: number | undefined;
+  /**
+   * Video: forward nothing until start() (the subscriber's transport is not connected yet, so
+   * whatever is sent is dropped). Audio ignores it. Default false: forwarding starts at once.
+   */
+  waitForStart?: boolean | undefined;
+  /** Called once, when the first keyframe packet is sent. */
+  onFirstKeyframe?: (() => void) | undefined;
   send: (packet: Buffer) => void;
 }
+
+/** How start() started a DownTrack (see there). */
+export type DownTrackStart = 'audio' | 'replayed' | 'asked' | 'paused' | 'already';
 
 /**
  * One UpTrack forwarded to one subscriber: a SimulcastSelector picks the source layer (simulcast
@@ -108,6 +118,8 @@ export class DownTrack implements TrackSink {
   switches = 0;
   /** Called when `current` changes (after the packet that made it change is sent). */
   onLayerSwitched: ((current: Readonly<VideoLayer>) => void) | null = null;
+  #onFirstKeyframe: (() => void) | undefined;
+  #started: boolean;
   #closed = false;
 
   constructor(options: DownTrackOptions) {
@@ -119,7 +131,9 @@ export class DownTrack implements TrackSink {
     this.#absSendTimeId = options.absSendTimeId ?? 0;
     this.#transportCcId = options.transportCcId ?? 0;
     this.#send = options.send;
+    this.#onFirstKeyframe = options.onFirstKeyframe;
     const up = options.upTrack;
+    this.#started = up.kind === 'audio' || options.waitForStart !== true;
     if (up.kind === 'video') {
       this.#selector = new SimulcastSelector({ clock: up.clock, mode: up.svc ? 'svc' : 'simulcast' });
       if (up.codec.mimeType.toLowerCase() === 'video/vp8') this.#vp8 = new Vp8Munger();
@@ -155,6 +169,38 @@ export class DownTrack implements TrackSink {
     }
     up.sinks.add(this);
     up.requestKeyframe();
+  }
+
+  /** False while a video DownTrack waits for start() (its subscriber is not connected). */
+  get started(): boolean {
+    return this.#started;
+  }
+
+  /**
+   * The subscriber's transport is connected (SRTP keys exist): forwarding starts. Video starts at
+   * the newest keyframe the UpTrack still holds whole in its cache, of the target layer or else a
+   * lower one (any layer beats a freeze; the selector then asks for the target's), replayed
+   * through the normal path (selector, mungers, extensions, the subscription's transport-cc
+   * sequence): no round trip to the publisher. Without one, a keyframe of the target is asked for
+   * (throttled as any request). A paused track (target none) waits for its resume as before.
+   */
+  start(): DownTrackStart {
+    if (this.#started || this.#closed) return 'already';
+    this.#started = true;
+    const selector = this.#selector;
+    if (!selector) return 'audio';
+    const target = selector.target.spatial;
+    if (target < 0) return 'paused';
+    let tried: number | undefined;
+    for (let spatial = target; spatial >= 0; spatial--) {
+      const ssrc = this.upTrack.ssrcOfLayer(spatial);
+      // ssrcOfLayer falls back to the best layer below: each SSRC once.
+      if (ssrc === undefined || ssrc === tried) continue;
+      tried = ssrc;
+      if (this.upTrack.replayKeyframe(ssrc, this) > 0) return 'replayed';
+    }
+    this.#askKeyframe(target);
+    return 'asked';
   }
 
   /** The UpTrack forwards again after withheld packets: no sequence gap for the subscriber to NACK. */
@@ -213,7 +259,7 @@ export class DownTrack implements TrackSink {
   }
 
   writeRtp(packet: MediaPacket): void {
-    if (this.#closed) return;
+    if (this.#closed || !this.#started) return;
     const selector = this.#selector;
     if (!selector) {
       this.#currentSsrc = packet.ssrc;
@@ -297,6 +343,11 @@ export class DownTrack implements TrackSink {
     this.octetsSent += out.length - 12;
     if (mediaCounting.on) mediaCounters.forwardedPackets++;
     this.#send(out);
+    if (packet.keyframe && this.#onFirstKeyframe) {
+      const first = this.#onFirstKeyframe;
+      this.#onFirstKeyframe = undefined;
+      first();
+    }
   }
 
   /**
