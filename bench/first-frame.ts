@@ -17,6 +17,9 @@ const STEPS = {
 } as const;
 type Step = keyof typeof STEPS;
 
+/** How the viewers' video started (bbmeet_media_video_starts_total), by its `how` label. */
+const STARTS = 'bbmeet_media_video_starts_total{';
+
 /** Worker histograms reach /metrics with the worker's report, once a second. */
 const REPORT_WAIT_MS = 1500;
 
@@ -26,15 +29,28 @@ export type FirstFrameSteps = Record<Step, number | null> & {
   chromium_first_frame: number | null;
   /** Per viewer, first frame decoded − first RTP received: the wait for a decodable keyframe. */
   chromium_frame_after_rtp: number | null;
+  /** Video starts in the window: from the cached keyframe, and by asking the publisher (counts, not ms). */
+  starts_cached_keyframe: number | null;
+  starts_keyframe_request: number | null;
 };
 
-async function scrape(baseUrl: string): Promise<Record<Step, LatencyBuckets> | undefined> {
+interface Scrape {
+  steps: Record<Step, LatencyBuckets>;
+  starts: Map<string, number>;
+}
+
+async function scrape(baseUrl: string): Promise<Scrape | undefined> {
   try {
     const res = await fetch(`${baseUrl}/metrics`, { signal: AbortSignal.timeout(10_000) });
     const text = await res.text();
-    const out = {} as Record<Step, LatencyBuckets>;
-    for (const step of Object.keys(STEPS) as Step[]) out[step] = parseLatencyBuckets(text, STEPS[step]);
-    return out;
+    const steps = {} as Record<Step, LatencyBuckets>;
+    for (const step of Object.keys(STEPS) as Step[]) steps[step] = parseLatencyBuckets(text, STEPS[step]);
+    const starts = new Map<string, number>();
+    for (const line of text.split('\n')) {
+      const how = line.startsWith(STARTS) ? /how="([a-z_]+)"/.exec(line)?.[1] : undefined;
+      if (how) starts.set(how, (starts.get(how) ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1)));
+    }
+    return { steps, starts };
   } catch {
     // No /metrics (or a busy server): the page's figures still stand.
     return undefined;
@@ -61,15 +77,21 @@ export async function timeFirstFrames(
     }
   }
   timings.push(...mine);
+  const each = mine.map((t) => `${t.firstRtpMs ?? '-'}/${t.firstFrameMs ?? '-'}`).join(' ');
+  process.stderr.write(`\nChromium viewers, first RTP / first frame (ms from subscribe): ${each}\n`);
   await new Promise((r) => setTimeout(r, REPORT_WAIT_MS));
   const after = await scrape(server.baseUrl);
   const steps = {} as FirstFrameSteps;
   for (const step of Object.keys(STEPS) as Step[]) {
-    const q = before && after ? latencyQuantileMs(before[step], after[step], 0.5) : null;
+    const q = before && after ? latencyQuantileMs(before.steps[step], after.steps[step], 0.5) : null;
     steps[step] = q === null ? null : round(q, 0);
   }
   steps.chromium_first_rtp = medianOf(mine.map((t) => t.firstRtpMs));
   steps.chromium_first_frame = medianOf(mine.map((t) => t.firstFrameMs));
+  const started = (how: string) =>
+    before && after ? (after.starts.get(how) ?? 0) - (before.starts.get(how) ?? 0) : null;
+  steps.starts_cached_keyframe = started('cached_keyframe');
+  steps.starts_keyframe_request = started('keyframe_request');
   steps.chromium_frame_after_rtp = medianOf(
     mine.map((t) =>
       t.firstFrameMs === null || t.firstRtpMs === null ? null : t.firstFrameMs - t.firstRtpMs,
@@ -90,6 +112,7 @@ export function describeFirstFrameSteps(s: FirstFrameSteps): string {
     `first frame steps (median ms from subscribe): answer ${ms(s.answer)}, ICE ${ms(s.ice_selected)}, ` +
     `DTLS ${ms(s.dtls_connected)}, first RTP sent ${ms(s.first_rtp_sent)}, first keyframe sent ` +
     `${ms(s.first_keyframe_sent)}, Chromium first RTP ${ms(s.chromium_first_rtp)}, first frame ` +
-    `${ms(s.chromium_first_frame)} (${ms(s.chromium_frame_after_rtp)} after its first RTP)`
+    `${ms(s.chromium_first_frame)} (${ms(s.chromium_frame_after_rtp)} after its first RTP); video ` +
+    `started from the cached keyframe ${ms(s.starts_cached_keyframe)}, by a request ${ms(s.starts_keyframe_request)}`
   );
 }

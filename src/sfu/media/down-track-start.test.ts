@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ManualClock } from '../../../test/fakes/manual-clock.ts';
 import type { ParticipantId } from '../../lib/ids.ts';
+import { mediaCounters } from '../../lib/media-counters.ts';
 import type { TransportState } from '../../transport/media-transport.ts';
 import type { WebRtcTransport } from '../../transport/webrtc-transport.ts';
 import { PacketCache } from '../packet-cache.ts';
@@ -130,8 +131,14 @@ describe('DownTrack.start: first keyframe from the cache', () => {
     sub.transportStateChanged(state);
     assert.equal(down.packetsSent, 0, 'still waiting: no SRTP keys yet');
     clock.advance(20);
+    const cachedStarts = mediaCounters.videoStartsCached;
     state = 'connected';
     sub.transportStateChanged(state);
+    assert.equal(
+      mediaCounters.videoStartsCached,
+      cachedStarts + 1,
+      'counted (bbmeet_media_video_starts_total)',
+    );
     assert.equal(sent.length, 2);
     assert.deepEqual(
       sent.map((p) => [p.readUInt16BE(2), p[16]! >> 4, p.readUInt16BE(17)]),

@@ -191,8 +191,12 @@ export class DownTrack implements TrackSink {
       // ssrcOfLayer falls back to the best layer below: each SSRC once.
       if (ssrc === undefined || ssrc === tried) continue;
       tried = ssrc;
-      if (this.upTrack.replayKeyframe(ssrc, this) > 0) return 'replayed';
+      if (this.upTrack.replayKeyframe(ssrc, this) > 0) {
+        if (mediaCounting.on) mediaCounters.videoStartsCached++;
+        return 'replayed';
+      }
     }
+    if (mediaCounting.on) mediaCounters.videoStartsAsked++;
     this.#askKeyframe(target);
     return 'asked';
   }
