@@ -70,7 +70,7 @@ function gop(feed: (b: Buffer) => void, ssrc: number, seq: number, deltas: numbe
 }
 
 describe('DownTrack.start: first keyframe from the cache', () => {
-  it('a video DownTrack waiting for start forwards nothing, then replays the cached keyframe and what followed, with continuous sequence numbers and no keyframe request', () => {
+  it('issue 17: a video DownTrack waiting for start forwards nothing, then replays the cached keyframe and what followed, with continuous sequence numbers and no keyframe request', () => {
     const { up, down, sent, feed, plis, clock } = setup();
     up.addLayer(222, undefined);
     feed(vp8(222, 40, 0, false));
