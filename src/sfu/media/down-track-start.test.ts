@@ -259,6 +259,68 @@ describe('DownTrack.start: first keyframe from the cache', () => {
   });
 });
 
+/** A VP9 packet (non-flexible, layer indices): one spatial layer's frame of picture `ts`. */
+function vp9(seq: number, ts: number, sid: number, key: boolean): Buffer {
+  const b = Buffer.alloc(12 + 4 + 6);
+  b[0] = 0x80;
+  b[1] = 98;
+  b.writeUInt16BE(seq, 2);
+  b.writeUInt32BE(ts, 4);
+  b.writeUInt32BE(444, 8);
+  // I (picture id), P (inter) unless key, L (layer indices), B and E (one packet per layer frame).
+  b[12] = 0x80 | (key ? 0 : 0x40) | 0x20 | 0x08 | 0x04;
+  b[13] = ts & 0x7f;
+  b[14] = (sid << 1) | (sid > 0 ? 1 : 0);
+  b[15] = 0;
+  if (sid === 2) b[1] |= 0x80;
+  return b;
+}
+
+describe('DownTrack.start with VP9 SVC', () => {
+  it('replays from the intra picture (its spatial layer 0) and forwards the layers up to the target, sequence numbers without gaps', () => {
+    const clock = new ManualClock();
+    const plis: number[] = [];
+    const up = new UpTrack({
+      trackId: 'cam',
+      streamId: 'stream',
+      mid: '1',
+      kind: 'video',
+      codec: { mimeType: 'video/VP9', payloadType: 98, clockRate: 90_000, fmtp: {} },
+      rids: [],
+      clock,
+      sendPli: (ssrc) => plis.push(ssrc),
+    });
+    assert.equal(up.svc, true);
+    up.addLayer(444, undefined);
+    const sent: Buffer[] = [];
+    const down = new DownTrack({
+      upTrack: up,
+      ssrc: 0x5000,
+      payloadType: 98,
+      waitForStart: true,
+      send: (p) => sent.push(p),
+    });
+    const feed = (b: Buffer) => up.onRtp(b, 12, 444);
+    down.setTarget({ spatial: 1, temporal: 2 });
+    for (let sid = 0; sid < 3; sid++) feed(vp9(7 + sid, 1000, sid, false));
+    for (let sid = 0; sid < 3; sid++) feed(vp9(10 + sid, 4000, sid, true));
+    for (let sid = 0; sid < 3; sid++) feed(vp9(13 + sid, 7000, sid, false));
+    plis.length = 0;
+    assert.equal(down.start(), 'replayed');
+    assert.deepEqual(
+      sent.map((p) => [p.readUInt16BE(2), p.readUInt32BE(4), (p[14]! >> 1) & 7]),
+      [
+        [10, 4000, 0],
+        [11, 4000, 1],
+        [12, 7000, 0],
+        [13, 7000, 1],
+      ],
+      'the key picture first, spatial layer 2 dropped and left out of the sequence',
+    );
+    assert.deepEqual(plis, [], 'at the target at once: no keyframe asked to go up');
+  });
+});
+
 describe('CachedKeyframe', () => {
   const cache = new PacketCache({ capacity: 512 });
   const store = (seq: number) => cache.store(seq, Buffer.alloc(20));

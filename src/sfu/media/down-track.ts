@@ -257,8 +257,14 @@ export class DownTrack implements TrackSink {
   }
 
   writeRtp(packet: MediaPacket): void {
-    if (this.#closed || !this.#started) return;
+    if (this.#closed) return;
     const selector = this.#selector;
+    if (!this.#started) {
+      // Not forwarded yet, but the layers the publisher sends are known at start (SVC chooses
+      // the spatial layer at the keyframe among the live ones).
+      selector?.see(packet);
+      return;
+    }
     if (!selector) {
       this.#currentSsrc = packet.ssrc;
       this.#forward(packet, false, packet.marker);
