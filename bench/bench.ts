@@ -8,8 +8,9 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { type Chromium, chromiumAvailable, chromiumViewer, encodeLayers, startChromium } from './chromium.ts';
+import { type Chromium, chromiumAvailable, encodeLayers, startChromium } from './chromium.ts';
 import { fixtureExists, MEDIA_FIXTURE, writeLayersFile } from './encoded-media.ts';
+import { describeFirstFrameSteps, type FirstFrameSteps, timeFirstFrames } from './first-frame.ts';
 import { corePlan } from './processes.ts';
 import { topCosts } from './profile.ts';
 import {
@@ -269,6 +270,7 @@ export async function runBench(argv: string[]): Promise<number> {
   const viewerTimings: Array<{ firstRtpMs: number | null; firstFrameMs: number | null; frameWidth: number }> =
     [];
   let costs: Awaited<ReturnType<typeof topCosts>> | undefined;
+  let firstFrameSteps: FirstFrameSteps | undefined;
   let framesFile: string | undefined;
   try {
     progress(0, 0, 'preparing media');
@@ -305,13 +307,8 @@ export async function runBench(argv: string[]): Promise<number> {
               code: string;
               publisherId: string;
             }) => {
-              for (let v = 0; v < o.viewers; v++) {
-                try {
-                  viewerTimings.push(await chromiumViewer(chromium!, server, 10_000));
-                } catch (err) {
-                  process.stderr.write(`\nchromium viewer failed: ${(err as Error).message}\n`);
-                }
-              }
+              firstFrameSteps = await timeFirstFrames(chromium!, server, o.viewers, viewerTimings);
+              process.stderr.write(`\n${describeFirstFrameSteps(firstFrameSteps)}\n`);
             }
           : undefined;
       const size = step.kind === 'tcp' ? (headlineStep(results)?.size ?? largestFanout) : step.options.size;
@@ -331,7 +328,10 @@ export async function runBench(argv: string[]): Promise<number> {
   } finally {
     await chromium?.close();
   }
-  const summary = summarize(o, machine, results, viewerTimings, skipped, framesFile !== undefined, costs);
+  const summary = {
+    ...summarize(o, machine, results, viewerTimings, skipped, framesFile !== undefined, costs),
+    first_frame_steps_p50_ms: firstFrameSteps ?? null,
+  };
   await rm(work, { recursive: true, force: true });
   process.stdout.write(`${JSON.stringify(summary)}\n`);
   if (o.out) await writeFile(o.out, `${JSON.stringify(summary, null, 2)}\n`);

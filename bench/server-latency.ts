@@ -8,11 +8,14 @@ const METRIC = 'bbmeet_media_forwarding_latency_seconds_bucket';
 /** Cumulative bucket counts by upper bound (seconds; Infinity for +Inf), summed over workers. */
 export type LatencyBuckets = Map<number, number>;
 
-/** The histogram's buckets in a Prometheus text exposition (empty when the server has none). */
-export function parseLatencyBuckets(text: string): LatencyBuckets {
+/**
+ * The histogram's buckets in a Prometheus text exposition (empty when the server has none);
+ * `metric`: another histogram's `_bucket` series.
+ */
+export function parseLatencyBuckets(text: string, metric = METRIC): LatencyBuckets {
   const buckets: LatencyBuckets = new Map();
   for (const line of text.split('\n')) {
-    if (!line.startsWith(`${METRIC}{`)) continue;
+    if (!line.startsWith(`${metric}{`)) continue;
     const le = /le="([^"]+)"/.exec(line)?.[1];
     const value = Number(line.slice(line.lastIndexOf(' ') + 1));
     if (le === undefined || !Number.isFinite(value)) continue;

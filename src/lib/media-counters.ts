@@ -64,6 +64,12 @@ export const mediaCounters = {
   dtlsFailed: 0,
   /** A DownTrack's forwarded spatial layer changed. */
   layerSwitches: 0,
+  /**
+   * Video DownTracks started when their subscriber's transport connected: from the keyframe the
+   * UpTrack cached, or by asking the publisher for one (none cached, too old, or incomplete).
+   */
+  videoStartsCached: 0,
+  videoStartsAsked: 0,
   /** Dropped: SRTP/SRTCP refused by its authentication tag. */
   droppedSrtpAuth: 0,
   droppedReplay: 0,

@@ -12,6 +12,10 @@
  *   streams we forward them (RFC 3550 §6.4.2; about one a second per stream).
  * - each subscriber's bandwidth estimate, and its ratio to what the layer allocator gave its video
  *   and audio, once a second per subscriber at its periodic allocation.
+ * - the steps from a subscription made (the server's offer) to its first keyframe sent: answer
+ *   applied, ICE pair selected, DTLS done (transport connected), first RTP sent, first keyframe
+ *   sent; each the time since the subscription was made, observed once per subscription when its
+ *   first keyframe is sent (subscribe-timeline.ts).
  *
  * A worker thread has its own copy of this module, so `mediaHistograms` holds that worker only.
  */
@@ -25,6 +29,11 @@ import {
 /** Upper bounds of the forwarding latency buckets, seconds. */
 export const FORWARDING_LATENCY_BOUNDS_SECONDS = [
   0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
+] as const;
+
+/** Upper bounds of the subscribe steps' buckets, seconds. */
+export const SUBSCRIBE_STEP_BOUNDS_SECONDS = [
+  0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.75, 1, 1.5, 2, 5,
 ] as const;
 
 /** Each histogram's Prometheus name, help and bucket bounds. */
@@ -58,6 +67,31 @@ export const MEDIA_HISTOGRAMS = {
     name: 'bbmeet_media_subscriber_estimate_allocation_ratio',
     help: "each subscriber's bandwidth estimate divided by the bitrate the layer allocator gave it (below 1: it sends more than the estimate), once a second per subscriber",
     bounds: [0.5, 0.75, 0.9, 1, 1.1, 1.25, 1.5, 2, 3, 5, 10],
+  },
+  subscribeAnswered: {
+    name: 'bbmeet_media_subscribe_answer_seconds',
+    help: "time from a subscription made (the server's offer) to the subscriber's answer applied, per subscription that sent a keyframe",
+    bounds: SUBSCRIBE_STEP_BOUNDS_SECONDS,
+  },
+  subscribeIceSelected: {
+    name: 'bbmeet_media_subscribe_ice_selected_seconds',
+    help: "time from a subscription made (the server's offer) to its first ICE pair selected, per subscription that sent a keyframe",
+    bounds: SUBSCRIBE_STEP_BOUNDS_SECONDS,
+  },
+  subscribeConnected: {
+    name: 'bbmeet_media_subscribe_connected_seconds',
+    help: "time from a subscription made (the server's offer) to DTLS done (SRTP keys, transport connected), per subscription that sent a keyframe",
+    bounds: SUBSCRIBE_STEP_BOUNDS_SECONDS,
+  },
+  subscribeFirstRtp: {
+    name: 'bbmeet_media_subscribe_first_rtp_seconds',
+    help: "time from a subscription made (the server's offer) to its first RTP packet sent, per subscription that sent a keyframe",
+    bounds: SUBSCRIBE_STEP_BOUNDS_SECONDS,
+  },
+  subscribeFirstKeyframe: {
+    name: 'bbmeet_media_subscribe_first_keyframe_seconds',
+    help: "time from a subscription made (the server's offer) to its first keyframe packet sent, per subscription that sent a keyframe",
+    bounds: SUBSCRIBE_STEP_BOUNDS_SECONDS,
   },
 } as const;
 

@@ -114,6 +114,15 @@ const COUNTERS: Array<{ name: string; help: string; labelNames: string[]; series
     series: [counter('layerSwitches')],
   },
   {
+    name: 'bbmeet_media_video_starts_total',
+    help: "video down tracks started when their subscriber's transport connected, by how: from the keyframe cached by the published track, or by asking the publisher for one",
+    labelNames: ['how'],
+    series: [
+      counter('videoStartsCached', { how: 'cached_keyframe' }),
+      counter('videoStartsAsked', { how: 'keyframe_request' }),
+    ],
+  },
+  {
     name: 'bbmeet_media_worker_cpu_seconds_total',
     help: 'CPU time (user + system) of the media worker thread',
     labelNames: [],

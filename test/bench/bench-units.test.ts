@@ -217,4 +217,19 @@ describe('bench: the server\u2019s own forwarding latency', () => {
     assert.equal(latencyQuantileMs(after, after, 0.5), null, 'nothing observed');
     assert.equal(latencyQuantileMs(new Map(), new Map(), 0.5), null, 'a server without the histogram');
   });
+
+  it('reads another histogram by name (the subscribe steps of bench/first-frame.ts)', () => {
+    const text = [
+      exposition(5, 0, 0),
+      'bbmeet_media_subscribe_connected_seconds_bucket{worker="0",le="0.25"} 3',
+      'bbmeet_media_subscribe_connected_seconds_bucket{worker="0",le="+Inf"} 4',
+    ].join('\n');
+    assert.deepEqual(
+      [...parseLatencyBuckets(text, 'bbmeet_media_subscribe_connected_seconds_bucket').entries()],
+      [
+        [0.25, 3],
+        [Number.POSITIVE_INFINITY, 4],
+      ],
+    );
+  });
 });

@@ -1,22 +1,14 @@
 import { mediaCounters, mediaCounting } from '../../lib/media-counters.ts';
 import { newVp8Descriptor, parseVp8, rewriteVp8 } from '../../rtp/codecs/vp8.ts';
-import {
-  type ExtensionRange,
-  findHeaderExtension,
-  remapHeaderExtensionIds,
-} from '../../rtp/rtp-extensions.ts';
 import { rtpHeaderBytes } from '../../rtp/rtp-packet.ts';
 import { SimulcastSelector } from '../qos/simulcast-selector.ts';
 import type { VideoLayer } from '../qos/video-layer.ts';
 import { rewriteVp8KeyIdx, Vp8Munger } from '../qos/vp8-munger.ts';
 import { RtpMunger } from '../rtp-munger.ts';
+import { NO_EXTENSIONS, RtpRewriter } from './rtp-rewriter.ts';
 import type { MediaPacket, TrackSink, UpTrack } from './up-track.ts';
 
 const HISTORY = 1024;
-const RANGE: ExtensionRange = { offset: 0, length: 0 };
-const NO_EXTENSIONS = new Uint8Array(256);
-/** abs-send-time is 6.18 fixed-point seconds in 24 bits: 2^18 / 1000 units per millisecond. */
-const ABS_SEND_TIME_UNITS_PER_MS = 262.144;
 /** While waiting for a switch, a keyframe of the target layer is asked for at most this often. */
 const KEYFRAME_REQUEST_INTERVAL_MS = 500;
 /** Largest padding payload of one probe packet (the padding length is one byte). */
@@ -45,8 +37,18 @@ export interface DownTrackOptions {
   absSendTimeId?: number | undefined;
   /** The subscriber's id for transport-cc: probe padding carries it (the sender stamps it). */
   transportCcId?: number | undefined;
+  /**
+   * Video: forward nothing until start() (the subscriber's transport is not connected yet, so
+   * whatever is sent is dropped). Audio ignores it. Default false: forwarding starts at once.
+   */
+  waitForStart?: boolean | undefined;
+  /** Called once, when the first keyframe packet is sent. */
+  onFirstKeyframe?: (() => void) | undefined;
   send: (packet: Buffer) => void;
 }
+
+/** How start() started a DownTrack (see there). */
+export type DownTrackStart = 'audio' | 'replayed' | 'asked' | 'paused' | 'already';
 
 /**
  * One UpTrack forwarded to one subscriber: a SimulcastSelector picks the source layer (simulcast
@@ -68,8 +70,7 @@ export class DownTrack implements TrackSink {
   readonly rtx: { ssrc: number; payloadType: number } | undefined;
   /** Set from the subscriber's answer: whether it accepted RTX for this track. */
   rtxEnabled = false;
-  #extensionIds: Uint8Array;
-  #absSendTimeId: number;
+  readonly #rewriter: RtpRewriter;
   readonly #send: (packet: Buffer) => void;
   readonly #transportCcId: number;
   readonly #munger = new RtpMunger();
@@ -80,7 +81,6 @@ export class DownTrack implements TrackSink {
   readonly #vp8d = newVp8Descriptor();
   #lastKeyframeRequestMs = Number.NEGATIVE_INFINITY;
   #lastGiveUpKeyframeMs = Number.NEGATIVE_INFINITY;
-  #rtxSequenceNumber = Math.floor(Math.random() * 0x10000);
   #currentSsrc: number | undefined;
   /** Out sequence number → source sequence number and SSRC, for NACKs. */
   readonly #historySeq = new Int32Array(HISTORY).fill(-1);
@@ -108,6 +108,8 @@ export class DownTrack implements TrackSink {
   switches = 0;
   /** Called when `current` changes (after the packet that made it change is sent). */
   onLayerSwitched: ((current: Readonly<VideoLayer>) => void) | null = null;
+  #onFirstKeyframe: (() => void) | undefined;
+  #started: boolean;
   #closed = false;
 
   constructor(options: DownTrackOptions) {
@@ -115,11 +117,18 @@ export class DownTrack implements TrackSink {
     this.ssrc = options.ssrc;
     this.payloadType = options.payloadType;
     this.rtx = options.rtx;
-    this.#extensionIds = options.extensionIds ?? NO_EXTENSIONS;
-    this.#absSendTimeId = options.absSendTimeId ?? 0;
+    this.#rewriter = new RtpRewriter({
+      ssrc: options.ssrc,
+      payloadType: options.payloadType,
+      rtx: options.rtx,
+      extensionIds: options.extensionIds ?? NO_EXTENSIONS,
+      absSendTimeId: options.absSendTimeId ?? 0,
+    });
     this.#transportCcId = options.transportCcId ?? 0;
     this.#send = options.send;
+    this.#onFirstKeyframe = options.onFirstKeyframe;
     const up = options.upTrack;
+    this.#started = up.kind === 'audio' || options.waitForStart !== true;
     if (up.kind === 'video') {
       this.#selector = new SimulcastSelector({ clock: up.clock, mode: up.svc ? 'svc' : 'simulcast' });
       if (up.codec.mimeType.toLowerCase() === 'video/vp8') this.#vp8 = new Vp8Munger();
@@ -146,8 +155,7 @@ export class DownTrack implements TrackSink {
     if (up === old || this.#closed) return;
     old.sinks.delete(this);
     this.#upTrack = up;
-    this.#extensionIds = mapping.extensionIds;
-    this.#absSendTimeId = mapping.absSendTimeId;
+    this.#rewriter.setExtensions(mapping.extensionIds, mapping.absSendTimeId);
     if (this.#selector) {
       const selector = new SimulcastSelector({ clock: up.clock, mode: up.svc ? 'svc' : 'simulcast' });
       selector.setPreferred(this.#selector.preferred);
@@ -155,6 +163,42 @@ export class DownTrack implements TrackSink {
     }
     up.sinks.add(this);
     up.requestKeyframe();
+  }
+
+  /** False while a video DownTrack waits for start() (its subscriber is not connected). */
+  get started(): boolean {
+    return this.#started;
+  }
+
+  /**
+   * The subscriber's transport is connected (SRTP keys exist): forwarding starts. Video starts at
+   * the newest keyframe the UpTrack still holds whole in its cache, of the target layer or else a
+   * lower one (any layer beats a freeze; the selector then asks for the target's), replayed
+   * through the normal path (selector, mungers, extensions, the subscription's transport-cc
+   * sequence): no round trip to the publisher. Without one, a keyframe of the target is asked for
+   * (throttled as any request). A paused track (target none) waits for its resume as before.
+   */
+  start(): DownTrackStart {
+    if (this.#started || this.#closed) return 'already';
+    this.#started = true;
+    const selector = this.#selector;
+    if (!selector) return 'audio';
+    const target = selector.target.spatial;
+    if (target < 0) return 'paused';
+    let tried: number | undefined;
+    for (let spatial = target; spatial >= 0; spatial--) {
+      const ssrc = this.upTrack.ssrcOfLayer(spatial);
+      // ssrcOfLayer falls back to the best layer below: each SSRC once.
+      if (ssrc === undefined || ssrc === tried) continue;
+      tried = ssrc;
+      if (this.upTrack.replayKeyframe(ssrc, this) > 0) {
+        if (mediaCounting.on) mediaCounters.videoStartsCached++;
+        return 'replayed';
+      }
+    }
+    if (mediaCounting.on) mediaCounters.videoStartsAsked++;
+    this.#askKeyframe(target);
+    return 'asked';
   }
 
   /** The UpTrack forwards again after withheld packets: no sequence gap for the subscriber to NACK. */
@@ -215,6 +259,12 @@ export class DownTrack implements TrackSink {
   writeRtp(packet: MediaPacket): void {
     if (this.#closed) return;
     const selector = this.#selector;
+    if (!this.#started) {
+      // Not forwarded yet, but the layers the publisher sends are known at start (SVC chooses
+      // the spatial layer at the keyframe among the live ones).
+      selector?.see(packet);
+      return;
+    }
     if (!selector) {
       this.#currentSsrc = packet.ssrc;
       this.#forward(packet, false, packet.marker);
@@ -264,7 +314,7 @@ export class DownTrack implements TrackSink {
   #forward(packet: MediaPacket, switched: boolean, marker: boolean): void {
     const mapped = this.#munger.forward(packet.ssrc, packet.sequenceNumber, packet.timestamp);
     if (!mapped) return;
-    const out = this.#rewrite(
+    const out = this.#rewriter.rewrite(
       packet.buffer,
       packet.headerBytes,
       mapped.sequenceNumber,
@@ -297,6 +347,11 @@ export class DownTrack implements TrackSink {
     this.octetsSent += out.length - 12;
     if (mediaCounting.on) mediaCounters.forwardedPackets++;
     this.#send(out);
+    if (packet.keyframe && this.#onFirstKeyframe) {
+      const first = this.#onFirstKeyframe;
+      this.#onFirstKeyframe = undefined;
+      first();
+    }
   }
 
   /**
@@ -313,7 +368,7 @@ export class DownTrack implements TrackSink {
       const out = Buffer.alloc(12 + 8 + pad);
       out[0] = 0x80 | 0x20 | 0x10;
       out[1] = this.rtx.payloadType;
-      out.writeUInt16BE(this.#nextRtxSequenceNumber(), 2);
+      out.writeUInt16BE(this.#rewriter.nextRtxSequenceNumber(), 2);
       out.writeUInt32BE(this.#munger.lastTimestamp, 4);
       out.writeUInt32BE(this.rtx.ssrc, 8);
       out.writeUInt16BE(0xbede, 12);
@@ -365,7 +420,7 @@ export class DownTrack implements TrackSink {
       this.#historyResends[slot] = resends + 1;
       this.#historyResentMs[slot] = now;
       // RFC 4588 §4: on RTX, the original sequence number leads the payload.
-      const out = this.#rewrite(
+      const out = this.#rewriter.rewrite(
         cached,
         headerBytes,
         seq,
@@ -410,75 +465,6 @@ export class DownTrack implements TrackSink {
   close(): void {
     this.#closed = true;
     this.upTrack.sinks.delete(this);
-  }
-
-  /**
-   * A new packet with our header: SSRC, payload type, sequence number and timestamp, no CSRCs, the
-   * extension block copied with ids mapped (left out when the source's is malformed), then the
-   * payload — preceded by `osn` when it is a retransmission over RTX (`osn` ≥ 0).
-   */
-  #rewrite(
-    source: Buffer,
-    headerBytes: number,
-    seq: number,
-    timestamp: number,
-    osn: number,
-    marker: boolean,
-  ): Buffer {
-    const rtx = osn >= 0 && this.rtx !== undefined;
-    const out = this.#build(
-      source,
-      headerBytes,
-      rtx ? this.#nextRtxSequenceNumber() : seq,
-      timestamp,
-      rtx,
-      true,
-    );
-    out[1] = (marker ? 0x80 : 0) | (out[1]! & 0x7f);
-    if (rtx) out.writeUInt16BE(osn, out.length - (source.length - headerBytes) - 2);
-    return out;
-  }
-
-  #build(
-    source: Buffer,
-    headerBytes: number,
-    seq: number,
-    timestamp: number,
-    rtx: boolean,
-    withExtensions: boolean,
-  ): Buffer {
-    const extensionAt = 12 + (source[0]! & 0x0f) * 4;
-    const copyExtensions =
-      withExtensions && (source[0]! & 0x10) !== 0 && this.#extensionIds !== NO_EXTENSIONS;
-    const extensionBytes = copyExtensions ? headerBytes - extensionAt : 0;
-    const payloadAt = 12 + extensionBytes + (rtx ? 2 : 0);
-    const out = Buffer.allocUnsafe(payloadAt + source.length - headerBytes);
-    out[0] = 0x80 | (source[0]! & 0x20) | (extensionBytes > 0 ? 0x10 : 0);
-    out[1] = (source[1]! & 0x80) | (rtx ? this.rtx!.payloadType : this.payloadType);
-    out.writeUInt16BE(seq, 2);
-    out.writeUInt32BE(timestamp, 4);
-    out.writeUInt32BE(rtx ? this.rtx!.ssrc : this.ssrc, 8);
-    if (extensionBytes > 0) {
-      source.copy(out, 12, extensionAt, headerBytes);
-      // A malformed block is never written to: the packet goes without extensions.
-      if (!remapHeaderExtensionIds(out, this.#extensionIds))
-        return this.#build(source, headerBytes, seq, timestamp, rtx, false);
-      if (this.#absSendTimeId !== 0) this.#stampAbsSendTime(out);
-    }
-    source.copy(out, payloadAt, headerBytes);
-    return out;
-  }
-
-  /** abs-send-time is our send time: the subscriber's receive-side estimate measures our path. */
-  #stampAbsSendTime(out: Buffer): void {
-    if (!findHeaderExtension(out, this.#absSendTimeId, RANGE) || RANGE.length !== 3) return;
-    const units = Math.floor(performance.now() * ABS_SEND_TIME_UNITS_PER_MS) & 0xffffff;
-    out.writeUIntBE(units, RANGE.offset, 3);
-  }
-
-  #nextRtxSequenceNumber(): number {
-    this.#rtxSequenceNumber = (this.#rtxSequenceNumber + 1) & 0xffff;
-    return this.#rtxSequenceNumber;
   }
 }
 

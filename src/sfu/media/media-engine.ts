@@ -2,6 +2,7 @@ import type { MessagePort } from 'node:worker_threads';
 import type { Clock } from '../../lib/clock.ts';
 import { SfuError } from '../../lib/errors.ts';
 import type { ParticipantId, RoomId } from '../../lib/ids.ts';
+import type { Logger } from '../../lib/logger.ts';
 import type { MediaWorkerReport } from '../../lib/media-counters.ts';
 import type {
   JoinRequest,
@@ -79,6 +80,7 @@ export class MediaEngine implements WorkerEngine {
   readonly #taps: EgressTaps;
   /** How a publisher's video codec is chosen (room-codecs.ts). */
   readonly #codecPolicy: RoomCodecPolicy;
+  readonly #logger: Logger | undefined;
 
   constructor(options: {
     endpoint: UdpEndpoint;
@@ -87,7 +89,10 @@ export class MediaEngine implements WorkerEngine {
     emit: (roomId: RoomId, event: SfuEvent) => void;
     /** Default `auto`. */
     codecPolicy?: RoomCodecPolicy | undefined;
+    /** Debug lines of the media path (a subscription's first keyframe); none when absent. */
+    logger?: Logger | undefined;
   }) {
+    this.#logger = options.logger;
     this.#codecPolicy = options.codecPolicy ?? 'auto';
     this.#endpoint = options.endpoint;
     this.#clock = options.clock;
@@ -220,6 +225,7 @@ export class MediaEngine implements WorkerEngine {
             transport,
             transportCcId,
             clock: this.#clock,
+            logger: this.#logger,
           });
           return subscription;
         },
@@ -247,6 +253,7 @@ export class MediaEngine implements WorkerEngine {
   #watchSubscription(roomId: RoomId, room: Room, entry: SubscriptionEntry): void {
     const created = entry.subscription;
     created.transport.onStateChange = (state, reason) => {
+      created.transportStateChanged(state);
       if (state !== 'closed' || reason === 'closed') return;
       // The subscriber stopped answering (consent) or DTLS failed: release its down tracks now.
       // Its publisher connection, if it is gone too, reports participantLost on its own.
@@ -306,6 +313,7 @@ export class MediaEngine implements WorkerEngine {
       throw new SfuError('invalid_state', `the subscription of ${req.participantId} answered its own offer`);
     const room = this.#room(req.roomId);
     const answer = parseSubscriberAnswer(req.sdp, entry.sdp);
+    entry.subscription.answered();
     entry.subscription.transport.setRemoteParameters(answer.remote);
     entry.subscription.useRtx(answer.rtxSsrcs);
     entry.subscription.receiveCodecs = answer.receiveCodecs;

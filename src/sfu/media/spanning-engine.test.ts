@@ -118,8 +118,7 @@ describe('MediaEngine: a room spanning two engines', () => {
       sdp: fixture('publisher-screenshare-renegotiation'),
     });
     await settle(
-      () =>
-        events.filter((e) => e.event.type === 'subscriberOffer').length >= 2 && room(1)?.downTracks === 6,
+      () => events.filter((e) => e.event.type === 'subscriberOffer').length >= 2 && room(1)?.downTracks === 6,
     );
     const offers = events.filter((e) => e.event.type === 'subscriberOffer');
     assert.deepEqual(

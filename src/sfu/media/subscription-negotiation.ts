@@ -9,6 +9,7 @@
 import type { Clock } from '../../lib/clock.ts';
 import { SfuError } from '../../lib/errors.ts';
 import type { ParticipantId } from '../../lib/ids.ts';
+import type { Logger } from '../../lib/logger.ts';
 import type { SfuEvent, SubscribeRequest, SubscribeResponse } from '../../protocol/sfu-api.ts';
 import {
   type AnsweredTrack,
@@ -66,6 +67,7 @@ export function negotiateSubscription(
       mediaState: publisher.mediaState,
       subscribe,
     });
+    answer.subscription.answered();
     transport.setRemoteParameters(remoteTransportParameters(offer));
     answer.subscription.receiveCodecs = receiveCodecsOf(offer);
     return {
@@ -92,6 +94,7 @@ export function newSubscription(options: {
   transport: WebRtcTransport;
   transportCcId: number | undefined;
   clock: Clock;
+  logger?: Logger | undefined;
 }): Subscription {
   const { room, req, publisher } = options;
   const subscription = new Subscription({
@@ -107,6 +110,11 @@ export function newSubscription(options: {
         ? (trackId) => publisher.mediaState.screenSharing && publisher.mediaState.screenTrackId === trackId
         : undefined,
     canPublishData: req.canPublishData,
+    logger: options.logger?.child({
+      roomId: req.roomId,
+      participantId: req.participantId,
+      targetId: req.targetId,
+    }),
   });
   budgetOf(room, req.participantId).add(subscription);
   return subscription;

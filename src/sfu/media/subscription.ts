@@ -1,6 +1,8 @@
 import type { Clock } from '../../lib/clock.ts';
 import type { ParticipantId } from '../../lib/ids.ts';
+import type { Logger } from '../../lib/logger.ts';
 import { type ExtensionRange, findHeaderExtension } from '../../rtp/rtp-extensions.ts';
+import type { TransportState } from '../../transport/media-transport.ts';
 import { EXTENSION_URI, FORWARDED_EXTENSIONS } from '../../transport/negotiation/index.ts';
 import type { WebRtcTransport } from '../../transport/webrtc-transport.ts';
 import { LayerAllocator, type TrackAllocation } from '../qos/layer-allocator.ts';
@@ -10,6 +12,7 @@ import { offeredTrackId } from './backup-codecs.ts';
 import { BandwidthProbe } from './bandwidth-probe.ts';
 import { SubscriberReportStats } from './connection-quality.ts';
 import { DownTrack, type DownTrackOptions } from './down-track.ts';
+import { SubscribeTimeline } from './subscribe-timeline.ts';
 import {
   type AllocationInput,
   allocationInputOf,
@@ -58,7 +61,12 @@ export interface AllocationGroup {
  * allocator's input in subscription-allocation.ts; this class holds the down-track set and runs
  * the allocation.
  *
- * Lifecycle: created by subscribe → answer applied → connected → close() (either side left).
+ * Video DownTracks made before the transport is connected wait for it (DownTrack.start): what
+ * they sent before would be dropped for want of SRTP keys, keyframe included. The steps from the
+ * subscription made to its first keyframe sent are timed (`timeline`, subscribe-timeline.ts).
+ *
+ * Lifecycle: created by subscribe → answer applied → connected → close() (either side left). Its
+ * owner reports the transport's states (`transportStateChanged`) and the answer (`answered`).
  */
 export class Subscription {
   readonly subscriberId: ParticipantId;
@@ -86,6 +94,8 @@ export class Subscription {
   group: AllocationGroup | undefined;
   /** Mime types the subscriber's answer accepted (its receive codecs); empty until it answered. */
   receiveCodecs: readonly string[] = [];
+  /** Subscription made → answer → ICE → DTLS → first RTP → first keyframe. */
+  readonly timeline: SubscribeTimeline;
   #closed = false;
 
   constructor(options: {
@@ -99,7 +109,9 @@ export class Subscription {
     isScreenShare?: ((trackId: string) => boolean) | undefined;
     /** The subscriber's grant for messages it sends on this connection's room data channels. */
     canPublishData?: boolean | undefined;
+    logger?: Logger | undefined;
   }) {
+    this.timeline = new SubscribeTimeline({ clock: options.clock, logger: options.logger });
     this.subscriberId = options.subscriberId;
     this.canPublishData = options.canPublishData ?? true;
     this.#targetId = options.targetId;
@@ -181,14 +193,38 @@ export class Subscription {
       transportCcId: this.#transportCcId,
       ...options,
       upTrack,
+      // A track added to a connected subscription (renegotiation) starts at once.
+      waitForStart: this.transport.state !== 'connected',
+      onFirstKeyframe: () => this.#keyframeSent(),
       send: (p) => this.#sendRtp(p),
     });
     this.downTracks.set(upTrack.mid, down);
     this.#bySsrc.set(options.ssrc, down);
     if (down.preferred) upTrack.setSubscriberWish(this.subscriberId, down.preferred.spatial);
-    // A new subscriber needs a keyframe to start decoding.
+    // A new subscriber needs a keyframe to start decoding: asked now, it is cached by the time
+    // the transport connects (DownTrack.start replays it).
     upTrack.requestKeyframe();
     return down;
+  }
+
+  /** The subscriber's answer was applied (a viewer's offer is answered when the subscription is made). */
+  answered(): void {
+    this.timeline.mark('answered');
+  }
+
+  /** The transport's state changed: on 'connected' (SRTP keys exist) the waiting DownTracks start. */
+  transportStateChanged(state: TransportState): void {
+    if (state === 'connecting') this.timeline.mark('iceSelected');
+    if (state !== 'connected' || this.#closed) return;
+    this.timeline.mark('connected');
+    for (const down of this.downTracks.values()) {
+      const how = down.start();
+      if (down.kind === 'video' && this.timeline.start === undefined) this.timeline.start = how;
+    }
+  }
+
+  #keyframeSent(): void {
+    if (this.transport.state === 'connected') this.timeline.mark('firstKeyframe');
   }
 
   /**
@@ -348,6 +384,8 @@ export class Subscription {
       this.sendSideEstimator.onPacketSent(seq, packet.length, this.#clock.nowMs(), this.#probe.cluster);
     }
     this.transport.sendRtp(packet);
+    if (!this.timeline.has('firstRtp') && this.transport.state === 'connected')
+      this.timeline.mark('firstRtp');
   }
 
   #onRtcp(packet: Buffer): void {

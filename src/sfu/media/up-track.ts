@@ -10,16 +10,15 @@ import {
   readDependencyDescriptor,
 } from '../../rtp/dependency-descriptor.ts';
 import { type ExtensionRange, findHeaderExtension } from '../../rtp/rtp-extensions.ts';
-import { rtpPaddingBytes } from '../../rtp/rtp-packet.ts';
+import { rtpHeaderBytes, rtpPaddingBytes } from '../../rtp/rtp-packet.ts';
 import { KeyframeRequester } from '../keyframe-requester.ts';
 import { PacketCache } from '../packet-cache.ts';
 import { Dynacast } from '../qos/dynacast.ts';
-import { MAX_SPATIAL_LAYERS, MAX_TEMPORAL_LAYERS } from '../qos/video-layer.ts';
+import { CachedKeyframe } from './cached-keyframe.ts';
+import { LayerBitrates } from './layer-bitrates.ts';
 
 /** Waterbus quality words: 0 pause, 1 low (`q`), 2 medium (`h`), 3 high (`f`). */
 export type WaterbusQuality = 0 | 1 | 2 | 3;
-/** Per-layer bitrates are measured over windows of this length. */
-const BITRATE_WINDOW_MS = 1000;
 
 export interface TrackCodec {
   mimeType: string;
@@ -69,6 +68,8 @@ interface Layer {
   ssrc: number;
   index: number;
   cache: PacketCache;
+  /** Video: where the newest keyframe starts in `cache`, for DownTracks that start late. */
+  keyframe: CachedKeyframe;
   lastSenderReport: { ntpMs: number; rtpTimestamp: number } | undefined;
 }
 
@@ -114,11 +115,7 @@ export class UpTrack {
   readonly #ddRange: ExtensionRange = { offset: 0, length: 0 };
   /** The latest dependency structure received (it comes with keyframes); AV1 with the DD only. */
   dependencyStructure: DependencyStructure | undefined;
-  /** Bytes per [spatial * MAX_TEMPORAL_LAYERS + temporal] in the current window. */
-  readonly #windowBytes = new Float64Array(MAX_SPATIAL_LAYERS * MAX_TEMPORAL_LAYERS);
-  readonly #windowMaxTid = new Int8Array(MAX_SPATIAL_LAYERS).fill(-1);
-  #windowStartMs: number;
-  #bitrates: number[][] = [];
+  readonly #bitrates: LayerBitrates;
   /** Dynacast of this video track: which spatial layers any subscriber may want. */
   readonly dynacast: Dynacast | undefined;
   readonly #wishes = new Map<string, number>();
@@ -139,6 +136,8 @@ export class UpTrack {
     layerSync: false,
     endOfFrame: false,
   };
+  /** The packet object of replays (replayKeyframe), apart from the one of received packets. */
+  readonly #replayed: MediaPacket = { ...this.#packet };
   packetsReceived = 0;
   /** Packets of a layer dropped for a padding count that does not fit them (RFC 3550 §5.1). */
   packetsMalformed = 0;
@@ -181,7 +180,7 @@ export class UpTrack {
         ? (this.headerExtensions.find((e) => e.uri === DEPENDENCY_DESCRIPTOR_URI)?.id ?? 0)
         : 0;
     this.svc = (this.#codecName === 'video/vp9' || this.#ddId !== 0) && options.rids.length === 0;
-    this.#windowStartMs = options.clock.nowMs();
+    this.#bitrates = new LayerBitrates(options.clock.nowMs());
     this.#onLayersWanted = options.onLayersWanted;
     this.dynacast =
       options.kind === 'video'
@@ -247,27 +246,7 @@ export class UpTrack {
    * (`[s][t]` = forwarding s with TIDs 0..t), over the last full window; 0 for what is not sent.
    */
   bitratesBps(): number[][] {
-    const now = this.clock.nowMs();
-    const elapsed = now - this.#windowStartMs;
-    if (elapsed < BITRATE_WINDOW_MS) return this.#bitrates;
-    const out: number[][] = [];
-    for (let s = 0; s < MAX_SPATIAL_LAYERS; s++) {
-      const maxTid = this.#windowMaxTid[s]!;
-      if (maxTid < 0) continue;
-      while (out.length < s) out.push([]);
-      const row: number[] = [];
-      let cumulative = 0;
-      for (let t = 0; t <= maxTid; t++) {
-        cumulative += this.#windowBytes[s * MAX_TEMPORAL_LAYERS + t]!;
-        row.push((cumulative * 8 * 1000) / elapsed);
-      }
-      out.push(row);
-    }
-    this.#windowBytes.fill(0);
-    this.#windowMaxTid.fill(-1);
-    this.#windowStartMs = now;
-    this.#bitrates = out;
-    return out;
+    return this.#bitrates.bitratesBps(this.clock.nowMs());
   }
 
   /** SSRC of spatial layer `spatial` (simulcast), or the only SSRC (SVC, single layer). */
@@ -313,6 +292,7 @@ export class UpTrack {
       ssrc,
       index,
       cache: new PacketCache({ capacity: this.kind === 'video' ? 512 : 128 }),
+      keyframe: new CachedKeyframe(),
       lastSenderReport: undefined,
     });
     for (const sink of this.sinks) sink.layerAdded?.(ssrc, index);
@@ -329,15 +309,59 @@ export class UpTrack {
       return;
     }
     this.packetsReceived++;
-    const sequenceNumber = buffer.readUInt16BE(2);
-    const keyframe = this.#isKeyframe ? this.#isKeyframe(buffer.subarray(headerBytes)) : false;
+    const keyframe = this.#keyframeAt(buffer, headerBytes);
     if (keyframe) this.#keyframes.keyframeReceived(ssrc);
-    layer.cache.store(sequenceNumber, buffer);
-    const packet = this.#packet;
+    const packet = this.#parse(this.#packet, buffer, headerBytes, layer, keyframe);
+    layer.cache.store(packet.sequenceNumber, buffer);
+    if (this.kind === 'video') {
+      layer.keyframe.received(packet.sequenceNumber, packet.timestamp, packet.keyframe, this.clock.nowMs());
+      this.#bitrates.count(packet.spatial, packet.temporal, buffer.length);
+    } else this.#bitrates.count(0, 0, buffer.length);
+    // Muted by an operator: still received, cached and measured, but forwarded to nobody.
+    if (this.#muted) return;
+    for (const sink of this.sinks) sink.writeRtp(packet);
+  }
+
+  /**
+   * Replays to `sink` the newest keyframe of layer `ssrc` still whole in the cache and every packet
+   * after it, in order, as they were received (CachedKeyframe says which, and the limits): a
+   * DownTrack whose subscriber just connected starts there instead of waiting for a new keyframe.
+   * Returns the packets replayed; 0 (nothing sent) when there is no such keyframe, or the track is
+   * muted by an operator.
+   */
+  replayKeyframe(ssrc: number, sink: TrackSink): number {
+    const layer = this.#layers.get(ssrc);
+    if (!layer || this.#muted || this.kind !== 'video') return 0;
+    const range = layer.keyframe.replayRange(layer.cache, this.clock.nowMs());
+    if (!range) return 0;
+    const packet = this.#replayed;
+    for (let i = 0; i < range.count; i++) {
+      const buffer = layer.cache.get((range.firstSeq + i) & 0xffff)!;
+      const headerBytes = rtpHeaderBytes(buffer);
+      sink.writeRtp(this.#parse(packet, buffer, headerBytes, layer, this.#keyframeAt(buffer, headerBytes)));
+    }
+    return range.count;
+  }
+
+  #keyframeAt(buffer: Buffer, headerBytes: number): boolean {
+    return this.#isKeyframe ? this.#isKeyframe(buffer.subarray(headerBytes)) : false;
+  }
+
+  /**
+   * Fills `packet` from a received (or cached) packet of `layer`, `keyframe` by the codec's
+   * payload (SVC refines it to the intra picture's first packet); measures nothing.
+   */
+  #parse(
+    packet: MediaPacket,
+    buffer: Buffer,
+    headerBytes: number,
+    layer: Layer,
+    keyframe: boolean,
+  ): MediaPacket {
     packet.buffer = buffer;
     packet.headerBytes = headerBytes;
-    packet.ssrc = ssrc;
-    packet.sequenceNumber = sequenceNumber;
+    packet.ssrc = layer.ssrc;
+    packet.sequenceNumber = buffer.readUInt16BE(2);
     packet.timestamp = buffer.readUInt32BE(4);
     packet.marker = (buffer[1]! & 0x80) !== 0;
     packet.keyframe = keyframe;
@@ -347,13 +371,10 @@ export class UpTrack {
     packet.layerSync = false;
     packet.endOfFrame = packet.marker;
     if (this.kind === 'video') this.#describe(packet, buffer, headerBytes);
-    else this.#countBytes(0, buffer.length);
-    // Muted by an operator: still received, cached and measured, but forwarded to nobody.
-    if (this.#muted) return;
-    for (const sink of this.sinks) sink.writeRtp(packet);
+    return packet;
   }
 
-  /** Temporal (and VP9 spatial) ids from the payload descriptor, and the per-layer byte counts. */
+  /** Temporal (and VP9 spatial) ids from the payload descriptor. */
   #describe(packet: MediaPacket, buffer: Buffer, headerBytes: number): void {
     const end = buffer.length - ((buffer[0]! & 0x20) !== 0 ? buffer[buffer.length - 1]! : 0);
     if (this.#codecName === 'video/vp8') {
@@ -371,17 +392,6 @@ export class UpTrack {
         packet.keyframe = d.isKeyframe;
       }
     } else if (this.#ddId !== 0) this.#describeAv1(packet, buffer);
-    const s = packet.spatial;
-    if (s < 0 || s >= MAX_SPATIAL_LAYERS) return;
-    const t = Math.min(Math.max(packet.temporal, 0), MAX_TEMPORAL_LAYERS - 1);
-    this.#countBytes(s * MAX_TEMPORAL_LAYERS + t, buffer.length);
-    if (t > this.#windowMaxTid[s]!) this.#windowMaxTid[s] = t;
-  }
-
-  /** Adds a packet to the bitrate window (`slot` = spatial × MAX_TEMPORAL_LAYERS + temporal). */
-  #countBytes(slot: number, bytes: number): void {
-    this.#windowBytes[slot] = this.#windowBytes[slot]! + bytes;
-    if (slot === 0 && this.#windowMaxTid[0]! < 0) this.#windowMaxTid[0] = 0;
   }
 
   /**

@@ -1,6 +1,7 @@
 // Entry point of a media worker thread: a DTLS certificate, the worker's UDP endpoint, and the
 // MediaEngine serving the rooms pinned to this worker.
 import { systemClock } from '../../lib/clock.ts';
+import { createLogger } from '../../lib/logger.ts';
 import { generateDtlsCertificate } from '../../transport/dtls/dtls-certificate.ts';
 import { UdpEndpoint } from '../../transport/udp-endpoint.ts';
 import { MediaEngine } from './media-engine.ts';
@@ -23,5 +24,9 @@ await serveWorker(async (data, emit) => {
     nodeId: data.nodeId,
     emit,
     codecPolicy: data.roomCodecPolicy,
+    logger: createLogger({ level: data.logLevel, pretty: false }).child({
+      component: 'media',
+      port: data.port,
+    }),
   });
 });

@@ -170,6 +170,15 @@ export class SimulcastSelector {
     }
   }
 
+  /**
+   * A packet seen but not offered for forwarding (its DownTrack waits for its subscriber to
+   * connect): keeps the layers' liveness current, so that the layer chosen at the first keyframe
+   * is the target, not the only layer seen so far.
+   */
+  see(packet: LayerPacket): void {
+    this.#see(packet, this.#clock.nowMs());
+  }
+
   select(packet: LayerPacket): SelectResult {
     const now = this.#clock.nowMs();
     this.#see(packet, now);

@@ -1,0 +1,118 @@
+import {
+  type ExtensionRange,
+  findHeaderExtension,
+  remapHeaderExtensionIds,
+} from '../../rtp/rtp-extensions.ts';
+
+const RANGE: ExtensionRange = { offset: 0, length: 0 };
+/** No extension is forwarded (an extension id map of zeros). */
+export const NO_EXTENSIONS = new Uint8Array(256);
+/** abs-send-time is 6.18 fixed-point seconds in 24 bits: 2^18 / 1000 units per millisecond. */
+const ABS_SEND_TIME_UNITS_PER_MS = 262.144;
+
+/**
+ * Writes a DownTrack's packets: a received packet under the subscriber's SSRC and payload type
+ * (or the RTX stream's, RFC 4588), with the header extensions the subscriber negotiated under its
+ * ids and abs-send-time stamped with our send time. The RTX sequence numbers are counted here.
+ *
+ * Lifecycle: one per DownTrack; `setExtensions` when the DownTrack switches source.
+ */
+export class RtpRewriter {
+  readonly #ssrc: number;
+  readonly #payloadType: number;
+  readonly #rtx: { ssrc: number; payloadType: number } | undefined;
+  #extensionIds: Uint8Array;
+  #absSendTimeId: number;
+  #rtxSequenceNumber = Math.floor(Math.random() * 0x10000);
+
+  constructor(options: {
+    ssrc: number;
+    payloadType: number;
+    rtx: { ssrc: number; payloadType: number } | undefined;
+    /** Publisher extension id → subscriber extension id (0: dropped); NO_EXTENSIONS for none. */
+    extensionIds: Uint8Array;
+    /** The subscriber's id for abs-send-time, 0 when not sent. */
+    absSendTimeId: number;
+  }) {
+    this.#ssrc = options.ssrc;
+    this.#payloadType = options.payloadType;
+    this.#rtx = options.rtx;
+    this.#extensionIds = options.extensionIds;
+    this.#absSendTimeId = options.absSendTimeId;
+  }
+
+  /** Another publisher's packets follow (DownTrack.switchSource): its extension ids map anew. */
+  setExtensions(extensionIds: Uint8Array, absSendTimeId: number): void {
+    this.#extensionIds = extensionIds;
+    this.#absSendTimeId = absSendTimeId;
+  }
+
+  /**
+   * A new packet with our header: SSRC, payload type, sequence number and timestamp, no CSRCs, the
+   * extension block copied with ids mapped (left out when the source's is malformed), then the
+   * payload — preceded by `osn` when it is a retransmission over RTX (`osn` ≥ 0).
+   */
+  rewrite(
+    source: Buffer,
+    headerBytes: number,
+    seq: number,
+    timestamp: number,
+    osn: number,
+    marker: boolean,
+  ): Buffer {
+    const rtx = osn >= 0 && this.#rtx !== undefined;
+    const out = this.#build(
+      source,
+      headerBytes,
+      rtx ? this.nextRtxSequenceNumber() : seq,
+      timestamp,
+      rtx,
+      true,
+    );
+    out[1] = (marker ? 0x80 : 0) | (out[1]! & 0x7f);
+    if (rtx) out.writeUInt16BE(osn, out.length - (source.length - headerBytes) - 2);
+    return out;
+  }
+
+  #build(
+    source: Buffer,
+    headerBytes: number,
+    seq: number,
+    timestamp: number,
+    rtx: boolean,
+    withExtensions: boolean,
+  ): Buffer {
+    const extensionAt = 12 + (source[0]! & 0x0f) * 4;
+    const copyExtensions =
+      withExtensions && (source[0]! & 0x10) !== 0 && this.#extensionIds !== NO_EXTENSIONS;
+    const extensionBytes = copyExtensions ? headerBytes - extensionAt : 0;
+    const payloadAt = 12 + extensionBytes + (rtx ? 2 : 0);
+    const out = Buffer.allocUnsafe(payloadAt + source.length - headerBytes);
+    out[0] = 0x80 | (source[0]! & 0x20) | (extensionBytes > 0 ? 0x10 : 0);
+    out[1] = (source[1]! & 0x80) | (rtx ? this.#rtx!.payloadType : this.#payloadType);
+    out.writeUInt16BE(seq, 2);
+    out.writeUInt32BE(timestamp, 4);
+    out.writeUInt32BE(rtx ? this.#rtx!.ssrc : this.#ssrc, 8);
+    if (extensionBytes > 0) {
+      source.copy(out, 12, extensionAt, headerBytes);
+      // A malformed block is never written to: the packet goes without extensions.
+      if (!remapHeaderExtensionIds(out, this.#extensionIds))
+        return this.#build(source, headerBytes, seq, timestamp, rtx, false);
+      if (this.#absSendTimeId !== 0) this.#stampAbsSendTime(out);
+    }
+    source.copy(out, payloadAt, headerBytes);
+    return out;
+  }
+
+  /** abs-send-time is our send time: the subscriber's receive-side estimate measures our path. */
+  #stampAbsSendTime(out: Buffer): void {
+    if (!findHeaderExtension(out, this.#absSendTimeId, RANGE) || RANGE.length !== 3) return;
+    const units = Math.floor(performance.now() * ABS_SEND_TIME_UNITS_PER_MS) & 0xffffff;
+    out.writeUIntBE(units, RANGE.offset, 3);
+  }
+
+  nextRtxSequenceNumber(): number {
+    this.#rtxSequenceNumber = (this.#rtxSequenceNumber + 1) & 0xffff;
+    return this.#rtxSequenceNumber;
+  }
+}
