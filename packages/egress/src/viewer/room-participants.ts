@@ -33,11 +33,12 @@ export class RoomParticipants {
     this.#url = url;
     this.#list = list;
     hls.on(Hls.Events.MANIFEST_PARSED, () => this.#pin());
-    setInterval(() => {
+    const refresh = () =>
       this.#refresh().catch(() => {
         // The master could not be fetched this time (network, a restart): tried again next tick.
       });
-    }, REFRESH_MS);
+    refresh();
+    setInterval(refresh, REFRESH_MS);
   }
 
   /** The participant playing (its id), and those the master lists now. */
@@ -66,7 +67,9 @@ export class RoomParticipants {
       return;
     }
     if (this.#listed.length === 0) this.#listed = ids;
-    if (!this.#chosen || this.#levelOf(this.#chosen) < 0) this.#chosen = ids[0]!;
+    // Why the listed order first: hls.js sorts its levels by bitrate, the master lists by arrival.
+    const first = this.#listed.find((id) => ids.includes(id)) ?? ids[0]!;
+    if (!this.#chosen || this.#levelOf(this.#chosen) < 0) this.#chosen = first;
     const level = this.#levelOf(this.#chosen);
     if (this.#hls.currentLevel !== level) this.#hls.currentLevel = level;
     this.#render();
