@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
 import { chatRoom } from '../../../test/cluster/chat-during-fault.ts';
-import { eventually, launchDemoBrowser } from '../../../test/sdk/demo-page.ts';
+import { eventually, launchDemoBrowser, screenshot } from '../../../test/sdk/demo-page.ts';
 import { restClient } from '../../../test/support/clients.ts';
 import { startTestServer, type TestServer } from '../../../test/support/server.ts';
 import { createEgress } from '../src/index.ts';
@@ -228,6 +228,7 @@ describe('a room HLS: one master playlist, a participant per variant', { timeout
       );
       assert.equal(later.levelId, other, 'still pinned to the chosen participant');
       assert.equal(later.playingId, other, "the chosen participant's video on screen");
+      note(`screenshot: ${await screenshot(viewer, 'room-hls-viewer.png')}`);
       note(
         `viewer: ${first.playingId}, then ${other} (${later.playingId}), ` +
           `${later.decodedFrames - switched.decodedFrames} frames in ${(later.currentTime - switched.currentTime).toFixed(1)} s`,
