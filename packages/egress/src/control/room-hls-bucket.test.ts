@@ -5,12 +5,11 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { silentLogger } from '../../../../src/lib/logger.ts';
 import type { MediaFrame } from '../media/frame.ts';
-import type { MoqServer } from '../moq/index.ts';
 import { LocalBucket } from '../storage/local-bucket.ts';
 import { S3Uploader } from '../storage/s3-uploader.ts';
 import { h264Fixture, interleave, opusFixture } from '../testing/fixtures.ts';
-import { relayedTrack } from '../testing/rtp-build.ts';
-import { openOutput, type PublisherOutput } from './publisher-output.ts';
+import { openBucketHlsOutput } from '../testing/hls-output.ts';
+import type { PublisherOutput } from './publisher-output.ts';
 import { RoomHls } from './room-hls.ts';
 
 /**
@@ -70,40 +69,12 @@ describe("a room's HLS master playlist, on disk and in the bucket", () => {
       onFailed: (reason) => failures.push(reason),
     });
     const open = (id: string): Promise<PublisherOutput> =>
-      openOutput('hls', {
+      openBucketHlsOutput({
         dir: join(dataDir, EGRESS, id),
         relativeDir: `${EGRESS}/${id}`,
-        tracks: [
-          relayedTrack({
-            relayId: 1,
-            kind: 'video',
-            mimeType: 'video/H264',
-            payloadType: 96,
-            clockRate: 90_000,
-          }),
-          relayedTrack({
-            relayId: 2,
-            kind: 'audio',
-            mimeType: 'audio/opus',
-            payloadType: 111,
-            clockRate: 48_000,
-            channels: 2,
-          }),
-        ],
-        settings: {
-          dataDir,
-          segmentSeconds: 1,
-          partSeconds: 0.5,
-          windowSegments: 3,
-          publicUrl: null,
-          storage: bucket.storage,
-        },
-        moq: {} as MoqServer,
-        moqPath: `r/${id}`,
-        logger: silentLogger(),
-        requestKeyframe: () => undefined,
-        onFailed: (reason) => failures.push(reason),
+        storage: bucket.storage,
         uploader,
+        onFailed: (reason) => failures.push(reason),
         roomMaster: room.participant(id),
       });
     const [p7, p8] = await Promise.all([open('p-7'), open('p-8')]);
