@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
 import { chatRoom } from '../../../test/cluster/chat-during-fault.ts';
 import { eventually, launchDemoBrowser, screenshot } from '../../../test/sdk/demo-page.ts';
-import { restClient } from '../../../test/support/clients.ts';
+import { connectSocket, login, nextEvent, restClient } from '../../../test/support/clients.ts';
 import { startTestServer, type TestServer } from '../../../test/support/server.ts';
 import { createEgress } from '../src/index.ts';
 import { ffprobeJson } from '../src/testing/ffmpeg.ts';
@@ -12,7 +12,8 @@ import { ffprobeJson } from '../src/testing/ffmpeg.ts';
 /**
  * A room's live HLS as one master playlist (issue 14, item 3): two Chromium publishers (the demo
  * page, H264, captured at different heights so that their videos tell apart) in one room → a room
- * HLS egress → its master playlist lists both (a variant per participant), ffprobe finds both
+ * HLS egress → its master playlist lists both (a variant per participant) and is what the REST
+ * reply and `room.subscribe_hls_live_stream` hand out, ffprobe finds both
  * participants' programs in it, hls.js in a second Chromium plays it through the viewer page and
  * switching to the other participant plays that participant's video; the stage form lists one
  * participant; a publisher leaving is dropped from the master within a few seconds.
@@ -153,6 +154,30 @@ describe('a room HLS: one master playlist, a participant per variant', { timeout
         const own = urls.find((u) => u.endsWith(`/${id}/master.m3u8`));
         assert.ok(own, `${id}'s master in ${urls.join(' ')}`);
         assert.equal((await fetch(own)).status, 200);
+      }
+
+      // A Waterbus client asking for a participant streamed only by the room egress gets the room master.
+      const viewerUser = await login(call, 'room-hls-viewer');
+      await call('GET', `/rooms/${host.code}`, { token: viewerUser.token });
+      const joined = await call<{ participants: Array<{ id: number; userId: number }> }>(
+        'POST',
+        `/rooms/${host.roomId}/join`,
+        { token: viewerUser.token, body: {} },
+      );
+      assert.equal(joined.status, 201, JSON.stringify(joined.body));
+      const ownPid = String(joined.body.participants.find((p) => p.userId === viewerUser.id)!.id);
+      const socket = await connectSocket(server.baseUrl, viewerUser.token);
+      try {
+        socket.emit('room.reconnect', { roomId: String(host.roomId), participantId: ownPid });
+        const answer = nextEvent<{ hlsUrls: string[] }>(socket, 'room.subscribe_hls_live_stream', 5000);
+        socket.emit('room.subscribe_hls_live_stream', {
+          targetId: a.id,
+          roomId: String(host.roomId),
+          participantId: ownPid,
+        });
+        assert.deepEqual((await answer).hlsUrls, [master]);
+      } finally {
+        socket.close();
       }
 
       // ffmpeg maps each variant to a program, and reads complete segments only (not LL-HLS parts).
