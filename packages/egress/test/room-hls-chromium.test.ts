@@ -11,12 +11,12 @@ import { ffprobeJson } from '../src/testing/ffmpeg.ts';
 
 /**
  * A room's live HLS as one master playlist (issue 14, item 3): two Chromium publishers (the demo
- * page, H264, captured at different heights so that their videos tell apart) in one room → a room
- * HLS egress → its master playlist lists both (a variant per participant) and is what the REST
- * reply and `room.subscribe_hls_live_stream` hand out, ffprobe finds both
- * participants' programs in it, hls.js in a second Chromium plays it through the viewer page and
- * switching to the other participant plays that participant's video; the stage form lists one
- * participant; a publisher leaving is dropped from the master within a few seconds.
+ * page, H264, captured at two heights) in one room → a room HLS egress → its master playlist lists
+ * both (a variant per participant) and is what the REST reply and `room.subscribe_hls_live_stream`
+ * hand out; ffprobe finds every participant's programs in it; hls.js in a second Chromium plays it
+ * through the viewer page, and switching to the other participant plays that participant's video;
+ * the stage form lists one participant; a publisher leaving is dropped from the master within a
+ * few seconds.
  */
 
 const PART_SECONDS = 0.5;
