@@ -12,12 +12,14 @@ import type { EgressStatsCollector } from './egress-stats.ts';
 import { PublisherPipeline } from './publisher-pipeline.ts';
 import type { RecordingUploads } from './recording-uploads.ts';
 import type { EgressSession, SessionEvents } from './registry.ts';
+import { RoomHls } from './room-hls.ts';
 
 /**
  * One egress: a participant's tracks (one pipeline; it ends when the participant leaves), or a
  * room's (a pipeline per publisher, or only the stage participant's, following them as they come
  * and go; it ends when the room closes). Each publisher's files go under
- * `<dataDir>/<egressId>/<participantId>/`.
+ * `<dataDir>/<egressId>/<participantId>/`; a room's HLS also writes the room's master playlist
+ * (room-hls.ts) listing every publisher streamed.
  */
 export interface SessionContext {
   source: EgressSource;
@@ -41,6 +43,8 @@ export class PublisherEgressSession implements EgressSession {
   readonly #timeline = new Timeline(() => performance.now());
   #unwatch: (() => void) | undefined;
   #stopped = false;
+  /** A room's HLS: the room master playlist. */
+  #room: RoomHls | undefined;
 
   constructor(req: EgressRequest, egressId: string, events: SessionEvents, ctx: SessionContext) {
     this.#req = req;
@@ -62,6 +66,7 @@ export class PublisherEgressSession implements EgressSession {
       await this.#add(participantId);
       return;
     }
+    if (this.#req.kind === 'hls') this.#room = this.#roomHls();
     const wanted = (p: ParticipantId) => !stageId || p === stageId;
     this.#unwatch = source.watch(roomId, (change) => {
       if (change.type === 'roomClosed') this.#events.end('room_empty', false);
@@ -75,6 +80,7 @@ export class PublisherEgressSession implements EgressSession {
     this.#stopped = true;
     this.#unwatch?.();
     await Promise.all([...this.#pipelines.values()].map((p) => p.stop(reason)));
+    await this.#room?.end();
     const { uploads, settings } = this.#ctx;
     // A finished recording goes to the bucket when one is configured; the local file stays.
     if (uploads && this.#req.kind === 'recording') {
@@ -85,6 +91,7 @@ export class PublisherEgressSession implements EgressSession {
 
   outputs(): { playlist: string | null; files: string[]; moqPath: string | null } {
     const all = [...this.#pipelines.values()].map((p) => p.outputs());
+    if (this.#room) return this.#room.outputs(all);
     return {
       playlist: all.find((o) => o.playlist)?.playlist ?? null,
       // A room's HLS names each publisher's master playlist, followed by its bucket copy if any.
@@ -124,6 +131,7 @@ export class PublisherEgressSession implements EgressSession {
         logger,
         ...(stats && { stats }),
         ...(hlsUploader && { uploader: hlsUploader }),
+        ...(this.#room && { roomMaster: this.#room.participant(participantId) }),
       },
       onActive: () => this.#events.active(),
       onEnd: (reason, failed) => this.#pipelineEnded(participantId, reason, failed),
@@ -133,6 +141,7 @@ export class PublisherEgressSession implements EgressSession {
       await pipeline.start();
     } catch (err) {
       this.#pipelines.delete(participantId);
+      this.#room?.remove(participantId);
       throw err;
     }
   }
@@ -142,6 +151,17 @@ export class PublisherEgressSession implements EgressSession {
     // failure (its room closing ends it), a publisher leaving closes that publisher's files.
     if (!this.#roomWide || failed) this.#events.end(reason, failed);
     else this.#removeLater(participantId);
+  }
+
+  #roomHls(): RoomHls {
+    const { settings, logger, hlsUploader } = this.#ctx;
+    return new RoomHls({
+      egressId: this.#egressId,
+      dataDir: settings.dataDir,
+      logger,
+      uploader: hlsUploader ?? null,
+      onFailed: (reason) => this.#events.end(reason, true),
+    });
   }
 
   #addLater(participantId: ParticipantId): void {
@@ -154,6 +174,7 @@ export class PublisherEgressSession implements EgressSession {
   #removeLater(participantId: ParticipantId): void {
     const pipeline = this.#pipelines.get(participantId);
     if (!pipeline) return;
+    this.#room?.remove(participantId);
     pipeline.stop('participant_left').catch((err: unknown) =>
       // Fire and forget: the pipeline's files are finished as well as they can be; log the rest.
       this.#ctx.logger.warn({ err, egressId: this.#egressId, participantId }, 'egress publisher stop failed'),

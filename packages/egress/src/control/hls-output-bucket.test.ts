@@ -6,13 +6,12 @@ import { join } from 'node:path';
 import { afterEach, before, beforeEach, describe, it } from 'node:test';
 import { silentLogger } from '../../../../src/lib/logger.ts';
 import type { MediaFrame } from '../media/frame.ts';
-import type { MoqServer } from '../moq/index.ts';
 import { type BucketEvent, LocalBucket } from '../storage/local-bucket.ts';
 import { playlistReferences } from '../storage/playlist-references.ts';
 import { S3Uploader } from '../storage/s3-uploader.ts';
 import { h264Fixture, interleave, opusFixture } from '../testing/fixtures.ts';
-import { relayedTrack } from '../testing/rtp-build.ts';
-import { openOutput, type PublisherOutput } from './publisher-output.ts';
+import { openBucketHlsOutput } from '../testing/hls-output.ts';
+import type { PublisherOutput } from './publisher-output.ts';
 
 /**
  * Live HLS mirrored into a bucket (issue 14, item 3): an HLS output fed with ffmpeg-made H264 and
@@ -119,43 +118,15 @@ describe('HLS output mirrored to a bucket', () => {
   });
 
   function open(): Promise<PublisherOutput> {
-    return openOutput('hls', {
+    return openBucketHlsOutput({
       dir,
       relativeDir: 'eg-1/p-7',
-      tracks: [
-        relayedTrack({
-          relayId: 1,
-          kind: 'video',
-          mimeType: 'video/H264',
-          payloadType: 96,
-          clockRate: 90_000,
-        }),
-        relayedTrack({
-          relayId: 2,
-          kind: 'audio',
-          mimeType: 'audio/opus',
-          payloadType: 111,
-          clockRate: 48_000,
-          channels: 2,
-        }),
-      ],
-      settings: {
-        dataDir: tmpdir(),
-        segmentSeconds: 1,
-        partSeconds: 0.5,
-        windowSegments: 3,
-        publicUrl: null,
-        storage: bucket.storage,
-      },
-      moq: {} as MoqServer,
-      moqPath: 'r/p-7',
-      logger: silentLogger(),
-      requestKeyframe: () => undefined,
+      storage: bucket.storage,
+      uploader,
       onFailed: (reason) => {
         failures.push(reason);
         failed.resolve();
       },
-      uploader,
     });
   }
 

@@ -6,6 +6,7 @@ import type { EgressKind } from '../../../../src/protocol/egress.ts';
 import type { EgressSettings, RelayedTrack } from '../../../../src/sfu/egress-backend.ts';
 import type { LivePlaylist } from '../hls/hls-http.ts';
 import { HlsStream, type HlsTrackKind, MASTER_PLAYLIST_FILE } from '../hls/hls-stream.ts';
+import type { StreamVariants } from '../hls/master-playlist.ts';
 import type { MediaFrame, VideoCodecName } from '../media/frame.ts';
 import type { MoqServer } from '../moq/index.ts';
 import { openRecording } from '../recording/recording.ts';
@@ -38,6 +39,8 @@ export interface OutputContext {
   stats?: EgressStatsCollector;
   /** The bucket (STORAGE_*) live HLS is mirrored to as it is written; absent: local files only. */
   uploader?: S3Uploader;
+  /** HLS in a room's master playlist: the stream's own master was written, and reached the bucket. */
+  roomMaster?: { written(variants: StreamVariants): void; uploaded(): void };
 }
 
 export interface PublisherOutput {
@@ -97,6 +100,7 @@ function hlsOutput(ctx: OutputContext): PublisherOutput {
     onError: (err) => ctx.onFailed(`writing HLS failed: ${err.message}`),
     ...(ctx.stats && { onFileWritten: ctx.stats.fileWritten.bind(ctx.stats) }),
     ...(mirror && { fileListener: mirror.listener }),
+    ...(ctx.roomMaster && { onMasterWritten: (variants) => ctx.roomMaster?.written(variants) }),
   });
   const log = ctx.logger;
   // H264 is copied; VP8, VP9 and AV1 go through ffmpeg to H264 (HLS players take H264 in fMP4).
@@ -162,6 +166,9 @@ function bucketMirror(ctx: OutputContext, uploader: S3Uploader) {
     localDir: ctx.dir,
     keyPrefix: `hls/${ctx.relativeDir}/`,
     windowSegments: ctx.settings.windowSegments,
+    onPlaylistUploaded: (path) => {
+      if (path === MASTER_PLAYLIST_FILE) ctx.roomMaster?.uploaded();
+    },
     onFailed: (reason) => {
       if (failed) return;
       failed = true;

@@ -69,6 +69,8 @@ describe('HlsHttp', () => {
     await mkdir(join(root, 'video'), { recursive: true });
     await writeFile(join(parent, 'secret.txt'), 'secret');
     await writeFile(join(root, 'master.m3u8'), '#EXTM3U\n');
+    await mkdir(join(root, 'p-1'));
+    await writeFile(join(root, 'p-1', 'master.m3u8'), '#EXTM3U\n');
     await writeFile(join(root, 'video', 'init.mp4'), 'init');
     await writeFile(join(root, 'video', 'seg-0.m4s'), 'segment');
     track = new HlsTrack(
@@ -105,6 +107,10 @@ describe('HlsHttp', () => {
     assert.equal(master.status, 200);
     assert.equal(master.headers['content-type'], 'application/vnd.apple.mpegurl');
     assert.equal(master.headers['access-control-allow-origin'], '*');
+    // A room's master (at the egress's root) changes as participants come and go: revalidated.
+    assert.equal(master.headers['cache-control'], 'no-cache');
+    const own = await get(port, '/p-1/master.m3u8');
+    assert.equal(own.headers['cache-control'], 'public, max-age=2');
     const init = await get(port, '/video/init.mp4');
     assert.equal(init.headers['content-type'], 'video/mp4');
     const segment = await get(port, '/video/seg-0.m4s');

@@ -140,8 +140,14 @@ function contentType(rel: string): string {
  * Live playlists change every part: never cached, except a blocking reload's answer, which is
  * final for its URL (8216bis 6.2.5.2 suggests caching it). Segments and parts never change.
  */
+/** The room master playlist's path under an egress's directory (control/room-hls.ts). */
+const ROOM_MASTER_FILE = 'master.m3u8';
+
 function cacheControl(rel: string, live: LivePlaylist | undefined, blockingAnswered: boolean): string {
   if (!rel.endsWith('.m3u8')) return 'public, max-age=3600';
+  // Why: a room's master (at the egress's root) changes as participants come and go, and a viewer
+  // refetches it to see who is streaming now.
+  if (rel === ROOM_MASTER_FILE) return 'no-cache';
   if (!live) return 'public, max-age=2';
   return blockingAnswered ? `public, max-age=${Math.ceil(6 * live.targetDurationS)}` : 'no-cache';
 }

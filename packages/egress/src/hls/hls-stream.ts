@@ -8,7 +8,12 @@ import type { HlsFileKind, HlsFileListener } from '../storage/hls-upload-mirror.
 import { writeFileAtomic } from './atomic-file.ts';
 import type { LivePlaylist } from './hls-http.ts';
 import { HlsTrack, MEDIA_PLAYLIST_FILE } from './hls-track.ts';
-import { type MasterAudio, renderMasterPlaylist } from './master-playlist.ts';
+import {
+  type MasterAudio,
+  type MasterVideo,
+  renderMasterPlaylist,
+  type StreamVariants,
+} from './master-playlist.ts';
 
 export const MASTER_PLAYLIST_FILE = 'master.m3u8';
 
@@ -43,6 +48,8 @@ export interface HlsStreamOptions {
    * is reported after every file it names. An upload mirror is the listener.
    */
   fileListener?: HlsFileListener;
+  /** The master playlist was written (after the file listener heard of it): its variants. */
+  onMasterWritten?: (variants: StreamVariants) => void;
 }
 
 /**
@@ -162,44 +169,18 @@ export class HlsStream implements FrameSink {
     const segments = stats[0]!.segments;
     if (segments === this.masterSegments) return;
     this.masterSegments = segments;
-    const video = entries.findIndex((e) => e.kind === 'video');
-    const audio: MasterAudio[] = [];
-    entries.forEach((e, i) => {
-      if (e.info.kind !== 'audio') return;
-      const { peakBps, averageBps } = stats[i]!;
-      const name = e.kind === 'opus' ? 'Opus' : 'AAC';
-      const uri = `${TRACK_DIRS[e.kind]}/${MEDIA_PLAYLIST_FILE}`;
-      audio.push({
-        uri,
-        codecs: codecString(e.info),
-        name,
-        channels: e.info.config.channels,
-        peakBps,
-        averageBps,
-      });
-    });
-    const videoEntry = entries[video];
-    const text = renderMasterPlaylist(
-      videoEntry?.info.kind === 'video'
-        ? {
-            uri: `${TRACK_DIRS.video}/${MEDIA_PLAYLIST_FILE}`,
-            codecs: codecString(videoEntry.info),
-            width: videoEntry.info.config.width,
-            height: videoEntry.info.config.height,
-            frameRate: stats[video]!.frameRate,
-            peakBps: stats[video]!.peakBps,
-            averageBps: stats[video]!.averageBps,
-          }
-        : null,
-      audio,
-    );
+    const variants = masterVariants(entries, stats);
+    const text = renderMasterPlaylist(variants.video, variants.audio);
     const path = join(this.options.dir, MASTER_PLAYLIST_FILE);
     // Why: the master names the media playlists; it goes out only once they are on disk.
     const written = Promise.all(entries.map((e) => e.track.flushed()));
     this.io = this.io
       .then(() => written)
       .then(() => writeFileAtomic(path, text))
-      .then(() => this.notifyFile(MASTER_PLAYLIST_FILE, 'playlist'))
+      .then(() => {
+        this.notifyFile(MASTER_PLAYLIST_FILE, 'playlist');
+        this.options.onMasterWritten?.(variants);
+      })
       .catch((err: unknown) => this.fail(err));
   }
 
@@ -228,6 +209,27 @@ export class HlsStream implements FrameSink {
     this.log.error({ err: error }, 'hls stream failed');
     this.options.onError?.(error);
   }
+}
+
+type TrackEntry = { kind: HlsTrackKind; track: HlsTrack; info: Fmp4Track };
+
+/** What the master playlist lists: each track's playlist, codecs and measured rates. */
+function masterVariants(entries: TrackEntry[], stats: ReturnType<HlsTrack['stats']>[]): StreamVariants {
+  let video: MasterVideo | null = null;
+  const audio: MasterAudio[] = [];
+  for (const [i, e] of entries.entries()) {
+    const { peakBps, averageBps, frameRate } = stats[i]!;
+    const uri = `${TRACK_DIRS[e.kind]}/${MEDIA_PLAYLIST_FILE}`;
+    const codecs = codecString(e.info);
+    if (e.info.kind === 'video') {
+      const { width, height } = e.info.config;
+      video = { uri, codecs, width, height, frameRate, peakBps, averageBps };
+      continue;
+    }
+    const name = e.kind === 'opus' ? 'Opus' : 'AAC';
+    audio.push({ uri, codecs, name, channels: e.info.config.channels, peakBps, averageBps });
+  }
+  return { video, audio };
 }
 
 function audioTrackInfo(frame: AudioFrame): Fmp4Track {

@@ -36,6 +36,8 @@ export interface HlsUploadMirrorOptions {
    * the mirror decides whether that ends it (a bucket that stays unreachable should).
    */
   onFailed?: (reason: string) => void;
+  /** A playlist version is in the bucket (a room's master waits for its participants'). */
+  onPlaylistUploaded?: (path: string) => void;
 }
 
 const MEDIA_CACHE_CONTROL = 'public, max-age=3600';
@@ -237,6 +239,7 @@ export class HlsUploadMirror implements HlsFileListener {
     if (result !== 'done') return;
     this.#present.add(rel);
     this.#namedByBucketPlaylists.set(rel, new Set(refs));
+    this.#options.onPlaylistUploaded?.(rel);
     await Promise.all([this.#deleteUnnamed(), this.#retryHeldPlaylists()]);
   }
 

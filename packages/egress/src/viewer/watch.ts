@@ -1,8 +1,11 @@
 // The egress viewer page (browser code, bundled by esbuild into dist/watch.js): plays a room's live
 // HLS with hls.js in low-latency mode (`?hls=<master playlist URL>`) and shows how far behind the
 // live edge it plays and how many frames it decoded; `?moq=<endpoint>&path=<broadcast>` links to
-// the MoQ player (`moq-watch.html`). State on `body[data-state]`: idle, loading, playing, error.
+// the MoQ player (`moq-watch.html`). A room's master playlist (a variant per participant) gets a
+// participant picker (room-participants.ts). State on `body[data-state]`: idle, loading, playing,
+// error.
 import Hls, { type ErrorData } from 'hls.js';
+import { RoomParticipants } from './room-participants.ts';
 
 /** A stream just started may have no playlist yet: retry this often before giving up. */
 const MAX_RETRIES = 30;
@@ -68,7 +71,7 @@ function autoplay(): void {
   });
 }
 
-function playWithHlsJs(url: string): Hls {
+function playWithHlsJs(url: string): { hls: Hls; room: RoomParticipants } {
   const codecs: { video?: string; audio?: string } = {};
   // fMP4/CMAF needs no transmuxing: no worker (and no blob: worker in the page's CSP). Why the
   // faster rate: hls.js otherwise plays at 1x wherever it started (often 2+ s behind the live
@@ -104,17 +107,18 @@ function playWithHlsJs(url: string): Hls {
     );
     hls.destroy();
   });
+  const room = new RoomParticipants(hls, url, $('participants'));
   hls.loadSource(url);
   hls.attachMedia(video);
   setInterval(() => renderStats(hls, codecs), 500);
-  return hls;
+  return { hls, room };
 }
 
 function playHls(url: string): void {
   setState('loading', `Loading ${url}…`);
   video.addEventListener('playing', () => setState('playing', `Playing ${url}`));
   if (Hls.isSupported()) {
-    (window as unknown as { viewer: { hls: Hls } }).viewer = { hls: playWithHlsJs(url) };
+    (window as unknown as { viewer: { hls: Hls; room: RoomParticipants } }).viewer = playWithHlsJs(url);
     return;
   }
   // Safari plays HLS natively.
