@@ -6,7 +6,7 @@ import { RoomId } from '../../src/lib/ids.ts';
 import { BrowserParticipant, ChromiumParticipant, waitFor } from '../support/chromium-participant.ts';
 import { login, type RestCall, roomWithParticipants, type TestUser } from '../support/clients.ts';
 import { type Firefox, launchFirefox } from '../support/firefox.ts';
-import { createLoopbackCap, type LoopbackCap } from '../support/loopback-cap.ts';
+import { createLoopbackCap, deliveredOverLoopback, type LoopbackCap } from '../support/loopback-cap.ts';
 import { type Chromium, startMediaSuite, stopMediaSuite } from '../support/media-suite.ts';
 import { activeLayerWidths, waitForSentLayers } from '../support/sent-layers.ts';
 import type { TestServer } from '../support/server.ts';
@@ -31,15 +31,19 @@ async function selectedLocalPort(p: BrowserParticipant<Page>, targetId: string):
     return { port, address };
   }, targetId);
   if (!found.port) throw new Error('Firefox has no selected candidate pair');
+  // The cap shapes `lo`: a candidate that is not an address of this host would leave Firefox uncapped.
+  if (!deliveredOverLoopback(found.address))
+    throw new Error(`Firefox's selected candidate is not on this host: ${found.address}:${found.port}`);
   return found.port;
 }
 
 /**
  * A Chromium publisher sending simulcast (q/h/f), a Chromium subscriber and a Firefox subscriber on
  * loopback; Firefox's downlink is capped on `lo` (test/support/loopback-cap.ts: its selected
- * candidate's UDP port only). Firefox's answer negotiates transport-cc and REMB; the SFU estimates
- * from its feedback and must move it to a lower layer while the other subscriber keeps the top one. Needs root and tc: fails,
- * saying what is missing, where they are not.
+ * candidate's UDP port only). Firefox's answer negotiates transport-cc and REMB and it sends
+ * transport-cc feedback, from which the SFU's send-side estimator must move it to a lower layer
+ * while the other subscriber keeps the top one. Needs root and tc: fails, saying what is missing,
+ * where they are not.
  */
 describe('Firefox receives a lower simulcast layer when its bandwidth is capped', {
   timeout: 300_000,

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 
@@ -35,6 +36,14 @@ export interface LoopbackCap {
   uncap(): Promise<void>;
   /** What the capped class let through and dropped since `cap` (zeros when not capped). */
   counters(): Promise<{ sentPackets: number; droppedPackets: number }>;
+}
+
+/**
+ * Whether what this host sends to `address` crosses `lo`: Linux delivers packets for any of its
+ * own addresses over loopback (a browser's host candidate may be eth0's address, not 127.0.0.1).
+ */
+export function deliveredOverLoopback(address: string): boolean {
+  return Object.values(networkInterfaces()).some((list) => list?.some((i) => i.address === address));
 }
 
 /** What the loopback cap needs that this machine lacks, or [] when it can run. */
