@@ -5,6 +5,7 @@ import { ChromiumParticipant, waitFor } from '../support/chromium-participant.ts
 import { login, type RestCall, roomWithParticipants, type TestUser } from '../support/clients.ts';
 import type { ImpairedNetwork } from '../support/impairment.ts';
 import { type Chromium, startImpairedMediaSuite, stopImpairedMediaSuite } from '../support/media-suite.ts';
+import { activeLayerWidths, waitForSentLayers } from '../support/sent-layers.ts';
 import type { TestServer } from '../support/server.ts';
 
 interface Sample {
@@ -55,27 +56,6 @@ async function samples(p: ChromiumParticipant): Promise<Sample[]> {
     () => (window as unknown as { qosSamples: Array<[number, number, number, number]> }).qosSamples,
   );
   return raw.map(([t, framesDecoded, frameWidth, lagMs]) => ({ t, framesDecoded, frameWidth, lagMs }));
-}
-
-/** Widths of the simulcast layers the publisher is encoding now (framesEncoded moving over 500 ms). */
-async function activeLayerWidths(p: ChromiumParticipant): Promise<number[]> {
-  return p.page.evaluate(async () => {
-    const pc = (window as unknown as { pc: RTCPeerConnection }).pc;
-    const frames = async () => {
-      const out = new Map<string, { frames: number; width: number }>();
-      (await pc.getStats()).forEach((s) => {
-        if (s.type === 'outbound-rtp' && s.kind === 'video')
-          out.set(s.id, { frames: s.framesEncoded ?? 0, width: s.frameWidth ?? 0 });
-      });
-      return out;
-    };
-    const before = await frames();
-    await new Promise((r) => setTimeout(r, 500));
-    const widths: number[] = [];
-    for (const [id, now] of await frames())
-      if (now.width > 0 && now.frames > (before.get(id)?.frames ?? 0)) widths.push(now.width);
-    return widths.sort((a, b) => a - b);
-  });
 }
 
 /** In the publisher's page: every 100 ms, framesEncoded of each simulcast layer (by rid). */
@@ -238,21 +218,7 @@ describe('QoS: bandwidth-driven layers and NACK repair with real Chromium', { ti
       people.push(capped);
       await free.subscribe(pub.participantId);
       await capped.subscribe(pub.participantId);
-      // Three layers at 720p once libwebrtc's estimate allows; under CPU pressure (other tests on
-      // a small machine) it may keep to two, which still has a lowest and a top layer.
-      const layers = await waitFor(
-        () => activeLayerWidths(pub),
-        (w) => w.length === 3,
-        'three layers sent',
-        30_000,
-      ).catch(() =>
-        waitFor(
-          () => activeLayerWidths(pub),
-          (w) => w.length >= 2,
-          'two layers sent',
-          10_000,
-        ),
-      );
+      const layers = await waitForSentLayers(pub);
       const low = layers[0]!;
       const top = layers.at(-1)!;
       for (const sub of [free, capped])
