@@ -44,3 +44,40 @@ export function unwrapAck<T>(event: string, reply: unknown): T {
   }
   return reply as T;
 }
+
+/**
+ * Opens the socket and waits until it is connected; rejects as `unreachable` after `timeoutMs`, at
+ * once as `unauthenticated` when the server refuses our token.
+ */
+export function waitConnected(signalling: SignallingChannel, timeoutMs: number): Promise<void> {
+  if (signalling.connected) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    let lastError = '';
+    const timer = setTimeout(() => {
+      off();
+      reject(
+        new SignallingError(
+          'connect',
+          'unreachable',
+          `server unreachable${lastError ? ` (${lastError})` : ''}`,
+        ),
+      );
+    }, timeoutMs);
+    const off = signalling.onStatus((status) => {
+      if (status.type === 'connected') {
+        clearTimeout(timer);
+        off();
+        resolve();
+      } else if (status.type === 'connect_error') {
+        lastError = status.message;
+        // A refused token will not get better by waiting.
+        if (/token|authori[sz]ation/i.test(status.message)) {
+          clearTimeout(timer);
+          off();
+          reject(new SignallingError('connect', 'unauthenticated', status.message));
+        }
+      }
+    });
+    signalling.open();
+  });
+}
