@@ -15,12 +15,10 @@ import type {
   SubscribeResponse,
   SubscriberAnswerRequest,
   SubscriberAnswerResponse,
-  ViewerEndReason,
 } from '../../protocol/sfu-api.ts';
 import {
   createPublisherAnswer,
   parseRemoteDescription,
-  parseSubscriberAnswer,
   type RemoteDescription,
   remoteTransportParameters,
 } from '../../transport/negotiation/index.ts';
@@ -30,31 +28,22 @@ import type { WorkerOperation } from '../worker-protocol.ts';
 import type { ActiveSpeaker } from './active-speaker.ts';
 import { DataChannelRelay } from './data-channels.ts';
 import { EgressTaps } from './egress-tap.ts';
+import { type EngineParts, engineDump, engineMediaReport } from './engine-report.ts';
 import {
   closeRoomMonitors,
   createRoom,
-  dumpRoom,
   isRoomEmpty,
   presentParticipants,
   type Room,
-  type Source,
   type SubscriptionEntry,
-  subscriptionKey,
 } from './engine-room.ts';
+import { EngineSubscriptions } from './engine-subscriptions.ts';
 import { Publisher } from './publisher.ts';
 import type { RelayedPublisher, RelayedTrack } from './relay.ts';
 import { type RoomCodecPolicy, roomVideoPicker } from './room-codecs.ts';
 import { applyForwarding, inspectRoomPart, type RoomPart } from './room-inspection.ts';
 import { followSpeaker, moveViewer } from './speaker-following.ts';
-import type { Subscription } from './subscription.ts';
-import {
-  type Negotiated,
-  negotiateSubscription,
-  newSubscription,
-  offerAddedTracks,
-  offerWithoutRefused,
-  type SubscribeArgs,
-} from './subscription-negotiation.ts';
+import { offerAddedTracks, type SubscribeArgs } from './subscription-negotiation.ts';
 import type { UpTrack } from './up-track.ts';
 import type { WorkerEngine } from './worker-host.ts';
 import { WorkerRelays } from './worker-relays.ts';
@@ -62,7 +51,8 @@ import { WorkerRelays } from './worker-relays.ts';
 /**
  * The SFU inside one media worker: rooms of publishers and subscriptions on the worker's UDP
  * endpoint. Implements the SfuApi operations for the rooms pinned to this worker: the publish
- * and subscribe paths and the rooms' lifecycle here; the room's state in engine-room.ts, the
+ * path and the rooms' lifecycle here; subscribes and subscriber answers in engine-subscriptions.ts,
+ * the worker's reports in engine-report.ts, the room's state in engine-room.ts, the
  * subscriptions' SDP in subscription-negotiation.ts, viewers following the active speaker in
  * speaker-following.ts, the relays to and from other workers in worker-relays.ts.
  */
@@ -81,6 +71,10 @@ export class MediaEngine implements WorkerEngine {
   /** How a publisher's video codec is chosen (room-codecs.ts). */
   readonly #codecPolicy: RoomCodecPolicy;
   readonly #logger: Logger | undefined;
+  /** What the reports read (engine-report.ts). */
+  readonly #parts: EngineParts;
+  /** Subscribes and subscriber answers (engine-subscriptions.ts). */
+  readonly #subscriptions: EngineSubscriptions;
 
   constructor(options: {
     endpoint: UdpEndpoint;
@@ -107,6 +101,24 @@ export class MediaEngine implements WorkerEngine {
         this.#renegotiateSubscribers(roomId, room, publisherId, added),
     });
     this.#taps = new EgressTaps((roomId, publisherId, up) => this.#relays.describe(roomId, publisherId, up));
+    this.#subscriptions = new EngineSubscriptions({
+      endpoint: this.#endpoint,
+      clock: this.#clock,
+      logger: this.#logger,
+      emit: this.#emit,
+      relays: this.#relays,
+      data: this.#data,
+      room: (roomId) => this.#room(roomId),
+      dropRoomIfEmpty: (roomId, room) => this.#dropRoomIfEmpty(roomId, room),
+      follow: (roomId, room, entry, speakers) => this.#follow(roomId, room, entry, speakers),
+    });
+    this.#parts = {
+      endpoint: this.#endpoint,
+      rooms: this.#rooms,
+      relays: this.#relays,
+      data: this.#data,
+      taps: this.#taps,
+    };
   }
 
   async run(op: WorkerOperation, args: unknown): Promise<unknown> {
@@ -199,82 +211,11 @@ export class MediaEngine implements WorkerEngine {
   }
 
   subscribe(req: SubscribeArgs): SubscribeResponse {
-    const room = this.#room(req.roomId);
-    const publisher: Source | undefined = req.remote
-      ? this.#relays.remotePublisher(req.roomId, room, req.remote.fromWorker, req.remote.publisher)
-      : room.publishers.get(req.targetId);
-    if (!publisher) {
-      this.#dropRoomIfEmpty(req.roomId, room);
-      throw new SfuError('not_found', `participant ${req.targetId} publishes nothing in room ${req.roomId}`);
-    }
-    const key = `${req.participantId}>${req.targetId}`;
-    room.subscriptions.get(key)?.subscription.close();
-    const transport = this.#endpoint.createTransport();
-    let subscription: Subscription | undefined;
-    let made: Negotiated;
-    try {
-      made = negotiateSubscription(
-        req,
-        publisher,
-        transport,
-        (transportCcId) => {
-          subscription = newSubscription({
-            room,
-            req,
-            publisher,
-            transport,
-            transportCcId,
-            clock: this.#clock,
-            logger: this.#logger,
-          });
-          return subscription;
-        },
-        room.codecs.decoder(req.participantId),
-      );
-    } catch (err) {
-      if (subscription) subscription.close();
-      else transport.close();
-      room.subscriptions.delete(key);
-      this.#relays.releaseRemote(req.roomId, room, req.targetId);
-      this.#dropRoomIfEmpty(req.roomId, room);
-      throw err;
-    }
-    const follow = req.followActiveSpeaker ? made.answered : undefined;
-    const entry: SubscriptionEntry = { subscription: subscription!, sdp: made.sdp, follow };
-    room.subscriptions.set(key, entry);
-    // A viewer's own offer (WHEP) lists every codec it decodes.
-    if (req.offer !== undefined) room.codecs.learnOffer(req.participantId, entry.subscription.receiveCodecs);
-    this.#watchSubscription(req.roomId, room, entry);
-    if (follow) this.#follow(req.roomId, room, entry, room.speakers.speakers);
-    return made.reply;
+    return this.#subscriptions.subscribe(req);
   }
 
-  /** The subscriber's transport closed by itself (not by us): its subscription goes. */
-  #watchSubscription(roomId: RoomId, room: Room, entry: SubscriptionEntry): void {
-    const created = entry.subscription;
-    created.transport.onStateChange = (state, reason) => {
-      created.transportStateChanged(state);
-      if (state !== 'closed' || reason === 'closed') return;
-      // The subscriber stopped answering (consent) or DTLS failed: release its down tracks now.
-      // Its publisher connection, if it is gone too, reports participantLost on its own.
-      const current = subscriptionKey(created);
-      if (room.subscriptions.get(current) !== entry) return;
-      created.close();
-      room.subscriptions.delete(current);
-      if (!entry.sdp) this.#viewerEnded(roomId, created, 'consent_timeout');
-      this.#relays.releaseRemote(roomId, room, created.targetId);
-      this.#dropRoomIfEmpty(roomId, room);
-    };
-  }
-
-  /** A viewer's subscription ended without its leave: whoever serves it (WHEP) must hear of it. */
-  #viewerEnded(roomId: RoomId, subscription: Subscription, reason: ViewerEndReason): void {
-    this.#emit(roomId, {
-      type: 'viewerEnded',
-      participantId: subscription.subscriberId,
-      targetId: subscription.targetId,
-      reason,
-    });
+  setSubscriberAnswer(req: SubscriberAnswerRequest): SubscriberAnswerResponse {
+    return this.#subscriptions.setSubscriberAnswer(req);
   }
 
   /**
@@ -304,40 +245,6 @@ export class MediaEngine implements WorkerEngine {
   /** Worker `index` died: proxies of its publishers go (with their subscriptions), relays to it stop. */
   peerDown(index: number): void {
     this.#relays.peerDown(index);
-  }
-
-  setSubscriberAnswer(req: SubscriberAnswerRequest): SubscriberAnswerResponse {
-    const entry = this.#room(req.roomId).subscriptions.get(`${req.participantId}>${req.targetId}`);
-    if (!entry) throw new SfuError('not_found', `no subscription of ${req.participantId} to ${req.targetId}`);
-    if (!entry.sdp)
-      throw new SfuError('invalid_state', `the subscription of ${req.participantId} answered its own offer`);
-    const room = this.#room(req.roomId);
-    const answer = parseSubscriberAnswer(req.sdp, entry.sdp);
-    entry.subscription.answered();
-    entry.subscription.transport.setRemoteParameters(answer.remote);
-    entry.subscription.useRtx(answer.rtxSsrcs);
-    entry.subscription.receiveCodecs = answer.receiveCodecs;
-    room.codecs.learnAnswer(
-      req.participantId,
-      answer.receiveCodecs,
-      answer.refused.map((t) => t.mimeType),
-    );
-    if (answer.dataChannels) this.#data.attachSubscription(room, entry.subscription, answer.dataChannels);
-    // Backups are not relayed across workers (worker-relays.ts): only a publisher homed here has one.
-    const replaced = offerWithoutRefused(
-      entry,
-      new Set(answer.refused.map((t) => t.mid)),
-      (event) => this.#emit(req.roomId, event),
-      {
-        tracks: room.publishers.get(req.targetId)?.tracks.values() ?? [],
-        decodes: room.codecs.decoder(req.participantId),
-      },
-    );
-    return {
-      refusedTracks: answer.refused
-        .filter((t) => !replaced.has(t.mid))
-        .map(({ trackId, kind, mimeType }) => ({ trackId, kind, mimeType })),
-    };
   }
 
   renegotiatePublisher(req: PublisherOfferRequest): { sdp: string } {
@@ -414,51 +321,11 @@ export class MediaEngine implements WorkerEngine {
 
   /** The drops counted outside the media counters, and the objects live here (once a second). */
   mediaReport(): Omit<MediaWorkerReport, 'counters' | 'histograms'> {
-    const stats = this.#endpoint.stats;
-    const handover = this.#relays.handover();
-    const tcp = this.#endpoint.tcp?.dump();
-    const gauges = { publishers: 0, subscriptions: 0, downTracks: 0 };
-    for (const [roomId, room] of this.#rooms) {
-      const part = dumpRoom(roomId, room, 0);
-      gauges.publishers += part.publishers;
-      gauges.subscriptions += part.subscriptions;
-      gauges.downTracks += part.downTracks;
-    }
-    return {
-      drops: {
-        malformed: stats.malformed,
-        unknownPeer: stats.unknownAddress,
-        unknownUfrag: stats.unknownUsername,
-        sendError: stats.sendErrors,
-        sendBufferFull: (tcp?.rtpDropped ?? 0) + (tcp?.otherDropped ?? 0),
-        tcpFraming: tcp?.framingErrors ?? 0,
-        relayMalformed: handover.malformed,
-        relayUnknownTrack: handover.unknownTrack,
-        dataRefused: this.#data.stats.refused,
-      },
-      gauges: {
-        ...gauges,
-        transports: this.#endpoint.transportCount,
-        dataChannels: this.#endpoint.dataChannelCount(),
-        eventLoopDelayP99Seconds: 0,
-        cpuSeconds: 0,
-      },
-    };
+    return engineMediaReport(this.#parts);
   }
 
   dump(): SfuDump {
-    return {
-      rooms: [...this.#rooms].map(([roomId, room]) => dumpRoom(roomId, room, this.#taps.count(roomId))),
-      transports: this.#endpoint.transportCount,
-      dropped: {
-        malformed: this.#endpoint.stats.malformed,
-        unknownAddress: this.#endpoint.stats.unknownAddress,
-        unknownUsername: this.#endpoint.stats.unknownUsername,
-      },
-      handover: this.#relays.handover(),
-      data: { relayed: this.#data.stats.relayed, refused: this.#data.stats.refused },
-      iceTcp: this.#endpoint.tcp?.dump(),
-    };
+    return engineDump(this.#parts);
   }
 
   async close(): Promise<void> {
@@ -514,7 +381,7 @@ export class MediaEngine implements WorkerEngine {
         continue;
       entry.subscription.close();
       room.subscriptions.delete(key);
-      if (!entry.sdp) this.#viewerEnded(roomId, entry.subscription, 'target_left');
+      if (!entry.sdp) this.#subscriptions.viewerEnded(roomId, entry.subscription, 'target_left');
     }
   }
 
