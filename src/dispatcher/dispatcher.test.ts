@@ -369,6 +369,35 @@ test('a node missing from a registry that restarted empty, that still answers an
   await it.return?.();
 });
 
+test("regression: a node whose heartbeat lands between a round's read of the nodes and of the room mappings (Redis back empty) is not lost", async () => {
+  const { dispatcher, nodes, directory } = await cluster(['a', 'b'], { b: 1 });
+  await dispatcher.join(joinReq(1, 1));
+  const ac = new AbortController();
+  const it = dispatcher.events(RoomId(1), ac.signal)[Symbol.asyncIterator]();
+  const first = next(it);
+  while (nodes.get('a')?.streamCount === 0) await new Promise((r) => setTimeout(r, 5));
+  // Redis restarted without persistence; the nodes' first heartbeats after it land just after the
+  // dispatcher read the (still empty) node list, before it reads the room mappings.
+  const roomNodes = directory.roomNodes.bind(directory);
+  let heartbeats = 0;
+  directory.roomNodes = async (rooms) => {
+    if (heartbeats++ === 0) {
+      await directory.heartbeat(nodeInfo('a'), { ttlMs: 60_000, rooms: [RoomId(1)] });
+      await directory.heartbeat(nodeInfo('b', 1), { ttlMs: 60_000, rooms: [] });
+    }
+    return roomNodes(rooms);
+  };
+  await directory.close();
+  while (heartbeats === 0) await new Promise((r) => setTimeout(r, 5));
+  // Several rounds (50 ms apart) after it.
+  await new Promise((r) => setTimeout(r, 400));
+  nodes.get('a')?.emit({ type: 'activeSpeakers', speakers: [] });
+  assert.equal((await first).type, 'activeSpeakers', 'nobody was reported lost; the stream from a is kept');
+  assert.equal((await dispatcher.join(joinReq(1, 2))).sdp, 'answer from a', 'the room stays on a');
+  ac.abort();
+  await it.return?.();
+});
+
 test('a node missing from the registry that does not answer is lost before the grace ends', async () => {
   const { dispatcher, nodes, directory } = await cluster(['a', 'b'], { b: 1 });
   await dispatcher.join(joinReq(1, 1));

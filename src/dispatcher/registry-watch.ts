@@ -63,7 +63,7 @@ export class RegistryWatch {
       // One round trip for every room we route: where is each mapped now?
       const rooms = new Set([...links.keys(), ...placements.rooms()]);
       const mappings = await this.#o.directory.roomNodes([...rooms]);
-      this.#loseExpiredHosts(mappings);
+      await this.#loseExpiredHosts(mappings);
       await this.#checkUnregistered();
       this.#followMoves(mappings);
     } catch (err) {
@@ -73,13 +73,22 @@ export class RegistryWatch {
     }
   }
 
-  #loseExpiredHosts(mappings: Map<RoomId, NodeId>): void {
+  async #loseExpiredHosts(mappings: Map<RoomId, NodeId>): Promise<void> {
     // Why: a registry that still maps rooms to a missing host is intact, so the host's own entry
     // expired (its room mappings outlive it by ROOM_TTL_MS): it is lost now, as it always was.
     // A registry that lost both (Redis restarted empty) says nothing: the host is probed first.
     const stillMapped = new Set(mappings.values());
-    for (const [nodeId] of this.#o.nodes.unregistered())
-      if (stillMapped.has(nodeId)) this.#o.onLost(nodeId, new Error('registration expired'));
+    const suspects = this.#o.nodes.unregistered().filter(([nodeId]) => stillMapped.has(nodeId));
+    if (suspects.length === 0) return;
+    // Why read the nodes again: a node's heartbeat writes its entry, then its rooms' mappings. After
+    // Redis came back empty, that heartbeat can land between this round's read of the nodes and its
+    // read of the mappings: the mapping is new, the entry was missed. Read after the mappings, a
+    // live node's entry is there; an expired one's is not (seen: a live node declared lost 3 ms after
+    // its heartbeat restored it, its room moved and one side of the call never saw the other again).
+    await this.#o.placements.refreshNodes();
+    const stillMissing = new Set(this.#o.nodes.unregistered().map(([nodeId]) => nodeId));
+    for (const [nodeId] of suspects)
+      if (stillMissing.has(nodeId)) this.#o.onLost(nodeId, new Error('registration expired'));
   }
 
   /**

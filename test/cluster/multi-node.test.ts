@@ -54,6 +54,15 @@ function roundRobin(urls: string[]): () => string {
 }
 
 /** Marks where each role process's log stands; the function returned names the warnings and errors logged since. */
+/** `restored`, or its error with what each role logged since `logs` was marked. */
+async function withLogs<T>(restored: Promise<T>, logs: () => string): Promise<T> {
+  try {
+    return await restored;
+  } catch (err) {
+    throw new Error(`${(err as Error).message}; warnings and errors logged: ${logs()}`, { cause: err });
+  }
+}
+
 function logMark(): () => string {
   const procs = [...cluster.sfus, ...cluster.signallings].map((s) => s.process);
   const marks = procs.map((p) => p.logs.length);
@@ -111,10 +120,10 @@ describe('cluster: two signalling instances, two SFU nodes', { timeout: 300_000 
     await outage;
     const backAt = Date.now();
     const framesDuring = [await framesOf(erin, 'Frank'), await framesOf(frank, 'Erin')];
-    const restoredAt = await Promise.all([
-      framesAdvancingAt(erin, 'Frank', backAt),
-      framesAdvancingAt(frank, 'Erin', backAt),
-    ]);
+    const restoredAt = await withLogs(
+      Promise.all([framesAdvancingAt(erin, 'Frank', backAt), framesAdvancingAt(frank, 'Erin', backAt)]),
+      logs,
+    );
     // Chat goes on for 2 s after Redis is back.
     const posts = await chat.stop(70);
     const restoredMs = restoredAt.map((t) => t - backAt);
@@ -175,10 +184,10 @@ describe('cluster: two signalling instances, two SFU nodes', { timeout: 300_000 
     const freezes = Promise.all([longestFreeze(hana, 'Ivan', restart), longestFreeze(ivan, 'Hana', restart)]);
     await restart;
     const backAt = Date.now();
-    const restoredAt = await Promise.all([
-      framesAdvancingAt(hana, 'Ivan', backAt),
-      framesAdvancingAt(ivan, 'Hana', backAt),
-    ]);
+    const restoredAt = await withLogs(
+      Promise.all([framesAdvancingAt(hana, 'Ivan', backAt), framesAdvancingAt(ivan, 'Hana', backAt)]),
+      logs,
+    );
     const storedAgain = await eventually(
       async () => chat.answered.filter((p) => p.sentAt > backAt && acknowledged(p)),
       (list) => list.length > 0,
@@ -239,10 +248,10 @@ describe('cluster: two signalling instances, two SFU nodes', { timeout: 300_000 
       told.map((e) => e?.payload),
       [{ reason: 'media' }, { reason: 'media' }],
     );
-    const restoredAt = await Promise.all([
-      framesAdvancingAt(alice, 'Bob', killedAt),
-      framesAdvancingAt(bob, 'Alice', killedAt),
-    ]);
+    const restoredAt = await withLogs(
+      Promise.all([framesAdvancingAt(alice, 'Bob', killedAt), framesAdvancingAt(bob, 'Alice', killedAt)]),
+      logs,
+    );
     // 5 s of chat from the kill on, whenever the call is back.
     const posts = await chat.stop(50);
     const restoredMs = restoredAt.map((t) => t - killedAt);
@@ -306,10 +315,10 @@ describe('cluster: two signalling instances, two SFU nodes', { timeout: 300_000 
         30_000,
       );
       const reconnectedMs = (back.find((e) => e.type === 'reconnected')?.at ?? Number.NaN) - killedAt;
-      const restoredAt = await Promise.all([
-        framesAdvancingAt(carol, 'Dave', killedAt),
-        framesAdvancingAt(dave, 'Carol', killedAt),
-      ]);
+      const restoredAt = await withLogs(
+        Promise.all([framesAdvancingAt(carol, 'Dave', killedAt), framesAdvancingAt(dave, 'Carol', killedAt)]),
+        logs,
+      );
       // 5 s of chat from the kill on.
       const posts = await chat.stop(55);
       // The balancer sent some posts to the instance as it died: their connections were cut.
