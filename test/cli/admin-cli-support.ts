@@ -76,7 +76,17 @@ export async function publishMedia(
     connectionType: 1,
   });
   const announced = nextEvent(watcher, 'room.new_participant', 20_000);
-  await publisher.connect((await answered).sdp);
+  const startedAt = Date.now();
+  const answer = await answered;
+  const answeredMs = Date.now() - startedAt;
+  await publisher.connect(answer.sdp);
+  const connectedMs = Date.now() - startedAt;
   publisher.start();
-  await announced;
+  // A timeout says which step took the time (seen once in a fresh-clone run, not reproduced).
+  await announced.catch((err: Error) => {
+    throw new Error(
+      `${err.message} (room.publish answered after ${answeredMs} ms, ICE and DTLS done after ${connectedMs} ms, media sent from then on)`,
+      { cause: err },
+    );
+  });
 }
