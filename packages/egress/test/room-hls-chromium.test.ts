@@ -8,6 +8,7 @@ import { connectSocket, login, nextEvent, restClient } from '../../../test/suppo
 import { startTestServer, type TestServer } from '../../../test/support/server.ts';
 import { createEgress } from '../src/index.ts';
 import { ffprobeJson } from '../src/testing/ffmpeg.ts';
+import { hlsJournal, startHlsJournal } from './support/hls-journal.ts';
 
 /**
  * A room's live HLS as one master playlist (issue 14, item 3): two Chromium publishers (the demo
@@ -15,8 +16,8 @@ import { ffprobeJson } from '../src/testing/ffmpeg.ts';
  * both (a variant per participant) and is what the REST reply and `room.subscribe_hls_live_stream`
  * hand out; ffprobe finds every participant's programs in it; hls.js in a second Chromium plays it
  * through the viewer page, and switching to the other participant plays that participant's video;
- * the stage form lists one participant; a publisher leaving is dropped from the master within a
- * few seconds.
+ * the stage form lists one participant; the publisher the viewer watches leaving is dropped from
+ * the master within a few seconds, and the viewer plays the other one again.
  */
 
 const PART_SECONDS = 0.5;
@@ -111,12 +112,13 @@ describe('a room HLS: one master playlist, a participant per variant', { timeout
   it('lists both publishers, ffprobe reads both, hls.js switches between them, a leaver is dropped', async () => {
     const host = await chatRoom(server.baseUrl, 'room-hls-e2e');
     const call = restClient(server.baseUrl);
-    const publishing = await browser.newContext();
-    const leaving = await browser.newContext();
+    // A context per publisher: the one the viewer watches last is the one that leaves.
+    const publishing = [await browser.newContext(), await browser.newContext()] as const;
     const viewing = await browser.newContext();
+    const viewer = await viewing.newPage();
     try {
-      const a = await openPublisher(publishing, server.baseUrl, host.code, HEIGHTS[0]);
-      const b = await openPublisher(leaving, server.baseUrl, host.code, HEIGHTS[1]);
+      const a = await openPublisher(publishing[0], server.baseUrl, host.code, HEIGHTS[0]);
+      const b = await openPublisher(publishing[1], server.baseUrl, host.code, HEIGHTS[1]);
       const started = await call<{ egressId: string; urls: string[] }>(
         'POST',
         `/rooms/${host.roomId}/egress`,
@@ -209,7 +211,6 @@ describe('a room HLS: one master playlist, a participant per variant', { timeout
       }
 
       // The viewer plays the first participant listed, then the other when asked.
-      const viewer = await viewing.newPage();
       const errors: string[] = [];
       viewer.on('pageerror', (err) => errors.push(err.message));
       await viewer.goto(`${server.baseUrl}/egress/watch.html?hls=${encodeURIComponent(master)}`);
@@ -226,6 +227,7 @@ describe('a room HLS: one master playlist, a participant per variant', { timeout
           (window as unknown as { __playingId: string | null }).__playingId = id;
         });
       });
+      await startHlsJournal(viewer);
       await viewer.waitForSelector('body[data-state="playing"]', { timeout: 30_000 });
       await viewer.waitForSelector('#participants button[data-participant]', { timeout: 10_000 });
       const first = await eventually(
@@ -275,13 +277,14 @@ describe('a room HLS: one master playlist, a participant per variant', { timeout
       });
       assert.equal(stopped.status, 200);
 
-      // B leaves: the master drops B within a few seconds; the viewer, watching B, plays A again.
+      // The participant watched leaves: the master drops it within a few seconds, and the viewer
+      // plays the first one again.
       const leftAt = Date.now();
-      await leaving.close();
+      await publishing[other === a.id ? 0 : 1].close();
       await eventually(
         () => listed(master),
-        (ids) => ids.length === 1 && ids[0] === a.id,
-        `the master without ${b.id}`,
+        (ids) => ids.length === 1 && ids[0] === first.chosen,
+        `the master without ${other}`,
         DROPPED_WITHIN_MS,
       );
       const droppedMs = Date.now() - leftAt;
@@ -289,21 +292,27 @@ describe('a room HLS: one master playlist, a participant per variant', { timeout
       assert.ok(droppedMs <= DROPPED_WITHIN_MS);
       const back = await eventually(
         () => viewerState(viewer),
-        (s) => s.chosen === a.id && s.levelId === a.id && s.listed.join() === a.id && s.playingId === a.id,
-        `the viewer back on ${a.id}`,
+        (s) =>
+          s.chosen === first.chosen &&
+          s.levelId === first.chosen &&
+          s.listed.join() === first.chosen &&
+          s.playingId === first.chosen,
+        `the viewer back on ${first.chosen}`,
         30_000,
       );
       await eventually(
         () => viewerState(viewer),
         (s) => s.currentTime > back.currentTime + 1,
-        `${a.id}'s video advancing again`,
+        `${first.chosen}'s video advancing again`,
       );
       assert.deepEqual(errors, []);
-      await a.page.close();
+    } catch (err) {
+      // What hls.js did, to tell why playback did not do what was waited for.
+      if (err instanceof Error) err.message += `\nviewer journal:\n${await hlsJournal(viewer)}`;
+      throw err;
     } finally {
       await viewing.close();
-      await leaving.close().catch(() => undefined);
-      await publishing.close();
+      for (const context of publishing) await context.close().catch(() => undefined);
     }
   });
 });

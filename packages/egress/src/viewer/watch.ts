@@ -2,9 +2,10 @@
 // HLS with hls.js in low-latency mode (`?hls=<master playlist URL>`) and shows how far behind the
 // live edge it plays and how many frames it decoded; `?moq=<endpoint>&path=<broadcast>` links to
 // the MoQ player (`moq-watch.html`). A room's master playlist (a variant per participant) gets a
-// participant picker (room-participants.ts). State on `body[data-state]`: idle, loading, playing,
-// error.
+// participant picker (room-participants.ts); a live playback that stops is recovered
+// (live-watchdog.ts). State on `body[data-state]`: idle, loading, playing, error.
 import Hls, { type ErrorData } from 'hls.js';
+import { LiveWatchdog } from './live-watchdog.ts';
 import { RoomParticipants } from './room-participants.ts';
 
 /** A stream just started may have no playlist yet: retry this often before giving up. */
@@ -107,7 +108,10 @@ function playWithHlsJs(url: string): { hls: Hls; room: RoomParticipants } {
     );
     hls.destroy();
   });
-  const room = new RoomParticipants(hls, url, $('participants'));
+  const watchdog = new LiveWatchdog(hls, video);
+  const room = new RoomParticipants(hls, url, $('participants'), {
+    jumpToLive: (reason) => watchdog.jumpToLive(reason),
+  });
   hls.loadSource(url);
   hls.attachMedia(video);
   setInterval(() => renderStats(hls, codecs), 500);
