@@ -6,7 +6,7 @@ import { type CaptureOptions, LocalMedia } from './local-media.ts';
 import type { PublishOptions } from './media.ts';
 import { type EgressApi, FetchRoomApi, HttpError, type RoomApi } from './rest.ts';
 import { type JoinOptions, Room } from './room.ts';
-import { type SignallingChannel, SignallingError } from './signalling.ts';
+import { type SignallingChannel, waitConnected } from './signalling.ts';
 import { SocketIoChannel } from './socket-channel.ts';
 import type { UserJson } from './types.ts';
 
@@ -122,36 +122,12 @@ export async function connect(options: ConnectOptions): Promise<Client> {
   const rest = new FetchRoomApi({ url, token: options.token, apiKey: options.apiKey });
   const iceServers = new IceServerSource({ fetchServers: () => rest.iceServers() });
   const client = new Client(url, rest, channel, rest, iceServers);
-  await new Promise<void>((resolve, reject) => {
-    let lastError = '';
-    const timer = setTimeout(() => {
-      off();
-      channel.close();
-      reject(
-        new SignallingError(
-          'connect',
-          'unreachable',
-          `server unreachable at ${url}${lastError ? ` (${lastError})` : ''}`,
-        ),
-      );
-    }, options.timeoutMs ?? 10_000);
-    const off = channel.onStatus((status) => {
-      if (status.type === 'connected') {
-        clearTimeout(timer);
-        off();
-        resolve();
-      } else if (status.type === 'connect_error') {
-        lastError = status.message;
-        if (/token|authori[sz]ation/i.test(status.message)) {
-          clearTimeout(timer);
-          off();
-          channel.close();
-          reject(new SignallingError('connect', 'unauthenticated', status.message));
-        }
-      }
-    });
-    channel.open();
-  });
+  try {
+    await waitConnected(channel, options.timeoutMs ?? 10_000, url);
+  } catch (err) {
+    channel.close();
+    throw err;
+  }
   return client;
 }
 

@@ -47,9 +47,9 @@ export function unwrapAck<T>(event: string, reply: unknown): T {
 
 /**
  * Opens the socket and waits until it is connected; rejects as `unreachable` after `timeoutMs`, at
- * once as `unauthenticated` when the server refuses our token.
+ * once as `unauthenticated` when the server refuses our token. `url` goes in the unreachable message.
  */
-export function waitConnected(signalling: SignallingChannel, timeoutMs: number): Promise<void> {
+export function waitConnected(signalling: SignallingChannel, timeoutMs: number, url?: string): Promise<void> {
   if (signalling.connected) return Promise.resolve();
   return new Promise((resolve, reject) => {
     let lastError = '';
@@ -59,7 +59,7 @@ export function waitConnected(signalling: SignallingChannel, timeoutMs: number):
         new SignallingError(
           'connect',
           'unreachable',
-          `server unreachable${lastError ? ` (${lastError})` : ''}`,
+          `server unreachable${url ? ` at ${url}` : ''}${lastError ? ` (${lastError})` : ''}`,
         ),
       );
     }, timeoutMs);
