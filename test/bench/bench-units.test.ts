@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { describe, it } from 'node:test';
 import { decodeLayersFile, encodeLayersFile, MEDIA_FIXTURE } from '../../bench/encoded-media.ts';
+import { GOALS, goalsTable } from '../../bench/goals.ts';
 import {
   buildRtp,
   extensionBlock,
@@ -12,7 +13,6 @@ import {
   stampPacket,
   VideoLayerSource,
 } from '../../bench/media-packets.ts';
-import { GOALS, goalsTable } from '../../bench/report.ts';
 import { publisherOffer, readRemoteDescription, subscriberAnswer } from '../../bench/sdp.ts';
 import { latencyQuantileMs, parseLatencyBuckets } from '../../bench/server-latency.ts';
 import { percentile } from '../../bench/stats.ts';
@@ -177,9 +177,15 @@ describe('bench: report helpers', () => {
   });
 
   it('the goals table says met, or by how much a figure falls short', () => {
-    const table = goalsTable({ out_pps_per_core: 50_000, cpu_millicores_per_video_sub: 1.5 });
-    assert.match(table, /\| 50000 \| short: 2\.0× below the goal \|/);
+    const table = goalsTable({
+      out_pps_per_core: 50_000,
+      cpu_millicores_per_video_sub: 1.5,
+      forwarding_alloc_bytes_per_packet: 12,
+    });
+    assert.match(table, /\| 50000 \| short: 3\.0× below the goal \|/);
     assert.match(table, /\| 1\.5 \| met \|/);
+    assert.match(table, /\| 12 \| short: 12 above the goal \|/);
+    assert.match(table, /\| – \| not measured \|/);
     assert.equal(table.split('\n').length, 2 + GOALS.length);
   });
 });

@@ -1,0 +1,145 @@
+// The bench's command line: its --help text and the options it parses.
+
+import { parseArgs } from 'node:util';
+import type { Scenario } from './steps.ts';
+
+export const HELP = `bbmeet bench: load and benchmark tool of the media server.
+
+Starts the server (bbmeet start, one media worker, on loopback) as a child process, drives load
+from protocol-level peers in other processes (real ICE, DTLS and SRTP; pre-built VP8 720p 3-layer
+simulcast and Opus replayed at real rates, send timestamps in the payload), reads the server's CPU
+from the OS accounting (/proc), and reports. Server and load are pinned to different cores with
+taskset when it is present.
+
+Scenarios:
+  fanout    one publisher to N subscribers per room (--fanout per room, default 16), swept over
+            --subs total subscribers; also run on the two baselines: a raw dgram fan-out (no
+            crypto) and a forwarder built on werift RTCPeerConnections; and once more on
+            BBMEET with every load peer on ICE-TCP (RFC 6544, RFC 4571 framing) at the headline
+            size (system bbmeet_tcp; ice_tcp_* in the summary)
+  meeting   an N x N meeting: every participant publishes video+audio and receives all others
+  audio     a large audio room: --speakers speakers (default 10), N listeners receiving them all
+  all       all three (default)
+  egress    CPU per copied HLS stream (H264), per transcoded one (VP8 by ffmpeg) and per forwarded
+            subscriber, on a server with egress on (needs npm run setup:egress; --scenario egress
+            --help lists its options)
+  soak      \`bbmeet bench soak --help\`: a bounded soak (30 min at 70 % of the measured capacity,
+            participants joining and leaving all the time; RSS, event-loop delay, loss, leaks)
+
+Options:
+  --quick               small sizes and short steps (under a minute; what CI runs)
+  --scenario <name>     fanout | meeting | audio | all
+  --subs <list>         sizes to sweep, comma-separated (fanout: subscribers, meeting:
+                        participants, audio: listeners); default per scenario
+  --fanout <n>          subscribers per publisher in the fanout scenario (0: one publisher to all)
+  --speakers <n>        speakers of the audio room (default 10)
+  --duration <s>        measured seconds per step (default 10, quick 3)
+  --warmup <s>          seconds of load before measuring (default 3, quick 1)
+  --chromium-viewers <n>  Chromium viewers timing first RTP / first decoded frame (default 3, quick 1)
+  --werift-subs <n>     subscribers of the werift baseline (default 32, quick 8)
+  --no-chromium         no Chromium (synthetic frames; first_frame_* are null)
+  --no-werift           skip the werift baseline
+  --no-raw              skip the raw UDP baseline
+  --no-tcp              skip the ICE-TCP fanout step (bbmeet_tcp)
+  --profile             profile the server (--cpu-prof) in the largest fanout step; top costs reported
+  --out <file>          also write the JSON summary (pretty) to this file
+  --encode-media        encode the replayed VP8 again with Chromium into bench/fixtures
+  --write-md            update the results section of BENCHMARKS.md and docs/bench-forwarding.svg
+  -h, --help            this help
+
+Output: the JSON summary on ONE line on stdout; progress and notes on stderr.`;
+
+export interface Options {
+  quick: boolean;
+  scenarios: Scenario[];
+  fanoutSizes: number[];
+  meetingSizes: number[];
+  audioSizes: number[];
+  fanout: number;
+  speakers: number;
+  duration: number;
+  warmup: number;
+  viewers: number;
+  weriftSubs: number;
+  chromium: boolean;
+  werift: boolean;
+  raw: boolean;
+  tcp: boolean;
+  profile: boolean;
+  out: string | undefined;
+  writeMd: boolean;
+  encodeMedia: boolean;
+}
+
+function numbers(list: string | undefined): number[] | undefined {
+  if (list === undefined) return undefined;
+  const out = list.split(',').map((s) => Number(s.trim()));
+  if (out.length === 0 || out.some((n) => !Number.isInteger(n) || n < 1))
+    throw new TypeError(`--subs wants positive integers separated by commas, got '${list}'`);
+  return out;
+}
+
+function positive(name: string, value: string | undefined, fallback: number, min = 1): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < min)
+    throw new TypeError(`--${name} wants a number ≥ ${min}, got '${value}'`);
+  return n;
+}
+
+export function parseOptions(argv: string[]): Options | 'help' {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      help: { type: 'boolean', short: 'h' },
+      quick: { type: 'boolean', default: false },
+      scenario: { type: 'string', default: 'all' },
+      subs: { type: 'string' },
+      fanout: { type: 'string' },
+      speakers: { type: 'string' },
+      duration: { type: 'string' },
+      warmup: { type: 'string' },
+      'chromium-viewers': { type: 'string' },
+      'werift-subs': { type: 'string' },
+      'no-chromium': { type: 'boolean', default: false },
+      'no-werift': { type: 'boolean', default: false },
+      'no-raw': { type: 'boolean', default: false },
+      'no-tcp': { type: 'boolean', default: false },
+      profile: { type: 'boolean', default: false },
+      out: { type: 'string' },
+      'write-md': { type: 'boolean', default: false },
+      'encode-media': { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) return 'help';
+  const quick = values.quick === true;
+  const scenario = values.scenario!;
+  const valid = ['fanout', 'meeting', 'audio', 'all'];
+  if (!valid.includes(scenario))
+    throw new TypeError(`--scenario is one of ${valid.join(', ')}, got '${scenario}'`);
+  const scenarios: Scenario[] = scenario === 'all' ? ['fanout', 'meeting', 'audio'] : [scenario as Scenario];
+  const subs = numbers(values.subs);
+  const fanout = positive('fanout', values.fanout, 16, 0);
+  return {
+    quick,
+    scenarios,
+    fanoutSizes: (scenario === 'fanout' && subs) || (quick ? [16] : [16, 64, 128, 256]),
+    meetingSizes: (scenario === 'meeting' && subs) || (quick ? [3] : [4, 8]),
+    audioSizes: (scenario === 'audio' && subs) || (quick ? [2] : [10, 30]),
+    fanout,
+    speakers: positive('speakers', values.speakers, 10),
+    duration: positive('duration', values.duration, quick ? 3 : 10),
+    warmup: positive('warmup', values.warmup, quick ? 1 : 3, 0),
+    viewers: positive('chromium-viewers', values['chromium-viewers'], quick ? 1 : 3, 0),
+    weriftSubs: positive('werift-subs', values['werift-subs'], quick ? 8 : 32),
+    chromium: !values['no-chromium'],
+    werift: !values['no-werift'],
+    raw: !values['no-raw'],
+    tcp: !values['no-tcp'],
+    profile: values.profile === true,
+    out: values.out,
+    writeMd: values['write-md'] === true,
+    encodeMedia: values['encode-media'] === true,
+  };
+}
