@@ -45,6 +45,11 @@ export function countCores(list: string): number {
   return n;
 }
 
+/** Splits `n` items over `parts` as evenly as possible (first parts one larger). */
+export function split(n: number, parts: number): number[] {
+  return Array.from({ length: parts }, (_, i) => Math.floor(n / parts) + (i < n % parts ? 1 : 0));
+}
+
 /** Operations per second of CPU (per core): null when no CPU was measured. */
 export function perCore(count: number, cpuSeconds: number): number | null {
   return cpuSeconds > 0 ? count / cpuSeconds : null;

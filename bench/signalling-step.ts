@@ -8,7 +8,7 @@ import { LoadChild, type LoadCounters } from './load-child.ts';
 import { cpuSeconds, startHelper, startServer, stopChild } from './processes.ts';
 import { topCosts } from './profile.ts';
 import { createRoom, joinRoomAs, loginAs } from './provision.ts';
-import { countCores, phaseFigures, type SignallingPhase } from './signalling-figures.ts';
+import { countCores, phaseFigures, type SignallingPhase, split } from './signalling-figures.ts';
 import type { SignallingLoadConfig } from './signalling-load.ts';
 
 export interface SignallingOptions {
@@ -38,11 +38,6 @@ const PHASES = 5;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const sum = (all: LoadCounters[], key: string) => all.reduce((s, c) => s + (c.counters[key] ?? 0), 0);
 const samples = (all: LoadCounters[], key: string) => all.flatMap((c) => c.latenciesMs[key] ?? []);
-
-/** Splits `n` items over `parts` as evenly as possible (first parts one larger). */
-export function split(n: number, parts: number): number[] {
-  return Array.from({ length: parts }, (_, i) => Math.floor(n / parts) + (i < n % parts ? 1 : 0));
-}
 
 interface Window {
   name: string;
