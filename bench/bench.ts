@@ -221,8 +221,9 @@ async function signallingStep(
       chatRooms: o.signalling.rooms,
       serverCores: cores.serverCores,
       loadCores: cores.loadCores,
-      warmupSeconds: o.warmup,
-      seconds: o.duration,
+      // Five windows: in quick mode each is kept to a few seconds.
+      warmupSeconds: o.quick ? Math.min(o.warmup, 0.5) : o.warmup,
+      seconds: o.quick ? Math.min(o.duration, 2) : o.duration,
       profileDir,
       progress: (f, what) => progress(index, f, what),
     });

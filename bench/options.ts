@@ -25,7 +25,8 @@ Scenarios:
             messages in and chat.send deliveries out), the REST token route (POST /auth of a
             returning user) and join route (POST /rooms/:id/join), then a bare fastify GET route
             in its own process (same Node, same pinning): per core of server CPU, rates and
-            p50/p99 latencies; the REST routes' ratio to the bare route
+            p50/p99 latencies; the REST routes' ratio to the bare route (--duration and --warmup
+            per window; with --quick at most 2 s and 0.5 s)
   all       all four (default)
   egress    CPU per copied HLS stream (H264), per transcoded one (VP8 by ffmpeg) and per forwarded
             subscriber, on a server with egress on (needs npm run setup:egress; --scenario egress
