@@ -14,6 +14,8 @@ import { HELP, type Options, parseOptions } from './options.ts';
 import { corePlan } from './processes.ts';
 import { topCosts } from './profile.ts';
 import { describeMachine } from './report.ts';
+import { signallingFigures } from './signalling-figures.ts';
+import { runSignalling, type SignallingResult } from './signalling-step.ts';
 import { runSoak } from './soak.ts';
 import { runStep, type StepOptions, type StepResult } from './steps.ts';
 import { headlineStep, summarize, writeReport } from './summary.ts';
@@ -116,7 +118,9 @@ export async function runBench(argv: string[]): Promise<number> {
   if (o.scenarios.includes('audio'))
     for (const size of o.audioSizes)
       steps.push({ kind: 'audio', options: { ...base, system: 'bbmeet', scenario: 'audio', size } });
-  const progress = progressBar(steps.length + 1);
+  const wantsSignalling = o.scenarios.includes('signalling');
+  const progress = progressBar(steps.length + 1 + (wantsSignalling ? 1 : 0));
+  let signalling: SignallingResult | undefined;
   const results: StepResult[] = [];
   const viewerTimings: Array<{ firstRtpMs: number | null; firstFrameMs: number | null; frameWidth: number }> =
     [];
@@ -126,6 +130,7 @@ export async function runBench(argv: string[]): Promise<number> {
   try {
     progress(0, 0, 'preparing media');
     if (!o.chromium) skipped.chromium = 'disabled by --no-chromium';
+    else if (steps.length === 0) skipped.chromium = 'no media step was run';
     else if (!chromiumAvailable().ok) skipped.chromium = chromiumAvailable().reason;
     else if (o.viewers > 0 || o.encodeMedia || !fixtureExists()) chromium = await startChromium();
     if (fixtureExists() && !o.encodeMedia) framesFile = MEDIA_FIXTURE;
@@ -176,18 +181,57 @@ export async function runBench(argv: string[]): Promise<number> {
       results.push(result);
       if (profileDir) costs = await topCosts(profileDir).catch(() => undefined);
     }
+    if (wantsSignalling)
+      signalling = await signallingStep(o, cores, work, steps.length + 1, progress, skipped);
+    else skipped.signalling = 'the signalling scenario was not run';
   } finally {
     await chromium?.close();
   }
   const summary = {
     ...summarize(o, machine, results, viewerTimings, skipped, framesFile !== undefined, costs),
     first_frame_steps_p50_ms: firstFrameSteps ?? null,
+    ...signallingFigures(signalling?.phases),
+    signalling_profile_top:
+      signalling?.costs?.top
+        .slice(0, 8)
+        .map((c) => `${c.selfPercent.toFixed(1)}% ${c.function} ${c.where}`) ?? null,
   };
   await rm(work, { recursive: true, force: true });
   process.stdout.write(`${JSON.stringify(summary)}\n`);
   if (o.out) await writeFile(o.out, `${JSON.stringify(summary, null, 2)}\n`);
   if (o.writeMd) await writeReport(o, summary, results, costs);
   return 0;
+}
+
+/** The signalling scenario (bench/signalling-step.ts); a failure is reported in `skipped`. */
+async function signallingStep(
+  o: Options,
+  cores: ReturnType<typeof corePlan>,
+  work: string,
+  index: number,
+  progress: (step: number, fraction: number, what: string) => void,
+  skipped: Record<string, string>,
+): Promise<SignallingResult | undefined> {
+  const profileDir = o.profile ? path.join(work, 'signalling-profile') : undefined;
+  if (profileDir) await mkdir(profileDir, { recursive: true });
+  try {
+    return await runSignalling({
+      ...o.signalling,
+      joinRooms: o.signalling.rooms,
+      chatRooms: o.signalling.rooms,
+      serverCores: cores.serverCores,
+      loadCores: cores.loadCores,
+      // Five windows: in quick mode each is kept to a few seconds.
+      warmupSeconds: o.quick ? Math.min(o.warmup, 0.5) : o.warmup,
+      seconds: o.quick ? Math.min(o.duration, 2) : o.duration,
+      profileDir,
+      progress: (f, what) => progress(index, f, what),
+    });
+  } catch (err) {
+    skipped.signalling = `failed: ${(err as Error).message}`;
+    process.stderr.write(`\nsignalling scenario failed: ${(err as Error).stack}\n`);
+    return undefined;
+  }
 }
 
 if (import.meta.main) {

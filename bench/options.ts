@@ -19,7 +19,15 @@ Scenarios:
             size (system bbmeet_tcp; ice_tcp_* in the summary)
   meeting   an N x N meeting: every participant publishes video+audio and receives all others
   audio     a large audio room: --speakers speakers (default 10), N listeners receiving them all
-  all       all three (default)
+  signalling  the signalling side, each in its own measured window on the same pinned server:
+            socket.io joins (rooms of clients entering and leaving: REST join + room.publish P2P
+            + room.leave), chat (REST POST /chats to rooms whose members all hold a socket;
+            messages in and chat.send deliveries out), the REST token route (POST /auth of a
+            returning user) and join route (POST /rooms/:id/join), then a bare fastify GET route
+            in its own process (same Node, same pinning): per core of server CPU, rates and
+            p50/p99 latencies; the REST routes' ratio to the bare route (--duration and --warmup
+            per window; with --quick at most 2 s and 0.5 s)
+  all       all four (default)
   egress    CPU per copied HLS stream (H264), per transcoded one (VP8 by ffmpeg) and per forwarded
             subscriber, on a server with egress on (needs npm run setup:egress; --scenario egress
             --help lists its options)
@@ -28,7 +36,7 @@ Scenarios:
 
 Options:
   --quick               small sizes and short steps (under a minute; what CI runs)
-  --scenario <name>     fanout | meeting | audio | all
+  --scenario <name>     fanout | meeting | audio | signalling | all
   --subs <list>         sizes to sweep, comma-separated (fanout: subscribers, meeting:
                         participants, audio: listeners); default per scenario
   --fanout <n>          subscribers per publisher in the fanout scenario (0: one publisher to all)
@@ -41,7 +49,11 @@ Options:
   --no-werift           skip the werift baseline
   --no-raw              skip the raw UDP baseline
   --no-tcp              skip the ICE-TCP fanout step (bbmeet_tcp)
-  --profile             profile the server (--cpu-prof) in the largest fanout step; top costs reported
+  --signalling-rooms <n>  signalling: rooms of the join phase (8 clients each) and of the chat
+                        phase (10 members, 2 senders each) (default 25, quick 3)
+  --http-connections <n>  signalling: keep-alive connections of the REST phases (default 32, quick 8)
+  --profile             profile the server (--cpu-prof) in the largest fanout step and in the
+                        signalling scenario; top costs reported
   --out <file>          also write the JSON summary (pretty) to this file
   --encode-media        encode the replayed VP8 again with Chromium into bench/fixtures
   --write-md            update the results section of BENCHMARKS.md and docs/bench-forwarding.svg
@@ -49,9 +61,21 @@ Options:
 
 Output: the JSON summary on ONE line on stdout; progress and notes on stderr.`;
 
+/** What `--scenario` selects: the media steps' scenarios, and the signalling scenario. */
+export type BenchScenario = Scenario | 'signalling';
+
+export interface SignallingSizes {
+  rooms: number;
+  joinPerRoom: number;
+  chatPerRoom: number;
+  chatSenders: number;
+  httpConnections: number;
+}
+
 export interface Options {
   quick: boolean;
-  scenarios: Scenario[];
+  scenarios: BenchScenario[];
+  signalling: SignallingSizes;
   fanoutSizes: number[];
   meetingSizes: number[];
   audioSizes: number[];
@@ -102,6 +126,8 @@ export function parseOptions(argv: string[]): Options | 'help' {
       warmup: { type: 'string' },
       'chromium-viewers': { type: 'string' },
       'werift-subs': { type: 'string' },
+      'signalling-rooms': { type: 'string' },
+      'http-connections': { type: 'string' },
       'no-chromium': { type: 'boolean', default: false },
       'no-werift': { type: 'boolean', default: false },
       'no-raw': { type: 'boolean', default: false },
@@ -115,15 +141,23 @@ export function parseOptions(argv: string[]): Options | 'help' {
   if (values.help) return 'help';
   const quick = values.quick === true;
   const scenario = values.scenario!;
-  const valid = ['fanout', 'meeting', 'audio', 'all'];
+  const valid = ['fanout', 'meeting', 'audio', 'signalling', 'all'];
   if (!valid.includes(scenario))
     throw new TypeError(`--scenario is one of ${valid.join(', ')}, got '${scenario}'`);
-  const scenarios: Scenario[] = scenario === 'all' ? ['fanout', 'meeting', 'audio'] : [scenario as Scenario];
+  const scenarios: BenchScenario[] =
+    scenario === 'all' ? ['fanout', 'meeting', 'audio', 'signalling'] : [scenario as BenchScenario];
   const subs = numbers(values.subs);
   const fanout = positive('fanout', values.fanout, 16, 0);
   return {
     quick,
     scenarios,
+    signalling: {
+      rooms: Math.floor(positive('signalling-rooms', values['signalling-rooms'], quick ? 3 : 25)),
+      joinPerRoom: 8,
+      chatPerRoom: 10,
+      chatSenders: 2,
+      httpConnections: Math.floor(positive('http-connections', values['http-connections'], quick ? 8 : 32)),
+    },
     fanoutSizes: (scenario === 'fanout' && subs) || (quick ? [16] : [16, 64, 128, 256]),
     meetingSizes: (scenario === 'meeting' && subs) || (quick ? [3] : [4, 8]),
     audioSizes: (scenario === 'audio' && subs) || (quick ? [2] : [10, 30]),

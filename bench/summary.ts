@@ -14,12 +14,13 @@ import {
   stepsTable,
   writeSection,
 } from './report.ts';
+import type { SignallingFigures } from './signalling-figures.ts';
 import { percentile, round } from './stats.ts';
 import type { StepResult } from './steps.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 
-export type Summary = ReturnType<typeof summarize>;
+export type Summary = ReturnType<typeof summarize> & SignallingFigures;
 
 function latencyOverRaw(
   step: StepResult | undefined,
@@ -222,6 +223,22 @@ export async function writeReport(
     'join_first_rtp_p95_ms',
     'rss_mb_per_participant',
     'loss',
+    'signalling_join_events_per_core',
+    'signalling_join_p50_ms',
+    'signalling_join_p99_ms',
+    'signalling_chat_messages_per_core',
+    'signalling_chat_deliveries_per_core',
+    'signalling_chat_p50_ms',
+    'signalling_chat_p99_ms',
+    'rest_token_rps_per_core',
+    'rest_token_p50_ms',
+    'rest_token_p99_ms',
+    'rest_join_rps_per_core',
+    'rest_join_p50_ms',
+    'rest_join_p99_ms',
+    'bare_fastify_rps_per_core',
+    'rest_token_ratio_vs_bare',
+    'rest_join_ratio_vs_bare',
   ] as const;
   const section = [
     `### Last run (${new Date().toISOString().slice(0, 16)}Z, ${summary.quick ? '--quick' : 'full'})`,

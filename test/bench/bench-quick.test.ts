@@ -18,6 +18,14 @@ const REQUIRED = [
   'latency_p99_ms',
   'first_frame_p50_ms',
   'rss_mb_per_participant',
+  'signalling_join_events_per_core',
+  'signalling_chat_messages_per_core',
+  'signalling_chat_deliveries_per_core',
+  'rest_token_rps_per_core',
+  'rest_join_rps_per_core',
+  'bare_fastify_rps_per_core',
+  'rest_token_ratio_vs_bare',
+  'rest_join_ratio_vs_bare',
 ] as const;
 
 /** Which `skipped` reason may explain a null figure. */
@@ -88,5 +96,16 @@ describe('bench --quick', { timeout: 240_000 }, () => {
       assert.ok((step.out_pps as number) > 0, `${scenario}: packets forwarded`);
     }
     assert.ok((summary.out_pps_per_core as number) > 0);
+    // The signalling scenario ran every window: work was done and the server refused none of it.
+    const phases = summary.signalling_phases as Array<Record<string, unknown>>;
+    assert.deepEqual(
+      phases.map((p) => p.name),
+      ['joins', 'chat', 'rest_token', 'rest_join', 'bare_fastify'],
+    );
+    for (const p of phases) {
+      assert.ok((p.count as number) > 0, `signalling ${p.name}: operations done`);
+      assert.equal(p.errors, 0, `signalling ${p.name}: ${p.first_error}`);
+    }
+    assert.ok((summary.signalling_chat_deliveries_per_core as number) > 0, 'chat.send reached the members');
   });
 });
