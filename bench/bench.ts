@@ -14,6 +14,7 @@ import { HELP, type Options, parseOptions } from './options.ts';
 import { corePlan } from './processes.ts';
 import { topCosts } from './profile.ts';
 import { describeMachine } from './report.ts';
+import { type RoomSweep, type RoomsOutcome, runRooms } from './rooms.ts';
 import { runSoak } from './soak.ts';
 import { runStep, type StepOptions, type StepResult } from './steps.ts';
 import { headlineStep, summarize, writeReport } from './summary.ts';
@@ -116,7 +117,16 @@ export async function runBench(argv: string[]): Promise<number> {
   if (o.scenarios.includes('audio'))
     for (const size of o.audioSizes)
       steps.push({ kind: 'audio', options: { ...base, system: 'bbmeet', scenario: 'audio', size } });
-  const progress = progressBar(steps.length + 1);
+  const sweeps: RoomSweep[] = o.scenarios.includes('rooms')
+    ? [
+        { shape: 'webinar', sizes: o.webinarSizes },
+        { shape: 'audio_room', sizes: o.audioRoomSizes },
+        { shape: 'meeting', sizes: o.meetingRoomSizes },
+      ]
+    : [];
+  const roomSteps = sweeps.reduce((n, s) => n + s.sizes.length, 0);
+  const progress = progressBar(steps.length + roomSteps + 1);
+  let rooms: RoomsOutcome | undefined;
   const results: StepResult[] = [];
   const viewerTimings: Array<{ firstRtpMs: number | null; firstFrameMs: number | null; frameWidth: number }> =
     [];
@@ -176,17 +186,37 @@ export async function runBench(argv: string[]): Promise<number> {
       results.push(result);
       if (profileDir) costs = await topCosts(profileDir).catch(() => undefined);
     }
+    if (sweeps.length)
+      rooms = await runRooms(sweeps, {
+        speakers: o.speakers,
+        warmupSeconds: o.warmup,
+        seconds: o.duration,
+        serverCores: cores.serverCores,
+        loadCores: cores.loadCores,
+        framesFile,
+        progress: (k, f, what) => progress(steps.length + 1 + k, f, what),
+      });
   } finally {
     await chromium?.close();
   }
+  Object.assign(skipped, rooms?.skipped);
   const summary = {
-    ...summarize(o, machine, results, viewerTimings, skipped, framesFile !== undefined, costs),
+    ...summarize(
+      o,
+      machine,
+      results,
+      viewerTimings,
+      skipped,
+      framesFile !== undefined,
+      costs,
+      rooms?.summary,
+    ),
     first_frame_steps_p50_ms: firstFrameSteps ?? null,
   };
   await rm(work, { recursive: true, force: true });
   process.stdout.write(`${JSON.stringify(summary)}\n`);
   if (o.out) await writeFile(o.out, `${JSON.stringify(summary, null, 2)}\n`);
-  if (o.writeMd) await writeReport(o, summary, results, costs);
+  if (o.writeMd) await writeReport(o, summary, [...results, ...(rooms?.results ?? [])], costs);
   return 0;
 }
 

@@ -19,7 +19,12 @@ Scenarios:
             size (system bbmeet_tcp; ice_tcp_* in the summary)
   meeting   an N x N meeting: every participant publishes video+audio and receives all others
   audio     a large audio room: --speakers speakers (default 10), N listeners receiving them all
-  all       all three (default)
+  rooms     the big rooms, each swept upward to its capacity (server-added loss ≤ 1 %, latency
+            p99 ≤ 50 ms, server under one core) or until the load generator is the limit (then
+            said, with an extrapolation labelled as one): a webinar (1 publisher of the 3-layer
+            simulcast, N subscribers asking for the lowest layer over track_quality), an audio
+            room (--speakers speakers, N listeners) and a meeting (N x N, medium layer)
+  all       fanout, meeting and audio, and rooms unless --quick (its joins alone take minutes)
   egress    CPU per copied HLS stream (H264), per transcoded one (VP8 by ffmpeg) and per forwarded
             subscriber, on a server with egress on (needs npm run setup:egress; --scenario egress
             --help lists its options)
@@ -28,7 +33,10 @@ Scenarios:
 
 Options:
   --quick               small sizes and short steps (under a minute; what CI runs)
-  --scenario <name>     fanout | meeting | audio | all
+  --scenario <name>     fanout | meeting | audio | rooms | all
+  --webinar <list>      rooms: webinar subscribers to sweep (default 250,500,1000; quick 8)
+  --audio-room <list>   rooms: audio-room listeners to sweep (default 100,250,500,1000; quick 4)
+  --meeting-room <list> rooms: meeting participants to sweep (default 10,16,25; quick 3)
   --subs <list>         sizes to sweep, comma-separated (fanout: subscribers, meeting:
                         participants, audio: listeners); default per scenario
   --fanout <n>          subscribers per publisher in the fanout scenario (0: one publisher to all)
@@ -51,10 +59,13 @@ Output: the JSON summary on ONE line on stdout; progress and notes on stderr.`;
 
 export interface Options {
   quick: boolean;
-  scenarios: Scenario[];
+  scenarios: Array<Scenario | 'rooms'>;
   fanoutSizes: number[];
   meetingSizes: number[];
   audioSizes: number[];
+  webinarSizes: number[];
+  audioRoomSizes: number[];
+  meetingRoomSizes: number[];
   fanout: number;
   speakers: number;
   duration: number;
@@ -71,11 +82,11 @@ export interface Options {
   encodeMedia: boolean;
 }
 
-function numbers(list: string | undefined): number[] | undefined {
+function numbers(list: string | undefined, name = 'subs'): number[] | undefined {
   if (list === undefined) return undefined;
   const out = list.split(',').map((s) => Number(s.trim()));
   if (out.length === 0 || out.some((n) => !Number.isInteger(n) || n < 1))
-    throw new TypeError(`--subs wants positive integers separated by commas, got '${list}'`);
+    throw new TypeError(`--${name} wants positive integers separated by commas, got '${list}'`);
   return out;
 }
 
@@ -98,6 +109,9 @@ export function parseOptions(argv: string[]): Options | 'help' {
       subs: { type: 'string' },
       fanout: { type: 'string' },
       speakers: { type: 'string' },
+      webinar: { type: 'string' },
+      'audio-room': { type: 'string' },
+      'meeting-room': { type: 'string' },
       duration: { type: 'string' },
       warmup: { type: 'string' },
       'chromium-viewers': { type: 'string' },
@@ -115,10 +129,13 @@ export function parseOptions(argv: string[]): Options | 'help' {
   if (values.help) return 'help';
   const quick = values.quick === true;
   const scenario = values.scenario!;
-  const valid = ['fanout', 'meeting', 'audio', 'all'];
+  const valid = ['fanout', 'meeting', 'audio', 'rooms', 'all'];
   if (!valid.includes(scenario))
     throw new TypeError(`--scenario is one of ${valid.join(', ')}, got '${scenario}'`);
-  const scenarios: Scenario[] = scenario === 'all' ? ['fanout', 'meeting', 'audio'] : [scenario as Scenario];
+  const all: Options['scenarios'] = quick
+    ? ['fanout', 'meeting', 'audio']
+    : ['fanout', 'meeting', 'audio', 'rooms'];
+  const scenarios: Options['scenarios'] = scenario === 'all' ? all : [scenario as Scenario | 'rooms'];
   const subs = numbers(values.subs);
   const fanout = positive('fanout', values.fanout, 16, 0);
   return {
@@ -127,6 +144,9 @@ export function parseOptions(argv: string[]): Options | 'help' {
     fanoutSizes: (scenario === 'fanout' && subs) || (quick ? [16] : [16, 64, 128, 256]),
     meetingSizes: (scenario === 'meeting' && subs) || (quick ? [3] : [4, 8]),
     audioSizes: (scenario === 'audio' && subs) || (quick ? [2] : [10, 30]),
+    webinarSizes: numbers(values.webinar, 'webinar') ?? (quick ? [8] : [250, 500, 1000]),
+    audioRoomSizes: numbers(values['audio-room'], 'audio-room') ?? (quick ? [4] : [100, 250, 500, 1000]),
+    meetingRoomSizes: numbers(values['meeting-room'], 'meeting-room') ?? (quick ? [3] : [10, 16, 25]),
     fanout,
     speakers: positive('speakers', values.speakers, 10),
     duration: positive('duration', values.duration, quick ? 3 : 10),
