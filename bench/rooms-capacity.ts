@@ -18,6 +18,8 @@ export interface RoomStep {
   server_latency_p99_ms: number | null;
   cpu_cores: number;
   load_cpu_cores: number;
+  /** CPU other work on the machine used meanwhile (null: unknown). */
+  other_cpu_cores: number | null;
   join_failures: number;
   subscriptions_with_media: number;
 }
@@ -33,8 +35,11 @@ export const LIMITS = {
   loadBusyShare: 0.85,
   /** Packets the server sent that the receivers never read, as a share: above it the load is the limit. */
   maxReceiverLoss: 0.01,
+  /** Cores other work may take meanwhile: beyond, the machine is shared and slows server and load alike. */
+  maxOtherCores: 0.25,
 } as const;
 
+/** load: the load generator, or the machine it shares with the server, was the limit. */
 export type Outcome = 'ok' | 'server' | 'load';
 
 export interface Verdict {
@@ -64,6 +69,8 @@ export function judgeStep(r: RoomStep, loadCores: number): Verdict {
     loadReasons.push(`load processes at ${r.load_cpu_cores.toFixed(2)} of ${loadCores} cores`);
   if (receiverLoss !== null && receiverLoss > LIMITS.maxReceiverLoss)
     loadReasons.push(`receivers missed ${(receiverLoss * 100).toFixed(1)} % of what the server sent`);
+  if (r.other_cpu_cores !== null && r.other_cpu_cores > LIMITS.maxOtherCores)
+    loadReasons.push(`other work on the machine took ${r.other_cpu_cores.toFixed(2)} cores`);
   // An end-to-end tail the server's own histogram does not have comes from outside it (the load
   // generator's event loops, or other work on the machine).
   const outsideTail =

@@ -99,6 +99,7 @@ export interface StepFigures {
   layer_requests: number;
   cpu_cores: number;
   load_cpu_cores: number;
+  other_cpu_cores: number | null;
   latency_p99_ms: number | null;
   server_latency_p99_ms: number | null;
   join_seconds: number;
@@ -114,6 +115,7 @@ function figuresOf(r: StepResult): StepFigures {
     layer_requests: r.layer_requests,
     cpu_cores: round(r.cpu_cores, 3)!,
     load_cpu_cores: round(r.load_cpu_cores, 3)!,
+    other_cpu_cores: round(r.other_cpu_cores, 3),
     latency_p99_ms: round(r.latency_p99_ms, 2),
     server_latency_p99_ms: round(r.server_latency_p99_ms, 2),
     join_seconds: round(r.join_seconds, 1)!,
@@ -249,7 +251,7 @@ function describeSweep(
   const target = sweep.sizes.at(-1)!;
   const needed = loadCoresNeeded(stopStep, target);
   const skipped =
-    `load generator bound at ${cap.stop!.size} ${noun} (${cap.stop!.reasons.join('; ')}): ` +
+    `load generator (or the machine it shares with the server) bound at ${cap.stop!.size} ${noun} (${cap.stop!.reasons.join('; ')}): ` +
     `${target} ${noun} would need about ${needed ?? '?'} load cores (${loadCores} here)` +
     `; extrapolated from the server's CPU per ${noun.replace(/s$/, '')}: ${extrapolated ?? '–'} (${key}, not measured)`;
   return { line: `${sweep.shape}: ${measured}; ${skipped}`, skipped };

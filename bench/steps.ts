@@ -4,6 +4,7 @@
 
 import { LoadHandle, sumStats } from './load-handle.ts';
 import type { JoinPhases, LoadParticipant } from './load-process.ts';
+import { machineBusySeconds } from './machine-cpu.ts';
 import {
   cpuSeconds,
   freeTcpPort,
@@ -102,6 +103,8 @@ export interface StepResult {
   udp_sndbuf_drops: number | null;
   /** CPU of the load generator processes: near the load cores' count, the load is the bottleneck. */
   load_cpu_cores: number;
+  /** CPU the rest of the machine used during the window (the bench's orchestrator included); null off Linux. */
+  other_cpu_cores: number | null;
   /** Wall time of joining every peer (after provisioning). */
   join_seconds: number;
   /** RTP packets/s the server wrote to subscribers (its own counter, /metrics); null if unread. */
@@ -300,6 +303,7 @@ export async function runStep(o: StepOptions): Promise<StepResult> {
     const first = sumStats(await Promise.all(active.map((l) => l.stats())));
     const cpu0 = cpuSeconds(pid)!;
     const loadCpu0 = active.map((l) => cpuSeconds(l.child.pid!) ?? 0);
+    const machine0 = machineBusySeconds();
     const latency0 = server ? await scrapeLatencyBuckets(server.baseUrl).catch(() => undefined) : undefined;
     const drops0 = udpDrops();
     const serverDrops0 = mediaPort ? udpSocketDrops(mediaPort) : undefined;
@@ -313,6 +317,7 @@ export async function runStep(o: StepOptions): Promise<StepResult> {
     }
     const cpu1 = cpuSeconds(pid)!;
     const loadCpu1 = active.map((l) => cpuSeconds(l.child.pid!) ?? 0);
+    const machine1 = machineBusySeconds();
     const cpuSecondsOfWindow = (performance.now() - t0) / 1000;
     // The server's counter read just after a worker report (its polling outside the CPU window),
     // then the load's at once: the two count over the same window.
@@ -330,6 +335,7 @@ export async function runStep(o: StepOptions): Promise<StepResult> {
     const outPackets = last.packetsReceived - first.packetsReceived + (last.lost - first.lost);
     const expected = last.expected - first.expected;
     const cpuCores = (cpu1 - cpu0) / cpuSecondsOfWindow;
+    const loadCores = loadCpu1.reduce((a, b, i) => a + b - loadCpu0[i]!, 0) / cpuSecondsOfWindow;
     const lat = last.latenciesUs;
     const mb = (b: number | undefined) => (b === undefined ? null : b / 2 ** 20);
     const subscriptions = last.subscriptions;
@@ -373,7 +379,11 @@ export async function runStep(o: StepOptions): Promise<StepResult> {
       stream_errors: last.streamErrors,
       udp_rcvbuf_drops: drops0 && drops1 ? drops1.rcvbuf - drops0.rcvbuf : null,
       udp_sndbuf_drops: drops0 && drops1 ? drops1.sndbuf - drops0.sndbuf : null,
-      load_cpu_cores: loadCpu1.reduce((a, b, i) => a + b - loadCpu0[i]!, 0) / cpuSecondsOfWindow,
+      load_cpu_cores: loadCores,
+      other_cpu_cores:
+        machine0 !== undefined && machine1 !== undefined
+          ? Math.max(0, (machine1 - machine0) / cpuSecondsOfWindow - cpuCores - loadCores)
+          : null,
       join_phase_p50_ms: joinPhases,
     };
   } finally {

@@ -27,6 +27,7 @@ const healthy = (over: Partial<RoomStep> = {}): RoomStep => ({
   server_latency_p99_ms: 1,
   cpu_cores: 0.3,
   load_cpu_cores: 0.3,
+  other_cpu_cores: 0.05,
   join_failures: 0,
   subscriptions_with_media: 100,
   ...over,
@@ -94,6 +95,19 @@ describe('bench rooms: judging a step', () => {
     assert.match(outside.reasons.join(), /120.0 ms end to end, 2.0 ms in the server/);
     const inside = judgeStep(healthy({ latency_p99_ms: 120, server_latency_p99_ms: 90 }), 1);
     assert.equal(inside.outcome, 'server');
+  });
+
+  it('other work on the machine makes a failing step inconclusive, and stops the sweep', () => {
+    const failing = judgeStep(
+      healthy({ other_cpu_cores: 1.2, latency_p99_ms: 300, server_latency_p99_ms: 200 }),
+      1,
+    );
+    assert.equal(failing.outcome, 'load');
+    assert.match(failing.reasons.join(), /other work on the machine took 1.20 cores/);
+    const passing = judgeStep(healthy({ other_cpu_cores: 1.2 }), 1);
+    assert.equal(passing.outcome, 'ok');
+    assert.equal(continueSweep([passing]), false);
+    assert.equal(judgeStep(healthy({ other_cpu_cores: null }), 1).outcome, 'ok');
   });
 
   it('inside the limits but with the load near its cores: ok, and the sweep stops there', () => {
