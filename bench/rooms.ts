@@ -239,7 +239,8 @@ function describeSweep(
   const stopStep = steps.find((s) => s.size === cap.stop!.size)!;
   const serverPoints = steps
     .filter((s) => verdicts.find((v) => v.size === s.size)?.outcome !== 'server')
-    .map((s) => ({ size: s.subscriptions, cpu_cores: s.cpu_cores }));
+    // Subscriptions that received: a failed join costs the server little.
+    .map((s) => ({ size: s.subscriptions_with_media, cpu_cores: s.cpu_cores }));
   // In subscriptions (the meeting's grow as N × (N - 1)), then back to the shape's size.
   const extrapolated = sizeForSubscriptions(
     sweep.shape,
