@@ -15,6 +15,7 @@ import { corePlan } from './processes.ts';
 import { topCosts } from './profile.ts';
 import { describeMachine } from './report.ts';
 import { type RoomSweep, type RoomsOutcome, runRooms } from './rooms.ts';
+import { writeRoomsSection } from './rooms-report.ts';
 import { runSoak } from './soak.ts';
 import { runStep, type StepOptions, type StepResult } from './steps.ts';
 import { headlineStep, summarize, writeReport } from './summary.ts';
@@ -127,6 +128,7 @@ export async function runBench(argv: string[]): Promise<number> {
   const roomSteps = sweeps.reduce((n, s) => n + s.sizes.length, 0);
   const progress = progressBar(steps.length + roomSteps + 1);
   let rooms: RoomsOutcome | undefined;
+  const startedMs = performance.now();
   const results: StepResult[] = [];
   const viewerTimings: Array<{ firstRtpMs: number | null; firstFrameMs: number | null; frameWidth: number }> =
     [];
@@ -216,7 +218,11 @@ export async function runBench(argv: string[]): Promise<number> {
   await rm(work, { recursive: true, force: true });
   process.stdout.write(`${JSON.stringify(summary)}\n`);
   if (o.out) await writeFile(o.out, `${JSON.stringify(summary, null, 2)}\n`);
-  if (o.writeMd) await writeReport(o, summary, [...results, ...(rooms?.results ?? [])], costs);
+  // A rooms-only run leaves the other sections as they are.
+  if (o.writeMd && results.length)
+    await writeReport(o, summary, [...results, ...(rooms?.results ?? [])], costs);
+  if (o.writeMd && rooms)
+    await writeRoomsSection(rooms.summary, machine, (performance.now() - startedMs) / 1000);
   return 0;
 }
 

@@ -258,7 +258,8 @@ export async function runStep(o: StepOptions): Promise<StepResult> {
       sampleEvery: o.sampleEvery,
       weriftUrl,
       forwarder,
-      concurrency: 16,
+      // 16 joins at a time in all: more DTLS handshakes at once on the load cores only time out.
+      concurrency: Math.max(4, Math.ceil(16 / subscriberProcesses)),
       framesFile: o.framesFile,
     } as const;
     const joinTimeout = 60_000 + p.participants * 2000;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { qualityMessage } from '../../bench/quality-request.ts';
-import { countCores, sizeForSubscriptions } from '../../bench/rooms.ts';
+import { countCores, emptyRoomsSummary, sizeForSubscriptions } from '../../bench/rooms.ts';
 import {
   capacityOf,
   continueSweep,
@@ -11,6 +11,7 @@ import {
   type RoomStep,
   type Verdict,
 } from '../../bench/rooms-capacity.ts';
+import { roomsSection } from '../../bench/rooms-report.ts';
 import { readRemoteDescription, subscriberAnswer } from '../../bench/sdp.ts';
 import { forwardedRate, readCounter } from '../../bench/server-counters.ts';
 import { parseQualityRequest } from '../../src/sfu/media/data-channels.ts';
@@ -248,5 +249,46 @@ describe('bench rooms: layer requests and server counters', () => {
     assert.equal(forwardedRate({ packets: 100, atMs: 1000 }, { packets: 1100, atMs: 3000 }), 500);
     assert.equal(forwardedRate(undefined, { packets: 1, atMs: 1 }), null);
     assert.equal(forwardedRate({ packets: 1, atMs: 5 }, { packets: 2, atMs: 5 }), null);
+  });
+});
+
+describe('bench rooms: the BENCHMARKS.md section', () => {
+  it('lists every rooms key and one row per sweep step with its verdict and reasons', () => {
+    const summary = emptyRoomsSummary();
+    summary.webinar_capacity_subs = 500;
+    summary.rooms = 'webinar: capacity 500 subscribers';
+    summary.rooms_steps.push({
+      shape: 'webinar',
+      ...verdict(500, 'ok'),
+      reasons: ['other work on the machine took 0.30 cores'],
+      subscriptions: 500,
+      out_pps: 15000,
+      server_forwarded_pps: 15010,
+      kbps_per_subscription: 160,
+      layer_requests: 500,
+      cpu_cores: 0.4,
+      load_cpu_cores: 0.5,
+      other_cpu_cores: 0.3,
+      latency_p99_ms: 12,
+      server_latency_p99_ms: 1,
+      join_seconds: 20,
+      join_failures: 0,
+    });
+    const machine = {
+      cpu: 'x',
+      cores: 2,
+      memory_gb: 1,
+      node: 'v24',
+      kernel: 'k',
+      os: 'o',
+      pinning: 'p',
+      load_average: [0, 0, 0],
+    };
+    const md = roomsSection(summary, machine, 65);
+    assert.match(md, /\| `webinar_capacity_subs` \| 500 \|/);
+    assert.match(md, /\| `meeting_capacity_extrapolated` \| – \|/);
+    assert.match(md, /\| webinar \| 500 \| ok \| 500 \| 15000 \| 15010 \| 160 \|/);
+    assert.match(md, /other work on the machine took 0.30 cores/);
+    assert.match(md, /webinar: capacity 500 subscribers/);
   });
 });
