@@ -14,6 +14,8 @@ import { HELP, type Options, parseOptions } from './options.ts';
 import { corePlan } from './processes.ts';
 import { topCosts } from './profile.ts';
 import { describeMachine } from './report.ts';
+import { type RoomSweep, type RoomsOutcome, runRooms } from './rooms.ts';
+import { writeRoomsSection } from './rooms-report.ts';
 import { signallingFigures } from './signalling-figures.ts';
 import { runSignalling, type SignallingResult } from './signalling-step.ts';
 import { runSoak } from './soak.ts';
@@ -119,8 +121,18 @@ export async function runBench(argv: string[]): Promise<number> {
     for (const size of o.audioSizes)
       steps.push({ kind: 'audio', options: { ...base, system: 'bbmeet', scenario: 'audio', size } });
   const wantsSignalling = o.scenarios.includes('signalling');
-  const progress = progressBar(steps.length + 1 + (wantsSignalling ? 1 : 0));
   let signalling: SignallingResult | undefined;
+  const sweeps: RoomSweep[] = o.scenarios.includes('rooms')
+    ? [
+        { shape: 'webinar', sizes: o.webinarSizes },
+        { shape: 'audio_room', sizes: o.audioRoomSizes },
+        { shape: 'meeting', sizes: o.meetingRoomSizes },
+      ]
+    : [];
+  const roomSteps = sweeps.reduce((n, s) => n + s.sizes.length, 0);
+  const progress = progressBar(steps.length + roomSteps + 1 + (wantsSignalling ? 1 : 0));
+  let rooms: RoomsOutcome | undefined;
+  const startedMs = performance.now();
   const results: StepResult[] = [];
   const viewerTimings: Array<{ firstRtpMs: number | null; firstFrameMs: number | null; frameWidth: number }> =
     [];
@@ -181,14 +193,34 @@ export async function runBench(argv: string[]): Promise<number> {
       results.push(result);
       if (profileDir) costs = await topCosts(profileDir).catch(() => undefined);
     }
+    if (sweeps.length)
+      rooms = await runRooms(sweeps, {
+        speakers: o.speakers,
+        warmupSeconds: o.warmup,
+        seconds: o.duration,
+        serverCores: cores.serverCores,
+        loadCores: cores.loadCores,
+        framesFile,
+        progress: (k, f, what) => progress(steps.length + 1 + k, f, what),
+      });
     if (wantsSignalling)
-      signalling = await signallingStep(o, cores, work, steps.length + 1, progress, skipped);
+      signalling = await signallingStep(o, cores, work, steps.length + roomSteps + 1, progress, skipped);
     else skipped.signalling = 'the signalling scenario was not run';
   } finally {
     await chromium?.close();
   }
+  Object.assign(skipped, rooms?.skipped);
   const summary = {
-    ...summarize(o, machine, results, viewerTimings, skipped, framesFile !== undefined, costs),
+    ...summarize(
+      o,
+      machine,
+      results,
+      viewerTimings,
+      skipped,
+      framesFile !== undefined,
+      costs,
+      rooms?.summary,
+    ),
     first_frame_steps_p50_ms: firstFrameSteps ?? null,
     ...signallingFigures(signalling?.phases),
     signalling_profile_top:
@@ -199,7 +231,11 @@ export async function runBench(argv: string[]): Promise<number> {
   await rm(work, { recursive: true, force: true });
   process.stdout.write(`${JSON.stringify(summary)}\n`);
   if (o.out) await writeFile(o.out, `${JSON.stringify(summary, null, 2)}\n`);
-  if (o.writeMd) await writeReport(o, summary, results, costs);
+  // A rooms-only run leaves the other sections as they are.
+  if (o.writeMd && results.length)
+    await writeReport(o, summary, [...results, ...(rooms?.results ?? [])], costs);
+  if (o.writeMd && rooms)
+    await writeRoomsSection(rooms.summary, machine, (performance.now() - startedMs) / 1000);
   return 0;
 }
 

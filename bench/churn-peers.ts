@@ -10,7 +10,13 @@ import { type Signal, WaterbusSignal } from './signal.ts';
 /** Counters of the peers already closed: the cumulative counters of a load process's stats. */
 export type Retired = Omit<
   LoadStats,
-  'sendErrors' | 'streamErrors' | 'latenciesUs' | 'firstRtpMs' | 'subscriptions' | 'subscriptionsWithMedia'
+  | 'sendErrors'
+  | 'streamErrors'
+  | 'latenciesUs'
+  | 'firstRtpMs'
+  | 'subscriptions'
+  | 'subscriptionsWithMedia'
+  | 'layerRequests'
 >;
 
 export const noneRetired = (): Retired => ({

@@ -12,6 +12,8 @@ export class LoadHandle {
   /** Churn requests waiting for their `done`, by request number. */
   readonly #pending = new Map<number, (error: string | undefined) => void>();
   #nextReq = 0;
+  /** Join progress of the running `begin` (done, total, failed so far). */
+  onProgress: ((progress: { done: number; total: number; failed: number }) => void) | undefined;
 
   private constructor(child: ChildProcess) {
     this.child = child;
@@ -19,6 +21,10 @@ export class LoadHandle {
       if (msg.type === 'done') {
         this.#pending.get(msg.req)?.(msg.error);
         this.#pending.delete(msg.req);
+        return;
+      }
+      if (msg.type === 'progress') {
+        this.onProgress?.(msg);
         return;
       }
       if (msg.type === 'error') this.#error = msg.message;
@@ -122,6 +128,7 @@ export function sumStats(all: LoadStats[]): LoadStats {
     firstRtpMs: [],
     subscriptions: 0,
     subscriptionsWithMedia: 0,
+    layerRequests: 0,
   };
   for (const s of all) {
     for (const k of [
@@ -138,6 +145,7 @@ export function sumStats(all: LoadStats[]): LoadStats {
       'streamErrors',
       'subscriptions',
       'subscriptionsWithMedia',
+      'layerRequests',
     ] as const)
       out[k] += s[k];
     for (const l of s.latenciesUs) out.latenciesUs.push(l);

@@ -4,6 +4,7 @@
 // packet in `sampleEvery` to check it and read the sender's timestamp.
 import { randomInt } from 'node:crypto';
 import type { DtlsCertificate } from '../src/transport/dtls/dtls-certificate.ts';
+import { DEFAULT_SCTP_PORT, type SctpAssociation } from '../src/transport/sctp/index.ts';
 import {
   AUDIO_FRAME_MS,
   audioPayload,
@@ -16,6 +17,7 @@ import {
   VideoLayerSource,
 } from './media-packets.ts';
 import { PeerLink } from './peer-link.ts';
+import { type LayerWish, requestLayer } from './quality-request.ts';
 import { publisherOffer, readRemoteDescription, subscriberAnswer } from './sdp.ts';
 import type { Signal } from './signal.ts';
 
@@ -252,13 +254,21 @@ export class LoadSubscriber {
   firstRtpMs = -1;
   /** ms from subscribe to the server's offer. */
   offerMs = -1;
+  /** The layer asked for over `track_quality` (none: the server's default, the top layer). */
+  readonly #wish: LayerWish | undefined;
+  #association: SctpAssociation | undefined;
+  #dataAccepted = false;
+  /** The layer request was sent (a video track was offered and the channel opened). */
+  layerRequested = false;
 
   constructor(options: {
     certificate: DtlsCertificate;
     sampleEvery: number;
     transport?: 'udp' | 'tcp' | undefined;
+    layer?: LayerWish | undefined;
   }) {
     this.#sampleEvery = Math.max(1, options.sampleEvery);
+    this.#wish = options.layer;
     this.link = new PeerLink({
       certificate: options.certificate,
       onRtp: (p) => this.#rtp(p),
@@ -272,16 +282,30 @@ export class LoadSubscriber {
       // The participant's socket is shared by its subscriptions: answer only for our target.
       if (target !== targetId) return;
       const offer = readRemoteDescription(sdp);
-      signal.answer(target, subscriberAnswer(this.link.local, offer, 'active')).catch(() => undefined);
+      // The data section, once accepted, stays accepted (a decline would end the channel).
+      const answer = subscriberAnswer(this.link.local, offer, 'active', this.#dataAccepted);
+      signal.answer(target, answer).catch(() => undefined);
     });
     this.#subscribedAt = performance.now();
     const offer = readRemoteDescription(await signal.subscribe(targetId));
     this.offerMs = performance.now() - this.#subscribedAt;
+    const video = offer.sections.find((s) => s.kind === 'video' && s.port !== 0 && s.trackId);
+    const data = offer.sections.find((s) => s.kind === 'application' && s.port !== 0);
+    const wantsLayer = this.#wish !== undefined && video !== undefined && data !== undefined;
+    this.#dataAccepted = wantsLayer;
     await signal.answer(
       targetId,
-      subscriberAnswer(this.link.local, offer, offer.setup === 'active' ? 'passive' : 'active'),
+      subscriberAnswer(this.link.local, offer, offer.setup === 'active' ? 'passive' : 'active', wantsLayer),
     );
     await this.link.connect(offer);
+    if (!wantsLayer) return;
+    this.#association = await requestLayer(
+      this.link,
+      { sctpPort: data.sctpPort ?? DEFAULT_SCTP_PORT },
+      video.trackId!,
+      this.#wish!,
+    );
+    this.layerRequested = true;
   }
 
   /** Raw baseline: say hello to the forwarder as a subscriber of `room`. */
@@ -356,6 +380,7 @@ export class LoadSubscriber {
   }
 
   close(): void {
+    this.#association?.close();
     this.link.close();
   }
 }

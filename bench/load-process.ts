@@ -5,6 +5,7 @@ import { generateDtlsCertificate } from '../src/transport/dtls/dtls-certificate.
 import { ChurnPeers, noneRetired } from './churn-peers.ts';
 import { readLayersFile } from './encoded-media.ts';
 import { LoadPublisher, LoadSubscriber, useEncodedLayers } from './load-peer.ts';
+import type { LayerWish } from './quality-request.ts';
 import { HttpSignal, type Signal, type WaterbusIdentity, WaterbusSignal } from './signal.ts';
 
 export type LoadMode = 'sfu' | 'werift' | 'raw';
@@ -16,6 +17,8 @@ export interface LoadParticipant {
   publish?: { video: boolean; audio: boolean };
   /** Participant ids (or werift peer ids, or raw rooms) to receive. */
   subscribeTo: string[];
+  /** sfu mode: the simulcast layer its subscriptions ask for over `track_quality` (default: none asked). */
+  layer?: LayerWish | undefined;
 }
 
 export interface LoadConfig {
@@ -66,6 +69,8 @@ export interface LoadStats {
   firstRtpMs: number[];
   subscriptions: number;
   subscriptionsWithMedia: number;
+  /** Subscriptions whose `track_quality` layer request went out. */
+  layerRequests: number;
 }
 
 /** Medians of the subscriptions' join phases, ms: subscribe → offer, ICE check, DTLS handshake. */
@@ -83,6 +88,8 @@ const median = (values: number[]): number | null => {
 export type FromLoad =
   | { type: 'listening' }
   | { type: 'ready'; joinFailures: string[]; phasesMs: JoinPhases }
+  /** Joins done so far (at most every PROGRESS_EVERY_MS while joining). */
+  | { type: 'progress'; done: number; total: number; failed: number }
   | { type: 'stats'; stats: LoadStats }
   | { type: 'error'; message: string }
   | { type: 'done'; req: number; error?: string };
@@ -94,6 +101,7 @@ const signals: Signal[] = [];
 let loop: NodeJS.Timeout | undefined;
 let churn: ChurnPeers | undefined;
 const LATENCY_SAMPLES_MAX = 50_000;
+const PROGRESS_EVERY_MS = 1000;
 
 /** Runs `run` over `items` with at most `size` in flight; failures are collected, not thrown. */
 async function inBatches<T>(items: T[], size: number, run: (item: T) => Promise<void>, failures: string[]) {
@@ -154,6 +162,8 @@ async function start(config: LoadConfig): Promise<void> {
   if (publishers.length)
     await new Promise((r) => setTimeout(r, Math.max(0, 300 - (performance.now() - started))));
   const subscriptions = config.participants.flatMap((p) => p.subscribeTo.map((target) => ({ p, target })));
+  let done = 0;
+  let reportedMs = performance.now();
   await inBatches(
     subscriptions,
     config.concurrency,
@@ -162,10 +172,19 @@ async function start(config: LoadConfig): Promise<void> {
         certificate,
         sampleEvery: config.sampleEvery,
         transport: config.transport,
+        layer: p.layer,
       });
       subscribers.push(sub);
-      if (config.mode === 'raw') await sub.subscribeRaw(config.forwarder!, Number(target));
-      else await sub.subscribe(await signalFor(p), target);
+      try {
+        if (config.mode === 'raw') await sub.subscribeRaw(config.forwarder!, Number(target));
+        else await sub.subscribe(await signalFor(p), target);
+      } finally {
+        done++;
+        if (performance.now() - reportedMs >= PROGRESS_EVERY_MS) {
+          reportedMs = performance.now();
+          send({ type: 'progress', done, total: subscriptions.length, failed: failures.length });
+        }
+      }
     },
     failures,
   );
@@ -218,6 +237,7 @@ function stats(): LoadStats {
     firstRtpMs: [],
     subscriptions: subscribers.length,
     subscriptionsWithMedia: 0,
+    layerRequests: 0,
   };
   const retired = churn?.retired ?? noneRetired();
   for (const k of Object.keys(retired) as Array<keyof typeof retired>) s[k] += retired[k];
@@ -237,6 +257,7 @@ function stats(): LoadStats {
     s.sampled += c.sampled;
     s.authFailures += c.authFailures;
     s.streamErrors += sub.link.streamErrors;
+    if (sub.layerRequested) s.layerRequests++;
     if (c.firstRtpMs >= 0) {
       s.firstRtpMs.push(c.firstRtpMs);
       s.subscriptionsWithMedia++;

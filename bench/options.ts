@@ -27,7 +27,13 @@ Scenarios:
             in its own process (same Node, same pinning): per core of server CPU, rates and
             p50/p99 latencies; the REST routes' ratio to the bare route (--duration and --warmup
             per window; with --quick at most 2 s and 0.5 s)
-  all       all four (default)
+  rooms     the big rooms, each swept upward to its capacity (server-added loss ≤ 1 %, latency
+            p99 ≤ 50 ms, server under one core) or until the load generator is the limit (then
+            said, with an extrapolation labelled as one): a webinar (1 publisher of the 3-layer
+            simulcast, N subscribers asking for the lowest layer over track_quality), an audio
+            room (--speakers speakers, N listeners) and a meeting (N x N, medium layer)
+  all       fanout, meeting, audio and signalling, and rooms unless --quick (its joins alone
+            take minutes) (default)
   egress    CPU per copied HLS stream (H264), per transcoded one (VP8 by ffmpeg) and per forwarded
             subscriber, on a server with egress on (needs npm run setup:egress; --scenario egress
             --help lists its options)
@@ -36,7 +42,10 @@ Scenarios:
 
 Options:
   --quick               small sizes and short steps (under a minute; what CI runs)
-  --scenario <name>     fanout | meeting | audio | signalling | all
+  --scenario <name>     fanout | meeting | audio | rooms | signalling | all
+  --webinar <list>      rooms: webinar subscribers to sweep (default 250,500,1000; quick 8)
+  --audio-room <list>   rooms: audio-room listeners to sweep (default 100,250,500,1000; quick 4)
+  --meeting-room <list> rooms: meeting participants to sweep (default 10,16,25; quick 3)
   --subs <list>         sizes to sweep, comma-separated (fanout: subscribers, meeting:
                         participants, audio: listeners); default per scenario
   --fanout <n>          subscribers per publisher in the fanout scenario (0: one publisher to all)
@@ -62,7 +71,7 @@ Options:
 Output: the JSON summary on ONE line on stdout; progress and notes on stderr.`;
 
 /** What `--scenario` selects: the media steps' scenarios, and the signalling scenario. */
-export type BenchScenario = Scenario | 'signalling';
+export type BenchScenario = Scenario | 'signalling' | 'rooms';
 
 export interface SignallingSizes {
   rooms: number;
@@ -79,6 +88,9 @@ export interface Options {
   fanoutSizes: number[];
   meetingSizes: number[];
   audioSizes: number[];
+  webinarSizes: number[];
+  audioRoomSizes: number[];
+  meetingRoomSizes: number[];
   fanout: number;
   speakers: number;
   duration: number;
@@ -95,11 +107,11 @@ export interface Options {
   encodeMedia: boolean;
 }
 
-function numbers(list: string | undefined): number[] | undefined {
+function numbers(list: string | undefined, name = 'subs'): number[] | undefined {
   if (list === undefined) return undefined;
   const out = list.split(',').map((s) => Number(s.trim()));
   if (out.length === 0 || out.some((n) => !Number.isInteger(n) || n < 1))
-    throw new TypeError(`--subs wants positive integers separated by commas, got '${list}'`);
+    throw new TypeError(`--${name} wants positive integers separated by commas, got '${list}'`);
   return out;
 }
 
@@ -122,6 +134,9 @@ export function parseOptions(argv: string[]): Options | 'help' {
       subs: { type: 'string' },
       fanout: { type: 'string' },
       speakers: { type: 'string' },
+      webinar: { type: 'string' },
+      'audio-room': { type: 'string' },
+      'meeting-room': { type: 'string' },
       duration: { type: 'string' },
       warmup: { type: 'string' },
       'chromium-viewers': { type: 'string' },
@@ -141,11 +156,13 @@ export function parseOptions(argv: string[]): Options | 'help' {
   if (values.help) return 'help';
   const quick = values.quick === true;
   const scenario = values.scenario!;
-  const valid = ['fanout', 'meeting', 'audio', 'signalling', 'all'];
+  const valid = ['fanout', 'meeting', 'audio', 'rooms', 'signalling', 'all'];
   if (!valid.includes(scenario))
     throw new TypeError(`--scenario is one of ${valid.join(', ')}, got '${scenario}'`);
-  const scenarios: BenchScenario[] =
-    scenario === 'all' ? ['fanout', 'meeting', 'audio', 'signalling'] : [scenario as BenchScenario];
+  const all: BenchScenario[] = quick
+    ? ['fanout', 'meeting', 'audio', 'signalling']
+    : ['fanout', 'meeting', 'audio', 'rooms', 'signalling'];
+  const scenarios: BenchScenario[] = scenario === 'all' ? all : [scenario as BenchScenario];
   const subs = numbers(values.subs);
   const fanout = positive('fanout', values.fanout, 16, 0);
   return {
@@ -161,6 +178,9 @@ export function parseOptions(argv: string[]): Options | 'help' {
     fanoutSizes: (scenario === 'fanout' && subs) || (quick ? [16] : [16, 64, 128, 256]),
     meetingSizes: (scenario === 'meeting' && subs) || (quick ? [3] : [4, 8]),
     audioSizes: (scenario === 'audio' && subs) || (quick ? [2] : [10, 30]),
+    webinarSizes: numbers(values.webinar, 'webinar') ?? (quick ? [8] : [250, 500, 1000]),
+    audioRoomSizes: numbers(values['audio-room'], 'audio-room') ?? (quick ? [4] : [100, 250, 500, 1000]),
+    meetingRoomSizes: numbers(values['meeting-room'], 'meeting-room') ?? (quick ? [3] : [10, 16, 25]),
     fanout,
     speakers: positive('speakers', values.speakers, 10),
     duration: positive('duration', values.duration, quick ? 3 : 10),

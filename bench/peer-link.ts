@@ -54,6 +54,10 @@ export class PeerLink {
   sendErrors = 0;
   /** tcp mode: the connection failed, was closed by the server, or broke the framing. */
   streamErrors = 0;
+  /** Our DTLS role once connect() began: it picks the data channels' stream ids (RFC 8832 §6). */
+  dtlsRole: 'client' | 'server' | undefined;
+  /** DTLS application data (SCTP packets of the data channels), once connected. */
+  onAppData: ((data: Buffer) => void) | undefined;
   /** ms of the ICE check and of the DTLS handshake (-1 before). */
   iceMs = -1;
   dtlsMs = -1;
@@ -131,7 +135,9 @@ export class PeerLink {
         ready.resolve();
       },
       onFailed: (r) => ready.reject(new Error(r)),
+      onData: (d) => this.onAppData?.(d),
     });
+    this.dtlsRole = role;
     this.#dtls.start();
     await Promise.race([ready.promise, timeout]);
   }
@@ -142,6 +148,11 @@ export class PeerLink {
     const out = this.#srtpOut ? this.#srtpOut.protectRtp(packet, 12) : packet;
     this.#send(out);
     return out.length;
+  }
+
+  /** Sends DTLS application data (an SCTP packet); nothing before DTLS is up. */
+  sendAppData(data: Buffer): void {
+    if (!this.#closed) this.#dtls?.sendData(data);
   }
 
   /** A datagram as is (raw mode: the subscription hello to the forwarder). */

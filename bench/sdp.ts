@@ -1,5 +1,6 @@
 // The little SDP the load peers need: a publisher offer (Opus and/or VP8 simulcast, as a browser
 // writes it), the reading of a remote description, and a recvonly answer to a subscriber offer.
+import { DEFAULT_SCTP_PORT, LOCAL_MAX_MESSAGE_SIZE } from '../src/transport/sctp/index.ts';
 import { EXT_AUDIO_LEVEL, EXT_MID, EXT_RID, type VideoLayerSpec } from './media-packets.ts';
 
 export interface LocalIce {
@@ -16,6 +17,10 @@ export interface RemoteSection {
   ssrcs: number[];
   /** a=rtpmap payload type → codec name (upper case). */
   codecs: Map<number, string>;
+  /** The track id of `a=msid:<stream> <track>` (what a `track_quality` request names), if any. */
+  trackId: string | undefined;
+  /** m=application: `a=sctp-port` (RFC 8841 §5), when given. */
+  sctpPort: number | undefined;
 }
 
 export interface RemoteDescriptionInfo {
@@ -53,6 +58,8 @@ export function readRemoteDescription(sdp: string): RemoteDescriptionInfo {
         payloadTypes: pts.map(Number).filter((n) => Number.isInteger(n)),
         ssrcs: [],
         codecs: new Map(),
+        trackId: undefined,
+        sctpPort: undefined,
       };
       info.sections.push(section);
     } else if (line.startsWith('a=ice-ufrag:')) info.ufrag ||= line.slice(12);
@@ -60,6 +67,9 @@ export function readRemoteDescription(sdp: string): RemoteDescriptionInfo {
     else if (line.startsWith('a=fingerprint:sha-256 ')) info.fingerprint ||= line.slice(22);
     else if (line.startsWith('a=setup:')) info.setup = line.slice(8);
     else if (line.startsWith('a=mid:') && section) section.mid = line.slice(6);
+    else if (line.startsWith('a=sctp-port:') && section)
+      section.sctpPort = Number(line.slice(12)) || undefined;
+    else if (line.startsWith('a=msid:') && section) section.trackId ??= line.slice(7).split(' ')[1];
     else if (line.startsWith('a=rtpmap:') && section) {
       const [pt, codec] = line.slice(9).split(' ');
       section.codecs.set(Number(pt), (codec ?? '').split('/')[0]!.toUpperCase());
@@ -168,13 +178,28 @@ export function publisherOffer(local: LocalIce, tracks: PublisherTracks, streamI
 
 /**
  * A recvonly answer to a subscriber offer: every audio/video section accepted with its first
- * codec, data channel sections declined (the load peers count RTP only). No transport-cc or REMB
- * is offered back, so the server keeps the subscriber's preferred (top) layer.
+ * codec; the data channel section accepted when `dataChannels` (a subscriber asking for a layer
+ * over `track_quality`), else declined. No transport-cc or REMB is offered back, so the server
+ * keeps the subscriber's preferred layer (the top one unless it asked for another).
  */
-export function subscriberAnswer(local: LocalIce, offer: RemoteDescriptionInfo, setup: string): string {
+export function subscriberAnswer(
+  local: LocalIce,
+  offer: RemoteDescriptionInfo,
+  setup: string,
+  dataChannels = false,
+): string {
   const body: string[] = [];
   for (const s of offer.sections) {
     const pt = s.payloadTypes[0];
+    if (dataChannels && s.kind === 'application' && s.port !== 0) {
+      body.push(
+        'm=application 9 UDP/DTLS/SCTP webrtc-datachannel',
+        ...transportLines(local, s.mid, setup),
+        `a=sctp-port:${DEFAULT_SCTP_PORT}`,
+        `a=max-message-size:${LOCAL_MAX_MESSAGE_SIZE}`,
+      );
+      continue;
+    }
     if ((s.kind !== 'audio' && s.kind !== 'video') || s.port === 0 || pt === undefined) {
       body.push(
         `m=${s.kind} 0 ${s.kind === 'application' ? 'UDP/DTLS/SCTP webrtc-datachannel' : `UDP/TLS/RTP/SAVPF ${pt ?? 0}`}`,

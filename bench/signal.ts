@@ -68,10 +68,21 @@ export class WaterbusSignal implements Signal {
         reject(err);
       });
     });
-    await socket.timeout(TIMEOUT_MS).emitWithAck('room.reconnect', {
-      roomId: id.roomId,
-      participantId: id.participantId,
-    });
+    let reply: { restored?: boolean; error?: { code: string; message: string } };
+    try {
+      reply = await socket.timeout(TIMEOUT_MS).emitWithAck('room.reconnect', {
+        roomId: id.roomId,
+        participantId: id.participantId,
+      });
+    } catch (err) {
+      socket.close();
+      throw new Error(`room.reconnect: ${(err as Error).message}`);
+    }
+    // Without it every later request of this participant is refused ('not in a room'): say why here.
+    if (reply?.restored !== true) {
+      socket.close();
+      throw new Error(`room.reconnect refused: ${reply?.error?.message ?? JSON.stringify(reply)}`);
+    }
     return new WaterbusSignal(id, socket);
   }
 

@@ -4,6 +4,7 @@
 
 import { LoadHandle, sumStats } from './load-handle.ts';
 import type { JoinPhases, LoadParticipant } from './load-process.ts';
+import { machineBusySeconds } from './machine-cpu.ts';
 import {
   cpuSeconds,
   freeTcpPort,
@@ -15,6 +16,8 @@ import {
   udpSocketDrops,
 } from './processes.ts';
 import { provisionRoom } from './provision.ts';
+import type { LayerWish } from './quality-request.ts';
+import { forwardedRate, sampleForwarded } from './server-counters.ts';
 import { latencyQuantileMs, scrapeLatencyBuckets } from './server-latency.ts';
 import { percentile } from './stats.ts';
 
@@ -23,7 +26,8 @@ export type System = 'bbmeet' | 'bbmeet_tcp' | 'raw_udp' | 'werift';
 
 /** Whether the system is the BBMEET server (over either transport). */
 export const isBbmeet = (system: System): boolean => system === 'bbmeet' || system === 'bbmeet_tcp';
-export type Scenario = 'fanout' | 'meeting' | 'audio';
+/** webinar: one 3-layer simulcast publisher to N subscribers asking for a layer (bench/rooms.ts). */
+export type Scenario = 'fanout' | 'meeting' | 'audio' | 'webinar';
 
 export interface StepOptions {
   system: System;
@@ -34,6 +38,10 @@ export interface StepOptions {
   fanout: number;
   /** audio: speakers. */
   speakers: number;
+  /** The simulcast layer subscribers ask for over `track_quality` (webinar, meeting); none: the top one. */
+  layer?: LayerWish | undefined;
+  /** Load processes the subscribers are spread over (default 1; the publishers have their own). */
+  loadProcesses?: number | undefined;
   warmupSeconds: number;
   seconds: number;
   sampleEvery: number;
@@ -95,8 +103,14 @@ export interface StepResult {
   udp_sndbuf_drops: number | null;
   /** CPU of the load generator processes: near the load cores' count, the load is the bottleneck. */
   load_cpu_cores: number;
+  /** CPU the rest of the machine used during the window (the bench's orchestrator included); null off Linux. */
+  other_cpu_cores: number | null;
   /** Wall time of joining every peer (after provisioning). */
   join_seconds: number;
+  /** RTP packets/s the server wrote to subscribers (its own counter, /metrics); null if unread. */
+  server_forwarded_pps: number | null;
+  /** Subscriptions whose `track_quality` layer request went out. */
+  layer_requests: number;
   /** Medians of subscribe → offer, ICE, DTLS (ms). */
   join_phase_p50_ms: JoinPhases;
 }
@@ -145,6 +159,24 @@ async function plan(o: StepOptions, server?: { baseUrl: string; apiKey: string }
     return { publishers, subscribers, together: false, participants: rooms.length + o.size, firstRoom };
   }
   if (!isBbmeet(o.system)) throw new Error(`the ${o.scenario} scenario runs on bbmeet only`);
+  if (o.scenario === 'webinar') {
+    const room = await provisionRoom(server!.baseUrl, server!.apiKey, o.size + 1);
+    const [pub, ...rest] = room.participants;
+    publishers.push({
+      id: pub!.participantId,
+      identity: pub!,
+      publish: { video: true, audio: false },
+      subscribeTo: [],
+    });
+    for (const s of rest)
+      subscribers.push({
+        id: s.participantId,
+        identity: s,
+        subscribeTo: [pub!.participantId],
+        layer: o.layer,
+      });
+    return { publishers, subscribers, together: false, participants: o.size + 1 };
+  }
   if (o.scenario === 'meeting') {
     const room = await provisionRoom(server!.baseUrl, server!.apiKey, o.size);
     const ids = room.participants.map((p) => p.participantId);
@@ -154,6 +186,7 @@ async function plan(o: StepOptions, server?: { baseUrl: string; apiKey: string }
         identity: p,
         publish: { video: true, audio: true },
         subscribeTo: ids.filter((id) => id !== p.participantId),
+        layer: o.layer,
       });
     return { publishers, subscribers, together: true, participants: o.size };
   }
@@ -177,7 +210,9 @@ export async function runStep(o: StepOptions): Promise<StepResult> {
   const label = `${o.system} ${o.scenario} ${o.size}`;
   o.progress(0, `${label}: starting`);
   // The load processes load their modules while the system under test starts.
-  const groupsWanted = o.scenario === 'meeting' ? 1 : 2;
+  // Publishers in one process, subscribers spread over the others (the meeting: all in one).
+  const subscriberProcesses = Math.max(1, o.loadProcesses ?? 1);
+  const groupsWanted = o.scenario === 'meeting' ? 1 : 1 + subscriberProcesses;
   const loads: LoadHandle[] = Array.from({ length: groupsWanted }, () => LoadHandle.spawn(o.loadCores));
   let stopSystem: () => Promise<void> = async () => undefined;
   let pid = 0;
@@ -223,21 +258,40 @@ export async function runStep(o: StepOptions): Promise<StepResult> {
       sampleEvery: o.sampleEvery,
       weriftUrl,
       forwarder,
-      concurrency: 16,
+      // 16 joins at a time in all: more DTLS handshakes at once on the load cores only time out.
+      concurrency: Math.max(4, Math.ceil(16 / subscriberProcesses)),
       framesFile: o.framesFile,
     } as const;
     const joinTimeout = 60_000 + p.participants * 2000;
     let joinFailures = 0;
     let joinPhases: JoinPhases = { offer: null, ice: null, dtls: null };
     const joinStartedMs = performance.now();
-    const groups = p.together ? [p.publishers] : [p.publishers, p.subscribers];
-    for (const [g, participants] of groups.entries()) {
-      if (participants.length === 0) continue;
+    const groups = p.together
+      ? [p.publishers]
+      : [
+          p.publishers,
+          ...Array.from({ length: subscriberProcesses }, (_, k) =>
+            p.subscribers.filter((_, i) => i % subscriberProcesses === k),
+          ),
+        ];
+    const joined = groups.map(() => 0);
+    const totalJoins = groups.reduce((n, g) => n + g.reduce((m, x) => m + x.subscribeTo.length, 0), 0);
+    const begin = async (g: number) => {
+      const participants = groups[g]!;
+      if (participants.length === 0) return;
+      loads[g]!.onProgress = ({ done }) => {
+        joined[g] = done;
+        const sum = joined.reduce((a, b) => a + b, 0);
+        o.progress(0.05 + (0.05 * sum) / Math.max(1, totalJoins), `${label}: joined ${sum}/${totalJoins}`);
+      };
       const { joinFailures: f, phasesMs } = await loads[g]!.begin({ ...common, participants }, joinTimeout);
       if (phasesMs.offer !== null) joinPhases = phasesMs;
       joinFailures += f.length;
       if (f.length) process.stderr.write(`\n${label}: ${f.length} joins failed, first: ${f[0]}\n`);
-    }
+    };
+    // Publishers first (subscribers need their tracks), then the subscriber processes together.
+    await begin(0);
+    await Promise.all(groups.slice(1).map((_, k) => begin(k + 1)));
     const active = loads.filter((_, g) => (groups[g]?.length ?? 0) > 0);
     const joinSeconds = (performance.now() - joinStartedMs) / 1000;
     const warmupMs = o.warmupSeconds * 1000;
@@ -245,9 +299,12 @@ export async function runStep(o: StepOptions): Promise<StepResult> {
       o.progress(0.1 + (0.2 * t) / warmupMs, `${label}: warming up`);
       await sleep(250);
     }
+    // Just after a worker report (the /metrics polling stays out of the CPU window), then the load's.
+    const forwarded0 = server ? await sampleForwarded(server.baseUrl).catch(() => undefined) : undefined;
     const first = sumStats(await Promise.all(active.map((l) => l.stats())));
     const cpu0 = cpuSeconds(pid)!;
     const loadCpu0 = active.map((l) => cpuSeconds(l.child.pid!) ?? 0);
+    const machine0 = machineBusySeconds();
     const latency0 = server ? await scrapeLatencyBuckets(server.baseUrl).catch(() => undefined) : undefined;
     const drops0 = udpDrops();
     const serverDrops0 = mediaPort ? udpSocketDrops(mediaPort) : undefined;
@@ -259,9 +316,14 @@ export async function runStep(o: StepOptions): Promise<StepResult> {
       o.progress(0.3 + (0.65 * (performance.now() - t0)) / windowMs, `${label}: measuring`);
       await sleep(250);
     }
-    const last = sumStats(await Promise.all(active.map((l) => l.stats())));
     const cpu1 = cpuSeconds(pid)!;
     const loadCpu1 = active.map((l) => cpuSeconds(l.child.pid!) ?? 0);
+    const machine1 = machineBusySeconds();
+    const cpuSecondsOfWindow = (performance.now() - t0) / 1000;
+    // The server's counter read just after a worker report (its polling outside the CPU window),
+    // then the load's at once: the two count over the same window.
+    const forwarded1 = server ? await sampleForwarded(server.baseUrl).catch(() => undefined) : undefined;
+    const last = sumStats(await Promise.all(active.map((l) => l.stats())));
     const drops1 = udpDrops();
     const serverDrops1 = mediaPort ? udpSocketDrops(mediaPort) : undefined;
     const seconds = (performance.now() - t0) / 1000;
@@ -273,7 +335,8 @@ export async function runStep(o: StepOptions): Promise<StepResult> {
     if (duringDone) await duringDone;
     const outPackets = last.packetsReceived - first.packetsReceived + (last.lost - first.lost);
     const expected = last.expected - first.expected;
-    const cpuCores = (cpu1 - cpu0) / seconds;
+    const cpuCores = (cpu1 - cpu0) / cpuSecondsOfWindow;
+    const loadCores = loadCpu1.reduce((a, b, i) => a + b - loadCpu0[i]!, 0) / cpuSecondsOfWindow;
     const lat = last.latenciesUs;
     const mb = (b: number | undefined) => (b === undefined ? null : b / 2 ** 20);
     const subscriptions = last.subscriptions;
@@ -310,12 +373,18 @@ export async function runStep(o: StepOptions): Promise<StepResult> {
       keyframe_requests: last.keyframeRequests,
       subscriptions_with_media: last.subscriptionsWithMedia,
       join_seconds: joinSeconds,
+      server_forwarded_pps: forwardedRate(forwarded0, forwarded1),
+      layer_requests: last.layerRequests,
       server_socket_drops:
         serverDrops0 !== undefined && serverDrops1 !== undefined ? serverDrops1 - serverDrops0 : null,
       stream_errors: last.streamErrors,
       udp_rcvbuf_drops: drops0 && drops1 ? drops1.rcvbuf - drops0.rcvbuf : null,
       udp_sndbuf_drops: drops0 && drops1 ? drops1.sndbuf - drops0.sndbuf : null,
-      load_cpu_cores: loadCpu1.reduce((a, b, i) => a + b - loadCpu0[i]!, 0) / seconds,
+      load_cpu_cores: loadCores,
+      other_cpu_cores:
+        machine0 !== undefined && machine1 !== undefined
+          ? Math.max(0, (machine1 - machine0) / cpuSecondsOfWindow - cpuCores - loadCores)
+          : null,
       join_phase_p50_ms: joinPhases,
     };
   } finally {

@@ -14,6 +14,7 @@ import {
   stepsTable,
   writeSection,
 } from './report.ts';
+import { emptyRoomsSummary, type RoomsSummary } from './rooms.ts';
 import type { SignallingFigures } from './signalling-figures.ts';
 import { percentile, round } from './stats.ts';
 import type { StepResult } from './steps.ts';
@@ -83,6 +84,7 @@ export function summarize(
   skipped: Record<string, string>,
   encodedMedia: boolean,
   costs: Awaited<ReturnType<typeof topCosts>> | undefined,
+  rooms: RoomsSummary = emptyRoomsSummary(),
 ) {
   const fanout = results.filter((r) => r.system === 'bbmeet' && r.scenario === 'fanout');
   const raw = results.filter((r) => r.system === 'raw_udp');
@@ -172,6 +174,8 @@ export function summarize(
       results.reduce((s, r) => s + r.out_pps * r.seconds, 0),
       0,
     ),
+    // The big rooms (bench/rooms.ts): measured capacities, extrapolations in their own keys.
+    ...rooms,
     profile_top:
       costs?.top.slice(0, 8).map((c) => `${c.selfPercent.toFixed(1)}% ${c.function} ${c.where}`) ?? null,
     skipped,
@@ -239,6 +243,16 @@ export async function writeReport(
     'bare_fastify_rps_per_core',
     'rest_token_ratio_vs_bare',
     'rest_join_ratio_vs_bare',
+    'webinar_capacity_subs',
+    'webinar_loss',
+    'webinar_cpu_millicores_per_sub',
+    'webinar_capacity_extrapolated',
+    'audio_room_capacity_listeners',
+    'audio_room_loss',
+    'audio_room_capacity_extrapolated',
+    'meeting_capacity_participants',
+    'meeting_loss',
+    'meeting_capacity_extrapolated',
   ] as const;
   const section = [
     `### Last run (${new Date().toISOString().slice(0, 16)}Z, ${summary.quick ? '--quick' : 'full'})`,
@@ -252,6 +266,7 @@ export async function writeReport(
     '',
     stepsTable(results),
     '',
+    ...(summary.rooms ? [`Big rooms: ${summary.rooms}`, ''] : []),
     ...(costs ? [costsTable(costs), ''] : []),
     Object.keys(summary.skipped).length
       ? `Skipped: ${Object.entries(summary.skipped)
