@@ -114,7 +114,10 @@ describe('bench signalling: options', () => {
     assert.deepEqual(only.scenarios, ['signalling']);
     const all = parseOptions([]);
     assert.ok(all !== 'help');
-    assert.deepEqual(all.scenarios, ['fanout', 'meeting', 'audio', 'signalling']);
+    assert.deepEqual(all.scenarios, ['fanout', 'meeting', 'audio', 'rooms', 'signalling']);
+    const quick = parseOptions(['--quick']);
+    assert.ok(quick !== 'help');
+    assert.deepEqual(quick.scenarios, ['fanout', 'meeting', 'audio', 'signalling']);
     assert.equal(all.signalling.rooms, 25);
     assert.equal(all.signalling.httpConnections, 32);
   });
