@@ -10,13 +10,15 @@ import path from 'node:path';
 import { type Chromium, chromiumAvailable, encodeLayers, startChromium } from './chromium.ts';
 import { fixtureExists, MEDIA_FIXTURE, writeLayersFile } from './encoded-media.ts';
 import { describeFirstFrameSteps, type FirstFrameSteps, timeFirstFrames } from './first-frame.ts';
+import { type MulticoreFigures, multicoreStepCount, runMulticore } from './multicore.ts';
+import { multicorePlan } from './multicore-plan.ts';
 import { HELP, type Options, parseOptions } from './options.ts';
-import { corePlan } from './processes.ts';
+import { corePlan, tasksetAvailable } from './processes.ts';
 import { topCosts } from './profile.ts';
 import { describeMachine } from './report.ts';
 import { runSoak } from './soak.ts';
 import { runStep, type StepOptions, type StepResult } from './steps.ts';
-import { headlineStep, summarize, writeReport } from './summary.ts';
+import { headlineStep, roundStep, summarize, writeReport } from './summary.ts';
 
 export { HELP, parseOptions };
 
@@ -116,7 +118,19 @@ export async function runBench(argv: string[]): Promise<number> {
   if (o.scenarios.includes('audio'))
     for (const size of o.audioSizes)
       steps.push({ kind: 'audio', options: { ...base, system: 'bbmeet', scenario: 'audio', size } });
-  const progress = progressBar(steps.length + 1);
+  const multicore = o.scenarios.includes('multicore')
+    ? {
+        plan: multicorePlan(os.availableParallelism(), tasksetAvailable),
+        subs: o.multicoreSubs,
+        maxSubs: o.multicoreMaxSubs,
+        rounds: o.multicoreRounds,
+      }
+    : undefined;
+  const multicoreSubs = (m: NonNullable<typeof multicore>) =>
+    m.subs ?? (m.plan.mode === 'scaling' ? 64 : 128);
+  const multicoreSteps = multicore ? multicoreStepCount({ ...multicore, subs: multicoreSubs(multicore) }) : 0;
+  const progress = progressBar(steps.length + 1 + multicoreSteps);
+  let multicoreRun: Awaited<ReturnType<typeof runMulticore>> | undefined;
   const results: StepResult[] = [];
   const viewerTimings: Array<{ firstRtpMs: number | null; firstFrameMs: number | null; frameWidth: number }> =
     [];
@@ -176,19 +190,43 @@ export async function runBench(argv: string[]): Promise<number> {
       results.push(result);
       if (profileDir) costs = await topCosts(profileDir).catch(() => undefined);
     }
+    if (multicore) {
+      if (multicore.plan.mode === 'efficiency') skipped.multicore = multicore.plan.reason;
+      multicoreRun = await runMulticore({
+        ...multicore,
+        subs: multicoreSubs(multicore),
+        warmupSeconds: o.warmup,
+        seconds: o.duration,
+        framesFile,
+        progress: (done, f, what) => progress(steps.length + 1 + done, f, what),
+      });
+    }
   } finally {
     await chromium?.close();
   }
+  if (!multicore) skipped.multicore = 'the multicore scenario was not run';
   const summary = {
     ...summarize(o, machine, results, viewerTimings, skipped, framesFile !== undefined, costs),
     first_frame_steps_p50_ms: firstFrameSteps ?? null,
+    ...(multicoreRun?.figures ?? noMulticore),
+    multicore_steps: (multicoreRun?.steps ?? []).map(roundStep),
   };
   await rm(work, { recursive: true, force: true });
   process.stdout.write(`${JSON.stringify(summary)}\n`);
   if (o.out) await writeFile(o.out, `${JSON.stringify(summary, null, 2)}\n`);
-  if (o.writeMd) await writeReport(o, summary, results, costs);
+  if (o.writeMd) await writeReport(o, summary, results, costs, multicoreRun?.steps ?? []);
   return 0;
 }
+
+/** The multicore figures of a run without that scenario. */
+const noMulticore: Omit<MulticoreFigures, 'multicore'> & { multicore: null } = {
+  multicore_scaling_one_room: null,
+  multicore_scaling_many_rooms: null,
+  multicore_efficiency_one_room: null,
+  multicore_efficiency_many_rooms: null,
+  multicore_relay_extra_us_per_packet: null,
+  multicore: null,
+};
 
 if (import.meta.main) {
   runBench(process.argv.slice(2)).then(

@@ -19,7 +19,14 @@ Scenarios:
             size (system bbmeet_tcp; ice_tcp_* in the summary)
   meeting   an N x N meeting: every participant publishes video+audio and receives all others
   audio     a large audio room: --speakers speakers (default 10), N listeners receiving them all
-  all       all three (default)
+  multicore the same load with 1 media worker and with 2, for one big room (one publisher, its
+            subscribers on both workers, packets relayed between them) and for many rooms of
+            1 → 8: with ≥ 4 cores and taskset, each raised from --subs (default 64) to
+            --multicore-max-subs until it saturates (loss > 1 % or its cores full) and
+            multicore_scaling_* = packets/s at saturation with 2 workers ÷ 1; on fewer cores
+            skipped.multicore says why, and multicore_efficiency_* = packets/s per core used with
+            2 workers ÷ 1 at --subs subscribers (default 128), --multicore-rounds alternating rounds
+  all       fanout, meeting, audio and multicore (default; --quick: the first three)
   egress    CPU per copied HLS stream (H264), per transcoded one (VP8 by ffmpeg) and per forwarded
             subscriber, on a server with egress on (needs npm run setup:egress; --scenario egress
             --help lists its options)
@@ -28,11 +35,13 @@ Scenarios:
 
 Options:
   --quick               small sizes and short steps (under a minute; what CI runs)
-  --scenario <name>     fanout | meeting | audio | all
+  --scenario <name>     fanout | meeting | audio | multicore | all
   --subs <list>         sizes to sweep, comma-separated (fanout: subscribers, meeting:
                         participants, audio: listeners); default per scenario
   --fanout <n>          subscribers per publisher in the fanout scenario (0: one publisher to all)
   --speakers <n>        speakers of the audio room (default 10)
+  --multicore-rounds <n>  multicore on < 4 cores: rounds of each configuration (default 3)
+  --multicore-max-subs <n>  multicore on ≥ 4 cores: the largest size tried (default 2048)
   --duration <s>        measured seconds per step (default 10, quick 3)
   --warmup <s>          seconds of load before measuring (default 3, quick 1)
   --chromium-viewers <n>  Chromium viewers timing first RTP / first decoded frame (default 3, quick 1)
@@ -51,10 +60,14 @@ Output: the JSON summary on ONE line on stdout; progress and notes on stderr.`;
 
 export interface Options {
   quick: boolean;
-  scenarios: Scenario[];
+  scenarios: Array<Scenario | 'multicore'>;
   fanoutSizes: number[];
   meetingSizes: number[];
   audioSizes: number[];
+  /** multicore: subscribers at the equal load (fewer than 4 cores) or the ladder's first size. */
+  multicoreSubs: number | undefined;
+  multicoreMaxSubs: number;
+  multicoreRounds: number;
   fanout: number;
   speakers: number;
   duration: number;
@@ -98,6 +111,8 @@ export function parseOptions(argv: string[]): Options | 'help' {
       subs: { type: 'string' },
       fanout: { type: 'string' },
       speakers: { type: 'string' },
+      'multicore-rounds': { type: 'string' },
+      'multicore-max-subs': { type: 'string' },
       duration: { type: 'string' },
       warmup: { type: 'string' },
       'chromium-viewers': { type: 'string' },
@@ -115,10 +130,13 @@ export function parseOptions(argv: string[]): Options | 'help' {
   if (values.help) return 'help';
   const quick = values.quick === true;
   const scenario = values.scenario!;
-  const valid = ['fanout', 'meeting', 'audio', 'all'];
+  const valid = ['fanout', 'meeting', 'audio', 'multicore', 'all'];
   if (!valid.includes(scenario))
     throw new TypeError(`--scenario is one of ${valid.join(', ')}, got '${scenario}'`);
-  const scenarios: Scenario[] = scenario === 'all' ? ['fanout', 'meeting', 'audio'] : [scenario as Scenario];
+  const all: Options['scenarios'] = quick
+    ? ['fanout', 'meeting', 'audio']
+    : ['fanout', 'meeting', 'audio', 'multicore'];
+  const scenarios: Options['scenarios'] = scenario === 'all' ? all : [scenario as Scenario | 'multicore'];
   const subs = numbers(values.subs);
   const fanout = positive('fanout', values.fanout, 16, 0);
   return {
@@ -127,6 +145,9 @@ export function parseOptions(argv: string[]): Options | 'help' {
     fanoutSizes: (scenario === 'fanout' && subs) || (quick ? [16] : [16, 64, 128, 256]),
     meetingSizes: (scenario === 'meeting' && subs) || (quick ? [3] : [4, 8]),
     audioSizes: (scenario === 'audio' && subs) || (quick ? [2] : [10, 30]),
+    multicoreSubs: scenario === 'multicore' ? subs?.[0] : undefined,
+    multicoreMaxSubs: positive('multicore-max-subs', values['multicore-max-subs'], 2048),
+    multicoreRounds: positive('multicore-rounds', values['multicore-rounds'], quick ? 1 : 3),
     fanout,
     speakers: positive('speakers', values.speakers, 10),
     duration: positive('duration', values.duration, quick ? 3 : 10),
