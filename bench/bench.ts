@@ -225,6 +225,7 @@ const noMulticore: Omit<MulticoreFigures, 'multicore'> & { multicore: null } = {
   multicore_efficiency_one_room: null,
   multicore_efficiency_many_rooms: null,
   multicore_relay_extra_us_per_packet: null,
+  multicore_relay_us_per_relayed_packet: null,
   multicore: null,
 };
 

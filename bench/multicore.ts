@@ -4,8 +4,8 @@
 // raised until it saturates (loss > 1 % or its cores full; one worker on one core, two on two)
 // and the scaling is packets/s at saturation with 2 workers ÷ with 1. On a smaller machine that
 // cannot be told apart from the load generators' own limit, so the scenario says so
-// (skipped.multicore) and measures what it can: packets/s per core used with 2 workers ÷ with 1
-// at the same load, in alternating rounds (A B, B A, ...), medians. Each two-worker step reads
+// (skipped.multicore) and measures what it can: packets/s delivered per server core with 2
+// workers ÷ with 1 at the same load, in alternating rounds (A B, B A, ...), medians. Each two-worker step reads
 // the server's /metrics for every worker's share and for the relays between them.
 
 import {
@@ -72,8 +72,11 @@ function spread(steps: MulticoreStep[], shape: Shape) {
     (s) => s.workers!.length === 2 && s.workers!.every((w) => w.forwarded_pps > 0 && w.subscriptions > 0),
   );
   const last = two.at(-1);
+  const relayed = median(two.map((s) => s.workers!.reduce((sum, w) => sum + w.relayed_sent_pps, 0)));
   return {
     every_worker_carries_subscribers: two.length > 0 && everyWorkerForwards,
+    /** Packets/s handed between the workers (median of the two-worker steps). */
+    relayed_pps: round(relayed, 0),
     relays: last?.relays ?? null,
     remote_tracks: last?.remote_tracks ?? null,
     workers: last?.workers?.map((w: WorkerShare) => ({
@@ -179,9 +182,22 @@ export function multicoreFigures(plan: MulticorePlan, steps: MulticoreStep[]) {
       if (plan.mode === 'scaling') {
         const one = saturationPps(of(1), 1);
         const two = saturationPps(of(2), 2);
+        // Where each ladder stopped and why: a stop by loss with the server's cores not full and
+        // the load's busy says the load generators, not the server, were the limit.
+        const stop = (steps: MulticoreStep[]) => {
+          const last = steps.at(-1);
+          return last
+            ? {
+                size: last.size,
+                by: saturation(last, givenCores(last)),
+                server_cpu_cores: round(last.cpu_cores, 3),
+                load_cpu_cores: round(last.load_cpu_cores, 3),
+              }
+            : null;
+        };
         scaling = {
-          one_worker: { ...one, pps: round(one.pps, 0) },
-          two_workers: { ...two, pps: round(two.pps, 0) },
+          one_worker: { ...one, pps: round(one.pps, 0), stopped: stop(of(1)) },
+          two_workers: { ...two, pps: round(two.pps, 0), stopped: stop(of(2)) },
           ratio: round(ratio(two.pps, one.pps), 3),
         };
       }
@@ -205,6 +221,12 @@ export function multicoreFigures(plan: MulticorePlan, steps: MulticoreStep[]) {
       : null;
   const relayExtra = extra(oneRoom.efficiency);
   const baseExtra = extra(manyRooms.efficiency);
+  const spanExtraUs = relayExtra !== null && baseExtra !== null ? relayExtra - baseExtra : null;
+  // The same per relayed packet: µs per delivered packet × delivered packets per relayed one.
+  const delivered = median(
+    steps.filter((s) => s.shape === 'one_room' && s.media_workers === 2).map((s) => s.delivered_pps),
+  );
+  const relayedPps = oneRoom.spread.relayed_pps;
   const scaling = (shape: Shape) =>
     (byShape[shape].saturation as { ratio: number | null } | null)?.ratio ?? null;
   return {
@@ -212,8 +234,11 @@ export function multicoreFigures(plan: MulticorePlan, steps: MulticoreStep[]) {
     multicore_scaling_many_rooms: scaling('many_rooms'),
     multicore_efficiency_one_room: oneRoom.efficiency?.ratio ?? null,
     multicore_efficiency_many_rooms: manyRooms.efficiency?.ratio ?? null,
-    multicore_relay_extra_us_per_packet:
-      relayExtra !== null && baseExtra !== null ? round(relayExtra - baseExtra, 3) : null,
+    multicore_relay_extra_us_per_packet: round(spanExtraUs, 3),
+    multicore_relay_us_per_relayed_packet:
+      spanExtraUs !== null && delivered !== null && relayedPps
+        ? round((spanExtraUs * delivered) / relayedPps, 2)
+        : null,
     multicore: {
       mode: plan.mode,
       placement: plan.description,

@@ -24,8 +24,9 @@ Scenarios:
             1 → 8: with ≥ 4 cores and taskset, each raised from --subs (default 64) to
             --multicore-max-subs until it saturates (loss > 1 % or its cores full) and
             multicore_scaling_* = packets/s at saturation with 2 workers ÷ 1; on fewer cores
-            skipped.multicore says why, and multicore_efficiency_* = packets/s per core used with
-            2 workers ÷ 1 at --subs subscribers (default 128), --multicore-rounds alternating rounds
+            skipped.multicore says why, and multicore_efficiency_* = delivered packets/s per server
+            core with 2 workers ÷ 1 at --subs subscribers (default 128), in --multicore-rounds
+            rounds of alternating order, medians
   all       fanout, meeting, audio and multicore (default; --quick: the first three)
   egress    CPU per copied HLS stream (H264), per transcoded one (VP8 by ffmpeg) and per forwarded
             subscriber, on a server with egress on (needs npm run setup:egress; --scenario egress

@@ -202,6 +202,7 @@ export async function writeReport(
     'multicore_efficiency_one_room',
     'multicore_efficiency_many_rooms',
     'multicore_relay_extra_us_per_packet',
+    'multicore_relay_us_per_relayed_packet',
   ] as const;
   const section = [
     `### Last run (${new Date().toISOString().slice(0, 16)}Z, ${summary.quick ? '--quick' : 'full'})`,

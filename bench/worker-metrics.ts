@@ -1,7 +1,7 @@
 // What each media worker of the server under test did over a measuring window, from two scrapes of
 // its /metrics: packets forwarded and CPU per worker (bbmeet_media_forwarded_packets_total,
 // bbmeet_media_worker_cpu_seconds_total), subscriptions homed there, and the cross-worker relays
-// (bbmeet_media_objects relays / remote_tracks). The multicore scenario reads it to check that a
+// (bbmeet_media_objects relays / remote_tracks, bbmeet_media_relayed_packets_total). The multicore scenario reads it to check that a
 // room spanning workers does spread over them and that packets are relayed between them.
 
 /** One scrape: counters and gauges by worker index, and the relay objects of the whole process. */
@@ -10,6 +10,9 @@ export interface WorkerScrape {
   cpuSeconds: Map<number, number>;
   subscriptions: Map<number, number>;
   downTracks: Map<number, number>;
+  /** RTP packets handed to another worker, and received from one (bbmeet_media_relayed_packets_total). */
+  relayedSent: Map<number, number>;
+  relayedReceived: Map<number, number>;
   /** Published tracks relayed to another worker (one per track and destination worker). */
   relays: number;
   /** Proxies of tracks published on another worker. */
@@ -23,6 +26,9 @@ export interface WorkerShare {
   cpu_cores: number;
   subscriptions: number;
   down_tracks: number;
+  /** Packets/s it handed to the other worker(s), and received from them. */
+  relayed_sent_pps: number;
+  relayed_received_pps: number;
 }
 
 const SERIES: Array<[string, Exclude<keyof WorkerScrape, 'relays' | 'remoteTracks'>]> = [
@@ -39,6 +45,8 @@ export function parseWorkerMetrics(text: string): WorkerScrape {
     cpuSeconds: new Map(),
     subscriptions: new Map(),
     downTracks: new Map(),
+    relayedSent: new Map(),
+    relayedReceived: new Map(),
     relays: 0,
     remoteTracks: 0,
   };
@@ -54,7 +62,15 @@ export function parseWorkerMetrics(text: string): WorkerScrape {
       else if (kind === 'remote_tracks') out.remoteTracks = value;
       continue;
     }
-    const field = SERIES.find(([n]) => n === name)?.[1];
+    const direction = /direction="(sent|received)"/.exec(line)?.[1];
+    const field =
+      name === 'bbmeet_media_relayed_packets_total'
+        ? direction === 'sent'
+          ? 'relayedSent'
+          : direction === 'received'
+            ? 'relayedReceived'
+            : undefined
+        : SERIES.find(([n]) => n === name)?.[1];
     if (!field) continue;
     const worker = Number(/worker="(\d+)"/.exec(line)?.[1]);
     if (!Number.isInteger(worker)) continue;
@@ -75,7 +91,7 @@ export async function scrapeWorkers(baseUrl: string): Promise<WorkerScrape> {
  */
 export function workerShares(before: WorkerScrape, after: WorkerScrape, seconds: number): WorkerShare[] {
   const workers = [...new Set([...after.forwarded.keys(), ...after.cpuSeconds.keys()])].sort((a, b) => a - b);
-  const rate = (m: 'forwarded' | 'cpuSeconds', w: number) =>
+  const rate = (m: 'forwarded' | 'cpuSeconds' | 'relayedSent' | 'relayedReceived', w: number) =>
     seconds > 0 ? Math.max(0, (after[m].get(w) ?? 0) - (before[m].get(w) ?? 0)) / seconds : 0;
   return workers.map((worker) => ({
     worker,
@@ -83,5 +99,7 @@ export function workerShares(before: WorkerScrape, after: WorkerScrape, seconds:
     cpu_cores: rate('cpuSeconds', worker),
     subscriptions: after.subscriptions.get(worker) ?? 0,
     down_tracks: after.downTracks.get(worker) ?? 0,
+    relayed_sent_pps: rate('relayedSent', worker),
+    relayed_received_pps: rate('relayedReceived', worker),
   }));
 }

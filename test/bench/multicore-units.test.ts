@@ -137,13 +137,15 @@ function fakeStep(
 }
 
 describe('bench: multicore figures', () => {
-  const shares = (pps: [number, number]) =>
+  const shares = (pps: [number, number], relayed = 0) =>
     pps.map((p, worker) => ({
       worker,
       forwarded_pps: p,
       cpu_cores: 0.1,
       subscriptions: 64,
       down_tracks: 64,
+      relayed_sent_pps: worker === 0 ? relayed : 0,
+      relayed_received_pps: worker === 1 ? relayed : 0,
     }));
 
   it('efficiency: delivered packets per core with 2 workers ÷ 1 (medians of the rounds), spread and relays read', () => {
@@ -156,7 +158,7 @@ describe('bench: multicore figures', () => {
         size: 128,
         cpu_cores: 0.25,
         round: 1,
-        workers: shares([10_000, 10_000]),
+        workers: shares([10_000, 10_000], 2000),
         relays: 1,
         remote_tracks: 1,
       }),
@@ -167,7 +169,7 @@ describe('bench: multicore figures', () => {
         size: 128,
         cpu_cores: 0.25,
         round: 2,
-        workers: shares([10_000, 10_000]),
+        workers: shares([10_000, 10_000], 2000),
         relays: 1,
         remote_tracks: 1,
       }),
@@ -194,6 +196,9 @@ describe('bench: multicore figures', () => {
     assert.equal(f.multicore.many_rooms.spread.every_worker_carries_subscribers, false);
     // µs per packet: one room 2w 12.5 − 1w median(10, 20)=15 → −2.5; many rooms 10 − 10 = 0.
     assert.equal(f.multicore_relay_extra_us_per_packet, -2.5);
+    // Per relayed packet: −2.5 µs × 20,000 delivered ÷ 2,000 relayed.
+    assert.equal(f.multicore.one_room.spread.relayed_pps, 2000);
+    assert.equal(f.multicore_relay_us_per_relayed_packet, -25);
   });
 
   it('scaling: packets/s at saturation with 2 workers ÷ 1, each ladder stopping where it saturated', () => {
@@ -256,6 +261,8 @@ describe('bench: worker metrics', () => {
       'bbmeet_media_worker_subscriptions{worker="0"} 64',
       'bbmeet_media_worker_subscriptions{worker="1"} 63',
       'bbmeet_media_worker_down_tracks{worker="1"} 63',
+      `bbmeet_media_relayed_packets_total{worker="0",direction="sent"} ${forwarded[0] / 10}`,
+      `bbmeet_media_relayed_packets_total{worker="1",direction="received"} ${forwarded[0] / 10}`,
       'bbmeet_media_objects{kind="relays"} 1',
       'bbmeet_media_objects{kind="remote_tracks"} 2',
       'bbmeet_media_forwarded_packets_total{worker="x"} 5',
@@ -268,8 +275,24 @@ describe('bench: worker metrics', () => {
     assert.equal(after.relays, 1);
     assert.equal(after.remoteTracks, 2);
     assert.deepEqual(workerShares(before, after, 10), [
-      { worker: 0, forwarded_pps: 2000, cpu_cores: 0.1, subscriptions: 64, down_tracks: 0 },
-      { worker: 1, forwarded_pps: 1000, cpu_cores: 0.05, subscriptions: 63, down_tracks: 63 },
+      {
+        worker: 0,
+        forwarded_pps: 2000,
+        cpu_cores: 0.1,
+        subscriptions: 64,
+        down_tracks: 0,
+        relayed_sent_pps: 200,
+        relayed_received_pps: 0,
+      },
+      {
+        worker: 1,
+        forwarded_pps: 1000,
+        cpu_cores: 0.05,
+        subscriptions: 63,
+        down_tracks: 63,
+        relayed_sent_pps: 0,
+        relayed_received_pps: 200,
+      },
     ]);
   });
 
