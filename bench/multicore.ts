@@ -198,7 +198,14 @@ export function multicoreFigures(plan: MulticorePlan, steps: MulticoreStep[]) {
         scaling = {
           one_worker: { ...one, pps: round(one.pps, 0), stopped: stop(of(1)) },
           two_workers: { ...two, pps: round(two.pps, 0), stopped: stop(of(2)) },
-          ratio: round(ratio(two.pps, one.pps), 3),
+          // One worker short of saturation gives no scaling (two floors); two workers short of it
+          // give a floor of the scaling (≥ the figure).
+          ratio: one.reached ? round(ratio(two.pps, one.pps), 3) : null,
+          note: !one.reached
+            ? 'one worker did not saturate by --multicore-max-subs: raise it'
+            : !two.reached
+              ? 'two workers did not saturate by --multicore-max-subs: the ratio is a floor'
+              : null,
         };
       }
       return [shape, { efficiency: eff, saturation: scaling, spread: spread(steps, shape) }];

@@ -232,6 +232,16 @@ describe('bench: multicore figures', () => {
     const f = multicoreFigures(plan, steps);
     assert.equal(f.multicore_scaling_many_rooms, round3(70_000 / 38_000));
     assert.equal(f.multicore_scaling_one_room, null);
+    // The one-room ladders never saturated: no scaling figure, and the reason.
+    const unsaturated = multicoreFigures(
+      plan,
+      steps.map((s) => ({ ...s, shape: 'one_room' as const, loss: 0, cpu_cores: 0.1 })),
+    );
+    assert.equal(unsaturated.multicore_scaling_one_room, null);
+    assert.match(
+      (unsaturated.multicore.one_room.saturation as { note: string }).note,
+      /one worker did not saturate/,
+    );
     // Equal load: 128, the largest size at which the one worker was not saturated.
     assert.equal(f.multicore.many_rooms.efficiency?.size, 128);
     assert.equal(f.multicore_efficiency_many_rooms, round3(20_000 / 0.55 / (20_000 / 0.5)));
