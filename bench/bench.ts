@@ -10,8 +10,10 @@ import path from 'node:path';
 import { type Chromium, chromiumAvailable, encodeLayers, startChromium } from './chromium.ts';
 import { fixtureExists, MEDIA_FIXTURE, writeLayersFile } from './encoded-media.ts';
 import { describeFirstFrameSteps, type FirstFrameSteps, timeFirstFrames } from './first-frame.ts';
+import { type MulticoreFigures, multicoreStepCount, runMulticore } from './multicore.ts';
+import { multicorePlan } from './multicore-plan.ts';
 import { HELP, type Options, parseOptions } from './options.ts';
-import { corePlan } from './processes.ts';
+import { corePlan, tasksetAvailable } from './processes.ts';
 import { topCosts } from './profile.ts';
 import { describeMachine } from './report.ts';
 import { type RoomSweep, type RoomsOutcome, runRooms } from './rooms.ts';
@@ -20,7 +22,7 @@ import { signallingFigures } from './signalling-figures.ts';
 import { runSignalling, type SignallingResult } from './signalling-step.ts';
 import { runSoak } from './soak.ts';
 import { runStep, type StepOptions, type StepResult } from './steps.ts';
-import { headlineStep, summarize, writeReport } from './summary.ts';
+import { headlineStep, roundStep, summarize, writeReport } from './summary.ts';
 
 export { HELP, parseOptions };
 
@@ -130,9 +132,21 @@ export async function runBench(argv: string[]): Promise<number> {
       ]
     : [];
   const roomSteps = sweeps.reduce((n, s) => n + s.sizes.length, 0);
-  const progress = progressBar(steps.length + roomSteps + 1 + (wantsSignalling ? 1 : 0));
   let rooms: RoomsOutcome | undefined;
   const startedMs = performance.now();
+  const multicore = o.scenarios.includes('multicore')
+    ? {
+        plan: multicorePlan(os.availableParallelism(), tasksetAvailable),
+        subs: o.multicoreSubs,
+        maxSubs: o.multicoreMaxSubs,
+        rounds: o.multicoreRounds,
+      }
+    : undefined;
+  const multicoreSubs = (m: NonNullable<typeof multicore>) =>
+    m.subs ?? (m.plan.mode === 'scaling' ? 64 : 128);
+  const multicoreSteps = multicore ? multicoreStepCount({ ...multicore, subs: multicoreSubs(multicore) }) : 0;
+  const progress = progressBar(steps.length + 1 + roomSteps + multicoreSteps + (wantsSignalling ? 1 : 0));
+  let multicoreRun: Awaited<ReturnType<typeof runMulticore>> | undefined;
   const results: StepResult[] = [];
   const viewerTimings: Array<{ firstRtpMs: number | null; firstFrameMs: number | null; frameWidth: number }> =
     [];
@@ -203,13 +217,32 @@ export async function runBench(argv: string[]): Promise<number> {
         framesFile,
         progress: (k, f, what) => progress(steps.length + 1 + k, f, what),
       });
+    if (multicore) {
+      if (multicore.plan.mode === 'efficiency') skipped.multicore = multicore.plan.reason;
+      multicoreRun = await runMulticore({
+        ...multicore,
+        subs: multicoreSubs(multicore),
+        warmupSeconds: o.warmup,
+        seconds: o.duration,
+        framesFile,
+        progress: (done, f, what) => progress(steps.length + 1 + roomSteps + done, f, what),
+      });
+    }
     if (wantsSignalling)
-      signalling = await signallingStep(o, cores, work, steps.length + roomSteps + 1, progress, skipped);
+      signalling = await signallingStep(
+        o,
+        cores,
+        work,
+        steps.length + 1 + roomSteps + multicoreSteps,
+        progress,
+        skipped,
+      );
     else skipped.signalling = 'the signalling scenario was not run';
   } finally {
     await chromium?.close();
   }
   Object.assign(skipped, rooms?.skipped);
+  if (!multicore) skipped.multicore = 'the multicore scenario was not run';
   const summary = {
     ...summarize(
       o,
@@ -227,13 +260,15 @@ export async function runBench(argv: string[]): Promise<number> {
       signalling?.costs?.top
         .slice(0, 8)
         .map((c) => `${c.selfPercent.toFixed(1)}% ${c.function} ${c.where}`) ?? null,
+    ...(multicoreRun?.figures ?? noMulticore),
+    multicore_steps: (multicoreRun?.steps ?? []).map(roundStep),
   };
   await rm(work, { recursive: true, force: true });
   process.stdout.write(`${JSON.stringify(summary)}\n`);
   if (o.out) await writeFile(o.out, `${JSON.stringify(summary, null, 2)}\n`);
   // A rooms-only run leaves the other sections as they are.
   if (o.writeMd && results.length)
-    await writeReport(o, summary, [...results, ...(rooms?.results ?? [])], costs);
+    await writeReport(o, summary, [...results, ...(rooms?.results ?? [])], costs, multicoreRun?.steps ?? []);
   if (o.writeMd && rooms)
     await writeRoomsSection(rooms.summary, machine, (performance.now() - startedMs) / 1000);
   return 0;
@@ -269,6 +304,17 @@ async function signallingStep(
     return undefined;
   }
 }
+
+/** The multicore figures of a run without that scenario. */
+const noMulticore: Omit<MulticoreFigures, 'multicore'> & { multicore: null } = {
+  multicore_scaling_one_room: null,
+  multicore_scaling_many_rooms: null,
+  multicore_efficiency_one_room: null,
+  multicore_efficiency_many_rooms: null,
+  multicore_relay_extra_us_per_packet: null,
+  multicore_relay_us_per_relayed_packet: null,
+  multicore: null,
+};
 
 if (import.meta.main) {
   runBench(process.argv.slice(2)).then(

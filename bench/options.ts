@@ -32,8 +32,16 @@ Scenarios:
             said, with an extrapolation labelled as one): a webinar (1 publisher of the 3-layer
             simulcast, N subscribers asking for the lowest layer over track_quality), an audio
             room (--speakers speakers, N listeners) and a meeting (N x N, medium layer)
-  all       fanout, meeting, audio and signalling, and rooms unless --quick (its joins alone
-            take minutes) (default)
+  multicore the same load with 1 media worker and with 2, for one big room (one publisher, its
+            subscribers on both workers, packets relayed between them) and for many rooms of
+            1 → 8: with ≥ 4 cores and taskset, each raised from --subs (default 64) to
+            --multicore-max-subs until it saturates (loss > 1 % or its cores full) and
+            multicore_scaling_* = packets/s at saturation with 2 workers ÷ 1; on fewer cores
+            skipped.multicore says why, and multicore_efficiency_* = delivered packets/s per server
+            core with 2 workers ÷ 1 at --subs subscribers (default 128), in --multicore-rounds
+            rounds of alternating order, medians
+  all       fanout, meeting, audio, rooms, multicore and signalling (default; --quick leaves
+            out rooms and multicore: their joins alone take minutes)
   egress    CPU per copied HLS stream (H264), per transcoded one (VP8 by ffmpeg) and per forwarded
             subscriber, on a server with egress on (needs npm run setup:egress; --scenario egress
             --help lists its options)
@@ -42,7 +50,7 @@ Scenarios:
 
 Options:
   --quick               small sizes and short steps (under a minute; what CI runs)
-  --scenario <name>     fanout | meeting | audio | rooms | signalling | all
+  --scenario <name>     fanout | meeting | audio | rooms | multicore | signalling | all
   --webinar <list>      rooms: webinar subscribers to sweep (default 250,500,1000; quick 8)
   --audio-room <list>   rooms: audio-room listeners to sweep (default 100,250,500,1000; quick 4)
   --meeting-room <list> rooms: meeting participants to sweep (default 10,16,25; quick 3)
@@ -50,6 +58,8 @@ Options:
                         participants, audio: listeners); default per scenario
   --fanout <n>          subscribers per publisher in the fanout scenario (0: one publisher to all)
   --speakers <n>        speakers of the audio room (default 10)
+  --multicore-rounds <n>  multicore on < 4 cores: rounds of each configuration (default 3)
+  --multicore-max-subs <n>  multicore on ≥ 4 cores: the largest size tried (default 2048)
   --duration <s>        measured seconds per step (default 10, quick 3)
   --warmup <s>          seconds of load before measuring (default 3, quick 1)
   --chromium-viewers <n>  Chromium viewers timing first RTP / first decoded frame (default 3, quick 1)
@@ -71,7 +81,7 @@ Options:
 Output: the JSON summary on ONE line on stdout; progress and notes on stderr.`;
 
 /** What `--scenario` selects: the media steps' scenarios, and the signalling scenario. */
-export type BenchScenario = Scenario | 'signalling' | 'rooms';
+export type BenchScenario = Scenario | 'signalling' | 'rooms' | 'multicore';
 
 export interface SignallingSizes {
   rooms: number;
@@ -91,6 +101,10 @@ export interface Options {
   webinarSizes: number[];
   audioRoomSizes: number[];
   meetingRoomSizes: number[];
+  /** multicore: subscribers at the equal load (fewer than 4 cores) or the ladder's first size. */
+  multicoreSubs: number | undefined;
+  multicoreMaxSubs: number;
+  multicoreRounds: number;
   fanout: number;
   speakers: number;
   duration: number;
@@ -137,6 +151,8 @@ export function parseOptions(argv: string[]): Options | 'help' {
       webinar: { type: 'string' },
       'audio-room': { type: 'string' },
       'meeting-room': { type: 'string' },
+      'multicore-rounds': { type: 'string' },
+      'multicore-max-subs': { type: 'string' },
       duration: { type: 'string' },
       warmup: { type: 'string' },
       'chromium-viewers': { type: 'string' },
@@ -156,12 +172,12 @@ export function parseOptions(argv: string[]): Options | 'help' {
   if (values.help) return 'help';
   const quick = values.quick === true;
   const scenario = values.scenario!;
-  const valid = ['fanout', 'meeting', 'audio', 'rooms', 'signalling', 'all'];
+  const valid = ['fanout', 'meeting', 'audio', 'rooms', 'multicore', 'signalling', 'all'];
   if (!valid.includes(scenario))
     throw new TypeError(`--scenario is one of ${valid.join(', ')}, got '${scenario}'`);
   const all: BenchScenario[] = quick
     ? ['fanout', 'meeting', 'audio', 'signalling']
-    : ['fanout', 'meeting', 'audio', 'rooms', 'signalling'];
+    : ['fanout', 'meeting', 'audio', 'rooms', 'multicore', 'signalling'];
   const scenarios: BenchScenario[] = scenario === 'all' ? all : [scenario as BenchScenario];
   const subs = numbers(values.subs);
   const fanout = positive('fanout', values.fanout, 16, 0);
@@ -181,6 +197,9 @@ export function parseOptions(argv: string[]): Options | 'help' {
     webinarSizes: numbers(values.webinar, 'webinar') ?? (quick ? [8] : [250, 500, 1000]),
     audioRoomSizes: numbers(values['audio-room'], 'audio-room') ?? (quick ? [4] : [100, 250, 500, 1000]),
     meetingRoomSizes: numbers(values['meeting-room'], 'meeting-room') ?? (quick ? [3] : [10, 16, 25]),
+    multicoreSubs: scenario === 'multicore' ? subs?.[0] : undefined,
+    multicoreMaxSubs: positive('multicore-max-subs', values['multicore-max-subs'], 2048),
+    multicoreRounds: positive('multicore-rounds', values['multicore-rounds'], quick ? 1 : 3),
     fanout,
     speakers: positive('speakers', values.speakers, 10),
     duration: positive('duration', values.duration, quick ? 3 : 10),

@@ -9,6 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { type CoreSplit, splitCores } from './multicore-plan.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const CLOCK_TICKS = (() => {
@@ -28,25 +29,12 @@ const hasTaskset = (() => {
   }
 })();
 
+/** Whether taskset can pin the bench's processes. */
+export const tasksetAvailable = hasTaskset;
+
 /** Cores for the server and for the load (the same when the machine has one core or no taskset). */
-export function corePlan(): { pinned: boolean; serverCores: string; loadCores: string; description: string } {
-  const cores = os.availableParallelism();
-  if (!hasTaskset || cores < 2)
-    return {
-      pinned: false,
-      serverCores: '',
-      loadCores: '',
-      description: 'not pinned (taskset missing or one core)',
-    };
-  const half = Math.max(1, Math.floor(cores / 2));
-  const serverCores = half === 1 ? '0' : `0-${half - 1}`;
-  const loadCores = half === cores - 1 ? String(half) : `${half}-${cores - 1}`;
-  return {
-    pinned: true,
-    serverCores,
-    loadCores,
-    description: `server on CPU ${serverCores}, load on CPU ${loadCores} (taskset)`,
-  };
+export function corePlan(): CoreSplit {
+  return splitCores(os.availableParallelism(), hasTaskset);
 }
 
 /** Seconds of CPU (user + system, all threads) the process has used; undefined once it is gone. */
@@ -120,6 +108,31 @@ export async function freeUdpPort(): Promise<number> {
   return port;
 }
 
+/** `count` consecutive free UDP ports (media worker i binds the first + i); the first is returned. */
+export async function freeUdpPorts(count: number): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const first = await freeUdpPort();
+    if (first + count - 1 > 65_535) continue;
+    const bound: dgram.Socket[] = [];
+    try {
+      for (let i = 1; i < count; i++) {
+        const socket = dgram.createSocket('udp4');
+        await new Promise<void>((resolve, reject) => {
+          socket.once('error', reject);
+          socket.bind(first + i, '127.0.0.1', resolve);
+        });
+        bound.push(socket);
+      }
+      return first;
+    } catch {
+      // one of the next ports is taken: try another first port
+    } finally {
+      await Promise.all(bound.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    }
+  }
+  throw new Error(`no ${count} consecutive free UDP ports found`);
+}
+
 /** Spawns `node <args>` (the project's Node), under taskset when `cores` is given. */
 function spawnNode(
   args: string[],
@@ -151,6 +164,8 @@ export interface ServerUnderTest {
   baseUrl: string;
   apiKey: string;
   mediaPort: number;
+  /** Every media worker's UDP port (worker i on mediaPort + i). */
+  mediaPorts: number[];
   child: ChildProcess;
   stop(): Promise<void>;
 }
@@ -165,9 +180,12 @@ export async function startServer(options: {
   profileDir?: string | undefined;
   /** More environment for the server (the egress scenario turns egress on). */
   env?: Record<string, string>;
+  /** Media workers (MEDIA_WORKERS), each on its own UDP port; default 1. */
+  workers?: number;
 }): Promise<ServerUnderTest> {
+  const workers = options.workers ?? 1;
   const httpPort = await freeTcpPort();
-  const mediaPort = await freeUdpPort();
+  const mediaPort = workers > 1 ? await freeUdpPorts(workers) : await freeUdpPort();
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'bbmeet-bench-'));
   const apiKey = randomBytes(12).toString('hex');
   const env: NodeJS.ProcessEnv = {
@@ -181,9 +199,9 @@ export async function startServer(options: {
     AUTH_REFRESH_SECRET: randomBytes(24).toString('hex'),
     LOG_LEVEL: 'warn',
     LOG_FORMAT: 'json',
-    MEDIA_WORKERS: '1',
+    MEDIA_WORKERS: String(workers),
     PORT_MIN_UDP: String(mediaPort),
-    PORT_MAX_UDP: String(mediaPort),
+    PORT_MAX_UDP: String(mediaPort + workers - 1),
     HTTP_RATE_LIMIT_PER_SECOND: '1000000',
     SOCKET_CONNECTIONS_PER_IP: '100000',
     SOCKET_CONNECTIONS_PER_USER: '100000',
@@ -221,6 +239,7 @@ export async function startServer(options: {
     baseUrl,
     apiKey,
     mediaPort,
+    mediaPorts: Array.from({ length: workers }, (_, i) => mediaPort + i),
     child,
     async stop() {
       await stopChild(child);

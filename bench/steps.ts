@@ -20,6 +20,7 @@ import type { LayerWish } from './quality-request.ts';
 import { forwardedRate, sampleForwarded } from './server-counters.ts';
 import { latencyQuantileMs, scrapeLatencyBuckets } from './server-latency.ts';
 import { percentile } from './stats.ts';
+import { scrapeWorkers, type WorkerScrape, type WorkerShare, workerShares } from './worker-metrics.ts';
 
 /** `bbmeet_tcp`: the BBMEET server with every load peer on ICE-TCP (RFC 6544) instead of UDP. */
 export type System = 'bbmeet' | 'bbmeet_tcp' | 'raw_udp' | 'werift';
@@ -47,6 +48,9 @@ export interface StepOptions {
   sampleEvery: number;
   serverCores: string;
   loadCores: string;
+  /** bbmeet: media workers of the server (MEDIA_WORKERS, default 1); with more than one, each
+   * worker's share of the window is read from the server's /metrics (StepResult.workers). */
+  mediaWorkers?: number;
   profileDir?: string | undefined;
   /** Encoded VP8 layers to replay (JSON file), else synthetic frames. */
   framesFile?: string | undefined;
@@ -74,6 +78,8 @@ export interface StepResult {
   seconds: number;
   in_pps: number;
   out_pps: number;
+  /** Packets the subscribers received per second (out_pps without the lost ones). */
+  delivered_pps: number;
   out_mbps: number;
   cpu_cores: number;
   out_pps_per_core: number;
@@ -113,6 +119,13 @@ export interface StepResult {
   layer_requests: number;
   /** Medians of subscribe → offer, ICE, DTLS (ms). */
   join_phase_p50_ms: JoinPhases;
+  /** Media workers of the server (bbmeet), else 0. */
+  media_workers: number;
+  /** Each media worker's share of the window (bbmeet with more than one worker), else null. */
+  workers: WorkerShare[] | null;
+  /** Tracks relayed between workers, and their proxies, at the window's end (with workers). */
+  relays: number | null;
+  remote_tracks: number | null;
 }
 
 interface Plan {
@@ -206,6 +219,18 @@ async function plan(o: StepOptions, server?: { baseUrl: string; apiKey: string }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Datagrams the kernel dropped at these UDP ports (undefined without ports or off Linux). */
+function socketDrops(ports: number[]): number | undefined {
+  if (ports.length === 0) return undefined;
+  let sum = 0;
+  for (const port of ports) {
+    const d = udpSocketDrops(port);
+    if (d === undefined) return undefined;
+    sum += d;
+  }
+  return sum;
+}
+
 export async function runStep(o: StepOptions): Promise<StepResult> {
   const label = `${o.system} ${o.scenario} ${o.size}`;
   o.progress(0, `${label}: starting`);
@@ -216,7 +241,8 @@ export async function runStep(o: StepOptions): Promise<StepResult> {
   const loads: LoadHandle[] = Array.from({ length: groupsWanted }, () => LoadHandle.spawn(o.loadCores));
   let stopSystem: () => Promise<void> = async () => undefined;
   let pid = 0;
-  let mediaPort = 0;
+  let mediaPorts: number[] = [];
+  let workersUrl: string | undefined;
   let server: { baseUrl: string; apiKey: string } | undefined;
   let forwarder: { ip: string; port: number } | undefined;
   let weriftUrl: string | undefined;
@@ -224,11 +250,13 @@ export async function runStep(o: StepOptions): Promise<StepResult> {
     if (isBbmeet(o.system)) {
       // Its own free TCP port: by default ICE-TCP takes the UDP port's number, which may be taken.
       const env = o.system === 'bbmeet_tcp' ? { PORT_MIN_TCP: String(await freeTcpPort()) } : undefined;
-      const s = await startServer({ cores: o.serverCores, profileDir: o.profileDir, env });
+      const workers = o.mediaWorkers ?? 1;
+      const s = await startServer({ cores: o.serverCores, profileDir: o.profileDir, env, workers });
       server = s;
       pid = s.pid;
+      if (workers > 1) workersUrl = s.baseUrl;
       // Why: over ICE-TCP the UDP socket carries nothing, so its drop counter says nothing.
-      if (o.system === 'bbmeet') mediaPort = s.mediaPort;
+      if (o.system === 'bbmeet') mediaPorts = s.mediaPorts;
       stopSystem = () => s.stop();
     } else {
       const helper = await startHelper(o.system === 'raw_udp' ? 'raw-forwarder.ts' : 'werift-sfu.ts', {
@@ -238,7 +266,7 @@ export async function runStep(o: StepOptions): Promise<StepResult> {
       stopSystem = () => stopChild(helper.child);
       if (o.system === 'raw_udp') {
         forwarder = { ip: '127.0.0.1', port: Number(helper.firstLine) };
-        mediaPort = forwarder.port;
+        mediaPorts = [forwarder.port];
       } else weriftUrl = helper.firstLine;
     }
   } catch (err) {
@@ -307,7 +335,8 @@ export async function runStep(o: StepOptions): Promise<StepResult> {
     const machine0 = machineBusySeconds();
     const latency0 = server ? await scrapeLatencyBuckets(server.baseUrl).catch(() => undefined) : undefined;
     const drops0 = udpDrops();
-    const serverDrops0 = mediaPort ? udpSocketDrops(mediaPort) : undefined;
+    const serverDrops0 = socketDrops(mediaPorts);
+    const workers0 = workersUrl ? await scrapeWorkers(workersUrl).catch(() => undefined) : undefined;
     const t0 = performance.now();
     const duringDone =
       o.during && p.firstRoom && server ? o.during({ ...server, ...p.firstRoom }) : undefined;
@@ -325,8 +354,11 @@ export async function runStep(o: StepOptions): Promise<StepResult> {
     const forwarded1 = server ? await sampleForwarded(server.baseUrl).catch(() => undefined) : undefined;
     const last = sumStats(await Promise.all(active.map((l) => l.stats())));
     const drops1 = udpDrops();
-    const serverDrops1 = mediaPort ? udpSocketDrops(mediaPort) : undefined;
+    const serverDrops1 = socketDrops(mediaPorts);
     const seconds = (performance.now() - t0) / 1000;
+    const workers1: WorkerScrape | undefined = workersUrl
+      ? await scrapeWorkers(workersUrl).catch(() => undefined)
+      : undefined;
     const rssLoaded = rssBytes(pid);
     // The workers report once a second: the last second of the window may be missing.
     const latency1 = server ? await scrapeLatencyBuckets(server.baseUrl).catch(() => undefined) : undefined;
@@ -350,6 +382,7 @@ export async function runStep(o: StepOptions): Promise<StepResult> {
       seconds,
       in_pps: (last.packetsSent - first.packetsSent) / seconds,
       out_pps: outPackets / seconds,
+      delivered_pps: (last.packetsReceived - first.packetsReceived) / seconds,
       out_mbps: ((last.bytesReceived - first.bytesReceived) * 8) / seconds / 1e6,
       cpu_cores: cpuCores,
       out_pps_per_core: cpuCores > 0 ? outPackets / seconds / cpuCores : 0,
@@ -386,6 +419,10 @@ export async function runStep(o: StepOptions): Promise<StepResult> {
           ? Math.max(0, (machine1 - machine0) / cpuSecondsOfWindow - cpuCores - loadCores)
           : null,
       join_phase_p50_ms: joinPhases,
+      media_workers: server ? (o.mediaWorkers ?? 1) : 0,
+      workers: workers0 && workers1 ? workerShares(workers0, workers1, seconds) : null,
+      relays: workers1 ? workers1.relays : null,
+      remote_tracks: workers1 ? workers1.remoteTracks : null,
     };
   } finally {
     o.progress(0.97, `${label}: stopping`);

@@ -4,6 +4,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { goalsTable } from './goals.ts';
+import type { MulticoreFigures, MulticoreStep } from './multicore.ts';
+import { multicoreTable } from './multicore-report.ts';
 import type { Options } from './options.ts';
 import type { topCosts } from './profile.ts';
 import {
@@ -179,17 +181,21 @@ export function summarize(
     profile_top:
       costs?.top.slice(0, 8).map((c) => `${c.selfPercent.toFixed(1)}% ${c.function} ${c.where}`) ?? null,
     skipped,
-    steps: results.map((r) =>
-      Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'number' ? round(v, 3) : v])),
-    ),
+    steps: results.map(roundStep),
   };
+}
+
+/** A step for the JSON summary: its numbers rounded to 3 decimals. */
+export function roundStep(r: object): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'number' ? round(v, 3) : v]));
 }
 
 export async function writeReport(
   o: Options,
-  summary: Summary,
+  summary: Summary & Omit<MulticoreFigures, 'multicore'>,
   results: StepResult[],
   costs: Awaited<ReturnType<typeof topCosts>> | undefined,
+  multicoreSteps: MulticoreStep[] = [],
 ) {
   const fanoutPoints = (system: string) =>
     results
@@ -253,6 +259,12 @@ export async function writeReport(
     'meeting_capacity_participants',
     'meeting_loss',
     'meeting_capacity_extrapolated',
+    'multicore_scaling_one_room',
+    'multicore_scaling_many_rooms',
+    'multicore_efficiency_one_room',
+    'multicore_efficiency_many_rooms',
+    'multicore_relay_extra_us_per_packet',
+    'multicore_relay_us_per_relayed_packet',
   ] as const;
   const section = [
     `### Last run (${new Date().toISOString().slice(0, 16)}Z, ${summary.quick ? '--quick' : 'full'})`,
@@ -268,6 +280,7 @@ export async function writeReport(
     '',
     ...(summary.rooms ? [`Big rooms: ${summary.rooms}`, ''] : []),
     ...(costs ? [costsTable(costs), ''] : []),
+    ...(multicoreSteps.length > 0 ? [multicoreTable(multicoreSteps), ''] : []),
     Object.keys(summary.skipped).length
       ? `Skipped: ${Object.entries(summary.skipped)
           .map(([k, v]) => `${k}: ${v}`)

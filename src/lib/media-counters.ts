@@ -51,6 +51,10 @@ export const mediaCounters = {
   sctpBytesSent: 0,
   /** RTP packets written to subscribers (one per subscriber per packet; retransmissions apart). */
   forwardedPackets: 0,
+  /** RTP packets handed to another media worker (a room spanning workers), once per track and
+   * destination worker; and relayed packets received from one. */
+  relayedPacketsSent: 0,
+  relayedPacketsReceived: 0,
   nacksReceived: 0,
   nacksSent: 0,
   retransmissionsSent: 0,

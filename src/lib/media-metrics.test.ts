@@ -9,6 +9,7 @@ test('registerMediaMetrics() exports each worker report labelled by worker at sc
   const first = emptyMediaReport();
   first.counters.rtpPacketsReceived = 100;
   first.counters.forwardedPackets = 300;
+  first.counters.relayedPacketsSent = 40;
   first.drops.malformed = 2000;
   first.gauges.publishers = 2;
   first.gauges.eventLoopDelayP99Seconds = 0.012;
@@ -20,6 +21,7 @@ test('registerMediaMetrics() exports each worker report labelled by worker at sc
   const text = await registry.metrics();
   assert.match(text, /bbmeet_media_packets_received_total\{worker="0",kind="rtp"\} 100/);
   assert.match(text, /bbmeet_media_forwarded_packets_total\{worker="0"\} 300/);
+  assert.match(text, /bbmeet_media_relayed_packets_total\{worker="0",direction="sent"\} 40/);
   assert.match(text, /bbmeet_media_dropped_total\{worker="0",reason="malformed"\} 2000/);
   assert.match(text, /bbmeet_media_worker_publishers\{worker="0"\} 2/);
   assert.match(text, /bbmeet_media_worker_event_loop_delay_p99_seconds\{worker="0"\} 0.012/);

@@ -63,6 +63,15 @@ const COUNTERS: Array<{ name: string; help: string; labelNames: string[]; series
     series: [counter('forwardedPackets')],
   },
   {
+    name: 'bbmeet_media_relayed_packets_total',
+    help: 'RTP packets relayed between media workers for rooms spanning them (sent: handed to another worker, once per track and destination worker; received: from another worker)',
+    labelNames: ['direction'],
+    series: [
+      counter('relayedPacketsSent', { direction: 'sent' }),
+      counter('relayedPacketsReceived', { direction: 'received' }),
+    ],
+  },
+  {
     name: 'bbmeet_media_dropped_total',
     help: 'datagrams and packets dropped on the media path, by reason',
     labelNames: ['reason'],

@@ -114,7 +114,7 @@ describe('bench signalling: options', () => {
     assert.deepEqual(only.scenarios, ['signalling']);
     const all = parseOptions([]);
     assert.ok(all !== 'help');
-    assert.deepEqual(all.scenarios, ['fanout', 'meeting', 'audio', 'rooms', 'signalling']);
+    assert.deepEqual(all.scenarios, ['fanout', 'meeting', 'audio', 'rooms', 'multicore', 'signalling']);
     const quick = parseOptions(['--quick']);
     assert.ok(quick !== 'help');
     assert.deepEqual(quick.scenarios, ['fanout', 'meeting', 'audio', 'signalling']);

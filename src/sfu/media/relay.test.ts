@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { MessageChannel } from 'node:worker_threads';
 import { ManualClock } from '../../../test/fakes/manual-clock.ts';
 import { ParticipantId } from '../../lib/ids.ts';
+import { mediaCounters } from '../../lib/media-counters.ts';
 import { DownTrack } from './down-track.ts';
 import {
   describeTrack,
@@ -110,6 +111,8 @@ function pair() {
 describe('relay between two workers (PeerLink, RelaySink, RemoteUpTrack)', () => {
   it('packets of a simulcast track reach the other side in batches, with their layers, and are forwarded from there', async () => {
     const p = pair();
+    const sent0 = mediaCounters.relayedPacketsSent;
+    const received0 = mediaCounters.relayedPacketsReceived;
     try {
       p.up.addLayer(111, 'q');
       p.up.addLayer(333, 'f');
@@ -120,6 +123,9 @@ describe('relay between two workers (PeerLink, RelaySink, RemoteUpTrack)', () =>
       await tick(() => p.subscriberSide.stats.packetsIn === 3);
       assert.equal(p.publisherSide.writer.batches, 1, 'the three packets left in one batch');
       assert.equal(p.subscriberSide.stats.packetsIn, 3);
+      // Both ends run in this thread here: the worker's counters (bbmeet_media_relayed_packets_total) saw both.
+      assert.equal(mediaCounters.relayedPacketsSent - sent0, 3);
+      assert.equal(mediaCounters.relayedPacketsReceived - received0, 3);
       assert.equal(p.remote.layerCount, 2, 'the layers were learnt from the relayed packets');
       assert.equal(p.remote.ssrcOfLayer(2), 333, 'the rid order (layer index) came with them');
       assert.equal(p.remote.ssrcOfLayer(0), 111);

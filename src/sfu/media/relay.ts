@@ -1,6 +1,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { Clock } from '../../lib/clock.ts';
 import type { ParticipantId, RoomId } from '../../lib/ids.ts';
+import { mediaCounters, mediaCounting } from '../../lib/media-counters.ts';
 import type { MediaState } from '../../protocol/sfu-api.ts';
 import { rtpHeaderBytes } from '../../rtp/rtp-packet.ts';
 import { decodeHandoverBatch, HandoverBatchWriter } from './handover-batch.ts';
@@ -208,6 +209,7 @@ export class PeerLink {
       });
       this.stats.batchesIn++;
       this.stats.packetsIn += count;
+      if (mediaCounting.on) mediaCounters.relayedPacketsReceived += count;
     } catch {
       this.stats.malformed++;
     }
@@ -238,6 +240,7 @@ export class RelaySink implements TrackSink {
 
   writeRtp(packet: MediaPacket): void {
     this.packets++;
+    if (mediaCounting.on) mediaCounters.relayedPacketsSent++;
     this.#link.writer.append(this.relayId, packet.layer, packet.buffer);
   }
 
