@@ -154,7 +154,7 @@ export function summarize(
 
 export async function writeReport(
   o: Options,
-  summary: Summary,
+  summary: Summary & { forwarding_alloc_bytes_per_packet: number | null },
   results: StepResult[],
   costs: Awaited<ReturnType<typeof topCosts>> | undefined,
 ) {
@@ -190,6 +190,7 @@ export async function writeReport(
     'join_first_rtp_p50_ms',
     'join_first_rtp_p95_ms',
     'rss_mb_per_participant',
+    'forwarding_alloc_bytes_per_packet',
     'loss',
   ] as const;
   const section = [
