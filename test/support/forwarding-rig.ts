@@ -21,7 +21,10 @@ import { bindingRequest } from '../fakes/stun-request.ts';
 import { type AllocationCount, countAllocations } from './allocations.ts';
 
 const RIDS = ['q', 'h', 'f'];
-const SSRCS = [0x1000, 0x2000, 0x3000];
+/** SSRCs and timestamps above 2^30, as most real ones are: such numbers are not small integers to V8. */
+const SSRCS = [0x9e3779b1, 0xc2b2ae35, 0x85ebca6b];
+const TIMESTAMP_BASE = 0xfff00000;
+const SEQUENCE_BASE = 0xff00;
 /** The publisher's extension ids (one-byte header): mid, rid, abs-send-time, transport-cc. */
 const MID_ID = 1;
 const RID_ID = 2;
@@ -113,8 +116,8 @@ function vp8Packet(layer: number, frame: number, twccSeq: number): Buffer {
   const p = Buffer.alloc(12 + 20 + 6 + PAYLOAD_BYTES, 0x5a);
   p[0] = 0x90;
   p[1] = 0x80 | 96;
-  p.writeUInt16BE(frame & 0xffff, 2);
-  p.writeUInt32BE((frame * 3000) >>> 0, 4);
+  p.writeUInt16BE((SEQUENCE_BASE + frame) & 0xffff, 2);
+  p.writeUInt32BE((TIMESTAMP_BASE + frame * 3000) >>> 0, 4);
   p.writeUInt32BE(SSRCS[layer]!, 8);
   p.writeUInt16BE(0xbede, 12);
   p.writeUInt16BE(4, 14);
@@ -220,7 +223,7 @@ export async function openForwardingRig(options: {
         transportCcId: SUB_TWCC_ID,
       });
       const down = subscription.addTrack(up!, {
-        ssrc: 0x10000 + i,
+        ssrc: (0xa0000000 + i) >>> 0,
         payloadType: 96,
         extensionIds,
         absSendTimeId: SUB_ABS_SEND_TIME_ID,

@@ -1,5 +1,5 @@
 import type { Clock } from '../../lib/clock.ts';
-import { keyframeDetector } from '../../rtp/codecs/keyframe.ts';
+import { type KeyframeDetector, keyframeDetector } from '../../rtp/codecs/keyframe.ts';
 import { newVp8Descriptor, parseVp8 } from '../../rtp/codecs/vp8.ts';
 import { newVp9Descriptor, parseVp9 } from '../../rtp/codecs/vp9.ts';
 import {
@@ -95,7 +95,7 @@ export class UpTrack {
   /** The publisher's header extensions for this track, with its ids. */
   readonly headerExtensions: ReadonlyArray<{ uri: string; id: number }>;
   readonly sinks = new Set<TrackSink>();
-  readonly #isKeyframe: ((payload: Buffer) => boolean) | undefined;
+  readonly #isKeyframe: KeyframeDetector | undefined;
   readonly #layers = new Map<number, Layer>();
   /** Simulcast rids in order low → high; a layer's index is its rid's position. */
   readonly #rids: string[];
@@ -344,7 +344,7 @@ export class UpTrack {
   }
 
   #keyframeAt(buffer: Buffer, headerBytes: number): boolean {
-    return this.#isKeyframe ? this.#isKeyframe(buffer.subarray(headerBytes)) : false;
+    return this.#isKeyframe ? this.#isKeyframe(buffer, headerBytes, buffer.length) : false;
   }
 
   /**

@@ -92,10 +92,25 @@ export class SrtpSession {
     if (headerBytes < 0) return 'malformed';
     if (out.length < packet.length + this.rtpOverheadBytes) return 'out_too_small';
     copyUnlessSame(packet, out, 0, packet.length);
-    const ssrc = packet.readUInt32BE(8);
-    const seq = packet.readUInt16BE(2);
+    return this.#sealRtp(out, headerBytes, packet.length);
+  }
+
+  /**
+   * Encrypts and authenticates the RTP packet buf[0..length) in place, the tag after it (`buf` has
+   * room for it); returns the SRTP length. Same bytes as protectRtp; nothing is copied.
+   */
+  protectRtpInPlace(buf: Buffer, length: number): number | SrtpFailure {
+    const headerBytes = rtpHeaderBytes(buf);
+    if (headerBytes < 0 || headerBytes > length) return 'malformed';
+    if (buf.length < length + this.rtpOverheadBytes) return 'out_too_small';
+    return this.#sealRtp(buf, headerBytes, length);
+  }
+
+  #sealRtp(buf: Buffer, headerBytes: number, length: number): number {
+    const ssrc = buf.readUInt32BE(8);
+    const seq = buf.readUInt16BE(2);
     const roc = this.#stream(ssrc).roc.forSend(seq);
-    return this.#transform.sealRtp(out, headerBytes, packet.length, ssrc, roc, seq);
+    return this.#transform.sealRtp(buf, headerBytes, length, ssrc, roc, seq);
   }
 
   /**
