@@ -80,6 +80,8 @@ export class DownTrack implements TrackSink {
   #lastKeyframeRequestMs = Number.NEGATIVE_INFINITY;
   #lastGiveUpKeyframeMs = Number.NEGATIVE_INFINITY;
   #currentSsrc: number | undefined;
+  /** MediaPacket.sourceId of the current source, -1 before the first packet. */
+  #currentSourceId = -1;
   /** What was sent under which sequence number, for NACKs. */
   readonly #history = new SentHistory();
   packetsSent = 0;
@@ -254,7 +256,7 @@ export class DownTrack implements TrackSink {
       return;
     }
     if (!selector) {
-      this.#currentSsrc = packet.ssrc;
+      this.#setSource(packet);
       this.#forward(packet, false, packet.marker);
       return;
     }
@@ -263,13 +265,13 @@ export class DownTrack implements TrackSink {
     const r = selector.select(packet);
     if (r.needKeyframe !== undefined) this.#askKeyframe(r.needKeyframe);
     if (!r.forward) {
-      if (packet.ssrc === this.#currentSsrc) {
+      if (packet.sourceId === this.#currentSourceId) {
         this.dropped++;
-        this.#munger.drop(packet.ssrc, packet.sequenceNumber);
+        this.#munger.drop(packet.sourceId, packet.sequenceNumber);
         this.#vp8?.drop(packet.buffer, packet.headerBytes, payloadEnd(packet.buffer));
       }
     } else {
-      this.#currentSsrc = packet.ssrc;
+      this.#setSource(packet);
       this.#forward(packet, r.switched, r.marker);
     }
     const current = selector.current;
@@ -299,8 +301,15 @@ export class DownTrack implements TrackSink {
     this.upTrack.requestKeyframe(ssrc);
   }
 
+  /** The packet's source is forwarded: its SSRC is stored on a change only (see MediaPacket.sourceId). */
+  #setSource(packet: MediaPacket): void {
+    if (packet.sourceId === this.#currentSourceId) return;
+    this.#currentSourceId = packet.sourceId;
+    this.#currentSsrc = packet.ssrc;
+  }
+
   #forward(packet: MediaPacket, switched: boolean, marker: boolean): void {
-    const mapped = this.#munger.forward(packet.ssrc, packet.sequenceNumber, packet.timestamp);
+    const mapped = this.#munger.forward(packet.sourceId, packet.sequenceNumber, packet.timestamp);
     if (!mapped) return;
     const out = this.#output.buffer(packet.buffer.length);
     const length = this.#rewriter.rewrite(

@@ -36,6 +36,12 @@ export interface MediaPacket {
   buffer: Buffer;
   headerBytes: number;
   ssrc: number;
+  /**
+   * A small integer naming the packet's stream (one per layer of every UpTrack), for sinks to tell
+   * streams apart without the SSRC: a number above 2^30 (most SSRCs) is a heap object to V8, one
+   * more allocation wherever it is passed on or stored.
+   */
+  sourceId: number;
   sequenceNumber: number;
   timestamp: number;
   marker: boolean;
@@ -64,8 +70,17 @@ export interface TrackSink {
   sourceResumed?(): void;
 }
 
+let lastSourceId = 0;
+/** The next MediaPacket.sourceId (a small integer, unique in this thread). */
+function nextSourceId(): number {
+  lastSourceId = (lastSourceId + 1) & 0x3fffffff;
+  return lastSourceId;
+}
+
 interface Layer {
   ssrc: number;
+  /** MediaPacket.sourceId of its packets. */
+  sourceId: number;
   index: number;
   cache: PacketCache;
   /** Video: where the newest keyframe starts in `cache`, for DownTracks that start late. */
@@ -126,6 +141,7 @@ export class UpTrack {
     buffer: Buffer.alloc(0),
     headerBytes: 0,
     ssrc: 0,
+    sourceId: 0,
     sequenceNumber: 0,
     timestamp: 0,
     marker: false,
@@ -290,6 +306,7 @@ export class UpTrack {
     const index = rid === undefined ? 0 : Math.max(0, this.#rids.indexOf(rid));
     this.#layers.set(ssrc, {
       ssrc,
+      sourceId: nextSourceId(),
       index,
       cache: new PacketCache({ capacity: this.kind === 'video' ? 512 : 128 }),
       keyframe: new CachedKeyframe(),
@@ -361,6 +378,7 @@ export class UpTrack {
     packet.buffer = buffer;
     packet.headerBytes = headerBytes;
     packet.ssrc = layer.ssrc;
+    packet.sourceId = layer.sourceId;
     packet.sequenceNumber = buffer.readUInt16BE(2);
     packet.timestamp = buffer.readUInt32BE(4);
     packet.marker = (buffer[1]! & 0x80) !== 0;
