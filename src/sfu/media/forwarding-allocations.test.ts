@@ -36,10 +36,15 @@ describe('forwarding path allocations in steady state', () => {
     });
     after(() => rig?.close());
 
-    it('allocates nothing per forwarded packet', async () => {
+    it('allocates (almost) nothing per forwarded copy', async () => {
       const r = await measure(rig);
       assert.ok(r.itemsCounted >= r.items / 2, `most chunks ran without a GC (${JSON.stringify(r)})`);
-      assert.ok(r.perForward <= 1000, `${r.perForward.toFixed(1)} bytes per forwarded packet`);
+      // Measured about 85 (with 2 copies per received packet). The copies themselves allocate
+      // about 12 bytes each (not yet found); the rest is per received packet, about 150 bytes: the
+      // decrypted packet's view (WebRtcTransport.handleSrtp's subarray) and the heap numbers of its
+      // SSRC, timestamp and arrival time in the Publisher's receive bookkeeping. Before the copies
+      // were built in place in the send queue this was 420-500.
+      assert.ok(r.perForward <= 120, `${r.perForward.toFixed(1)} bytes per forwarded packet`);
     });
   });
 
@@ -53,7 +58,9 @@ describe('forwarding path allocations in steady state', () => {
     it('allocates only what Node crypto and dgram calls allocate', async () => {
       const r = await measure(rig);
       assert.ok(r.itemsCounted >= r.items / 2, `most chunks ran without a GC (${JSON.stringify(r)})`);
-      assert.ok(r.perForward <= 3000, `${r.perForward.toFixed(1)} bytes per forwarded packet`);
+      // Measured about 2,500: Node's crypto objects per packet (cipher and HMAC) and dgram's send
+      // request per datagram, and each copy's own buffer (there is no send queue to build it in).
+      assert.ok(r.perForward <= 3200, `${r.perForward.toFixed(1)} bytes per forwarded packet`);
     });
   });
 });
