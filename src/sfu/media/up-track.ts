@@ -1,21 +1,13 @@
 import type { Clock } from '../../lib/clock.ts';
 import { type KeyframeDetector, keyframeDetector } from '../../rtp/codecs/keyframe.ts';
-import { newVp8Descriptor, parseVp8 } from '../../rtp/codecs/vp8.ts';
-import { newVp9Descriptor, parseVp9 } from '../../rtp/codecs/vp9.ts';
-import {
-  DEPENDENCY_DESCRIPTOR_URI,
-  DecodeTargetIndication,
-  type DependencyStructure,
-  newDependencyDescriptor,
-  readDependencyDescriptor,
-} from '../../rtp/dependency-descriptor.ts';
-import { type ExtensionRange, findHeaderExtension } from '../../rtp/rtp-extensions.ts';
+import { DEPENDENCY_DESCRIPTOR_URI, type DependencyStructure } from '../../rtp/dependency-descriptor.ts';
 import { rtpHeaderBytes, rtpPaddingBytes } from '../../rtp/rtp-packet.ts';
 import { KeyframeRequester } from '../keyframe-requester.ts';
 import { PacketCache } from '../packet-cache.ts';
 import { Dynacast } from '../qos/dynacast.ts';
 import { CachedKeyframe } from './cached-keyframe.ts';
 import { LayerBitrates } from './layer-bitrates.ts';
+import { PacketDescriber } from './packet-describer.ts';
 
 /** Waterbus quality words: 0 pause, 1 low (`q`), 2 medium (`h`), 3 high (`f`). */
 export type WaterbusQuality = 0 | 1 | 2 | 3;
@@ -122,14 +114,14 @@ export class UpTrack {
    */
   readonly svc: boolean;
   readonly #codecName: string;
-  readonly #vp8 = newVp8Descriptor();
-  readonly #vp9 = newVp9Descriptor();
+  /** Video: temporal (and SVC spatial) ids of each packet, from its payload or the AV1 DD. */
+  readonly #describer: PacketDescriber | undefined;
   /** AV1: the publisher's id of the dependency descriptor extension, 0 when not negotiated. */
   readonly #ddId: number;
-  readonly #dd = newDependencyDescriptor();
-  readonly #ddRange: ExtensionRange = { offset: 0, length: 0 };
   /** The latest dependency structure received (it comes with keyframes); AV1 with the DD only. */
-  dependencyStructure: DependencyStructure | undefined;
+  get dependencyStructure(): DependencyStructure | undefined {
+    return this.#describer?.dependencyStructure;
+  }
   readonly #bitrates: LayerBitrates;
   /** Dynacast of this video track: which spatial layers any subscriber may want. */
   readonly dynacast: Dynacast | undefined;
@@ -196,6 +188,8 @@ export class UpTrack {
         ? (this.headerExtensions.find((e) => e.uri === DEPENDENCY_DESCRIPTOR_URI)?.id ?? 0)
         : 0;
     this.svc = (this.#codecName === 'video/vp9' || this.#ddId !== 0) && options.rids.length === 0;
+    this.#describer =
+      options.kind === 'video' ? new PacketDescriber(this.#codecName, this.#ddId, this.svc) : undefined;
     this.#bitrates = new LayerBitrates(options.clock.nowMs());
     this.#onLayersWanted = options.onLayersWanted;
     this.dynacast =
@@ -388,60 +382,8 @@ export class UpTrack {
     packet.temporal = -1;
     packet.layerSync = false;
     packet.endOfFrame = packet.marker;
-    if (this.kind === 'video') this.#describe(packet, buffer, headerBytes);
+    this.#describer?.describe(packet, buffer, headerBytes);
     return packet;
-  }
-
-  /** Temporal (and VP9 spatial) ids from the payload descriptor. */
-  #describe(packet: MediaPacket, buffer: Buffer, headerBytes: number): void {
-    const end = buffer.length - ((buffer[0]! & 0x20) !== 0 ? buffer[buffer.length - 1]! : 0);
-    if (this.#codecName === 'video/vp8') {
-      if (parseVp8(buffer, this.#vp8, headerBytes, end)) {
-        packet.temporal = this.#vp8.tid;
-        packet.layerSync = this.#vp8.layerSync;
-      }
-    } else if (this.#codecName === 'video/vp9' && parseVp9(buffer, this.#vp9, headerBytes, end)) {
-      const d = this.#vp9;
-      packet.temporal = d.tid;
-      packet.layerSync = d.switchingUp;
-      packet.endOfFrame = d.endOfFrame;
-      if (this.svc) {
-        packet.spatial = d.sid;
-        packet.keyframe = d.isKeyframe;
-      }
-    } else if (this.#ddId !== 0) this.#describeAv1(packet, buffer);
-  }
-
-  /**
-   * AV1 with the dependency descriptor: spatial (SVC mode) and temporal ids of the frame's
-   * template, `endOfFrame` from the descriptor, `layerSync` when the frame is a switch point (DTI
-   * Switch) of some decode target. A structure received is kept for the packets that follow. A
-   * packet whose descriptor cannot be read keeps the defaults (spatial = layer, temporal -1).
-   */
-  #describeAv1(packet: MediaPacket, buffer: Buffer): void {
-    const range = this.#ddRange;
-    if (!findHeaderExtension(buffer, this.#ddId, range)) return;
-    const dd = readDependencyDescriptor(
-      buffer,
-      range.offset,
-      range.length,
-      this.dependencyStructure,
-      this.#dd,
-    );
-    if (!dd) return;
-    if (dd.attachedStructure) this.dependencyStructure = dd.attachedStructure;
-    if (dd.spatialId < 0) return;
-    packet.temporal = dd.temporalId;
-    packet.endOfFrame = dd.endOfFrame;
-    let sync = false;
-    for (let d = 0; d < dd.structure!.decodeTargetCount; d++)
-      if (dd.frameDti[d] === DecodeTargetIndication.Switch) sync = true;
-    packet.layerSync = sync;
-    if (this.svc) {
-      packet.spatial = dd.spatialId;
-      // An intra picture starts at spatial id 0 (the aggregation header's N bit).
-      packet.keyframe = packet.keyframe && dd.spatialId === 0;
-    }
   }
 
   onSenderReport(ssrc: number, ntpMs: number, rtpTimestamp: number): void {
