@@ -50,7 +50,7 @@ async function measurePath(
 
 /** Runs this file in a child process (a fresh heap, nothing else running in it); parses its line. */
 export function forwardingAllocations(): { native?: ForwardingAllocations; js?: ForwardingAllocations } {
-  const out = execFileSync(process.execPath, [import.meta.filename], { encoding: 'utf8', timeout: 120_000 });
+  const out = execFileSync(process.execPath, [import.meta.filename], { encoding: 'utf8', timeout: 300_000 });
   return JSON.parse(out.trim().split('\n').at(-1)!);
 }
 

@@ -7,7 +7,7 @@ import {
   readDependencyDescriptor,
 } from '../../rtp/dependency-descriptor.ts';
 import { type ExtensionRange, findHeaderExtension } from '../../rtp/rtp-extensions.ts';
-import type { MediaPacket } from './up-track.ts';
+import type { MediaPacket } from './media-packet.ts';
 
 /**
  * Reads what a video packet says of its layers (VP8/VP9 payload descriptors, or AV1's dependency
