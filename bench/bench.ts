@@ -10,6 +10,7 @@ import path from 'node:path';
 import { type Chromium, chromiumAvailable, encodeLayers, startChromium } from './chromium.ts';
 import { fixtureExists, MEDIA_FIXTURE, writeLayersFile } from './encoded-media.ts';
 import { describeFirstFrameSteps, type FirstFrameSteps, timeFirstFrames } from './first-frame.ts';
+import { forwardingAllocations } from './forwarding-allocations.ts';
 import { type MulticoreFigures, multicoreStepCount, runMulticore } from './multicore.ts';
 import { multicorePlan } from './multicore-plan.ts';
 import { HELP, type Options, parseOptions } from './options.ts';
@@ -67,6 +68,30 @@ export function scenarioOf(argv: string[]): string | undefined {
   const i = argv.indexOf('--scenario');
   if (i >= 0) return argv[i + 1];
   return argv.find((a) => a.startsWith('--scenario='))?.slice('--scenario='.length);
+}
+
+/**
+ * `forwarding_alloc_bytes_per_packet`: young-generation bytes per forwarded packet over an
+ * in-process run of the forwarding path (forwarding-allocations.ts, a child process), on the
+ * native path when the addon is built, else on the JavaScript one (`forwarding_alloc_path` says).
+ */
+function allocationFigures(skipped: Record<string, string>) {
+  try {
+    const r = forwardingAllocations();
+    const run = r.native ?? r.js;
+    return {
+      forwarding_alloc_bytes_per_packet: run?.bytes_per_forwarded_packet ?? null,
+      forwarding_alloc_path: run?.path ?? null,
+      forwarding_alloc_gcs: run?.gcs ?? null,
+    };
+  } catch (err) {
+    skipped.forwarding_alloc = `the allocation run failed: ${(err as Error).message.split('\n')[0]}`;
+    return {
+      forwarding_alloc_bytes_per_packet: null,
+      forwarding_alloc_path: null,
+      forwarding_alloc_gcs: null,
+    };
+  }
 }
 
 export async function runBench(argv: string[]): Promise<number> {
@@ -243,6 +268,8 @@ export async function runBench(argv: string[]): Promise<number> {
   }
   Object.assign(skipped, rooms?.skipped);
   if (!multicore) skipped.multicore = 'the multicore scenario was not run';
+  progress(steps.length, 0.99, 'counting allocations of the forwarding path');
+  const allocations = allocationFigures(skipped);
   const summary = {
     ...summarize(
       o,
@@ -254,6 +281,7 @@ export async function runBench(argv: string[]): Promise<number> {
       costs,
       rooms?.summary,
     ),
+    ...allocations,
     first_frame_steps_p50_ms: firstFrameSteps ?? null,
     ...signallingFigures(signalling?.phases),
     signalling_profile_top:

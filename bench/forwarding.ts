@@ -190,7 +190,13 @@ async function sfuPath(fanout: number, native: boolean, counting = true): Promis
   for (let i = 0; i < fanout; i++) {
     const t = endpoint.createTransport();
     await connect(endpoint, t, false);
-    new DownTrack({ upTrack: up, ssrc: 1000 + i, payloadType: 96, send: (p) => t.sendRtp(p) });
+    // As a Subscription does: each packet built in place in the endpoint's send queue.
+    new DownTrack({
+      upTrack: up,
+      ssrc: 1000 + i,
+      payloadType: 96,
+      output: { buffer: (bytes) => t.rtpBuffer(bytes), send: (p, length) => t.sendRtpInPlace(p, length) },
+    });
   }
   const sink = await startSink(subscriberPorts.splice(0));
   publisher.onRtp = (packet) => up.onRtp(packet, 12, 0xabcd);

@@ -78,6 +78,9 @@ Options:
   --write-md            update the results section of BENCHMARKS.md and docs/bench-forwarding.svg
   -h, --help            this help
 
+After the steps, bench/forwarding-allocations.ts counts what the forwarding path allocates per
+forwarded packet in a process of its own (forwarding_alloc_bytes_per_packet; BENCHMARKS.md).
+
 Output: the JSON summary on ONE line on stdout; progress and notes on stderr.`;
 
 /** What `--scenario` selects: the media steps' scenarios, and the signalling scenario. */

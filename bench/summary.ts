@@ -192,7 +192,8 @@ export function roundStep(r: object): Record<string, unknown> {
 
 export async function writeReport(
   o: Options,
-  summary: Summary & Omit<MulticoreFigures, 'multicore'>,
+  summary: Summary &
+    Omit<MulticoreFigures, 'multicore'> & { forwarding_alloc_bytes_per_packet: number | null },
   results: StepResult[],
   costs: Awaited<ReturnType<typeof topCosts>> | undefined,
   multicoreSteps: MulticoreStep[] = [],
@@ -232,6 +233,7 @@ export async function writeReport(
     'join_first_rtp_p50_ms',
     'join_first_rtp_p95_ms',
     'rss_mb_per_participant',
+    'forwarding_alloc_bytes_per_packet',
     'loss',
     'signalling_join_events_per_core',
     'signalling_join_p50_ms',

@@ -306,6 +306,9 @@ static session_t *get_session(napi_env env, napi_value value) {
   return (session_t *)data;
 }
 
+static napi_value seal_rtp_bytes(napi_env env, session_t *s, uint8_t *buf, size_t len, uint32_t header,
+                                 uint32_t end, uint32_t ssrc, uint32_t roc, uint32_t seq);
+
 /** sealRtp(session, buf, headerBytes, end, ssrc, roc, seq) → length: buf[0..end) is the RTP packet. */
 static napi_value seal_rtp(napi_env env, napi_callback_info info) {
   size_t argc = 7;
@@ -320,6 +323,35 @@ static napi_value seal_rtp(napi_env env, napi_callback_info info) {
   if (!get_bytes(env, argv[1], &buf, &len) || !get_u32(env, argv[2], &header) || !get_u32(env, argv[3], &end) ||
       !get_u32(env, argv[4], &ssrc) || !get_u32(env, argv[5], &roc) || !get_u32(env, argv[6], &seq))
     return throw_range(env, "sealRtp: bad arguments");
+  return seal_rtp_bytes(env, s, buf, len, header, end, ssrc, roc, seq);
+}
+
+/**
+ * sealRtpHeader(session, buf, headerBytes, end, roc) → length: sealRtp with the SSRC and sequence
+ * number read from the packet's header (an SSRC above 2^30 passed from JavaScript is a heap
+ * number, allocated per call).
+ */
+static napi_value seal_rtp_header(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 5) return throw_range(env, "sealRtpHeader needs 5 arguments");
+  session_t *s = get_session(env, argv[0]);
+  if (!s) return NULL;
+  uint8_t *buf;
+  size_t len;
+  uint32_t header, end, roc;
+  if (!get_bytes(env, argv[1], &buf, &len) || !get_u32(env, argv[2], &header) || !get_u32(env, argv[3], &end) ||
+      !get_u32(env, argv[4], &roc))
+    return throw_range(env, "sealRtpHeader: bad arguments");
+  if (header < 12 || header > end || end > len) return throw_range(env, "sealRtpHeader: out of bounds");
+  uint32_t ssrc = ((uint32_t)buf[8] << 24) | ((uint32_t)buf[9] << 16) | ((uint32_t)buf[10] << 8) | buf[11];
+  uint32_t seq = ((uint32_t)buf[2] << 8) | buf[3];
+  return seal_rtp_bytes(env, s, buf, len, header, end, ssrc, roc, seq);
+}
+
+static napi_value seal_rtp_bytes(napi_env env, session_t *s, uint8_t *buf, size_t len, uint32_t header,
+                                 uint32_t end, uint32_t ssrc, uint32_t roc, uint32_t seq) {
   if (s->profile == PROFILE_GCM) {
     if (header > end || (size_t)end + GCM_TAG_BYTES > len) return throw_range(env, "sealRtp: out of bounds");
     uint8_t iv[12];
@@ -678,7 +710,7 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
     const char *name;
     napi_callback fn;
   } methods[] = {
-      {"createSession", create_session}, {"sealRtp", seal_rtp},     {"openRtp", open_rtp},
+      {"createSession", create_session}, {"sealRtp", seal_rtp},     {"sealRtpHeader", seal_rtp_header}, {"openRtp", open_rtp},
       {"sealRtcp", seal_rtcp},           {"openRtcp", open_rtcp},   {"socketInfo", socket_info},
       {"encodeAddress", encode_address}, {"flush", flush},     {"setReceiveBuffer", set_receive_buffer},
       {"receiveAgeUs", receive_age_us},

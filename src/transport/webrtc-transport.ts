@@ -17,6 +17,9 @@ import { SctpAssociation } from './sctp/sctp-association.ts';
 import type { SrtpFailure } from './srtp/profiles.ts';
 import { SrtpSession } from './srtp/srtp-session.ts';
 
+/** The largest SRTP tag (AEAD_AES_128_GCM's): room asked for before the keys are known. */
+const MAX_SRTP_TAG_BYTES = 16;
+
 /** How the transport reaches the network: the endpoint's shared UDP socket. */
 export interface DatagramSender {
   /** Sends a datagram we will not touch again (queued or copied as the sender needs). */
@@ -226,7 +229,31 @@ export class WebRtcTransport implements MediaTransport {
     }
     // Protected straight into the endpoint's send queue (or a fresh buffer without the addon).
     const out = this.#sender.claim(packet.length + send.rtpOverheadBytes);
-    const length = send.protectRtp(packet, out);
+    this.#sealAndSend(to, out, send.protectRtp(packet, out));
+  }
+
+  /**
+   * A buffer to build an RTP packet of up to `bytes` in, in place, with room for the SRTP tag
+   * after it: a slot of the endpoint's send queue, or a fresh buffer. Hand it to sendRtpInPlace
+   * (or drop it) before asking for another or sending anything else.
+   */
+  rtpBuffer(bytes: number): Buffer {
+    return this.#sender.claim(bytes + (this.#send?.rtpOverheadBytes ?? MAX_SRTP_TAG_BYTES));
+  }
+
+  /** Sends the RTP packet buf[0..length) built in rtpBuffer(): protected in place, no copy. */
+  sendRtpInPlace(buf: Buffer, length: number): void {
+    const to = this.agent.selected;
+    const send = this.#send;
+    if (!send || !to) {
+      this.stats.packetsDropped++;
+      if (mediaCounting.on) mediaCounters.droppedNotConnected++;
+      return;
+    }
+    this.#sealAndSend(to, buf, send.protectRtpInPlace(buf, length));
+  }
+
+  #sealAndSend(to: RemoteAddress, out: Buffer, length: number | SrtpFailure): void {
     if (typeof length === 'string') {
       this.stats.packetsDropped++;
       if (mediaCounting.on) mediaCounters.droppedProtectFailed++;

@@ -88,6 +88,8 @@ function fakeTransport() {
     onRtcp: null as ((p: Buffer) => void) | null,
     onRtp: null as unknown,
     sendRtp: (p: Buffer) => rtp.push(Buffer.from(p)),
+    rtpBuffer: (bytes: number) => Buffer.alloc(bytes + 16),
+    sendRtpInPlace: (p: Buffer, length: number) => rtp.push(Buffer.from(p.subarray(0, length))),
     sendRtcp: (p: Buffer) => rtcp.push(Buffer.from(p)),
     close: () => undefined,
     arrivalUs: () => performance.now() * 1000,

@@ -108,6 +108,10 @@ describe('DownTrack.start: first keyframe from the cache', () => {
       sendRtp: (p: Buffer) => {
         if (state === 'connected') sent.push(Buffer.from(p));
       },
+      rtpBuffer: (bytes: number) => Buffer.alloc(bytes + 16),
+      sendRtpInPlace: (p: Buffer, length: number) => {
+        if (state === 'connected') sent.push(Buffer.from(p.subarray(0, length)));
+      },
       sendRtcp: () => undefined,
       close: () => undefined,
       arrivalUs: () => 0,

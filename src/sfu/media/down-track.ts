@@ -1,25 +1,19 @@
 import { mediaCounters, mediaCounting } from '../../lib/media-counters.ts';
-import { newVp8Descriptor, parseVp8, rewriteVp8 } from '../../rtp/codecs/vp8.ts';
+import { newVp8Descriptor, parseVp8 } from '../../rtp/codecs/vp8.ts';
 import { rtpHeaderBytes } from '../../rtp/rtp-packet.ts';
 import { SimulcastSelector } from '../qos/simulcast-selector.ts';
 import type { VideoLayer } from '../qos/video-layer.ts';
-import { rewriteVp8KeyIdx, Vp8Munger } from '../qos/vp8-munger.ts';
+import { Vp8Munger } from '../qos/vp8-munger.ts';
 import { RtpMunger } from '../rtp-munger.ts';
+import { packetOutput, type RtpOutput } from './rtp-output.ts';
 import { NO_EXTENSIONS, RtpRewriter } from './rtp-rewriter.ts';
+import { MIN_RESEND_INTERVAL_MS, SentHistory } from './sent-history.ts';
 import type { MediaPacket, TrackSink, UpTrack } from './up-track.ts';
 
-const HISTORY = 1024;
 /** While waiting for a switch, a keyframe of the target layer is asked for at most this often. */
 const KEYFRAME_REQUEST_INTERVAL_MS = 500;
 /** Largest padding payload of one probe packet (the padding length is one byte). */
 const MAX_PADDING_BYTES = 255;
-/**
- * A packet is sent again at most this many times, and not again within one round trip of the last
- * resend: a receiver re-asks each RTT (libwebrtc's NACK module up to 10 times), and on a congested
- * link answering every ask multiplies the traffic that caused the loss.
- */
-const MAX_RESENDS = 3;
-const MIN_RESEND_INTERVAL_MS = 30;
 /** How long a packet lost between the publisher and us may still be repaired (NackGenerator's limit). */
 const UPSTREAM_REPAIR_MS = 1000;
 /** A keyframe asked for because a packet was given up on, at most this often. */
@@ -44,7 +38,9 @@ export interface DownTrackOptions {
   waitForStart?: boolean | undefined;
   /** Called once, when the first keyframe packet is sent. */
   onFirstKeyframe?: (() => void) | undefined;
-  send: (packet: Buffer) => void;
+  /** Where packets go, built in place in its buffers; else `send`, given each packet in a fresh buffer. */
+  output?: RtpOutput | undefined;
+  send?: ((packet: Buffer) => void) | undefined;
 }
 
 /** How start() started a DownTrack (see there). */
@@ -71,7 +67,9 @@ export class DownTrack implements TrackSink {
   /** Set from the subscriber's answer: whether it accepted RTX for this track. */
   rtxEnabled = false;
   readonly #rewriter: RtpRewriter;
-  readonly #send: (packet: Buffer) => void;
+  readonly #output: RtpOutput;
+  /** Vp8Munger.munge's options, one object reused. */
+  readonly #mungeOptions = { switched: false };
   readonly #transportCcId: number;
   readonly #munger = new RtpMunger();
   /** Video only: which layer to forward. */
@@ -82,19 +80,10 @@ export class DownTrack implements TrackSink {
   #lastKeyframeRequestMs = Number.NEGATIVE_INFINITY;
   #lastGiveUpKeyframeMs = Number.NEGATIVE_INFINITY;
   #currentSsrc: number | undefined;
-  /** Out sequence number → source sequence number and SSRC, for NACKs. */
-  readonly #historySeq = new Int32Array(HISTORY).fill(-1);
-  readonly #historySourceSeq = new Uint16Array(HISTORY);
-  readonly #historySsrc = new Uint32Array(HISTORY);
-  readonly #historyTimestamp = new Uint32Array(HISTORY);
-  /** What was written over the source's fields: marker bit, VP8 picture id, TL0PICIDX, KEYIDX (-1: none). */
-  readonly #historyMarker = new Uint8Array(HISTORY);
-  readonly #historyPictureId = new Int32Array(HISTORY);
-  readonly #historyTl0 = new Int16Array(HISTORY);
-  readonly #historyKeyIdx = new Int8Array(HISTORY);
-  /** When each packet was last resent, and how often. */
-  readonly #historyResentMs = new Float64Array(HISTORY);
-  readonly #historyResends = new Uint8Array(HISTORY);
+  /** MediaPacket.sourceId of the current source, -1 before the first packet. */
+  #currentSourceId = -1;
+  /** What was sent under which sequence number, for NACKs. */
+  readonly #history = new SentHistory();
   packetsSent = 0;
   octetsSent = 0;
   retransmitted = 0;
@@ -125,7 +114,8 @@ export class DownTrack implements TrackSink {
       absSendTimeId: options.absSendTimeId ?? 0,
     });
     this.#transportCcId = options.transportCcId ?? 0;
-    this.#send = options.send;
+    if (!options.output && !options.send) throw new TypeError('a DownTrack needs an output or a send');
+    this.#output = options.output ?? packetOutput(options.send!);
     this.#onFirstKeyframe = options.onFirstKeyframe;
     const up = options.upTrack;
     this.#started = up.kind === 'audio' || options.waitForStart !== true;
@@ -266,7 +256,7 @@ export class DownTrack implements TrackSink {
       return;
     }
     if (!selector) {
-      this.#currentSsrc = packet.ssrc;
+      this.#setSource(packet);
       this.#forward(packet, false, packet.marker);
       return;
     }
@@ -275,13 +265,13 @@ export class DownTrack implements TrackSink {
     const r = selector.select(packet);
     if (r.needKeyframe !== undefined) this.#askKeyframe(r.needKeyframe);
     if (!r.forward) {
-      if (packet.ssrc === this.#currentSsrc) {
+      if (packet.sourceId === this.#currentSourceId) {
         this.dropped++;
-        this.#munger.drop(packet.ssrc, packet.sequenceNumber);
+        this.#munger.drop(packet.sourceId, packet.sequenceNumber);
         this.#vp8?.drop(packet.buffer, packet.headerBytes, payloadEnd(packet.buffer));
       }
     } else {
-      this.#currentSsrc = packet.ssrc;
+      this.#setSource(packet);
       this.#forward(packet, r.switched, r.marker);
     }
     const current = selector.current;
@@ -311,42 +301,48 @@ export class DownTrack implements TrackSink {
     this.upTrack.requestKeyframe(ssrc);
   }
 
+  /** The packet's source is forwarded: its SSRC is stored on a change only (see MediaPacket.sourceId). */
+  #setSource(packet: MediaPacket): void {
+    if (packet.sourceId === this.#currentSourceId) return;
+    this.#currentSourceId = packet.sourceId;
+    this.#currentSsrc = packet.ssrc;
+  }
+
   #forward(packet: MediaPacket, switched: boolean, marker: boolean): void {
-    const mapped = this.#munger.forward(packet.ssrc, packet.sequenceNumber, packet.timestamp);
+    const mapped = this.#munger.forward(packet.sourceId, packet.sequenceNumber, packet.timestamp);
     if (!mapped) return;
-    const out = this.#rewriter.rewrite(
+    const out = this.#output.buffer(packet.buffer.length);
+    const length = this.#rewriter.rewrite(
       packet.buffer,
       packet.headerBytes,
       mapped.sequenceNumber,
       mapped.timestamp,
       -1,
       marker,
+      out,
     );
-    const slot = mapped.sequenceNumber % HISTORY;
-    this.#historySeq[slot] = mapped.sequenceNumber;
-    this.#historySourceSeq[slot] = packet.sequenceNumber;
-    this.#historySsrc[slot] = packet.ssrc;
-    this.#historyTimestamp[slot] = mapped.timestamp;
-    this.#historyMarker[slot] = marker ? 1 : 0;
-    this.#historyPictureId[slot] = -1;
-    this.#historyResends[slot] = 0;
+    const slot = this.#history.record(
+      mapped.sequenceNumber,
+      packet.sequenceNumber,
+      packet.ssrc,
+      mapped.timestamp,
+      marker,
+    );
     if (this.#vp8) {
-      const payloadAt = rtpHeaderBytes(out);
-      const end = payloadEnd(out);
+      const payloadAt = length - (packet.buffer.length - packet.headerBytes);
+      const end = payloadEnd(out, length);
+      this.#mungeOptions.switched = switched;
       if (
         payloadAt > 0 &&
-        this.#vp8.munge(out, payloadAt, end, { switched }) &&
+        this.#vp8.munge(out, payloadAt, end, this.#mungeOptions) &&
         parseVp8(out, this.#vp8d, payloadAt, end)
-      ) {
-        this.#historyPictureId[slot] = this.#vp8d.pictureId;
-        this.#historyTl0[slot] = this.#vp8d.tl0PicIdx;
-        this.#historyKeyIdx[slot] = this.#vp8d.keyIdx;
-      }
+      )
+        this.#history.recordVp8(slot, this.#vp8d);
     }
     this.packetsSent++;
-    this.octetsSent += out.length - 12;
+    this.octetsSent += length - 12;
     if (mediaCounting.on) mediaCounters.forwardedPackets++;
-    this.#send(out);
+    this.#output.send(out, length);
     if (packet.keyframe && this.#onFirstKeyframe) {
       const first = this.#onFirstKeyframe;
       this.#onFirstKeyframe = undefined;
@@ -365,7 +361,9 @@ export class DownTrack implements TrackSink {
     let sent = 0;
     while (sent < bytes) {
       const pad = Math.min(MAX_PADDING_BYTES, bytes - sent);
-      const out = Buffer.alloc(12 + 8 + pad);
+      const length = Math.floor(12 + 8 + pad);
+      const out = this.#output.buffer(length);
+      out.fill(0, 0, length);
       out[0] = 0x80 | 0x20 | 0x10;
       out[1] = this.rtx.payloadType;
       out.writeUInt16BE(this.#rewriter.nextRtxSequenceNumber(), 2);
@@ -374,9 +372,9 @@ export class DownTrack implements TrackSink {
       out.writeUInt16BE(0xbede, 12);
       out.writeUInt16BE(1, 14);
       out[16] = (this.#transportCcId << 4) | 1;
-      out[out.length - 1] = pad;
-      this.#send(out);
-      sent += out.length;
+      out[length - 1] = pad;
+      this.#output.send(out, length);
+      sent += length;
     }
     return sent;
   }
@@ -392,23 +390,24 @@ export class DownTrack implements TrackSink {
     const now = this.upTrack.clock.nowMs();
     const interval = Math.max(MIN_RESEND_INTERVAL_MS, minIntervalMs);
     let gaveUp = false;
+    const history = this.#history;
     for (const seq of sequenceNumbers) {
-      const slot = seq % HISTORY;
-      if (this.#historySeq[slot] !== seq) {
+      const slot = history.slotOf(seq);
+      if (slot < 0) {
         // Never sent: lost before it reached us. While the publisher may still repair it, wait.
         if (now - this.upTrack.lastUpstreamLossMs > UPSTREAM_REPAIR_MS) gaveUp = true;
         continue;
       }
-      const resends = this.#historyResends[slot]!;
-      if (resends >= MAX_RESENDS) {
+      const decision = history.decide(slot, now, interval);
+      if (decision === 'give_up') {
         gaveUp = true;
         continue;
       }
-      if (resends > 0 && now - this.#historyResentMs[slot]! < interval) {
+      if (decision === 'skip') {
         this.resendsSkipped++;
         continue;
       }
-      const cached = this.upTrack.cached(this.#historySsrc[slot]!, this.#historySourceSeq[slot]!);
+      const cached = this.upTrack.cached(history.sourceSsrc(slot), history.sourceSeq(slot));
       if (!cached) {
         gaveUp = true;
         continue;
@@ -417,29 +416,28 @@ export class DownTrack implements TrackSink {
       if (headerBytes < 0) continue;
       this.retransmitted++;
       if (mediaCounting.on) mediaCounters.retransmissionsSent++;
-      this.#historyResends[slot] = resends + 1;
-      this.#historyResentMs[slot] = now;
+      history.resent(slot, now);
       // RFC 4588 §4: on RTX, the original sequence number leads the payload.
-      const out = this.#rewriter.rewrite(
+      const out = this.#output.buffer(cached.length + 2);
+      const length = this.#rewriter.rewrite(
         cached,
         headerBytes,
         seq,
-        this.#historyTimestamp[slot]!,
+        history.timestamp(slot),
         this.rtxEnabled ? seq : -1,
-        this.#historyMarker[slot] === 1,
+        history.marker(slot),
+        out,
       );
       // The VP8 fields as they were first sent.
-      const pictureId = this.#historyPictureId[slot]!;
-      if (this.#vp8 && pictureId >= 0) {
-        const payloadAt = out.length - (cached.length - headerBytes);
-        const d = this.#vp8d;
-        if (parseVp8(out, d, payloadAt, payloadEnd(out))) {
-          rewriteVp8(out, d, pictureId, this.#historyTl0[slot]!);
-          if (this.#historyKeyIdx[slot]! >= 0)
-            rewriteVp8KeyIdx(out, payloadAt, d, this.#historyKeyIdx[slot]!);
-        }
-      }
-      this.#send(out);
+      if (this.#vp8)
+        history.restoreVp8(
+          slot,
+          out,
+          length - (cached.length - headerBytes),
+          payloadEnd(out, length),
+          this.#vp8d,
+        );
+      this.#output.send(out, length);
     }
     if (gaveUp) {
       this.resendsGivenUp++;
@@ -468,7 +466,7 @@ export class DownTrack implements TrackSink {
   }
 }
 
-/** End of an RTP packet's payload: before its padding when the P bit is set. */
-function payloadEnd(buf: Buffer): number {
-  return (buf[0]! & 0x20) !== 0 ? buf.length - buf[buf.length - 1]! : buf.length;
+/** End of the RTP packet buf[0..length)'s payload: before its padding when the P bit is set. */
+function payloadEnd(buf: Buffer, length = buf.length): number {
+  return (buf[0]! & 0x20) !== 0 ? length - buf[length - 1]! : length;
 }

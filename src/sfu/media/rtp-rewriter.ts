@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import {
   type ExtensionRange,
   findHeaderExtension,
@@ -48,8 +49,9 @@ export class RtpRewriter {
   }
 
   /**
-   * A new packet with our header: SSRC, payload type, sequence number and timestamp, no CSRCs, the
-   * extension block copied with ids mapped (left out when the source's is malformed), then the
+   * Writes the packet with our header into `out` (from 0; it needs room for `source.length + 2`
+   * bytes) and returns its length: SSRC, payload type, sequence number and timestamp, no CSRCs,
+   * the extension block copied with ids mapped (left out when the source's is malformed), then the
    * payload — preceded by `osn` when it is a retransmission over RTX (`osn` ≥ 0).
    */
   rewrite(
@@ -59,19 +61,21 @@ export class RtpRewriter {
     timestamp: number,
     osn: number,
     marker: boolean,
-  ): Buffer {
+    out: Buffer,
+  ): number {
     const rtx = osn >= 0 && this.#rtx !== undefined;
-    const out = this.#build(
+    const length = this.#build(
       source,
       headerBytes,
       rtx ? this.nextRtxSequenceNumber() : seq,
       timestamp,
       rtx,
       true,
+      out,
     );
     out[1] = (marker ? 0x80 : 0) | (out[1]! & 0x7f);
-    if (rtx) out.writeUInt16BE(osn, out.length - (source.length - headerBytes) - 2);
-    return out;
+    if (rtx) out.writeUInt16BE(osn, length - (source.length - headerBytes) - 2);
+    return length;
   }
 
   #build(
@@ -81,13 +85,15 @@ export class RtpRewriter {
     timestamp: number,
     rtx: boolean,
     withExtensions: boolean,
-  ): Buffer {
+    out: Buffer,
+  ): number {
     const extensionAt = 12 + (source[0]! & 0x0f) * 4;
     const copyExtensions =
       withExtensions && (source[0]! & 0x10) !== 0 && this.#extensionIds !== NO_EXTENSIONS;
     const extensionBytes = copyExtensions ? headerBytes - extensionAt : 0;
     const payloadAt = 12 + extensionBytes + (rtx ? 2 : 0);
-    const out = Buffer.allocUnsafe(payloadAt + source.length - headerBytes);
+    const length = payloadAt + source.length - headerBytes;
+    if (out.length < length) throw new RangeError(`${length} bytes do not fit a buffer of ${out.length}`);
     out[0] = 0x80 | (source[0]! & 0x20) | (extensionBytes > 0 ? 0x10 : 0);
     out[1] = (source[1]! & 0x80) | (rtx ? this.#rtx!.payloadType : this.#payloadType);
     out.writeUInt16BE(seq, 2);
@@ -97,11 +103,11 @@ export class RtpRewriter {
       source.copy(out, 12, extensionAt, headerBytes);
       // A malformed block is never written to: the packet goes without extensions.
       if (!remapHeaderExtensionIds(out, this.#extensionIds))
-        return this.#build(source, headerBytes, seq, timestamp, rtx, false);
+        return this.#build(source, headerBytes, seq, timestamp, rtx, false, out);
       if (this.#absSendTimeId !== 0) this.#stampAbsSendTime(out);
     }
     source.copy(out, payloadAt, headerBytes);
-    return out;
+    return length;
   }
 
   /** abs-send-time is our send time: the subscriber's receive-side estimate measures our path. */

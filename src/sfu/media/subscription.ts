@@ -12,6 +12,7 @@ import { offeredTrackId } from './backup-codecs.ts';
 import { BandwidthProbe } from './bandwidth-probe.ts';
 import { SubscriberReportStats } from './connection-quality.ts';
 import { DownTrack, type DownTrackOptions } from './down-track.ts';
+import type { RtpOutput } from './rtp-output.ts';
 import { SubscribeTimeline } from './subscribe-timeline.ts';
 import {
   type AllocationInput,
@@ -89,6 +90,11 @@ export class Subscription {
   readonly #rtcp: SubscriptionRtcp;
   readonly #probe: BandwidthProbe;
   #twccSeq = 0;
+  /** Its DownTracks build their packets in the transport's send buffers (rtp-output.ts). */
+  readonly #output: RtpOutput = {
+    buffer: (bytes) => this.transport.rtpBuffer(bytes),
+    send: (packet, length) => this.#sendRtp(packet, length),
+  };
   #lastAllocatedEstimate = 0;
   /** The subscriber's connections allocated together (SubscriberBudget); undefined: on its own. */
   group: AllocationGroup | undefined;
@@ -188,7 +194,7 @@ export class Subscription {
   }
 
   /** Forwards `upTrack` under new SSRCs with the subscriber's payload types and extension ids. */
-  addTrack(upTrack: UpTrack, options: Omit<DownTrackOptions, 'upTrack' | 'send'>): DownTrack {
+  addTrack(upTrack: UpTrack, options: Omit<DownTrackOptions, 'upTrack' | 'send' | 'output'>): DownTrack {
     const down = new DownTrack({
       transportCcId: this.#transportCcId,
       ...options,
@@ -196,7 +202,7 @@ export class Subscription {
       // A track added to a connected subscription (renegotiation) starts at once.
       waitForStart: this.transport.state !== 'connected',
       onFirstKeyframe: () => this.#keyframeSent(),
-      send: (p) => this.#sendRtp(p),
+      output: this.#output,
     });
     this.downTracks.set(upTrack.mid, down);
     this.#bySsrc.set(options.ssrc, down);
@@ -371,8 +377,8 @@ export class Subscription {
     this.#probe.probe(goalBps, ceilingBps, usedBps);
   }
 
-  /** Stamps the transport-wide sequence number (when the packet carries the extension) and sends. */
-  #sendRtp(packet: Buffer): void {
+  /** Stamps the transport-wide sequence number (when packet[0..length) carries the extension) and sends. */
+  #sendRtp(packet: Buffer, length: number): void {
     if (
       this.#transportCcId !== 0 &&
       findHeaderExtension(packet, this.#transportCcId, RANGE) &&
@@ -381,9 +387,9 @@ export class Subscription {
       const seq = this.#twccSeq;
       this.#twccSeq = (seq + 1) & 0xffff;
       packet.writeUInt16BE(seq, RANGE.offset);
-      this.sendSideEstimator.onPacketSent(seq, packet.length, this.#clock.nowMs(), this.#probe.cluster);
+      this.sendSideEstimator.onPacketSent(seq, length, this.#clock.nowMs(), this.#probe.cluster);
     }
-    this.transport.sendRtp(packet);
+    this.transport.sendRtpInPlace(packet, length);
     if (!this.timeline.has('firstRtp') && this.transport.state === 'connected')
       this.timeline.mark('firstRtp');
   }

@@ -1,21 +1,14 @@
 import type { Clock } from '../../lib/clock.ts';
-import { keyframeDetector } from '../../rtp/codecs/keyframe.ts';
-import { newVp8Descriptor, parseVp8 } from '../../rtp/codecs/vp8.ts';
-import { newVp9Descriptor, parseVp9 } from '../../rtp/codecs/vp9.ts';
-import {
-  DEPENDENCY_DESCRIPTOR_URI,
-  DecodeTargetIndication,
-  type DependencyStructure,
-  newDependencyDescriptor,
-  readDependencyDescriptor,
-} from '../../rtp/dependency-descriptor.ts';
-import { type ExtensionRange, findHeaderExtension } from '../../rtp/rtp-extensions.ts';
+import { type KeyframeDetector, keyframeDetector } from '../../rtp/codecs/keyframe.ts';
+import { DEPENDENCY_DESCRIPTOR_URI, type DependencyStructure } from '../../rtp/dependency-descriptor.ts';
 import { rtpHeaderBytes, rtpPaddingBytes } from '../../rtp/rtp-packet.ts';
 import { KeyframeRequester } from '../keyframe-requester.ts';
 import { PacketCache } from '../packet-cache.ts';
 import { Dynacast } from '../qos/dynacast.ts';
 import { CachedKeyframe } from './cached-keyframe.ts';
 import { LayerBitrates } from './layer-bitrates.ts';
+import type { MediaPacket } from './media-packet.ts';
+import { PacketDescriber } from './packet-describer.ts';
 
 /** Waterbus quality words: 0 pause, 1 low (`q`), 2 medium (`h`), 3 high (`f`). */
 export type WaterbusQuality = 0 | 1 | 2 | 3;
@@ -28,29 +21,7 @@ export interface TrackCodec {
   fmtp: Record<string, string | number>;
 }
 
-/**
- * One received RTP packet, parsed once and shared read-only with every DownTrack. Valid only
- * during `writeRtp`: the UpTrack reuses the object for the next packet.
- */
-export interface MediaPacket {
-  buffer: Buffer;
-  headerBytes: number;
-  ssrc: number;
-  sequenceNumber: number;
-  timestamp: number;
-  marker: boolean;
-  keyframe: boolean;
-  /** Simulcast layer index (0 = lowest), 0 for single-layer tracks. */
-  layer: number;
-  /** Spatial layer for the SimulcastSelector: the simulcast index, or the VP9 SID in SVC mode. */
-  spatial: number;
-  /** VP8/VP9 temporal id, -1 when the codec carries none. */
-  temporal: number;
-  /** VP8 Y / VP9 U: a higher temporal layer may start at this frame. */
-  layerSync: boolean;
-  /** VP9: E bit (last packet of this spatial layer's frame); otherwise the marker bit. */
-  endOfFrame: boolean;
-}
+export type { MediaPacket } from './media-packet.ts';
 
 export interface TrackSink {
   writeRtp(packet: MediaPacket): void;
@@ -64,8 +35,17 @@ export interface TrackSink {
   sourceResumed?(): void;
 }
 
+let lastSourceId = 0;
+/** The next MediaPacket.sourceId (a small integer, unique in this thread). */
+function nextSourceId(): number {
+  lastSourceId = (lastSourceId + 1) & 0x3fffffff;
+  return lastSourceId;
+}
+
 interface Layer {
   ssrc: number;
+  /** MediaPacket.sourceId of its packets. */
+  sourceId: number;
   index: number;
   cache: PacketCache;
   /** Video: where the newest keyframe starts in `cache`, for DownTracks that start late. */
@@ -95,7 +75,7 @@ export class UpTrack {
   /** The publisher's header extensions for this track, with its ids. */
   readonly headerExtensions: ReadonlyArray<{ uri: string; id: number }>;
   readonly sinks = new Set<TrackSink>();
-  readonly #isKeyframe: ((payload: Buffer) => boolean) | undefined;
+  readonly #isKeyframe: KeyframeDetector | undefined;
   readonly #layers = new Map<number, Layer>();
   /** Simulcast rids in order low → high; a layer's index is its rid's position. */
   readonly #rids: string[];
@@ -107,14 +87,14 @@ export class UpTrack {
    */
   readonly svc: boolean;
   readonly #codecName: string;
-  readonly #vp8 = newVp8Descriptor();
-  readonly #vp9 = newVp9Descriptor();
+  /** Video: temporal (and SVC spatial) ids of each packet, from its payload or the AV1 DD. */
+  readonly #describer: PacketDescriber | undefined;
   /** AV1: the publisher's id of the dependency descriptor extension, 0 when not negotiated. */
   readonly #ddId: number;
-  readonly #dd = newDependencyDescriptor();
-  readonly #ddRange: ExtensionRange = { offset: 0, length: 0 };
   /** The latest dependency structure received (it comes with keyframes); AV1 with the DD only. */
-  dependencyStructure: DependencyStructure | undefined;
+  get dependencyStructure(): DependencyStructure | undefined {
+    return this.#describer?.dependencyStructure;
+  }
   readonly #bitrates: LayerBitrates;
   /** Dynacast of this video track: which spatial layers any subscriber may want. */
   readonly dynacast: Dynacast | undefined;
@@ -126,6 +106,7 @@ export class UpTrack {
     buffer: Buffer.alloc(0),
     headerBytes: 0,
     ssrc: 0,
+    sourceId: 0,
     sequenceNumber: 0,
     timestamp: 0,
     marker: false,
@@ -180,6 +161,8 @@ export class UpTrack {
         ? (this.headerExtensions.find((e) => e.uri === DEPENDENCY_DESCRIPTOR_URI)?.id ?? 0)
         : 0;
     this.svc = (this.#codecName === 'video/vp9' || this.#ddId !== 0) && options.rids.length === 0;
+    this.#describer =
+      options.kind === 'video' ? new PacketDescriber(this.#codecName, this.#ddId, this.svc) : undefined;
     this.#bitrates = new LayerBitrates(options.clock.nowMs());
     this.#onLayersWanted = options.onLayersWanted;
     this.dynacast =
@@ -290,6 +273,7 @@ export class UpTrack {
     const index = rid === undefined ? 0 : Math.max(0, this.#rids.indexOf(rid));
     this.#layers.set(ssrc, {
       ssrc,
+      sourceId: nextSourceId(),
       index,
       cache: new PacketCache({ capacity: this.kind === 'video' ? 512 : 128 }),
       keyframe: new CachedKeyframe(),
@@ -344,7 +328,7 @@ export class UpTrack {
   }
 
   #keyframeAt(buffer: Buffer, headerBytes: number): boolean {
-    return this.#isKeyframe ? this.#isKeyframe(buffer.subarray(headerBytes)) : false;
+    return this.#isKeyframe ? this.#isKeyframe(buffer, headerBytes, buffer.length) : false;
   }
 
   /**
@@ -361,6 +345,7 @@ export class UpTrack {
     packet.buffer = buffer;
     packet.headerBytes = headerBytes;
     packet.ssrc = layer.ssrc;
+    packet.sourceId = layer.sourceId;
     packet.sequenceNumber = buffer.readUInt16BE(2);
     packet.timestamp = buffer.readUInt32BE(4);
     packet.marker = (buffer[1]! & 0x80) !== 0;
@@ -370,60 +355,8 @@ export class UpTrack {
     packet.temporal = -1;
     packet.layerSync = false;
     packet.endOfFrame = packet.marker;
-    if (this.kind === 'video') this.#describe(packet, buffer, headerBytes);
+    this.#describer?.describe(packet, buffer, headerBytes);
     return packet;
-  }
-
-  /** Temporal (and VP9 spatial) ids from the payload descriptor. */
-  #describe(packet: MediaPacket, buffer: Buffer, headerBytes: number): void {
-    const end = buffer.length - ((buffer[0]! & 0x20) !== 0 ? buffer[buffer.length - 1]! : 0);
-    if (this.#codecName === 'video/vp8') {
-      if (parseVp8(buffer, this.#vp8, headerBytes, end)) {
-        packet.temporal = this.#vp8.tid;
-        packet.layerSync = this.#vp8.layerSync;
-      }
-    } else if (this.#codecName === 'video/vp9' && parseVp9(buffer, this.#vp9, headerBytes, end)) {
-      const d = this.#vp9;
-      packet.temporal = d.tid;
-      packet.layerSync = d.switchingUp;
-      packet.endOfFrame = d.endOfFrame;
-      if (this.svc) {
-        packet.spatial = d.sid;
-        packet.keyframe = d.isKeyframe;
-      }
-    } else if (this.#ddId !== 0) this.#describeAv1(packet, buffer);
-  }
-
-  /**
-   * AV1 with the dependency descriptor: spatial (SVC mode) and temporal ids of the frame's
-   * template, `endOfFrame` from the descriptor, `layerSync` when the frame is a switch point (DTI
-   * Switch) of some decode target. A structure received is kept for the packets that follow. A
-   * packet whose descriptor cannot be read keeps the defaults (spatial = layer, temporal -1).
-   */
-  #describeAv1(packet: MediaPacket, buffer: Buffer): void {
-    const range = this.#ddRange;
-    if (!findHeaderExtension(buffer, this.#ddId, range)) return;
-    const dd = readDependencyDescriptor(
-      buffer,
-      range.offset,
-      range.length,
-      this.dependencyStructure,
-      this.#dd,
-    );
-    if (!dd) return;
-    if (dd.attachedStructure) this.dependencyStructure = dd.attachedStructure;
-    if (dd.spatialId < 0) return;
-    packet.temporal = dd.temporalId;
-    packet.endOfFrame = dd.endOfFrame;
-    let sync = false;
-    for (let d = 0; d < dd.structure!.decodeTargetCount; d++)
-      if (dd.frameDti[d] === DecodeTargetIndication.Switch) sync = true;
-    packet.layerSync = sync;
-    if (this.svc) {
-      packet.spatial = dd.spatialId;
-      // An intra picture starts at spatial id 0 (the aggregation header's N bit).
-      packet.keyframe = packet.keyframe && dd.spatialId === 0;
-    }
   }
 
   onSenderReport(ssrc: number, ntpMs: number, rtpTimestamp: number): void {

@@ -32,6 +32,17 @@ export interface NativeAddon {
     roc: number,
     seq: number,
   ): number;
+  /**
+   * sealRtp with the SSRC and sequence number read from buf's header (passed from JavaScript, an
+   * SSRC above 2^30 is a heap number allocated per call). Absent in builds older than this function.
+   */
+  sealRtpHeader?(
+    session: NativeSessionHandle,
+    buf: Uint8Array,
+    headerBytes: number,
+    end: number,
+    roc: number,
+  ): number;
   /** Returns the RTP length, or -1 when the packet does not authenticate (`out` untouched). */
   openRtp(
     session: NativeSessionHandle,

@@ -22,10 +22,12 @@ export class NativeSrtpTransform implements SrtpTransform {
   readonly #addon: NativeAddon;
   readonly #session: NativeSessionHandle;
   readonly #gcm: boolean;
+  readonly #sealsFromHeader: boolean;
 
   constructor(addon: NativeAddon, profile: SrtpProfileId, keys: SessionKeySet) {
     this.#addon = addon;
     this.#gcm = profile === SrtpProfile.AEAD_AES_128_GCM;
+    this.#sealsFromHeader = typeof addon.sealRtpHeader === 'function';
     const tag = this.#gcm ? GCM_TAG_BYTES : HMAC_TAG_BYTES;
     this.rtpTagBytes = tag;
     this.rtcpTrailerBytes = tag + SRTCP_INDEX_BYTES;
@@ -41,6 +43,9 @@ export class NativeSrtpTransform implements SrtpTransform {
   }
 
   sealRtp(out: Buffer, headerBytes: number, end: number, ssrc: number, roc: number, seq: number): number {
+    // The SSRC and sequence number are the header's (SrtpSession reads them there): the addon
+    // reads them itself when it can, and no number above 2^30 is passed.
+    if (this.#sealsFromHeader) return this.#addon.sealRtpHeader!(this.#session, out, headerBytes, end, roc);
     return this.#addon.sealRtp(this.#session, out, headerBytes, end, ssrc, roc, seq);
   }
 

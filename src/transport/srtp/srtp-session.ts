@@ -51,6 +51,9 @@ export class SrtpSession {
   readonly rtcpOverheadBytes: number;
   readonly #transform: SrtpTransform;
   readonly #streams = new Map<number, StreamState>();
+  /** The stream looked up last, and its SSRC: a sending session has one or two, and a Map look-up of an SSRC above 2^30 allocates. */
+  #lastSsrc = -1;
+  #lastStream: StreamState | undefined;
 
   /**
    * `sessionKeys` skips key derivation (test vectors state session keys); the master key is then
@@ -92,10 +95,27 @@ export class SrtpSession {
     if (headerBytes < 0) return 'malformed';
     if (out.length < packet.length + this.rtpOverheadBytes) return 'out_too_small';
     copyUnlessSame(packet, out, 0, packet.length);
-    const ssrc = packet.readUInt32BE(8);
-    const seq = packet.readUInt16BE(2);
+    return this.#sealRtp(out, headerBytes, packet.length);
+  }
+
+  /**
+   * Encrypts and authenticates the RTP packet buf[0..length) in place, the tag after it (`buf` has
+   * room for it); returns the SRTP length. Same bytes as protectRtp; nothing is copied.
+   */
+  protectRtpInPlace(buf: Buffer, length: number): number | SrtpFailure {
+    const headerBytes = rtpHeaderBytes(buf);
+    if (headerBytes < 0 || headerBytes > length) return 'malformed';
+    if (buf.length < length + this.rtpOverheadBytes) return 'out_too_small';
+    return this.#sealRtp(buf, headerBytes, length);
+  }
+
+  /** `buf`'s SSRC and sequence number are the transform's `ssrc` and `seq` (NativeSrtpTransform relies on it). */
+  #sealRtp(buf: Buffer, headerBytes: number, length: number): number {
+    // Read by hand: Buffer's readUInt32BE returns an SSRC above 2^30 as a new heap number.
+    const ssrc = buf[8]! * 0x1000000 + ((buf[9]! << 16) | (buf[10]! << 8) | buf[11]!);
+    const seq = (buf[2]! << 8) | buf[3]!;
     const roc = this.#stream(ssrc).roc.forSend(seq);
-    return this.#transform.sealRtp(out, headerBytes, packet.length, ssrc, roc, seq);
+    return this.#transform.sealRtp(buf, headerBytes, length, ssrc, roc, seq);
   }
 
   /**
@@ -152,11 +172,14 @@ export class SrtpSession {
   }
 
   #stream(ssrc: number): StreamState {
+    if (ssrc === this.#lastSsrc && this.#lastStream) return this.#lastStream;
     let stream = this.#streams.get(ssrc);
     if (stream === undefined) {
       stream = new StreamState();
       this.#streams.set(ssrc, stream);
     }
+    this.#lastSsrc = ssrc;
+    this.#lastStream = stream;
     return stream;
   }
 }
