@@ -1,3 +1,4 @@
+import { flushCompileCache } from 'node:module';
 import { parseArgs } from 'node:util';
 import { MAX_IDENTITY_TTL_S, mintIdentityAssertion } from './api/identity-assertion.ts';
 import { ADMIN_COMMANDS, runAdminCommand } from './cli/admin-command.ts';
@@ -250,6 +251,8 @@ async function runStart(env: NodeJS.ProcessEnv): Promise<number> {
     },
     `bbmeet ready: open ${server.url}/ for a meeting (demo page), ${server.url}/docs for the API, health at ${server.url}/healthz`,
   );
+  // The compile cache (bin/bbmeet.mjs) is written at exit; write it now too, for a process that is killed.
+  flushCompileCache();
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       logger.info({ signal }, 'shutting down');

@@ -1,5 +1,6 @@
 // Entry point of a media worker thread: a DTLS certificate, the worker's UDP endpoint, and the
 // MediaEngine serving the rooms pinned to this worker.
+import { flushCompileCache } from 'node:module';
 import { systemClock } from '../../lib/clock.ts';
 import { createLogger } from '../../lib/logger.ts';
 import { generateDtlsCertificate } from '../../transport/dtls/dtls-certificate.ts';
@@ -30,3 +31,6 @@ await serveWorker(async (data, emit) => {
     }),
   });
 });
+// With the compile cache on (bin/bbmeet.mjs), write this thread's entries now: a worker that is
+// killed rather than stopped would otherwise strip its TypeScript again at the next start.
+flushCompileCache();
