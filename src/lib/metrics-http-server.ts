@@ -1,4 +1,4 @@
-import { createServer } from 'node:http';
+import { http } from './node-http.ts';
 import type { Registry } from 'prom-client';
 
 /**
@@ -11,7 +11,7 @@ export async function startMetricsHttpServer(options: {
   port: number;
 }): Promise<{ port: number; close(): Promise<void> }> {
   const { registry } = options;
-  const server = createServer((req, res) => {
+  const server = http.createServer((req, res) => {
     const path = (req.url ?? '').split('?')[0];
     if (req.method !== 'GET' || path !== '/metrics') {
       res.writeHead(404).end();
