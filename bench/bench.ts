@@ -10,6 +10,7 @@ import path from 'node:path';
 import { type Chromium, chromiumAvailable, encodeLayers, startChromium } from './chromium.ts';
 import { fixtureExists, MEDIA_FIXTURE, writeLayersFile } from './encoded-media.ts';
 import { describeFirstFrameSteps, type FirstFrameSteps, timeFirstFrames } from './first-frame.ts';
+import { type IdleMemory, measureIdleMemory } from './idle-memory.ts';
 import { HELP, type Options, parseOptions } from './options.ts';
 import { corePlan } from './processes.ts';
 import { topCosts } from './profile.ts';
@@ -116,7 +117,8 @@ export async function runBench(argv: string[]): Promise<number> {
   if (o.scenarios.includes('audio'))
     for (const size of o.audioSizes)
       steps.push({ kind: 'audio', options: { ...base, system: 'bbmeet', scenario: 'audio', size } });
-  const progress = progressBar(steps.length + 1);
+  // The last step: the idle server with one media worker per core (idle_rss_mb).
+  const progress = progressBar(steps.length + 2);
   const results: StepResult[] = [];
   const viewerTimings: Array<{ firstRtpMs: number | null; firstFrameMs: number | null; frameWidth: number }> =
     [];
@@ -179,8 +181,16 @@ export async function runBench(argv: string[]): Promise<number> {
   } finally {
     await chromium?.close();
   }
+  let idle: IdleMemory | undefined;
+  try {
+    progress(steps.length + 1, 0, 'idle memory');
+    idle = await measureIdleMemory({ runs: o.quick ? 2 : 4, settleMs: 3000 });
+    progress(steps.length + 1, 1, 'done');
+  } catch (err) {
+    skipped.idle_memory = `bbmeet start could not be measured idle: ${(err as Error).message}`;
+  }
   const summary = {
-    ...summarize(o, machine, results, viewerTimings, skipped, framesFile !== undefined, costs),
+    ...summarize(o, machine, results, viewerTimings, skipped, framesFile !== undefined, costs, idle),
     first_frame_steps_p50_ms: firstFrameSteps ?? null,
   };
   await rm(work, { recursive: true, force: true });

@@ -4,6 +4,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { goalsTable } from './goals.ts';
+import type { IdleMemory } from './idle-memory.ts';
 import type { Options } from './options.ts';
 import type { topCosts } from './profile.ts';
 import {
@@ -60,6 +61,7 @@ export function summarize(
   skipped: Record<string, string>,
   encodedMedia: boolean,
   costs: Awaited<ReturnType<typeof topCosts>> | undefined,
+  idle?: IdleMemory,
 ) {
   const fanout = results.filter((r) => r.system === 'bbmeet' && r.scenario === 'fanout');
   const raw = results.filter((r) => r.system === 'raw_udp');
@@ -137,6 +139,14 @@ export function summarize(
     join_first_rtp_p50_ms: round(largest?.join_first_rtp_p50_ms, 0),
     join_first_rtp_p95_ms: round(largest?.join_first_rtp_p95_ms, 0),
     rss_mb_per_participant: round(largest?.rss_mb_per_participant, 3),
+    // `bbmeet start` idle with one media worker per core (the load steps run one): the median of
+    // the starts on a warm compile cache, and the first start (empty cache) beside it.
+    idle_rss_mb: round(idle?.rssMbP50, 1),
+    idle_rss_anon_mb: round(idle?.rssAnonMbP50, 1),
+    idle_rss_file_mb: round(idle?.rssFileMbP50, 1),
+    idle_rss_first_start_mb: round(idle?.firstStartRssMb, 1),
+    idle_media_workers: idle?.workers ?? null,
+    ready_ms: round(idle?.readyMsP50, 0),
     loss: round(headline?.loss, 5),
     server_added_loss: headline ? round(serverLoss(headline, raw), 5) : null,
     packets_forwarded: round(
@@ -190,6 +200,8 @@ export async function writeReport(
     'join_first_rtp_p50_ms',
     'join_first_rtp_p95_ms',
     'rss_mb_per_participant',
+    'idle_rss_mb',
+    'idle_rss_first_start_mb',
     'loss',
   ] as const;
   const section = [

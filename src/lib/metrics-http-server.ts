@@ -1,5 +1,5 @@
-import { http } from './node-http.ts';
 import type { Registry } from 'prom-client';
+import { http } from './node-http.ts';
 
 /**
  * A bare HTTP server answering `GET /metrics` from `registry` (Prometheus text) and 404 to

@@ -1,5 +1,5 @@
-import { createRequire } from 'node:module';
 import type * as NodeHttp from 'node:http';
+import { createRequire } from 'node:module';
 
 /**
  * node:http, loaded as CommonJS. An ES import of node:http builds its module namespace, which reads
