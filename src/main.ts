@@ -6,6 +6,7 @@ import { runTokenCommand, TOKEN_HELP } from './cli/token-command.ts';
 import { type Config, ConfigError, loadConfig, mergeEnvFile } from './config.ts';
 import { createLogger, type Logger } from './lib/logger.ts';
 import { installProcessFaultHandlers } from './lib/process-faults.ts';
+import { releaseStartupMemory } from './lib/startup-memory.ts';
 import { EgressNotInstalledError, loadEgress } from './roles/egress-loader.ts';
 import { startEmbedded } from './roles/embedded.ts';
 import type { CreateEgress } from './sfu/egress-backend.ts';
@@ -193,6 +194,8 @@ async function runSignallingNode(config: Config, logger: Logger): Promise<number
   const { startSignallingNode } = await import('./roles/signalling-node.ts');
   const server = await startSignallingNode(config, logger);
   logger.info({ url: server.url, role: 'signalling' }, `bbmeet signalling ready on ${server.url}`);
+  flushCompileCache();
+  releaseStartupMemory();
   const signal = await nextSignal();
   logger.info({ signal }, 'shutting down');
   await server.close();
@@ -204,6 +207,8 @@ async function runSfuNode(config: Config, logger: Logger, egress: CreateEgress |
   const { startSfuNode } = await import('./roles/sfu-node.ts');
   const node = await startSfuNode(config, logger, { egress });
   logger.info({ nodeId: node.nodeId, address: node.address, role: 'sfu' }, 'bbmeet sfu ready');
+  flushCompileCache();
+  releaseStartupMemory();
   const signal = await nextSignal();
   logger.info({ signal }, 'draining (send the signal again to exit at once)');
   // A second signal cuts the drain short.
@@ -253,6 +258,7 @@ async function runStart(env: NodeJS.ProcessEnv): Promise<number> {
   );
   // The compile cache (bin/bbmeet.mjs) is written at exit; write it now too, for a process that is killed.
   flushCompileCache();
+  releaseStartupMemory();
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       logger.info({ signal }, 'shutting down');

@@ -3,6 +3,7 @@
 import { flushCompileCache } from 'node:module';
 import { systemClock } from '../../lib/clock.ts';
 import { createLogger } from '../../lib/logger.ts';
+import { releaseStartupMemory } from '../../lib/startup-memory.ts';
 import { generateDtlsCertificate } from '../../transport/dtls/dtls-certificate.ts';
 import { UdpEndpoint } from '../../transport/udp-endpoint.ts';
 import { MediaEngine } from './media-engine.ts';
@@ -34,3 +35,5 @@ await serveWorker(async (data, emit) => {
 // With the compile cache on (bin/bbmeet.mjs), write this thread's entries now: a worker that is
 // killed rather than stopped would otherwise strip its TypeScript again at the next start.
 flushCompileCache();
+// Serving: give back the young generation start-up grew (lib/startup-memory.ts).
+releaseStartupMemory();
