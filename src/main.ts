@@ -6,7 +6,7 @@ import { runTokenCommand, TOKEN_HELP } from './cli/token-command.ts';
 import { type Config, ConfigError, loadConfig, mergeEnvFile } from './config.ts';
 import { createLogger, type Logger } from './lib/logger.ts';
 import { installProcessFaultHandlers } from './lib/process-faults.ts';
-import { releaseStartupMemory } from './lib/startup-memory.ts';
+import { prepareStartupMemoryRelease, releaseStartupMemory } from './lib/startup-memory.ts';
 import { EgressNotInstalledError, loadEgress } from './roles/egress-loader.ts';
 import { startEmbedded } from './roles/embedded.ts';
 import type { CreateEgress } from './sfu/egress-backend.ts';
@@ -192,6 +192,7 @@ async function egressIfEnabled(
 // The cluster roles load gRPC and Redis clients: only when one of them runs, not for `bbmeet start`.
 async function runSignallingNode(config: Config, logger: Logger): Promise<number> {
   const { startSignallingNode } = await import('./roles/signalling-node.ts');
+  prepareStartupMemoryRelease();
   const server = await startSignallingNode(config, logger);
   logger.info({ url: server.url, role: 'signalling' }, `bbmeet signalling ready on ${server.url}`);
   flushCompileCache();
@@ -205,6 +206,7 @@ async function runSignallingNode(config: Config, logger: Logger): Promise<number
 
 async function runSfuNode(config: Config, logger: Logger, egress: CreateEgress | undefined): Promise<number> {
   const { startSfuNode } = await import('./roles/sfu-node.ts');
+  prepareStartupMemoryRelease();
   const node = await startSfuNode(config, logger, { egress });
   logger.info({ nodeId: node.nodeId, address: node.address, role: 'sfu' }, 'bbmeet sfu ready');
   flushCompileCache();
@@ -247,6 +249,7 @@ async function runStart(env: NodeJS.ProcessEnv): Promise<number> {
   const egress = await egressIfEnabled(config, logger, env, 'start');
   if (egress === null) return 1;
   const startedMs = performance.now();
+  prepareStartupMemoryRelease();
   const server = await startEmbedded(config, logger, { egress });
   logger.info(
     {

@@ -18,6 +18,7 @@ const REQUIRED = [
   'latency_p99_ms',
   'first_frame_p50_ms',
   'rss_mb_per_participant',
+  'idle_rss_mb',
 ] as const;
 
 /** Which `skipped` reason may explain a null figure. */
@@ -26,6 +27,7 @@ const REASON_FOR: Record<string, string[]> = {
   ratio_vs_werift: ['werift'],
   ice_tcp_out_pps_per_core: ['ice_tcp'],
   first_frame_p50_ms: ['first_frame', 'chromium'],
+  idle_rss_mb: ['idle_memory'],
 };
 
 /**

@@ -35,5 +35,6 @@ await serveWorker(async (data, emit) => {
 // With the compile cache on (bin/bbmeet.mjs), write this thread's entries now: a worker that is
 // killed rather than stopped would otherwise strip its TypeScript again at the next start.
 flushCompileCache();
-// Serving: give back the young generation start-up grew (lib/startup-memory.ts).
+// Serving: give back the young generation start-up grew (lib/startup-memory.ts; the main thread
+// gave this worker gc() and collects its own once every worker is ready).
 releaseStartupMemory();
