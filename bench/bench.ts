@@ -11,6 +11,7 @@ import { type Chromium, chromiumAvailable, encodeLayers, startChromium } from '.
 import { fixtureExists, MEDIA_FIXTURE, writeLayersFile } from './encoded-media.ts';
 import { describeFirstFrameSteps, type FirstFrameSteps, timeFirstFrames } from './first-frame.ts';
 import { forwardingAllocations } from './forwarding-allocations.ts';
+import { type IdleMemory, measureIdleMemory } from './idle-memory.ts';
 import { type MulticoreFigures, multicoreStepCount, runMulticore } from './multicore.ts';
 import { multicorePlan } from './multicore-plan.ts';
 import { HELP, type Options, parseOptions } from './options.ts';
@@ -170,7 +171,9 @@ export async function runBench(argv: string[]): Promise<number> {
   const multicoreSubs = (m: NonNullable<typeof multicore>) =>
     m.subs ?? (m.plan.mode === 'scaling' ? 64 : 128);
   const multicoreSteps = multicore ? multicoreStepCount({ ...multicore, subs: multicoreSubs(multicore) }) : 0;
-  const progress = progressBar(steps.length + 1 + roomSteps + multicoreSteps + (wantsSignalling ? 1 : 0));
+  // The last step: the idle server with one media worker per core (idle_rss_mb).
+  const idleStep = steps.length + 1 + roomSteps + multicoreSteps + (wantsSignalling ? 1 : 0);
+  const progress = progressBar(idleStep + 1);
   let multicoreRun: Awaited<ReturnType<typeof runMulticore>> | undefined;
   const results: StepResult[] = [];
   const viewerTimings: Array<{ firstRtpMs: number | null; firstFrameMs: number | null; frameWidth: number }> =
@@ -270,6 +273,14 @@ export async function runBench(argv: string[]): Promise<number> {
   if (!multicore) skipped.multicore = 'the multicore scenario was not run';
   progress(steps.length, 0.99, 'counting allocations of the forwarding path');
   const allocations = allocationFigures(skipped);
+  let idle: IdleMemory | undefined;
+  try {
+    progress(idleStep, 0, 'idle memory');
+    idle = await measureIdleMemory({ runs: o.quick ? 2 : 4, settleMs: 3000 });
+    progress(idleStep, 1, 'done');
+  } catch (err) {
+    skipped.idle_memory = `bbmeet start could not be measured idle: ${(err as Error).message}`;
+  }
   const summary = {
     ...summarize(
       o,
@@ -280,6 +291,7 @@ export async function runBench(argv: string[]): Promise<number> {
       framesFile !== undefined,
       costs,
       rooms?.summary,
+      idle,
     ),
     ...allocations,
     first_frame_steps_p50_ms: firstFrameSteps ?? null,

@@ -4,6 +4,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { goalsTable } from './goals.ts';
+import type { IdleMemory } from './idle-memory.ts';
 import type { MulticoreFigures, MulticoreStep } from './multicore.ts';
 import { multicoreTable } from './multicore-report.ts';
 import type { Options } from './options.ts';
@@ -87,6 +88,7 @@ export function summarize(
   encodedMedia: boolean,
   costs: Awaited<ReturnType<typeof topCosts>> | undefined,
   rooms: RoomsSummary = emptyRoomsSummary(),
+  idle?: IdleMemory,
 ) {
   const fanout = results.filter((r) => r.system === 'bbmeet' && r.scenario === 'fanout');
   const raw = results.filter((r) => r.system === 'raw_udp');
@@ -170,6 +172,14 @@ export function summarize(
     join_first_rtp_p50_ms: round(largest?.join_first_rtp_p50_ms, 0),
     join_first_rtp_p95_ms: round(largest?.join_first_rtp_p95_ms, 0),
     rss_mb_per_participant: round(largest?.rss_mb_per_participant, 3),
+    // `bbmeet start` idle with one media worker per core (the load steps run one): the median of
+    // the starts on a warm compile cache, and the first start (empty cache) beside it.
+    idle_rss_mb: round(idle?.rssMbP50, 1),
+    idle_rss_anon_mb: round(idle?.rssAnonMbP50, 1),
+    idle_rss_file_mb: round(idle?.rssFileMbP50, 1),
+    idle_rss_first_start_mb: round(idle?.firstStartRssMb, 1),
+    idle_media_workers: idle?.workers ?? null,
+    ready_ms: round(idle?.readyMsP50, 0),
     loss: round(headline?.loss, 5),
     server_added_loss: headline ? round(serverLoss(headline, raw), 5) : null,
     packets_forwarded: round(
@@ -234,6 +244,8 @@ export async function writeReport(
     'join_first_rtp_p95_ms',
     'rss_mb_per_participant',
     'forwarding_alloc_bytes_per_packet',
+    'idle_rss_mb',
+    'idle_rss_first_start_mb',
     'loss',
     'signalling_join_events_per_core',
     'signalling_join_p50_ms',

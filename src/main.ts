@@ -1,3 +1,4 @@
+import { flushCompileCache } from 'node:module';
 import { parseArgs } from 'node:util';
 import { MAX_IDENTITY_TTL_S, mintIdentityAssertion } from './api/identity-assertion.ts';
 import { ADMIN_COMMANDS, runAdminCommand } from './cli/admin-command.ts';
@@ -5,6 +6,7 @@ import { runTokenCommand, TOKEN_HELP } from './cli/token-command.ts';
 import { type Config, ConfigError, loadConfig, mergeEnvFile } from './config.ts';
 import { createLogger, type Logger } from './lib/logger.ts';
 import { installProcessFaultHandlers } from './lib/process-faults.ts';
+import { prepareStartupMemoryRelease, releaseStartupMemory } from './lib/startup-memory.ts';
 import { EgressNotInstalledError, loadEgress } from './roles/egress-loader.ts';
 import { startEmbedded } from './roles/embedded.ts';
 import type { CreateEgress } from './sfu/egress-backend.ts';
@@ -190,8 +192,11 @@ async function egressIfEnabled(
 // The cluster roles load gRPC and Redis clients: only when one of them runs, not for `bbmeet start`.
 async function runSignallingNode(config: Config, logger: Logger): Promise<number> {
   const { startSignallingNode } = await import('./roles/signalling-node.ts');
+  prepareStartupMemoryRelease();
   const server = await startSignallingNode(config, logger);
   logger.info({ url: server.url, role: 'signalling' }, `bbmeet signalling ready on ${server.url}`);
+  flushCompileCache();
+  releaseStartupMemory();
   const signal = await nextSignal();
   logger.info({ signal }, 'shutting down');
   await server.close();
@@ -201,8 +206,11 @@ async function runSignallingNode(config: Config, logger: Logger): Promise<number
 
 async function runSfuNode(config: Config, logger: Logger, egress: CreateEgress | undefined): Promise<number> {
   const { startSfuNode } = await import('./roles/sfu-node.ts');
+  prepareStartupMemoryRelease();
   const node = await startSfuNode(config, logger, { egress });
   logger.info({ nodeId: node.nodeId, address: node.address, role: 'sfu' }, 'bbmeet sfu ready');
+  flushCompileCache();
+  releaseStartupMemory();
   const signal = await nextSignal();
   logger.info({ signal }, 'draining (send the signal again to exit at once)');
   // A second signal cuts the drain short.
@@ -241,6 +249,7 @@ async function runStart(env: NodeJS.ProcessEnv): Promise<number> {
   const egress = await egressIfEnabled(config, logger, env, 'start');
   if (egress === null) return 1;
   const startedMs = performance.now();
+  prepareStartupMemoryRelease();
   const server = await startEmbedded(config, logger, { egress });
   logger.info(
     {
@@ -250,6 +259,9 @@ async function runStart(env: NodeJS.ProcessEnv): Promise<number> {
     },
     `bbmeet ready: open ${server.url}/ for a meeting (demo page), ${server.url}/docs for the API, health at ${server.url}/healthz`,
   );
+  // The compile cache (bin/bbmeet.mjs) is written at exit; write it now too, for a process that is killed.
+  flushCompileCache();
+  releaseStartupMemory();
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       logger.info({ signal }, 'shutting down');

@@ -1,5 +1,6 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { http } from '../lib/node-http.ts';
 
 /**
  * What the server mounts under `/egress/`: the shape of sfu/egress-backend.ts's EgressHttp, named
@@ -63,7 +64,7 @@ export async function startEgressHttpServer(
   egress: EgressRequestHandler,
   options: EgressHttpServerOptions,
 ): Promise<{ port: number; close(): Promise<void> }> {
-  const server = createServer(
+  const server = http.createServer(
     {
       requestTimeout: options.timeouts.requestMs,
       headersTimeout: options.timeouts.headersMs,

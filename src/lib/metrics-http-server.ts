@@ -1,5 +1,5 @@
-import { createServer } from 'node:http';
 import type { Registry } from 'prom-client';
+import { http } from './node-http.ts';
 
 /**
  * A bare HTTP server answering `GET /metrics` from `registry` (Prometheus text) and 404 to
@@ -11,7 +11,7 @@ export async function startMetricsHttpServer(options: {
   port: number;
 }): Promise<{ port: number; close(): Promise<void> }> {
   const { registry } = options;
-  const server = createServer((req, res) => {
+  const server = http.createServer((req, res) => {
     const path = (req.url ?? '').split('?')[0];
     if (req.method !== 'GET' || path !== '/metrics') {
       res.writeHead(404).end();

@@ -9,7 +9,7 @@ import { createMemberRepository } from './member-repository.ts';
 import { createMessageRepository } from './message-repository.ts';
 import { migrate } from './migrations.ts';
 import { createParticipantRepository } from './participant-repository.ts';
-import { PostgresDb, type PostgresTimeouts } from './postgres-db.ts';
+import type { PostgresTimeouts } from './postgres-db.ts';
 import { createRoomRepository } from './room-repository.ts';
 import { SqliteDb } from './sqlite-db.ts';
 import type { NowSource } from './timestamps.ts';
@@ -35,6 +35,8 @@ export async function openDb(options: OpenStoreOptions): Promise<Db> {
     if (!/^postgres(ql)?:\/\//.test(options.url)) {
       throw new SfuError('invalid_argument', 'the database URL must start with postgres:// or postgresql://');
     }
+    // pg and its protocol modules are loaded only here: the embedded default never needs them.
+    const { PostgresDb } = await import('./postgres-db.ts');
     const db = new PostgresDb(options.url, options.timeouts);
     return migrated(db, () => db.withClient(migrate));
   }

@@ -26,6 +26,7 @@ const REQUIRED = [
   'bare_fastify_rps_per_core',
   'rest_token_ratio_vs_bare',
   'rest_join_ratio_vs_bare',
+  'idle_rss_mb',
 ] as const;
 
 /** Which `skipped` reason may explain a null figure. */
@@ -34,6 +35,7 @@ const REASON_FOR: Record<string, string[]> = {
   ratio_vs_werift: ['werift'],
   ice_tcp_out_pps_per_core: ['ice_tcp'],
   first_frame_p50_ms: ['first_frame', 'chromium'],
+  idle_rss_mb: ['idle_memory'],
 };
 
 /**

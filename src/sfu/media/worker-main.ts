@@ -1,7 +1,9 @@
 // Entry point of a media worker thread: a DTLS certificate, the worker's UDP endpoint, and the
 // MediaEngine serving the rooms pinned to this worker.
+import { flushCompileCache } from 'node:module';
 import { systemClock } from '../../lib/clock.ts';
 import { createLogger } from '../../lib/logger.ts';
+import { releaseStartupMemory } from '../../lib/startup-memory.ts';
 import { generateDtlsCertificate } from '../../transport/dtls/dtls-certificate.ts';
 import { UdpEndpoint } from '../../transport/udp-endpoint.ts';
 import { MediaEngine } from './media-engine.ts';
@@ -30,3 +32,9 @@ await serveWorker(async (data, emit) => {
     }),
   });
 });
+// With the compile cache on (bin/bbmeet.mjs), write this thread's entries now: a worker that is
+// killed rather than stopped would otherwise strip its TypeScript again at the next start.
+flushCompileCache();
+// Serving: give back the young generation start-up grew (lib/startup-memory.ts; the main thread
+// gave this worker gc() and collects its own once every worker is ready).
+releaseStartupMemory();
