@@ -112,7 +112,14 @@ export class WebRtcTransport implements MediaTransport {
       this.#sender.reindex(this, previousUfrag);
       return;
     }
-    if (this.agent.selected && !this.#dtls) this.#startDtls();
+    if (!this.#dtls) {
+      if (this.agent.selected) this.#startDtls();
+      return;
+    }
+    // The handshake began before this SDP (the peer's ClientHello came first): a peer that said
+    // it would be the DTLS server contradicts it; otherwise its certificate is checked now.
+    if (params.setup === 'passive') this.close('dtls_failed');
+    else this.#dtls.setRemoteFingerprints(sha256Fingerprints(params));
   }
 
   /** The data channels' SCTP association, once `enableDataChannels` was called. */
@@ -182,8 +189,15 @@ export class WebRtcTransport implements MediaTransport {
     return this.#sender.arrivalUs();
   }
 
-  /** A DTLS record from the selected address. */
+  /**
+   * A DTLS record from the selected address. A ClientHello before the peer's SDP (it answers our
+   * offer with a=setup:active and starts DTLS as soon as ICE is up, while its answer is still on
+   * its way through signalling) starts our server side at once instead of being dropped: the
+   * handshake then overlaps the signalling, and the peer need not retransmit it.
+   */
   handleDtls(datagram: Buffer): void {
+    if (!this.#dtls && !this.#remote && this.#state === 'connecting' && isClientHello(datagram))
+      this.#startDtls();
     this.#dtls?.handle(datagram);
   }
 
@@ -278,16 +292,15 @@ export class WebRtcTransport implements MediaTransport {
     this.#setState('closed', reason);
   }
 
+  /** Starts DTLS; without the peer's SDP yet, as the server (the peer sent a ClientHello). */
   #startDtls(): void {
-    const remote = this.#remote!;
+    const remote = this.#remote;
     // The browser answering `active` (or offering actpass, which we answer passive) is the client.
-    const role = remote.setup === 'passive' ? 'client' : 'server';
+    const role = remote?.setup === 'passive' ? 'client' : 'server';
     this.#dtls = new DtlsSession({
       certificate: this.#certificate,
       role,
-      remoteFingerprints: remote.fingerprints
-        .filter((f) => f.algorithm.toLowerCase() === 'sha-256')
-        .map((f) => f.value),
+      remoteFingerprints: remote ? sha256Fingerprints(remote) : undefined,
       send: (datagram) => {
         const to = this.agent.selected;
         if (!to) return;
@@ -335,4 +348,15 @@ export class WebRtcTransport implements MediaTransport {
     this.#state = state;
     this.onStateChange?.(state, reason);
   }
+}
+
+function sha256Fingerprints(remote: RemoteTransportParameters): string[] {
+  return remote.fingerprints.filter((f) => f.algorithm.toLowerCase() === 'sha-256').map((f) => f.value);
+}
+
+/** RFC 6347 §4.1, §4.2.2: a plaintext (epoch 0) handshake record whose first message is a ClientHello. */
+function isClientHello(datagram: Buffer): boolean {
+  return (
+    datagram.length > 25 && datagram[0] === 22 && datagram[3] === 0 && datagram[4] === 0 && datagram[13] === 1
+  );
 }
