@@ -2,7 +2,6 @@ import dtls from 'werift-dtls/lib/dtls/src/index.js';
 import { SrtpProfile, type SrtpProfileId } from '../srtp/srtp-session.ts';
 import type { DtlsCertificate } from './dtls-certificate.ts';
 import { fingerprintOfDer } from './dtls-certificate.ts';
-import { answerHelloWithoutCookie } from './hello-without-cookie.ts';
 import { installNativeKeyExchange } from './native-key-exchange.ts';
 
 // The handshake's ECDHE in node:crypto instead of werift's JavaScript (native-key-exchange.ts).
@@ -86,12 +85,8 @@ export class DtlsSession {
       certificateRequest: true,
       extendedMasterSecret: true,
     };
-    if (options.role === 'server') {
-      const server = new dtls.DtlsServer(socketOptions);
-      // No HelloVerifyRequest round trip: ICE already proved the peer's address (hello-without-cookie.ts).
-      answerHelloWithoutCookie(server);
-      this.#socket = server;
-    } else this.#socket = new dtls.DtlsClient(socketOptions);
+    this.#socket =
+      options.role === 'server' ? new dtls.DtlsServer(socketOptions) : new dtls.DtlsClient(socketOptions);
     this.#socket.onConnect.subscribe(() => this.#onConnect());
     this.#socket.onError.subscribe((err: Error) => this.#fail(`dtls error: ${err.message}`));
     this.#socket.onData.subscribe((data: Buffer) => options.onData?.(data));
