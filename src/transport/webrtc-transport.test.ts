@@ -141,6 +141,19 @@ describe('WebRtcTransport: DTLS before the answer', () => {
     s.transport.close();
   });
 
+  it('a later answer (renegotiation) leaves a connected association alone, whatever its a=setup', async () => {
+    const s = subscriberAndPeer(server, peer);
+    s.check();
+    s.startPeer();
+    await Promise.race([s.peerKeys, timeout('peer handshake')]);
+    s.answer(peer.fingerprint);
+    await Promise.race([s.connected, timeout('transport connected')]);
+    s.answer(peer.fingerprint, 'passive');
+    s.answer(`${'AB:'.repeat(31)}AB`);
+    assert.equal(s.transport.state, 'connected');
+    s.transport.close();
+  });
+
   it('a DTLS record that is not a ClientHello before the answer is dropped, and starts nothing', () => {
     const s = subscriberAndPeer(server, peer);
     s.check();

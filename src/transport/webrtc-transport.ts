@@ -103,7 +103,8 @@ export class WebRtcTransport implements MediaTransport {
    */
   setRemoteParameters(params: RemoteTransportParameters): void {
     if (this.#state === 'closed') return;
-    const restarted = this.#remote !== undefined && this.#remote.iceUfrag !== params.iceUfrag;
+    const first = this.#remote === undefined;
+    const restarted = !first && this.#remote!.iceUfrag !== params.iceUfrag;
     this.#remote = params;
     this.agent.setRemoteCredentials(params.iceUfrag);
     if (restarted) {
@@ -116,6 +117,8 @@ export class WebRtcTransport implements MediaTransport {
       if (this.agent.selected) this.#startDtls();
       return;
     }
+    // A later answer (renegotiation) leaves the association as it is.
+    if (!first) return;
     // The handshake began before this SDP (the peer's ClientHello came first): a peer that said
     // it would be the DTLS server contradicts it; otherwise its certificate is checked now.
     if (params.setup === 'passive') this.close('dtls_failed');
