@@ -16,6 +16,7 @@ import type {
 import { SctpAssociation } from './sctp/sctp-association.ts';
 import type { SrtpFailure } from './srtp/profiles.ts';
 import { SrtpSession } from './srtp/srtp-session.ts';
+import { ValidPaths } from './valid-paths.ts';
 
 /** How the transport reaches the network: the endpoint's shared UDP socket. */
 export interface DatagramSender {
@@ -67,6 +68,8 @@ export class WebRtcTransport implements MediaTransport {
   readonly #candidates: IceCandidateInfo[];
   /** Data channels (SCTP over DTLS), when the SDP negotiated an m=application section. */
   #sctp: SctpAssociation | undefined;
+  /** The peer's other checked addresses, routed to us too. */
+  readonly #paths: ValidPaths<WebRtcTransport>;
 
   constructor(options: {
     id: string;
@@ -80,6 +83,7 @@ export class WebRtcTransport implements MediaTransport {
     this.#certificate = options.certificate;
     this.#candidates = options.candidates;
     this.createdMs = options.nowMs;
+    this.#paths = new ValidPaths(options.sender, this);
   }
 
   get state(): TransportState {
@@ -176,7 +180,9 @@ export class WebRtcTransport implements MediaTransport {
     const selected = this.agent.selected!;
     if (previous === undefined || previous.address !== selected.address || previous.port !== selected.port) {
       this.#sender.routeFrom(this, selected, previous);
+      this.#paths.selectionMoved(previous, selected);
     }
+    this.#paths.checked(from, selected);
     if (this.#state === 'new') {
       if (mediaCounting.on) mediaCounters.iceCompleted++;
       this.#setState('connecting');
@@ -291,6 +297,7 @@ export class WebRtcTransport implements MediaTransport {
     this.#dtls = undefined;
     this.#send = undefined;
     this.#receive = undefined;
+    this.#paths.clear(this.agent.selected);
     this.#sender.forget(this);
     this.#setState('closed', reason);
   }
