@@ -22,6 +22,9 @@ type Step = keyof typeof STEPS;
 /** How the viewers' video started (bbmeet_media_video_starts_total), by its `how` label. */
 const STARTS = 'bbmeet_media_video_starts_total{';
 
+/** Datagrams the media workers dropped, by reason (bbmeet_media_dropped_total). */
+const DROPPED = 'bbmeet_media_dropped_total{';
+
 /** How long a viewer waits for its first frame. */
 const VIEWER_TIMEOUT_MS = 10_000;
 
@@ -48,11 +51,14 @@ export type FirstFrameSteps = Record<Step, number | null> &
     /** Video starts in the window: from the cached keyframe, and by asking the publisher (counts, not ms). */
     starts_cached_keyframe: number | null;
     starts_keyframe_request: number | null;
+    /** Datagrams dropped from unknown peer addresses in the window (a lost DTLS flight shows here). */
+    dropped_unknown_peer: number | null;
   };
 
 interface Scrape {
   steps: Record<Step, LatencyBuckets>;
   starts: Map<string, number>;
+  unknownPeer: number;
 }
 
 async function scrape(baseUrl: string): Promise<Scrape | undefined> {
@@ -62,11 +68,14 @@ async function scrape(baseUrl: string): Promise<Scrape | undefined> {
     const steps = {} as Record<Step, LatencyBuckets>;
     for (const step of Object.keys(STEPS) as Step[]) steps[step] = parseLatencyBuckets(text, STEPS[step]);
     const starts = new Map<string, number>();
+    let unknownPeer = 0;
     for (const line of text.split('\n')) {
+      if (line.startsWith(DROPPED) && line.includes('reason="unknown_peer"'))
+        unknownPeer += Number(line.slice(line.lastIndexOf(' ') + 1));
       const how = line.startsWith(STARTS) ? /how="([a-z_]+)"/.exec(line)?.[1] : undefined;
       if (how) starts.set(how, (starts.get(how) ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1)));
     }
-    return { steps, starts };
+    return { steps, starts, unknownPeer };
   } catch {
     // No /metrics (or a busy server): the page's figures still stand.
     return undefined;
@@ -133,6 +142,7 @@ export async function timeFirstFrames(
     before && after ? (after.starts.get(how) ?? 0) - (before.starts.get(how) ?? 0) : null;
   steps.starts_cached_keyframe = started('cached_keyframe');
   steps.starts_keyframe_request = started('keyframe_request');
+  steps.dropped_unknown_peer = before && after ? after.unknownPeer - before.unknownPeer : null;
   steps.chromium_frame_after_rtp = medianOf(
     mine.map((t) =>
       t.firstFrameMs === null || t.firstRtpMs === null ? null : t.firstFrameMs - t.firstRtpMs,
@@ -157,7 +167,8 @@ export function describeFirstFrameSteps(s: FirstFrameSteps): string {
     `DTLS ${ms(s.dtls_connected)}, first RTP sent ${ms(s.first_rtp_sent)}, first keyframe sent ` +
     `${ms(s.first_keyframe_sent)}, Chromium first RTP ${ms(s.chromium_first_rtp)}, first frame ` +
     `${ms(s.chromium_first_frame)} (${ms(s.chromium_frame_after_rtp)} after its first RTP); video ` +
-    `started from the cached keyframe ${ms(s.starts_cached_keyframe)}, by a request ${ms(s.starts_keyframe_request)}`
+    `started from the cached keyframe ${ms(s.starts_cached_keyframe)}, by a request ${ms(s.starts_keyframe_request)}; ` +
+    `datagrams dropped from unknown peers ${ms(s.dropped_unknown_peer)}`
   );
 }
 
