@@ -96,6 +96,17 @@ export async function encodeLayers(chromium: Chromium, secureOrigin: string): Pr
 }
 
 export interface ViewerTiming {
+  /**
+   * The viewer's steps, ms from its subscribe message: the server's offer received, the page's
+   * answer made (setLocalDescription done: Chromium starts ICE), the answer acknowledged by the
+   * server, ICE connected and DTLS connected (the page's iceconnectionstatechange and
+   * connectionstatechange events); null when the step never came.
+   */
+  offerMs: number | null;
+  answerMadeMs: number | null;
+  answerAckedMs: number | null;
+  iceConnectedMs: number | null;
+  dtlsConnectedMs: number | null;
   firstRtpMs: number | null;
   firstFrameMs: number | null;
   frameWidth: number;
@@ -121,16 +132,29 @@ export async function chromiumViewer(
     await page.goto(`${server.baseUrl}/healthz`);
     const subscribedAt = Date.now();
     const offer = await signal.subscribe(server.publisherId);
+    const offerAt = Date.now();
     const answer = await page.evaluate(async (offer) => {
       const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' });
-      Object.assign(window, { benchPc: pc });
+      const steps = { ice: null as number | null, dtls: null as number | null };
+      pc.addEventListener('iceconnectionstatechange', () => {
+        const s = pc.iceConnectionState;
+        if (steps.ice === null && (s === 'connected' || s === 'completed')) steps.ice = Date.now();
+      });
+      pc.addEventListener('connectionstatechange', () => {
+        if (steps.dtls === null && pc.connectionState === 'connected') steps.dtls = Date.now();
+      });
+      Object.assign(window, { benchPc: pc, benchSteps: steps });
       await pc.setRemoteDescription({ type: 'offer', sdp: offer });
       await pc.setLocalDescription(await pc.createAnswer());
-      return pc.localDescription!.sdp;
+      return { sdp: pc.localDescription!.sdp, madeAt: Date.now() };
     }, offer);
-    await signal.answer(server.publisherId, answer);
+    await signal.answer(server.publisherId, answer.sdp);
+    const answerAckedAt = Date.now();
     const seen = await page.evaluate(async (timeoutMs) => {
-      const pc = (window as unknown as { benchPc: RTCPeerConnection }).benchPc;
+      const { benchPc: pc, benchSteps: steps } = window as unknown as {
+        benchPc: RTCPeerConnection;
+        benchSteps: { ice: number | null; dtls: number | null };
+      };
       let firstRtp: number | null = null;
       let firstFrame: number | null = null;
       let width = 0;
@@ -149,9 +173,15 @@ export async function chromiumViewer(
       }
       const state = `${pc.connectionState}/${pc.iceConnectionState}`;
       pc.close();
-      return { firstRtp, firstFrame, width, state };
+      return { firstRtp, firstFrame, width, state, ice: steps.ice, dtls: steps.dtls };
     }, timeoutMs);
+    const since = (at: number | null) => (at === null ? null : at - subscribedAt);
     return {
+      offerMs: since(offerAt),
+      answerMadeMs: since(answer.madeAt),
+      answerAckedMs: since(answerAckedAt),
+      iceConnectedMs: since(seen.ice),
+      dtlsConnectedMs: since(seen.dtls),
       firstRtpMs: seen.firstRtp === null ? null : seen.firstRtp - subscribedAt,
       firstFrameMs: seen.firstFrame === null ? null : seen.firstFrame - subscribedAt,
       frameWidth: seen.width,

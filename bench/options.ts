@@ -62,7 +62,8 @@ Options:
   --multicore-max-subs <n>  multicore on ≥ 4 cores: the largest size tried (default 2048)
   --duration <s>        measured seconds per step (default 10, quick 3)
   --warmup <s>          seconds of load before measuring (default 3, quick 1)
-  --chromium-viewers <n>  Chromium viewers timing first RTP / first decoded frame (default 3, quick 1)
+  --chromium-viewers <n>  Chromium viewers timing first RTP / first decoded frame, one after another, in a
+                          repeat of the half-load fan-out step (default 20, for a p95; quick 5)
   --werift-subs <n>     subscribers of the werift baseline (default 32, quick 8)
   --no-chromium         no Chromium (synthetic frames; first_frame_* are null)
   --no-werift           skip the werift baseline
@@ -207,7 +208,7 @@ export function parseOptions(argv: string[]): Options | 'help' {
     speakers: positive('speakers', values.speakers, 10),
     duration: positive('duration', values.duration, quick ? 3 : 10),
     warmup: positive('warmup', values.warmup, quick ? 1 : 3, 0),
-    viewers: positive('chromium-viewers', values['chromium-viewers'], quick ? 1 : 3, 0),
+    viewers: positive('chromium-viewers', values['chromium-viewers'], quick ? 5 : 20, 0),
     weriftSubs: positive('werift-subs', values['werift-subs'], quick ? 8 : 32),
     chromium: !values['no-chromium'],
     werift: !values['no-werift'],

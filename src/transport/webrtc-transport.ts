@@ -16,6 +16,7 @@ import type {
 import { SctpAssociation } from './sctp/sctp-association.ts';
 import type { SrtpFailure } from './srtp/profiles.ts';
 import { SrtpSession } from './srtp/srtp-session.ts';
+import { ValidPaths } from './valid-paths.ts';
 
 /** The largest SRTP tag (AEAD_AES_128_GCM's): room asked for before the keys are known. */
 const MAX_SRTP_TAG_BYTES = 16;
@@ -70,6 +71,8 @@ export class WebRtcTransport implements MediaTransport {
   readonly #candidates: IceCandidateInfo[];
   /** Data channels (SCTP over DTLS), when the SDP negotiated an m=application section. */
   #sctp: SctpAssociation | undefined;
+  /** The peer's other checked addresses, routed to us too. */
+  readonly #paths: ValidPaths<WebRtcTransport>;
 
   constructor(options: {
     id: string;
@@ -83,6 +86,7 @@ export class WebRtcTransport implements MediaTransport {
     this.#certificate = options.certificate;
     this.#candidates = options.candidates;
     this.createdMs = options.nowMs;
+    this.#paths = new ValidPaths(options.sender, this);
   }
 
   get state(): TransportState {
@@ -106,7 +110,8 @@ export class WebRtcTransport implements MediaTransport {
    */
   setRemoteParameters(params: RemoteTransportParameters): void {
     if (this.#state === 'closed') return;
-    const restarted = this.#remote !== undefined && this.#remote.iceUfrag !== params.iceUfrag;
+    const first = this.#remote === undefined;
+    const restarted = !first && this.#remote!.iceUfrag !== params.iceUfrag;
     this.#remote = params;
     this.agent.setRemoteCredentials(params.iceUfrag);
     if (restarted) {
@@ -115,7 +120,16 @@ export class WebRtcTransport implements MediaTransport {
       this.#sender.reindex(this, previousUfrag);
       return;
     }
-    if (this.agent.selected && !this.#dtls) this.#startDtls();
+    if (!this.#dtls) {
+      if (this.agent.selected) this.#startDtls();
+      return;
+    }
+    // A later answer (renegotiation) leaves the association as it is.
+    if (!first) return;
+    // The handshake began before this SDP (the peer's ClientHello came first): a peer that said
+    // it would be the DTLS server contradicts it; otherwise its certificate is checked now.
+    if (params.setup === 'passive') this.close('dtls_failed');
+    else this.#dtls.setRemoteFingerprints(sha256Fingerprints(params));
   }
 
   /** The data channels' SCTP association, once `enableDataChannels` was called. */
@@ -169,7 +183,9 @@ export class WebRtcTransport implements MediaTransport {
     const selected = this.agent.selected!;
     if (previous === undefined || previous.address !== selected.address || previous.port !== selected.port) {
       this.#sender.routeFrom(this, selected, previous);
+      this.#paths.selectionMoved(previous, selected);
     }
+    this.#paths.checked(from, selected);
     if (this.#state === 'new') {
       if (mediaCounting.on) mediaCounters.iceCompleted++;
       this.#setState('connecting');
@@ -185,8 +201,15 @@ export class WebRtcTransport implements MediaTransport {
     return this.#sender.arrivalUs();
   }
 
-  /** A DTLS record from the selected address. */
+  /**
+   * A DTLS record from the selected address. A ClientHello before the peer's SDP (it answers our
+   * offer with a=setup:active and starts DTLS as soon as ICE is up, while its answer is still on
+   * its way through signalling) starts our server side at once instead of being dropped: the
+   * handshake then overlaps the signalling, and the peer need not retransmit it.
+   */
   handleDtls(datagram: Buffer): void {
+    if (!this.#dtls && !this.#remote && this.#state === 'connecting' && isClientHello(datagram))
+      this.#startDtls();
     this.#dtls?.handle(datagram);
   }
 
@@ -301,20 +324,20 @@ export class WebRtcTransport implements MediaTransport {
     this.#dtls = undefined;
     this.#send = undefined;
     this.#receive = undefined;
+    this.#paths.clear(this.agent.selected);
     this.#sender.forget(this);
     this.#setState('closed', reason);
   }
 
+  /** Starts DTLS; without the peer's SDP yet, as the server (the peer sent a ClientHello). */
   #startDtls(): void {
-    const remote = this.#remote!;
+    const remote = this.#remote;
     // The browser answering `active` (or offering actpass, which we answer passive) is the client.
-    const role = remote.setup === 'passive' ? 'client' : 'server';
+    const role = remote?.setup === 'passive' ? 'client' : 'server';
     this.#dtls = new DtlsSession({
       certificate: this.#certificate,
       role,
-      remoteFingerprints: remote.fingerprints
-        .filter((f) => f.algorithm.toLowerCase() === 'sha-256')
-        .map((f) => f.value),
+      remoteFingerprints: remote ? sha256Fingerprints(remote) : undefined,
       send: (datagram) => {
         const to = this.agent.selected;
         if (!to) return;
@@ -362,4 +385,15 @@ export class WebRtcTransport implements MediaTransport {
     this.#state = state;
     this.onStateChange?.(state, reason);
   }
+}
+
+function sha256Fingerprints(remote: RemoteTransportParameters): string[] {
+  return remote.fingerprints.filter((f) => f.algorithm.toLowerCase() === 'sha-256').map((f) => f.value);
+}
+
+/** RFC 6347 §4.1, §4.2.2: a plaintext (epoch 0) handshake record whose first message is a ClientHello. */
+function isClientHello(datagram: Buffer): boolean {
+  return (
+    datagram.length > 25 && datagram[0] === 22 && datagram[3] === 0 && datagram[4] === 0 && datagram[13] === 1
+  );
 }

@@ -2,6 +2,10 @@ import dtls from 'werift-dtls/lib/dtls/src/index.js';
 import { SrtpProfile, type SrtpProfileId } from '../srtp/srtp-session.ts';
 import type { DtlsCertificate } from './dtls-certificate.ts';
 import { fingerprintOfDer } from './dtls-certificate.ts';
+import { installNativeKeyExchange } from './native-key-exchange.ts';
+
+// The handshake's ECDHE in node:crypto instead of werift's JavaScript (native-key-exchange.ts).
+installNativeKeyExchange();
 
 export interface SrtpKeys {
   profile: SrtpProfileId;
@@ -16,8 +20,12 @@ export type DtlsRole = 'server' | 'client';
 export interface DtlsSessionOptions {
   certificate: DtlsCertificate;
   role: DtlsRole;
-  /** Accepted remote certificate fingerprints (sha-256, from the peer's SDP). */
-  remoteFingerprints: string[];
+  /**
+   * Accepted remote certificate fingerprints (sha-256, from the peer's SDP). Undefined while the
+   * peer's SDP is not known yet (its DTLS came before its answer): the handshake runs, and its
+   * outcome waits for setRemoteFingerprints.
+   */
+  remoteFingerprints: string[] | undefined;
   /** Sends one datagram to the peer (over the ICE-selected address). */
   send: (datagram: Buffer) => void;
   onConnected: (keys: SrtpKeys) => void;
@@ -34,8 +42,9 @@ const SALT_BYTES = { [SrtpProfile.AES_CM_128_HMAC_SHA1_80]: 14, [SrtpProfile.AEA
  * implementation. On success it checks the peer certificate against the SDP fingerprints
  * (RFC 8842 §5) and exports the SRTP keys (RFC 5764 §4.2).
  *
- * Lifecycle: created when ICE connects → `handle()` feeds records → connected (keys) or failed →
- * `close()`.
+ * Lifecycle: created when ICE connects (or, as the server, at the peer's first ClientHello when its
+ * SDP is not known yet) → `handle()` feeds records → [setRemoteFingerprints] → connected (keys)
+ * or failed → `close()`.
  */
 export class DtlsSession {
   readonly #options: DtlsSessionOptions;
@@ -49,9 +58,13 @@ export class DtlsSession {
     close: () => Promise<void>;
   };
   #done = false;
+  #remoteFingerprints: string[] | undefined;
+  /** The handshake finished before the peer's fingerprints were known. */
+  #connectedEarly = false;
 
   constructor(options: DtlsSessionOptions) {
     this.#options = options;
+    this.#remoteFingerprints = options.remoteFingerprints;
     // werift's transport contract: it writes through `send` and replaces `onData` with its reader.
     this.#transport = {
       type: 'udp',
@@ -96,6 +109,17 @@ export class DtlsSession {
     }
   }
 
+  /**
+   * The peer's fingerprints, from its SDP arriving after the handshake began (RFC 8842 §5: the
+   * certificate is checked against them before any key is used): a handshake already finished is
+   * decided now.
+   */
+  setRemoteFingerprints(fingerprints: string[]): void {
+    if (this.#remoteFingerprints !== undefined) return;
+    this.#remoteFingerprints = fingerprints;
+    if (this.#connectedEarly) this.#onConnect();
+  }
+
   sendData(data: Buffer): void {
     if (!this.#socket.connected) return;
     this.#socket.send(data).catch(() => undefined);
@@ -112,9 +136,13 @@ export class DtlsSession {
 
   #onConnect(): void {
     if (this.#done) return;
+    if (this.#remoteFingerprints === undefined) {
+      this.#connectedEarly = true;
+      return;
+    }
     const cert = this.#socket.remoteCertificate;
     const fingerprint = cert ? fingerprintOfDer(cert) : undefined;
-    const accepted = this.#options.remoteFingerprints.map((f) => f.toUpperCase());
+    const accepted = this.#remoteFingerprints.map((f) => f.toUpperCase());
     if (!fingerprint || !accepted.includes(fingerprint)) {
       this.#fail('remote certificate does not match the SDP fingerprint');
       return;
