@@ -281,7 +281,7 @@ export async function runBench(argv: string[]): Promise<number> {
   }
   Object.assign(skipped, rooms?.skipped);
   if (!multicore) skipped.multicore = 'the multicore scenario was not run';
-  progress(steps.length, 0.99, 'counting allocations of the forwarding path');
+  progress(idleStep, 0, 'counting allocations of the forwarding path');
   const allocations = allocationFigures(skipped);
   let idle: IdleMemory | undefined;
   try {

@@ -7,6 +7,8 @@ export interface Goal {
   /** 'min': the figure must reach `target`; 'max': stay at or below it. */
   kind: 'min' | 'max';
   target: number;
+  /** The `skipped` entry that says why the figure is missing, when it can be. */
+  skippedKey?: string;
 }
 
 /** Performance, round two (issue 17). */
@@ -60,30 +62,35 @@ export const GOALS: Goal[] = [
     label: 'packets/s with 2 media workers ÷ 1, one room spanning workers',
     kind: 'min',
     target: 1.8,
+    skippedKey: 'multicore',
   },
   {
     key: 'multicore_scaling_many_rooms',
     label: 'packets/s with 2 media workers ÷ 1, many small rooms',
     kind: 'min',
     target: 1.8,
+    skippedKey: 'multicore',
   },
   {
     key: 'webinar_capacity_subs',
     label: 'webinar: subscribers of one 3-layer publisher on the lowest layers',
     kind: 'min',
     target: 1000,
+    skippedKey: 'rooms_webinar',
   },
   {
     key: 'audio_room_capacity_listeners',
     label: 'audio room: listeners of 10 speakers',
     kind: 'min',
     target: 1000,
+    skippedKey: 'rooms_audio_room',
   },
   {
     key: 'meeting_capacity_participants',
     label: 'meeting: participants each publishing and receiving all',
     kind: 'min',
     target: 25,
+    skippedKey: 'rooms_meeting',
   },
   { key: 'idle_rss_mb', label: 'idle server RSS, one media worker per core, MB', kind: 'max', target: 150 },
   { key: 'rss_mb_per_participant', label: 'server RSS per participant, MB', kind: 'max', target: 1 },
@@ -98,8 +105,14 @@ export const GOALS: Goal[] = [
 export function goalsTable(summary: Record<string, unknown>): string {
   const rows = GOALS.map((g) => {
     const v = summary[g.key];
-    if (typeof v !== 'number')
-      return `| ${g.label} | ${g.kind === 'min' ? '≥' : '≤'} ${g.target} | – | not measured |`;
+    if (typeof v !== 'number') {
+      const why = g.skippedKey ? skippedOf(summary)[g.skippedKey] : undefined;
+      // A sweep that failed at its smallest size measured something: the figure is below it.
+      const status = why?.startsWith('below ')
+        ? `short: ${firstClause(why)}`
+        : `not measured${why ? `: ${firstClause(why)}` : ''}`;
+      return `| ${g.label} | ${g.kind === 'min' ? '≥' : '≤'} ${g.target} | – | ${status} |`;
+    }
     const met = g.kind === 'min' ? v >= g.target : v <= g.target;
     const factor = g.kind === 'min' ? g.target / v : v / g.target;
     const status = met
@@ -110,4 +123,15 @@ export function goalsTable(summary: Record<string, unknown>): string {
     return `| ${g.label} | ${g.kind === 'min' ? '≥' : '≤'} ${g.target} | ${v} | ${status} |`;
   });
   return ['| goal | target | measured | status |', '|---|---:|---:|---|', ...rows].join('\n');
+}
+
+function skippedOf(summary: Record<string, unknown>): Record<string, string> {
+  const s = summary.skipped;
+  return s && typeof s === 'object' ? (s as Record<string, string>) : {};
+}
+
+/** A skip reason up to its first colon or semicolon (the rest is in the JSON summary). */
+export function firstClause(reason: string): string {
+  const cut = reason.search(/[:;]/);
+  return (cut > 0 ? reason.slice(0, cut) : reason).replace(/\|/g, '/').trim();
 }

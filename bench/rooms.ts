@@ -229,10 +229,14 @@ function describeSweep(
     summary.meeting_loss = loss;
   }
   const measured = cap.capacity === null ? `no size within capacity` : `capacity ${cap.capacity} ${noun}`;
-  if (cap.stoppedBy === 'server')
+  if (cap.stoppedBy === 'server') {
+    const limit = `the server's limit at ${cap.stop!.size} (${cap.stop!.reasons.join('; ')})`;
     return {
-      line: `${sweep.shape}: ${measured}; the server's limit at ${cap.stop!.size} (${cap.stop!.reasons.join('; ')})`,
+      line: `${sweep.shape}: ${measured}; ${limit}`,
+      // No capacity at all: say below which size, and why, where the capacity would be.
+      ...(cap.capacity === null ? { skipped: `below ${cap.stop!.size} ${noun}: ${limit}` } : {}),
     };
+  }
   if (cap.stoppedBy === 'sizes')
     return { line: `${sweep.shape}: ${measured}; every size (up to ${sweep.sizes.at(-1)}) within capacity` };
   // The load generator stopped the sweep: extrapolate the server's limit from its CPU, labelled.

@@ -186,6 +186,19 @@ describe('bench: report helpers', () => {
     assert.match(table, /\| 1\.5 \| met \|/);
     assert.match(table, /\| 12 \| short: 12 above the goal \|/);
     assert.match(table, /\| – \| not measured \|/);
+    const why = goalsTable({
+      multicore_scaling_one_room: null,
+      skipped: { multicore: 'this machine has 2 cores: the load generators would share them' },
+    });
+    assert.match(why, /2 media workers ÷ 1, one room .* \| – \| not measured: this machine has 2 cores \|/);
+    const below = goalsTable({
+      audio_room_capacity_listeners: null,
+      skipped: { rooms_audio_room: "below 100 listeners: the server's limit at 100 (latency p99 63 ms)" },
+    });
+    assert.match(
+      below,
+      /audio room: listeners of 10 speakers \| ≥ 1000 \| – \| short: below 100 listeners \|/,
+    );
     assert.equal(table.split('\n').length, 2 + GOALS.length);
   });
 });
