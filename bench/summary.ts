@@ -18,6 +18,7 @@ import {
   writeSection,
 } from './report.ts';
 import { emptyRoomsSummary, type RoomsSummary } from './rooms.ts';
+import { ROOMS_FIGURE_KEYS } from './rooms-report.ts';
 import type { SignallingFigures } from './signalling-figures.ts';
 import { percentile, round } from './stats.ts';
 import type { StepResult } from './steps.ts';
@@ -263,16 +264,7 @@ export async function writeReport(
     'bare_fastify_rps_per_core',
     'rest_token_ratio_vs_bare',
     'rest_join_ratio_vs_bare',
-    'webinar_capacity_subs',
-    'webinar_loss',
-    'webinar_cpu_millicores_per_sub',
-    'webinar_capacity_extrapolated',
-    'audio_room_capacity_listeners',
-    'audio_room_loss',
-    'audio_room_capacity_extrapolated',
-    'meeting_capacity_participants',
-    'meeting_loss',
-    'meeting_capacity_extrapolated',
+    ...ROOMS_FIGURE_KEYS,
     'multicore_scaling_one_room',
     'multicore_scaling_many_rooms',
     'multicore_efficiency_one_room',
