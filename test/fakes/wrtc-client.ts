@@ -1,6 +1,7 @@
 // A Waterbus client on libwebrtc (@roamhq/wrtc), run as a child process by tests: libwebrtc can
 // crash the process while it exits, so tests judge the JSON lines this prints, not its exit.
 // Usage: node test/fakes/wrtc-client.ts <baseUrl> <token> <roomId> <participantId> publish|subscribe:<targetId> <seconds>
+// subscribe-passive:<targetId> answers a=setup:passive: libwebrtc is then the DTLS server, the SFU its client.
 import wrtc from '@roamhq/wrtc';
 import { connectSocket, nextEvent } from '../support/clients.ts';
 import { publishSynthetic } from './wrtc-publish.ts';
@@ -44,7 +45,11 @@ if (role === 'publish') {
   socket.emit('room.subscribe', { targetId, roomId, participantId });
   const { offer, videoCodec } = await offered;
   await pc.setRemoteDescription({ type: 'offer', sdp: offer });
-  await pc.setLocalDescription(await pc.createAnswer());
+  const answer = await pc.createAnswer();
+  if (role.startsWith('subscribe-passive:'))
+    answer.sdp = answer.sdp?.replace(/a=setup:active/g, 'a=setup:passive');
+  await pc.setLocalDescription(answer);
+  report({ setup: /a=setup:(\w+)/.exec(pc.localDescription?.sdp ?? '')?.[1] });
   socket.emit('room.answer_subscriber', {
     roomId,
     targetId,

@@ -117,4 +117,27 @@ describe('other WebRTC stacks as Waterbus clients through the SFU', { timeout: 1
       weriftSocket.close();
     }
   });
+
+  // The SFU as the DTLS client: it checks libwebrtc's ServerKeyExchange signature and Finished
+  // (src/transport/dtls/handshake-proof.ts) before it uses any key.
+  it('a wrtc subscriber answering a=setup:passive (the SFU as DTLS client) decodes the video', async () => {
+    const { roomId, pids } = await roomWithParticipants(call, users.slice(0, 2), 'Stacks passive');
+    let published = false;
+    const publisher = wrtcClient([server.baseUrl, users[0]!.token, roomId, pids[0]!, 'publish', '8'], (m) => {
+      if (m.published) published = true;
+    });
+    await until(() => published, 'the wrtc publisher answered');
+    let last: Record<string, unknown> = {};
+    let setup: unknown;
+    const subscriber = wrtcClient(
+      [server.baseUrl, users[1]!.token, roomId, pids[1]!, `subscribe-passive:${pids[0]}`, '6'],
+      (m) => {
+        if ('setup' in m) setup = m.setup;
+        if ('framesDecoded' in m) last = m;
+      },
+    );
+    await until(() => Number(last.framesDecoded ?? 0) > 30, 'the passive wrtc subscriber decoding 30 frames');
+    assert.equal(setup, 'passive');
+    await Promise.all([publisher, subscriber]);
+  });
 });

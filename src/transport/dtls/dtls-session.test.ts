@@ -71,6 +71,26 @@ describe('DtlsSession', () => {
     client.close();
   });
 
+  // The certificate travels in the clear: whoever saw it can present it. Only its key proves the
+  // peer (the signature werift-dtls does not check, handshake-proof.ts).
+  it("a client presenting another peer's certificate without its key fails the server side", async () => {
+    const impostor = { ...b, keyPem: a.keyPem };
+    const { server, client, serverKeys, clientKeys } = pair(a, impostor);
+    await assert.rejects(serverKeys, /CertificateVerify signature does not verify/);
+    clientKeys.catch(() => undefined);
+    server.close();
+    client.close();
+  });
+
+  it("a server presenting another peer's certificate without its key fails the client side", async () => {
+    const impostor = { ...a, keyPem: b.keyPem };
+    const { server, client, serverKeys, clientKeys } = pair(impostor, b);
+    await assert.rejects(clientKeys, /ServerKeyExchange signature does not verify/);
+    serverKeys.catch(() => undefined);
+    server.close();
+    client.close();
+  });
+
   it('garbage records do not throw', () => {
     const session = new DtlsSession({
       certificate: a,

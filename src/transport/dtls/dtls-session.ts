@@ -2,6 +2,7 @@ import dtls from 'werift-dtls/lib/dtls/src/index.js';
 import { SrtpProfile, type SrtpProfileId } from '../srtp/srtp-session.ts';
 import type { DtlsCertificate } from './dtls-certificate.ts';
 import { fingerprintOfDer } from './dtls-certificate.ts';
+import { checkPeerProof, HandshakeWitness, type WeriftSocketView } from './handshake-proof.ts';
 import { installNativeKeyExchange } from './native-key-exchange.ts';
 
 // The handshake's ECDHE in node:crypto instead of werift's JavaScript (native-key-exchange.ts).
@@ -40,7 +41,8 @@ const SALT_BYTES = { [SrtpProfile.AES_CM_128_HMAC_SHA1_80]: 14, [SrtpProfile.AEA
 /**
  * One DTLS 1.2 association (RFC 6347) over the transport's selected address, run by werift's DTLS
  * implementation. On success it checks the peer certificate against the SDP fingerprints
- * (RFC 8842 §5) and exports the SRTP keys (RFC 5764 §4.2).
+ * (RFC 8842 §5), the peer's proof that it holds that certificate's key and saw the same handshake
+ * (handshake-proof.ts: werift does not check it), and exports the SRTP keys (RFC 5764 §4.2).
  *
  * Lifecycle: created when ICE connects (or, as the server, at the peer's first ClientHello when its
  * SDP is not known yet) → `handle()` feeds records → [setRemoteFingerprints] → connected (keys)
@@ -57,6 +59,8 @@ export class DtlsSession {
     send: (data: Buffer) => Promise<void>;
     close: () => Promise<void>;
   };
+  /** The peer's handshake messages, for the proofs werift does not check (handshake-proof.ts). */
+  readonly #witness: HandshakeWitness;
   #done = false;
   #remoteFingerprints: string[] | undefined;
   /** The handshake finished before the peer's fingerprints were known. */
@@ -87,6 +91,7 @@ export class DtlsSession {
     };
     this.#socket =
       options.role === 'server' ? new dtls.DtlsServer(socketOptions) : new dtls.DtlsClient(socketOptions);
+    this.#witness = new HandshakeWitness(this.#socket as unknown as WeriftSocketView);
     this.#socket.onConnect.subscribe(() => this.#onConnect());
     this.#socket.onError.subscribe((err: Error) => this.#fail(`dtls error: ${err.message}`));
     this.#socket.onData.subscribe((data: Buffer) => options.onData?.(data));
@@ -145,6 +150,16 @@ export class DtlsSession {
     const accepted = this.#remoteFingerprints.map((f) => f.toUpperCase());
     if (!fingerprint || !accepted.includes(fingerprint)) {
       this.#fail('remote certificate does not match the SDP fingerprint');
+      return;
+    }
+    // The fingerprint names a certificate anyone may have seen: the peer proves it holds its key.
+    const unproven = checkPeerProof(
+      this.#socket as unknown as WeriftSocketView,
+      this.#witness,
+      this.#options.role,
+    );
+    if (unproven) {
+      this.#fail(unproven);
       return;
     }
     const profile = this.#socket.srtp.srtpProfile as SrtpProfileId | undefined;
