@@ -5,6 +5,7 @@ import {
   parseLayersWanted,
   wantsBackup,
 } from './backup-codec.ts';
+import { summarise } from './browser-stats.ts';
 import type { LocalMedia } from './local-media.ts';
 import {
   type BackupSection,
@@ -17,6 +18,7 @@ import {
   type RemoteTrackEvent,
   type StatsSample,
 } from './media.ts';
+import { codecsOnly, codecsPreferring, simulcastEncodings } from './video-encodings.ts';
 
 const PC_CONFIG: RTCConfiguration = { bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' };
 
@@ -27,26 +29,6 @@ export interface BrowserMediaOptions {
   iceTransportPolicy?: RTCIceTransportPolicy;
 }
 
-/**
- * Simulcast as the Waterbus SDK sends it: rid f (full, 30 fps), h (half size, 24 fps), q (quarter
- * size, 15 fps). Listed low to high, as Chromium expects.
- */
-export function simulcastEncodings(): RTCRtpEncodingParameters[] {
-  return [
-    { rid: 'q', scaleResolutionDownBy: 4, maxFramerate: 15, maxBitrate: 150_000 },
-    { rid: 'h', scaleResolutionDownBy: 2, maxFramerate: 24, maxBitrate: 500_000 },
-    { rid: 'f', scaleResolutionDownBy: 1, maxFramerate: 30, maxBitrate: 1_500_000 },
-  ];
-}
-
-/** The browser's codecs with `preferred` (and its RTX) first; the others stay as fallbacks. */
-function codecsPreferring(preferred: string): RTCRtpCodec[] {
-  const all = RTCRtpSender.getCapabilities('video')?.codecs ?? [];
-  const mime = `video/${preferred}`.toLowerCase();
-  const first = all.filter((c) => c.mimeType.toLowerCase() === mime);
-  return [...first, ...all.filter((c) => c.mimeType.toLowerCase() !== mime)];
-}
-
 /** What pauses every encoding of a backup (activeEncodings). */
 const NOBODY_WANTS_BACKUP: LayersWanted = {
   trackId: '',
@@ -54,14 +36,6 @@ const NOBODY_WANTS_BACKUP: LayersWanted = {
   subscribedCount: 0,
   codec: BACKUP_CODEC,
 };
-
-/** The browser's `codec` and its RTX only: a backup's transceiver can be answered in nothing else. */
-function codecsOnly(codec: string): RTCRtpCodec[] {
-  const mime = `video/${codec}`.toLowerCase();
-  return (RTCRtpSender.getCapabilities('video')?.codecs ?? []).filter((c) =>
-    [mime, 'video/rtx'].includes(c.mimeType.toLowerCase()),
-  );
-}
 
 /** MediaController on RTCPeerConnection: one publisher connection, one per remote participant. */
 export class BrowserMedia implements MediaController {
@@ -396,44 +370,4 @@ function sendQuality(channel: RTCDataChannel, trackId: string, quality: number):
   } catch {
     // Closing: the wish goes with the connection.
   }
-}
-
-function summarise(report: RTCStatsReport): RawConnectionStats {
-  const out: RawConnectionStats = {
-    bytesSent: 0,
-    bytesReceived: 0,
-    packetsLost: 0,
-    packetsReceived: 0,
-    roundTripTimeS: null,
-    videos: {},
-  };
-  const keepBest = (trackId: string | undefined, width: number, height: number, frames: number) => {
-    if (!trackId) return;
-    const current = out.videos[trackId];
-    if (!current || width > current.width) out.videos[trackId] = { width, height, frames };
-  };
-  report.forEach((s) => {
-    if (s.type === 'outbound-rtp') {
-      out.bytesSent += s.bytesSent ?? 0;
-      // A layer Dynacast switched off keeps its last size: leave it out.
-      if (s.kind === 'video' && s.active !== false) {
-        // Simulcast layers share one media source: show the biggest layer being sent.
-        const source = s.mediaSourceId ? report.get(s.mediaSourceId) : undefined;
-        keepBest(source?.trackIdentifier, s.frameWidth ?? 0, s.frameHeight ?? 0, s.framesEncoded ?? 0);
-      }
-    } else if (s.type === 'inbound-rtp') {
-      out.bytesReceived += s.bytesReceived ?? 0;
-      out.packetsLost += Math.max(0, s.packetsLost ?? 0);
-      out.packetsReceived += s.packetsReceived ?? 0;
-      if (s.kind === 'video') {
-        keepBest(s.trackIdentifier, s.frameWidth ?? 0, s.frameHeight ?? 0, s.framesDecoded ?? 0);
-      }
-    } else if (s.type === 'remote-inbound-rtp') {
-      // Loss the far end reports about what we send.
-      out.packetsLost += Math.max(0, s.packetsLost ?? 0);
-    } else if (s.type === 'candidate-pair' && s.nominated && s.currentRoundTripTime !== undefined) {
-      out.roundTripTimeS = s.currentRoundTripTime;
-    }
-  });
-  return out;
 }
