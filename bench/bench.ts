@@ -18,6 +18,7 @@ import {
 } from './first-frame.ts';
 import { forwardingAllocations } from './forwarding-allocations.ts';
 import { type IdleMemory, measureIdleMemory } from './idle-memory.ts';
+import { removeOnStop, stopChildrenOnSignal, stoppingFor } from './interrupt.ts';
 import { type MulticoreFigures, multicoreStepCount, runMulticore } from './multicore.ts';
 import { multicorePlan } from './multicore-plan.ts';
 import { HELP, type Options, parseOptions } from './options.ts';
@@ -121,6 +122,7 @@ export async function runBench(argv: string[]): Promise<number> {
   const machine = describeMachine(cores.description);
   const skipped: Record<string, string> = {};
   const work = await mkdtemp(path.join(os.tmpdir(), 'bbmeet-bench-'));
+  const workKept = removeOnStop(work);
   let chromium: Chromium | undefined;
   const wantsFanout = o.scenarios.includes('fanout');
   // The measured steps; with --profile, profiled repeats of some run after all of them.
@@ -278,6 +280,7 @@ export async function runBench(argv: string[]): Promise<number> {
     multicore_steps: (multicoreRun?.steps ?? []).map(roundStep),
   };
   await rm(work, { recursive: true, force: true });
+  workKept();
   process.stdout.write(`${JSON.stringify(summary)}\n`);
   if (o.out) await writeFile(o.out, `${JSON.stringify(summary, null, 2)}\n`);
   // A rooms-only run leaves the other sections as they are.
@@ -322,11 +325,15 @@ const noMulticore: Omit<MulticoreFigures, 'multicore'> & { multicore: null } = {
 };
 
 if (import.meta.main) {
+  // SIGTERM / SIGINT: every process the bench started is stopped, and it exits non-zero.
+  stopChildrenOnSignal('bbmeet bench');
   runBench(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;
     },
     (err: unknown) => {
+      // Stopping for a signal: what failed is the stopped children; interrupt.ts says so and exits.
+      if (stoppingFor()) return;
       process.stderr.write(`\nbbmeet bench: ${(err as Error)?.stack ?? String(err)}\n`);
       process.exitCode = 1;
     },
