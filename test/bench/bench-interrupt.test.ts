@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { descendantPids } from '../../bench/interrupt.ts';
+import { descendantPids, stopDescendants } from '../../bench/interrupt.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 
@@ -16,6 +16,28 @@ function running(pid: number): boolean {
     return false;
   }
 }
+
+describe('stopDescendants', { timeout: 30_000 }, () => {
+  it('stops children and their own children by PID, SIGKILL for one that ignores SIGTERM', async () => {
+    // A child that ignores SIGTERM, with a grandchild of its own.
+    const script = `
+      process.on('SIGTERM', () => {});
+      const { spawn } = require('node:child_process');
+      const g = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+      console.log(g.pid);
+      setInterval(() => {}, 1000);`;
+    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const grandchild = await new Promise<number>((resolve) =>
+      child.stdout.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))),
+    );
+    assert.deepEqual(descendantPids().sort(), [child.pid!, grandchild].sort());
+    const stopped = await stopDescendants(500);
+    assert.deepEqual(stopped.sort(), [child.pid!, grandchild].sort());
+    assert.equal(running(child.pid!), false);
+    assert.equal(running(grandchild), false);
+    assert.deepEqual(descendantPids(), []);
+  });
+});
 
 /**
  * The bench stopped by SIGTERM while a step measures (its server and load processes up) stops
