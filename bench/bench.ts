@@ -7,6 +7,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import { mediaSteps, type SignallingRun, signallingRun } from './bench-plan.ts';
 import { type Chromium, chromiumAvailable, encodeLayers, startChromium } from './chromium.ts';
 import { fixtureExists, MEDIA_FIXTURE, writeLayersFile } from './encoded-media.ts';
 import {
@@ -17,18 +18,19 @@ import {
 } from './first-frame.ts';
 import { forwardingAllocations } from './forwarding-allocations.ts';
 import { type IdleMemory, measureIdleMemory } from './idle-memory.ts';
+import { removeOnStop, stopChildrenOnSignal, stoppingFor } from './interrupt.ts';
 import { type MulticoreFigures, multicoreStepCount, runMulticore } from './multicore.ts';
 import { multicorePlan } from './multicore-plan.ts';
 import { HELP, type Options, parseOptions } from './options.ts';
 import { corePlan, tasksetAvailable } from './processes.ts';
-import { topCosts } from './profile.ts';
+import { profileFigures, profilePlan, profileStepCount, runProfilePasses } from './profile-pass.ts';
 import { describeMachine } from './report.ts';
 import { type RoomSweep, type RoomsOutcome, runRooms } from './rooms.ts';
 import { writeRoomsSection } from './rooms-report.ts';
 import { signallingFigures } from './signalling-figures.ts';
 import { runSignalling, type SignallingResult } from './signalling-step.ts';
 import { runSoak } from './soak.ts';
-import { runStep, type StepOptions, type StepResult } from './steps.ts';
+import { runStep, type StepResult } from './steps.ts';
 import { headlineStep, roundStep, summarize, writeReport } from './summary.ts';
 
 export { HELP, parseOptions };
@@ -120,41 +122,15 @@ export async function runBench(argv: string[]): Promise<number> {
   const machine = describeMachine(cores.description);
   const skipped: Record<string, string> = {};
   const work = await mkdtemp(path.join(os.tmpdir(), 'bbmeet-bench-'));
+  const workKept = removeOnStop(work);
   let chromium: Chromium | undefined;
   const wantsFanout = o.scenarios.includes('fanout');
-  const steps: Array<{ kind: string; options: Omit<StepOptions, 'progress' | 'serverCores' | 'loadCores'> }> =
-    [];
-  const base = {
-    fanout: o.fanout,
-    speakers: o.speakers,
-    warmupSeconds: o.warmup,
-    seconds: o.duration,
-    sampleEvery: 8,
-  };
-  if (wantsFanout) {
-    const largest = Math.max(...o.fanoutSizes);
-    for (const size of o.fanoutSizes)
-      steps.push({ kind: 'fanout', options: { ...base, system: 'bbmeet', scenario: 'fanout', size } });
-    if (o.raw)
-      for (const size of o.quick ? [largest] : o.fanoutSizes)
-        steps.push({ kind: 'raw', options: { ...base, system: 'raw_udp', scenario: 'fanout', size } });
-    if (o.werift)
-      steps.push({
-        kind: 'werift',
-        options: { ...base, system: 'werift', scenario: 'fanout', size: Math.min(o.weriftSubs, largest) },
-      });
-    // Last of the fan-out steps: its size, the headline's, is known once the others ran (0 till then).
-    if (o.tcp)
-      steps.push({ kind: 'tcp', options: { ...base, system: 'bbmeet_tcp', scenario: 'fanout', size: 0 } });
-  }
-  if (o.scenarios.includes('meeting'))
-    for (const size of o.meetingSizes)
-      steps.push({ kind: 'meeting', options: { ...base, system: 'bbmeet', scenario: 'meeting', size } });
-  if (o.scenarios.includes('audio'))
-    for (const size of o.audioSizes)
-      steps.push({ kind: 'audio', options: { ...base, system: 'bbmeet', scenario: 'audio', size } });
+  // The measured steps; with --profile, profiled repeats of some run after all of them.
+  const steps = mediaSteps(o);
   const viewersStep = wantsFanout && o.chromium && o.viewers > 0 ? 1 : 0;
   const wantsSignalling = o.scenarios.includes('signalling');
+  const signallingSettings = wantsSignalling ? signallingRun(o, cores) : undefined;
+  const profiling = profilePlan(o, steps, signallingSettings);
   let signalling: SignallingResult | undefined;
   const sweeps: RoomSweep[] = o.scenarios.includes('rooms')
     ? [
@@ -179,12 +155,11 @@ export async function runBench(argv: string[]): Promise<number> {
   const multicoreSteps = multicore ? multicoreStepCount({ ...multicore, subs: multicoreSubs(multicore) }) : 0;
   // The last step: the idle server with one media worker per core (idle_rss_mb).
   const idleStep = steps.length + 1 + viewersStep + roomSteps + multicoreSteps + (wantsSignalling ? 1 : 0);
-  const progress = progressBar(idleStep + 1);
+  const progress = progressBar(idleStep + 1 + profileStepCount(profiling));
   let multicoreRun: Awaited<ReturnType<typeof runMulticore>> | undefined;
   const results: StepResult[] = [];
   const viewerTimings: Array<{ firstRtpMs: number | null; firstFrameMs: number | null; frameWidth: number }> =
     [];
-  let costs: Awaited<ReturnType<typeof topCosts>> | undefined;
   let firstFrameSteps: FirstFrameSteps | undefined;
   let firstFrameStep: string | undefined;
   let framesFile: string | undefined;
@@ -212,21 +187,16 @@ export async function runBench(argv: string[]): Promise<number> {
       skipped.encoded_media ??= 'no Chromium: synthetic VP8 frames (valid headers, not decodable)';
     const largestFanout = Math.max(...o.fanoutSizes);
     for (const [i, step] of steps.entries()) {
-      const isLargestFanout = step.kind === 'fanout' && step.options.size === largestFanout;
-      const profileDir = o.profile && isLargestFanout ? path.join(work, 'profile') : undefined;
-      if (profileDir) await mkdir(profileDir, { recursive: true });
       const size = step.kind === 'tcp' ? (headlineStep(results)?.size ?? largestFanout) : step.options.size;
       const result = await runStep({
         ...step.options,
         size,
         serverCores: cores.serverCores,
         loadCores: cores.loadCores,
-        profileDir,
         framesFile,
         progress: (f, what) => progress(i + 1, f, what),
       });
       results.push(result);
-      if (profileDir) costs = await topCosts(profileDir).catch(() => undefined);
     }
     // The Chromium viewers time their first frame in a repeat of the half-load fan-out step.
     const half = chromium && viewersStep ? halfLoadStep(results) : undefined;
@@ -266,11 +236,9 @@ export async function runBench(argv: string[]): Promise<number> {
         progress: (done, f, what) => progress(steps.length + 1 + viewersStep + roomSteps + done, f, what),
       });
     }
-    if (wantsSignalling)
+    if (signallingSettings)
       signalling = await signallingStep(
-        o,
-        cores,
-        work,
+        signallingSettings,
         steps.length + 1 + viewersStep + roomSteps + multicoreSteps,
         progress,
         skipped,
@@ -287,68 +255,57 @@ export async function runBench(argv: string[]): Promise<number> {
   try {
     progress(idleStep, 0, 'idle memory');
     idle = await measureIdleMemory({ runs: o.quick ? 2 : 4, settleMs: 3000 });
-    progress(idleStep, 1, 'done');
+    progress(idleStep, 1, 'idle memory: done');
   } catch (err) {
     skipped.idle_memory = `bbmeet start could not be measured idle: ${(err as Error).message}`;
   }
+  // After every measured step: the profiled passes, whose only output is their top costs.
+  const profiled = await runProfilePasses(profiling, {
+    work,
+    framesFile,
+    serverCores: cores.serverCores,
+    loadCores: cores.loadCores,
+    progress: (k, f, what) => progress(idleStep + 1 + k, f, what),
+    skipped,
+  });
+  progress(idleStep + 1 + profileStepCount(profiling), 0, 'done');
   const summary = {
-    ...summarize(
-      o,
-      machine,
-      results,
-      viewerTimings,
-      skipped,
-      framesFile !== undefined,
-      costs,
-      rooms?.summary,
-      idle,
-    ),
+    ...summarize(o, machine, results, viewerTimings, skipped, framesFile !== undefined, rooms?.summary, idle),
     ...allocations,
     first_frame_steps_p50_ms: firstFrameSteps ?? null,
     first_frame_step: firstFrameStep ?? null,
     ...signallingFigures(signalling?.phases),
-    signalling_profile_top:
-      signalling?.costs?.top
-        .slice(0, 8)
-        .map((c) => `${c.selfPercent.toFixed(1)}% ${c.function} ${c.where}`) ?? null,
+    ...profileFigures(profiled),
     ...(multicoreRun?.figures ?? noMulticore),
     multicore_steps: (multicoreRun?.steps ?? []).map(roundStep),
   };
   await rm(work, { recursive: true, force: true });
+  workKept();
   process.stdout.write(`${JSON.stringify(summary)}\n`);
   if (o.out) await writeFile(o.out, `${JSON.stringify(summary, null, 2)}\n`);
   // A rooms-only run leaves the other sections as they are.
   if (o.writeMd && results.length)
-    await writeReport(o, summary, [...results, ...(rooms?.results ?? [])], costs, multicoreRun?.steps ?? []);
+    await writeReport(
+      o,
+      summary,
+      [...results, ...(rooms?.results ?? [])],
+      profiled.fanout,
+      multicoreRun?.steps ?? [],
+    );
   if (o.writeMd && rooms)
     await writeRoomsSection(rooms.summary, machine, (performance.now() - startedMs) / 1000);
   return 0;
 }
 
-/** The signalling scenario (bench/signalling-step.ts); a failure is reported in `skipped`. */
+/** The measured signalling scenario (bench/signalling-step.ts); a failure is reported in `skipped`. */
 async function signallingStep(
-  o: Options,
-  cores: ReturnType<typeof corePlan>,
-  work: string,
+  settings: SignallingRun,
   index: number,
   progress: (step: number, fraction: number, what: string) => void,
   skipped: Record<string, string>,
 ): Promise<SignallingResult | undefined> {
-  const profileDir = o.profile ? path.join(work, 'signalling-profile') : undefined;
-  if (profileDir) await mkdir(profileDir, { recursive: true });
   try {
-    return await runSignalling({
-      ...o.signalling,
-      joinRooms: o.signalling.rooms,
-      chatRooms: o.signalling.rooms,
-      serverCores: cores.serverCores,
-      loadCores: cores.loadCores,
-      // Five windows: in quick mode each is kept to a few seconds.
-      warmupSeconds: o.quick ? Math.min(o.warmup, 0.5) : o.warmup,
-      seconds: o.quick ? Math.min(o.duration, 2) : o.duration,
-      profileDir,
-      progress: (f, what) => progress(index, f, what),
-    });
+    return await runSignalling({ ...settings, progress: (f, what) => progress(index, f, what) });
   } catch (err) {
     skipped.signalling = `failed: ${(err as Error).message}`;
     process.stderr.write(`\nsignalling scenario failed: ${(err as Error).stack}\n`);
@@ -368,11 +325,15 @@ const noMulticore: Omit<MulticoreFigures, 'multicore'> & { multicore: null } = {
 };
 
 if (import.meta.main) {
+  // SIGTERM / SIGINT: every process the bench started is stopped, and it exits non-zero.
+  stopChildrenOnSignal('bbmeet bench');
   runBench(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;
     },
     (err: unknown) => {
+      // Stopping for a signal: what failed is the stopped children; interrupt.ts says so and exits.
+      if (stoppingFor()) return;
       process.stderr.write(`\nbbmeet bench: ${(err as Error)?.stack ?? String(err)}\n`);
       process.exitCode = 1;
     },

@@ -72,8 +72,14 @@ Options:
   --signalling-rooms <n>  signalling: rooms of the join phase (8 clients each) and of the chat
                         phase (10 members, 2 senders each) (default 25, quick 3)
   --http-connections <n>  signalling: keep-alive connections of the REST phases (default 32, quick 8)
-  --profile             profile the server (--cpu-prof) in the largest fanout step and in the
-                        signalling scenario; top costs reported
+  --profile             after the measured steps (which run as without it), profile the server
+                        (node --cpu-prof) in passes of their own: the largest fanout step again
+                        with a 5 s window (at most --duration; same warm-up), and the signalling
+                        scenario's four server windows again, 2 s each after 0.5 s of warm-up (at
+                        most --duration, --warmup); only their top costs are reported (profile_top,
+                        signalling_profile_top; profile_pass, signalling_profile_pass say which
+                        pass), no figure comes from them. Adds that step's joins and 5 s, and
+                        the signalling setup and 4 × 2.5 s, to the run
   --out <file>          also write the JSON summary (pretty) to this file
   --encode-media        encode the replayed VP8 again with Chromium into bench/fixtures
   --write-md            update the results section of BENCHMARKS.md and docs/bench-forwarding.svg

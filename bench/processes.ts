@@ -9,6 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { removeOnStop, stoppingFor } from './interrupt.ts';
 import { type CoreSplit, splitCores } from './multicore-plan.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -133,11 +134,18 @@ export async function freeUdpPorts(count: number): Promise<number> {
   throw new Error(`no ${count} consecutive free UDP ports found`);
 }
 
+/** Refuses to start a process once the bench is stopping for a signal (bench/interrupt.ts). */
+function notStopping(): void {
+  const sig = stoppingFor();
+  if (sig) throw new Error(`the bench is stopping (${sig}): no new process`);
+}
+
 /** Spawns `node <args>` (the project's Node), under taskset when `cores` is given. */
 function spawnNode(
   args: string[],
   options: { cores: string; env?: NodeJS.ProcessEnv; ipc?: boolean },
 ): ChildProcess {
+  notStopping();
   const stdio: Array<'ignore' | 'pipe' | 'inherit' | 'ipc'> = ['ignore', 'pipe', 'pipe'];
   if (options.ipc) stdio.push('ipc');
   if (options.cores)
@@ -187,6 +195,7 @@ export async function startServer(options: {
   const httpPort = await freeTcpPort();
   const mediaPort = workers > 1 ? await freeUdpPorts(workers) : await freeUdpPort();
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'bbmeet-bench-'));
+  const kept = removeOnStop(dataDir);
   const apiKey = randomBytes(12).toString('hex');
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
@@ -244,6 +253,7 @@ export async function startServer(options: {
     async stop() {
       await stopChild(child);
       await rm(dataDir, { recursive: true, force: true });
+      kept();
     },
   };
 }
@@ -274,6 +284,7 @@ export async function startHelper(
 
 /** A load generator process (bench/load-process.ts) with an IPC channel. */
 export function forkLoad(cores: string): ChildProcess {
+  notStopping();
   const script = path.join(ROOT, 'bench', 'load-process.ts');
   if (cores)
     return spawn('taskset', ['-c', cores, process.execPath, script], {

@@ -25,7 +25,10 @@ export interface SignallingOptions {
   chatSenders: number;
   /** REST phases: keep-alive connections (requests in flight) of the HTTP load. */
   httpConnections: number;
+  /** Run the server under node --cpu-prof into this directory (the profiled pass, not measured). */
   profileDir?: string | undefined;
+  /** Whether the bare fastify window runs (default true; the profiled pass leaves it out). */
+  bareRoute?: boolean | undefined;
   progress: (fraction: number, what: string) => void;
 }
 
@@ -34,7 +37,6 @@ export interface SignallingResult {
   costs: Awaited<ReturnType<typeof topCosts>> | undefined;
 }
 
-const PHASES = 5;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const sum = (all: LoadCounters[], key: string) => all.reduce((s, c) => s + (c.counters[key] ?? 0), 0);
 const samples = (all: LoadCounters[], key: string) => all.flatMap((c) => c.latenciesMs[key] ?? []);
@@ -60,8 +62,10 @@ interface Window {
 export async function runSignalling(o: SignallingOptions): Promise<SignallingResult> {
   const loadProcesses = Math.max(1, countCores(o.loadCores));
   const phases: SignallingPhase[] = [];
+  const bareRoute = o.bareRoute ?? true;
+  const windows = bareRoute ? 5 : 4;
   let phase = 0;
-  const step = (f: number, what: string) => o.progress((phase + f) / PHASES, `signalling ${what}`);
+  const step = (f: number, what: string) => o.progress((phase + f) / windows, `signalling ${what}`);
   const tag = `sig${Date.now().toString(36)}`;
 
   /** Starts the loads, warms up, measures one window, stops the loads. */
@@ -240,18 +244,20 @@ export async function runSignalling(o: SignallingOptions): Promise<SignallingRes
     if (!serverStopped) await server.stop();
   }
   const costs = o.profileDir ? await topCosts(o.profileDir).catch(() => undefined) : undefined;
-  step(0.02, 'bare_fastify: starting');
-  const bare = await startHelper('bare-fastify.ts', { cores: o.serverCores });
-  try {
-    const targets: HttpTarget[] = Array.from({ length: o.httpConnections }, () => ({
-      method: 'GET',
-      path: '/',
-      headers: {},
-      expect: 200,
-    }));
-    await measure(requests('bare_fastify', bare.pid, await httpLoads(bare.firstLine, targets)));
-  } finally {
-    await stopChild(bare.child);
+  if (bareRoute) {
+    step(0.02, 'bare_fastify: starting');
+    const bare = await startHelper('bare-fastify.ts', { cores: o.serverCores });
+    try {
+      const targets: HttpTarget[] = Array.from({ length: o.httpConnections }, () => ({
+        method: 'GET',
+        path: '/',
+        headers: {},
+        expect: 200,
+      }));
+      await measure(requests('bare_fastify', bare.pid, await httpLoads(bare.firstLine, targets)));
+    } finally {
+      await stopChild(bare.child);
+    }
   }
   o.progress(1, 'signalling: done');
   return { phases, costs };

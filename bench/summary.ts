@@ -8,7 +8,7 @@ import type { IdleMemory } from './idle-memory.ts';
 import type { MulticoreFigures, MulticoreStep } from './multicore.ts';
 import { multicoreTable } from './multicore-report.ts';
 import type { Options } from './options.ts';
-import type { topCosts } from './profile.ts';
+import type { ProfiledPass } from './profile-pass.ts';
 import {
   costsTable,
   type describeMachine,
@@ -87,7 +87,6 @@ export function summarize(
   viewers: Array<{ firstRtpMs: number | null; firstFrameMs: number | null; frameWidth: number }>,
   skipped: Record<string, string>,
   encodedMedia: boolean,
-  costs: Awaited<ReturnType<typeof topCosts>> | undefined,
   rooms: RoomsSummary = emptyRoomsSummary(),
   idle?: IdleMemory,
 ) {
@@ -189,8 +188,6 @@ export function summarize(
     ),
     // The big rooms (bench/rooms.ts): measured capacities, extrapolations in their own keys.
     ...rooms,
-    profile_top:
-      costs?.top.slice(0, 8).map((c) => `${c.selfPercent.toFixed(1)}% ${c.function} ${c.where}`) ?? null,
     skipped,
     steps: results.map(roundStep),
   };
@@ -206,7 +203,8 @@ export async function writeReport(
   summary: Summary &
     Omit<MulticoreFigures, 'multicore'> & { forwarding_alloc_bytes_per_packet: number | null },
   results: StepResult[],
-  costs: Awaited<ReturnType<typeof topCosts>> | undefined,
+  /** The profiled fan-out pass (--profile): its top costs, under the pass they came from. */
+  profiled: ProfiledPass | undefined,
   multicoreSteps: MulticoreStep[] = [],
 ) {
   const fanoutPoints = (system: string) =>
@@ -285,7 +283,7 @@ export async function writeReport(
     stepsTable(results),
     '',
     ...(summary.rooms ? [`Big rooms: ${summary.rooms}`, ''] : []),
-    ...(costs ? [costsTable(costs), ''] : []),
+    ...(profiled ? [`CPU profile of ${profiled.pass}.`, '', costsTable(profiled.costs), ''] : []),
     ...(multicoreSteps.length > 0 ? [multicoreTable(multicoreSteps), ''] : []),
     Object.keys(summary.skipped).length
       ? `Skipped: ${Object.entries(summary.skipped)
