@@ -1,4 +1,5 @@
 import { flushCompileCache } from 'node:module';
+import { constants as osConstants } from 'node:os';
 import { parseArgs } from 'node:util';
 import { MAX_IDENTITY_TTL_S, mintIdentityAssertion } from './api/identity-assertion.ts';
 import { ADMIN_COMMANDS, runAdminCommand } from './cli/admin-command.ts';
@@ -280,7 +281,16 @@ async function runBenchCommand(args: string[]): Promise<number> {
   const { spawn } = await import('node:child_process');
   const script = new URL('../bench/bench.ts', import.meta.url).pathname;
   const child = spawn(process.execPath, [script, ...args], { stdio: 'inherit' });
-  return new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? 1)));
+  // A signal to this wrapper goes to the bench, which stops what it started and exits (128 + n).
+  const forward = (signal: NodeJS.Signals) => child.kill(signal);
+  const signals: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP'];
+  for (const signal of signals) process.on(signal, forward);
+  return new Promise<number>((resolve) =>
+    child.on('exit', (code, signal) => {
+      for (const s of signals) process.off(s, forward);
+      resolve(code ?? (signal ? 128 + (osConstants.signals[signal] ?? 0) : 1));
+    }),
+  );
 }
 
 /** `bbmeet identity-token`: prints an identity assertion signed with AUTH_IDENTITY_SECRET. */
