@@ -251,7 +251,9 @@ export class SendSideEstimator implements BandwidthEstimator {
     for (let at = 0; at < old.length; at += FIELDS) {
       const ext = old[at + SEQ]!;
       if (ext < 0) continue;
-      history.set(old.subarray(at, at + FIELDS), (ext & mask) * FIELDS);
+      // Field by field: a subarray per packet would be thousands of objects at once.
+      const to = (ext & mask) * FIELDS;
+      for (let field = 0; field < FIELDS; field++) history[to + field] = old[at + field]!;
     }
     this.#history = history;
     this.#mask = mask;
