@@ -66,6 +66,12 @@ export class WebRtcTransport implements MediaTransport {
   #dtls: DtlsSession | undefined;
   #send: SrtpSession | undefined;
   #receive: SrtpSession | undefined;
+  /**
+   * The agent's selected address, copied here when a check may have moved it (handleStun): every
+   * packet sent reads it, and with a thousand transports the agent's object is one more cache
+   * miss per packet.
+   */
+  #to: RemoteAddress | undefined;
   readonly #sender: DatagramSender;
   readonly #certificate: DtlsCertificate;
   readonly #candidates: IceCandidateInfo[];
@@ -169,6 +175,7 @@ export class WebRtcTransport implements MediaTransport {
     if (this.#state === 'closed') return;
     const previous = this.agent.selected;
     const outcome = this.agent.handleCheck(msg, from, nowMs);
+    this.#to = this.agent.selected;
     if (outcome.kind === 'ignored') {
       this.stats.packetsDropped++;
       if (mediaCounting.on) mediaCounters.droppedIceCheckRefused++;
@@ -243,7 +250,7 @@ export class WebRtcTransport implements MediaTransport {
   }
 
   sendRtp(packet: Buffer): void {
-    const to = this.agent.selected;
+    const to = this.#to;
     const send = this.#send;
     if (!send || !to) {
       this.stats.packetsDropped++;
@@ -266,7 +273,7 @@ export class WebRtcTransport implements MediaTransport {
 
   /** Sends the RTP packet buf[0..length) built in rtpBuffer(): protected in place, no copy. */
   sendRtpInPlace(buf: Buffer, length: number): void {
-    const to = this.agent.selected;
+    const to = this.#to;
     const send = this.#send;
     if (!send || !to) {
       this.stats.packetsDropped++;
@@ -292,7 +299,7 @@ export class WebRtcTransport implements MediaTransport {
   }
 
   sendRtcp(packet: Buffer): void {
-    const to = this.agent.selected;
+    const to = this.#to;
     const send = this.#send;
     if (!send || !to || !isValidRtcp(packet)) {
       this.stats.packetsDropped++;

@@ -18,6 +18,8 @@ const MAX_PADDING_BYTES = 255;
 const UPSTREAM_REPAIR_MS = 1000;
 /** A keyframe asked for because a packet was given up on, at most this often. */
 const GIVE_UP_KEYFRAME_INTERVAL_MS = 2000;
+/** The history of every audio DownTrack: never recorded into, so every lookup misses. */
+const NO_HISTORY = new SentHistory();
 
 export interface DownTrackOptions {
   upTrack: UpTrack;
@@ -82,8 +84,12 @@ export class DownTrack implements TrackSink {
   #currentSsrc: number | undefined;
   /** MediaPacket.sourceId of the current source, -1 before the first packet. */
   #currentSourceId = -1;
-  /** What was sent under which sequence number, for NACKs. */
-  readonly #history = new SentHistory();
+  /**
+   * What was sent under which sequence number, for NACKs: video only (no audio codec negotiates
+   * NACK, see capabilities.ts), so an audio DownTrack records nothing per packet and shares one
+   * empty history (31 kB less each: an audio room's listener has one per speaker).
+   */
+  readonly #history: SentHistory;
   packetsSent = 0;
   octetsSent = 0;
   retransmitted = 0;
@@ -119,6 +125,7 @@ export class DownTrack implements TrackSink {
     this.#onFirstKeyframe = options.onFirstKeyframe;
     const up = options.upTrack;
     this.#started = up.kind === 'audio' || options.waitForStart !== true;
+    this.#history = up.kind === 'video' ? new SentHistory() : NO_HISTORY;
     if (up.kind === 'video') {
       this.#selector = new SimulcastSelector({ clock: up.clock, mode: up.svc ? 'svc' : 'simulcast' });
       if (up.codec.mimeType.toLowerCase() === 'video/vp8') this.#vp8 = new Vp8Munger();
@@ -321,13 +328,11 @@ export class DownTrack implements TrackSink {
       marker,
       out,
     );
-    const slot = this.#history.record(
-      mapped.sequenceNumber,
-      packet.sequenceNumber,
-      packet.ssrc,
-      mapped.timestamp,
-      marker,
-    );
+    const history = this.#history;
+    const slot =
+      history === NO_HISTORY
+        ? -1
+        : history.record(mapped.sequenceNumber, packet.sequenceNumber, packet.ssrc, mapped.timestamp, marker);
     if (this.#vp8) {
       const payloadAt = length - (packet.buffer.length - packet.headerBytes);
       const end = payloadEnd(out, length);

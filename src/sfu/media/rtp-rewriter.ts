@@ -10,6 +10,24 @@ const RANGE: ExtensionRange = { offset: 0, length: 0 };
 export const NO_EXTENSIONS = new Uint8Array(256);
 /** abs-send-time is 6.18 fixed-point seconds in 24 bits: 2^18 / 1000 units per millisecond. */
 const ABS_SEND_TIME_UNITS_PER_MS = 262.144;
+/** Distinct extension id maps kept by sharedExtensionIds (a map past these is used as it is). */
+const SHARED_MAPS = 256;
+const sharedMaps = new Map<string, Uint8Array>();
+
+/**
+ * One instance per distinct extension id map: the DownTracks of a track's subscribers mostly map
+ * its extensions alike (our offer numbers them), and each packet's fan-out then reads one map that
+ * stays in cache instead of one per subscriber. The map must not be written to afterwards.
+ */
+export function sharedExtensionIds(extensionIds: Uint8Array): Uint8Array {
+  let key = '';
+  for (let id = 0; id < extensionIds.length; id++)
+    if (extensionIds[id] !== 0) key += `${id}:${extensionIds[id]},`;
+  const shared = sharedMaps.get(key);
+  if (shared && shared.length === extensionIds.length) return shared;
+  if (!shared && sharedMaps.size < SHARED_MAPS) sharedMaps.set(key, extensionIds);
+  return extensionIds;
+}
 
 /**
  * Writes a DownTrack's packets: a received packet under the subscriber's SSRC and payload type

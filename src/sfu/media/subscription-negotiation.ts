@@ -27,6 +27,7 @@ import type { WebRtcTransport } from '../../transport/webrtc-transport.ts';
 import { backupFor, offeredTrackId, tracksFor } from './backup-codecs.ts';
 import { budgetOf, type Room, type Source } from './engine-room.ts';
 import type { RelayedPublisher } from './relay.ts';
+import { sharedExtensionIds } from './rtp-rewriter.ts';
 import { Subscription } from './subscription.ts';
 import type { UpTrack } from './up-track.ts';
 import { answerViewer } from './viewer.ts';
@@ -252,7 +253,7 @@ function forwardedExtensions(up: UpTrack): {
     extensionIds[up.headerExtensions.find((p) => p.uri === e.uri)!.id] = e.id;
     if (e.uri === EXTENSION_URI.absSendTime) absSendTimeId = e.id;
   }
-  return { headerExtensions, extensionIds, absSendTimeId };
+  return { headerExtensions, extensionIds: sharedExtensionIds(extensionIds), absSendTimeId };
 }
 
 /** Mime type of the source's video track, for `room.answer_subscriber.videoCodec`. */

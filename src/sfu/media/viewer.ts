@@ -8,6 +8,7 @@ import {
   type RemoteDescription,
 } from '../../transport/negotiation/index.ts';
 import type { WebRtcTransport } from '../../transport/webrtc-transport.ts';
+import { sharedExtensionIds } from './rtp-rewriter.ts';
 import type { Subscription } from './subscription.ts';
 import type { UpTrack } from './up-track.ts';
 
@@ -129,5 +130,5 @@ function extensionMapping(
     if (published) extensionIds[published.id] = e.id;
     if (e.uri === EXTENSION_URI.absSendTime) absSendTimeId = e.id;
   }
-  return { extensionIds, absSendTimeId };
+  return { extensionIds: sharedExtensionIds(extensionIds), absSendTimeId };
 }

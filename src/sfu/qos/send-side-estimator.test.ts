@@ -162,6 +162,29 @@ describe('SendSideEstimator', () => {
     assert.equal(est.bytesInFlight(20), 4000);
     assert.equal(est.bytesInFlight(1100), 0, 'never reported after a second: feedback lost, not queued');
   });
+
+  it('the history grows with the packet rate: 3,000 packets within a second are all still in flight, and each reported once', () => {
+    const est = new SendSideEstimator();
+    // 3 packets per ms: past the 512 slots the history starts with, twice over.
+    for (let seq = 0; seq < 3000; seq++) est.onPacketSent(seq & 0xffff, 100, Math.floor(seq / 3));
+    assert.equal(est.bytesInFlight(1000), 300_000);
+    // The first 100 arrived (reported once: a second feedback on them changes nothing).
+    const arrivals = Array.from({ length: 100 }, (_, i) => 10_000 + i * 100);
+    est.onFeedback(twccFeedback(0, arrivals, 0), 1000);
+    est.onFeedback(twccFeedback(0, arrivals, 1), 1000);
+    assert.equal(est.bytesInFlight(1000), 290_000);
+  });
+
+  it("at an audio stream's rate the history wraps instead: a packet older than its slots is forgotten", () => {
+    const est = new SendSideEstimator();
+    // 50 packets/s for 20 s: 1,000 packets, 20 ms apart, so slot reuse is 10 s later.
+    for (let seq = 0; seq < 1000; seq++) est.onPacketSent(seq, 100, seq * 20);
+    // A feedback on packet 0 (overwritten by packet 512) counts nothing.
+    est.onFeedback(twccFeedback(0, [1_000], 0), 20_000);
+    assert.equal(est.bytesInFlight(20_000), 100 * 50, 'the last second in flight, untouched');
+    est.onFeedback(twccFeedback(999, [20_000_000], 1), 20_000);
+    assert.equal(est.bytesInFlight(20_000), 100 * 49);
+  });
 });
 
 describe('RembEstimator', () => {

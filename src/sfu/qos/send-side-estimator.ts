@@ -9,8 +9,24 @@ import type { BandwidthUsage } from './overuse-detector.ts';
 import { ProbeBitrateEstimator, type ProbeResult } from './probe-bitrate-estimator.ts';
 import { TrendlineEstimator } from './trendline-estimator.ts';
 
-/** Sent packets remembered for feedback: at 20 Mbit/s of 1200-byte packets, about 4 s. */
-const HISTORY = 8192;
+/** Sent packets remembered for feedback at most: at 20 Mbit/s of 1200-byte packets, about 4 s. */
+const MAX_HISTORY = 8192;
+/**
+ * The history starts this small (an audio stream's 50 packets/s: 10 s of them) and doubles while
+ * it would forget a packet sent within HISTORY_SPAN_MS. Sized for the largest at once, each
+ * subscriber connection held 200 kB of history: an audio room's listener has one per speaker.
+ */
+const MIN_HISTORY = 512;
+const HISTORY_SPAN_MS = 4000;
+/** A sent packet's fields, side by side in one array (one cache line per packet sent). */
+const FIELDS = 4;
+/** Extended transport-wide sequence number, -1 for an empty slot. */
+const SEQ = 0;
+const SEND_MS = 1;
+/** Size in bytes; once a feedback reported the packet, -1 - size. */
+const BYTES = 2;
+/** The probe cluster the packet belonged to, -1 for none. */
+const CLUSTER = 3;
 /** TWCC reference time is 24 bits of 64 ms (draft-holmer-rmcat-transport-wide-cc-extensions-01 §3.1). */
 const REFERENCE_WRAP_US = 2 ** 24 * 64_000;
 const DEFAULT_RTT_MS = 100;
@@ -34,12 +50,10 @@ const IN_FLIGHT_WINDOW_MS = 1000;
  */
 export class SendSideEstimator implements BandwidthEstimator {
   readonly #sentSeqs = new SeqUnwrapper();
-  readonly #historySeq = new Float64Array(HISTORY).fill(-1);
-  readonly #historySendMs = new Float64Array(HISTORY);
-  readonly #historyBytes = new Uint32Array(HISTORY);
-  readonly #historyReported = new Uint8Array(HISTORY);
-  /** The probe cluster each packet belonged to, -1 for none. */
-  readonly #historyCluster = new Int32Array(HISTORY).fill(-1);
+  /** Sent packets by extended sequence number modulo the capacity, FIELDS numbers each. */
+  #history = emptyHistory(MIN_HISTORY);
+  /** Slots of the history less one (a power of two). */
+  #mask = MIN_HISTORY - 1;
   readonly #probes = new ProbeBitrateEstimator();
   #probeResult: ProbeResult | undefined;
   readonly #interArrival = new InterArrival();
@@ -106,11 +120,13 @@ export class SendSideEstimator implements BandwidthEstimator {
    */
   bytesInFlight(nowMs: number): number {
     let bytes = 0;
-    const oldest = Math.max(0, this.#lastSentExt - HISTORY + 1);
+    const history = this.#history;
+    const oldest = Math.max(0, this.#lastSentExt - this.#mask);
     for (let ext = this.#lastSentExt; ext >= oldest; ext--) {
-      const slot = ext & (HISTORY - 1);
-      if (this.#historySeq[slot] !== ext || nowMs - this.#historySendMs[slot]! > IN_FLIGHT_WINDOW_MS) break;
-      if (!this.#historyReported[slot]) bytes += this.#historyBytes[slot]!;
+      const at = (ext & this.#mask) * FIELDS;
+      if (history[at + SEQ] !== ext || nowMs - history[at + SEND_MS]! > IN_FLIGHT_WINDOW_MS) break;
+      const size = history[at + BYTES]!;
+      if (size >= 0) bytes += size;
     }
     return bytes;
   }
@@ -127,12 +143,21 @@ export class SendSideEstimator implements BandwidthEstimator {
   onPacketSent(twccSeq: number, sizeBytes: number, sendTimeMs: number, probeCluster = -1): void {
     const ext = this.#sentSeqs.unwrap(twccSeq);
     if (ext > this.#lastSentExt) this.#lastSentExt = ext;
-    const slot = ext & (HISTORY - 1);
-    this.#historySeq[slot] = ext;
-    this.#historySendMs[slot] = sendTimeMs;
-    this.#historyBytes[slot] = sizeBytes;
-    this.#historyReported[slot] = 0;
-    this.#historyCluster[slot] = probeCluster;
+    let at = (ext & this.#mask) * FIELDS;
+    // The slot's packet is younger than the span to remember: room for twice as many.
+    if (
+      this.#history[at + SEQ]! >= 0 &&
+      sendTimeMs - this.#history[at + SEND_MS]! < HISTORY_SPAN_MS &&
+      this.#mask + 1 < MAX_HISTORY
+    ) {
+      this.#grow();
+      at = (ext & this.#mask) * FIELDS;
+    }
+    const history = this.#history;
+    history[at + SEQ] = ext;
+    history[at + SEND_MS] = sendTimeMs;
+    history[at + BYTES] = sizeBytes;
+    history[at + CLUSTER] = probeCluster;
     if (probeCluster >= 0) this.#probes.onSent(probeCluster, sizeBytes, sendTimeMs);
   }
 
@@ -163,21 +188,23 @@ export class SendSideEstimator implements BandwidthEstimator {
     const base = this.#sentSeqs.unwrap(feedback.baseSeq, false);
     let lost = 0;
     let total = 0;
+    const history = this.#history;
     for (let i = 0; i < feedback.packetStatusCount; i++) {
-      const slot = (base + i) & (HISTORY - 1);
+      const at = ((base + i) & this.#mask) * FIELDS;
+      const size = history[at + BYTES]!;
       // Not sent by us (or long forgotten), or already counted in an earlier feedback.
-      if (this.#historySeq[slot] !== base + i || this.#historyReported[slot]) continue;
-      this.#historyReported[slot] = 1;
+      if (history[at + SEQ] !== base + i || size < 0) continue;
+      history[at + BYTES] = -1 - size;
       total++;
-      const cluster = this.#historyCluster[slot]!;
+      const cluster = history[at + CLUSTER]!;
       if (feedback.statuses[i] === TwccStatus.NotReceived) {
         lost++;
-        if (cluster >= 0) this.#probes.onFeedback(cluster, this.#historyBytes[slot]!, undefined);
+        if (cluster >= 0) this.#probes.onFeedback(cluster, size, undefined);
         continue;
       }
       const arrivalMs = (arrivalsUs[i]! + offsetUs) / 1000;
-      if (cluster >= 0) this.#probes.onFeedback(cluster, this.#historyBytes[slot]!, arrivalMs);
-      this.#onArrival(slot, arrivalMs);
+      if (cluster >= 0) this.#probes.onFeedback(cluster, size, arrivalMs);
+      this.#onArrival(size, history[at + SEND_MS]!, arrivalMs);
     }
     if (total === 0) return;
     const ackedBps = this.#acked.bitrateBps;
@@ -202,9 +229,8 @@ export class SendSideEstimator implements BandwidthEstimator {
     this.#lossBased.raiseTo(result.bitrateBps);
   }
 
-  #onArrival(slot: number, arrivalMs: number): void {
-    this.#acked.add(arrivalMs, this.#historyBytes[slot]!);
-    const sendMs = this.#historySendMs[slot]!;
+  #onArrival(bytes: number, sendMs: number, arrivalMs: number): void {
+    this.#acked.add(arrivalMs, bytes);
     const offset = arrivalMs - sendMs;
     if (sendMs - this.#offsetWindowStartMs >= BASE_OFFSET_WINDOW_MS) {
       this.#previousMinOffsetMs = this.#minOffsetMs;
@@ -213,8 +239,24 @@ export class SendSideEstimator implements BandwidthEstimator {
     }
     if (offset < this.#minOffsetMs) this.#minOffsetMs = offset;
     this.#lastOffsetMs = offset;
-    const delta = this.#interArrival.add(this.#historySendMs[slot]!, arrivalMs);
+    const delta = this.#interArrival.add(sendMs, arrivalMs);
     if (delta) this.#trendline.update(delta);
+  }
+
+  /** Twice the slots: every remembered packet moves to its slot of the larger history. */
+  #grow(): void {
+    const old = this.#history;
+    const mask = this.#mask * 2 + 1;
+    const history = emptyHistory(mask + 1);
+    for (let at = 0; at < old.length; at += FIELDS) {
+      const ext = old[at + SEQ]!;
+      if (ext < 0) continue;
+      // Field by field: a subarray per packet would be thousands of objects at once.
+      const to = (ext & mask) * FIELDS;
+      for (let field = 0; field < FIELDS; field++) history[to + field] = old[at + field]!;
+    }
+    this.#history = history;
+    this.#mask = mask;
   }
 
   /** Keeps receive times monotonic across the 24-bit reference time wrap (about 12 days). */
@@ -227,4 +269,13 @@ export class SendSideEstimator implements BandwidthEstimator {
     this.#lastReferenceTime = referenceTime;
     return this.#referenceOffsetUs;
   }
+}
+
+function emptyHistory(slots: number): Float64Array {
+  const history = new Float64Array(slots * FIELDS);
+  for (let at = 0; at < history.length; at += FIELDS) {
+    history[at + SEQ] = -1;
+    history[at + CLUSTER] = -1;
+  }
+  return history;
 }
