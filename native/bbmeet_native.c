@@ -167,7 +167,8 @@ static void hmac_sha1(const direction_t *d, const uint8_t *data, size_t len, int
  * OpenSSL's CTR adds the block number to the whole 128-bit IV; its low 16 bits start at zero and a
  * packet has fewer than 2^16 blocks, so that is SRTP's counter.
  */
-static int aes_cm_xor(direction_t *d, uint8_t *buf, size_t len, uint32_t ssrc, uint64_t index) {
+static int aes_cm_xor_into(direction_t *d, const uint8_t *in, uint8_t *out, size_t len, uint32_t ssrc,
+                           uint64_t index) {
   if (len == 0) return 1;
   uint8_t iv[16];
   memcpy(iv, d->salt, 14);
@@ -180,7 +181,12 @@ static int aes_cm_xor(direction_t *d, uint8_t *buf, size_t len, uint32_t ssrc, u
   for (int i = 0; i < 6; i++) iv[8 + i] ^= (uint8_t)(index >> (8 * (5 - i)));
   if (EVP_EncryptInit_ex(d->enc, NULL, NULL, NULL, iv) != 1) return 0;
   int out_len = 0;
-  return EVP_EncryptUpdate(d->enc, buf, &out_len, buf, (int)len) == 1;
+  return EVP_EncryptUpdate(d->enc, out, &out_len, in, (int)len) == 1;
+}
+
+/** aes_cm_xor_into in place. */
+static int aes_cm_xor(direction_t *d, uint8_t *buf, size_t len, uint32_t ssrc, uint64_t index) {
+  return aes_cm_xor_into(d, buf, buf, len, ssrc, index);
 }
 
 /** RFC 7714 §8.1 / §9.1: the 12-byte GCM IV, salt ⊕ (0¹⁶ ‖ SSRC ‖ word ‖ low). */
@@ -368,6 +374,9 @@ static napi_value seal_rtp_bytes(napi_env env, session_t *s, uint8_t *buf, size_
   return make_int(env, end + HMAC_TAG_BYTES);
 }
 
+static napi_value open_rtp_bytes(napi_env env, session_t *s, const uint8_t *packet, size_t len, uint32_t header,
+                                 uint8_t *out, size_t out_len, uint32_t ssrc, uint32_t roc, uint32_t seq);
+
 /**
  * openRtp(session, packet, headerBytes, out, ssrc, roc, seq) → RTP length, or -1 when the packet
  * does not authenticate (then `out` is untouched). `out` may be `packet`'s own memory.
@@ -386,6 +395,36 @@ static napi_value open_rtp(napi_env env, napi_callback_info info) {
       !get_bytes(env, argv[3], &out, &out_len) || !get_u32(env, argv[4], &ssrc) || !get_u32(env, argv[5], &roc) ||
       !get_u32(env, argv[6], &seq))
     return throw_range(env, "openRtp: bad arguments");
+  return open_rtp_bytes(env, s, packet, len, header, out, out_len, ssrc, roc, seq);
+}
+
+/**
+ * openRtpHeader(session, packet, headerBytes, out, roc) → openRtp with the SSRC and sequence
+ * number read from the packet's header (an SSRC above 2^31 passed from JavaScript is a heap
+ * number, allocated per call).
+ */
+static napi_value open_rtp_header(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 5) return throw_range(env, "openRtpHeader needs 5 arguments");
+  session_t *s = get_session(env, argv[0]);
+  if (!s) return NULL;
+  uint8_t *packet, *out;
+  size_t len, out_len;
+  uint32_t header, roc;
+  if (!get_bytes(env, argv[1], &packet, &len) || !get_u32(env, argv[2], &header) ||
+      !get_bytes(env, argv[3], &out, &out_len) || !get_u32(env, argv[4], &roc))
+    return throw_range(env, "openRtpHeader: bad arguments");
+  if (header < 12 || header > len) return throw_range(env, "openRtpHeader: out of bounds");
+  uint32_t ssrc =
+      ((uint32_t)packet[8] << 24) | ((uint32_t)packet[9] << 16) | ((uint32_t)packet[10] << 8) | packet[11];
+  uint32_t seq = ((uint32_t)packet[2] << 8) | packet[3];
+  return open_rtp_bytes(env, s, packet, len, header, out, out_len, ssrc, roc, seq);
+}
+
+static napi_value open_rtp_bytes(napi_env env, session_t *s, const uint8_t *packet, size_t len, uint32_t header,
+                                 uint8_t *out, size_t out_len, uint32_t ssrc, uint32_t roc, uint32_t seq) {
   size_t tag_bytes = s->profile == PROFILE_GCM ? GCM_TAG_BYTES : HMAC_TAG_BYTES;
   if (len < tag_bytes || header > len - tag_bytes || out_len < len - tag_bytes)
     return throw_range(env, "openRtp: out of bounds");
@@ -404,8 +443,16 @@ static napi_value open_rtp(napi_env env, napi_callback_info info) {
   uint8_t digest[SHA_DIGEST_LENGTH];
   hmac_sha1(&s->rtp, packet, end, 1, roc, digest);
   if (CRYPTO_memcmp(digest, packet + end, HMAC_TAG_BYTES) != 0) return make_int(env, -1);
-  if (out != packet) memmove(out, packet, end);
-  if (!aes_cm_xor(&s->rtp, out + header, end - header, ssrc, ((uint64_t)roc << 16) | (seq & 0xffff)))
+  const uint8_t *in = out;
+  if (out + end <= packet || packet + end <= out) {
+    /* Apart: the keystream XOR reads the packet and writes `out`, only the header is copied. */
+    memcpy(out, packet, header);
+    in = packet;
+  } else if (out != packet) {
+    memmove(out, packet, end);
+  }
+  if (!aes_cm_xor_into(&s->rtp, in + header, out + header, end - header, ssrc,
+                       ((uint64_t)roc << 16) | (seq & 0xffff)))
     return throw_range(env, "AES-CM failed");
   return make_int(env, (int64_t)end);
 }
@@ -710,7 +757,7 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
     const char *name;
     napi_callback fn;
   } methods[] = {
-      {"createSession", create_session}, {"sealRtp", seal_rtp},     {"sealRtpHeader", seal_rtp_header}, {"openRtp", open_rtp},
+      {"createSession", create_session}, {"sealRtp", seal_rtp},     {"sealRtpHeader", seal_rtp_header}, {"openRtp", open_rtp}, {"openRtpHeader", open_rtp_header},
       {"sealRtcp", seal_rtcp},           {"openRtcp", open_rtcp},   {"socketInfo", socket_info},
       {"encodeAddress", encode_address}, {"flush", flush},     {"setReceiveBuffer", set_receive_buffer},
       {"receiveAgeUs", receive_age_us},

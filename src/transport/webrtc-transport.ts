@@ -13,6 +13,7 @@ import type {
   TransportState,
   TransportStats,
 } from './media-transport.ts';
+import { RECEIVE_VIEWS } from './receive-views.ts';
 import { SctpAssociation } from './sctp/sctp-association.ts';
 import type { SrtpFailure } from './srtp/profiles.ts';
 import { SrtpSession } from './srtp/srtp-session.ts';
@@ -240,13 +241,14 @@ export class WebRtcTransport implements MediaTransport {
       this.onRtcp?.(datagram.subarray(0, length));
       return;
     }
-    const length = receive.unprotectRtp(datagram);
-    if (typeof length === 'string') {
-      this.#dropped(length);
+    // Decrypted into the thread's receive buffer, handed on as a view made once per length.
+    const packet = RECEIVE_VIEWS.unprotectRtp(receive, datagram);
+    if (typeof packet === 'string') {
+      this.#dropped(packet);
       return;
     }
     this.stats.rtpPacketsReceived++;
-    this.onRtp?.(datagram.subarray(0, length));
+    RECEIVE_VIEWS.deliver(this.onRtp, packet);
   }
 
   sendRtp(packet: Buffer): void {

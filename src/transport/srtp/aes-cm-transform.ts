@@ -31,24 +31,17 @@ export class AesCmTransform implements SrtpTransform {
     this.#rtcpAuth = new HmacSha1(keys.rtcp.authKey);
   }
 
-  sealRtp(out: Buffer, headerBytes: number, end: number, ssrc: number, roc: number, seq: number): number {
-    this.#rtpCipher.xor(out, headerBytes, end, ssrc, roc * 0x10000 + seq);
+  sealRtp(out: Buffer, headerBytes: number, end: number, roc: number): number {
+    this.#rtpCipher.xor(out, headerBytes, end, out.readUInt32BE(8), roc * 0x10000 + out.readUInt16BE(2));
     this.#rtpAuth.sign(out, 0, end, roc, out, end, TAG_BYTES);
     return end + TAG_BYTES;
   }
 
-  openRtp(
-    packet: Buffer,
-    headerBytes: number,
-    out: Buffer,
-    ssrc: number,
-    roc: number,
-    seq: number,
-  ): number | 'auth_failed' {
+  openRtp(packet: Buffer, headerBytes: number, out: Buffer, roc: number): number | 'auth_failed' {
     const end = packet.length - TAG_BYTES;
     if (!this.#rtpAuth.verify(packet, 0, end, roc, packet.subarray(end))) return 'auth_failed';
     copyUnlessSame(packet, out, 0, end);
-    this.#rtpCipher.xor(out, headerBytes, end, ssrc, roc * 0x10000 + seq);
+    this.#rtpCipher.xor(out, headerBytes, end, out.readUInt32BE(8), roc * 0x10000 + out.readUInt16BE(2));
     return end;
   }
 

@@ -37,8 +37,8 @@ export class GcmTransform implements SrtpTransform {
     this.#algorithm = keys.rtp.cipherKey.length === 32 ? 'aes-256-gcm' : 'aes-128-gcm';
   }
 
-  sealRtp(out: Buffer, headerBytes: number, end: number, ssrc: number, roc: number, seq: number): number {
-    const cipher = createCipheriv(this.#algorithm, this.#rtpKey, this.#rtpIv(ssrc, roc, seq));
+  sealRtp(out: Buffer, headerBytes: number, end: number, roc: number): number {
+    const cipher = createCipheriv(this.#algorithm, this.#rtpKey, this.#rtpIv(out, roc));
     cipher.setAAD(out.subarray(0, headerBytes));
     const body = cipher.update(out.subarray(headerBytes, end));
     cipher.final();
@@ -47,16 +47,9 @@ export class GcmTransform implements SrtpTransform {
     return end + TAG_BYTES;
   }
 
-  openRtp(
-    packet: Buffer,
-    headerBytes: number,
-    out: Buffer,
-    ssrc: number,
-    roc: number,
-    seq: number,
-  ): number | 'auth_failed' {
+  openRtp(packet: Buffer, headerBytes: number, out: Buffer, roc: number): number | 'auth_failed' {
     const end = packet.length - TAG_BYTES;
-    const decipher = createDecipheriv(this.#algorithm, this.#rtpKey, this.#rtpIv(ssrc, roc, seq));
+    const decipher = createDecipheriv(this.#algorithm, this.#rtpKey, this.#rtpIv(packet, roc));
     decipher.setAAD(packet.subarray(0, headerBytes));
     decipher.setAuthTag(packet.subarray(end));
     const body = decipher.update(packet.subarray(headerBytes, end));
@@ -112,13 +105,13 @@ export class GcmTransform implements SrtpTransform {
     return tagAt;
   }
 
-  /** RFC 7714 §8.1: IV = (0¹⁶ ‖ SSRC ‖ ROC ‖ SEQ) ⊕ salt. */
-  #rtpIv(ssrc: number, roc: number, seq: number): Buffer {
+  /** RFC 7714 §8.1: IV = (0¹⁶ ‖ SSRC ‖ ROC ‖ SEQ) ⊕ salt, SSRC and SEQ from the RTP header. */
+  #rtpIv(rtp: Buffer, roc: number): Buffer {
     const iv = this.#iv;
     iv.writeUInt16BE(0, 0);
-    iv.writeUInt32BE(ssrc >>> 0, 2);
+    rtp.copy(iv, 2, 8, 12);
     iv.writeUInt32BE(roc >>> 0, 6);
-    iv.writeUInt16BE(seq, 10);
+    rtp.copy(iv, 10, 2, 4);
     return xorSalt(iv, this.#rtpSalt);
   }
 

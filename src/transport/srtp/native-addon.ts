@@ -34,7 +34,7 @@ export interface NativeAddon {
   ): number;
   /**
    * sealRtp with the SSRC and sequence number read from buf's header (passed from JavaScript, an
-   * SSRC above 2^30 is a heap number allocated per call). Absent in builds older than this function.
+   * SSRC above 2^31 is a heap number allocated per call). Absent in builds older than this function.
    */
   sealRtpHeader?(
     session: NativeSessionHandle,
@@ -43,7 +43,10 @@ export interface NativeAddon {
     end: number,
     roc: number,
   ): number;
-  /** Returns the RTP length, or -1 when the packet does not authenticate (`out` untouched). */
+  /**
+   * Returns the RTP length, or -1 when the packet does not authenticate (`out` untouched). `out`
+   * may be the packet's own memory, or apart from it (then the packet is left as it was).
+   */
   openRtp(
     session: NativeSessionHandle,
     packet: Uint8Array,
@@ -52,6 +55,17 @@ export interface NativeAddon {
     ssrc: number,
     roc: number,
     seq: number,
+  ): number;
+  /**
+   * openRtp with the SSRC and sequence number read from the packet's header. Absent in builds older
+   * than this function.
+   */
+  openRtpHeader?(
+    session: NativeSessionHandle,
+    packet: Uint8Array,
+    headerBytes: number,
+    out: Uint8Array,
+    roc: number,
   ): number;
   sealRtcp(session: NativeSessionHandle, buf: Uint8Array, end: number, ssrc: number, index: number): number;
   openRtcp(

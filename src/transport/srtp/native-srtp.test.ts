@@ -86,7 +86,7 @@ describe('native SRTP addon', { skip }, () => {
     };
     const transform = new NativeSrtpTransform(nativeAddon()!, SrtpProfile.AES_CM_128_HMAC_SHA1_80, keys);
     const buf = Buffer.alloc(12 + 48 + 10);
-    transform.sealRtp(buf, 12, 60, 0, 0, 0);
+    transform.sealRtp(buf, 12, 60, 0);
     assert.equal(
       buf.subarray(12, 60).toString('hex').toUpperCase(),
       'E03EAD0935C95E80E166B16DD92B4EB4D23513162B02D0F72A43A2FE4A5F97AB41E95B3BB0A2E8DD477901E4FCA894C0',
@@ -108,10 +108,10 @@ describe('native SRTP addon', { skip }, () => {
         const b = Buffer.alloc(packet.length + 16);
         packet.copy(a);
         packet.copy(b);
-        const n = native.sealRtp(a, headerBytes, packet.length, ssrc, roc, seq);
-        assert.equal(js.sealRtp(b, headerBytes, packet.length, ssrc, roc, seq), n);
+        const n = native.sealRtp(a, headerBytes, packet.length, roc);
+        assert.equal(js.sealRtp(b, headerBytes, packet.length, roc), n);
         assert.deepEqual(a, b, `roc ${roc} seq ${seq}`);
-        assert.equal(native.openRtp(a.subarray(0, n), headerBytes, a, ssrc, roc, seq), packet.length);
+        assert.equal(native.openRtp(a.subarray(0, n), headerBytes, a, roc), packet.length);
         assert.deepEqual(a.subarray(0, packet.length), packet);
         const rtcp = randomRtcp(ssrc);
         const index = randomInt(0, 2 ** 31);
@@ -132,6 +132,7 @@ describe('native SRTP addon', { skip }, () => {
         const keys = randomSessionKeys(profile, keyBytes, saltBytes);
         const tx = sessions(profile, keys);
         const rx = sessions(profile, keys);
+        const rxApart = sessions(profile, keys);
         let seq = randomInt(0, 0x10000);
         const ssrc = randomInt(0, 2 ** 32);
         for (let i = 0; i < 400; i++) {
@@ -145,6 +146,12 @@ describe('native SRTP addon', { skip }, () => {
           assert.deepEqual(outNative, outJs, `packet ${i}: ${packet.length} bytes`);
           // Native opens JavaScript's output in place; JavaScript opens a copy of the same.
           const copy = Buffer.from(outJs);
+          // Into a buffer apart (what a transport receives into): the SRTP packet stays as it was.
+          const apart = Buffer.alloc(1500);
+          const sealed = Buffer.from(outJs);
+          assert.equal(rxApart.native.unprotectRtp(outJs, apart), packet.length);
+          assert.deepEqual(apart.subarray(0, packet.length), packet);
+          assert.deepEqual(outJs, sealed);
           assert.equal(rx.native.unprotectRtp(outJs), packet.length);
           assert.deepEqual(outJs.subarray(0, packet.length), packet);
           assert.equal(rx.js.unprotectRtp(copy), packet.length);
@@ -203,6 +210,8 @@ describe('native SRTP addon', { skip }, () => {
       assert.throws(() => addon.sealRtp(s, buf, 50, 40, 1, 0, 1), RangeError, 'header past the end');
       assert.throws(() => addon.openRtp(s, z(5), 0, buf, 1, 0, 1), RangeError, 'shorter than a tag');
       assert.throws(() => addon.openRtp(s, buf, 12, z(10), 1, 0, 1), RangeError, 'output too small');
+      assert.throws(() => addon.openRtpHeader!(s, z(11), 0, buf, 0), RangeError, 'no RTP header');
+      assert.throws(() => addon.openRtpHeader!(s, buf, 12, z(10), 0), RangeError, 'output too small');
       assert.throws(() => addon.sealRtcp(s, buf, 90, 1, 1), RangeError);
       assert.throws(() => addon.openRtcp(s, z(12), buf, 1, 1, true), RangeError);
       assert.throws(() => addon.sealRtp({} as never, buf, 12, 20, 1, 0, 1), TypeError, 'not a session');

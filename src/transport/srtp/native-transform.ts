@@ -23,11 +23,13 @@ export class NativeSrtpTransform implements SrtpTransform {
   readonly #session: NativeSessionHandle;
   readonly #gcm: boolean;
   readonly #sealsFromHeader: boolean;
+  readonly #opensFromHeader: boolean;
 
   constructor(addon: NativeAddon, profile: SrtpProfileId, keys: SessionKeySet) {
     this.#addon = addon;
     this.#gcm = profile === SrtpProfile.AEAD_AES_128_GCM;
     this.#sealsFromHeader = typeof addon.sealRtpHeader === 'function';
+    this.#opensFromHeader = typeof addon.openRtpHeader === 'function';
     const tag = this.#gcm ? GCM_TAG_BYTES : HMAC_TAG_BYTES;
     this.rtpTagBytes = tag;
     this.rtcpTrailerBytes = tag + SRTCP_INDEX_BYTES;
@@ -42,22 +44,33 @@ export class NativeSrtpTransform implements SrtpTransform {
     );
   }
 
-  sealRtp(out: Buffer, headerBytes: number, end: number, ssrc: number, roc: number, seq: number): number {
-    // The SSRC and sequence number are the header's (SrtpSession reads them there): the addon
-    // reads them itself when it can, and no number above 2^30 is passed.
+  sealRtp(out: Buffer, headerBytes: number, end: number, roc: number): number {
+    // The addon reads the SSRC and sequence number from the header when it can: no number above
+    // 2^31 is passed. Older builds are given them.
     if (this.#sealsFromHeader) return this.#addon.sealRtpHeader!(this.#session, out, headerBytes, end, roc);
-    return this.#addon.sealRtp(this.#session, out, headerBytes, end, ssrc, roc, seq);
+    return this.#addon.sealRtp(
+      this.#session,
+      out,
+      headerBytes,
+      end,
+      out.readUInt32BE(8),
+      roc,
+      out.readUInt16BE(2),
+    );
   }
 
-  openRtp(
-    packet: Buffer,
-    headerBytes: number,
-    out: Buffer,
-    ssrc: number,
-    roc: number,
-    seq: number,
-  ): number | 'auth_failed' {
-    const n = this.#addon.openRtp(this.#session, packet, headerBytes, out, ssrc, roc, seq);
+  openRtp(packet: Buffer, headerBytes: number, out: Buffer, roc: number): number | 'auth_failed' {
+    const n = this.#opensFromHeader
+      ? this.#addon.openRtpHeader!(this.#session, packet, headerBytes, out, roc)
+      : this.#addon.openRtp(
+          this.#session,
+          packet,
+          headerBytes,
+          out,
+          packet.readUInt32BE(8),
+          roc,
+          packet.readUInt16BE(2),
+        );
     return n < 0 ? 'auth_failed' : n;
   }
 

@@ -46,21 +46,16 @@ export function deriveSessionKeys(
 /**
  * One profile's packet transform. `seal*` work in place on out[0..end) (the plain packet) and
  * append their trailer; `open*` authenticate `packet` first and write the plain packet to `out`
- * only when it is genuine (`out` may be `packet` itself). Both return the resulting length.
+ * only when it is genuine (`out` may be `packet` itself). Both return the resulting length. The RTP
+ * ones take the SSRC and sequence number from the packet's header (in JavaScript an SSRC above
+ * 2^31 is a heap number: passed as an argument, it would be allocated per packet).
  */
 export interface SrtpTransform {
   readonly rtpTagBytes: number;
   /** SRTCP bytes after the RTCP compound: E flag + index and the tag. */
   readonly rtcpTrailerBytes: number;
-  sealRtp(out: Buffer, headerBytes: number, end: number, ssrc: number, roc: number, seq: number): number;
-  openRtp(
-    packet: Buffer,
-    headerBytes: number,
-    out: Buffer,
-    ssrc: number,
-    roc: number,
-    seq: number,
-  ): number | 'auth_failed';
+  sealRtp(out: Buffer, headerBytes: number, end: number, roc: number): number;
+  openRtp(packet: Buffer, headerBytes: number, out: Buffer, roc: number): number | 'auth_failed';
   sealRtcp(out: Buffer, end: number, ssrc: number, index: number): number;
   /** Offset of the E flag + SRTCP index word in an SRTCP packet of `length` bytes. */
   rtcpIndexOffset(length: number): number;

@@ -50,9 +50,13 @@ export class SrtpSession {
   /** Bytes protectRtcp adds to an RTCP compound (E flag + index, and the tag). */
   readonly rtcpOverheadBytes: number;
   readonly #transform: SrtpTransform;
+  /**
+   * By the SSRC as a signed 32-bit integer (ssrcKey): a small integer (Smi) to V8 in Node's 64-bit
+   * builds, where an SSRC above 2^31 is a heap number allocated to be a key.
+   */
   readonly #streams = new Map<number, StreamState>();
-  /** The stream looked up last, and its SSRC: a sending session has one or two, and a Map look-up of an SSRC above 2^30 allocates. */
-  #lastSsrc = -1;
+  /** The stream looked up last, and its key (a sending session has one or two). */
+  #lastKey = 0;
   #lastStream: StreamState | undefined;
 
   /**
@@ -109,13 +113,10 @@ export class SrtpSession {
     return this.#sealRtp(buf, headerBytes, length);
   }
 
-  /** `buf`'s SSRC and sequence number are the transform's `ssrc` and `seq` (NativeSrtpTransform relies on it). */
   #sealRtp(buf: Buffer, headerBytes: number, length: number): number {
-    // Read by hand: Buffer's readUInt32BE returns an SSRC above 2^30 as a new heap number.
-    const ssrc = buf[8]! * 0x1000000 + ((buf[9]! << 16) | (buf[10]! << 8) | buf[11]!);
     const seq = (buf[2]! << 8) | buf[3]!;
-    const roc = this.#stream(ssrc).roc.forSend(seq);
-    return this.#transform.sealRtp(buf, headerBytes, length, ssrc, roc, seq);
+    const roc = this.#stream(ssrcKey(buf, 8)).roc.forSend(seq);
+    return this.#transform.sealRtp(buf, headerBytes, length, roc);
   }
 
   /**
@@ -128,15 +129,15 @@ export class SrtpSession {
     if (headerBytes < 0) return 'malformed';
     if (packet.length < headerBytes + this.rtpOverheadBytes) return 'too_short';
     if (out.length < packet.length - this.rtpOverheadBytes) return 'out_too_small';
-    const ssrc = packet.readUInt32BE(8);
-    const seq = packet.readUInt16BE(2);
-    const stream = this.#streams.get(ssrc);
+    const key = ssrcKey(packet, 8);
+    const seq = (packet[2]! << 8) | packet[3]!;
+    const stream = this.#streams.get(key);
     const roc = stream ? stream.roc.estimate(seq) : 0;
     const index = roc * 0x10000 + seq;
     if (stream && !stream.rtpReplay.check(index)) return 'replayed';
-    const result = this.#transform.openRtp(packet, headerBytes, out, ssrc, roc, seq);
+    const result = this.#transform.openRtp(packet, headerBytes, out, roc);
     if (typeof result === 'string') return result;
-    const known = stream ?? this.#stream(ssrc);
+    const known = stream ?? this.#stream(key);
     known.roc.update(roc, seq);
     known.rtpReplay.accept(index);
     return result;
@@ -148,7 +149,7 @@ export class SrtpSession {
     if (out.length < packet.length + this.rtcpOverheadBytes) return 'out_too_small';
     copyUnlessSame(packet, out, 0, packet.length);
     const ssrc = packet.readUInt32BE(4);
-    const stream = this.#stream(ssrc);
+    const stream = this.#stream(ssrcKey(packet, 4));
     // The first index sent is 1, as libsrtp does; receivers accept any start.
     stream.rtcpIndex = (stream.rtcpIndex + 1) & SRTCP_INDEX_MASK;
     return this.#transform.sealRtcp(out, packet.length, ssrc, stream.rtcpIndex);
@@ -162,24 +163,33 @@ export class SrtpSession {
     const ssrc = packet.readUInt32BE(4);
     const word = packet.readUInt32BE(this.#transform.rtcpIndexOffset(packet.length));
     const index = word & SRTCP_INDEX_MASK;
-    const stream = this.#streams.get(ssrc);
+    const key = ssrcKey(packet, 4);
+    const stream = this.#streams.get(key);
     if (stream && !stream.rtcpReplay.check(index)) return 'replayed';
     const encrypted = (word & SRTCP_E_FLAG) !== 0;
     const result = this.#transform.openRtcp(packet, out, ssrc, index, encrypted);
     if (typeof result === 'string') return result;
-    (stream ?? this.#stream(ssrc)).rtcpReplay.accept(index);
+    (stream ?? this.#stream(key)).rtcpReplay.accept(index);
     return result;
   }
 
-  #stream(ssrc: number): StreamState {
-    if (ssrc === this.#lastSsrc && this.#lastStream) return this.#lastStream;
-    let stream = this.#streams.get(ssrc);
+  /** The state of the SSRC whose key (ssrcKey) is `key`, created when new. */
+  #stream(key: number): StreamState {
+    if (key === this.#lastKey && this.#lastStream) return this.#lastStream;
+    let stream = this.#streams.get(key);
     if (stream === undefined) {
       stream = new StreamState();
-      this.#streams.set(ssrc, stream);
+      this.#streams.set(key, stream);
     }
-    this.#lastSsrc = ssrc;
+    this.#lastKey = key;
     this.#lastStream = stream;
     return stream;
   }
+}
+
+/** The SSRC at `offset` as a signed 32-bit integer: the key of its stream. */
+function ssrcKey(packet: Buffer, offset: number): number {
+  return (
+    (packet[offset]! << 24) | (packet[offset + 1]! << 16) | (packet[offset + 2]! << 8) | packet[offset + 3]!
+  );
 }
