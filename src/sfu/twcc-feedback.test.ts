@@ -39,6 +39,20 @@ describe('TwccFeedback', () => {
     assert.equal(next.feedbackPacketCount, 1, 'feedbacks are counted');
   });
 
+  it('slot(): the caller writes the time itself, the media SSRC given signed or unsigned', () => {
+    const twcc = new TwccFeedback({ senderSsrc: 1 });
+    const out = Buffer.alloc(1500);
+    const first = twcc.slot(7, 0x9e3779b1 | 0);
+    twcc.arrivalsUs[first] = 5_000_000;
+    const second = twcc.slot(8, 0x9e3779b1 | 0);
+    twcc.arrivalsUs[second] = 5_002_000;
+    const fb = decode(out, twcc.flush(out));
+    assert.equal(fb.mediaSsrc, 0x9e3779b1);
+    const times = twccReceiveTimesUs(fb);
+    assert.equal(times[1]! - times[0]!, 2000);
+    assert.equal(twcc.slot(7, 1), -1, 'reported already: too late to tell');
+  });
+
   it('unwraps the 16-bit counter and takes reordered packets that are not reported yet', () => {
     const twcc = new TwccFeedback({ senderSsrc: 1 });
     const out = Buffer.alloc(1500);

@@ -18,7 +18,8 @@ const MAX_GAP = 1000;
  * Lifecycle: record() per packet → flush() on a timer (~50–100 ms) → dropped with the transport.
  */
 export class TwccFeedback {
-  readonly #arrivalsUs = new Float64Array(WINDOW).fill(Number.NaN);
+  /** Arrival times (µs), NaN for none, at the slots `slot()` gives. */
+  readonly arrivalsUs = new Float64Array(WINDOW).fill(Number.NaN);
   readonly #senderSsrc: number;
   /** Extended sequence number of the next packet to report; -1 before the first packet. */
   #nextToReport = -1;
@@ -33,20 +34,30 @@ export class TwccFeedback {
 
   /** A packet with transport-wide sequence number `seq` (16 bits) arrived at `arrivalUs`. */
   record(seq: number, arrivalUs: number, mediaSsrc: number): void {
+    const slot = this.slot(seq, mediaSsrc);
+    if (slot >= 0) this.arrivalsUs[slot] = arrivalUs;
+  }
+
+  /**
+   * record() in two steps, for a caller on the packet path: a time passed as an argument is a heap
+   * number (allocated per call), so the caller writes it at `arrivalsUs[slot]` itself, now. The
+   * slot of `seq`'s arrival, or -1 when it is too late to tell. `mediaSsrc` unsigned, or signed.
+   */
+  slot(seq: number, mediaSsrc: number): number {
     const extended = this.#extend(seq);
     if (this.#nextToReport < 0 || Math.abs(extended - this.#highest) > MAX_GAP) {
       this.#nextToReport = extended;
       this.#highest = extended;
-      this.#arrivalsUs.fill(Number.NaN);
+      this.arrivalsUs.fill(Number.NaN);
     }
     // Older than what was reported already, or too old to keep: too late to tell.
-    if (extended < this.#nextToReport || this.#highest - extended >= WINDOW) return;
+    if (extended < this.#nextToReport || this.#highest - extended >= WINDOW) return -1;
     if (extended > this.#highest) {
-      for (let s = this.#highest + 1; s < extended; s++) this.#arrivalsUs[s % WINDOW] = Number.NaN;
+      for (let s = this.#highest + 1; s < extended; s++) this.arrivalsUs[s % WINDOW] = Number.NaN;
       this.#highest = extended;
     }
-    this.#arrivalsUs[extended % WINDOW] = arrivalUs;
     this.#mediaSsrc = mediaSsrc;
+    return extended % WINDOW;
   }
 
   /**
@@ -61,7 +72,7 @@ export class TwccFeedback {
     const arrivals = this.#scratch;
     arrivals.length = 0;
     for (let s = first; s <= last; s++) {
-      const t = this.#arrivalsUs[s % WINDOW]!;
+      const t = this.arrivalsUs[s % WINDOW]!;
       arrivals.push(Number.isNaN(t) ? undefined : t);
     }
     // The draft's base sequence number starts with a received packet.
@@ -71,7 +82,7 @@ export class TwccFeedback {
     if (arrivals.length === 0) return 0;
     const bytes = writeTwcc(out, 0, {
       senderSsrc: this.#senderSsrc,
-      mediaSsrc: this.#mediaSsrc,
+      mediaSsrc: this.#mediaSsrc >>> 0,
       baseSeq: base & 0xffff,
       feedbackPacketCount: this.#feedbackCount,
       arrivalsUs: arrivals,

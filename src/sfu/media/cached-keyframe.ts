@@ -31,7 +31,10 @@ export class CachedKeyframe {
   /** Newest sequence number received; -1 before any packet. */
   #highestSeq = -1;
 
-  /** A packet arrived; `keyframe`: it starts (or belongs to the start of) a keyframe. */
+  /**
+   * A packet arrived; `keyframe`: it starts (or belongs to the start of) a keyframe. `timestamp`
+   * in either 32-bit form (unsigned, or signed), the same for every packet.
+   */
   received(sequenceNumber: number, timestamp: number, keyframe: boolean, nowMs: number): void {
     if (this.#highestSeq < 0 || seqDiff(sequenceNumber, this.#highestSeq) > 0)
       this.#highestSeq = sequenceNumber;

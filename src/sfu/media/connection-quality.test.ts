@@ -92,6 +92,21 @@ describe('StreamReceiveStats / PublisherReceiveStats', () => {
     assert.ok(shaky.jitterMs > 10 && shaky.jitterMs < 16, `${shaky.jitterMs}`);
   });
 
+  it('reads the RTP timestamp as unsigned or signed alike, across 2^31 and the wrap', () => {
+    for (const crossing of [2 ** 31, 2 ** 32]) {
+      const unsigned = new StreamReceiveStats(90_000);
+      const signed = new StreamReceiveStats(90_000);
+      for (let i = 0; i < 200; i++) {
+        const ts = (crossing - 100 * 3000 + i * 3000) >>> 0;
+        const at = i * 33.3 + (i % 3) * 4;
+        unsigned.onPacket(i, ts, at);
+        signed.onPacket(i, ts | 0, at);
+      }
+      assert.ok(Math.abs(signed.jitter - unsigned.jitter) < 1e-6, `${signed.jitter} vs ${unsigned.jitter}`);
+      assert.ok(signed.jitterMs > 1 && signed.jitterMs < 20, `no jump of 2^32: ${signed.jitterMs}`);
+    }
+  });
+
   it('sums the streams of a publisher', () => {
     const p = new PublisherReceiveStats();
     for (let i = 0; i < 50; i++) {

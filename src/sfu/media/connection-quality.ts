@@ -166,6 +166,10 @@ export class StreamReceiveStats {
 export class PublisherReceiveStats {
   readonly #streams = new Map<number, StreamReceiveStats>();
 
+  /**
+   * `ssrc`: best as ssrcKey (above 2^31 an SSRC is a heap number, allocated per call), and so is
+   * `rtpTimestamp` (only differences modulo 2^32 count).
+   */
   onPacket(ssrc: number, seq: number, rtpTimestamp: number, clockRate: number, arrivalMs: number): void {
     let stream = this.#streams.get(ssrc);
     if (!stream) {

@@ -5,6 +5,7 @@ import type { MediaState } from '../../protocol/sfu-api.ts';
 import { buildPli, buildRemb, forEachRtcp, RtcpType, writeNack } from '../../rtp/rtcp.ts';
 import { type ExtensionRange, findHeaderExtension, headerExtension } from '../../rtp/rtp-extensions.ts';
 import { rtpHeaderBytes, rtpPaddingBytes } from '../../rtp/rtp-packet.ts';
+import { keyOfSsrc, ssrcKey, ssrcOfKey } from '../../rtp/ssrc-key.ts';
 import { EXTENSION_URI } from '../../transport/negotiation/index.ts';
 import type { WebRtcTransport } from '../../transport/webrtc-transport.ts';
 import { NackGenerator } from '../nack-generator.ts';
@@ -58,6 +59,10 @@ export class Publisher {
   readonly participantId: ParticipantId;
   readonly transport: WebRtcTransport;
   readonly tracks = new Map<string, UpTrack>();
+  /**
+   * By ssrcKey, as are the NACK generator's streams, the receive statistics and what the UpTracks
+   * are given: an SSRC above 2^31 would be a heap number allocated per packet.
+   */
   readonly #bySsrc = new Map<number, UpTrack>();
   readonly #clock: Clock;
   readonly #senderSsrc = (Math.random() * 0xffffffff) >>> 0;
@@ -197,7 +202,7 @@ export class Publisher {
 
   #bind(up: UpTrack, ssrc: number, rid: string | undefined): void {
     up.addLayer(ssrc, rid);
-    this.#bySsrc.set(ssrc, up);
+    this.#bySsrc.set(keyOfSsrc(ssrc), up);
   }
 
   #onRtp(packet: Buffer): void {
@@ -207,16 +212,20 @@ export class Publisher {
       this.malformed++;
       return;
     }
-    const ssrc = packet.readUInt32BE(8);
+    const key = ssrcKey(packet, 8);
     // The kernel's receive time where there is one: the sender's estimator and the jitter we
     // report must not see how long the packet waited for this thread (receive-clock.ts).
     const arrivalUs = this.transport.arrivalUs();
-    // Every packet counts for the sender's estimator, RTX and padding included.
-    if (this.#twccExtId && findHeaderExtension(packet, this.#twccExtId, RANGE) && RANGE.length >= 2)
-      this.#twcc.record(packet.readUInt16BE(RANGE.offset), arrivalUs, ssrc);
-    let up = this.#bySsrc.get(ssrc);
+    // Every packet counts for the sender's estimator, RTX and padding included. The time is written
+    // here, not passed (as an argument it would be a heap number per packet).
+    if (this.#twccExtId && findHeaderExtension(packet, this.#twccExtId, RANGE) && RANGE.length >= 2) {
+      const slot = this.#twcc.slot(packet.readUInt16BE(RANGE.offset), key);
+      if (slot >= 0) this.#twcc.arrivalsUs[slot] = arrivalUs;
+    }
+    let up = this.#bySsrc.get(key);
     if (!up) {
-      const rtx = this.#rtx.get(ssrc) ?? this.#learnRtx(packet, ssrc);
+      const ssrc = packet.readUInt32BE(8);
+      const rtx = this.#rtx.get(key) ?? this.#learnRtx(packet, ssrc);
       if (rtx) {
         this.#onRtx(packet, headerBytes, rtx.up, rtx.mediaSsrc);
         return;
@@ -226,15 +235,17 @@ export class Publisher {
     }
     if (up.kind === 'video') {
       const now = this.#clock.nowMs();
-      if (this.nacks.onPacket(ssrc, packet.readUInt16BE(2), now)) up.lastUpstreamLossMs = now;
+      if (this.nacks.onPacket(key, packet.readUInt16BE(2), now)) up.lastUpstreamLossMs = now;
     }
-    up.onRtp(packet, headerBytes, ssrc);
+    up.onRtp(packet, headerBytes, key);
+    // Whole milliseconds (as libwebrtc's receive statistics count): a small integer, not a heap number.
+    const arrivalMs = Math.floor(arrivalUs / 1000);
     this.receiveStats.onPacket(
-      ssrc,
+      key,
       packet.readUInt16BE(2),
-      packet.readUInt32BE(4),
+      ssrcKey(packet, 4),
       up.codec.clockRate,
-      arrivalUs / 1000,
+      arrivalMs,
     );
     if (up.kind === 'audio' && this.audioLevelMeter && this.#audioLevelExtId)
       if (findHeaderExtension(packet, this.#audioLevelExtId, RANGE) && RANGE.length >= 1)
@@ -283,7 +294,7 @@ export class Publisher {
     } else if (up.rids.length === 0 && up.layerCount === 1) mediaSsrc = up.bestLayerSsrc;
     if (mediaSsrc === undefined) return undefined;
     const entry = { up, mediaSsrc };
-    this.#rtx.set(ssrc, entry);
+    this.#rtx.set(keyOfSsrc(ssrc), entry);
     return entry;
   }
 
@@ -296,7 +307,7 @@ export class Publisher {
     const sequenceNumber = packet.readUInt16BE(headerBytes);
     // Only what was lost: a copy of a packet already here (probe padding) would reach every
     // subscriber a second time.
-    if (!this.nacks.onRetransmission(mediaSsrc, sequenceNumber)) {
+    if (!this.nacks.onRetransmission(keyOfSsrc(mediaSsrc), sequenceNumber)) {
       this.duplicates++;
       return;
     }
@@ -314,9 +325,15 @@ export class Publisher {
   /** Asks the publisher again for what its streams lost on the way (RTCP NACK). */
   #sendNacks(): void {
     if (this.transport.state !== 'connected') return;
-    this.nacks.collect(this.#clock.nowMs(), NACK_RETRY_MS, (ssrc, seqs) => {
+    this.nacks.collect(this.#clock.nowMs(), NACK_RETRY_MS, (key, seqs) => {
       for (let i = 0; i < seqs.length; i += NACK_BATCH) {
-        const n = writeNack(this.#nackOut, 0, this.#senderSsrc, ssrc, seqs.slice(i, i + NACK_BATCH));
+        const n = writeNack(
+          this.#nackOut,
+          0,
+          this.#senderSsrc,
+          ssrcOfKey(key),
+          seqs.slice(i, i + NACK_BATCH),
+        );
         if (n === 0) continue;
         if (mediaCounting.on) mediaCounters.nacksSent++;
         this.transport.sendRtcp(this.#nackOut.subarray(0, n));
@@ -331,7 +348,7 @@ export class Publisher {
       const seconds = packet.readUInt32BE(p.offset + 8) - 2_208_988_800;
       const fraction = packet.readUInt32BE(p.offset + 12) / 2 ** 32;
       this.#bySsrc
-        .get(ssrc)
+        .get(keyOfSsrc(ssrc))
         ?.onSenderReport(ssrc, (seconds + fraction) * 1000, packet.readUInt32BE(p.offset + 16));
     });
   }
@@ -360,7 +377,7 @@ export class Publisher {
   /** REMB to the publisher so the browser ramps up its send bitrate (goog-remb). */
   #sendFeedback(): void {
     if (this.transport.state !== 'connected') return;
-    const ssrcs = [...this.#bySsrc.keys()];
+    const ssrcs = Array.from(this.#bySsrc.keys(), ssrcOfKey);
     if (ssrcs.length > 0) this.transport.sendRtcp(buildRemb(this.#senderSsrc, REMB_BITRATE_BPS, ssrcs));
   }
 }

@@ -2,6 +2,7 @@ import type { Clock } from '../../lib/clock.ts';
 import { type KeyframeDetector, keyframeDetector } from '../../rtp/codecs/keyframe.ts';
 import { DEPENDENCY_DESCRIPTOR_URI, type DependencyStructure } from '../../rtp/dependency-descriptor.ts';
 import { rtpHeaderBytes, rtpPaddingBytes } from '../../rtp/rtp-packet.ts';
+import { keyOfSsrc, ssrcOfKey } from '../../rtp/ssrc-key.ts';
 import { KeyframeRequester } from '../keyframe-requester.ts';
 import { PacketCache } from '../packet-cache.ts';
 import { Dynacast } from '../qos/dynacast.ts';
@@ -76,6 +77,7 @@ export class UpTrack {
   readonly headerExtensions: ReadonlyArray<{ uri: string; id: number }>;
   readonly sinks = new Set<TrackSink>();
   readonly #isKeyframe: KeyframeDetector | undefined;
+  /** By keyOfSsrc (no heap number per look-up): the methods take an SSRC in either form. */
   readonly #layers = new Map<number, Layer>();
   /** Simulcast rids in order low → high; a layer's index is its rid's position. */
   readonly #rids: string[];
@@ -260,31 +262,34 @@ export class UpTrack {
 
   /** The spatial index of a known layer SSRC, or undefined. */
   layerIndexOf(ssrc: number): number | undefined {
-    return this.#layers.get(ssrc)?.index;
+    return this.#layers.get(keyOfSsrc(ssrc))?.index;
   }
 
   hasSsrc(ssrc: number): boolean {
-    return this.#layers.has(ssrc);
+    return this.#layers.has(keyOfSsrc(ssrc));
   }
 
   /** Registers a layer's SSRC (from the SDP, or learnt from the rid header extension). */
   addLayer(ssrc: number, rid: string | undefined): void {
-    if (this.#layers.has(ssrc)) return;
+    if (this.#layers.has(keyOfSsrc(ssrc))) return;
     const index = rid === undefined ? 0 : Math.max(0, this.#rids.indexOf(rid));
-    this.#layers.set(ssrc, {
-      ssrc,
+    this.#layers.set(keyOfSsrc(ssrc), {
+      ssrc: ssrcOfKey(ssrc),
       sourceId: nextSourceId(),
       index,
       cache: new PacketCache({ capacity: this.kind === 'video' ? 512 : 128 }),
       keyframe: new CachedKeyframe(),
       lastSenderReport: undefined,
     });
-    for (const sink of this.sinks) sink.layerAdded?.(ssrc, index);
+    for (const sink of this.sinks) sink.layerAdded?.(ssrcOfKey(ssrc), index);
   }
 
-  /** `headerBytes`: the length of the packet's (valid) header, rtpHeaderBytes. */
+  /**
+   * `headerBytes`: the length of the packet's (valid) header, rtpHeaderBytes; `ssrc`: its layer's,
+   * best as ssrcKey (a heap number otherwise when above 2^31).
+   */
   onRtp(buffer: Buffer, headerBytes: number, ssrc: number): void {
-    const layer = this.#layers.get(ssrc);
+    const layer = this.#layers.get(keyOfSsrc(ssrc));
     if (!layer) return;
     // Every reader after this one (describe, the DownTracks' VP8 munging, RTX) finds the end of
     // the payload by the padding count: one that does not fit the packet drops it.
@@ -294,11 +299,17 @@ export class UpTrack {
     }
     this.packetsReceived++;
     const keyframe = this.#keyframeAt(buffer, headerBytes);
-    if (keyframe) this.#keyframes.keyframeReceived(ssrc);
+    if (keyframe) this.#keyframes.keyframeReceived(layer.ssrc);
     const packet = this.#parse(this.#packet, buffer, headerBytes, layer, keyframe);
     layer.cache.store(packet.sequenceNumber, buffer);
     if (this.kind === 'video') {
-      layer.keyframe.received(packet.sequenceNumber, packet.timestamp, packet.keyframe, this.clock.nowMs());
+      // The timestamp in its signed 32-bit form (a Smi, not a heap number): compared for equality only.
+      layer.keyframe.received(
+        packet.sequenceNumber,
+        packet.timestamp | 0,
+        packet.keyframe,
+        this.clock.nowMs(),
+      );
       this.#bitrates.count(packet.spatial, packet.temporal, buffer.length);
     } else this.#bitrates.count(0, 0, buffer.length);
     // Muted by an operator: still received, cached and measured, but forwarded to nobody.
@@ -314,7 +325,7 @@ export class UpTrack {
    * muted by an operator.
    */
   replayKeyframe(ssrc: number, sink: TrackSink): number {
-    const layer = this.#layers.get(ssrc);
+    const layer = this.#layers.get(keyOfSsrc(ssrc));
     if (!layer || this.#muted || this.kind !== 'video') return 0;
     const range = layer.keyframe.replayRange(layer.cache, this.clock.nowMs());
     if (!range) return 0;
@@ -360,19 +371,19 @@ export class UpTrack {
   }
 
   onSenderReport(ssrc: number, ntpMs: number, rtpTimestamp: number): void {
-    const layer = this.#layers.get(ssrc);
+    const layer = this.#layers.get(keyOfSsrc(ssrc));
     if (!layer) return;
     layer.lastSenderReport = { ntpMs, rtpTimestamp };
-    for (const sink of this.sinks) sink.senderReport?.(ssrc, ntpMs, rtpTimestamp);
+    for (const sink of this.sinks) sink.senderReport?.(layer.ssrc, ntpMs, rtpTimestamp);
   }
 
   senderReport(ssrc: number): { ntpMs: number; rtpTimestamp: number } | undefined {
-    return this.#layers.get(ssrc)?.lastSenderReport;
+    return this.#layers.get(keyOfSsrc(ssrc))?.lastSenderReport;
   }
 
   /** A cached packet for retransmission, or undefined when it has left the cache. */
   cached(ssrc: number, sequenceNumber: number): Buffer | undefined {
-    return this.#layers.get(ssrc)?.cache.get(sequenceNumber);
+    return this.#layers.get(keyOfSsrc(ssrc))?.cache.get(sequenceNumber);
   }
 
   /** Stopped by an operator (MediaStateRequest.enforce): received and measured, forwarded to nobody. */

@@ -1,4 +1,5 @@
 import { rtpHeaderBytes } from '../../rtp/rtp-packet.ts';
+import { ssrcKey } from '../../rtp/ssrc-key.ts';
 import { AesCmTransform } from './aes-cm-transform.ts';
 import { GcmTransform } from './gcm-transform.ts';
 import { nativeAddon } from './native-addon.ts';
@@ -50,10 +51,7 @@ export class SrtpSession {
   /** Bytes protectRtcp adds to an RTCP compound (E flag + index, and the tag). */
   readonly rtcpOverheadBytes: number;
   readonly #transform: SrtpTransform;
-  /**
-   * By the SSRC as a signed 32-bit integer (ssrcKey): a small integer (Smi) to V8 in Node's 64-bit
-   * builds, where an SSRC above 2^31 is a heap number allocated to be a key.
-   */
+  /** By ssrcKey: an SSRC above 2^31 would be a heap number allocated per look-up. */
   readonly #streams = new Map<number, StreamState>();
   /** The stream looked up last, and its key (a sending session has one or two). */
   #lastKey = 0;
@@ -185,11 +183,4 @@ export class SrtpSession {
     this.#lastStream = stream;
     return stream;
   }
-}
-
-/** The SSRC at `offset` as a signed 32-bit integer: the key of its stream. */
-function ssrcKey(packet: Buffer, offset: number): number {
-  return (
-    (packet[offset]! << 24) | (packet[offset + 1]! << 16) | (packet[offset + 2]! << 8) | packet[offset + 3]!
-  );
 }
