@@ -289,6 +289,15 @@ export class UdpEndpoint implements DatagramSender {
     this.stats.sendCalls++;
   }
 
+  /**
+   * A datagram from `from` that came another way than the socket (a test or benchmark driving the
+   * real path): dispatched as one read from it is, what it makes us send flushed when it returns;
+   * its arrival time is now.
+   */
+  receive(datagram: Buffer, from: dgram.RemoteInfo): void {
+    this.#onDatagram(datagram, from, undefined);
+  }
+
   /** Sends what is queued now (the endpoint does this after each received datagram). */
   flush(): void {
     this.#queue?.flush();

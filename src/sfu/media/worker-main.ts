@@ -1,11 +1,11 @@
 // Entry point of a media worker thread: a DTLS certificate, the worker's UDP endpoint, and the
 // MediaEngine serving the rooms pinned to this worker.
 import { flushCompileCache } from 'node:module';
-import { systemClock } from '../../lib/clock.ts';
 import { createLogger } from '../../lib/logger.ts';
 import { releaseStartupMemory } from '../../lib/startup-memory.ts';
 import { generateDtlsCertificate } from '../../transport/dtls/dtls-certificate.ts';
 import { UdpEndpoint } from '../../transport/udp-endpoint.ts';
+import { mediaClock } from './media-clock.ts';
 import { MediaEngine } from './media-engine.ts';
 import { serveWorker } from './worker-host.ts';
 
@@ -22,7 +22,7 @@ await serveWorker(async (data, emit) => {
   if (data.tcpPort !== undefined) await endpoint.listenTcp(data.tcpPort);
   return new MediaEngine({
     endpoint,
-    clock: systemClock,
+    clock: mediaClock,
     nodeId: data.nodeId,
     emit,
     codecPolicy: data.roomCodecPolicy,
