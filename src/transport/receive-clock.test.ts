@@ -44,9 +44,11 @@ describe('ReceiveClock: the kernel’s receive time of each datagram', { skip },
       { eval: true, workerData: { sent: sent.buffer, port: socket.address().port } },
     );
     const rows: Array<{ readUs: number; arrivalUs: number }> = [];
+    const arrival = new Float64Array(1);
     const done = new Promise<void>((resolve) => {
       socket.on('message', () => {
-        rows.push({ readUs: performance.now() * 1000, arrivalUs: clock.arrivalUs() });
+        clock.readArrivalUs(arrival);
+        rows.push({ readUs: performance.now() * 1000, arrivalUs: arrival[0]! });
         // Busy until every datagram was sent (bounded): the other nine wait in the socket buffer.
         if (rows.length === 1) Atomics.wait(sent, 0, 0, 5_000);
         if (rows.length === SENT) resolve();

@@ -32,10 +32,13 @@ export class ReceiveClock {
     this.#fd = fd;
   }
 
-  /** The receive time of the datagram last read from the socket. */
-  arrivalUs(): number {
+  /**
+   * The receive time of the datagram last read from the socket, into out[0] (returned, a double
+   * would be a heap number per datagram).
+   */
+  readArrivalUs(out: Float64Array): void {
     const nowUs = performance.now() * 1000;
     const ageUs = this.#addon.receiveAgeUs?.(this.#fd) ?? -1;
-    return ageUs > 0 ? nowUs - ageUs : nowUs;
+    out[0] = ageUs > 0 ? nowUs - ageUs : nowUs;
   }
 }

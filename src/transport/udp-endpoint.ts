@@ -77,8 +77,11 @@ export class UdpEndpoint implements DatagramSender {
   #receiveClock: ReceiveClock | undefined;
   /** The receive clock of the socket whose datagram is being dispatched. */
   #dispatchClock: ReceiveClock | undefined;
-  /** The receive time of the datagram being dispatched, once asked (arrivalUs); -1 before. */
-  #arrivalUs = -1;
+  /**
+   * [0]: the receive time of the datagram being dispatched, once asked (readArrivalUs); -1 before.
+   * Kept in memory, never returned: a double returned or passed is a heap number per datagram.
+   */
+  readonly #arrival = new Float64Array(1);
   /** Inside #onDatagram: sends are flushed when it returns. */
   #dispatching = false;
   #flushScheduled = false;
@@ -364,14 +367,21 @@ export class UdpEndpoint implements DatagramSender {
   }
 
   /**
-   * When the datagram being dispatched reached this host (performance.now() µs): the kernel's
-   * receive time while a UDP datagram is dispatched (ReceiveClock), else now (ICE-TCP frames).
+   * When the datagram being dispatched reached this host (performance.now() µs), into out[0]: the
+   * kernel's receive time while a UDP datagram is dispatched (ReceiveClock), else now (ICE-TCP).
    */
-  arrivalUs(): number {
-    if (!this.#dispatching) return performance.now() * 1000;
+  readArrivalUs(out: Float64Array): void {
+    if (!this.#dispatching) {
+      out[0] = performance.now() * 1000;
+      return;
+    }
+    const arrival = this.#arrival;
     // Once per datagram: the publisher asks, and the forwarding latency below reuses it.
-    if (this.#arrivalUs < 0) this.#arrivalUs = this.#dispatchClock?.arrivalUs() ?? performance.now() * 1000;
-    return this.#arrivalUs;
+    if (arrival[0]! < 0) {
+      if (this.#dispatchClock) this.#dispatchClock.readArrivalUs(arrival);
+      else arrival[0] = performance.now() * 1000;
+    }
+    out[0] = arrival[0]!;
   }
 
   #scheduleFlush(): void {
@@ -383,7 +393,7 @@ export class UdpEndpoint implements DatagramSender {
   #onDatagram(msg: Buffer, rinfo: dgram.RemoteInfo, clock: ReceiveClock | undefined): void {
     this.#dispatching = true;
     this.#dispatchClock = clock;
-    this.#arrivalUs = -1;
+    this.#arrival[0] = -1;
     const forwarded = mediaCounters.forwardedPackets;
     try {
       this.#dispatch(msg, rinfo);
@@ -393,8 +403,8 @@ export class UdpEndpoint implements DatagramSender {
     }
     // A publisher's packet whose copies were just handed to the kernel (its arrival was asked);
     // with the counters off (mediaCounting) the count stays put and nothing is timed.
-    if (mediaCounters.forwardedPackets !== forwarded && this.#arrivalUs >= 0)
-      observeForwardingLatencyUs(performance.now() * 1000 - this.#arrivalUs);
+    if (mediaCounters.forwardedPackets !== forwarded && this.#arrival[0]! >= 0)
+      observeForwardingLatencyUs(performance.now() * 1000 - this.#arrival[0]!);
   }
 
   #dispatch(msg: Buffer, rinfo: dgram.RemoteInfo): void {

@@ -33,7 +33,9 @@ function subscriberAndPeer(serverCert: DtlsCertificate, peerCert: DtlsCertificat
     routeFrom: () => undefined,
     reindex: () => undefined,
     forget: () => undefined,
-    arrivalUs: () => performance.now() * 1000,
+    readArrivalUs: (out: Float64Array) => {
+      out[0] = performance.now() * 1000;
+    },
   };
   const transport = new WebRtcTransport({
     id: 't1',

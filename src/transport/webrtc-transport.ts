@@ -38,8 +38,8 @@ export interface DatagramSender {
   /** Our ICE credentials changed (ICE restart): checks now name the new local fragment. */
   reindex(transport: WebRtcTransport, previousUfrag: string): void;
   forget(transport: WebRtcTransport): void;
-  /** When the datagram being handled now reached this host, in performance.now() microseconds. */
-  arrivalUs(): number;
+  /** When the datagram being handled now reached this host (performance.now() µs), into out[0]. */
+  readArrivalUs(out: Float64Array): void;
 }
 
 /**
@@ -202,11 +202,11 @@ export class WebRtcTransport implements MediaTransport {
   }
 
   /**
-   * When the packet being handled now (during onRtp/onRtcp) reached this host, in
-   * performance.now() microseconds: the kernel's receive time where the endpoint has it.
+   * When the packet being handled now (during onRtp/onRtcp) reached this host, in performance.now()
+   * microseconds, into out[0]: the kernel's receive time where the endpoint has it.
    */
-  arrivalUs(): number {
-    return this.#sender.arrivalUs();
+  readArrivalUs(out: Float64Array): void {
+    this.#sender.readArrivalUs(out);
   }
 
   /**

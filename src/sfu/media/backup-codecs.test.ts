@@ -125,7 +125,9 @@ describe('backup codecs: demand', () => {
       sendRtp: () => undefined,
       sendRtcp: () => undefined,
       close: () => undefined,
-      arrivalUs: () => 0,
+      readArrivalUs: (out: Float64Array) => {
+        out[0] = 0;
+      },
     };
     const publisher = new Publisher({
       participantId: ParticipantId('alice'),

@@ -114,7 +114,9 @@ describe('DownTrack.start: first keyframe from the cache', () => {
       },
       sendRtcp: () => undefined,
       close: () => undefined,
-      arrivalUs: () => 0,
+      readArrivalUs: (out: Float64Array) => {
+        out[0] = 0;
+      },
     } as unknown as WebRtcTransport;
     const sub = new Subscription({
       subscriberId: 's' as ParticipantId,

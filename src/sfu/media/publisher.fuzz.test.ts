@@ -126,7 +126,9 @@ function fakeTransport(): WebRtcTransport {
     sendRtp: () => undefined,
     sendRtcp: () => undefined,
     close: () => undefined,
-    arrivalUs: () => performance.now() * 1000,
+    readArrivalUs: (out: Float64Array) => {
+      out[0] = performance.now() * 1000;
+    },
   };
   return t as unknown as WebRtcTransport;
 }

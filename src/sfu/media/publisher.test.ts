@@ -38,7 +38,9 @@ function setup(rids: string[]) {
     sendRtp: () => undefined,
     sendRtcp: (p: Buffer) => rtcp.push(Buffer.from(p)),
     close: () => undefined,
-    arrivalUs: () => performance.now() * 1000,
+    readArrivalUs: (out: Float64Array) => {
+      out[0] = performance.now() * 1000;
+    },
   };
   const publisher = new Publisher({
     participantId: 'p' as ParticipantId,

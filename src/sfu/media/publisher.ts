@@ -89,6 +89,8 @@ export class Publisher {
   /** Loss and jitter of the incoming media streams, for connection quality. */
   readonly receiveStats = new PublisherReceiveStats();
   readonly #twcc: TwccFeedback;
+  /** [0]: the arrival time of the packet being handled (read into memory: returned, a double is a heap number). */
+  readonly #arrival = new Float64Array(1);
   readonly #twccOut = Buffer.alloc(1500);
   readonly #stopTwccTimer: () => void;
   mediaState: MediaState;
@@ -215,7 +217,8 @@ export class Publisher {
     const key = ssrcKey(packet, 8);
     // The kernel's receive time where there is one: the sender's estimator and the jitter we
     // report must not see how long the packet waited for this thread (receive-clock.ts).
-    const arrivalUs = this.transport.arrivalUs();
+    this.transport.readArrivalUs(this.#arrival);
+    const arrivalUs = this.#arrival[0]!;
     // Every packet counts for the sender's estimator, RTX and padding included. The time is written
     // here, not passed (as an argument it would be a heap number per packet).
     if (this.#twccExtId && findHeaderExtension(packet, this.#twccExtId, RANGE) && RANGE.length >= 2) {
