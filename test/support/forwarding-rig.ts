@@ -38,8 +38,8 @@ const SUB_ABS_SEND_TIME_ID = 2;
 const SUB_TWCC_ID = 3;
 const PAYLOAD_BYTES = 1100;
 /** Counted runs (measureAllocations): at most MAX_ROUNDS, until STEADY_ROUNDS in a row allocate no less. */
-const MAX_ROUNDS = 12;
-const STEADY_ROUNDS = 3;
+const MAX_ROUNDS = 16;
+const STEADY_ROUNDS = 4;
 /** Temporal layers of each simulcast layer (VP8 TID 0..2, in the L1T3 pattern). */
 const TID_PATTERN = [0, 2, 1, 2];
 
@@ -292,8 +292,9 @@ export async function openForwardingRig(options: {
         }
         // Steady state: what the path allocates falls while V8 optimises it (interpreted and
         // baseline code box numbers), and on a loaded machine the optimising compiler may take many
-        // rounds to get there. Counted runs of `frames` follow until STEADY_ROUNDS in a row allocate
-        // no less than the least so far (at most MAX_ROUNDS): the least is the figure.
+        // rounds to get there. Counted runs of `frames` follow, a pause between them for compiled
+        // code to land, until one allocates nothing or STEADY_ROUNDS in a row allocate no less than
+        // the least so far (at most MAX_ROUNDS): the least is the figure.
         let best: (AllocationCount & { forwarded: number }) | undefined;
         const rounds: number[] = [];
         let flat = 0;
@@ -308,6 +309,8 @@ export async function openForwardingRig(options: {
           if (best === undefined || next.bytesPerItem < best.bytesPerItem * 0.95) flat = 0;
           else flat++;
           if (best === undefined || next.bytesPerItem < best.bytesPerItem) best = { ...next, forwarded };
+          if (next.bytesPerItem === 0) break;
+          await new Promise((resolve) => setTimeout(resolve, 20));
         }
         return { ...best!, rounds };
       },

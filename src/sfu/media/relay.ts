@@ -4,6 +4,7 @@ import type { ParticipantId, RoomId } from '../../lib/ids.ts';
 import { mediaCounters, mediaCounting } from '../../lib/media-counters.ts';
 import type { MediaState } from '../../protocol/sfu-api.ts';
 import { rtpHeaderBytes } from '../../rtp/rtp-packet.ts';
+import { ssrcKey } from '../../rtp/ssrc-key.ts';
 import { decodeHandoverBatch, HandoverBatchWriter } from './handover-batch.ts';
 import { type MediaPacket, type TrackCodec, type TrackSink, UpTrack } from './up-track.ts';
 
@@ -300,7 +301,8 @@ export class RemoteUpTrack extends UpTrack {
   receive(layer: number, packet: Buffer): void {
     const headerBytes = rtpHeaderBytes(packet);
     if (headerBytes < 0) return;
-    const ssrc = packet.readUInt32BE(8);
+    // Signed (ssrcKey): above 2^31 an SSRC is a heap number per packet; the UpTrack takes either.
+    const ssrc = ssrcKey(packet, 8);
     if (!this.hasSsrc(ssrc)) this.addLayer(ssrc, this.#rids.length > 0 ? this.#rids[layer] : undefined);
     this.onRtp(packet, headerBytes, ssrc);
   }
