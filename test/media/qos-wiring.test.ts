@@ -92,7 +92,9 @@ function fakeTransport() {
     sendRtpInPlace: (p: Buffer, length: number) => rtp.push(Buffer.from(p.subarray(0, length))),
     sendRtcp: (p: Buffer) => rtcp.push(Buffer.from(p)),
     close: () => undefined,
-    arrivalUs: () => performance.now() * 1000,
+    readArrivalUs: (out: Float64Array) => {
+      out[0] = performance.now() * 1000;
+    },
   };
   return { transport: t as unknown as WebRtcTransport, t, rtp, rtcp };
 }
