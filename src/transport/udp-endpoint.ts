@@ -7,20 +7,15 @@ import { CONSENT_TIMEOUT_MS, type RemoteAddress } from './ice/ice-lite-agent.ts'
 import { looksLikeStun, parseStun, StunType } from './ice/stun.ts';
 import { hostCandidates } from './ice-candidates.ts';
 import { IceTcpServer } from './ice-tcp/ice-tcp-server.ts';
-import { ReceiveClock } from './receive-clock.ts';
-import { type SendCounters, type SendPath, SendQueue, socketFd } from './send-queue.ts';
+import { bindMediaSocket, type MediaSocket } from './media-socket.ts';
+import type { ReceiveClock } from './receive-clock.ts';
+import type { SendCounters, SendPath, SendQueue } from './send-queue.ts';
 import { type NativeAddon, nativeAddon } from './srtp/native-addon.ts';
 import { type DatagramSender, WebRtcTransport } from './webrtc-transport.ts';
 
 /** A transport that never received a valid check is dropped after this long (no peer came). */
 const CONNECT_TIMEOUT_MS = 30_000;
 const HOUSEKEEPING_INTERVAL_MS = 1000;
-/**
- * Receive buffer asked for: enough for a worker's stalls of tens of milliseconds at tens of
- * thousands of packets per second, not so much that an overloaded worker queues half a second of
- * stale media (measured with npm run bench: 8 MB turned 1.3 % loss into 470 ms of latency).
- */
-const RECEIVE_BUFFER_BYTES = 2 * 1024 * 1024;
 
 export type { SendPath } from './send-queue.ts';
 
@@ -150,13 +145,12 @@ export class UdpEndpoint implements DatagramSender {
    * the same port number (any free one when `port` is 0) of `host6`.
    */
   async bind(port: number, host = '0.0.0.0', host6 = '::'): Promise<void> {
-    await bindSocket(this.#socket, port, host);
-    this.#port = this.#socket.address().port;
     const addon = nativeAddon();
-    const fd = addon ? socketFd(addon, this.#socket) : -1;
-    if (addon && fd >= 0) this.#queue = new SendQueue(addon, this.#socket, fd, this.stats);
-    this.#receiveClock = ReceiveClock.forSocket(addon, fd);
-    this.receiveBufferBytes = this.#growReceiveBuffer(this.#socket, addon, fd);
+    const bound = await bindMediaSocket(this.#socket, port, host, addon, this.stats);
+    this.#port = bound.port;
+    this.#queue = bound.queue;
+    this.#receiveClock = bound.receiveClock;
+    this.receiveBufferBytes = bound.receiveBufferBytes;
     if (this.#announcedIps6.length > 0) await this.#bind6(port, host6, addon);
     this.#housekeeping = setInterval(() => this.#checkConsent(Date.now()), HOUSEKEEPING_INTERVAL_MS);
     this.#housekeeping.unref();
@@ -167,8 +161,9 @@ export class UdpEndpoint implements DatagramSender {
     socket.on('message', (msg, rinfo) => this.#onDatagram(msg, rinfo, this.#receiveClock6));
     // As on the IPv4 socket: an unreachable peer must not take the worker down.
     socket.on('error', () => undefined);
+    let bound: MediaSocket;
     try {
-      await bindSocket(socket, port, host);
+      bound = await bindMediaSocket(socket, port, host, addon, this.stats);
     } catch (err) {
       socket.close();
       // Why: the worker then fails to start; the operator learns which socket and how to do without.
@@ -177,11 +172,9 @@ export class UdpEndpoint implements DatagramSender {
       );
     }
     this.#socket6 = socket;
-    this.#port6 = socket.address().port;
-    const fd = addon ? socketFd(addon, socket) : -1;
-    if (addon && fd >= 0) this.#queue6 = new SendQueue(addon, socket, fd, this.stats);
-    this.#receiveClock6 = ReceiveClock.forSocket(addon, fd);
-    this.#growReceiveBuffer(socket, addon, fd);
+    this.#port6 = bound.port;
+    this.#queue6 = bound.queue;
+    this.#receiveClock6 = bound.receiveClock;
   }
 
   /**
@@ -195,28 +188,6 @@ export class UdpEndpoint implements DatagramSender {
     });
     await tcp.listen(port, host);
     this.#tcp = tcp;
-  }
-
-  /**
-   * A bigger receive buffer than the kernel's default (about 208 KB, ~170 full-size datagrams):
-   * whatever arrives while the worker's thread is busy waits there, and a publisher's packet
-   * dropped at this socket is lost for every subscriber. As root (SO_RCVBUFFORCE) it goes past
-   * net.core.rmem_max; otherwise it stops there (docs/deployment.md says how to raise it).
-   */
-  #growReceiveBuffer(socket: dgram.Socket, addon: NativeAddon | undefined, fd: number): number {
-    if (addon?.setReceiveBuffer && fd >= 0) {
-      try {
-        return addon.setReceiveBuffer(fd, RECEIVE_BUFFER_BYTES);
-      } catch {
-        // Fall through to Node's setter.
-      }
-    }
-    try {
-      socket.setRecvBufferSize(RECEIVE_BUFFER_BYTES);
-    } catch {
-      // Refused (e.g. not permitted): the default stays.
-    }
-    return socket.getRecvBufferSize();
   }
 
   createTransport(): WebRtcTransport {
@@ -463,14 +434,4 @@ export class UdpEndpoint implements DatagramSender {
       tcpPort: this.#tcp?.port,
     });
   }
-}
-
-function bindSocket(socket: dgram.Socket, port: number, host: string): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    socket.once('error', reject);
-    socket.bind(port, host, () => {
-      socket.off('error', reject);
-      resolve();
-    });
-  });
 }
