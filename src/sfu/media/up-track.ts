@@ -5,14 +5,14 @@ import { rtpHeaderBytes, rtpPaddingBytes } from '../../rtp/rtp-packet.ts';
 import { keyOfSsrc, ssrcOfKey } from '../../rtp/ssrc-key.ts';
 import { KeyframeRequester } from '../keyframe-requester.ts';
 import { PacketCache } from '../packet-cache.ts';
-import { Dynacast } from '../qos/dynacast.ts';
+import type { Dynacast } from '../qos/dynacast.ts';
 import { CachedKeyframe } from './cached-keyframe.ts';
 import { LayerBitrates } from './layer-bitrates.ts';
 import type { MediaPacket } from './media-packet.ts';
 import { PacketDescriber } from './packet-describer.ts';
+import { TrackWishes, type WaterbusQuality } from './track-wishes.ts';
 
-/** Waterbus quality words: 0 pause, 1 low (`q`), 2 medium (`h`), 3 high (`f`). */
-export type WaterbusQuality = 0 | 1 | 2 | 3;
+export type { WaterbusQuality } from './track-wishes.ts';
 
 export interface TrackCodec {
   mimeType: string;
@@ -98,11 +98,8 @@ export class UpTrack {
     return this.#describer?.dependencyStructure;
   }
   readonly #bitrates: LayerBitrates;
-  /** Dynacast of this video track: which spatial layers any subscriber may want. */
-  readonly dynacast: Dynacast | undefined;
-  readonly #wishes = new Map<string, number>();
-  readonly #onLayersWanted: ((quality: WaterbusQuality, subscribedCount: number) => void) | undefined;
-  #lastWanted = '';
+  /** Video: what its subscribers want of it (Dynacast, and the quality told to the publisher). */
+  readonly #wishes: TrackWishes | undefined;
   /** Reused for every packet: sinks read it during `writeRtp` and keep nothing of it. */
   readonly #packet: MediaPacket = {
     buffer: Buffer.alloc(0),
@@ -166,15 +163,22 @@ export class UpTrack {
     this.#describer =
       options.kind === 'video' ? new PacketDescriber(this.#codecName, this.#ddId, this.svc) : undefined;
     this.#bitrates = new LayerBitrates(options.clock.nowMs());
-    this.#onLayersWanted = options.onLayersWanted;
-    this.dynacast =
+    this.#wishes =
       options.kind === 'video'
-        ? new Dynacast({
+        ? new TrackWishes({
             clock: options.clock,
             layerCount: Math.max(options.rids.length, this.svc ? 3 : 1),
-            onLayersChanged: (active) => this.#layersChanged(active),
+            onLayersActive: (active) => {
+              for (const sink of this.sinks) sink.layersActive?.(active);
+            },
+            onLayersWanted: options.onLayersWanted,
           })
         : undefined;
+  }
+
+  /** Dynacast of this video track: which spatial layers any subscriber may want. */
+  get dynacast(): Dynacast | undefined {
+    return this.#wishes?.dynacast;
   }
 
   /**
@@ -182,48 +186,21 @@ export class UpTrack {
    * paused it; feeds Dynacast.
    */
   setSubscriberWish(subscriberId: string, spatial: number): void {
-    if (!this.dynacast) return;
-    this.#wishes.set(subscriberId, spatial);
-    this.dynacast.setSubscriberMaxLayer(subscriberId, spatial);
-    this.#reportWanted();
+    this.#wishes?.set(subscriberId, spatial);
   }
 
   removeSubscriberWish(subscriberId: string): void {
-    if (!this.dynacast || !this.#wishes.delete(subscriberId)) return;
-    this.dynacast.removeSubscriber(subscriberId);
-    this.#reportWanted();
+    this.#wishes?.remove(subscriberId);
   }
 
-  /** Subscribers that want some layer of this track. */
+  /** Subscribers that want some layer of this track (video; 0 for audio). */
   get subscribedCount(): number {
-    let n = 0;
-    for (const s of this.#wishes.values()) if (s >= 0) n++;
-    return n;
+    return this.#wishes?.subscribedCount ?? 0;
   }
 
   /** Waterbus quality of what Dynacast asks the publisher to send: highest active layer + 1, 0 for none. */
   get wantedQuality(): WaterbusQuality {
-    const active = this.dynacast?.activeLayers ?? [];
-    let top = -1;
-    active.forEach((on, i) => {
-      if (on) top = i;
-    });
-    return Math.min(3, top + 1) as WaterbusQuality;
-  }
-
-  #layersChanged(active: readonly boolean[]): void {
-    for (const sink of this.sinks) sink.layersActive?.(active);
-    this.#reportWanted();
-  }
-
-  /** Tells the owner (Publisher.onLayersWanted) when the quality or the subscriber count changed. */
-  #reportWanted(): void {
-    const quality = this.wantedQuality;
-    const count = this.subscribedCount;
-    const key = `${quality}/${count}`;
-    if (key === this.#lastWanted) return;
-    this.#lastWanted = key;
-    this.#onLayersWanted?.(quality, count);
+    return this.#wishes?.wantedQuality ?? 0;
   }
 
   /**
@@ -416,7 +393,7 @@ export class UpTrack {
 
   close(): void {
     this.#keyframes.close();
-    this.dynacast?.close();
+    this.#wishes?.close();
     this.sinks.clear();
   }
 }
