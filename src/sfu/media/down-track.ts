@@ -1,10 +1,10 @@
 import { mediaCounters, mediaCounting } from '../../lib/media-counters.ts';
 import { newVp8Descriptor, parseVp8 } from '../../rtp/codecs/vp8.ts';
-import { rtpHeaderBytes } from '../../rtp/rtp-packet.ts';
 import { SimulcastSelector } from '../qos/simulcast-selector.ts';
 import type { VideoLayer } from '../qos/video-layer.ts';
 import { Vp8Munger } from '../qos/vp8-munger.ts';
 import { RtpMunger } from '../rtp-munger.ts';
+import { NackResponder, payloadEnd } from './nack-responder.ts';
 import { packetOutput, type RtpOutput } from './rtp-output.ts';
 import { NO_EXTENSIONS, RtpRewriter } from './rtp-rewriter.ts';
 import { MIN_RESEND_INTERVAL_MS, SentHistory } from './sent-history.ts';
@@ -14,8 +14,6 @@ import type { MediaPacket, TrackSink, UpTrack } from './up-track.ts';
 const KEYFRAME_REQUEST_INTERVAL_MS = 500;
 /** Largest padding payload of one probe packet (the padding length is one byte). */
 const MAX_PADDING_BYTES = 255;
-/** How long a packet lost between the publisher and us may still be repaired (NackGenerator's limit). */
-const UPSTREAM_REPAIR_MS = 1000;
 /** A keyframe asked for because a packet was given up on, at most this often. */
 const GIVE_UP_KEYFRAME_INTERVAL_MS = 2000;
 /** The history of every audio DownTrack: never recorded into, so every lookup misses. */
@@ -90,11 +88,9 @@ export class DownTrack implements TrackSink {
    * empty history (31 kB less each: an audio room's listener has one per speaker).
    */
   readonly #history: SentHistory;
+  readonly #nacks: NackResponder;
   packetsSent = 0;
   octetsSent = 0;
-  retransmitted = 0;
-  /** NACKed packets not resent: already resent within the last RTT, or too often. */
-  resendsSkipped = 0;
   /** NACKed packets given up on (resent too often, or no longer cached): each asks for a keyframe. */
   resendsGivenUp = 0;
   /** Packets of the current source not forwarded (temporal layers above the target, SVC layers above current). */
@@ -130,7 +126,23 @@ export class DownTrack implements TrackSink {
       this.#selector = new SimulcastSelector({ clock: up.clock, mode: up.svc ? 'svc' : 'simulcast' });
       if (up.codec.mimeType.toLowerCase() === 'video/vp8') this.#vp8 = new Vp8Munger();
     }
+    this.#nacks = new NackResponder({
+      history: this.#history,
+      rewriter: this.#rewriter,
+      output: this.#output,
+      vp8d: this.#vp8 ? this.#vp8d : undefined,
+    });
     up.sinks.add(this);
+  }
+
+  /** Packets resent (NACKs answered). */
+  get retransmitted(): number {
+    return this.#nacks.retransmitted;
+  }
+
+  /** NACKed packets not resent: already resent within the last RTT, or too often. */
+  get resendsSkipped(): number {
+    return this.#nacks.resendsSkipped;
   }
 
   /** The published track forwarded (another one after switchSource). */
@@ -392,58 +404,8 @@ export class DownTrack implements TrackSink {
    * for the subscriber to find out.
    */
   retransmit(sequenceNumbers: number[], minIntervalMs = MIN_RESEND_INTERVAL_MS): void {
-    const now = this.upTrack.clock.nowMs();
     const interval = Math.max(MIN_RESEND_INTERVAL_MS, minIntervalMs);
-    let gaveUp = false;
-    const history = this.#history;
-    for (const seq of sequenceNumbers) {
-      const slot = history.slotOf(seq);
-      if (slot < 0) {
-        // Never sent: lost before it reached us. While the publisher may still repair it, wait.
-        if (now - this.upTrack.lastUpstreamLossMs > UPSTREAM_REPAIR_MS) gaveUp = true;
-        continue;
-      }
-      const decision = history.decide(slot, now, interval);
-      if (decision === 'give_up') {
-        gaveUp = true;
-        continue;
-      }
-      if (decision === 'skip') {
-        this.resendsSkipped++;
-        continue;
-      }
-      const cached = this.upTrack.cached(history.sourceSsrc(slot), history.sourceSeq(slot));
-      if (!cached) {
-        gaveUp = true;
-        continue;
-      }
-      const headerBytes = rtpHeaderBytes(cached);
-      if (headerBytes < 0) continue;
-      this.retransmitted++;
-      if (mediaCounting.on) mediaCounters.retransmissionsSent++;
-      history.resent(slot, now);
-      // RFC 4588 §4: on RTX, the original sequence number leads the payload.
-      const out = this.#output.buffer(cached.length + 2);
-      const length = this.#rewriter.rewrite(
-        cached,
-        headerBytes,
-        seq,
-        history.timestamp(slot),
-        this.rtxEnabled ? seq : -1,
-        history.marker(slot),
-        out,
-      );
-      // The VP8 fields as they were first sent.
-      if (this.#vp8)
-        history.restoreVp8(
-          slot,
-          out,
-          length - (cached.length - headerBytes),
-          payloadEnd(out, length),
-          this.#vp8d,
-        );
-      this.#output.send(out, length);
-    }
+    const gaveUp = this.#nacks.answer(this.upTrack, sequenceNumbers, interval, this.rtxEnabled);
     if (gaveUp) {
       this.resendsGivenUp++;
       const spatial = this.#selector?.current.spatial ?? -1;
@@ -469,9 +431,4 @@ export class DownTrack implements TrackSink {
     this.#closed = true;
     this.upTrack.sinks.delete(this);
   }
-}
-
-/** End of the RTP packet buf[0..length)'s payload: before its padding when the P bit is set. */
-function payloadEnd(buf: Buffer, length = buf.length): number {
-  return (buf[0]! & 0x20) !== 0 ? length - buf[length - 1]! : length;
 }
