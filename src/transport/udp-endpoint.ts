@@ -11,6 +11,7 @@ import { bindMediaSocket, type MediaSocket } from './media-socket.ts';
 import type { ReceiveClock } from './receive-clock.ts';
 import type { SendCounters, SendPath, SendQueue } from './send-queue.ts';
 import { type NativeAddon, nativeAddon } from './srtp/native-addon.ts';
+import { TransportRoutes } from './transport-routes.ts';
 import { type DatagramSender, WebRtcTransport } from './webrtc-transport.ts';
 
 /** A transport that never received a valid check is dropped after this long (no peer came). */
@@ -60,10 +61,7 @@ export class UdpEndpoint implements DatagramSender {
   readonly #udpCandidates: boolean;
   /** The passive ICE-TCP port beside this one (listenTcp), if any. */
   #tcp: IceTcpServer | undefined;
-  readonly #byUfrag = new Map<string, WebRtcTransport>();
-  /** address → port → transport: two look-ups, no string built per packet. */
-  readonly #byAddress = new Map<string, Map<number, WebRtcTransport>>();
-  readonly #transports = new Set<WebRtcTransport>();
+  readonly #routes = new TransportRoutes();
   readonly #consentTimeoutMs: number;
   #port = 0;
   #nextId = 0;
@@ -125,13 +123,13 @@ export class UdpEndpoint implements DatagramSender {
   }
 
   get transportCount(): number {
-    return this.#transports.size;
+    return this.#routes.all.size;
   }
 
   /** Data channels of this endpoint's transports (their SCTP associations' streams). */
   dataChannelCount(): number {
     let count = 0;
-    for (const transport of this.#transports) count += transport.dataChannels?.channels.size ?? 0;
+    for (const transport of this.#routes.all) count += transport.dataChannels?.channels.size ?? 0;
     return count;
   }
 
@@ -183,7 +181,7 @@ export class UdpEndpoint implements DatagramSender {
    */
   async listenTcp(port: number, host = '0.0.0.0'): Promise<void> {
     const tcp = new IceTcpServer({
-      transportForUfrag: (ufrag) => this.#byUfrag.get(ufrag),
+      transportForUfrag: (ufrag) => this.#routes.byUfrag(ufrag),
       flush: () => this.flush(),
     });
     await tcp.listen(port, host);
@@ -198,15 +196,13 @@ export class UdpEndpoint implements DatagramSender {
       candidates: this.#candidates(),
       nowMs: Date.now(),
     });
-    this.#transports.add(transport);
-    this.#byUfrag.set(transport.agent.localUfrag, transport);
+    this.#routes.add(transport);
     return transport;
   }
 
   /** After an ICE restart the transport has a new local fragment. */
   reindex(transport: WebRtcTransport, previousUfrag: string): void {
-    this.#byUfrag.delete(previousUfrag);
-    this.#byUfrag.set(transport.agent.localUfrag, transport);
+    this.#routes.reindex(transport, previousUfrag);
   }
 
   send(datagram: Buffer, to: RemoteAddress): void {
@@ -300,34 +296,21 @@ export class UdpEndpoint implements DatagramSender {
 
   routeFrom(transport: WebRtcTransport, address: RemoteAddress, previous: RemoteAddress | undefined): void {
     if (previous?.stream) this.#tcp?.unbind(transport, previous, { close: false });
-    else if (previous) this.#byAddress.get(previous.address)?.delete(previous.port);
-    if (address.stream) {
-      this.#tcp?.bind(transport, address);
-      return;
-    }
-    let ports = this.#byAddress.get(address.address);
-    if (!ports) {
-      ports = new Map();
-      this.#byAddress.set(address.address, ports);
-    }
-    ports.set(address.port, transport);
+    else if (previous) this.#routes.unroute(undefined, previous);
+    if (address.stream) this.#tcp?.bind(transport, address);
+    else this.#routes.route(transport, address);
   }
 
   forget(transport: WebRtcTransport): void {
-    this.#transports.delete(transport);
-    this.#byUfrag.delete(transport.agent.localUfrag);
+    this.#routes.remove(transport);
     const selected = transport.agent.selected;
     if (selected?.stream) this.#tcp?.unbind(transport, selected, { close: true });
-    else if (selected) {
-      const ports = this.#byAddress.get(selected.address);
-      if (ports?.get(selected.port) === transport) ports.delete(selected.port);
-      if (ports?.size === 0) this.#byAddress.delete(selected.address);
-    }
+    else if (selected) this.#routes.unroute(transport, selected);
   }
 
   close(): void {
     clearInterval(this.#housekeeping);
-    for (const transport of [...this.#transports]) transport.close('worker_stopped');
+    for (const transport of [...this.#routes.all]) transport.close('worker_stopped');
     this.#queue?.close();
     this.#queue = undefined;
     this.#queue6?.close();
@@ -386,7 +369,7 @@ export class UdpEndpoint implements DatagramSender {
       this.#onStun(msg, rinfo);
       return;
     }
-    const transport = this.#byAddress.get(rinfo.address)?.get(rinfo.port);
+    const transport = this.#routes.fromAddress(rinfo.address, rinfo.port);
     if (!transport) {
       this.stats.unknownAddress++;
       return;
@@ -403,7 +386,7 @@ export class UdpEndpoint implements DatagramSender {
       return;
     }
     const ufrag = stun.username?.split(':')[0] ?? '';
-    const transport = this.#byUfrag.get(ufrag);
+    const transport = this.#routes.byUfrag(ufrag);
     if (!transport) {
       this.stats.unknownUsername++;
       return;
@@ -417,7 +400,7 @@ export class UdpEndpoint implements DatagramSender {
   }
 
   #checkConsent(nowMs: number): void {
-    for (const transport of this.#transports) {
+    for (const transport of this.#routes.all) {
       const lastCheckMs = transport.agent.lastCheckMs;
       if (lastCheckMs > 0 && nowMs - lastCheckMs > this.#consentTimeoutMs) transport.close('consent_timeout');
       else if (transport.state === 'new' && nowMs - transport.createdMs > CONNECT_TIMEOUT_MS)
