@@ -241,12 +241,13 @@ export class Publisher {
       if (this.nacks.onPacket(key, packet.readUInt16BE(2), now)) up.lastUpstreamLossMs = now;
     }
     up.onRtp(packet, headerBytes, key);
-    // Whole milliseconds (as libwebrtc's receive statistics count): a small integer, not a heap number.
+    // Whole milliseconds (as libwebrtc's receive statistics count) and the RTP timestamp signed:
+    // small integers, where a double or a timestamp above 2^31 would be heap numbers.
     const arrivalMs = Math.floor(arrivalUs / 1000);
     this.receiveStats.onPacket(
       key,
       packet.readUInt16BE(2),
-      ssrcKey(packet, 4),
+      packet.readInt32BE(4),
       up.codec.clockRate,
       arrivalMs,
     );
