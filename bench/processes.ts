@@ -3,12 +3,11 @@
 // accounting of each process (/proc/<pid>/stat utime + stime, /proc/<pid>/status VmRSS).
 import { type ChildProcess, execFileSync, fork, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import dgram from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { freeTcpPort, freeUdpPort, freeUdpPorts } from './free-ports.ts';
 import { removeOnStop, stoppingFor } from './interrupt.ts';
 import { type CoreSplit, splitCores } from './multicore-plan.ts';
 
@@ -93,46 +92,7 @@ export function udpSocketDrops(port: number): number | undefined {
   }
 }
 
-export async function freeTcpPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-export async function freeUdpPort(): Promise<number> {
-  const socket = dgram.createSocket('udp4');
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
-  const { port } = socket.address();
-  await new Promise<void>((resolve) => socket.close(() => resolve()));
-  return port;
-}
-
-/** `count` consecutive free UDP ports (media worker i binds the first + i); the first is returned. */
-export async function freeUdpPorts(count: number): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const first = await freeUdpPort();
-    if (first + count - 1 > 65_535) continue;
-    const bound: dgram.Socket[] = [];
-    try {
-      for (let i = 1; i < count; i++) {
-        const socket = dgram.createSocket('udp4');
-        await new Promise<void>((resolve, reject) => {
-          socket.once('error', reject);
-          socket.bind(first + i, '127.0.0.1', resolve);
-        });
-        bound.push(socket);
-      }
-      return first;
-    } catch {
-      // one of the next ports is taken: try another first port
-    } finally {
-      await Promise.all(bound.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
-    }
-  }
-  throw new Error(`no ${count} consecutive free UDP ports found`);
-}
+export { freeTcpPort, freeUdpPort, freeUdpPorts } from './free-ports.ts';
 
 /** Refuses to start a process once the bench is stopping for a signal (bench/interrupt.ts). */
 function notStopping(): void {

@@ -1,8 +1,7 @@
-import dgram from 'node:dgram';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { freeUdpPort } from '../../bench/free-ports.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
 import { type Logger, silentLogger } from '../../src/lib/logger.ts';
 import { type RunningServer, startEmbedded } from '../../src/roles/embedded.ts';
@@ -91,41 +90,5 @@ export function testServerConfig(o: {
   return config;
 }
 
-/**
- * A UDP port that was free a moment ago (bound then released), on IPv6 and for TCP too: a media
- * worker also binds its port number on IPv6 when the machine has an IPv6 address, and listens for
- * ICE-TCP on the same number (the kernel hands ephemeral ports to UDP sockets and to outgoing TCP
- * connections, e.g. a browser's to a TURN server, from the same range: seen taken once).
- */
-export async function freeUdpPort(): Promise<number> {
-  for (let attempt = 1; ; attempt++) {
-    const socket = dgram.createSocket('udp4');
-    await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
-    const { port } = socket.address();
-    const free = (await freeOnIpv6(port)) && (await freeOnTcp(port));
-    await new Promise<void>((resolve) => socket.close(() => resolve()));
-    if (free || attempt === 20) return port;
-  }
-}
-
-/** False when a TCP listener cannot take the port. */
-async function freeOnTcp(port: number): Promise<boolean> {
-  const server = createServer();
-  const free = await new Promise<boolean>((resolve) => {
-    server.once('error', () => resolve(false));
-    server.listen(port, '0.0.0.0', () => resolve(true));
-  });
-  if (free) await new Promise<void>((resolve) => server.close(() => resolve()));
-  return free;
-}
-
-/** False only when the port is taken on IPv6 (a machine without IPv6 has it free). */
-async function freeOnIpv6(port: number): Promise<boolean> {
-  const socket = dgram.createSocket({ type: 'udp6', ipv6Only: true });
-  const free = await new Promise<boolean>((resolve) => {
-    socket.once('error', (err: NodeJS.ErrnoException) => resolve(err.code !== 'EADDRINUSE'));
-    socket.bind(port, '::', () => resolve(true));
-  });
-  await new Promise<void>((resolve) => socket.close(() => resolve()));
-  return free;
-}
+/** A media worker's port, free for UDP, IPv6 and TCP (bench/free-ports.ts). */
+export { freeUdpPort };
