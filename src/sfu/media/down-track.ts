@@ -150,6 +150,11 @@ export class DownTrack implements TrackSink {
     return this.#upTrack;
   }
 
+  /** The extension ids the subscriber's answer kept for this track: only those are sent. */
+  acceptExtensions(accepted: ReadonlySet<number>): void {
+    this.#rewriter.acceptExtensions(accepted);
+  }
+
   /**
    * Forwards another published track of the same kind and codec under the same SSRC (a viewer
    * following the active speaker): the RtpMunger (and the VP8 munger) continue the stream as at a

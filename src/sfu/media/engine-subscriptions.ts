@@ -142,6 +142,7 @@ export class EngineSubscriptions {
     entry.subscription.answered();
     entry.subscription.transport.setRemoteParameters(answer.remote);
     entry.subscription.useRtx(answer.rtxSsrcs);
+    entry.subscription.acceptExtensions(answer.acceptedExtensions);
     entry.subscription.receiveCodecs = answer.receiveCodecs;
     room.codecs.learnAnswer(
       req.participantId,

@@ -42,6 +42,8 @@ export class RtpRewriter {
   readonly #rtx: { ssrc: number; payloadType: number } | undefined;
   #extensionIds: Uint8Array;
   #absSendTimeId: number;
+  /** Our extension ids the subscriber's answer kept (undefined: all we offered). */
+  #accepted: ReadonlySet<number> | undefined;
   #rtxSequenceNumber = Math.floor(Math.random() * 0x10000);
 
   constructor(options: {
@@ -62,8 +64,24 @@ export class RtpRewriter {
 
   /** Another publisher's packets follow (DownTrack.switchSource): its extension ids map anew. */
   setExtensions(extensionIds: Uint8Array, absSendTimeId: number): void {
-    this.#extensionIds = extensionIds;
-    this.#absSendTimeId = absSendTimeId;
+    this.#extensionIds = this.#kept(extensionIds);
+    this.#absSendTimeId = this.#accepted && !this.#accepted.has(absSendTimeId) ? 0 : absSendTimeId;
+  }
+
+  /**
+   * The subscriber's answer kept only `accepted` of the extensions we offered (RFC 8285 §6): the
+   * others are left out of what is sent from now on (and out of any later source's map).
+   */
+  acceptExtensions(accepted: ReadonlySet<number>): void {
+    this.#accepted = accepted;
+    this.setExtensions(this.#extensionIds, this.#absSendTimeId);
+  }
+
+  #kept(extensionIds: Uint8Array): Uint8Array {
+    const accepted = this.#accepted;
+    if (!accepted || extensionIds === NO_EXTENSIONS) return extensionIds;
+    if (extensionIds.every((id) => id === 0 || accepted.has(id))) return extensionIds;
+    return sharedExtensionIds(extensionIds.map((id) => (accepted.has(id) ? id : 0)));
   }
 
   /**

@@ -271,6 +271,14 @@ export class Subscription {
     for (const [ssrc, down] of this.#bySsrc) down.rtxEnabled = mediaSsrcs.has(ssrc);
   }
 
+  /** Per media SSRC, the extension ids the answer kept: the others are no longer sent on that track. */
+  acceptExtensions(byMediaSsrc: ReadonlyMap<number, ReadonlySet<number>>): void {
+    for (const [ssrc, down] of this.#bySsrc) {
+      const accepted = byMediaSsrc.get(ssrc);
+      if (accepted) down.acceptExtensions(accepted);
+    }
+  }
+
   /** The bandwidth estimate in use: transport-cc when the subscriber sends it, else REMB; undefined before either. */
   get estimateBps(): number | undefined {
     return this.#rtcp.estimateBps;

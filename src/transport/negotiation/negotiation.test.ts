@@ -133,6 +133,18 @@ describe('SDP negotiation with real Chromium offers', () => {
     const accepted = parseSubscriberAnswer(answer, state);
     assert.equal(accepted.remote.setup, 'active');
     assert.deepEqual([...accepted.rtxSsrcs], [22], 'the answer kept RTX for the video');
+    assert.deepEqual(
+      [...accepted.acceptedExtensions].map(([ssrc, ids]) => [ssrc, [...ids]]),
+      [
+        [11, [5]],
+        [22, [6]],
+      ],
+      'every offered extension the answer lists',
+    );
+    // Firefox answers transport-cc on video only: an extension left out of a section is not sent there.
+    const noAudioLevel = answer.replace(/a=extmap:5 urn:ietf:params:rtp-hdrext:ssrc-audio-level\r\n/, '');
+    assert.deepEqual([...parseSubscriberAnswer(noAudioLevel, state).acceptedExtensions.get(11)!], []);
+    assert.deepEqual([...parseSubscriberAnswer(noAudioLevel, state).acceptedExtensions.get(22)!], [6]);
     const withoutRtx = answer.replace(/ 96 97\r\n/, ' 96\r\n').replace(/a=(rtpmap|fmtp):97 .*\r\n/g, '');
     assert.equal(parseSubscriberAnswer(withoutRtx, state).rtxSsrcs.size, 0, 'no RTX where it was refused');
     const next = createSubscriberOffer({

@@ -119,6 +119,11 @@ export function parseSubscriberAnswer(
   receiveCodecs: string[];
   /** Offered tracks the subscriber refused: it cannot decode their codec (port 0 or no such payload type). */
   refused: RefusedTrack[];
+  /**
+   * Per offered media SSRC, our extension ids its section's answer kept (RFC 8285 §6: an
+   * extension is sent only where the answer lists it; Firefox keeps transport-cc on video only).
+   */
+  acceptedExtensions: Map<number, Set<number>>;
 } {
   const answer = parseRemoteDescription(sdp);
   const offered = offeredMids(state);
@@ -142,6 +147,14 @@ export function parseSubscriberAnswer(
     if (offered.active && kept && offered.rtxSsrc !== undefined && answered.port !== 0)
       rtxSsrcs.add(offered.ssrc);
   });
+  const acceptedExtensions = new Map<number, Set<number>>();
+  for (const offered of state.sections) {
+    const answered = byMid.get(offered.mid)!.headerExtensions;
+    const kept = offered.headerExtensions.filter((e) =>
+      answered.some((a) => a.id === e.id && a.uri === e.uri),
+    );
+    acceptedExtensions.set(offered.ssrc, new Set(kept.map((e) => e.id)));
+  }
   const { receiveCodecs, refused } = answeredCodecs(state, byMid);
   const application = state.application ? byMid.get(state.application.mid) : undefined;
   const dataChannels =
@@ -152,7 +165,14 @@ export function parseSubscriberAnswer(
           maxMessageSize: application.maxMessageSize,
         }
       : undefined;
-  return { remote: remoteTransportParameters(answer), rtxSsrcs, dataChannels, receiveCodecs, refused };
+  return {
+    remote: remoteTransportParameters(answer),
+    rtxSsrcs,
+    dataChannels,
+    receiveCodecs,
+    refused,
+    acceptedExtensions,
+  };
 }
 
 /** A track of our offer the subscriber's answer refused. */
