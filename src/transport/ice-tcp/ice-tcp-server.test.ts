@@ -109,7 +109,8 @@ async function until(check: () => boolean, what: string, timeoutMs = 5000): Prom
   }
 }
 
-describe('ICE-TCP (RFC 6544 passive) on a UdpEndpoint', () => {
+// Bounded: a handshake that stalls fails the file instead of holding the suite.
+describe('ICE-TCP (RFC 6544 passive) on a UdpEndpoint', { timeout: 60_000 }, () => {
   let serverCert: DtlsCertificate;
   let peerCert: DtlsCertificate;
   let endpoint: UdpEndpoint;
