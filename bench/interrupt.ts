@@ -85,6 +85,9 @@ export async function stopDescendants(graceMs = 5000): Promise<number[]> {
     const deadline = Date.now() + graceMs;
     while (pids.some(running) && Date.now() < deadline) await sleep(50);
     for (const pid of pids) if (running(pid)) signal(pid, 'SIGKILL');
+    // SIGKILL is delivered, not waited for: gone means gone before this returns.
+    const killed = Date.now() + 2000;
+    while (pids.some(running) && Date.now() < killed) await sleep(20);
     stopped.push(...pids);
   }
   return stopped;
