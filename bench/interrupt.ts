@@ -104,7 +104,11 @@ function removeTempDirs(): void {
  */
 export function stopChildrenOnSignal(name: string): void {
   const exitCode = (sig: NodeJS.Signals) => 128 + (os.constants.signals[sig] ?? 0);
+  let firstAt = 0;
   const onSignal = (sig: NodeJS.Signals) => {
+    // A terminal's Ctrl-C reaches `bbmeet bench` and this process both, and the wrapper passes its
+    // own on: the same signal within a second is that one event, not a second request.
+    if (stopping === sig && Date.now() - firstAt < 1000) return;
     if (stopping) {
       process.stderr.write(`${name}: ${sig} again, killing what is left\n`);
       for (const pid of descendantPids()) signal(pid, 'SIGKILL');
@@ -112,6 +116,7 @@ export function stopChildrenOnSignal(name: string): void {
       process.exit(exitCode(stopping));
     }
     stopping = sig;
+    firstAt = Date.now();
     process.stderr.write(`\n${name}: ${sig} received, stopping the processes it started\n`);
     void stopDescendants().then((pids) => {
       removeTempDirs();

@@ -58,15 +58,24 @@ const BENCH_ARGS = [
  * The bench stopped by SIGTERM while a step measures (its server and load processes up) stops
  * every process it started and exits non-zero, saying so, without a summary on stdout.
  */
-describe('bench stopped by SIGTERM', { timeout: 240_000 }, () => {
+describe('bench stopped by a signal', { timeout: 240_000 }, () => {
   // bench/bench.ts itself, and `bbmeet bench`, which runs it as a child and passes the signal on.
-  const commands = {
-    'bench/bench.ts': [path.join(ROOT, 'bench', 'bench.ts'), ...BENCH_ARGS],
-    'bbmeet bench': [path.join(ROOT, 'bin', 'bbmeet.mjs'), 'bench', ...BENCH_ARGS],
-  };
-  for (const [name, args] of Object.entries(commands))
-    it(`${name}: stops the server and the load processes it started and exits with 143`, async () => {
-      const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  // A terminal's Ctrl-C: SIGINT to the whole process group, so the bench gets it from the terminal
+  // and from the wrapper: one stop, not a forced kill.
+  const bench = [path.join(ROOT, 'bench', 'bench.ts'), ...BENCH_ARGS];
+  const wrapped = [path.join(ROOT, 'bin', 'bbmeet.mjs'), 'bench', ...BENCH_ARGS];
+  const cases = [
+    { name: 'bench/bench.ts, SIGTERM', args: bench, sig: 'SIGTERM' as const, group: false, code: 143 },
+    { name: 'bbmeet bench, SIGTERM', args: wrapped, sig: 'SIGTERM' as const, group: false, code: 143 },
+    { name: 'bbmeet bench, Ctrl-C', args: wrapped, sig: 'SIGINT' as const, group: true, code: 130 },
+  ];
+  for (const { name, args, sig, group, code: expected } of cases)
+    it(`${name}: stops the server and the load processes it started and exits with ${expected}`, async () => {
+      const child = spawn(process.execPath, args, {
+        cwd: ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: group,
+      });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (d: Buffer) => {
@@ -91,20 +100,25 @@ describe('bench stopped by SIGTERM', { timeout: 240_000 }, () => {
         const started = descendantPids(child.pid!);
         // The server and at least one load process (taskset execs node: the same PIDs).
         assert.ok(started.length >= 2, `children of the bench: ${started.join(', ')}`);
-        child.kill('SIGTERM');
+        if (group) process.kill(-child.pid!, sig);
+        else child.kill(sig);
         let timer: NodeJS.Timeout | undefined;
         const { code, signal } = await Promise.race([
           exited,
           new Promise<never>((_, reject) => {
             timer = setTimeout(
-              () => reject(new Error(`still running 30 s after SIGTERM:\n${stderr}`)),
+              () => reject(new Error(`still running 30 s after ${sig}:\n${stderr}`)),
               30_000,
             );
           }),
         ]).finally(() => clearTimeout(timer));
         assert.equal(signal, null, 'the bench exits by itself');
-        assert.equal(code, 143, stderr);
-        assert.match(stderr, /bbmeet bench: stopped by SIGTERM; \d+ child process\(es\) stopped/);
+        assert.equal(code, expected, stderr);
+        assert.match(
+          stderr,
+          new RegExp(`bbmeet bench: stopped by ${sig}; \\d+ child process\\(es\\) stopped`),
+        );
+        assert.doesNotMatch(stderr, /again, killing/);
         assert.equal(stdout, '', 'no summary');
         const left = started.filter(running);
         assert.deepEqual(left, [], `still running after the bench exited: ${left.join(', ')}`);
