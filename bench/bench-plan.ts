@@ -5,7 +5,7 @@
 import type { CoreSplit } from './multicore-plan.ts';
 import type { Options } from './options.ts';
 import type { SignallingOptions } from './signalling-step.ts';
-import type { StepOptions } from './steps.ts';
+import type { StepOptions } from './step-types.ts';
 
 /** A media step of the run: what runStep takes, less what the run adds (cores, progress, media). */
 export interface MediaStep {

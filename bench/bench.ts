@@ -30,7 +30,8 @@ import { writeRoomsSection } from './rooms-report.ts';
 import { signallingFigures } from './signalling-figures.ts';
 import { runSignalling, type SignallingResult } from './signalling-step.ts';
 import { runSoak } from './soak.ts';
-import { runStep, type StepResult } from './steps.ts';
+import type { StepResult } from './step-types.ts';
+import { runStep } from './steps.ts';
 import { headlineStep, roundStep, summarize, writeReport } from './summary.ts';
 
 export { HELP, parseOptions };

@@ -6,7 +6,7 @@
 import { type Chromium, chromiumViewer, type ViewerTiming } from './chromium.ts';
 import { type LatencyBuckets, latencyQuantileMs, parseLatencyBuckets } from './server-latency.ts';
 import { percentile, round } from './stats.ts';
-import type { StepResult } from './steps.ts';
+import type { StepResult } from './step-types.ts';
 import { headlineStep } from './summary.ts';
 
 /** The server's steps, in order, by the histogram that holds each. */

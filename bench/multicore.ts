@@ -17,7 +17,8 @@ import {
   saturationPps,
 } from './multicore-plan.ts';
 import { round } from './stats.ts';
-import { runStep, type StepOptions, type StepResult } from './steps.ts';
+import type { StepOptions, StepResult } from './step-types.ts';
+import { runStep } from './steps.ts';
 import type { WorkerShare } from './worker-metrics.ts';
 
 export type Shape = 'one_room' | 'many_rooms';

@@ -1,7 +1,7 @@
 // The bench's command line: its --help text and the options it parses.
 
 import { parseArgs } from 'node:util';
-import type { Scenario } from './steps.ts';
+import type { Scenario } from './step-types.ts';
 
 export const HELP = `bbmeet bench: load and benchmark tool of the media server.
 

@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import type { CostRow } from './profile.ts';
-import type { StepResult } from './steps.ts';
+import type { StepResult } from './step-types.ts';
 
 export interface Machine {
   cpu: string;

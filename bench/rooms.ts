@@ -17,7 +17,8 @@ import {
   type Verdict,
 } from './rooms-capacity.ts';
 import { round } from './stats.ts';
-import { runStep, type StepOptions, type StepResult } from './steps.ts';
+import type { StepOptions, StepResult } from './step-types.ts';
+import { runStep } from './steps.ts';
 
 export type RoomShape = 'webinar' | 'audio_room' | 'meeting';
 

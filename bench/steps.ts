@@ -1,9 +1,10 @@
 // One measured step: a system (the BBMEET server over UDP or over ICE-TCP, the raw UDP forwarder
 // or the werift forwarder) under one load shape. Start the system, start the load (publishers first, then subscribers),
 // warm up, then read the system's CPU from the OS and the load's counters at both ends of a window.
+// Who joins is planned in step-plan.ts; the options and the figures are typed in step-types.ts.
 
 import { LoadHandle, sumStats } from './load-handle.ts';
-import type { JoinPhases, LoadParticipant } from './load-process.ts';
+import type { JoinPhases } from './load-process.ts';
 import { machineBusySeconds } from './machine-cpu.ts';
 import {
   cpuSeconds,
@@ -15,207 +16,12 @@ import {
   udpDrops,
   udpSocketDrops,
 } from './processes.ts';
-import { provisionRoom } from './provision.ts';
-import type { LayerWish } from './quality-request.ts';
 import { forwardedRate, sampleForwarded } from './server-counters.ts';
 import { latencyQuantileMs, scrapeLatencyBuckets } from './server-latency.ts';
 import { percentile } from './stats.ts';
-import { scrapeWorkers, type WorkerScrape, type WorkerShare, workerShares } from './worker-metrics.ts';
-
-/** `bbmeet_tcp`: the BBMEET server with every load peer on ICE-TCP (RFC 6544) instead of UDP. */
-export type System = 'bbmeet' | 'bbmeet_tcp' | 'raw_udp' | 'werift';
-
-/** Whether the system is the BBMEET server (over either transport). */
-export const isBbmeet = (system: System): boolean => system === 'bbmeet' || system === 'bbmeet_tcp';
-/** webinar: one 3-layer simulcast publisher to N subscribers asking for a layer (bench/rooms.ts). */
-export type Scenario = 'fanout' | 'meeting' | 'audio' | 'webinar';
-
-export interface StepOptions {
-  system: System;
-  scenario: Scenario;
-  /** fanout: total subscribers; meeting: participants; audio: listeners. */
-  size: number;
-  /** fanout: subscribers per publisher (0: one publisher to all). */
-  fanout: number;
-  /** audio: speakers. */
-  speakers: number;
-  /** The simulcast layer subscribers ask for over `track_quality` (webinar, meeting); none: the top one. */
-  layer?: LayerWish | undefined;
-  /** Load processes the subscribers are spread over (default 1; the publishers have their own). */
-  loadProcesses?: number | undefined;
-  warmupSeconds: number;
-  seconds: number;
-  sampleEvery: number;
-  serverCores: string;
-  loadCores: string;
-  /** bbmeet: media workers of the server (MEDIA_WORKERS, default 1); with more than one, each
-   * worker's share of the window is read from the server's /metrics (StepResult.workers). */
-  mediaWorkers?: number;
-  profileDir?: string | undefined;
-  /** Encoded VP8 layers to replay (JSON file), else synthetic frames. */
-  framesFile?: string | undefined;
-  /** Called while the step runs (0..1 of the step, and what it is doing). */
-  progress: (fraction: number, what: string) => void;
-  /** bbmeet: runs while the load flows (e.g. Chromium viewers joining), before the window closes. */
-  during?:
-    | ((server: {
-        baseUrl: string;
-        apiKey: string;
-        roomId: string;
-        code: string;
-        publisherId: string;
-      }) => Promise<void>)
-    | undefined;
-}
-
-export interface StepResult {
-  system: System;
-  scenario: Scenario;
-  size: number;
-  publishers: number;
-  subscriptions: number;
-  participants: number;
-  seconds: number;
-  in_pps: number;
-  out_pps: number;
-  /** Packets the subscribers received per second (out_pps without the lost ones). */
-  delivered_pps: number;
-  out_mbps: number;
-  cpu_cores: number;
-  out_pps_per_core: number;
-  cpu_millicores_per_subscription: number;
-  loss: number;
-  latency_p50_ms: number | null;
-  latency_p99_ms: number | null;
-  latency_samples: number;
-  /** The server's own forwarding latency (receive → copies sent, from its /metrics), ms. */
-  server_latency_p50_ms: number | null;
-  server_latency_p99_ms: number | null;
-  join_first_rtp_p50_ms: number | null;
-  join_first_rtp_p95_ms: number | null;
-  rss_idle_mb: number | null;
-  rss_loaded_mb: number | null;
-  rss_mb_per_participant: number | null;
-  join_failures: number;
-  auth_failures: number;
-  keyframe_requests: number;
-  subscriptions_with_media: number;
-  /** Datagrams the kernel dropped at the server's (or forwarder's) media socket during the window (null over ICE-TCP). */
-  server_socket_drops: number | null;
-  /** ICE-TCP links the load peers lost (stream error, closed by the server, bad framing); 0 over UDP. */
-  stream_errors: number;
-  /** Datagrams the kernel dropped for full receive / send buffers during the window (whole machine). */
-  udp_rcvbuf_drops: number | null;
-  udp_sndbuf_drops: number | null;
-  /** CPU of the load generator processes: near the load cores' count, the load is the bottleneck. */
-  load_cpu_cores: number;
-  /** CPU the rest of the machine used during the window (the bench's orchestrator included); null off Linux. */
-  other_cpu_cores: number | null;
-  /** Wall time of joining every peer (after provisioning). */
-  join_seconds: number;
-  /** RTP packets/s the server wrote to subscribers (its own counter, /metrics); null if unread. */
-  server_forwarded_pps: number | null;
-  /** Subscriptions whose `track_quality` layer request went out. */
-  layer_requests: number;
-  /** Medians of subscribe → offer, ICE, DTLS (ms). */
-  join_phase_p50_ms: JoinPhases;
-  /** Media workers of the server (bbmeet), else 0. */
-  media_workers: number;
-  /** Each media worker's share of the window (bbmeet with more than one worker), else null. */
-  workers: WorkerShare[] | null;
-  /** Tracks relayed between workers, and their proxies, at the window's end (with workers). */
-  relays: number | null;
-  remote_tracks: number | null;
-}
-
-interface Plan {
-  publishers: LoadParticipant[];
-  subscribers: LoadParticipant[];
-  /** Everyone in one load process (the meeting: each participant publishes and subscribes). */
-  together: boolean;
-  participants: number;
-  firstRoom?: { roomId: string; code: string; publisherId: string };
-}
-
-function fanoutRooms(size: number, fanout: number): number[] {
-  const per = fanout > 0 ? fanout : size;
-  const rooms: number[] = [];
-  for (let left = size; left > 0; left -= per) rooms.push(Math.min(per, left));
-  return rooms;
-}
-
-async function plan(o: StepOptions, server?: { baseUrl: string; apiKey: string }): Promise<Plan> {
-  const publishers: LoadParticipant[] = [];
-  const subscribers: LoadParticipant[] = [];
-  if (o.scenario === 'fanout') {
-    const rooms = fanoutRooms(o.size, o.fanout);
-    let firstRoom: Plan['firstRoom'];
-    for (const [r, subs] of rooms.entries()) {
-      if (isBbmeet(o.system)) {
-        const room = await provisionRoom(server!.baseUrl, server!.apiKey, subs + 1);
-        const [pub, ...rest] = room.participants;
-        firstRoom ??= { roomId: room.roomId, code: room.code, publisherId: pub!.participantId };
-        publishers.push({
-          id: pub!.participantId,
-          identity: pub!,
-          publish: { video: true, audio: false },
-          subscribeTo: [],
-        });
-        for (const s of rest)
-          subscribers.push({ id: s.participantId, identity: s, subscribeTo: [pub!.participantId] });
-      } else {
-        const pubId = o.system === 'raw_udp' ? String(r) : `p${r}`;
-        publishers.push({ id: pubId, publish: { video: true, audio: false }, subscribeTo: [] });
-        for (let i = 0; i < subs; i++) subscribers.push({ id: `s${r}-${i}`, subscribeTo: [pubId] });
-      }
-    }
-    return { publishers, subscribers, together: false, participants: rooms.length + o.size, firstRoom };
-  }
-  if (!isBbmeet(o.system)) throw new Error(`the ${o.scenario} scenario runs on bbmeet only`);
-  if (o.scenario === 'webinar') {
-    const room = await provisionRoom(server!.baseUrl, server!.apiKey, o.size + 1);
-    const [pub, ...rest] = room.participants;
-    publishers.push({
-      id: pub!.participantId,
-      identity: pub!,
-      publish: { video: true, audio: false },
-      subscribeTo: [],
-    });
-    for (const s of rest)
-      subscribers.push({
-        id: s.participantId,
-        identity: s,
-        subscribeTo: [pub!.participantId],
-        layer: o.layer,
-      });
-    return { publishers, subscribers, together: false, participants: o.size + 1 };
-  }
-  if (o.scenario === 'meeting') {
-    const room = await provisionRoom(server!.baseUrl, server!.apiKey, o.size);
-    const ids = room.participants.map((p) => p.participantId);
-    for (const p of room.participants)
-      publishers.push({
-        id: p.participantId,
-        identity: p,
-        publish: { video: true, audio: true },
-        subscribeTo: ids.filter((id) => id !== p.participantId),
-        layer: o.layer,
-      });
-    return { publishers, subscribers, together: true, participants: o.size };
-  }
-  const room = await provisionRoom(server!.baseUrl, server!.apiKey, o.speakers + o.size);
-  const speakers = room.participants.slice(0, o.speakers);
-  for (const p of speakers)
-    publishers.push({
-      id: p.participantId,
-      identity: p,
-      publish: { video: false, audio: true },
-      subscribeTo: [],
-    });
-  for (const p of room.participants.slice(o.speakers))
-    subscribers.push({ id: p.participantId, identity: p, subscribeTo: speakers.map((s) => s.participantId) });
-  return { publishers, subscribers, together: false, participants: o.speakers + o.size };
-}
+import { planStep } from './step-plan.ts';
+import { isBbmeet, type StepOptions, type StepResult } from './step-types.ts';
+import { scrapeWorkers, type WorkerScrape, workerShares } from './worker-metrics.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -277,7 +83,7 @@ export async function runStep(o: StepOptions): Promise<StepResult> {
     await sleep(500);
     const rssIdle = rssBytes(pid);
     o.progress(0.03, `${label}: provisioning`);
-    const p = await plan(o, server);
+    const p = await planStep(o, server);
     o.progress(0.05, `${label}: joining`);
     const mode = isBbmeet(o.system) ? 'sfu' : o.system === 'werift' ? 'werift' : 'raw';
     const common = {

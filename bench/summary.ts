@@ -21,7 +21,7 @@ import { emptyRoomsSummary, type RoomsSummary } from './rooms.ts';
 import { ROOMS_FIGURE_KEYS } from './rooms-report.ts';
 import type { SignallingFigures } from './signalling-figures.ts';
 import { percentile, round } from './stats.ts';
-import type { StepResult } from './steps.ts';
+import type { StepResult } from './step-types.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { halfLoadStep } from '../../bench/first-frame.ts';
-import type { StepResult } from '../../bench/steps.ts';
+import type { StepResult } from '../../bench/step-types.ts';
 
 /** The fields the step choice reads; the rest of a step's figures do not matter to it. */
 function step(system: string, size: number, outPps: number, perCore: number, loss = 0): StepResult {

@@ -17,7 +17,7 @@ import {
   splitCores,
 } from '../../bench/multicore-plan.ts';
 import { freeUdpPorts } from '../../bench/processes.ts';
-import type { StepResult } from '../../bench/steps.ts';
+import type { StepResult } from '../../bench/step-types.ts';
 import { parseWorkerMetrics, workerShares } from '../../bench/worker-metrics.ts';
 
 describe('bench: core plans', () => {

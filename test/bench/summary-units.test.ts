@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { StepResult } from '../../bench/steps.ts';
+import type { StepResult } from '../../bench/step-types.ts';
 import { worstP99BelowSaturation } from '../../bench/summary.ts';
 
 function step(over: Partial<StepResult>): StepResult {
