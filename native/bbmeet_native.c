@@ -24,6 +24,7 @@
 #include <openssl/opensslv.h>
 #include <openssl/sha.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <linux/sockios.h>
@@ -81,6 +82,14 @@ static napi_value throw_last(napi_env env) {
 static napi_value throw_range(napi_env env, const char *message) {
   napi_throw_range_error(env, NULL, message);
   return NULL;
+}
+
+/** A RangeError whose message is the call's name then `what` (e.g. ": bad arguments"); returns 0. */
+static int throw_range_named(napi_env env, const char *name, const char *what) {
+  char message[96];
+  snprintf(message, sizeof message, "%s%s", name, what);
+  napi_throw_range_error(env, NULL, message);
+  return 0;
 }
 
 static napi_value make_int(napi_env env, int64_t value) {
@@ -332,28 +341,55 @@ static napi_value seal_rtp(napi_env env, napi_callback_info info) {
   return seal_rtp_bytes(env, s, buf, len, header, end, ssrc, roc, seq);
 }
 
+/** What sealRtpHeader and openRtpHeader read from their arguments and from the packet's RTP header. */
+typedef struct {
+  session_t *s;
+  uint8_t *packet;
+  size_t len;
+  uint32_t header, roc;
+  uint32_t ssrc, seq;
+} rtp_header_call_t;
+
+/**
+ * The arguments of sealRtpHeader and openRtpHeader: (session, packet, headerBytes, third, roc),
+ * where the third is seal's `end` (a number: pass `end`) or open's `out` (bytes: pass `out` and
+ * `out_len`), the one pointer left NULL. Then the SSRC and sequence number from the packet's header.
+ * Returns 0 after throwing `<name> needs 5 arguments`, `<name>: bad arguments` (a wrong type), or
+ * `<name>: out of bounds` (a header under 12 bytes or past the packet); the caller's own bounds
+ * (seal's `end`) are its to check, with the same message.
+ */
+static int read_rtp_header_call(napi_env env, napi_callback_info info, const char *name, rtp_header_call_t *c,
+                                uint32_t *end, uint8_t **out, size_t *out_len) {
+  size_t argc = 5;
+  napi_value argv[5];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) {
+    throw_last(env);
+    return 0;
+  }
+  if (argc < 5) return throw_range_named(env, name, " needs 5 arguments");
+  c->s = get_session(env, argv[0]);
+  if (!c->s) return 0;
+  if (!get_bytes(env, argv[1], &c->packet, &c->len) || !get_u32(env, argv[2], &c->header) ||
+      !(end ? get_u32(env, argv[3], end) : get_bytes(env, argv[3], out, out_len)) || !get_u32(env, argv[4], &c->roc))
+    return throw_range_named(env, name, ": bad arguments");
+  if (c->header < 12 || c->header > c->len) return throw_range_named(env, name, ": out of bounds");
+  const uint8_t *p = c->packet;
+  c->ssrc = ((uint32_t)p[8] << 24) | ((uint32_t)p[9] << 16) | ((uint32_t)p[10] << 8) | p[11];
+  c->seq = ((uint32_t)p[2] << 8) | p[3];
+  return 1;
+}
+
 /**
  * sealRtpHeader(session, buf, headerBytes, end, roc) → length: sealRtp with the SSRC and sequence
  * number read from the packet's header (an SSRC above 2^30 passed from JavaScript is a heap
  * number, allocated per call).
  */
 static napi_value seal_rtp_header(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 5) return throw_range(env, "sealRtpHeader needs 5 arguments");
-  session_t *s = get_session(env, argv[0]);
-  if (!s) return NULL;
-  uint8_t *buf;
-  size_t len;
-  uint32_t header, end, roc;
-  if (!get_bytes(env, argv[1], &buf, &len) || !get_u32(env, argv[2], &header) || !get_u32(env, argv[3], &end) ||
-      !get_u32(env, argv[4], &roc))
-    return throw_range(env, "sealRtpHeader: bad arguments");
-  if (header < 12 || header > end || end > len) return throw_range(env, "sealRtpHeader: out of bounds");
-  uint32_t ssrc = ((uint32_t)buf[8] << 24) | ((uint32_t)buf[9] << 16) | ((uint32_t)buf[10] << 8) | buf[11];
-  uint32_t seq = ((uint32_t)buf[2] << 8) | buf[3];
-  return seal_rtp_bytes(env, s, buf, len, header, end, ssrc, roc, seq);
+  rtp_header_call_t c;
+  uint32_t end;
+  if (!read_rtp_header_call(env, info, "sealRtpHeader", &c, &end, NULL, NULL)) return NULL;
+  if (c.header > end || end > c.len) return throw_range(env, "sealRtpHeader: out of bounds");
+  return seal_rtp_bytes(env, c.s, c.packet, c.len, c.header, end, c.ssrc, c.roc, c.seq);
 }
 
 static napi_value seal_rtp_bytes(napi_env env, session_t *s, uint8_t *buf, size_t len, uint32_t header,
@@ -404,23 +440,11 @@ static napi_value open_rtp(napi_env env, napi_callback_info info) {
  * number, allocated per call).
  */
 static napi_value open_rtp_header(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 5) return throw_range(env, "openRtpHeader needs 5 arguments");
-  session_t *s = get_session(env, argv[0]);
-  if (!s) return NULL;
-  uint8_t *packet, *out;
-  size_t len, out_len;
-  uint32_t header, roc;
-  if (!get_bytes(env, argv[1], &packet, &len) || !get_u32(env, argv[2], &header) ||
-      !get_bytes(env, argv[3], &out, &out_len) || !get_u32(env, argv[4], &roc))
-    return throw_range(env, "openRtpHeader: bad arguments");
-  if (header < 12 || header > len) return throw_range(env, "openRtpHeader: out of bounds");
-  uint32_t ssrc =
-      ((uint32_t)packet[8] << 24) | ((uint32_t)packet[9] << 16) | ((uint32_t)packet[10] << 8) | packet[11];
-  uint32_t seq = ((uint32_t)packet[2] << 8) | packet[3];
-  return open_rtp_bytes(env, s, packet, len, header, out, out_len, ssrc, roc, seq);
+  rtp_header_call_t c;
+  uint8_t *out;
+  size_t out_len;
+  if (!read_rtp_header_call(env, info, "openRtpHeader", &c, NULL, &out, &out_len)) return NULL;
+  return open_rtp_bytes(env, c.s, c.packet, c.len, c.header, out, out_len, c.ssrc, c.roc, c.seq);
 }
 
 static napi_value open_rtp_bytes(napi_env env, session_t *s, const uint8_t *packet, size_t len, uint32_t header,
