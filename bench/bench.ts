@@ -195,6 +195,7 @@ export async function runBench(argv: string[]): Promise<number> {
         serverCores: cores.serverCores,
         loadCores: cores.loadCores,
         framesFile,
+        unpaced: o.unpaced,
         progress: (f, what) => progress(i + 1, f, what),
       });
       results.push(result);
@@ -209,6 +210,7 @@ export async function runBench(argv: string[]): Promise<number> {
         serverCores: cores.serverCores,
         loadCores: cores.loadCores,
         framesFile,
+        unpaced: o.unpaced,
         during: async (server) => {
           firstFrameSteps = await timeFirstFrames(chromium!, server, o.viewers, viewerTimings);
           process.stderr.write(`\n${describeFirstFrameSteps(firstFrameSteps)}\n`);
@@ -224,6 +226,7 @@ export async function runBench(argv: string[]): Promise<number> {
         serverCores: cores.serverCores,
         loadCores: cores.loadCores,
         framesFile,
+        unpaced: o.unpaced,
         progress: (k, f, what) => progress(steps.length + 1 + viewersStep + k, f, what),
       });
     if (multicore) {
@@ -234,6 +237,7 @@ export async function runBench(argv: string[]): Promise<number> {
         warmupSeconds: o.warmup,
         seconds: o.duration,
         framesFile,
+        unpaced: o.unpaced,
         progress: (done, f, what) => progress(steps.length + 1 + viewersStep + roomSteps + done, f, what),
       });
     }
@@ -264,6 +268,7 @@ export async function runBench(argv: string[]): Promise<number> {
   const profiled = await runProfilePasses(profiling, {
     work,
     framesFile,
+    unpaced: o.unpaced,
     serverCores: cores.serverCores,
     loadCores: cores.loadCores,
     progress: (k, f, what) => progress(idleStep + 1 + k, f, what),

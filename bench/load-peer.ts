@@ -16,6 +16,7 @@ import {
   VIDEO_FPS,
   VideoLayerSource,
 } from './media-packets.ts';
+import { Pacer } from './pacer.ts';
 import { PeerLink } from './peer-link.ts';
 import { type LayerWish, requestLayer } from './quality-request.ts';
 import { publisherOffer, readRemoteDescription, subscriberAnswer } from './sdp.ts';
@@ -68,6 +69,12 @@ export interface PublisherOptions {
   topLayerOnly?: boolean;
   /** The path to the server: UDP (default) or ICE-TCP. */
   transport?: 'udp' | 'tcp' | undefined;
+  /**
+   * Paced as a browser sends (default true; pacer.ts), its frames at a random phase of the frame
+   * interval (publishers are independent cameras). False: each frame's packets at once, at the
+   * phase the publisher was made at (publishers made together send together).
+   */
+  paced?: boolean | undefined;
 }
 
 /** Lifecycle: `start(signal | rawAddress)` → `tick()` from the process's send loop → `close()`. */
@@ -75,7 +82,10 @@ export class LoadPublisher {
   readonly #options: PublisherOptions;
   readonly link: PeerLink;
   readonly #streams: OutStream[] = [];
-  readonly #startMs = performance.now();
+  readonly #startMs: number;
+  /** Video goes through it when paced; audio never waits (a browser's pacer sends audio first). */
+  readonly #pacer: Pacer | undefined;
+  readonly #sendPaced = (packet: Buffer, stamp: boolean): void => this.#transmit(packet, stamp);
   #frame = 0;
   #audioFrame = 0;
   packetsSent = 0;
@@ -85,6 +95,8 @@ export class LoadPublisher {
 
   constructor(options: PublisherOptions) {
     this.#options = options;
+    const paced = options.paced ?? true;
+    this.#startMs = performance.now() + (paced ? Math.random() * (1000 / VIDEO_FPS) : 0);
     this.link = new PeerLink({
       certificate: options.certificate,
       onRtp: () => undefined,
@@ -119,6 +131,8 @@ export class LoadPublisher {
           cursor: 0,
         });
     }
+    const videoBps = this.#streams.reduce((bps, s) => bps + (s.source?.spec.bitrateBps ?? 0), 0);
+    this.#pacer = paced && videoBps > 0 ? new Pacer(videoBps) : undefined;
   }
 
   offer(): string {
@@ -156,6 +170,7 @@ export class LoadPublisher {
   /** Sends every frame due by now (video at 30 fps, audio every 20 ms). */
   tick(nowMs: number): void {
     const elapsed = nowMs - this.#startMs;
+    if (elapsed < 0) return;
     if (this.#options.video) {
       while (this.#frame <= (elapsed * VIDEO_FPS) / 1000) {
         this.#sendVideoFrame(this.#frame);
@@ -169,6 +184,7 @@ export class LoadPublisher {
         this.#audioFrame++;
       }
     }
+    this.#pacer?.drain(nowMs, this.#sendPaced);
   }
 
   #sendVideoFrame(frame: number): void {
@@ -194,8 +210,14 @@ export class LoadPublisher {
       extensions: s.ext,
       payload,
     });
-    // The last packet of a frame (and every audio packet) carries the send timestamp at its end.
-    if (marker) stampPacket(packet, process.hrtime.bigint());
+    if (s.source && this.#pacer) this.#pacer.enqueue(packet, marker);
+    else this.#transmit(packet, marker);
+  }
+
+  #transmit(packet: Buffer, stamp: boolean): void {
+    // The last packet of a frame (and every audio packet) carries the send timestamp at its end,
+    // written as it leaves.
+    if (stamp) stampPacket(packet, process.hrtime.bigint());
     this.bytesSent += this.link.sendRtp(packet);
     this.packetsSent++;
   }

@@ -35,6 +35,8 @@ export interface LoadConfig {
   framesFile?: string | undefined;
   /** sfu mode: the peers reach the server over UDP (default) or ICE-TCP. */
   transport?: 'udp' | 'tcp' | undefined;
+  /** Publishers pace their video as browsers do, at random frame phases (default true; pacer.ts). */
+  paced?: boolean | undefined;
 }
 
 export type ToLoad =
@@ -149,6 +151,7 @@ async function start(config: LoadConfig): Promise<void> {
         audio: p.publish!.audio,
         topLayerOnly: config.mode === 'raw',
         transport: config.transport,
+        paced: config.paced,
       });
       publishers.push(pub);
       if (config.mode === 'raw') await pub.startRaw(config.forwarder!, Number(p.id));
@@ -157,7 +160,7 @@ async function start(config: LoadConfig): Promise<void> {
     failures,
   );
   const started = performance.now();
-  startSendLoop();
+  startSendLoop(config.paced ?? true);
   // Let the publishers' first frames (keyframes) reach the server before anyone subscribes.
   if (publishers.length)
     await new Promise((r) => setTimeout(r, Math.max(0, 300 - (performance.now() - started))));
@@ -199,11 +202,18 @@ async function start(config: LoadConfig): Promise<void> {
   });
 }
 
-function startSendLoop(): void {
-  loop ??= setInterval(() => {
-    const now = performance.now();
-    for (const p of publishers) p.tick(now);
-  }, 5);
+/**
+ * Paced publishers are ticked every millisecond (each frame leaves over several ticks, and the
+ * publishers' random phases stay apart); unpaced ones every 5 ms, each frame in one burst.
+ */
+function startSendLoop(paced: boolean): void {
+  loop ??= setInterval(
+    () => {
+      const now = performance.now();
+      for (const p of publishers) p.tick(now);
+    },
+    paced ? 1 : 5,
+  );
 }
 
 async function churnOperation(msg: ChurnRequest): Promise<void> {
@@ -211,7 +221,7 @@ async function churnOperation(msg: ChurnRequest): Promise<void> {
     if (msg.framesFile) useEncodedLayers(await readLayersFile(msg.framesFile));
     const certificate = await generateDtlsCertificate();
     churn = new ChurnPeers({ certificate, sampleEvery: msg.sampleEvery, publishers, subscribers });
-    startSendLoop();
+    startSendLoop(true);
     return;
   }
   if (!churn) throw new Error('churn-init first');

@@ -37,6 +37,8 @@ export interface MulticoreOptions {
   warmupSeconds: number;
   seconds: number;
   framesFile: string | undefined;
+  /** Publishers send unpaced, in lockstep (--unpaced; StepOptions.unpaced). */
+  unpaced?: boolean | undefined;
   /** Called with (steps done, fraction of the current one, what it does). */
   progress: (done: number, fraction: number, what: string) => void;
 }
@@ -136,6 +138,7 @@ export async function runMulticore(o: MulticoreOptions) {
       mediaWorkers: workers,
       loadProcesses: o.plan.subscriberProcesses,
       framesFile: o.framesFile,
+      unpaced: o.unpaced,
     };
     const done = steps.length;
     const result = await runStep({

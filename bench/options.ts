@@ -69,6 +69,9 @@ Options:
   --no-werift           skip the werift baseline
   --no-raw              skip the raw UDP baseline
   --no-tcp              skip the ICE-TCP fanout step (bbmeet_tcp)
+  --unpaced             publishers send each video frame in one burst, every publisher of a load
+                        process at the same phase (the load before pacing, for comparison);
+                        default: paced at 2.5x the media rate at random frame phases, as browsers send
   --signalling-rooms <n>  signalling: rooms of the join phase (8 clients each) and of the chat
                         phase (10 members, 2 senders each) (default 25, quick 3)
   --http-connections <n>  signalling: keep-alive connections of the REST phases (default 32, quick 8)
@@ -125,6 +128,7 @@ export interface Options {
   werift: boolean;
   raw: boolean;
   tcp: boolean;
+  unpaced: boolean;
   profile: boolean;
   out: string | undefined;
   writeMd: boolean;
@@ -173,6 +177,7 @@ export function parseOptions(argv: string[]): Options | 'help' {
       'no-werift': { type: 'boolean', default: false },
       'no-raw': { type: 'boolean', default: false },
       'no-tcp': { type: 'boolean', default: false },
+      unpaced: { type: 'boolean', default: false },
       profile: { type: 'boolean', default: false },
       out: { type: 'string' },
       'write-md': { type: 'boolean', default: false },
@@ -220,6 +225,7 @@ export function parseOptions(argv: string[]): Options | 'help' {
     werift: !values['no-werift'],
     raw: !values['no-raw'],
     tcp: !values['no-tcp'],
+    unpaced: values.unpaced === true,
     profile: values.profile === true,
     out: values.out,
     writeMd: values['write-md'] === true,

@@ -83,6 +83,7 @@ export async function runProfilePasses(
   run: {
     work: string;
     framesFile: string | undefined;
+    unpaced?: boolean | undefined;
     serverCores: string;
     loadCores: string;
     progress: (k: number, fraction: number, what: string) => void;
@@ -102,6 +103,7 @@ export async function runProfilePasses(
         serverCores: run.serverCores,
         loadCores: run.loadCores,
         framesFile: run.framesFile,
+        unpaced: run.unpaced,
         profileDir,
         progress: (f, what) => run.progress(index, f, `profiled pass, ${what}`),
       });

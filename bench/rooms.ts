@@ -79,6 +79,8 @@ export interface RoomsContext {
   serverCores: string;
   loadCores: string;
   framesFile: string | undefined;
+  /** Publishers send unpaced, in lockstep (--unpaced; StepOptions.unpaced). */
+  unpaced?: boolean | undefined;
   /** k: index of the sweep step overall (0-based), as bench.ts counts its steps. */
   progress: (k: number, fraction: number, what: string) => void;
 }
@@ -173,6 +175,7 @@ export async function runRooms(sweeps: RoomSweep[], ctx: RoomsContext): Promise<
         serverCores: ctx.serverCores,
         loadCores: ctx.loadCores,
         framesFile: ctx.framesFile,
+        unpaced: ctx.unpaced,
         progress: (f, what) => ctx.progress(step, f, `${sweep.shape}: ${what}`),
       });
       k++;

@@ -37,6 +37,11 @@ export interface StepOptions {
   profileDir?: string | undefined;
   /** Encoded VP8 layers to replay (JSON file), else synthetic frames. */
   framesFile?: string | undefined;
+  /**
+   * The publishers send each frame at once, every publisher of a load process at the same phase
+   * (--unpaced): the load before pacing (pacer.ts), for comparison. Default: paced as browsers send.
+   */
+  unpaced?: boolean | undefined;
   /** Called while the step runs (0..1 of the step, and what it is doing). */
   progress: (fraction: number, what: string) => void;
   /** bbmeet: runs while the load flows (e.g. Chromium viewers joining), before the window closes. */

@@ -95,6 +95,7 @@ export async function runStep(o: StepOptions): Promise<StepResult> {
       // 16 joins at a time in all: more DTLS handshakes at once on the load cores only time out.
       concurrency: Math.max(4, Math.ceil(16 / subscriberProcesses)),
       framesFile: o.framesFile,
+      paced: !o.unpaced,
     } as const;
     const joinTimeout = 60_000 + p.participants * 2000;
     let joinFailures = 0;

@@ -128,6 +128,9 @@ export function summarize(
     replayed_video: encodedMedia
       ? 'VP8 encoded once by Chromium (WebCodecs), 2 s group of pictures'
       : 'synthetic VP8 frames',
+    load_pacing: o.unpaced
+      ? 'unpaced (--unpaced): each frame in one burst, the publishers of a load process in step'
+      : 'paced as browsers send: 2.5x the media rate, publishers at random frame phases',
     headline_step: headline
       ? `fanout ${headline.size} subscribers (${o.fanout || headline.size} per publisher)`
       : null,
@@ -274,7 +277,7 @@ export async function writeReport(
     `### Last run (${new Date().toISOString().slice(0, 16)}Z, ${summary.quick ? '--quick' : 'full'})`,
     '',
     machineLines(summary.machine),
-    `- Replayed video: ${summary.replayed_video}; headline step: ${summary.headline_step}; latency from ${summary.latency_step}`,
+    `- Replayed video: ${summary.replayed_video}; load: ${summary.load_pacing}; headline step: ${summary.headline_step}; latency from ${summary.latency_step}`,
     '',
     '| figure | value |',
     '|---|---:|',
