@@ -218,6 +218,28 @@ describe('config', () => {
       );
   });
 
+  it('MEDIA_WORKER_NICE: -10 by default, a nice value when set, else a clear error', () => {
+    const secrets = {
+      CLIENT_SECRET_KEY: 'a-client-key',
+      AUTH_JWT_SECRET: 'a-jwt-secret-0123456789',
+      AUTH_REFRESH_SECRET: 'a-refresh-secret-0123456789',
+    };
+    const load = (MEDIA_WORKER_NICE?: string) =>
+      loadConfig({
+        env: MEDIA_WORKER_NICE === undefined ? secrets : { ...secrets, MEDIA_WORKER_NICE },
+        generateMissingSecrets: false,
+        isTty: false,
+      });
+    assert.equal(load().media.workerNice, -10);
+    assert.equal(load('0').media.workerNice, 0);
+    assert.equal(load('-20').media.workerNice, -20);
+    for (const bad of ['-21', '20', 'high', '1.5'])
+      assert.throws(
+        () => load(bad),
+        (e: Error) => e instanceof ConfigError && e.problems.some((p) => p.startsWith('MEDIA_WORKER_NICE: ')),
+      );
+  });
+
   it('ROOM_CODEC_POLICY: auto by default, publisher when asked, anything else a clear error', () => {
     const secrets = {
       CLIENT_SECRET_KEY: 'a-client-key',

@@ -45,6 +45,16 @@ export const mediaEnv = {
     .max(10_000)
     .default(50),
   MEDIA_ENABLED: bool.default(true),
+  /**
+   * Nice value of the media worker threads (media/worker-priority.ts): below the rest of the
+   * process (signalling, HTTP, metrics) so a burst of that work does not delay forwarding.
+   */
+  MEDIA_WORKER_NICE: z.coerce
+    .number({ error: 'expected a nice value (-20 to 19)' })
+    .int()
+    .min(-20)
+    .max(19)
+    .default(-10),
   ICE_CONSENT_TIMEOUT_MS: z.coerce
     .number({ error: 'expected milliseconds (1000-600000)' })
     .int()
@@ -93,6 +103,8 @@ export interface MediaConfig {
   roomParticipantsPerWorker: number;
   /** ROOM_CODEC_POLICY: how a publisher's video codec is chosen (sfu/media/room-codecs.ts). */
   roomCodecPolicy: 'auto' | 'publisher';
+  /** MEDIA_WORKER_NICE: the media worker threads' nice value, where the system permits it. */
+  workerNice: number;
 }
 
 export function mediaSection(e: MediaEnv): MediaConfig {
@@ -110,6 +122,7 @@ export function mediaSection(e: MediaEnv): MediaConfig {
     iceConsentTimeoutMs: e.ICE_CONSENT_TIMEOUT_MS,
     roomParticipantsPerWorker: e.MEDIA_ROOM_PARTICIPANTS_PER_WORKER,
     roomCodecPolicy: e.ROOM_CODEC_POLICY,
+    workerNice: e.MEDIA_WORKER_NICE,
   };
 }
 

@@ -61,6 +61,7 @@ export async function startEmbedded(
         iceConsentTimeoutMs: config.media.iceConsentTimeoutMs,
         roomParticipantsPerWorker: config.media.roomParticipantsPerWorker,
         roomCodecPolicy: config.media.roomCodecPolicy,
+        workerNice: config.media.workerNice,
         egress: egress?.create,
         egressSettings: egress ? config.egress.settings : undefined,
       })

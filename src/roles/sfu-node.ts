@@ -60,6 +60,7 @@ export async function startSfuNode(
     logger: log.child({ component: 'sfu' }),
     iceConsentTimeoutMs: media.iceConsentTimeoutMs,
     roomCodecPolicy: media.roomCodecPolicy,
+    workerNice: media.workerNice,
     egress: egress?.create,
     egressSettings: egress ? config.egress.settings : undefined,
   });

@@ -30,6 +30,8 @@ export interface SfuOptions {
   roomParticipantsPerWorker?: number;
   /** ROOM_CODEC_POLICY: how a publisher's video codec is chosen (media/room-codecs.ts); default `auto`. */
   roomCodecPolicy?: RoomCodecPolicy | undefined;
+  /** Nice value of the media worker threads, where permitted (media/worker-priority.ts); default 0. */
+  workerNice?: number | undefined;
   /**
    * Egress (EGRESS_ENABLED): packages/egress's `createEgress`, loaded by the role. Without it the
    * SFU answers egress operations with 'unsupported'. Needs `egressSettings`.
@@ -70,6 +72,7 @@ export async function createSfu(options: SfuOptions): Promise<StartedSfu> {
     iceConsentTimeoutMs: options.iceConsentTimeoutMs,
     roomParticipantsPerWorker: options.roomParticipantsPerWorker,
     roomCodecPolicy: options.roomCodecPolicy,
+    workerNice: options.workerNice,
     onEvent: (roomId, event) => dispatch(roomId, event),
   });
   const sfu = new Sfu(pool);

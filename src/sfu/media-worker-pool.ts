@@ -38,6 +38,8 @@ export interface MediaWorkerPoolOptions {
   roomParticipantsPerWorker?: number;
   /** How a publisher's video codec is chosen (media/room-codecs.ts); default `auto`. */
   roomCodecPolicy?: RoomCodecPolicy | undefined;
+  /** Nice value each worker thread asks for (media/worker-priority.ts); default 0 (unchanged). */
+  workerNice?: number | undefined;
   /** Room events from every worker, and the participants lost when a worker died. */
   onEvent: (roomId: RoomId, event: SfuEvent) => void;
 }
@@ -287,6 +289,7 @@ export class MediaWorkerPool {
         logLevel: options.logLevel,
         iceConsentTimeoutMs: options.iceConsentTimeoutMs ?? 30_000,
         roomCodecPolicy: options.roomCodecPolicy ?? 'auto',
+        nice: options.workerNice ?? 0,
       },
       logger: options.logger,
       requestTimeoutMs: options.requestTimeoutMs ?? 10_000,

@@ -68,4 +68,6 @@ export interface MediaWorkerData {
   iceConsentTimeoutMs: number;
   /** How a publisher's video codec is chosen (media/room-codecs.ts). */
   roomCodecPolicy: RoomCodecPolicy;
+  /** The nice value the worker thread asks for at start (media/worker-priority.ts); 0: unchanged. */
+  nice: number;
 }

@@ -8,8 +8,21 @@ import { UdpEndpoint } from '../../transport/udp-endpoint.ts';
 import { mediaClock } from './media-clock.ts';
 import { MediaEngine } from './media-engine.ts';
 import { serveWorker } from './worker-host.ts';
+import { applyWorkerNice } from './worker-priority.ts';
 
 await serveWorker(async (data, emit) => {
+  const logger = createLogger({ level: data.logLevel, pretty: false }).child({
+    component: 'media',
+    port: data.port,
+  });
+  // Before anything runs here: forwarding ahead of the main thread's work (MEDIA_WORKER_NICE).
+  const priority = applyWorkerNice(data.nice);
+  if (priority.refused && data.index === 0)
+    logger.warn(
+      { asked: data.nice, nice: priority.nice, reason: priority.refused },
+      'media workers run at their default priority (set MEDIA_WORKER_NICE=0 to silence this)',
+    );
+  else logger.debug({ nice: priority.nice }, 'media worker priority');
   const certificate = await generateDtlsCertificate();
   const endpoint = new UdpEndpoint({
     certificate,
@@ -26,10 +39,7 @@ await serveWorker(async (data, emit) => {
     nodeId: data.nodeId,
     emit,
     codecPolicy: data.roomCodecPolicy,
-    logger: createLogger({ level: data.logLevel, pretty: false }).child({
-      component: 'media',
-      port: data.port,
-    }),
+    logger,
   });
 });
 // With the compile cache on (bin/bbmeet.mjs), write this thread's entries now: a worker that is
