@@ -11,7 +11,8 @@ import { SendSideEstimator } from '../qos/send-side-estimator.ts';
 import { offeredTrackId } from './backup-codecs.ts';
 import { BandwidthProbe } from './bandwidth-probe.ts';
 import { SubscriberReportStats } from './connection-quality.ts';
-import { DownTrack, type DownTrackOptions } from './down-track.ts';
+import { DownTrack } from './down-track.ts';
+import type { DownTrackOptions } from './down-track-options.ts';
 import type { RtpOutput } from './rtp-output.ts';
 import { SubscribeTimeline } from './subscribe-timeline.ts';
 import {
