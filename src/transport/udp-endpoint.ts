@@ -3,6 +3,7 @@ import { mediaCounters } from '../lib/media-counters.ts';
 import { observeForwardingLatencyUs } from '../lib/media-histograms.ts';
 import { ConsentCheck } from './consent-check.ts';
 import { countReceived } from './count-received.ts';
+import type { DatagramSender } from './datagram-sender.ts';
 import type { DtlsCertificate } from './dtls/dtls-certificate.ts';
 import { CONSENT_TIMEOUT_MS, type RemoteAddress } from './ice/ice-lite-agent.ts';
 import { looksLikeStun, parseStun, StunType } from './ice/stun.ts';
@@ -14,7 +15,7 @@ import type { ReceiveClock } from './receive-clock.ts';
 import type { SendCounters, SendPath, SendQueue } from './send-queue.ts';
 import { type NativeAddon, nativeAddon } from './srtp/native-addon.ts';
 import { TransportRoutes } from './transport-routes.ts';
-import { type DatagramSender, WebRtcTransport } from './webrtc-transport.ts';
+import { WebRtcTransport } from './webrtc-transport.ts';
 
 export type { SendPath } from './send-queue.ts';
 
@@ -35,7 +36,7 @@ export interface UdpEndpointStats extends SendCounters {
  * dispatch, and a send to an IPv6 peer leaves from it (its own sendmmsg queue). Transports whose
  * peer is gone are closed by a ConsentCheck (consent-check.ts).
  */
-export class UdpEndpoint implements DatagramSender {
+export class UdpEndpoint implements DatagramSender<WebRtcTransport> {
   /** The socket's receive buffer as the kernel reports it (twice what it granted), after bind(). */
   receiveBufferBytes = 0;
   readonly stats: UdpEndpointStats = {
