@@ -1,22 +1,21 @@
 import dgram from 'node:dgram';
 import { mediaCounters } from '../lib/media-counters.ts';
 import { observeForwardingLatencyUs } from '../lib/media-histograms.ts';
+import { ConsentCheck } from './consent-check.ts';
 import { countReceived } from './count-received.ts';
+import type { DatagramSender } from './datagram-sender.ts';
 import type { DtlsCertificate } from './dtls/dtls-certificate.ts';
 import { CONSENT_TIMEOUT_MS, type RemoteAddress } from './ice/ice-lite-agent.ts';
 import { looksLikeStun, parseStun, StunType } from './ice/stun.ts';
 import { hostCandidates } from './ice-candidates.ts';
 import { IceTcpServer } from './ice-tcp/ice-tcp-server.ts';
-import { bindMediaSocket, type MediaSocket } from './media-socket.ts';
+import { Ipv6Socket } from './ipv6-socket.ts';
+import { bindMediaSocket } from './media-socket.ts';
 import type { ReceiveClock } from './receive-clock.ts';
 import type { SendCounters, SendPath, SendQueue } from './send-queue.ts';
 import { type NativeAddon, nativeAddon } from './srtp/native-addon.ts';
 import { TransportRoutes } from './transport-routes.ts';
-import { type DatagramSender, WebRtcTransport } from './webrtc-transport.ts';
-
-/** A transport that never received a valid check is dropped after this long (no peer came). */
-const CONNECT_TIMEOUT_MS = 30_000;
-const HOUSEKEEPING_INTERVAL_MS = 1000;
+import { WebRtcTransport } from './webrtc-transport.ts';
 
 export type { SendPath } from './send-queue.ts';
 
@@ -33,10 +32,11 @@ export interface UdpEndpointStats extends SendCounters {
  * datagram is classified by its first byte (RFC 7983): STUN goes to the transport named by the
  * USERNAME's local fragment; DTLS and SRTP go to the transport whose selected address sent it.
  * Anything else, or from an unknown address, is dropped and counted. With IPv6 addresses to
- * announce, an IPv6-only socket sits beside it: its datagrams take the same dispatch, and a send to
- * an IPv6 peer leaves from it (its own sendmmsg queue).
+ * announce, an IPv6-only socket sits beside it (ipv6-socket.ts): its datagrams take the same
+ * dispatch, and a send to an IPv6 peer leaves from it (its own sendmmsg queue). Transports whose
+ * peer is gone are closed by a ConsentCheck (consent-check.ts).
  */
-export class UdpEndpoint implements DatagramSender {
+export class UdpEndpoint implements DatagramSender<WebRtcTransport> {
   /** The socket's receive buffer as the kernel reports it (twice what it granted), after bind(). */
   receiveBufferBytes = 0;
   readonly stats: UdpEndpointStats = {
@@ -54,18 +54,14 @@ export class UdpEndpoint implements DatagramSender {
   /** IPv6 addresses announced on the IPv6 socket (empty: no IPv6 socket). */
   readonly #announcedIps6: string[];
   /** The IPv6-only socket beside an IPv4 one (bind(), when IPv6 addresses are announced). */
-  #socket6: dgram.Socket | undefined;
-  #port6 = 0;
-  #queue6: SendQueue | undefined;
-  #receiveClock6: ReceiveClock | undefined;
+  #socket6: Ipv6Socket | undefined;
   readonly #udpCandidates: boolean;
   /** The passive ICE-TCP port beside this one (listenTcp), if any. */
   #tcp: IceTcpServer | undefined;
   readonly #routes = new TransportRoutes();
-  readonly #consentTimeoutMs: number;
+  readonly #consent: ConsentCheck;
   #port = 0;
   #nextId = 0;
-  #housekeeping: NodeJS.Timeout | undefined;
   #queue: SendQueue | undefined;
   #receiveClock: ReceiveClock | undefined;
   /** The receive clock of the socket whose datagram is being dispatched. */
@@ -101,7 +97,7 @@ export class UdpEndpoint implements DatagramSender {
     this.#announcedIps = options.announcedIps;
     this.#announcedIps6 = options.family === 'udp6' ? [] : (options.announcedIps6 ?? []);
     this.#udpCandidates = options.udpCandidates ?? true;
-    this.#consentTimeoutMs = options.consentTimeoutMs ?? CONSENT_TIMEOUT_MS;
+    this.#consent = new ConsentCheck(this.#routes.all, options.consentTimeoutMs ?? CONSENT_TIMEOUT_MS);
     this.#socket = dgram.createSocket({ type: options.family ?? 'udp4' });
     this.#socket.on('message', (msg, rinfo) => this.#onDatagram(msg, rinfo, this.#receiveClock));
     // A send to a vanished peer (ICMP unreachable) must not take the worker down.
@@ -114,7 +110,7 @@ export class UdpEndpoint implements DatagramSender {
 
   /** The IPv6 socket's port once bound, else 0 (no IPv6 addresses announced). */
   get port6(): number {
-    return this.#port6;
+    return this.#socket6?.port ?? 0;
   }
 
   /** The ICE-TCP side, once listenTcp() succeeded. */
@@ -150,29 +146,13 @@ export class UdpEndpoint implements DatagramSender {
     this.#receiveClock = bound.receiveClock;
     this.receiveBufferBytes = bound.receiveBufferBytes;
     if (this.#announcedIps6.length > 0) await this.#bind6(port, host6, addon);
-    this.#housekeeping = setInterval(() => this.#checkConsent(Date.now()), HOUSEKEEPING_INTERVAL_MS);
-    this.#housekeeping.unref();
+    this.#consent.start();
   }
 
   async #bind6(port: number, host: string, addon: NativeAddon | undefined): Promise<void> {
     const socket = dgram.createSocket({ type: 'udp6', ipv6Only: true });
-    socket.on('message', (msg, rinfo) => this.#onDatagram(msg, rinfo, this.#receiveClock6));
-    // As on the IPv4 socket: an unreachable peer must not take the worker down.
-    socket.on('error', () => undefined);
-    let bound: MediaSocket;
-    try {
-      bound = await bindMediaSocket(socket, port, host, addon, this.stats);
-    } catch (err) {
-      socket.close();
-      // Why: the worker then fails to start; the operator learns which socket and how to do without.
-      throw new Error(
-        `the IPv6 media socket could not bind [${host}]:${port} (${(err as Error).message}); ICE_IPV6_ENABLED=false runs on IPv4 only`,
-      );
-    }
-    this.#socket6 = socket;
-    this.#port6 = bound.port;
-    this.#queue6 = bound.queue;
-    this.#receiveClock6 = bound.receiveClock;
+    socket.on('message', (msg, rinfo) => this.#onDatagram(msg, rinfo, this.#socket6?.receiveClock));
+    this.#socket6 = await Ipv6Socket.bind(socket, port, host, addon, this.stats);
   }
 
   /**
@@ -211,7 +191,7 @@ export class UdpEndpoint implements DatagramSender {
       return;
     }
     if (to.family === 'IPv6' && this.#socket6) {
-      this.#send6(datagram, datagram.length, to);
+      if (this.#socket6.send(datagram, datagram.length, to)) this.#scheduleFlush();
       return;
     }
     const slot = this.#queue?.claim(datagram.length);
@@ -238,7 +218,7 @@ export class UdpEndpoint implements DatagramSender {
       return;
     }
     if (to.family === 'IPv6' && this.#socket6) {
-      this.#send6(datagram, length, to);
+      if (this.#socket6.send(datagram, length, to)) this.#scheduleFlush();
       return;
     }
     if (this.#queue?.commit(datagram, length, to)) {
@@ -271,27 +251,7 @@ export class UdpEndpoint implements DatagramSender {
   /** Sends what is queued now (the endpoint does this after each received datagram). */
   flush(): void {
     this.#queue?.flush();
-    this.#queue6?.flush();
-  }
-
-  /**
-   * To an IPv6 peer, from the IPv6 socket: through its own queue (a copy: a claimed slot belongs to
-   * the IPv4 queue, claimed before the destination was known), else one dgram send of a copy (dgram
-   * may hold the buffer after send() returns, and it may be a slot).
-   */
-  #send6(datagram: Buffer, length: number, to: RemoteAddress): void {
-    const queue = this.#queue6;
-    const slot = queue?.claim(length);
-    if (slot) {
-      datagram.copy(slot, 0, 0, length);
-      if (queue!.commit(slot, length, to)) {
-        this.#scheduleFlush();
-        return;
-      }
-    }
-    this.#socket6!.send(Buffer.from(datagram.subarray(0, length)), to.port, to.address);
-    this.stats.datagramsSent++;
-    this.stats.sendCalls++;
+    this.#socket6?.flush();
   }
 
   routeFrom(transport: WebRtcTransport, address: RemoteAddress, previous: RemoteAddress | undefined): void {
@@ -309,14 +269,12 @@ export class UdpEndpoint implements DatagramSender {
   }
 
   close(): void {
-    clearInterval(this.#housekeeping);
+    this.#consent.stop();
     for (const transport of [...this.#routes.all]) transport.close('worker_stopped');
     this.#queue?.close();
     this.#queue = undefined;
-    this.#queue6?.close();
-    this.#queue6 = undefined;
-    this.#socket.close();
     this.#socket6?.close();
+    this.#socket.close();
     this.#tcp?.close();
   }
 
@@ -399,21 +357,12 @@ export class UdpEndpoint implements DatagramSender {
     transport.handleStun(stun, from, Date.now());
   }
 
-  #checkConsent(nowMs: number): void {
-    for (const transport of this.#routes.all) {
-      const lastCheckMs = transport.agent.lastCheckMs;
-      if (lastCheckMs > 0 && nowMs - lastCheckMs > this.#consentTimeoutMs) transport.close('consent_timeout');
-      else if (transport.state === 'new' && nowMs - transport.createdMs > CONNECT_TIMEOUT_MS)
-        transport.close('consent_timeout');
-    }
-  }
-
   #candidates() {
     return hostCandidates({
       ips: this.#announcedIps,
       udpPort: this.#udpCandidates ? this.#port : undefined,
       ips6: this.#announcedIps6,
-      udpPort6: this.#udpCandidates && this.#socket6 ? this.#port6 : undefined,
+      udpPort6: this.#udpCandidates && this.#socket6 ? this.#socket6.port : undefined,
       tcpPort: this.#tcp?.port,
     });
   }

@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { bindingRequest } from '../../test/fakes/stun-request.ts';
+import type { DatagramSender } from './datagram-sender.ts';
 import { type DtlsCertificate, generateDtlsCertificate } from './dtls/dtls-certificate.ts';
 import { DtlsSession, type SrtpKeys } from './dtls/dtls-session.ts';
 import type { RemoteAddress } from './ice/ice-lite-agent.ts';
 import { parseStun } from './ice/stun.ts';
 import type { TransportState } from './media-transport.ts';
-import { type DatagramSender, WebRtcTransport } from './webrtc-transport.ts';
+import { WebRtcTransport } from './webrtc-transport.ts';
 
 const PEER: RemoteAddress = { address: '127.0.0.1', port: 40_000, family: 'IPv4' };
 const WAIT_MS = 10_000;
@@ -21,7 +22,7 @@ function subscriberAndPeer(serverCert: DtlsCertificate, peerCert: DtlsCertificat
   const toPeer: Buffer[] = [];
   /** Our first DTLS flight left (the handshake is under way). */
   const serverFlight = Promise.withResolvers<void>();
-  const sender: DatagramSender = {
+  const sender: DatagramSender<WebRtcTransport> = {
     send: (datagram) => {
       if (datagram[0]! >= 20 && datagram[0]! <= 63) {
         serverFlight.resolve();

@@ -1,7 +1,8 @@
 import { mediaCounters, mediaCounting } from '../lib/media-counters.ts';
 import { isRtcp, isValidRtcp } from '../rtp/rtp-packet.ts';
+import type { DatagramSender } from './datagram-sender.ts';
 import type { DtlsCertificate } from './dtls/dtls-certificate.ts';
-import { DtlsSession, type SrtpKeys } from './dtls/dtls-session.ts';
+import type { DtlsSession, SrtpKeys } from './dtls/dtls-session.ts';
 import { IceLiteAgent, type RemoteAddress } from './ice/ice-lite-agent.ts';
 import type { StunMessage } from './ice/stun.ts';
 import type {
@@ -17,34 +18,15 @@ import { RECEIVE_VIEWS } from './receive-views.ts';
 import { SctpAssociation } from './sctp/sctp-association.ts';
 import type { SrtpFailure } from './srtp/profiles.ts';
 import { SrtpSession } from './srtp/srtp-session.ts';
+import { dtlsRole, isClientHello, sha256Fingerprints, startDtls } from './transport-dtls.ts';
 import { ValidPaths } from './valid-paths.ts';
 
 /** The largest SRTP tag (AEAD_AES_128_GCM's): room asked for before the keys are known. */
 const MAX_SRTP_TAG_BYTES = 16;
 
-/** How the transport reaches the network: the endpoint's shared UDP socket. */
-export interface DatagramSender {
-  /** Sends a datagram we will not touch again (queued or copied as the sender needs). */
-  send(datagram: Buffer, to: RemoteAddress): void;
-  /**
-   * A buffer of at least `bytes` to build one datagram in, in place: a slot of the sender's batch
-   * queue, or a fresh buffer. Hand it to sendClaimed before claiming another.
-   */
-  claim(bytes: number): Buffer;
-  /** Sends datagram[0..length), `datagram` from claim(). */
-  sendClaimed(datagram: Buffer, length: number, to: RemoteAddress): void;
-  /** The selected address changed: the endpoint routes datagrams from `address` to us. */
-  routeFrom(transport: WebRtcTransport, address: RemoteAddress, previous: RemoteAddress | undefined): void;
-  /** Our ICE credentials changed (ICE restart): checks now name the new local fragment. */
-  reindex(transport: WebRtcTransport, previousUfrag: string): void;
-  forget(transport: WebRtcTransport): void;
-  /** When the datagram being handled now reached this host (performance.now() µs), into out[0]. */
-  readArrivalUs(out: Float64Array): void;
-}
-
 /**
  * One WebRTC association on the worker's shared UDP port: ICE-lite → DTLS → SRTP, carrying RTP and
- * RTCP (BUNDLE, rtcp-mux). See MediaTransport for the lifecycle.
+ * RTCP (BUNDLE, rtcp-mux). DTLS is started in transport-dtls.ts. See MediaTransport for the lifecycle.
  */
 export class WebRtcTransport implements MediaTransport {
   readonly id: string;
@@ -73,7 +55,7 @@ export class WebRtcTransport implements MediaTransport {
    * miss per packet.
    */
   #to: RemoteAddress | undefined;
-  readonly #sender: DatagramSender;
+  readonly #sender: DatagramSender<WebRtcTransport>;
   readonly #certificate: DtlsCertificate;
   readonly #candidates: IceCandidateInfo[];
   /** Data channels (SCTP over DTLS), when the SDP negotiated an m=application section. */
@@ -83,7 +65,7 @@ export class WebRtcTransport implements MediaTransport {
 
   constructor(options: {
     id: string;
-    sender: DatagramSender;
+    sender: DatagramSender<WebRtcTransport>;
     certificate: DtlsCertificate;
     candidates: IceCandidateInfo[];
     nowMs: number;
@@ -156,7 +138,7 @@ export class WebRtcTransport implements MediaTransport {
     if (this.#state === 'closed' || !this.#remote) return undefined;
     if (this.#sctp) return this.#sctp;
     this.#sctp = new SctpAssociation({
-      dtlsRole: this.#remote.setup === 'passive' ? 'client' : 'server',
+      dtlsRole: dtlsRole(this.#remote),
       remotePort: options.remotePort,
       remoteMaxMessageSize: options.maxMessageSize,
       send: (packet) => {
@@ -340,36 +322,15 @@ export class WebRtcTransport implements MediaTransport {
 
   /** Starts DTLS; without the peer's SDP yet, as the server (the peer sent a ClientHello). */
   #startDtls(): void {
-    const remote = this.#remote;
-    // The browser answering `active` (or offering actpass, which we answer passive) is the client.
-    const role = remote?.setup === 'passive' ? 'client' : 'server';
-    this.#dtls = new DtlsSession({
+    this.#dtls = startDtls({
       certificate: this.#certificate,
-      role,
-      remoteFingerprints: remote ? sha256Fingerprints(remote) : undefined,
-      send: (datagram) => {
-        const to = this.agent.selected;
-        if (!to) return;
-        if (mediaCounting.on) {
-          mediaCounters.dtlsPacketsSent++;
-          mediaCounters.dtlsBytesSent += datagram.length;
-        }
-        this.#sender.send(datagram, to);
-      },
+      remote: this.#remote,
+      agent: this.agent,
+      sender: this.#sender,
       onConnected: (keys) => this.#onDtlsConnected(keys),
-      onFailed: () => {
-        if (mediaCounting.on) mediaCounters.dtlsFailed++;
-        this.close('dtls_failed');
-      },
-      onData: (data) => {
-        if (mediaCounting.on) {
-          mediaCounters.sctpPacketsReceived++;
-          mediaCounters.sctpBytesReceived += data.length;
-        }
-        this.#sctp?.handle(data);
-      },
+      onFailed: () => this.close('dtls_failed'),
+      onData: (data) => this.#sctp?.handle(data),
     });
-    this.#dtls.start();
   }
 
   #onDtlsConnected(keys: SrtpKeys): void {
@@ -394,15 +355,4 @@ export class WebRtcTransport implements MediaTransport {
     this.#state = state;
     this.onStateChange?.(state, reason);
   }
-}
-
-function sha256Fingerprints(remote: RemoteTransportParameters): string[] {
-  return remote.fingerprints.filter((f) => f.algorithm.toLowerCase() === 'sha-256').map((f) => f.value);
-}
-
-/** RFC 6347 §4.1, §4.2.2: a plaintext (epoch 0) handshake record whose first message is a ClientHello. */
-function isClientHello(datagram: Buffer): boolean {
-  return (
-    datagram.length > 25 && datagram[0] === 22 && datagram[3] === 0 && datagram[4] === 0 && datagram[13] === 1
-  );
 }

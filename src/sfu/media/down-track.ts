@@ -4,47 +4,17 @@ import { SimulcastSelector } from '../qos/simulcast-selector.ts';
 import type { VideoLayer } from '../qos/video-layer.ts';
 import { Vp8Munger } from '../qos/vp8-munger.ts';
 import { RtpMunger } from '../rtp-munger.ts';
+import type { DownTrackOptions, DownTrackStart } from './down-track-options.ts';
+import { KeyframeRequests } from './keyframe-requests.ts';
 import { NackResponder, payloadEnd } from './nack-responder.ts';
+import { sendProbePadding } from './probe-padding.ts';
 import { packetOutput, type RtpOutput } from './rtp-output.ts';
 import { NO_EXTENSIONS, RtpRewriter } from './rtp-rewriter.ts';
 import { MIN_RESEND_INTERVAL_MS, SentHistory } from './sent-history.ts';
 import type { MediaPacket, TrackSink, UpTrack } from './up-track.ts';
 
-/** While waiting for a switch, a keyframe of the target layer is asked for at most this often. */
-const KEYFRAME_REQUEST_INTERVAL_MS = 500;
-/** Largest padding payload of one probe packet (the padding length is one byte). */
-const MAX_PADDING_BYTES = 255;
-/** A keyframe asked for because a packet was given up on, at most this often. */
-const GIVE_UP_KEYFRAME_INTERVAL_MS = 2000;
 /** The history of every audio DownTrack: never recorded into, so every lookup misses. */
 const NO_HISTORY = new SentHistory();
-
-export interface DownTrackOptions {
-  upTrack: UpTrack;
-  ssrc: number;
-  payloadType: number;
-  /** The RTX stream (RFC 4588) offered for retransmissions; used once the answer accepts it. */
-  rtx?: { ssrc: number; payloadType: number } | undefined;
-  /** Publisher extension id → subscriber extension id (0: dropped). */
-  extensionIds?: Uint8Array | undefined;
-  /** The subscriber's id for abs-send-time, rewritten with our send time; 0 when not sent. */
-  absSendTimeId?: number | undefined;
-  /** The subscriber's id for transport-cc: probe padding carries it (the sender stamps it). */
-  transportCcId?: number | undefined;
-  /**
-   * Video: forward nothing until start() (the subscriber's transport is not connected yet, so
-   * whatever is sent is dropped). Audio ignores it. Default false: forwarding starts at once.
-   */
-  waitForStart?: boolean | undefined;
-  /** Called once, when the first keyframe packet is sent. */
-  onFirstKeyframe?: (() => void) | undefined;
-  /** Where packets go, built in place in its buffers; else `send`, given each packet in a fresh buffer. */
-  output?: RtpOutput | undefined;
-  send?: ((packet: Buffer) => void) | undefined;
-}
-
-/** How start() started a DownTrack (see there). */
-export type DownTrackStart = 'audio' | 'replayed' | 'asked' | 'paused' | 'already';
 
 /**
  * One UpTrack forwarded to one subscriber: a SimulcastSelector picks the source layer (simulcast
@@ -52,7 +22,9 @@ export type DownTrackStart = 'audio' | 'replayed' | 'asked' | 'paused' | 'alread
  * the target dropped), rewrites SSRC, payload type, sequence numbers and timestamps (RtpMunger) and
  * VP8 picture id / TL0PICIDX / KEYIDX (Vp8Munger) so the subscriber sees one continuous stream,
  * maps the forwarded header extensions to the subscriber's ids (dropping the others and CSRCs),
- * and answers the subscriber's NACKs from the UpTrack's cache, over RTX when negotiated.
+ * and answers the subscriber's NACKs from the UpTrack's cache, over RTX when negotiated
+ * (nack-responder.ts). Its keyframes are asked for in keyframe-requests.ts, its probe padding
+ * built in probe-padding.ts.
  *
  * Layer words (docs/simulcast.md): `preferred` is set by the subscriber (Subscription), `target`
  * by its LayerAllocator, `current` and `maxSeen` are the selector's.
@@ -77,8 +49,7 @@ export class DownTrack implements TrackSink {
   /** VP8 only: picture id / TL0PICIDX / KEYIDX continuity. */
   readonly #vp8: Vp8Munger | undefined;
   readonly #vp8d = newVp8Descriptor();
-  #lastKeyframeRequestMs = Number.NEGATIVE_INFINITY;
-  #lastGiveUpKeyframeMs = Number.NEGATIVE_INFINITY;
+  readonly #keyframes = new KeyframeRequests();
   #currentSsrc: number | undefined;
   /** MediaPacket.sourceId of the current source, -1 before the first packet. */
   #currentSourceId = -1;
@@ -199,20 +170,7 @@ export class DownTrack implements TrackSink {
     if (!selector) return 'audio';
     const target = selector.target.spatial;
     if (target < 0) return 'paused';
-    let tried: number | undefined;
-    for (let spatial = target; spatial >= 0; spatial--) {
-      const ssrc = this.upTrack.ssrcOfLayer(spatial);
-      // ssrcOfLayer falls back to the best layer below: each SSRC once.
-      if (ssrc === undefined || ssrc === tried) continue;
-      tried = ssrc;
-      if (this.upTrack.replayKeyframe(ssrc, this) > 0) {
-        if (mediaCounting.on) mediaCounters.videoStartsCached++;
-        return 'replayed';
-      }
-    }
-    if (mediaCounting.on) mediaCounters.videoStartsAsked++;
-    this.#askKeyframe(target);
-    return 'asked';
+    return this.#keyframes.start(this.upTrack, target, this);
   }
 
   /** The UpTrack forwards again after withheld packets: no sequence gap for the subscriber to NACK. */
@@ -267,7 +225,8 @@ export class DownTrack implements TrackSink {
     selector.setTarget(layer, urgent, drainMs);
     if (same || selector.draining) return;
     // A new layer: ask for its keyframe now rather than at the next packet.
-    if (layer.spatial >= 0 && layer.spatial !== current.spatial) this.#askKeyframe(layer.spatial);
+    if (layer.spatial >= 0 && layer.spatial !== current.spatial)
+      this.#keyframes.ask(this.upTrack, layer.spatial);
   }
 
   writeRtp(packet: MediaPacket): void {
@@ -287,7 +246,7 @@ export class DownTrack implements TrackSink {
     const before = selector.current.spatial;
     const beforeTemporal = selector.current.temporal;
     const r = selector.select(packet);
-    if (r.needKeyframe !== undefined) this.#askKeyframe(r.needKeyframe);
+    if (r.needKeyframe !== undefined) this.#keyframes.ask(this.#upTrack, r.needKeyframe);
     if (!r.forward) {
       if (packet.sourceId === this.#currentSourceId) {
         this.dropped++;
@@ -313,16 +272,6 @@ export class DownTrack implements TrackSink {
     active.forEach((on, spatial) => {
       if (!on) this.#selector?.layerStopped(spatial);
     });
-  }
-
-  /** A keyframe of spatial layer `spatial`, throttled per DownTrack (the UpTrack throttles per SSRC too). */
-  #askKeyframe(spatial: number): void {
-    const now = this.upTrack.clock.nowMs();
-    if (now - this.#lastKeyframeRequestMs < KEYFRAME_REQUEST_INTERVAL_MS) return;
-    const ssrc = this.upTrack.ssrcOfLayer(spatial);
-    if (ssrc === undefined) return;
-    this.#lastKeyframeRequestMs = now;
-    this.upTrack.requestKeyframe(ssrc);
   }
 
   /** The packet's source is forwarded: its SSRC is stored on a change only (see MediaPacket.sourceId). */
@@ -380,25 +329,8 @@ export class DownTrack implements TrackSink {
   sendPadding(bytes: number): number {
     if (this.#closed || !this.rtxEnabled || !this.rtx || this.#transportCcId === 0 || this.packetsSent === 0)
       return 0;
-    let sent = 0;
-    while (sent < bytes) {
-      const pad = Math.min(MAX_PADDING_BYTES, bytes - sent);
-      const length = Math.floor(12 + 8 + pad);
-      const out = this.#output.buffer(length);
-      out.fill(0, 0, length);
-      out[0] = 0x80 | 0x20 | 0x10;
-      out[1] = this.rtx.payloadType;
-      out.writeUInt16BE(this.#rewriter.nextRtxSequenceNumber(), 2);
-      out.writeUInt32BE(this.#munger.lastTimestamp, 4);
-      out.writeUInt32BE(this.rtx.ssrc, 8);
-      out.writeUInt16BE(0xbede, 12);
-      out.writeUInt16BE(1, 14);
-      out[16] = (this.#transportCcId << 4) | 1;
-      out[length - 1] = pad;
-      this.#output.send(out, length);
-      sent += length;
-    }
-    return sent;
+    const timestamp = this.#munger.lastTimestamp;
+    return sendProbePadding(this.#output, this.#rewriter, this.rtx, timestamp, this.#transportCcId, bytes);
   }
 
   /**
@@ -413,14 +345,7 @@ export class DownTrack implements TrackSink {
     const gaveUp = this.#nacks.answer(this.upTrack, sequenceNumbers, interval, this.rtxEnabled);
     if (gaveUp) {
       this.resendsGivenUp++;
-      const spatial = this.#selector?.current.spatial ?? -1;
-      // Not more often than GIVE_UP_KEYFRAME_INTERVAL_MS: on a congested link each keyframe is
-      // the biggest thing sent, and more of them only deepen the congestion that lost the packet.
-      const now = this.upTrack.clock.nowMs();
-      if (spatial >= 0 && now - this.#lastGiveUpKeyframeMs >= GIVE_UP_KEYFRAME_INTERVAL_MS) {
-        this.#lastGiveUpKeyframeMs = now;
-        this.#askKeyframe(spatial);
-      }
+      this.#keyframes.givenUp(this.upTrack, this.#selector?.current.spatial ?? -1);
     }
   }
 

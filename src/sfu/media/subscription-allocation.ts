@@ -1,20 +1,29 @@
 /**
- * What a subscription hands the LayerAllocator: its video DownTracks as allocator tracks (the
- * rungs they may take), the budget an estimate leaves for video, and the Waterbus quality a
- * subscriber asks for as a layer. Pure functions; not the allocator (qos/layer-allocator.ts) and
- * not when it runs (Subscription, SubscriberBudget).
+ * What a subscription hands the LayerAllocator and takes back: its video DownTracks as allocator
+ * tracks (the rungs they may take), the budget an estimate leaves for video, the Waterbus quality
+ * a subscriber asks for as a layer, and the targets an allocation sets on the DownTracks.
+ * Functions; not the allocator (qos/layer-allocator.ts) and not when it runs (Subscription,
+ * SubscriberBudget).
  */
 
 import type { ParticipantId } from '../../lib/ids.ts';
 import { mediaCounting } from '../../lib/media-counters.ts';
 import { mediaHistograms } from '../../lib/media-histograms.ts';
-import type { AllocatorTrack } from '../qos/layer-allocator.ts';
+import type { AllocatorTrack, TrackAllocation } from '../qos/layer-allocator.ts';
 import { HIGHEST_LAYER, NO_LAYER, type VideoLayer } from '../qos/video-layer.ts';
 import type { DownTrack } from './down-track.ts';
 import type { WaterbusQuality } from './up-track.ts';
 
 /** What an audio track is assumed to take from the estimate. */
 const AUDIO_BPS = 50_000;
+/** A down-switch is urgent (the current layer stops at once) when that layer takes more than this × the estimate. */
+const URGENT_RATIO = 1.5;
+/**
+ * A down-switch is urgent too when what is in flight takes longer than this to drain at the
+ * estimate: a queue stands at the bottleneck (a layer that just restarted measures low over the
+ * bitrate window and may not trip URGENT_RATIO).
+ */
+const URGENT_QUEUE_MS = 200;
 
 /** One connection's part of an allocation (see `allocationInputOf`). */
 export interface AllocationInput {
@@ -61,6 +70,29 @@ export function observeAllocation(
   mediaHistograms.estimate.observe(estimateBps);
   // Nothing allocated (every track paused): no ratio to speak of.
   if (allocatedBps > 0) mediaHistograms.estimateRatio.observe(estimateBps / allocatedBps);
+}
+
+/**
+ * Sets the targets an allocation chose for `input.video` (same order). A down-switch is urgent
+ * (the current layer stops at once) when the layer forwarded now takes more than URGENT_RATIO ×
+ * the connection's estimate, or when a queue of more than URGENT_QUEUE_MS stands at the
+ * bottleneck (`drainMs`): the link no longer carries it. Its keyframe waits for that queue to drain.
+ */
+export function setTargets(
+  input: AllocationInput,
+  allocations: readonly TrackAllocation[],
+  estimateBps: number | undefined,
+  drainMs: number,
+): void {
+  allocations.forEach((t, i) => {
+    const down = input.video[i]!;
+    const current = down.current;
+    const currentBps =
+      current && current.spatial >= 0 ? (input.tracks[i]!.bitratesBps[current.spatial]?.at(-1) ?? 0) : 0;
+    const urgent =
+      estimateBps !== undefined && (currentBps > estimateBps * URGENT_RATIO || drainMs > URGENT_QUEUE_MS);
+    down.setTarget(t.target, urgent, drainMs);
+  });
 }
 
 /** Waterbus quality → the layer asked for: 0 pause, 1 low, 2 medium, 3 high (and whatever is above). */

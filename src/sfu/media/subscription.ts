@@ -8,18 +8,19 @@ import type { WebRtcTransport } from '../../transport/webrtc-transport.ts';
 import { LayerAllocator, type TrackAllocation } from '../qos/layer-allocator.ts';
 import { RembEstimator } from '../qos/remb-estimator.ts';
 import { SendSideEstimator } from '../qos/send-side-estimator.ts';
-import { offeredTrackId } from './backup-codecs.ts';
 import { BandwidthProbe } from './bandwidth-probe.ts';
 import { SubscriberReportStats } from './connection-quality.ts';
-import { DownTrack, type DownTrackOptions } from './down-track.ts';
+import { DownTrack } from './down-track.ts';
+import type { DownTrackOptions } from './down-track-options.ts';
 import type { RtpOutput } from './rtp-output.ts';
 import { SubscribeTimeline } from './subscribe-timeline.ts';
+import { preferQuality, type SourceSwitch, switchSources } from './subscriber-wishes.ts';
 import {
   type AllocationInput,
   allocationInputOf,
   budgetFor,
   observeAllocation,
-  qualityToLayer,
+  setTargets,
 } from './subscription-allocation.ts';
 import { SubscriptionRtcp } from './subscription-rtcp.ts';
 import type { UpTrack } from './up-track.ts';
@@ -28,14 +29,6 @@ const SENDER_REPORT_INTERVAL_MS = 1000;
 /** The allocator runs this often, and at once when the estimate falls by `ESTIMATE_DROP`. */
 const ALLOCATE_INTERVAL_MS = 1000;
 const ESTIMATE_DROP = 0.85;
-/** A down-switch is urgent (the current layer stops at once) when that layer takes more than this × the estimate. */
-const URGENT_RATIO = 1.5;
-/**
- * A down-switch is urgent too when what is in flight takes longer than this to drain at the
- * estimate: a queue stands at the bottleneck (a layer that just restarted measures low over the
- * bitrate window and may not trip URGENT_RATIO).
- */
-const URGENT_QUEUE_MS = 200;
 const RANGE: ExtensionRange = { offset: 0, length: 0 };
 
 /** What allocates a subscriber's connections together (SubscriberBudget). */
@@ -58,9 +51,9 @@ export interface AllocationGroup {
  * Every packet sent on the transport gets a transport-wide sequence number in the subscriber's
  * transport-cc extension (when the packet carries it: DownTrack maps the publisher's).
  *
- * The RTCP both ways is in subscription-rtcp.ts, the probe in bandwidth-probe.ts and the
- * allocator's input in subscription-allocation.ts; this class holds the down-track set and runs
- * the allocation.
+ * The RTCP both ways is in subscription-rtcp.ts, the probe in bandwidth-probe.ts, the
+ * allocator's input and output in subscription-allocation.ts and the subscriber's wishes in
+ * subscriber-wishes.ts; this class holds the down-track set and runs the allocation.
  *
  * Video DownTracks made before the transport is connected wait for it (DownTrack.start): what
  * they sent before would be dropped for want of SRTP keys, keyframe included. The steps from the
@@ -175,21 +168,9 @@ export class Subscription {
    * (each of the same kind and codec as before, DownTrack.switchSource); the Dynacast wishes move
    * with them and the allocator runs again.
    */
-  switchTarget(
-    targetId: ParticipantId,
-    sources: ReadonlyArray<{ down: DownTrack; up: UpTrack; extensionIds: Uint8Array; absSendTimeId: number }>,
-  ): void {
+  switchTarget(targetId: ParticipantId, sources: readonly SourceSwitch[]): void {
     this.#targetId = targetId;
-    // Keyed by mid, and mids of two publishers overlap: every old key goes before a new one is set.
-    for (const { down } of sources) {
-      down.upTrack.removeSubscriberWish(this.subscriberId);
-      this.downTracks.delete(down.upTrack.mid);
-    }
-    for (const { down, up, ...mapping } of sources) {
-      down.switchSource(up, mapping);
-      this.downTracks.set(up.mid, down);
-      if (down.preferred) up.setSubscriberWish(this.subscriberId, down.preferred.spatial);
-    }
+    switchSources(this.subscriberId, this.downTracks, sources);
     this.allocate();
   }
 
@@ -253,15 +234,7 @@ export class Subscription {
    * and reallocates. False when no such video track is forwarded here.
    */
   setPreferredQuality(publisherTrackId: string, quality: 0 | 1 | 2 | 3): boolean {
-    let found = false;
-    for (const down of this.downTracks.values()) {
-      // A backup is known to the subscriber by its primary's id (backup-codecs.ts).
-      if (offeredTrackId(down.upTrack) !== publisherTrackId || down.kind !== 'video') continue;
-      const layer = qualityToLayer(quality);
-      down.setPreferred(layer);
-      down.upTrack.setSubscriberWish(this.subscriberId, layer.spatial);
-      found = true;
-    }
+    const found = preferQuality(this.subscriberId, this.downTracks.values(), publisherTrackId, quality);
     if (found) this.allocate();
     return found;
   }
@@ -340,25 +313,11 @@ export class Subscription {
     });
   }
 
-  /**
-   * Sets the targets an allocation chose for `input.video` (same order). A down-switch is urgent
-   * (the current layer stops at once) when the layer forwarded now takes more than URGENT_RATIO ×
-   * this connection's estimate, or when a queue of more than URGENT_QUEUE_MS stands at the
-   * bottleneck: the link no longer carries it. Its keyframe waits for that queue to drain.
-   */
+  /** Sets the targets an allocation chose for `input.video` (same order), urgent or not (setTargets). */
   applyAllocation(input: AllocationInput, allocations: readonly TrackAllocation[]): void {
     const estimate = this.estimateBps;
     if (estimate !== undefined) this.#lastAllocatedEstimate = estimate;
-    const drainMs = estimate === undefined ? 0 : this.#rtcp.drainMs(estimate);
-    allocations.forEach((t, i) => {
-      const down = input.video[i]!;
-      const current = down.current;
-      const currentBps =
-        current && current.spatial >= 0 ? (input.tracks[i]!.bitratesBps[current.spatial]?.at(-1) ?? 0) : 0;
-      const urgent =
-        estimate !== undefined && (currentBps > estimate * URGENT_RATIO || drainMs > URGENT_QUEUE_MS);
-      down.setTarget(t.target, urgent, drainMs);
-    });
+    setTargets(input, allocations, estimate, estimate === undefined ? 0 : this.#rtcp.drainMs(estimate));
   }
 
   close(): void {

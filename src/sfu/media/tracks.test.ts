@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ManualClock } from '../../../test/fakes/manual-clock.ts';
-import { DownTrack, type DownTrackOptions } from './down-track.ts';
+import { DownTrack } from './down-track.ts';
+import type { DownTrackOptions } from './down-track-options.ts';
 import { UpTrack } from './up-track.ts';
 
 /** A VP8 RTP packet with a one-byte-header extension; `key` makes it a keyframe start. */

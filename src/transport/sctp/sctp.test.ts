@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import sctpLib from 'werift-sctp';
+import type { DatagramSender } from '../datagram-sender.ts';
 import { generateDtlsCertificate } from '../dtls/dtls-certificate.ts';
-import { type DatagramSender, WebRtcTransport } from '../webrtc-transport.ts';
+import { WebRtcTransport } from '../webrtc-transport.ts';
 import {
   buildDataChannelAck,
   buildDataChannelOpen,
@@ -371,7 +372,7 @@ describe('SctpAssociation (werift-sctp with our DCEP)', () => {
       routeFrom: () => undefined,
       reindex: () => undefined,
       forget: () => undefined,
-    } as unknown as DatagramSender;
+    } as unknown as DatagramSender<WebRtcTransport>;
     const transport = new WebRtcTransport({
       id: 't',
       sender,
