@@ -3,7 +3,7 @@
 // accounting of each process (/proc/<pid>/stat utime + stime, /proc/<pid>/status VmRSS).
 import { type ChildProcess, execFileSync, fork, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -47,6 +47,26 @@ export function cpuSeconds(pid: number): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The nice value of the process's worker threads (Node names them WorkerThread: the media workers
+ * on a server without egress), the lowest if they differ; undefined without any or off Linux.
+ */
+export function workerThreadsNice(pid: number): number | undefined {
+  let nice: number | undefined;
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      if (readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim() !== 'WorkerThread') continue;
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      // Fields after the command name: nice is field 19.
+      const n = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+      if (Number.isInteger(n)) nice = nice === undefined ? n : Math.min(nice, n);
+    }
+  } catch {
+    return nice;
+  }
+  return nice;
 }
 
 /** Resident memory in bytes, or undefined once the process is gone. */

@@ -109,6 +109,8 @@ export interface StepResult {
   join_phase_p50_ms: JoinPhases;
   /** Media workers of the server (bbmeet), else 0. */
   media_workers: number;
+  /** The media worker threads' nice value (MEDIA_WORKER_NICE where permitted); null: not read. */
+  media_worker_nice: number | null;
   /** Each media worker's share of the window (bbmeet with more than one worker), else null. */
   workers: WorkerShare[] | null;
   /** Tracks relayed between workers, and their proxies, at the window's end (with workers). */

@@ -15,6 +15,7 @@ import {
   stopChild,
   udpDrops,
   udpSocketDrops,
+  workerThreadsNice,
 } from './processes.ts';
 import { forwardedRate, sampleForwarded } from './server-counters.ts';
 import { latencyQuantileMs, scrapeLatencyBuckets } from './server-latency.ts';
@@ -167,6 +168,7 @@ export async function runStep(o: StepOptions): Promise<StepResult> {
       ? await scrapeWorkers(workersUrl).catch(() => undefined)
       : undefined;
     const rssLoaded = rssBytes(pid);
+    const workerNice = server ? workerThreadsNice(pid) : undefined;
     // The workers report once a second: the last second of the window may be missing.
     const latency1 = server ? await scrapeLatencyBuckets(server.baseUrl).catch(() => undefined) : undefined;
     const serverLatency = (q: number) =>
@@ -227,6 +229,7 @@ export async function runStep(o: StepOptions): Promise<StepResult> {
           : null,
       join_phase_p50_ms: joinPhases,
       media_workers: server ? (o.mediaWorkers ?? 1) : 0,
+      media_worker_nice: workerNice ?? null,
       workers: workers0 && workers1 ? workerShares(workers0, workers1, seconds) : null,
       relays: workers1 ? workers1.relays : null,
       remote_tracks: workers1 ? workers1.remoteTracks : null,

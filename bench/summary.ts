@@ -131,6 +131,8 @@ export function summarize(
     load_pacing: o.unpaced
       ? 'unpaced (--unpaced): each frame in one burst, the publishers of a load process in step'
       : 'paced as browsers send: 2.5x the media rate, publishers at random frame phases',
+    /** The media worker threads' nice value in the headline step (MEDIA_WORKER_NICE, where permitted). */
+    media_worker_nice: headline?.media_worker_nice ?? null,
     headline_step: headline
       ? `fanout ${headline.size} subscribers (${o.fanout || headline.size} per publisher)`
       : null,
@@ -277,7 +279,7 @@ export async function writeReport(
     `### Last run (${new Date().toISOString().slice(0, 16)}Z, ${summary.quick ? '--quick' : 'full'})`,
     '',
     machineLines(summary.machine),
-    `- Replayed video: ${summary.replayed_video}; load: ${summary.load_pacing}; headline step: ${summary.headline_step}; latency from ${summary.latency_step}`,
+    `- Replayed video: ${summary.replayed_video}; load: ${summary.load_pacing}; media workers at nice ${summary.media_worker_nice ?? '–'}; headline step: ${summary.headline_step}; latency from ${summary.latency_step}`,
     '',
     '| figure | value |',
     '|---|---:|',

@@ -43,6 +43,7 @@ function step(over: Partial<StepResult>): StepResult {
     layer_requests: 0,
     delivered_pps: 1600,
     media_workers: 1,
+    media_worker_nice: -10,
     workers: null,
     relays: null,
     remote_tracks: null,
