@@ -50,14 +50,14 @@ export function cpuSeconds(pid: number): number | undefined {
 }
 
 /**
- * The nice value of the process's worker threads (Node names them WorkerThread: the media workers
- * on a server without egress), the lowest if they differ; undefined without any or off Linux.
+ * The nice value of the server's media worker threads (named media-<index>), the lowest if they
+ * differ; undefined without any or off Linux.
  */
 export function workerThreadsNice(pid: number): number | undefined {
   let nice: number | undefined;
   try {
     for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      if (readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim() !== 'WorkerThread') continue;
+      if (!/^media-\d+$/.test(readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim())) continue;
       const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
       // Fields after the command name: nice is field 19.
       const n = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);

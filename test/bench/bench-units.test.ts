@@ -254,7 +254,7 @@ describe('bench: the server\u2019s own forwarding latency', () => {
 });
 
 describe('bench: the server process read from /proc', { skip: process.platform !== 'linux' }, () => {
-  it('the worker threads\u2019 nice value is read per thread (the main thread\u2019s is not it)', async () => {
+  it('the media worker threads\u2019 nice value is read per thread (the main thread\u2019s is not it)', async () => {
     const { Worker } = await import('node:worker_threads');
     const { workerThreadsNice } = await import('../../bench/processes.ts');
     const os = await import('node:os');
@@ -263,7 +263,7 @@ describe('bench: the server process read from /proc', { skip: process.platform !
     const nice = Math.min(19, mainNice + 3);
     const worker = new Worker(
       `require('node:os').setPriority(0, ${nice}); require('node:worker_threads').parentPort.postMessage(1); setInterval(() => {}, 1000);`,
-      { eval: true },
+      { eval: true, name: 'media-0' },
     );
     try {
       await new Promise((resolve) => worker.once('message', resolve));

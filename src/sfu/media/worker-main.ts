@@ -15,14 +15,6 @@ await serveWorker(async (data, emit) => {
     component: 'media',
     port: data.port,
   });
-  // Before anything runs here: forwarding ahead of the main thread's work (MEDIA_WORKER_NICE).
-  const priority = applyWorkerNice(data.nice);
-  if (priority.refused && data.index === 0)
-    logger.warn(
-      { asked: data.nice, nice: priority.nice, reason: priority.refused },
-      'media workers run at their default priority (set MEDIA_WORKER_NICE=0 to silence this)',
-    );
-  else logger.debug({ nice: priority.nice }, 'media worker priority');
   const certificate = await generateDtlsCertificate();
   const endpoint = new UdpEndpoint({
     certificate,
@@ -33,6 +25,17 @@ await serveWorker(async (data, emit) => {
   });
   await endpoint.bind(data.port);
   if (data.tcpPort !== undefined) await endpoint.listenTcp(data.tcpPort);
+  // Forwarding ahead of the main thread's work (MEDIA_WORKER_NICE), once nothing is left to start.
+  // Not earlier: libuv's thread pool is made by the first thread that queues work on it, and its
+  // threads keep that thread's nice value; the certificate above (WebCrypto) has made sure it
+  // exists, so the pool serving the main thread's file and crypto work stays at the process's.
+  const priority = applyWorkerNice(data.nice);
+  if (priority.refused && data.index === 0)
+    logger.warn(
+      { asked: data.nice, nice: priority.nice, reason: priority.refused },
+      'media workers run at their default priority (set MEDIA_WORKER_NICE=0 to silence this)',
+    );
+  else logger.debug({ nice: priority.nice }, 'media worker priority');
   return new MediaEngine({
     endpoint,
     clock: mediaClock,
