@@ -3,6 +3,8 @@
 
 import type { LoadParticipant } from './load-process.ts';
 import { provisionRoom } from './provision.ts';
+import type { LayerWish } from './quality-request.ts';
+import type { WaterbusIdentity } from './signal.ts';
 import { isBbmeet, type StepOptions } from './step-types.ts';
 
 export interface StepPlan {
@@ -21,6 +23,28 @@ function fanoutRooms(size: number, fanout: number): number[] {
   return rooms;
 }
 
+/**
+ * A provisioned room of one video publisher (its first participant) and the others subscribing to
+ * it, asking for `layer` when given; added to `publishers` and `subscribers`.
+ */
+function onePublisherRoom(
+  participants: WaterbusIdentity[],
+  publishers: LoadParticipant[],
+  subscribers: LoadParticipant[],
+  layer?: LayerWish,
+): WaterbusIdentity {
+  const [pub, ...rest] = participants;
+  publishers.push({
+    id: pub!.participantId,
+    identity: pub!,
+    publish: { video: true, audio: false },
+    subscribeTo: [],
+  });
+  for (const s of rest)
+    subscribers.push({ id: s.participantId, identity: s, subscribeTo: [pub!.participantId], layer });
+  return pub!;
+}
+
 export async function planStep(
   o: StepOptions,
   server?: { baseUrl: string; apiKey: string },
@@ -33,16 +57,8 @@ export async function planStep(
     for (const [r, subs] of rooms.entries()) {
       if (isBbmeet(o.system)) {
         const room = await provisionRoom(server!.baseUrl, server!.apiKey, subs + 1);
-        const [pub, ...rest] = room.participants;
-        firstRoom ??= { roomId: room.roomId, code: room.code, publisherId: pub!.participantId };
-        publishers.push({
-          id: pub!.participantId,
-          identity: pub!,
-          publish: { video: true, audio: false },
-          subscribeTo: [],
-        });
-        for (const s of rest)
-          subscribers.push({ id: s.participantId, identity: s, subscribeTo: [pub!.participantId] });
+        const pub = onePublisherRoom(room.participants, publishers, subscribers);
+        firstRoom ??= { roomId: room.roomId, code: room.code, publisherId: pub.participantId };
       } else {
         const pubId = o.system === 'raw_udp' ? String(r) : `p${r}`;
         publishers.push({ id: pubId, publish: { video: true, audio: false }, subscribeTo: [] });
@@ -54,20 +70,7 @@ export async function planStep(
   if (!isBbmeet(o.system)) throw new Error(`the ${o.scenario} scenario runs on bbmeet only`);
   if (o.scenario === 'webinar') {
     const room = await provisionRoom(server!.baseUrl, server!.apiKey, o.size + 1);
-    const [pub, ...rest] = room.participants;
-    publishers.push({
-      id: pub!.participantId,
-      identity: pub!,
-      publish: { video: true, audio: false },
-      subscribeTo: [],
-    });
-    for (const s of rest)
-      subscribers.push({
-        id: s.participantId,
-        identity: s,
-        subscribeTo: [pub!.participantId],
-        layer: o.layer,
-      });
+    onePublisherRoom(room.participants, publishers, subscribers, o.layer);
     return { publishers, subscribers, together: false, participants: o.size + 1 };
   }
   if (o.scenario === 'meeting') {
