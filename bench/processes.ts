@@ -49,24 +49,29 @@ export function cpuSeconds(pid: number): number | undefined {
   }
 }
 
+/** Every thread of process `pid`: its name and nice value (/proc/<pid>/task); empty once it is gone. */
+export function processThreads(pid: number): Array<{ name: string; nice: number }> {
+  try {
+    return readdirSync(`/proc/${pid}/task`).map((tid) => {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      return {
+        name: readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim(),
+        // Fields after the command name (which may hold spaces): nice is field 19.
+        nice: Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]),
+      };
+    });
+  } catch {
+    return [];
+  }
+}
+
 /**
  * The nice value of the server's media worker threads (named media-<index>), the lowest if they
  * differ; undefined without any or off Linux.
  */
 export function workerThreadsNice(pid: number): number | undefined {
-  let nice: number | undefined;
-  try {
-    for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      if (!/^media-\d+$/.test(readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim())) continue;
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      // Fields after the command name: nice is field 19.
-      const n = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
-      if (Number.isInteger(n)) nice = nice === undefined ? n : Math.min(nice, n);
-    }
-  } catch {
-    return nice;
-  }
-  return nice;
+  const media = processThreads(pid).filter((t) => /^media-\d+$/.test(t.name) && Number.isInteger(t.nice));
+  return media.length ? Math.min(...media.map((t) => t.nice)) : undefined;
 }
 
 /** Resident memory in bytes, or undefined once the process is gone. */

@@ -1,20 +1,8 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { freeUdpPort } from '../../bench/free-ports.ts';
+import { processThreads } from '../../bench/processes.ts';
 import { type SpawnedServer, spawnServer } from '../support/spawned-server.ts';
-
-/** Every thread of process `pid`: its name and nice value (/proc/<pid>/task). */
-function threads(pid: number): Array<{ name: string; nice: number }> {
-  return readdirSync(`/proc/${pid}/task`).map((tid) => {
-    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-    return {
-      name: readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim(),
-      // Fields after the command name: nice is field 19.
-      nice: Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]),
-    };
-  });
-}
 
 describe('bbmeet start: the media workers run ahead of the rest (MEDIA_WORKER_NICE)', {
   skip: process.platform !== 'linux',
@@ -36,7 +24,7 @@ describe('bbmeet start: the media workers run ahead of the rest (MEDIA_WORKER_NI
 
   it('each media worker thread has the nice value asked (or the refusal is logged); every other thread keeps the process’s', async () => {
     const pid = server.child.pid!;
-    const all = threads(pid);
+    const all = processThreads(pid);
     const main = all.find((t) => t.name === 'MainThread' || t.name === 'node')!.nice;
     const media = all.filter((t) => /^media-\d+$/.test(t.name));
     assert.equal(media.length, 2, `threads: ${all.map((t) => t.name).join(', ')}`);
