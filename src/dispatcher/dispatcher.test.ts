@@ -176,7 +176,8 @@ async function cluster(ids: string[], load: Record<string, number> = {}) {
   const nodes = new Map(ids.map((id) => [id, new FakeNode(id)]));
   for (const id of ids) await directory.heartbeat(nodeInfo(id, load[id] ?? 0), { ttlMs: 60_000, rooms: [] });
   const connected: string[] = [];
-  const make = () =>
+  /** `view` replaces some nodes by this instance's own view of them (to lose one here only). */
+  const make = (view: Map<string, FakeNode> = new Map()) =>
     new Dispatcher({
       directory,
       groupId: 'g1',
@@ -186,7 +187,7 @@ async function cluster(ids: string[], load: Record<string, number> = {}) {
       unregisteredGraceMs: 300,
       connect: (info) => {
         connected.push(info.nodeId);
-        const node = nodes.get(info.nodeId);
+        const node = view.get(info.nodeId) ?? nodes.get(info.nodeId);
         if (!node) throw new Error(`no node ${info.nodeId}`);
         return node;
       },
@@ -555,19 +556,57 @@ test('dispatcher.close() ends the event iterations', async () => {
   assert.deepEqual(seen, []);
 });
 
-test("the room's event stream follows the room when the directory maps it to another live node", async () => {
+test("the room's event stream and participants follow the room when the directory maps it to another live node", async () => {
   const { dispatcher, nodes, directory } = await cluster(['a', 'b'], { b: 1 });
   await dispatcher.join(joinReq(1, 1));
   const ac = new AbortController();
   const it = dispatcher.events(RoomId(1), ac.signal)[Symbol.asyncIterator]();
   const first = next(it);
-  // The room emptied on a, its mapping expired and another instance placed it on b.
+  // Another instance released the room's mapping and placed it on b.
   await directory.releaseRoom(RoomId(1), NodeId('a'));
   await directory.claimRoom(RoomId(1), NodeId('b'));
+  // The participant joined here on a is left behind: it leaves a and is told to publish again.
+  assert.deepEqual(await first, { type: 'participantLost', participantId: '1', reason: 'node_lost' });
   while (nodes.get('b')?.streamCount === 0) await new Promise((r) => setTimeout(r, 5));
   assert.equal(nodes.get('a')?.streamCount, 0, 'the stream from a was closed');
+  while (!nodes.get('a')?.calls.includes('leave')) await new Promise((r) => setTimeout(r, 5));
+  assert.equal(nodes.get('a')?.rooms.get('1')?.size, 0, 'nobody of this instance stays on a');
   nodes.get('b')?.emit({ type: 'activeSpeakers', speakers: [] });
-  assert.equal((await first).type, 'activeSpeakers');
+  assert.equal((await next(it)).type, 'activeSpeakers');
+  assert.equal((await dispatcher.join(joinReq(1, 1))).sdp, 'answer from b');
   ac.abort();
   await it.return?.();
+});
+
+test('a node lost to one instance only does not split the room: the other instance moves its participants to the new node', async () => {
+  const { dispatcher: second, nodes, directory, make } = await cluster(['a', 'b'], { b: 1 });
+  // The first instance's view of node a: it alone loses a (a network split between the two).
+  const firstView = new FakeNode('a');
+  const first = make(new Map([['a', firstView]]));
+  cleanups.push(() => first.close());
+  await first.join(joinReq(1, 1));
+  await second.join(joinReq(1, 2));
+  assert.equal(await directory.roomNode(RoomId(1)), 'a');
+  const listen = (d: Dispatcher) => {
+    const ac = new AbortController();
+    cleanups.push(() => ac.abort());
+    return d.events(RoomId(1), ac.signal)[Symbol.asyncIterator]();
+  };
+  const firstEvents = listen(first);
+  const secondEvents = listen(second);
+  const firstLost = next(firstEvents);
+  const secondLost = next(secondEvents);
+  while (firstView.streamCount === 0) await new Promise((r) => setTimeout(r, 5));
+  firstView.kill();
+  assert.deepEqual(await firstLost, { type: 'participantLost', participantId: '1', reason: 'node_lost' });
+  // The first instance's participant publishes again: the room is placed on b.
+  assert.equal((await first.join(joinReq(1, 1))).sdp, 'answer from b');
+  assert.equal(await directory.roomNode(RoomId(1)), 'b');
+  // The second instance still reaches a, but follows the room: its participant leaves a and is
+  // told to publish again, and its rejoin goes to b, where the rest of the room is.
+  assert.deepEqual(await secondLost, { type: 'participantLost', participantId: '2', reason: 'node_lost' });
+  while (!nodes.get('a')?.calls.includes('leave')) await new Promise((r) => setTimeout(r, 5));
+  assert.equal(nodes.get('a')?.rooms.get('1')?.size, 0, 'nobody stays behind on a');
+  assert.equal((await second.join(joinReq(1, 2))).sdp, 'answer from b');
+  assert.deepEqual([...(nodes.get('b')?.rooms.get('1') ?? [])].sort(), ['1', '2'], 'one room, on b');
 });

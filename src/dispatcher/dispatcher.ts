@@ -91,7 +91,7 @@ export class Dispatcher implements SfuApi {
       nodes: this.#nodes,
       groupId: options.groupId,
       logger: this.#log,
-      onMoved: (roomId) => this.#links.get(roomId)?.restart(),
+      onMoved: (roomId, to) => this.#roomMoved(roomId, to),
     });
     const onLost = (nodeId: NodeId, reason: unknown) => this.#nodeLost(nodeId, reason);
     this.#failover = new NodeFailover({
@@ -107,6 +107,7 @@ export class Dispatcher implements SfuApi {
       links: this.#links,
       failover: this.#failover,
       onLost,
+      onMoved: (roomId, to) => this.#roomMoved(roomId, to),
       clock: this.#clock,
       logger: this.#log,
       intervalMs: options.monitorIntervalMs ?? 1000,
@@ -131,7 +132,7 @@ export class Dispatcher implements SfuApi {
       this.#closeLinkIfUnused(req.roomId);
       throw err;
     }
-    this.#participants.add(req.roomId, req.participantId);
+    this.#participants.add(req.roomId, req.participantId, nodeId);
     return res;
   }
 
@@ -303,6 +304,31 @@ export class Dispatcher implements SfuApi {
   #onNodeEvent(roomId: RoomId, event: SfuEvent): void {
     if (event.type !== 'participantLost') return;
     this.#participants.remove(roomId, event.participantId);
+  }
+
+  /**
+   * The directory maps the room to another live node: another instance declared the old one lost
+   * (it could not reach it; this one still can) and placed the room anew, or the mapping was
+   * dropped and claimed again. The room must not stay split: the participants this instance joined
+   * on the old node leave it and are told to publish again, as when a node dies, so that they
+   * rejoin where the rest of the room is.
+   */
+  #roomMoved(roomId: RoomId, to: NodeId): void {
+    const link = this.#links.get(roomId);
+    link?.restart();
+    const left = this.#participants.takeJoinedElsewhere(roomId, to);
+    if (left.length === 0) return;
+    this.#log.warn(
+      { roomId, to, participants: left.map(([participantId, from]) => ({ participantId, from })) },
+      'room moved to another node: its participants here rejoin there',
+    );
+    for (const [participantId, from] of left) {
+      if (this.#nodes.has(from))
+        this.#call(from, (c) => c.leave({ roomId, participantId })).catch((err: unknown) =>
+          this.#log.warn({ err, roomId, participantId, nodeId: from }, 'leaving the old node failed'),
+        );
+      link?.deliver({ type: 'participantLost', participantId, reason: 'node_lost' });
+    }
   }
 
   #nodeLost(nodeId: NodeId, reason: unknown): void {

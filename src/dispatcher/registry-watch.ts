@@ -16,6 +16,8 @@ export interface RegistryWatchOptions {
   failover: NodeFailover;
   /** The node is lost: the dispatcher moves its rooms off it. */
   onLost: (nodeId: NodeId, reason: unknown) => void;
+  /** The directory maps a room to another live node: the dispatcher follows it there. */
+  onMoved: (roomId: RoomId, to: NodeId) => void;
   clock: Clock;
   logger: Logger;
   /** How often the placements in use are checked against the live nodes. */
@@ -115,7 +117,7 @@ export class RegistryWatch {
       const mapped = mappings.get(roomId);
       if (mapped && link.nodeId && mapped !== link.nodeId && this.#o.nodes.has(mapped)) {
         this.#o.placements.set(roomId, mapped);
-        link.restart();
+        this.#o.onMoved(roomId, mapped);
       }
     }
   }

@@ -11,8 +11,8 @@ export interface RoomPlacementsOptions {
   /** New rooms go to nodes of this group only. */
   groupId: string;
   logger: Logger;
-  /** The directory says another node hosts the room now: its event stream must follow. */
-  onMoved: (roomId: RoomId) => void;
+  /** The directory says another node hosts the room now: its event stream and participants follow. */
+  onMoved: (roomId: RoomId, to: NodeId) => void;
 }
 
 /**
@@ -25,7 +25,7 @@ export class RoomPlacements {
   readonly #nodes: KnownNodes;
   readonly #groupId: string;
   readonly #log: Logger;
-  readonly #onMoved: (roomId: RoomId) => void;
+  readonly #onMoved: (roomId: RoomId, to: NodeId) => void;
   readonly #roomNodes = new Map<RoomId, NodeId>();
 
   constructor(options: RoomPlacementsOptions) {
@@ -124,7 +124,7 @@ export class RoomPlacements {
     if (!this.#nodes.has(mapped)) return cached;
     this.#log.info({ roomId, from: cached, to: mapped }, 'room moved to another node');
     this.#roomNodes.set(roomId, mapped);
-    this.#onMoved(roomId);
+    this.#onMoved(roomId, mapped);
     return mapped;
   }
 
