@@ -326,6 +326,8 @@ const noMulticore: Omit<MulticoreFigures, 'multicore'> & { multicore: null } = {
   multicore_efficiency_one_room: null,
   multicore_efficiency_many_rooms: null,
   multicore_relay_extra_us_per_packet: null,
+  multicore_relay_extra_noise_us: null,
+  multicore_relay_extra_note: null,
   multicore_relay_us_per_relayed_packet: null,
   multicore: null,
 };

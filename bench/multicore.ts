@@ -97,6 +97,11 @@ const deliveredPerCore = (s: StepResult) => (s.cpu_cores > 0 ? s.delivered_pps /
 const usPerPacket = (s: StepResult) =>
   s.delivered_pps > 0 ? (s.cpu_cores / s.delivered_pps) * 1e6 : Number.NaN;
 
+const range = (xs: number[]) => {
+  const finite = xs.filter(Number.isFinite);
+  return finite.length > 0 ? Math.max(...finite) - Math.min(...finite) : null;
+};
+
 /** Medians of packets/s per core used of each configuration at `size`, and their ratio (2 ÷ 1). */
 function efficiency(steps: MulticoreStep[], shape: Shape, size: number) {
   const of = (workers: number) =>
@@ -109,6 +114,9 @@ function efficiency(steps: MulticoreStep[], shape: Shape, size: number) {
     two_workers_delivered_pps_per_core: round(two, 0),
     one_worker_us_per_packet: round(median(of(1).map(usPerPacket)), 3),
     two_workers_us_per_packet: round(median(of(2).map(usPerPacket)), 3),
+    /** Highest minus lowest µs per packet of the rounds (0 with one round: unknown). */
+    one_worker_us_range: round(range(of(1).map(usPerPacket)), 3),
+    two_workers_us_range: round(range(of(2).map(usPerPacket)), 3),
     loss_one_worker: round(median(of(1).map((s) => s.loss)), 5),
     loss_two_workers: round(median(of(2).map((s) => s.loss)), 5),
     ratio: round(ratio(two, one), 3),
@@ -233,6 +241,15 @@ export function multicoreFigures(plan: MulticorePlan, steps: MulticoreStep[]) {
   const relayExtra = extra(oneRoom.efficiency);
   const baseExtra = extra(manyRooms.efficiency);
   const spanExtraUs = relayExtra !== null && baseExtra !== null ? relayExtra - baseExtra : null;
+  // How far the four medians it is made of could move: half the spread of each one's rounds.
+  // Unknown (null) when a configuration ran one round only.
+  const ranges = [oneRoom.efficiency, manyRooms.efficiency].flatMap((e) =>
+    e ? [e.one_worker_us_range, e.two_workers_us_range] : [null],
+  );
+  const noiseUs =
+    spanExtraUs !== null && ranges.every((r) => r !== null && r > 0)
+      ? ranges.reduce((sum: number, r) => sum + r! / 2, 0)
+      : null;
   // The same per relayed packet: µs per delivered packet × delivered packets per relayed one.
   const delivered = median(
     steps.filter((s) => s.shape === 'one_room' && s.media_workers === 2).map((s) => s.delivered_pps),
@@ -246,6 +263,15 @@ export function multicoreFigures(plan: MulticorePlan, steps: MulticoreStep[]) {
     multicore_efficiency_one_room: oneRoom.efficiency?.ratio ?? null,
     multicore_efficiency_many_rooms: manyRooms.efficiency?.ratio ?? null,
     multicore_relay_extra_us_per_packet: round(spanExtraUs, 3),
+    multicore_relay_extra_noise_us: round(noiseUs, 3),
+    multicore_relay_extra_note:
+      spanExtraUs === null
+        ? null
+        : noiseUs === null
+          ? 'noise unknown (a configuration ran one round): run --multicore-rounds 3 or more'
+          : Math.abs(spanExtraUs) <= noiseUs
+            ? `within the rounds' noise (±${round(noiseUs, 3)} µs per packet): no measurable cost of spanning`
+            : null,
     multicore_relay_us_per_relayed_packet:
       spanExtraUs !== null && delivered !== null && relayedPps
         ? round((spanExtraUs * delivered) / relayedPps, 2)

@@ -273,6 +273,8 @@ export async function writeReport(
     'multicore_efficiency_one_room',
     'multicore_efficiency_many_rooms',
     'multicore_relay_extra_us_per_packet',
+    'multicore_relay_extra_noise_us',
+    'multicore_relay_extra_note',
     'multicore_relay_us_per_relayed_packet',
   ] as const;
   const section = [

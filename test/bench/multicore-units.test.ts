@@ -196,9 +196,38 @@ describe('bench: multicore figures', () => {
     assert.equal(f.multicore.many_rooms.spread.every_worker_carries_subscribers, false);
     // µs per packet: one room 2w 12.5 − 1w median(10, 20)=15 → −2.5; many rooms 10 − 10 = 0.
     assert.equal(f.multicore_relay_extra_us_per_packet, -2.5);
+    // Its noise is unknown: the many-rooms configurations ran one round each.
+    assert.equal(f.multicore_relay_extra_noise_us, null);
+    assert.match(String(f.multicore_relay_extra_note), /noise unknown/);
     // Per relayed packet: −2.5 µs × 20,000 delivered ÷ 2,000 relayed.
     assert.equal(f.multicore.one_room.spread.relayed_pps, 2000);
     assert.equal(f.multicore_relay_us_per_relayed_packet, -25);
+  });
+
+  it("efficiency: the relay's extra cost is read against the noise of the rounds it is made of", () => {
+    const plan = multicorePlan(2, true);
+    // µs per packet = cpu_cores ÷ 20,000 × 1e6, two rounds of each configuration.
+    const rounds = (shape: 'one_room' | 'many_rooms', workers: 1 | 2, cores: [number, number]) =>
+      cores.map((cpu_cores, i) =>
+        fakeStep({ shape, media_workers: workers, size: 128, cpu_cores, round: i + 1 }),
+      );
+    const figures = (oneRoomTwoWorkers: [number, number]) =>
+      multicoreFigures(plan, [
+        ...rounds('one_room', 1, [0.2, 0.22]),
+        ...rounds('one_room', 2, oneRoomTwoWorkers),
+        ...rounds('many_rooms', 1, [0.2, 0.22]),
+        ...rounds('many_rooms', 2, [0.2, 0.22]),
+      ]);
+    // Medians 10.5 µs everywhere: no extra; noise = half of each range (1, 1.2, 1, 1) = ±2.1 µs.
+    const within = figures([0.198, 0.222]);
+    assert.equal(within.multicore_relay_extra_us_per_packet, 0);
+    assert.equal(within.multicore_relay_extra_noise_us, 2.1);
+    assert.match(String(within.multicore_relay_extra_note), /within the rounds' noise \(±2.1 µs/);
+    // One room on 2 workers at 25 µs against 10.5: 14.5 µs, beyond ±2 µs: the figure stands alone.
+    const beyond = figures([0.49, 0.51]);
+    assert.equal(beyond.multicore_relay_extra_us_per_packet, 14.5);
+    assert.equal(beyond.multicore_relay_extra_noise_us, 2);
+    assert.equal(beyond.multicore_relay_extra_note, null);
   });
 
   it('scaling: packets/s at saturation with 2 workers ÷ 1, each ladder stopping where it saturated', () => {
