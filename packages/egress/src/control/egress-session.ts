@@ -18,8 +18,10 @@ import { RoomHls } from './room-hls.ts';
  * One egress: a participant's tracks (one pipeline; it ends when the participant leaves), or a
  * room's (a pipeline per publisher, or only the stage participant's, following them as they come
  * and go; it ends when the room closes). Each publisher's files go under
- * `<dataDir>/<egressId>/<participantId>/`; a room's HLS also writes the room's master playlist
- * (room-hls.ts) listing every publisher streamed.
+ * `<dataDir>/<egressId>/<participantId>/`; a publisher that leaves and comes back (it rejoined
+ * after a lost connection) streams anew under `<participantId>-2/`, `-3/`…, once the files of its
+ * earlier stream are finished. A room's HLS also writes the room's master playlist (room-hls.ts)
+ * listing every publisher streaming.
  */
 export interface SessionContext {
   source: EgressSource;
@@ -39,7 +41,14 @@ export class PublisherEgressSession implements EgressSession {
   readonly #egressId: string;
   readonly #events: SessionEvents;
   readonly #ctx: SessionContext;
-  readonly #pipelines = new Map<ParticipantId, PublisherPipeline>();
+  /** Every stream of this egress by its key (its directory): `<participantId>`, then `-2`, `-3`… */
+  readonly #pipelines = new Map<string, PublisherPipeline>();
+  /** The key of the stream each publisher streams to now. */
+  readonly #current = new Map<ParticipantId, string>();
+  /** How many streams each publisher has had. */
+  readonly #stints = new Map<ParticipantId, number>();
+  /** A publisher's stream that is finishing its files (it left). */
+  readonly #ending = new Map<ParticipantId, Promise<void>>();
   readonly #timeline = new Timeline(() => performance.now());
   #unwatch: (() => void) | undefined;
   #stopped = false;
@@ -80,6 +89,7 @@ export class PublisherEgressSession implements EgressSession {
     this.#stopped = true;
     this.#unwatch?.();
     await Promise.all([...this.#pipelines.values()].map((p) => p.stop(reason)));
+    await Promise.all(this.#ending.values());
     await this.#room?.end();
     const { uploads, settings } = this.#ctx;
     // A finished recording goes to the bucket when one is configured; the local file stays.
@@ -100,10 +110,10 @@ export class PublisherEgressSession implements EgressSession {
     };
   }
 
-  /** The live HLS playlist at `<participantId>/…` under the egress directory. */
+  /** The live HLS playlist at `<stream key>/…` under the egress directory. */
   livePlaylist(relativePath: string): LivePlaylist | undefined {
-    const [participantId, ...rest] = relativePath.split('/');
-    return this.#pipelines.get(participantId as ParticipantId)?.livePlaylist(rest.join('/'));
+    const [key, ...rest] = relativePath.split('/');
+    return this.#pipelines.get(key!)?.livePlaylist(rest.join('/'));
   }
 
   transcodeCpuSeconds(): number {
@@ -111,9 +121,17 @@ export class PublisherEgressSession implements EgressSession {
   }
 
   async #add(participantId: ParticipantId): Promise<void> {
-    if (this.#stopped || this.#pipelines.has(participantId)) return;
+    if (this.#stopped || this.#current.has(participantId)) return;
+    const stint = (this.#stints.get(participantId) ?? 0) + 1;
+    this.#stints.set(participantId, stint);
+    const key = stint === 1 ? participantId : `${participantId}-${stint}`;
+    this.#current.set(participantId, key);
+    // Why wait: the earlier stream's files are finished first, and its MoQ broadcast (the same
+    // path: viewers follow the participant) has ended.
+    await this.#ending.get(participantId);
+    if (this.#stopped || this.#current.get(participantId) !== key) return;
     const { settings, logger, source, moq, stats, hlsUploader } = this.#ctx;
-    const relativeDir = `${this.#egressId}/${participantId}`;
+    const relativeDir = `${this.#egressId}/${key}`;
     const pipeline = new PublisherPipeline({
       source,
       roomId: this.#req.roomId,
@@ -122,7 +140,7 @@ export class PublisherEgressSession implements EgressSession {
       dir: join(settings.dataDir, relativeDir),
       layer: this.#req.layer ?? -1,
       timeline: this.#timeline,
-      logger: logger.child({ egressId: this.#egressId, participantId }),
+      logger: logger.child({ egressId: this.#egressId, participantId, stream: key }),
       output: {
         relativeDir,
         settings,
@@ -131,26 +149,28 @@ export class PublisherEgressSession implements EgressSession {
         logger,
         ...(stats && { stats }),
         ...(hlsUploader && { uploader: hlsUploader }),
-        ...(this.#room && { roomMaster: this.#room.participant(participantId) }),
+        ...(this.#room && { roomMaster: this.#room.participant(key, participantId) }),
       },
       onActive: () => this.#events.active(),
-      onEnd: (reason, failed) => this.#pipelineEnded(participantId, reason, failed),
+      onEnd: (reason, failed) => this.#pipelineEnded(participantId, key, reason, failed),
     });
-    this.#pipelines.set(participantId, pipeline);
+    this.#pipelines.set(key, pipeline);
     try {
       await pipeline.start();
     } catch (err) {
-      this.#pipelines.delete(participantId);
-      this.#room?.remove(participantId);
+      this.#pipelines.delete(key);
+      if (this.#current.get(participantId) === key) this.#current.delete(participantId);
+      this.#room?.remove(key);
       throw err;
     }
   }
 
-  #pipelineEnded(participantId: ParticipantId, reason: string, failed: boolean): void {
+  #pipelineEnded(participantId: ParticipantId, key: string, reason: string, failed: boolean): void {
     // A participant egress ends with its publisher or its output; a room egress ends only on a
     // failure (its room closing ends it), a publisher leaving closes that publisher's files.
     if (!this.#roomWide || failed) this.#events.end(reason, failed);
-    else this.#removeLater(participantId);
+    // Why the key: an earlier stream of a publisher who is back may tell its end late.
+    else if (this.#current.get(participantId) === key) this.#removeLater(participantId);
   }
 
   #roomHls(): RoomHls {
@@ -172,12 +192,23 @@ export class PublisherEgressSession implements EgressSession {
   }
 
   #removeLater(participantId: ParticipantId): void {
-    const pipeline = this.#pipelines.get(participantId);
+    const key = this.#current.get(participantId);
+    if (key === undefined) return;
+    this.#current.delete(participantId);
+    this.#room?.remove(key);
+    // A stream still waiting for the earlier one to finish has no pipeline yet: it does not start.
+    const pipeline = this.#pipelines.get(key);
     if (!pipeline) return;
-    this.#room?.remove(participantId);
-    pipeline.stop('participant_left').catch((err: unknown) =>
-      // Fire and forget: the pipeline's files are finished as well as they can be; log the rest.
-      this.#ctx.logger.warn({ err, egressId: this.#egressId, participantId }, 'egress publisher stop failed'),
+    const ended = pipeline.stop('participant_left').catch((err: unknown) =>
+      // The pipeline's files are finished as well as they can be; log the rest.
+      this.#ctx.logger.warn(
+        { err, egressId: this.#egressId, participantId, stream: key },
+        'egress publisher stop failed',
+      ),
     );
+    this.#ending.set(participantId, ended);
+    void ended.finally(() => {
+      if (this.#ending.get(participantId) === ended) this.#ending.delete(participantId);
+    });
   }
 }

@@ -44,9 +44,12 @@ export class RoomHls {
     });
   }
 
-  /** What a participant's HLS output tells the room (OutputContext.roomMaster). */
-  participant(id: string): { written(variants: StreamVariants): void; uploaded(): void } {
-    this.#master.add(id, `Participant ${id}`);
+  /**
+   * What a participant's HLS output tells the room (OutputContext.roomMaster). `id` is the stream's
+   * directory: the participant's id, or `<id>-2`… when it streams again after leaving.
+   */
+  participant(id: string, participantId = id): { written(variants: StreamVariants): void; uploaded(): void } {
+    this.#master.add(id, `Participant ${participantId}`);
     return {
       written: (variants) => this.#master.update(id, variants),
       uploaded: () => this.#upload?.participantUp(id),
