@@ -2,13 +2,14 @@
  * The publisher's side of the relays between media workers: the relay ids of local tracks
  * described to other workers, and the exports (a local publisher relayed to another worker: one
  * RelaySink per track there, the Dynacast wishes made from there), driven by that worker's
- * `want`, `unwant`, `wish` and `keyframe` (relay.ts). Not the channels (worker-relays.ts) and not
- * the proxies of publishers homed elsewhere (remote-publishers.ts).
+ * `want`, `unwant`, `wish` and `keyframe` (relay.ts). A publisher is described with its backup
+ * codec's track (backup-codecs.ts); its primary tracks are relayed from the first `want`, a backup
+ * only while the `want` lists it (a subscriber there is given it). Not the channels
+ * (worker-relays.ts) and not the proxies of publishers homed elsewhere (remote-publishers.ts).
  */
 
 import type { ParticipantId, RoomId } from '../../lib/ids.ts';
 import type { MediaState } from '../../protocol/sfu-api.ts';
-import { primaryTracks } from './backup-codecs.ts';
 import type { Export, Room } from './engine-room.ts';
 import type { Publisher } from './publisher.ts';
 import {
@@ -53,28 +54,27 @@ export class RelayExports {
     return describeTrack(relayId, up);
   }
 
-  /** A local publisher as described to another worker (the relay starts when that one says `want`). */
+  /**
+   * A local publisher as described to another worker, backups included: that worker offers a
+   * backup to whom there cannot decode its camera, as this one does. The relay starts when that
+   * worker says `want`.
+   */
   describePublisher(roomId: RoomId, publisher: Publisher): RelayedPublisher {
     return {
       participantId: publisher.participantId,
       mediaState: { ...publisher.mediaState },
-      // A backup codec (backup-codecs.ts) is not relayed: a subscriber on another worker is
-      // offered the primary only (and told it is unsupported when it cannot decode it).
-      tracks: primaryTracks(publisher.tracks.values()).map((up) =>
-        this.describe(roomId, publisher.participantId, up),
-      ),
+      tracks: [...publisher.tracks.values()].map((up) => this.describe(roomId, publisher.participantId, up)),
     };
   }
 
-  /** Tracks added to an exported publisher: relayed too, and announced to the other workers. */
-  exportAdded(roomId: RoomId, room: Room, publisherId: ParticipantId, tracks: UpTrack[]): void {
-    const added = primaryTracks(tracks);
+  /** Tracks added to an exported publisher: announced to the other workers, its primaries relayed. */
+  exportAdded(roomId: RoomId, room: Room, publisherId: ParticipantId, added: UpTrack[]): void {
     if (added.length === 0) return;
     for (const [to, exp] of room.exports.get(publisherId) ?? []) {
       const link = this.#hooks.link(to);
       if (!link) continue;
       const tracks = added.map((up) => this.describe(roomId, publisherId, up));
-      for (const up of added) this.#attachRelay(exp, up, link);
+      for (const up of added) if (up.backupOf === undefined) this.#attachRelay(exp, up, link);
       link.post({ t: 'tracks', roomId, publisherId, tracks });
     }
   }
@@ -112,15 +112,16 @@ export class RelayExports {
     if (byWorker.size === 0) room.exports.delete(publisherId);
   }
 
-  /** Worker `from` subscribes to a publisher homed here: its tracks are relayed there from now on. */
+  /**
+   * Worker `from` subscribes to a publisher homed here: its primary tracks are relayed there from
+   * now on, and the backups `want` lists (a `want` again without one stops that one).
+   */
   onWant(from: number, msg: Message<'want'>): void {
     const room = this.#hooks.rooms.get(msg.roomId);
     const publisher = room?.publishers.get(msg.publisherId);
     const link = this.#hooks.link(from);
     if (!link) return;
-    const current = new Set(
-      primaryTracks(publisher?.tracks.values() ?? []).map((up) => this.#relayIds.get(up)),
-    );
+    const current = new Set([...(publisher?.tracks.values() ?? [])].map((up) => this.#relayIds.get(up)));
     if (!room || !publisher || msg.relayIds.some((id) => !current.has(id))) {
       // It left or published again since it was described: the other side drops its proxy.
       link.post({ t: 'gone', roomId: msg.roomId, publisherId: msg.publisherId });
@@ -137,10 +138,12 @@ export class RelayExports {
       byWorker.set(from, exp);
     }
     const known = new Set(msg.relayIds);
+    const backups = new Set(msg.backups);
     const fresh: RelayedTrack[] = [];
-    for (const up of primaryTracks(publisher.tracks.values())) {
+    for (const up of publisher.tracks.values()) {
       const track = this.describe(msg.roomId, msg.publisherId, up);
-      this.#attachRelay(exp, up, link);
+      if (up.backupOf === undefined || backups.has(track.relayId)) this.#attachRelay(exp, up, link);
+      else this.#detachRelay(exp, up);
       if (!known.has(track.relayId)) fresh.push(track);
     }
     if (fresh.length > 0)
@@ -180,5 +183,12 @@ export class RelayExports {
     const sink = new RelaySink(this.#relayIds.get(up)!, link);
     exp.sinks.set(up, sink);
     up.sinks.add(sink);
+  }
+
+  #detachRelay(exp: Export, up: UpTrack): void {
+    const sink = exp.sinks.get(up);
+    if (!sink) return;
+    up.sinks.delete(sink);
+    exp.sinks.delete(up);
   }
 }

@@ -3,8 +3,11 @@
  * another worker (RemotePublisher, its RemoteUpTracks fed by the channel), made when a subscriber
  * here first needs one (which says `want`), completed when that publisher adds tracks, and dropped
  * with their subscriptions when nobody here needs them (`unwant`), when the publisher is `gone`
- * or when its worker is down. Not the channels (worker-relays.ts) and not the exports of local
- * publishers (relay-exports.ts).
+ * or when its worker is down. A proxy holds the publisher's backup codec tracks too
+ * (backup-codecs.ts): a subscriber here who cannot decode the camera is given the backup, as on
+ * the publisher's worker, and the backup is relayed only while someone here is given it (`want`
+ * says again which). Not the channels (worker-relays.ts) and not the exports of local publishers
+ * (relay-exports.ts).
  */
 
 import type { Clock } from '../../lib/clock.ts';
@@ -37,6 +40,12 @@ export interface RemoteHooks {
 
 export class RemotePublishers {
   readonly #hooks: RemoteHooks;
+  /**
+   * Per live proxy: who here is given each of its backups (relay id → subscribers), known from
+   * their Dynacast wishes (every video DownTrack states one while it exists). A dropped proxy has
+   * none: its closing subscriptions say nothing more to the publisher's worker.
+   */
+  readonly #backupReceivers = new WeakMap<RemotePublisher, Map<number, Set<ParticipantId>>>();
 
   constructor(hooks: RemoteHooks) {
     this.#hooks = hooks;
@@ -66,7 +75,7 @@ export class RemotePublishers {
     }
     if (remote) {
       Object.assign(remote.mediaState, description.mediaState);
-      this.#addRemoteTracks(remote, link, description.tracks);
+      this.#addRemoteTracks(roomId, remote, link, description.tracks);
       return remote;
     }
     return this.#newRemote(roomId, room, fromWorker, link, description);
@@ -83,6 +92,7 @@ export class RemotePublishers {
   /** Drops a proxy and every subscription to it; `notify`: tell its worker to stop relaying. */
   drop(roomId: RoomId, room: Room, remote: RemotePublisher, notify: boolean): void {
     if (room.remotes.get(remote.participantId) !== remote) return;
+    this.#backupReceivers.delete(remote);
     this.#hooks.closeSubscriptionsTo(roomId, room, remote.participantId);
     room.remotes.delete(remote.participantId);
     const link = this.#hooks.link(remote.fromWorker);
@@ -109,7 +119,7 @@ export class RemotePublishers {
     const remote = room?.remotes.get(msg.publisherId);
     const link = this.#hooks.link(from);
     if (!room || !remote || remote.fromWorker !== from || !link) return;
-    const added = this.#addRemoteTracks(remote, link, msg.tracks);
+    const added = this.#addRemoteTracks(msg.roomId, remote, link, msg.tracks);
     if (added.length > 0) this.#hooks.renegotiateSubscribers(msg.roomId, room, msg.publisherId, added);
   }
 
@@ -133,7 +143,8 @@ export class RemotePublishers {
       tracks: new Map(),
     };
     room.remotes.set(remote.participantId, remote);
-    this.#addRemoteTracks(remote, link, description.tracks);
+    this.#backupReceivers.set(remote, new Map());
+    this.#addRemoteTracks(roomId, remote, link, description.tracks);
     link.post({
       t: 'want',
       roomId,
@@ -143,17 +154,26 @@ export class RemotePublishers {
     return remote;
   }
 
-  #addRemoteTracks(remote: RemotePublisher, link: PeerLink, tracks: RelayedTrack[]): RemoteUpTrack[] {
+  #addRemoteTracks(
+    roomId: RoomId,
+    remote: RemotePublisher,
+    link: PeerLink,
+    tracks: RelayedTrack[],
+  ): RemoteUpTrack[] {
     const added: RemoteUpTrack[] = [];
     for (const track of tracks) {
       if (remote.tracks.has(track.mid)) continue;
+      const backup = track.backupOf !== undefined;
       const up = new RemoteUpTrack({
         track,
         fromWorker: remote.fromWorker,
         clock: this.#hooks.clock,
         feedback: {
           keyframe: (relayId, ssrc) => link.post({ t: 'keyframe', relayId, ssrc }),
-          wish: (relayId, subscriberId, spatial) => link.post({ t: 'wish', relayId, subscriberId, spatial }),
+          wish: (relayId, subscriberId, spatial) => {
+            link.post({ t: 'wish', relayId, subscriberId, spatial });
+            if (backup) this.#backupWish(roomId, remote, link, relayId, subscriberId, spatial !== null);
+          },
         },
       });
       remote.tracks.set(track.mid, up);
@@ -161,5 +181,36 @@ export class RemotePublishers {
       added.push(up);
     }
     return added;
+  }
+
+  /**
+   * A subscriber here was given a backup of `remote` (`given`) or no longer is: when that makes
+   * the first or removes the last receiver of it here, `want` tells the publisher's worker again
+   * which backups to relay.
+   */
+  #backupWish(
+    roomId: RoomId,
+    remote: RemotePublisher,
+    link: PeerLink,
+    relayId: number,
+    subscriberId: ParticipantId,
+    given: boolean,
+  ): void {
+    const receivers = this.#backupReceivers.get(remote);
+    if (!receivers) return;
+    const before = receivers.has(relayId);
+    const who = receivers.get(relayId) ?? new Set<ParticipantId>();
+    if (given) who.add(subscriberId);
+    else who.delete(subscriberId);
+    if (who.size > 0) receivers.set(relayId, who);
+    else receivers.delete(relayId);
+    if (receivers.has(relayId) === before) return;
+    link.post({
+      t: 'want',
+      roomId,
+      publisherId: remote.participantId,
+      relayIds: [...remote.tracks.values()].map((t) => t.relayId),
+      backups: [...receivers.keys()],
+    });
   }
 }
