@@ -3,14 +3,13 @@ import { after, before, describe, it } from 'node:test';
 import type { Page as FirefoxPage } from 'puppeteer-core';
 import { type Firefox, launchFirefox } from '../support/firefox.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
+import { keepsDecoding, sentVideo } from './backup-codec-page.ts';
 import {
   eventually,
   launchDemoBrowser,
   openDemo,
   openDemoInFirefox,
   recordPeerConnections,
-  type ScriptablePage,
-  seesVideoOf,
 } from './demo-page.ts';
 
 /**
@@ -22,68 +21,6 @@ import {
 
 let chromium: Awaited<ReturnType<typeof launchDemoBrowser>>;
 let firefox: Firefox;
-
-/** A page that runs a function with one argument (playwright's and puppeteer's both do). */
-interface ArgumentPage {
-  evaluate<R, A>(fn: (arg: A) => R | Promise<R>, arg: A): Promise<R>;
-}
-
-/**
- * The codec (mime type) and frames decoded of `name`'s camera as the page receives it: the
- * inbound-rtp of the track its tile plays (pages record their connections in window.__pcs).
- */
-function receivedCamera(page: ScriptablePage, name: string): Promise<{ codec: string; frames: number }> {
-  return (page as unknown as ArgumentPage).evaluate(async (tileName: string) => {
-    const video = document.querySelector<HTMLVideoElement>(
-      `#grid .tile[data-name="${tileName}"][data-source="camera"] video`,
-    );
-    const track = (video?.srcObject as MediaStream | null)?.getVideoTracks()[0];
-    const pcs = (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs;
-    for (const pc of track ? pcs : []) {
-      if (pc.signalingState === 'closed' || !pc.getReceivers().some((r) => r.track === track)) continue;
-      const report = await pc.getStats(track);
-      for (const s of report.values()) {
-        if (s.type !== 'inbound-rtp' || s.kind !== 'video') continue;
-        const codec = s.codecId ? (report.get(s.codecId) as { mimeType: string } | undefined) : undefined;
-        return { codec: codec?.mimeType ?? '', frames: (s.framesDecoded as number | undefined) ?? 0 };
-      }
-    }
-    return { codec: '', frames: 0 };
-  }, name);
-}
-
-/** What the page's publisher connection sends per video codec: packets and whether an encoding is on. */
-function sentVideo(page: ScriptablePage): Promise<Record<string, { packets: number; active: boolean }>> {
-  return page.evaluate(async () => {
-    const pcs = (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs;
-    const out: Record<string, { packets: number; active: boolean }> = {};
-    for (const pc of pcs) {
-      if (pc.signalingState === 'closed') continue;
-      const report = await pc.getStats();
-      report.forEach((s) => {
-        if (s.type !== 'outbound-rtp' || s.kind !== 'video' || !s.codecId) return;
-        const mime = (report.get(s.codecId) as { mimeType: string }).mimeType;
-        const entry = out[mime] ?? { packets: 0, active: false };
-        entry.packets += s.packetsSent ?? 0;
-        entry.active ||= s.active !== false;
-        out[mime] = entry;
-      });
-    }
-    return out;
-  });
-}
-
-/** `name`'s camera keeps arriving on `page` in `codec`, frames advancing. */
-async function keepsDecoding(page: ScriptablePage, name: string, codec: string): Promise<void> {
-  await seesVideoOf(page, [name]);
-  const first = await receivedCamera(page, name);
-  assert.equal(first.codec, codec, `${name}'s camera is received in ${codec}`);
-  await eventually(
-    () => receivedCamera(page, name),
-    (now) => now.codec === codec && now.frames > first.frames + 10,
-    `${name}'s camera decoding in ${codec}`,
-  );
-}
 
 describe('backup codec: a Chromium camera in H264 is seen in VP8 by Firefox', { timeout: 180_000 }, () => {
   let server: TestServer;

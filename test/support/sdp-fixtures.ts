@@ -27,3 +27,32 @@ export const LOCAL_TRANSPORT: LocalTransportParameters = {
     },
   ],
 };
+
+/** The msid track id of the camera of publisher-h264-only.sdp. */
+export const H264_CAMERA_TRACK_ID = 'ab43ad0c-0680-49c8-8cdc-3820de2a5237';
+
+/**
+ * Chromium's offer of a camera in H264 (mid 1) and its VP8 backup (mid 3): the video section of
+ * publisher-simulcast.sdp (VP8 first) added to publisher-h264-only.sdp, as the SDK's second
+ * transceiver (a fresh msid track id) would make it. Published with `backupSections:
+ * [{ mid: '3', primaryMid: '1' }]`.
+ */
+export function h264WithBackupOffer(): string {
+  const vp8 = sdpFixture('publisher-simulcast');
+  const section = vp8.slice(vp8.indexOf('m=video'), vp8.indexOf('m=application'));
+  const backup = section
+    .replace('a=mid:1\r\n', 'a=mid:3\r\n')
+    .replaceAll('562bfadd-2fae-4aa6-8420-63dc0261eca5', 'backup-track');
+  return `${sdpFixture('publisher-h264-only').replace('a=group:BUNDLE 0 1 2', 'a=group:BUNDLE 0 1 2 3')}${backup}`;
+}
+
+/** The video sections of a subscriber offer: codec (first rtpmap) and msid track id. */
+export function offeredVideo(sdp: string): Array<{ codec: string; trackId: string }> {
+  return sdp
+    .split(/^m=/m)
+    .filter((m) => m.startsWith('video'))
+    .map((m) => ({
+      codec: /a=rtpmap:\d+ ([\w-]+)\//.exec(m)?.[1] ?? '',
+      trackId: /a=msid:\S+ (\S+)/.exec(m)?.[1] ?? '',
+    }));
+}

@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { ManualClock } from '../../../test/fakes/manual-clock.ts';
+import {
+  H264_CAMERA_TRACK_ID,
+  h264WithBackupOffer,
+  offeredVideo,
+  sdpFixture,
+} from '../../../test/support/sdp-fixtures.ts';
 import { systemClock } from '../../lib/clock.ts';
 import { ParticipantId, RoomId } from '../../lib/ids.ts';
 import { defaultMediaState } from '../../protocol/sfu-api.ts';
@@ -10,41 +15,6 @@ import { UdpEndpoint } from '../../transport/udp-endpoint.ts';
 import type { WebRtcTransport } from '../../transport/webrtc-transport.ts';
 import { MediaEngine } from './media-engine.ts';
 import { type PublishedTrack, Publisher } from './publisher.ts';
-
-/** Offers captured from Chromium and Firefox (test/fixtures/sdp). */
-const fixture = (name: string) =>
-  readFileSync(new URL(`../../../test/fixtures/sdp/${name}.sdp`, import.meta.url), 'utf8').replace(
-    /\r?\n/g,
-    '\r\n',
-  );
-
-/** The msid track id of the camera of publisher-h264-only.sdp. */
-const CAMERA = 'ab43ad0c-0680-49c8-8cdc-3820de2a5237';
-
-/**
- * Chromium's offer of a camera in H264 (mid 1) and its VP8 backup (mid 3): the video section of
- * publisher-simulcast.sdp (VP8 first) added to publisher-h264-only.sdp, as the SDK's second
- * transceiver (a fresh msid track id) would make it.
- */
-function h264WithBackup(): string {
-  const vp8 = fixture('publisher-simulcast');
-  const section = vp8.slice(vp8.indexOf('m=video'), vp8.indexOf('m=application'));
-  const backup = section
-    .replace('a=mid:1\r\n', 'a=mid:3\r\n')
-    .replaceAll('562bfadd-2fae-4aa6-8420-63dc0261eca5', 'backup-track');
-  return `${fixture('publisher-h264-only').replace('a=group:BUNDLE 0 1 2', 'a=group:BUNDLE 0 1 2 3')}${backup}`;
-}
-
-/** The video sections of a subscriber offer: codec (first rtpmap) and msid track id. */
-function offeredVideo(sdp: string): Array<{ codec: string; trackId: string }> {
-  return sdp
-    .split(/^m=/m)
-    .filter((m) => m.startsWith('video'))
-    .map((m) => ({
-      codec: /a=rtpmap:\d+ ([\w-]+)\//.exec(m)?.[1] ?? '',
-      trackId: /a=msid:\S+ (\S+)/.exec(m)?.[1] ?? '',
-    }));
-}
 
 describe('backup codecs: the SFU offers a VP8 backup to who cannot decode the camera', () => {
   const ROOM = RoomId('backup');
@@ -81,16 +51,16 @@ describe('backup codecs: the SFU offers a VP8 backup to who cannot decode the ca
     engine.subscribe({ roomId: ROOM, participantId, targetId: ALICE });
 
   it('Firefox (no H264) is offered the VP8 backup under the camera’s id, Chromium the H264 camera', () => {
-    const answer = join(ALICE, h264WithBackup(), [{ mid: '3', primaryMid: '1' }]);
+    const answer = join(ALICE, h264WithBackupOffer(), [{ mid: '3', primaryMid: '1' }]);
     assert.match(answer.sdp, /a=mid:3[\s\S]*VP8\/90000/, 'the backup section is answered in VP8');
-    join(FRED, fixture('firefox-simulcast-offer'));
-    join(BOB, fixture('publisher-simulcast'));
+    join(FRED, sdpFixture('firefox-simulcast-offer'));
+    join(BOB, sdpFixture('publisher-simulcast'));
 
     const fred = subscribe(FRED);
-    assert.deepEqual(offeredVideo(fred.offer), [{ codec: 'VP8', trackId: CAMERA }]);
+    assert.deepEqual(offeredVideo(fred.offer), [{ codec: 'VP8', trackId: H264_CAMERA_TRACK_ID }]);
     assert.equal(fred.videoCodec, 'video/H264', 'the camera’s codec, as before');
     const bob = subscribe(BOB);
-    assert.deepEqual(offeredVideo(bob.offer), [{ codec: 'H264', trackId: CAMERA }]);
+    assert.deepEqual(offeredVideo(bob.offer), [{ codec: 'H264', trackId: H264_CAMERA_TRACK_ID }]);
 
     const alice = engine.inspectRoom({ roomId: ROOM }).publishers.find((p) => p.participantId === ALICE)!;
     assert.deepEqual(
@@ -104,7 +74,7 @@ describe('backup codecs: the SFU offers a VP8 backup to who cannot decode the ca
   });
 
   it('without backupSections a second video section is a track of its own', () => {
-    join(ALICE, h264WithBackup());
+    join(ALICE, h264WithBackupOffer());
     const alice = engine.inspectRoom({ roomId: ROOM }).publishers.find((p) => p.participantId === ALICE)!;
     assert.deepEqual(
       alice.tracks.map((t) => t.codec),

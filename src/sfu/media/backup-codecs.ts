@@ -3,8 +3,10 @@
  * sends it in a second video section, restricted to VP8 and paused at first. The SFU forwards that
  * section to the subscribers who cannot decode the camera's codec, under the camera's own track
  * and stream ids (one camera tile on their side), and Dynacast asks the publisher for it only
- * while some subscriber wants it (`track_quality` naming the codec, docs/data-channels.md).
- * Pure choices over UpTracks: no I/O.
+ * while some subscriber wants it (`track_quality` naming the codec, docs/data-channels.md). A
+ * subscriber on another media worker is offered the same way, from the publisher's proxy there,
+ * which holds the backup too; it is relayed only while a subscriber there is given it
+ * (remote-publishers.ts, relay-exports.ts). Pure choices over UpTracks: no I/O.
  *
  * How a backup is recognised: the publish payload names its section and the one it backs up
  * (JoinRequest.backupSections, by mid). The msid cannot say it: Chromium gives a track sent on a
@@ -33,7 +35,7 @@ export function backupTarget(
   return primary.trackId === section.trackId ? undefined : primary;
 }
 
-/** The tracks other than backups: what relays, taps and viewers are given. */
+/** The tracks other than backups: what egress taps and room inspection are given. */
 export function primaryTracks(tracks: Iterable<UpTrack>): UpTrack[] {
   return [...tracks].filter((up) => up.backupOf === undefined);
 }

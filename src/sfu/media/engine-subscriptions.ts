@@ -151,13 +151,14 @@ export class EngineSubscriptions {
     );
     if (answer.dataChannels)
       this.#deps.data.attachSubscription(room, entry.subscription, answer.dataChannels);
-    // Backups are not relayed across workers (worker-relays.ts): only a publisher homed here has one.
+    // A refused camera is replaced by its backup, the publisher's own or its proxy's (relayed).
+    const source: Source | undefined = room.publishers.get(req.targetId) ?? room.remotes.get(req.targetId);
     const replaced = offerWithoutRefused(
       entry,
       new Set(answer.refused.map((t) => t.mid)),
       (event) => this.#deps.emit(req.roomId, event),
       {
-        tracks: room.publishers.get(req.targetId)?.tracks.values() ?? [],
+        tracks: source?.tracks.values() ?? [],
         decodes: room.codecs.decoder(req.participantId),
       },
     );

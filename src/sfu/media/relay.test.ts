@@ -108,6 +108,41 @@ function pair() {
   };
 }
 
+/** An audio track as described to another worker. */
+function track() {
+  return describeTrack(
+    3,
+    new UpTrack({
+      trackId: 't',
+      streamId: 's',
+      mid: '1',
+      kind: 'audio',
+      codec: { mimeType: 'audio/opus', payloadType: 111, clockRate: 48_000, channels: 2, fmtp: {} },
+      rids: [],
+      clock: new ManualClock(),
+      sendPli: () => undefined,
+    }),
+  );
+}
+
+/** A camera's VP8 backup (backup-codecs.ts) as described to another worker. */
+function backupTrack() {
+  return describeTrack(
+    4,
+    new UpTrack({
+      trackId: 'cam-copy',
+      backupOf: 'cam',
+      streamId: 's',
+      mid: '3',
+      kind: 'video',
+      codec: { mimeType: 'video/VP8', payloadType: 96, clockRate: 90_000, fmtp: {} },
+      rids: ['q', 'h', 'f'],
+      clock: new ManualClock(),
+      sendPli: () => undefined,
+    }),
+  );
+}
+
 describe('relay between two workers (PeerLink, RelaySink, RemoteUpTrack)', () => {
   it('packets of a simulcast track reach the other side in batches, with their layers, and are forwarded from there', async () => {
     const p = pair();
@@ -185,12 +220,19 @@ describe('relay between two workers (PeerLink, RelaySink, RemoteUpTrack)', () =>
       port1.postMessage({ t: 'rtp', batch: junk }, [junk]);
       port1.postMessage({ t: 'rtp', batch: 'nope' });
       port1.postMessage({ t: 'want', roomId: 'r', publisherId: 'p', relayIds: [-1] });
+      port1.postMessage({ t: 'want', roomId: 'r', publisherId: 'p', relayIds: [1], backups: [1.5] });
+      port1.postMessage({
+        t: 'tracks',
+        roomId: 'r',
+        publisherId: 'p',
+        tracks: [{ ...track(), backupOf: 7 }],
+      });
       port1.postMessage({ t: 'wish', relayId: 1, subscriberId: 's', spatial: 'high' });
       port1.postMessage({ t: 'tracks', roomId: 'r', publisherId: 'p', tracks: [{ relayId: 1 }] });
       port1.postMessage(42);
       port1.postMessage({ t: 'gone', roomId: 'r', publisherId: 'p' });
       await tick(() => got.length === 1);
-      assert.equal(link.stats.malformed, 6);
+      assert.equal(link.stats.malformed, 8);
       assert.deepEqual(got, [{ t: 'gone', roomId: 'r', publisherId: 'p' }]);
     } finally {
       link.close();
@@ -199,23 +241,12 @@ describe('relay between two workers (PeerLink, RelaySink, RemoteUpTrack)', () =>
   });
 
   it('parsePeerMessage accepts the well-formed messages', () => {
-    const track = describeTrack(
-      3,
-      new UpTrack({
-        trackId: 't',
-        streamId: 's',
-        mid: '1',
-        kind: 'audio',
-        codec: { mimeType: 'audio/opus', payloadType: 111, clockRate: 48_000, channels: 2, fmtp: {} },
-        rids: [],
-        clock: new ManualClock(),
-        sendPli: () => undefined,
-      }),
-    );
     const good: unknown[] = [
       { t: 'want', roomId: 'r', publisherId: 'p', relayIds: [1, 2] },
+      { t: 'want', roomId: 'r', publisherId: 'p', relayIds: [1, 2], backups: [2] },
       { t: 'unwant', roomId: 'r', publisherId: 'p' },
-      { t: 'tracks', roomId: 'r', publisherId: 'p', tracks: [track] },
+      { t: 'tracks', roomId: 'r', publisherId: 'p', tracks: [track()] },
+      { t: 'tracks', roomId: 'r', publisherId: 'p', tracks: [backupTrack()] },
       { t: 'state', roomId: 'r', publisherId: 'p', state: { videoEnabled: false } },
       { t: 'keyframe', relayId: 1, ssrc: 0 },
       { t: 'wish', relayId: 1, subscriberId: 's', spatial: -1 },
@@ -226,5 +257,21 @@ describe('relay between two workers (PeerLink, RelaySink, RemoteUpTrack)', () =>
     for (const m of good) assert.ok(parsePeerMessage(m), JSON.stringify(m));
     assert.equal(parsePeerMessage({ t: 'what' }), undefined);
     assert.equal(parsePeerMessage({ t: 'resumed', relayId: -1 }), undefined);
+  });
+
+  it('a backup codec’s track is described with the camera it backs up, and its proxy names it too', () => {
+    const described = backupTrack();
+    assert.equal(described.backupOf, 'cam');
+    assert.equal(track().backupOf, undefined);
+    assert.equal('backupOf' in track(), false, 'a primary carries no backupOf key');
+    const proxy = new RemoteUpTrack({
+      track: described,
+      fromWorker: 0,
+      clock: new ManualClock(),
+      feedback: { keyframe: () => undefined, wish: () => undefined },
+    });
+    assert.equal(proxy.backupOf, 'cam');
+    assert.equal(proxy.trackId, 'cam-copy');
+    assert.equal(proxy.codec.mimeType, 'video/VP8');
   });
 });

@@ -28,6 +28,8 @@ export interface RelayedTrack {
   mid: string;
   kind: 'audio' | 'video';
   trackId: string;
+  /** A backup codec's track: the id of the camera it backs up (backup-codecs.ts). */
+  backupOf?: string | undefined;
   streamId: string;
   codec: TrackCodec;
   rids: string[];
@@ -45,8 +47,12 @@ export interface RelayedPublisher {
 export type PeerMessage =
   /** Packets of relayed tracks (publisher's worker → subscriber's). */
   | { t: 'rtp'; batch: ArrayBuffer }
-  /** Start relaying this publisher's tracks here; `relayIds` are the tracks the sender knows. */
-  | { t: 'want'; roomId: RoomId; publisherId: ParticipantId; relayIds: number[] }
+  /**
+   * Start relaying this publisher's tracks here; `relayIds` are the tracks the sender knows. Its
+   * backups are relayed only while listed in `backups` (a subscriber here is given them): the
+   * sender says `want` again whenever that list changes.
+   */
+  | { t: 'want'; roomId: RoomId; publisherId: ParticipantId; relayIds: number[]; backups?: number[] }
   /** No subscriber here needs this publisher any more. */
   | { t: 'unwant'; roomId: RoomId; publisherId: ParticipantId }
   /** The publisher left (or was replaced): drop its proxy and the subscriptions to it. */
@@ -76,6 +82,7 @@ function isRelayedTrack(v: unknown): v is RelayedTrack {
     typeof v.mid === 'string' &&
     (v.kind === 'audio' || v.kind === 'video') &&
     typeof v.trackId === 'string' &&
+    (v.backupOf === undefined || typeof v.backupOf === 'string') &&
     typeof v.streamId === 'string' &&
     isObject(codec) &&
     typeof codec.mimeType === 'string' &&
@@ -99,7 +106,8 @@ export function parsePeerMessage(msg: unknown): PeerMessage | undefined {
       return isId(msg.roomId) &&
         isId(msg.publisherId) &&
         Array.isArray(msg.relayIds) &&
-        msg.relayIds.every(isU32)
+        msg.relayIds.every(isU32) &&
+        (msg.backups === undefined || (Array.isArray(msg.backups) && msg.backups.every(isU32)))
         ? (msg as PeerMessage)
         : undefined;
     case 'unwant':
@@ -141,6 +149,7 @@ export function describeTrack(relayId: number, up: UpTrack): RelayedTrack {
     mid: up.mid,
     kind: up.kind,
     trackId: up.trackId,
+    ...(up.backupOf === undefined ? {} : { backupOf: up.backupOf }),
     streamId: up.streamId,
     codec: { ...up.codec, fmtp: { ...up.codec.fmtp } },
     rids: [...up.rids],
@@ -281,6 +290,7 @@ export class RemoteUpTrack extends UpTrack {
     const t = options.track;
     super({
       trackId: t.trackId,
+      backupOf: t.backupOf,
       streamId: t.streamId,
       mid: t.mid,
       kind: t.kind,
