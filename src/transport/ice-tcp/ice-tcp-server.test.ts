@@ -41,7 +41,7 @@ describe('ICE-TCP (RFC 6544 passive) on a UdpEndpoint', { timeout: 60_000 }, () 
     return { peer, transport };
   }
 
-  it('a transport announces a passive TCP candidate on the TCP port beside its UDP one', () => {
+  it('a transport announces a passive TCP candidate on the TCP port beside its UDP one; no IPv6 listener without IPv6', () => {
     const t = endpoint.createTransport();
     assert.deepEqual(
       t.localParameters.candidates.map((c) => [c.protocol, c.port, c.tcpType]),
@@ -50,6 +50,7 @@ describe('ICE-TCP (RFC 6544 passive) on a UdpEndpoint', { timeout: 60_000 }, () 
         ['tcp', endpoint.tcp!.port, 'passive'],
       ],
     );
+    assert.equal(endpoint.tcp!.port6, 0);
     t.close();
   });
 
