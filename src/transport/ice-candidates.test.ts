@@ -45,7 +45,7 @@ describe('ICE host candidates', () => {
     );
   });
 
-  it('hostCandidates() announces IPv6 addresses on their own UDP port, below every IPv4 UDP one and above TCP, with no IPv6 TCP', () => {
+  it('hostCandidates() announces IPv6 addresses on their own UDP port, below every IPv4 UDP one and above TCP, with no IPv6 TCP without its port', () => {
     const candidates = hostCandidates({
       ips: ['192.0.2.1'],
       udpPort: 19200,
@@ -64,11 +64,44 @@ describe('ICE host candidates', () => {
     );
   });
 
+  it('hostCandidates() announces IPv6 addresses on the IPv6 TCP port as passive, below the IPv4 TCP ones and every UDP one (RFC 6544 §4.2)', () => {
+    const candidates = hostCandidates({
+      ips: ['192.0.2.1'],
+      udpPort: 19200,
+      tcpPort: 19300,
+      ips6: ['2001:db8::1', 'fd00::2'],
+      udpPort6: 19200,
+      tcpPort6: 19300,
+    });
+    assert.deepEqual(
+      candidates.map((c) => [c.foundation, c.protocol, c.ip, c.port, c.priority, c.tcpType]),
+      [
+        ['1', 'udp', '192.0.2.1', 19200, candidatePriority(126, 65_535), undefined],
+        ['2', 'udp', '2001:db8::1', 19200, candidatePriority(126, 65_534), undefined],
+        ['3', 'udp', 'fd00::2', 19200, candidatePriority(126, 65_533), undefined],
+        ['4', 'tcp', '192.0.2.1', 19300, candidatePriority(126, 4 * 8192 + 8191), 'passive'],
+        ['5', 'tcp', '2001:db8::1', 19300, candidatePriority(126, 4 * 8192 + 8190), 'passive'],
+        ['6', 'tcp', 'fd00::2', 19300, candidatePriority(126, 4 * 8192 + 8189), 'passive'],
+      ],
+    );
+    // IPv6 TCP alone (no UDP, no IPv4 TCP): the first passive local preference.
+    const only6 = hostCandidates({ ips: ['192.0.2.1'], ips6: ['fd00::2'], tcpPort6: 19300 });
+    assert.deepEqual(
+      only6.map((c) => [c.foundation, c.protocol, c.ip, c.priority]),
+      [['1', 'tcp', 'fd00::2', candidatePriority(126, 40_959)]],
+    );
+  });
+
   it('hostCandidates() without an IPv6 port announces no IPv6 address; IPv6 alone works without IPv4', () => {
-    const none = hostCandidates({ ips: ['192.0.2.1'], udpPort: 19200, ips6: ['2001:db8::1'] });
+    const none = hostCandidates({
+      ips: ['192.0.2.1'],
+      udpPort: 19200,
+      tcpPort: 19300,
+      ips6: ['2001:db8::1'],
+    });
     assert.deepEqual(
       none.map((c) => c.ip),
-      ['192.0.2.1'],
+      ['192.0.2.1', '192.0.2.1'],
     );
     const only6 = hostCandidates({ ips: [], udpPort: 19200, ips6: ['2001:db8::1'], udpPort6: 19200 });
     assert.deepEqual(

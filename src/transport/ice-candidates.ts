@@ -24,10 +24,12 @@ export function localPreference(protocol: 'udp' | 'tcp', index: number): number 
 
 /**
  * The host candidates of a worker: each announced IPv4 address on the UDP port, then each IPv6
- * address on the IPv6 UDP port, then the IPv4 addresses on the TCP port as passive ICE-TCP
- * candidates (RFC 6544 §4.5: the peer connects to it). Any port may be left out.
+ * address on the IPv6 UDP port, then the IPv4 addresses on the TCP port and the IPv6 addresses on
+ * the IPv6 TCP port as passive ICE-TCP candidates (RFC 6544 §4.5: the peer connects to them). Any
+ * port may be left out.
  *
- * IPv6 ranks below IPv4 (its local preferences continue the IPv4 countdown), not above it as
+ * IPv6 ranks below IPv4 (its local preferences continue the IPv4 countdown, for UDP and for TCP
+ * alike; every UDP candidate still outranks every TCP one), not above it as
  * RFC 8421 §4 suggests for dual-stack hosts. That is our side's preference only: an ICE-lite
  * server never nominates, and a pair's priority (RFC 8445 §6.1.2.3) is dominated by the smaller
  * of the two candidates' priorities, usually the browser's own, so a browser that ranks its own
@@ -37,19 +39,22 @@ export function hostCandidates(options: {
   ips: readonly string[];
   udpPort?: number | undefined;
   tcpPort?: number | undefined;
-  /** IPv6 addresses, announced on udpPort6 only (no ICE-TCP over IPv6). */
+  /** IPv6 addresses, announced on udpPort6 and tcpPort6. */
   ips6?: readonly string[] | undefined;
   udpPort6?: number | undefined;
+  tcpPort6?: number | undefined;
 }): IceCandidateInfo[] {
-  const { ips, udpPort, tcpPort, udpPort6 } = options;
+  const { ips, udpPort, tcpPort, udpPort6, tcpPort6 } = options;
+  const ips6 = options.ips6 ?? [];
   const udp4 = udpPort === undefined ? [] : ips.map((ip) => ({ ip, port: udpPort }));
-  const udp6 = udpPort6 === undefined ? [] : (options.ips6 ?? []).map((ip) => ({ ip, port: udpPort6 }));
+  const udp6 = udpPort6 === undefined ? [] : ips6.map((ip) => ({ ip, port: udpPort6 }));
+  const tcp4 = tcpPort === undefined ? [] : ips.map((ip) => ({ ip, port: tcpPort }));
+  const tcp6 = tcpPort6 === undefined ? [] : ips6.map((ip) => ({ ip, port: tcpPort6 }));
   // Foundations differ per address and protocol (RFC 8445 §5.1.1.3): UDP 1..n, then TCP n+1...
   const udp = [...udp4, ...udp6].map((c, index) => candidate('udp', c.ip, c.port, index, index + 1));
-  const tcp =
-    tcpPort === undefined
-      ? []
-      : ips.map((ip, index) => candidate('tcp', ip, tcpPort, index, udp.length + index + 1));
+  const tcp = [...tcp4, ...tcp6].map((c, index) =>
+    candidate('tcp', c.ip, c.port, index, udp.length + index + 1),
+  );
   return [...udp, ...tcp];
 }
 

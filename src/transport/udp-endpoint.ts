@@ -33,8 +33,9 @@ export interface UdpEndpointStats extends SendCounters {
  * USERNAME's local fragment; DTLS and SRTP go to the transport whose selected address sent it.
  * Anything else, or from an unknown address, is dropped and counted. With IPv6 addresses to
  * announce, an IPv6-only socket sits beside it (ipv6-socket.ts): its datagrams take the same
- * dispatch, and a send to an IPv6 peer leaves from it (its own sendmmsg queue). Transports whose
- * peer is gone are closed by a ConsentCheck (consent-check.ts).
+ * dispatch, and a send to an IPv6 peer leaves from it (its own sendmmsg queue); ICE-TCP then
+ * listens on IPv6 too (listenTcp). Transports whose peer is gone are closed by a ConsentCheck
+ * (consent-check.ts).
  */
 export class UdpEndpoint implements DatagramSender<WebRtcTransport> {
   /** The socket's receive buffer as the kernel reports it (twice what it granted), after bind(). */
@@ -156,15 +157,22 @@ export class UdpEndpoint implements DatagramSender<WebRtcTransport> {
   }
 
   /**
-   * Accepts ICE-TCP (RFC 6544, passive) on `port` for the same transports: transports created
-   * afterwards announce a TCP candidate too. Call after bind().
+   * Accepts ICE-TCP (RFC 6544, passive) on `port` of `host` for the same transports, and with an
+   * IPv6 socket (bind()) on the same port number of `host6` for IPv6 peers: transports created
+   * afterwards announce TCP candidates too, on each address their UDP ones are. Call after bind().
    */
-  async listenTcp(port: number, host = '0.0.0.0'): Promise<void> {
+  async listenTcp(port: number, host = '0.0.0.0', host6 = '::'): Promise<void> {
     const tcp = new IceTcpServer({
       transportForUfrag: (ufrag) => this.#routes.byUfrag(ufrag),
       flush: () => this.flush(),
     });
-    await tcp.listen(port, host);
+    try {
+      await tcp.listen(port, host);
+      if (this.#socket6) await tcp.listen6(port, host6);
+    } catch (err) {
+      tcp.close();
+      throw err;
+    }
     this.#tcp = tcp;
   }
 
@@ -364,6 +372,7 @@ export class UdpEndpoint implements DatagramSender<WebRtcTransport> {
       ips6: this.#announcedIps6,
       udpPort6: this.#udpCandidates && this.#socket6 ? this.#socket6.port : undefined,
       tcpPort: this.#tcp?.port,
+      tcpPort6: this.#tcp?.port6 || undefined,
     });
   }
 }

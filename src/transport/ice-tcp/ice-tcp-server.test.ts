@@ -2,112 +2,14 @@ import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { protect, receiverReport, rtp, TcpPeer, until } from '../../../test/fakes/ice-tcp-peer.ts';
 import { bindingRequest } from '../../../test/fakes/stun-request.ts';
 import { type DtlsCertificate, generateDtlsCertificate } from '../dtls/dtls-certificate.ts';
-import { DtlsSession } from '../dtls/dtls-session.ts';
 import { parseStun, StunType } from '../ice/stun.ts';
-import { SrtpSession } from '../srtp/srtp-session.ts';
+import { candidatePriority } from '../ice-candidates.ts';
 import { UdpEndpoint } from '../udp-endpoint.ts';
 import type { WebRtcTransport } from '../webrtc-transport.ts';
-import { FrameReader, frame } from './rfc4571-framing.ts';
-
-/** A scripted ICE-TCP peer (RFC 6544 active side): checks, DTLS client and SRTP over RFC 4571 frames. */
-class TcpPeer {
-  readonly ufrag = 'tcppeer';
-  readonly pwd = 'tcp-peer-password-012345';
-  readonly socket: net.Socket;
-  readonly stunResponses: number[] = [];
-  readonly received: Buffer[] = [];
-  dtls: DtlsSession | undefined;
-  send: SrtpSession | undefined;
-  receive: SrtpSession | undefined;
-  readonly closed: Promise<void>;
-  readonly #reader = new FrameReader((f) => this.#onFrame(Buffer.from(f)));
-
-  constructor(port: number) {
-    this.socket = net.connect(port, '127.0.0.1');
-    this.socket.on('data', (chunk: Buffer) => this.#reader.push(chunk));
-    this.socket.on('error', () => undefined);
-    this.closed = new Promise((resolve) => this.socket.on('close', () => resolve()));
-  }
-
-  async connected(): Promise<void> {
-    if (this.socket.readyState !== 'open')
-      await new Promise((resolve) => this.socket.once('connect', resolve));
-  }
-
-  sendFramed(packet: Buffer): void {
-    this.socket.write(frame(packet)!);
-  }
-
-  check(serverUfrag: string, serverPwd: string, useCandidate = true): void {
-    this.sendFramed(bindingRequest(`${serverUfrag}:${this.ufrag}`, serverPwd, { useCandidate }));
-  }
-
-  startDtls(certificate: DtlsCertificate, serverFingerprint: string): Promise<void> {
-    const done = Promise.withResolvers<void>();
-    this.dtls = new DtlsSession({
-      certificate,
-      role: 'client',
-      remoteFingerprints: [serverFingerprint],
-      send: (d) => this.sendFramed(d),
-      onConnected: (keys) => {
-        this.send = new SrtpSession(keys.profile, keys.localKey, keys.localSalt);
-        this.receive = new SrtpSession(keys.profile, keys.remoteKey, keys.remoteSalt);
-        done.resolve();
-      },
-      onFailed: (r) => done.reject(new Error(r)),
-    });
-    this.dtls.start();
-    return done.promise;
-  }
-
-  close(): void {
-    this.dtls?.close();
-    this.socket.destroy();
-  }
-
-  #onFrame(msg: Buffer): void {
-    const first = msg[0]!;
-    if (first < 4) {
-      const stun = parseStun(msg);
-      if (stun) this.stunResponses.push(stun.type);
-    } else if (first >= 20 && first <= 63) this.dtls?.handle(msg);
-    else if (first >= 128 && this.receive) {
-      const length = this.receive.unprotectRtp(msg);
-      if (typeof length === 'number') this.received.push(msg.subarray(0, length));
-    }
-  }
-}
-
-function rtp(seq: number, ssrc: number, bytes = 112): Buffer {
-  const p = Buffer.alloc(bytes, seq & 0xff);
-  p[0] = 0x80;
-  p[1] = 96;
-  p.writeUInt16BE(seq & 0xffff, 2);
-  p.writeUInt32BE(seq * 3000, 4);
-  p.writeUInt32BE(ssrc, 8);
-  return p;
-}
-
-/** A receiver report (RFC 3550 §6.4.2) with no report blocks. */
-function receiverReport(): Buffer {
-  return Buffer.from([0x80, 201, 0x00, 0x01, 0x00, 0x00, 0x12, 0x34]);
-}
-
-function protect(session: SrtpSession, packet: Buffer): Buffer {
-  const out = Buffer.alloc(packet.length + session.rtpOverheadBytes);
-  assert.equal(session.protectRtp(packet, out), out.length);
-  return out;
-}
-
-async function until(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
+import { frame } from './rfc4571-framing.ts';
 
 // Bounded: a handshake that stalls fails the file instead of holding the suite.
 describe('ICE-TCP (RFC 6544 passive) on a UdpEndpoint', { timeout: 60_000 }, () => {
@@ -139,7 +41,7 @@ describe('ICE-TCP (RFC 6544 passive) on a UdpEndpoint', { timeout: 60_000 }, () 
     return { peer, transport };
   }
 
-  it('a transport announces a passive TCP candidate on the TCP port beside its UDP one', () => {
+  it('a transport announces a passive TCP candidate on the TCP port beside its UDP one; no IPv6 listener without IPv6', () => {
     const t = endpoint.createTransport();
     assert.deepEqual(
       t.localParameters.candidates.map((c) => [c.protocol, c.port, c.tcpType]),
@@ -148,6 +50,7 @@ describe('ICE-TCP (RFC 6544 passive) on a UdpEndpoint', { timeout: 60_000 }, () 
         ['tcp', endpoint.tcp!.port, 'passive'],
       ],
     );
+    assert.equal(endpoint.tcp!.port6, 0);
     t.close();
   });
 
@@ -270,5 +173,122 @@ describe('ICE-TCP (RFC 6544 passive) on a UdpEndpoint', { timeout: 60_000 }, () 
     assert.equal(typeof dump.connections, 'number');
     assert.ok(dump.framingErrors >= 2);
     assert.ok(dump.rtpDropped > 0);
+  });
+});
+
+/** Resolves once a connection to host:port is refused (nothing listens there). */
+function refused(port: number, host: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, host);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ECONNREFUSED'));
+  });
+}
+
+// Needs the IPv6 loopback: without it the file fails saying so (no silent skip).
+describe('ICE-TCP over IPv6: an IPv6-only listener beside the IPv4 one', { timeout: 60_000 }, () => {
+  let serverCert: DtlsCertificate;
+  let peerCert: DtlsCertificate;
+  let endpoint: UdpEndpoint;
+  before(async () => {
+    [serverCert, peerCert] = await Promise.all([generateDtlsCertificate(), generateDtlsCertificate()]);
+    endpoint = new UdpEndpoint({
+      certificate: serverCert,
+      announcedIps: ['127.0.0.1'],
+      announcedIps6: ['::1'],
+    });
+    try {
+      await endpoint.bind(0, '127.0.0.1', '::1');
+      await endpoint.listenTcp(0, '127.0.0.1', '::1');
+    } catch (err) {
+      throw new Error(
+        `these tests need the IPv6 loopback ::1 (ip -6 addr show lo): ${(err as Error).message}`,
+      );
+    }
+  });
+  after(() => endpoint.close());
+
+  it('a transport announces a passive IPv6 TCP candidate, below the IPv4 TCP one and every UDP one', () => {
+    const t = endpoint.createTransport();
+    assert.deepEqual(
+      t.localParameters.candidates.map((c) => [c.protocol, c.ip, c.port, c.priority, c.tcpType]),
+      [
+        ['udp', '127.0.0.1', endpoint.port, candidatePriority(126, 65_535), undefined],
+        ['udp', '::1', endpoint.port6, candidatePriority(126, 65_534), undefined],
+        ['tcp', '127.0.0.1', endpoint.tcp!.port, candidatePriority(126, 40_959), 'passive'],
+        ['tcp', '::1', endpoint.tcp!.port6, candidatePriority(126, 40_958), 'passive'],
+      ],
+    );
+    assert.ok(endpoint.tcp!.port6 > 0);
+    t.close();
+  });
+
+  it('a framed STUN binding from ::1 is answered on that connection (its IPv6 address mapped); DTLS and SRTP follow', async () => {
+    const transport = endpoint.createTransport();
+    transport.setRemoteParameters({
+      iceUfrag: 'tcppeer',
+      icePwd: 'tcp-peer-password-012345',
+      fingerprints: [{ algorithm: 'sha-256', value: peerCert.fingerprint }],
+      setup: 'active',
+    });
+    const peer = new TcpPeer(endpoint.tcp!.port6, '::1');
+    await peer.connected();
+    peer.check(transport.agent.localUfrag, transport.agent.localPwd);
+    await until(() => peer.stunResponses.includes(StunType.BindingSuccess), 'binding success');
+    assert.deepEqual(peer.mapped[0], {
+      address: '0:0:0:0:0:0:0:1',
+      port: peer.socket.localPort,
+      family: 'IPv6',
+    });
+    const selected = transport.agent.selected;
+    assert.ok(selected?.stream, 'the IPv6 TCP connection is the selected path');
+    assert.deepEqual([selected.address, selected.family], ['::1', 'IPv6']);
+    await peer.startDtls(peerCert, serverCert.fingerprint);
+    await until(() => transport.state === 'connected', 'transport connected');
+    const got: Buffer[] = [];
+    transport.onRtp = (p) => got.push(Buffer.from(p));
+    peer.sendFramed(protect(peer.send!, rtp(1, 0xaaaa)));
+    await until(() => got.length === 1, 'RTP at the server');
+    transport.sendRtp(rtp(1, 0xbbbb));
+    await until(() => peer.received.length === 1, 'RTP at the peer');
+    transport.close();
+    await peer.closed;
+    peer.close();
+  });
+
+  it('on a port in use on IPv6 it fails naming [address]:port and frees the IPv4 port; then both take that number, and close() ends both', async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen({ port: 0, host: '::1', ipv6Only: true }, resolve));
+    const port = (blocker.address() as net.AddressInfo).port;
+    const other = new UdpEndpoint({
+      certificate: serverCert,
+      announcedIps: ['127.0.0.1'],
+      announcedIps6: ['::1'],
+    });
+    await other.bind(0, '127.0.0.1', '::1');
+    try {
+      await assert.rejects(other.listenTcp(port, '127.0.0.1', '::1'), (err: Error) => {
+        assert.match(
+          err.message,
+          new RegExp(`IPv6 ICE-TCP listener could not bind \\[::1\\]:${port} \\(.*EADDRINUSE`),
+        );
+        assert.match(err.message, /ICE_IPV6_ENABLED=false/);
+        return true;
+      });
+      assert.equal(other.tcp, undefined);
+      assert.ok(await refused(port, '127.0.0.1'), 'the IPv4 listener was closed again');
+      await new Promise<void>((resolve) => blocker.close(() => resolve()));
+      await other.listenTcp(port, '127.0.0.1', '::1');
+      assert.deepEqual([other.tcp!.port, other.tcp!.port6], [port, port]);
+      assert.ok(!(await refused(port, '::1')) && !(await refused(port, '127.0.0.1')), 'both listen');
+    } finally {
+      blocker.close();
+      other.close();
+    }
+    assert.ok(await refused(port, '::1'), 'the IPv6 listener is closed');
+    assert.ok(await refused(port, '127.0.0.1'), 'the IPv4 listener is closed');
   });
 });

@@ -26,26 +26,35 @@ const MAX_CONNECTIONS = 4096;
  * the UDP port (RFC 7983, first byte): STUN goes to the transport named by USERNAME; DTLS and
  * SRTP go to the transport that selected this connection; anything else closes the connection.
  *
- * Lifecycle: listen() → accepting → close() (closes every connection).
+ * IPv6 (listen6) is a second, IPv6-only listener beside the IPv4 one, as the UDP side has an
+ * IPv6-only socket beside its IPv4 one: a dual-stack listener would accept IPv4 peers as mapped
+ * addresses (::ffff:a.b.c.d, family IPv6) and fail where the host has IPv6 turned off, so the IPv4
+ * side stays exactly as it is. Both listeners share the connections, stats and transports.
+ *
+ * Lifecycle: listen() (then listen6()) → accepting → close() (closes both listeners and every
+ * connection).
  */
 export class IceTcpServer implements FrameHandler {
   readonly stats: IceTcpStats = emptyIceTcpStats();
-  readonly #server: net.Server;
+  readonly #servers: net.Server[] = [];
   readonly #router: IceTcpRouter;
   readonly #connections = new Set<IceTcpConnection>();
   /** The transport that selected each connection as its path (set by bind()). */
   readonly #bound = new WeakMap<IceTcpConnection, WebRtcTransport>();
   #port = 0;
+  #port6 = 0;
 
   constructor(router: IceTcpRouter) {
     this.#router = router;
-    this.#server = net.createServer((socket) => this.#accept(socket));
-    // An accept error (e.g. too many open files) must not take the worker down.
-    this.#server.on('error', () => undefined);
   }
 
   get port(): number {
     return this.#port;
+  }
+
+  /** The IPv6 listener's port once listen6() succeeded, else 0. */
+  get port6(): number {
+    return this.#port6;
   }
 
   get connectionCount(): number {
@@ -53,14 +62,21 @@ export class IceTcpServer implements FrameHandler {
   }
 
   async listen(port: number, host = '0.0.0.0'): Promise<void> {
-    await new Promise<void>((resolve, reject) => {
-      this.#server.once('error', reject);
-      this.#server.listen({ port, host }, () => {
-        this.#server.off('error', reject);
-        resolve();
-      });
-    });
-    this.#port = (this.#server.address() as net.AddressInfo).port;
+    this.#port = await this.#listen({ port, host });
+  }
+
+  /**
+   * Listens on `port` of `host` for IPv6 peers only (any free port when 0); rejects naming the
+   * address, the port and what to do without it when it cannot (the worker then fails to start).
+   */
+  async listen6(port: number, host = '::'): Promise<void> {
+    try {
+      this.#port6 = await this.#listen({ port, host, ipv6Only: true });
+    } catch (err) {
+      throw new Error(
+        `the IPv6 ICE-TCP listener could not bind [${host}]:${port} (${(err as Error).message}); ICE_IPV6_ENABLED=false runs on IPv4 only`,
+      );
+    }
   }
 
   /** `transport` selected `address` (one of our connections): its DTLS and SRTP now go to it. */
@@ -84,7 +100,7 @@ export class IceTcpServer implements FrameHandler {
   }
 
   close(): void {
-    this.#server.close();
+    for (const server of this.#servers) server.close();
     for (const connection of [...this.#connections]) connection.close();
   }
 
@@ -107,6 +123,21 @@ export class IceTcpServer implements FrameHandler {
 
   onClosed(connection: IceTcpConnection): void {
     this.#connections.delete(connection);
+  }
+
+  async #listen(options: net.ListenOptions): Promise<number> {
+    const server = net.createServer((socket) => this.#accept(socket));
+    this.#servers.push(server);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    // An accept error (e.g. too many open files) must not take the worker down.
+    server.on('error', () => undefined);
+    return (server.address() as net.AddressInfo).port;
   }
 
   #accept(socket: net.Socket): void {

@@ -1,0 +1,132 @@
+/// <reference lib="dom" />
+import assert from 'node:assert/strict';
+import { networkInterfaces } from 'node:os';
+import { after, before, describe, it } from 'node:test';
+import type { BrowserContext, Page } from 'playwright-core';
+import { startTestServer, type TestServer } from '../support/server.ts';
+import { eventually, launchDemoBrowser, openDemo, recordPeerConnections, seesVideoOf } from './demo-page.ts';
+
+/**
+ * Announced as the IPv4 address: a multicast one, to which the kernel refuses a TCP connect
+ * (ENETUNREACH) without sending anything, so the IPv4 TCP candidate fails at once and no packet
+ * leaves the machine (a TEST-NET address would send SYNs to the default route).
+ */
+const UNUSABLE_IPV4 = '224.0.0.1';
+
+/** Each connected peer connection's selected pair: its local and remote candidates. */
+const selectedPairs = (page: Page) =>
+  page.evaluate(async () => {
+    const pcs = (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs;
+    const out: Array<{ local: string; remote: string; address: string; remoteTcpType: string }> = [];
+    for (const pc of pcs) {
+      if (pc.connectionState !== 'connected') continue;
+      const stats = [...(await pc.getStats()).values()] as Array<Record<string, unknown>>;
+      const byId = new Map(stats.map((s) => [s.id, s]));
+      const pair = stats.find(
+        (s) => s.type === 'candidate-pair' && s.nominated === true && s.state === 'succeeded',
+      );
+      if (!pair) continue;
+      const local = byId.get(pair.localCandidateId);
+      const remote = byId.get(pair.remoteCandidateId);
+      out.push({
+        local: String(local?.protocol),
+        remote: String(remote?.protocol),
+        address: String(remote?.address),
+        remoteTcpType: String(remote?.tcpType),
+      });
+    }
+    return out;
+  });
+
+/** Frames decoded so far by the page's video receivers (inbound-rtp, kind video), summed. */
+const framesDecoded = (page: Page) =>
+  page.evaluate(async () => {
+    let total = 0;
+    for (const pc of (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs)
+      for (const s of (await pc.getStats()).values())
+        if (s.type === 'inbound-rtp' && s.kind === 'video') total += Number(s.framesDecoded ?? 0);
+    return total;
+  });
+
+const remoteSdps = (page: Page) =>
+  page.evaluate(() =>
+    (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs.map((pc) => pc.remoteDescription?.sdp ?? ''),
+  );
+
+/**
+ * ICE-TCP over IPv6: the server announces no UDP candidate (ICE_UDP_ENABLED=false), an IPv4 TCP
+ * candidate no connection can reach (UNUSABLE_IPV4), and an IPv6 TCP candidate on the IPv6
+ * loopback (PUBLIC_IP6=::1), so Chromium's only usable candidate is `[::1] tcptype passive`: two
+ * pages join over it and decode each other's video. Needs the IPv6 loopback: without it the test
+ * fails saying so (it is what proves the IPv6 listener, so it must not skip).
+ */
+describe('demo page over ICE-TCP on IPv6', { timeout: 120_000 }, () => {
+  let server: TestServer;
+  let browser: Awaited<ReturnType<typeof launchDemoBrowser>>;
+  const contexts: BrowserContext[] = [];
+
+  before(async () => {
+    const loopback6 = Object.values(networkInterfaces())
+      .flat()
+      .some((i) => i?.family === 'IPv6' && i.internal && i.address === '::1');
+    if (!loopback6)
+      throw new Error(
+        'this test needs the IPv6 loopback ::1 (ip -6 addr show lo shows none on this machine)',
+      );
+    server = await startTestServer(
+      {
+        PUBLIC_IP: UNUSABLE_IPV4,
+        PUBLIC_IP6: '::1',
+        ICE_IPV6_ENABLED: 'true',
+        ICE_TCP_ENABLED: 'true',
+        ICE_UDP_ENABLED: 'false',
+      },
+      { media: true },
+    );
+    browser = await launchDemoBrowser();
+  });
+  after(async () => {
+    for (const context of contexts) await context.close().catch(() => undefined);
+    await browser?.close();
+    await server?.close();
+  });
+
+  async function page(name: string): Promise<Page> {
+    const context = await browser.newContext();
+    await context.addInitScript(recordPeerConnections);
+    contexts.push(context);
+    return openDemo(context, server.baseUrl, { room: 'ice-tcp-ipv6', name });
+  }
+
+  it('with only the IPv6 TCP candidate usable, Chromium connects over it and video decodes both ways', async () => {
+    const alice = await page('Alice');
+    const bob = await page('Bob');
+    await seesVideoOf(alice, ['Bob']);
+    await seesVideoOf(bob, ['Alice']);
+    const sdps = await remoteSdps(alice);
+    assert.ok(
+      sdps.some((sdp) => / tcp \d+ ::1 \d+ typ host tcptype passive/.test(sdp)),
+      'an IPv6 TCP candidate offered',
+    );
+    assert.ok(
+      sdps.every((sdp) => !/a=candidate:\S+ \d+ udp /i.test(sdp)),
+      'no UDP candidate offered',
+    );
+    for (const p of [alice, bob]) {
+      const pairs = await selectedPairs(p);
+      assert.ok(pairs.length >= 2, JSON.stringify(pairs));
+      for (const pair of pairs)
+        assert.deepEqual(pair, { local: 'tcp', remote: 'tcp', address: '::1', remoteTcpType: 'passive' });
+      const first = await framesDecoded(p);
+      await eventually(
+        () => framesDecoded(p),
+        (n) => n > first + 10,
+        'framesDecoded rising',
+        10_000,
+      );
+    }
+    const dump = await server.sfu.dump();
+    assert.ok((dump.iceTcp?.connections ?? 0) >= 2, JSON.stringify(dump.iceTcp));
+    assert.equal(dump.iceTcp?.framingErrors, 0);
+  });
+});
