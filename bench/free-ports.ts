@@ -12,8 +12,9 @@ export async function freeTcpPort(): Promise<number> {
 }
 
 /**
- * A media worker's port: free for UDP, on IPv6 and for TCP too. A media worker also binds its port
- * number on IPv6 when the machine has an IPv6 address, and listens for ICE-TCP on the same number;
+ * A media worker's port: free for UDP, on IPv6 and for TCP (IPv4 and IPv6) too. A media worker also
+ * binds its port number on IPv6 when the machine has an IPv6 address, and listens for ICE-TCP on the
+ * same number, on IPv4 and IPv6;
  * the kernel hands ephemeral ports to UDP sockets and to outgoing TCP connections (a load
  * generator's HTTP and socket.io clients, a browser's to a TURN server) from the same range, so a
  * port free for UDP can be taken for TCP: seen in the bench's signalling scenario and in tests.
@@ -55,18 +56,26 @@ export async function freeUdpPorts(count: number): Promise<number> {
   throw new Error(`no ${count} consecutive free UDP ports found`);
 }
 
-async function freeBesidesUdp4(port: number): Promise<boolean> {
+/** Whether the port is free for what a media worker binds besides its IPv4 UDP socket. */
+export async function freeBesidesUdp4(port: number): Promise<boolean> {
   return (await freeOnIpv6(port)) && (await freeOnTcp(port));
 }
 
-/** False when a TCP listener cannot take the port. */
+/**
+ * False when a TCP listener cannot take the port, on IPv4 or (ICE-TCP listens there too when the
+ * worker has IPv6) on IPv6; a machine without IPv6 has it free there.
+ */
 async function freeOnTcp(port: number): Promise<boolean> {
+  return (await listensOn(port, '0.0.0.0', false)) && (await listensOn(port, '::', true));
+}
+
+async function listensOn(port: number, host: string, ipv6Only: boolean): Promise<boolean> {
   const server = net.createServer();
   const free = await new Promise<boolean>((resolve) => {
-    server.once('error', () => resolve(false));
-    server.listen(port, '0.0.0.0', () => resolve(true));
+    server.once('error', (err: NodeJS.ErrnoException) => resolve(ipv6Only && err.code !== 'EADDRINUSE'));
+    server.listen({ port, host, ipv6Only }, () => resolve(true));
   });
-  if (free) await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (server.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
   return free;
 }
 
