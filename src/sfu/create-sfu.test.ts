@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
+import dgram from 'node:dgram';
 import type { networkInterfaces } from 'node:os';
 import { describe, it } from 'node:test';
-import { announcedIps6 } from './create-sfu.ts';
+import { silentLogger } from '../lib/logger.ts';
+import { announcedIps6, createSfu } from './create-sfu.ts';
 
 type Interfaces = ReturnType<typeof networkInterfaces>;
 
@@ -37,5 +39,33 @@ describe('announcedIps6', () => {
       announcedIps6(undefined, { lo: [address('::1', true)], eth0: [address('fe80::1')] }),
       [],
     );
+  });
+});
+
+describe('createSfu: a media worker that cannot start', () => {
+  it("rejects with the worker's own error (the port it could not bind), not only its exit code", async () => {
+    const held = dgram.createSocket('udp4');
+    await new Promise<void>((resolve) => held.bind(0, '0.0.0.0', resolve));
+    const port = held.address().port;
+    try {
+      await assert.rejects(
+        createSfu({
+          workers: 1,
+          portMin: port,
+          portMax: port,
+          publicIp: '127.0.0.1',
+          nodeId: 'start-error-node',
+          logLevel: 'silent',
+          logger: silentLogger(),
+        }),
+        (err: Error) => {
+          assert.match(err.message, new RegExp(`could not start on UDP ports ${port}`));
+          assert.match(err.message, /media worker 0 exited with code 1: .*EADDRINUSE/);
+          return true;
+        },
+      );
+    } finally {
+      await new Promise<void>((resolve) => held.close(() => resolve()));
+    }
   });
 });

@@ -81,11 +81,15 @@ export class MediaWorkerSlot {
     // A worker that dies before it is ready is reported through `exit`; nobody awaits this twice.
     ready.promise.catch(() => undefined);
     worker.on('message', (msg: WorkerToControl) => this.#onMessage(msg, ready));
-    worker.on('error', (err) =>
-      this.#options.logger.error({ err, worker: this.index }, 'media worker error'),
-    );
+    // What killed a worker (a port it could not bind, at start) goes into the exit's error too.
+    let died: string | undefined;
+    worker.on('error', (err) => {
+      died = err instanceof Error ? err.message : String(err);
+      this.#options.logger.error({ err, worker: this.index }, 'media worker error');
+    });
     worker.on('exit', (code) => {
-      ready.reject(new SfuError('unavailable', `media worker ${this.index} exited with code ${code}`));
+      const why = died === undefined ? '' : `: ${died}`;
+      ready.reject(new SfuError('unavailable', `media worker ${this.index} exited with code ${code}${why}`));
       if (this.worker !== worker) return;
       this.worker = null;
       this.packetsPerSecond = 0;
