@@ -123,6 +123,12 @@ export interface SubscribeRequest extends ParticipantRef {
    * `targetId` is where it starts. `viewerEnded` (target_left) when nobody is left to watch.
    */
   followActiveSpeaker?: boolean;
+  /**
+   * With `offer`: an ICE restart (RFC 8445 §9) of the viewer's connection, which must exist (else
+   * `not_found`). `offer` is its first offer with new ICE credentials: its transport takes them and
+   * new local ones, media and DTLS go on; `answer` is its first answer with our new credentials.
+   */
+  iceRestart?: boolean;
 }
 
 export interface SubscribeResponse {

@@ -1,4 +1,5 @@
 import type { ParticipantId, RoomId, UserId } from '../lib/ids.ts';
+import type { IcePatchResult } from './ice-session.ts';
 
 /**
  * WHIP ingest (RFC 9725) as the REST edge sees it: the HTTP routes check the caller and the room,
@@ -49,9 +50,5 @@ export interface WhipPatchRequest extends WhipSessionRef {
   fragment: string;
 }
 
-export type WhipPatchResult =
-  | { kind: 'trickled' }
-  /** An ICE restart: our new credentials and candidates, and the new ICE session's entity tag. */
-  | { kind: 'restarted'; fragment: string; etag: string }
-  /** `If-Match` named another ICE session (RFC 9725 §4.3.1: 412 Precondition Failed). */
-  | { kind: 'stale_etag' };
+/** A WHIP resource's answer to a PATCH, as a WHEP one's (ice-session.ts). */
+export type WhipPatchResult = IcePatchResult;

@@ -2,7 +2,8 @@
  * The SDP that WHIP (RFC 9725) reads beside the SFU's own negotiation: what an offer sends and an
  * answer accepts, and the Trickle ICE fragments (`application/trickle-ice-sdpfrag`, RFC 8840 §9)
  * of RFC 9725 §4.3: the client's candidates or new ICE credentials in, our credentials and
- * candidates out. Pure text functions; a session's full SDP stays with its owner.
+ * candidates out. WHEP (draft-ietf-wish-whep) reads the same. Pure text functions; a session's
+ * full SDP stays with its owner.
  */
 
 export const SDP_MIME = 'application/sdp';
@@ -80,8 +81,20 @@ export function mediaMids(sdp: string): string[] {
  * the new credentials and its candidates dropped (RFC 9725 §4.3.2: all else stays negotiated).
  */
 export function restartOffer(offer: string, credentials: IceCredentials): string {
-  const eol = offer.includes('\r\n') ? '\r\n' : '\n';
-  const lines = offer.split(LINE).filter((line) => !line.startsWith('a=candidate:'));
+  return withIceCredentials(offer, credentials, { dropCandidates: true });
+}
+
+/**
+ * `sdp` with every `a=ice-ufrag`/`a=ice-pwd` replaced by `credentials`, all else as it was (an
+ * answer after an ICE restart keeps its candidates; an offer's may be dropped).
+ */
+export function withIceCredentials(
+  sdp: string,
+  credentials: IceCredentials,
+  options: { dropCandidates?: boolean } = {},
+): string {
+  const eol = sdp.includes('\r\n') ? '\r\n' : '\n';
+  const lines = sdp.split(LINE).filter((line) => !options.dropCandidates || !line.startsWith('a=candidate:'));
   return lines
     .map((line) => {
       if (line.startsWith('a=ice-ufrag:')) return `a=ice-ufrag:${credentials.ufrag}`;

@@ -89,6 +89,7 @@ export function subscribeToProto(r: SubscribeRequest): pb.SubscribeRequest {
     ...(r.canPublishData === undefined ? {} : { canPublishData: r.canPublishData }),
     ...(r.offer === undefined ? {} : { offer: r.offer }),
     ...(r.followActiveSpeaker ? { followActiveSpeaker: true } : {}),
+    ...(r.iceRestart ? { iceRestart: true } : {}),
   });
 }
 
@@ -100,6 +101,7 @@ export function subscribeFromProto(m: pb.SubscribeRequest): SubscribeRequest {
     ...(m.canPublishData === false ? { canPublishData: false } : {}),
     ...(m.offer === undefined ? {} : { offer: sdp(m.offer, 'offer') }),
     ...(m.followActiveSpeaker ? { followActiveSpeaker: true } : {}),
+    ...(m.iceRestart ? { iceRestart: true } : {}),
   };
 }
 

@@ -147,13 +147,14 @@ describe('SfuApi ↔ sfu.proto conversions', () => {
     assert.notEqual(convert.subscribeFromProto(subWire(sub)).canPublishData, false);
   });
 
-  it("subscribe carries a WHEP viewer's offer and the reply its answer; without one, neither is set", () => {
+  it("subscribe carries a WHEP viewer's offer (and its ICE restart) and the reply its answer; without one, neither is set", () => {
     const sub = {
       roomId: room,
       participantId: alice,
       targetId: bob,
       offer: 'v=0\r\n',
       followActiveSpeaker: true,
+      iceRestart: true,
     };
     const wire = fromBinary(
       pb.SubscribeRequestSchema,

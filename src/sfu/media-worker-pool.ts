@@ -112,7 +112,9 @@ export class MediaWorkerPool {
   async request(roomId: RoomId, op: WorkerOperation, args: unknown): Promise<unknown> {
     if (this.#stopped) throw new SfuError('unavailable', 'media workers stopped');
     const participantId = (args as { participantId?: ParticipantId } | null)?.participantId;
-    const placing = op === 'join' || op === 'subscribe';
+    // A viewer's ICE restart is of a connection it has: it places nobody, and its publisher is known.
+    const restart = op === 'subscribe' && (args as { iceRestart?: boolean }).iceRestart === true;
+    const placing = op === 'join' || (op === 'subscribe' && !restart);
     const home = participantId === undefined ? undefined : this.#placement.home(roomId, participantId);
     if (!home && op === 'leave') return this.#leaveEverywhere(op, args);
     const slot =
@@ -122,7 +124,7 @@ export class MediaWorkerPool {
         : this.#placement.anyWorker(roomId));
     try {
       await slot.ready;
-      const sent = op === 'subscribe' ? await this.#withRemotePublisher(roomId, slot, args) : args;
+      const sent = placing && op === 'subscribe' ? await this.#withRemotePublisher(roomId, slot, args) : args;
       const result = await slot.send((id) => ({ type: 'request', id, op, args: sent }));
       if (participantId !== undefined && this.#placement.home(roomId, participantId) === slot)
         this.#placement.confirm(roomId, participantId);

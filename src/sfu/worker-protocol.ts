@@ -14,9 +14,10 @@ import type { RoomCodecPolicy } from './media/room-codecs.ts';
  * Version 6: `setMediaState` may `enforce` (an operator's mute), and `inspectRoom` answers what the
  * worker holds of a room (media/room-inspection.ts). Version 7: `load` carries the worker's
  * media report (counters since it started and gauges, lib/media-counters.ts). Version 8: the
- * worker data's `announcedIps6` (an IPv6 socket beside the IPv4 one).
+ * worker data's `announcedIps6` (an IPv6 socket beside the IPv4 one). Version 9: `subscribe` may
+ * be a viewer's ICE restart (`iceRestart`).
  */
-export const WORKER_PROTOCOL_VERSION = 8;
+export const WORKER_PROTOCOL_VERSION = 9;
 
 /**
  * The SfuApi operations a worker serves (everything but the event stream and dump), and

@@ -3,6 +3,7 @@ import { SfuError } from '../lib/errors.ts';
 import type { ParticipantId, RoomId } from '../lib/ids.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { Metrics } from '../lib/metrics.ts';
+import { type IcePatch, iceSessionTag, readIcePatch } from '../protocol/ice-session.ts';
 import { defaultMediaState } from '../protocol/sfu-api.ts';
 import type {
   WhipIngest,
@@ -18,7 +19,6 @@ import {
   iceCredentials,
   mediaKinds,
   mediaMids,
-  parseIceFragment,
   restartOffer,
 } from '../protocol/whip-sdp.ts';
 import { ConnectionType } from './participant-directory.ts';
@@ -133,18 +133,21 @@ export class WhipSessions implements WhipIngest {
     const state = this.#require(req);
     return state.session.run(async () => {
       this.#require(req);
-      let fragment: ReturnType<typeof parseIceFragment>;
+      let patch: IcePatch;
       try {
-        fragment = parseIceFragment(req.fragment);
+        patch = readIcePatch({
+          fragment: req.fragment,
+          ifMatch: req.ifMatch,
+          etag: etagOf(state),
+          remoteUfrag: state.remote?.ufrag,
+        });
       } catch (err) {
         throw new SfuError('invalid_argument', (err as Error).message);
       }
-      const credentials = fragment.credentials;
-      const restart = credentials !== undefined && credentials.ufrag !== state.remote?.ufrag;
-      if (!ifMatches(req.ifMatch, etagOf(state))) return { kind: 'stale_etag' };
-      if (restart) return this.#restartIce(state, credentials);
+      if (patch.kind === 'stale_etag') return { kind: 'stale_etag' };
+      if (patch.kind === 'restart') return this.#restartIce(state, patch.credentials);
       const mids = mediaMids(state.offer);
-      for (const { candidate, mid } of fragment.candidates) {
+      for (const { candidate, mid } of patch.fragment.candidates) {
         const index = mid === null ? -1 : mids.indexOf(mid);
         await this.#ctx.sfu.addPublisherCandidate({
           ...state.ref,
@@ -215,14 +218,5 @@ function requireAcceptedMedia(answer: string): void {
 
 /** The entity tag of a session's current ICE session (RFC 9725 §4.3.1). */
 function etagOf(state: WhipState): string {
-  return `"${state.id.slice(0, 8)}-${state.iceGeneration}"`;
-}
-
-/**
- * `If-Match` (RFC 9110 §13.1.1): absent or `*` matches; otherwise one of its entity tags must be
- * the current one. Weak tags compare by their opaque part.
- */
-function ifMatches(header: string | undefined, etag: string): boolean {
-  if (header === undefined || header.trim() === '*') return true;
-  return header.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag);
+  return iceSessionTag(state.id, state.iceGeneration);
 }

@@ -16,6 +16,9 @@ const OFFER = readFileSync(
   'utf8',
 ).replace(/\r?\n/g, '\r\n');
 const ANSWER = 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n';
+/** The SFU's answer to an ICE restart, with new credentials `server<n>`. */
+const restartAnswer = (n: number) =>
+  `v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=ice-lite\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\na=ice-ufrag:server${n}\r\na=ice-pwd:server-password-${n}-0123456789\r\na=candidate:1 1 udp 2130706431 127.0.0.1 40000 typ host\r\na=end-of-candidates\r\n`;
 
 /** The SFU side of the routes: records calls, answers or fails as told, and emits room events. */
 class FakeSfu implements WhepSfu {
@@ -29,9 +32,10 @@ class FakeSfu implements WhepSfu {
   async subscribe(req: SubscribeRequest) {
     this.subscribes.push(req);
     if (this.failWith) throw this.failWith;
-    if (this.gone.has(req.targetId))
+    if (this.gone.has(req.iceRestart ? req.participantId : req.targetId))
       throw new SfuError('not_found', `participant ${req.targetId} publishes nothing`);
-    return { offer: '', answer: ANSWER, videoCodec: 'video/VP8' };
+    const restarts = this.subscribes.filter((r) => r.iceRestart).length;
+    return { offer: '', answer: req.iceRestart ? restartAnswer(restarts) : ANSWER, videoCodec: 'video/VP8' };
   }
 
   async leave(req: { roomId: RoomId; participantId: ParticipantId }) {
@@ -125,7 +129,8 @@ describe('WHEP routes (POST /whep/rooms/:roomId/participants/:participantId, PAT
     assert.equal(res.headers.get('content-type'), 'application/sdp');
     assert.equal(await res.text(), ANSWER);
     assert.match(res.headers.get('location') ?? '', /^\/whep\/sessions\/[A-Za-z0-9_-]{22}$/);
-    assert.match(res.headers.get('etag') ?? '', /^"[0-9a-f]{16}"$/);
+    assert.match(res.headers.get('etag') ?? '', /^"[A-Za-z0-9_-]{8}-0"$/);
+    assert.equal(res.headers.get('accept-patch'), 'application/trickle-ice-sdpfrag');
     const link = res.headers.get('link') ?? '';
     assert.match(link, /<stun:stun.example.com:3478>; rel="ice-server"/);
     assert.match(
@@ -144,23 +149,89 @@ describe('WHEP routes (POST /whep/rooms/:roomId/participants/:participantId, PAT
     assert.equal((await del(location)).status, 200);
   });
 
-  it('PATCH: trickled candidates 204, a stale If-Match 412, an ICE restart 422, another type 415; unknown 404', async () => {
+  const CANDIDATE =
+    'a=ice-ufrag:Wq3e\r\na=ice-pwd:FzPzAb1aOBP0fdbZ6ZqqPRB1\r\nm=video 9 UDP/TLS/RTP/SAVPF 0\r\na=mid:0\r\na=candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host\r\n';
+  /** The fragment with the player's new credentials `ufrag`. */
+  const credentials = (ufrag: string) =>
+    CANDIDATE.replace('Wq3e', ufrag).replace('FzPzAb1aOBP0fdbZ6ZqqPRB1', `${ufrag}-new-password-0123456789`);
+
+  it('PATCH: trickled candidates 204, a stale If-Match 412, a malformed fragment 400, another type 415; unknown 404', async () => {
     const res = await post(host.token);
     const location = res.headers.get('location')!;
     const etag = res.headers.get('etag')!;
-    const candidate =
-      'a=ice-ufrag:Wq3e\r\na=ice-pwd:FzPzAb1aOBP0fdbZ6ZqqPRB1\r\nm=video 9 UDP/TLS/RTP/SAVPF 0\r\na=mid:0\r\na=candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host\r\n';
-    assert.equal((await patch(location, {}, candidate)).status, 204);
-    assert.equal((await patch(location, { 'if-match': etag }, candidate)).status, 204);
-    assert.equal((await patch(location, { 'if-match': '"0000"' }, candidate)).status, 412);
-    const restart = candidate
-      .replace('Wq3e', 'New1')
-      .replace('FzPzAb1aOBP0fdbZ6ZqqPRB1', 'a-new-password-0123456789');
-    assert.equal((await patch(location, { 'if-match': '*' }, restart)).status, 422);
-    assert.equal((await patch(location, {}, restart)).status, 422);
-    assert.equal((await patch(location, { 'content-type': 'application/sdp' }, candidate)).status, 415);
-    assert.equal((await patch('/whep/sessions/AAAAAAAAAAAAAAAAAAAAAA', {}, candidate)).status, 404);
+    assert.equal((await patch(location, {}, CANDIDATE)).status, 204);
+    assert.equal((await patch(location, { 'if-match': etag }, CANDIDATE)).status, 204);
+    assert.equal((await patch(location, {}, 'a=end-of-candidates\r\n')).status, 204);
+    assert.equal((await patch(location, { 'if-match': '"0000"' }, CANDIDATE)).status, 412);
+    assert.equal((await patch(location, { 'if-match': '"0000"' }, credentials('New1'))).status, 412);
+    const malformed = await patch(
+      location,
+      {},
+      'a=ice-ufrag:only-a-ufrag\r\nm=video 9 UDP/TLS/RTP/SAVPF 0\r\n',
+    );
+    assert.equal(malformed.status, 400);
+    assert.match(((await malformed.json()) as { message: string }).message, /not an ICE fragment/);
+    assert.equal((await patch(location, { 'content-type': 'application/sdp' }, CANDIDATE)).status, 415);
+    assert.equal((await patch('/whep/sessions/AAAAAAAAAAAAAAAAAAAAAA', {}, CANDIDATE)).status, 404);
+    assert.equal(sfu.subscribes.filter((r) => r.iceRestart).length, 0, 'no PATCH above restarted ICE');
     assert.equal((await del(location)).status, 200);
+  });
+
+  it("PATCH with new credentials restarts ICE: 200 with the SFU's new ones and a new ETag; the older ETag is then 412", async () => {
+    sfu.subscribes = [];
+    const res = await post(host.token);
+    const location = res.headers.get('location')!;
+    const first = res.headers.get('etag')!;
+    const viewerId = sfu.subscribes[0]!.participantId;
+
+    const restarted = await patch(location, { 'if-match': '*' }, credentials('New1'));
+    assert.equal(restarted.status, 200, await restarted.clone().text());
+    assert.equal(restarted.headers.get('content-type'), 'application/trickle-ice-sdpfrag');
+    const second = restarted.headers.get('etag')!;
+    assert.match(second, /^"[A-Za-z0-9_-]{8}-1"$/);
+    assert.notEqual(second, first);
+    const fragment = await restarted.text();
+    assert.match(
+      fragment,
+      /^a=ice-lite\r\na=ice-ufrag:server1\r\na=ice-pwd:server-password-1-0123456789\r\n/,
+    );
+    assert.match(fragment, /\r\na=mid:0\r\na=candidate:1 1 udp 2130706431 127\.0\.0\.1 40000 typ host\r\n/);
+    // The viewer's connection restarts with the player's first offer and its new credentials.
+    const req = sfu.subscribes.at(-1)!;
+    assert.equal(req.iceRestart, true);
+    assert.equal(req.participantId, viewerId);
+    assert.match(req.offer!, /^a=ice-ufrag:New1\r$/m);
+    assert.match(req.offer!, /^a=ice-pwd:New1-new-password-0123456789\r$/m);
+    assert.doesNotMatch(req.offer!, /Wq3e|FzPzAb1aOBP0fdbZ6ZqqPRB1/);
+    assert.equal(req.offer!.split('\r\n').length, OFFER.split('\r\n').length, 'all else as negotiated');
+
+    // Trickle of the new ICE session: 204, with its ETag or none; the first ETag is stale.
+    assert.equal((await patch(location, { 'if-match': second }, credentials('New1'))).status, 204);
+    assert.equal((await patch(location, {}, credentials('New1'))).status, 204);
+    assert.equal((await patch(location, { 'if-match': first }, credentials('New1'))).status, 412);
+    assert.equal((await patch(location, { 'if-match': first }, credentials('New2'))).status, 412);
+    // A second restart, naming the current ICE session by its ETag.
+    const again = await patch(location, { 'if-match': second }, credentials('New2'));
+    assert.equal(again.status, 200);
+    assert.match(again.headers.get('etag')!, /-2"$/);
+    assert.match(await again.text(), /a=ice-ufrag:server2\r\n/);
+    assert.equal(sfu.subscribes.filter((r) => r.iceRestart).length, 2);
+    assert.equal((await del(location)).status, 200);
+  });
+
+  it('an ICE restart of a viewer the SFU no longer has: 404, and the session ends', async () => {
+    const res = await post(host.token);
+    const location = res.headers.get('location')!;
+    const viewerId = sfu.subscribes.at(-1)!.participantId;
+    sfu.gone.add(viewerId);
+    sfu.leaves = [];
+    try {
+      assert.equal((await patch(location, {}, credentials('Gone1'))).status, 404);
+    } finally {
+      sfu.gone.delete(viewerId);
+    }
+    assert.deepEqual(sfu.leaves, [{ roomId: String(roomId), participantId: viewerId }]);
+    assert.equal((await del(location)).status, 404);
   });
 
   it('DELETE ends the session and the viewer leaves the SFU; the resource is then 404', async () => {

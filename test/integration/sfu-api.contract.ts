@@ -4,6 +4,7 @@ import { MediaStreamTrack, RTCPeerConnection, RtpHeader, RtpPacket } from 'werif
 import { SfuError, type SfuErrorCode } from '../../src/lib/errors.ts';
 import { ParticipantId, RoomId } from '../../src/lib/ids.ts';
 import { defaultMediaState, type SfuApi, type SfuDump, type SfuEvent } from '../../src/protocol/sfu-api.ts';
+import { iceCredentials, restartOffer, withIceCredentials } from '../../src/protocol/whip-sdp.ts';
 
 /**
  * The behaviour every SfuApi implementation owes signalling, as `node:test` tests: the in-process
@@ -351,12 +352,8 @@ export function sfuApiContract(name: string, setup: () => Promise<SfuApiContract
           () => `publisherReady of ${pub.state()}`,
         );
         const sub = peer('viewer');
-        const res = await env.sfu.subscribe({
-          roomId,
-          participantId: viewer,
-          targetId: alice,
-          offer: await sub.offer(),
-        });
+        const offer = await sub.offer();
+        const res = await env.sfu.subscribe({ roomId, participantId: viewer, targetId: alice, offer });
         assert.equal(res.offer, '');
         assertAnswer(res.answer ?? '');
         assert.equal(res.videoCodec, 'video/VP8');
@@ -364,6 +361,22 @@ export function sfuApiContract(name: string, setup: () => Promise<SfuApiContract
         await until(
           () => sub.received.video > 10 && sub.received.audio > 10,
           () => `RTP forwarded to the viewer (${sub.state()}, received ${JSON.stringify(sub.received)})`,
+        );
+        // An ICE restart (a WHEP PATCH): the answer as before with our new credentials.
+        const credentials = { ufrag: 'rst1', pwd: 'restarted-password-0123456789' };
+        const restart = {
+          roomId,
+          targetId: alice,
+          offer: restartOffer(offer, credentials),
+          iceRestart: true,
+        };
+        const restarted = await env.sfu.subscribe({ ...restart, participantId: viewer });
+        const [before, after] = [iceCredentials(res.answer!)!, iceCredentials(restarted.answer ?? '')];
+        assert.ok(after && after.ufrag !== before.ufrag && after.pwd !== before.pwd, 'new credentials');
+        assert.equal(withIceCredentials(restarted.answer!, before), res.answer, 'all else as answered');
+        await rejectsWith(
+          env.sfu.subscribe({ ...restart, participantId: ParticipantId('whep-0') }),
+          'not_found',
         );
         await assert.rejects(
           env.sfu.setSubscriberAnswer({ roomId, participantId: viewer, targetId: alice, sdp: res.answer! }),

@@ -1,52 +1,31 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { after, before, describe, it } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
-import { API_KEY, startTestServer, type TestServer } from '../support/server.ts';
+import { startTestServer, type TestServer } from '../support/server.ts';
 import { eventually, launchDemoBrowser, openDemo, tiles } from './demo-page.ts';
+import {
+  iceStates,
+  idsOf,
+  openPlayer as openPlayerAt,
+  playback,
+  playerPatches,
+  plays,
+  remoteUfrag,
+  restartWhep,
+  startWhep,
+  stopPlayer,
+  trickleStatus,
+  viewerToken,
+} from './whep-player.ts';
 
 /**
  * WHEP playback with a player nobody on the project wrote: medooze's WHEPClient (the `whip-whep`
- * devDependency) in a second Chromium page watches a demo-page participant. Its page and the
- * client are served at the server's origin by a Playwright route (so the WHEP URLs are same-origin).
+ * devDependency) in a second Chromium page watches a demo-page participant (whep-player.ts); a
+ * player that is playing restarts ICE over PATCH as a WHEP client does. The consent timeout is
+ * short: a vanished player ends soon, and a restarted one keeps playing past it (the server
+ * answers the consent checks of the new ICE session; the old credentials stop working).
  */
-
-const WHEP_JS = readFileSync(createRequire(import.meta.url).resolve('whip-whep/whep.js'), 'utf8');
-const PLAYER_HTML = `<!doctype html>
-<html><body><video id="v" autoplay muted playsinline></video>
-<script type="module">
-import { WHEPClient } from './whep.js';
-window.startWhep = async (url, token) => {
-  const pc = new RTCPeerConnection();
-  pc.addTransceiver('video', { direction: 'recvonly' });
-  pc.addTransceiver('audio', { direction: 'recvonly' });
-  const stream = new MediaStream();
-  pc.ontrack = (e) => {
-    stream.addTrack(e.track);
-    document.getElementById('v').srcObject = stream;
-  };
-  const client = new WHEPClient();
-  await client.view(pc, url, token);
-  window.whep = { pc, client, resource: String(client.resourceURL) };
-  return window.whep.resource;
-};
-window.playback = async () => {
-  const v = document.getElementById('v');
-  let audioPackets = 0;
-  const stats = await window.whep.pc.getStats();
-  stats.forEach((s) => { if (s.type === 'inbound-rtp' && s.kind === 'audio') audioPackets += s.packetsReceived; });
-  return { frames: v.getVideoPlaybackQuality().totalVideoFrames, width: v.videoWidth, audioPackets, state: window.whep.pc.connectionState };
-};
-window.ready = true;
-</script></body></html>`;
-
-interface Playback {
-  frames: number;
-  width: number;
-  audioPackets: number;
-  state: string;
-}
 
 /** Short enough for a test, long enough for Chromium's checks (every ≈2.5 s on a stable pair). */
 const CONSENT_TIMEOUT_MS = 6000;
@@ -64,61 +43,18 @@ async function newContext(): Promise<BrowserContext> {
   return c;
 }
 
-/** The room id and participant id of a demo page in its call. */
-function idsOf(page: Page): Promise<{ roomId: string; participantId: string }> {
-  return page.evaluate(() => {
-    const { room } = (
-      window as unknown as { bbmeet: { room: { roomId: string; localParticipant: { id: string } } } }
-    ).bbmeet;
-    return { roomId: room.roomId, participantId: room.localParticipant.id };
-  });
-}
+const openPlayer = (context: BrowserContext) => openPlayerAt(context, server.baseUrl);
 
-/** A viewer's access token: a user who opened the room by its code (no password: allowed in). */
-async function viewerToken(code: string, externalId: string): Promise<string> {
-  const viewer = await rest('/auth', { method: 'POST', body: { fullName: 'Viewer', externalId } });
-  const token = String(viewer.token);
-  await rest(`/rooms/${code}`, { token });
-  return token;
-}
-
-async function rest(path: string, init: { method?: string; token?: string; body?: unknown } = {}) {
-  const res = await fetch(`${server.baseUrl}/busapi/v3${path}`, {
-    method: init.method ?? 'GET',
-    headers: {
-      'x-api-key': API_KEY,
-      ...(init.token ? { authorization: `Bearer ${init.token}` } : {}),
-      ...(init.body ? { 'content-type': 'application/json' } : {}),
-    },
-    body: init.body ? JSON.stringify(init.body) : undefined,
-  });
-  assert.ok(res.ok, `${path}: ${res.status} ${await res.clone().text()}`);
-  return (await res.json()) as Record<string, unknown>;
-}
-
-async function openPlayer(context: BrowserContext): Promise<Page> {
-  const page = await context.newPage();
-  await page.route(`${server.baseUrl}/whep-player/**`, (route) => {
-    const js = route.request().url().endsWith('.js');
-    return route.fulfill({
-      contentType: js ? 'text/javascript' : 'text/html',
-      body: js ? WHEP_JS : PLAYER_HTML,
-    });
-  });
-  await page.goto(`${server.baseUrl}/whep-player/index.html`);
-  await page.waitForFunction(() => (window as unknown as { ready?: boolean }).ready === true);
-  return page;
-}
-
-/** Starts WHEPClient.view() in the player page; resolves with the session's resource URL. */
-const startWhep = (page: Page, url: string, token: string) =>
-  page.evaluate(
-    ([u, t]) => (window as unknown as { startWhep(u: string, t: string): Promise<string> }).startWhep(u!, t!),
-    [url, token],
+/** The player DELETEs its session (WHEPClient.stop()): the SFU keeps no subscription. */
+async function stopWatching(player: Page): Promise<void> {
+  await stopPlayer(player);
+  await eventually(
+    () => server.sfu.dump(),
+    (d) => d.rooms.every((r) => r.subscriptions === 0),
+    'no subscription left after DELETE',
+    10_000,
   );
-
-const playback = (page: Page) =>
-  page.evaluate(() => (window as unknown as { playback(): Promise<Playback> }).playback());
+}
 
 /** `name` is the only active speaker the demo page shows. */
 function speaking(page: Page, name: string) {
@@ -167,22 +103,6 @@ async function hears(page: Page, what: string): Promise<void> {
   );
 }
 
-/** Frames decoded and advancing, audio packets arriving. */
-async function plays(page: Page): Promise<void> {
-  const first = await eventually(
-    () => playback(page),
-    (p) => p.frames > 0 && p.width > 0 && p.audioPackets > 0,
-    'WHEP video decoded and audio received',
-    30_000,
-  );
-  await eventually(
-    () => playback(page),
-    (p) => p.frames > first.frames + 10 && p.audioPackets > first.audioPackets + 10,
-    'WHEP frames and audio advancing',
-    20_000,
-  );
-}
-
 describe('WHEP playback in Chromium with medooze WHEPClient', { timeout: 240_000 }, () => {
   before(async () => {
     server = await startTestServer({ ICE_CONSENT_TIMEOUT_MS: String(CONSENT_TIMEOUT_MS) }, { media: true });
@@ -204,7 +124,7 @@ describe('WHEP playback in Chromium with medooze WHEPClient', { timeout: 240_000
       res: 360,
     });
     const ids = await idsOf(alice);
-    const token = await viewerToken('whep-room', 'whep-viewer');
+    const token = await viewerToken(server.baseUrl, 'whep-room', 'whep-viewer');
     const url = `${server.baseUrl}/whep/rooms/${ids.roomId}/participants/${ids.participantId}`;
 
     const player = await openPlayer(await newContext());
@@ -225,9 +145,7 @@ describe('WHEP playback in Chromium with medooze WHEPClient', { timeout: 240_000
       [ids.participantId],
     );
 
-    await player.evaluate(() =>
-      (window as unknown as { whep: { client: { stop(): Promise<void> } } }).whep.client.stop(),
-    );
+    await stopPlayer(player);
     await eventually(
       () => server.sfu.dump(),
       (d) => d.rooms.length === 1 && d.rooms[0]!.subscriptions === 0 && d.rooms[0]!.downTracks === 0,
@@ -243,12 +161,7 @@ describe('WHEP playback in Chromium with medooze WHEPClient', { timeout: 240_000
     await plays(lost);
     await lostContext.close();
     await eventually(
-      () =>
-        fetch(lostResource, {
-          method: 'PATCH',
-          headers: { 'content-type': 'application/trickle-ice-sdpfrag' },
-          body: 'a=end-of-candidates\r\n',
-        }).then((r) => r.status),
+      () => trickleStatus(lostResource),
       (status) => status === 404,
       'the session ended by the consent timeout',
       CONSENT_TIMEOUT_MS + 10_000,
@@ -288,7 +201,7 @@ describe('WHEP playback in Chromium with medooze WHEPClient', { timeout: 240_000
     await bob.click('#mic');
     await speaking(alice, 'Alice');
     const { roomId } = await idsOf(alice);
-    const token = await viewerToken('whep-follow', 'whep-follower');
+    const token = await viewerToken(server.baseUrl, 'whep-follow', 'whep-follower');
     const player = await openPlayer(await newContext());
     const resource = await startWhep(player, `${server.baseUrl}/whep/rooms/${roomId}`, token);
     await plays(player);
@@ -306,20 +219,77 @@ describe('WHEP playback in Chromium with medooze WHEPClient', { timeout: 240_000
     await alice.click('#mic');
     await hears(player, 'Alice again once Bob left');
     await plays(player);
-    const patch = await fetch(resource, {
-      method: 'PATCH',
-      headers: { 'content-type': 'application/trickle-ice-sdpfrag' },
-      body: 'a=end-of-candidates\r\n',
-    });
-    assert.equal(patch.status, 204, 'the session lives on');
-    await player.evaluate(() =>
-      (window as unknown as { whep: { client: { stop(): Promise<void> } } }).whep.client.stop(),
+    assert.equal(await trickleStatus(resource), 204, 'the session lives on');
+    await stopWatching(player);
+  });
+
+  it('a playing player restarts ICE twice: 200 with new credentials and ETag each time, and it keeps decoding, connected', async () => {
+    const alice = await openDemo(await newContext(), server.baseUrl, { room: 'whep-restart', name: 'Alice' });
+    const ids = await idsOf(alice);
+    const token = await viewerToken(server.baseUrl, 'whep-restart', 'whep-restarter');
+    const url = `${server.baseUrl}/whep/rooms/${ids.roomId}/participants/${ids.participantId}`;
+    const player = await openPlayer(await newContext());
+    const resource = await startWhep(player, url, token);
+    await plays(player);
+
+    const etags: string[] = [];
+    let serverUfrag = await remoteUfrag(player);
+    for (let round = 1; round <= 2; round++) {
+      const before = await playback(player);
+      const statesBefore = (await iceStates(player)).length;
+      const restart = await restartWhep(player);
+      assert.equal(restart.status, 200, `restart ${round}: ${restart.fragment}`);
+      assert.equal(restart.type, 'application/trickle-ice-sdpfrag');
+      assert.match(restart.etag ?? '', new RegExp(`-${round}"$`));
+      assert.ok(!etags.includes(restart.etag!), 'a new ETag');
+      etags.push(restart.etag!);
+      assert.ok(restart.serverUfrag, `the answer fragment has our ufrag: ${restart.fragment}`);
+      assert.notEqual(restart.serverUfrag, serverUfrag, 'new server credentials');
+      assert.equal(restart.remoteUfrag, restart.serverUfrag, 'the player took them');
+      assert.match(restart.fragment, /^a=candidate:/m);
+      serverUfrag = restart.serverUfrag;
+
+      // A candidate pair of the new ICE session is selected: Chromium nominates one only once we
+      // answered its checks made with the new credentials (with the old ones it keeps the old
+      // pair, and media flows on it). Connected (it may stay so throughout), and decoding on.
+      const after = await eventually(
+        () => playback(player),
+        (p) =>
+          p.pairChanges > before.pairChanges &&
+          (p.ice === 'connected' || p.ice === 'completed') &&
+          p.framesDecoded > before.framesDecoded + 30 &&
+          p.audioPackets > before.audioPackets + 50,
+        `a new ICE session selected and frames decoded after restart ${round}`,
+        20_000,
+      );
+      if (after.localUfrag !== undefined) assert.equal(after.localUfrag, restart.ufrag);
+      assert.equal(after.state, 'connected');
+      const states = (await iceStates(player)).slice(statesBefore);
+      assert.ok(!states.includes('failed') && !states.includes('closed'), `ICE states: ${states.join()}`);
+    }
+
+    // Past the consent timeout: the server has been answering the checks of the new ICE session.
+    const settled = await playback(player);
+    await new Promise((resolve) => setTimeout(resolve, CONSENT_TIMEOUT_MS + 3000));
+    const later = await playback(player);
+    assert.ok(
+      later.framesDecoded > settled.framesDecoded + 60,
+      `${settled.framesDecoded} -> ${later.framesDecoded}`,
     );
-    await eventually(
-      () => server.sfu.dump(),
-      (d) => d.rooms.every((r) => r.subscriptions === 0),
-      'no subscription left after DELETE',
-      10_000,
+    assert.ok(later.ice === 'connected' || later.ice === 'completed', later.ice);
+
+    // The session: trickle with the current ETag 204, an earlier one 412; the player's own
+    // trickles after each restart carried the new credentials (none refused).
+    assert.equal(await trickleStatus(resource, { 'if-match': etags[1]! }), 204);
+    assert.equal(await trickleStatus(resource, { 'if-match': etags[0]! }), 412);
+    const patches = await playerPatches(player);
+    assert.deepEqual(
+      patches.filter((p) => p.status !== 200 && p.status !== 204),
+      [],
+      'every PATCH of the player was taken',
     );
+    assert.equal(patches.filter((p) => p.status === 200).length, 2);
+
+    await stopWatching(player);
   });
 });

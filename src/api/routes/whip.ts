@@ -10,6 +10,7 @@ import { isSdp, SDP_FRAGMENT_MIME, SDP_MIME } from '../../protocol/whip-sdp.ts';
 import { RoomStatus, type Store } from '../../store/types.ts';
 import type { AuthOptions } from '../deps.ts';
 import { describeZodError, HttpError } from '../http-errors.ts';
+import { replyToIcePatch } from '../ice-patch-reply.ts';
 import type { IceServerOptions } from '../ice-servers.ts';
 import { replaceOlderParticipants } from '../room-access.ts';
 import { iceServerLinks, requireWhipPublisher, whipCaller } from '../whip-access.ts';
@@ -120,9 +121,7 @@ async function patch(deps: WhipRouteDeps, request: FastifyRequest, reply: Fastif
     ifMatch,
     fragment,
   });
-  if (result.kind === 'stale_etag') throw new HttpError(412, 'If-Match names an earlier ICE session');
-  if (result.kind === 'trickled') return reply.code(204).send();
-  return reply.code(200).type(SDP_FRAGMENT_MIME).header('etag', result.etag).send(result.fragment);
+  return replyToIcePatch(reply, result);
 }
 
 async function end(deps: WhipRouteDeps, request: FastifyRequest, reply: FastifyReply) {

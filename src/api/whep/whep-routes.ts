@@ -4,16 +4,17 @@ import { isSfuError } from '../../lib/errors.ts';
 import { type ParticipantId, RoomId } from '../../lib/ids.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { Metrics } from '../../lib/metrics.ts';
+import { SDP_FRAGMENT_MIME, SDP_MIME } from '../../protocol/whip-sdp.ts';
 import type { ApiDeps } from '../deps.ts';
 import { describeZodError, HttpError, toHttpError } from '../http-errors.ts';
+import { replyToIcePatch } from '../ice-patch-reply.ts';
 import { iceServersFor } from '../ice-servers.ts';
 import { whepViewer } from './whep-auth.ts';
+import { patchWhepSession } from './whep-patch.ts';
 import { type WhepSession, WhepSessions, type WhepSfu } from './whep-sessions.ts';
 
 /** WHEP (draft-ietf-wish-whep): playback of a participant's camera and microphone by any WebRTC player. */
 
-const SDP = 'application/sdp';
-const SDP_FRAG = 'application/trickle-ice-sdpfrag';
 /** An offer of a few media sections is ~5-10 KB; the SDP parser refuses more than 100 000 bytes. */
 const MAX_BODY_BYTES = 100_000;
 
@@ -58,7 +59,9 @@ export function registerWhep(app: FastifyInstance, options: WhepOptions): WhepSe
       startSession(options, sessions, request, reply),
     );
     scope.post(FOLLOW_PATH, (request, reply) => startSession(options, sessions, request, reply));
-    scope.patch('/whep/sessions/:sessionId', (request, reply) => patchSession(sessions, request, reply));
+    scope.patch('/whep/sessions/:sessionId', (request, reply) =>
+      patchSession(options, sessions, request, reply),
+    );
     scope.delete('/whep/sessions/:sessionId', (request, reply) =>
       deleteSession(options, sessions, request, reply),
     );
@@ -79,7 +82,7 @@ async function startSession(
       request.params,
     );
     const viewer = await whepViewer(options.deps, request.headers.authorization, params);
-    const offer = sdpBody(request, SDP);
+    const offer = sdpBody(request, SDP_MIME);
     const { session, answer } = await subscribeViewer(options.sfu, sessions, {
       roomId: RoomId(params.roomId),
       targets: viewer.targets,
@@ -97,8 +100,9 @@ async function startSession(
       .code(201)
       .header('location', `/whep/sessions/${session.id}`)
       .header('etag', session.etag)
+      .header('accept-patch', SDP_FRAGMENT_MIME)
       .header('cache-control', 'no-store')
-      .type(SDP)
+      .type(SDP_MIME)
       .send(answer);
   } catch (err) {
     sessions.refused(refusalReason(err));
@@ -119,7 +123,7 @@ async function subscribeViewer(
   const { roomId, offer, follow } = request;
   let lastError: unknown;
   for (const targetId of request.targets.slice(0, MAX_FOLLOW_STARTS)) {
-    const session = sessions.create(roomId, targetId, iceUfragOf(offer), follow);
+    const session = sessions.create(roomId, targetId, offer, follow);
     sessions.watch(roomId);
     try {
       const res = await sfu.subscribe({
@@ -144,26 +148,19 @@ async function subscribeViewer(
   throw lastError;
 }
 
-/**
- * Trickled candidates are taken and ignored (the server is ICE-lite: it learns the player's
- * address from its checks, RFC 8445 §2.5): 204. An ICE restart (new ufrag) is not supported:
- * 422, as the draft says for a resource that takes trickle ICE but not restarts.
- */
+/** Trickle ICE and ICE restarts (whep-patch.ts). */
 async function patchSession(
+  options: WhepOptions,
   sessions: WhepSessions,
   request: FastifyRequest,
   reply: FastifyReply,
 ): Promise<FastifyReply> {
   const session = sessionOf(sessions, request);
-  const fragment = sdpBody(request, SDP_FRAG);
-  const ifMatch = request.headers['if-match'];
-  const ufrag = /^a=ice-ufrag:(\S+)\s*$/m.exec(fragment)?.[1];
-  if (ifMatch === '*' || (ufrag !== undefined && ufrag !== session.iceUfrag))
-    throw new HttpError(422, 'ICE restarts are not supported: start a new session (POST) instead');
-  // RFC 9110 §13.1.1: a PATCH naming an older ICE session fails.
-  if (ifMatch !== undefined && ifMatch !== session.etag)
-    throw new HttpError(412, 'If-Match does not match the ICE session');
-  return reply.code(204).send();
+  const result = await patchWhepSession(options.sfu, sessions, session, {
+    fragment: sdpBody(request, SDP_FRAGMENT_MIME),
+    ifMatch: request.headers['if-match'],
+  });
+  return replyToIcePatch(reply, result);
 }
 
 async function deleteSession(
@@ -200,10 +197,6 @@ function sdpBody(request: FastifyRequest, type: string): string {
   if (typeof body !== 'string' || body.trim() === '')
     throw new HttpError(400, `the body must be an ${type} document`);
   return body;
-}
-
-function iceUfragOf(sdp: string): string {
-  return /^a=ice-ufrag:(\S+)\s*$/m.exec(sdp)?.[1] ?? '';
 }
 
 /** RFC 8288 Link with the ICE server attributes of RFC 9725 §4.6 (username, credential). */

@@ -2,7 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { ParticipantId, type RoomId } from '../../lib/ids.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { Metrics } from '../../lib/metrics.ts';
+import { iceSessionTag } from '../../protocol/ice-session.ts';
 import type { SfuApi, ViewerEndReason } from '../../protocol/sfu-api.ts';
+import { iceCredentials } from '../../protocol/whip-sdp.ts';
 
 /** Why a WHEP session ended: the player's DELETE, the SFU's `viewerEnded`, or this server's side. */
 export type WhepEndReason = 'deleted' | ViewerEndReason | 'unavailable' | 'shutdown';
@@ -14,10 +16,14 @@ export interface WhepSession {
   roomId: RoomId;
   viewerId: ParticipantId;
   targetId: ParticipantId;
+  /** The player's offer of the current ICE session (an ICE restart replaces its credentials). */
+  offer: string;
+  /** The player's ICE username fragment: a PATCH with another one asks for an ICE restart. */
+  iceUfrag: string | undefined;
+  /** Counts ICE restarts: part of the entity tag, which names the ICE session. */
+  iceGeneration: number;
   /** Quoted entity-tag of the ICE session (RFC 9110 §8.8.3), for PATCH's If-Match. */
   etag: string;
-  /** The player's ICE username fragment: a PATCH with another one asks for an ICE restart. */
-  iceUfrag: string;
   /** Follows the room's active speaker (`targetId` is where it started). */
   follow: boolean;
 }
@@ -53,7 +59,7 @@ export class WhepSessions {
   }
 
   /** A fresh session (not yet registered) with new ids. */
-  create(roomId: RoomId, targetId: ParticipantId, iceUfrag: string, follow: boolean): WhepSession {
+  create(roomId: RoomId, targetId: ParticipantId, offer: string, follow: boolean): WhepSession {
     const id = randomBytes(16).toString('base64url');
     return {
       id,
@@ -64,8 +70,10 @@ export class WhepSessions {
           .replace(/[^A-Za-z0-9]/g, 'x')}`,
       ),
       targetId,
-      etag: `"${randomBytes(8).toString('hex')}"`,
-      iceUfrag,
+      offer,
+      iceUfrag: iceCredentials(offer)?.ufrag,
+      iceGeneration: 0,
+      etag: iceSessionTag(id, 0),
       follow,
     };
   }
@@ -115,6 +123,18 @@ export class WhepSessions {
     this.#metrics.whepSessions.inc({ outcome: 'ended', reason });
     this.#log.info({ sessionId: id, roomId: session.roomId, reason }, 'whep session ended');
     return true;
+  }
+
+  /** The session's ICE restarted: `offer` is the player's first one with its new credentials. */
+  iceRestarted(session: WhepSession, offer: string): void {
+    session.offer = offer;
+    session.iceUfrag = iceCredentials(offer)?.ufrag;
+    session.iceGeneration += 1;
+    session.etag = iceSessionTag(session.id, session.iceGeneration);
+    this.#log.info(
+      { sessionId: session.id, roomId: session.roomId, iceGeneration: session.iceGeneration },
+      'whep ice restarted',
+    );
   }
 
   refused(reason: string): void {

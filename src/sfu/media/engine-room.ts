@@ -43,12 +43,14 @@ export interface Source {
 
 /**
  * A subscription and its negotiation: `sdp` is what the server offered; undefined for a viewer
- * (WHEP), which answered its own offer. `follow`: a viewer following the active speaker, with the
- * tracks it was answered (what another publisher must send to be switched to).
+ * (WHEP), which answered its own offer (`answer`, kept for its ICE restarts). `follow`: a viewer
+ * following the active speaker, with the tracks it was answered (what another publisher must
+ * send to be switched to).
  */
 export interface SubscriptionEntry {
   subscription: Subscription;
   sdp: SubscriberSdpState | undefined;
+  answer?: string | undefined;
   follow?: AnsweredTrack[] | undefined;
 }
 

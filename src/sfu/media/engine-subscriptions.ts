@@ -16,7 +16,12 @@ import type {
   SubscriberAnswerResponse,
   ViewerEndReason,
 } from '../../protocol/sfu-api.ts';
-import { parseSubscriberAnswer } from '../../transport/negotiation/index.ts';
+import { withIceCredentials } from '../../protocol/whip-sdp.ts';
+import {
+  parseRemoteDescription,
+  parseSubscriberAnswer,
+  remoteTransportParameters,
+} from '../../transport/negotiation/index.ts';
 import type { UdpEndpoint } from '../../transport/udp-endpoint.ts';
 import type { ActiveSpeaker } from './active-speaker.ts';
 import type { DataChannelRelay } from './data-channels.ts';
@@ -54,6 +59,7 @@ export class EngineSubscriptions {
   }
 
   subscribe(req: SubscribeArgs): SubscribeResponse {
+    if (req.iceRestart) return this.#restartViewerIce(req);
     const room = this.#deps.room(req.roomId);
     const publisher: Source | undefined = req.remote
       ? this.#deps.relays.remotePublisher(req.roomId, room, req.remote.fromWorker, req.remote.publisher)
@@ -95,13 +101,42 @@ export class EngineSubscriptions {
       throw err;
     }
     const follow = req.followActiveSpeaker ? made.answered : undefined;
-    const entry: SubscriptionEntry = { subscription: subscription!, sdp: made.sdp, follow };
+    const entry: SubscriptionEntry = {
+      subscription: subscription!,
+      sdp: made.sdp,
+      answer: made.reply.answer,
+      follow,
+    };
     room.subscriptions.set(key, entry);
     // A viewer's own offer (WHEP) lists every codec it decodes.
     if (req.offer !== undefined) room.codecs.learnOffer(req.participantId, entry.subscription.receiveCodecs);
     this.#watchSubscription(req.roomId, room, entry);
     if (follow) this.#deps.follow(req.roomId, room, entry, room.speakers.speakers);
     return made.reply;
+  }
+
+  /**
+   * A viewer's ICE restart (RFC 8445 §9): its transport takes the offer's new credentials and makes
+   * new local ones; DTLS and the forwarding go on. The answer is its first one with our new
+   * credentials. The viewer is found by its id (a follower's target changes).
+   */
+  #restartViewerIce(req: SubscribeArgs): SubscribeResponse {
+    if (req.offer === undefined) throw new SfuError('invalid_argument', 'an ICE restart needs the offer');
+    const offer = parseRemoteDescription(req.offer);
+    const room = this.#deps.room(req.roomId);
+    const entry = [...room.subscriptions.values()].find(
+      (e) => e.subscription.subscriberId === req.participantId && e.answer !== undefined,
+    );
+    if (!entry?.answer) {
+      this.#deps.dropRoomIfEmpty(req.roomId, room);
+      throw new SfuError('not_found', `no viewer ${req.participantId} in room ${req.roomId}`);
+    }
+    const transport = entry.subscription.transport;
+    transport.setRemoteParameters(remoteTransportParameters(offer));
+    const local = transport.localParameters;
+    entry.answer = withIceCredentials(entry.answer, { ufrag: local.iceUfrag, pwd: local.icePwd });
+    const video = [...entry.subscription.downTracks.values()].find((d) => d.kind === 'video');
+    return { offer: '', answer: entry.answer, videoCodec: video?.upTrack.codec.mimeType ?? '' };
   }
 
   /** The subscriber's transport closed by itself (not by us): its subscription goes. */

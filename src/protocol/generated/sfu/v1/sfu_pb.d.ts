@@ -315,6 +315,14 @@ export declare type SubscribeRequest = Message<"bbmeet.sfu.v1.SubscribeRequest">
    * @generated from field: optional bool follow_active_speaker = 6;
    */
   followActiveSpeaker?: boolean | undefined;
+
+  /**
+   * With offer: an ICE restart of the viewer's existing connection (offer: its first offer with
+   * new ICE credentials); the answer carries our new credentials.
+   *
+   * @generated from field: optional bool ice_restart = 7;
+   */
+  iceRestart?: boolean | undefined;
 };
 
 /**
