@@ -8,7 +8,14 @@ import { ParticipantId, RoomId } from '../../../../src/lib/ids.ts';
 import { silentLogger } from '../../../../src/lib/logger.ts';
 import type { EgressSource, PublisherTap, TapMessage } from '../../../../src/sfu/egress-backend.ts';
 import type { MoqServer } from '../moq/index.ts';
-import { handoverBatch, OPUS_20MS, relayedTrack, rtpPacket, vp8Payload } from '../testing/rtp-build.ts';
+import {
+  handoverBatch,
+  OPUS_20MS,
+  OPUS_TRACK,
+  rtpPacket,
+  VP8_TRACK,
+  vp8Payload,
+} from '../testing/rtp-build.ts';
 import { PublisherEgressSession } from './egress-session.ts';
 
 /**
@@ -17,21 +24,8 @@ import { PublisherEgressSession } from './egress-session.ts';
  * participant id) is streamed again, into a directory of its own.
  */
 
-const VIDEO = relayedTrack({
-  relayId: 1,
-  kind: 'video',
-  mimeType: 'video/VP8',
-  payloadType: 96,
-  clockRate: 90_000,
-});
-const AUDIO = relayedTrack({
-  relayId: 2,
-  kind: 'audio',
-  mimeType: 'audio/opus',
-  payloadType: 111,
-  clockRate: 48_000,
-  channels: 2,
-});
+const VIDEO = VP8_TRACK;
+const AUDIO = OPUS_TRACK;
 
 /** The worker's end of a tap: the test sends what a worker would. */
 class FakeTapPort extends EventEmitter {

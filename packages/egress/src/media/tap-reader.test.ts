@@ -3,7 +3,15 @@ import { EventEmitter } from 'node:events';
 import { describe, it } from 'node:test';
 import { silentLogger } from '../../../../src/lib/logger.ts';
 import type { RelayedTrack, TapFeedback, TapMessage } from '../../../../src/sfu/egress-backend.ts';
-import { handoverBatch, OPUS_20MS, relayedTrack, rtpPacket, vp8Payload } from '../testing/rtp-build.ts';
+import {
+  handoverBatch,
+  OPUS_20MS,
+  OPUS_TRACK,
+  relayedTrack,
+  rtpPacket,
+  VP8_TRACK,
+  vp8Payload,
+} from '../testing/rtp-build.ts';
 import type { MediaFrame } from './frame.ts';
 import { TapReader } from './tap-reader.ts';
 
@@ -18,21 +26,8 @@ class FakePort extends EventEmitter {
   }
 }
 
-const VIDEO = relayedTrack({
-  relayId: 1,
-  kind: 'video',
-  mimeType: 'video/VP8',
-  payloadType: 96,
-  clockRate: 90_000,
-});
-const AUDIO = relayedTrack({
-  relayId: 2,
-  kind: 'audio',
-  mimeType: 'audio/opus',
-  payloadType: 111,
-  clockRate: 48_000,
-  channels: 2,
-});
+const VIDEO = VP8_TRACK;
+const AUDIO = OPUS_TRACK;
 
 function setup(tracks: RelayedTrack[]) {
   const port = new FakePort();

@@ -4,7 +4,7 @@ import type { EgressSettings } from '../../../../src/sfu/egress-backend.ts';
 import { type OutputContext, openOutput, type PublisherOutput } from '../control/publisher-output.ts';
 import type { MoqServer } from '../moq/index.ts';
 import type { S3Uploader } from '../storage/s3-uploader.ts';
-import { relayedTrack } from './rtp-build.ts';
+import { OPUS_TRACK, relayedTrack } from './rtp-build.ts';
 
 /**
  * The HLS output of an H264 + Opus publisher (1 s segments, 0.5 s parts, a window of 3) mirrored
@@ -23,14 +23,7 @@ export function openBucketHlsOutput(o: {
     relativeDir: o.relativeDir,
     tracks: [
       relayedTrack({ relayId: 1, kind: 'video', mimeType: 'video/H264', payloadType: 96, clockRate: 90_000 }),
-      relayedTrack({
-        relayId: 2,
-        kind: 'audio',
-        mimeType: 'audio/opus',
-        payloadType: 111,
-        clockRate: 48_000,
-        channels: 2,
-      }),
+      OPUS_TRACK,
     ],
     settings: {
       dataDir: tmpdir(),

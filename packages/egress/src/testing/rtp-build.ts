@@ -54,6 +54,23 @@ export function relayedTrack(o: {
   };
 }
 
+/** The tests' usual tracks: VP8 video as relay 1, stereo Opus as relay 2. */
+export const VP8_TRACK = relayedTrack({
+  relayId: 1,
+  kind: 'video',
+  mimeType: 'video/VP8',
+  payloadType: 96,
+  clockRate: 90_000,
+});
+export const OPUS_TRACK = relayedTrack({
+  relayId: 2,
+  kind: 'audio',
+  mimeType: 'audio/opus',
+  payloadType: 111,
+  clockRate: 48_000,
+  channels: 2,
+});
+
 /** A one-packet VP8 frame: a keyframe with its size, or an inter frame. */
 export function vp8Payload(keyframe: boolean, width = 320, height = 180): Buffer {
   if (!keyframe) return Buffer.from([0x10, 0x01, 0x00, 0x00, 0x11, 0x22]);
