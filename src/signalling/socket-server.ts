@@ -28,6 +28,7 @@ import { Session } from './session.ts';
 import { ShutdownTracker } from './shutdown-tracker.ts';
 import { SignallingContext } from './signalling-context.ts';
 import { userDisconnector } from './user-disconnect.ts';
+import { WhipPeers } from './whip-peers.ts';
 import { WhipSessions } from './whip-sessions.ts';
 
 /** How long close() waits for the leaves of the sockets it closed. */
@@ -115,6 +116,8 @@ export function createSignalling(options: SignallingOptions): Signalling {
   const evictions = new Evictions(ctx, { clustered: options.adapter !== undefined });
   const mutes = new ParticipantMutes(ctx, { clustered: options.adapter !== undefined });
   const whip = new WhipSessions(ctx, { metrics: options.metrics, logger: log.child({ component: 'whip' }) });
+  // In a cluster a WHIP resource's PATCH or DELETE may reach any instance: it goes to the holder.
+  const whipIngest = options.adapter ? new WhipPeers(io, whip, log.child({ component: 'whip' })) : whip;
   const limiter = new RateLimiter({ ratePerSecond: options.eventsPerSecond, burst: options.eventsBurst });
 
   const shutdown = new ShutdownTracker();
@@ -136,7 +139,7 @@ export function createSignalling(options: SignallingOptions): Signalling {
   return {
     io,
     directory,
-    whip,
+    whip: whipIngest,
     broadcaster: {
       toRoom: (roomId: RoomId, event: string, payload: unknown) => io.to(roomId).emit(event, payload),
       evictUser: (...args) => evictions.evictUser(...args),

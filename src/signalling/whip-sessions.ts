@@ -62,6 +62,11 @@ export class WhipSessions implements WhipIngest {
     return this.#sessions.size;
   }
 
+  /** Whether this instance holds the session (whoever's it is). */
+  holds(sessionId: string): boolean {
+    return this.#sessions.has(sessionId);
+  }
+
   async publish(req: WhipPublishRequest): Promise<WhipPublished> {
     const id = randomBytes(16).toString('base64url');
     const endpoint = new WhipEndpoint(`whip-${id}`, (reason) => this.#forget(id, reason));
