@@ -182,7 +182,6 @@ export async function startSignallingServer(
   });
   registerDocs(app, routes);
   registerWebApp(app);
-  registerWhep(app, { deps, sfu, metrics, logger: logger.child({ component: 'whep' }) });
   const signalling = createSignalling({
     httpServer: app.server,
     store,
@@ -201,6 +200,13 @@ export async function startSignallingServer(
   broadcaster = signalling.broadcaster;
   participants = signalling.participants;
   registerWhip(app, { ...deps, whip: signalling.whip, metrics });
+  registerWhep(app, {
+    deps,
+    sfu,
+    metrics,
+    peers: signalling.peers,
+    logger: logger.child({ component: 'whep' }),
+  });
   if (options.egressHttp) mountEgressHttp(app.server, options.egressHttp);
   await app.listen({ port: config.http.port, host: config.http.host });
   const address = app.server.address();

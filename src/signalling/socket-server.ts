@@ -9,6 +9,7 @@ import { readUserToken } from '../lib/jwt.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { Metrics } from '../lib/metrics.ts';
 import { RateLimiter } from '../lib/rate-limiter.ts';
+import type { ClusterPeers } from '../protocol/cluster-peers.ts';
 import type { ParticipantControl } from '../protocol/participant-control.ts';
 import type { RoomBroadcaster } from '../protocol/room-broadcaster.ts';
 import type { SfuApi } from '../protocol/sfu-api.ts';
@@ -23,6 +24,7 @@ import { eventHandlers } from './handlers/index.ts';
 import { ParticipantDirectory } from './participant-directory.ts';
 import { ParticipantMutes } from './participant-mutes.ts';
 import { sweepParticipants } from './participant-sweeper.ts';
+import { PeerRequests } from './peer-requests.ts';
 import { createSafeMsgpackParser, frameRejectionReporter } from './safe-msgpack-parser.ts';
 import { Session } from './session.ts';
 import { ShutdownTracker } from './shutdown-tracker.ts';
@@ -77,6 +79,8 @@ export interface Signalling {
   directory: ParticipantDirectory;
   /** WHIP publishers (RFC 9725): room participants whose client is an HTTP resource. */
   whip: WhipIngest;
+  /** Requests to the instance holding a resource (cluster only; one instance holds everything). */
+  peers: ClusterPeers | undefined;
   close(): Promise<void>;
 }
 
@@ -116,8 +120,9 @@ export function createSignalling(options: SignallingOptions): Signalling {
   const evictions = new Evictions(ctx, { clustered: options.adapter !== undefined });
   const mutes = new ParticipantMutes(ctx, { clustered: options.adapter !== undefined });
   const whip = new WhipSessions(ctx, { metrics: options.metrics, logger: log.child({ component: 'whip' }) });
-  // In a cluster a WHIP resource's PATCH or DELETE may reach any instance: it goes to the holder.
-  const whipIngest = options.adapter ? new WhipPeers(io, whip, log.child({ component: 'whip' })) : whip;
+  // In a cluster a WHIP or WHEP resource's PATCH or DELETE may reach any instance: it goes to the holder.
+  const peers = options.adapter ? new PeerRequests(io, log) : undefined;
+  const whipIngest = peers ? new WhipPeers(peers, whip) : whip;
   const limiter = new RateLimiter({ ratePerSecond: options.eventsPerSecond, burst: options.eventsBurst });
 
   const shutdown = new ShutdownTracker();
@@ -140,6 +145,7 @@ export function createSignalling(options: SignallingOptions): Signalling {
     io,
     directory,
     whip: whipIngest,
+    peers,
     broadcaster: {
       toRoom: (roomId: RoomId, event: string, payload: unknown) => io.to(roomId).emit(event, payload),
       evictUser: (...args) => evictions.evictUser(...args),

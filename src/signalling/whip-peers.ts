@@ -1,8 +1,7 @@
-import type { Server } from 'socket.io';
 import { z } from 'zod';
 import { isSfuError, SfuError, type SfuErrorCode } from '../lib/errors.ts';
 import { RoomId, UserId } from '../lib/ids.ts';
-import type { Logger } from '../lib/logger.ts';
+import type { ClusterPeers } from '../protocol/cluster-peers.ts';
 import type {
   WhipIngest,
   WhipPatchRequest,
@@ -32,36 +31,25 @@ const peerRequest = z.discriminatedUnion('op', [
 ]);
 type PeerRequest = z.input<typeof peerRequest>;
 
-/** What the instance holding the session answers; the others answer `{ held: false }`. */
+/** What the instance holding the session answers. */
 type PeerAnswer =
-  | { held: false }
-  | { held: true; ok: true; result: WhipPatchResult | null }
-  | { held: true; ok: false; code: SfuErrorCode; message: string };
+  | { ok: true; result: WhipPatchResult | null }
+  | { ok: false; code: SfuErrorCode; message: string };
 
 /**
  * WHIP resources in a cluster of signalling instances. A session lives on the instance its POST
  * reached (its participant's media and room events are followed there); a PATCH or DELETE that a
- * load balancer sends to another instance is handed, over the socket.io adapter (Redis), to the
- * instance holding it, and its answer comes back the same way. So WHIP needs no sticky routing.
- *
- * Lifecycle: as long as the socket server (the listener goes with `io`).
+ * load balancer sends to another instance is handed to the instance holding it (ClusterPeers), and
+ * its answer, or its refusal, comes back as if sent there. So WHIP needs no sticky routing.
  */
 export class WhipPeers implements WhipIngest {
-  readonly #io: Server;
+  readonly #peers: ClusterPeers;
   readonly #local: WhipSessions;
-  readonly #log: Logger;
 
-  constructor(io: Server, local: WhipSessions, logger: Logger) {
-    this.#io = io;
+  constructor(peers: ClusterPeers, local: WhipSessions) {
+    this.#peers = peers;
     this.#local = local;
-    this.#log = logger;
-    (io as unknown as { on(event: string, listener: (msg: unknown, ack: unknown) => void): void }).on(
-      WHIP_PEER_EVENT,
-      (msg, ack) => {
-        if (typeof ack !== 'function') return;
-        void this.#answer(msg).then((answer) => ack(answer));
-      },
-    );
+    peers.answer(WHIP_PEER_EVENT, (msg) => this.#answer(msg));
   }
 
   publish(req: WhipPublishRequest): Promise<WhipPublished> {
@@ -80,53 +68,30 @@ export class WhipPeers implements WhipIngest {
     await this.#ask({ op: 'end', ...req });
   }
 
-  /**
-   * Runs the request on the instance that holds the session; not_found when none does. The others
-   * answer at once; the adapter waits for them all (its requestsTimeout, 5 s by default).
-   */
+  /** Runs the request on the instance that holds the session; not_found when none does. */
   async #ask(request: PeerRequest): Promise<WhipPatchResult | null> {
-    let answers: unknown[];
-    let silent = false;
-    try {
-      answers = await this.#io.serverSideEmitWithAck(WHIP_PEER_EVENT, request);
-    } catch (err) {
-      // Some instance did not answer in time: the holder's answer may still be among those that came.
-      answers = (err as { responses?: unknown[] }).responses ?? [];
-      silent = true;
-      this.#log.warn(
-        { err, sessionId: request.sessionId },
-        'whip resource request: an instance did not answer',
-      );
-    }
-    const held = answers.find(
-      (a): a is Extract<PeerAnswer, { held: true }> => (a as PeerAnswer | null)?.held === true,
-    );
-    if (!held && silent)
-      throw new SfuError(
-        'unavailable',
-        'a signalling instance did not answer: the WHIP session may be on it',
-      );
-    if (!held) throw new SfuError('not_found', 'no such WHIP session');
-    if (!held.ok) throw new SfuError(held.code, held.message);
-    return held.result;
+    const answer = (await this.#peers.ask(WHIP_PEER_EVENT, request)) as PeerAnswer | undefined;
+    if (!answer) throw new SfuError('not_found', 'no such WHIP session');
+    if (!answer.ok) throw new SfuError(answer.code, answer.message);
+    return answer.result;
   }
 
-  /** Another instance asks: this one answers for the sessions it holds. */
-  async #answer(msg: unknown): Promise<PeerAnswer> {
+  /** Another instance asks: this one answers for the sessions it holds (undefined: not here). */
+  async #answer(msg: unknown): Promise<PeerAnswer | undefined> {
     const parsed = peerRequest.safeParse(msg);
-    if (!parsed.success || !this.#local.holds(parsed.data.sessionId)) return { held: false };
+    if (!parsed.success || !this.#local.holds(parsed.data.sessionId)) return undefined;
     const request = parsed.data;
     try {
       if (request.op === 'end') {
         await this.#local.end(request);
-        return { held: true, ok: true, result: null };
+        return { ok: true, result: null };
       }
       const { op: _op, ...patch } = request;
-      return { held: true, ok: true, result: await this.#local.patch({ ...patch, ifMatch: patch.ifMatch }) };
+      return { ok: true, result: await this.#local.patch({ ...patch, ifMatch: patch.ifMatch }) };
     } catch (err) {
       return isSfuError(err)
-        ? { held: true, ok: false, code: err.code, message: err.message }
-        : { held: true, ok: false, code: 'internal', message: 'the WHIP request failed' };
+        ? { ok: false, code: err.code, message: err.message }
+        : { ok: false, code: 'internal', message: 'the WHIP request failed' };
     }
   }
 }

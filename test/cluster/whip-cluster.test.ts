@@ -5,14 +5,18 @@ import { sdpFixture } from '../support/sdp-fixtures.ts';
 import { startCluster, type TestCluster } from './cluster.ts';
 
 /**
- * WHIP behind a load balancer that does not stick: the session lives on the signalling instance
- * the POST reached, and its PATCH and DELETE, sent to the other instance, are handed to it over
- * the socket.io adapter (Redis) and answered as if sent there.
+ * WHIP and WHEP behind a load balancer that does not stick: a session lives on the signalling
+ * instance the POST reached, and its PATCH and DELETE, sent to the other instance, are handed to it
+ * over the socket.io adapter (Redis) and answered as if sent there.
  */
 
 const OFFER = sdpFixture('publisher-single');
 const UFRAG = /a=ice-ufrag:(\S+)/.exec(OFFER)![1]!;
 const trickle = `a=ice-ufrag:${UFRAG}\r\na=mid:0\r\na=candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host\r\n`;
+
+const WHEP_OFFER = sdpFixture('whep-chromium-recvonly');
+const WHEP_UFRAG = /a=ice-ufrag:(\S+)/.exec(WHEP_OFFER)![1]!;
+const whepFragment = `a=ice-ufrag:${WHEP_UFRAG}\r\na=mid:0\r\na=candidate:1 1 udp 2122260223 127.0.0.1 50001 typ host\r\n`;
 
 let cluster: TestCluster;
 
@@ -26,7 +30,7 @@ async function whip(
   const res = await fetch(url, {
     method,
     headers: {
-      authorization: `Bearer ${token}`,
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
       ...(body ? { 'content-type': body.type } : {}),
       ...headers,
     },
@@ -35,7 +39,9 @@ async function whip(
   return { status: res.status, headers: res.headers, text: await res.text() };
 }
 
-describe('cluster: WHIP resources reached through any signalling instance', { timeout: 120_000 }, () => {
+describe('cluster: WHIP and WHEP resources reached through any signalling instance', {
+  timeout: 120_000,
+}, () => {
   before(async () => {
     cluster = await startCluster({ sfuCount: 1, signallingCount: 2 });
   });
@@ -43,13 +49,14 @@ describe('cluster: WHIP resources reached through any signalling instance', { ti
     await cluster?.stop();
   });
 
-  it('a PATCH and a DELETE sent to the other instance act on the session; an unknown or foreign session is 404 there', async () => {
+  it('a PATCH and a DELETE sent to the other instance act on the WHIP or WHEP session; an unknown or foreign session is 404 there', async () => {
     const [one, two] = cluster.signallings;
     assert.ok(one && two);
     const call = restClient(one.url);
     const host = await login(call, 'whip-cluster-host', 'Host');
     const stranger = await login(call, 'whip-cluster-stranger', 'Stranger');
-    const { roomId, code } = await roomWithParticipants(call, [host], 'whip cluster');
+    const viewer = await login(call, 'whip-cluster-viewer', 'Viewer');
+    const { roomId, code } = await roomWithParticipants(call, [host, viewer], 'whip cluster');
 
     const published = await whip(`${one.url}/whip/rooms/${roomId}`, 'POST', host.token, {
       type: 'application/sdp',
@@ -74,6 +81,40 @@ describe('cluster: WHIP resources reached through any signalling instance', { ti
     assert.equal(foreign.status, 404, foreign.text);
     const madeUp = await whip(`${two.url}/whip/rooms/${roomId}/sessions/nosuchsession`, 'DELETE', host.token);
     assert.equal(madeUp.status, 404, madeUp.text);
+
+    // A WHEP viewer of that publisher, started on the first instance, is reached through the
+    // other one too (the session id is its credential, as on its holder).
+    const listed = await call<{ participants: Array<{ id: number; userId: number }> }>(
+      'GET',
+      `/rooms/${code}`,
+      {
+        token: host.token,
+      },
+    );
+    const publisher = listed.body.participants.find((p) => p.userId === host.id)!;
+    const viewing = await whip(
+      `${one.url}/whep/rooms/${roomId}/participants/${publisher.id}`,
+      'POST',
+      viewer.token,
+      { type: 'application/sdp', text: WHEP_OFFER },
+    );
+    assert.equal(viewing.status, 201, viewing.text);
+    const whepResource = viewing.headers.get('location')!;
+    const whepTrickle = { type: 'application/trickle-ice-sdpfrag', text: whepFragment };
+    const whepTrickled = await whip(`${two.url}${whepResource}`, 'PATCH', '', whepTrickle, {
+      'if-match': viewing.headers.get('etag')!,
+    });
+    assert.equal(whepTrickled.status, 204, whepTrickled.text);
+    const whepStale = await whip(`${two.url}${whepResource}`, 'PATCH', '', whepTrickle, {
+      'if-match': '"00000000-9"',
+    });
+    assert.equal(whepStale.status, 412, whepStale.text);
+    const whepEnded = await whip(`${two.url}${whepResource}`, 'DELETE', '');
+    assert.equal(whepEnded.status, 200, whepEnded.text);
+    for (const instance of [one, two]) {
+      const gone = await whip(`${instance.url}${whepResource}`, 'DELETE', '');
+      assert.equal(gone.status, 404, `after the WHEP DELETE, on ${instance.url}: ${gone.text}`);
+    }
 
     // DELETE through the other instance ends it: its participant leaves the room.
     const ended = await whip(`${two.url}${resource}`, 'DELETE', host.token);

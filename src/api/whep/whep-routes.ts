@@ -4,13 +4,14 @@ import { isSfuError } from '../../lib/errors.ts';
 import { type ParticipantId, RoomId } from '../../lib/ids.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { Metrics } from '../../lib/metrics.ts';
+import type { ClusterPeers } from '../../protocol/cluster-peers.ts';
 import { SDP_FRAGMENT_MIME, SDP_MIME } from '../../protocol/whip-sdp.ts';
 import type { ApiDeps } from '../deps.ts';
 import { describeZodError, HttpError, toHttpError } from '../http-errors.ts';
 import { replyToIcePatch } from '../ice-patch-reply.ts';
 import { iceServersFor } from '../ice-servers.ts';
 import { whepViewer } from './whep-auth.ts';
-import { patchWhepSession } from './whep-patch.ts';
+import { WhepPeers, type WhepResourceOps, whepResourceOps } from './whep-peers.ts';
 import { type WhepSession, WhepSessions, type WhepSfu } from './whep-sessions.ts';
 
 /** WHEP (draft-ietf-wish-whep): playback of a participant's camera and microphone by any WebRTC player. */
@@ -37,6 +38,8 @@ export interface WhepOptions {
   sfu: WhepSfu;
   metrics: Metrics;
   logger: Logger;
+  /** In a cluster: the other signalling instances, for the sessions they hold. */
+  peers?: ClusterPeers | undefined;
 }
 
 /**
@@ -47,6 +50,8 @@ export interface WhepOptions {
  */
 export function registerWhep(app: FastifyInstance, options: WhepOptions): WhepSessions {
   const sessions = new WhepSessions({ sfu: options.sfu, metrics: options.metrics, logger: options.logger });
+  const ops = whepResourceOps(options.sfu, sessions);
+  const peers = options.peers ? new WhepPeers(options.peers, sessions, ops) : undefined;
   // Not awaited: Fastify loads plugins at ready()/listen(), where a failure to register is thrown.
   void app.register(async (scope) => {
     // Any body is read as text (bounded): the handlers answer 415 for a type they do not take.
@@ -60,10 +65,10 @@ export function registerWhep(app: FastifyInstance, options: WhepOptions): WhepSe
     );
     scope.post(FOLLOW_PATH, (request, reply) => startSession(options, sessions, request, reply));
     scope.patch('/whep/sessions/:sessionId', (request, reply) =>
-      patchSession(options, sessions, request, reply),
+      patchSession(sessions, ops, peers, request, reply),
     );
     scope.delete('/whep/sessions/:sessionId', (request, reply) =>
-      deleteSession(options, sessions, request, reply),
+      deleteSession(sessions, ops, peers, request, reply),
     );
   });
   return sessions;
@@ -148,39 +153,38 @@ async function subscribeViewer(
   throw lastError;
 }
 
-/** Trickle ICE and ICE restarts (whep-patch.ts). */
+/** Trickle ICE and ICE restarts (whep-patch.ts), here or on the instance holding the session. */
 async function patchSession(
-  options: WhepOptions,
   sessions: WhepSessions,
+  ops: WhepResourceOps,
+  peers: WhepPeers | undefined,
   request: FastifyRequest,
   reply: FastifyReply,
 ): Promise<FastifyReply> {
-  const session = sessionOf(sessions, request);
-  const result = await patchWhepSession(options.sfu, sessions, session, {
-    fragment: sdpBody(request, SDP_FRAGMENT_MIME),
-    ifMatch: request.headers['if-match'],
-  });
+  const { sessionId } = validate(sessionParams, request.params);
+  const session = sessions.get(sessionId);
+  if (!session && !peers) throw new HttpError(404, 'No such WHEP session');
+  const patch = { fragment: sdpBody(request, SDP_FRAGMENT_MIME), ifMatch: request.headers['if-match'] };
+  const result = session
+    ? await ops.patch(session, patch)
+    : await peers!.ask({ op: 'patch', sessionId, ...patch });
+  if (!result) throw new HttpError(502, 'the WHEP session gave no answer to the PATCH');
   return replyToIcePatch(reply, result);
 }
 
 async function deleteSession(
-  options: WhepOptions,
   sessions: WhepSessions,
+  ops: WhepResourceOps,
+  peers: WhepPeers | undefined,
   request: FastifyRequest,
   reply: FastifyReply,
 ): Promise<FastifyReply> {
-  const session = sessionOf(sessions, request);
-  sessions.end(session.id, 'deleted');
-  await options.sfu.leave({ roomId: session.roomId, participantId: session.viewerId });
-  return reply.code(200).send();
-}
-
-/** The session a resource URL names: 400 for a malformed id, 404 for an unknown or ended one. */
-function sessionOf(sessions: WhepSessions, request: FastifyRequest): WhepSession {
   const { sessionId } = validate(sessionParams, request.params);
   const session = sessions.get(sessionId);
-  if (!session) throw new HttpError(404, 'No such WHEP session');
-  return session;
+  if (session) await ops.delete(session);
+  else if (peers) await peers.ask({ op: 'delete', sessionId });
+  else throw new HttpError(404, 'No such WHEP session');
+  return reply.code(200).send();
 }
 
 function validate<T>(schema: z.ZodType<T>, value: unknown): T {
