@@ -61,7 +61,10 @@ export interface MediaWorkerData {
   udpCandidates: boolean;
   /** Addresses written into ICE candidates. */
   announcedIps: string[];
-  /** IPv6 addresses announced on an IPv6-only socket of the worker (empty: none bound). */
+  /**
+   * IPv6 addresses announced on the worker's IPv6-only UDP socket and, with ICE-TCP, its IPv6-only
+   * TCP listener (empty: neither is opened).
+   */
   announcedIps6: string[];
   nodeId: string;
   logLevel: string;
