@@ -2,7 +2,15 @@ import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { protect, receiverReport, rtp, TcpPeer, until } from '../../../test/fakes/ice-tcp-peer.ts';
+import { TcpPeer } from '../../../test/fakes/ice-tcp-peer.ts';
+import {
+  checkConnectivity,
+  completeDtls,
+  protect,
+  receiverReport,
+  rtp,
+  until,
+} from '../../../test/fakes/scripted-peer.ts';
 import { bindingRequest } from '../../../test/fakes/stun-request.ts';
 import { type DtlsCertificate, generateDtlsCertificate } from '../dtls/dtls-certificate.ts';
 import { parseStun, StunType } from '../ice/stun.ts';
@@ -26,18 +34,10 @@ describe('ICE-TCP (RFC 6544 passive) on a UdpEndpoint', { timeout: 60_000 }, () 
 
   async function connectTcp(): Promise<{ peer: TcpPeer; transport: WebRtcTransport }> {
     const transport = endpoint.createTransport();
-    transport.setRemoteParameters({
-      iceUfrag: 'tcppeer',
-      icePwd: 'tcp-peer-password-012345',
-      fingerprints: [{ algorithm: 'sha-256', value: peerCert.fingerprint }],
-      setup: 'active',
-    });
     const peer = new TcpPeer(endpoint.tcp!.port);
     await peer.connected();
-    peer.check(transport.agent.localUfrag, transport.agent.localPwd);
-    await until(() => peer.stunResponses.includes(StunType.BindingSuccess), 'binding success');
-    await peer.startDtls(peerCert, serverCert.fingerprint);
-    await until(() => transport.state === 'connected', 'transport connected');
+    await checkConnectivity(peer, transport, peerCert);
+    await completeDtls(peer, transport, peerCert, serverCert);
     return { peer, transport };
   }
 
@@ -228,16 +228,9 @@ describe('ICE-TCP over IPv6: an IPv6-only listener beside the IPv4 one', { timeo
 
   it('a framed STUN binding from ::1 is answered on that connection (its IPv6 address mapped); DTLS and SRTP follow', async () => {
     const transport = endpoint.createTransport();
-    transport.setRemoteParameters({
-      iceUfrag: 'tcppeer',
-      icePwd: 'tcp-peer-password-012345',
-      fingerprints: [{ algorithm: 'sha-256', value: peerCert.fingerprint }],
-      setup: 'active',
-    });
     const peer = new TcpPeer(endpoint.tcp!.port6, '::1');
     await peer.connected();
-    peer.check(transport.agent.localUfrag, transport.agent.localPwd);
-    await until(() => peer.stunResponses.includes(StunType.BindingSuccess), 'binding success');
+    await checkConnectivity(peer, transport, peerCert);
     assert.deepEqual(peer.mapped[0], {
       address: '0:0:0:0:0:0:0:1',
       port: peer.socket.localPort,
@@ -246,8 +239,7 @@ describe('ICE-TCP over IPv6: an IPv6-only listener beside the IPv4 one', { timeo
     const selected = transport.agent.selected;
     assert.ok(selected?.stream, 'the IPv6 TCP connection is the selected path');
     assert.deepEqual([selected.address, selected.family], ['::1', 'IPv6']);
-    await peer.startDtls(peerCert, serverCert.fingerprint);
-    await until(() => transport.state === 'connected', 'transport connected');
+    await completeDtls(peer, transport, peerCert, serverCert);
     const got: Buffer[] = [];
     transport.onRtp = (p) => got.push(Buffer.from(p));
     peer.sendFramed(protect(peer.send!, rtp(1, 0xaaaa)));
