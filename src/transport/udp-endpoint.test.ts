@@ -10,6 +10,7 @@ import {
   until,
 } from '../../test/fakes/scripted-peer.ts';
 import { bindingRequest } from '../../test/fakes/stun-request.ts';
+import { certificatePair, loopbackUdpEndpoint } from '../../test/support/loopback-endpoint.ts';
 import { type DtlsCertificate, generateDtlsCertificate } from './dtls/dtls-certificate.ts';
 import { StunType } from './ice/stun.ts';
 import { nativeAddon, setNativeEnabled } from './srtp/native-addon.ts';
@@ -69,8 +70,8 @@ describe('UdpEndpoint + WebRtcTransport over loopback UDP', () => {
   let peerCert: DtlsCertificate;
   let endpoint: UdpEndpoint;
   before(async () => {
-    [serverCert, peerCert] = await Promise.all([generateDtlsCertificate(), generateDtlsCertificate()]);
-    endpoint = new UdpEndpoint({ certificate: serverCert, announcedIps: ['127.0.0.1'] });
+    [serverCert, peerCert] = await certificatePair();
+    endpoint = loopbackUdpEndpoint(serverCert);
     await endpoint.bind(0, '127.0.0.1');
   });
   after(() => endpoint.close());
@@ -182,8 +183,8 @@ describe('UdpEndpoint + WebRtcTransport over loopback UDP', () => {
 
 describe('ICE restart', () => {
   it('new remote credentials give the transport new local ones; checks with the old ones fail, the new ones work', async () => {
-    const [serverCert, peerCert] = await Promise.all([generateDtlsCertificate(), generateDtlsCertificate()]);
-    const endpoint = new UdpEndpoint({ certificate: serverCert, announcedIps: ['127.0.0.1'] });
+    const [serverCert, peerCert] = await certificatePair();
+    const endpoint = loopbackUdpEndpoint(serverCert);
     await endpoint.bind(0, '127.0.0.1');
     const transport = endpoint.createTransport();
     const peer = new TestPeer();
@@ -215,7 +216,7 @@ describe('ICE restart', () => {
 
 describe('consent freshness (RFC 7675) with a configured timeout', () => {
   it('a peer that stops its checks is closed with consent_timeout once the timeout passed; one that keeps checking stays', async () => {
-    const [serverCert, peerCert] = await Promise.all([generateDtlsCertificate(), generateDtlsCertificate()]);
+    const [serverCert, peerCert] = await certificatePair();
     const consentTimeoutMs = 1500;
     const endpoint = new UdpEndpoint({
       certificate: serverCert,
@@ -256,11 +257,8 @@ describe('sending: batched sendmmsg with the native addon, dgram without', () =>
   for (const native of nativeAddon() ? [true, false] : [false]) {
     it(`${native ? 'sendmmsg' : 'dgram'}: a fan-out burst arrives whole and in order, RTP and RTCP, and a name is sent too`, async () => {
       setNativeEnabled(native);
-      const [serverCert, peerCert] = await Promise.all([
-        generateDtlsCertificate(),
-        generateDtlsCertificate(),
-      ]);
-      const endpoint = new UdpEndpoint({ certificate: serverCert, announcedIps: ['127.0.0.1'] });
+      const [serverCert, peerCert] = await certificatePair();
+      const endpoint = loopbackUdpEndpoint(serverCert);
       try {
         await endpoint.bind(0, '127.0.0.1');
         assert.equal(endpoint.sendPath, native ? 'sendmmsg' : 'dgram');
@@ -350,12 +348,8 @@ describe('IPv6: a second, IPv6-only socket beside the IPv4 one', () => {
   let endpoint: UdpEndpoint;
   let ipv6 = true;
   before(async () => {
-    [serverCert, peerCert] = await Promise.all([generateDtlsCertificate(), generateDtlsCertificate()]);
-    endpoint = new UdpEndpoint({
-      certificate: serverCert,
-      announcedIps: ['127.0.0.1'],
-      announcedIps6: ['::1'],
-    });
+    [serverCert, peerCert] = await certificatePair();
+    endpoint = loopbackUdpEndpoint(serverCert, { ipv6: true });
     try {
       await endpoint.bind(0, '127.0.0.1', '::1');
     } catch {

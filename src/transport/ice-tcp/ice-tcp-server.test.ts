@@ -12,10 +12,11 @@ import {
   until,
 } from '../../../test/fakes/scripted-peer.ts';
 import { bindingRequest } from '../../../test/fakes/stun-request.ts';
-import { type DtlsCertificate, generateDtlsCertificate } from '../dtls/dtls-certificate.ts';
+import { certificatePair, loopbackUdpEndpoint } from '../../../test/support/loopback-endpoint.ts';
+import type { DtlsCertificate } from '../dtls/dtls-certificate.ts';
 import { parseStun, StunType } from '../ice/stun.ts';
 import { candidatePriority } from '../ice-candidates.ts';
-import { UdpEndpoint } from '../udp-endpoint.ts';
+import type { UdpEndpoint } from '../udp-endpoint.ts';
 import type { WebRtcTransport } from '../webrtc-transport.ts';
 import { frame } from './rfc4571-framing.ts';
 
@@ -25,8 +26,8 @@ describe('ICE-TCP (RFC 6544 passive) on a UdpEndpoint', { timeout: 60_000 }, () 
   let peerCert: DtlsCertificate;
   let endpoint: UdpEndpoint;
   before(async () => {
-    [serverCert, peerCert] = await Promise.all([generateDtlsCertificate(), generateDtlsCertificate()]);
-    endpoint = new UdpEndpoint({ certificate: serverCert, announcedIps: ['127.0.0.1'] });
+    [serverCert, peerCert] = await certificatePair();
+    endpoint = loopbackUdpEndpoint(serverCert);
     await endpoint.bind(0, '127.0.0.1');
     await endpoint.listenTcp(0, '127.0.0.1');
   });
@@ -194,12 +195,8 @@ describe('ICE-TCP over IPv6: an IPv6-only listener beside the IPv4 one', { timeo
   let peerCert: DtlsCertificate;
   let endpoint: UdpEndpoint;
   before(async () => {
-    [serverCert, peerCert] = await Promise.all([generateDtlsCertificate(), generateDtlsCertificate()]);
-    endpoint = new UdpEndpoint({
-      certificate: serverCert,
-      announcedIps: ['127.0.0.1'],
-      announcedIps6: ['::1'],
-    });
+    [serverCert, peerCert] = await certificatePair();
+    endpoint = loopbackUdpEndpoint(serverCert, { ipv6: true });
     try {
       await endpoint.bind(0, '127.0.0.1', '::1');
       await endpoint.listenTcp(0, '127.0.0.1', '::1');
@@ -255,11 +252,7 @@ describe('ICE-TCP over IPv6: an IPv6-only listener beside the IPv4 one', { timeo
     const blocker = net.createServer();
     await new Promise<void>((resolve) => blocker.listen({ port: 0, host: '::1', ipv6Only: true }, resolve));
     const port = (blocker.address() as net.AddressInfo).port;
-    const other = new UdpEndpoint({
-      certificate: serverCert,
-      announcedIps: ['127.0.0.1'],
-      announcedIps6: ['::1'],
-    });
+    const other = loopbackUdpEndpoint(serverCert, { ipv6: true });
     await other.bind(0, '127.0.0.1', '::1');
     try {
       await assert.rejects(other.listenTcp(port, '127.0.0.1', '::1'), (err: Error) => {
