@@ -1,12 +1,7 @@
 import { MessageChannel } from 'node:worker_threads';
 import { systemClock } from '../../src/lib/clock.ts';
-import type { ParticipantId, RoomId } from '../../src/lib/ids.ts';
-import {
-  type BackupSection,
-  defaultMediaState,
-  type JoinRequest,
-  type SfuEvent,
-} from '../../src/protocol/sfu-api.ts';
+import type { RoomId } from '../../src/lib/ids.ts';
+import type { SfuEvent } from '../../src/protocol/sfu-api.ts';
 import { MediaEngine } from '../../src/sfu/media/media-engine.ts';
 import type { DtlsCertificate } from '../../src/transport/dtls/dtls-certificate.ts';
 import { generateDtlsCertificate } from '../../src/transport/dtls/dtls-certificate.ts';
@@ -63,22 +58,4 @@ export async function settle(done: () => boolean): Promise<void> {
   const deadline = Date.now() + 5000;
   await new Promise((resolve) => setTimeout(resolve, 30));
   while (!done() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
-}
-
-/** A first join (two tracks expected, the default media state), with its backup sections if any. */
-export function joinRequest(
-  roomId: RoomId,
-  participantId: ParticipantId,
-  sdp: string,
-  backupSections?: BackupSection[],
-): JoinRequest {
-  return {
-    roomId,
-    participantId,
-    sdp,
-    totalTracks: 2,
-    mediaState: defaultMediaState(),
-    isMigrate: false,
-    ...(backupSections ? { backupSections } : {}),
-  };
 }

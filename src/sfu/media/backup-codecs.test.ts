@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ManualClock } from '../../../test/fakes/manual-clock.ts';
-import { joinRequest, loopbackEndpoint, loopbackEngine } from '../../../test/support/media-engines.ts';
+import { joinRequest } from '../../../test/support/join-request.ts';
+import { loopbackEndpoint, loopbackEngine } from '../../../test/support/media-engines.ts';
 import {
   H264_CAMERA_TRACK_ID,
   h264WithBackupOffer,

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { joinRequest, settle, twoEngines } from '../../../test/support/media-engines.ts';
+import { joinRequest } from '../../../test/support/join-request.ts';
+import { settle, twoEngines } from '../../../test/support/media-engines.ts';
 import {
   H264_CAMERA_TRACK_ID,
   h264WithBackupOffer,
