@@ -27,7 +27,6 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { setMediaCounting } from '../src/lib/media-counters.ts';
 import { DownTrack } from '../src/sfu/media/down-track.ts';
-import { UpTrack } from '../src/sfu/media/up-track.ts';
 import { generateDtlsCertificate } from '../src/transport/dtls/dtls-certificate.ts';
 import { DtlsSession } from '../src/transport/dtls/dtls-session.ts';
 import {
@@ -38,8 +37,8 @@ import {
 import { SrtpSession } from '../src/transport/srtp/srtp-session.ts';
 import { UdpEndpoint } from '../src/transport/udp-endpoint.ts';
 import type { WebRtcTransport } from '../src/transport/webrtc-transport.ts';
-import { ManualClock } from '../test/fakes/manual-clock.ts';
 import { bindingRequest } from '../test/fakes/stun-request.ts';
+import { vp8UpTrack } from '../test/fakes/vp8-up-track.ts';
 
 const { values } = parseArgs({
   options: {
@@ -176,16 +175,7 @@ async function sfuPath(fanout: number, native: boolean, counting = true): Promis
     throw new Error(`send path ${endpoint.sendPath}`);
   const publisher = endpoint.createTransport();
   const { srtp: sender, socket: peer } = await connect(endpoint, publisher, true);
-  const up = new UpTrack({
-    trackId: 'v',
-    streamId: 's',
-    mid: '0',
-    kind: 'video',
-    codec: { mimeType: 'video/VP8', payloadType: 96, clockRate: 90_000, fmtp: {} },
-    rids: [],
-    clock: new ManualClock(),
-    sendPli: () => undefined,
-  });
+  const up = vp8UpTrack({ trackId: 'v', streamId: 's' });
   up.addLayer(0xabcd, undefined);
   for (let i = 0; i < fanout; i++) {
     const t = endpoint.createTransport();

@@ -1,9 +1,10 @@
 // What the gRPC hop between signalling and an SFU node costs, without media: unary round trips
 // (sequential latency and concurrent throughput) and events streamed per second, on loopback.
 // Usage: node src/rpc/sfu-grpc.bench.ts [calls=5000]
+import { joinRequest } from '../../test/support/join-request.ts';
 import { egressDisabled } from '../lib/errors.ts';
 import { ParticipantId, RoomId } from '../lib/ids.ts';
-import { defaultMediaState, type SfuApi, type SfuDump, type SfuEvent } from '../protocol/sfu-api.ts';
+import type { SfuApi, SfuDump, SfuEvent } from '../protocol/sfu-api.ts';
 import { SfuGrpcClient } from './sfu-grpc-client.ts';
 import { startSfuGrpcServer } from './sfu-grpc-server.ts';
 
@@ -53,15 +54,7 @@ const sfu: SfuApi = {
 const server = await startSfuGrpcServer(sfu, { host: '127.0.0.1', port: 0 });
 const client = new SfuGrpcClient(`127.0.0.1:${server.port}`);
 const sdp = `v=0\r\n${'a=x:'.padEnd(60, 'y')}\r\n`.repeat(60); // ~4 KB, a typical offer's size
-const join = () =>
-  client.join({
-    roomId,
-    participantId,
-    sdp,
-    totalTracks: 2,
-    mediaState: defaultMediaState(),
-    isMigrate: false,
-  });
+const join = () => client.join(joinRequest(roomId, participantId, sdp));
 
 for (let i = 0; i < 500; i++)
   await client.setMediaState({ roomId, participantId, state: { audioEnabled: true } });

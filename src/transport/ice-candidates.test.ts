@@ -3,6 +3,9 @@ import { describe, it } from 'node:test';
 import { candidatePriority, hostCandidates, localPreference } from './ice-candidates.ts';
 import { transportLines } from './negotiation/sdp-lines.ts';
 
+/** One IPv4 address on UDP 19200 and TCP 19300, and two IPv6 addresses (their ports per test). */
+const DUAL_STACK = { ips: ['192.0.2.1'], udpPort: 19200, tcpPort: 19300, ips6: ['2001:db8::1', 'fd00::2'] };
+
 describe('ICE host candidates', () => {
   it('candidatePriority() follows RFC 8445 §5.1.2.1', () => {
     assert.equal(candidatePriority(126, 65_535), 126 * 2 ** 24 + 65_535 * 2 ** 8 + 255);
@@ -46,13 +49,7 @@ describe('ICE host candidates', () => {
   });
 
   it('hostCandidates() announces IPv6 addresses on their own UDP port, below every IPv4 UDP one and above TCP, with no IPv6 TCP without its port', () => {
-    const candidates = hostCandidates({
-      ips: ['192.0.2.1'],
-      udpPort: 19200,
-      tcpPort: 19300,
-      ips6: ['2001:db8::1', 'fd00::2'],
-      udpPort6: 19201,
-    });
+    const candidates = hostCandidates({ ...DUAL_STACK, udpPort6: 19201 });
     assert.deepEqual(
       candidates.map((c) => [c.foundation, c.protocol, c.ip, c.port, c.priority]),
       [
@@ -65,14 +62,7 @@ describe('ICE host candidates', () => {
   });
 
   it('hostCandidates() announces IPv6 addresses on the IPv6 TCP port as passive, below the IPv4 TCP ones and every UDP one (RFC 6544 §4.2)', () => {
-    const candidates = hostCandidates({
-      ips: ['192.0.2.1'],
-      udpPort: 19200,
-      tcpPort: 19300,
-      ips6: ['2001:db8::1', 'fd00::2'],
-      udpPort6: 19200,
-      tcpPort6: 19300,
-    });
+    const candidates = hostCandidates({ ...DUAL_STACK, udpPort6: 19200, tcpPort6: 19300 });
     assert.deepEqual(
       candidates.map((c) => [c.foundation, c.protocol, c.ip, c.port, c.priority, c.tcpType]),
       [

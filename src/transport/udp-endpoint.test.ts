@@ -1,30 +1,31 @@
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { after, before, describe, it } from 'node:test';
+import {
+  checkConnectivity,
+  completeDtls,
+  protect,
+  rtp,
+  ScriptedPeer,
+  until,
+} from '../../test/fakes/scripted-peer.ts';
 import { bindingRequest } from '../../test/fakes/stun-request.ts';
+import { certificatePair, loopbackUdpEndpoint } from '../../test/support/loopback-endpoint.ts';
 import { type DtlsCertificate, generateDtlsCertificate } from './dtls/dtls-certificate.ts';
-import { DtlsSession, type SrtpKeys } from './dtls/dtls-session.ts';
-import { parseStun, StunType } from './ice/stun.ts';
+import { StunType } from './ice/stun.ts';
 import { nativeAddon, setNativeEnabled } from './srtp/native-addon.ts';
-import { SrtpSession } from './srtp/srtp-session.ts';
 import { UdpEndpoint } from './udp-endpoint.ts';
 import type { WebRtcTransport } from './webrtc-transport.ts';
 
 /** A scripted remote peer: ICE-controlling checks, DTLS client, SRTP, over its own UDP socket. */
-class TestPeer {
+class TestPeer extends ScriptedPeer {
   /** The peer's own address, also where it sends to (the endpoint bound on loopback). */
   readonly host: string;
   readonly socket: dgram.Socket;
-  readonly ufrag = 'peer';
-  readonly pwd = 'peer-password-0123456789';
-  dtls: DtlsSession | undefined;
-  send: SrtpSession | undefined;
-  receive: SrtpSession | undefined;
-  readonly received: Buffer[] = [];
-  readonly stunResponses: number[] = [];
   #port = 0;
 
   constructor(host = '127.0.0.1') {
+    super('peer', 'peer-password-0123456789');
     this.host = host;
     this.socket = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
   }
@@ -32,75 +33,20 @@ class TestPeer {
   async open(serverPort: number): Promise<void> {
     this.#port = serverPort;
     await new Promise<void>((resolve) => this.socket.bind(0, this.host, resolve));
-    this.socket.on('message', (msg) => this.#onMessage(msg));
+    this.socket.on('message', (msg) => this.handle(msg));
   }
 
   sendRaw(buf: Buffer): void {
     this.socket.send(buf, this.#port, this.host);
   }
 
-  check(serverUfrag: string, serverPwd: string, useCandidate = true): void {
-    this.sendRaw(bindingRequest(`${serverUfrag}:${this.ufrag}`, serverPwd, { useCandidate }));
-  }
-
-  startDtls(certificate: DtlsCertificate, serverFingerprint: string): Promise<SrtpKeys> {
-    const done = Promise.withResolvers<SrtpKeys>();
-    this.dtls = new DtlsSession({
-      certificate,
-      role: 'client',
-      remoteFingerprints: [serverFingerprint],
-      send: (d) => this.sendRaw(d),
-      onConnected: (keys) => {
-        this.send = new SrtpSession(keys.profile, keys.localKey, keys.localSalt);
-        this.receive = new SrtpSession(keys.profile, keys.remoteKey, keys.remoteSalt);
-        done.resolve(keys);
-      },
-      onFailed: (r) => done.reject(new Error(r)),
-    });
-    this.dtls.start();
-    return done.promise;
+  protected transmit(packet: Buffer): void {
+    this.sendRaw(packet);
   }
 
   close(): void {
     this.dtls?.close();
     this.socket.close();
-  }
-
-  #onMessage(msg: Buffer): void {
-    const first = msg[0]!;
-    if (first < 4) {
-      const stun = parseStun(msg);
-      if (stun) this.stunResponses.push(stun.type);
-    } else if (first >= 20 && first <= 63) this.dtls?.handle(msg);
-    else if (first >= 128 && this.receive) {
-      const length = this.receive.unprotectRtp(msg);
-      if (typeof length === 'number') this.received.push(msg.subarray(0, length));
-    }
-  }
-}
-
-function protect(session: SrtpSession, packet: Buffer): Buffer {
-  const out = Buffer.alloc(packet.length + session.rtpOverheadBytes);
-  assert.equal(session.protectRtp(packet, out), out.length);
-  return out;
-}
-
-function rtp(seq: number, ssrc: number): Buffer {
-  const p = Buffer.alloc(112);
-  p[0] = 0x80;
-  p[1] = 96;
-  p.writeUInt16BE(seq, 2);
-  p.writeUInt32BE(seq * 3000, 4);
-  p.writeUInt32BE(ssrc, 8);
-  p.fill(seq & 0xff, 12);
-  return p;
-}
-
-async function until(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
 
@@ -114,16 +60,8 @@ async function connect(
   const transport = endpoint.createTransport();
   const peer = new TestPeer(host);
   await peer.open(host.includes(':') ? endpoint.port6 : endpoint.port);
-  transport.setRemoteParameters({
-    iceUfrag: peer.ufrag,
-    icePwd: peer.pwd,
-    fingerprints: [{ algorithm: 'sha-256', value: peerCert.fingerprint }],
-    setup: 'active',
-  });
-  peer.check(transport.agent.localUfrag, transport.agent.localPwd);
-  await until(() => peer.stunResponses.includes(StunType.BindingSuccess), 'binding success');
-  await peer.startDtls(peerCert, serverCert.fingerprint);
-  await until(() => transport.state === 'connected', 'transport connected');
+  await checkConnectivity(peer, transport, peerCert);
+  await completeDtls(peer, transport, peerCert, serverCert);
   return { peer, transport };
 }
 
@@ -132,8 +70,8 @@ describe('UdpEndpoint + WebRtcTransport over loopback UDP', () => {
   let peerCert: DtlsCertificate;
   let endpoint: UdpEndpoint;
   before(async () => {
-    [serverCert, peerCert] = await Promise.all([generateDtlsCertificate(), generateDtlsCertificate()]);
-    endpoint = new UdpEndpoint({ certificate: serverCert, announcedIps: ['127.0.0.1'] });
+    [serverCert, peerCert] = await certificatePair();
+    endpoint = loopbackUdpEndpoint(serverCert);
     await endpoint.bind(0, '127.0.0.1');
   });
   after(() => endpoint.close());
@@ -245,8 +183,8 @@ describe('UdpEndpoint + WebRtcTransport over loopback UDP', () => {
 
 describe('ICE restart', () => {
   it('new remote credentials give the transport new local ones; checks with the old ones fail, the new ones work', async () => {
-    const [serverCert, peerCert] = await Promise.all([generateDtlsCertificate(), generateDtlsCertificate()]);
-    const endpoint = new UdpEndpoint({ certificate: serverCert, announcedIps: ['127.0.0.1'] });
+    const [serverCert, peerCert] = await certificatePair();
+    const endpoint = loopbackUdpEndpoint(serverCert);
     await endpoint.bind(0, '127.0.0.1');
     const transport = endpoint.createTransport();
     const peer = new TestPeer();
@@ -278,7 +216,7 @@ describe('ICE restart', () => {
 
 describe('consent freshness (RFC 7675) with a configured timeout', () => {
   it('a peer that stops its checks is closed with consent_timeout once the timeout passed; one that keeps checking stays', async () => {
-    const [serverCert, peerCert] = await Promise.all([generateDtlsCertificate(), generateDtlsCertificate()]);
+    const [serverCert, peerCert] = await certificatePair();
     const consentTimeoutMs = 1500;
     const endpoint = new UdpEndpoint({
       certificate: serverCert,
@@ -319,11 +257,8 @@ describe('sending: batched sendmmsg with the native addon, dgram without', () =>
   for (const native of nativeAddon() ? [true, false] : [false]) {
     it(`${native ? 'sendmmsg' : 'dgram'}: a fan-out burst arrives whole and in order, RTP and RTCP, and a name is sent too`, async () => {
       setNativeEnabled(native);
-      const [serverCert, peerCert] = await Promise.all([
-        generateDtlsCertificate(),
-        generateDtlsCertificate(),
-      ]);
-      const endpoint = new UdpEndpoint({ certificate: serverCert, announcedIps: ['127.0.0.1'] });
+      const [serverCert, peerCert] = await certificatePair();
+      const endpoint = loopbackUdpEndpoint(serverCert);
       try {
         await endpoint.bind(0, '127.0.0.1');
         assert.equal(endpoint.sendPath, native ? 'sendmmsg' : 'dgram');
@@ -413,12 +348,8 @@ describe('IPv6: a second, IPv6-only socket beside the IPv4 one', () => {
   let endpoint: UdpEndpoint;
   let ipv6 = true;
   before(async () => {
-    [serverCert, peerCert] = await Promise.all([generateDtlsCertificate(), generateDtlsCertificate()]);
-    endpoint = new UdpEndpoint({
-      certificate: serverCert,
-      announcedIps: ['127.0.0.1'],
-      announcedIps6: ['::1'],
-    });
+    [serverCert, peerCert] = await certificatePair();
+    endpoint = loopbackUdpEndpoint(serverCert, { ipv6: true });
     try {
       await endpoint.bind(0, '127.0.0.1', '::1');
     } catch {

@@ -15,6 +15,7 @@ import { UpTrack } from '../../src/sfu/media/up-track.ts';
 import { LayerAllocator } from '../../src/sfu/qos/layer-allocator.ts';
 import type { WebRtcTransport } from '../../src/transport/webrtc-transport.ts';
 import { ManualClock } from '../fakes/manual-clock.ts';
+import { TWCC_EXTENSION, vp8UpTrack } from '../fakes/vp8-up-track.ts';
 
 const TWCC_ID_PUB = 5;
 const TWCC_ID_SUB = 7;
@@ -100,16 +101,9 @@ function fakeTransport() {
 }
 
 function upTrack(clock: ManualClock, rids: string[], plis: number[] = [], wanted: unknown[] = []) {
-  return new UpTrack({
-    trackId: 'cam',
-    streamId: 'stream',
-    mid: '0',
-    kind: 'video',
-    codec: { mimeType: 'video/VP8', payloadType: 96, clockRate: 90_000, fmtp: {} },
+  return vp8UpTrack({
     rids,
-    headerExtensions: [
-      { uri: 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01', id: 5 },
-    ],
+    headerExtensions: [TWCC_EXTENSION],
     clock,
     sendPli: (ssrc) => plis.push(ssrc),
     onLayersWanted: (quality, count) => wanted.push([quality, count]),

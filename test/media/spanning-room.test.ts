@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import dgram from 'node:dgram';
 import { after, before, describe, it } from 'node:test';
 import { ParticipantId, RoomId } from '../../src/lib/ids.ts';
 import type { SfuDump } from '../../src/protocol/sfu-api.ts';
 import { type MediaWorkerPool, runningMediaWorkerPools } from '../../src/sfu/media-worker-pool.ts';
 import { waitForEmptySfu } from '../support/chromium-participant.ts';
 import { login, type RestCall, restClient, roomWithParticipants, type TestUser } from '../support/clients.ts';
-import { startTestServer, type TestServer } from '../support/server.ts';
+import { startTwoWorkerServer, type TestServer } from '../support/server.ts';
 
 /**
  * A room spanning two media workers (MEDIA_WORKERS=2, two participants per worker): four real
@@ -84,25 +83,6 @@ async function dumpUntil(
   }
 }
 
-/** Two consecutive UDP ports that were free a moment ago. */
-async function freeUdpPortPair(): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const first = dgram.createSocket('udp4');
-    await new Promise<void>((resolve) => first.bind(0, '127.0.0.1', resolve));
-    const port = first.address().port;
-    const second = dgram.createSocket('udp4');
-    const ok = await new Promise<boolean>((resolve) => {
-      second.once('error', () => resolve(false));
-      second.bind(port + 1, '127.0.0.1', () => resolve(true));
-    });
-    await new Promise<void>((resolve) => first.close(() => resolve()));
-    if (ok) await new Promise<void>((resolve) => second.close(() => resolve()));
-    else second.close();
-    if (ok && port + 1 <= 65_535) return port;
-  }
-  throw new Error('no two consecutive free UDP ports');
-}
-
 /** Relays the room should have: per publisher, its tracks × the other workers with a subscriber of it. */
 function expectedRelays(pool: MediaWorkerPool, roomId: string, pids: string[], tracks: number): number {
   let n = 0;
@@ -124,16 +104,7 @@ describe('a room spanning two media workers', { timeout: 180_000 }, () => {
   const peers: Peer[] = [];
 
   before(async () => {
-    const port = await freeUdpPortPair();
-    server = await startTestServer(
-      {
-        MEDIA_WORKERS: '2',
-        PORT_MIN_UDP: String(port),
-        PORT_MAX_UDP: String(port + 1),
-        MEDIA_ROOM_PARTICIPANTS_PER_WORKER: '2',
-      },
-      { media: true },
-    );
+    server = await startTwoWorkerServer(2);
     call = restClient(server.baseUrl);
     users = [];
     for (const name of ['span-a', 'span-b', 'span-c', 'span-d']) users.push(await login(call, name, name));

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { freeUdpPorts } from '../../bench/free-ports.ts';
 import { runningMediaWorkerPools } from '../../src/sfu/media-worker-pool.ts';
-import { startTestServer, type TestServer } from '../support/server.ts';
+import { startTwoWorkerServer, type TestServer } from '../support/server.ts';
 import { keepsDecoding, sentVideo } from './backup-codec-page.ts';
 import { eventually, launchDemoBrowser, openDemo, recordPeerConnections } from './demo-page.ts';
 
@@ -57,16 +56,7 @@ describe('backup codec across media workers: a Chromium refusing H264 gets the V
   let chromium: Awaited<ReturnType<typeof launchDemoBrowser>>;
 
   before(async () => {
-    const port = await freeUdpPorts(2);
-    server = await startTestServer(
-      {
-        MEDIA_WORKERS: '2',
-        PORT_MIN_UDP: String(port),
-        PORT_MAX_UDP: String(port + 1),
-        MEDIA_ROOM_PARTICIPANTS_PER_WORKER: '1',
-      },
-      { media: true },
-    );
+    server = await startTwoWorkerServer(1);
     chromium = await launchDemoBrowser();
   });
 

@@ -2,9 +2,10 @@
 import assert from 'node:assert/strict';
 import { networkInterfaces } from 'node:os';
 import { after, before, describe, it } from 'node:test';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { startTestServer, type TestServer } from '../support/server.ts';
-import { eventually, launchDemoBrowser, openDemo, recordPeerConnections, seesVideoOf } from './demo-page.ts';
+import { eventually } from './demo-page.ts';
+import { RecordingPages, remoteSdps, selectedPairs } from './peer-connections.ts';
 
 /**
  * Announced as the IPv4 address: a multicast one, to which the kernel refuses a TCP connect
@@ -14,29 +15,13 @@ import { eventually, launchDemoBrowser, openDemo, recordPeerConnections, seesVid
 const UNUSABLE_IPV4 = '224.0.0.1';
 
 /** Each connected peer connection's selected pair: its local and remote candidates. */
-const selectedPairs = (page: Page) =>
-  page.evaluate(async () => {
-    const pcs = (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs;
-    const out: Array<{ local: string; remote: string; address: string; remoteTcpType: string }> = [];
-    for (const pc of pcs) {
-      if (pc.connectionState !== 'connected') continue;
-      const stats = [...(await pc.getStats()).values()] as Array<Record<string, unknown>>;
-      const byId = new Map(stats.map((s) => [s.id, s]));
-      const pair = stats.find(
-        (s) => s.type === 'candidate-pair' && s.nominated === true && s.state === 'succeeded',
-      );
-      if (!pair) continue;
-      const local = byId.get(pair.localCandidateId);
-      const remote = byId.get(pair.remoteCandidateId);
-      out.push({
-        local: String(local?.protocol),
-        remote: String(remote?.protocol),
-        address: String(remote?.address),
-        remoteTcpType: String(remote?.tcpType),
-      });
-    }
-    return out;
-  });
+const selectedCandidates = async (page: Page) =>
+  (await selectedPairs(page)).map(({ local, remote }) => ({
+    local: String(local?.protocol),
+    remote: String(remote?.protocol),
+    address: String(remote?.address),
+    remoteTcpType: String(remote?.tcpType),
+  }));
 
 /** Frames decoded so far by the page's video receivers (inbound-rtp, kind video), summed. */
 const framesDecoded = (page: Page) =>
@@ -48,11 +33,6 @@ const framesDecoded = (page: Page) =>
     return total;
   });
 
-const remoteSdps = (page: Page) =>
-  page.evaluate(() =>
-    (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs.map((pc) => pc.remoteDescription?.sdp ?? ''),
-  );
-
 /**
  * ICE-TCP over IPv6: the server announces no UDP candidate (ICE_UDP_ENABLED=false), an IPv4 TCP
  * candidate no connection can reach (UNUSABLE_IPV4), and an IPv6 TCP candidate on the IPv6
@@ -62,8 +42,7 @@ const remoteSdps = (page: Page) =>
  */
 describe('demo page over ICE-TCP on IPv6', { timeout: 120_000 }, () => {
   let server: TestServer;
-  let browser: Awaited<ReturnType<typeof launchDemoBrowser>>;
-  const contexts: BrowserContext[] = [];
+  const pages = new RecordingPages();
 
   before(async () => {
     const loopback6 = Object.values(networkInterfaces())
@@ -83,26 +62,15 @@ describe('demo page over ICE-TCP on IPv6', { timeout: 120_000 }, () => {
       },
       { media: true },
     );
-    browser = await launchDemoBrowser();
+    await pages.launch();
   });
   after(async () => {
-    for (const context of contexts) await context.close().catch(() => undefined);
-    await browser?.close();
+    await pages.close();
     await server?.close();
   });
 
-  async function page(name: string): Promise<Page> {
-    const context = await browser.newContext();
-    await context.addInitScript(recordPeerConnections);
-    contexts.push(context);
-    return openDemo(context, server.baseUrl, { room: 'ice-tcp-ipv6', name });
-  }
-
   it('with only the IPv6 TCP candidate usable, Chromium connects over it and video decodes both ways', async () => {
-    const alice = await page('Alice');
-    const bob = await page('Bob');
-    await seesVideoOf(alice, ['Bob']);
-    await seesVideoOf(bob, ['Alice']);
+    const [alice, bob] = await pages.openCall(server.baseUrl, 'ice-tcp-ipv6', ['Alice', 'Bob']);
     const sdps = await remoteSdps(alice);
     assert.ok(
       sdps.some((sdp) => / tcp \d+ ::1 \d+ typ host tcptype passive/.test(sdp)),
@@ -113,7 +81,7 @@ describe('demo page over ICE-TCP on IPv6', { timeout: 120_000 }, () => {
       'no UDP candidate offered',
     );
     for (const p of [alice, bob]) {
-      const pairs = await selectedPairs(p);
+      const pairs = await selectedCandidates(p);
       assert.ok(pairs.length >= 2, JSON.stringify(pairs));
       for (const pair of pairs)
         assert.deepEqual(pair, { local: 'tcp', remote: 'tcp', address: '::1', remoteTcpType: 'passive' });

@@ -1,34 +1,18 @@
 /// <reference lib="dom" />
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { announcedIps6 } from '../../src/sfu/create-sfu.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
-import { launchDemoBrowser, openDemo, recordPeerConnections, seesVideoOf } from './demo-page.ts';
+import { RecordingPages, remoteSdps, selectedPairs } from './peer-connections.ts';
 
 /** TEST-NET-3 (RFC 5737): announced as the IPv4 candidate; no server there answers a check. */
 const UNREACHABLE_IPV4 = '203.0.113.1';
 
 /** Remote candidate (address, protocol) of each connected peer connection's selected pair. */
-const selectedRemotes = (page: Page) =>
-  page.evaluate(async () => {
-    const pcs = (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs;
-    const out: Array<{ address: string; protocol: string }> = [];
-    for (const pc of pcs) {
-      if (pc.connectionState !== 'connected') continue;
-      const stats = [...(await pc.getStats()).values()] as Array<Record<string, unknown>>;
-      const pair = stats.find(
-        (s) => s.type === 'candidate-pair' && s.nominated === true && s.state === 'succeeded',
-      );
-      const remote = stats.find((s) => s.id === pair?.remoteCandidateId);
-      if (remote) out.push({ address: String(remote.address), protocol: String(remote.protocol) });
-    }
-    return out;
-  });
-
-const remoteSdps = (page: Page) =>
-  page.evaluate(() =>
-    (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs.map((pc) => pc.remoteDescription?.sdp ?? ''),
+const selectedRemotes = async (page: Page) =>
+  (await selectedPairs(page)).flatMap(({ remote }) =>
+    remote ? [{ address: String(remote.address), protocol: String(remote.protocol) }] : [],
   );
 
 /**
@@ -40,8 +24,7 @@ const remoteSdps = (page: Page) =>
 describe('demo page over IPv6', { timeout: 120_000 }, () => {
   const ipv6 = announcedIps6(undefined)[0];
   let server: TestServer;
-  let browser: Awaited<ReturnType<typeof launchDemoBrowser>>;
-  const contexts: BrowserContext[] = [];
+  const pages = new RecordingPages();
 
   before(async () => {
     if (!ipv6) return;
@@ -49,27 +32,16 @@ describe('demo page over IPv6', { timeout: 120_000 }, () => {
       { PUBLIC_IP: UNREACHABLE_IPV4, PUBLIC_IP6: ipv6, ICE_IPV6_ENABLED: 'true', ICE_TCP_ENABLED: 'false' },
       { media: true },
     );
-    browser = await launchDemoBrowser();
+    await pages.launch();
   });
   after(async () => {
-    for (const context of contexts) await context.close().catch(() => undefined);
-    await browser?.close();
+    await pages.close();
     await server?.close();
   });
 
-  async function page(name: string): Promise<Page> {
-    const context = await browser.newContext();
-    await context.addInitScript(recordPeerConnections);
-    contexts.push(context);
-    return openDemo(context, server.baseUrl, { room: 'ipv6', name });
-  }
-
   it('with the IPv4 candidate unreachable, Chromium selects the IPv6 pair and video decodes both ways', async (t) => {
     if (!ipv6) return t.skip('no global or unique-local IPv6 address on this machine');
-    const alice = await page('Alice');
-    const bob = await page('Bob');
-    await seesVideoOf(alice, ['Bob']);
-    await seesVideoOf(bob, ['Alice']);
+    const [alice, bob] = await pages.openCall(server.baseUrl, 'ipv6', ['Alice', 'Bob']);
     const sdps = await remoteSdps(alice);
     assert.ok(
       sdps.some((sdp) => sdp.includes(` ${UNREACHABLE_IPV4} `) && sdp.includes(` ${ipv6} `)),

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { freeUdpPort } from '../../bench/free-ports.ts';
+import { freeUdpPort, freeUdpPorts } from '../../bench/free-ports.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
 import { type Logger, silentLogger } from '../../src/lib/logger.ts';
 import { type RunningServer, startEmbedded } from '../../src/roles/embedded.ts';
@@ -36,6 +36,23 @@ export async function startTestServer(
     egress: options.egress,
   });
   return asTestServer(server, dataDir, udpPort);
+}
+
+/**
+ * The test server with two media workers, on two consecutive ports free for them (freeUdpPorts),
+ * each taking `participantsPerWorker` participants of a room before the next one is used.
+ */
+export async function startTwoWorkerServer(participantsPerWorker: number): Promise<TestServer> {
+  const port = await freeUdpPorts(2);
+  return startTestServer(
+    {
+      MEDIA_WORKERS: '2',
+      PORT_MIN_UDP: String(port),
+      PORT_MAX_UDP: String(port + 1),
+      MEDIA_ROOM_PARTICIPANTS_PER_WORKER: String(participantsPerWorker),
+    },
+    { media: true },
+  );
 }
 
 /** A started server as a TestServer: its base URL, and closing it removes its data directory. */

@@ -1,19 +1,19 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ManualClock } from '../../../test/fakes/manual-clock.ts';
+import { joinRequest } from '../../../test/support/join-request.ts';
+import { loopbackEndpoint, loopbackEngine } from '../../../test/support/media-engines.ts';
 import {
   H264_CAMERA_TRACK_ID,
   h264WithBackupOffer,
   offeredVideo,
   sdpFixture,
 } from '../../../test/support/sdp-fixtures.ts';
-import { systemClock } from '../../lib/clock.ts';
 import { ParticipantId, RoomId } from '../../lib/ids.ts';
-import { defaultMediaState } from '../../protocol/sfu-api.ts';
+import { type BackupSection, defaultMediaState } from '../../protocol/sfu-api.ts';
 import { generateDtlsCertificate } from '../../transport/dtls/dtls-certificate.ts';
-import { UdpEndpoint } from '../../transport/udp-endpoint.ts';
 import type { WebRtcTransport } from '../../transport/webrtc-transport.ts';
-import { MediaEngine } from './media-engine.ts';
+import type { MediaEngine } from './media-engine.ts';
 import { type PublishedTrack, Publisher } from './publisher.ts';
 
 describe('backup codecs: the SFU offers a VP8 backup to who cannot decode the camera', () => {
@@ -21,32 +21,17 @@ describe('backup codecs: the SFU offers a VP8 backup to who cannot decode the ca
   const ALICE = ParticipantId('alice');
   const BOB = ParticipantId('bob');
   const FRED = ParticipantId('fred');
-  let endpoint: UdpEndpoint;
   let engine: MediaEngine;
 
   before(async () => {
-    endpoint = new UdpEndpoint({
-      certificate: await generateDtlsCertificate(),
-      announcedIps: ['127.0.0.1'],
-      consentTimeoutMs: 30_000,
-    });
-    await endpoint.bind(0, '127.0.0.1');
-    engine = new MediaEngine({ endpoint, clock: systemClock, nodeId: 'node', emit: () => undefined });
+    engine = loopbackEngine(await loopbackEndpoint(await generateDtlsCertificate()), () => undefined);
   });
   after(async () => {
     await engine.close();
   });
 
-  const join = (participantId: ParticipantId, sdp: string, backupSections?: JoinBackups) =>
-    engine.join({
-      roomId: ROOM,
-      participantId,
-      sdp,
-      totalTracks: 2,
-      mediaState: defaultMediaState(),
-      isMigrate: false,
-      ...(backupSections ? { backupSections } : {}),
-    });
+  const join = (participantId: ParticipantId, sdp: string, backupSections?: BackupSection[]) =>
+    engine.join(joinRequest(ROOM, participantId, sdp, backupSections));
   const subscribe = (participantId: ParticipantId) =>
     engine.subscribe({ roomId: ROOM, participantId, targetId: ALICE });
 
@@ -82,8 +67,6 @@ describe('backup codecs: the SFU offers a VP8 backup to who cannot decode the ca
     );
   });
 });
-
-type JoinBackups = Array<{ mid: string; primaryMid: string }>;
 
 describe('backup codecs: demand', () => {
   /** A publisher with a camera in H264 (mid 1) and its VP8 backup (mid 3), on a fake transport. */

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ManualClock } from '../../../test/fakes/manual-clock.ts';
+import { TWCC_EXTENSION, vp8UpTrack } from '../../../test/fakes/vp8-up-track.ts';
 import type { ParticipantId } from '../../lib/ids.ts';
 import { mediaCounters } from '../../lib/media-counters.ts';
 import type { TransportState } from '../../transport/media-transport.ts';
@@ -31,16 +32,10 @@ function vp8(ssrc: number, seq: number, ts: number, key: boolean, ext = false): 
 }
 
 function upTrack(clock: ManualClock, rids: string[], plis: number[]) {
-  return new UpTrack({
-    trackId: 'cam',
-    streamId: 'stream',
+  return vp8UpTrack({
     mid: '1',
-    kind: 'video',
-    codec: { mimeType: 'video/VP8', payloadType: 96, clockRate: 90_000, fmtp: {} },
     rids,
-    headerExtensions: [
-      { uri: 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01', id: 5 },
-    ],
+    headerExtensions: [TWCC_EXTENSION],
     clock,
     sendPli: (ssrc) => plis.push(ssrc),
   });

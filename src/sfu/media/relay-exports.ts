@@ -15,14 +15,12 @@ import type { Publisher } from './publisher.ts';
 import {
   describeTrack,
   type PeerLink,
-  type PeerMessage,
+  type PeerMessageOf,
   type RelayedPublisher,
   type RelayedTrack,
   RelaySink,
 } from './relay.ts';
 import type { UpTrack } from './up-track.ts';
-
-type Message<T extends PeerMessage['t']> = Extract<PeerMessage, { t: T }>;
 
 /** What the exports need of the engine and of the channels. */
 export interface ExportHooks {
@@ -116,7 +114,7 @@ export class RelayExports {
    * Worker `from` subscribes to a publisher homed here: its primary tracks are relayed there from
    * now on, and the backups `want` lists (a `want` again without one stops that one).
    */
-  onWant(from: number, msg: Message<'want'>): void {
+  onWant(from: number, msg: PeerMessageOf<'want'>): void {
     const room = this.#hooks.rooms.get(msg.roomId);
     const publisher = room?.publishers.get(msg.publisherId);
     const link = this.#hooks.link(from);
@@ -151,7 +149,7 @@ export class RelayExports {
   }
 
   /** No subscriber on worker `from` needs the publisher any more. */
-  onUnwant(from: number, msg: Message<'unwant'>): void {
+  onUnwant(from: number, msg: PeerMessageOf<'unwant'>): void {
     const room = this.#hooks.rooms.get(msg.roomId);
     if (!room) return;
     this.unexport(room, msg.publisherId, from);
@@ -159,12 +157,12 @@ export class RelayExports {
   }
 
   /** A subscriber on another worker needs a keyframe of a track relayed there. */
-  onKeyframe(msg: Message<'keyframe'>): void {
+  onKeyframe(msg: PeerMessageOf<'keyframe'>): void {
     this.#outgoing.get(msg.relayId)?.up.requestKeyframe(msg.ssrc === 0 ? undefined : msg.ssrc);
   }
 
   /** A subscriber on worker `from` changed its Dynacast wish for a track relayed there. */
-  onWish(from: number, msg: Message<'wish'>): void {
+  onWish(from: number, msg: PeerMessageOf<'wish'>): void {
     const out = this.#outgoing.get(msg.relayId);
     const exp = out && this.#hooks.rooms.get(out.roomId)?.exports.get(out.publisherId)?.get(from);
     if (!out || !exp) return;

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MessageChannel } from 'node:worker_threads';
 import { ManualClock } from '../../../test/fakes/manual-clock.ts';
+import { vp8UpTrack } from '../../../test/fakes/vp8-up-track.ts';
 import { ParticipantId } from '../../lib/ids.ts';
 import { mediaCounters } from '../../lib/media-counters.ts';
 import { DownTrack } from './down-track.ts';
@@ -13,7 +14,8 @@ import {
   RelaySink,
   RemoteUpTrack,
 } from './relay.ts';
-import { UpTrack } from './up-track.ts';
+
+const SIMULCAST = ['q', 'h', 'f'];
 
 /** A VP8 RTP packet with a one-byte-header extension; `key` makes it a keyframe start. */
 function vp8(ssrc: number, seq: number, ts: number, key: boolean): Buffer {
@@ -57,16 +59,7 @@ function pair() {
   const publisherSide = new PeerLink(1, port1, (m) => toPublisher.push(m));
   const subscriberSide = new PeerLink(0, port2, (m) => toSubscriber.push(m));
   const plis: number[] = [];
-  const up = new UpTrack({
-    trackId: 'cam',
-    streamId: 'stream',
-    mid: '0',
-    kind: 'video',
-    codec: { mimeType: 'video/VP8', payloadType: 96, clockRate: 90_000, fmtp: {} },
-    rids: ['q', 'h', 'f'],
-    clock,
-    sendPli: (ssrc) => plis.push(ssrc),
-  });
+  const up = vp8UpTrack({ rids: SIMULCAST, clock, sendPli: (ssrc) => plis.push(ssrc) });
   const relay = new RelaySink(7, publisherSide);
   up.sinks.add(relay);
   const feedback: PeerMessage[] = [];
@@ -112,15 +105,13 @@ function pair() {
 function track() {
   return describeTrack(
     3,
-    new UpTrack({
+    vp8UpTrack({
       trackId: 't',
       streamId: 's',
       mid: '1',
       kind: 'audio',
       codec: { mimeType: 'audio/opus', payloadType: 111, clockRate: 48_000, channels: 2, fmtp: {} },
       rids: [],
-      clock: new ManualClock(),
-      sendPli: () => undefined,
     }),
   );
 }
@@ -129,17 +120,7 @@ function track() {
 function backupTrack() {
   return describeTrack(
     4,
-    new UpTrack({
-      trackId: 'cam-copy',
-      backupOf: 'cam',
-      streamId: 's',
-      mid: '3',
-      kind: 'video',
-      codec: { mimeType: 'video/VP8', payloadType: 96, clockRate: 90_000, fmtp: {} },
-      rids: ['q', 'h', 'f'],
-      clock: new ManualClock(),
-      sendPli: () => undefined,
-    }),
+    vp8UpTrack({ trackId: 'cam-copy', backupOf: 'cam', streamId: 's', mid: '3', rids: SIMULCAST }),
   );
 }
 

@@ -69,6 +69,9 @@ export type PeerMessage =
   /** The track forwards again after withheld packets (an operator's unmute). */
   | { t: 'resumed'; relayId: number };
 
+/** The peer message of type `T`. */
+export type PeerMessageOf<T extends PeerMessage['t']> = Extract<PeerMessage, { t: T }>;
+
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
 const isU32 = (v: unknown): v is number =>
   Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 0xffffffff;

@@ -16,14 +16,12 @@ import type { ParticipantId, RoomId } from '../../lib/ids.ts';
 import type { RemotePublisher, Room } from './engine-room.ts';
 import {
   type PeerLink,
-  type PeerMessage,
+  type PeerMessageOf,
   type RelayedPublisher,
   type RelayedTrack,
   RemoteUpTrack,
 } from './relay.ts';
 import type { UpTrack } from './up-track.ts';
-
-type Message<T extends PeerMessage['t']> = Extract<PeerMessage, { t: T }>;
 
 /** What the proxies need of the engine that holds the rooms, and of the channels. */
 export interface RemoteHooks {
@@ -105,7 +103,7 @@ export class RemotePublishers {
   }
 
   /** The publisher behind a proxy here left (or published again). */
-  onGone(from: number, msg: Message<'gone'>): void {
+  onGone(from: number, msg: PeerMessageOf<'gone'>): void {
     const room = this.#hooks.rooms.get(msg.roomId);
     const remote = room?.remotes.get(msg.publisherId);
     if (!room || !remote || remote.fromWorker !== from) return;
@@ -114,7 +112,7 @@ export class RemotePublishers {
   }
 
   /** The publisher behind a proxy here added tracks. */
-  onTracks(from: number, msg: Message<'tracks'>): void {
+  onTracks(from: number, msg: PeerMessageOf<'tracks'>): void {
     const room = this.#hooks.rooms.get(msg.roomId);
     const remote = room?.remotes.get(msg.publisherId);
     const link = this.#hooks.link(from);
@@ -124,7 +122,7 @@ export class RemotePublishers {
   }
 
   /** The media state of the publisher behind a proxy here changed. */
-  onState(from: number, msg: Message<'state'>): void {
+  onState(from: number, msg: PeerMessageOf<'state'>): void {
     const remote = this.#hooks.rooms.get(msg.roomId)?.remotes.get(msg.publisherId);
     if (remote && remote.fromWorker === from) Object.assign(remote.mediaState, msg.state);
   }

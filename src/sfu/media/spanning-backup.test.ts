@@ -1,18 +1,16 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { MessageChannel } from 'node:worker_threads';
+import { joinRequest } from '../../../test/support/join-request.ts';
+import { settle, twoEngines } from '../../../test/support/media-engines.ts';
 import {
   H264_CAMERA_TRACK_ID,
   h264WithBackupOffer,
   offeredVideo,
   sdpFixture,
 } from '../../../test/support/sdp-fixtures.ts';
-import { systemClock } from '../../lib/clock.ts';
 import { ParticipantId, RoomId } from '../../lib/ids.ts';
-import { defaultMediaState, type SfuEvent } from '../../protocol/sfu-api.ts';
-import { generateDtlsCertificate } from '../../transport/dtls/dtls-certificate.ts';
-import { UdpEndpoint } from '../../transport/udp-endpoint.ts';
-import { MediaEngine } from './media-engine.ts';
+import type { SfuEvent } from '../../protocol/sfu-api.ts';
+import type { MediaEngine } from './media-engine.ts';
 import type { RelayedPublisher } from './relay.ts';
 
 const ROOM = RoomId('span-backup');
@@ -20,13 +18,6 @@ const ALICE = ParticipantId('alice');
 const BOB = ParticipantId('bob');
 const FRED = ParticipantId('fred');
 const CAROL = ParticipantId('carol');
-
-/** Lets the MessageChannel deliver: 30 ms, then until `done` holds (at most 5 s). */
-async function settle(done: () => boolean): Promise<void> {
-  const deadline = Date.now() + 5000;
-  await new Promise((resolve) => setTimeout(resolve, 30));
-  while (!done() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
-}
 
 /**
  * A subscriber's answer to our offer that refuses its H264 sections (port 0, as Firefox without
@@ -72,37 +63,12 @@ describe('MediaEngine: a backup codec across two engines', () => {
   let engines: MediaEngine[];
 
   before(async () => {
-    const certificate = await generateDtlsCertificate();
-    engines = [];
-    for (let i = 0; i < 2; i++) {
-      const endpoint = new UdpEndpoint({
-        certificate,
-        announcedIps: ['127.0.0.1'],
-        consentTimeoutMs: 30_000,
-      });
-      await endpoint.bind(0, '127.0.0.1');
-      engines.push(
-        new MediaEngine({
-          endpoint,
-          clock: systemClock,
-          nodeId: 'node',
-          emit: (_roomId, event) => events.push({ engine: i, event }),
-        }),
-      );
-    }
-    const { port1, port2 } = new MessageChannel();
-    engines[0]!.addPeer(1, port1);
-    engines[1]!.addPeer(0, port2);
+    ({ engines } = await twoEngines((engine, event) => events.push({ engine, event })));
     const join = (engine: number, participantId: ParticipantId, sdp: string, backup?: boolean) =>
-      engines[engine]!.run('join', {
-        roomId: ROOM,
-        participantId,
-        sdp,
-        totalTracks: 2,
-        mediaState: defaultMediaState(),
-        isMigrate: false,
-        ...(backup ? { backupSections: [{ mid: '3', primaryMid: '1' }] } : {}),
-      });
+      engines[engine]!.run(
+        'join',
+        joinRequest(ROOM, participantId, sdp, backup ? [{ mid: '3', primaryMid: '1' }] : undefined),
+      );
     await join(0, ALICE, h264WithBackupOffer(), true);
     // What each subscriber on engine 1 decodes is learnt from its own offer: Bob's Chromium lists
     // H264, Fred's Firefox (without its OpenH264 plugin) does not. Carol publishes nothing.

@@ -1,38 +1,18 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { MessageChannel } from 'node:worker_threads';
-import { systemClock } from '../../lib/clock.ts';
+import { joinRequest } from '../../../test/support/join-request.ts';
+import { settle, twoEngines } from '../../../test/support/media-engines.ts';
+import { sdpFixture } from '../../../test/support/sdp-fixtures.ts';
 import { ParticipantId, RoomId } from '../../lib/ids.ts';
-import { defaultMediaState, type SfuEvent } from '../../protocol/sfu-api.ts';
-import { generateDtlsCertificate } from '../../transport/dtls/dtls-certificate.ts';
-import { UdpEndpoint } from '../../transport/udp-endpoint.ts';
-import { MediaEngine } from './media-engine.ts';
+import type { SfuEvent } from '../../protocol/sfu-api.ts';
+import type { UdpEndpoint } from '../../transport/udp-endpoint.ts';
+import type { MediaEngine } from './media-engine.ts';
 import type { RelayedPublisher } from './relay.ts';
-
-/** Offers captured from Chromium (test/fixtures/sdp). */
-const fixture = (name: string) =>
-  readFileSync(new URL(`../../../test/fixtures/sdp/${name}.sdp`, import.meta.url), 'utf8').replace(
-    /\r?\n/g,
-    '\r\n',
-  );
 
 const ROOM = RoomId('span');
 const ALICE = ParticipantId('alice');
 const BOB = ParticipantId('bob');
 const CAROL = ParticipantId('carol');
-
-/**
- * Lets the MessageChannel deliver what the engines posted to each other: 30 ms, then until `done`
- * holds (at most 5 s: the assertions after it then say what is missing). The fixed 30 ms alone
- * failed on a loaded machine, where the channel's deliveries and their replies wait for the event
- * loop; it stays as the least wait, for the checks that something did not happen.
- */
-async function settle(done: () => boolean): Promise<void> {
-  const deadline = Date.now() + 5000;
-  await new Promise((resolve) => setTimeout(resolve, 30));
-  while (!done() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
-}
 
 /**
  * Two media engines as two workers would run them (here in one thread, each on its own UDP port,
@@ -44,29 +24,7 @@ describe('MediaEngine: a room spanning two engines', () => {
   let endpoints: UdpEndpoint[];
 
   before(async () => {
-    const certificate = await generateDtlsCertificate();
-    endpoints = [];
-    engines = [];
-    for (let i = 0; i < 2; i++) {
-      const endpoint = new UdpEndpoint({
-        certificate,
-        announcedIps: ['127.0.0.1'],
-        consentTimeoutMs: 30_000,
-      });
-      await endpoint.bind(0, '127.0.0.1');
-      endpoints.push(endpoint);
-      engines.push(
-        new MediaEngine({
-          endpoint,
-          clock: systemClock,
-          nodeId: 'node',
-          emit: (_roomId, event) => events.push({ engine: i, event }),
-        }),
-      );
-    }
-    const { port1, port2 } = new MessageChannel();
-    engines[0]!.addPeer(1, port1);
-    engines[1]!.addPeer(0, port2);
+    ({ engines, endpoints } = await twoEngines((engine, event) => events.push({ engine, event })));
   });
   after(async () => {
     for (const engine of engines) await engine.close();
@@ -89,14 +47,7 @@ describe('MediaEngine: a room spanning two engines', () => {
   }
 
   it('a subscriber on the other engine gets an offer of the publisher’s tracks; one relay per track serves all subscribers there', async () => {
-    await engines[0]!.run('join', {
-      roomId: ROOM,
-      participantId: ALICE,
-      sdp: fixture('publisher-single'),
-      totalTracks: 2,
-      mediaState: defaultMediaState(),
-      isMigrate: false,
-    });
+    await engines[0]!.run('join', joinRequest(ROOM, ALICE, sdpFixture('publisher-single')));
     const res = await subscribeAcross(BOB);
     assert.equal(res.videoCodec, 'video/VP8');
     assert.equal((res.offer.match(/^m=(audio|video)/gm) ?? []).length, 2, 'audio and video offered');
@@ -115,7 +66,7 @@ describe('MediaEngine: a room spanning two engines', () => {
     await engines[0]!.run('renegotiatePublisher', {
       roomId: ROOM,
       participantId: ALICE,
-      sdp: fixture('publisher-screenshare-renegotiation'),
+      sdp: sdpFixture('publisher-screenshare-renegotiation'),
     });
     await settle(
       () => events.filter((e) => e.event.type === 'subscriberOffer').length >= 2 && room(1)?.downTracks === 6,
@@ -157,15 +108,7 @@ describe('MediaEngine: a room spanning two engines', () => {
   });
 
   it('a publisher described before it published again is refused by the want; the stale proxy goes', async () => {
-    const join = (sdp: string) =>
-      engines[0]!.run('join', {
-        roomId: ROOM,
-        participantId: ALICE,
-        sdp: fixture(sdp),
-        totalTracks: 2,
-        mediaState: defaultMediaState(),
-        isMigrate: false,
-      });
+    const join = (sdp: string) => engines[0]!.run('join', joinRequest(ROOM, ALICE, sdpFixture(sdp)));
     await join('publisher-single');
     const stale = (await engines[0]!.run('exportPublisher', {
       roomId: ROOM,

@@ -2,12 +2,21 @@ import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { protect, receiverReport, rtp, TcpPeer, until } from '../../../test/fakes/ice-tcp-peer.ts';
+import { TcpPeer } from '../../../test/fakes/ice-tcp-peer.ts';
+import {
+  checkConnectivity,
+  completeDtls,
+  protect,
+  receiverReport,
+  rtp,
+  until,
+} from '../../../test/fakes/scripted-peer.ts';
 import { bindingRequest } from '../../../test/fakes/stun-request.ts';
-import { type DtlsCertificate, generateDtlsCertificate } from '../dtls/dtls-certificate.ts';
+import { certificatePair, loopbackUdpEndpoint } from '../../../test/support/loopback-endpoint.ts';
+import type { DtlsCertificate } from '../dtls/dtls-certificate.ts';
 import { parseStun, StunType } from '../ice/stun.ts';
 import { candidatePriority } from '../ice-candidates.ts';
-import { UdpEndpoint } from '../udp-endpoint.ts';
+import type { UdpEndpoint } from '../udp-endpoint.ts';
 import type { WebRtcTransport } from '../webrtc-transport.ts';
 import { frame } from './rfc4571-framing.ts';
 
@@ -17,8 +26,8 @@ describe('ICE-TCP (RFC 6544 passive) on a UdpEndpoint', { timeout: 60_000 }, () 
   let peerCert: DtlsCertificate;
   let endpoint: UdpEndpoint;
   before(async () => {
-    [serverCert, peerCert] = await Promise.all([generateDtlsCertificate(), generateDtlsCertificate()]);
-    endpoint = new UdpEndpoint({ certificate: serverCert, announcedIps: ['127.0.0.1'] });
+    [serverCert, peerCert] = await certificatePair();
+    endpoint = loopbackUdpEndpoint(serverCert);
     await endpoint.bind(0, '127.0.0.1');
     await endpoint.listenTcp(0, '127.0.0.1');
   });
@@ -26,18 +35,10 @@ describe('ICE-TCP (RFC 6544 passive) on a UdpEndpoint', { timeout: 60_000 }, () 
 
   async function connectTcp(): Promise<{ peer: TcpPeer; transport: WebRtcTransport }> {
     const transport = endpoint.createTransport();
-    transport.setRemoteParameters({
-      iceUfrag: 'tcppeer',
-      icePwd: 'tcp-peer-password-012345',
-      fingerprints: [{ algorithm: 'sha-256', value: peerCert.fingerprint }],
-      setup: 'active',
-    });
     const peer = new TcpPeer(endpoint.tcp!.port);
     await peer.connected();
-    peer.check(transport.agent.localUfrag, transport.agent.localPwd);
-    await until(() => peer.stunResponses.includes(StunType.BindingSuccess), 'binding success');
-    await peer.startDtls(peerCert, serverCert.fingerprint);
-    await until(() => transport.state === 'connected', 'transport connected');
+    await checkConnectivity(peer, transport, peerCert);
+    await completeDtls(peer, transport, peerCert, serverCert);
     return { peer, transport };
   }
 
@@ -194,12 +195,8 @@ describe('ICE-TCP over IPv6: an IPv6-only listener beside the IPv4 one', { timeo
   let peerCert: DtlsCertificate;
   let endpoint: UdpEndpoint;
   before(async () => {
-    [serverCert, peerCert] = await Promise.all([generateDtlsCertificate(), generateDtlsCertificate()]);
-    endpoint = new UdpEndpoint({
-      certificate: serverCert,
-      announcedIps: ['127.0.0.1'],
-      announcedIps6: ['::1'],
-    });
+    [serverCert, peerCert] = await certificatePair();
+    endpoint = loopbackUdpEndpoint(serverCert, { ipv6: true });
     try {
       await endpoint.bind(0, '127.0.0.1', '::1');
       await endpoint.listenTcp(0, '127.0.0.1', '::1');
@@ -228,16 +225,9 @@ describe('ICE-TCP over IPv6: an IPv6-only listener beside the IPv4 one', { timeo
 
   it('a framed STUN binding from ::1 is answered on that connection (its IPv6 address mapped); DTLS and SRTP follow', async () => {
     const transport = endpoint.createTransport();
-    transport.setRemoteParameters({
-      iceUfrag: 'tcppeer',
-      icePwd: 'tcp-peer-password-012345',
-      fingerprints: [{ algorithm: 'sha-256', value: peerCert.fingerprint }],
-      setup: 'active',
-    });
     const peer = new TcpPeer(endpoint.tcp!.port6, '::1');
     await peer.connected();
-    peer.check(transport.agent.localUfrag, transport.agent.localPwd);
-    await until(() => peer.stunResponses.includes(StunType.BindingSuccess), 'binding success');
+    await checkConnectivity(peer, transport, peerCert);
     assert.deepEqual(peer.mapped[0], {
       address: '0:0:0:0:0:0:0:1',
       port: peer.socket.localPort,
@@ -246,8 +236,7 @@ describe('ICE-TCP over IPv6: an IPv6-only listener beside the IPv4 one', { timeo
     const selected = transport.agent.selected;
     assert.ok(selected?.stream, 'the IPv6 TCP connection is the selected path');
     assert.deepEqual([selected.address, selected.family], ['::1', 'IPv6']);
-    await peer.startDtls(peerCert, serverCert.fingerprint);
-    await until(() => transport.state === 'connected', 'transport connected');
+    await completeDtls(peer, transport, peerCert, serverCert);
     const got: Buffer[] = [];
     transport.onRtp = (p) => got.push(Buffer.from(p));
     peer.sendFramed(protect(peer.send!, rtp(1, 0xaaaa)));
@@ -263,11 +252,7 @@ describe('ICE-TCP over IPv6: an IPv6-only listener beside the IPv4 one', { timeo
     const blocker = net.createServer();
     await new Promise<void>((resolve) => blocker.listen({ port: 0, host: '::1', ipv6Only: true }, resolve));
     const port = (blocker.address() as net.AddressInfo).port;
-    const other = new UdpEndpoint({
-      certificate: serverCert,
-      announcedIps: ['127.0.0.1'],
-      announcedIps6: ['::1'],
-    });
+    const other = loopbackUdpEndpoint(serverCert, { ipv6: true });
     await other.bind(0, '127.0.0.1', '::1');
     try {
       await assert.rejects(other.listenTcp(port, '127.0.0.1', '::1'), (err: Error) => {
