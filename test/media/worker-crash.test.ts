@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import dgram from 'node:dgram';
 import { after, before, describe, it } from 'node:test';
 import type { BrowserContext } from 'playwright-core';
 import { RoomId } from '../../src/lib/ids.ts';
@@ -14,28 +13,7 @@ import {
   roomWithParticipants,
   type TestUser,
 } from '../support/clients.ts';
-import { startTestServer, type TestServer } from '../support/server.ts';
-
-/** Whether a UDP port can be bound on every address (as a media worker binds it). */
-async function udpPortFree(port: number): Promise<boolean> {
-  const socket = dgram.createSocket('udp4');
-  const ok = await new Promise<boolean>((resolve) => {
-    socket.once('error', () => resolve(false));
-    socket.bind(port, '0.0.0.0', () => resolve(true));
-  });
-  if (ok) await new Promise<void>((resolve) => socket.close(() => resolve()));
-  else socket.close();
-  return ok;
-}
-
-/** The first of two consecutive UDP ports that were free a moment ago. */
-async function freeUdpPortPair(): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const first = 20_000 + Math.floor(Math.random() * 40_000);
-    if ((await udpPortFree(first)) && (await udpPortFree(first + 1))) return first;
-  }
-  throw new Error('no two consecutive free UDP ports found');
-}
+import { freeUdpPorts, startTestServer, type TestServer } from '../support/server.ts';
 
 /**
  * A media worker thread dies under live calls. The crash is injected with the pool's
@@ -50,7 +28,8 @@ describe('a media worker crashing under live calls', { timeout: 240_000 }, () =>
   const users: TestUser[] = [];
 
   before(async () => {
-    const port = await freeUdpPortPair();
+    // Free for UDP, TCP (ICE-TCP) and IPv6, as the two workers bind them.
+    const port = await freeUdpPorts(2);
     server = await startTestServer(
       { MEDIA_WORKERS: '2', PORT_MIN_UDP: String(port), PORT_MAX_UDP: String(port + 1) },
       { media: true },

@@ -108,4 +108,4 @@ export function testServerConfig(o: {
 }
 
 /** A media worker's port, free for UDP, IPv6 and TCP (bench/free-ports.ts). */
-export { freeUdpPort };
+export { freeUdpPort, freeUdpPorts };
