@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { networkInterfaces } from 'node:os';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
+import { announcedIps6 } from '../../src/sfu/create-sfu.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { eventually } from './demo-page.ts';
 import { RecordingPages, remoteSdps, selectedPairs } from './peer-connections.ts';
@@ -51,6 +52,11 @@ describe('demo page over ICE-TCP on IPv6', { timeout: 120_000 }, () => {
     if (!loopback6)
       throw new Error(
         'this test needs the IPv6 loopback ::1 (ip -6 addr show lo shows none on this machine)',
+      );
+    // Chromium gathers its IPv6 (active TCP) candidates on a non-loopback interface only.
+    if (announcedIps6(undefined).length === 0)
+      throw new Error(
+        'this test needs a global or unique-local IPv6 address on this machine besides ::1 (Chromium connects from it)',
       );
     server = await startTestServer(
       {
